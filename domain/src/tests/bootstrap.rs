@@ -1,0 +1,94 @@
+use super::samples::*;
+use super::*;
+use crate::command::*;
+
+#[test]
+fn bootstrap_creates_cloud_cluster_node_admin_and_images_at_once() {
+    let g = given(&[]);
+    let d = g.when(&bootstrap(4)).unwrap();
+    assert_eq!(
+        event_types(&d),
+        vec![
+            "CloudInitialized",
+            "ClusterAdded",
+            "ClusterRegistered",
+            "NodeRegistered",
+            "AccountCreated",
+            "AccessKeyCreated",
+            "ImageRegistered",
+            "ImageRegistered"
+        ]
+    );
+}
+
+#[test]
+fn bootstrap_twice_is_refused() {
+    let mut g = given(&[]);
+    g.then_apply(&bootstrap(4)).unwrap();
+    assert_eq!(g.when(&bootstrap(4)), Err(DecideError::CloudAlreadyInitialized));
+}
+
+#[test]
+fn accounts_and_keys_are_unique() {
+    let mut g = given(&[]);
+    g.then_apply(&bootstrap(4)).unwrap();
+    let again = Command::CreateAccount(CreateAccount { account: admin(), name: "x".into(), at: t(2) });
+    assert_eq!(g.when(&again), Err(DecideError::AccountExists(admin())));
+    let key = CreateAccessKey {
+        account: admin(),
+        user: UserName::admin(),
+        access_key: AccessKeyId::from_bits(7),
+        secret: secret(),
+        at: t(2),
+    };
+    assert_eq!(
+        g.when(&Command::CreateAccessKey(key.clone())),
+        Err(DecideError::AccessKeyExists(AccessKeyId::from_bits(7)))
+    );
+    let missing = CreateAccessKey { account: other_account(), ..key };
+    assert_eq!(
+        g.when(&Command::CreateAccessKey(missing)),
+        Err(DecideError::AccountNotFound(other_account()))
+    );
+}
+
+#[test]
+fn clusters_and_nodes_are_unique_and_need_a_cloud() {
+    let add = Command::AddCluster(AddCluster {
+        zone: ZoneName::parse("zone-2").unwrap(),
+        policy: SchedulingPolicy::RoundRobin,
+        at: t(3),
+    });
+    assert_eq!(given(&[]).when(&add), Err(DecideError::CloudNotInitialized));
+    let mut g = given(&[]);
+    g.then_apply(&bootstrap(4)).unwrap();
+    assert_eq!(event_types(&g.then_apply(&add).unwrap()), vec!["ClusterAdded", "ClusterRegistered"]);
+    assert_eq!(g.when(&add), Err(DecideError::ZoneExists(ZoneName::parse("zone-2").unwrap())));
+    let node = RegisterNode {
+        node: node(),
+        zone: zone(),
+        host: "h".into(),
+        hypervisor: "sim".into(),
+        capacity: Resources::default(),
+        at: t(4),
+    };
+    assert_eq!(g.when(&Command::RegisterNode(node.clone())), Err(DecideError::NodeExists(node.node.clone())));
+    let elsewhere = RegisterNode { zone: ZoneName::parse("nowhere").unwrap(), ..node };
+    assert_eq!(
+        g.when(&Command::RegisterNode(elsewhere)),
+        Err(DecideError::UnknownZone(ZoneName::parse("nowhere").unwrap()))
+    );
+}
+
+#[test]
+fn an_image_needs_a_visible_kernel_of_the_right_kind() {
+    let mut g = given(&[]);
+    g.then_apply(&bootstrap(4)).unwrap();
+    let wrong_kind = image_cmd(ImageId::with_kind(ImageKind::Machine, 9), ImageKind::Machine, Some(default_image()));
+    assert_eq!(
+        g.when(&Command::RegisterImage(wrong_kind)),
+        Err(DecideError::ImageNotFound(default_image()))
+    );
+    let again = image_cmd(default_image(), ImageKind::Machine, None);
+    assert_eq!(g.when(&Command::RegisterImage(again)), Err(DecideError::ImageExists(default_image())));
+}

@@ -1,0 +1,72 @@
+//! Every event type's stored bytes, kept in `fixtures/events.txt`, must keep
+//! decoding to the same value. Regenerate only for a *new* event type:
+//! `YUKARI_ADD_FIXTURES=1 cargo test -p yukari-domain codec` appends the
+//! missing lines and never rewrites existing ones.
+
+use super::samples::every_event;
+use crate::event::Event;
+use std::collections::BTreeMap;
+
+const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/events.txt");
+
+fn read_fixture() -> BTreeMap<(String, u16), Vec<u8>> {
+    let text = std::fs::read_to_string(FIXTURE).unwrap_or_default();
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let mut parts = l.split_whitespace();
+            let name = parts.next().unwrap().to_owned();
+            let schema: u16 = parts.next().unwrap().parse().unwrap();
+            let bytes = hex::decode(parts.next().unwrap_or("")).unwrap();
+            ((name, schema), bytes)
+        })
+        .collect()
+}
+
+#[test]
+fn samples_cover_every_event_type() {
+    let samples: Vec<(&str, u16)> = every_event().iter().map(|e| (e.type_name(), e.schema())).collect();
+    assert_eq!(samples, Event::TYPES.to_vec());
+}
+
+#[test]
+fn every_stored_event_type_still_decodes_to_the_same_value() {
+    let mut fixture = read_fixture();
+    if std::env::var_os("YUKARI_ADD_FIXTURES").is_some() {
+        let mut text = std::fs::read_to_string(FIXTURE).unwrap_or_default();
+        for e in every_event() {
+            let key = (e.type_name().to_owned(), e.schema());
+            if !fixture.contains_key(&key) {
+                text.push_str(&format!("{} {} {}\n", key.0, key.1, hex::encode(e.encode())));
+                fixture.insert(key, e.encode());
+            }
+        }
+        std::fs::write(FIXTURE, text).unwrap();
+    }
+    for e in every_event() {
+        let key = (e.type_name().to_owned(), e.schema());
+        let bytes = fixture.get(&key).unwrap_or_else(|| panic!("no fixture for {key:?}; see this file's doc"));
+        let decoded = Event::decode(&key.0, key.1, bytes).unwrap();
+        assert_eq!(decoded, e, "stored bytes of {key:?} decode differently");
+    }
+    // Every fixture line (including retired schema versions) still decodes.
+    for ((name, schema), bytes) in &fixture {
+        Event::decode(name, *schema, bytes).unwrap();
+    }
+}
+
+#[test]
+fn unknown_types_and_garbage_are_errors_not_panics() {
+    assert!(Event::decode("NoSuchEvent", 1, &[]).is_err());
+    assert!(Event::decode("InstanceRunning", 99, &[]).is_err());
+    assert!(Event::decode("InstanceRequested", 1, &[0xff, 0xff, 0xff]).is_err());
+}
+
+proptest::proptest! {
+    #[test]
+    fn decoding_arbitrary_bytes_never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64)) {
+        for (name, schema) in Event::TYPES {
+            let _ = Event::decode(name, *schema, &bytes);
+        }
+    }
+}

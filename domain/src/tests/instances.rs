@@ -1,0 +1,252 @@
+use super::samples::*;
+use super::*;
+use crate::command::NodeOutcome;
+
+fn cloud(cpus: u32) -> Given {
+    let mut g = given(&[]);
+    g.then_apply(&bootstrap(cpus)).unwrap();
+    g
+}
+
+fn launched(d: &Decision) -> Vec<InstanceId> {
+    match &d.reply {
+        Reply::Launched { instances, .. } => instances.clone(),
+        other => panic!("not a launch: {other:?}"),
+    }
+}
+
+fn state_of(g: &Given, id: &InstanceId) -> InstanceState {
+    match g.streams.get(&StreamId::instance(id)) {
+        Some(Aggregate::Instance(i)) => i.state,
+        other => panic!("no instance {id}: {other:?}"),
+    }
+}
+
+#[test]
+fn run_instances_launches_placed_pending_instances() {
+    let mut g = cloud(8);
+    let d = g.then_apply(&run(admin(), 1, 2, 3, None)).unwrap();
+    assert_eq!(
+        event_types(&d),
+        vec![
+            "ReservationCreated",
+            "InstanceRequested",
+            "InstancePlaced",
+            "CapacityReserved",
+            "InstanceRequested",
+            "InstancePlaced",
+            "CapacityReserved",
+            "InstanceRequested",
+            "InstancePlaced",
+            "CapacityReserved"
+        ]
+    );
+    let ids = launched(&d);
+    assert_eq!(ids.len(), 3);
+    for id in &ids {
+        assert_eq!(state_of(&g, id), InstanceState::Pending);
+    }
+}
+
+#[test]
+fn run_instances_refuses_bad_counts_types_and_images() {
+    let g = cloud(8);
+    assert_eq!(g.when(&run(admin(), 1, 0, 1, None)), Err(DecideError::InvalidCount { min: 0, max: 1 }));
+    assert_eq!(g.when(&run(admin(), 1, 3, 2, None)), Err(DecideError::InvalidCount { min: 3, max: 2 }));
+    let mut cmd = run(admin(), 1, 1, 1, None);
+    if let Command::RunInstances(c) = &mut cmd {
+        c.vm_type = "m9.huge".into();
+    }
+    assert_eq!(g.when(&cmd), Err(DecideError::UnknownInstanceType("m9.huge".into())));
+    let mut cmd = run(admin(), 1, 1, 1, None);
+    if let Command::RunInstances(c) = &mut cmd {
+        c.image = ImageId::with_kind(ImageKind::Machine, 404);
+    }
+    assert_eq!(g.when(&cmd), Err(DecideError::ImageNotFound(ImageId::with_kind(ImageKind::Machine, 404))));
+    let mut cmd = run(admin(), 1, 1, 1, None);
+    if let Command::RunInstances(c) = &mut cmd {
+        c.image = kernel();
+    }
+    assert_eq!(g.when(&cmd), Err(DecideError::NotAMachineImage(kernel())));
+    let mut cmd = run(admin(), 1, 1, 1, None);
+    if let Command::RunInstances(c) = &mut cmd {
+        c.zone = ZoneName::parse("elsewhere").unwrap();
+    }
+    assert_eq!(g.when(&cmd), Err(DecideError::UnknownZone(ZoneName::parse("elsewhere").unwrap())));
+}
+
+#[test]
+fn a_private_image_is_invisible_to_other_accounts() {
+    let mut g = cloud(8);
+    let private = ImageId::with_kind(ImageKind::Machine, 77);
+    let mut cmd = image_cmd(private.clone(), ImageKind::Machine, None);
+    cmd.owner = other_account();
+    cmd.public = false;
+    g.then_apply(&Command::RegisterImage(cmd)).unwrap();
+    let mut run_it = run(admin(), 1, 1, 1, None);
+    if let Command::RunInstances(c) = &mut run_it {
+        c.image = private.clone();
+    }
+    assert_eq!(g.when(&run_it), Err(DecideError::ImageNotFound(private.clone())));
+    if let Command::RunInstances(c) = &mut run_it {
+        c.account = other_account();
+    }
+    assert!(g.when(&run_it).is_ok());
+}
+
+#[test]
+fn capacity_limits_launches_and_is_given_back_on_termination() {
+    let mut g = cloud(2);
+    assert_eq!(
+        g.when(&run(admin(), 1, 3, 3, None)),
+        Err(DecideError::InsufficientCapacity {
+            zone: zone(),
+            vm_type: "m1.small".into(),
+            requested: 3,
+            available: 2
+        })
+    );
+    // min 1, max 5: as many as fit.
+    let ids = launched(&g.then_apply(&run(admin(), 2, 1, 5, None)).unwrap());
+    assert_eq!(ids.len(), 2);
+    assert!(matches!(g.when(&run(admin(), 3, 1, 1, None)), Err(DecideError::InsufficientCapacity { .. })));
+    g.then_apply(&terminate(admin(), &ids[..1])).unwrap();
+    // Shutting down still holds the room until the node confirms.
+    assert!(g.when(&run(admin(), 3, 1, 1, None)).is_err());
+    let d = g.then_apply(&report(&ids[0], NodeOutcome::Terminated)).unwrap();
+    assert_eq!(event_types(&d), vec!["InstanceTerminated", "CapacityReleased"]);
+    assert_eq!(launched(&g.when(&run(admin(), 3, 1, 1, None)).unwrap()).len(), 1);
+}
+
+#[test]
+fn a_client_token_makes_run_instances_idempotent() {
+    let mut g = cloud(8);
+    let first = g.then_apply(&run(admin(), 1, 1, 1, Some("tok-1"))).unwrap();
+    assert_eq!(event_types(&first)[0], "ClientTokenClaimed");
+    let again = g.when(&run(admin(), 9, 1, 1, Some("tok-1"))).unwrap();
+    assert!(again.events.is_empty());
+    assert_eq!(
+        again.reply,
+        Reply::Launched { reservation: ReservationId::from_bits(1), instances: vec![], replayed: true }
+    );
+    assert_eq!(
+        g.when(&run(admin(), 9, 1, 2, Some("tok-1"))),
+        Err(DecideError::IdempotentParameterMismatch { token: "tok-1".into() })
+    );
+    // The same token in another account is another token.
+    assert_eq!(g.when(&run(other_account(), 9, 1, 1, Some("tok-1"))).unwrap().events.len(), 5);
+}
+
+#[test]
+fn terminate_reports_previous_and_current_state() {
+    let mut g = cloud(8);
+    let ids = launched(&g.then_apply(&run(admin(), 1, 2, 2, None)).unwrap());
+    g.then_apply(&report(&ids[0], NodeOutcome::Running)).unwrap();
+    let d = g.then_apply(&terminate(admin(), &[ids[0].clone(), ids[1].clone(), ids[0].clone()])).unwrap();
+    assert_eq!(
+        d.reply,
+        Reply::StateChanges(vec![
+            StateChange {
+                instance: ids[0].clone(),
+                previous: InstanceState::Running,
+                current: InstanceState::ShuttingDown
+            },
+            StateChange {
+                instance: ids[1].clone(),
+                previous: InstanceState::Pending,
+                current: InstanceState::ShuttingDown
+            },
+        ])
+    );
+    // Again: nothing changes, and EC2 says so.
+    let again = g.when(&terminate(admin(), &ids[..1])).unwrap();
+    assert!(again.events.is_empty());
+}
+
+#[test]
+fn terminate_of_unknown_or_foreign_instances_changes_nothing() {
+    let mut g = cloud(8);
+    let ids = launched(&g.then_apply(&run(admin(), 1, 1, 1, None)).unwrap());
+    let ghost = InstanceId::from_bits(0xdead);
+    assert_eq!(
+        g.when(&terminate(admin(), &[ids[0].clone(), ghost.clone()])),
+        Err(DecideError::InstanceNotFound(vec![ghost]))
+    );
+    assert_eq!(
+        g.when(&terminate(other_account(), &ids)),
+        Err(DecideError::InstanceNotFound(ids.clone()))
+    );
+}
+
+#[test]
+fn reports_come_only_from_the_node_the_instance_is_on() {
+    let mut g = cloud(8);
+    let ids = launched(&g.then_apply(&run(admin(), 1, 1, 1, None)).unwrap());
+    let mut cmd = report(&ids[0], NodeOutcome::Running);
+    if let Command::ReportInstance(r) = &mut cmd {
+        r.node = NodeId::from_bits(0xfff);
+    }
+    assert_eq!(
+        g.when(&cmd),
+        Err(DecideError::NotPlacedOnNode { instance: ids[0].clone(), node: NodeId::from_bits(0xfff) })
+    );
+}
+
+#[test]
+fn a_failed_launch_ends_terminated_with_a_reason_and_frees_capacity() {
+    let mut g = cloud(1);
+    let ids = launched(&g.then_apply(&run(admin(), 1, 1, 1, None)).unwrap());
+    let d = g.then_apply(&report(&ids[0], NodeOutcome::LaunchFailed("disk missing".into()))).unwrap();
+    assert_eq!(event_types(&d), vec!["InstanceLaunchFailed", "CapacityReleased"]);
+    assert_eq!(state_of(&g, &ids[0]), InstanceState::Terminated);
+    match g.streams.get(&StreamId::instance(&ids[0])) {
+        Some(Aggregate::Instance(i)) => {
+            assert_eq!(i.reason.as_ref().unwrap().code, "Server.InternalError");
+            assert!(i.reason.as_ref().unwrap().message.contains("disk missing"));
+        }
+        _ => unreachable!(),
+    }
+    assert!(g.when(&run(admin(), 2, 1, 1, None)).is_ok());
+}
+
+/// What each command does in each state: the event it makes, `None` for a
+/// harmless repeat, or `Err(())` for an illegal transition.
+#[test]
+fn every_transition_of_the_state_machine() {
+    use InstanceState::*;
+    type Expect = Result<Option<&'static str>, ()>;
+    let table: [(InstanceState, [Expect; 4]); 6] = [
+        //            terminate                         running                     terminated                         launch failed
+        (Pending, [Ok(Some("InstanceTerminationRequested")), Ok(Some("InstanceRunning")), Err(()), Ok(Some("InstanceLaunchFailed"))]),
+        (Running, [Ok(Some("InstanceTerminationRequested")), Ok(None), Err(()), Err(())]),
+        (ShuttingDown, [Ok(None), Err(()), Ok(Some("InstanceTerminated")), Ok(Some("InstanceLaunchFailed"))]),
+        (Terminated, [Ok(None), Err(()), Ok(None), Ok(None)]),
+        (Stopping, [Ok(Some("InstanceTerminationRequested")), Err(()), Err(()), Err(())]),
+        (Stopped, [Ok(Some("InstanceTerminationRequested")), Err(()), Err(()), Err(())]),
+    ];
+    for (state, expects) in table {
+        let mut g = cloud(8);
+        let id = launched(&g.then_apply(&run(admin(), 1, 1, 1, None)).unwrap())[0].clone();
+        if let Some(Aggregate::Instance(i)) = g.streams.get_mut(&StreamId::instance(&id)) {
+            i.state = state;
+        }
+        let commands = [
+            terminate(admin(), std::slice::from_ref(&id)),
+            report(&id, NodeOutcome::Running),
+            report(&id, NodeOutcome::Terminated),
+            report(&id, NodeOutcome::LaunchFailed("x".into())),
+        ];
+        for (command, expect) in commands.iter().zip(expects) {
+            let got = g.when(command);
+            let got: Expect = match &got {
+                Ok(d) => Ok(d.events.first().map(|(_, e)| e.type_name())),
+                Err(DecideError::IncorrectInstanceState { state: s, .. }) => {
+                    assert_eq!(*s, state);
+                    Err(())
+                }
+                Err(other) => panic!("{state} / {}: unexpected {other}", command.name()),
+            };
+            assert_eq!(got, expect, "{state} / {}", command.name());
+        }
+    }
+}
