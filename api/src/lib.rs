@@ -1,1 +1,8 @@
-//! placeholder
+//! Yukari's API: the EC2 Query endpoint (request parsing, authentication,
+//! error mapping, XML rendering) and the application layer that turns a
+//! request into a command, runs the decide loop and reads projections.
+//!
+//! Handlers stay thin: they parse, hand a command to [`app`], and render.
+//! Nothing in here decides a business rule; that is the domain's job.
+
+pub mod auth;
