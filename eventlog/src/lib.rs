@@ -1,1 +1,26 @@
-//! placeholder
+//! Yukari's event log: an append-only write-ahead log of envelopes on redb.
+//!
+//! It owns the storage format (one table of records by global position, one
+//! index by stream and version), optimistic concurrency per stream, group
+//! commit (appends from concurrent callers share one durable transaction and
+//! each caller is answered only after its events are on disk), reads by
+//! stream and by position, and subscriptions that catch up and then follow.
+//!
+//! It must not know the domain: events arrive as a type name, a schema
+//! version and payload bytes. There is no update and no delete.
+
+mod envelope;
+mod error;
+mod log;
+mod subscribe;
+mod tables;
+mod writer;
+
+pub use envelope::{EnvelopeRef, Metadata, NewEvent, RecordedEvent};
+pub use error::{AppendError, OpenError, ReadError};
+pub use log::{EventLog, LogOptions};
+pub use subscribe::Subscription;
+pub use writer::{Appended, ExpectedVersion, StreamAppend, Tx};
+
+#[cfg(test)]
+mod tests;

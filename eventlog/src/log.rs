@@ -1,0 +1,219 @@
+//! The log handle: open, transact/append through the writer, and reads.
+
+use crate::envelope::{EnvelopeRef, Metadata, RecordedEvent, decode_record};
+use crate::error::{AppendError, OpenError, ReadError, storage};
+use crate::subscribe::Subscription;
+use crate::tables::{EVENTS, STREAMS};
+use crate::writer::{self, Appended, Job, Shared, StreamAppend, Tx};
+use redb::{ReadableDatabase, ReadableTable};
+use std::ops::ControlFlow;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::sync::{mpsc, oneshot, watch};
+
+#[derive(Clone, Debug)]
+pub struct LogOptions {
+    /// Most jobs committed in one durable transaction.
+    pub max_batch: usize,
+    /// Jobs that may wait for the writer before callers wait to send.
+    pub queue: usize,
+}
+
+impl Default for LogOptions {
+    fn default() -> Self {
+        LogOptions { max_batch: 4096, queue: 16384 }
+    }
+}
+
+/// A handle to the log; clones share one writer.
+#[derive(Clone)]
+pub struct EventLog {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    shared: Arc<Shared>,
+    sender: Mutex<Option<mpsc::Sender<Job>>>,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for EventLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "EventLog(head {})", self.head())
+    }
+}
+
+impl EventLog {
+    /// Opens (or creates) the log file and starts its writer thread.
+    pub fn open(path: &Path, options: LogOptions) -> Result<EventLog, OpenError> {
+        let db = redb::Database::create(path)
+            .map_err(|source| OpenError::Database { path: path.display().to_string(), source })?;
+        let txn = db.begin_write().map_err(|e| OpenError::Storage(storage(e)))?;
+        txn.open_table(EVENTS).map_err(|e| OpenError::Storage(storage(e)))?;
+        txn.open_table(STREAMS).map_err(|e| OpenError::Storage(storage(e)))?;
+        txn.commit().map_err(|e| OpenError::Storage(storage(e)))?;
+        let db = Arc::new(db);
+        let head = last_position(&db)?;
+        let (head_tx, _) = watch::channel(head);
+        let shared = Arc::new(Shared { db, head: head_tx, generation: AtomicU64::new(0), commits: AtomicU64::new(0) });
+        let (sender, receiver) = mpsc::channel(options.queue.max(1));
+        let writer_shared = shared.clone();
+        let max_batch = options.max_batch.max(1);
+        let thread = std::thread::Builder::new()
+            .name("eventlog-writer".into())
+            .spawn(move || writer::run(writer_shared, receiver, max_batch))
+            .map_err(|e| OpenError::Storage(storage(e)))?;
+        Ok(EventLog {
+            inner: Arc::new(Inner {
+                shared,
+                sender: Mutex::new(Some(sender)),
+                thread: Mutex::new(Some(thread)),
+            }),
+        })
+    }
+
+    /// The last durable position (0 for an empty log).
+    pub fn head(&self) -> u64 {
+        *self.inner.shared.head.borrow()
+    }
+
+    /// Follows the last durable position.
+    pub fn watch_head(&self) -> watch::Receiver<u64> {
+        self.inner.shared.head.subscribe()
+    }
+
+    /// Runs `work` on the writer thread inside the next group commit and
+    /// answers once that commit is durable. `work` sees every event stored
+    /// before it, including those of earlier jobs in the same batch, and may
+    /// append; if the commit fails, its result is dropped and a storage error
+    /// returned. Keep `work` short: it holds up every other writer.
+    pub async fn transact<T, F>(&self, work: F) -> Result<T, AppendError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Tx<'_>) -> T + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel::<Result<T, AppendError>>();
+        let job: Job = Box::new(move |tx: &mut Tx<'_>| {
+            let outcome = catch_unwind(AssertUnwindSafe(|| work(tx)));
+            if outcome.is_err() {
+                tx.discard();
+            }
+            Box::new(move |committed: Result<(), AppendError>| {
+                let result = match (outcome, committed) {
+                    (Err(_), _) => Err(AppendError::Panicked),
+                    (Ok(_), Err(e)) => Err(e),
+                    (Ok(value), Ok(())) => Ok(value),
+                };
+                let _ = reply.send(result);
+            })
+        });
+        let sender = self.inner.sender.lock().expect("sender lock").clone().ok_or(AppendError::Closed)?;
+        sender.send(job).await.map_err(|_| AppendError::Closed)?;
+        answer.await.unwrap_or_else(|_| {
+            Err(AppendError::Storage("the write was abandoned; see the controller log".into()))
+        })
+    }
+
+    /// Appends events to one or more streams atomically, durably.
+    pub async fn append(&self, meta: Metadata, appends: Vec<StreamAppend>) -> Result<Appended, AppendError> {
+        self.transact(move |tx| tx.append(&meta, &appends)).await?
+    }
+
+    /// The stream's last durable version (0 = no events).
+    pub fn stream_version(&self, stream: &str) -> Result<u64, ReadError> {
+        let txn = self.read_txn()?;
+        let streams = txn.open_table(STREAMS).map_err(|e| ReadError::Storage(storage(e)))?;
+        writer::stored_version(&streams, stream)
+    }
+
+    /// A stream's events after `after_version`, verified.
+    pub fn read_stream(&self, stream: &str, after_version: u64) -> Result<Vec<RecordedEvent>, ReadError> {
+        let txn = self.read_txn()?;
+        let streams = txn.open_table(STREAMS).map_err(|e| ReadError::Storage(storage(e)))?;
+        let events = txn.open_table(EVENTS).map_err(|e| ReadError::Storage(storage(e)))?;
+        writer::read_stream(&streams, &events, stream, after_version)
+    }
+
+    /// Up to `max` events from `from` (a position, from 1), verified.
+    pub fn read_from(&self, from: u64, max: usize) -> Result<Vec<RecordedEvent>, ReadError> {
+        let mut out = Vec::new();
+        self.scan(from, |e| {
+            out.push(e.to_owned());
+            if out.len() >= max { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+        })?;
+        Ok(out)
+    }
+
+    /// Visits every event from `from` in order without copying it; stops
+    /// early when `visit` breaks. Returns the last position visited (or
+    /// `from - 1`). A corrupt record stops the scan with an error.
+    pub fn scan(
+        &self,
+        from: u64,
+        mut visit: impl FnMut(EnvelopeRef<'_>) -> ControlFlow<()>,
+    ) -> Result<u64, ReadError> {
+        let txn = self.read_txn()?;
+        let events = txn.open_table(EVENTS).map_err(|e| ReadError::Storage(storage(e)))?;
+        let mut last = from.saturating_sub(1);
+        let mut expected = from.max(1);
+        for entry in events.range(from.max(1)..).map_err(|e| ReadError::Storage(storage(e)))? {
+            let (key, value) = entry.map_err(|e| ReadError::Storage(storage(e)))?;
+            let position = key.value();
+            if position != expected {
+                return Err(ReadError::Corrupt { position: expected, reason: "record is missing".into() });
+            }
+            let envelope = decode_record(position, value.value())?;
+            last = position;
+            expected = position + 1;
+            if visit(envelope).is_break() {
+                break;
+            }
+        }
+        Ok(last)
+    }
+
+    /// Follows the log from `from` (a position, from 1): first what is
+    /// stored, then new events as they are committed. The subscriber pulls,
+    /// so a slow one never makes the log buffer for it.
+    pub fn subscribe(&self, from: u64) -> Subscription {
+        Subscription::new(self.clone(), from.max(1))
+    }
+
+    /// Stops the writer after the jobs already sent, and waits for it.
+    pub fn close(&self) {
+        self.inner.sender.lock().expect("sender lock").take();
+        if let Some(thread) = self.inner.thread.lock().expect("thread lock").take() {
+            let _ = thread.join();
+        }
+    }
+
+    /// Commits that failed so far (see [`Tx::generation`]).
+    pub fn failed_commits(&self) -> u64 {
+        self.inner.shared.generation.load(Ordering::SeqCst)
+    }
+
+    /// Durable commits made by this handle's writer (one per group).
+    pub fn commits(&self) -> u64 {
+        self.inner.shared.commits.load(Ordering::Relaxed)
+    }
+
+    fn read_txn(&self) -> Result<redb::ReadTransaction, ReadError> {
+        self.inner.shared.db.begin_read().map_err(|e| ReadError::Storage(storage(e)))
+    }
+}
+
+fn last_position(db: &redb::Database) -> Result<u64, OpenError> {
+    let txn = db.begin_read().map_err(|e| OpenError::Storage(storage(e)))?;
+    let events = txn.open_table(EVENTS).map_err(|e| OpenError::Storage(storage(e)))?;
+    let last = events.last().map_err(|e| OpenError::Storage(storage(e)))?;
+    match last {
+        None => Ok(0),
+        Some((key, value)) => {
+            let position = key.value();
+            decode_record(position, value.value())?;
+            Ok(position)
+        }
+    }
+}

@@ -1,0 +1,200 @@
+use crate::*;
+use std::path::Path;
+
+fn meta(request: &str) -> Metadata {
+    Metadata {
+        account: "123456789012".into(),
+        user: "admin".into(),
+        access_key: "AKIATEST".into(),
+        request_id: request.into(),
+        correlation_id: request.into(),
+        causation_id: request.into(),
+    }
+}
+
+fn ev(t: &str, payload: &[u8]) -> NewEvent {
+    NewEvent { event_type: t.into(), schema: 1, payload: payload.to_vec() }
+}
+
+fn one(stream: &str, expected: ExpectedVersion, payloads: &[&[u8]]) -> Vec<StreamAppend> {
+    vec![StreamAppend {
+        stream: stream.into(),
+        expected,
+        events: payloads.iter().map(|p| ev("Thing", p)).collect(),
+    }]
+}
+
+fn open(dir: &Path) -> EventLog {
+    EventLog::open(&dir.join("events.redb"), LogOptions::default()).unwrap()
+}
+
+#[tokio::test]
+async fn appends_are_read_back_by_stream_and_position_with_their_envelope() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path());
+    let a = log.append(meta("r1"), one("s/a", ExpectedVersion::NoStream, &[b"1", b"2"])).await.unwrap();
+    assert_eq!((a.first, a.last), (1, 2));
+    assert_eq!(a.versions, vec![("s/a".to_string(), 2)]);
+    log.append(meta("r2"), one("s/b", ExpectedVersion::Any, &[b"3"])).await.unwrap();
+    let b = log.read_stream("s/a", 0).unwrap();
+    assert_eq!(b.iter().map(|e| e.payload.clone()).collect::<Vec<_>>(), vec![b"1".to_vec(), b"2".to_vec()]);
+    assert_eq!(b[1].version, 2);
+    assert_eq!(b[1].metadata, meta("r1"));
+    assert_eq!(log.read_stream("s/a", 1).unwrap().len(), 1);
+    let all = log.read_from(1, 100).unwrap();
+    assert_eq!(all.iter().map(|e| e.position).collect::<Vec<_>>(), vec![1, 2, 3]);
+    assert_eq!(all[2].stream, "s/b");
+    assert!(all[0].recorded_at <= all[2].recorded_at);
+    assert_eq!(log.head(), 3);
+    assert_eq!(log.stream_version("s/a").unwrap(), 2);
+    assert_eq!(log.stream_version("s/none").unwrap(), 0);
+}
+
+#[tokio::test]
+async fn expected_versions_are_enforced_and_multi_stream_appends_are_atomic() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path());
+    log.append(meta("r"), one("s/a", ExpectedVersion::NoStream, &[b"1"])).await.unwrap();
+    let again = log.append(meta("r"), one("s/a", ExpectedVersion::NoStream, &[b"x"])).await;
+    assert!(matches!(again, Err(AppendError::Conflict { actual: 1, .. })));
+    let stale = log.append(meta("r"), one("s/a", ExpectedVersion::Exactly(0), &[b"x"])).await;
+    assert!(matches!(stale, Err(AppendError::Conflict { .. })));
+    log.append(meta("r"), one("s/a", ExpectedVersion::Exactly(1), &[b"2"])).await.unwrap();
+    // Two streams, the second conflicts: neither is written.
+    let mut both = one("s/new", ExpectedVersion::NoStream, &[b"n"]);
+    both.extend(one("s/a", ExpectedVersion::Exactly(1), &[b"x"]));
+    assert!(matches!(log.append(meta("r"), both).await, Err(AppendError::Conflict { .. })));
+    assert_eq!(log.stream_version("s/new").unwrap(), 0);
+    assert_eq!(log.head(), 2);
+    // Two streams, both right: both written.
+    let mut both = one("s/new", ExpectedVersion::NoStream, &[b"n"]);
+    both.extend(one("s/a", ExpectedVersion::Exactly(2), &[b"3"]));
+    let done = log.append(meta("r"), both).await.unwrap();
+    assert_eq!((done.first, done.last), (3, 4));
+    assert_eq!(log.stream_version("s/a").unwrap(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_appends_share_commits_and_get_contiguous_positions() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path());
+    let mut tasks = Vec::new();
+    for i in 0..256u32 {
+        let log = log.clone();
+        tasks.push(tokio::spawn(async move {
+            let stream = format!("s/{i}");
+            log.append(meta("r"), one(&stream, ExpectedVersion::NoStream, &[&i.to_le_bytes()])).await.unwrap()
+        }));
+    }
+    let mut positions = Vec::new();
+    for t in tasks {
+        positions.push(t.await.unwrap().first);
+    }
+    positions.sort();
+    assert_eq!(positions, (1..=256).collect::<Vec<_>>());
+    assert!(log.commits() < 256, "{} commits for 256 concurrent appends: no grouping", log.commits());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn transactions_see_earlier_jobs_of_the_same_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path());
+    // Each job reads the stream's version and appends exactly after it; in a
+    // shared batch, every job must see the one before.
+    let mut tasks = Vec::new();
+    for _ in 0..100 {
+        let log = log.clone();
+        tasks.push(tokio::spawn(async move {
+            log.transact(|tx| {
+                let v = tx.stream_version("s/counter").unwrap();
+                tx.append(&meta("r"), &one("s/counter", ExpectedVersion::from_seen(v), &[b"+"]))
+            })
+            .await
+            .unwrap()
+            .unwrap()
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(log.stream_version("s/counter").unwrap(), 100);
+}
+
+#[tokio::test]
+async fn a_panicking_transaction_stores_nothing_and_the_log_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path());
+    let result = log
+        .transact(|tx| {
+            tx.append(&meta("r"), &one("s/a", ExpectedVersion::Any, &[b"lost"])).unwrap();
+            panic!("boom");
+        })
+        .await;
+    assert_eq!(result.err(), Some(AppendError::Panicked));
+    assert_eq!(log.head(), 0);
+    let a = log.append(meta("r"), one("s/a", ExpectedVersion::NoStream, &[b"kept"])).await.unwrap();
+    assert_eq!(a.first, 1);
+}
+
+#[tokio::test]
+async fn events_survive_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let log = open(dir.path());
+        log.append(meta("r"), one("s/a", ExpectedVersion::Any, &[b"1", b"2", b"3"])).await.unwrap();
+        log.close();
+    }
+    let log = open(dir.path());
+    assert_eq!(log.head(), 3);
+    let next = log.append(meta("r"), one("s/a", ExpectedVersion::Exactly(3), &[b"4"])).await.unwrap();
+    assert_eq!(next.first, 4);
+    assert!(matches!(
+        log.append(meta("r"), vec![]).await,
+        Ok(Appended { .. })
+    ));
+    log.close();
+    assert_eq!(log.append(meta("r"), vec![]).await.err(), Some(AppendError::Closed));
+}
+
+#[tokio::test]
+async fn subscriptions_catch_up_then_follow() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path());
+    log.append(meta("r"), one("s/a", ExpectedVersion::Any, &[b"1", b"2"])).await.unwrap();
+    let mut sub = log.subscribe(2).with_batch(10);
+    let first = sub.next_batch().await.unwrap();
+    assert_eq!(first.iter().map(|e| e.position).collect::<Vec<_>>(), vec![2]);
+    let follower = tokio::spawn(async move {
+        let next = sub.next_batch().await.unwrap();
+        next.iter().map(|e| e.payload.clone()).collect::<Vec<_>>()
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    log.append(meta("r"), one("s/a", ExpectedVersion::Any, &[b"3"])).await.unwrap();
+    assert_eq!(follower.await.unwrap(), vec![b"3".to_vec()]);
+}
+
+#[tokio::test]
+async fn a_flipped_byte_is_reported_and_never_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events.redb");
+    let marker = b"UNIQUE-PAYLOAD-MARKER-0123456789";
+    {
+        let log = EventLog::open(&path, LogOptions::default()).unwrap();
+        log.append(meta("r"), one("s/a", ExpectedVersion::Any, &[b"before"])).await.unwrap();
+        log.append(meta("r"), one("s/a", ExpectedVersion::Any, &[marker])).await.unwrap();
+        log.close();
+    }
+    let mut bytes = std::fs::read(&path).unwrap();
+    let at = bytes.windows(marker.len()).rposition(|w| w == marker).expect("payload is in the file");
+    bytes[at + 3] ^= 0x01;
+    std::fs::write(&path, &bytes).unwrap();
+    match EventLog::open(&path, LogOptions::default()) {
+        // The damaged record is the last one, which open checks.
+        Err(OpenError::Corrupt(ReadError::Corrupt { position: 2, .. })) => {}
+        Err(other) => panic!("unexpected open error {other}"),
+        Ok(log) => {
+            let read = log.read_from(1, 10);
+            assert!(matches!(read, Err(ReadError::Corrupt { position: 2, .. })), "{read:?}");
+        }
+    }
+}
