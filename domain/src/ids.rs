@@ -62,6 +62,14 @@ macro_rules! string_id {
                 &self.0
             }
         }
+
+        // Hash and Ord of the id are those of its string, so maps keyed by
+        // the id can be searched with a `&str`.
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
     };
 }
 

@@ -43,6 +43,27 @@ pub struct RecordedEvent {
     pub payload: Vec<u8>,
 }
 
+impl RecordedEvent {
+    /// The borrowed view, as [`crate::EventLog::scan`] hands it out.
+    pub fn as_envelope(&self) -> EnvelopeRef<'_> {
+        EnvelopeRef {
+            position: self.position,
+            stream: &self.stream,
+            version: self.version,
+            event_type: &self.event_type,
+            schema: self.schema,
+            recorded_at: self.recorded_at,
+            account: &self.metadata.account,
+            user: &self.metadata.user,
+            access_key: &self.metadata.access_key,
+            request_id: &self.metadata.request_id,
+            correlation_id: &self.metadata.correlation_id,
+            causation_id: &self.metadata.causation_id,
+            payload: &self.payload,
+        }
+    }
+}
+
 /// The stored form, borrowing from the record bytes (fast replay decodes
 /// without copying).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,1 +1,27 @@
-//! placeholder
+//! Yukari's read models: the query side of the event log. Each model is a
+//! fold of events into maps that Describe* calls read; none of them decides
+//! anything (a rule a read model seems to need belongs in an event).
+//!
+//! Models are disposable: they are built live from a subscription, saved in
+//! a snapshot with the position they reflect (the checkpoint), and can be
+//! rebuilt from the log at any time with the same result, byte for byte.
+//! This crate knows the log and the domain's events; it must not know HTTP.
+
+mod accounts;
+mod catalog;
+mod error;
+mod instances;
+mod models;
+mod runner;
+mod snapshot;
+
+pub use accounts::{AccessKeyRow, AccountRow, AccountsView};
+pub use catalog::{CloudView, ImageRow, NodeRow, ZoneRow};
+pub use error::ProjectionError;
+pub use instances::{InstanceRow, InstancesView, ReservationRow};
+pub use models::ReadModels;
+pub use runner::{Projections, catch_up, rebuild};
+pub use snapshot::{encode_snapshot, load_snapshot, save_snapshot};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,43 @@
+//! Accounts and access keys (the secret stays sealed here too).
+
+use domain::event::{AccessKeyCreated, AccountCreated};
+use domain::{AccessKeyId, AccountId, SealedSecret, Timestamp, UserName};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AccountsView {
+    pub accounts: BTreeMap<AccountId, AccountRow>,
+    pub keys: BTreeMap<AccessKeyId, AccessKeyRow>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AccountRow {
+    pub name: String,
+    pub created_at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AccessKeyRow {
+    pub account: AccountId,
+    pub user: UserName,
+    pub secret: SealedSecret,
+    pub created_at: Timestamp,
+}
+
+impl AccountsView {
+    pub(crate) fn account_created(&mut self, e: &AccountCreated) {
+        self.accounts.insert(e.account.clone(), AccountRow { name: e.name.clone(), created_at: e.at });
+    }
+
+    pub(crate) fn access_key_created(&mut self, e: &AccessKeyCreated) {
+        self.keys.insert(
+            e.access_key.clone(),
+            AccessKeyRow { account: e.account.clone(), user: e.user.clone(), secret: e.secret.clone(), created_at: e.at },
+        );
+    }
+
+    pub fn account_by_name(&self, name: &str) -> Option<(&AccountId, &AccountRow)> {
+        self.accounts.iter().find(|(_, row)| row.name == name)
+    }
+}

@@ -1,0 +1,115 @@
+//! The cloud's shape: region, VM types, zones with their nodes, and images.
+
+use domain::event::*;
+use domain::{AccountId, ImageId, ImageKind, NodeId, Resources, SchedulingPolicy, Timestamp, VmType, ZoneName};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CloudView {
+    pub region: String,
+    pub vm_types: Vec<VmType>,
+    pub zones: BTreeMap<ZoneName, ZoneRow>,
+    pub initialized_at: Option<Timestamp>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ZoneRow {
+    pub policy: SchedulingPolicy,
+    pub nodes: BTreeMap<NodeId, NodeRow>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NodeRow {
+    pub host: String,
+    pub hypervisor: String,
+    pub capacity: Resources,
+    pub used: Resources,
+    pub instances: u32,
+    pub registered_at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ImageRow {
+    pub owner: AccountId,
+    pub kind: ImageKind,
+    pub name: String,
+    pub description: String,
+    pub architecture: String,
+    pub location: String,
+    pub kernel: Option<ImageId>,
+    pub ramdisk: Option<ImageId>,
+    pub public: bool,
+    pub registered_at: Timestamp,
+}
+
+impl CloudView {
+    pub(crate) fn initialized(&mut self, e: &CloudInitialized) {
+        self.region = e.region.clone();
+        self.vm_types = e.vm_types.clone();
+        self.initialized_at = Some(e.at);
+    }
+
+    pub(crate) fn cluster_registered(&mut self, e: &ClusterRegistered) {
+        self.zones.insert(e.zone.clone(), ZoneRow { policy: e.policy, nodes: BTreeMap::new() });
+    }
+
+    pub(crate) fn node_registered(&mut self, e: &NodeRegistered) {
+        if let Some(zone) = self.zones.get_mut(&e.zone) {
+            zone.nodes.insert(
+                e.node.clone(),
+                NodeRow {
+                    host: e.host.clone(),
+                    hypervisor: e.hypervisor.clone(),
+                    capacity: e.capacity,
+                    used: Resources::default(),
+                    instances: 0,
+                    registered_at: e.at,
+                },
+            );
+        }
+    }
+
+    /// `amount` taken (`taking`) or given back on a node of `zone`.
+    pub(crate) fn capacity_changed(&mut self, zone: &str, node: &NodeId, amount: &Resources, taking: bool) {
+        let Some(row) = self.zones.get_mut(zone).and_then(|z| z.nodes.get_mut(node)) else { return };
+        if taking {
+            row.used = row.used.add(amount);
+            row.instances += 1;
+        } else {
+            row.used = row.used.saturating_sub(amount);
+            row.instances = row.instances.saturating_sub(1);
+        }
+    }
+
+    pub fn vm_type(&self, name: &str) -> Option<&VmType> {
+        self.vm_types.iter().find(|t| t.name == name)
+    }
+
+    /// The zone RunInstances uses when none is asked for: the one with the
+    /// most free CPUs (ties: the first by name).
+    pub fn default_zone(&self) -> Option<&ZoneName> {
+        self.zones
+            .iter()
+            .max_by_key(|(name, z)| {
+                let free: u64 = z.nodes.values().map(|n| n.capacity.saturating_sub(&n.used).cpus as u64).sum();
+                (free, std::cmp::Reverse((*name).clone()))
+            })
+            .map(|(name, _)| name)
+    }
+}
+
+pub(crate) fn image_row(e: &ImageRegistered) -> ImageRow {
+    ImageRow {
+        owner: e.owner.clone(),
+        kind: e.kind,
+        name: e.name.clone(),
+        description: e.description.clone(),
+        architecture: e.architecture.clone(),
+        location: e.location.clone(),
+        kernel: e.kernel.clone(),
+        ramdisk: e.ramdisk.clone(),
+        public: e.public,
+        registered_at: e.at,
+    }
+}

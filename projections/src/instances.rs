@@ -1,0 +1,143 @@
+//! Instances and reservations, indexed for DescribeInstances: by id, and
+//! per account in id order (the order pages are served in).
+
+use domain::event::*;
+use domain::{
+    AccountId, ImageId, InstanceId, InstanceState, NodeId, ReservationId, Resources, StateReason, Timestamp,
+    UserName, ZoneName,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Bound;
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct InstancesView {
+    pub rows: BTreeMap<InstanceId, InstanceRow>,
+    pub by_account: BTreeMap<AccountId, BTreeSet<InstanceId>>,
+    pub reservations: BTreeMap<ReservationId, ReservationRow>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InstanceRow {
+    pub id: InstanceId,
+    pub account: AccountId,
+    pub reservation: ReservationId,
+    pub image: ImageId,
+    pub kernel: Option<ImageId>,
+    pub ramdisk: Option<ImageId>,
+    pub vm_type: String,
+    pub launch_index: u32,
+    pub client_token: Option<String>,
+    pub state: InstanceState,
+    pub reason: Option<StateReason>,
+    pub launched_at: Timestamp,
+    pub state_changed_at: Timestamp,
+    pub node: Option<NodeId>,
+    pub zone: Option<ZoneName>,
+    /// Room held on the node, between CapacityReserved and CapacityReleased.
+    pub holds: Option<Resources>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReservationRow {
+    pub account: AccountId,
+    pub requester: UserName,
+    pub instances: Vec<InstanceId>,
+    pub created_at: Timestamp,
+}
+
+impl InstancesView {
+    pub(crate) fn requested(&mut self, e: &InstanceRequested) {
+        self.by_account.entry(e.account.clone()).or_default().insert(e.instance.clone());
+        self.rows.insert(
+            e.instance.clone(),
+            InstanceRow {
+                id: e.instance.clone(),
+                account: e.account.clone(),
+                reservation: e.reservation.clone(),
+                image: e.image.clone(),
+                kernel: e.kernel.clone(),
+                ramdisk: e.ramdisk.clone(),
+                vm_type: e.vm_type.name.clone(),
+                launch_index: e.launch_index,
+                client_token: e.client_token.clone(),
+                state: InstanceState::Pending,
+                reason: None,
+                launched_at: e.at,
+                state_changed_at: e.at,
+                node: None,
+                zone: None,
+                holds: None,
+            },
+        );
+    }
+
+    pub(crate) fn reservation_created(&mut self, e: &ReservationCreated) {
+        self.reservations.insert(
+            e.reservation.clone(),
+            ReservationRow {
+                account: e.account.clone(),
+                requester: e.requester.clone(),
+                instances: e.instances.clone(),
+                created_at: e.at,
+            },
+        );
+    }
+
+    /// Applies an event of the instance's own stream.
+    pub(crate) fn instance_event(&mut self, instance: &str, event: &Event) {
+        let Some(row) = self.rows.get_mut(instance) else { return };
+        match event {
+            Event::InstancePlaced(e) => {
+                row.node = Some(e.node.clone());
+                row.zone = Some(e.zone.clone());
+            }
+            Event::InstanceRunning(e) => row.set_state(InstanceState::Running, None, e.at),
+            Event::InstanceTerminationRequested(e) => {
+                row.set_state(InstanceState::ShuttingDown, Some(StateReason::user_terminated()), e.at)
+            }
+            Event::InstanceTerminated(e) => row.set_state(InstanceState::Terminated, Some(e.reason.clone()), e.at),
+            Event::InstanceLaunchFailed(e) => {
+                row.set_state(InstanceState::Terminated, Some(e.reason.clone()), e.at)
+            }
+            _ => {}
+        }
+    }
+
+    /// Records the room an instance holds; returns the zone it is in.
+    pub(crate) fn holds(&mut self, instance: &InstanceId, amount: Option<Resources>) -> Option<(ZoneName, Resources)> {
+        let row = self.rows.get_mut(instance)?;
+        let before = row.holds.take();
+        row.holds = amount;
+        let zone = row.zone.clone()?;
+        amount.or(before).map(|a| (zone, a))
+    }
+
+    pub fn get(&self, id: &str) -> Option<&InstanceRow> {
+        self.rows.get(id)
+    }
+
+    /// The account's instances in id order, starting after `after`.
+    pub fn of_account<'a>(
+        &'a self,
+        account: &AccountId,
+        after: Option<&'a str>,
+    ) -> impl Iterator<Item = &'a InstanceRow> + 'a {
+        let ids = self.by_account.get(account);
+        let lower = match after {
+            Some(a) => Bound::Excluded(a),
+            None => Bound::Unbounded,
+        };
+        ids.into_iter()
+            .flat_map(move |set| set.range::<str, _>((lower, Bound::Unbounded)))
+            .filter_map(|id| self.rows.get(id))
+    }
+}
+
+impl InstanceRow {
+    fn set_state(&mut self, state: InstanceState, reason: Option<StateReason>, at: Timestamp) {
+        self.state = state;
+        self.reason = reason;
+        self.state_changed_at = at;
+    }
+}

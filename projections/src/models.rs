@@ -1,0 +1,71 @@
+//! All read models together, and the one place events are routed to them.
+
+use crate::accounts::AccountsView;
+use crate::catalog::{CloudView, ImageRow, image_row};
+use crate::error::ProjectionError;
+use crate::instances::InstancesView;
+use domain::event::Event;
+use domain::ImageId;
+use eventlog::EnvelopeRef;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReadModels {
+    /// The last log position folded in (the checkpoint).
+    pub position: u64,
+    pub cloud: CloudView,
+    pub accounts: AccountsView,
+    pub images: BTreeMap<ImageId, ImageRow>,
+    pub instances: InstancesView,
+}
+
+impl ReadModels {
+    /// Folds one stored event. Positions must come in order, each once.
+    pub fn apply(&mut self, envelope: &EnvelopeRef<'_>) -> Result<(), ProjectionError> {
+        if envelope.position != self.position + 1 {
+            return Err(ProjectionError::OutOfOrder { position: envelope.position, previous: self.position });
+        }
+        let event = Event::decode(envelope.event_type, envelope.schema, envelope.payload)
+            .map_err(|source| ProjectionError::Decode { position: envelope.position, source })?;
+        self.apply_event(envelope.stream, &event);
+        self.position = envelope.position;
+        Ok(())
+    }
+
+    fn apply_event(&mut self, stream: &str, event: &Event) {
+        match event {
+            Event::CloudInitialized(e) => self.cloud.initialized(e),
+            Event::ClusterAdded(_) => {}
+            Event::ClusterRegistered(e) => self.cloud.cluster_registered(e),
+            Event::NodeRegistered(e) => self.cloud.node_registered(e),
+            Event::CapacityReserved(e) => {
+                if let Some((zone, amount)) = self.instances.holds(&e.instance, Some(e.amount)) {
+                    self.cloud.capacity_changed(zone.as_str(), &e.node, &amount, true);
+                }
+            }
+            Event::CapacityReleased(e) => {
+                if let Some((zone, amount)) = self.instances.holds(&e.instance, None) {
+                    self.cloud.capacity_changed(zone.as_str(), &e.node, &amount, false);
+                }
+            }
+            Event::AccountCreated(e) => self.accounts.account_created(e),
+            Event::AccessKeyCreated(e) => self.accounts.access_key_created(e),
+            Event::ImageRegistered(e) => {
+                self.images.insert(e.image.clone(), image_row(e));
+            }
+            Event::ReservationCreated(e) => self.instances.reservation_created(e),
+            Event::ClientTokenClaimed(_) => {}
+            Event::InstanceRequested(e) => self.instances.requested(e),
+            Event::InstancePlaced(_)
+            | Event::InstanceRunning(_)
+            | Event::InstanceTerminationRequested(_)
+            | Event::InstanceTerminated(_)
+            | Event::InstanceLaunchFailed(_) => {
+                if let Some(id) = stream.strip_prefix("instance/") {
+                    self.instances.instance_event(id, event);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! Keeps the read models live: catch up from the checkpoint, then follow
+//! the log, saving a snapshot now and then and on shutdown.
+
+use crate::error::ProjectionError;
+use crate::models::ReadModels;
+use crate::snapshot::{encode_snapshot, load_snapshot};
+use eventlog::EventLog;
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock, RwLockReadGuard};
+use tokio::sync::watch;
+
+/// The live read models of a controller.
+pub struct Projections {
+    models: RwLock<ReadModels>,
+    applied: watch::Sender<u64>,
+    snapshot: Option<PathBuf>,
+    snapshot_every: u64,
+}
+
+impl std::fmt::Debug for Projections {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Projections(at {})", self.position())
+    }
+}
+
+/// Folds every event after the models' position up to the log's head.
+pub fn catch_up(models: &mut ReadModels, log: &EventLog) -> Result<(), ProjectionError> {
+    let mut failure = None;
+    log.scan(models.position + 1, |envelope| match models.apply(&envelope) {
+        Ok(()) => ControlFlow::Continue(()),
+        Err(e) => {
+            failure = Some(e);
+            ControlFlow::Break(())
+        }
+    })?;
+    failure.map_or(Ok(()), Err)
+}
+
+/// The read models built from nothing but the log.
+pub fn rebuild(log: &EventLog) -> Result<ReadModels, ProjectionError> {
+    let mut models = ReadModels::default();
+    catch_up(&mut models, log)?;
+    Ok(models)
+}
+
+impl Projections {
+    /// Starts from the snapshot at `snapshot` when it verifies and is not
+    /// ahead of the log, else from nothing, and catches up with the log.
+    pub fn open(log: &EventLog, snapshot: Option<PathBuf>) -> Result<Arc<Projections>, ProjectionError> {
+        let mut models = match snapshot.as_deref().map(load_snapshot) {
+            Some(Ok(Some(m))) if m.position <= log.head() => m,
+            Some(Ok(Some(m))) => {
+                tracing::warn!(snapshot = m.position, head = log.head(), "snapshot is ahead of the log; rebuilding");
+                ReadModels::default()
+            }
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, "ignoring snapshot; rebuilding the read models");
+                ReadModels::default()
+            }
+            _ => ReadModels::default(),
+        };
+        let from = models.position;
+        catch_up(&mut models, log)?;
+        tracing::info!(from, to = models.position, "read models caught up");
+        let (applied, _) = watch::channel(models.position);
+        Ok(Arc::new(Projections { models: RwLock::new(models), applied, snapshot, snapshot_every: 100_000 }))
+    }
+
+    pub fn read(&self) -> RwLockReadGuard<'_, ReadModels> {
+        self.models.read().expect("read models lock")
+    }
+
+    /// The last position folded in.
+    pub fn position(&self) -> u64 {
+        *self.applied.borrow()
+    }
+
+    /// Waits until the models include `position` (read-your-writes).
+    pub async fn wait_for(&self, position: u64) {
+        let mut rx = self.applied.subscribe();
+        let _ = rx.wait_for(|p| *p >= position).await;
+    }
+
+    /// Follows the log until `shutdown` turns true, then saves a snapshot.
+    pub async fn follow(
+        self: Arc<Self>,
+        log: EventLog,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> Result<(), ProjectionError> {
+        let mut subscription = log.subscribe(self.position() + 1).with_batch(4096);
+        let mut since_snapshot = 0u64;
+        loop {
+            let batch = tokio::select! {
+                batch = subscription.next_batch() => batch,
+                _ = shutdown.wait_for(|stop| *stop) => break,
+            };
+            let batch = match batch {
+                Ok(b) => b,
+                Err(eventlog::ReadError::Closed) => break,
+                Err(e) => return Err(e.into()),
+            };
+            let last = {
+                let mut models = self.models.write().expect("read models lock");
+                for event in &batch {
+                    models.apply(&event.as_envelope())?;
+                }
+                models.position
+            };
+            self.applied.send_replace(last);
+            since_snapshot += batch.len() as u64;
+            if since_snapshot >= self.snapshot_every {
+                since_snapshot = 0;
+                self.save().await;
+            }
+        }
+        self.save().await;
+        Ok(())
+    }
+
+    /// Writes the snapshot, if this controller keeps one. A failure is
+    /// logged: the snapshot is only a shortcut.
+    pub async fn save(&self) {
+        let Some(path) = self.snapshot.clone() else { return };
+        let bytes = encode_snapshot(&self.read());
+        let written = tokio::task::spawn_blocking(move || crate::snapshot::write_atomically(&path, &bytes)).await;
+        match written {
+            Ok(Ok(())) => tracing::debug!(position = self.position(), "read model snapshot saved"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "could not save the read model snapshot"),
+            Err(e) => tracing::warn!(error = %e, "could not save the read model snapshot"),
+        }
+    }
+}
