@@ -1,1 +1,48 @@
-fn main() {}
+//! The `yukari` binary: a thin command-line dispatch to the crates that do
+//! the work. `yukari up` runs the whole cloud on one machine.
+
+mod up;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "yukari", version, about = "Yukari: an EC2/EBS/S3-compatible private cloud on an event log")]
+struct Cli {
+    /// Log format on standard error.
+    #[arg(long, global = true, default_value = "text", value_parser = ["text", "json"])]
+    log_format: String,
+    #[command(subcommand)]
+    command: Commands,
+}
+
+#[derive(Subcommand)]
+enum Commands {
+    /// Run the whole cloud on this machine: controller, one cluster, one node.
+    Up(up::UpArgs),
+}
+
+fn init_logs(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("YUKARI_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_logs(&cli.log_format);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    match cli.command {
+        Commands::Up(args) => runtime.block_on(up::run(args)),
+    }
+}
+
+/// `./yukari-data`, the default data directory.
+pub fn default_data_dir() -> PathBuf {
+    PathBuf::from("yukari-data")
+}

@@ -1,1 +1,27 @@
-//! placeholder
+//! Yukari's node executor: Eucalyptus's node controller. It runs next to a
+//! hypervisor, carries out the placements the log assigns to its node
+//! (start, keep, destroy guests) through a [`HypervisorDriver`], and reports
+//! what really happened back to the controller as commands through a
+//! [`Reporter`]. On start it reconciles: desired state from the log, actual
+//! state from the hypervisor.
+//!
+//! It must not know HTTP, the API, projections or how the controller
+//! decides a report: it reads envelopes from the log (for now in-process;
+//! later over the network) and submits `domain::command::NodeReport`s.
+//! Hypervisor specifics stay behind the driver trait (the simulator here;
+//! libvirt later).
+
+mod driver;
+mod executor;
+mod fold;
+mod report;
+mod sim;
+mod worker;
+
+pub use driver::{DriverError, GuestSpec, GuestState, HypervisorDriver};
+pub use executor::{ExecutorConfig, ExecutorError, NodeExecutor};
+pub use report::{ReportError, Reporter};
+pub use sim::SimDriver;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,109 @@
+//! The application layer: what the HTTP handlers call. It turns a request
+//! into a command with fresh ids and times, runs it through the decide loop,
+//! waits for the read models to include the result, and answers queries
+//! from the read models.
+
+pub mod bootstrap;
+mod credentials;
+mod execute;
+pub mod ids;
+
+pub use credentials::Credentials;
+pub use execute::{ExecuteError, Executed};
+pub use ids::IdGen;
+
+use crate::secrets::MasterKey;
+use domain::{Command, Principal};
+use eventlog::{AppendError, EventLog, Metadata};
+use execute::SharedCache;
+use projections::Projections;
+use std::sync::Arc;
+
+/// How many times a command is decided again after a version conflict.
+const MAX_ATTEMPTS: usize = 8;
+
+/// Everything a request handler needs.
+pub struct App {
+    pub log: EventLog,
+    pub projections: Arc<Projections>,
+    pub credentials: Credentials,
+    pub ids: IdGen,
+    pub config: AppConfig,
+    cache: SharedCache,
+}
+
+/// Settings the API answers with.
+#[derive(Clone, Debug)]
+pub struct AppConfig {
+    /// The public EC2 endpoint URL (DescribeRegions).
+    pub ec2_url: String,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "App({:?}, {:?})", self.log, self.projections)
+    }
+}
+
+/// Who is asking and why: copied into every envelope of the command.
+#[derive(Clone, Debug)]
+pub struct RequestMeta {
+    pub principal: Principal,
+    pub request_id: String,
+    pub correlation_id: String,
+}
+
+impl RequestMeta {
+    pub fn metadata(&self) -> Metadata {
+        Metadata {
+            account: self.principal.account.to_string(),
+            user: self.principal.user.to_string(),
+            access_key: self.principal.access_key.as_ref().map(|k| k.to_string()).unwrap_or_default(),
+            request_id: self.request_id.clone(),
+            correlation_id: self.correlation_id.clone(),
+            causation_id: self.request_id.clone(),
+        }
+    }
+}
+
+impl App {
+    pub fn new(log: EventLog, projections: Arc<Projections>, master_key: MasterKey, config: AppConfig) -> App {
+        App {
+            credentials: Credentials::new(projections.clone(), master_key),
+            log,
+            projections,
+            ids: IdGen,
+            config,
+            cache: SharedCache::default(),
+        }
+    }
+
+    /// Decides and stores `command`; answers once its events are durable and
+    /// visible in the read models.
+    pub async fn execute(&self, command: Command, meta: &RequestMeta) -> Result<Executed, ExecuteError> {
+        let command = Arc::new(command);
+        let metadata = Arc::new(meta.metadata());
+        for attempt in 1..=MAX_ATTEMPTS {
+            let (cache, command, metadata) = (self.cache.clone(), command.clone(), metadata.clone());
+            let outcome = self
+                .log
+                .transact(move |tx| execute::decide_in_tx(&cache, tx, &command, &metadata))
+                .await;
+            match outcome {
+                Ok(Ok(executed)) => {
+                    self.projections.wait_for(executed.last_position).await;
+                    return Ok(executed);
+                }
+                Ok(Err(ExecuteError::Conflict)) => {
+                    tracing::debug!(attempt, "version conflict; deciding again");
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ExecuteError::Append(AppendError::Storage(format!(
+            "{} kept conflicting after {MAX_ATTEMPTS} attempts",
+            command.name()
+        ))))
+    }
+}

@@ -1,0 +1,122 @@
+//! DescribeImages: the images the caller may see (public or its own).
+
+use crate::app::App;
+use crate::ec2::Ctx;
+use crate::ec2::error::Ec2Error;
+use crate::ec2::filter::{any_matches, check_names};
+use crate::ec2::params::{Filter, Params};
+use crate::ec2::render::iso_time;
+use domain::ImageId;
+use projections::ImageRow;
+
+const FILTERS: &[&str] = &[
+    "image-id",
+    "name",
+    "description",
+    "architecture",
+    "image-type",
+    "is-public",
+    "owner-id",
+    "state",
+    "kernel-id",
+    "ramdisk-id",
+    "root-device-type",
+    "virtualization-type",
+    "hypervisor",
+    "manifest-location",
+];
+
+#[derive(Debug)]
+pub struct Request {
+    ids: Vec<ImageId>,
+    owners: Vec<String>,
+    filters: Vec<Filter>,
+}
+
+pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
+    let ids = params
+        .list("ImageId")
+        .into_iter()
+        .map(|s| ImageId::parse(s).map_err(|_| Ec2Error::new("InvalidAMIID.Malformed", format!("Invalid id: \"{s}\""))))
+        .collect::<Result<Vec<_>, _>>()?;
+    let filters = params.filters()?;
+    check_names(&filters, FILTERS)?;
+    Ok(Request { ids, owners: params.list("Owner").into_iter().map(str::to_owned).collect(), filters })
+}
+
+fn values<'a>(id: &'a ImageId, row: &'a ImageRow, name: &str) -> Vec<&'a str> {
+    match name {
+        "image-id" => vec![id.as_str()],
+        "name" => vec![row.name.as_str()],
+        "description" => vec![row.description.as_str()],
+        "architecture" => vec![row.architecture.as_str()],
+        "image-type" => vec![row.kind.ec2_name()],
+        "is-public" => vec![if row.public { "true" } else { "false" }],
+        "owner-id" => vec![row.owner.as_str()],
+        "state" => vec!["available"],
+        "kernel-id" => row.kernel.iter().map(|k| k.as_str()).collect(),
+        "ramdisk-id" => row.ramdisk.iter().map(|k| k.as_str()).collect(),
+        "root-device-type" => vec!["instance-store"],
+        "virtualization-type" => vec!["paravirtual"],
+        "hypervisor" => vec!["xen"],
+        "manifest-location" => vec![row.location.as_str()],
+        _ => Vec::new(),
+    }
+}
+
+pub fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
+    let models = app.projections.read();
+    let account = ctx.account();
+    let visible = |row: &ImageRow| row.public || &row.owner == account;
+    let mut chosen: Vec<(&ImageId, &ImageRow)> = Vec::new();
+    if r.ids.is_empty() {
+        chosen.extend(models.images.iter().filter(|(_, row)| visible(row)));
+    } else {
+        let mut missing = Vec::new();
+        for id in &r.ids {
+            match models.images.get_key_value(id) {
+                Some((k, row)) if visible(row) => chosen.push((k, row)),
+                _ => missing.push(id.to_string()),
+            }
+        }
+        if !missing.is_empty() {
+            return Err(Ec2Error::new(
+                "InvalidAMIID.NotFound",
+                format!("The image id '[{}]' does not exist", missing.join(", ")),
+            ));
+        }
+    }
+    chosen.retain(|(id, row)| {
+        let owner_ok = r.owners.is_empty()
+            || r.owners.iter().any(|o| match o.as_str() {
+                "self" => &row.owner == account,
+                other => row.owner.as_str() == other,
+            });
+        owner_ok && r.filters.iter().all(|f| any_matches(f, &values(id, row, &f.name)))
+    });
+    let mut x = ctx.response("DescribeImagesResponse");
+    x.open("imagesSet");
+    for (id, row) in chosen {
+        x.open("item");
+        x.text("imageId", id.as_str());
+        x.text("imageLocation", &row.location);
+        x.text("imageState", "available");
+        x.text("imageOwnerId", row.owner.as_str());
+        x.text("creationDate", &iso_time(row.registered_at));
+        x.display("isPublic", row.public);
+        x.text("architecture", &row.architecture);
+        x.text("imageType", row.kind.ec2_name());
+        x.opt("kernelId", row.kernel.as_ref().map(|k| k.as_str()));
+        x.opt("ramdiskId", row.ramdisk.as_ref().map(|k| k.as_str()));
+        x.text("name", &row.name);
+        x.text("description", &row.description);
+        x.text("rootDeviceType", "instance-store");
+        x.text("rootDeviceName", "/dev/sda1");
+        x.empty("blockDeviceMapping");
+        x.text("virtualizationType", "paravirtual");
+        x.text("hypervisor", "xen");
+        x.close();
+    }
+    x.close();
+    Ok(x.finish())
+}

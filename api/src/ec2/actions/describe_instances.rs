@@ -1,0 +1,166 @@
+//! DescribeInstances: the caller's instances, by id or filter, in pages.
+
+use super::instance_ids;
+use crate::app::App;
+use crate::ec2::Ctx;
+use crate::ec2::error::Ec2Error;
+use crate::ec2::filter::{any_matches, check_names};
+use crate::ec2::params::{Filter, Params};
+use crate::ec2::render::reservation_item;
+use base64::Engine;
+use domain::InstanceId;
+use projections::{InstanceRow, ReadModels};
+use std::borrow::Cow;
+
+const FILTERS: &[&str] = &[
+    "instance-id",
+    "instance-state-name",
+    "instance-state-code",
+    "instance-type",
+    "image-id",
+    "reservation-id",
+    "availability-zone",
+    "launch-index",
+    "kernel-id",
+    "ramdisk-id",
+    "owner-id",
+    "client-token",
+    "architecture",
+    "root-device-type",
+    "virtualization-type",
+    "hypervisor",
+    "tenancy",
+];
+
+#[derive(Debug)]
+pub struct Request {
+    ids: Vec<InstanceId>,
+    filters: Vec<Filter>,
+    page: Option<usize>,
+    after: Option<InstanceId>,
+}
+
+fn token_engine() -> base64::engine::GeneralPurpose {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+}
+
+pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
+    let ids = instance_ids(params, "InstanceId")?;
+    let filters = params.filters()?;
+    check_names(&filters, FILTERS)?;
+    let page = match params.int("MaxResults")? {
+        None => None,
+        Some(_) if !ids.is_empty() => {
+            return Err(Ec2Error::new(
+                "InvalidParameterCombination",
+                "The parameter instancesSet cannot be used with the parameter maxResults",
+            ));
+        }
+        Some(n) if !(5..=1000).contains(&n) => {
+            return Err(Ec2Error::invalid(format!(
+                "Value ( {n} ) for parameter maxResults is invalid. Expecting a value between 5 and 1000."
+            )));
+        }
+        Some(n) => Some(n as usize),
+    };
+    let after = match params.get("NextToken").filter(|t| !t.is_empty()) {
+        None => None,
+        Some(token) => {
+            let id = token_engine()
+                .decode(token)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .and_then(|s| InstanceId::parse(&s).ok())
+                .ok_or_else(|| Ec2Error::new("InvalidPaginationToken", format!("Invalid NextToken: {token}")))?;
+            Some(id)
+        }
+    };
+    Ok(Request { ids, filters, page, after })
+}
+
+/// The values an instance has for a filter name.
+fn values<'a>(row: &'a InstanceRow, name: &str, models: &'a ReadModels) -> Vec<Cow<'a, str>> {
+    let image = models.images.get(&row.image);
+    let borrowed: Vec<&'a str> = match name {
+        "instance-id" => vec![row.id.as_str()],
+        "instance-state-name" => vec![row.state.name()],
+        "instance-state-code" => return vec![Cow::Owned(row.state.code().to_string())],
+        "instance-type" => vec![row.vm_type.as_str()],
+        "image-id" => vec![row.image.as_str()],
+        "reservation-id" => vec![row.reservation.as_str()],
+        "availability-zone" => row.zone.iter().map(|z| z.as_str()).collect(),
+        "launch-index" => return vec![Cow::Owned(row.launch_index.to_string())],
+        "kernel-id" => row.kernel.iter().map(|k| k.as_str()).collect(),
+        "ramdisk-id" => row.ramdisk.iter().map(|k| k.as_str()).collect(),
+        "owner-id" => vec![row.account.as_str()],
+        "client-token" => row.client_token.iter().map(String::as_str).collect(),
+        "architecture" => vec![image.map_or("x86_64", |i| i.architecture.as_str())],
+        "root-device-type" => vec!["instance-store"],
+        "virtualization-type" => vec!["paravirtual"],
+        "hypervisor" => vec!["xen"],
+        "tenancy" => vec!["default"],
+        _ => Vec::new(),
+    };
+    borrowed.into_iter().map(Cow::Borrowed).collect()
+}
+
+fn matches(row: &InstanceRow, filters: &[Filter], models: &ReadModels) -> bool {
+    filters.iter().all(|f| {
+        let have = values(row, &f.name, models);
+        let have: Vec<&str> = have.iter().map(|v| v.as_ref()).collect();
+        any_matches(f, &have)
+    })
+}
+
+pub fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
+    let models = app.projections.read();
+    let account = ctx.account();
+    let mut rows: Vec<&InstanceRow> = Vec::new();
+    let mut next = None;
+    if !r.ids.is_empty() {
+        let mut missing = Vec::new();
+        for id in &r.ids {
+            match models.instances.get(id.as_str()) {
+                Some(row) if &row.account == account => {
+                    if !rows.iter().any(|r| r.id == row.id) {
+                        rows.push(row);
+                    }
+                }
+                _ => missing.push(id.clone()),
+            }
+        }
+        if !missing.is_empty() {
+            return Err(domain::DecideError::InstanceNotFound(missing).into());
+        }
+        rows.retain(|row| matches(row, &r.filters, &models));
+    } else {
+        let limit = r.page.unwrap_or(usize::MAX);
+        let after = r.after.as_ref().map(|a| a.as_str());
+        let mut candidates = models.instances.of_account(account, after).filter(|row| matches(row, &r.filters, &models));
+        for row in candidates.by_ref() {
+            rows.push(row);
+            if rows.len() == limit {
+                break;
+            }
+        }
+        if rows.len() == limit && candidates.next().is_some() {
+            next = rows.last().map(|row| token_engine().encode(row.id.as_str()));
+        }
+    }
+    // Group by reservation, in the order reservations first appear.
+    let mut groups: Vec<Vec<&InstanceRow>> = Vec::new();
+    for row in rows {
+        match groups.iter_mut().find(|g| g[0].reservation == row.reservation) {
+            Some(g) => g.push(row),
+            None => groups.push(vec![row]),
+        }
+    }
+    let mut x = ctx.response("DescribeInstancesResponse");
+    x.open("reservationSet");
+    for group in &groups {
+        reservation_item(&mut x, group, &models);
+    }
+    x.close();
+    x.opt("nextToken", next.as_deref());
+    Ok(x.finish())
+}

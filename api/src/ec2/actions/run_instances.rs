@@ -1,0 +1,126 @@
+//! RunInstances: launch instances of an image.
+
+use crate::app::{App, ids::now};
+use crate::ec2::Ctx;
+use crate::ec2::error::Ec2Error;
+use crate::ec2::params::Params;
+use crate::ec2::render::instance_item;
+use base64::Engine;
+use domain::command::RunInstances;
+use domain::{Command, ImageId, Reply, ZoneName};
+
+/// Most instances one call may launch.
+const MAX_PER_CALL: i64 = 1000;
+/// EC2's limit on user data, before base64.
+const USER_DATA_LIMIT: usize = 16 * 1024;
+
+#[derive(Debug)]
+pub struct Request {
+    image: ImageId,
+    vm_type: String,
+    min: u32,
+    max: u32,
+    zone: Option<ZoneName>,
+    user_data: Vec<u8>,
+    client_token: Option<String>,
+}
+
+fn count(params: &Params, name: &str) -> Result<u32, Ec2Error> {
+    let n = params.int(name)?.ok_or_else(|| Ec2Error::missing(name))?;
+    if !(1..=MAX_PER_CALL).contains(&n) {
+        return Err(Ec2Error::invalid(format!(
+            "Value ({n}) for parameter {name} is invalid. Expected a number from 1 to {MAX_PER_CALL}."
+        )));
+    }
+    Ok(n as u32)
+}
+
+pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
+    let image = params.required("ImageId")?;
+    let image = ImageId::parse(image)
+        .map_err(|_| Ec2Error::new("InvalidAMIID.Malformed", format!("Invalid id: \"{image}\"")))?;
+    let min = count(params, "MinCount")?;
+    let max = count(params, "MaxCount")?;
+    if min > max {
+        return Err(Ec2Error::invalid(format!(
+            "MinCount ({min}) must not be greater than MaxCount ({max})"
+        )));
+    }
+    let zone = match params.get("Placement.AvailabilityZone").filter(|z| !z.is_empty()) {
+        Some(z) => Some(ZoneName::parse(z).map_err(|_| Ec2Error::invalid(format!("Invalid availability zone: [{z}]")))?),
+        None => None,
+    };
+    let user_data = match params.get("UserData") {
+        None | Some("") => Vec::new(),
+        Some(encoded) => base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .map_err(|_| Ec2Error::invalid("Invalid BASE64 encoding of user data."))?,
+    };
+    if user_data.len() > USER_DATA_LIMIT {
+        return Err(Ec2Error::invalid(format!("User data is limited to {USER_DATA_LIMIT} bytes")));
+    }
+    let client_token = match params.get("ClientToken").filter(|t| !t.is_empty()) {
+        Some(t) if t.len() > 64 || !t.is_ascii() => {
+            return Err(Ec2Error::invalid("ClientToken must be at most 64 ASCII characters"));
+        }
+        t => t.map(str::to_owned),
+    };
+    Ok(Request {
+        image,
+        vm_type: params.get("InstanceType").filter(|t| !t.is_empty()).unwrap_or("m1.small").to_owned(),
+        min,
+        max,
+        zone,
+        user_data,
+        client_token,
+    })
+}
+
+pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
+    let zone = match r.zone {
+        Some(z) => z,
+        None => app
+            .projections
+            .read()
+            .cloud
+            .default_zone()
+            .cloned()
+            .ok_or_else(|| Ec2Error::new("Unavailable", "No availability zone is available"))?,
+    };
+    let command = Command::RunInstances(RunInstances {
+        account: ctx.account().clone(),
+        requester: ctx.meta.principal.user.clone(),
+        reservation: app.ids.reservation(),
+        instance_ids: (0..r.max).map(|_| app.ids.instance()).collect(),
+        image: r.image,
+        vm_type: r.vm_type,
+        min_count: r.min,
+        max_count: r.max,
+        zone,
+        user_data: r.user_data,
+        client_token: r.client_token,
+        at: now(),
+    });
+    let executed = app.execute(command, &ctx.meta).await?;
+    let Reply::Launched { reservation, .. } = executed.decision.reply else {
+        return Err(Ec2Error::internal());
+    };
+    let models = app.projections.read();
+    let rows: Vec<_> = models
+        .instances
+        .reservations
+        .get(&reservation)
+        .map(|res| res.instances.iter().filter_map(|id| models.instances.get(id.as_str())).collect())
+        .unwrap_or_default();
+    let Some(first) = rows.first() else { return Err(Ec2Error::internal()) };
+    let mut x = ctx.response("RunInstancesResponse");
+    x.text("reservationId", reservation.as_str());
+    x.text("ownerId", first.account.as_str());
+    x.empty("groupSet");
+    x.open("instancesSet");
+    for row in &rows {
+        instance_item(&mut x, row, &models);
+    }
+    x.close();
+    Ok(x.finish())
+}

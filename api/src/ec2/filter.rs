@@ -1,0 +1,106 @@
+//! EC2 filter matching: `*` matches any run of characters, `?` any one;
+//! values of one filter are ORed, filters are ANDed.
+
+use crate::ec2::error::Ec2Error;
+use crate::ec2::params::Filter;
+
+/// Does `text` match the EC2 wildcard `pattern`? (`\*`, `\?` and `\\` are
+/// literal.)
+pub fn wildcard(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    // Tokens: Some(c) literal, None for '*', Some('\0'-free) handled below.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Tok {
+        Lit(char),
+        Any,
+        One,
+    }
+    let mut toks = Vec::with_capacity(p.len());
+    let mut i = 0;
+    while i < p.len() {
+        match p[i] {
+            '\\' if i + 1 < p.len() => {
+                toks.push(Tok::Lit(p[i + 1]));
+                i += 1;
+            }
+            '*' => toks.push(Tok::Any),
+            '?' => toks.push(Tok::One),
+            c => toks.push(Tok::Lit(c)),
+        }
+        i += 1;
+    }
+    // Iterative matching with backtracking to the last '*'.
+    let (mut ti, mut pi) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        match toks.get(pi) {
+            Some(Tok::Lit(c)) if *c == t[ti] => {
+                ti += 1;
+                pi += 1;
+            }
+            Some(Tok::One) => {
+                ti += 1;
+                pi += 1;
+            }
+            Some(Tok::Any) => {
+                star = Some((pi, ti));
+                pi += 1;
+            }
+            _ => match star {
+                Some((sp, st)) => {
+                    pi = sp + 1;
+                    ti = st + 1;
+                    star = Some((sp, st + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    toks[pi..].iter().all(|t| *t == Tok::Any)
+}
+
+/// A filter's values against the values a resource has for it.
+pub fn any_matches(filter: &Filter, have: &[&str]) -> bool {
+    filter.values.iter().any(|pattern| have.iter().any(|h| wildcard(pattern, h)))
+}
+
+/// Checks every filter name against those a Describe* call knows.
+pub fn check_names(filters: &[Filter], known: &[&str]) -> Result<(), Ec2Error> {
+    for f in filters {
+        let tag = f.name.starts_with("tag:");
+        if !tag && !known.contains(&f.name.as_str()) {
+            return Err(Ec2Error::invalid(format!("The filter '{}' is invalid", f.name)));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn wildcards_match_like_ec2() {
+        assert!(wildcard("running", "running"));
+        assert!(!wildcard("running", "runnin"));
+        assert!(wildcard("run*", "running"));
+        assert!(wildcard("*ing", "running"));
+        assert!(wildcard("r*n*g", "running"));
+        assert!(wildcard("m1.?mall", "m1.small"));
+        assert!(!wildcard("m1.?mall", "m1.smal"));
+        assert!(wildcard("*", ""));
+        assert!(!wildcard("?", ""));
+        assert!(wildcard("a\\*b", "a*b"));
+        assert!(!wildcard("a\\*b", "axb"));
+    }
+
+    proptest! {
+        #[test]
+        fn a_literal_pattern_matches_only_itself(a in "[a-z0-9.-]{0,12}", b in "[a-z0-9.-]{0,12}") {
+            prop_assert_eq!(wildcard(&a, &b), a == b);
+            prop_assert!(wildcard(&format!("*{a}*"), &format!("xx{a}yy")));
+        }
+    }
+}

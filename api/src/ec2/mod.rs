@@ -1,0 +1,179 @@
+//! The EC2 Query API endpoint: collects parameters from the query string
+//! and form body, authenticates (SigV4 / SigV2), checks Action and Version,
+//! and hands the parsed action to its own module. Errors leave through
+//! `error.rs` only.
+
+pub mod actions;
+pub mod error;
+pub mod filter;
+pub mod params;
+pub mod render;
+pub mod xml;
+
+use crate::app::{App, RequestMeta};
+use crate::auth::{SignedRequest, verify};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use domain::{AccountId, Principal};
+use error::Ec2Error;
+use params::Params;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+use tracing::Instrument;
+
+/// The oldest and newest EC2 API versions answered (euca2ools 3 sends
+/// 2013-02-01 … 2015-10-01, current SDKs 2016-11-15).
+pub const OLDEST_VERSION: &str = "2006-06-26";
+pub const NEWEST_VERSION: &str = "2016-11-15";
+
+/// One authenticated request, as the actions see it.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub meta: RequestMeta,
+    /// `http://ec2.amazonaws.com/doc/<Version>/`
+    pub namespace: String,
+}
+
+impl Ctx {
+    pub fn account(&self) -> &AccountId {
+        &self.meta.principal.account
+    }
+
+    pub fn request_id(&self) -> &str {
+        &self.meta.request_id
+    }
+
+    /// A response document for `root` in the requested version's namespace.
+    pub fn response(&self, root: &'static str) -> xml::Xml {
+        xml::Xml::response(root, &self.namespace, self.request_id())
+    }
+}
+
+/// The EC2 routes: `/`, `/services/compute` and `/services/Eucalyptus`.
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/", any(handle))
+        .route("/services/compute", any(handle))
+        .route("/services/compute/", any(handle))
+        .route("/services/Eucalyptus", any(handle))
+        .route("/services/Eucalyptus/", any(handle))
+        .with_state(app)
+}
+
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"))
+}
+
+/// Valid `YYYY-MM-DD` within the supported range.
+fn version_supported(version: &str) -> bool {
+    let b = version.as_bytes();
+    let shaped = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    shaped && (OLDEST_VERSION..=NEWEST_VERSION).contains(&version)
+}
+
+async fn handle(State(app): State<Arc<App>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    let request_id = app.ids.request_id();
+    let span = tracing::info_span!("ec2", request_id = %request_id, action = tracing::field::Empty, account = tracing::field::Empty);
+    async move {
+        let started = Instant::now();
+        let result = serve(&app, &method, &uri, &headers, &body, &request_id).await;
+        let elapsed_us = started.elapsed().as_micros() as u64;
+        let (status, xml) = match result {
+            Ok(xml) => {
+                tracing::debug!(elapsed_us, "ok");
+                (StatusCode::OK, xml)
+            }
+            Err(e) => {
+                tracing::info!(code = e.code, message = %e.message, elapsed_us, "refused");
+                (e.status, e.to_xml(&request_id))
+            }
+        };
+        let mut response = (status, xml).into_response();
+        let h = response.headers_mut();
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/xml;charset=UTF-8"));
+        if let Ok(v) = HeaderValue::from_str(&request_id) {
+            h.insert("x-amzn-requestid", v);
+        }
+        response
+    }
+    .instrument(span)
+    .await
+}
+
+async fn serve(
+    app: &App,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+    request_id: &str,
+) -> Result<String, Ec2Error> {
+    if method != Method::GET && method != Method::POST {
+        return Err(Ec2Error::new("InvalidAction", format!("The HTTP method {method} is not supported")));
+    }
+    let query = uri.query().unwrap_or("");
+    let mut pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+    if method == Method::POST && is_form(headers) {
+        pairs.extend(form_urlencoded::parse(body).into_owned());
+    }
+    let signed = SignedRequest { method: method.as_str(), path: uri.path(), query, headers, body };
+    let verified = verify(&signed, &pairs, SystemTime::now(), &app.credentials)?;
+    let (account, user) = app
+        .credentials
+        .owner(&verified.access_key_id)
+        .ok_or_else(|| Ec2Error::new("AuthFailure", "AWS was not able to validate the provided access credentials"))?;
+    let span = tracing::Span::current();
+    span.record("account", account.as_str());
+    let params = Params::from_pairs(pairs);
+    let action = params
+        .get("Action")
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| Ec2Error::new("MissingAction", "The request must contain the parameter Action"))?
+        .to_owned();
+    span.record("action", action.as_str());
+    let version = params.required("Version")?;
+    if !version_supported(version) {
+        return Err(Ec2Error::new(
+            "NoSuchVersion",
+            format!("The requested version ({version}) of service AmazonEC2 does not exist"),
+        ));
+    }
+    let access_key = domain::AccessKeyId::parse(&verified.access_key_id).ok();
+    let ctx = Ctx {
+        meta: RequestMeta {
+            principal: Principal { account, user, access_key },
+            request_id: request_id.to_owned(),
+            correlation_id: request_id.to_owned(),
+        },
+        namespace: format!("http://ec2.amazonaws.com/doc/{version}/"),
+    };
+    let action = actions::Action::parse(&action, &params)?;
+    action.run(app, &ctx).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_are_checked_for_shape_and_range() {
+        assert!(version_supported("2016-11-15"));
+        assert!(version_supported("2015-10-01"));
+        assert!(version_supported("2013-02-01"));
+        assert!(!version_supported("2016-11-16"));
+        assert!(!version_supported("2099-01-01"));
+        assert!(!version_supported("2005-01-01"));
+        assert!(!version_supported("latest"));
+        assert!(!version_supported("2016-1-15x"));
+    }
+}

@@ -1,0 +1,141 @@
+//! Query parameters of an EC2 request: lookups, numbered lists
+//! (`InstanceId.1`, `InstanceId.2` …) and filters
+//! (`Filter.1.Name`, `Filter.1.Value.1` …), with EC2's errors.
+
+use crate::ec2::error::Ec2Error;
+use std::collections::BTreeMap;
+
+/// The decoded parameters of one request (query string and form body).
+#[derive(Debug, Default, Clone)]
+pub struct Params {
+    map: BTreeMap<String, String>,
+}
+
+/// One `Filter.N`: a name and the values any of which may match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Filter {
+    pub name: String,
+    pub values: Vec<String>,
+}
+
+impl Params {
+    pub fn from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Params {
+        Params { map: pairs.into_iter().collect() }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.map.get(name).map(String::as_str)
+    }
+
+    pub fn required(&self, name: &str) -> Result<&str, Ec2Error> {
+        match self.get(name) {
+            Some(v) if !v.is_empty() => Ok(v),
+            _ => Err(Ec2Error::missing(name)),
+        }
+    }
+
+    /// An integer parameter, if given.
+    pub fn int(&self, name: &str) -> Result<Option<i64>, Ec2Error> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(v) => v.trim().parse().map(Some).map_err(|_| {
+                Ec2Error::invalid(format!("Value ({v}) for parameter {name} is invalid. Expected an integer."))
+            }),
+        }
+    }
+
+    pub fn bool(&self, name: &str) -> Result<Option<bool>, Ec2Error> {
+        match self.get(name).map(str::to_ascii_lowercase).as_deref() {
+            None => Ok(None),
+            Some("true") => Ok(Some(true)),
+            Some("false") => Ok(Some(false)),
+            Some(v) => Err(Ec2Error::invalid(format!("Value ({v}) for parameter {name} is invalid. Expected a boolean."))),
+        }
+    }
+
+    /// `prefix.1`, `prefix.2` … in numeric order (gaps allowed).
+    pub fn list(&self, prefix: &str) -> Vec<&str> {
+        let mut items: Vec<(u64, &str)> = self
+            .map
+            .iter()
+            .filter_map(|(k, v)| {
+                let n = k.strip_prefix(prefix)?.strip_prefix('.')?;
+                n.parse::<u64>().ok().map(|n| (n, v.as_str()))
+            })
+            .collect();
+        items.sort_by_key(|(n, _)| *n);
+        items.into_iter().map(|(_, v)| v).collect()
+    }
+
+    /// `Filter.N.Name` / `Filter.N.Value.M`.
+    pub fn filters(&self) -> Result<Vec<Filter>, Ec2Error> {
+        let mut by_index: BTreeMap<u64, (Option<String>, BTreeMap<u64, String>)> = BTreeMap::new();
+        for (k, v) in &self.map {
+            let Some(rest) = k.strip_prefix("Filter.") else { continue };
+            let mut parts = rest.splitn(3, '.');
+            let index = parts.next().and_then(|n| n.parse::<u64>().ok());
+            let (Some(index), Some(field)) = (index, parts.next()) else { continue };
+            let entry = by_index.entry(index).or_default();
+            match (field, parts.next()) {
+                ("Name", None) => entry.0 = Some(v.clone()),
+                ("Value", Some(m)) => {
+                    if let Ok(m) = m.parse::<u64>() {
+                        entry.1.insert(m, v.clone());
+                    }
+                }
+                _ => {}
+            }
+        }
+        by_index
+            .into_values()
+            .map(|(name, values)| match name {
+                Some(name) => Ok(Filter { name, values: values.into_values().collect() }),
+                None => Err(Ec2Error::missing("Filter.N.Name")),
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(pairs: &[(&str, &str)]) -> Params {
+        Params::from_pairs(pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())))
+    }
+
+    #[test]
+    fn numbered_lists_come_in_numeric_order() {
+        let params = p(&[("InstanceId.10", "c"), ("InstanceId.2", "b"), ("InstanceId.1", "a"), ("InstanceIdX", "no")]);
+        assert_eq!(params.list("InstanceId"), vec!["a", "b", "c"]);
+        assert!(params.list("Other").is_empty());
+    }
+
+    #[test]
+    fn filters_group_names_and_values() {
+        let params = p(&[
+            ("Filter.1.Name", "instance-state-name"),
+            ("Filter.1.Value.2", "stopped"),
+            ("Filter.1.Value.1", "running"),
+            ("Filter.2.Name", "instance-type"),
+            ("Filter.2.Value.1", "m1.small"),
+        ]);
+        assert_eq!(
+            params.filters().unwrap(),
+            vec![
+                Filter { name: "instance-state-name".into(), values: vec!["running".into(), "stopped".into()] },
+                Filter { name: "instance-type".into(), values: vec!["m1.small".into()] },
+            ]
+        );
+        assert_eq!(p(&[("Filter.1.Value.1", "x")]).filters().unwrap_err().code, "MissingParameter");
+    }
+
+    #[test]
+    fn numbers_and_required_values_are_checked() {
+        let params = p(&[("MinCount", "2"), ("MaxCount", "two"), ("Empty", "")]);
+        assert_eq!(params.int("MinCount").unwrap(), Some(2));
+        assert_eq!(params.int("MaxCount").unwrap_err().code, "InvalidParameterValue");
+        assert_eq!(params.required("Empty").unwrap_err().code, "MissingParameter");
+        assert_eq!(params.int("None").unwrap(), None);
+    }
+}

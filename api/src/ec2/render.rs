@@ -1,0 +1,99 @@
+//! Renderings shared by several actions: times, instance items and
+//! reservations, in the EC2 response shapes.
+
+use crate::ec2::xml::Xml;
+use domain::{InstanceState, Timestamp};
+use projections::{InstanceRow, ReadModels};
+
+/// `2026-11-25T10:00:00.000Z`, as EC2 writes times.
+pub fn iso_time(t: Timestamp) -> String {
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(t.millis()) * 1_000_000)
+        .ok()
+        .and_then(|d| d.format(&format).ok())
+        .unwrap_or_else(|| "1970-01-01T00:00:00.000Z".to_owned())
+}
+
+/// `2026-11-25 10:00:00 GMT`, as EC2 writes transition reasons.
+fn gmt_time(t: Timestamp) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] GMT");
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(t.millis()) * 1_000_000)
+        .ok()
+        .and_then(|d| d.format(&format).ok())
+        .unwrap_or_default()
+}
+
+pub fn state(x: &mut Xml, element: &'static str, state: InstanceState) {
+    x.open(element).display("code", state.code()).text("name", state.name()).close();
+}
+
+/// One `<item>` of an `instancesSet`.
+pub fn instance_item(x: &mut Xml, row: &InstanceRow, models: &ReadModels) {
+    let image = models.images.get(&row.image);
+    x.open("item");
+    x.text("instanceId", row.id.as_str());
+    x.text("imageId", row.image.as_str());
+    state(x, "instanceState", row.state);
+    x.empty("privateDnsName").empty("dnsName");
+    let reason = match row.state {
+        InstanceState::ShuttingDown | InstanceState::Terminated => {
+            format!("User initiated ({})", gmt_time(row.state_changed_at))
+        }
+        _ => String::new(),
+    };
+    x.text("reason", &reason);
+    x.display("amiLaunchIndex", row.launch_index);
+    x.empty("productCodes");
+    x.text("instanceType", &row.vm_type);
+    x.text("launchTime", &iso_time(row.launched_at));
+    x.open("placement");
+    x.opt("availabilityZone", row.zone.as_ref().map(|z| z.as_str()));
+    x.empty("groupName").text("tenancy", "default");
+    x.close();
+    x.opt("kernelId", row.kernel.as_ref().map(|k| k.as_str()));
+    x.opt("ramdiskId", row.ramdisk.as_ref().map(|r| r.as_str()));
+    x.open("monitoring").text("state", "disabled").close();
+    x.empty("groupSet");
+    if let Some(reason) = &row.reason {
+        x.open("stateReason").text("code", &reason.code).text("message", &reason.message).close();
+    }
+    x.text("architecture", image.map_or("x86_64", |i| i.architecture.as_str()));
+    x.text("rootDeviceType", "instance-store");
+    x.text("rootDeviceName", "/dev/sda1");
+    x.empty("blockDeviceMapping");
+    x.text("virtualizationType", "paravirtual");
+    x.text("clientToken", row.client_token.as_deref().unwrap_or(""));
+    x.text("hypervisor", "xen");
+    x.empty("networkInterfaceSet");
+    x.display("ebsOptimized", false);
+    x.close();
+}
+
+/// One `<item>` of a `reservationSet` with the given instances.
+pub fn reservation_item(x: &mut Xml, rows: &[&InstanceRow], models: &ReadModels) {
+    let Some(first) = rows.first() else { return };
+    x.open("item");
+    x.text("reservationId", first.reservation.as_str());
+    x.text("ownerId", first.account.as_str());
+    x.empty("groupSet");
+    x.open("instancesSet");
+    for row in rows {
+        instance_item(x, row, models);
+    }
+    x.close();
+    x.close();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_written_as_ec2_does() {
+        assert_eq!(iso_time(Timestamp(0)), "1970-01-01T00:00:00.000Z");
+        assert_eq!(iso_time(Timestamp(1_764_064_800_123)), "2025-11-25T10:00:00.123Z");
+        assert_eq!(gmt_time(Timestamp(1_764_064_800_123)), "2025-11-25 10:00:00 GMT");
+    }
+}

@@ -1,0 +1,104 @@
+//! The hypervisor seam: what the executor asks of a hypervisor (define and
+//! boot a guest, destroy it, look at it) and the guest description it passes.
+//!
+//! It must not know which hypervisor is behind it (libvirt, the simulator),
+//! the event log, or the controller. Calls are blocking, as libvirt's are;
+//! async callers run them on the blocking pool.
+
+use domain::event::InstanceRequested;
+use domain::{AccountId, ImageId, InstanceId, ReservationId, VmType};
+use std::fmt;
+
+/// A hypervisor on this host. Every action is idempotent, so the executor
+/// may repeat one after a crash or a lost answer.
+pub trait HypervisorDriver: Send + Sync + 'static {
+    /// Short name for logs: `"sim"`, later `"libvirt"`.
+    fn name(&self) -> &str;
+
+    /// Defines and boots the guest. A guest that already exists is left as
+    /// it is and `Ok` is returned.
+    fn start(&self, spec: &GuestSpec) -> Result<(), DriverError>;
+
+    /// Hard-stops the guest, undefines it and removes what it left on the
+    /// host. A guest that does not exist is `Ok`.
+    fn destroy(&self, instance: &InstanceId) -> Result<(), DriverError>;
+
+    /// What the guest is doing now; `Absent` when the driver has no such guest.
+    fn state(&self, instance: &InstanceId) -> Result<GuestState, DriverError>;
+
+    /// Every guest this driver has, whatever its state.
+    fn list(&self) -> Result<Vec<InstanceId>, DriverError>;
+
+    /// The guest's console log so far.
+    fn console_output(&self, instance: &InstanceId) -> Result<Vec<u8>, DriverError>;
+}
+
+/// What a guest is doing, as the hypervisor sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum GuestState {
+    /// The driver has no such guest.
+    Absent,
+    /// Started, not yet up.
+    Booting,
+    Running,
+    /// Defined but powered off.
+    ShutOff,
+    Crashed,
+}
+
+impl fmt::Display for GuestState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            GuestState::Absent => "absent",
+            GuestState::Booting => "booting",
+            GuestState::Running => "running",
+            GuestState::ShutOff => "shut off",
+            GuestState::Crashed => "crashed",
+        })
+    }
+}
+
+/// Everything a driver needs to define a guest, taken from the instance's
+/// `InstanceRequested` event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GuestSpec {
+    pub instance: InstanceId,
+    pub reservation: ReservationId,
+    pub account: AccountId,
+    pub vm_type: VmType,
+    pub image: ImageId,
+    pub kernel: Option<ImageId>,
+    pub ramdisk: Option<ImageId>,
+    pub user_data: Vec<u8>,
+    pub launch_index: u32,
+}
+
+impl From<&InstanceRequested> for GuestSpec {
+    fn from(e: &InstanceRequested) -> Self {
+        GuestSpec {
+            instance: e.instance.clone(),
+            reservation: e.reservation.clone(),
+            account: e.account.clone(),
+            vm_type: e.vm_type.clone(),
+            image: e.image.clone(),
+            kernel: e.kernel.clone(),
+            ramdisk: e.ramdisk.clone(),
+            user_data: e.user_data.clone(),
+            launch_index: e.launch_index,
+        }
+    }
+}
+
+/// Why a hypervisor call failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DriverError {
+    /// The hypervisor would not define or boot this guest.
+    #[error("cannot start guest {instance}: {reason}")]
+    StartFailed { instance: InstanceId, reason: String },
+    /// The guest the call is about does not exist.
+    #[error("no guest {0} on this host")]
+    NoSuchGuest(InstanceId),
+    /// The hypervisor could not be reached or failed.
+    #[error("hypervisor error: {0}")]
+    Hypervisor(String),
+}

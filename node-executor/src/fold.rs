@@ -1,0 +1,195 @@
+//! The executor's view of the log: which instances are placed on this node
+//! and what each should be on the hypervisor (its desired state), folded
+//! from instance streams with the domain's own `Aggregate::evolve`.
+//!
+//! It must not know the hypervisor, the controller or tasks: it turns
+//! envelopes into desired states and says which ones changed. Instances
+//! placed elsewhere, and ours once terminated and dealt with, are dropped
+//! so memory follows the live instances of this node, not the log.
+
+use crate::driver::GuestSpec;
+use crate::worker::Target;
+use domain::{Aggregate, Event, InstanceId, InstanceState, NodeId};
+use eventlog::{EnvelopeRef, RecordedEvent};
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use tokio::sync::watch;
+
+const INSTANCE_STREAM: &str = "instance/";
+
+/// What the hypervisor of this node should do about an instance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Desired {
+    /// Pending here: start the guest and report when it is up.
+    Launch,
+    /// Running here: the guest must exist; nothing to report.
+    Run,
+    /// Shutting down: destroy the guest and report it terminated.
+    Terminate,
+    /// Terminated, stopped, or moved to another node: no guest here, no report.
+    Absent,
+}
+
+impl fmt::Display for Desired {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Desired::Launch => "launch",
+            Desired::Run => "run",
+            Desired::Terminate => "terminate",
+            Desired::Absent => "absent",
+        })
+    }
+}
+
+/// The desired state of an instance for `node`; `None` when it is not
+/// placed on `node` (not placed yet, or placed elsewhere).
+fn desired_of(instance: &Aggregate, node: &NodeId) -> Option<Desired> {
+    let Aggregate::Instance(i) = instance else { return None };
+    if i.node.as_ref() != Some(node) {
+        return None;
+    }
+    Some(match i.state {
+        InstanceState::Pending => Desired::Launch,
+        InstanceState::Running => Desired::Run,
+        InstanceState::ShuttingDown => Desired::Terminate,
+        // No stop/start yet: a stopped instance has no guest, like a
+        // terminated one; a later issue will report `Stopped`.
+        InstanceState::Terminated | InstanceState::Stopping | InstanceState::Stopped => Desired::Absent,
+    })
+}
+
+/// One instance the fold follows.
+pub(crate) struct Tracked {
+    /// The instance stream folded by the domain.
+    pub instance: Aggregate,
+    pub spec: Arc<GuestSpec>,
+    /// `None` until it is placed on this node.
+    pub desired: Option<Desired>,
+    /// Bumped at each change of `desired`; workers report the one they reached.
+    pub seq: u64,
+    /// The `seq` last handed to a worker.
+    pub sent: u64,
+    /// The channel of this instance's worker, while one runs.
+    pub worker: Option<watch::Sender<Target>>,
+}
+
+impl Tracked {
+    pub(crate) fn target(&self) -> Option<Target> {
+        self.desired.map(|desired| Target { seq: self.seq, desired })
+    }
+}
+
+/// The instances of this node, from the log.
+pub(crate) struct Fold {
+    node: NodeId,
+    instances: HashMap<InstanceId, Tracked>,
+}
+
+impl Fold {
+    pub(crate) fn new(node: NodeId) -> Self {
+        Fold { node, instances: HashMap::new() }
+    }
+
+    pub(crate) fn apply_ref(&mut self, e: &EnvelopeRef<'_>) -> Option<InstanceId> {
+        self.apply(e.position, e.stream, e.event_type, e.schema, e.payload)
+    }
+
+    pub(crate) fn apply_recorded(&mut self, e: &RecordedEvent) -> Option<InstanceId> {
+        self.apply(e.position, &e.stream, &e.event_type, e.schema, &e.payload)
+    }
+
+    /// Folds one stored event. Returns the instance whose desired state
+    /// changed, if any.
+    fn apply(
+        &mut self,
+        position: u64,
+        stream: &str,
+        event_type: &str,
+        schema: u16,
+        payload: &[u8],
+    ) -> Option<InstanceId> {
+        let raw_id = stream.strip_prefix(INSTANCE_STREAM)?;
+        let id = match InstanceId::parse(raw_id) {
+            Ok(id) => id,
+            Err(e) => {
+                tracing::warn!(position, stream, error = %e, "skipping an event of a malformed instance stream");
+                return None;
+            }
+        };
+        let known = self.instances.contains_key(&id);
+        // Only a request makes an instance known; other events of unknown
+        // instances (placed elsewhere, or dealt with) are not even decoded.
+        if !known && event_type != "InstanceRequested" {
+            return None;
+        }
+        let event = match Event::decode(event_type, schema, payload) {
+            Ok(event) => event,
+            Err(e) => {
+                tracing::warn!(position, instance = %id, error = %e, "skipping an event this executor cannot read");
+                return None;
+            }
+        };
+        let tracked = match (self.instances.get_mut(&id), &event) {
+            (Some(t), _) => t,
+            (None, Event::InstanceRequested(requested)) => {
+                self.instances.entry(id.clone()).or_insert_with(|| Tracked {
+                    instance: Aggregate::Empty,
+                    spec: Arc::new(GuestSpec::from(requested)),
+                    desired: None,
+                    seq: 0,
+                    sent: 0,
+                    worker: None,
+                })
+            }
+            (None, _) => return None,
+        };
+        tracked.instance.evolve(&event);
+        let now = match (tracked.desired, desired_of(&tracked.instance, &self.node)) {
+            // Was ours, now placed elsewhere: our guest must go.
+            (Some(_), None) => Some(Desired::Absent),
+            (_, now) => now,
+        };
+        let Some(now) = now else {
+            // Not placed yet, or placed on another node: not ours to follow.
+            let placed_elsewhere = matches!(&tracked.instance, Aggregate::Instance(i) if i.node.is_some());
+            if placed_elsewhere {
+                self.instances.remove(&id);
+            }
+            return None;
+        };
+        if Some(now) == tracked.desired {
+            return None;
+        }
+        tracked.desired = Some(now);
+        tracked.seq += 1;
+        Some(id)
+    }
+
+    pub(crate) fn get(&self, id: &InstanceId) -> Option<&Tracked> {
+        self.instances.get(id)
+    }
+
+    pub(crate) fn get_mut(&mut self, id: &InstanceId) -> Option<&mut Tracked> {
+        self.instances.get_mut(id)
+    }
+
+    /// Stops following an instance.
+    pub(crate) fn forget(&mut self, id: &InstanceId) {
+        self.instances.remove(id);
+    }
+
+    /// Every instance placed on this node, with what it should be.
+    pub(crate) fn placed(&self) -> impl Iterator<Item = (&InstanceId, Desired)> {
+        self.instances.iter().filter_map(|(id, t)| t.desired.map(|d| (id, d)))
+    }
+
+    /// Should a guest of this instance exist (or still be dealt with) here?
+    pub(crate) fn owns_guest(&self, id: &InstanceId) -> bool {
+        self.instances.get(id).and_then(|t| t.desired).is_some_and(|d| d != Desired::Absent)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.instances.len()
+    }
+}

@@ -1,0 +1,327 @@
+//! Test harness: a real event log in a temporary directory, a stand-in
+//! controller that decides commands with the domain's own `decide` and
+//! appends with expected versions (as the api does), and a reporter that
+//! records every call and submits it to that controller.
+
+mod lifecycle;
+mod restart;
+
+use crate::*;
+use domain::command::{Command, NodeOutcome, NodeReport, TerminateInstances};
+use domain::event::*;
+use domain::*;
+use eventlog::{AppendError, EventLog, ExpectedVersion, LogOptions, Metadata, NewEvent, StreamAppend};
+use std::collections::HashMap;
+use std::future::Future;
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub(crate) const POLL: Duration = Duration::from_millis(10);
+
+pub(crate) fn zone() -> ZoneName {
+    ZoneName::parse("zone-1").unwrap()
+}
+
+/// The node under test.
+pub(crate) fn here() -> NodeId {
+    NodeId::from_bits(0x1)
+}
+
+/// Another node of the same zone.
+pub(crate) fn elsewhere() -> NodeId {
+    NodeId::from_bits(0x2)
+}
+
+fn account() -> AccountId {
+    AccountId::from_bits(123_456_789_012)
+}
+
+fn meta(request: &str) -> Metadata {
+    Metadata {
+        account: account().to_string(),
+        user: "admin".into(),
+        access_key: String::new(),
+        request_id: request.into(),
+        correlation_id: request.into(),
+        causation_id: request.into(),
+    }
+}
+
+fn new_event(event: &Event) -> NewEvent {
+    NewEvent { event_type: event.type_name().into(), schema: event.schema(), payload: event.encode() }
+}
+
+/// A guest spec for a guest made by hand in a driver.
+pub(crate) fn spec_of(instance: &InstanceId) -> GuestSpec {
+    GuestSpec {
+        instance: instance.clone(),
+        reservation: ReservationId::from_bits(1),
+        account: account(),
+        vm_type: VmType::eucalyptus_defaults()[1].clone(),
+        image: ImageId::with_kind(ImageKind::Machine, 1),
+        kernel: None,
+        ramdisk: None,
+        user_data: Vec::new(),
+        launch_index: 0,
+    }
+}
+
+/// Writes events the way the controller does and decides commands with
+/// the domain.
+pub(crate) struct Controller {
+    pub log: EventLog,
+    next: AtomicU64,
+}
+
+impl Controller {
+    /// A log holding one zone with two nodes (`here()` and `elsewhere()`).
+    pub(crate) async fn open(dir: &Path) -> Arc<Controller> {
+        let log = EventLog::open(&dir.join("events.redb"), LogOptions::default()).unwrap();
+        let mut events: Vec<Event> =
+            vec![ClusterRegistered { zone: zone(), policy: SchedulingPolicy::Greedy, at: Timestamp(1) }.into()];
+        for node in [here(), elsewhere()] {
+            events.push(
+                NodeRegistered {
+                    node,
+                    zone: zone(),
+                    host: "localhost".into(),
+                    hypervisor: "sim".into(),
+                    capacity: Resources { cpus: 10_000, memory_mib: 1 << 30, disk_gib: 1 << 30 },
+                    at: Timestamp(1),
+                }
+                .into(),
+            );
+        }
+        let append = StreamAppend {
+            stream: StreamId::cluster(&zone()).as_str().into(),
+            expected: ExpectedVersion::NoStream,
+            events: events.iter().map(new_event).collect(),
+        };
+        log.append(meta("bootstrap"), vec![append]).await.unwrap();
+        Arc::new(Controller { log, next: AtomicU64::new(1) })
+    }
+
+    /// Launches one instance on `node`: the events RunInstances decides.
+    pub(crate) async fn launch(&self, node: &NodeId) -> InstanceId {
+        let n = self.next.fetch_add(1, Ordering::SeqCst);
+        let id = InstanceId::from_bits(0x1000 + u128::from(n));
+        let vm_type = VmType::eucalyptus_defaults()[1].clone();
+        let at = Timestamp(1_700_000_000_000 + n as i64);
+        let instance: Vec<Event> = vec![
+            InstanceRequested {
+                instance: id.clone(),
+                reservation: ReservationId::from_bits(u128::from(n)),
+                account: account(),
+                image: ImageId::with_kind(ImageKind::Machine, 1),
+                kernel: None,
+                ramdisk: None,
+                vm_type: vm_type.clone(),
+                launch_index: 0,
+                user_data: b"#!/bin/sh\necho hello\n".to_vec(),
+                client_token: None,
+                at,
+            }
+            .into(),
+            InstancePlaced { node: node.clone(), zone: zone(), at }.into(),
+        ];
+        let cluster: Event =
+            CapacityReserved { node: node.clone(), instance: id.clone(), amount: Resources::of(&vm_type) }.into();
+        let appends = vec![
+            StreamAppend {
+                stream: StreamId::instance(&id).as_str().into(),
+                expected: ExpectedVersion::NoStream,
+                events: instance.iter().map(new_event).collect(),
+            },
+            StreamAppend {
+                stream: StreamId::cluster(&zone()).as_str().into(),
+                expected: ExpectedVersion::Any,
+                events: vec![new_event(&cluster)],
+            },
+        ];
+        self.log.append(meta(&format!("run-{n}")), appends).await.unwrap();
+        id
+    }
+
+    /// TerminateInstances, decided by the domain.
+    pub(crate) async fn terminate(&self, id: &InstanceId) {
+        let command = TerminateInstances { account: account(), instances: vec![id.clone()], at: Timestamp(2) };
+        self.execute(Command::TerminateInstances(command)).await.unwrap();
+    }
+
+    /// Loads the command's streams, decides, appends with the versions read;
+    /// a conflict is decided again.
+    pub(crate) async fn execute(&self, command: Command) -> Result<(), DecideError> {
+        loop {
+            let mut view = HashMap::new();
+            let mut versions = HashMap::new();
+            for stream in command.streams() {
+                let (state, version) = self.load(&stream);
+                view.insert(stream.clone(), state);
+                versions.insert(stream, version);
+            }
+            let decision = decide(&command, &view)?;
+            let mut appends: Vec<StreamAppend> = Vec::new();
+            for (stream, event) in &decision.events {
+                let at = match appends.iter().position(|a| a.stream == stream.as_str()) {
+                    Some(i) => i,
+                    None => {
+                        appends.push(StreamAppend {
+                            stream: stream.as_str().into(),
+                            expected: ExpectedVersion::from_seen(versions[stream]),
+                            events: Vec::new(),
+                        });
+                        appends.len() - 1
+                    }
+                };
+                appends[at].events.push(new_event(event));
+            }
+            if appends.is_empty() {
+                return Ok(());
+            }
+            match self.log.append(meta(command.name()), appends).await {
+                Ok(_) => return Ok(()),
+                Err(AppendError::Conflict { .. }) => continue,
+                Err(e) => panic!("append failed: {e}"),
+            }
+        }
+    }
+
+    fn load(&self, stream: &StreamId) -> (Aggregate, u64) {
+        let mut state = Aggregate::Empty;
+        let mut version = 0;
+        for e in self.log.read_stream(stream.as_str(), 0).unwrap() {
+            state.evolve(&Event::decode(&e.event_type, e.schema, &e.payload).unwrap());
+            version = e.version;
+        }
+        (state, version)
+    }
+
+    pub(crate) fn instance(&self, id: &InstanceId) -> Option<aggregates::Instance> {
+        match self.load(&StreamId::instance(id)).0 {
+            Aggregate::Instance(i) => Some(*i),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn state(&self, id: &InstanceId) -> Option<InstanceState> {
+        self.instance(id).map(|i| i.state)
+    }
+}
+
+/// One call the executor made to the reporter.
+#[derive(Clone, Debug)]
+pub(crate) struct Call {
+    pub report: NodeReport,
+    pub result: Result<(), ReportError>,
+    pub when: Instant,
+}
+
+/// Records every report and submits it to the stand-in controller.
+pub(crate) struct Recorder {
+    controller: Arc<Controller>,
+    calls: Mutex<Vec<Call>>,
+    /// The next this many calls fail as `Unavailable`.
+    pub unavailable: AtomicUsize,
+    /// Every call is refused.
+    pub refuse: AtomicBool,
+}
+
+impl Recorder {
+    pub(crate) fn new(controller: &Arc<Controller>) -> Arc<Recorder> {
+        Arc::new(Recorder {
+            controller: controller.clone(),
+            calls: Mutex::new(Vec::new()),
+            unavailable: AtomicUsize::new(0),
+            refuse: AtomicBool::new(false),
+        })
+    }
+
+    pub(crate) fn calls(&self) -> Vec<Call> {
+        self.calls.lock().unwrap().clone()
+    }
+
+    /// Outcomes of the calls about `id`, in order, with whether each was accepted.
+    pub(crate) fn outcomes(&self, id: &InstanceId) -> Vec<(NodeOutcome, bool)> {
+        self.calls()
+            .into_iter()
+            .filter(|c| &c.report.instance == id)
+            .map(|c| (c.report.outcome, c.result.is_ok()))
+            .collect()
+    }
+
+    async fn submit(&self, report: NodeReport) -> Result<(), ReportError> {
+        let fail = self.unavailable.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+        if fail.is_ok() {
+            return Err(ReportError::Unavailable("connection refused".into()));
+        }
+        if self.refuse.load(Ordering::SeqCst) {
+            return Err(ReportError::Refused("refused by the test".into()));
+        }
+        self.controller
+            .execute(Command::ReportInstance(report))
+            .await
+            .map_err(|e| ReportError::Refused(e.to_string()))
+    }
+}
+
+impl Reporter for Recorder {
+    fn report(&self, report: NodeReport) -> Pin<Box<dyn Future<Output = Result<(), ReportError>> + Send + '_>> {
+        Box::pin(async move {
+            let result = self.submit(report.clone()).await;
+            let call = Call { report, result: result.clone(), when: Instant::now() };
+            self.calls.lock().unwrap().push(call);
+            result
+        })
+    }
+}
+
+/// An executor running in the background.
+pub(crate) struct Running {
+    shutdown: watch::Sender<bool>,
+    handle: JoinHandle<Result<(), ExecutorError>>,
+}
+
+pub(crate) fn config(boot_timeout: Duration) -> ExecutorConfig {
+    ExecutorConfig { node: here(), zone: zone(), boot_timeout, poll_interval: POLL }
+}
+
+pub(crate) fn start(
+    controller: &Controller,
+    driver: &Arc<SimDriver>,
+    reporter: &Arc<Recorder>,
+    config: ExecutorConfig,
+) -> Running {
+    let (shutdown, receiver) = watch::channel(false);
+    let executor = NodeExecutor::new(config, driver.clone(), reporter.clone());
+    let handle = tokio::spawn(executor.run(controller.log.clone(), receiver));
+    Running { shutdown, handle }
+}
+
+impl Running {
+    /// Asks the executor to stop and checks that it stops cleanly and soon.
+    pub(crate) async fn stop(self) {
+        self.shutdown.send(true).unwrap();
+        let ended = tokio::time::timeout(Duration::from_secs(10), self.handle).await;
+        ended.expect("the executor stops within 10 s").unwrap().unwrap();
+    }
+}
+
+/// Waits up to 10 s for `check` to hold.
+pub(crate) async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Waits long enough for a wrong extra action (a retry, a second report)
+/// to have happened: many poll intervals and report backoffs.
+pub(crate) async fn settle() {
+    tokio::time::sleep(Duration::from_millis(300)).await;
+}

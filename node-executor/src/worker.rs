@@ -1,0 +1,276 @@
+//! One instance's convergence: a task that reads the instance's desired
+//! state from a `watch` channel, drives the hypervisor towards it, reports
+//! what happened, and exits once there is nothing left to do.
+//!
+//! It must not know the log or the other instances. Every step is
+//! idempotent (a worker may be stopped at any await and the next one starts
+//! over from the desired state), and a newer desired state interrupts any
+//! wait, so a termination that arrives during boot is handled at once.
+
+use crate::driver::{DriverError, GuestSpec, GuestState, HypervisorDriver};
+use crate::fold::Desired;
+use crate::report::{Backoff, ReportError, Reporter};
+use domain::command::{NodeOutcome, NodeReport};
+use domain::{InstanceId, NodeId, Timestamp, ZoneName};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+/// A desired state and its sequence number in the executor's fold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Target {
+    pub seq: u64,
+    pub desired: Desired,
+}
+
+/// What every worker of an executor shares.
+pub(crate) struct Context {
+    pub node: NodeId,
+    pub zone: ZoneName,
+    pub boot_timeout: Duration,
+    pub poll_interval: Duration,
+    pub driver: Arc<dyn HypervisorDriver>,
+    pub reporter: Arc<dyn Reporter>,
+}
+
+/// How a worker ended.
+#[derive(Debug)]
+pub(crate) struct WorkerExit {
+    pub instance: InstanceId,
+    /// The `seq` of the target it fully carried out; `None` when it stopped
+    /// for shutdown.
+    pub rested: Option<u64>,
+}
+
+/// How a step ended.
+enum Flow {
+    /// The step is carried out.
+    Done,
+    /// A newer target arrived; the step was abandoned for it.
+    Changed,
+    Shutdown,
+}
+
+/// Why a pause ended.
+enum Wake {
+    Elapsed,
+    Changed,
+    Shutdown,
+}
+
+pub(crate) struct Worker {
+    ctx: Arc<Context>,
+    spec: Arc<GuestSpec>,
+    target: watch::Receiver<Target>,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl Worker {
+    pub(crate) fn new(
+        ctx: Arc<Context>,
+        spec: Arc<GuestSpec>,
+        target: watch::Receiver<Target>,
+        shutdown: watch::Receiver<bool>,
+    ) -> Self {
+        Worker { ctx, spec, target, shutdown }
+    }
+
+    pub(crate) async fn run(mut self) -> WorkerExit {
+        loop {
+            let target = *self.target.borrow_and_update();
+            tracing::debug!(desired = %target.desired, "converging");
+            let flow = match target.desired {
+                Desired::Launch => self.launch().await,
+                Desired::Run => self.keep_running().await,
+                Desired::Terminate => self.terminate().await,
+                Desired::Absent => self.destroy().await,
+            };
+            let rested = match flow {
+                Flow::Changed => continue,
+                Flow::Shutdown => None,
+                Flow::Done => match self.target.has_changed() {
+                    Ok(true) => continue,
+                    Ok(false) => Some(target.seq),
+                    Err(_) => None,
+                },
+            };
+            return WorkerExit { instance: self.spec.instance.clone(), rested };
+        }
+    }
+
+    /// Pending: start the guest, wait for it to be up, report it running;
+    /// on a failed start or a boot timeout, destroy it and report the failure.
+    async fn launch(&mut self) -> Flow {
+        let spec = self.spec.clone();
+        if let Err(e) = self.call(move |d| d.start(&spec)).await {
+            tracing::warn!(error = %e, "the guest did not start");
+            return self.fail_launch(e.to_string()).await;
+        }
+        let timeout = self.ctx.boot_timeout;
+        let deadline = Instant::now() + timeout;
+        loop {
+            let id = self.spec.instance.clone();
+            match self.call(move |d| d.state(&id)).await {
+                Ok(GuestState::Running) => {
+                    tracing::info!("the guest is up");
+                    return self.report(NodeOutcome::Running).await;
+                }
+                Ok(GuestState::Booting) => {}
+                Ok(state) => {
+                    tracing::warn!(%state, "the guest stopped while booting");
+                    return self.fail_launch(format!("the guest is {state} while booting")).await;
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot read the state of the booting guest"),
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                tracing::warn!(?timeout, "the guest did not boot in time");
+                return self.fail_launch(format!("the guest did not boot within {timeout:?}")).await;
+            }
+            match self.pause(self.ctx.poll_interval.min(deadline - now)).await {
+                Wake::Elapsed => {}
+                Wake::Changed => return Flow::Changed,
+                Wake::Shutdown => return Flow::Shutdown,
+            }
+        }
+    }
+
+    async fn fail_launch(&mut self, reason: String) -> Flow {
+        match self.destroy().await {
+            Flow::Done => self.report(NodeOutcome::LaunchFailed(reason)).await,
+            other => other,
+        }
+    }
+
+    /// Running: the log already says so, so nothing is reported; a guest
+    /// that vanished (the simulator after a restart) is started again.
+    async fn keep_running(&mut self) -> Flow {
+        let id = self.spec.instance.clone();
+        match self.call(move |d| d.state(&id)).await {
+            Ok(GuestState::Absent) => {
+                let spec = self.spec.clone();
+                match self.call(move |d| d.start(&spec)).await {
+                    Ok(()) => tracing::info!("the guest of a running instance was missing; started it again"),
+                    Err(e) => tracing::warn!(error = %e, "the guest of a running instance is missing and does not start"),
+                }
+            }
+            Ok(GuestState::Booting | GuestState::Running) => {}
+            Ok(state @ (GuestState::ShutOff | GuestState::Crashed)) => {
+                // What this means for the instance is decided in a later issue.
+                tracing::warn!(%state, "the guest of a running instance is not running");
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot read the state of the guest of a running instance"),
+        }
+        Flow::Done
+    }
+
+    /// Shutting down: destroy the guest, then report it terminated.
+    async fn terminate(&mut self) -> Flow {
+        match self.destroy().await {
+            Flow::Done => {
+                tracing::info!("the guest is destroyed");
+                self.report(NodeOutcome::Terminated).await
+            }
+            other => other,
+        }
+    }
+
+    /// Destroys the guest, retrying hypervisor errors with backoff.
+    async fn destroy(&mut self) -> Flow {
+        let mut backoff = Backoff::new();
+        loop {
+            let id = self.spec.instance.clone();
+            match self.call(move |d| d.destroy(&id)).await {
+                Ok(()) => return Flow::Done,
+                Err(e) => {
+                    let delay = backoff.next_delay();
+                    tracing::warn!(error = %e, ?delay, "cannot destroy the guest; will retry");
+                    match self.pause(delay).await {
+                        Wake::Elapsed => {}
+                        Wake::Changed => return Flow::Changed,
+                        Wake::Shutdown => return Flow::Shutdown,
+                    }
+                }
+            }
+        }
+    }
+
+    /// Reports `outcome`; a refusal is logged and dropped, an unavailable
+    /// controller is retried with backoff until it answers or the target changes.
+    async fn report(&mut self, outcome: NodeOutcome) -> Flow {
+        let mut backoff = Backoff::new();
+        loop {
+            let report = NodeReport {
+                node: self.ctx.node.clone(),
+                zone: self.ctx.zone.clone(),
+                instance: self.spec.instance.clone(),
+                outcome: outcome.clone(),
+                at: now(),
+            };
+            let result = tokio::select! {
+                result = self.ctx.reporter.report(report) => result,
+                _ = self.shutdown.wait_for(|stop| *stop) => return Flow::Shutdown,
+            };
+            match result {
+                Ok(()) => {
+                    tracing::info!(?outcome, "reported");
+                    return Flow::Done;
+                }
+                Err(ReportError::Refused(why)) => {
+                    tracing::info!(?outcome, %why, "the controller refused the report; not retrying");
+                    return Flow::Done;
+                }
+                Err(ReportError::Unavailable(why)) => {
+                    let delay = backoff.next_delay();
+                    tracing::warn!(?outcome, %why, ?delay, "cannot report; will retry");
+                    match self.pause(delay).await {
+                        Wake::Elapsed => {}
+                        Wake::Changed => return Flow::Changed,
+                        Wake::Shutdown => return Flow::Shutdown,
+                    }
+                }
+            }
+        }
+    }
+
+    /// Waits `delay`, or less if a newer target or shutdown arrives.
+    async fn pause(&mut self, delay: Duration) -> Wake {
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => Wake::Elapsed,
+            changed = self.target.changed() => match changed {
+                Ok(()) => Wake::Changed,
+                // The executor is gone.
+                Err(_) => Wake::Shutdown,
+            },
+            _ = self.shutdown.wait_for(|stop| *stop) => Wake::Shutdown,
+        }
+    }
+
+    /// Runs a blocking driver call on the blocking pool.
+    async fn call<T, F>(&self, f: F) -> Result<T, DriverError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn HypervisorDriver) -> Result<T, DriverError> + Send + 'static,
+    {
+        blocking(self.ctx.driver.clone(), f).await
+    }
+}
+
+/// Runs a blocking driver call on the blocking pool; a panic in the driver
+/// is a hypervisor error.
+pub(crate) async fn blocking<T, F>(driver: Arc<dyn HypervisorDriver>, f: F) -> Result<T, DriverError>
+where
+    T: Send + 'static,
+    F: FnOnce(&dyn HypervisorDriver) -> Result<T, DriverError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(move || f(&*driver))
+        .await
+        .unwrap_or_else(|e| Err(DriverError::Hypervisor(format!("the driver call did not finish: {e}"))))
+}
+
+/// The wall clock in milliseconds since the Unix epoch.
+pub(crate) fn now() -> Timestamp {
+    let millis = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
+    Timestamp(i64::try_from(millis).unwrap_or(i64::MAX))
+}

@@ -1,0 +1,216 @@
+//! `yukari up`: the whole cloud in one process: the event log, the read
+//! models, the EC2 endpoint and one node executor for one cluster.
+//!
+//! Data directory layout:
+//! - `events.redb`: the event log (the only source of truth)
+//! - `master.key`: seals secrets in the log (keep it; back it up apart)
+//! - `projections.snapshot`: read-model checkpoint (disposable)
+//! - `eucarc`: the admin's credentials for clients
+
+use anyhow::{Context, bail};
+use api::app::bootstrap::{AdminKey, BootstrapSpec, default_images};
+use api::app::{App, AppConfig, ExecuteError, RequestMeta};
+use api::secrets::MasterKey;
+use domain::command::NodeReport;
+use domain::{Command, Principal, Resources, ZoneName};
+use eventlog::{EventLog, LogOptions};
+use node_executor::{ExecutorConfig, NodeExecutor, ReportError, Reporter, SimDriver};
+use projections::Projections;
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+#[derive(clap::Args, Debug)]
+pub struct UpArgs {
+    /// Where the cloud keeps its event log, keys and credentials.
+    #[arg(long, default_value = "yukari-data")]
+    pub data_dir: PathBuf,
+    /// Port of the EC2 Query API (and, later, S3).
+    #[arg(long, default_value_t = 8773)]
+    pub ec2_port: u16,
+    /// Port of the web console (HTTPS), served by a later release.
+    #[arg(long, default_value_t = 8443)]
+    pub console_port: u16,
+    /// `sim` (simulated guests) or `libvirt:URI`.
+    #[arg(long, default_value = "sim")]
+    pub hypervisor: String,
+    /// Address to listen on; 0.0.0.0 to serve other machines.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+    /// Host name clients use to reach this cloud, written into eucarc
+    /// (default: the --bind address, or 127.0.0.1 for 0.0.0.0).
+    #[arg(long)]
+    pub public_host: Option<String>,
+    /// Simulated hypervisor: milliseconds from start until a guest is up.
+    #[arg(long, default_value_t = 500)]
+    pub sim_boot_ms: u64,
+    /// CPUs of the node registered on first start.
+    #[arg(long, default_value_t = 64)]
+    pub node_cpus: u32,
+    /// Memory (MiB) of the node registered on first start.
+    #[arg(long, default_value_t = 64 * 1024)]
+    pub node_memory_mib: u64,
+    /// Disk (GiB) of the node registered on first start.
+    #[arg(long, default_value_t = 2048)]
+    pub node_disk_gib: u64,
+}
+
+/// Forwards the embedded node executor's reports to the application layer.
+struct LocalReporter(Arc<App>);
+
+impl Reporter for LocalReporter {
+    fn report(&self, report: NodeReport) -> Pin<Box<dyn Future<Output = Result<(), ReportError>> + Send + '_>> {
+        Box::pin(async move {
+            let meta = RequestMeta {
+                principal: Principal::system("node-executor"),
+                request_id: self.0.ids.request_id(),
+                correlation_id: report.instance.to_string(),
+            };
+            match self.0.execute(Command::ReportInstance(report), &meta).await {
+                Ok(_) => Ok(()),
+                Err(ExecuteError::Refused(e)) => Err(ReportError::Refused(e.to_string())),
+                Err(e) => Err(ReportError::Unavailable(e.to_string())),
+            }
+        })
+    }
+}
+
+fn public_host(args: &UpArgs) -> String {
+    match &args.public_host {
+        Some(h) => h.clone(),
+        None if args.bind.is_unspecified() => "127.0.0.1".to_owned(),
+        None => args.bind.to_string(),
+    }
+}
+
+/// Writes `DIR/eucarc` (mode 0600): everything a client needs.
+fn write_eucarc(path: &Path, host: &str, port: u16, region: &str, key: &AdminKey) -> anyhow::Result<()> {
+    let (emi, _, _) = default_images();
+    let text = format!(
+        "# Yukari credentials for account admin ({account}). Use: . {path}\n\
+         # Default image: {emi}\n\
+         export EC2_URL=http://{host}:{port}/services/compute\n\
+         export S3_URL=http://{host}:{port}/services/objectstorage\n\
+         export EC2_ACCESS_KEY={key_id}\n\
+         export EC2_SECRET_KEY={secret}\n\
+         export AWS_ACCESS_KEY_ID={key_id}\n\
+         export AWS_SECRET_ACCESS_KEY={secret}\n\
+         export AWS_DEFAULT_REGION={region}\n\
+         export AWS_ENDPOINT_URL=http://{host}:{port}/\n",
+        account = key.account,
+        path = path.display(),
+        key_id = key.access_key,
+        secret = key.secret,
+    );
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    use std::io::Write;
+    let mut file = options.open(path).with_context(|| format!("cannot write {}", path.display()))?;
+    file.write_all(text.as_bytes())?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        _ = terminate => {},
+    }
+}
+
+pub async fn run(args: UpArgs) -> anyhow::Result<()> {
+    if args.hypervisor != "sim" {
+        if args.hypervisor.starts_with("libvirt:") {
+            bail!("the libvirt hypervisor driver is not available in this build yet; use --hypervisor sim");
+        }
+        bail!("unknown hypervisor {:?}: use sim or libvirt:URI", args.hypervisor);
+    }
+    let dir = &args.data_dir;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let master_key = MasterKey::load_or_create(&dir.join("master.key"))?;
+    let log = EventLog::open(&dir.join("events.redb"), LogOptions::default())
+        .with_context(|| format!("cannot open the event log in {} (is another yukari using it?)", dir.display()))?;
+    let projections = Projections::open(&log, Some(dir.join("projections.snapshot")))?;
+    let host = public_host(&args);
+    let config = AppConfig { ec2_url: format!("http://{host}:{}/", args.ec2_port) };
+    let app = Arc::new(App::new(log.clone(), projections.clone(), master_key, config));
+
+    let (stop, stopped) = watch::channel(false);
+    let follower = tokio::spawn(projections.clone().follow(log.clone(), stopped.clone()));
+
+    let eucarc = dir.join("eucarc");
+    let initialized = projections.read().cloud.initialized_at.is_some();
+    if !initialized {
+        let spec = BootstrapSpec {
+            region: "yukari".to_owned(),
+            zone: ZoneName::parse("yukari-1a").expect("a valid zone name"),
+            node_host: host.clone(),
+            hypervisor: args.hypervisor.clone(),
+            node_capacity: Resources {
+                cpus: args.node_cpus,
+                memory_mib: args.node_memory_mib,
+                disk_gib: args.node_disk_gib,
+            },
+        };
+        let key = app.bootstrap(spec).await.context("cannot initialize the cloud")?;
+        write_eucarc(&eucarc, &host, args.ec2_port, "yukari", &key)?;
+        tracing::info!(account = %key.account, eucarc = %eucarc.display(), "new cloud initialized");
+    } else if !eucarc.exists() {
+        let key = app.admin_key().context("the admin key does not open with this master key")?;
+        let region = projections.read().cloud.region.clone();
+        write_eucarc(&eucarc, &host, args.ec2_port, &region, &key)?;
+        tracing::info!(eucarc = %eucarc.display(), "eucarc written again");
+    }
+
+    let (node, zone) = app.first_node().context("the cloud has no node")?;
+    let driver = Arc::new(SimDriver::new(Duration::from_millis(args.sim_boot_ms)));
+    let executor = NodeExecutor::new(
+        ExecutorConfig {
+            node: node.clone(),
+            zone,
+            boot_timeout: Duration::from_secs(300),
+            poll_interval: Duration::from_millis(50.min(args.sim_boot_ms.max(5))),
+        },
+        driver,
+        Arc::new(LocalReporter(app.clone())),
+    );
+    let executor = tokio::spawn(executor.run(log.clone(), stopped.clone()));
+
+    let address = SocketAddr::new(args.bind, args.ec2_port);
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("cannot listen on {address}"))?;
+    let (emi, _, _) = default_images();
+    tracing::info!(
+        ec2 = %format!("http://{host}:{}/", args.ec2_port),
+        node = %node,
+        default_image = %emi,
+        "Yukari is up; `. {}` to use it",
+        eucarc.display()
+    );
+    let router = api::ec2::router(app.clone());
+    axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await?;
+
+    tracing::info!("shutting down");
+    stop.send_replace(true);
+    if let Err(e) = executor.await? {
+        tracing::warn!(error = %e, "node executor stopped with an error");
+    }
+    follower.await??;
+    log.close();
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
