@@ -20,6 +20,40 @@ struct Cli {
 enum Commands {
     /// Run the whole cloud on this machine: controller, one cluster, one node.
     Up(up::UpArgs),
+    /// Learn from the event log: verify it (more tools follow).
+    #[command(subcommand)]
+    Replay(ReplayCommand),
+}
+
+#[derive(Subcommand)]
+enum ReplayCommand {
+    /// Check every record's checksum, positions, stream versions, decoding
+    /// and the read-model snapshot; exits non-zero with a report otherwise.
+    /// Works on the data directory of a stopped controller.
+    Verify {
+        #[arg(long, default_value = "yukari-data")]
+        data_dir: PathBuf,
+    },
+}
+
+fn replay(command: ReplayCommand) -> anyhow::Result<()> {
+    match command {
+        ReplayCommand::Verify { data_dir } => {
+            let path = data_dir.join("events.redb");
+            if !path.exists() {
+                anyhow::bail!("no event log at {}", path.display());
+            }
+            let log = eventlog::EventLog::open(&path, eventlog::LogOptions::default())
+                .map_err(|e| anyhow::anyhow!("{e} (a running controller holds the log; stop it first)"))?;
+            let report = replay_tools::verify::verify(&log, Some(&data_dir.join("projections.snapshot")))?;
+            print!("{report}");
+            log.close();
+            if !report.ok() {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
+    }
 }
 
 fn init_logs(format: &str) {
@@ -39,10 +73,9 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     match cli.command {
         Commands::Up(args) => runtime.block_on(up::run(args)),
+        Commands::Replay(command) => {
+            let _guard = runtime.enter();
+            replay(command)
+        }
     }
-}
-
-/// `./yukari-data`, the default data directory.
-pub fn default_data_dir() -> PathBuf {
-    PathBuf::from("yukari-data")
 }

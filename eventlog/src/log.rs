@@ -174,6 +174,35 @@ impl EventLog {
         Ok(last)
     }
 
+    /// Visits every stored record from `from`, handing corrupt ones over as
+    /// errors instead of stopping (for verification). A missing position is
+    /// reported as corrupt too. Stops early when `visit` breaks.
+    pub fn scan_all(
+        &self,
+        from: u64,
+        mut visit: impl FnMut(u64, Result<EnvelopeRef<'_>, ReadError>) -> ControlFlow<()>,
+    ) -> Result<u64, ReadError> {
+        let txn = self.read_txn()?;
+        let events = txn.open_table(EVENTS).map_err(|e| ReadError::Storage(storage(e)))?;
+        let mut expected = from.max(1);
+        for entry in events.range(from.max(1)..).map_err(|e| ReadError::Storage(storage(e)))? {
+            let (key, value) = entry.map_err(|e| ReadError::Storage(storage(e)))?;
+            let position = key.value();
+            while expected < position {
+                let missing = ReadError::Corrupt { position: expected, reason: "record is missing".into() };
+                if visit(expected, Err(missing)).is_break() {
+                    return Ok(expected);
+                }
+                expected += 1;
+            }
+            expected = position + 1;
+            if visit(position, decode_record(position, value.value())).is_break() {
+                break;
+            }
+        }
+        Ok(expected - 1)
+    }
+
     /// Follows the log from `from` (a position, from 1): first what is
     /// stored, then new events as they are committed. The subscriber pulls,
     /// so a slow one never makes the log buffer for it.
