@@ -1,0 +1,224 @@
+//! Starts the real `yukari` binary on a fresh data directory and a free
+//! port, and drives it with real clients (the AWS CLI, boto3, raw signed
+//! HTTP requests).
+#![allow(dead_code)]
+
+pub mod wire;
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const DEFAULT_IMAGE: &str = "emi-0000059554b415249";
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+pub fn yukari() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_yukari"))
+}
+
+/// A running `yukari up`, killed when dropped.
+pub struct Cloud {
+    pub dir: PathBuf,
+    pub port: u16,
+    child: Option<Child>,
+    _temp: Option<tempfile::TempDir>,
+    pub env: HashMap<String, String>,
+}
+
+impl Cloud {
+    /// A new cloud in a temporary directory.
+    pub fn start() -> Cloud {
+        Cloud::start_with(&[])
+    }
+
+    pub fn start_with(extra: &[&str]) -> Cloud {
+        let temp = tempfile::tempdir().unwrap();
+        let dir = temp.path().join("data");
+        let mut cloud = Cloud::start_in(&dir, free_port(), extra);
+        cloud._temp = Some(temp);
+        cloud
+    }
+
+    /// `yukari up` on `dir` (existing or not) and `port`.
+    pub fn start_in(dir: &Path, port: u16, extra: &[&str]) -> Cloud {
+        let log = std::fs::File::create(dir.with_extension("log")).ok();
+        let mut cmd = yukari();
+        cmd.args(["up", "--data-dir"])
+            .arg(dir)
+            .args(["--ec2-port", &port.to_string(), "--sim-boot-ms", "100"])
+            .args(extra)
+            .env("YUKARI_LOG", "info")
+            .stdout(Stdio::null());
+        match log {
+            Some(f) => cmd.stderr(f),
+            None => cmd.stderr(Stdio::null()),
+        };
+        let child = cmd.spawn().expect("yukari starts");
+        let mut cloud = Cloud { dir: dir.to_path_buf(), port, child: Some(child), _temp: None, env: HashMap::new() };
+        cloud.wait_ready();
+        cloud
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let eucarc = self.dir.join("eucarc");
+            if eucarc.exists() && std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                self.env = parse_eucarc(&std::fs::read_to_string(eucarc).unwrap());
+                return;
+            }
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!("yukari exited early with {status}; see {}", self.dir.with_extension("log").display());
+            }
+            assert!(Instant::now() < deadline, "yukari did not come up");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}/", self.port)
+    }
+
+    pub fn access_key(&self) -> &str {
+        &self.env["AWS_ACCESS_KEY_ID"]
+    }
+
+    pub fn secret_key(&self) -> &str {
+        &self.env["AWS_SECRET_ACCESS_KEY"]
+    }
+
+    /// A client process with this cloud's credentials and nothing of the
+    /// user's own AWS configuration.
+    pub fn client(&self, program: &str) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", self.dir.parent().unwrap())
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .env("AWS_EC2_METADATA_DISABLED", "true");
+        for key in ["PYENV_ROOT", "PYENV_VERSION", "PYTHONPATH", "LANG"] {
+            if let Ok(v) = std::env::var(key) {
+                cmd.env(key, v);
+            }
+        }
+        cmd.envs(&self.env);
+        cmd
+    }
+
+    /// Runs `aws ec2 ARGS --output json`; panics with stderr if it fails.
+    pub fn aws(&self, args: &[&str]) -> serde_json::Value {
+        let out = self.aws_raw(args);
+        assert!(out.status.success(), "aws {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        if out.stdout.iter().all(u8::is_ascii_whitespace) {
+            return serde_json::Value::Null;
+        }
+        serde_json::from_slice(&out.stdout).expect("aws prints JSON")
+    }
+
+    pub fn aws_raw(&self, args: &[&str]) -> Output {
+        self.client("aws")
+            .arg("ec2")
+            .args(args)
+            .args(["--output", "json"])
+            .output()
+            .expect("the AWS CLI is installed (scripts/test installs it)")
+    }
+
+    /// Runs a Python script from tests/clients with this cloud's environment.
+    pub fn python(&self, script: &str, args: &[&str]) -> Output {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients").join(script);
+        self.client("python3").arg(path).args(args).output().expect("python3 runs")
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
+    }
+
+    /// SIGTERM and wait: a clean shutdown.
+    pub fn stop(&mut self) -> ExitStatus {
+        let mut child = self.child.take().expect("running");
+        Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+        wait_with_timeout(&mut child, Duration::from_secs(30))
+    }
+
+    /// SIGKILL: a crash.
+    pub fn kill9(&mut self) {
+        let mut child = self.child.take().expect("running");
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
+    /// Starts the controller again on the same directory and port.
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "stop or kill first");
+        let again = Cloud::start_in(&self.dir, self.port, &[]);
+        let mut again = std::mem::ManuallyDrop::new(again);
+        self.child = again.child.take();
+        self.env = std::mem::take(&mut again.env);
+    }
+
+    /// Polls `check` until it returns true (up to `secs` seconds).
+    pub fn eventually(&self, secs: u64, what: &str, mut check: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while !check() {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+fn wait_with_timeout(child: &mut Child, timeout: Duration) -> ExitStatus {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("yukari did not stop within {timeout:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+impl Drop for Cloud {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+pub fn parse_eucarc(text: &str) -> HashMap<String, String> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("export "))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
+/// The number of events in a stopped cloud's log.
+pub fn log_head(dir: &Path) -> u64 {
+    let log = eventlog::EventLog::open(&dir.join("events.redb"), eventlog::LogOptions::default()).unwrap();
+    let head = log.head();
+    log.close();
+    head
+}
+
+/// Instance ids and state names from a DescribeInstances JSON answer.
+pub fn instance_states(describe: &serde_json::Value) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for r in describe["Reservations"].as_array().into_iter().flatten() {
+        for i in r["Instances"].as_array().into_iter().flatten() {
+            out.push((i["InstanceId"].as_str().unwrap().to_owned(), i["State"]["Name"].as_str().unwrap().to_owned()));
+        }
+    }
+    out
+}
