@@ -19,19 +19,36 @@ fn describe_states(cloud: &Cloud, ids: &[String]) -> Vec<(String, String)> {
     let client = cloud.wire("/");
     let mut states = Vec::new();
     for chunk in ids.chunks(100) {
-        let mut params: Vec<(String, String)> =
-            vec![("Action".into(), "DescribeInstances".into()), ("Version".into(), "2016-11-15".into())];
+        let mut params: Vec<(String, String)> = vec![
+            ("Action".into(), "DescribeInstances".into()),
+            ("Version".into(), "2016-11-15".into()),
+        ];
         for (i, id) in chunk.iter().enumerate() {
             params.push((format!("InstanceId.{}", i + 1), id.clone()));
         }
-        let borrowed: Vec<(&str, &str)> = params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let borrowed: Vec<(&str, &str)> = params
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         let answer = client.send(&borrowed, Signer::Boto3);
-        assert_eq!(answer.status, 200, "acknowledged instances missing after restart: {}", answer.body);
+        assert_eq!(
+            answer.status, 200,
+            "acknowledged instances missing after restart: {}",
+            answer.body
+        );
         let found = answer.all("instanceId");
         let names: Vec<String> = answer
             .all("instanceState")
             .iter()
-            .map(|s| s.split("<name>").nth(1).unwrap().split("</name>").next().unwrap().to_owned())
+            .map(|s| {
+                s.split("<name>")
+                    .nth(1)
+                    .unwrap()
+                    .split("</name>")
+                    .next()
+                    .unwrap()
+                    .to_owned()
+            })
             .collect();
         states.extend(found.into_iter().zip(names));
     }
@@ -40,7 +57,14 @@ fn describe_states(cloud: &Cloud, ids: &[String]) -> Vec<(String, String)> {
 
 #[test]
 fn acknowledged_work_survives_repeated_sigkill() {
-    let mut cloud = Cloud::start_with(&["--node-cpus", "100000", "--node-memory-mib", "100000000", "--node-disk-gib", "100000000"]);
+    let mut cloud = Cloud::start_with(&[
+        "--node-cpus",
+        "100000",
+        "--node-memory-mib",
+        "100000000",
+        "--node-disk-gib",
+        "100000000",
+    ]);
     let acked = Arc::new(Mutex::new(Acked::default()));
     for round in 0..5u64 {
         let workers: Vec<_> = (0..6)
@@ -50,20 +74,17 @@ fn acknowledged_work_survives_repeated_sigkill() {
                 std::thread::spawn(move || {
                     for n in 0.. {
                         let token = format!("crash-{round}-{w}-{n}");
-                        let result = std::panic::catch_unwind(|| {
-                            client.send(
-                                &[
-                                    ("Action", "RunInstances"),
-                                    ("ImageId", DEFAULT_IMAGE),
-                                    ("MinCount", "1"),
-                                    ("MaxCount", "2"),
-                                    ("ClientToken", &token),
-                                    ("Version", "2016-11-15"),
-                                ],
-                                Signer::Boto3,
-                            )
-                        });
-                        let Ok(answer) = result else { return };
+                        let answer = client.send(
+                            &[
+                                ("Action", "RunInstances"),
+                                ("ImageId", DEFAULT_IMAGE),
+                                ("MinCount", "1"),
+                                ("MaxCount", "2"),
+                                ("ClientToken", &token),
+                                ("Version", "2016-11-15"),
+                            ],
+                            Signer::Boto3,
+                        );
                         if answer.status != 200 {
                             // 0: the connection died with the controller.
                             if answer.status != 0 {
@@ -76,7 +97,11 @@ fn acknowledged_work_survives_repeated_sigkill() {
                         acked.lock().unwrap().launched.extend(ids.iter().cloned());
                         if w == 0 {
                             let stop = client.send(
-                                &[("Action", "TerminateInstances"), ("InstanceId.1", &ids[0]), ("Version", "2016-11-15")],
+                                &[
+                                    ("Action", "TerminateInstances"),
+                                    ("InstanceId.1", &ids[0]),
+                                    ("Version", "2016-11-15"),
+                                ],
                                 Signer::Boto3,
                             );
                             if stop.status != 200 {
@@ -95,29 +120,57 @@ fn acknowledged_work_survives_repeated_sigkill() {
         }
         cloud.restart();
         let acked = acked.lock().unwrap();
-        assert!(!acked.launched.is_empty(), "round {round}: no call succeeded before the kill");
-        eprintln!("round {round}: {} launches and {} terminations acknowledged so far", acked.launched.len(), acked.terminated.len());
+        assert!(
+            !acked.launched.is_empty(),
+            "round {round}: no call succeeded before the kill"
+        );
+        eprintln!(
+            "round {round}: {} launches and {} terminations acknowledged so far",
+            acked.launched.len(),
+            acked.terminated.len()
+        );
         let states = describe_states(&cloud, &acked.launched);
         let mut found: Vec<&String> = states.iter().map(|(id, _)| id).collect();
         found.sort();
         found.dedup();
-        assert_eq!(found.len(), acked.launched.len(), "round {round}: acknowledged launches were lost");
+        assert_eq!(
+            found.len(),
+            acked.launched.len(),
+            "round {round}: acknowledged launches were lost"
+        );
         for id in &acked.terminated {
             let (_, state) = states.iter().find(|(i, _)| i == id).unwrap();
-            assert!(state == "shutting-down" || state == "terminated", "{id} was terminated but is {state}");
+            assert!(
+                state == "shutting-down" || state == "terminated",
+                "{id} was terminated but is {state}"
+            );
         }
     }
     // After the last restart, the survivors carry on: every launched and not
     // terminated instance reaches running, every terminated one terminated.
     let acked = acked.lock().unwrap();
     cloud.eventually(60, "instances to settle after the restarts", || {
-        describe_states(&cloud, &acked.launched).iter().all(|(id, state)| {
-            let want = if acked.terminated.contains(id) { "terminated" } else { "running" };
-            state == want
-        })
+        describe_states(&cloud, &acked.launched)
+            .iter()
+            .all(|(id, state)| {
+                let want = if acked.terminated.contains(id) {
+                    "terminated"
+                } else {
+                    "running"
+                };
+                state == want
+            })
     });
     assert!(cloud.stop().success());
-    let verify = yukari().args(["replay", "verify", "--data-dir"]).arg(&cloud.dir).output().unwrap();
-    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stdout));
+    let verify = yukari()
+        .args(["replay", "verify", "--data-dir"])
+        .arg(&cloud.dir)
+        .output()
+        .unwrap();
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
     assert!(String::from_utf8_lossy(&verify.stdout).contains("OK"));
 }

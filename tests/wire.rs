@@ -14,11 +14,24 @@ fn every_client_signing_style_is_accepted_and_answered_in_its_version() {
     let euca = cloud.wire("/services/compute");
     // euca2ools 3.4: Version last, no charset, x-amz-content-sha256, region undefined-<pid>.
     let run = euca.send(
-        &[("Action", "RunInstances"), ("ImageId", DEFAULT_IMAGE), ("MinCount", "2"), ("MaxCount", "2"), ("Version", "2015-10-01")],
-        Signer::Euca2ools { region: "undefined-31337" },
+        &[
+            ("Action", "RunInstances"),
+            ("ImageId", DEFAULT_IMAGE),
+            ("MinCount", "2"),
+            ("MaxCount", "2"),
+            ("Version", "2015-10-01"),
+        ],
+        Signer::Euca2ools {
+            region: "undefined-31337",
+        },
     );
     assert_eq!(run.status, 200, "{}", run.body);
-    assert!(run.body.contains("xmlns=\"http://ec2.amazonaws.com/doc/2015-10-01/\""), "{}", run.body);
+    assert!(
+        run.body
+            .contains("xmlns=\"http://ec2.amazonaws.com/doc/2015-10-01/\""),
+        "{}",
+        run.body
+    );
     let ids = run.all("instanceId");
     assert_eq!(ids.len(), 2);
 
@@ -31,7 +44,11 @@ fn every_client_signing_style_is_accepted_and_answered_in_its_version() {
         ("/", Signer::Boto3),
     ] {
         let answer = cloud.wire(path).send(
-            &[("Action", "DescribeInstances"), ("Version", "2013-02-01"), ("InstanceId.1", &ids[0])],
+            &[
+                ("Action", "DescribeInstances"),
+                ("Version", "2013-02-01"),
+                ("InstanceId.1", &ids[0]),
+            ],
             signer,
         );
         assert_eq!(answer.status, 200, "{signer:?} on {path}: {}", answer.body);
@@ -40,7 +57,13 @@ fn every_client_signing_style_is_accepted_and_answered_in_its_version() {
     }
     // SigV2 can launch too (euca-install-image registers images this way).
     let v2 = cloud.wire("/").send(
-        &[("Action", "RunInstances"), ("ImageId", DEFAULT_IMAGE), ("MinCount", "1"), ("MaxCount", "1"), ("Version", "2014-06-15")],
+        &[
+            ("Action", "RunInstances"),
+            ("ImageId", DEFAULT_IMAGE),
+            ("MinCount", "1"),
+            ("MaxCount", "1"),
+            ("Version", "2014-06-15"),
+        ],
         Signer::V2Post { sha256: false },
     );
     assert_eq!(v2.status, 200, "{}", v2.body);
@@ -53,19 +76,35 @@ fn bad_requests_get_ec2_errors_and_append_nothing() {
     let before = log_head(&cloud.dir);
     cloud.restart();
     let client = cloud.wire("/");
-    let run = [("Action", "RunInstances"), ("ImageId", DEFAULT_IMAGE), ("MinCount", "1"), ("MaxCount", "1"), ("Version", "2016-11-15")];
+    let run = [
+        ("Action", "RunInstances"),
+        ("ImageId", DEFAULT_IMAGE),
+        ("MinCount", "1"),
+        ("MaxCount", "1"),
+        ("Version", "2016-11-15"),
+    ];
 
     let mut wrong = cloud.wire("/");
     wrong.secret = "not-the-secret-key-at-all-0123456789abcd".into();
     let a = wrong.send(&run, Signer::Boto3);
-    assert_eq!((a.status, a.code()), (403, Some("SignatureDoesNotMatch")), "{}", a.body);
+    assert_eq!(
+        (a.status, a.code()),
+        (403, Some("SignatureDoesNotMatch")),
+        "{}",
+        a.body
+    );
     let a = wrong.send(&run, Signer::V2Post { sha256: true });
     assert_eq!(a.code(), Some("SignatureDoesNotMatch"), "{}", a.body);
 
     let mut stranger = cloud.wire("/");
     stranger.access_key = "AKIAAAAAAAAAAAAAAAAA".into();
     let a = stranger.send(&run, Signer::Boto3);
-    assert_eq!((a.status, a.code()), (401, Some("AuthFailure")), "{}", a.body);
+    assert_eq!(
+        (a.status, a.code()),
+        (401, Some("AuthFailure")),
+        "{}",
+        a.body
+    );
 
     let old = SystemTime::now() - Duration::from_secs(20 * 60);
     let a = client.send_at(&run, Signer::Boto3, old);
@@ -73,33 +112,121 @@ fn bad_requests_get_ec2_errors_and_append_nothing() {
     let a = client.send_at(&run, Signer::V2Get { sha256: true }, old);
     assert_eq!(a.code(), Some("RequestExpired"), "{}", a.body);
 
-    let a = raw_unsigned(&cloud, "/?Action=RunInstances&Version=2016-11-15&ImageId=x&MinCount=1&MaxCount=1");
-    assert_eq!((a.status, a.code()), (401, Some("AuthFailure")), "{}", a.body);
+    let a = raw_unsigned(
+        &cloud,
+        "/?Action=RunInstances&Version=2016-11-15&ImageId=x&MinCount=1&MaxCount=1",
+    );
+    assert_eq!(
+        (a.status, a.code()),
+        (401, Some("AuthFailure")),
+        "{}",
+        a.body
+    );
 
-    let a = client.send(&[("Action", "LaunchMissiles"), ("Version", "2016-11-15")], Signer::Boto3);
-    assert_eq!((a.status, a.code()), (400, Some("InvalidAction")), "{}", a.body);
-    let a = client.send(&[("Action", "RunInstances"), ("ImageId", DEFAULT_IMAGE), ("MinCount", "1"), ("MaxCount", "1")], Signer::Boto3);
+    let a = client.send(
+        &[("Action", "LaunchMissiles"), ("Version", "2016-11-15")],
+        Signer::Boto3,
+    );
+    assert_eq!(
+        (a.status, a.code()),
+        (400, Some("InvalidAction")),
+        "{}",
+        a.body
+    );
+    let a = client.send(
+        &[
+            ("Action", "RunInstances"),
+            ("ImageId", DEFAULT_IMAGE),
+            ("MinCount", "1"),
+            ("MaxCount", "1"),
+        ],
+        Signer::Boto3,
+    );
     assert_eq!(a.code(), Some("MissingParameter"), "{}", a.body);
-    let a = client.send(&[("Action", "DescribeInstances"), ("Version", "2031-01-01")], Signer::Boto3);
+    let a = client.send(
+        &[("Action", "DescribeInstances"), ("Version", "2031-01-01")],
+        Signer::Boto3,
+    );
     assert_eq!(a.code(), Some("NoSuchVersion"), "{}", a.body);
-    let a = client.send(&[("Action", "TerminateInstances"), ("InstanceId.1", "i-12"), ("Version", "2016-11-15")], Signer::Boto3);
-    assert_eq!((a.status, a.code()), (400, Some("InvalidInstanceID.Malformed")), "{}", a.body);
-    let a = client.send(&[("Action", "TerminateInstances"), ("InstanceId.1", "i-0123456789abcdef0"), ("Version", "2016-11-15")], Signer::Boto3);
+    let a = client.send(
+        &[
+            ("Action", "TerminateInstances"),
+            ("InstanceId.1", "i-12"),
+            ("Version", "2016-11-15"),
+        ],
+        Signer::Boto3,
+    );
+    assert_eq!(
+        (a.status, a.code()),
+        (400, Some("InvalidInstanceID.Malformed")),
+        "{}",
+        a.body
+    );
+    let a = client.send(
+        &[
+            ("Action", "TerminateInstances"),
+            ("InstanceId.1", "i-0123456789abcdef0"),
+            ("Version", "2016-11-15"),
+        ],
+        Signer::Boto3,
+    );
     assert_eq!(a.code(), Some("InvalidInstanceID.NotFound"), "{}", a.body);
-    let a = client.send(&[("Action", "RunInstances"), ("ImageId", "emi-0123456789abcdef0"), ("MinCount", "1"), ("MaxCount", "1"), ("Version", "2016-11-15")], Signer::Boto3);
+    let a = client.send(
+        &[
+            ("Action", "RunInstances"),
+            ("ImageId", "emi-0123456789abcdef0"),
+            ("MinCount", "1"),
+            ("MaxCount", "1"),
+            ("Version", "2016-11-15"),
+        ],
+        Signer::Boto3,
+    );
     assert_eq!(a.code(), Some("InvalidAMIID.NotFound"), "{}", a.body);
-    let a = client.send(&[("Action", "RunInstances"), ("ImageId", DEFAULT_IMAGE), ("MinCount", "1"), ("MaxCount", "1"), ("UserData", "%%%not base64"), ("Version", "2016-11-15")], Signer::Boto3);
+    let a = client.send(
+        &[
+            ("Action", "RunInstances"),
+            ("ImageId", DEFAULT_IMAGE),
+            ("MinCount", "1"),
+            ("MaxCount", "1"),
+            ("UserData", "%%%not base64"),
+            ("Version", "2016-11-15"),
+        ],
+        Signer::Boto3,
+    );
     assert_eq!(a.code(), Some("InvalidParameterValue"), "{}", a.body);
-    let a = client.send(&[("Action", "RunInstances"), ("ImageId", DEFAULT_IMAGE), ("MinCount", "1"), ("MaxCount", "9999"), ("Version", "2016-11-15")], Signer::Boto3);
+    let a = client.send(
+        &[
+            ("Action", "RunInstances"),
+            ("ImageId", DEFAULT_IMAGE),
+            ("MinCount", "1"),
+            ("MaxCount", "9999"),
+            ("Version", "2016-11-15"),
+        ],
+        Signer::Boto3,
+    );
     assert_eq!(a.code(), Some("InvalidParameterValue"), "{}", a.body);
     // Every error carries a request id, and the XML shape EC2 uses.
     assert!(a.body.starts_with("<?xml"));
-    assert!(a.element("RequestID").is_some_and(|id| id.len() == 36), "{}", a.body);
+    assert!(
+        a.element("RequestID").is_some_and(|id| id.len() == 36),
+        "{}",
+        a.body
+    );
 
     cloud.stop();
-    assert_eq!(log_head(&cloud.dir), before, "a refused call appended events");
+    assert_eq!(
+        log_head(&cloud.dir),
+        before,
+        "a refused call appended events"
+    );
 }
 
 fn raw_unsigned(cloud: &Cloud, target: &str) -> common::wire::Answer {
-    common::wire::raw_http(cloud.port, "GET", target, &[("Host".into(), format!("127.0.0.1:{}", cloud.port))], b"")
+    common::wire::raw_http(
+        cloud.port,
+        "GET",
+        target,
+        &[("Host".into(), format!("127.0.0.1:{}", cloud.port))],
+        b"",
+    )
 }
