@@ -63,7 +63,10 @@ pub struct UpArgs {
 struct LocalReporter(Arc<App>);
 
 impl Reporter for LocalReporter {
-    fn report(&self, report: NodeReport) -> Pin<Box<dyn Future<Output = Result<(), ReportError>> + Send + '_>> {
+    fn report(
+        &self,
+        report: NodeReport,
+    ) -> Pin<Box<dyn Future<Output = Result<(), ReportError>> + Send + '_>> {
         Box::pin(async move {
             let meta = RequestMeta {
                 principal: Principal::system("node-executor"),
@@ -141,8 +144,9 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let dir = &args.data_dir;
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let master_key = MasterKey::load_or_create(&dir.join("master.key"))?;
-    let log = EventLog::open(&dir.join("events.redb"), LogOptions::default())
-        .with_context(|| format!("cannot open the event log in {} (is another yukari using it?)", dir.display()))?;
+    let log = EventLog::open(&dir.join("events.redb"), LogOptions::default()).with_context(|| {
+        format!("cannot open the event log in {} (is another yukari using it?)", dir.display())
+    })?;
     let projections = Projections::open(&log, Some(dir.join("projections.snapshot")))?;
     let host = public_host(&args);
     let config = AppConfig { ec2_url: format!("http://{host}:{}/", args.ec2_port) };

@@ -35,11 +35,8 @@ fn run_describe_and_terminate_with_the_aws_cli() {
     }
 
     cloud.eventually(30, "three running instances", || {
-        let running = cloud.aws(&[
-            "describe-instances",
-            "--filters",
-            "Name=instance-state-name,Values=running",
-        ]);
+        let running =
+            cloud.aws(&["describe-instances", "--filters", "Name=instance-state-name,Values=running"]);
         instance_states(&running).len() == 3
     });
 
@@ -54,15 +51,8 @@ fn run_describe_and_terminate_with_the_aws_cli() {
         let one = cloud.aws(&["describe-instances", "--instance-ids", &ids[0]]);
         instance_states(&one) == vec![(ids[0].clone(), "terminated".to_owned())]
     });
-    let running = cloud.aws(&[
-        "describe-instances",
-        "--filters",
-        "Name=instance-state-name,Values=running",
-    ]);
-    let mut still: Vec<String> = instance_states(&running)
-        .into_iter()
-        .map(|(id, _)| id)
-        .collect();
+    let running = cloud.aws(&["describe-instances", "--filters", "Name=instance-state-name,Values=running"]);
+    let mut still: Vec<String> = instance_states(&running).into_iter().map(|(id, _)| id).collect();
     still.sort();
     let mut expected = ids[1..].to_vec();
     expected.sort();
@@ -70,14 +60,8 @@ fn run_describe_and_terminate_with_the_aws_cli() {
 
     // Terminating again changes nothing and says so.
     let again = cloud.aws(&["terminate-instances", "--instance-ids", &ids[0]]);
-    assert_eq!(
-        again["TerminatingInstances"][0]["PreviousState"]["Name"],
-        "terminated"
-    );
-    assert_eq!(
-        again["TerminatingInstances"][0]["CurrentState"]["Name"],
-        "terminated"
-    );
+    assert_eq!(again["TerminatingInstances"][0]["PreviousState"]["Name"], "terminated");
+    assert_eq!(again["TerminatingInstances"][0]["CurrentState"]["Name"], "terminated");
 }
 
 #[test]
@@ -99,76 +83,35 @@ fn describe_filters_pages_and_errors_with_the_aws_cli() {
 
     // --page-size sends MaxResults and follows NextToken until done.
     let paged = cloud.aws(&["describe-instances", "--page-size", "5"]);
-    let mut paged_ids: Vec<String> = instance_states(&paged)
-        .into_iter()
-        .map(|(i, _)| i)
-        .collect();
+    let mut paged_ids: Vec<String> = instance_states(&paged).into_iter().map(|(i, _)| i).collect();
     paged_ids.sort();
     paged_ids.dedup();
     assert_eq!(paged_ids.len(), 12);
 
-    let medium = cloud.aws(&[
-        "describe-instances",
-        "--filters",
-        "Name=instance-type,Values=c1.*",
-    ]);
+    let medium = cloud.aws(&["describe-instances", "--filters", "Name=instance-type,Values=c1.*"]);
     assert_eq!(instance_states(&medium).len(), 7);
-    let none = cloud.aws(&[
-        "describe-instances",
-        "--filters",
-        "Name=availability-zone,Values=elsewhere",
-    ]);
+    let none = cloud.aws(&["describe-instances", "--filters", "Name=availability-zone,Values=elsewhere"]);
     assert!(instance_states(&none).is_empty());
 
-    let bad_filter = cloud.aws_raw(&[
-        "describe-instances",
-        "--filters",
-        "Name=no-such-filter,Values=x",
-    ]);
+    let bad_filter = cloud.aws_raw(&["describe-instances", "--filters", "Name=no-such-filter,Values=x"]);
     assert!(String::from_utf8_lossy(&bad_filter.stderr).contains("InvalidParameterValue"));
-    let missing = cloud.aws_raw(&[
-        "describe-instances",
-        "--instance-ids",
-        "i-0123456789abcdef0",
-    ]);
+    let missing = cloud.aws_raw(&["describe-instances", "--instance-ids", "i-0123456789abcdef0"]);
     assert!(String::from_utf8_lossy(&missing.stderr).contains("InvalidInstanceID.NotFound"));
     let malformed = cloud.aws_raw(&["terminate-instances", "--instance-ids", "i-xyz"]);
     assert!(String::from_utf8_lossy(&malformed.stderr).contains("InvalidInstanceID.Malformed"));
-    let no_image = cloud.aws_raw(&[
-        "run-instances",
-        "--image-id",
-        "emi-00000000000000bad",
-        "--count",
-        "1",
-    ]);
+    let no_image = cloud.aws_raw(&["run-instances", "--image-id", "emi-00000000000000bad", "--count", "1"]);
     assert!(String::from_utf8_lossy(&no_image.stderr).contains("InvalidAMIID.NotFound"));
-    let no_type = cloud.aws_raw(&[
-        "run-instances",
-        "--image-id",
-        DEFAULT_IMAGE,
-        "--instance-type",
-        "m9.huge",
-    ]);
+    let no_type =
+        cloud.aws_raw(&["run-instances", "--image-id", DEFAULT_IMAGE, "--instance-type", "m9.huge"]);
     assert!(String::from_utf8_lossy(&no_type.stderr).contains("InvalidParameterValue"));
 
     let images = cloud.aws(&["describe-images"]);
-    let image_ids: Vec<&str> = images["Images"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["ImageId"].as_str().unwrap())
-        .collect();
+    let image_ids: Vec<&str> =
+        images["Images"].as_array().unwrap().iter().map(|i| i["ImageId"].as_str().unwrap()).collect();
     assert!(image_ids.contains(&DEFAULT_IMAGE));
-    let machine = cloud.aws(&[
-        "describe-images",
-        "--filters",
-        "Name=image-type,Values=machine",
-    ]);
+    let machine = cloud.aws(&["describe-images", "--filters", "Name=image-type,Values=machine"]);
     assert_eq!(machine["Images"].as_array().unwrap().len(), 1);
-    assert_eq!(
-        machine["Images"][0]["KernelId"].as_str().unwrap(),
-        "eki-0000059554b415249"
-    );
+    assert_eq!(machine["Images"][0]["KernelId"].as_str().unwrap(), "eki-0000059554b415249");
 
     let regions = cloud.aws(&["describe-regions"]);
     assert_eq!(regions["Regions"][0]["RegionName"], "yukari");

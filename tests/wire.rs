@@ -21,17 +21,10 @@ fn every_client_signing_style_is_accepted_and_answered_in_its_version() {
             ("MaxCount", "2"),
             ("Version", "2015-10-01"),
         ],
-        Signer::Euca2ools {
-            region: "undefined-31337",
-        },
+        Signer::Euca2ools { region: "undefined-31337" },
     );
     assert_eq!(run.status, 200, "{}", run.body);
-    assert!(
-        run.body
-            .contains("xmlns=\"http://ec2.amazonaws.com/doc/2015-10-01/\""),
-        "{}",
-        run.body
-    );
+    assert!(run.body.contains("xmlns=\"http://ec2.amazonaws.com/doc/2015-10-01/\""), "{}", run.body);
     let ids = run.all("instanceId");
     assert_eq!(ids.len(), 2);
 
@@ -44,11 +37,7 @@ fn every_client_signing_style_is_accepted_and_answered_in_its_version() {
         ("/", Signer::Boto3),
     ] {
         let answer = cloud.wire(path).send(
-            &[
-                ("Action", "DescribeInstances"),
-                ("Version", "2013-02-01"),
-                ("InstanceId.1", &ids[0]),
-            ],
+            &[("Action", "DescribeInstances"), ("Version", "2013-02-01"), ("InstanceId.1", &ids[0])],
             signer,
         );
         assert_eq!(answer.status, 200, "{signer:?} on {path}: {}", answer.body);
@@ -87,24 +76,14 @@ fn bad_requests_get_ec2_errors_and_append_nothing() {
     let mut wrong = cloud.wire("/");
     wrong.secret = "not-the-secret-key-at-all-0123456789abcd".into();
     let a = wrong.send(&run, Signer::Boto3);
-    assert_eq!(
-        (a.status, a.code()),
-        (403, Some("SignatureDoesNotMatch")),
-        "{}",
-        a.body
-    );
+    assert_eq!((a.status, a.code()), (403, Some("SignatureDoesNotMatch")), "{}", a.body);
     let a = wrong.send(&run, Signer::V2Post { sha256: true });
     assert_eq!(a.code(), Some("SignatureDoesNotMatch"), "{}", a.body);
 
     let mut stranger = cloud.wire("/");
     stranger.access_key = "AKIAAAAAAAAAAAAAAAAA".into();
     let a = stranger.send(&run, Signer::Boto3);
-    assert_eq!(
-        (a.status, a.code()),
-        (401, Some("AuthFailure")),
-        "{}",
-        a.body
-    );
+    assert_eq!((a.status, a.code()), (401, Some("AuthFailure")), "{}", a.body);
 
     let old = SystemTime::now() - Duration::from_secs(20 * 60);
     let a = client.send_at(&run, Signer::Boto3, old);
@@ -112,56 +91,23 @@ fn bad_requests_get_ec2_errors_and_append_nothing() {
     let a = client.send_at(&run, Signer::V2Get { sha256: true }, old);
     assert_eq!(a.code(), Some("RequestExpired"), "{}", a.body);
 
-    let a = raw_unsigned(
-        &cloud,
-        "/?Action=RunInstances&Version=2016-11-15&ImageId=x&MinCount=1&MaxCount=1",
-    );
-    assert_eq!(
-        (a.status, a.code()),
-        (401, Some("AuthFailure")),
-        "{}",
-        a.body
-    );
+    let a = raw_unsigned(&cloud, "/?Action=RunInstances&Version=2016-11-15&ImageId=x&MinCount=1&MaxCount=1");
+    assert_eq!((a.status, a.code()), (401, Some("AuthFailure")), "{}", a.body);
 
+    let a = client.send(&[("Action", "LaunchMissiles"), ("Version", "2016-11-15")], Signer::Boto3);
+    assert_eq!((a.status, a.code()), (400, Some("InvalidAction")), "{}", a.body);
     let a = client.send(
-        &[("Action", "LaunchMissiles"), ("Version", "2016-11-15")],
-        Signer::Boto3,
-    );
-    assert_eq!(
-        (a.status, a.code()),
-        (400, Some("InvalidAction")),
-        "{}",
-        a.body
-    );
-    let a = client.send(
-        &[
-            ("Action", "RunInstances"),
-            ("ImageId", DEFAULT_IMAGE),
-            ("MinCount", "1"),
-            ("MaxCount", "1"),
-        ],
+        &[("Action", "RunInstances"), ("ImageId", DEFAULT_IMAGE), ("MinCount", "1"), ("MaxCount", "1")],
         Signer::Boto3,
     );
     assert_eq!(a.code(), Some("MissingParameter"), "{}", a.body);
-    let a = client.send(
-        &[("Action", "DescribeInstances"), ("Version", "2031-01-01")],
-        Signer::Boto3,
-    );
+    let a = client.send(&[("Action", "DescribeInstances"), ("Version", "2031-01-01")], Signer::Boto3);
     assert_eq!(a.code(), Some("NoSuchVersion"), "{}", a.body);
     let a = client.send(
-        &[
-            ("Action", "TerminateInstances"),
-            ("InstanceId.1", "i-12"),
-            ("Version", "2016-11-15"),
-        ],
+        &[("Action", "TerminateInstances"), ("InstanceId.1", "i-12"), ("Version", "2016-11-15")],
         Signer::Boto3,
     );
-    assert_eq!(
-        (a.status, a.code()),
-        (400, Some("InvalidInstanceID.Malformed")),
-        "{}",
-        a.body
-    );
+    assert_eq!((a.status, a.code()), (400, Some("InvalidInstanceID.Malformed")), "{}", a.body);
     let a = client.send(
         &[
             ("Action", "TerminateInstances"),
@@ -207,18 +153,10 @@ fn bad_requests_get_ec2_errors_and_append_nothing() {
     assert_eq!(a.code(), Some("InvalidParameterValue"), "{}", a.body);
     // Every error carries a request id, and the XML shape EC2 uses.
     assert!(a.body.starts_with("<?xml"));
-    assert!(
-        a.element("RequestID").is_some_and(|id| id.len() == 36),
-        "{}",
-        a.body
-    );
+    assert!(a.element("RequestID").is_some_and(|id| id.len() == 36), "{}", a.body);
 
     cloud.stop();
-    assert_eq!(
-        log_head(&cloud.dir),
-        before,
-        "a refused call appended events"
-    );
+    assert_eq!(log_head(&cloud.dir), before, "a refused call appended events");
 }
 
 fn raw_unsigned(cloud: &Cloud, target: &str) -> common::wire::Answer {

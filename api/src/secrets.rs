@@ -80,7 +80,10 @@ impl MasterKey {
         }
         let cipher = ChaCha20Poly1305::new(&self.0);
         let plain = cipher
-            .decrypt(Nonce::from_slice(&sealed.nonce), Payload { msg: &sealed.ciphertext, aad: context.as_bytes() })
+            .decrypt(
+                Nonce::from_slice(&sealed.nonce),
+                Payload { msg: &sealed.ciphertext, aad: context.as_bytes() },
+            )
             .ok()?;
         String::from_utf8(plain).ok()
     }

@@ -90,7 +90,12 @@ impl RunInstances {
     pub fn fingerprint(&self) -> String {
         format!(
             "{}|{}|{}|{}|{}|{}",
-            self.image, self.vm_type, self.min_count, self.max_count, self.zone, self.user_data.len()
+            self.image,
+            self.vm_type,
+            self.min_count,
+            self.max_count,
+            self.zone,
+            self.user_data.len()
         )
     }
 }

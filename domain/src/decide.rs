@@ -22,7 +22,11 @@ pub enum Reply {
     Done,
     /// RunInstances: the reservation; `replayed` when a client token matched
     /// an earlier call and nothing new was launched.
-    Launched { reservation: ReservationId, instances: Vec<InstanceId>, replayed: bool },
+    Launched {
+        reservation: ReservationId,
+        instances: Vec<InstanceId>,
+        replayed: bool,
+    },
     /// TerminateInstances (and later Stop/Start): previous and current state.
     StateChanges(Vec<StateChange>),
 }
@@ -144,8 +148,7 @@ fn create_access_key(
     c: &CreateAccessKey,
     view: &dyn StateView,
 ) -> Result<Vec<(StreamId, Event)>, DecideError> {
-    let account =
-        view.account(&c.account).ok_or_else(|| DecideError::AccountNotFound(c.account.clone()))?;
+    let account = view.account(&c.account).ok_or_else(|| DecideError::AccountNotFound(c.account.clone()))?;
     if account.access_keys.contains_key(&c.access_key) {
         return Err(DecideError::AccessKeyExists(c.access_key.clone()));
     }
@@ -184,28 +187,27 @@ fn register_image(c: &RegisterImage, view: &dyn StateView) -> Result<Vec<(Stream
 }
 
 fn run_instances(c: &RunInstances, view: &dyn StateView) -> Result<Decision, DecideError> {
-    if let Some(token) = &c.client_token {
-        if let Some(claimed) = view.client_token(&c.account, token) {
-            if claimed.fingerprint != c.fingerprint() {
-                return Err(DecideError::IdempotentParameterMismatch { token: token.clone() });
-            }
-            return Ok(Decision {
-                events: Vec::new(),
-                reply: Reply::Launched {
-                    reservation: claimed.reservation.clone(),
-                    instances: Vec::new(),
-                    replayed: true,
-                },
-            });
+    if let Some(token) = &c.client_token
+        && let Some(claimed) = view.client_token(&c.account, token)
+    {
+        if claimed.fingerprint != c.fingerprint() {
+            return Err(DecideError::IdempotentParameterMismatch { token: token.clone() });
         }
+        return Ok(Decision {
+            events: Vec::new(),
+            reply: Reply::Launched {
+                reservation: claimed.reservation.clone(),
+                instances: Vec::new(),
+                replayed: true,
+            },
+        });
     }
     if c.min_count < 1 || c.min_count > c.max_count || c.instance_ids.len() < c.max_count as usize {
         return Err(DecideError::InvalidCount { min: c.min_count, max: c.max_count });
     }
     let cloud = view.cloud().ok_or(DecideError::CloudNotInitialized)?;
-    let vm_type = cloud
-        .vm_type(&c.vm_type)
-        .ok_or_else(|| DecideError::UnknownInstanceType(c.vm_type.clone()))?;
+    let vm_type =
+        cloud.vm_type(&c.vm_type).ok_or_else(|| DecideError::UnknownInstanceType(c.vm_type.clone()))?;
     let image = match view.image(&c.image) {
         Some(img) if img.visible_to(&c.account) => img,
         _ => return Err(DecideError::ImageNotFound(c.image.clone())),
@@ -325,7 +327,9 @@ fn report_instance(r: &NodeReport, view: &dyn StateView) -> Result<Vec<(StreamId
         NodeOutcome::Terminated => instance.report_terminated(&r.node, r.at)?,
         NodeOutcome::LaunchFailed(detail) => instance.report_launch_failed(&r.node, detail, r.at)?,
     };
-    let Some(event) = event else { return Ok(Vec::new()) };
+    let Some(event) = event else {
+        return Ok(Vec::new());
+    };
     let ends = matches!(event, Event::InstanceTerminated(_) | Event::InstanceLaunchFailed(_));
     let mut events = vec![(StreamId::instance(&r.instance), event)];
     if ends {

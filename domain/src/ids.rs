@@ -159,8 +159,7 @@ impl AccessKeyId {
     const ALPHABET: &'static [u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
     pub fn parse(value: &str) -> Result<Self, MalformedId> {
-        let ok = (16..=128).contains(&value.len())
-            && value.bytes().all(|b| b.is_ascii_alphanumeric());
+        let ok = (16..=128).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_alphanumeric());
         if ok {
             Ok(Self(value.to_owned()))
         } else {
@@ -205,9 +204,7 @@ impl UserName {
     pub fn parse(value: &str) -> Result<Self, MalformedId> {
         let ok = !value.is_empty()
             && value.len() <= 64
-            && value
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-/".contains(&b));
+            && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-/".contains(&b));
         if ok {
             Ok(Self(value.to_owned()))
         } else {

@@ -57,7 +57,8 @@ impl EventLog {
         let db = Arc::new(db);
         let head = last_position(&db)?;
         let (head_tx, _) = watch::channel(head);
-        let shared = Arc::new(Shared { db, head: head_tx, generation: AtomicU64::new(0), commits: AtomicU64::new(0) });
+        let shared =
+            Arc::new(Shared { db, head: head_tx, generation: AtomicU64::new(0), commits: AtomicU64::new(0) });
         let (sender, receiver) = mpsc::channel(options.queue.max(1));
         let writer_shared = shared.clone();
         let max_batch = options.max_batch.max(1);

@@ -148,10 +148,7 @@ async fn events_survive_reopening() {
     assert_eq!(log.head(), 3);
     let next = log.append(meta("r"), one("s/a", ExpectedVersion::Exactly(3), &[b"4"])).await.unwrap();
     assert_eq!(next.first, 4);
-    assert!(matches!(
-        log.append(meta("r"), vec![]).await,
-        Ok(Appended { .. })
-    ));
+    assert!(matches!(log.append(meta("r"), vec![]).await, Ok(Appended { .. })));
     log.close();
     assert_eq!(log.append(meta("r"), vec![]).await.err(), Some(AppendError::Closed));
 }

@@ -184,9 +184,8 @@ pub(crate) fn stored_version(
     streams: &impl ReadableTable<(&'static str, u64), u64>,
     stream: &str,
 ) -> Result<u64, ReadError> {
-    let mut range = streams
-        .range((stream, 0)..=(stream, u64::MAX))
-        .map_err(|e| ReadError::Storage(storage(e)))?;
+    let mut range =
+        streams.range((stream, 0)..=(stream, u64::MAX)).map_err(|e| ReadError::Storage(storage(e)))?;
     match range.next_back() {
         Some(Ok((key, _))) => Ok(key.value().1),
         Some(Err(e)) => Err(ReadError::Storage(storage(e))),
@@ -215,7 +214,12 @@ pub(crate) fn read_stream(
         if envelope.stream != stream || envelope.version != key.value().1 {
             return Err(ReadError::Corrupt {
                 position,
-                reason: format!("index says {stream}@{} but record is {}@{}", key.value().1, envelope.stream, envelope.version),
+                reason: format!(
+                    "index says {stream}@{} but record is {}@{}",
+                    key.value().1,
+                    envelope.stream,
+                    envelope.version
+                ),
             });
         }
         out.push(envelope.to_owned());

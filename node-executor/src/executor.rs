@@ -60,7 +60,11 @@ pub struct NodeExecutor {
 }
 
 impl NodeExecutor {
-    pub fn new(config: ExecutorConfig, driver: Arc<dyn HypervisorDriver>, reporter: Arc<dyn Reporter>) -> Self {
+    pub fn new(
+        config: ExecutorConfig,
+        driver: Arc<dyn HypervisorDriver>,
+        reporter: Arc<dyn Reporter>,
+    ) -> Self {
         NodeExecutor { config, driver, reporter }
     }
 
@@ -69,7 +73,8 @@ impl NodeExecutor {
     /// live until `shutdown` becomes true (or its sender is dropped).
     /// Guests are left as they are on shutdown.
     pub async fn run(self, log: EventLog, shutdown: watch::Receiver<bool>) -> Result<(), ExecutorError> {
-        let span = tracing::info_span!("node_executor", node = %self.config.node, driver = self.driver.name());
+        let span =
+            tracing::info_span!("node_executor", node = %self.config.node, driver = self.driver.name());
         self.run_inner(log, shutdown).instrument(span).await
     }
 
@@ -152,8 +157,12 @@ fn reconcile(fold: &Fold, driver: &dyn HypervisorDriver) -> Result<Vec<InstanceI
         match driver.state(id) {
             Ok(GuestState::Booting | GuestState::Running) => {}
             Ok(GuestState::Absent) => work.push(id.clone()),
-            Ok(state) => tracing::warn!(instance = %id, %state, "the guest of a running instance is not running"),
-            Err(e) => tracing::warn!(instance = %id, error = %e, "cannot read the state of a guest"),
+            Ok(state) => {
+                tracing::warn!(instance = %id, %state, "the guest of a running instance is not running")
+            }
+            Err(e) => {
+                tracing::warn!(instance = %id, error = %e, "cannot read the state of a guest")
+            }
         }
     }
     let mut destroyed = 0usize;
@@ -209,8 +218,12 @@ impl Live {
     /// Hands the instance's current target to its worker, starting one if
     /// none runs. A target already handed over is not sent again.
     fn dispatch(&mut self, id: &InstanceId) {
-        let Some(tracked) = self.fold.get_mut(id) else { return };
-        let Some(target) = tracked.target() else { return };
+        let Some(tracked) = self.fold.get_mut(id) else {
+            return;
+        };
+        let Some(target) = tracked.target() else {
+            return;
+        };
         if tracked.sent == target.seq {
             return;
         }
@@ -244,7 +257,9 @@ impl Live {
                 return;
             }
         };
-        let Some(tracked) = self.fold.get_mut(&exit.instance) else { return };
+        let Some(tracked) = self.fold.get_mut(&exit.instance) else {
+            return;
+        };
         tracked.worker = None;
         // `None`: stopped for shutdown.
         let Some(seq) = exit.rested else { return };
@@ -275,3 +290,135 @@ impl Live {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::ReportError;
+    use crate::sim::SimDriver;
+    use domain::command::NodeReport;
+    use domain::event::{
+        InstancePlaced, InstanceRequested, InstanceTerminated, InstanceTerminationRequested,
+    };
+    use domain::{AccountId, Event, ImageId, ImageKind, ReservationId, StateReason, Timestamp, VmType};
+    use eventlog::{Metadata, RecordedEvent};
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    struct Counting(AtomicUsize);
+
+    impl Reporter for Counting {
+        fn report(
+            &self,
+            _: NodeReport,
+        ) -> Pin<Box<dyn Future<Output = Result<(), ReportError>> + Send + '_>> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Box::pin(async { Ok(()) })
+        }
+    }
+
+    fn recorded(position: u64, id: &InstanceId, event: Event) -> RecordedEvent {
+        RecordedEvent {
+            position,
+            stream: format!("instance/{id}"),
+            version: position,
+            event_type: event.type_name().into(),
+            schema: event.schema(),
+            recorded_at: 0,
+            metadata: Metadata::default(),
+            payload: event.encode(),
+        }
+    }
+
+    /// A `Live` following one instance placed on its node, not yet dispatched.
+    fn live_with_one(sim: &Arc<SimDriver>) -> (Live, InstanceId, Arc<Counting>, watch::Sender<bool>) {
+        let node = NodeId::from_bits(1);
+        let id = InstanceId::from_bits(7);
+        let mut fold = Fold::new(node.clone());
+        let requested = InstanceRequested {
+            instance: id.clone(),
+            reservation: ReservationId::from_bits(1),
+            account: AccountId::from_bits(1),
+            image: ImageId::with_kind(ImageKind::Machine, 1),
+            kernel: None,
+            ramdisk: None,
+            vm_type: VmType::eucalyptus_defaults()[0].clone(),
+            launch_index: 0,
+            user_data: Vec::new(),
+            client_token: None,
+            at: Timestamp(1),
+        };
+        assert_eq!(fold.apply_recorded(&recorded(1, &id, requested.into())), None);
+        let placed =
+            InstancePlaced { node: node.clone(), zone: ZoneName::parse("z").unwrap(), at: Timestamp(1) };
+        assert_eq!(fold.apply_recorded(&recorded(2, &id, placed.into())), Some(id.clone()));
+        let reporter = Arc::new(Counting(AtomicUsize::new(0)));
+        let ctx = Arc::new(Context {
+            node,
+            zone: ZoneName::parse("z").unwrap(),
+            boot_timeout: Duration::from_secs(30),
+            poll_interval: Duration::from_millis(10),
+            driver: sim.clone(),
+            reporter: reporter.clone(),
+        });
+        let (stop, shutdown) = watch::channel(false);
+        let live = Live { ctx, fold, workers: JoinSet::new(), tasks: HashMap::new(), shutdown };
+        (live, id, reporter, stop)
+    }
+
+    async fn exited(
+        instance: &InstanceId,
+        rested: Option<u64>,
+    ) -> Result<(tokio::task::Id, WorkerExit), JoinError> {
+        let mut set = JoinSet::new();
+        let instance = instance.clone();
+        set.spawn(async move { WorkerExit { instance, rested } });
+        set.join_next_with_id().await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_target_sent_while_the_worker_was_finishing_gets_a_new_worker() {
+        let sim = Arc::new(SimDriver::new(Duration::ZERO));
+        let (mut live, id, reporter, _stop) = live_with_one(&sim);
+        // A worker took target 1 (launch) and is finishing, unseen by us.
+        let tracked = live.fold.get_mut(&id).unwrap();
+        let (sender, _receiver) = watch::channel(tracked.target().unwrap());
+        tracked.worker = Some(sender);
+        tracked.sent = 1;
+        sim.start(&tracked.spec).unwrap();
+        // Meanwhile the termination request arrives and goes to its channel.
+        let terminate = recorded(3, &id, InstanceTerminationRequested { at: Timestamp(2) }.into());
+        assert_eq!(live.fold.apply_recorded(&terminate), Some(id.clone()));
+        live.dispatch(&id);
+        assert!(live.workers.is_empty());
+
+        live.reap(exited(&id, Some(1)).await);
+
+        assert!(live.fold.get(&id).unwrap().worker.is_some(), "no worker for the newer target");
+        let (_, exit) = live.workers.join_next_with_id().await.unwrap().unwrap();
+        assert_eq!(exit.rested, Some(2));
+        assert!(sim.is_empty(), "the new worker destroys the guest");
+        assert_eq!(reporter.0.load(Ordering::SeqCst), 1, "and reports it terminated");
+    }
+
+    #[tokio::test]
+    async fn a_worker_at_rest_is_retired_and_a_gone_instance_forgotten() {
+        let sim = Arc::new(SimDriver::new(Duration::ZERO));
+        let (mut live, id, _reporter, _stop) = live_with_one(&sim);
+        live.dispatch(&id);
+        assert_eq!(live.workers.len(), 1);
+        let joined = live.workers.join_next_with_id().await.unwrap();
+        live.reap(joined);
+        assert!(live.fold.get(&id).unwrap().worker.is_none());
+        assert!(live.workers.is_empty());
+        assert!(live.tasks.is_empty());
+
+        let ended = InstanceTerminated { reason: StateReason::user_terminated(), at: Timestamp(3) };
+        assert_eq!(live.fold.apply_recorded(&recorded(4, &id, ended.into())), Some(id.clone()));
+        live.dispatch(&id);
+        let joined = live.workers.join_next_with_id().await.unwrap();
+        live.reap(joined);
+        assert!(live.fold.get(&id).is_none(), "a terminated instance is no longer followed");
+        assert!(sim.is_empty());
+    }
+}

@@ -45,7 +45,9 @@ impl fmt::Display for Desired {
 /// The desired state of an instance for `node`; `None` when it is not
 /// placed on `node` (not placed yet, or placed elsewhere).
 fn desired_of(instance: &Aggregate, node: &NodeId) -> Option<Desired> {
-    let Aggregate::Instance(i) = instance else { return None };
+    let Aggregate::Instance(i) = instance else {
+        return None;
+    };
     if i.node.as_ref() != Some(node) {
         return None;
     }

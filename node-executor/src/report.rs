@@ -13,7 +13,10 @@ use std::time::Duration;
 pub trait Reporter: Send + Sync + 'static {
     /// Submits a node report as a command to the controller; resolves when
     /// it was decided and stored.
-    fn report(&self, report: NodeReport) -> Pin<Box<dyn Future<Output = Result<(), ReportError>> + Send + '_>>;
+    fn report(
+        &self,
+        report: NodeReport,
+    ) -> Pin<Box<dyn Future<Output = Result<(), ReportError>> + Send + '_>>;
 }
 
 /// Why a report did not go through.

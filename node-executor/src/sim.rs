@@ -153,11 +153,8 @@ impl HypervisorDriver for SimDriver {
     }
 
     fn console_output(&self, instance: &InstanceId) -> Result<Vec<u8>, DriverError> {
-        let guest = *self
-            .lock()
-            .guests
-            .get(instance)
-            .ok_or_else(|| DriverError::NoSuchGuest(instance.clone()))?;
+        let guest =
+            *self.lock().guests.get(instance).ok_or_else(|| DriverError::NoSuchGuest(instance.clone()))?;
         let mut out = format!(
             "Yukari simulated guest {instance} booting\n\
              smpboot: Allowing {} CPUs\n\
@@ -226,7 +223,9 @@ mod tests {
 
         sim.fail_start_of(spec(2).instance, "image is corrupt");
         for _ in 0..2 {
-            assert!(matches!(sim.start(&spec(2)), Err(DriverError::StartFailed { reason, .. }) if reason == "image is corrupt"));
+            assert!(
+                matches!(sim.start(&spec(2)), Err(DriverError::StartFailed { reason, .. }) if reason == "image is corrupt")
+            );
         }
         sim.start(&spec(3)).unwrap();
         assert_eq!(sim.len(), 2);

@@ -152,7 +152,9 @@ impl Worker {
                 let spec = self.spec.clone();
                 match self.call(move |d| d.start(&spec)).await {
                     Ok(()) => tracing::info!("the guest of a running instance was missing; started it again"),
-                    Err(e) => tracing::warn!(error = %e, "the guest of a running instance is missing and does not start"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "the guest of a running instance is missing and does not start")
+                    }
                 }
             }
             Ok(GuestState::Booting | GuestState::Running) => {}
@@ -160,7 +162,9 @@ impl Worker {
                 // What this means for the instance is decided in a later issue.
                 tracing::warn!(%state, "the guest of a running instance is not running");
             }
-            Err(e) => tracing::warn!(error = %e, "cannot read the state of the guest of a running instance"),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the state of the guest of a running instance")
+            }
         }
         Flow::Done
     }
@@ -198,15 +202,18 @@ impl Worker {
 
     /// Reports `outcome`; a refusal is logged and dropped, an unavailable
     /// controller is retried with backoff until it answers or the target changes.
+    /// Every try carries the time the outcome was seen, not the time of the
+    /// try: usage is billed from these times.
     async fn report(&mut self, outcome: NodeOutcome) -> Flow {
         let mut backoff = Backoff::new();
+        let seen = now();
         loop {
             let report = NodeReport {
                 node: self.ctx.node.clone(),
                 zone: self.ctx.zone.clone(),
                 instance: self.spec.instance.clone(),
                 outcome: outcome.clone(),
-                at: now(),
+                at: seen,
             };
             let result = tokio::select! {
                 result = self.ctx.reporter.report(report) => result,

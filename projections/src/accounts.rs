@@ -33,7 +33,12 @@ impl AccountsView {
     pub(crate) fn access_key_created(&mut self, e: &AccessKeyCreated) {
         self.keys.insert(
             e.access_key.clone(),
-            AccessKeyRow { account: e.account.clone(), user: e.user.clone(), secret: e.secret.clone(), created_at: e.at },
+            AccessKeyRow {
+                account: e.account.clone(),
+                user: e.user.clone(),
+                secret: e.secret.clone(),
+                created_at: e.at,
+            },
         );
     }
 

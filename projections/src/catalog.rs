@@ -1,7 +1,9 @@
 //! The cloud's shape: region, VM types, zones with their nodes, and images.
 
 use domain::event::*;
-use domain::{AccountId, ImageId, ImageKind, NodeId, Resources, SchedulingPolicy, Timestamp, VmType, ZoneName};
+use domain::{
+    AccountId, ImageId, ImageKind, NodeId, Resources, SchedulingPolicy, Timestamp, VmType, ZoneName,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -72,7 +74,9 @@ impl CloudView {
 
     /// `amount` taken (`taking`) or given back on a node of `zone`.
     pub(crate) fn capacity_changed(&mut self, zone: &str, node: &NodeId, amount: &Resources, taking: bool) {
-        let Some(row) = self.zones.get_mut(zone).and_then(|z| z.nodes.get_mut(node)) else { return };
+        let Some(row) = self.zones.get_mut(zone).and_then(|z| z.nodes.get_mut(node)) else {
+            return;
+        };
         if taking {
             row.used = row.used.add(amount);
             row.instances += 1;
@@ -92,7 +96,8 @@ impl CloudView {
         self.zones
             .iter()
             .max_by_key(|(name, z)| {
-                let free: u64 = z.nodes.values().map(|n| n.capacity.saturating_sub(&n.used).cpus as u64).sum();
+                let free: u64 =
+                    z.nodes.values().map(|n| n.capacity.saturating_sub(&n.used).cpus as u64).sum();
                 (free, std::cmp::Reverse((*name).clone()))
             })
             .map(|(name, _)| name)

@@ -86,7 +86,9 @@ impl InstancesView {
 
     /// Applies an event of the instance's own stream.
     pub(crate) fn instance_event(&mut self, instance: &str, event: &Event) {
-        let Some(row) = self.rows.get_mut(instance) else { return };
+        let Some(row) = self.rows.get_mut(instance) else {
+            return;
+        };
         match event {
             Event::InstancePlaced(e) => {
                 row.node = Some(e.node.clone());
@@ -96,7 +98,9 @@ impl InstancesView {
             Event::InstanceTerminationRequested(e) => {
                 row.set_state(InstanceState::ShuttingDown, Some(StateReason::user_terminated()), e.at)
             }
-            Event::InstanceTerminated(e) => row.set_state(InstanceState::Terminated, Some(e.reason.clone()), e.at),
+            Event::InstanceTerminated(e) => {
+                row.set_state(InstanceState::Terminated, Some(e.reason.clone()), e.at)
+            }
             Event::InstanceLaunchFailed(e) => {
                 row.set_state(InstanceState::Terminated, Some(e.reason.clone()), e.at)
             }
@@ -105,7 +109,11 @@ impl InstancesView {
     }
 
     /// Records the room an instance holds; returns the zone it is in.
-    pub(crate) fn holds(&mut self, instance: &InstanceId, amount: Option<Resources>) -> Option<(ZoneName, Resources)> {
+    pub(crate) fn holds(
+        &mut self,
+        instance: &InstanceId,
+        amount: Option<Resources>,
+    ) -> Option<(ZoneName, Resources)> {
         let row = self.rows.get_mut(instance)?;
         let before = row.holds.take();
         row.holds = amount;

@@ -51,7 +51,11 @@ impl Projections {
         let mut models = match snapshot.as_deref().map(load_snapshot) {
             Some(Ok(Some(m))) if m.position <= log.head() => m,
             Some(Ok(Some(m))) => {
-                tracing::warn!(snapshot = m.position, head = log.head(), "snapshot is ahead of the log; rebuilding");
+                tracing::warn!(
+                    snapshot = m.position,
+                    head = log.head(),
+                    "snapshot is ahead of the log; rebuilding"
+                );
                 ReadModels::default()
             }
             Some(Err(e)) => {
@@ -121,9 +125,12 @@ impl Projections {
     /// Writes the snapshot, if this controller keeps one. A failure is
     /// logged: the snapshot is only a shortcut.
     pub async fn save(&self) {
-        let Some(path) = self.snapshot.clone() else { return };
+        let Some(path) = self.snapshot.clone() else {
+            return;
+        };
         let bytes = encode_snapshot(&self.read());
-        let written = tokio::task::spawn_blocking(move || crate::snapshot::write_atomically(&path, &bytes)).await;
+        let written =
+            tokio::task::spawn_blocking(move || crate::snapshot::write_atomically(&path, &bytes)).await;
         match written {
             Ok(Ok(())) => tracing::debug!(position = self.position(), "read model snapshot saved"),
             Ok(Err(e)) => tracing::warn!(error = %e, "could not save the read model snapshot"),

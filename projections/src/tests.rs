@@ -11,9 +11,20 @@ use std::collections::HashMap;
 #[derive(Clone, Debug)]
 enum Op {
     CreateAccount(u8),
-    Run { account: u8, min: u32, max: u32, token: Option<u8> },
-    Terminate { account: u8, picks: Vec<usize> },
-    Report { pick: usize, outcome: u8 },
+    Run {
+        account: u8,
+        min: u32,
+        max: u32,
+        token: Option<u8>,
+    },
+    Terminate {
+        account: u8,
+        picks: Vec<usize>,
+    },
+    Report {
+        pick: usize,
+        outcome: u8,
+    },
     /// Save and reload the incremental models here.
     Snapshot,
 }
@@ -23,7 +34,8 @@ fn op() -> impl Strategy<Value = Op> {
         (0u8..3).prop_map(Op::CreateAccount),
         (0u8..3, 1u32..3, 1u32..4, proptest::option::of(0u8..3))
             .prop_map(|(account, min, extra, token)| Op::Run { account, min, max: min + extra - 1, token }),
-        (0u8..3, proptest::collection::vec(0usize..50, 1..4)).prop_map(|(account, picks)| Op::Terminate { account, picks }),
+        (0u8..3, proptest::collection::vec(0usize..50, 1..4))
+            .prop_map(|(account, picks)| Op::Terminate { account, picks }),
         (0usize..50, 0u8..3).prop_map(|(pick, outcome)| Op::Report { pick, outcome }),
         Just(Op::Snapshot),
     ]
@@ -95,7 +107,8 @@ struct World {
 
 impl World {
     fn new() -> World {
-        let mut w = World { streams: HashMap::new(), records: Vec::new(), instances: Vec::new(), clock: 10, ids: 0 };
+        let mut w =
+            World { streams: HashMap::new(), records: Vec::new(), instances: Vec::new(), clock: 10, ids: 0 };
         w.execute(&bootstrap());
         w
     }
@@ -105,11 +118,13 @@ impl World {
         for s in command.streams() {
             view.insert(s.clone(), self.streams.get(&s).cloned().unwrap_or_default());
         }
-        let Ok(decision) = decide(command, &view) else { return };
-        if let Reply::Launched { instances, replayed: false, .. } = &decision.reply {
-            if let Command::RunInstances(c) = command {
-                self.instances.extend(instances.iter().map(|i| (c.account.clone(), i.clone())));
-            }
+        let Ok(decision) = decide(command, &view) else {
+            return;
+        };
+        if let Reply::Launched { instances, replayed: false, .. } = &decision.reply
+            && let Command::RunInstances(c) = command
+        {
+            self.instances.extend(instances.iter().map(|i| (c.account.clone(), i.clone())));
         }
         for (stream, event) in decision.events {
             let agg = self.streams.entry(stream.clone()).or_default();
@@ -147,7 +162,9 @@ impl World {
                     account: account(*a),
                     requester: UserName::admin(),
                     reservation: ReservationId::from_bits(bits),
-                    instance_ids: (0..*max).map(|i| InstanceId::from_bits(bits << 8 | u128::from(i))).collect(),
+                    instance_ids: (0..*max)
+                        .map(|i| InstanceId::from_bits(bits << 8 | u128::from(i)))
+                        .collect(),
                     image: image(),
                     vm_type: "c1.medium".into(),
                     min_count: *min,
@@ -256,7 +273,11 @@ async fn live_models_follow_the_log_and_survive_a_restart_via_snapshot() {
             .map(|r| StreamAppend {
                 stream: r.stream.clone(),
                 expected: ExpectedVersion::Exactly(r.version - 1),
-                events: vec![NewEvent { event_type: r.event_type.clone(), schema: r.schema, payload: r.payload.clone() }],
+                events: vec![NewEvent {
+                    event_type: r.event_type.clone(),
+                    schema: r.schema,
+                    payload: r.payload.clone(),
+                }],
             })
             .collect::<Vec<_>>()
     };

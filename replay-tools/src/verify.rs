@@ -78,11 +78,9 @@ pub fn verify(log: &EventLog, snapshot: Option<&Path>) -> Result<Report, ReadErr
         if let Err(e) = Event::decode(envelope.event_type, envelope.schema, envelope.payload) {
             report.problem(Some(position), e.to_string());
         }
-        if models_ok {
-            if let Err(e) = models.apply(&envelope) {
-                report.problem(Some(position), format!("read models cannot fold it: {e}"));
-                models_ok = false;
-            }
+        if models_ok && let Err(e) = models.apply(&envelope) {
+            report.problem(Some(position), format!("read models cannot fold it: {e}"));
+            models_ok = false;
         }
         ControlFlow::Continue(())
     })?;
@@ -122,7 +120,10 @@ pub fn verify(log: &EventLog, snapshot: Option<&Path>) -> Result<Report, ReadErr
                 if let Some(e) = failure {
                     report.problem(None, format!("rebuilding up to the snapshot failed: {e}"));
                 } else if rebuilt != saved {
-                    report.problem(None, format!("snapshot at position {} differs from a rebuild", saved.position));
+                    report.problem(
+                        None,
+                        format!("snapshot at position {} differs from a rebuild", saved.position),
+                    );
                 }
             }
             Err(e) => report.problem(None, format!("{e}")),
@@ -142,7 +143,11 @@ mod tests {
         vec![StreamAppend {
             stream: stream.into(),
             expected,
-            events: vec![NewEvent { event_type: event.type_name().into(), schema: event.schema(), payload: event.encode() }],
+            events: vec![NewEvent {
+                event_type: event.type_name().into(),
+                schema: event.schema(),
+                payload: event.encode(),
+            }],
         }]
     }
 
@@ -154,12 +159,21 @@ mod tests {
         {
             let log = EventLog::open(&path, LogOptions::default()).unwrap();
             let zone = ClusterAdded { zone: ZoneName::parse("z").unwrap(), at: Timestamp(1) };
-            log.append(Metadata::default(), append("cloud", ExpectedVersion::Any, zone.into())).await.unwrap();
+            log.append(Metadata::default(), append("cloud", ExpectedVersion::Any, zone.into()))
+                .await
+                .unwrap();
             for i in 0..3u64 {
-                let e = AccountCreated { account: AccountId::from_bits(i), name: format!("{marker}{i}"), at: Timestamp(2) };
-                log.append(Metadata::default(), append(&format!("account/{i}"), ExpectedVersion::NoStream, e.into()))
-                    .await
-                    .unwrap();
+                let e = AccountCreated {
+                    account: AccountId::from_bits(i),
+                    name: format!("{marker}{i}"),
+                    at: Timestamp(2),
+                };
+                log.append(
+                    Metadata::default(),
+                    append(&format!("account/{i}"), ExpectedVersion::NoStream, e.into()),
+                )
+                .await
+                .unwrap();
             }
             let report = verify(&log, None).unwrap();
             assert!(report.ok(), "{report}");

@@ -14,11 +14,7 @@ use std::time::{Duration, Instant};
 pub const DEFAULT_IMAGE: &str = "emi-0000059554b415249";
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 pub fn yukari() -> Command {
@@ -63,13 +59,8 @@ impl Cloud {
             None => cmd.stderr(Stdio::null()),
         };
         let child = cmd.spawn().expect("yukari starts");
-        let mut cloud = Cloud {
-            dir: dir.to_path_buf(),
-            port,
-            child: Some(child),
-            _temp: None,
-            env: HashMap::new(),
-        };
+        let mut cloud =
+            Cloud { dir: dir.to_path_buf(), port, child: Some(child), _temp: None, env: HashMap::new() };
         cloud.wait_ready();
         cloud
     }
@@ -83,10 +74,7 @@ impl Cloud {
                 return;
             }
             if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
-                panic!(
-                    "yukari exited early with {status}; see {}",
-                    self.dir.with_extension("log").display()
-                );
+                panic!("yukari exited early with {status}; see {}", self.dir.with_extension("log").display());
             }
             assert!(Instant::now() < deadline, "yukari did not come up");
             std::thread::sleep(Duration::from_millis(50));
@@ -127,11 +115,7 @@ impl Cloud {
     /// Runs `aws ec2 ARGS --output json`; panics with stderr if it fails.
     pub fn aws(&self, args: &[&str]) -> serde_json::Value {
         let out = self.aws_raw(args);
-        assert!(
-            out.status.success(),
-            "aws {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "aws {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
         if out.stdout.iter().all(u8::is_ascii_whitespace) {
             return serde_json::Value::Null;
         }
@@ -149,14 +133,8 @@ impl Cloud {
 
     /// Runs a Python script from tests/clients with this cloud's environment.
     pub fn python(&self, script: &str, args: &[&str]) -> Output {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/clients")
-            .join(script);
-        self.client("python3")
-            .arg(path)
-            .args(args)
-            .output()
-            .expect("python3 runs")
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients").join(script);
+        self.client("python3").arg(path).args(args).output().expect("python3 runs")
     }
 
     pub fn pid(&self) -> u32 {
@@ -166,10 +144,7 @@ impl Cloud {
     /// SIGTERM and wait: a clean shutdown.
     pub fn stop(&mut self) -> ExitStatus {
         let mut child = self.child.take().expect("running");
-        Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .unwrap();
+        Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
         wait_with_timeout(&mut child, Duration::from_secs(30))
     }
 
@@ -232,8 +207,7 @@ pub fn parse_eucarc(text: &str) -> HashMap<String, String> {
 
 /// The number of events in a stopped cloud's log.
 pub fn log_head(dir: &Path) -> u64 {
-    let log = eventlog::EventLog::open(&dir.join("events.redb"), eventlog::LogOptions::default())
-        .unwrap();
+    let log = eventlog::EventLog::open(&dir.join("events.redb"), eventlog::LogOptions::default()).unwrap();
     let head = log.head();
     log.close();
     head

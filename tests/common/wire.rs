@@ -2,8 +2,8 @@
 //! over a plain TCP connection (no client library in between).
 
 use api::auth::{
-    V2Target, V4Key, V4Request, boto3_headers, encode_params, euca2ools_headers, presign_v4,
-    sign_v2_query, sign_v4_headers,
+    V2Target, V4Key, V4Request, boto3_headers, encode_params, euca2ools_headers, presign_v4, sign_v2_query,
+    sign_v4_headers,
 };
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -49,12 +49,7 @@ impl Answer {
     pub fn all(&self, name: &str) -> Vec<String> {
         let open = format!("<{name}>");
         let close = format!("</{name}>");
-        self.body
-            .split(&open)
-            .skip(1)
-            .filter_map(|s| s.split(&close).next())
-            .map(str::to_owned)
-            .collect()
+        self.body.split(&open).skip(1).filter_map(|s| s.split(&close).next()).map(str::to_owned).collect()
     }
 
     pub fn code(&self) -> Option<&str> {
@@ -63,17 +58,8 @@ impl Answer {
 }
 
 /// Status 0 when the connection fails (the controller is gone).
-pub fn raw_http(
-    port: u16,
-    method: &str,
-    target: &str,
-    headers: &[(String, String)],
-    body: &[u8],
-) -> Answer {
-    let dead = || Answer {
-        status: 0,
-        body: String::new(),
-    };
+pub fn raw_http(port: u16, method: &str, target: &str, headers: &[(String, String)], body: &[u8]) -> Answer {
+    let dead = || Answer { status: 0, body: String::new() };
     let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
         return dead();
     };
@@ -81,33 +67,18 @@ pub fn raw_http(
     for (k, v) in headers {
         request.push_str(&format!("{k}: {v}\r\n"));
     }
-    if !headers
-        .iter()
-        .any(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-    {
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-length")) {
         request.push_str(&format!("Content-Length: {}\r\n", body.len()));
     }
     request.push_str("Connection: close\r\n\r\n");
     let mut response = Vec::new();
-    let sent = stream
-        .write_all(request.as_bytes())
-        .and_then(|_| stream.write_all(body));
-    if sent
-        .and_then(|_| stream.read_to_end(&mut response))
-        .is_err()
-    {
+    let sent = stream.write_all(request.as_bytes()).and_then(|_| stream.write_all(body));
+    if sent.and_then(|_| stream.read_to_end(&mut response)).is_err() {
         return dead();
     }
     let text = String::from_utf8_lossy(&response).into_owned();
-    let status = text
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
+    let status = text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
     // Bodies come chunked or with a length; the XML is all we read.
     let body = match (body.find('<'), body.rfind('>')) {
         (Some(a), Some(b)) if a < b => body[a..=b].to_owned(),
@@ -123,10 +94,8 @@ impl Client {
 
     /// Sends `params` signed as `signer` would, at time `now`.
     pub fn send_at(&self, params: &[(&str, &str)], signer: Signer<'_>, now: SystemTime) -> Answer {
-        let mut pairs: Vec<(String, String)> = params
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let mut pairs: Vec<(String, String)> =
+            params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let host = self.host();
         match signer {
             Signer::Boto3 | Signer::Euca2ools { .. } => {
@@ -152,19 +121,8 @@ impl Client {
                 raw_http(self.port, "POST", &self.path, &headers, body.as_bytes())
             }
             Signer::V2Post { sha256 } => {
-                let target = V2Target {
-                    method: "POST",
-                    host: &host,
-                    path: &self.path,
-                };
-                sign_v2_query(
-                    &target,
-                    &mut pairs,
-                    &self.access_key,
-                    &self.secret,
-                    sha256,
-                    now,
-                );
+                let target = V2Target { method: "POST", host: &host, path: &self.path };
+                sign_v2_query(&target, &mut pairs, &self.access_key, &self.secret, sha256, now);
                 let body = encode_params(&pairs);
                 let headers = vec![
                     ("Host".to_owned(), host.clone()),
@@ -176,37 +134,15 @@ impl Client {
                 raw_http(self.port, "POST", &self.path, &headers, body.as_bytes())
             }
             Signer::V2Get { sha256 } => {
-                let target = V2Target {
-                    method: "GET",
-                    host: &host,
-                    path: &self.path,
-                };
-                sign_v2_query(
-                    &target,
-                    &mut pairs,
-                    &self.access_key,
-                    &self.secret,
-                    sha256,
-                    now,
-                );
+                let target = V2Target { method: "GET", host: &host, path: &self.path };
+                sign_v2_query(&target, &mut pairs, &self.access_key, &self.secret, sha256, now);
                 let url = format!("{}?{}", self.path, encode_params(&pairs));
-                raw_http(
-                    self.port,
-                    "GET",
-                    &url,
-                    &[("Host".to_owned(), host.clone())],
-                    b"",
-                )
+                raw_http(self.port, "GET", &url, &[("Host".to_owned(), host.clone())], b"")
             }
             Signer::Presigned => {
                 let query = encode_params(&pairs);
-                let req = V4Request {
-                    method: "GET",
-                    host: &host,
-                    path: &self.path,
-                    query: &query,
-                    body: b"",
-                };
+                let req =
+                    V4Request { method: "GET", host: &host, path: &self.path, query: &query, body: b"" };
                 let key = V4Key {
                     access_key_id: &self.access_key,
                     secret_access_key: &self.secret,
@@ -215,13 +151,7 @@ impl Client {
                 };
                 let signed = presign_v4(&req, &key, now, 300);
                 let url = format!("{}?{}", self.path, signed);
-                raw_http(
-                    self.port,
-                    "GET",
-                    &url,
-                    &[("Host".to_owned(), host.clone())],
-                    b"",
-                )
+                raw_http(self.port, "GET", &url, &[("Host".to_owned(), host.clone())], b"")
             }
         }
     }

@@ -44,7 +44,14 @@ impl std::fmt::Debug for AdminKey {
     }
 }
 
-fn image(id: ImageId, kind: ImageKind, name: &str, kernel: Option<ImageId>, ramdisk: Option<ImageId>, at: Timestamp) -> RegisterImage {
+fn image(
+    id: ImageId,
+    kind: ImageKind,
+    name: &str,
+    kernel: Option<ImageId>,
+    ramdisk: Option<ImageId>,
+    at: Timestamp,
+) -> RegisterImage {
     RegisterImage {
         image: id,
         owner: AccountId::system(),

@@ -67,7 +67,12 @@ impl RequestMeta {
 }
 
 impl App {
-    pub fn new(log: EventLog, projections: Arc<Projections>, master_key: MasterKey, config: AppConfig) -> App {
+    pub fn new(
+        log: EventLog,
+        projections: Arc<Projections>,
+        master_key: MasterKey,
+        config: AppConfig,
+    ) -> App {
         App {
             credentials: Credentials::new(projections.clone(), master_key),
             log,
@@ -85,10 +90,8 @@ impl App {
         let metadata = Arc::new(meta.metadata());
         for attempt in 1..=MAX_ATTEMPTS {
             let (cache, command, metadata) = (self.cache.clone(), command.clone(), metadata.clone());
-            let outcome = self
-                .log
-                .transact(move |tx| execute::decide_in_tx(&cache, tx, &command, &metadata))
-                .await;
+            let outcome =
+                self.log.transact(move |tx| execute::decide_in_tx(&cache, tx, &command, &metadata)).await;
             match outcome {
                 Ok(Ok(executed)) => {
                     self.projections.wait_for(executed.last_position).await;

@@ -42,9 +42,8 @@ pub(crate) fn parse_iso8601(s: &str) -> Option<i64> {
     if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
         return Some(t.unix_timestamp());
     }
-    let no_zone = format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second][optional [.[subsecond]]]"
-    );
+    let no_zone =
+        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second][optional [.[subsecond]]]");
     PrimitiveDateTime::parse(s, no_zone).ok().map(|t| t.assume_utc().unix_timestamp())
 }
 

@@ -29,8 +29,7 @@ pub(crate) fn uri_encode(input: &[u8], keep_slash: bool) -> String {
 /// Decodes one query-string component the way a form decoder does: `+` is
 /// a space, `%XX` a byte; malformed escapes stay as they are.
 fn form_decode(component: &str) -> Vec<u8> {
-    let spaced: Vec<u8> =
-        component.bytes().map(|b| if b == b'+' { b' ' } else { b }).collect();
+    let spaced: Vec<u8> = component.bytes().map(|b| if b == b'+' { b' ' } else { b }).collect();
     percent_decode(&spaced).collect()
 }
 
@@ -76,8 +75,7 @@ pub(crate) fn canonical_query(raw_query: &str, skip: Option<&str>) -> String {
 /// The SigV2 canonicalised parameters: every parameter but `Signature`,
 /// sorted by name (byte order, then value), RFC 3986-encoded, joined with `&`.
 pub(crate) fn canonical_v2_params(params: &[(String, String)]) -> String {
-    let mut sorted: Vec<&(String, String)> =
-        params.iter().filter(|(name, _)| name != "Signature").collect();
+    let mut sorted: Vec<&(String, String)> = params.iter().filter(|(name, _)| name != "Signature").collect();
     sorted.sort();
     let encoded: Vec<(String, String)> = sorted
         .into_iter()
@@ -136,15 +134,15 @@ mod tests {
 
     #[test]
     fn canonical_query_decodes_plus_as_space_and_sorts_by_encoded_name_then_value() {
-        assert_eq!(
-            canonical_query("b=2&a=x+y&a=%2B&c&&A=1", None),
-            "A=1&a=%2B&a=x%20y&b=2&c="
-        );
+        assert_eq!(canonical_query("b=2&a=x+y&a=%2B&c&&A=1", None), "A=1&a=%2B&a=x%20y&b=2&c=");
     }
 
     #[test]
     fn canonical_query_can_leave_out_the_signature_even_when_its_name_is_escaped() {
-        assert_eq!(canonical_query("X-Amz-Signature=abc&B=1&X%2DAmz%2DDate=2", Some("X-Amz-Signature")), "B=1&X-Amz-Date=2");
+        assert_eq!(
+            canonical_query("X-Amz-Signature=abc&B=1&X%2DAmz%2DDate=2", Some("X-Amz-Signature")),
+            "B=1&X-Amz-Date=2"
+        );
     }
 
     #[test]

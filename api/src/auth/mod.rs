@@ -10,13 +10,21 @@
 //!
 //! Deliberate leniencies, each a thing a real client does:
 //! - SigV4: any region and service name in the credential scope (euca2ools
-//!   signs with made-up regions such as `undefined-12345`); if the
-//!   signature does not match for the request path, `/` is tried too, as
-//!   Eucalyptus did for clients that always sign `/`.
+//!   signs with made-up regions such as `undefined-12345`).
+//! - SigV4 canonical URI: the path as sent, encoded once more (botocore and
+//!   euca2ools); failing that the path decoded and encoded once (S3-style
+//!   signers), then `/` (Eucalyptus accepted it for SDKs that always sign
+//!   `/`). For EC2 the path selects nothing, so this gives nothing away.
 //! - SigV4 presigned URLs: the payload hash is the body's SHA-256 (what
 //!   botocore does for EC2), or `UNSIGNED-PAYLOAD` (what S3-style signers do).
 //! - SigV2: the host is tried lowercased (the specification), as sent
-//!   (botocore does not lowercase) and without its port (Eucalyptus).
+//!   (botocore does not lowercase) and without its port (Eucalyptus); a
+//!   `Signature` whose `+` arrived unescaped (decoded as a space) still reads.
+//!
+//! Not handled: HTTP/2 requests carry the host in `:authority`, not in a
+//! `Host` header, so the caller must put it into `headers` first; SigV4
+//! auth parameters are read from the query string only, not a form body;
+//! `X-Amz-Security-Token` is signed like any header but not checked.
 //!
 //! Comparisons of signatures are constant-time. Error messages never carry
 //! a secret or a signature the server computed.
@@ -30,7 +38,13 @@ mod sigv4;
 #[cfg(test)]
 mod tests_botocore;
 #[cfg(test)]
+mod tests_refusals;
+#[cfg(test)]
 mod tests_roundtrip;
+#[cfg(test)]
+mod tests_support;
+#[cfg(test)]
+mod tests_vectors;
 
 use std::collections::HashMap;
 use std::time::SystemTime;
@@ -39,8 +53,8 @@ use axum::http::HeaderMap;
 use subtle::ConstantTimeEq;
 
 pub use signer::{
-    V2Target, V4Key, V4Request, boto3_headers, encode_params, euca2ools_headers, presign_v4,
-    sign_v2_query, sign_v4_headers,
+    V2Target, V4Key, V4Request, boto3_headers, encode_params, euca2ools_headers, presign_v4, sign_v2_query,
+    sign_v4_headers,
 };
 
 /// How far a request's timestamp may be from the server clock, either way.
@@ -141,7 +155,9 @@ pub enum AuthError {
     #[error("Request has expired. It expired at {expired_at}; the server time is {server_time}.")]
     Expired { expired_at: String, server_time: String },
 
-    #[error("Authorization header is malformed: expected 'AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...'.")]
+    #[error(
+        "Authorization header is malformed: expected 'AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...'."
+    )]
     MalformedAuthorization,
     #[error("{}", missing_message("Authorization header requires", .0, "."))]
     AuthorizationMissingComponents(Vec<&'static str>),

@@ -96,9 +96,8 @@ pub fn sign_v4_headers(
     key: &V4Key<'_>,
     now: SystemTime,
 ) {
-    headers.retain(|(n, _)| {
-        !n.eq_ignore_ascii_case("authorization") && !n.eq_ignore_ascii_case("x-amz-date")
-    });
+    headers
+        .retain(|(n, _)| !n.eq_ignore_ascii_case("authorization") && !n.eq_ignore_ascii_case("x-amz-date"));
     if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("host")) {
         headers.insert(0, ("Host".into(), req.host.into()));
     }
@@ -114,11 +113,8 @@ pub fn sign_v4_headers(
     names.dedup();
     let mut canonical_headers = String::new();
     for name in &names {
-        let values: Vec<String> = headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| trim_all(v))
-            .collect();
+        let values: Vec<String> =
+            headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| trim_all(v)).collect();
         canonical_headers.push_str(&format!("{name}:{}\n", values.join(",")));
     }
     let signed_headers = names.join(";");
@@ -127,8 +123,15 @@ pub fn sign_v4_headers(
         .find(|(n, _)| n.eq_ignore_ascii_case("x-amz-content-sha256"))
         .map_or_else(|| sigv4::sha256_hex(req.body), |(_, v)| v.trim().to_owned());
 
-    let (scope, signature) =
-        sign_v4(req, key, &amz_date, &canonical_query(req.query, None), &canonical_headers, &signed_headers, &payload);
+    let (scope, signature) = sign_v4(
+        req,
+        key,
+        &amz_date,
+        &canonical_query(req.query, None),
+        &canonical_headers,
+        &signed_headers,
+        &payload,
+    );
     headers.push((
         "Authorization".into(),
         format!(
@@ -175,8 +178,15 @@ pub(crate) fn presign_v4_with_payload(
     }
     query.push_str(&encode_pairs(&auth));
     let canonical_headers = format!("host:{}\n", trim_all(req.host));
-    let (_, signature) =
-        sign_v4(req, key, &amz_date, &canonical_query(&query, None), &canonical_headers, "host", payload_hash);
+    let (_, signature) = sign_v4(
+        req,
+        key,
+        &amz_date,
+        &canonical_query(&query, None),
+        &canonical_headers,
+        "host",
+        payload_hash,
+    );
     format!("{query}&X-Amz-Signature={signature}")
 }
 
@@ -276,7 +286,8 @@ mod tests {
         let body = b"Action=DescribeImages&Version=2015-10-01";
         let mut headers = euca2ools_headers(body);
         let req = V4Request { method: "POST", host: "h:8773", path: "/", query: "", body };
-        let key = V4Key { access_key_id: "A", secret_access_key: "S", region: "undefined-4242", service: "ec2" };
+        let key =
+            V4Key { access_key_id: "A", secret_access_key: "S", region: "undefined-4242", service: "ec2" };
         sign_v4_headers(&req, &mut headers, &key, UNIX_EPOCH);
         let authorization = &headers.last().unwrap().1;
         assert!(authorization.contains(

@@ -14,8 +14,7 @@ use sha2::Sha256;
 use super::clock::{format_iso8601, parse_iso8601, unix_secs};
 use super::encoding::canonical_v2_params;
 use super::{
-    AuthError, AuthMethod, MAX_CLOCK_SKEW_SECS, Params, SecretLookup, SignedRequest, Verified,
-    clip, ct_eq,
+    AuthError, AuthMethod, MAX_CLOCK_SKEW_SECS, Params, SecretLookup, SignedRequest, Verified, clip, ct_eq,
 };
 
 /// `METHOD\nhost\npath\ncanonicalised-params`.
@@ -128,9 +127,7 @@ fn host_candidates(headers: &HeaderMap) -> Vec<String> {
         .unwrap_or_default();
     let lower = sent.to_ascii_lowercase();
     let without_port = match lower.rsplit_once(':') {
-        Some((host, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => {
-            host.to_owned()
-        }
+        Some((host, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => host.to_owned(),
         _ => lower.clone(),
     };
     let mut out = vec![lower];

@@ -61,7 +61,8 @@ impl Case {
         for (n, v) in &self.headers {
             headers.append(HeaderName::from_bytes(n.as_bytes()).unwrap(), HeaderValue::from_str(v).unwrap());
         }
-        let mut params: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+        let mut params: Vec<(String, String)> =
+            form_urlencoded::parse(query.as_bytes()).into_owned().collect();
         params.extend(form_urlencoded::parse(body).into_owned());
         let req = SignedRequest { method: &self.method, path: &self.path, query, headers: &headers, body };
         let keys = HashMap::from([(ACCESS_KEY.to_owned(), secret.to_owned())]);

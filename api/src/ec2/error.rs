@@ -29,10 +29,7 @@ impl Ec2Error {
     }
 
     pub fn missing(parameter: &str) -> Self {
-        Ec2Error::new(
-            "MissingParameter",
-            format!("The request must contain the parameter {parameter}"),
-        )
+        Ec2Error::new("MissingParameter", format!("The request must contain the parameter {parameter}"))
     }
 
     pub fn invalid(message: impl Into<String>) -> Self {
@@ -64,9 +61,7 @@ impl From<DecideError> for Ec2Error {
                 Ec2Error::new("InvalidAMIID.NotFound", format!("The image id '[{id}]' does not exist"))
             }
             NotAMachineImage(id) => Ec2Error::invalid(format!("The image '{id}' is not a machine image")),
-            UnknownInstanceType(t) => {
-                Ec2Error::invalid(format!("The instance type '{t}' does not exist"))
-            }
+            UnknownInstanceType(t) => Ec2Error::invalid(format!("The instance type '{t}' does not exist")),
             InvalidCount { min, max } => Ec2Error::invalid(format!(
                 "Invalid instance count: MinCount ({min}) must be at least 1 and not more than MaxCount ({max})"
             )),

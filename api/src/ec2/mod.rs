@@ -81,7 +81,13 @@ fn version_supported(version: &str) -> bool {
     shaped && (OLDEST_VERSION..=NEWEST_VERSION).contains(&version)
 }
 
-async fn handle(State(app): State<Arc<App>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+async fn handle(
+    State(app): State<Arc<App>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let request_id = app.ids.request_id();
     let span = tracing::info_span!("ec2", request_id = %request_id, action = tracing::field::Empty, account = tracing::field::Empty);
     async move {
@@ -128,10 +134,9 @@ async fn serve(
     }
     let signed = SignedRequest { method: method.as_str(), path: uri.path(), query, headers, body };
     let verified = verify(&signed, &pairs, SystemTime::now(), &app.credentials)?;
-    let (account, user) = app
-        .credentials
-        .owner(&verified.access_key_id)
-        .ok_or_else(|| Ec2Error::new("AuthFailure", "AWS was not able to validate the provided access credentials"))?;
+    let (account, user) = app.credentials.owner(&verified.access_key_id).ok_or_else(|| {
+        Ec2Error::new("AuthFailure", "AWS was not able to validate the provided access credentials")
+    })?;
     let span = tracing::Span::current();
     span.record("account", account.as_str());
     let params = Params::from_pairs(pairs);

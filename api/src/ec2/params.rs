@@ -39,7 +39,9 @@ impl Params {
         match self.get(name) {
             None => Ok(None),
             Some(v) => v.trim().parse().map(Some).map_err(|_| {
-                Ec2Error::invalid(format!("Value ({v}) for parameter {name} is invalid. Expected an integer."))
+                Ec2Error::invalid(format!(
+                    "Value ({v}) for parameter {name} is invalid. Expected an integer."
+                ))
             }),
         }
     }
@@ -49,7 +51,9 @@ impl Params {
             None => Ok(None),
             Some("true") => Ok(Some(true)),
             Some("false") => Ok(Some(false)),
-            Some(v) => Err(Ec2Error::invalid(format!("Value ({v}) for parameter {name} is invalid. Expected a boolean."))),
+            Some(v) => Err(Ec2Error::invalid(format!(
+                "Value ({v}) for parameter {name} is invalid. Expected a boolean."
+            ))),
         }
     }
 
@@ -71,10 +75,14 @@ impl Params {
     pub fn filters(&self) -> Result<Vec<Filter>, Ec2Error> {
         let mut by_index: BTreeMap<u64, (Option<String>, BTreeMap<u64, String>)> = BTreeMap::new();
         for (k, v) in &self.map {
-            let Some(rest) = k.strip_prefix("Filter.") else { continue };
+            let Some(rest) = k.strip_prefix("Filter.") else {
+                continue;
+            };
             let mut parts = rest.splitn(3, '.');
             let index = parts.next().and_then(|n| n.parse::<u64>().ok());
-            let (Some(index), Some(field)) = (index, parts.next()) else { continue };
+            let (Some(index), Some(field)) = (index, parts.next()) else {
+                continue;
+            };
             let entry = by_index.entry(index).or_default();
             match (field, parts.next()) {
                 ("Name", None) => entry.0 = Some(v.clone()),
@@ -106,7 +114,8 @@ mod tests {
 
     #[test]
     fn numbered_lists_come_in_numeric_order() {
-        let params = p(&[("InstanceId.10", "c"), ("InstanceId.2", "b"), ("InstanceId.1", "a"), ("InstanceIdX", "no")]);
+        let params =
+            p(&[("InstanceId.10", "c"), ("InstanceId.2", "b"), ("InstanceId.1", "a"), ("InstanceIdX", "no")]);
         assert_eq!(params.list("InstanceId"), vec!["a", "b", "c"]);
         assert!(params.list("Other").is_empty());
     }
@@ -123,7 +132,10 @@ mod tests {
         assert_eq!(
             params.filters().unwrap(),
             vec![
-                Filter { name: "instance-state-name".into(), values: vec!["running".into(), "stopped".into()] },
+                Filter {
+                    name: "instance-state-name".into(),
+                    values: vec!["running".into(), "stopped".into()]
+                },
                 Filter { name: "instance-type".into(), values: vec!["m1.small".into()] },
             ]
         );

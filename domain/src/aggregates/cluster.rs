@@ -51,18 +51,18 @@ impl Cluster {
                 );
             }
             Event::CapacityReserved(e) => {
-                if let Some(node) = self.nodes.get_mut(&e.node) {
-                    if node.instances.insert(e.instance.clone(), e.amount).is_none() {
-                        node.used = node.used.add(&e.amount);
-                    }
+                if let Some(node) = self.nodes.get_mut(&e.node)
+                    && node.instances.insert(e.instance.clone(), e.amount).is_none()
+                {
+                    node.used = node.used.add(&e.amount);
                 }
                 self.last_used = Some(e.node.clone());
             }
             Event::CapacityReleased(e) => {
-                if let Some(node) = self.nodes.get_mut(&e.node) {
-                    if let Some(amount) = node.instances.remove(&e.instance) {
-                        node.used = node.used.saturating_sub(&amount);
-                    }
+                if let Some(node) = self.nodes.get_mut(&e.node)
+                    && let Some(amount) = node.instances.remove(&e.instance)
+                {
+                    node.used = node.used.saturating_sub(&amount);
                 }
             }
             _ => {}
@@ -72,8 +72,7 @@ impl Cluster {
     /// Picks nodes for up to `count` instances of size `amount` by the
     /// cluster's policy. Returns fewer than `count` when room runs out.
     pub fn place(&self, amount: &Resources, count: usize) -> Vec<NodeId> {
-        let mut free: Vec<(&NodeId, Resources)> =
-            self.nodes.iter().map(|(id, n)| (id, n.free())).collect();
+        let mut free: Vec<(&NodeId, Resources)> = self.nodes.iter().map(|(id, n)| (id, n.free())).collect();
         let mut cursor = self
             .last_used
             .as_ref()
@@ -84,9 +83,9 @@ impl Cluster {
             let fits = |r: &Resources| amount.fits_in(r);
             let pick = match self.policy {
                 SchedulingPolicy::Greedy => free.iter().position(|(_, r)| fits(r)),
-                SchedulingPolicy::RoundRobin => (0..free.len())
-                    .map(|k| (cursor + k) % free.len())
-                    .find(|&i| fits(&free[i].1)),
+                SchedulingPolicy::RoundRobin => {
+                    (0..free.len()).map(|k| (cursor + k) % free.len()).find(|&i| fits(&free[i].1))
+                }
                 SchedulingPolicy::PowerSave => free
                     .iter()
                     .enumerate()

@@ -82,9 +82,7 @@ impl Instance {
             InstanceState::Pending
             | InstanceState::Running
             | InstanceState::Stopping
-            | InstanceState::Stopped => {
-                Some(InstanceTerminationRequested { at }.into())
-            }
+            | InstanceState::Stopped => Some(InstanceTerminationRequested { at }.into()),
             InstanceState::ShuttingDown | InstanceState::Terminated => None,
         }
     }
@@ -103,9 +101,9 @@ impl Instance {
     pub fn report_terminated(&self, node: &NodeId, at: Timestamp) -> Result<Option<Event>, DecideError> {
         self.check_node(node)?;
         match self.state {
-            InstanceState::ShuttingDown => Ok(Some(
-                InstanceTerminated { reason: StateReason::user_terminated(), at }.into(),
-            )),
+            InstanceState::ShuttingDown => {
+                Ok(Some(InstanceTerminated { reason: StateReason::user_terminated(), at }.into()))
+            }
             InstanceState::Terminated => Ok(None),
             _ => Err(self.illegal("report terminated")),
         }

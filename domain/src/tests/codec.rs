@@ -36,16 +36,17 @@ fn every_stored_event_type_still_decodes_to_the_same_value() {
         let mut text = std::fs::read_to_string(FIXTURE).unwrap_or_default();
         for e in every_event() {
             let key = (e.type_name().to_owned(), e.schema());
-            if !fixture.contains_key(&key) {
-                text.push_str(&format!("{} {} {}\n", key.0, key.1, hex::encode(e.encode())));
-                fixture.insert(key, e.encode());
+            if let std::collections::btree_map::Entry::Vacant(slot) = fixture.entry(key) {
+                text.push_str(&format!("{} {} {}\n", slot.key().0, slot.key().1, hex::encode(e.encode())));
+                slot.insert(e.encode());
             }
         }
         std::fs::write(FIXTURE, text).unwrap();
     }
     for e in every_event() {
         let key = (e.type_name().to_owned(), e.schema());
-        let bytes = fixture.get(&key).unwrap_or_else(|| panic!("no fixture for {key:?}; see this file's doc"));
+        let bytes =
+            fixture.get(&key).unwrap_or_else(|| panic!("no fixture for {key:?}; see this file's doc"));
         let decoded = Event::decode(&key.0, key.1, bytes).unwrap();
         assert_eq!(decoded, e, "stored bytes of {key:?} decode differently");
     }

@@ -172,10 +172,7 @@ fn terminate_of_unknown_or_foreign_instances_changes_nothing() {
         g.when(&terminate(admin(), &[ids[0].clone(), ghost.clone()])),
         Err(DecideError::InstanceNotFound(vec![ghost]))
     );
-    assert_eq!(
-        g.when(&terminate(other_account(), &ids)),
-        Err(DecideError::InstanceNotFound(ids.clone()))
-    );
+    assert_eq!(g.when(&terminate(other_account(), &ids)), Err(DecideError::InstanceNotFound(ids.clone())));
 }
 
 #[test]
@@ -217,7 +214,15 @@ fn every_transition_of_the_state_machine() {
     type Expect = Result<Option<&'static str>, ()>;
     let table: [(InstanceState, [Expect; 4]); 6] = [
         //            terminate                         running                     terminated                         launch failed
-        (Pending, [Ok(Some("InstanceTerminationRequested")), Ok(Some("InstanceRunning")), Err(()), Ok(Some("InstanceLaunchFailed"))]),
+        (
+            Pending,
+            [
+                Ok(Some("InstanceTerminationRequested")),
+                Ok(Some("InstanceRunning")),
+                Err(()),
+                Ok(Some("InstanceLaunchFailed")),
+            ],
+        ),
         (Running, [Ok(Some("InstanceTerminationRequested")), Ok(None), Err(()), Err(())]),
         (ShuttingDown, [Ok(None), Err(()), Ok(Some("InstanceTerminated")), Ok(Some("InstanceLaunchFailed"))]),
         (Terminated, [Ok(None), Err(()), Ok(None), Ok(None)]),

@@ -104,14 +104,25 @@ pub(crate) fn terminate(account: AccountId, ids: &[InstanceId]) -> Command {
 }
 
 pub(crate) fn report(instance: &InstanceId, outcome: NodeOutcome) -> Command {
-    Command::ReportInstance(NodeReport { node: node(), zone: zone(), instance: instance.clone(), outcome, at: t(15) })
+    Command::ReportInstance(NodeReport {
+        node: node(),
+        zone: zone(),
+        instance: instance.clone(),
+        outcome,
+        at: t(15),
+    })
 }
 
 /// One event of every type, in `Event::TYPES` order.
 pub(crate) fn every_event() -> Vec<Event> {
     let i = InstanceId::from_bits(0x1234);
     vec![
-        CloudInitialized { region: "yukari".into(), vm_types: VmType::eucalyptus_defaults()[..2].to_vec(), at: t(1) }.into(),
+        CloudInitialized {
+            region: "yukari".into(),
+            vm_types: VmType::eucalyptus_defaults()[..2].to_vec(),
+            at: t(1),
+        }
+        .into(),
         ClusterAdded { zone: zone(), at: t(1) }.into(),
         ClusterRegistered { zone: zone(), policy: SchedulingPolicy::RoundRobin, at: t(1) }.into(),
         NodeRegistered {
@@ -123,10 +134,22 @@ pub(crate) fn every_event() -> Vec<Event> {
             at: t(2),
         }
         .into(),
-        CapacityReserved { node: node(), instance: i.clone(), amount: Resources { cpus: 1, memory_mib: 256, disk_gib: 5 } }.into(),
+        CapacityReserved {
+            node: node(),
+            instance: i.clone(),
+            amount: Resources { cpus: 1, memory_mib: 256, disk_gib: 5 },
+        }
+        .into(),
         CapacityReleased { node: node(), instance: i.clone() }.into(),
         AccountCreated { account: admin(), name: "admin".into(), at: t(3) }.into(),
-        AccessKeyCreated { account: admin(), user: UserName::admin(), access_key: AccessKeyId::from_bits(7), secret: secret(), at: t(3) }.into(),
+        AccessKeyCreated {
+            account: admin(),
+            user: UserName::admin(),
+            access_key: AccessKeyId::from_bits(7),
+            secret: secret(),
+            at: t(3),
+        }
+        .into(),
         ImageRegistered {
             image: default_image(),
             owner: AccountId::system(),
@@ -141,8 +164,21 @@ pub(crate) fn every_event() -> Vec<Event> {
             at: t(4),
         }
         .into(),
-        ReservationCreated { reservation: ReservationId::from_bits(5), account: admin(), requester: UserName::admin(), instances: vec![i.clone()], at: t(5) }.into(),
-        ClientTokenClaimed { account: admin(), token: "tok".into(), reservation: ReservationId::from_bits(5), fingerprint: "fp".into() }.into(),
+        ReservationCreated {
+            reservation: ReservationId::from_bits(5),
+            account: admin(),
+            requester: UserName::admin(),
+            instances: vec![i.clone()],
+            at: t(5),
+        }
+        .into(),
+        ClientTokenClaimed {
+            account: admin(),
+            token: "tok".into(),
+            reservation: ReservationId::from_bits(5),
+            fingerprint: "fp".into(),
+        }
+        .into(),
         InstanceRequested {
             instance: i.clone(),
             reservation: ReservationId::from_bits(5),

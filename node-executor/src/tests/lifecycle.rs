@@ -13,7 +13,7 @@ async fn a_pending_instance_placed_here_is_started_and_reported_running_once_aft
     let controller = Controller::open(dir.path()).await;
     let boot_delay = Duration::from_millis(150);
     let sim = Arc::new(SimDriver::new(boot_delay));
-    let recorder = Recorder::new(&controller);
+    let recorder = Recorder::new(&controller, &sim);
     let mine = controller.launch(&here()).await;
     let theirs = controller.launch(&elsewhere()).await;
 
@@ -24,21 +24,30 @@ async fn a_pending_instance_placed_here_is_started_and_reported_running_once_aft
     })
     .await;
 
-    let calls = recorder.calls();
+    let calls = recorder.calls().await;
     assert_eq!(calls.len(), 1, "{calls:?}");
     let call = &calls[0];
     assert_eq!(call.report.instance, mine);
     assert_eq!(call.report.outcome, NodeOutcome::Running);
     assert_eq!((&call.report.node, &call.report.zone), (&here(), &zone()));
     assert!(call.result.is_ok(), "{call:?}");
-    assert!(call.when - t0 >= boot_delay, "reported {:?} after start, before the guest booted", call.when - t0);
-    assert!((before..=wall_ms()).contains(&call.report.at.millis()), "`at` is not the wall clock: {:?}", call.report.at);
+    assert_eq!(call.guest, GuestState::Running, "reported before the guest was up");
+    assert!(
+        call.when - t0 >= boot_delay,
+        "reported {:?} after start, before the guest booted",
+        call.when - t0
+    );
+    assert!(
+        (before..=wall_ms()).contains(&call.report.at.millis()),
+        "`at` is not the wall clock: {:?}",
+        call.report.at
+    );
     assert_eq!(sim.list().unwrap(), vec![mine.clone()]);
     assert_eq!(sim.state(&mine).unwrap(), GuestState::Running);
 
     // Nothing more happens: no second report, nothing for the other node's instance.
     settle().await;
-    assert_eq!(recorder.calls().len(), 1);
+    assert_eq!(recorder.calls().await.len(), 1);
     assert_eq!(sim.state(&theirs).unwrap(), GuestState::Absent);
     assert_eq!(controller.state(&theirs), Some(InstanceState::Pending));
     assert_eq!(sim.guests_defined(), 1);
@@ -53,7 +62,7 @@ async fn termination_destroys_the_guest_and_reports_terminated() {
     let dir = tempfile::tempdir().unwrap();
     let controller = Controller::open(dir.path()).await;
     let sim = Arc::new(SimDriver::new(Duration::from_millis(20)));
-    let recorder = Recorder::new(&controller);
+    let recorder = Recorder::new(&controller, &sim);
     let keep = controller.launch(&here()).await;
     let gone = controller.launch(&here()).await;
     let executor = start(&controller, &sim, &recorder, config(Duration::from_secs(30)));
@@ -72,10 +81,14 @@ async fn termination_destroys_the_guest_and_reports_terminated() {
 
     assert_eq!(sim.state(&gone).unwrap(), GuestState::Absent);
     assert_eq!(sim.list().unwrap(), vec![keep.clone()], "only the terminated guest is destroyed");
-    assert_eq!(recorder.outcomes(&gone), vec![(NodeOutcome::Running, true), (NodeOutcome::Terminated, true)]);
+    assert_eq!(
+        recorder.outcomes(&gone).await,
+        vec![(NodeOutcome::Running, true), (NodeOutcome::Terminated, true)]
+    );
     assert_eq!(controller.instance(&gone).unwrap().reason, Some(StateReason::user_terminated()));
     settle().await;
-    assert_eq!(recorder.calls().len(), 3, "{:?}", recorder.calls());
+    let calls = recorder.calls().await;
+    assert_eq!(calls.len(), 3, "{calls:?}");
     executor.stop().await;
 }
 
@@ -85,19 +98,21 @@ async fn a_termination_while_the_guest_boots_destroys_it_and_reports_terminated_
     let controller = Controller::open(dir.path()).await;
     // The guest would take an hour to boot.
     let sim = Arc::new(SimDriver::new(Duration::from_secs(3600)));
-    let recorder = Recorder::new(&controller);
+    let recorder = Recorder::new(&controller, &sim);
     let id = controller.launch(&here()).await;
     let executor = start(&controller, &sim, &recorder, config(Duration::from_secs(3600)));
     eventually("the guest booting", || sim.state(&id).unwrap() == GuestState::Booting).await;
 
     controller.terminate(&id).await;
-    eventually("the instance terminated in the log", || controller.state(&id) == Some(InstanceState::Terminated))
-        .await;
+    eventually("the instance terminated in the log", || {
+        controller.state(&id) == Some(InstanceState::Terminated)
+    })
+    .await;
 
     assert!(sim.is_empty(), "guest left behind: {:?}", sim.list().unwrap());
-    assert_eq!(recorder.outcomes(&id), vec![(NodeOutcome::Terminated, true)]);
+    assert_eq!(recorder.outcomes(&id).await, vec![(NodeOutcome::Terminated, true)]);
     settle().await;
-    assert_eq!(recorder.calls().len(), 1);
+    assert_eq!(recorder.calls().await.len(), 1);
     assert!(sim.is_empty());
     executor.stop().await;
 }
@@ -108,13 +123,15 @@ async fn a_failed_start_is_reported_as_a_launch_failure_with_the_drivers_reason(
     let controller = Controller::open(dir.path()).await;
     let sim = Arc::new(SimDriver::new(Duration::from_millis(20)));
     sim.fail_next_start("no space left for the root disk");
-    let recorder = Recorder::new(&controller);
+    let recorder = Recorder::new(&controller, &sim);
     let id = controller.launch(&here()).await;
     let executor = start(&controller, &sim, &recorder, config(Duration::from_secs(30)));
-    eventually("the instance terminated in the log", || controller.state(&id) == Some(InstanceState::Terminated))
-        .await;
+    eventually("the instance terminated in the log", || {
+        controller.state(&id) == Some(InstanceState::Terminated)
+    })
+    .await;
 
-    let outcomes = recorder.outcomes(&id);
+    let outcomes = recorder.outcomes(&id).await;
     assert_eq!(outcomes.len(), 1, "{outcomes:?}");
     match &outcomes[0] {
         (NodeOutcome::LaunchFailed(reason), true) => {
@@ -127,7 +144,7 @@ async fn a_failed_start_is_reported_as_a_launch_failure_with_the_drivers_reason(
     assert!(reason.message.contains("no space left for the root disk"), "{reason:?}");
     assert!(sim.is_empty());
     settle().await;
-    assert_eq!(recorder.calls().len(), 1);
+    assert_eq!(recorder.calls().await.len(), 1);
     executor.stop().await;
 }
 
@@ -136,18 +153,23 @@ async fn a_guest_that_does_not_boot_in_time_is_destroyed_and_reported_as_a_launc
     let dir = tempfile::tempdir().unwrap();
     let controller = Controller::open(dir.path()).await;
     let sim = Arc::new(SimDriver::new(Duration::from_secs(3600)));
-    let recorder = Recorder::new(&controller);
+    let recorder = Recorder::new(&controller, &sim);
     let id = controller.launch(&here()).await;
     let t0 = Instant::now();
     let timeout = Duration::from_millis(200);
     let executor = start(&controller, &sim, &recorder, config(timeout));
-    eventually("the instance terminated in the log", || controller.state(&id) == Some(InstanceState::Terminated))
-        .await;
+    eventually("the instance terminated in the log", || {
+        controller.state(&id) == Some(InstanceState::Terminated)
+    })
+    .await;
 
-    let calls = recorder.calls();
+    let calls = recorder.calls().await;
     assert_eq!(calls.len(), 1, "{calls:?}");
-    assert!(matches!(&calls[0].report.outcome, NodeOutcome::LaunchFailed(r) if r.contains("did not boot within")));
+    assert!(
+        matches!(&calls[0].report.outcome, NodeOutcome::LaunchFailed(r) if r.contains("did not boot within"))
+    );
     assert!(calls[0].when - t0 >= timeout);
+    assert_eq!(calls[0].guest, GuestState::Absent, "reported before the guest was destroyed");
     assert!(sim.is_empty());
     executor.stop().await;
 }
@@ -157,22 +179,28 @@ async fn an_unavailable_controller_is_retried_until_the_report_goes_through() {
     let dir = tempfile::tempdir().unwrap();
     let controller = Controller::open(dir.path()).await;
     let sim = Arc::new(SimDriver::new(Duration::from_millis(20)));
-    let recorder = Recorder::new(&controller);
+    let recorder = Recorder::new(&controller, &sim);
     recorder.unavailable.store(3, Ordering::SeqCst);
     let id = controller.launch(&here()).await;
     let executor = start(&controller, &sim, &recorder, config(Duration::from_secs(30)));
-    eventually("the instance running in the log", || controller.state(&id) == Some(InstanceState::Running)).await;
+    eventually("the instance running in the log", || controller.state(&id) == Some(InstanceState::Running))
+        .await;
 
-    let calls = recorder.calls();
+    let calls = recorder.calls().await;
     let results: Vec<_> = calls.iter().map(|c| c.result.clone()).collect();
     assert_eq!(results.len(), 4, "{calls:?}");
     assert!(results[..3].iter().all(|r| matches!(r, Err(ReportError::Unavailable(_)))), "{results:?}");
     assert_eq!(results[3], Ok(()));
     assert!(calls.iter().all(|c| c.report.outcome == NodeOutcome::Running && c.report.instance == id));
+    assert!(calls.iter().all(|c| c.report.at == calls[0].report.at), "retries carry the time it was seen");
     // Backoff: 50 + 100 + 200 ms at least between the first and the last try.
-    assert!(calls[3].when - calls[0].when >= Duration::from_millis(350), "{:?}", calls[3].when - calls[0].when);
+    assert!(
+        calls[3].when - calls[0].when >= Duration::from_millis(350),
+        "{:?}",
+        calls[3].when - calls[0].when
+    );
     settle().await;
-    assert_eq!(recorder.calls().len(), 4);
+    assert_eq!(recorder.calls().await.len(), 4);
     executor.stop().await;
 }
 
@@ -181,14 +209,14 @@ async fn a_refused_report_is_not_retried() {
     let dir = tempfile::tempdir().unwrap();
     let controller = Controller::open(dir.path()).await;
     let sim = Arc::new(SimDriver::new(Duration::from_millis(20)));
-    let recorder = Recorder::new(&controller);
+    let recorder = Recorder::new(&controller, &sim);
     recorder.refuse.store(true, Ordering::SeqCst);
     let id = controller.launch(&here()).await;
     let executor = start(&controller, &sim, &recorder, config(Duration::from_secs(30)));
-    eventually("a report", || !recorder.calls().is_empty()).await;
+    eventually("a report", || !recorder.calls_now().is_empty()).await;
     settle().await;
 
-    let calls = recorder.calls();
+    let calls = recorder.calls().await;
     assert_eq!(calls.len(), 1, "{calls:?}");
     assert!(matches!(calls[0].result, Err(ReportError::Refused(_))));
     assert_eq!(controller.state(&id), Some(InstanceState::Pending));

@@ -82,8 +82,9 @@ impl Controller {
     /// A log holding one zone with two nodes (`here()` and `elsewhere()`).
     pub(crate) async fn open(dir: &Path) -> Arc<Controller> {
         let log = EventLog::open(&dir.join("events.redb"), LogOptions::default()).unwrap();
-        let mut events: Vec<Event> =
-            vec![ClusterRegistered { zone: zone(), policy: SchedulingPolicy::Greedy, at: Timestamp(1) }.into()];
+        let mut events: Vec<Event> = vec![
+            ClusterRegistered { zone: zone(), policy: SchedulingPolicy::Greedy, at: Timestamp(1) }.into(),
+        ];
         for node in [here(), elsewhere()] {
             events.push(
                 NodeRegistered {
@@ -130,7 +131,8 @@ impl Controller {
             InstancePlaced { node: node.clone(), zone: zone(), at }.into(),
         ];
         let cluster: Event =
-            CapacityReserved { node: node.clone(), instance: id.clone(), amount: Resources::of(&vm_type) }.into();
+            CapacityReserved { node: node.clone(), instance: id.clone(), amount: Resources::of(&vm_type) }
+                .into();
         let appends = vec![
             StreamAppend {
                 stream: StreamId::instance(&id).as_str().into(),
@@ -149,7 +151,8 @@ impl Controller {
 
     /// TerminateInstances, decided by the domain.
     pub(crate) async fn terminate(&self, id: &InstanceId) {
-        let command = TerminateInstances { account: account(), instances: vec![id.clone()], at: Timestamp(2) };
+        let command =
+            TerminateInstances { account: account(), instances: vec![id.clone()], at: Timestamp(2) };
         self.execute(Command::TerminateInstances(command)).await.unwrap();
     }
 
@@ -219,12 +222,19 @@ pub(crate) struct Call {
     pub report: NodeReport,
     pub result: Result<(), ReportError>,
     pub when: Instant,
+    /// The guest's state in the driver when the report was made.
+    pub guest: GuestState,
 }
 
-/// Records every report and submits it to the stand-in controller.
+/// Records every report (and the guest's state in the driver at that
+/// moment) and submits it to the stand-in controller.
 pub(crate) struct Recorder {
     controller: Arc<Controller>,
+    driver: Arc<SimDriver>,
     calls: Mutex<Vec<Call>>,
+    /// Calls started and not yet recorded: the controller may already have
+    /// stored a report that is not in `calls` yet.
+    in_flight: AtomicUsize,
     /// The next this many calls fail as `Unavailable`.
     pub unavailable: AtomicUsize,
     /// Every call is refused.
@@ -232,25 +242,45 @@ pub(crate) struct Recorder {
 }
 
 impl Recorder {
-    pub(crate) fn new(controller: &Arc<Controller>) -> Arc<Recorder> {
+    pub(crate) fn new(controller: &Arc<Controller>, driver: &Arc<SimDriver>) -> Arc<Recorder> {
         Arc::new(Recorder {
             controller: controller.clone(),
+            driver: driver.clone(),
             calls: Mutex::new(Vec::new()),
+            in_flight: AtomicUsize::new(0),
             unavailable: AtomicUsize::new(0),
             refuse: AtomicBool::new(false),
         })
     }
 
-    pub(crate) fn calls(&self) -> Vec<Call> {
+    /// The calls recorded so far (for polling).
+    pub(crate) fn calls_now(&self) -> Vec<Call> {
         self.calls.lock().unwrap().clone()
     }
 
-    /// Outcomes of the calls about `id`, in order, with whether each was accepted.
-    pub(crate) fn outcomes(&self, id: &InstanceId) -> Vec<(NodeOutcome, bool)> {
+    /// The calls once none is half-way through (up to 10 s): what the log
+    /// shows as reported is then in the list.
+    pub(crate) async fn calls(&self) -> Vec<Call> {
+        eventually("reports in flight to be recorded", || self.in_flight.load(Ordering::SeqCst) == 0).await;
+        self.calls_now()
+    }
+
+    /// Outcomes of the calls about `id`, in order, with whether each was
+    /// accepted. Checks on the way that a running report was made with the
+    /// guest up and any other with the guest already destroyed.
+    pub(crate) async fn outcomes(&self, id: &InstanceId) -> Vec<(NodeOutcome, bool)> {
         self.calls()
+            .await
             .into_iter()
             .filter(|c| &c.report.instance == id)
-            .map(|c| (c.report.outcome, c.result.is_ok()))
+            .map(|c| {
+                let expected = match c.report.outcome {
+                    NodeOutcome::Running => GuestState::Running,
+                    NodeOutcome::Terminated | NodeOutcome::LaunchFailed(_) => GuestState::Absent,
+                };
+                assert_eq!(c.guest, expected, "guest state when {:?} was reported", c.report.outcome);
+                (c.report.outcome, c.result.is_ok())
+            })
             .collect()
     }
 
@@ -270,13 +300,35 @@ impl Recorder {
 }
 
 impl Reporter for Recorder {
-    fn report(&self, report: NodeReport) -> Pin<Box<dyn Future<Output = Result<(), ReportError>> + Send + '_>> {
+    fn report(
+        &self,
+        report: NodeReport,
+    ) -> Pin<Box<dyn Future<Output = Result<(), ReportError>> + Send + '_>> {
+        // Counted down even if the executor drops the call unfinished.
+        let in_flight = InFlight::start(&self.in_flight);
         Box::pin(async move {
+            let _in_flight = in_flight;
+            let guest = self.driver.state(&report.instance).unwrap();
             let result = self.submit(report.clone()).await;
-            let call = Call { report, result: result.clone(), when: Instant::now() };
+            let call = Call { report, result: result.clone(), when: Instant::now(), guest };
             self.calls.lock().unwrap().push(call);
             result
         })
+    }
+}
+
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl<'a> InFlight<'a> {
+    fn start(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        InFlight(count)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

@@ -7,7 +7,7 @@ async fn after_a_restart_lost_guests_come_back_quietly_and_stray_guests_are_dest
     let dir = tempfile::tempdir().unwrap();
     let controller = Controller::open(dir.path()).await;
     let first_sim = Arc::new(SimDriver::new(Duration::from_millis(20)));
-    let first = Recorder::new(&controller);
+    let first = Recorder::new(&controller, &first_sim);
     let lost = controller.launch(&here()).await;
     let crashed = controller.launch(&here()).await;
     let ended = controller.launch(&here()).await;
@@ -30,7 +30,7 @@ async fn after_a_restart_lost_guests_come_back_quietly_and_stray_guests_are_dest
         sim.start(&spec_of(id)).unwrap();
     }
     assert!(sim.crash(&crashed));
-    let recorder = Recorder::new(&controller);
+    let recorder = Recorder::new(&controller, &sim);
     let executor = start(&controller, &sim, &recorder, config(Duration::from_secs(30)));
     eventually("the lost guest back and the strays gone", || {
         sim.state(&lost).unwrap() != GuestState::Absent
@@ -39,7 +39,8 @@ async fn after_a_restart_lost_guests_come_back_quietly_and_stray_guests_are_dest
     .await;
     settle().await;
 
-    assert!(recorder.calls().is_empty(), "nothing to report: {:?}", recorder.calls());
+    let calls = recorder.calls().await;
+    assert!(calls.is_empty(), "nothing to report: {calls:?}");
     assert_eq!(sim.guests_defined(), 5, "four by hand, `lost` once");
     let mut left = sim.list().unwrap();
     left.sort();
@@ -68,7 +69,7 @@ async fn work_left_from_before_a_restart_is_finished_and_reported() {
     controller.terminate(&doomed).await;
     assert_eq!(controller.state(&doomed), Some(InstanceState::ShuttingDown));
 
-    let recorder = Recorder::new(&controller);
+    let recorder = Recorder::new(&controller, &sim);
     let executor = start(&controller, &sim, &recorder, config(Duration::from_secs(30)));
     eventually("all three settled in the log", || {
         controller.state(&fresh) == Some(InstanceState::Running)
@@ -78,9 +79,9 @@ async fn work_left_from_before_a_restart_is_finished_and_reported() {
     .await;
     settle().await;
 
-    assert_eq!(recorder.outcomes(&fresh), vec![(NodeOutcome::Running, true)]);
-    assert_eq!(recorder.outcomes(&unreported), vec![(NodeOutcome::Running, true)]);
-    assert_eq!(recorder.outcomes(&doomed), vec![(NodeOutcome::Terminated, true)]);
+    assert_eq!(recorder.outcomes(&fresh).await, vec![(NodeOutcome::Running, true)]);
+    assert_eq!(recorder.outcomes(&unreported).await, vec![(NodeOutcome::Running, true)]);
+    assert_eq!(recorder.outcomes(&doomed).await, vec![(NodeOutcome::Terminated, true)]);
     assert_eq!(sim.guests_defined(), 3, "the unreported guest is not defined twice");
     assert_eq!(sim.state(&doomed).unwrap(), GuestState::Absent);
     assert_eq!(sim.len(), 2);
@@ -92,7 +93,7 @@ async fn instances_launched_after_the_replay_are_followed_live() {
     let dir = tempfile::tempdir().unwrap();
     let controller = Controller::open(dir.path()).await;
     let sim = Arc::new(SimDriver::new(Duration::from_millis(20)));
-    let recorder = Recorder::new(&controller);
+    let recorder = Recorder::new(&controller, &sim);
     let before = controller.launch(&here()).await;
     let executor = start(&controller, &sim, &recorder, config(Duration::from_secs(30)));
     eventually("the first running", || controller.state(&before) == Some(InstanceState::Running)).await;
@@ -113,7 +114,12 @@ async fn instances_launched_after_the_replay_are_followed_live() {
     .await;
     settle().await;
     assert_eq!(sim.list().unwrap(), vec![before.clone()]);
-    assert_eq!(recorder.calls().len(), 1 + 2 * later.len());
-    assert!(recorder.calls().iter().all(|c| c.result.is_ok()));
+    assert_eq!(recorder.calls().await.len(), 1 + 2 * later.len());
+    for id in &later {
+        assert_eq!(
+            recorder.outcomes(id).await,
+            vec![(NodeOutcome::Running, true), (NodeOutcome::Terminated, true)]
+        );
+    }
     executor.stop().await;
 }

@@ -37,7 +37,10 @@ pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
     let ids = params
         .list("ImageId")
         .into_iter()
-        .map(|s| ImageId::parse(s).map_err(|_| Ec2Error::new("InvalidAMIID.Malformed", format!("Invalid id: \"{s}\""))))
+        .map(|s| {
+            ImageId::parse(s)
+                .map_err(|_| Ec2Error::new("InvalidAMIID.Malformed", format!("Invalid id: \"{s}\"")))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let filters = params.filters()?;
     check_names(&filters, FILTERS)?;

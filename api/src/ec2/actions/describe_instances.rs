@@ -71,7 +71,9 @@ pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
                 .ok()
                 .and_then(|b| String::from_utf8(b).ok())
                 .and_then(|s| InstanceId::parse(&s).ok())
-                .ok_or_else(|| Ec2Error::new("InvalidPaginationToken", format!("Invalid NextToken: {token}")))?;
+                .ok_or_else(|| {
+                    Ec2Error::new("InvalidPaginationToken", format!("Invalid NextToken: {token}"))
+                })?;
             Some(id)
         }
     };
@@ -136,7 +138,8 @@ pub fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
     } else {
         let limit = r.page.unwrap_or(usize::MAX);
         let after = r.after.as_ref().map(|a| a.as_str());
-        let mut candidates = models.instances.of_account(account, after).filter(|row| matches(row, &r.filters, &models));
+        let mut candidates =
+            models.instances.of_account(account, after).filter(|row| matches(row, &r.filters, &models));
         for row in candidates.by_ref() {
             rows.push(row);
             if rows.len() == limit {

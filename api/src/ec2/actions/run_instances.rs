@@ -42,12 +42,12 @@ pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
     let min = count(params, "MinCount")?;
     let max = count(params, "MaxCount")?;
     if min > max {
-        return Err(Ec2Error::invalid(format!(
-            "MinCount ({min}) must not be greater than MaxCount ({max})"
-        )));
+        return Err(Ec2Error::invalid(format!("MinCount ({min}) must not be greater than MaxCount ({max})")));
     }
     let zone = match params.get("Placement.AvailabilityZone").filter(|z| !z.is_empty()) {
-        Some(z) => Some(ZoneName::parse(z).map_err(|_| Ec2Error::invalid(format!("Invalid availability zone: [{z}]")))?),
+        Some(z) => Some(
+            ZoneName::parse(z).map_err(|_| Ec2Error::invalid(format!("Invalid availability zone: [{z}]")))?,
+        ),
         None => None,
     };
     let user_data = match params.get("UserData") {
@@ -112,7 +112,9 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
         .get(&reservation)
         .map(|res| res.instances.iter().filter_map(|id| models.instances.get(id.as_str())).collect())
         .unwrap_or_default();
-    let Some(first) = rows.first() else { return Err(Ec2Error::internal()) };
+    let Some(first) = rows.first() else {
+        return Err(Ec2Error::internal());
+    };
     let mut x = ctx.response("RunInstancesResponse");
     x.text("reservationId", reservation.as_str());
     x.text("ownerId", first.account.as_str());

@@ -23,10 +23,15 @@ pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
 }
 
 pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
-    let command =
-        Command::TerminateInstances(TerminateInstances { account: ctx.account().clone(), instances: r.ids, at: now() });
+    let command = Command::TerminateInstances(TerminateInstances {
+        account: ctx.account().clone(),
+        instances: r.ids,
+        at: now(),
+    });
     let executed = app.execute(command, &ctx.meta).await?;
-    let Reply::StateChanges(changes) = executed.decision.reply else { return Err(Ec2Error::internal()) };
+    let Reply::StateChanges(changes) = executed.decision.reply else {
+        return Err(Ec2Error::internal());
+    };
     let mut x = ctx.response("TerminateInstancesResponse");
     x.open("instancesSet");
     for change in &changes {
