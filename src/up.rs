@@ -153,7 +153,21 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let app = Arc::new(App::new(log.clone(), projections.clone(), master_key, config));
 
     let (stop, stopped) = watch::channel(false);
-    let follower = tokio::spawn(projections.clone().follow(log.clone(), stopped.clone()));
+    // If the read models stop following the log (a record that does not
+    // decode, a storage error), nothing acknowledged could be shown any
+    // more: the controller stops instead of hanging its callers.
+    let (fatal, fatal_seen) = watch::channel(false);
+    let follower = {
+        let (projections, log, stopped) = (projections.clone(), log.clone(), stopped.clone());
+        tokio::spawn(async move {
+            let result = projections.follow(log, stopped).await;
+            if let Err(e) = &result {
+                tracing::error!(error = %e, "the read models stopped following the log; shutting down");
+                fatal.send_replace(true);
+            }
+            result
+        })
+    };
 
     let eucarc = dir.join("eucarc");
     let initialized = projections.read().cloud.initialized_at.is_some();
@@ -206,7 +220,14 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         eucarc.display()
     );
     let router = api::ec2::router(app.clone());
-    axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await?;
+    let mut fatal_seen = fatal_seen;
+    let stop_when = async move {
+        tokio::select! {
+            _ = shutdown_signal() => {},
+            _ = fatal_seen.wait_for(|f| *f) => {},
+        }
+    };
+    axum::serve(listener, router).with_graceful_shutdown(stop_when).await?;
 
     tracing::info!("shutting down");
     stop.send_replace(true);

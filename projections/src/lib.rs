@@ -20,7 +20,7 @@ pub use catalog::{CloudView, ImageRow, NodeRow, ZoneRow};
 pub use error::ProjectionError;
 pub use instances::{InstanceRow, InstancesView, ReservationRow};
 pub use models::ReadModels;
-pub use runner::{Projections, catch_up, rebuild};
+pub use runner::{Projections, Stalled, catch_up, rebuild};
 pub use snapshot::{encode_snapshot, load_snapshot, save_snapshot};
 
 #[cfg(test)]

@@ -16,6 +16,16 @@ pub struct Projections {
     applied: watch::Sender<u64>,
     snapshot: Option<PathBuf>,
     snapshot_every: u64,
+    /// Set when following stopped on an error: waiters must not wait on.
+    failed: std::sync::atomic::AtomicBool,
+}
+
+/// The read models stopped following the log before reaching a position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the read models stopped following the log at position {reached}, before {wanted}")]
+pub struct Stalled {
+    pub reached: u64,
+    pub wanted: u64,
 }
 
 impl std::fmt::Debug for Projections {
@@ -68,7 +78,13 @@ impl Projections {
         catch_up(&mut models, log)?;
         tracing::info!(from, to = models.position, "read models caught up");
         let (applied, _) = watch::channel(models.position);
-        Ok(Arc::new(Projections { models: RwLock::new(models), applied, snapshot, snapshot_every: 100_000 }))
+        Ok(Arc::new(Projections {
+            models: RwLock::new(models),
+            applied,
+            snapshot,
+            snapshot_every: 100_000,
+            failed: std::sync::atomic::AtomicBool::new(false),
+        }))
     }
 
     pub fn read(&self) -> RwLockReadGuard<'_, ReadModels> {
@@ -80,14 +96,35 @@ impl Projections {
         *self.applied.borrow()
     }
 
-    /// Waits until the models include `position` (read-your-writes).
-    pub async fn wait_for(&self, position: u64) {
+    /// Waits until the models include `position` (read-your-writes), or
+    /// fails if they stopped following the log.
+    pub async fn wait_for(&self, position: u64) -> Result<(), Stalled> {
         let mut rx = self.applied.subscribe();
-        let _ = rx.wait_for(|p| *p >= position).await;
+        let failed = || self.failed.load(std::sync::atomic::Ordering::SeqCst);
+        let reached = match rx.wait_for(|p| *p >= position || failed()).await {
+            Ok(p) => *p,
+            Err(_) => self.position(),
+        };
+        if reached >= position { Ok(()) } else { Err(Stalled { reached, wanted: position }) }
+    }
+
+    /// Follows the log until `shutdown` turns true (see [`Self::follow_inner`]);
+    /// on an error, wakes every waiter with [`Stalled`].
+    pub async fn follow(
+        self: Arc<Self>,
+        log: EventLog,
+        shutdown: watch::Receiver<bool>,
+    ) -> Result<(), ProjectionError> {
+        let result = self.clone().follow_inner(log, shutdown).await;
+        if result.is_err() {
+            self.failed.store(true, std::sync::atomic::Ordering::SeqCst);
+            self.applied.send_modify(|_| {});
+        }
+        result
     }
 
     /// Follows the log until `shutdown` turns true, then saves a snapshot.
-    pub async fn follow(
+    async fn follow_inner(
         self: Arc<Self>,
         log: EventLog,
         mut shutdown: watch::Receiver<bool>,

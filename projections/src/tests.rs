@@ -289,7 +289,7 @@ async fn live_models_follow_the_log_and_survive_a_restart_via_snapshot() {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let follower = tokio::spawn(live.clone().follow(log.clone(), stopped));
     let done = log.append(Metadata::default(), store(&world.records[half..])).await.unwrap();
-    live.wait_for(done.last).await;
+    live.wait_for(done.last).await.unwrap();
     assert_eq!(*live.read(), rebuild(&log).unwrap());
     stop.send_replace(true);
     follower.await.unwrap().unwrap();
@@ -314,4 +314,22 @@ fn a_damaged_snapshot_is_ignored_and_rebuilt() {
     std::fs::write(&path, &bytes).unwrap();
     assert!(matches!(load_snapshot(&path), Err(ProjectionError::Snapshot { .. })));
     assert_eq!(load_snapshot(&dir.path().join("none")).unwrap(), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiters_are_released_with_an_error_when_following_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = EventLog::open(&dir.path().join("events.redb"), LogOptions::default()).unwrap();
+    let live = Projections::open(&log, None).unwrap();
+    let (_stop, stopped) = tokio::sync::watch::channel(false);
+    let follower = tokio::spawn(live.clone().follow(log.clone(), stopped));
+    let garbage = StreamAppend {
+        stream: "cloud".into(),
+        expected: ExpectedVersion::Any,
+        events: vec![NewEvent { event_type: "NoSuchEvent".into(), schema: 1, payload: vec![1, 2, 3] }],
+    };
+    let done = log.append(Metadata::default(), vec![garbage]).await.unwrap();
+    let waited = tokio::time::timeout(std::time::Duration::from_secs(10), live.wait_for(done.last)).await;
+    assert_eq!(waited.expect("the waiter is released"), Err(Stalled { reached: 0, wanted: done.last }));
+    assert!(matches!(follower.await.unwrap(), Err(ProjectionError::Decode { position: 1, .. })));
 }

@@ -36,6 +36,9 @@ pub enum ExecuteError {
     Append(#[from] AppendError),
     #[error(transparent)]
     Read(#[from] ReadError),
+    /// Stored, but the read models cannot show it (they stopped following).
+    #[error(transparent)]
+    Stalled(#[from] projections::Stalled),
     #[error("{command} decided an event for {stream}, a stream it did not name")]
     Unnamed { stream: String, command: &'static str },
     #[error("stored event at position {position} does not decode: {reason}")]

@@ -94,7 +94,7 @@ impl App {
                 self.log.transact(move |tx| execute::decide_in_tx(&cache, tx, &command, &metadata)).await;
             match outcome {
                 Ok(Ok(executed)) => {
-                    self.projections.wait_for(executed.last_position).await;
+                    self.projections.wait_for(executed.last_position).await?;
                     return Ok(executed);
                 }
                 Ok(Err(ExecuteError::Conflict)) => {
