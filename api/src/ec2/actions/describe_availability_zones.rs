@@ -3,19 +3,17 @@
 use crate::app::App;
 use crate::ec2::Ctx;
 use crate::ec2::error::Ec2Error;
-use crate::ec2::filter::{any_matches, check_names};
-use crate::ec2::params::{Filter, Params};
+use crate::ec2::filter::any_matches;
+use crate::ec2::params::Params;
 
-#[derive(Debug)]
-pub struct Request {
-    names: Vec<String>,
-    filters: Vec<Filter>,
-}
+pub type Request = super::NamedQuery;
 
 pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
-    let filters = params.filters()?;
-    check_names(&filters, &["zone-name", "state", "region-name", "zone-type", "message"])?;
-    Ok(Request { names: params.list("ZoneName").into_iter().map(str::to_owned).collect(), filters })
+    super::NamedQuery::parse(
+        params,
+        "ZoneName",
+        &["zone-name", "state", "region-name", "zone-type", "message"],
+    )
 }
 
 pub fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {

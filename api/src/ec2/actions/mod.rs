@@ -68,3 +68,19 @@ pub(crate) fn instance_ids(params: &Params, prefix: &str) -> Result<Vec<domain::
         })
         .collect()
 }
+
+/// A Describe* request of names (`prefix.N`) and filters, checked against
+/// the filter names the action knows.
+#[derive(Debug)]
+pub struct NamedQuery {
+    pub names: Vec<String>,
+    pub filters: Vec<crate::ec2::params::Filter>,
+}
+
+impl NamedQuery {
+    pub fn parse(params: &Params, prefix: &str, known_filters: &[&str]) -> Result<NamedQuery, Ec2Error> {
+        let filters = params.filters()?;
+        crate::ec2::filter::check_names(&filters, known_filters)?;
+        Ok(NamedQuery { names: params.list(prefix).into_iter().map(str::to_owned).collect(), filters })
+    }
+}
