@@ -43,7 +43,7 @@ fn replay(command: ReplayCommand) -> anyhow::Result<()> {
             if !path.exists() {
                 anyhow::bail!("no event log at {}", path.display());
             }
-            let log = eventlog::EventLog::open(&path, eventlog::LogOptions::default())
+            let log = eventlog::EventLog::open(&path, eventlog::LogOptions::for_replay())
                 .map_err(|e| anyhow::anyhow!("{e} (a running controller holds the log; stop it first)"))?;
             let report = replay_tools::verify::verify(&log, Some(&data_dir.join("projections.snapshot")))?;
             print!("{report}");

@@ -40,7 +40,7 @@ impl Replay {
 }
 
 fn open(path: &Path) -> Result<EventLog> {
-    EventLog::open(path, LogOptions::default())
+    EventLog::open(path, LogOptions::for_replay())
         .with_context(|| format!("cannot open the event log {}", path.display()))
 }
 

@@ -11,16 +11,19 @@
 
 mod envelope;
 mod error;
+mod index;
 mod log;
+mod read;
 mod subscribe;
 mod tables;
+mod tx;
 mod writer;
 
-pub use envelope::{EnvelopeRef, Metadata, NewEvent, RecordedEvent};
+pub use envelope::{EnvelopeRef, Metadata, NewEvent, RecordedEvent, decode_record};
 pub use error::{AppendError, OpenError, ReadError};
 pub use log::{EventLog, LogOptions};
-pub use subscribe::Subscription;
-pub use writer::{Appended, ExpectedVersion, StreamAppend, Tx};
+pub use subscribe::{Batch, Subscription};
+pub use tx::{Appended, ExpectedVersion, StreamAppend, Tx};
 
 #[cfg(test)]
 mod tests;

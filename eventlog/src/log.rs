@@ -2,9 +2,12 @@
 
 use crate::envelope::{EnvelopeRef, Metadata, RecordedEvent, decode_record};
 use crate::error::{AppendError, OpenError, ReadError, storage};
+use crate::index::Overlay;
+use crate::read;
 use crate::subscribe::Subscription;
-use crate::tables::{EVENTS, STREAMS};
-use crate::writer::{self, Appended, Job, Shared, StreamAppend, Tx};
+use crate::tables::{EVENTS, MERGED_THROUGH, META, STREAMS};
+use crate::tx::{Appended, Job, StreamAppend, Tx};
+use crate::writer::{self, RawRecord, Shared, Tail};
 use redb::{ReadableDatabase, ReadableTable};
 use std::ops::ControlFlow;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -19,11 +22,21 @@ pub struct LogOptions {
     pub max_batch: usize,
     /// Jobs that may wait for the writer before callers wait to send.
     pub queue: usize,
+    /// redb's page cache, in bytes.
+    pub cache_bytes: usize,
+}
+
+impl LogOptions {
+    /// For tools that read the whole log (replay, verify): a page cache
+    /// large enough to hold it, as redb's default does.
+    pub fn for_replay() -> Self {
+        LogOptions { cache_bytes: 1 << 30, ..LogOptions::default() }
+    }
 }
 
 impl Default for LogOptions {
     fn default() -> Self {
-        LogOptions { max_batch: 4096, queue: 16384 }
+        LogOptions { max_batch: 4096, queue: 16384, cache_bytes: 64 << 20 }
     }
 }
 
@@ -48,17 +61,22 @@ impl std::fmt::Debug for EventLog {
 impl EventLog {
     /// Opens (or creates) the log file and starts its writer thread.
     pub fn open(path: &Path, options: LogOptions) -> Result<EventLog, OpenError> {
-        let db = redb::Database::create(path)
+        let db = redb::Builder::new()
+            .set_cache_size(options.cache_bytes)
+            .create(path)
             .map_err(|source| OpenError::Database { path: path.display().to_string(), source })?;
-        let txn = db.begin_write().map_err(|e| OpenError::Storage(storage(e)))?;
-        txn.open_table(EVENTS).map_err(|e| OpenError::Storage(storage(e)))?;
-        txn.open_table(STREAMS).map_err(|e| OpenError::Storage(storage(e)))?;
-        txn.commit().map_err(|e| OpenError::Storage(storage(e)))?;
+        let head = prepare(&db)?;
         let db = Arc::new(db);
-        let head = last_position(&db)?;
+        let index = rebuild_overlay(&db, head)?;
         let (head_tx, _) = watch::channel(head);
-        let shared =
-            Arc::new(Shared { db, head: head_tx, generation: AtomicU64::new(0), commits: AtomicU64::new(0) });
+        let shared = Arc::new(Shared {
+            db,
+            head: head_tx,
+            generation: AtomicU64::new(0),
+            commits: AtomicU64::new(0),
+            index: std::sync::RwLock::new(index),
+            tail: Mutex::new(Tail::default()),
+        });
         let (sender, receiver) = mpsc::channel(options.queue.max(1));
         let writer_shared = shared.clone();
         let max_batch = options.max_batch.max(1);
@@ -124,17 +142,44 @@ impl EventLog {
 
     /// The stream's last durable version (0 = no events).
     pub fn stream_version(&self, stream: &str) -> Result<u64, ReadError> {
+        // The overlay is locked before the snapshot is taken, so entries
+        // the writer merges meanwhile are in the snapshot or the overlay.
+        let overlay = self.inner.shared.index.read().map_err(|_| ReadError::Closed)?;
         let txn = self.read_txn()?;
         let streams = txn.open_table(STREAMS).map_err(|e| ReadError::Storage(storage(e)))?;
-        writer::stored_version(&streams, stream)
+        read::stream_version(&streams, &[&overlay], stream)
     }
 
     /// A stream's events after `after_version`, verified.
     pub fn read_stream(&self, stream: &str, after_version: u64) -> Result<Vec<RecordedEvent>, ReadError> {
+        let overlay = self.inner.shared.index.read().map_err(|_| ReadError::Closed)?;
         let txn = self.read_txn()?;
         let streams = txn.open_table(STREAMS).map_err(|e| ReadError::Storage(storage(e)))?;
         let events = txn.open_table(EVENTS).map_err(|e| ReadError::Storage(storage(e)))?;
-        writer::read_stream(&streams, &events, stream, after_version)
+        read::read_stream(&streams, &events, &[&overlay], stream, after_version)
+    }
+
+    /// Up to `max` stored records from `from`, as stored (checked when
+    /// decoded); a missing position is reported as corrupt.
+    pub(crate) fn raw_records(&self, from: u64, max: usize) -> Result<Vec<RawRecord>, ReadError> {
+        let txn = self.read_txn()?;
+        let events = txn.open_table(EVENTS).map_err(|e| ReadError::Storage(storage(e)))?;
+        let mut out = Vec::with_capacity(max.min(4096));
+        let range = events.range(from.max(1)..).map_err(|e| ReadError::Storage(storage(e)))?;
+        for (expected, entry) in (from.max(1)..).zip(range.take(max)) {
+            let (key, value) = entry.map_err(|e| ReadError::Storage(storage(e)))?;
+            if key.value() != expected {
+                return Err(ReadError::Corrupt { position: expected, reason: "record is missing".into() });
+            }
+            out.push((expected, Arc::from(value.value())));
+        }
+        Ok(out)
+    }
+
+    /// Up to `max` committed records from `from`, from the in-memory tail
+    /// when it still holds them (subscribers), else `None`.
+    pub(crate) fn tail_records(&self, from: u64, max: usize) -> Option<Vec<RawRecord>> {
+        self.inner.shared.tail.lock().ok()?.from(from, max)
     }
 
     /// Up to `max` events from `from` (a position, from 1), verified.
@@ -229,9 +274,53 @@ impl EventLog {
         self.inner.shared.commits.load(Ordering::Relaxed)
     }
 
+    #[cfg(test)]
+    pub(crate) fn inner_merged_through(&self) -> u64 {
+        self.inner.shared.index.read().map_or(0, |o| o.merged_through)
+    }
+
     fn read_txn(&self) -> Result<redb::ReadTransaction, ReadError> {
         self.inner.shared.db.begin_read().map_err(|e| ReadError::Storage(storage(e)))
     }
+}
+
+/// Creates the tables of a new log, and returns the last position.
+fn prepare(db: &redb::Database) -> Result<u64, OpenError> {
+    let txn = db.begin_write().map_err(|e| OpenError::Storage(storage(e)))?;
+    {
+        let events = txn.open_table(EVENTS).map_err(|e| OpenError::Storage(storage(e)))?;
+        let streams = txn.open_table(STREAMS).map_err(|e| OpenError::Storage(storage(e)))?;
+        let mut meta = txn.open_table(META).map_err(|e| OpenError::Storage(storage(e)))?;
+        if meta.get(MERGED_THROUGH).map_err(|e| OpenError::Storage(storage(e)))?.is_none() {
+            // A log from before the overlay indexed every commit.
+            let legacy = streams.first().map_err(|e| OpenError::Storage(storage(e)))?.is_some();
+            let head =
+                events.last().map_err(|e| OpenError::Storage(storage(e)))?.map_or(0, |(k, _)| k.value());
+            let through = if legacy { head } else { 0 };
+            meta.insert(MERGED_THROUGH, through).map_err(|e| OpenError::Storage(storage(e)))?;
+        }
+    }
+    txn.commit().map_err(|e| OpenError::Storage(storage(e)))?;
+    last_position(db)
+}
+
+/// The overlay of index entries after the merged position, from the events.
+fn rebuild_overlay(db: &redb::Database, head: u64) -> Result<Overlay, OpenError> {
+    let txn = db.begin_read().map_err(|e| OpenError::Storage(storage(e)))?;
+    let meta = txn.open_table(META).map_err(|e| OpenError::Storage(storage(e)))?;
+    let through = meta
+        .get(MERGED_THROUGH)
+        .map_err(|e| OpenError::Storage(storage(e)))?
+        .map_or(0, |v| v.value())
+        .min(head);
+    let mut overlay = Overlay::new(through);
+    let events = txn.open_table(EVENTS).map_err(|e| OpenError::Storage(storage(e)))?;
+    for entry in events.range(through + 1..).map_err(|e| OpenError::Storage(storage(e)))? {
+        let (key, value) = entry.map_err(|e| OpenError::Storage(storage(e)))?;
+        let envelope = decode_record(key.value(), value.value())?;
+        overlay.add(envelope.stream, envelope.version, envelope.position);
+    }
+    Ok(overlay)
 }
 
 fn last_position(db: &redb::Database) -> Result<u64, OpenError> {

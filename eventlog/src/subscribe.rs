@@ -1,8 +1,10 @@
-//! Subscriptions: catch up from a position, then follow new commits.
+//! Subscriptions: catch up from a position, then follow new commits. Recent
+//! records come from the writer's in-memory tail; older ones from disk.
 
-use crate::envelope::RecordedEvent;
+use crate::envelope::{EnvelopeRef, RecordedEvent, decode_record};
 use crate::error::ReadError;
 use crate::log::EventLog;
+use crate::writer::RawRecord;
 use tokio::sync::watch;
 
 /// Pulls batches of events in order; see [`EventLog::subscribe`].
@@ -11,6 +13,37 @@ pub struct Subscription {
     next: u64,
     head: watch::Receiver<u64>,
     batch: usize,
+}
+
+/// Consecutive stored records, verified when read.
+#[derive(Debug, Default)]
+pub struct Batch {
+    records: Vec<RawRecord>,
+}
+
+impl Batch {
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// The position of the last record (0 when empty).
+    pub fn last_position(&self) -> u64 {
+        self.records.last().map_or(0, |(p, _)| *p)
+    }
+
+    /// Each record, checked and decoded without copying.
+    pub fn iter(&self) -> impl Iterator<Item = Result<EnvelopeRef<'_>, ReadError>> {
+        self.records.iter().map(|(position, record)| decode_record(*position, record))
+    }
+
+    /// Copies the records out.
+    pub fn to_owned(&self) -> Result<Vec<RecordedEvent>, ReadError> {
+        self.iter().map(|e| e.map(|e| e.to_owned())).collect()
+    }
 }
 
 impl Subscription {
@@ -31,21 +64,31 @@ impl Subscription {
     }
 
     /// The next events in order, waiting for new commits when caught up.
-    /// Errors when the log is closed or a record is corrupt.
-    pub async fn next_batch(&mut self) -> Result<Vec<RecordedEvent>, ReadError> {
+    /// Errors when the log is closed; a corrupt record surfaces when the
+    /// batch is iterated.
+    pub async fn next_batch(&mut self) -> Result<Batch, ReadError> {
         loop {
             let head = *self.head.borrow_and_update();
             if head >= self.next {
-                let log = self.log.clone();
                 let (from, max) = (self.next, self.batch);
-                let events = tokio::task::spawn_blocking(move || log.read_from(from, max))
-                    .await
-                    .map_err(|e| ReadError::Storage(e.to_string()))??;
-                if let Some(last) = events.last() {
-                    self.next = last.position + 1;
-                    return Ok(events);
+                let records = match self.log.tail_records(from, max) {
+                    Some(records) if !records.is_empty() => records,
+                    _ => {
+                        let log = self.log.clone();
+                        tokio::task::spawn_blocking(move || log.raw_records(from, max))
+                            .await
+                            .map_err(|e| ReadError::Storage(e.to_string()))??
+                    }
+                };
+                let batch = Batch { records };
+                if batch.is_empty() {
+                    return Err(ReadError::Corrupt {
+                        position: from,
+                        reason: "below head but missing".into(),
+                    });
                 }
-                return Err(ReadError::Corrupt { position: from, reason: "below head but missing".into() });
+                self.next = batch.last_position() + 1;
+                return Ok(batch);
             }
             if self.head.changed().await.is_err() {
                 return Err(ReadError::Closed);

@@ -15,6 +15,12 @@ pub trait HypervisorDriver: Send + Sync + 'static {
     /// Short name for logs: `"sim"`, later `"libvirt"`.
     fn name(&self) -> &str;
 
+    /// Do calls block on I/O? Blocking drivers (libvirt) are called on the
+    /// blocking thread pool; the others directly, which costs far less.
+    fn blocks(&self) -> bool {
+        true
+    }
+
     /// Defines and boots the guest. A guest that already exists is left as
     /// it is and `Ok` is returned.
     fn start(&self, spec: &GuestSpec) -> Result<(), DriverError>;

@@ -208,7 +208,11 @@ impl Live {
                     }
                 }
             };
-            changed.extend(batch.iter().filter_map(|e| self.fold.apply_recorded(e)));
+            for envelope in batch.iter() {
+                if let Some(id) = self.fold.apply_ref(&envelope?) {
+                    changed.push(id);
+                }
+            }
             for id in changed.drain(..) {
                 self.dispatch(&id);
             }
@@ -348,10 +352,10 @@ mod tests {
             client_token: None,
             at: Timestamp(1),
         };
-        assert_eq!(fold.apply_recorded(&recorded(1, &id, requested.into())), None);
+        assert_eq!(fold.apply_ref(&recorded(1, &id, requested.into()).as_envelope()), None);
         let placed =
             InstancePlaced { node: node.clone(), zone: ZoneName::parse("z").unwrap(), at: Timestamp(1) };
-        assert_eq!(fold.apply_recorded(&recorded(2, &id, placed.into())), Some(id.clone()));
+        assert_eq!(fold.apply_ref(&recorded(2, &id, placed.into()).as_envelope()), Some(id.clone()));
         let reporter = Arc::new(Counting(AtomicUsize::new(0)));
         let ctx = Arc::new(Context {
             node,
@@ -388,7 +392,7 @@ mod tests {
         sim.start(&tracked.spec).unwrap();
         // Meanwhile the termination request arrives and goes to its channel.
         let terminate = recorded(3, &id, InstanceTerminationRequested { at: Timestamp(2) }.into());
-        assert_eq!(live.fold.apply_recorded(&terminate), Some(id.clone()));
+        assert_eq!(live.fold.apply_ref(&terminate.as_envelope()), Some(id.clone()));
         live.dispatch(&id);
         assert!(live.workers.is_empty());
 
@@ -414,7 +418,7 @@ mod tests {
         assert!(live.tasks.is_empty());
 
         let ended = InstanceTerminated { reason: StateReason::user_terminated(), at: Timestamp(3) };
-        assert_eq!(live.fold.apply_recorded(&recorded(4, &id, ended.into())), Some(id.clone()));
+        assert_eq!(live.fold.apply_ref(&recorded(4, &id, ended.into()).as_envelope()), Some(id.clone()));
         live.dispatch(&id);
         let joined = live.workers.join_next_with_id().await.unwrap();
         live.reap(joined);

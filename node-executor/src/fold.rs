@@ -10,7 +10,7 @@
 use crate::driver::GuestSpec;
 use crate::worker::Target;
 use domain::{Aggregate, Event, InstanceId, InstanceState, NodeId};
-use eventlog::{EnvelopeRef, RecordedEvent};
+use eventlog::EnvelopeRef;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
@@ -95,10 +95,6 @@ impl Fold {
 
     pub(crate) fn apply_ref(&mut self, e: &EnvelopeRef<'_>) -> Option<InstanceId> {
         self.apply(e.position, e.stream, e.event_type, e.schema, e.payload)
-    }
-
-    pub(crate) fn apply_recorded(&mut self, e: &RecordedEvent) -> Option<InstanceId> {
-        self.apply(e.position, &e.stream, &e.event_type, e.schema, &e.payload)
     }
 
     /// Folds one stored event. Returns the instance whose desired state

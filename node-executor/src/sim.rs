@@ -113,6 +113,10 @@ impl HypervisorDriver for SimDriver {
         "sim"
     }
 
+    fn blocks(&self) -> bool {
+        false
+    }
+
     fn start(&self, spec: &GuestSpec) -> Result<(), DriverError> {
         let mut inner = self.lock();
         if inner.guests.contains_key(&spec.instance) {

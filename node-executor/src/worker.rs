@@ -264,13 +264,17 @@ impl Worker {
     }
 }
 
-/// Runs a blocking driver call on the blocking pool; a panic in the driver
-/// is a hypervisor error.
+/// Runs a driver call: on the blocking pool when the driver blocks, else
+/// right here. A panic in the driver is a hypervisor error.
 pub(crate) async fn blocking<T, F>(driver: Arc<dyn HypervisorDriver>, f: F) -> Result<T, DriverError>
 where
     T: Send + 'static,
     F: FnOnce(&dyn HypervisorDriver) -> Result<T, DriverError> + Send + 'static,
 {
+    if !driver.blocks() {
+        return std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&*driver)))
+            .unwrap_or_else(|_| Err(DriverError::Hypervisor("the driver call panicked".into())));
+    }
     tokio::task::spawn_blocking(move || f(&*driver))
         .await
         .unwrap_or_else(|e| Err(DriverError::Hypervisor(format!("the driver call did not finish: {e}"))))

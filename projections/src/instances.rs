@@ -7,12 +7,13 @@ use domain::{
     UserName, ZoneName,
 };
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound;
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct InstancesView {
-    pub rows: BTreeMap<InstanceId, InstanceRow>,
+    #[serde(with = "crate::sorted")]
+    pub rows: HashMap<InstanceId, InstanceRow>,
     pub by_account: BTreeMap<AccountId, BTreeSet<InstanceId>>,
     pub reservations: BTreeMap<ReservationId, ReservationRow>,
 }
@@ -47,20 +48,27 @@ pub struct ReservationRow {
 }
 
 impl InstancesView {
-    pub(crate) fn requested(&mut self, e: &InstanceRequested) {
-        self.by_account.entry(e.account.clone()).or_default().insert(e.instance.clone());
+    pub(crate) fn requested(&mut self, e: InstanceRequested) {
+        match self.by_account.get_mut(&e.account) {
+            Some(ids) => {
+                ids.insert(e.instance.clone());
+            }
+            None => {
+                self.by_account.insert(e.account.clone(), BTreeSet::from([e.instance.clone()]));
+            }
+        }
         self.rows.insert(
             e.instance.clone(),
             InstanceRow {
-                id: e.instance.clone(),
-                account: e.account.clone(),
-                reservation: e.reservation.clone(),
-                image: e.image.clone(),
-                kernel: e.kernel.clone(),
-                ramdisk: e.ramdisk.clone(),
-                vm_type: e.vm_type.name.clone(),
+                id: e.instance,
+                account: e.account,
+                reservation: e.reservation,
+                image: e.image,
+                kernel: e.kernel,
+                ramdisk: e.ramdisk,
+                vm_type: e.vm_type.name,
                 launch_index: e.launch_index,
-                client_token: e.client_token.clone(),
+                client_token: e.client_token,
                 state: InstanceState::Pending,
                 reason: None,
                 launched_at: e.at,
@@ -72,13 +80,13 @@ impl InstancesView {
         );
     }
 
-    pub(crate) fn reservation_created(&mut self, e: &ReservationCreated) {
+    pub(crate) fn reservation_created(&mut self, e: ReservationCreated) {
         self.reservations.insert(
-            e.reservation.clone(),
+            e.reservation,
             ReservationRow {
-                account: e.account.clone(),
-                requester: e.requester.clone(),
-                instances: e.instances.clone(),
+                account: e.account,
+                requester: e.requester,
+                instances: e.instances,
                 created_at: e.at,
             },
         );

@@ -14,6 +14,7 @@ mod instances;
 mod models;
 mod runner;
 mod snapshot;
+mod sorted;
 
 pub use accounts::{AccessKeyRow, AccountRow, AccountsView};
 pub use catalog::{CloudView, ImageRow, NodeRow, ZoneRow};

@@ -28,17 +28,17 @@ impl ReadModels {
         }
         let event = Event::decode(envelope.event_type, envelope.schema, envelope.payload)
             .map_err(|source| ProjectionError::Decode { position: envelope.position, source })?;
-        self.apply_event(envelope.stream, &event);
+        self.apply_event(envelope.stream, event);
         self.position = envelope.position;
         Ok(())
     }
 
-    fn apply_event(&mut self, stream: &str, event: &Event) {
+    fn apply_event(&mut self, stream: &str, event: Event) {
         match event {
-            Event::CloudInitialized(e) => self.cloud.initialized(e),
+            Event::CloudInitialized(e) => self.cloud.initialized(&e),
             Event::ClusterAdded(_) => {}
-            Event::ClusterRegistered(e) => self.cloud.cluster_registered(e),
-            Event::NodeRegistered(e) => self.cloud.node_registered(e),
+            Event::ClusterRegistered(e) => self.cloud.cluster_registered(&e),
+            Event::NodeRegistered(e) => self.cloud.node_registered(&e),
             Event::CapacityReserved(e) => {
                 if let Some((zone, amount)) = self.instances.holds(&e.instance, Some(e.amount)) {
                     self.cloud.capacity_changed(zone.as_str(), &e.node, &amount, true);
@@ -49,10 +49,10 @@ impl ReadModels {
                     self.cloud.capacity_changed(zone.as_str(), &e.node, &amount, false);
                 }
             }
-            Event::AccountCreated(e) => self.accounts.account_created(e),
-            Event::AccessKeyCreated(e) => self.accounts.access_key_created(e),
+            Event::AccountCreated(e) => self.accounts.account_created(&e),
+            Event::AccessKeyCreated(e) => self.accounts.access_key_created(&e),
             Event::ImageRegistered(e) => {
-                self.images.insert(e.image.clone(), image_row(e));
+                self.images.insert(e.image.clone(), image_row(&e));
             }
             Event::ReservationCreated(e) => self.instances.reservation_created(e),
             Event::ClientTokenClaimed(_) => {}
@@ -63,7 +63,7 @@ impl ReadModels {
             | Event::InstanceTerminated(_)
             | Event::InstanceLaunchFailed(_) => {
                 if let Some(id) = stream.strip_prefix("instance/") {
-                    self.instances.instance_event(id, event);
+                    self.instances.instance_event(id, &event);
                 }
             }
         }

@@ -143,8 +143,8 @@ impl Projections {
             };
             let last = {
                 let mut models = self.models.write().expect("read models lock");
-                for event in &batch {
-                    models.apply(&event.as_envelope())?;
+                for envelope in batch.iter() {
+                    models.apply(&envelope?)?;
                 }
                 models.position
             };

@@ -8,7 +8,7 @@
 //! between commands; the versions appended with still guard them, so a
 //! cache made stale by another writer only costs a retry.
 
-use domain::{Aggregate, Command, DecideError, Decision, Event, StateView, StreamId};
+use domain::{Aggregate, Command, DecideError, Decision, Event, StateView, StreamId, StreamKind};
 use eventlog::{AppendError, ExpectedVersion, Metadata, NewEvent, ReadError, StreamAppend, Tx};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -20,9 +20,11 @@ pub(crate) struct StreamCache {
     streams: HashMap<StreamId, (u64, Aggregate)>,
 }
 
-/// Beyond this many cached streams the cache starts over (it is only a
-/// shortcut; every entry can be folded again from the log).
-const CACHE_LIMIT: usize = 2_000_000;
+/// Beyond this many cached streams, the short streams (instances,
+/// reservations, client tokens) are dropped from the cache: it is only a
+/// shortcut, and they fold again from a few events. Long, hot streams
+/// (cloud, clusters, accounts) stay.
+const CACHE_LIMIT: usize = 250_000;
 
 pub(crate) type SharedCache = Arc<Mutex<StreamCache>>;
 
@@ -78,9 +80,14 @@ pub(crate) fn decide_in_tx(
         inner.streams.clear();
         inner
     });
-    if cache.generation != tx.generation() || cache.streams.len() > CACHE_LIMIT {
+    if cache.generation != tx.generation() {
         cache.streams.clear();
         cache.generation = tx.generation();
+    }
+    if cache.streams.len() > CACHE_LIMIT {
+        cache.streams.retain(|id, _| {
+            !matches!(id.kind(), StreamKind::Instance | StreamKind::Reservation | StreamKind::ClientToken)
+        });
     }
     let named = command.streams();
     for stream in &named {
