@@ -72,6 +72,7 @@ impl Reporter for LocalReporter {
                 principal: Principal::system("node-executor"),
                 request_id: self.0.ids.request_id(),
                 correlation_id: report.instance.to_string(),
+                source: format!("node:{}", report.node),
             };
             match self.0.execute(Command::ReportInstance(report), &meta).await {
                 Ok(_) => Ok(()),
@@ -227,7 +228,9 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
             _ = fatal_seen.wait_for(|f| *f) => {},
         }
     };
-    axum::serve(listener, router).with_graceful_shutdown(stop_when).await?;
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(stop_when)
+        .await?;
 
     tracing::info!("shutting down");
     stop.send_replace(true);

@@ -72,6 +72,8 @@ fn metadata() -> Metadata {
         account: "000000000001".into(),
         user: "admin".into(),
         access_key: "AKIA00000000000BENCH".into(),
+        action: "Test".into(),
+        source: "test".into(),
         request_id: "00000000-0000-4000-8000-000000000000".into(),
         correlation_id: "00000000-0000-4000-8000-000000000000".into(),
         causation_id: "00000000-0000-4000-8000-000000000000".into(),

@@ -1,11 +1,16 @@
 //! The envelope every record is stored in, and its checksummed encoding.
 //!
-//! A record is `crc32c(envelope) as u32 LE` followed by the postcard bytes
-//! of [`EnvelopeRef`]. The position is stored inside too, so a record copied
-//! to the wrong key is detected like a flipped byte.
+//! A record is `crc32c(rest) as u32 LE`, then the rest: one byte of record
+//! format ([`FORMAT`]) and the postcard bytes of [`EnvelopeRef`]. The
+//! position is stored inside too, so a record copied to the wrong key is
+//! detected like a flipped byte.
 
 use crate::error::ReadError;
 use serde::{Deserialize, Serialize};
+
+/// The record format this build writes. A later format keeps decoding the
+/// earlier ones.
+pub const FORMAT: u8 = 1;
 
 /// Who and what caused an append; copied into every envelope of it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -13,6 +18,10 @@ pub struct Metadata {
     pub account: String,
     pub user: String,
     pub access_key: String,
+    /// The API action or command (`RunInstances`, `ReportInstanceRunning` …).
+    pub action: String,
+    /// Where the request came from (`203.0.113.9:51234`, `node:nc-…`).
+    pub source: String,
     pub request_id: String,
     /// The request that started the chain of work this belongs to.
     pub correlation_id: String,
@@ -56,6 +65,8 @@ impl RecordedEvent {
             account: &self.metadata.account,
             user: &self.metadata.user,
             access_key: &self.metadata.access_key,
+            action: &self.metadata.action,
+            source: &self.metadata.source,
             request_id: &self.metadata.request_id,
             correlation_id: &self.metadata.correlation_id,
             causation_id: &self.metadata.causation_id,
@@ -77,6 +88,8 @@ pub struct EnvelopeRef<'a> {
     pub account: &'a str,
     pub user: &'a str,
     pub access_key: &'a str,
+    pub action: &'a str,
+    pub source: &'a str,
     pub request_id: &'a str,
     pub correlation_id: &'a str,
     pub causation_id: &'a str,
@@ -96,6 +109,8 @@ impl EnvelopeRef<'_> {
                 account: self.account.to_owned(),
                 user: self.user.to_owned(),
                 access_key: self.access_key.to_owned(),
+                action: self.action.to_owned(),
+                source: self.source.to_owned(),
                 request_id: self.request_id.to_owned(),
                 correlation_id: self.correlation_id.to_owned(),
                 causation_id: self.causation_id.to_owned(),
@@ -106,7 +121,7 @@ impl EnvelopeRef<'_> {
 }
 
 pub(crate) fn encode_record(envelope: &EnvelopeRef<'_>) -> Vec<u8> {
-    let body = postcard::to_stdvec(envelope).expect("an envelope always encodes");
+    let body = postcard::to_extend(envelope, vec![FORMAT]).expect("an envelope always encodes");
     let mut record = Vec::with_capacity(body.len() + 4);
     record.extend_from_slice(&crc32c::crc32c(&body).to_le_bytes());
     record.extend_from_slice(&body);
@@ -124,6 +139,10 @@ pub fn decode_record(position: u64, record: &[u8]) -> Result<EnvelopeRef<'_>, Re
     let actual = crc32c::crc32c(body);
     if stored != actual {
         return Err(corrupt(format!("checksum {actual:08x} does not match stored {stored:08x}")));
+    }
+    let (format, body) = body.split_first().ok_or_else(|| corrupt("record has no format".into()))?;
+    if *format != FORMAT {
+        return Err(corrupt(format!("unknown record format {format}")));
     }
     let envelope: EnvelopeRef<'_> =
         postcard::from_bytes(body).map_err(|e| corrupt(format!("envelope does not decode: {e}")))?;
@@ -148,6 +167,8 @@ mod tests {
             account: "123456789012",
             user: "admin",
             access_key: "AKIAEXAMPLE",
+            action: "RunInstances",
+            source: "127.0.0.1:5000",
             request_id: "req-1",
             correlation_id: "req-1",
             causation_id: "req-1",

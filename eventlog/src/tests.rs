@@ -6,6 +6,8 @@ fn meta(request: &str) -> Metadata {
         account: "123456789012".into(),
         user: "admin".into(),
         access_key: "AKIATEST".into(),
+        action: "Test".into(),
+        source: "test".into(),
         request_id: request.into(),
         correlation_id: request.into(),
         causation_id: request.into(),

@@ -179,6 +179,8 @@ impl Tx<'_> {
                     account: &meta.account,
                     user: &meta.user,
                     access_key: &meta.access_key,
+                    action: &meta.action,
+                    source: &meta.source,
                     request_id: &meta.request_id,
                     correlation_id: &meta.correlation_id,
                     causation_id: &meta.causation_id,

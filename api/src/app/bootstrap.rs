@@ -108,6 +108,7 @@ impl App {
             principal: Principal::system("bootstrap"),
             request_id: self.ids.request_id(),
             correlation_id: "bootstrap".to_owned(),
+            source: "bootstrap".to_owned(),
         };
         self.execute(command, &meta).await?;
         Ok(AdminKey { account, access_key, secret })

@@ -51,14 +51,19 @@ pub struct RequestMeta {
     pub principal: Principal,
     pub request_id: String,
     pub correlation_id: String,
+    /// The client's address, or what a system actor is (`node:nc-…`).
+    pub source: String,
 }
 
 impl RequestMeta {
-    pub fn metadata(&self) -> Metadata {
+    /// The envelope metadata of `action` done for this request.
+    pub fn metadata(&self, action: &str) -> Metadata {
         Metadata {
             account: self.principal.account.to_string(),
             user: self.principal.user.to_string(),
             access_key: self.principal.access_key.as_ref().map(|k| k.to_string()).unwrap_or_default(),
+            action: action.to_owned(),
+            source: self.source.clone(),
             request_id: self.request_id.clone(),
             correlation_id: self.correlation_id.clone(),
             causation_id: self.request_id.clone(),
@@ -87,7 +92,7 @@ impl App {
     /// visible in the read models.
     pub async fn execute(&self, command: Command, meta: &RequestMeta) -> Result<Executed, ExecuteError> {
         let command = Arc::new(command);
-        let metadata = Arc::new(meta.metadata());
+        let metadata = Arc::new(meta.metadata(command.name()));
         for attempt in 1..=MAX_ATTEMPTS {
             let (cache, command, metadata) = (self.cache.clone(), command.clone(), metadata.clone());
             let outcome =

@@ -13,7 +13,6 @@ pub mod xml;
 use crate::app::{App, RequestMeta};
 use crate::auth::{SignedRequest, verify};
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -81,18 +80,31 @@ fn version_supported(version: &str) -> bool {
     shaped && (OLDEST_VERSION..=NEWEST_VERSION).contains(&version)
 }
 
-async fn handle(
-    State(app): State<Arc<App>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+/// Largest request body accepted (user data is at most 16 KiB, base64).
+const BODY_LIMIT: usize = 1 << 20;
+
+async fn handle(State(app): State<Arc<App>>, request: axum::extract::Request) -> Response {
     let request_id = app.ids.request_id();
-    let span = tracing::info_span!("ec2", request_id = %request_id, action = tracing::field::Empty, account = tracing::field::Empty);
+    let (parts, body) = request.into_parts();
+    let source = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.to_string())
+        .unwrap_or_default();
+    let (method, uri, headers) = (parts.method, parts.uri, parts.headers);
+    let span = tracing::info_span!(
+        "ec2",
+        request_id = %request_id,
+        source = %source,
+        action = tracing::field::Empty,
+        account = tracing::field::Empty
+    );
     async move {
         let started = Instant::now();
-        let result = serve(&app, &method, &uri, &headers, &body, &request_id).await;
+        let result = match axum::body::to_bytes(body, BODY_LIMIT).await {
+            Ok(body) => serve(&app, &method, &uri, &headers, &body, &request_id, &source).await,
+            Err(_) => Err(Ec2Error::invalid(format!("The request body is larger than {BODY_LIMIT} bytes"))),
+        };
         let elapsed_us = started.elapsed().as_micros() as u64;
         let (status, xml) = match result {
             Ok(xml) => {
@@ -123,6 +135,7 @@ async fn serve(
     headers: &HeaderMap,
     body: &[u8],
     request_id: &str,
+    source: &str,
 ) -> Result<String, Ec2Error> {
     if method != Method::GET && method != Method::POST {
         return Err(Ec2Error::new("InvalidAction", format!("The HTTP method {method} is not supported")));
@@ -159,6 +172,7 @@ async fn serve(
             principal: Principal { account, user, access_key },
             request_id: request_id.to_owned(),
             correlation_id: request_id.to_owned(),
+            source: source.to_owned(),
         },
         namespace: format!("http://ec2.amazonaws.com/doc/{version}/"),
     };

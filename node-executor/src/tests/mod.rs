@@ -46,6 +46,8 @@ fn meta(request: &str) -> Metadata {
         account: account().to_string(),
         user: "admin".into(),
         access_key: String::new(),
+        action: "Test".into(),
+        source: "test".into(),
         request_id: request.into(),
         correlation_id: request.into(),
         causation_id: request.into(),
