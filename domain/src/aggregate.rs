@@ -1,7 +1,9 @@
 //! The state of one stream, folded from its events, and the read-only view
 //! of several streams that `decide` works on.
 
-use crate::aggregates::{Account, ClientToken, Cloud, Cluster, Image, Instance, Reservation};
+use crate::aggregates::{
+    Account, ClientToken, Cloud, Cluster, ElasticIp, Image, Instance, Network, Reservation, SecurityGroup,
+};
 use crate::event::Event;
 use crate::ids::*;
 use crate::stream::StreamId;
@@ -18,6 +20,9 @@ pub enum Aggregate {
     Instance(Box<Instance>),
     Reservation(Reservation),
     ClientToken(ClientToken),
+    SecurityGroup(SecurityGroup),
+    Network(Network),
+    ElasticIp(ElasticIp),
 }
 
 impl Aggregate {
@@ -33,7 +38,7 @@ impl Aggregate {
             (Aggregate::Empty, Event::AccountCreated(e)) => *self = Aggregate::Account(Account::new(e)),
             (Aggregate::Account(a), e) => a.apply(e),
             (Aggregate::Empty, Event::ImageRegistered(e)) => *self = Aggregate::Image(Image::new(e)),
-            (Aggregate::Image(_), _) => {}
+            (Aggregate::Image(i), e) => i.apply(e),
             (Aggregate::Empty, Event::InstanceRequested(e)) => {
                 *self = Aggregate::Instance(Box::new(Instance::new(e)))
             }
@@ -46,6 +51,14 @@ impl Aggregate {
                 *self = Aggregate::ClientToken(ClientToken::new(e))
             }
             (Aggregate::ClientToken(_), _) => {}
+            (Aggregate::Empty, Event::SecurityGroupCreated(e)) => {
+                *self = Aggregate::SecurityGroup(SecurityGroup::new(e))
+            }
+            (Aggregate::SecurityGroup(g), e) => g.apply(e),
+            (Aggregate::Empty, Event::AddressPoolConfigured(e)) => *self = Aggregate::Network(Network::new(e)),
+            (Aggregate::Network(n), e) => n.apply(e),
+            (Aggregate::Empty, Event::AddressAllocated(e)) => *self = Aggregate::ElasticIp(ElasticIp::new(e)),
+            (Aggregate::ElasticIp(a), e) => a.apply(e),
             (Aggregate::Empty, _) => {}
         }
     }
@@ -91,6 +104,27 @@ pub trait StateView {
     fn instance(&self, instance: &InstanceId) -> Option<&Instance> {
         match self.get(&StreamId::instance(instance)) {
             Some(Aggregate::Instance(i)) => Some(i),
+            _ => None,
+        }
+    }
+
+    fn security_group(&self, group: &SecurityGroupId) -> Option<&SecurityGroup> {
+        match self.get(&StreamId::security_group(group)) {
+            Some(Aggregate::SecurityGroup(g)) if !g.deleted => Some(g),
+            _ => None,
+        }
+    }
+
+    fn network(&self) -> Option<&Network> {
+        match self.get(&StreamId::network()) {
+            Some(Aggregate::Network(n)) => Some(n),
+            _ => None,
+        }
+    }
+
+    fn elastic_ip(&self, allocation: &AllocationId) -> Option<&ElasticIp> {
+        match self.get(&StreamId::elastic_ip(allocation)) {
+            Some(Aggregate::ElasticIp(a)) if !a.released => Some(a),
             _ => None,
         }
     }

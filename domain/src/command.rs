@@ -6,16 +6,17 @@ use crate::model::*;
 use crate::stream::StreamId;
 
 /// Sets up a new cloud in one atomic decision: region and VM types, the
-/// first cluster and node, the admin account with its access key, and the
-/// built-in images.
+/// first cluster and node, the address pools, the admin account with its
+/// key, and the built-in images.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BootstrapCloud {
     pub region: String,
     pub vm_types: Vec<VmType>,
     pub cluster: AddCluster,
     pub node: RegisterNode,
+    pub private_cidr: String,
+    pub public_addresses: Vec<String>,
     pub admin: CreateAccount,
-    pub admin_key: CreateAccessKey,
     pub images: Vec<RegisterImage>,
     pub at: Timestamp,
 }
@@ -37,19 +38,36 @@ pub struct RegisterNode {
     pub at: Timestamp,
 }
 
+/// A new access key for a user, its secret already sealed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewAccessKey {
+    pub user: UserName,
+    pub access_key: AccessKeyId,
+    pub secret: SealedSecret,
+}
+
+/// A new account with its `default` security group and, optionally, a
+/// first access key for its admin user.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CreateAccount {
     pub account: AccountId,
     pub name: String,
+    pub default_group: SecurityGroupId,
+    pub access_key: Option<NewAccessKey>,
+    pub at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct CreateUser {
+    pub account: AccountId,
+    pub user: UserName,
     pub at: Timestamp,
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct CreateAccessKey {
     pub account: AccountId,
-    pub user: UserName,
-    pub access_key: AccessKeyId,
-    pub secret: SealedSecret,
+    pub key: NewAccessKey,
     pub at: Timestamp,
 }
 
@@ -68,6 +86,13 @@ pub struct RegisterImage {
     pub at: Timestamp,
 }
 
+/// A security group named by id or by name (in the caller's account).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GroupRef {
+    Id(SecurityGroupId),
+    Name(String),
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunInstances {
     pub account: AccountId,
@@ -82,6 +107,12 @@ pub struct RunInstances {
     pub zone: ZoneName,
     pub user_data: Vec<u8>,
     pub client_token: Option<String>,
+    pub key_name: Option<String>,
+    /// Empty: the account's `default` group.
+    pub groups: Vec<GroupRef>,
+    pub shutdown_behavior: ShutdownBehavior,
+    pub disable_api_termination: bool,
+    pub tags: Vec<Tag>,
     pub at: Timestamp,
 }
 
@@ -89,21 +120,175 @@ impl RunInstances {
     /// What a retry with the same client token must ask for again.
     pub fn fingerprint(&self) -> String {
         format!(
-            "{}|{}|{}|{}|{}|{}",
+            "{}|{}|{}|{}|{}|{}|{:?}|{:?}",
             self.image,
             self.vm_type,
             self.min_count,
             self.max_count,
             self.zone,
-            self.user_data.len()
+            self.user_data.len(),
+            self.key_name,
+            self.groups
         )
     }
 }
 
+/// A change of instance state asked for by a user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StateRequest {
+    Terminate,
+    Stop { force: bool },
+    Start,
+    Reboot,
+}
+
+/// TerminateInstances, StopInstances, StartInstances, RebootInstances.
 #[derive(Clone, Debug, PartialEq)]
-pub struct TerminateInstances {
+pub struct ChangeInstanceStates {
     pub account: AccountId,
     pub instances: Vec<InstanceId>,
+    pub request: StateRequest,
+    pub at: Timestamp,
+}
+
+/// ModifyInstanceAttribute. An instance type is named; the cloud's VM types
+/// say what it is.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AttributeChange {
+    InstanceType(String),
+    UserData(Vec<u8>),
+    DisableApiTermination(bool),
+    ShutdownBehavior(ShutdownBehavior),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModifyInstanceAttribute {
+    pub account: AccountId,
+    pub instance: InstanceId,
+    pub change: AttributeChange,
+    pub at: Timestamp,
+}
+
+/// A key pair to store: its private key (if EC2 made it) is already gone.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CreateKeyPair {
+    pub account: AccountId,
+    pub name: String,
+    pub key_pair: KeyPairId,
+    pub fingerprint: String,
+    pub public_key: String,
+    pub key_type: String,
+    pub imported: bool,
+    pub tags: Vec<Tag>,
+    pub at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeleteKeyPair {
+    pub account: AccountId,
+    /// By name, or by id (`key-…`).
+    pub name: Option<String>,
+    pub key_pair: Option<KeyPairId>,
+    pub at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct CreateSecurityGroup {
+    pub account: AccountId,
+    pub group: SecurityGroupId,
+    pub name: String,
+    pub description: String,
+    pub tags: Vec<Tag>,
+    pub at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeleteSecurityGroup {
+    pub account: AccountId,
+    pub group: GroupRef,
+    pub at: Timestamp,
+}
+
+/// A rule as asked for: a group source may be named, in this or another
+/// account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SourceRef {
+    Cidr(String),
+    Group { account: Option<AccountId>, group: GroupRef },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuleRef {
+    pub protocol: String,
+    pub from_port: i32,
+    pub to_port: i32,
+    pub source: SourceRef,
+}
+
+/// Authorize or revoke ingress or egress rules.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChangeSecurityRules {
+    pub account: AccountId,
+    pub group: GroupRef,
+    pub direction: Direction,
+    pub authorize: bool,
+    pub rules: Vec<RuleRef>,
+    pub at: Timestamp,
+}
+
+/// An elastic IP named by allocation id or by its address.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AddressRef {
+    Allocation(AllocationId),
+    PublicIp(String),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct AllocateAddress {
+    pub account: AccountId,
+    pub allocation: AllocationId,
+    pub at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct AssociateAddress {
+    pub account: AccountId,
+    pub address: AddressRef,
+    pub instance: InstanceId,
+    pub association: AssociationId,
+    pub allow_reassociation: bool,
+    pub at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum DisassociateRef {
+    Association(AssociationId),
+    PublicIp(String),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct DisassociateAddress {
+    pub account: AccountId,
+    pub address: DisassociateRef,
+    /// The association's elastic IP, as the read models know it (checked).
+    pub allocation: Option<AllocationId>,
+    pub at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReleaseAddress {
+    pub account: AccountId,
+    pub address: AddressRef,
+    pub at: Timestamp,
+}
+
+/// CreateTags / DeleteTags over several resources at once.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChangeTags {
+    pub account: AccountId,
+    pub resources: Vec<String>,
+    pub create: Vec<Tag>,
+    pub delete: Vec<TagRemoval>,
     pub at: Timestamp,
 }
 
@@ -121,6 +306,9 @@ pub struct NodeReport {
 pub enum NodeOutcome {
     Running,
     Terminated,
+    Stopped,
+    /// The guest shut itself down.
+    PoweredOff,
     LaunchFailed(String),
 }
 
@@ -130,10 +318,22 @@ pub enum Command {
     AddCluster(AddCluster),
     RegisterNode(RegisterNode),
     CreateAccount(CreateAccount),
+    CreateUser(CreateUser),
     CreateAccessKey(CreateAccessKey),
     RegisterImage(RegisterImage),
     RunInstances(RunInstances),
-    TerminateInstances(TerminateInstances),
+    ChangeInstanceStates(ChangeInstanceStates),
+    ModifyInstanceAttribute(ModifyInstanceAttribute),
+    CreateKeyPair(CreateKeyPair),
+    DeleteKeyPair(DeleteKeyPair),
+    CreateSecurityGroup(CreateSecurityGroup),
+    DeleteSecurityGroup(DeleteSecurityGroup),
+    ChangeSecurityRules(ChangeSecurityRules),
+    AllocateAddress(AllocateAddress),
+    AssociateAddress(AssociateAddress),
+    DisassociateAddress(DisassociateAddress),
+    ReleaseAddress(ReleaseAddress),
+    ChangeTags(ChangeTags),
     ReportInstance(NodeReport),
 }
 
@@ -145,34 +345,67 @@ impl Command {
             Command::AddCluster(_) => "AddCluster",
             Command::RegisterNode(_) => "RegisterNode",
             Command::CreateAccount(_) => "CreateAccount",
+            Command::CreateUser(_) => "CreateUser",
             Command::CreateAccessKey(_) => "CreateAccessKey",
             Command::RegisterImage(_) => "RegisterImage",
             Command::RunInstances(_) => "RunInstances",
-            Command::TerminateInstances(_) => "TerminateInstances",
+            Command::ChangeInstanceStates(c) => match c.request {
+                StateRequest::Terminate => "TerminateInstances",
+                StateRequest::Stop { .. } => "StopInstances",
+                StateRequest::Start => "StartInstances",
+                StateRequest::Reboot => "RebootInstances",
+            },
+            Command::ModifyInstanceAttribute(_) => "ModifyInstanceAttribute",
+            Command::CreateKeyPair(c) if c.imported => "ImportKeyPair",
+            Command::CreateKeyPair(_) => "CreateKeyPair",
+            Command::DeleteKeyPair(_) => "DeleteKeyPair",
+            Command::CreateSecurityGroup(_) => "CreateSecurityGroup",
+            Command::DeleteSecurityGroup(_) => "DeleteSecurityGroup",
+            Command::ChangeSecurityRules(c) => match (c.direction, c.authorize) {
+                (Direction::Ingress, true) => "AuthorizeSecurityGroupIngress",
+                (Direction::Ingress, false) => "RevokeSecurityGroupIngress",
+                (Direction::Egress, true) => "AuthorizeSecurityGroupEgress",
+                (Direction::Egress, false) => "RevokeSecurityGroupEgress",
+            },
+            Command::AllocateAddress(_) => "AllocateAddress",
+            Command::AssociateAddress(_) => "AssociateAddress",
+            Command::DisassociateAddress(_) => "DisassociateAddress",
+            Command::ReleaseAddress(_) => "ReleaseAddress",
+            Command::ChangeTags(c) if c.create.is_empty() => "DeleteTags",
+            Command::ChangeTags(_) => "CreateTags",
             Command::ReportInstance(r) => match r.outcome {
                 NodeOutcome::Running => "ReportInstanceRunning",
                 NodeOutcome::Terminated => "ReportInstanceTerminated",
+                NodeOutcome::Stopped => "ReportInstanceStopped",
+                NodeOutcome::PoweredOff => "ReportInstancePoweredOff",
                 NodeOutcome::LaunchFailed(_) => "ReportLaunchFailed",
             },
         }
     }
 
-    /// Every stream the decision reads; the events it makes go only to
-    /// these streams, appended with the versions that were read.
+    /// The streams the decision starts from. A decision that finds it needs
+    /// more (a group named in an account, the zone of an instance …) says
+    /// so with [`crate::DecideError::NeedStreams`] and is decided again with
+    /// them; events go only to streams that were read.
     pub fn streams(&self) -> Vec<StreamId> {
         match self {
             Command::BootstrapCloud(c) => {
                 let mut s = vec![
                     StreamId::cloud(),
                     StreamId::cluster(&c.cluster.zone),
+                    StreamId::network(),
                     StreamId::account(&c.admin.account),
+                    StreamId::security_group(&c.admin.default_group),
                 ];
                 s.extend(c.images.iter().map(|i| StreamId::image(&i.image)));
                 s
             }
             Command::AddCluster(c) => vec![StreamId::cloud(), StreamId::cluster(&c.zone)],
             Command::RegisterNode(c) => vec![StreamId::cluster(&c.zone)],
-            Command::CreateAccount(c) => vec![StreamId::account(&c.account)],
+            Command::CreateAccount(c) => {
+                vec![StreamId::account(&c.account), StreamId::security_group(&c.default_group)]
+            }
+            Command::CreateUser(c) => vec![StreamId::account(&c.account)],
             Command::CreateAccessKey(c) => vec![StreamId::account(&c.account)],
             Command::RegisterImage(c) => {
                 let mut s = vec![StreamId::image(&c.image)];
@@ -184,6 +417,8 @@ impl Command {
                     StreamId::cloud(),
                     StreamId::image(&c.image),
                     StreamId::cluster(&c.zone),
+                    StreamId::network(),
+                    StreamId::account(&c.account),
                     StreamId::reservation(&c.reservation),
                 ];
                 if let Some(token) = &c.client_token {
@@ -192,9 +427,22 @@ impl Command {
                 s.extend(c.instance_ids.iter().map(StreamId::instance));
                 s
             }
-            Command::TerminateInstances(c) => c.instances.iter().map(StreamId::instance).collect(),
+            Command::ChangeInstanceStates(c) => c.instances.iter().map(StreamId::instance).collect(),
+            Command::ModifyInstanceAttribute(c) => vec![StreamId::instance(&c.instance), StreamId::cloud()],
+            Command::CreateKeyPair(c) => vec![StreamId::account(&c.account)],
+            Command::DeleteKeyPair(c) => vec![StreamId::account(&c.account)],
+            Command::CreateSecurityGroup(c) => {
+                vec![StreamId::account(&c.account), StreamId::security_group(&c.group)]
+            }
+            Command::DeleteSecurityGroup(c) => vec![StreamId::account(&c.account)],
+            Command::ChangeSecurityRules(c) => vec![StreamId::account(&c.account)],
+            Command::AllocateAddress(c) => vec![StreamId::network(), StreamId::elastic_ip(&c.allocation)],
+            Command::AssociateAddress(c) => vec![StreamId::network(), StreamId::instance(&c.instance)],
+            Command::DisassociateAddress(_) => vec![StreamId::network()],
+            Command::ReleaseAddress(_) => vec![StreamId::network()],
+            Command::ChangeTags(c) => vec![StreamId::account(&c.account)],
             Command::ReportInstance(r) => {
-                vec![StreamId::instance(&r.instance), StreamId::cluster(&r.zone)]
+                vec![StreamId::instance(&r.instance), StreamId::cluster(&r.zone), StreamId::network()]
             }
         }
     }

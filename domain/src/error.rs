@@ -42,6 +42,48 @@ pub enum DecideError {
     IdempotentParameterMismatch { token: String },
     #[error("id {0} is already in use")]
     IdInUse(String),
+    /// Not a refusal: the decision needs these streams too (the loop loads
+    /// them and decides again).
+    #[error("the decision needs streams {0:?}")]
+    NeedStreams(Vec<crate::StreamId>),
+    #[error("instance {0} has termination protection")]
+    TerminationProtected(InstanceId),
+    #[error("user {0} already exists")]
+    UserExists(UserName),
+    #[error("user {0} does not exist")]
+    UserNotFound(UserName),
+    #[error("key pair {0} already exists")]
+    KeyPairExists(String),
+    #[error("key pair {0} does not exist")]
+    KeyPairNotFound(String),
+    #[error("security group {0} already exists")]
+    GroupExists(String),
+    #[error("security group {0} does not exist")]
+    GroupNotFound(String),
+    #[error("security group {group} is used by {instances} instance(s)")]
+    GroupInUse { group: SecurityGroupId, instances: usize },
+    #[error("the default security group cannot be deleted")]
+    DefaultGroupUndeletable,
+    #[error("rule already exists in {group}: {rule:?}")]
+    DuplicateRule { group: SecurityGroupId, rule: Box<crate::SecurityRule> },
+    #[error("no such rule in {group}: {rule:?}")]
+    RuleNotFound { group: SecurityGroupId, rule: Box<crate::SecurityRule> },
+    #[error("address {0} does not exist")]
+    AddressNotFound(String),
+    #[error("association {0} does not exist")]
+    AssociationNotFound(String),
+    #[error("address {address} is already associated with {instance}")]
+    AddressInUse { address: String, instance: InstanceId },
+    #[error("no public address is left in the pool")]
+    AddressLimitExceeded,
+    #[error("no private address is left in the pool")]
+    PrivateAddressesExhausted,
+    #[error("invalid private network {0}")]
+    InvalidNetwork(String),
+    #[error("resource {0} does not exist")]
+    ResourceNotFound(String),
+    #[error("resource {resource} would have more than 50 tags")]
+    TagLimitExceeded { resource: String },
     #[error("instance {instance} is not placed on node {node}")]
     NotPlacedOnNode { instance: InstanceId, node: NodeId },
 }

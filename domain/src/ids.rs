@@ -113,6 +113,22 @@ hex_id!(
     /// `nc-…`: a node controller (one hypervisor host).
     NodeId, "node", ["nc"]
 );
+hex_id!(
+    /// `sg-…`
+    SecurityGroupId, "security group", ["sg"]
+);
+hex_id!(
+    /// `key-…`
+    KeyPairId, "key pair", ["key"]
+);
+hex_id!(
+    /// `eipalloc-…`: an allocated elastic IP address.
+    AllocationId, "allocation", ["eipalloc"]
+);
+hex_id!(
+    /// `eipassoc-…`: an elastic IP's association with an instance.
+    AssociationId, "association", ["eipassoc"]
+);
 
 impl ImageId {
     pub fn with_kind(kind: crate::ImageKind, bits: u128) -> Self {

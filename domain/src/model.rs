@@ -207,6 +207,21 @@ impl StateReason {
         }
     }
 
+    pub fn user_stopped() -> Self {
+        StateReason::user_terminated()
+    }
+
+    pub fn guest_stopped() -> Self {
+        StateReason {
+            code: "Client.InstanceInitiatedShutdown".to_owned(),
+            message: "Client.InstanceInitiatedShutdown: Instance initiated shutdown".to_owned(),
+        }
+    }
+
+    pub fn guest_terminated() -> Self {
+        StateReason::guest_stopped()
+    }
+
     pub fn launch_failed(detail: &str) -> Self {
         StateReason {
             code: "Server.InternalError".to_owned(),
@@ -227,4 +242,72 @@ impl fmt::Debug for SealedSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "SealedSecret({} bytes)", self.ciphertext.len())
     }
+}
+
+/// What happens when the guest powers itself off
+/// (`InstanceInitiatedShutdownBehavior`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ShutdownBehavior {
+    #[default]
+    Stop,
+    Terminate,
+}
+
+impl ShutdownBehavior {
+    pub fn ec2_name(self) -> &'static str {
+        match self {
+            ShutdownBehavior::Stop => "stop",
+            ShutdownBehavior::Terminate => "terminate",
+        }
+    }
+}
+
+/// Which traffic a security group rule is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Direction {
+    Ingress,
+    Egress,
+}
+
+/// Where traffic of a rule comes from (ingress) or goes to (egress).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum RuleSource {
+    /// An IPv4 CIDR block, e.g. `0.0.0.0/0`.
+    Cidr(String),
+    /// The members of a security group (of this or another account).
+    Group { account: crate::ids::AccountId, group: crate::ids::SecurityGroupId },
+}
+
+/// One security group rule: a protocol and port range for one source.
+/// `protocol` is `tcp`, `udp`, `icmp` or `-1` (all); for icmp the ports are
+/// type and code, `-1` meaning all.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct SecurityRule {
+    pub protocol: String,
+    pub from_port: i32,
+    pub to_port: i32,
+    pub source: RuleSource,
+}
+
+/// A tag on a resource.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Tag {
+    pub key: String,
+    pub value: String,
+}
+
+/// A tag to remove: by key, or by key and value.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct TagRemoval {
+    pub key: String,
+    pub value: Option<String>,
+}
+
+/// An instance attribute that ModifyInstanceAttribute may change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InstanceAttribute {
+    InstanceType(VmType),
+    UserData(Vec<u8>),
+    DisableApiTermination(bool),
+    ShutdownBehavior(ShutdownBehavior),
 }

@@ -19,6 +19,9 @@ pub enum StreamKind {
     Instance,
     Reservation,
     ClientToken,
+    SecurityGroup,
+    Network,
+    ElasticIp,
     Unknown,
 }
 
@@ -45,6 +48,16 @@ impl StreamId {
         StreamId(format!("token/{account}/{token}"))
     }
 
+    pub fn security_group(group: &SecurityGroupId) -> Self {
+        StreamId(format!("sg/{group}"))
+    }
+    pub fn network() -> Self {
+        StreamId("network".to_owned())
+    }
+    pub fn elastic_ip(allocation: &AllocationId) -> Self {
+        StreamId(format!("eip/{allocation}"))
+    }
+
     /// A stream id read back from the log.
     pub fn from_stored(s: &str) -> Self {
         StreamId(s.to_owned())
@@ -63,6 +76,9 @@ impl StreamId {
             "instance" => StreamKind::Instance,
             "reservation" => StreamKind::Reservation,
             "token" => StreamKind::ClientToken,
+            "sg" => StreamKind::SecurityGroup,
+            "network" => StreamKind::Network,
+            "eip" => StreamKind::ElasticIp,
             _ => StreamKind::Unknown,
         }
     }

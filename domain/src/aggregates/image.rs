@@ -1,5 +1,6 @@
 //! A registered image (Eucalyptus's emi / eki / eri).
 
+use super::tags::{Tags, tag_resource};
 use crate::event::*;
 use crate::ids::{AccountId, ImageId};
 use crate::model::ImageKind;
@@ -12,6 +13,7 @@ pub struct Image {
     pub public: bool,
     pub kernel: Option<ImageId>,
     pub ramdisk: Option<ImageId>,
+    pub tags: Tags,
 }
 
 impl Image {
@@ -23,6 +25,13 @@ impl Image {
             public: e.public,
             kernel: e.kernel.clone(),
             ramdisk: e.ramdisk.clone(),
+            tags: Tags::default(),
+        }
+    }
+
+    pub(crate) fn apply(&mut self, event: &Event) {
+        if let Some(resource) = tag_resource(event) {
+            self.tags.apply(resource, event);
         }
     }
 

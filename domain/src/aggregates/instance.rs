@@ -1,10 +1,11 @@
 //! An instance and the EC2 state machine. Every transition is decided here;
 //! `apply` only records what was decided.
 
+use super::tags::{Tags, tag_resource};
 use crate::error::DecideError;
 use crate::event::*;
-use crate::ids::{AccountId, ImageId, InstanceId, NodeId, ReservationId, ZoneName};
-use crate::model::{InstanceState, Resources, StateReason, Timestamp, VmType};
+use crate::ids::{AccountId, AllocationId, ImageId, InstanceId, NodeId, ReservationId, SecurityGroupId, ZoneName};
+use crate::model::{InstanceAttribute, InstanceState, Resources, ShutdownBehavior, StateReason, Timestamp, VmType};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Instance {
@@ -18,6 +19,15 @@ pub struct Instance {
     pub zone: Option<ZoneName>,
     pub reason: Option<StateReason>,
     pub requested_at: Timestamp,
+    pub key_name: Option<String>,
+    pub groups: Vec<SecurityGroupId>,
+    pub shutdown_behavior: ShutdownBehavior,
+    pub disable_api_termination: bool,
+    pub private_address: Option<String>,
+    pub public_address: Option<String>,
+    /// The elastic IP associated with it, if any (its public address).
+    pub elastic: Option<AllocationId>,
+    pub tags: Tags,
 }
 
 impl Instance {
@@ -33,6 +43,14 @@ impl Instance {
             zone: None,
             reason: None,
             requested_at: e.at,
+            key_name: e.key_name.clone(),
+            groups: e.security_groups.clone(),
+            shutdown_behavior: e.shutdown_behavior,
+            disable_api_termination: e.disable_api_termination,
+            private_address: None,
+            public_address: None,
+            elastic: None,
+            tags: Tags::default(),
         }
     }
 
@@ -55,12 +73,47 @@ impl Instance {
                 self.state = InstanceState::Terminated;
                 self.reason = Some(e.reason.clone());
             }
-            _ => {}
+            Event::InstanceAddressed(e) => {
+                self.private_address = Some(e.private_address.clone());
+                self.public_address = e.public_address.clone();
+            }
+            Event::InstancePublicAddressChanged(e) => {
+                self.public_address = e.public_address.clone();
+                self.elastic = e.elastic.clone();
+            }
+            Event::InstanceStopRequested(e) => {
+                self.state = InstanceState::Stopping;
+                self.reason = Some(if e.by_guest {
+                    StateReason::guest_stopped()
+                } else {
+                    StateReason::user_stopped()
+                });
+            }
+            Event::InstanceStopped(_) => self.state = InstanceState::Stopped,
+            Event::InstanceStartRequested(_) => {
+                self.state = InstanceState::Pending;
+                self.reason = None;
+            }
+            Event::InstanceAttributeChanged(e) => match &e.attribute {
+                InstanceAttribute::InstanceType(t) => self.vm_type = t.clone(),
+                InstanceAttribute::UserData(_) => {}
+                InstanceAttribute::DisableApiTermination(v) => self.disable_api_termination = *v,
+                InstanceAttribute::ShutdownBehavior(b) => self.shutdown_behavior = *b,
+            },
+            _ => {
+                if let Some(resource) = tag_resource(event) {
+                    self.tags.apply(resource, event);
+                }
+            }
         }
     }
 
     pub fn resources(&self) -> Resources {
         Resources::of(&self.vm_type)
+    }
+
+    pub fn is_gone(&self) -> bool {
+        matches!(self.state, InstanceState::ShuttingDown | InstanceState::Terminated)
     }
 
     fn illegal(&self, action: &'static str) -> DecideError {
@@ -77,14 +130,53 @@ impl Instance {
 
     /// TerminateInstances: `None` when already on its way out (EC2 answers
     /// with the current state and changes nothing).
-    pub fn request_termination(&self, at: Timestamp) -> Option<Event> {
-        match self.state {
-            InstanceState::Pending
-            | InstanceState::Running
-            | InstanceState::Stopping
-            | InstanceState::Stopped => Some(InstanceTerminationRequested { at }.into()),
-            InstanceState::ShuttingDown | InstanceState::Terminated => None,
+    pub fn request_termination(&self, at: Timestamp) -> Result<Option<Event>, DecideError> {
+        if self.is_gone() {
+            return Ok(None);
         }
+        if self.disable_api_termination {
+            return Err(DecideError::TerminationProtected(self.id.clone()));
+        }
+        Ok(Some(InstanceTerminationRequested { at }.into()))
+    }
+
+    /// StopInstances: `None` when already stopping or stopped.
+    pub fn request_stop(&self, force: bool, at: Timestamp) -> Result<Option<Event>, DecideError> {
+        match self.state {
+            InstanceState::Running => Ok(Some(InstanceStopRequested { force, by_guest: false, at }.into())),
+            InstanceState::Stopping | InstanceState::Stopped => Ok(None),
+            _ => Err(self.illegal("be stopped")),
+        }
+    }
+
+    /// StartInstances: `None` when already pending or running.
+    pub fn request_start(&self, at: Timestamp) -> Result<Option<Event>, DecideError> {
+        match self.state {
+            InstanceState::Stopped => Ok(Some(InstanceStartRequested { at }.into())),
+            InstanceState::Pending | InstanceState::Running => Ok(None),
+            _ => Err(self.illegal("be started")),
+        }
+    }
+
+    /// RebootInstances: a reboot of a terminated instance is ignored.
+    pub fn request_reboot(&self, at: Timestamp) -> Result<Option<Event>, DecideError> {
+        match self.state {
+            InstanceState::Running => Ok(Some(InstanceRebootRequested { at }.into())),
+            InstanceState::ShuttingDown | InstanceState::Terminated => Ok(None),
+            _ => Err(self.illegal("be rebooted")),
+        }
+    }
+
+    /// ModifyInstanceAttribute: type and user data only while stopped.
+    pub fn change_attribute(&self, attribute: &InstanceAttribute, at: Timestamp) -> Result<Event, DecideError> {
+        if self.state == InstanceState::Terminated {
+            return Err(self.illegal("be modified"));
+        }
+        let needs_stopped = matches!(attribute, InstanceAttribute::InstanceType(_) | InstanceAttribute::UserData(_));
+        if needs_stopped && self.state != InstanceState::Stopped {
+            return Err(self.illegal("have this attribute changed unless stopped"));
+        }
+        Ok(InstanceAttributeChanged { attribute: attribute.clone(), at }.into())
     }
 
     /// The node says the guest is up. A repeated report changes nothing.
@@ -109,18 +201,44 @@ impl Instance {
         }
     }
 
+    /// The node says the guest stopped after a stop request.
+    pub fn report_stopped(&self, node: &NodeId, at: Timestamp) -> Result<Option<Event>, DecideError> {
+        self.check_node(node)?;
+        match self.state {
+            InstanceState::Stopping => Ok(Some(InstanceStopped { at }.into())),
+            InstanceState::Stopped => Ok(None),
+            _ => Err(self.illegal("report stopped")),
+        }
+    }
+
+    /// The guest powered itself off: it stops or terminates, as its
+    /// shutdown behavior says. Both events of the transition at once.
+    pub fn report_powered_off(&self, node: &NodeId, at: Timestamp) -> Result<Vec<Event>, DecideError> {
+        self.check_node(node)?;
+        match (self.state, self.shutdown_behavior) {
+            (InstanceState::Running, ShutdownBehavior::Stop) => Ok(vec![
+                InstanceStopRequested { force: false, by_guest: true, at }.into(),
+                InstanceStopped { at }.into(),
+            ]),
+            (InstanceState::Running, ShutdownBehavior::Terminate) => Ok(vec![
+                InstanceTerminationRequested { at }.into(),
+                InstanceTerminated { reason: StateReason::guest_terminated(), at }.into(),
+            ]),
+            (InstanceState::Stopping, _) => Ok(vec![InstanceStopped { at }.into()]),
+            (InstanceState::ShuttingDown, _) => {
+                Ok(vec![InstanceTerminated { reason: StateReason::user_terminated(), at }.into()])
+            }
+            (InstanceState::Stopped | InstanceState::Terminated, _) => Ok(Vec::new()),
+            _ => Err(self.illegal("report powered off")),
+        }
+    }
+
     /// The node could not start the guest.
-    pub fn report_launch_failed(
-        &self,
-        node: &NodeId,
-        detail: &str,
-        at: Timestamp,
-    ) -> Result<Option<Event>, DecideError> {
+    pub fn report_launch_failed(&self, node: &NodeId, detail: &str, at: Timestamp) -> Result<Option<Event>, DecideError> {
         self.check_node(node)?;
         match self.state {
             InstanceState::Pending | InstanceState::ShuttingDown => Ok(Some(
-                InstanceLaunchFailed { node: node.clone(), reason: StateReason::launch_failed(detail), at }
-                    .into(),
+                InstanceLaunchFailed { node: node.clone(), reason: StateReason::launch_failed(detail), at }.into(),
             )),
             InstanceState::Terminated => Ok(None),
             _ => Err(self.illegal("report launch failure")),

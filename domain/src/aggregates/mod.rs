@@ -4,11 +4,18 @@
 mod account;
 mod cloud;
 mod cluster;
+mod elastic_ip;
 mod image;
 mod instance;
+mod network;
 mod reservation;
+mod security_group;
+pub mod tags;
 
-pub use account::Account;
+pub use account::{Account, KeyPair};
+pub use elastic_ip::ElasticIp;
+pub use network::{Network, cidr_range};
+pub use security_group::SecurityGroup;
 pub use cloud::Cloud;
 pub use cluster::{Cluster, Node};
 pub use image::Image;

@@ -13,7 +13,12 @@ fn bootstrap_creates_cloud_cluster_node_admin_and_images_at_once() {
             "ClusterAdded",
             "ClusterRegistered",
             "NodeRegistered",
+            "AddressPoolConfigured",
             "AccountCreated",
+            "GroupNameClaimed",
+            "SecurityGroupCreated",
+            "SecurityRulesAuthorized",
+            "SecurityRulesAuthorized",
             "AccessKeyCreated",
             "ImageRegistered",
             "ImageRegistered"
@@ -32,24 +37,36 @@ fn bootstrap_twice_is_refused() {
 fn accounts_and_keys_are_unique() {
     let mut g = given(&[]);
     g.then_apply(&bootstrap(4)).unwrap();
-    let again = Command::CreateAccount(CreateAccount { account: admin(), name: "x".into(), at: t(2) });
+    let again = Command::CreateAccount(CreateAccount {
+        account: admin(),
+        name: "x".into(),
+        default_group: SecurityGroupId::from_bits(0xbeef),
+        access_key: None,
+        at: t(2),
+    });
     assert_eq!(g.when(&again), Err(DecideError::AccountExists(admin())));
     let key = CreateAccessKey {
         account: admin(),
-        user: UserName::admin(),
-        access_key: AccessKeyId::from_bits(7),
-        secret: secret(),
+        key: NewAccessKey { user: UserName::admin(), access_key: AccessKeyId::from_bits(7), secret: secret() },
         at: t(2),
     };
     assert_eq!(
         g.when(&Command::CreateAccessKey(key.clone())),
         Err(DecideError::AccessKeyExists(AccessKeyId::from_bits(7)))
     );
-    let missing = CreateAccessKey { account: other_account(), ..key };
-    assert_eq!(
-        g.when(&Command::CreateAccessKey(missing)),
-        Err(DecideError::AccountNotFound(other_account()))
-    );
+    let missing = CreateAccessKey { account: other_account(), ..key.clone() };
+    assert_eq!(g.when(&Command::CreateAccessKey(missing)), Err(DecideError::AccountNotFound(other_account())));
+    // Keys go to users that exist.
+    let alice = UserName::parse("alice").unwrap();
+    let for_alice = CreateAccessKey {
+        key: NewAccessKey { user: alice.clone(), access_key: AccessKeyId::from_bits(8), secret: secret() },
+        ..key
+    };
+    assert_eq!(g.when(&Command::CreateAccessKey(for_alice.clone())), Err(DecideError::UserNotFound(alice.clone())));
+    let user = Command::CreateUser(CreateUser { account: admin(), user: alice.clone(), at: t(3) });
+    g.then_apply(&user).unwrap();
+    assert_eq!(g.when(&user), Err(DecideError::UserExists(alice)));
+    assert_eq!(event_types(&g.when(&Command::CreateAccessKey(for_alice)).unwrap()), vec!["AccessKeyCreated"]);
 }
 
 #[test]

@@ -71,3 +71,20 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn schema_1_instance_requests_read_as_schema_2_with_ec2_defaults() {
+    let fixture = read_fixture();
+    let v1 = fixture.get(&("InstanceRequested".to_owned(), 1)).expect("the schema 1 line stays in the fixture");
+    match Event::decode("InstanceRequested", 1, v1).unwrap() {
+        Event::InstanceRequested(e) => {
+            assert_eq!(e.key_name, None);
+            assert!(e.security_groups.is_empty());
+            assert_eq!(e.shutdown_behavior, crate::ShutdownBehavior::Stop);
+            assert!(!e.disable_api_termination);
+            assert_eq!(e.vm_type.name, "m1.small");
+            assert_eq!(e.user_data, b"#!/bin/sh".to_vec());
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -1,8 +1,12 @@
 //! Given events / when command / then events or error.
 
+mod addresses;
 mod bootstrap;
 mod codec;
+mod groups_and_keys;
 mod instances;
+mod lifecycle;
+mod tags;
 pub(crate) mod samples;
 
 use crate::*;
@@ -22,18 +26,30 @@ pub(crate) fn given(events: &[(StreamId, Event)]) -> Given {
 }
 
 impl Given {
-    /// Decides `command` over the streams it names (absent ones are empty).
+    /// Decides `command` over the streams it names, adding the ones the
+    /// decision asks for, as the decide loop does (absent ones are empty).
     pub fn when(&self, command: &Command) -> Result<Decision, DecideError> {
-        let mut view: HashMap<StreamId, Aggregate> = HashMap::new();
-        for s in command.streams() {
-            view.insert(s.clone(), self.streams.get(&s).cloned().unwrap_or_default());
+        let mut named = command.streams();
+        for _ in 0..8 {
+            let view: HashMap<StreamId, Aggregate> = named
+                .iter()
+                .map(|s| (s.clone(), self.streams.get(s).cloned().unwrap_or_default()))
+                .collect();
+            match decide(command, &view) {
+                Err(DecideError::NeedStreams(more)) => {
+                    assert!(more.iter().all(|m| !named.contains(m)), "asked again for {more:?}");
+                    named.extend(more);
+                }
+                Err(e) => return Err(e),
+                Ok(decision) => {
+                    for (stream, _) in &decision.events {
+                        assert!(named.contains(stream), "event for unread stream {stream}");
+                    }
+                    return Ok(decision);
+                }
+            }
         }
-        let decision = decide(command, &view)?;
-        let named = command.streams();
-        for (stream, _) in &decision.events {
-            assert!(named.contains(stream), "event for unnamed stream {stream}");
-        }
-        Ok(decision)
+        panic!("{} kept asking for streams", command.name());
     }
 
     /// Decides and folds the events in, as the log would.

@@ -66,12 +66,17 @@ pub(crate) fn bootstrap(cpus: u32) -> Command {
             capacity: Resources { cpus, memory_mib: 1 << 20, disk_gib: 1 << 20 },
             at: t(1),
         },
-        admin: CreateAccount { account: admin(), name: "admin".into(), at: t(1) },
-        admin_key: CreateAccessKey {
+        private_cidr: "10.0.0.0/28".into(),
+        public_addresses: public_pool(),
+        admin: CreateAccount {
             account: admin(),
-            user: UserName::admin(),
-            access_key: AccessKeyId::from_bits(7),
-            secret: secret(),
+            name: "admin".into(),
+            default_group: default_group(admin()),
+            access_key: Some(NewAccessKey {
+                user: UserName::admin(),
+                access_key: AccessKeyId::from_bits(7),
+                secret: secret(),
+            }),
             at: t(1),
         },
         images: vec![
@@ -82,8 +87,29 @@ pub(crate) fn bootstrap(cpus: u32) -> Command {
     })
 }
 
-pub(crate) fn run(account: AccountId, bits: u128, min: u32, max: u32, token: Option<&str>) -> Command {
-    Command::RunInstances(RunInstances {
+/// The public pool: three addresses.
+pub(crate) fn public_pool() -> Vec<String> {
+    vec!["192.0.2.10".into(), "192.0.2.11".into(), "192.0.2.12".into()]
+}
+
+/// An account's default group id (derived from the account, for tests).
+pub(crate) fn default_group(account: AccountId) -> SecurityGroupId {
+    SecurityGroupId::from_bits(account.as_str().parse::<u128>().unwrap() + 0xd000)
+}
+
+/// A second account, with its default group.
+pub(crate) fn create_other() -> Command {
+    Command::CreateAccount(CreateAccount {
+        account: other_account(),
+        name: "other".into(),
+        default_group: default_group(other_account()),
+        access_key: None,
+        at: t(2),
+    })
+}
+
+pub(crate) fn run_in(account: AccountId, bits: u128, min: u32, max: u32, token: Option<&str>) -> RunInstances {
+    RunInstances {
         account,
         requester: UserName::admin(),
         reservation: ReservationId::from_bits(bits),
@@ -95,12 +121,25 @@ pub(crate) fn run(account: AccountId, bits: u128, min: u32, max: u32, token: Opt
         zone: zone(),
         user_data: b"hello".to_vec(),
         client_token: token.map(str::to_owned),
+        key_name: None,
+        groups: Vec::new(),
+        shutdown_behavior: ShutdownBehavior::Stop,
+        disable_api_termination: false,
+        tags: Vec::new(),
         at: t(10),
-    })
+    }
+}
+
+pub(crate) fn run(account: AccountId, bits: u128, min: u32, max: u32, token: Option<&str>) -> Command {
+    Command::RunInstances(run_in(account, bits, min, max, token))
+}
+
+pub(crate) fn change(account: AccountId, ids: &[InstanceId], request: StateRequest) -> Command {
+    Command::ChangeInstanceStates(ChangeInstanceStates { account, instances: ids.to_vec(), request, at: t(20) })
 }
 
 pub(crate) fn terminate(account: AccountId, ids: &[InstanceId]) -> Command {
-    Command::TerminateInstances(TerminateInstances { account, instances: ids.to_vec(), at: t(20) })
+    change(account, ids, StateRequest::Terminate)
 }
 
 pub(crate) fn report(instance: &InstanceId, outcome: NodeOutcome) -> Command {
@@ -190,6 +229,10 @@ pub(crate) fn every_event() -> Vec<Event> {
             launch_index: 0,
             user_data: b"#!/bin/sh".to_vec(),
             client_token: Some("tok".into()),
+            key_name: Some("mykey".into()),
+            security_groups: vec![default_group(admin())],
+            shutdown_behavior: ShutdownBehavior::Terminate,
+            disable_api_termination: true,
             at: t(5),
         }
         .into(),
@@ -198,5 +241,69 @@ pub(crate) fn every_event() -> Vec<Event> {
         InstanceTerminationRequested { at: t(7) }.into(),
         InstanceTerminated { reason: StateReason::user_terminated(), at: t(8) }.into(),
         InstanceLaunchFailed { node: node(), reason: StateReason::launch_failed("no disk"), at: t(9) }.into(),
+        UserCreated { account: admin(), user: UserName::parse("alice").unwrap(), at: t(10) }.into(),
+        KeyPairCreated {
+            account: admin(),
+            name: "mykey".into(),
+            key_pair: KeyPairId::from_bits(3),
+            fingerprint: "1f:51:ae".into(),
+            public_key: "ssh-ed25519 AAAAC3 me".into(),
+            key_type: "ed25519".into(),
+            imported: true,
+            at: t(10),
+        }
+        .into(),
+        KeyPairDeleted { account: admin(), name: "mykey".into(), at: t(11) }.into(),
+        GroupNameClaimed { name: "web".into(), group: SecurityGroupId::from_bits(4) }.into(),
+        GroupNameReleased { name: "web".into(), group: SecurityGroupId::from_bits(4) }.into(),
+        SecurityGroupCreated {
+            group: SecurityGroupId::from_bits(4),
+            account: admin(),
+            name: "web".into(),
+            description: "web servers".into(),
+            at: t(12),
+        }
+        .into(),
+        SecurityRulesAuthorized { direction: Direction::Ingress, rules: vec![sample_rule()], at: t(12) }.into(),
+        SecurityRulesRevoked { direction: Direction::Egress, rules: vec![sample_rule()], at: t(13) }.into(),
+        SecurityGroupMemberAdded { instance: i.clone() }.into(),
+        SecurityGroupMemberRemoved { instance: i.clone() }.into(),
+        SecurityGroupDeleted { at: t(14) }.into(),
+        AddressPoolConfigured { private_cidr: "10.0.0.0/24".into(), public_addresses: public_pool(), at: t(1) }.into(),
+        PrivateAddressTaken { address: "10.0.0.5".into(), instance: i.clone() }.into(),
+        PrivateAddressFreed { address: "10.0.0.5".into() }.into(),
+        PublicAddressTaken { address: "192.0.2.10".into(), holder: AddressHolder::Allocation(AllocationId::from_bits(6)) }
+            .into(),
+        PublicAddressFreed { address: "192.0.2.10".into() }.into(),
+        AddressAllocated {
+            allocation: AllocationId::from_bits(6),
+            address: "192.0.2.10".into(),
+            account: admin(),
+            at: t(15),
+        }
+        .into(),
+        AddressAssociated { association: AssociationId::from_bits(7), instance: i.clone(), at: t(15) }.into(),
+        AddressDisassociated { at: t(16) }.into(),
+        AddressReleased { at: t(17) }.into(),
+        InstanceAddressed { private_address: "10.0.0.5".into(), public_address: Some("192.0.2.11".into()) }.into(),
+        InstancePublicAddressChanged {
+            public_address: Some("192.0.2.10".into()),
+            elastic: Some(AllocationId::from_bits(6)),
+        }
+        .into(),
+        InstanceStopRequested { force: true, by_guest: false, at: t(18) }.into(),
+        InstanceStopped { at: t(19) }.into(),
+        InstanceStartRequested { at: t(20) }.into(),
+        InstanceRebootRequested { at: t(21) }.into(),
+        InstanceAttributeChanged { attribute: InstanceAttribute::InstanceType(VmType::eucalyptus_defaults()[3].clone()), at: t(22) }
+            .into(),
+        TagsCreated { resource: i.to_string(), tags: vec![Tag { key: "Name".into(), value: "web-1".into() }], at: t(23) }
+            .into(),
+        TagsDeleted { resource: i.to_string(), removals: vec![TagRemoval { key: "Name".into(), value: None }], at: t(24) }
+            .into(),
     ]
+}
+
+pub(crate) fn sample_rule() -> SecurityRule {
+    SecurityRule { protocol: "tcp".into(), from_port: 22, to_port: 22, source: RuleSource::Cidr("0.0.0.0/0".into()) }
 }

@@ -1,0 +1,181 @@
+//! Elastic IPs: allocated from the public pool (decided by the network
+//! stream), associated with instances (decided by the address's stream).
+//! As in EC2-Classic and Eucalyptus, an instance without an elastic IP has
+//! an auto-assigned public address; it gives it back when an elastic IP is
+//! associated and gets a new one when it is disassociated.
+
+use super::{Decision, Reply, need};
+use crate::aggregate::StateView;
+use crate::aggregates::{ElasticIp, Instance};
+use crate::command::*;
+use crate::error::DecideError;
+use crate::event::*;
+use crate::ids::*;
+use crate::model::*;
+use crate::stream::StreamId;
+
+type Events = Vec<(StreamId, Event)>;
+
+pub(super) fn allocate(c: &AllocateAddress, view: &dyn StateView) -> Result<Decision, DecideError> {
+    let network = view.network().ok_or(DecideError::CloudNotInitialized)?;
+    let address = network.free_public(1).pop().ok_or(DecideError::AddressLimitExceeded)?;
+    if view.get(&StreamId::elastic_ip(&c.allocation)).is_some_and(|a| !a.is_empty()) {
+        return Err(DecideError::IdInUse(c.allocation.to_string()));
+    }
+    Ok(Decision {
+        events: vec![
+            (
+                StreamId::network(),
+                PublicAddressTaken { address: address.clone(), holder: AddressHolder::Allocation(c.allocation.clone()) }
+                    .into(),
+            ),
+            (
+                StreamId::elastic_ip(&c.allocation),
+                AddressAllocated {
+                    allocation: c.allocation.clone(),
+                    address: address.clone(),
+                    account: c.account.clone(),
+                    at: c.at,
+                }
+                .into(),
+            ),
+        ],
+        reply: Reply::Address { allocation: c.allocation.clone(), address },
+    })
+}
+
+/// The caller's elastic IP named by `address` (its stream is then in view).
+fn owned_address<'v>(
+    view: &'v dyn StateView,
+    account: &AccountId,
+    address: &AddressRef,
+) -> Result<&'v ElasticIp, DecideError> {
+    let allocation = match address {
+        AddressRef::Allocation(id) => id.clone(),
+        AddressRef::PublicIp(ip) => {
+            let network = view.network().ok_or(DecideError::CloudNotInitialized)?;
+            match network.public_taken.get(ip) {
+                Some(AddressHolder::Allocation(id)) => id.clone(),
+                _ => return Err(DecideError::AddressNotFound(ip.clone())),
+            }
+        }
+    };
+    need(view, [StreamId::elastic_ip(&allocation)])?;
+    match view.elastic_ip(&allocation) {
+        Some(eip) if &eip.account == account => Ok(eip),
+        _ => Err(DecideError::AddressNotFound(match address {
+            AddressRef::Allocation(id) => id.to_string(),
+            AddressRef::PublicIp(ip) => ip.clone(),
+        })),
+    }
+}
+
+/// The events that take `eip` off the instance it is associated with; the
+/// instance gets an auto-assigned public address again if one is free.
+fn detach(view: &dyn StateView, eip: &ElasticIp, at: Timestamp, taken: &mut Vec<String>) -> Result<Events, DecideError> {
+    let Some((_, instance)) = &eip.association else { return Ok(Vec::new()) };
+    need(view, [StreamId::instance(instance)])?;
+    let mut events: Events = vec![(StreamId::elastic_ip(&eip.allocation), AddressDisassociated { at }.into())];
+    let gone = view.instance(instance).is_none_or(Instance::is_gone);
+    let running = view.instance(instance).is_some_and(|i| i.state != InstanceState::Stopped);
+    let fresh = if gone || !running { None } else { next_public(view, taken)? };
+    if let Some(address) = &fresh {
+        events.push((
+            StreamId::network(),
+            PublicAddressTaken { address: address.clone(), holder: AddressHolder::Instance(instance.clone()) }.into(),
+        ));
+    }
+    if !gone {
+        events.push((
+            StreamId::instance(instance),
+            InstancePublicAddressChanged { public_address: fresh, elastic: None }.into(),
+        ));
+    }
+    Ok(events)
+}
+
+fn next_public(view: &dyn StateView, taken: &mut Vec<String>) -> Result<Option<String>, DecideError> {
+    let network = view.network().ok_or(DecideError::CloudNotInitialized)?;
+    let next = network.free_public(taken.len() + 1).into_iter().find(|a| !taken.contains(a));
+    if let Some(a) = &next {
+        taken.push(a.clone());
+    }
+    Ok(next)
+}
+
+pub(super) fn associate(c: &AssociateAddress, view: &dyn StateView) -> Result<Decision, DecideError> {
+    let eip = owned_address(view, &c.account, &c.address)?;
+    let instance = match view.instance(&c.instance) {
+        Some(i) if i.account == c.account && !i.is_gone() => i,
+        _ => return Err(DecideError::InstanceNotFound(vec![c.instance.clone()])),
+    };
+    let reply = Reply::Address { allocation: eip.allocation.clone(), address: eip.address.clone() };
+    if eip.association.as_ref().is_some_and(|(_, i)| i == &instance.id) {
+        return Ok(Decision { events: Vec::new(), reply });
+    }
+    let mut events = Vec::new();
+    let mut taken = Vec::new();
+    if let Some((_, other)) = &eip.association {
+        // EC2-Classic moves an address named by its IP; by allocation id it
+        // must be allowed explicitly.
+        let by_ip = matches!(c.address, AddressRef::PublicIp(_));
+        if !by_ip && !c.allow_reassociation {
+            return Err(DecideError::AddressInUse { address: eip.address.clone(), instance: other.clone() });
+        }
+        events.extend(detach(view, eip, c.at, &mut taken)?);
+    }
+    match (&instance.elastic, &instance.public_address) {
+        (Some(previous), _) => {
+            need(view, [StreamId::elastic_ip(previous)])?;
+            if view.elastic_ip(previous).is_some() {
+                events.push((StreamId::elastic_ip(previous), AddressDisassociated { at: c.at }.into()));
+            }
+        }
+        (None, Some(auto)) => {
+            events.push((StreamId::network(), PublicAddressFreed { address: auto.clone() }.into()));
+        }
+        (None, None) => {}
+    }
+    events.push((
+        StreamId::elastic_ip(&eip.allocation),
+        AddressAssociated { association: c.association.clone(), instance: instance.id.clone(), at: c.at }.into(),
+    ));
+    events.push((
+        StreamId::instance(&instance.id),
+        InstancePublicAddressChanged { public_address: Some(eip.address.clone()), elastic: Some(eip.allocation.clone()) }
+            .into(),
+    ));
+    Ok(Decision { events, reply })
+}
+
+pub(super) fn disassociate(c: &DisassociateAddress, view: &dyn StateView) -> Result<Decision, DecideError> {
+    let (eip, expected) = match &c.address {
+        DisassociateRef::PublicIp(ip) => (owned_address(view, &c.account, &AddressRef::PublicIp(ip.clone()))?, None),
+        DisassociateRef::Association(association) => {
+            let allocation =
+                c.allocation.clone().ok_or_else(|| DecideError::AssociationNotFound(association.to_string()))?;
+            let eip = owned_address(view, &c.account, &AddressRef::Allocation(allocation)).map_err(|e| match e {
+                DecideError::AddressNotFound(_) => DecideError::AssociationNotFound(association.to_string()),
+                other => other,
+            })?;
+            (eip, Some(association))
+        }
+    };
+    match (&eip.association, expected) {
+        (Some((current, _)), Some(wanted)) if current != wanted => {
+            return Err(DecideError::AssociationNotFound(wanted.to_string()));
+        }
+        (None, Some(wanted)) => return Err(DecideError::AssociationNotFound(wanted.to_string())),
+        _ => {}
+    }
+    let events = detach(view, eip, c.at, &mut Vec::new())?;
+    Ok(Decision { events, reply: Reply::Address { allocation: eip.allocation.clone(), address: eip.address.clone() } })
+}
+
+pub(super) fn release(c: &ReleaseAddress, view: &dyn StateView) -> Result<Decision, DecideError> {
+    let eip = owned_address(view, &c.account, &c.address)?;
+    let mut events = detach(view, eip, c.at, &mut Vec::new())?;
+    events.push((StreamId::elastic_ip(&eip.allocation), AddressReleased { at: c.at }.into()));
+    events.push((StreamId::network(), PublicAddressFreed { address: eip.address.clone() }.into()));
+    Ok(Decision { events, reply: Reply::Address { allocation: eip.allocation.clone(), address: eip.address.clone() } })
+}

@@ -1,0 +1,170 @@
+//! Key pairs and security groups: names unique per account (decided by the
+//! account stream), rules and membership (decided by the group's stream).
+
+use super::{Decision, Reply, need, resolve_group};
+use crate::aggregate::StateView;
+use crate::command::*;
+use crate::error::DecideError;
+use crate::event::*;
+use crate::ids::*;
+use crate::model::*;
+use crate::stream::StreamId;
+
+type Events = Vec<(StreamId, Event)>;
+
+pub(super) fn create_key_pair(c: &CreateKeyPair, view: &dyn StateView) -> Result<Events, DecideError> {
+    let account = view.account(&c.account).ok_or_else(|| DecideError::AccountNotFound(c.account.clone()))?;
+    if account.key_pairs.contains_key(&c.name) {
+        return Err(DecideError::KeyPairExists(c.name.clone()));
+    }
+    let stream = StreamId::account(&c.account);
+    let mut events: Events = vec![(
+        stream.clone(),
+        KeyPairCreated {
+            account: c.account.clone(),
+            name: c.name.clone(),
+            key_pair: c.key_pair.clone(),
+            fingerprint: c.fingerprint.clone(),
+            public_key: c.public_key.clone(),
+            key_type: c.key_type.clone(),
+            imported: c.imported,
+            at: c.at,
+        }
+        .into(),
+    )];
+    if !c.tags.is_empty() {
+        let tags = crate::aggregates::tags::Tags::default();
+        events.push((stream, tags.create(c.key_pair.as_str(), &c.tags, c.at)?));
+    }
+    Ok(events)
+}
+
+/// EC2 answers success for a key pair that does not exist (nothing changes).
+pub(super) fn delete_key_pair(c: &DeleteKeyPair, view: &dyn StateView) -> Result<Events, DecideError> {
+    let account = view.account(&c.account).ok_or_else(|| DecideError::AccountNotFound(c.account.clone()))?;
+    let name = match (&c.name, &c.key_pair) {
+        (Some(name), _) => account.key_pairs.contains_key(name).then(|| name.clone()),
+        (None, Some(id)) => match account.key_pair_by_id(id.as_str()) {
+            Some((name, _)) => Some(name.clone()),
+            None => return Err(DecideError::KeyPairNotFound(id.to_string())),
+        },
+        (None, None) => None,
+    };
+    Ok(name
+        .map(|name| {
+            vec![(StreamId::account(&c.account), KeyPairDeleted { account: c.account.clone(), name, at: c.at }.into())]
+        })
+        .unwrap_or_default())
+}
+
+/// A new group's events: its name in the account, the group, and its
+/// initial rules (egress to anywhere; the default group also lets its own
+/// members in).
+pub(super) fn new_group_events(
+    account: &AccountId,
+    group: &SecurityGroupId,
+    name: &str,
+    description: &str,
+    default: bool,
+    at: Timestamp,
+) -> Events {
+    let stream = StreamId::security_group(group);
+    let everything = |source| SecurityRule { protocol: "-1".into(), from_port: -1, to_port: -1, source };
+    let mut events: Events = vec![
+        (StreamId::account(account), GroupNameClaimed { name: name.to_owned(), group: group.clone() }.into()),
+        (
+            stream.clone(),
+            SecurityGroupCreated {
+                group: group.clone(),
+                account: account.clone(),
+                name: name.to_owned(),
+                description: description.to_owned(),
+                at,
+            }
+            .into(),
+        ),
+        (
+            stream.clone(),
+            SecurityRulesAuthorized {
+                direction: Direction::Egress,
+                rules: vec![everything(RuleSource::Cidr("0.0.0.0/0".into()))],
+                at,
+            }
+            .into(),
+        ),
+    ];
+    if default {
+        let own = RuleSource::Group { account: account.clone(), group: group.clone() };
+        events.push((
+            stream,
+            SecurityRulesAuthorized { direction: Direction::Ingress, rules: vec![everything(own)], at }.into(),
+        ));
+    }
+    events
+}
+
+pub(super) fn create_group(c: &CreateSecurityGroup, view: &dyn StateView) -> Result<Events, DecideError> {
+    let account = view.account(&c.account).ok_or_else(|| DecideError::AccountNotFound(c.account.clone()))?;
+    if account.groups.contains_key(&c.name) {
+        return Err(DecideError::GroupExists(c.name.clone()));
+    }
+    if view.get(&StreamId::security_group(&c.group)).is_some_and(|a| !a.is_empty()) {
+        return Err(DecideError::IdInUse(c.group.to_string()));
+    }
+    let mut events = new_group_events(&c.account, &c.group, &c.name, &c.description, false, c.at);
+    if !c.tags.is_empty() {
+        let tags = crate::aggregates::tags::Tags::default();
+        events.push((StreamId::security_group(&c.group), tags.create(c.group.as_str(), &c.tags, c.at)?));
+    }
+    Ok(events)
+}
+
+pub(super) fn delete_group(c: &DeleteSecurityGroup, view: &dyn StateView) -> Result<Decision, DecideError> {
+    let id = resolve_group(view, &c.account, &c.group)?;
+    need(view, [StreamId::security_group(&id)])?;
+    let group = view.security_group(&id).ok_or_else(|| DecideError::GroupNotFound(id.to_string()))?;
+    if group.name == "default" {
+        return Err(DecideError::DefaultGroupUndeletable);
+    }
+    if !group.members.is_empty() {
+        return Err(DecideError::GroupInUse { group: id, instances: group.members.len() });
+    }
+    Ok(Decision {
+        events: vec![
+            (StreamId::account(&c.account), GroupNameReleased { name: group.name.clone(), group: id.clone() }.into()),
+            (StreamId::security_group(&id), SecurityGroupDeleted { at: c.at }.into()),
+        ],
+        reply: Reply::Group(id),
+    })
+}
+
+/// Resolves rule sources that name groups (possibly of other accounts).
+fn resolve_rules(c: &ChangeSecurityRules, view: &dyn StateView) -> Result<Vec<SecurityRule>, DecideError> {
+    c.rules
+        .iter()
+        .map(|r| {
+            let source = match &r.source {
+                SourceRef::Cidr(cidr) => RuleSource::Cidr(cidr.clone()),
+                SourceRef::Group { account, group } => {
+                    let owner = account.clone().unwrap_or_else(|| c.account.clone());
+                    let id = resolve_group(view, &owner, group)?;
+                    RuleSource::Group { account: owner, group: id }
+                }
+            };
+            Ok(SecurityRule { protocol: r.protocol.clone(), from_port: r.from_port, to_port: r.to_port, source })
+        })
+        .collect()
+}
+
+pub(super) fn change_rules(c: &ChangeSecurityRules, view: &dyn StateView) -> Result<Decision, DecideError> {
+    let id = resolve_group(view, &c.account, &c.group)?;
+    need(view, [StreamId::security_group(&id)])?;
+    let rules = resolve_rules(c, view)?;
+    let group = view.security_group(&id).ok_or_else(|| DecideError::GroupNotFound(id.to_string()))?;
+    let event = if c.authorize {
+        group.authorize(c.direction, &rules, c.at)?
+    } else {
+        group.revoke(c.direction, &rules, c.at)?
+    };
+    Ok(Decision { events: vec![(StreamId::security_group(&id), event)], reply: Reply::Group(id) })
+}

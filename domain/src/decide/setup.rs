@@ -1,0 +1,167 @@
+//! Setting a cloud up: bootstrap, clusters, nodes, accounts, users, keys
+//! and images.
+
+use super::keys_and_groups::new_group_events;
+use crate::aggregate::StateView;
+use crate::aggregates::cidr_range;
+use crate::command::*;
+use crate::error::DecideError;
+use crate::event::*;
+use crate::ids::*;
+use crate::model::*;
+use crate::stream::StreamId;
+
+type Events = Vec<(StreamId, Event)>;
+
+pub(super) fn bootstrap(c: &BootstrapCloud, view: &dyn StateView) -> Result<Events, DecideError> {
+    if view.cloud().is_some() {
+        return Err(DecideError::CloudAlreadyInitialized);
+    }
+    if c.node.zone != c.cluster.zone {
+        return Err(DecideError::UnknownZone(c.node.zone.clone()));
+    }
+    if cidr_range(&c.private_cidr).is_none() {
+        return Err(DecideError::InvalidNetwork(c.private_cidr.clone()));
+    }
+    let mut events: Events = vec![
+        (
+            StreamId::cloud(),
+            CloudInitialized { region: c.region.clone(), vm_types: c.vm_types.clone(), at: c.at }.into(),
+        ),
+        (StreamId::cloud(), ClusterAdded { zone: c.cluster.zone.clone(), at: c.at }.into()),
+        (
+            StreamId::cluster(&c.cluster.zone),
+            ClusterRegistered { zone: c.cluster.zone.clone(), policy: c.cluster.policy, at: c.at }.into(),
+        ),
+        (StreamId::cluster(&c.node.zone), node_registered(&c.node).into()),
+        (
+            StreamId::network(),
+            AddressPoolConfigured {
+                private_cidr: c.private_cidr.clone(),
+                public_addresses: c.public_addresses.clone(),
+                at: c.at,
+            }
+            .into(),
+        ),
+    ];
+    events.extend(create_account(&c.admin, view)?);
+    for image in &c.images {
+        if view.image(&image.image).is_some() {
+            return Err(DecideError::ImageExists(image.image.clone()));
+        }
+        events.push((StreamId::image(&image.image), image_registered(image).into()));
+    }
+    Ok(events)
+}
+
+pub(super) fn add_cluster(c: &AddCluster, view: &dyn StateView) -> Result<Events, DecideError> {
+    let cloud = view.cloud().ok_or(DecideError::CloudNotInitialized)?;
+    if cloud.has_zone(&c.zone) || view.cluster(&c.zone).is_some() {
+        return Err(DecideError::ZoneExists(c.zone.clone()));
+    }
+    Ok(vec![
+        (StreamId::cloud(), ClusterAdded { zone: c.zone.clone(), at: c.at }.into()),
+        (StreamId::cluster(&c.zone), ClusterRegistered { zone: c.zone.clone(), policy: c.policy, at: c.at }.into()),
+    ])
+}
+
+fn node_registered(c: &RegisterNode) -> NodeRegistered {
+    NodeRegistered {
+        node: c.node.clone(),
+        zone: c.zone.clone(),
+        host: c.host.clone(),
+        hypervisor: c.hypervisor.clone(),
+        capacity: c.capacity,
+        at: c.at,
+    }
+}
+
+pub(super) fn register_node(c: &RegisterNode, view: &dyn StateView) -> Result<Events, DecideError> {
+    let cluster = view.cluster(&c.zone).ok_or_else(|| DecideError::UnknownZone(c.zone.clone()))?;
+    if cluster.nodes.contains_key(&c.node) {
+        return Err(DecideError::NodeExists(c.node.clone()));
+    }
+    Ok(vec![(StreamId::cluster(&c.zone), node_registered(c).into())])
+}
+
+/// The account, its `default` security group and its first access key.
+pub(super) fn create_account(c: &CreateAccount, view: &dyn StateView) -> Result<Events, DecideError> {
+    if view.account(&c.account).is_some() {
+        return Err(DecideError::AccountExists(c.account.clone()));
+    }
+    if view.security_group(&c.default_group).is_some() {
+        return Err(DecideError::IdInUse(c.default_group.to_string()));
+    }
+    let mut events: Events = vec![(
+        StreamId::account(&c.account),
+        AccountCreated { account: c.account.clone(), name: c.name.clone(), at: c.at }.into(),
+    )];
+    events.extend(new_group_events(&c.account, &c.default_group, "default", "default group", true, c.at));
+    if let Some(key) = &c.access_key {
+        events.push((StreamId::account(&c.account), access_key_created(&c.account, key, c.at).into()));
+    }
+    Ok(events)
+}
+
+pub(super) fn create_user(c: &CreateUser, view: &dyn StateView) -> Result<Events, DecideError> {
+    let account = view.account(&c.account).ok_or_else(|| DecideError::AccountNotFound(c.account.clone()))?;
+    if account.users.contains(&c.user) {
+        return Err(DecideError::UserExists(c.user.clone()));
+    }
+    Ok(vec![(
+        StreamId::account(&c.account),
+        UserCreated { account: c.account.clone(), user: c.user.clone(), at: c.at }.into(),
+    )])
+}
+
+fn access_key_created(account: &AccountId, key: &NewAccessKey, at: Timestamp) -> AccessKeyCreated {
+    AccessKeyCreated {
+        account: account.clone(),
+        user: key.user.clone(),
+        access_key: key.access_key.clone(),
+        secret: key.secret.clone(),
+        at,
+    }
+}
+
+pub(super) fn create_access_key(c: &CreateAccessKey, view: &dyn StateView) -> Result<Events, DecideError> {
+    let account = view.account(&c.account).ok_or_else(|| DecideError::AccountNotFound(c.account.clone()))?;
+    if account.access_keys.contains_key(&c.key.access_key) {
+        return Err(DecideError::AccessKeyExists(c.key.access_key.clone()));
+    }
+    if !account.users.contains(&c.key.user) {
+        return Err(DecideError::UserNotFound(c.key.user.clone()));
+    }
+    Ok(vec![(StreamId::account(&c.account), access_key_created(&c.account, &c.key, c.at).into())])
+}
+
+fn image_registered(c: &RegisterImage) -> ImageRegistered {
+    ImageRegistered {
+        image: c.image.clone(),
+        owner: c.owner.clone(),
+        kind: c.kind,
+        name: c.name.clone(),
+        description: c.description.clone(),
+        architecture: c.architecture.clone(),
+        location: c.location.clone(),
+        kernel: c.kernel.clone(),
+        ramdisk: c.ramdisk.clone(),
+        public: c.public,
+        at: c.at,
+    }
+}
+
+pub(super) fn register_image(c: &RegisterImage, view: &dyn StateView) -> Result<Events, DecideError> {
+    if view.image(&c.image).is_some() {
+        return Err(DecideError::ImageExists(c.image.clone()));
+    }
+    for (part, kind) in [(&c.kernel, ImageKind::Kernel), (&c.ramdisk, ImageKind::Ramdisk)] {
+        if let Some(id) = part {
+            match view.image(id) {
+                Some(img) if img.kind == kind && img.visible_to(&c.owner) => {}
+                _ => return Err(DecideError::ImageNotFound(id.clone())),
+            }
+        }
+    }
+    Ok(vec![(StreamId::image(&c.image), image_registered(c).into())])
+}

@@ -1,0 +1,52 @@
+//! Events of the cloud stream and the cluster (zone) streams.
+
+use crate::ids::*;
+use crate::model::*;
+use serde::{Deserialize, Serialize};
+
+/// The cloud was set up: its region, VM types and system account.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CloudInitialized {
+    pub region: String,
+    pub vm_types: Vec<VmType>,
+    pub at: Timestamp,
+}
+
+/// A cluster (availability zone) joined the cloud.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClusterAdded {
+    pub zone: ZoneName,
+    pub at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClusterRegistered {
+    pub zone: ZoneName,
+    pub policy: SchedulingPolicy,
+    pub at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NodeRegistered {
+    pub node: NodeId,
+    pub zone: ZoneName,
+    pub host: String,
+    pub hypervisor: String,
+    pub capacity: Resources,
+    pub at: Timestamp,
+}
+
+/// The scheduler set aside room on a node for an instance.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CapacityReserved {
+    pub node: NodeId,
+    pub instance: InstanceId,
+    pub amount: Resources,
+}
+
+/// An instance gave its room on a node back.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CapacityReleased {
+    pub node: NodeId,
+    pub instance: InstanceId,
+}

@@ -1,0 +1,146 @@
+use super::samples::*;
+use super::*;
+use crate::command::*;
+
+fn cloud() -> Given {
+    let mut g = given(&[]);
+    g.then_apply(&bootstrap(8)).unwrap();
+    g.then_apply(&create_other()).unwrap();
+    g
+}
+
+fn instance(g: &Given, id: &InstanceId) -> crate::aggregates::Instance {
+    match g.streams.get(&StreamId::instance(id)) {
+        Some(Aggregate::Instance(i)) => (**i).clone(),
+        other => panic!("{other:?}"),
+    }
+}
+
+fn launch(g: &mut Given, bits: u128) -> InstanceId {
+    match g.then_apply(&run(admin(), bits, 1, 1, None)).unwrap().reply {
+        Reply::Launched { instances, .. } => instances[0].clone(),
+        _ => unreachable!(),
+    }
+}
+
+fn allocate(account: AccountId, bits: u128) -> Command {
+    Command::AllocateAddress(AllocateAddress { account, allocation: AllocationId::from_bits(bits), at: t(30) })
+}
+
+fn associate(address: AddressRef, instance: &InstanceId, allow: bool) -> Command {
+    Command::AssociateAddress(AssociateAddress {
+        account: admin(),
+        address,
+        instance: instance.clone(),
+        association: AssociationId::from_bits(0xa5),
+        allow_reassociation: allow,
+        at: t(31),
+    })
+}
+
+fn free_public(g: &Given) -> Vec<String> {
+    match g.streams.get(&StreamId::network()) {
+        Some(Aggregate::Network(n)) => n.free_public(10),
+        _ => unreachable!(),
+    }
+}
+
+#[test]
+fn launches_take_private_and_public_addresses_from_the_pools() {
+    let mut g = cloud();
+    let a = launch(&mut g, 1);
+    let b = launch(&mut g, 2);
+    assert_eq!(instance(&g, &a).private_address.as_deref(), Some("10.0.0.2"));
+    assert_eq!(instance(&g, &b).private_address.as_deref(), Some("10.0.0.3"));
+    assert_eq!(instance(&g, &a).public_address.as_deref(), Some("192.0.2.10"));
+    assert_eq!(instance(&g, &b).public_address.as_deref(), Some("192.0.2.11"));
+    assert_eq!(free_public(&g), vec!["192.0.2.12".to_string()]);
+    // When the public pool is empty, instances still launch, without one.
+    launch(&mut g, 3);
+    let d = launch(&mut g, 4);
+    assert_eq!(instance(&g, &d).public_address, None);
+}
+
+#[test]
+fn the_private_pool_limits_launches() {
+    let mut g = given(&[]);
+    g.then_apply(&bootstrap(64)).unwrap();
+    // 10.0.0.0/28 has 13 usable addresses.
+    g.then_apply(&run(admin(), 1, 13, 13, None)).unwrap();
+    assert_eq!(g.when(&run(admin(), 2, 1, 1, None)), Err(DecideError::PrivateAddressesExhausted));
+}
+
+#[test]
+fn elastic_ips_allocate_associate_move_and_release() {
+    let mut g = cloud();
+    let a = launch(&mut g, 1);
+    let b = launch(&mut g, 2);
+    // One address left in the pool.
+    let d = g.then_apply(&allocate(admin(), 1)).unwrap();
+    assert_eq!(d.reply, Reply::Address { allocation: AllocationId::from_bits(1), address: "192.0.2.12".into() });
+    assert_eq!(g.when(&allocate(admin(), 2)), Err(DecideError::AddressLimitExceeded));
+    // Associate with a: a's auto address goes back to the pool.
+    let alloc = AddressRef::Allocation(AllocationId::from_bits(1));
+    g.then_apply(&associate(alloc.clone(), &a, false)).unwrap();
+    assert_eq!(instance(&g, &a).public_address.as_deref(), Some("192.0.2.12"));
+    assert_eq!(instance(&g, &a).elastic, Some(AllocationId::from_bits(1)));
+    assert_eq!(free_public(&g), vec!["192.0.2.10".to_string()]);
+    // Moving it to b needs AllowReassociation by allocation id ...
+    assert!(matches!(g.when(&associate(alloc.clone(), &b, false)), Err(DecideError::AddressInUse { .. })));
+    // ... but not by address (EC2-Classic); a gets an auto address again.
+    g.then_apply(&associate(AddressRef::PublicIp("192.0.2.12".into()), &b, false)).unwrap();
+    assert_eq!(instance(&g, &b).public_address.as_deref(), Some("192.0.2.12"));
+    assert_eq!(instance(&g, &a).public_address.as_deref(), Some("192.0.2.10"));
+    assert_eq!(instance(&g, &a).elastic, None);
+    // b's own auto address was freed when the elastic IP came.
+    assert_eq!(free_public(&g), vec!["192.0.2.11".to_string()]);
+    // Disassociate by association id.
+    let dis = |association: u128, allocation: Option<u128>| {
+        Command::DisassociateAddress(DisassociateAddress {
+            account: admin(),
+            address: DisassociateRef::Association(AssociationId::from_bits(association)),
+            allocation: allocation.map(AllocationId::from_bits),
+            at: t(32),
+        })
+    };
+    assert!(matches!(g.when(&dis(0xbad, Some(1))), Err(DecideError::AssociationNotFound(_))));
+    g.then_apply(&dis(0xa5, Some(1))).unwrap();
+    assert_eq!(instance(&g, &b).elastic, None);
+    assert_eq!(instance(&g, &b).public_address.as_deref(), Some("192.0.2.11"));
+    // Release: the address is back in the pool.
+    let release = |account| Command::ReleaseAddress(ReleaseAddress { account, address: alloc.clone(), at: t(33) });
+    assert_eq!(g.when(&release(other_account())), Err(DecideError::AddressNotFound(AllocationId::from_bits(1).to_string())));
+    g.then_apply(&release(admin())).unwrap();
+    assert_eq!(free_public(&g), vec!["192.0.2.12".to_string()]);
+    assert!(g.when(&release(admin())).is_err());
+}
+
+#[test]
+fn a_terminated_instance_gives_its_addresses_back_and_keeps_no_elastic_ip() {
+    let mut g = cloud();
+    let a = launch(&mut g, 1);
+    g.then_apply(&allocate(admin(), 1)).unwrap();
+    g.then_apply(&associate(AddressRef::Allocation(AllocationId::from_bits(1)), &a, false)).unwrap();
+    g.then_apply(&report(&a, NodeOutcome::Running)).unwrap();
+    g.then_apply(&terminate(admin(), std::slice::from_ref(&a))).unwrap();
+    let d = g.then_apply(&report(&a, NodeOutcome::Terminated)).unwrap();
+    assert_eq!(
+        event_types(&d),
+        vec![
+            "InstanceTerminated",
+            "CapacityReleased",
+            "AddressDisassociated",
+            "InstancePublicAddressChanged",
+            "PrivateAddressFreed",
+            "SecurityGroupMemberRemoved"
+        ]
+    );
+    match g.streams.get(&StreamId::elastic_ip(&AllocationId::from_bits(1))) {
+        Some(Aggregate::ElasticIp(e)) => assert!(e.association.is_none() && !e.released),
+        other => panic!("{other:?}"),
+    }
+    match g.streams.get(&StreamId::network()) {
+        Some(Aggregate::Network(n)) => assert!(n.private_taken.is_empty()),
+        _ => unreachable!(),
+    }
+}

@@ -1,0 +1,154 @@
+//! Stop, start, reboot, attributes and what the guest does on its own.
+
+use super::samples::*;
+use super::*;
+use crate::command::*;
+
+fn cloud(cpus: u32) -> Given {
+    let mut g = given(&[]);
+    g.then_apply(&bootstrap(cpus)).unwrap();
+    g
+}
+
+fn running(g: &mut Given, bits: u128) -> InstanceId {
+    let id = match g.then_apply(&run(admin(), bits, 1, 1, None)).unwrap().reply {
+        Reply::Launched { instances, .. } => instances[0].clone(),
+        _ => unreachable!(),
+    };
+    g.then_apply(&report(&id, NodeOutcome::Running)).unwrap();
+    id
+}
+
+fn instance(g: &Given, id: &InstanceId) -> crate::aggregates::Instance {
+    match g.streams.get(&StreamId::instance(id)) {
+        Some(Aggregate::Instance(i)) => (**i).clone(),
+        other => panic!("{other:?}"),
+    }
+}
+
+fn modify(id: &InstanceId, change: AttributeChange) -> Command {
+    Command::ModifyInstanceAttribute(ModifyInstanceAttribute { account: admin(), instance: id.clone(), change, at: t(25) })
+}
+
+#[test]
+fn stop_releases_room_and_auto_address_and_start_takes_them_again() {
+    let mut g = cloud(1);
+    let id = running(&mut g, 1);
+    let stop = change(admin(), std::slice::from_ref(&id), StateRequest::Stop { force: false });
+    let d = g.then_apply(&stop).unwrap();
+    assert_eq!(
+        d.reply,
+        Reply::StateChanges(vec![StateChange {
+            instance: id.clone(),
+            previous: InstanceState::Running,
+            current: InstanceState::Stopping
+        }])
+    );
+    // Stopping again changes nothing.
+    assert!(g.when(&stop).unwrap().events.is_empty());
+    let d = g.then_apply(&report(&id, NodeOutcome::Stopped)).unwrap();
+    assert_eq!(event_types(&d), vec!["InstanceStopped", "CapacityReleased", "PublicAddressFreed", "InstancePublicAddressChanged"]);
+    let stopped = instance(&g, &id);
+    assert_eq!(stopped.state, InstanceState::Stopped);
+    assert_eq!(stopped.private_address.as_deref(), Some("10.0.0.2"));
+    assert_eq!(stopped.public_address, None);
+    // Its room went back: another instance fits on the one-CPU node ...
+    let other = running(&mut g, 2);
+    // ... so starting the stopped one now fails for want of room.
+    let start = change(admin(), std::slice::from_ref(&id), StateRequest::Start);
+    assert!(matches!(g.when(&start), Err(DecideError::InsufficientCapacity { .. })));
+    g.then_apply(&change(admin(), std::slice::from_ref(&other), StateRequest::Terminate)).unwrap();
+    g.then_apply(&report(&other, NodeOutcome::Terminated)).unwrap();
+    let d = g.then_apply(&start).unwrap();
+    assert_eq!(
+        event_types(&d),
+        vec!["InstanceStartRequested", "InstancePlaced", "CapacityReserved", "PublicAddressTaken", "InstancePublicAddressChanged"]
+    );
+    assert_eq!(instance(&g, &id).state, InstanceState::Pending);
+    assert!(instance(&g, &id).public_address.is_some());
+    g.then_apply(&report(&id, NodeOutcome::Running)).unwrap();
+    assert_eq!(instance(&g, &id).state, InstanceState::Running);
+}
+
+#[test]
+fn termination_protection_and_attributes() {
+    let mut g = cloud(4);
+    let id = running(&mut g, 1);
+    g.then_apply(&modify(&id, AttributeChange::DisableApiTermination(true))).unwrap();
+    assert_eq!(g.when(&terminate(admin(), std::slice::from_ref(&id))), Err(DecideError::TerminationProtected(id.clone())));
+    // Type and user data change only while stopped.
+    assert!(matches!(
+        g.when(&modify(&id, AttributeChange::InstanceType("c1.medium".into()))),
+        Err(DecideError::IncorrectInstanceState { .. })
+    ));
+    g.then_apply(&change(admin(), std::slice::from_ref(&id), StateRequest::Stop { force: true })).unwrap();
+    g.then_apply(&report(&id, NodeOutcome::Stopped)).unwrap();
+    assert_eq!(
+        g.when(&modify(&id, AttributeChange::InstanceType("z9.tiny".into()))),
+        Err(DecideError::UnknownInstanceType("z9.tiny".into()))
+    );
+    g.then_apply(&modify(&id, AttributeChange::InstanceType("c1.medium".into()))).unwrap();
+    g.then_apply(&modify(&id, AttributeChange::UserData(b"new".to_vec()))).unwrap();
+    assert_eq!(instance(&g, &id).vm_type.name, "c1.medium");
+    assert_eq!(instance(&g, &id).resources().cpus, 2);
+    g.then_apply(&modify(&id, AttributeChange::DisableApiTermination(false))).unwrap();
+    assert!(g.when(&terminate(admin(), std::slice::from_ref(&id))).is_ok());
+}
+
+#[test]
+fn a_guest_that_powers_off_stops_or_terminates_as_asked() {
+    let mut g = cloud(4);
+    let stops = running(&mut g, 1);
+    let d = g.then_apply(&report(&stops, NodeOutcome::PoweredOff)).unwrap();
+    assert_eq!(event_types(&d)[..2], ["InstanceStopRequested", "InstanceStopped"]);
+    assert_eq!(instance(&g, &stops).state, InstanceState::Stopped);
+    assert_eq!(instance(&g, &stops).reason.as_ref().unwrap().code, "Client.InstanceInitiatedShutdown");
+    let mut cmd = run_in(admin(), 2, 1, 1, None);
+    cmd.shutdown_behavior = ShutdownBehavior::Terminate;
+    let ends = match g.then_apply(&Command::RunInstances(cmd)).unwrap().reply {
+        Reply::Launched { instances, .. } => instances[0].clone(),
+        _ => unreachable!(),
+    };
+    g.then_apply(&report(&ends, NodeOutcome::Running)).unwrap();
+    let d = g.then_apply(&report(&ends, NodeOutcome::PoweredOff)).unwrap();
+    assert_eq!(event_types(&d)[..2], ["InstanceTerminationRequested", "InstanceTerminated"]);
+    assert!(event_types(&d).contains(&"PrivateAddressFreed"));
+    assert_eq!(instance(&g, &ends).state, InstanceState::Terminated);
+}
+
+/// Every user request in every state: the event it makes, `None` for a
+/// harmless repeat, or `Err(())` for an illegal transition.
+#[test]
+fn every_user_request_in_every_state() {
+    use InstanceState::*;
+    type Expect = Result<Option<&'static str>, ()>;
+    let table: [(InstanceState, [Expect; 3]); 6] = [
+        //        stop                               start                                reboot
+        (Pending, [Err(()), Ok(None), Err(())]),
+        (Running, [Ok(Some("InstanceStopRequested")), Ok(None), Ok(Some("InstanceRebootRequested"))]),
+        (ShuttingDown, [Err(()), Err(()), Ok(None)]),
+        (Terminated, [Err(()), Err(()), Ok(None)]),
+        (Stopping, [Ok(None), Err(()), Err(())]),
+        (Stopped, [Ok(None), Ok(Some("InstanceStartRequested")), Err(())]),
+    ];
+    for (state, expects) in table {
+        let mut g = cloud(8);
+        let id = running(&mut g, 1);
+        if let Some(Aggregate::Instance(i)) = g.streams.get_mut(&StreamId::instance(&id)) {
+            i.state = state;
+        }
+        let requests = [StateRequest::Stop { force: false }, StateRequest::Start, StateRequest::Reboot];
+        for (request, expect) in requests.into_iter().zip(expects) {
+            let command = change(admin(), std::slice::from_ref(&id), request);
+            let got: Expect = match g.when(&command) {
+                Ok(d) => Ok(d.events.first().map(|(_, e)| e.type_name())),
+                Err(DecideError::IncorrectInstanceState { state: s, .. }) => {
+                    assert_eq!(s, state);
+                    Err(())
+                }
+                Err(other) => panic!("{state} / {request:?}: unexpected {other}"),
+            };
+            assert_eq!(got, expect, "{state} / {request:?}");
+        }
+    }
+}
