@@ -1,6 +1,6 @@
 //! Accounts and access keys (the secret stays sealed here too).
 
-use domain::event::{AccessKeyCreated, AccountCreated};
+use domain::event::{AccessKeyCreated, AccountCreated, UserCreated};
 use domain::{AccessKeyId, AccountId, SealedSecret, Timestamp, UserName};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -14,6 +14,7 @@ pub struct AccountsView {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AccountRow {
     pub name: String,
+    pub users: Vec<UserName>,
     pub created_at: Timestamp,
 }
 
@@ -27,7 +28,14 @@ pub struct AccessKeyRow {
 
 impl AccountsView {
     pub(crate) fn account_created(&mut self, e: &AccountCreated) {
-        self.accounts.insert(e.account.clone(), AccountRow { name: e.name.clone(), created_at: e.at });
+        self.accounts
+            .insert(e.account.clone(), AccountRow { name: e.name.clone(), users: vec![UserName::admin()], created_at: e.at });
+    }
+
+    pub(crate) fn user_created(&mut self, e: &UserCreated) {
+        if let Some(row) = self.accounts.get_mut(&e.account) {
+            row.users.push(e.user.clone());
+        }
     }
 
     pub(crate) fn access_key_created(&mut self, e: &AccessKeyCreated) {

@@ -3,8 +3,8 @@
 
 use domain::event::*;
 use domain::{
-    AccountId, ImageId, InstanceId, InstanceState, NodeId, ReservationId, Resources, StateReason, Timestamp,
-    UserName, ZoneName,
+    AccountId, AllocationId, ImageId, InstanceAttribute, InstanceId, InstanceState, NodeId, ReservationId,
+    Resources, SecurityGroupId, ShutdownBehavior, StateReason, Timestamp, UserName, ZoneName,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -37,6 +37,13 @@ pub struct InstanceRow {
     pub zone: Option<ZoneName>,
     /// Room held on the node, between CapacityReserved and CapacityReleased.
     pub holds: Option<Resources>,
+    pub key_name: Option<String>,
+    pub groups: Vec<SecurityGroupId>,
+    pub private_address: Option<String>,
+    pub public_address: Option<String>,
+    pub elastic: Option<AllocationId>,
+    pub shutdown_behavior: ShutdownBehavior,
+    pub disable_api_termination: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -76,6 +83,13 @@ impl InstancesView {
                 node: None,
                 zone: None,
                 holds: None,
+                key_name: e.key_name,
+                groups: e.security_groups,
+                private_address: None,
+                public_address: None,
+                elastic: None,
+                shutdown_behavior: e.shutdown_behavior,
+                disable_api_termination: e.disable_api_termination,
             },
         );
     }
@@ -112,6 +126,29 @@ impl InstancesView {
             Event::InstanceLaunchFailed(e) => {
                 row.set_state(InstanceState::Terminated, Some(e.reason.clone()), e.at)
             }
+            Event::InstanceAddressed(e) => {
+                row.private_address = Some(e.private_address.clone());
+                row.public_address = e.public_address.clone();
+            }
+            Event::InstancePublicAddressChanged(e) => {
+                row.public_address = e.public_address.clone();
+                row.elastic = e.elastic.clone();
+            }
+            Event::InstanceStopRequested(e) => {
+                let reason = if e.by_guest { StateReason::guest_stopped() } else { StateReason::user_stopped() };
+                row.set_state(InstanceState::Stopping, Some(reason), e.at)
+            }
+            Event::InstanceStopped(e) => {
+                let reason = row.reason.take();
+                row.set_state(InstanceState::Stopped, reason, e.at)
+            }
+            Event::InstanceStartRequested(e) => row.set_state(InstanceState::Pending, None, e.at),
+            Event::InstanceAttributeChanged(e) => match &e.attribute {
+                InstanceAttribute::InstanceType(t) => row.vm_type = t.name.clone(),
+                InstanceAttribute::UserData(_) => {}
+                InstanceAttribute::DisableApiTermination(v) => row.disable_api_termination = *v,
+                InstanceAttribute::ShutdownBehavior(b) => row.shutdown_behavior = *b,
+            },
             _ => {}
         }
     }

@@ -4,6 +4,9 @@ use crate::accounts::AccountsView;
 use crate::catalog::{CloudView, ImageRow, image_row};
 use crate::error::ProjectionError;
 use crate::instances::InstancesView;
+use crate::network::NetworkView;
+use crate::security::SecurityView;
+use crate::tags::TagsView;
 use domain::ImageId;
 use domain::event::Event;
 use eventlog::EnvelopeRef;
@@ -18,6 +21,9 @@ pub struct ReadModels {
     pub accounts: AccountsView,
     pub images: BTreeMap<ImageId, ImageRow>,
     pub instances: InstancesView,
+    pub security: SecurityView,
+    pub network: NetworkView,
+    pub tags: TagsView,
 }
 
 impl ReadModels {
@@ -51,21 +57,62 @@ impl ReadModels {
             }
             Event::AccountCreated(e) => self.accounts.account_created(&e),
             Event::AccessKeyCreated(e) => self.accounts.access_key_created(&e),
+            Event::UserCreated(e) => self.accounts.user_created(&e),
             Event::ImageRegistered(e) => {
                 self.images.insert(e.image.clone(), image_row(&e));
             }
             Event::ReservationCreated(e) => self.instances.reservation_created(e),
-            Event::ClientTokenClaimed(_) => {}
+            Event::ClientTokenClaimed(_) | Event::GroupNameClaimed(_) | Event::GroupNameReleased(_) => {}
             Event::InstanceRequested(e) => self.instances.requested(e),
-            Event::InstancePlaced(_)
+            e @ (Event::InstancePlaced(_)
             | Event::InstanceRunning(_)
             | Event::InstanceTerminationRequested(_)
             | Event::InstanceTerminated(_)
-            | Event::InstanceLaunchFailed(_) => {
+            | Event::InstanceLaunchFailed(_)
+            | Event::InstanceAddressed(_)
+            | Event::InstancePublicAddressChanged(_)
+            | Event::InstanceStopRequested(_)
+            | Event::InstanceStopped(_)
+            | Event::InstanceStartRequested(_)
+            | Event::InstanceRebootRequested(_)
+            | Event::InstanceAttributeChanged(_)) => {
                 if let Some(id) = stream.strip_prefix("instance/") {
-                    self.instances.instance_event(id, &event);
+                    self.instances.instance_event(id, &e);
                 }
             }
+            Event::KeyPairDeleted(e) => {
+                if let Some(row) = self.security.key_pairs.get(&(e.account.clone(), e.name.clone())) {
+                    self.tags.forget(row.id.as_str());
+                }
+                self.security.apply(stream, Event::KeyPairDeleted(e));
+            }
+            e @ Event::SecurityGroupDeleted(_) => {
+                if let Some(id) = stream.strip_prefix("sg/") {
+                    self.tags.forget(id);
+                }
+                self.security.apply(stream, e);
+            }
+            e @ (Event::KeyPairCreated(_)
+            | Event::SecurityGroupCreated(_)
+            | Event::SecurityRulesAuthorized(_)
+            | Event::SecurityRulesRevoked(_)
+            | Event::SecurityGroupMemberAdded(_)
+            | Event::SecurityGroupMemberRemoved(_)) => self.security.apply(stream, e),
+            e @ Event::AddressReleased(_) => {
+                if let Some(id) = stream.strip_prefix("eip/") {
+                    self.tags.forget(id);
+                }
+                self.network.apply(stream, e);
+            }
+            e @ (Event::AddressPoolConfigured(_)
+            | Event::PrivateAddressTaken(_)
+            | Event::PrivateAddressFreed(_)
+            | Event::PublicAddressTaken(_)
+            | Event::PublicAddressFreed(_)
+            | Event::AddressAllocated(_)
+            | Event::AddressAssociated(_)
+            | Event::AddressDisassociated(_)) => self.network.apply(stream, e),
+            e @ (Event::TagsCreated(_) | Event::TagsDeleted(_)) => self.tags.apply(&e),
         }
     }
 }

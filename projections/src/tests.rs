@@ -11,20 +11,17 @@ use std::collections::HashMap;
 #[derive(Clone, Debug)]
 enum Op {
     CreateAccount(u8),
-    Run {
-        account: u8,
-        min: u32,
-        max: u32,
-        token: Option<u8>,
-    },
-    Terminate {
-        account: u8,
-        picks: Vec<usize>,
-    },
-    Report {
-        pick: usize,
-        outcome: u8,
-    },
+    Run { account: u8, min: u32, max: u32, token: Option<u8>, group: Option<u8> },
+    Change { account: u8, picks: Vec<usize>, request: u8 },
+    Report { pick: usize, outcome: u8 },
+    CreateGroup { account: u8, name: u8 },
+    Rule { account: u8, name: u8, port: u8, authorize: bool },
+    DeleteGroup { account: u8, name: u8 },
+    KeyPair { account: u8, name: u8, delete: bool },
+    Allocate { account: u8 },
+    Associate { account: u8, address: usize, pick: usize },
+    Release { account: u8, address: usize },
+    Tag { account: u8, pick: usize, key: u8, delete: bool },
     /// Save and reload the incremental models here.
     Snapshot,
 }
@@ -32,11 +29,22 @@ enum Op {
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         (0u8..3).prop_map(Op::CreateAccount),
-        (0u8..3, 1u32..3, 1u32..4, proptest::option::of(0u8..3))
-            .prop_map(|(account, min, extra, token)| Op::Run { account, min, max: min + extra - 1, token }),
-        (0u8..3, proptest::collection::vec(0usize..50, 1..4))
-            .prop_map(|(account, picks)| Op::Terminate { account, picks }),
-        (0usize..50, 0u8..3).prop_map(|(pick, outcome)| Op::Report { pick, outcome }),
+        (0u8..3, 1u32..3, 1u32..4, proptest::option::of(0u8..3), proptest::option::of(0u8..2)).prop_map(
+            |(account, min, extra, token, group)| Op::Run { account, min, max: min + extra - 1, token, group }
+        ),
+        (0u8..3, proptest::collection::vec(0usize..50, 1..4), 0u8..4)
+            .prop_map(|(account, picks, request)| Op::Change { account, picks, request }),
+        (0usize..50, 0u8..5).prop_map(|(pick, outcome)| Op::Report { pick, outcome }),
+        (0u8..3, 0u8..2).prop_map(|(account, name)| Op::CreateGroup { account, name }),
+        (0u8..3, 0u8..2, 0u8..3, any::<bool>())
+            .prop_map(|(account, name, port, authorize)| Op::Rule { account, name, port, authorize }),
+        (0u8..3, 0u8..2).prop_map(|(account, name)| Op::DeleteGroup { account, name }),
+        (0u8..3, 0u8..2, any::<bool>()).prop_map(|(account, name, delete)| Op::KeyPair { account, name, delete }),
+        (0u8..3).prop_map(|account| Op::Allocate { account }),
+        (0u8..3, 0usize..8, 0usize..50).prop_map(|(account, address, pick)| Op::Associate { account, address, pick }),
+        (0u8..3, 0usize..8).prop_map(|(account, address)| Op::Release { account, address }),
+        (0u8..3, 0usize..50, 0u8..3, any::<bool>())
+            .prop_map(|(account, pick, key, delete)| Op::Tag { account, pick, key, delete }),
         Just(Op::Snapshot),
     ]
 }
@@ -70,12 +78,17 @@ fn bootstrap() -> Command {
             capacity: Resources { cpus: 12, memory_mib: 1 << 20, disk_gib: 1 << 20 },
             at: Timestamp(1),
         },
-        admin: CreateAccount { account: account(0), name: "admin".into(), at: Timestamp(1) },
-        admin_key: CreateAccessKey {
+        private_cidr: "10.1.0.0/24".into(),
+        public_addresses: (10..16).map(|i| format!("198.51.100.{i}")).collect(),
+        admin: CreateAccount {
             account: account(0),
-            user: UserName::admin(),
-            access_key: AccessKeyId::from_bits(1),
-            secret: SealedSecret { nonce: vec![0; 12], ciphertext: vec![1; 40] },
+            name: "admin".into(),
+            default_group: SecurityGroupId::from_bits(0xd0),
+            access_key: Some(NewAccessKey {
+                user: UserName::admin(),
+                access_key: AccessKeyId::from_bits(1),
+                secret: SealedSecret { nonce: vec![0; 12], ciphertext: vec![1; 40] },
+            }),
             at: Timestamp(1),
         },
         images: vec![RegisterImage {
@@ -101,25 +114,40 @@ struct World {
     streams: HashMap<StreamId, Aggregate>,
     records: Vec<eventlog::RecordedEvent>,
     instances: Vec<(AccountId, InstanceId)>,
+    allocations: Vec<AllocationId>,
     clock: i64,
     ids: u128,
 }
 
 impl World {
     fn new() -> World {
-        let mut w =
-            World { streams: HashMap::new(), records: Vec::new(), instances: Vec::new(), clock: 10, ids: 0 };
+        let mut w = World {
+            streams: HashMap::new(),
+            records: Vec::new(),
+            instances: Vec::new(),
+            allocations: Vec::new(),
+            clock: 10,
+            ids: 0,
+        };
         w.execute(&bootstrap());
         w
     }
 
     fn execute(&mut self, command: &Command) {
-        let mut view: HashMap<StreamId, Aggregate> = HashMap::new();
-        for s in command.streams() {
-            view.insert(s.clone(), self.streams.get(&s).cloned().unwrap_or_default());
-        }
-        let Ok(decision) = decide(command, &view) else {
-            return;
+        let mut named = command.streams();
+        let decision = loop {
+            let view: HashMap<StreamId, Aggregate> =
+                named.iter().map(|s| (s.clone(), self.streams.get(s).cloned().unwrap_or_default())).collect();
+            match decide(command, &view) {
+                Err(DecideError::NeedStreams(more)) => named.extend(more),
+                Err(e) => {
+                    if std::env::var_os("WORLD_DEBUG").is_some() {
+                        eprintln!("{}: {e}", command.name());
+                    }
+                    return;
+                }
+                Ok(d) => break d,
+            }
         };
         if let Reply::Launched { instances, replayed: false, .. } = &decision.reply
             && let Command::RunInstances(c) = command
@@ -152,19 +180,25 @@ impl World {
     fn play(&mut self, op: &Op) {
         self.clock += 1000;
         let at = Timestamp(self.clock);
+        let pick = |w: &World, p: usize| -> Option<InstanceId> {
+            (!w.instances.is_empty()).then(|| w.instances[p % w.instances.len()].1.clone())
+        };
+        let group_name = |n: u8| format!("group{n}");
         let command = match op {
-            Op::CreateAccount(i) => {
-                Command::CreateAccount(CreateAccount { account: account(*i), name: format!("acct{i}"), at })
-            }
-            Op::Run { account: a, min, max, token } => {
+            Op::CreateAccount(i) => Command::CreateAccount(CreateAccount {
+                account: account(*i),
+                name: format!("acct{i}"),
+                default_group: SecurityGroupId::from_bits(0xd0 + u128::from(*i)),
+                access_key: None,
+                at,
+            }),
+            Op::Run { account: a, min, max, token, group } => {
                 let bits = self.fresh();
                 Command::RunInstances(RunInstances {
                     account: account(*a),
                     requester: UserName::admin(),
                     reservation: ReservationId::from_bits(bits),
-                    instance_ids: (0..*max)
-                        .map(|i| InstanceId::from_bits(bits << 8 | u128::from(i)))
-                        .collect(),
+                    instance_ids: (0..*max).map(|i| InstanceId::from_bits(bits << 8 | u128::from(i))).collect(),
                     image: image(),
                     vm_type: "c1.medium".into(),
                     min_count: *min,
@@ -172,27 +206,117 @@ impl World {
                     zone: zone(),
                     user_data: vec![],
                     client_token: token.map(|t| format!("tok{t}")),
+                    key_name: None,
+                    groups: group.map(|g| vec![GroupRef::Name(group_name(g))]).unwrap_or_default(),
+                    shutdown_behavior: ShutdownBehavior::Stop,
+                    disable_api_termination: false,
+                    tags: vec![Tag { key: "run".into(), value: bits.to_string() }],
                     at,
                 })
             }
-            Op::Terminate { account: a, picks } => {
+            Op::Change { account: a, picks, request } => {
                 if self.instances.is_empty() {
                     return;
                 }
-                let ids = picks.iter().map(|p| self.instances[p % self.instances.len()].1.clone()).collect();
-                Command::TerminateInstances(TerminateInstances { account: account(*a), instances: ids, at })
+                let ids = picks.iter().filter_map(|p| pick(self, *p)).collect();
+                let request = match request {
+                    0 => StateRequest::Terminate,
+                    1 => StateRequest::Stop { force: false },
+                    2 => StateRequest::Start,
+                    _ => StateRequest::Reboot,
+                };
+                Command::ChangeInstanceStates(ChangeInstanceStates { account: account(*a), instances: ids, request, at })
             }
-            Op::Report { pick, outcome } => {
-                if self.instances.is_empty() {
-                    return;
-                }
-                let id = self.instances[pick % self.instances.len()].1.clone();
+            Op::Report { pick: p, outcome } => {
+                let Some(id) = pick(self, *p) else { return };
                 let outcome = match outcome {
                     0 => NodeOutcome::Running,
                     1 => NodeOutcome::Terminated,
+                    2 => NodeOutcome::Stopped,
+                    3 => NodeOutcome::PoweredOff,
                     _ => NodeOutcome::LaunchFailed("sim".into()),
                 };
                 Command::ReportInstance(NodeReport { node: node(), zone: zone(), instance: id, outcome, at })
+            }
+            Op::CreateGroup { account: a, name } => Command::CreateSecurityGroup(CreateSecurityGroup {
+                account: account(*a),
+                group: SecurityGroupId::from_bits(self.fresh() + 0x1000),
+                name: group_name(*name),
+                description: "d".into(),
+                tags: vec![],
+                at,
+            }),
+            Op::Rule { account: a, name, port, authorize } => Command::ChangeSecurityRules(ChangeSecurityRules {
+                account: account(*a),
+                group: GroupRef::Name(group_name(*name)),
+                direction: Direction::Ingress,
+                authorize: *authorize,
+                rules: vec![RuleRef {
+                    protocol: "tcp".into(),
+                    from_port: i32::from(*port),
+                    to_port: i32::from(*port),
+                    source: SourceRef::Cidr("0.0.0.0/0".into()),
+                }],
+                at,
+            }),
+            Op::DeleteGroup { account: a, name } => Command::DeleteSecurityGroup(DeleteSecurityGroup {
+                account: account(*a),
+                group: GroupRef::Name(group_name(*name)),
+                at,
+            }),
+            Op::KeyPair { account: a, name, delete: true } => Command::DeleteKeyPair(DeleteKeyPair {
+                account: account(*a),
+                name: Some(format!("key{name}")),
+                key_pair: None,
+                at,
+            }),
+            Op::KeyPair { account: a, name, delete: false } => Command::CreateKeyPair(CreateKeyPair {
+                account: account(*a),
+                name: format!("key{name}"),
+                key_pair: KeyPairId::from_bits(self.fresh()),
+                fingerprint: "f".into(),
+                public_key: "ssh-ed25519 AAAA".into(),
+                key_type: "ed25519".into(),
+                imported: true,
+                tags: vec![],
+                at,
+            }),
+            Op::Allocate { account: a } => {
+                let allocation = AllocationId::from_bits(self.fresh());
+                self.allocations.push(allocation.clone());
+                Command::AllocateAddress(AllocateAddress { account: account(*a), allocation, at })
+            }
+            Op::Associate { account: a, address, pick: p } => {
+                let (Some(allocation), Some(id)) =
+                    (self.allocations.get(*address % self.allocations.len().max(1)).cloned(), pick(self, *p))
+                else {
+                    return;
+                };
+                Command::AssociateAddress(AssociateAddress {
+                    account: account(*a),
+                    address: AddressRef::Allocation(allocation),
+                    instance: id,
+                    association: AssociationId::from_bits(self.fresh()),
+                    allow_reassociation: true,
+                    at,
+                })
+            }
+            Op::Release { account: a, address } => {
+                let Some(allocation) = self.allocations.get(*address % self.allocations.len().max(1)).cloned() else {
+                    return;
+                };
+                Command::ReleaseAddress(ReleaseAddress { account: account(*a), address: AddressRef::Allocation(allocation), at })
+            }
+            Op::Tag { account: a, pick: p, key, delete } => {
+                let Some(id) = pick(self, *p) else { return };
+                let key = format!("k{key}");
+                Command::ChangeTags(ChangeTags {
+                    account: account(*a),
+                    resources: vec![id.to_string()],
+                    create: if *delete { vec![] } else { vec![Tag { key: key.clone(), value: "v".into() }] },
+                    delete: if *delete { vec![TagRemoval { key, value: None }] } else { vec![] },
+                    at,
+                })
             }
             Op::Snapshot => return,
         };
@@ -240,6 +364,28 @@ proptest! {
         let zone_row = &rebuilt.cloud.zones[&zone()];
         let used: u32 = rebuilt.instances.rows.values().filter_map(|r| r.holds).map(|h| h.cpus).sum();
         prop_assert_eq!(zone_row.nodes[&node()].used.cpus, used);
+        // Tags, groups and addresses agree with the domain's streams.
+        for (stream, aggregate) in &world.streams {
+            match aggregate {
+                Aggregate::Instance(i) => {
+                    let tags: std::collections::BTreeMap<String, String> =
+                        rebuilt.tags.of(i.id.as_str()).map(|(k, v)| (k.clone(), v.clone())).collect();
+                    prop_assert_eq!(&tags, &i.tags.0, "tags of {}", stream);
+                    let row = rebuilt.instances.get(i.id.as_str()).unwrap();
+                    prop_assert_eq!(&row.public_address, &i.public_address);
+                    prop_assert_eq!(&row.elastic, &i.elastic);
+                }
+                Aggregate::SecurityGroup(g) if !g.deleted => {
+                    let row = &rebuilt.security.groups[&g.id];
+                    prop_assert_eq!(row.members as usize, g.members.len());
+                    prop_assert_eq!(row.ingress.iter().cloned().collect::<std::collections::BTreeSet<_>>(), g.ingress.clone());
+                }
+                Aggregate::ElasticIp(e) if !e.released => {
+                    prop_assert_eq!(&rebuilt.network.addresses[&e.allocation].association, &e.association);
+                }
+                _ => {}
+            }
+        }
     }
 }
 
@@ -264,7 +410,7 @@ async fn live_models_follow_the_log_and_survive_a_restart_via_snapshot() {
     let log = EventLog::open(&dir.path().join("events.redb"), LogOptions::default()).unwrap();
     let mut world = World::new();
     for i in 0..20 {
-        world.play(&Op::Run { account: 0, min: 1, max: 2, token: None });
+        world.play(&Op::Run { account: 0, min: 1, max: 2, token: None, group: None });
         world.play(&Op::Report { pick: i, outcome: 0 });
     }
     let store = |records: &[eventlog::RecordedEvent]| {
@@ -332,4 +478,46 @@ async fn waiters_are_released_with_an_error_when_following_fails() {
     let waited = tokio::time::timeout(std::time::Duration::from_secs(10), live.wait_for(done.last)).await;
     assert_eq!(waited.expect("the waiter is released"), Err(Stalled { reached: 0, wanted: done.last }));
     assert!(matches!(follower.await.unwrap(), Err(ProjectionError::Decode { position: 1, .. })));
+}
+
+#[test]
+fn the_generated_operations_really_change_the_cloud() {
+    let mut world = World::new();
+    let ops = [
+        Op::CreateAccount(1),
+        Op::CreateGroup { account: 0, name: 0 },
+        Op::Rule { account: 0, name: 0, port: 2, authorize: true },
+        Op::KeyPair { account: 0, name: 0, delete: false },
+        Op::Run { account: 0, min: 2, max: 2, token: Some(1), group: Some(0) },
+        Op::Report { pick: 0, outcome: 0 },
+        Op::Allocate { account: 0 },
+        Op::Associate { account: 0, address: 0, pick: 0 },
+        Op::Tag { account: 0, pick: 0, key: 1, delete: false },
+        Op::Change { account: 0, picks: vec![0], request: 1 },
+        Op::Report { pick: 0, outcome: 2 },
+        Op::Change { account: 0, picks: vec![0], request: 2 },
+        Op::Release { account: 0, address: 0 },
+    ];
+    for op in &ops {
+        world.play(op);
+    }
+    let count = |t: &str| world.records.iter().filter(|r| r.event_type == t).count();
+    for (t, n) in [
+        ("AccountCreated", 2),
+        ("SecurityGroupCreated", 3),
+        ("KeyPairCreated", 1),
+        ("InstanceRequested", 2),
+        ("InstanceRunning", 1),
+        ("AddressAssociated", 1),
+        ("TagsCreated", 3),
+        ("InstanceStopped", 1),
+        ("InstanceStartRequested", 1),
+        ("AddressReleased", 1),
+    ] {
+        assert_eq!(count(t), n, "{t}");
+    }
+    let mut models = ReadModels::default();
+    apply_all(&mut models, &world.records);
+    assert_eq!(models.security.key_pairs.len(), 1);
+    assert!(models.network.addresses.is_empty());
 }

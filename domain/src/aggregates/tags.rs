@@ -17,12 +17,13 @@ pub(crate) fn tag_resource(event: &Event) -> Option<&str> {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
 pub struct Tags(pub BTreeMap<String, String>);
 
 impl Tags {
     /// Folds a tag event for `resource`; other events are ignored.
-    pub(crate) fn apply(&mut self, resource: &str, event: &Event) {
+    pub fn apply(&mut self, resource: &str, event: &Event) {
         match event {
             Event::TagsCreated(e) if e.resource == resource => {
                 for t in &e.tags {
