@@ -8,7 +8,7 @@
 //! - `eucarc`: the admin's credentials for clients
 
 use anyhow::{Context, bail};
-use api::app::bootstrap::{AdminKey, BootstrapSpec, default_images};
+use api::app::bootstrap::{AdminKey, BootstrapSpec, default_images, expand_addresses};
 use api::app::{App, AppConfig, ExecuteError, RequestMeta};
 use api::secrets::MasterKey;
 use domain::command::NodeReport;
@@ -57,6 +57,14 @@ pub struct UpArgs {
     /// Disk (GiB) of the node registered on first start.
     #[arg(long, default_value_t = 2048)]
     pub node_disk_gib: u64,
+    /// Private addresses of instances, set on first start (CIDR).
+    #[arg(long, default_value = "10.111.0.0/16")]
+    pub private_network: String,
+    /// Public addresses for instances and elastic IPs, set on first start:
+    /// addresses, ranges (`a-b`) and CIDR blocks, comma-separated. The
+    /// default is a documentation range: give your own real ones.
+    #[arg(long, default_value = "198.51.100.0/24")]
+    pub public_addresses: String,
 }
 
 /// Forwards the embedded node executor's reports to the application layer.
@@ -183,6 +191,9 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
                 memory_mib: args.node_memory_mib,
                 disk_gib: args.node_disk_gib,
             },
+            private_cidr: args.private_network.clone(),
+            public_addresses: expand_addresses(&args.public_addresses)
+                .map_err(|e| anyhow::anyhow!("--public-addresses: {e}"))?,
         };
         let key = app.bootstrap(spec).await.context("cannot initialize the cloud")?;
         write_eucarc(&eucarc, &host, args.ec2_port, "yukari", &key)?;

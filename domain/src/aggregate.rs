@@ -55,7 +55,9 @@ impl Aggregate {
                 *self = Aggregate::SecurityGroup(SecurityGroup::new(e))
             }
             (Aggregate::SecurityGroup(g), e) => g.apply(e),
-            (Aggregate::Empty, Event::AddressPoolConfigured(e)) => *self = Aggregate::Network(Network::new(e)),
+            (Aggregate::Empty, Event::AddressPoolConfigured(e)) => {
+                *self = Aggregate::Network(Network::new(e))
+            }
             (Aggregate::Network(n), e) => n.apply(e),
             (Aggregate::Empty, Event::AddressAllocated(e)) => *self = Aggregate::ElasticIp(ElasticIp::new(e)),
             (Aggregate::ElasticIp(a), e) => a.apply(e),

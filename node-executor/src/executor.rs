@@ -350,6 +350,10 @@ mod tests {
             launch_index: 0,
             user_data: Vec::new(),
             client_token: None,
+            key_name: None,
+            security_groups: Vec::new(),
+            shutdown_behavior: domain::ShutdownBehavior::Stop,
+            disable_api_termination: false,
             at: Timestamp(1),
         };
         assert_eq!(fold.apply_ref(&recorded(1, &id, requested.into()).as_envelope()), None);

@@ -28,8 +28,10 @@ pub struct AccessKeyRow {
 
 impl AccountsView {
     pub(crate) fn account_created(&mut self, e: &AccountCreated) {
-        self.accounts
-            .insert(e.account.clone(), AccountRow { name: e.name.clone(), users: vec![UserName::admin()], created_at: e.at });
+        self.accounts.insert(
+            e.account.clone(),
+            AccountRow { name: e.name.clone(), users: vec![UserName::admin()], created_at: e.at },
+        );
     }
 
     pub(crate) fn user_created(&mut self, e: &UserCreated) {

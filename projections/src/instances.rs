@@ -135,7 +135,8 @@ impl InstancesView {
                 row.elastic = e.elastic.clone();
             }
             Event::InstanceStopRequested(e) => {
-                let reason = if e.by_guest { StateReason::guest_stopped() } else { StateReason::user_stopped() };
+                let reason =
+                    if e.by_guest { StateReason::guest_stopped() } else { StateReason::user_stopped() };
                 row.set_state(InstanceState::Stopping, Some(reason), e.at)
             }
             Event::InstanceStopped(e) => {

@@ -13,11 +13,11 @@ mod error;
 mod instances;
 mod models;
 mod network;
-mod security;
-mod tags;
 mod runner;
+mod security;
 mod snapshot;
 mod sorted;
+mod tags;
 
 pub use accounts::{AccessKeyRow, AccountRow, AccountsView};
 pub use catalog::{CloudView, ImageRow, NodeRow, ZoneRow};
@@ -25,10 +25,10 @@ pub use error::ProjectionError;
 pub use instances::{InstanceRow, InstancesView, ReservationRow};
 pub use models::ReadModels;
 pub use network::{AddressRow, NetworkView};
-pub use security::{GroupRow, KeyPairRow, SecurityView};
-pub use tags::TagsView;
 pub use runner::{Projections, Stalled, catch_up, rebuild};
+pub use security::{GroupRow, KeyPairRow, SecurityView};
 pub use snapshot::{encode_snapshot, load_snapshot, save_snapshot};
+pub use tags::TagsView;
 
 #[cfg(test)]
 mod tests;

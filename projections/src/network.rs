@@ -42,7 +42,12 @@ impl NetworkView {
             Event::AddressAllocated(e) => {
                 self.addresses.insert(
                     e.allocation,
-                    AddressRow { address: e.address, account: e.account, association: None, allocated_at: e.at },
+                    AddressRow {
+                        address: e.address,
+                        account: e.account,
+                        association: None,
+                        allocated_at: e.at,
+                    },
                 );
             }
             Event::AddressAssociated(e) => {
@@ -71,6 +76,8 @@ impl NetworkView {
 
     /// The allocation whose current association has this id.
     pub fn by_association(&self, association: &str) -> Option<(&AllocationId, &AddressRow)> {
-        self.addresses.iter().find(|(_, r)| r.association.as_ref().is_some_and(|(a, _)| a.as_str() == association))
+        self.addresses
+            .iter()
+            .find(|(_, r)| r.association.as_ref().is_some_and(|(a, _)| a.as_str() == association))
     }
 }

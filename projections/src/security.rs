@@ -102,8 +102,14 @@ impl SecurityView {
     }
 
     /// The account's key pairs, in name order.
-    pub fn key_pairs_of<'a>(&'a self, account: &'a AccountId) -> impl Iterator<Item = (&'a str, &'a KeyPairRow)> + 'a {
-        self.key_pairs.range((account.clone(), String::new())..).take_while(move |((a, _), _)| a == account).map(|((_, n), r)| (n.as_str(), r))
+    pub fn key_pairs_of<'a>(
+        &'a self,
+        account: &'a AccountId,
+    ) -> impl Iterator<Item = (&'a str, &'a KeyPairRow)> + 'a {
+        self.key_pairs
+            .range((account.clone(), String::new())..)
+            .take_while(move |((a, _), _)| a == account)
+            .map(|((_, n), r)| (n.as_str(), r))
     }
 }
 

@@ -11,17 +11,59 @@ use std::collections::HashMap;
 #[derive(Clone, Debug)]
 enum Op {
     CreateAccount(u8),
-    Run { account: u8, min: u32, max: u32, token: Option<u8>, group: Option<u8> },
-    Change { account: u8, picks: Vec<usize>, request: u8 },
-    Report { pick: usize, outcome: u8 },
-    CreateGroup { account: u8, name: u8 },
-    Rule { account: u8, name: u8, port: u8, authorize: bool },
-    DeleteGroup { account: u8, name: u8 },
-    KeyPair { account: u8, name: u8, delete: bool },
-    Allocate { account: u8 },
-    Associate { account: u8, address: usize, pick: usize },
-    Release { account: u8, address: usize },
-    Tag { account: u8, pick: usize, key: u8, delete: bool },
+    Run {
+        account: u8,
+        min: u32,
+        max: u32,
+        token: Option<u8>,
+        group: Option<u8>,
+    },
+    Change {
+        account: u8,
+        picks: Vec<usize>,
+        request: u8,
+    },
+    Report {
+        pick: usize,
+        outcome: u8,
+    },
+    CreateGroup {
+        account: u8,
+        name: u8,
+    },
+    Rule {
+        account: u8,
+        name: u8,
+        port: u8,
+        authorize: bool,
+    },
+    DeleteGroup {
+        account: u8,
+        name: u8,
+    },
+    KeyPair {
+        account: u8,
+        name: u8,
+        delete: bool,
+    },
+    Allocate {
+        account: u8,
+    },
+    Associate {
+        account: u8,
+        address: usize,
+        pick: usize,
+    },
+    Release {
+        account: u8,
+        address: usize,
+    },
+    Tag {
+        account: u8,
+        pick: usize,
+        key: u8,
+        delete: bool,
+    },
     /// Save and reload the incremental models here.
     Snapshot,
 }
@@ -30,21 +72,43 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         (0u8..3).prop_map(Op::CreateAccount),
         (0u8..3, 1u32..3, 1u32..4, proptest::option::of(0u8..3), proptest::option::of(0u8..2)).prop_map(
-            |(account, min, extra, token, group)| Op::Run { account, min, max: min + extra - 1, token, group }
+            |(account, min, extra, token, group)| Op::Run {
+                account,
+                min,
+                max: min + extra - 1,
+                token,
+                group
+            }
         ),
         (0u8..3, proptest::collection::vec(0usize..50, 1..4), 0u8..4)
             .prop_map(|(account, picks, request)| Op::Change { account, picks, request }),
         (0usize..50, 0u8..5).prop_map(|(pick, outcome)| Op::Report { pick, outcome }),
         (0u8..3, 0u8..2).prop_map(|(account, name)| Op::CreateGroup { account, name }),
-        (0u8..3, 0u8..2, 0u8..3, any::<bool>())
-            .prop_map(|(account, name, port, authorize)| Op::Rule { account, name, port, authorize }),
+        (0u8..3, 0u8..2, 0u8..3, any::<bool>()).prop_map(|(account, name, port, authorize)| Op::Rule {
+            account,
+            name,
+            port,
+            authorize
+        }),
         (0u8..3, 0u8..2).prop_map(|(account, name)| Op::DeleteGroup { account, name }),
-        (0u8..3, 0u8..2, any::<bool>()).prop_map(|(account, name, delete)| Op::KeyPair { account, name, delete }),
+        (0u8..3, 0u8..2, any::<bool>()).prop_map(|(account, name, delete)| Op::KeyPair {
+            account,
+            name,
+            delete
+        }),
         (0u8..3).prop_map(|account| Op::Allocate { account }),
-        (0u8..3, 0usize..8, 0usize..50).prop_map(|(account, address, pick)| Op::Associate { account, address, pick }),
+        (0u8..3, 0usize..8, 0usize..50).prop_map(|(account, address, pick)| Op::Associate {
+            account,
+            address,
+            pick
+        }),
         (0u8..3, 0usize..8).prop_map(|(account, address)| Op::Release { account, address }),
-        (0u8..3, 0usize..50, 0u8..3, any::<bool>())
-            .prop_map(|(account, pick, key, delete)| Op::Tag { account, pick, key, delete }),
+        (0u8..3, 0usize..50, 0u8..3, any::<bool>()).prop_map(|(account, pick, key, delete)| Op::Tag {
+            account,
+            pick,
+            key,
+            delete
+        }),
         Just(Op::Snapshot),
     ]
 }
@@ -198,7 +262,9 @@ impl World {
                     account: account(*a),
                     requester: UserName::admin(),
                     reservation: ReservationId::from_bits(bits),
-                    instance_ids: (0..*max).map(|i| InstanceId::from_bits(bits << 8 | u128::from(i))).collect(),
+                    instance_ids: (0..*max)
+                        .map(|i| InstanceId::from_bits(bits << 8 | u128::from(i)))
+                        .collect(),
                     image: image(),
                     vm_type: "c1.medium".into(),
                     min_count: *min,
@@ -225,7 +291,12 @@ impl World {
                     2 => StateRequest::Start,
                     _ => StateRequest::Reboot,
                 };
-                Command::ChangeInstanceStates(ChangeInstanceStates { account: account(*a), instances: ids, request, at })
+                Command::ChangeInstanceStates(ChangeInstanceStates {
+                    account: account(*a),
+                    instances: ids,
+                    request,
+                    at,
+                })
             }
             Op::Report { pick: p, outcome } => {
                 let Some(id) = pick(self, *p) else { return };
@@ -246,19 +317,21 @@ impl World {
                 tags: vec![],
                 at,
             }),
-            Op::Rule { account: a, name, port, authorize } => Command::ChangeSecurityRules(ChangeSecurityRules {
-                account: account(*a),
-                group: GroupRef::Name(group_name(*name)),
-                direction: Direction::Ingress,
-                authorize: *authorize,
-                rules: vec![RuleRef {
-                    protocol: "tcp".into(),
-                    from_port: i32::from(*port),
-                    to_port: i32::from(*port),
-                    source: SourceRef::Cidr("0.0.0.0/0".into()),
-                }],
-                at,
-            }),
+            Op::Rule { account: a, name, port, authorize } => {
+                Command::ChangeSecurityRules(ChangeSecurityRules {
+                    account: account(*a),
+                    group: GroupRef::Name(group_name(*name)),
+                    direction: Direction::Ingress,
+                    authorize: *authorize,
+                    rules: vec![RuleRef {
+                        protocol: "tcp".into(),
+                        from_port: i32::from(*port),
+                        to_port: i32::from(*port),
+                        source: SourceRef::Cidr("0.0.0.0/0".into()),
+                    }],
+                    at,
+                })
+            }
             Op::DeleteGroup { account: a, name } => Command::DeleteSecurityGroup(DeleteSecurityGroup {
                 account: account(*a),
                 group: GroupRef::Name(group_name(*name)),
@@ -302,10 +375,16 @@ impl World {
                 })
             }
             Op::Release { account: a, address } => {
-                let Some(allocation) = self.allocations.get(*address % self.allocations.len().max(1)).cloned() else {
+                let Some(allocation) =
+                    self.allocations.get(*address % self.allocations.len().max(1)).cloned()
+                else {
                     return;
                 };
-                Command::ReleaseAddress(ReleaseAddress { account: account(*a), address: AddressRef::Allocation(allocation), at })
+                Command::ReleaseAddress(ReleaseAddress {
+                    account: account(*a),
+                    address: AddressRef::Allocation(allocation),
+                    at,
+                })
             }
             Op::Tag { account: a, pick: p, key, delete } => {
                 let Some(id) = pick(self, *p) else { return };

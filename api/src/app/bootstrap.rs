@@ -28,6 +28,10 @@ pub struct BootstrapSpec {
     pub node_host: String,
     pub hypervisor: String,
     pub node_capacity: Resources,
+    /// Private addresses of instances (CIDR).
+    pub private_cidr: String,
+    /// Public addresses for instances and elastic IPs.
+    pub public_addresses: Vec<String>,
 }
 
 /// The admin's credentials, to write into eucarc.
@@ -89,12 +93,17 @@ impl App {
                 capacity: spec.node_capacity,
                 at,
             },
-            admin: CreateAccount { account: account.clone(), name: "admin".to_owned(), at },
-            admin_key: CreateAccessKey {
+            private_cidr: spec.private_cidr,
+            public_addresses: spec.public_addresses,
+            admin: CreateAccount {
                 account: account.clone(),
-                user: UserName::admin(),
-                access_key: access_key.clone(),
-                secret: sealed,
+                name: "admin".to_owned(),
+                default_group: self.ids.security_group(),
+                access_key: Some(NewAccessKey {
+                    user: UserName::admin(),
+                    access_key: access_key.clone(),
+                    secret: sealed,
+                }),
                 at,
             },
             images: vec![
@@ -112,6 +121,47 @@ impl App {
         };
         self.execute(command, &meta).await?;
         Ok(AdminKey { account, access_key, secret })
+    }
+
+    /// A new account with its default security group and a first access
+    /// key for its admin user; the secret is returned once.
+    pub async fn create_account(&self, name: &str, meta: &RequestMeta) -> Result<AdminKey, ExecuteError> {
+        let account = self.ids.account();
+        let access_key = self.ids.access_key();
+        let secret = new_secret_key();
+        let sealed = self.credentials.master_key().seal(&secret, access_key.as_str());
+        let command = Command::CreateAccount(CreateAccount {
+            account: account.clone(),
+            name: name.to_owned(),
+            default_group: self.ids.security_group(),
+            access_key: Some(NewAccessKey {
+                user: UserName::admin(),
+                access_key: access_key.clone(),
+                secret: sealed,
+            }),
+            at: now(),
+        });
+        self.execute(command, meta).await?;
+        Ok(AdminKey { account, access_key, secret })
+    }
+
+    /// A new access key for a user of an account; the secret is returned once.
+    pub async fn create_access_key(
+        &self,
+        account: &AccountId,
+        user: &UserName,
+        meta: &RequestMeta,
+    ) -> Result<AdminKey, ExecuteError> {
+        let access_key = self.ids.access_key();
+        let secret = new_secret_key();
+        let sealed = self.credentials.master_key().seal(&secret, access_key.as_str());
+        let command = Command::CreateAccessKey(CreateAccessKey {
+            account: account.clone(),
+            key: NewAccessKey { user: user.clone(), access_key: access_key.clone(), secret: sealed },
+            at: now(),
+        });
+        self.execute(command, meta).await?;
+        Ok(AdminKey { account: account.clone(), access_key, secret })
     }
 
     /// The admin account's first access key, opened with the master key.
@@ -137,5 +187,50 @@ impl App {
         models.cloud.zones.iter().find_map(|(zone, row)| {
             row.nodes.iter().min_by_key(|(_, n)| n.registered_at).map(|(id, _)| (id.clone(), zone.clone()))
         })
+    }
+}
+
+/// Public addresses from a list like `192.0.2.10,192.0.2.20-192.0.2.29,
+/// 198.51.100.0/28` (single addresses, ranges, CIDR blocks' host addresses).
+pub fn expand_addresses(spec: &str) -> Result<Vec<String>, String> {
+    use std::net::Ipv4Addr;
+    let parse = |s: &str| s.trim().parse::<Ipv4Addr>().map_err(|_| format!("not an IPv4 address: {s:?}"));
+    let mut out = Vec::new();
+    for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (first, last) = if let Some((a, b)) = part.split_once('-') {
+            (u32::from(parse(a)?), u32::from(parse(b)?))
+        } else if part.contains('/') {
+            let (a, b) = domain::aggregates::cidr_range(part)
+                .ok_or_else(|| format!("not a usable CIDR block: {part:?}"))?;
+            (a - 1, b)
+        } else {
+            let a = u32::from(parse(part)?);
+            (a, a)
+        };
+        if last < first || last - first > 65_535 {
+            return Err(format!("bad address range {part:?}"));
+        }
+        out.extend((first..=last).map(|a| Ipv4Addr::from(a).to_string()));
+    }
+    out.dedup();
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn address_lists_expand() {
+        assert_eq!(expand_addresses("192.0.2.1").unwrap(), vec!["192.0.2.1"]);
+        assert_eq!(
+            expand_addresses("192.0.2.1-192.0.2.3, 10.0.0.9").unwrap(),
+            vec!["192.0.2.1", "192.0.2.2", "192.0.2.3", "10.0.0.9"]
+        );
+        // A /29: network and broadcast left out, the first host kept.
+        assert_eq!(expand_addresses("198.51.100.0/29").unwrap().len(), 6);
+        assert!(expand_addresses("192.0.2.9-192.0.2.1").is_err());
+        assert!(expand_addresses("nope").is_err());
+        assert!(expand_addresses("").unwrap().is_empty());
     }
 }

@@ -10,7 +10,7 @@
 
 use domain::{Aggregate, Command, DecideError, Decision, Event, StateView, StreamId, StreamKind};
 use eventlog::{AppendError, ExpectedVersion, Metadata, NewEvent, ReadError, StreamAppend, Tx};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 /// Streams folded so far, with the version they were folded to.
@@ -55,11 +55,22 @@ pub struct Executed {
     pub last_position: u64,
 }
 
-struct View<'a>(&'a HashMap<StreamId, (u64, Aggregate)>);
+/// How many times one decision may ask for more streams.
+const MAX_ROUNDS: usize = 8;
+
+/// The cached streams a decision named (or asked for): the others stay
+/// invisible, so that a decision cannot depend on a stream it did not read.
+struct View<'a> {
+    cache: &'a HashMap<StreamId, (u64, Aggregate)>,
+    named: HashSet<&'a StreamId>,
+}
 
 impl StateView for View<'_> {
     fn get(&self, stream: &StreamId) -> Option<&Aggregate> {
-        self.0.get(stream).map(|(_, a)| a)
+        if !self.named.contains(stream) {
+            return None;
+        }
+        self.cache.get(stream).map(|(_, a)| a)
     }
 }
 
@@ -68,11 +79,13 @@ fn encode(event: &Event) -> NewEvent {
 }
 
 /// Decides `command` inside the writer and appends what it decided.
+/// With `dry_run`, decides and appends nothing (EC2's DryRun).
 pub(crate) fn decide_in_tx(
     cache: &SharedCache,
     tx: &mut Tx<'_>,
     command: &Command,
     meta: &Metadata,
+    dry_run: bool,
 ) -> Result<Executed, ExecuteError> {
     let mut cache = cache.lock().unwrap_or_else(|poisoned| {
         // A panic while deciding left the cache half-updated: start over.
@@ -89,15 +102,28 @@ pub(crate) fn decide_in_tx(
             !matches!(id.kind(), StreamKind::Instance | StreamKind::Reservation | StreamKind::ClientToken)
         });
     }
-    let named = command.streams();
-    for stream in &named {
-        if !cache.streams.contains_key(stream) {
-            let folded = fold_stream(tx, stream)?;
-            cache.streams.insert(stream.clone(), folded);
+    let mut named = command.streams();
+    let mut rounds = 0;
+    let decision = loop {
+        for stream in &named {
+            if !cache.streams.contains_key(stream) {
+                let folded = fold_stream(tx, stream)?;
+                cache.streams.insert(stream.clone(), folded);
+            }
         }
-    }
-    let decision = domain::decide(command, &View(&cache.streams))?;
-    if decision.events.is_empty() {
+        let view = View { cache: &cache.streams, named: named.iter().collect() };
+        match domain::decide(command, &view) {
+            Err(DecideError::NeedStreams(more)) if rounds < MAX_ROUNDS => {
+                rounds += 1;
+                named.extend(more);
+            }
+            Err(DecideError::NeedStreams(more)) => {
+                return Err(ExecuteError::Unnamed { stream: format!("{more:?}"), command: command.name() });
+            }
+            other => break other?,
+        }
+    };
+    if decision.events.is_empty() || dry_run {
         return Ok(Executed { decision, last_position: 0 });
     }
     // One StreamAppend per run of consecutive events of a stream, so the

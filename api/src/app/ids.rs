@@ -28,6 +28,22 @@ impl IdGen {
         NodeId::from_bits(self.bits())
     }
 
+    pub fn security_group(&self) -> SecurityGroupId {
+        SecurityGroupId::from_bits(self.bits())
+    }
+
+    pub fn key_pair(&self) -> KeyPairId {
+        KeyPairId::from_bits(self.bits())
+    }
+
+    pub fn allocation(&self) -> AllocationId {
+        AllocationId::from_bits(self.bits())
+    }
+
+    pub fn association(&self) -> AssociationId {
+        AssociationId::from_bits(self.bits())
+    }
+
     pub fn account(&self) -> AccountId {
         AccountId::from_bits(rand::thread_rng().r#gen())
     }

@@ -91,12 +91,29 @@ impl App {
     /// Decides and stores `command`; answers once its events are durable and
     /// visible in the read models.
     pub async fn execute(&self, command: Command, meta: &RequestMeta) -> Result<Executed, ExecuteError> {
+        self.run(command, meta, false).await
+    }
+
+    /// Decides `command` against the current state and stores nothing
+    /// (EC2's DryRun): `Ok` when it would have gone through.
+    pub async fn dry_run(&self, command: Command, meta: &RequestMeta) -> Result<Executed, ExecuteError> {
+        self.run(command, meta, true).await
+    }
+
+    async fn run(
+        &self,
+        command: Command,
+        meta: &RequestMeta,
+        dry_run: bool,
+    ) -> Result<Executed, ExecuteError> {
         let command = Arc::new(command);
         let metadata = Arc::new(meta.metadata(command.name()));
         for attempt in 1..=MAX_ATTEMPTS {
             let (cache, command, metadata) = (self.cache.clone(), command.clone(), metadata.clone());
-            let outcome =
-                self.log.transact(move |tx| execute::decide_in_tx(&cache, tx, &command, &metadata)).await;
+            let outcome = self
+                .log
+                .transact(move |tx| execute::decide_in_tx(&cache, tx, &command, &metadata, dry_run))
+                .await;
             match outcome {
                 Ok(Ok(executed)) => {
                     self.projections.wait_for(executed.last_position).await?;

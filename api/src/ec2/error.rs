@@ -22,6 +22,7 @@ impl Ec2Error {
             "AuthFailure" => StatusCode::UNAUTHORIZED,
             "SignatureDoesNotMatch" | "UnauthorizedOperation" | "OptInRequired" => StatusCode::FORBIDDEN,
             "InternalError" => StatusCode::INTERNAL_SERVER_ERROR,
+            "DryRunOperation" => StatusCode::PRECONDITION_FAILED,
             "Unavailable" | "InsufficientInstanceCapacity" => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_REQUEST,
         };
@@ -34,6 +35,10 @@ impl Ec2Error {
 
     pub fn invalid(message: impl Into<String>) -> Self {
         Ec2Error::new("InvalidParameterValue", message)
+    }
+
+    pub fn dry_run() -> Self {
+        Ec2Error::new("DryRunOperation", "Request would have succeeded, but DryRun flag is set.")
     }
 
     pub fn internal() -> Self {
@@ -90,6 +95,66 @@ impl From<DecideError> for Ec2Error {
                 format!("The client token '{token}' was already used with different parameters"),
             ),
             AccountNotFound(a) => Ec2Error::new("AuthFailure", format!("Account {a} does not exist")),
+            TerminationProtected(id) => Ec2Error::new(
+                "OperationNotPermitted",
+                format!(
+                    "The instance '{id}' may not be terminated. Modify its 'disableApiTermination' instance \
+                     attribute and try again."
+                ),
+            ),
+            KeyPairExists(name) => {
+                Ec2Error::new("InvalidKeyPair.Duplicate", format!("The keypair '{name}' already exists."))
+            }
+            KeyPairNotFound(name) => {
+                Ec2Error::new("InvalidKeyPair.NotFound", format!("The key pair '{name}' does not exist"))
+            }
+            GroupExists(name) => {
+                Ec2Error::new("InvalidGroup.Duplicate", format!("The security group '{name}' already exists"))
+            }
+            GroupNotFound(name) => {
+                Ec2Error::new("InvalidGroup.NotFound", format!("The security group '{name}' does not exist"))
+            }
+            GroupInUse { group, .. } => {
+                Ec2Error::new("DependencyViolation", format!("resource {group} has a dependent object"))
+            }
+            DefaultGroupUndeletable => {
+                Ec2Error::new("CannotDelete", "the specified group: \"default\" name cannot be deleted")
+            }
+            DuplicateRule { rule, .. } => Ec2Error::new(
+                "InvalidPermission.Duplicate",
+                format!("the specified rule \"{}\" already exists", describe_rule(&rule)),
+            ),
+            RuleNotFound { .. } => Ec2Error::new(
+                "InvalidPermission.NotFound",
+                "The specified rule does not exist in this security group.",
+            ),
+            AddressNotFound(a) if a.starts_with("eipalloc-") => Ec2Error::new(
+                "InvalidAllocationID.NotFound",
+                format!("The allocation ID '{a}' does not exist"),
+            ),
+            AddressNotFound(a) => {
+                Ec2Error::new("InvalidAddress.NotFound", format!("Address '{a}' not found."))
+            }
+            AssociationNotFound(a) => Ec2Error::new(
+                "InvalidAssociationID.NotFound",
+                format!("The association ID '{a}' does not exist"),
+            ),
+            AddressInUse { address, instance } => Ec2Error::new(
+                "Resource.AlreadyAssociated",
+                format!("The address {address} is already associated with instance {instance}"),
+            ),
+            AddressLimitExceeded => {
+                Ec2Error::new("AddressLimitExceeded", "The maximum number of addresses has been reached.")
+            }
+            PrivateAddressesExhausted => Ec2Error::new(
+                "InsufficientFreeAddressesInSubnet",
+                "There are not enough free private addresses to launch the instances",
+            ),
+            ResourceNotFound(id) => not_found(&id),
+            TagLimitExceeded { resource } => Ec2Error::new(
+                "TagLimitExceeded",
+                format!("The maximum number of Tags for a resource has been reached ({resource})."),
+            ),
             CloudNotInitialized => Ec2Error::new("Unavailable", "The cloud is not initialized yet"),
             other => {
                 tracing::warn!(error = %other, "refusal without a specific EC2 code");
@@ -97,6 +162,29 @@ impl From<DecideError> for Ec2Error {
             }
         }
     }
+}
+
+/// How EC2 words a rule in its errors.
+fn describe_rule(rule: &domain::SecurityRule) -> String {
+    let peer = match &rule.source {
+        domain::RuleSource::Cidr(c) => c.clone(),
+        domain::RuleSource::Group { group, .. } => group.to_string(),
+    };
+    let protocol = if rule.protocol == "-1" { "ALL".to_owned() } else { rule.protocol.to_uppercase() };
+    format!("peer: {peer}, {protocol}, from port: {}, to port: {}, ALLOW", rule.from_port, rule.to_port)
+}
+
+/// The NotFound error of a resource id, by its kind.
+pub fn not_found(id: &str) -> Ec2Error {
+    let (code, what) = match id.split('-').next().unwrap_or("") {
+        "i" => ("InvalidInstanceID.NotFound", "instance ID"),
+        "sg" => ("InvalidGroup.NotFound", "security group"),
+        "eipalloc" => ("InvalidAllocationID.NotFound", "allocation ID"),
+        "key" => ("InvalidKeyPair.NotFound", "key pair"),
+        "ami" | "emi" | "eki" | "eri" | "aki" | "ari" => ("InvalidAMIID.NotFound", "image id"),
+        _ => ("InvalidID", "ID"),
+    };
+    Ec2Error::new(code, format!("The {what} '{id}' does not exist"))
 }
 
 impl From<ExecuteError> for Ec2Error {

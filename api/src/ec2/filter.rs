@@ -65,15 +65,49 @@ pub fn any_matches(filter: &Filter, have: &[&str]) -> bool {
     filter.values.iter().any(|pattern| have.iter().any(|h| wildcard(pattern, h)))
 }
 
-/// Checks every filter name against those a Describe* call knows.
+/// Checks every filter name against those a Describe* call knows (tag
+/// filters are known to all).
 pub fn check_names(filters: &[Filter], known: &[&str]) -> Result<(), Ec2Error> {
     for f in filters {
-        let tag = f.name.starts_with("tag:");
+        let tag = f.name.starts_with("tag:") || f.name == "tag-key" || f.name == "tag-value";
         if !tag && !known.contains(&f.name.as_str()) {
             return Err(Ec2Error::invalid(format!("The filter '{}' is invalid", f.name)));
         }
     }
     Ok(())
+}
+
+/// `Some(matches)` when `filter` is a tag filter (`tag:Key`, `tag-key`,
+/// `tag-value`) for a resource with these tags; `None` for other filters.
+pub fn tag_filter<'a>(filter: &Filter, tags: impl Iterator<Item = (&'a String, &'a String)>) -> Option<bool> {
+    if let Some(key) = filter.name.strip_prefix("tag:") {
+        let mut tags = tags;
+        return Some(tags.any(|(k, v)| k == key && filter.values.iter().any(|p| wildcard(p, v))));
+    }
+    let mut tags = tags;
+    match filter.name.as_str() {
+        "tag-key" => Some(tags.any(|(k, _)| filter.values.iter().any(|p| wildcard(p, k)))),
+        "tag-value" => Some(tags.any(|(_, v)| filter.values.iter().any(|p| wildcard(p, v)))),
+        _ => None,
+    }
+}
+
+/// Every filter holds for a resource: tag filters against its tags, the
+/// others through `values` (the values the resource has for a filter name).
+pub fn all_match<'v>(
+    filters: &[Filter],
+    tags: &projections::TagsView,
+    resource: &str,
+    mut values: impl FnMut(&str) -> Vec<std::borrow::Cow<'v, str>>,
+) -> bool {
+    filters.iter().all(|f| match tag_filter(f, tags.of(resource)) {
+        Some(result) => result,
+        None => {
+            let have = values(&f.name);
+            let have: Vec<&str> = have.iter().map(|v| v.as_ref()).collect();
+            any_matches(f, &have)
+        }
+    })
 }
 
 #[cfg(test)]
@@ -94,6 +128,23 @@ mod tests {
         assert!(!wildcard("?", ""));
         assert!(wildcard("a\\*b", "a*b"));
         assert!(!wildcard("a\\*b", "axb"));
+    }
+
+    #[test]
+    fn tag_filters_match_keys_values_and_pairs() {
+        let tags: Vec<(String, String)> =
+            vec![("Name".into(), "web-1".into()), ("env".into(), "prod".into())];
+        let it = || tags.iter().map(|(k, v)| (k, v));
+        let f = |name: &str, values: &[&str]| Filter {
+            name: name.into(),
+            values: values.iter().map(|v| v.to_string()).collect(),
+        };
+        assert_eq!(tag_filter(&f("tag:Name", &["web-*"]), it()), Some(true));
+        assert_eq!(tag_filter(&f("tag:Name", &["db"]), it()), Some(false));
+        assert_eq!(tag_filter(&f("tag:env", &["web-1"]), it()), Some(false));
+        assert_eq!(tag_filter(&f("tag-key", &["env"]), it()), Some(true));
+        assert_eq!(tag_filter(&f("tag-value", &["prod", "x"]), it()), Some(true));
+        assert_eq!(tag_filter(&f("instance-id", &["i-1"]), it()), None);
     }
 
     proptest! {

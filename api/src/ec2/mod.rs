@@ -6,18 +6,20 @@
 pub mod actions;
 pub mod error;
 pub mod filter;
+pub mod paging;
 pub mod params;
 pub mod render;
+pub mod tagging;
 pub mod xml;
 
-use crate::app::{App, RequestMeta};
+use crate::app::{App, Executed, RequestMeta};
 use crate::auth::{SignedRequest, verify};
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
-use domain::{AccountId, Principal};
+use domain::{AccountId, Command, Principal, UserName};
 use error::Ec2Error;
 use params::Params;
 use std::sync::Arc;
@@ -35,9 +37,27 @@ pub struct Ctx {
     pub meta: RequestMeta,
     /// `http://ec2.amazonaws.com/doc/<Version>/`
     pub namespace: String,
+    /// `DryRun=true`: check, store nothing.
+    pub dry_run: bool,
 }
 
 impl Ctx {
+    /// Runs `command` (or, with DryRun, only decides it: EC2 then answers
+    /// DryRunOperation when it would have gone through).
+    pub async fn execute(&self, app: &App, command: Command) -> Result<Executed, Ec2Error> {
+        if self.dry_run {
+            app.dry_run(command, &self.meta).await?;
+            return Err(Ec2Error::dry_run());
+        }
+        Ok(app.execute(command, &self.meta).await?)
+    }
+
+    /// Only an account's `admin` user changes things; other users read
+    /// (Yukari's minimal Euare: no policies yet).
+    pub fn may_change(&self) -> bool {
+        self.meta.principal.user == UserName::admin()
+    }
+
     pub fn account(&self) -> &AccountId {
         &self.meta.principal.account
     }
@@ -167,6 +187,7 @@ async fn serve(
         ));
     }
     let access_key = domain::AccessKeyId::parse(&verified.access_key_id).ok();
+    let dry_run = params.bool("DryRun")?.unwrap_or(false);
     let ctx = Ctx {
         meta: RequestMeta {
             principal: Principal { account, user, access_key },
@@ -175,8 +196,18 @@ async fn serve(
             source: source.to_owned(),
         },
         namespace: format!("http://ec2.amazonaws.com/doc/{version}/"),
+        dry_run,
     };
     let action = actions::Action::parse(&action, &params)?;
+    if action.changes() && !ctx.may_change() {
+        return Err(Ec2Error::new(
+            "UnauthorizedOperation",
+            "You are not authorized to perform this operation.",
+        ));
+    }
+    if dry_run && !action.changes() {
+        return Err(Ec2Error::dry_run());
+    }
     action.run(app, &ctx).await
 }
 

@@ -71,6 +71,21 @@ impl Params {
         items.into_iter().map(|(_, v)| v).collect()
     }
 
+    /// `prefix.N.field` for every N, in numeric order, as (N, value).
+    pub fn list_fields(&self, prefix: &str, field: &str) -> Vec<(u64, String)> {
+        let mut items: Vec<(u64, String)> = self
+            .map
+            .iter()
+            .filter_map(|(k, v)| {
+                let rest = k.strip_prefix(prefix)?.strip_prefix('.')?;
+                let (n, f) = rest.split_once('.')?;
+                (f == field).then(|| n.parse::<u64>().ok().map(|n| (n, v.clone())))?
+            })
+            .collect();
+        items.sort_by_key(|(n, _)| *n);
+        items
+    }
+
     /// `Filter.N.Name` / `Filter.N.Value.M`.
     pub fn filters(&self) -> Result<Vec<Filter>, Ec2Error> {
         let mut by_index: BTreeMap<u64, (Option<String>, BTreeMap<u64, String>)> = BTreeMap::new();

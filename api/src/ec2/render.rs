@@ -2,7 +2,7 @@
 //! reservations, in the EC2 response shapes.
 
 use crate::ec2::xml::Xml;
-use domain::{InstanceState, Timestamp};
+use domain::{InstanceState, SecurityGroupId, Timestamp};
 use projections::{InstanceRow, ReadModels};
 
 /// `2026-11-25T10:00:00.000Z`, as EC2 writes times.
@@ -37,13 +37,14 @@ pub fn instance_item(x: &mut Xml, row: &InstanceRow, models: &ReadModels) {
     x.text("imageId", row.image.as_str());
     state(x, "instanceState", row.state);
     x.empty("privateDnsName").empty("dnsName");
-    let reason = match row.state {
-        InstanceState::ShuttingDown | InstanceState::Terminated => {
-            format!("User initiated ({})", gmt_time(row.state_changed_at))
-        }
-        _ => String::new(),
+    let reason = match (row.state, row.reason.as_ref().map(|r| r.code.as_str())) {
+        (InstanceState::Pending | InstanceState::Running, _) => String::new(),
+        (_, Some("Server.InternalError")) => "Server error".to_owned(),
+        (_, Some("Client.InstanceInitiatedShutdown")) => "Instance initiated shutdown".to_owned(),
+        _ => format!("User initiated ({})", gmt_time(row.state_changed_at)),
     };
     x.text("reason", &reason);
+    x.opt("keyName", row.key_name.as_deref());
     x.display("amiLaunchIndex", row.launch_index);
     x.empty("productCodes");
     x.text("instanceType", &row.vm_type);
@@ -55,7 +56,9 @@ pub fn instance_item(x: &mut Xml, row: &InstanceRow, models: &ReadModels) {
     x.opt("kernelId", row.kernel.as_ref().map(|k| k.as_str()));
     x.opt("ramdiskId", row.ramdisk.as_ref().map(|r| r.as_str()));
     x.open("monitoring").text("state", "disabled").close();
-    x.empty("groupSet");
+    x.opt("privateIpAddress", row.private_address.as_deref());
+    x.opt("ipAddress", row.public_address.as_deref());
+    group_set(x, &row.groups, models);
     if let Some(reason) = &row.reason {
         x.open("stateReason").text("code", &reason.code).text("message", &reason.message).close();
     }
@@ -65,9 +68,21 @@ pub fn instance_item(x: &mut Xml, row: &InstanceRow, models: &ReadModels) {
     x.empty("blockDeviceMapping");
     x.text("virtualizationType", "paravirtual");
     x.text("clientToken", row.client_token.as_deref().unwrap_or(""));
+    crate::ec2::tagging::tag_set(x, &models.tags, row.id.as_str());
     x.text("hypervisor", "xen");
     x.empty("networkInterfaceSet");
     x.display("ebsOptimized", false);
+    x.close();
+}
+
+/// `<groupSet>` with each group's id and name.
+pub fn group_set(x: &mut Xml, groups: &[SecurityGroupId], models: &ReadModels) {
+    x.open("groupSet");
+    for g in groups {
+        x.open("item").text("groupId", g.as_str());
+        x.opt("groupName", models.security.groups.get(g).map(|row| row.name.as_str()));
+        x.close();
+    }
     x.close();
 }
 
@@ -77,7 +92,7 @@ pub fn reservation_item(x: &mut Xml, rows: &[&InstanceRow], models: &ReadModels)
     x.open("item");
     x.text("reservationId", first.reservation.as_str());
     x.text("ownerId", first.account.as_str());
-    x.empty("groupSet");
+    group_set(x, &first.groups, models);
     x.open("instancesSet");
     for row in rows {
         instance_item(x, row, models);

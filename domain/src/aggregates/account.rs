@@ -44,7 +44,8 @@ impl Account {
                 self.users.insert(e.user.clone());
             }
             Event::KeyPairCreated(e) => {
-                self.key_pairs.insert(e.name.clone(), KeyPair { id: e.key_pair.clone(), tags: Tags::default() });
+                self.key_pairs
+                    .insert(e.name.clone(), KeyPair { id: e.key_pair.clone(), tags: Tags::default() });
             }
             Event::KeyPairDeleted(e) => {
                 self.key_pairs.remove(&e.name);

@@ -28,7 +28,9 @@ impl ElasticIp {
 
     pub(crate) fn apply(&mut self, event: &Event) {
         match event {
-            Event::AddressAssociated(e) => self.association = Some((e.association.clone(), e.instance.clone())),
+            Event::AddressAssociated(e) => {
+                self.association = Some((e.association.clone(), e.instance.clone()))
+            }
             Event::AddressDisassociated(_) => self.association = None,
             Event::AddressReleased(_) => {
                 self.released = true;

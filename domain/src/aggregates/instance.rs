@@ -4,8 +4,12 @@
 use super::tags::{Tags, tag_resource};
 use crate::error::DecideError;
 use crate::event::*;
-use crate::ids::{AccountId, AllocationId, ImageId, InstanceId, NodeId, ReservationId, SecurityGroupId, ZoneName};
-use crate::model::{InstanceAttribute, InstanceState, Resources, ShutdownBehavior, StateReason, Timestamp, VmType};
+use crate::ids::{
+    AccountId, AllocationId, ImageId, InstanceId, NodeId, ReservationId, SecurityGroupId, ZoneName,
+};
+use crate::model::{
+    InstanceAttribute, InstanceState, Resources, ShutdownBehavior, StateReason, Timestamp, VmType,
+};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Instance {
@@ -83,11 +87,8 @@ impl Instance {
             }
             Event::InstanceStopRequested(e) => {
                 self.state = InstanceState::Stopping;
-                self.reason = Some(if e.by_guest {
-                    StateReason::guest_stopped()
-                } else {
-                    StateReason::user_stopped()
-                });
+                self.reason =
+                    Some(if e.by_guest { StateReason::guest_stopped() } else { StateReason::user_stopped() });
             }
             Event::InstanceStopped(_) => self.state = InstanceState::Stopped,
             Event::InstanceStartRequested(_) => {
@@ -168,11 +169,16 @@ impl Instance {
     }
 
     /// ModifyInstanceAttribute: type and user data only while stopped.
-    pub fn change_attribute(&self, attribute: &InstanceAttribute, at: Timestamp) -> Result<Event, DecideError> {
+    pub fn change_attribute(
+        &self,
+        attribute: &InstanceAttribute,
+        at: Timestamp,
+    ) -> Result<Event, DecideError> {
         if self.state == InstanceState::Terminated {
             return Err(self.illegal("be modified"));
         }
-        let needs_stopped = matches!(attribute, InstanceAttribute::InstanceType(_) | InstanceAttribute::UserData(_));
+        let needs_stopped =
+            matches!(attribute, InstanceAttribute::InstanceType(_) | InstanceAttribute::UserData(_));
         if needs_stopped && self.state != InstanceState::Stopped {
             return Err(self.illegal("have this attribute changed unless stopped"));
         }
@@ -234,11 +240,17 @@ impl Instance {
     }
 
     /// The node could not start the guest.
-    pub fn report_launch_failed(&self, node: &NodeId, detail: &str, at: Timestamp) -> Result<Option<Event>, DecideError> {
+    pub fn report_launch_failed(
+        &self,
+        node: &NodeId,
+        detail: &str,
+        at: Timestamp,
+    ) -> Result<Option<Event>, DecideError> {
         self.check_node(node)?;
         match self.state {
             InstanceState::Pending | InstanceState::ShuttingDown => Ok(Some(
-                InstanceLaunchFailed { node: node.clone(), reason: StateReason::launch_failed(detail), at }.into(),
+                InstanceLaunchFailed { node: node.clone(), reason: StateReason::launch_failed(detail), at }
+                    .into(),
             )),
             InstanceState::Terminated => Ok(None),
             _ => Err(self.illegal("report launch failure")),

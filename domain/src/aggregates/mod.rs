@@ -13,11 +13,11 @@ mod security_group;
 pub mod tags;
 
 pub use account::{Account, KeyPair};
-pub use elastic_ip::ElasticIp;
-pub use network::{Network, cidr_range};
-pub use security_group::SecurityGroup;
 pub use cloud::Cloud;
 pub use cluster::{Cluster, Node};
+pub use elastic_ip::ElasticIp;
 pub use image::Image;
 pub use instance::Instance;
+pub use network::{Network, cidr_range};
 pub use reservation::{ClientToken, Reservation};
+pub use security_group::SecurityGroup;

@@ -73,7 +73,12 @@ impl SecurityGroup {
     }
 
     /// Authorize: every rule must be new (EC2 refuses duplicates).
-    pub fn authorize(&self, direction: Direction, rules: &[SecurityRule], at: Timestamp) -> Result<Event, DecideError> {
+    pub fn authorize(
+        &self,
+        direction: Direction,
+        rules: &[SecurityRule],
+        at: Timestamp,
+    ) -> Result<Event, DecideError> {
         let have = self.rules(direction);
         let mut seen = BTreeSet::new();
         for r in rules {
@@ -85,10 +90,18 @@ impl SecurityGroup {
     }
 
     /// Revoke: every rule must exist.
-    pub fn revoke(&self, direction: Direction, rules: &[SecurityRule], at: Timestamp) -> Result<Event, DecideError> {
+    pub fn revoke(
+        &self,
+        direction: Direction,
+        rules: &[SecurityRule],
+        at: Timestamp,
+    ) -> Result<Event, DecideError> {
         let have = self.rules(direction);
         if let Some(missing) = rules.iter().find(|r| !have.contains(*r)) {
-            return Err(DecideError::RuleNotFound { group: self.id.clone(), rule: Box::new(missing.clone()) });
+            return Err(DecideError::RuleNotFound {
+                group: self.id.clone(),
+                rule: Box::new(missing.clone()),
+            });
         }
         Ok(SecurityRulesRevoked { direction, rules: rules.to_vec(), at }.into())
     }

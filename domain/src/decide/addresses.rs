@@ -26,8 +26,11 @@ pub(super) fn allocate(c: &AllocateAddress, view: &dyn StateView) -> Result<Deci
         events: vec![
             (
                 StreamId::network(),
-                PublicAddressTaken { address: address.clone(), holder: AddressHolder::Allocation(c.allocation.clone()) }
-                    .into(),
+                PublicAddressTaken {
+                    address: address.clone(),
+                    holder: AddressHolder::Allocation(c.allocation.clone()),
+                }
+                .into(),
             ),
             (
                 StreamId::elastic_ip(&c.allocation),
@@ -72,17 +75,27 @@ fn owned_address<'v>(
 
 /// The events that take `eip` off the instance it is associated with; the
 /// instance gets an auto-assigned public address again if one is free.
-fn detach(view: &dyn StateView, eip: &ElasticIp, at: Timestamp, taken: &mut Vec<String>) -> Result<Events, DecideError> {
+fn detach(
+    view: &dyn StateView,
+    eip: &ElasticIp,
+    at: Timestamp,
+    taken: &mut Vec<String>,
+) -> Result<Events, DecideError> {
     let Some((_, instance)) = &eip.association else { return Ok(Vec::new()) };
     need(view, [StreamId::instance(instance)])?;
-    let mut events: Events = vec![(StreamId::elastic_ip(&eip.allocation), AddressDisassociated { at }.into())];
+    let mut events: Events =
+        vec![(StreamId::elastic_ip(&eip.allocation), AddressDisassociated { at }.into())];
     let gone = view.instance(instance).is_none_or(Instance::is_gone);
     let running = view.instance(instance).is_some_and(|i| i.state != InstanceState::Stopped);
     let fresh = if gone || !running { None } else { next_public(view, taken)? };
     if let Some(address) = &fresh {
         events.push((
             StreamId::network(),
-            PublicAddressTaken { address: address.clone(), holder: AddressHolder::Instance(instance.clone()) }.into(),
+            PublicAddressTaken {
+                address: address.clone(),
+                holder: AddressHolder::Instance(instance.clone()),
+            }
+            .into(),
         ));
     }
     if !gone {
@@ -138,26 +151,39 @@ pub(super) fn associate(c: &AssociateAddress, view: &dyn StateView) -> Result<De
     }
     events.push((
         StreamId::elastic_ip(&eip.allocation),
-        AddressAssociated { association: c.association.clone(), instance: instance.id.clone(), at: c.at }.into(),
+        AddressAssociated { association: c.association.clone(), instance: instance.id.clone(), at: c.at }
+            .into(),
     ));
     events.push((
         StreamId::instance(&instance.id),
-        InstancePublicAddressChanged { public_address: Some(eip.address.clone()), elastic: Some(eip.allocation.clone()) }
-            .into(),
+        InstancePublicAddressChanged {
+            public_address: Some(eip.address.clone()),
+            elastic: Some(eip.allocation.clone()),
+        }
+        .into(),
     ));
     Ok(Decision { events, reply })
 }
 
 pub(super) fn disassociate(c: &DisassociateAddress, view: &dyn StateView) -> Result<Decision, DecideError> {
     let (eip, expected) = match &c.address {
-        DisassociateRef::PublicIp(ip) => (owned_address(view, &c.account, &AddressRef::PublicIp(ip.clone()))?, None),
+        DisassociateRef::PublicIp(ip) => {
+            (owned_address(view, &c.account, &AddressRef::PublicIp(ip.clone()))?, None)
+        }
         DisassociateRef::Association(association) => {
-            let allocation =
-                c.allocation.clone().ok_or_else(|| DecideError::AssociationNotFound(association.to_string()))?;
-            let eip = owned_address(view, &c.account, &AddressRef::Allocation(allocation)).map_err(|e| match e {
-                DecideError::AddressNotFound(_) => DecideError::AssociationNotFound(association.to_string()),
-                other => other,
-            })?;
+            let allocation = c
+                .allocation
+                .clone()
+                .ok_or_else(|| DecideError::AssociationNotFound(association.to_string()))?;
+            let eip =
+                owned_address(view, &c.account, &AddressRef::Allocation(allocation)).map_err(
+                    |e| match e {
+                        DecideError::AddressNotFound(_) => {
+                            DecideError::AssociationNotFound(association.to_string())
+                        }
+                        other => other,
+                    },
+                )?;
             (eip, Some(association))
         }
     };
@@ -169,7 +195,10 @@ pub(super) fn disassociate(c: &DisassociateAddress, view: &dyn StateView) -> Res
         _ => {}
     }
     let events = detach(view, eip, c.at, &mut Vec::new())?;
-    Ok(Decision { events, reply: Reply::Address { allocation: eip.allocation.clone(), address: eip.address.clone() } })
+    Ok(Decision {
+        events,
+        reply: Reply::Address { allocation: eip.allocation.clone(), address: eip.address.clone() },
+    })
 }
 
 pub(super) fn release(c: &ReleaseAddress, view: &dyn StateView) -> Result<Decision, DecideError> {
@@ -177,5 +206,8 @@ pub(super) fn release(c: &ReleaseAddress, view: &dyn StateView) -> Result<Decisi
     let mut events = detach(view, eip, c.at, &mut Vec::new())?;
     events.push((StreamId::elastic_ip(&eip.allocation), AddressReleased { at: c.at }.into()));
     events.push((StreamId::network(), PublicAddressFreed { address: eip.address.clone() }.into()));
-    Ok(Decision { events, reply: Reply::Address { allocation: eip.allocation.clone(), address: eip.address.clone() } })
+    Ok(Decision {
+        events,
+        reply: Reply::Address { allocation: eip.allocation.clone(), address: eip.address.clone() },
+    })
 }

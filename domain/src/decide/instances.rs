@@ -22,14 +22,19 @@ pub(super) fn run_instances(c: &RunInstances, view: &dyn StateView) -> Result<De
         }
         return Ok(Decision {
             events: Vec::new(),
-            reply: Reply::Launched { reservation: claimed.reservation.clone(), instances: Vec::new(), replayed: true },
+            reply: Reply::Launched {
+                reservation: claimed.reservation.clone(),
+                instances: Vec::new(),
+                replayed: true,
+            },
         });
     }
     if c.min_count < 1 || c.min_count > c.max_count || c.instance_ids.len() < c.max_count as usize {
         return Err(DecideError::InvalidCount { min: c.min_count, max: c.max_count });
     }
     let cloud = view.cloud().ok_or(DecideError::CloudNotInitialized)?;
-    let vm_type = cloud.vm_type(&c.vm_type).ok_or_else(|| DecideError::UnknownInstanceType(c.vm_type.clone()))?;
+    let vm_type =
+        cloud.vm_type(&c.vm_type).ok_or_else(|| DecideError::UnknownInstanceType(c.vm_type.clone()))?;
     let image = match view.image(&c.image) {
         Some(img) if img.visible_to(&c.account) => img,
         _ => return Err(DecideError::ImageNotFound(c.image.clone())),
@@ -126,8 +131,14 @@ pub(super) fn run_instances(c: &RunInstances, view: &dyn StateView) -> Result<De
             }
             .into(),
         ));
-        events.push((stream.clone(), InstancePlaced { node: node.clone(), zone: c.zone.clone(), at: c.at }.into()));
-        events.push((StreamId::cluster(&c.zone), CapacityReserved { node, instance: id.clone(), amount }.into()));
+        events.push((
+            stream.clone(),
+            InstancePlaced { node: node.clone(), zone: c.zone.clone(), at: c.at }.into(),
+        ));
+        events.push((
+            StreamId::cluster(&c.zone),
+            CapacityReserved { node, instance: id.clone(), amount }.into(),
+        ));
         events.push((
             StreamId::network(),
             PrivateAddressTaken { address: private_address.clone(), instance: id.clone() }.into(),
@@ -135,15 +146,22 @@ pub(super) fn run_instances(c: &RunInstances, view: &dyn StateView) -> Result<De
         if let Some(address) = &public_address {
             events.push((
                 StreamId::network(),
-                PublicAddressTaken { address: address.clone(), holder: AddressHolder::Instance(id.clone()) }.into(),
+                PublicAddressTaken { address: address.clone(), holder: AddressHolder::Instance(id.clone()) }
+                    .into(),
             ));
         }
         events.push((stream.clone(), InstanceAddressed { private_address, public_address }.into()));
         for g in &groups {
-            events.push((StreamId::security_group(g), SecurityGroupMemberAdded { instance: id.clone() }.into()));
+            events.push((
+                StreamId::security_group(g),
+                SecurityGroupMemberAdded { instance: id.clone() }.into(),
+            ));
         }
         if !c.tags.is_empty() {
-            events.push((stream, TagsCreated { resource: id.to_string(), tags: c.tags.clone(), at: c.at }.into()));
+            events.push((
+                stream,
+                TagsCreated { resource: id.to_string(), tags: c.tags.clone(), at: c.at }.into(),
+            ));
         }
     }
     Ok(Decision {
@@ -154,7 +172,11 @@ pub(super) fn run_instances(c: &RunInstances, view: &dyn StateView) -> Result<De
 
 /// The caller's instances among `ids` (each once, in order); all of them
 /// must exist and belong to the caller.
-fn owned<'v>(view: &'v dyn StateView, account: &AccountId, ids: &[InstanceId]) -> Result<Vec<&'v Instance>, DecideError> {
+fn owned<'v>(
+    view: &'v dyn StateView,
+    account: &AccountId,
+    ids: &[InstanceId],
+) -> Result<Vec<&'v Instance>, DecideError> {
     let mut missing = Vec::new();
     let mut found: Vec<&Instance> = Vec::new();
     for id in ids {
@@ -239,7 +261,10 @@ fn start_placement(
     let entry = taking.room.entry((zone.clone(), node.clone())).or_default();
     *entry = entry.add(&amount);
     let mut events: Events = vec![
-        (StreamId::instance(&instance.id), InstancePlaced { node: node.clone(), zone: zone.clone(), at }.into()),
+        (
+            StreamId::instance(&instance.id),
+            InstancePlaced { node: node.clone(), zone: zone.clone(), at }.into(),
+        ),
         (StreamId::cluster(&zone), CapacityReserved { node, instance: instance.id.clone(), amount }.into()),
     ];
     if instance.elastic.is_none() {
@@ -249,8 +274,11 @@ fn start_placement(
             taking.public.push(address.clone());
             events.push((
                 StreamId::network(),
-                PublicAddressTaken { address: address.clone(), holder: AddressHolder::Instance(instance.id.clone()) }
-                    .into(),
+                PublicAddressTaken {
+                    address: address.clone(),
+                    holder: AddressHolder::Instance(instance.id.clone()),
+                }
+                .into(),
             ));
             events.push((
                 StreamId::instance(&instance.id),
@@ -261,7 +289,10 @@ fn start_placement(
     Ok(events)
 }
 
-pub(super) fn modify_attribute(c: &ModifyInstanceAttribute, view: &dyn StateView) -> Result<Events, DecideError> {
+pub(super) fn modify_attribute(
+    c: &ModifyInstanceAttribute,
+    view: &dyn StateView,
+) -> Result<Events, DecideError> {
     let instance = owned(view, &c.account, std::slice::from_ref(&c.instance))?[0];
     let attribute = match &c.change {
         AttributeChange::InstanceType(name) => {

@@ -52,7 +52,10 @@ pub(super) fn delete_key_pair(c: &DeleteKeyPair, view: &dyn StateView) -> Result
     };
     Ok(name
         .map(|name| {
-            vec![(StreamId::account(&c.account), KeyPairDeleted { account: c.account.clone(), name, at: c.at }.into())]
+            vec![(
+                StreamId::account(&c.account),
+                KeyPairDeleted { account: c.account.clone(), name, at: c.at }.into(),
+            )]
         })
         .unwrap_or_default())
 }
@@ -97,7 +100,8 @@ pub(super) fn new_group_events(
         let own = RuleSource::Group { account: account.clone(), group: group.clone() };
         events.push((
             stream,
-            SecurityRulesAuthorized { direction: Direction::Ingress, rules: vec![everything(own)], at }.into(),
+            SecurityRulesAuthorized { direction: Direction::Ingress, rules: vec![everything(own)], at }
+                .into(),
         ));
     }
     events
@@ -131,7 +135,10 @@ pub(super) fn delete_group(c: &DeleteSecurityGroup, view: &dyn StateView) -> Res
     }
     Ok(Decision {
         events: vec![
-            (StreamId::account(&c.account), GroupNameReleased { name: group.name.clone(), group: id.clone() }.into()),
+            (
+                StreamId::account(&c.account),
+                GroupNameReleased { name: group.name.clone(), group: id.clone() }.into(),
+            ),
             (StreamId::security_group(&id), SecurityGroupDeleted { at: c.at }.into()),
         ],
         reply: Reply::Group(id),
@@ -151,7 +158,12 @@ fn resolve_rules(c: &ChangeSecurityRules, view: &dyn StateView) -> Result<Vec<Se
                     RuleSource::Group { account: owner, group: id }
                 }
             };
-            Ok(SecurityRule { protocol: r.protocol.clone(), from_port: r.from_port, to_port: r.to_port, source })
+            Ok(SecurityRule {
+                protocol: r.protocol.clone(),
+                from_port: r.from_port,
+                to_port: r.to_port,
+                source,
+            })
         })
         .collect()
 }

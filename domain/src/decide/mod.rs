@@ -29,11 +29,18 @@ pub enum Reply {
     Done,
     /// RunInstances: the reservation; `replayed` when a client token matched
     /// an earlier call and nothing new was launched.
-    Launched { reservation: ReservationId, instances: Vec<InstanceId>, replayed: bool },
+    Launched {
+        reservation: ReservationId,
+        instances: Vec<InstanceId>,
+        replayed: bool,
+    },
     /// Terminate/Stop/Start/RebootInstances: previous and current state.
     StateChanges(Vec<StateChange>),
     /// An elastic IP was named by address; this is its allocation.
-    Address { allocation: AllocationId, address: String },
+    Address {
+        allocation: AllocationId,
+        address: String,
+    },
     /// A security group was named; this is its id.
     Group(SecurityGroupId),
 }
@@ -78,7 +85,10 @@ pub fn decide(command: &Command, view: &dyn StateView) -> Result<Decision, Decid
 }
 
 /// Asks for the streams the view does not have yet; `Ok` when it has all.
-pub(crate) fn need(view: &dyn StateView, streams: impl IntoIterator<Item = StreamId>) -> Result<(), DecideError> {
+pub(crate) fn need(
+    view: &dyn StateView,
+    streams: impl IntoIterator<Item = StreamId>,
+) -> Result<(), DecideError> {
     let mut missing: Vec<StreamId> = streams.into_iter().filter(|s| view.get(s).is_none()).collect();
     missing.dedup();
     if missing.is_empty() { Ok(()) } else { Err(DecideError::NeedStreams(missing)) }

@@ -61,7 +61,10 @@ pub(super) fn add_cluster(c: &AddCluster, view: &dyn StateView) -> Result<Events
     }
     Ok(vec![
         (StreamId::cloud(), ClusterAdded { zone: c.zone.clone(), at: c.at }.into()),
-        (StreamId::cluster(&c.zone), ClusterRegistered { zone: c.zone.clone(), policy: c.policy, at: c.at }.into()),
+        (
+            StreamId::cluster(&c.zone),
+            ClusterRegistered { zone: c.zone.clone(), policy: c.policy, at: c.at }.into(),
+        ),
     ])
 }
 

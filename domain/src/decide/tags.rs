@@ -30,7 +30,12 @@ fn stream_of(account: &AccountId, resource: &str) -> Option<StreamId> {
 }
 
 /// The tags of `resource` if the caller owns it.
-fn owned_tags<'v>(view: &'v dyn StateView, account: &AccountId, resource: &str, stream: &StreamId) -> Option<&'v Tags> {
+fn owned_tags<'v>(
+    view: &'v dyn StateView,
+    account: &AccountId,
+    resource: &str,
+    stream: &StreamId,
+) -> Option<&'v Tags> {
     match view.get(stream)? {
         Aggregate::Instance(i) if &i.account == account => Some(&i.tags),
         Aggregate::SecurityGroup(g) if &g.account == account && !g.deleted => Some(&g.tags),
@@ -44,14 +49,15 @@ fn owned_tags<'v>(view: &'v dyn StateView, account: &AccountId, resource: &str, 
 pub(super) fn change_tags(c: &ChangeTags, view: &dyn StateView) -> Result<Events, DecideError> {
     let mut streams = Vec::new();
     for resource in &c.resources {
-        let stream = stream_of(&c.account, resource).ok_or_else(|| DecideError::ResourceNotFound(resource.clone()))?;
+        let stream =
+            stream_of(&c.account, resource).ok_or_else(|| DecideError::ResourceNotFound(resource.clone()))?;
         streams.push(stream);
     }
     need(view, streams.iter().cloned())?;
     let mut events = Vec::new();
     for (resource, stream) in c.resources.iter().zip(streams) {
-        let tags =
-            owned_tags(view, &c.account, resource, &stream).ok_or_else(|| DecideError::ResourceNotFound(resource.clone()))?;
+        let tags = owned_tags(view, &c.account, resource, &stream)
+            .ok_or_else(|| DecideError::ResourceNotFound(resource.clone()))?;
         if !c.create.is_empty() {
             events.push((stream.clone(), tags.create(resource, &c.create, c.at)?));
         }

@@ -151,8 +151,7 @@ events! {
 fn upcast(event_type: &str, schema: u16, bytes: &[u8]) -> Option<Result<Event, postcard::Error>> {
     match (event_type, schema) {
         ("InstanceRequested", 1) => Some(
-            postcard::from_bytes::<InstanceRequestedV1>(bytes)
-                .map(|v1| Event::InstanceRequested(v1.into())),
+            postcard::from_bytes::<InstanceRequestedV1>(bytes).map(|v1| Event::InstanceRequested(v1.into())),
         ),
         _ => None,
     }

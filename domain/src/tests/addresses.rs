@@ -24,7 +24,11 @@ fn launch(g: &mut Given, bits: u128) -> InstanceId {
 }
 
 fn allocate(account: AccountId, bits: u128) -> Command {
-    Command::AllocateAddress(AllocateAddress { account, allocation: AllocationId::from_bits(bits), at: t(30) })
+    Command::AllocateAddress(AllocateAddress {
+        account,
+        allocation: AllocationId::from_bits(bits),
+        at: t(30),
+    })
 }
 
 fn associate(address: AddressRef, instance: &InstanceId, allow: bool) -> Command {
@@ -77,7 +81,10 @@ fn elastic_ips_allocate_associate_move_and_release() {
     let b = launch(&mut g, 2);
     // One address left in the pool.
     let d = g.then_apply(&allocate(admin(), 1)).unwrap();
-    assert_eq!(d.reply, Reply::Address { allocation: AllocationId::from_bits(1), address: "192.0.2.12".into() });
+    assert_eq!(
+        d.reply,
+        Reply::Address { allocation: AllocationId::from_bits(1), address: "192.0.2.12".into() }
+    );
     assert_eq!(g.when(&allocate(admin(), 2)), Err(DecideError::AddressLimitExceeded));
     // Associate with a: a's auto address goes back to the pool.
     let alloc = AddressRef::Allocation(AllocationId::from_bits(1));
@@ -108,8 +115,12 @@ fn elastic_ips_allocate_associate_move_and_release() {
     assert_eq!(instance(&g, &b).elastic, None);
     assert_eq!(instance(&g, &b).public_address.as_deref(), Some("192.0.2.11"));
     // Release: the address is back in the pool.
-    let release = |account| Command::ReleaseAddress(ReleaseAddress { account, address: alloc.clone(), at: t(33) });
-    assert_eq!(g.when(&release(other_account())), Err(DecideError::AddressNotFound(AllocationId::from_bits(1).to_string())));
+    let release =
+        |account| Command::ReleaseAddress(ReleaseAddress { account, address: alloc.clone(), at: t(33) });
+    assert_eq!(
+        g.when(&release(other_account())),
+        Err(DecideError::AddressNotFound(AllocationId::from_bits(1).to_string()))
+    );
     g.then_apply(&release(admin())).unwrap();
     assert_eq!(free_public(&g), vec!["192.0.2.12".to_string()]);
     assert!(g.when(&release(admin())).is_err());

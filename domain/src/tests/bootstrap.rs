@@ -47,7 +47,11 @@ fn accounts_and_keys_are_unique() {
     assert_eq!(g.when(&again), Err(DecideError::AccountExists(admin())));
     let key = CreateAccessKey {
         account: admin(),
-        key: NewAccessKey { user: UserName::admin(), access_key: AccessKeyId::from_bits(7), secret: secret() },
+        key: NewAccessKey {
+            user: UserName::admin(),
+            access_key: AccessKeyId::from_bits(7),
+            secret: secret(),
+        },
         at: t(2),
     };
     assert_eq!(
@@ -55,14 +59,20 @@ fn accounts_and_keys_are_unique() {
         Err(DecideError::AccessKeyExists(AccessKeyId::from_bits(7)))
     );
     let missing = CreateAccessKey { account: other_account(), ..key.clone() };
-    assert_eq!(g.when(&Command::CreateAccessKey(missing)), Err(DecideError::AccountNotFound(other_account())));
+    assert_eq!(
+        g.when(&Command::CreateAccessKey(missing)),
+        Err(DecideError::AccountNotFound(other_account()))
+    );
     // Keys go to users that exist.
     let alice = UserName::parse("alice").unwrap();
     let for_alice = CreateAccessKey {
         key: NewAccessKey { user: alice.clone(), access_key: AccessKeyId::from_bits(8), secret: secret() },
         ..key
     };
-    assert_eq!(g.when(&Command::CreateAccessKey(for_alice.clone())), Err(DecideError::UserNotFound(alice.clone())));
+    assert_eq!(
+        g.when(&Command::CreateAccessKey(for_alice.clone())),
+        Err(DecideError::UserNotFound(alice.clone()))
+    );
     let user = Command::CreateUser(CreateUser { account: admin(), user: alice.clone(), at: t(3) });
     g.then_apply(&user).unwrap();
     assert_eq!(g.when(&user), Err(DecideError::UserExists(alice)));

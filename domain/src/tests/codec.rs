@@ -75,7 +75,8 @@ proptest::proptest! {
 #[test]
 fn schema_1_instance_requests_read_as_schema_2_with_ec2_defaults() {
     let fixture = read_fixture();
-    let v1 = fixture.get(&("InstanceRequested".to_owned(), 1)).expect("the schema 1 line stays in the fixture");
+    let v1 =
+        fixture.get(&("InstanceRequested".to_owned(), 1)).expect("the schema 1 line stays in the fixture");
     match Event::decode("InstanceRequested", 1, v1).unwrap() {
         Event::InstanceRequested(e) => {
             assert_eq!(e.key_name, None);

@@ -46,7 +46,12 @@ fn rules(account: AccountId, group: GroupRef, authorize: bool, rules: Vec<RuleRe
 }
 
 fn ssh() -> RuleRef {
-    RuleRef { protocol: "tcp".into(), from_port: 22, to_port: 22, source: SourceRef::Cidr("0.0.0.0/0".into()) }
+    RuleRef {
+        protocol: "tcp".into(),
+        from_port: 22,
+        to_port: 22,
+        source: SourceRef::Cidr("0.0.0.0/0".into()),
+    }
 }
 
 #[test]
@@ -78,7 +83,10 @@ fn instances_need_an_existing_key_pair_and_join_their_groups() {
     let mut g = cloud();
     let mut launch = run_in(admin(), 1, 1, 1, None);
     launch.key_name = Some("absent".into());
-    assert_eq!(g.when(&Command::RunInstances(launch.clone())), Err(DecideError::KeyPairNotFound("absent".into())));
+    assert_eq!(
+        g.when(&Command::RunInstances(launch.clone())),
+        Err(DecideError::KeyPairNotFound("absent".into()))
+    );
     g.then_apply(&key(admin(), "absent", 1)).unwrap();
     g.then_apply(&group(admin(), "web", 0x55)).unwrap();
     launch.groups = vec![GroupRef::Name("web".into()), GroupRef::Name("default".into())];
@@ -91,7 +99,10 @@ fn instances_need_an_existing_key_pair_and_join_their_groups() {
         .collect();
     assert_eq!(
         joined,
-        vec![&StreamId::security_group(&SecurityGroupId::from_bits(0x55)), &StreamId::security_group(&default_group(admin()))]
+        vec![
+            &StreamId::security_group(&SecurityGroupId::from_bits(0x55)),
+            &StreamId::security_group(&default_group(admin()))
+        ]
     );
     // No group named: the default group.
     let d = g.then_apply(&run(admin(), 2, 1, 1, None)).unwrap();
@@ -118,7 +129,8 @@ fn a_group_in_use_or_the_default_group_cannot_be_deleted() {
         Reply::Launched { instances, .. } => instances[0].clone(),
         _ => unreachable!(),
     };
-    let delete = |group| Command::DeleteSecurityGroup(DeleteSecurityGroup { account: admin(), group, at: t(9) });
+    let delete =
+        |group| Command::DeleteSecurityGroup(DeleteSecurityGroup { account: admin(), group, at: t(9) });
     assert_eq!(
         g.when(&delete(GroupRef::Name("web".into()))),
         Err(DecideError::GroupInUse { group: SecurityGroupId::from_bits(0x55), instances: 1 })
@@ -139,7 +151,10 @@ fn rules_are_added_once_removed_once_and_may_name_other_accounts_groups() {
     let mut g = cloud();
     let web = GroupRef::Name("default".into());
     g.then_apply(&rules(admin(), web.clone(), true, vec![ssh()])).unwrap();
-    assert!(matches!(g.when(&rules(admin(), web.clone(), true, vec![ssh()])), Err(DecideError::DuplicateRule { .. })));
+    assert!(matches!(
+        g.when(&rules(admin(), web.clone(), true, vec![ssh()])),
+        Err(DecideError::DuplicateRule { .. })
+    ));
     assert!(matches!(
         g.when(&rules(admin(), web.clone(), true, vec![ssh(), ssh()])),
         Err(DecideError::DuplicateRule { .. })
@@ -162,9 +177,15 @@ fn rules_are_added_once_removed_once_and_may_name_other_accounts_groups() {
         source: SourceRef::Group { account: None, group: GroupRef::Name("nope".into()) },
         ..from_other.clone()
     };
-    assert_eq!(g.when(&rules(admin(), web.clone(), true, vec![unknown])), Err(DecideError::GroupNotFound("nope".into())));
+    assert_eq!(
+        g.when(&rules(admin(), web.clone(), true, vec![unknown])),
+        Err(DecideError::GroupNotFound("nope".into()))
+    );
     g.then_apply(&rules(admin(), web.clone(), false, vec![ssh()])).unwrap();
-    assert!(matches!(g.when(&rules(admin(), web, false, vec![ssh()])), Err(DecideError::RuleNotFound { .. })));
+    assert!(matches!(
+        g.when(&rules(admin(), web, false, vec![ssh()])),
+        Err(DecideError::RuleNotFound { .. })
+    ));
     // Another account cannot touch this account's group.
     assert_eq!(
         g.when(&rules(other_account(), GroupRef::Id(default_group(admin())), true, vec![ssh()])),

@@ -138,7 +138,10 @@ fn a_client_token_makes_run_instances_idempotent() {
         Err(DecideError::IdempotentParameterMismatch { token: "tok-1".into() })
     );
     // The same token in another account is another token.
-    assert_eq!(event_types(&g.when(&run(other_account(), 9, 1, 1, Some("tok-1"))).unwrap())[0], "ClientTokenClaimed");
+    assert_eq!(
+        event_types(&g.when(&run(other_account(), 9, 1, 1, Some("tok-1"))).unwrap())[0],
+        "ClientTokenClaimed"
+    );
 }
 
 #[test]

@@ -27,7 +27,12 @@ fn instance(g: &Given, id: &InstanceId) -> crate::aggregates::Instance {
 }
 
 fn modify(id: &InstanceId, change: AttributeChange) -> Command {
-    Command::ModifyInstanceAttribute(ModifyInstanceAttribute { account: admin(), instance: id.clone(), change, at: t(25) })
+    Command::ModifyInstanceAttribute(ModifyInstanceAttribute {
+        account: admin(),
+        instance: id.clone(),
+        change,
+        at: t(25),
+    })
 }
 
 #[test]
@@ -47,7 +52,10 @@ fn stop_releases_room_and_auto_address_and_start_takes_them_again() {
     // Stopping again changes nothing.
     assert!(g.when(&stop).unwrap().events.is_empty());
     let d = g.then_apply(&report(&id, NodeOutcome::Stopped)).unwrap();
-    assert_eq!(event_types(&d), vec!["InstanceStopped", "CapacityReleased", "PublicAddressFreed", "InstancePublicAddressChanged"]);
+    assert_eq!(
+        event_types(&d),
+        vec!["InstanceStopped", "CapacityReleased", "PublicAddressFreed", "InstancePublicAddressChanged"]
+    );
     let stopped = instance(&g, &id);
     assert_eq!(stopped.state, InstanceState::Stopped);
     assert_eq!(stopped.private_address.as_deref(), Some("10.0.0.2"));
@@ -62,7 +70,13 @@ fn stop_releases_room_and_auto_address_and_start_takes_them_again() {
     let d = g.then_apply(&start).unwrap();
     assert_eq!(
         event_types(&d),
-        vec!["InstanceStartRequested", "InstancePlaced", "CapacityReserved", "PublicAddressTaken", "InstancePublicAddressChanged"]
+        vec![
+            "InstanceStartRequested",
+            "InstancePlaced",
+            "CapacityReserved",
+            "PublicAddressTaken",
+            "InstancePublicAddressChanged"
+        ]
     );
     assert_eq!(instance(&g, &id).state, InstanceState::Pending);
     assert!(instance(&g, &id).public_address.is_some());
@@ -75,7 +89,10 @@ fn termination_protection_and_attributes() {
     let mut g = cloud(4);
     let id = running(&mut g, 1);
     g.then_apply(&modify(&id, AttributeChange::DisableApiTermination(true))).unwrap();
-    assert_eq!(g.when(&terminate(admin(), std::slice::from_ref(&id))), Err(DecideError::TerminationProtected(id.clone())));
+    assert_eq!(
+        g.when(&terminate(admin(), std::slice::from_ref(&id))),
+        Err(DecideError::TerminationProtected(id.clone()))
+    );
     // Type and user data change only while stopped.
     assert!(matches!(
         g.when(&modify(&id, AttributeChange::InstanceType("c1.medium".into()))),

@@ -6,8 +6,8 @@ mod codec;
 mod groups_and_keys;
 mod instances;
 mod lifecycle;
-mod tags;
 pub(crate) mod samples;
+mod tags;
 
 use crate::*;
 use std::collections::HashMap;
@@ -31,10 +31,8 @@ impl Given {
     pub fn when(&self, command: &Command) -> Result<Decision, DecideError> {
         let mut named = command.streams();
         for _ in 0..8 {
-            let view: HashMap<StreamId, Aggregate> = named
-                .iter()
-                .map(|s| (s.clone(), self.streams.get(s).cloned().unwrap_or_default()))
-                .collect();
+            let view: HashMap<StreamId, Aggregate> =
+                named.iter().map(|s| (s.clone(), self.streams.get(s).cloned().unwrap_or_default())).collect();
             match decide(command, &view) {
                 Err(DecideError::NeedStreams(more)) => {
                     assert!(more.iter().all(|m| !named.contains(m)), "asked again for {more:?}");

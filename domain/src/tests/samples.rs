@@ -108,7 +108,13 @@ pub(crate) fn create_other() -> Command {
     })
 }
 
-pub(crate) fn run_in(account: AccountId, bits: u128, min: u32, max: u32, token: Option<&str>) -> RunInstances {
+pub(crate) fn run_in(
+    account: AccountId,
+    bits: u128,
+    min: u32,
+    max: u32,
+    token: Option<&str>,
+) -> RunInstances {
     RunInstances {
         account,
         requester: UserName::admin(),
@@ -135,7 +141,12 @@ pub(crate) fn run(account: AccountId, bits: u128, min: u32, max: u32, token: Opt
 }
 
 pub(crate) fn change(account: AccountId, ids: &[InstanceId], request: StateRequest) -> Command {
-    Command::ChangeInstanceStates(ChangeInstanceStates { account, instances: ids.to_vec(), request, at: t(20) })
+    Command::ChangeInstanceStates(ChangeInstanceStates {
+        account,
+        instances: ids.to_vec(),
+        request,
+        at: t(20),
+    })
 }
 
 pub(crate) fn terminate(account: AccountId, ids: &[InstanceId]) -> Command {
@@ -264,16 +275,25 @@ pub(crate) fn every_event() -> Vec<Event> {
             at: t(12),
         }
         .into(),
-        SecurityRulesAuthorized { direction: Direction::Ingress, rules: vec![sample_rule()], at: t(12) }.into(),
+        SecurityRulesAuthorized { direction: Direction::Ingress, rules: vec![sample_rule()], at: t(12) }
+            .into(),
         SecurityRulesRevoked { direction: Direction::Egress, rules: vec![sample_rule()], at: t(13) }.into(),
         SecurityGroupMemberAdded { instance: i.clone() }.into(),
         SecurityGroupMemberRemoved { instance: i.clone() }.into(),
         SecurityGroupDeleted { at: t(14) }.into(),
-        AddressPoolConfigured { private_cidr: "10.0.0.0/24".into(), public_addresses: public_pool(), at: t(1) }.into(),
+        AddressPoolConfigured {
+            private_cidr: "10.0.0.0/24".into(),
+            public_addresses: public_pool(),
+            at: t(1),
+        }
+        .into(),
         PrivateAddressTaken { address: "10.0.0.5".into(), instance: i.clone() }.into(),
         PrivateAddressFreed { address: "10.0.0.5".into() }.into(),
-        PublicAddressTaken { address: "192.0.2.10".into(), holder: AddressHolder::Allocation(AllocationId::from_bits(6)) }
-            .into(),
+        PublicAddressTaken {
+            address: "192.0.2.10".into(),
+            holder: AddressHolder::Allocation(AllocationId::from_bits(6)),
+        }
+        .into(),
         PublicAddressFreed { address: "192.0.2.10".into() }.into(),
         AddressAllocated {
             allocation: AllocationId::from_bits(6),
@@ -285,7 +305,8 @@ pub(crate) fn every_event() -> Vec<Event> {
         AddressAssociated { association: AssociationId::from_bits(7), instance: i.clone(), at: t(15) }.into(),
         AddressDisassociated { at: t(16) }.into(),
         AddressReleased { at: t(17) }.into(),
-        InstanceAddressed { private_address: "10.0.0.5".into(), public_address: Some("192.0.2.11".into()) }.into(),
+        InstanceAddressed { private_address: "10.0.0.5".into(), public_address: Some("192.0.2.11".into()) }
+            .into(),
         InstancePublicAddressChanged {
             public_address: Some("192.0.2.10".into()),
             elastic: Some(AllocationId::from_bits(6)),
@@ -295,15 +316,31 @@ pub(crate) fn every_event() -> Vec<Event> {
         InstanceStopped { at: t(19) }.into(),
         InstanceStartRequested { at: t(20) }.into(),
         InstanceRebootRequested { at: t(21) }.into(),
-        InstanceAttributeChanged { attribute: InstanceAttribute::InstanceType(VmType::eucalyptus_defaults()[3].clone()), at: t(22) }
-            .into(),
-        TagsCreated { resource: i.to_string(), tags: vec![Tag { key: "Name".into(), value: "web-1".into() }], at: t(23) }
-            .into(),
-        TagsDeleted { resource: i.to_string(), removals: vec![TagRemoval { key: "Name".into(), value: None }], at: t(24) }
-            .into(),
+        InstanceAttributeChanged {
+            attribute: InstanceAttribute::InstanceType(VmType::eucalyptus_defaults()[3].clone()),
+            at: t(22),
+        }
+        .into(),
+        TagsCreated {
+            resource: i.to_string(),
+            tags: vec![Tag { key: "Name".into(), value: "web-1".into() }],
+            at: t(23),
+        }
+        .into(),
+        TagsDeleted {
+            resource: i.to_string(),
+            removals: vec![TagRemoval { key: "Name".into(), value: None }],
+            at: t(24),
+        }
+        .into(),
     ]
 }
 
 pub(crate) fn sample_rule() -> SecurityRule {
-    SecurityRule { protocol: "tcp".into(), from_port: 22, to_port: 22, source: RuleSource::Cidr("0.0.0.0/0".into()) }
+    SecurityRule {
+        protocol: "tcp".into(),
+        from_port: 22,
+        to_port: 22,
+        source: RuleSource::Cidr("0.0.0.0/0".into()),
+    }
 }

@@ -47,16 +47,26 @@ fn tags_go_on_the_callers_resources_only() {
     assert_eq!(event_types(&d), vec!["TagsCreated", "TagsCreated"]);
     assert_eq!(tags_of(&g, &id).get("Name").map(String::as_str), Some("web"));
     // Someone else's instance, the system's image, a made-up id: not found.
-    assert_eq!(g.when(&create(other_account(), &[id.as_str()], vec![tag("a", "b")])), Err(DecideError::ResourceNotFound(id.to_string())));
+    assert_eq!(
+        g.when(&create(other_account(), &[id.as_str()], vec![tag("a", "b")])),
+        Err(DecideError::ResourceNotFound(id.to_string()))
+    );
     let image = default_image();
-    assert_eq!(g.when(&create(admin(), &[image.as_str()], vec![tag("a", "b")])), Err(DecideError::ResourceNotFound(image.to_string())));
-    assert_eq!(g.when(&create(admin(), &["vol-12345678"], vec![tag("a", "b")])), Err(DecideError::ResourceNotFound("vol-12345678".into())));
+    assert_eq!(
+        g.when(&create(admin(), &[image.as_str()], vec![tag("a", "b")])),
+        Err(DecideError::ResourceNotFound(image.to_string()))
+    );
+    assert_eq!(
+        g.when(&create(admin(), &["vol-12345678"], vec![tag("a", "b")])),
+        Err(DecideError::ResourceNotFound("vol-12345678".into()))
+    );
     // Overwriting a value; deleting with a value that does not match does nothing.
     g.then_apply(&create(admin(), &[id.as_str()], vec![tag("Name", "db")])).unwrap();
     assert_eq!(tags_of(&g, &id).get("Name").map(String::as_str), Some("db"));
     let wrong = TagRemoval { key: "Name".into(), value: Some("web".into()) };
     assert!(g.when(&delete(admin(), &[id.as_str()], vec![wrong])).unwrap().events.is_empty());
-    g.then_apply(&delete(admin(), &[id.as_str()], vec![TagRemoval { key: "Name".into(), value: None }])).unwrap();
+    g.then_apply(&delete(admin(), &[id.as_str()], vec![TagRemoval { key: "Name".into(), value: None }]))
+        .unwrap();
     assert!(tags_of(&g, &id).is_empty());
 }
 

@@ -7,7 +7,7 @@ mod lifecycle;
 mod restart;
 
 use crate::*;
-use domain::command::{Command, NodeOutcome, NodeReport, TerminateInstances};
+use domain::command::{ChangeInstanceStates, Command, NodeOutcome, NodeReport, StateRequest};
 use domain::event::*;
 use domain::*;
 use eventlog::{AppendError, EventLog, ExpectedVersion, LogOptions, Metadata, NewEvent, StreamAppend};
@@ -127,6 +127,10 @@ impl Controller {
                 launch_index: 0,
                 user_data: b"#!/bin/sh\necho hello\n".to_vec(),
                 client_token: None,
+                key_name: None,
+                security_groups: Vec::new(),
+                shutdown_behavior: ShutdownBehavior::Stop,
+                disable_api_termination: false,
                 at,
             }
             .into(),
@@ -153,9 +157,13 @@ impl Controller {
 
     /// TerminateInstances, decided by the domain.
     pub(crate) async fn terminate(&self, id: &InstanceId) {
-        let command =
-            TerminateInstances { account: account(), instances: vec![id.clone()], at: Timestamp(2) };
-        self.execute(Command::TerminateInstances(command)).await.unwrap();
+        let command = ChangeInstanceStates {
+            account: account(),
+            instances: vec![id.clone()],
+            request: StateRequest::Terminate,
+            at: Timestamp(2),
+        };
+        self.execute(Command::ChangeInstanceStates(command)).await.unwrap();
     }
 
     /// Loads the command's streams, decides, appends with the versions read;
@@ -164,12 +172,20 @@ impl Controller {
         loop {
             let mut view = HashMap::new();
             let mut versions = HashMap::new();
-            for stream in command.streams() {
-                let (state, version) = self.load(&stream);
-                view.insert(stream.clone(), state);
-                versions.insert(stream, version);
-            }
-            let decision = decide(&command, &view)?;
+            let mut named = command.streams();
+            let decision = loop {
+                for stream in &named {
+                    if !view.contains_key(stream) {
+                        let (state, version) = self.load(stream);
+                        view.insert(stream.clone(), state);
+                        versions.insert(stream.clone(), version);
+                    }
+                }
+                match decide(&command, &view) {
+                    Err(DecideError::NeedStreams(more)) => named.extend(more),
+                    other => break other?,
+                }
+            };
             let mut appends: Vec<StreamAppend> = Vec::new();
             for (stream, event) in &decision.events {
                 let at = match appends.iter().position(|a| a.stream == stream.as_str()) {
@@ -278,7 +294,10 @@ impl Recorder {
             .map(|c| {
                 let expected = match c.report.outcome {
                     NodeOutcome::Running => GuestState::Running,
-                    NodeOutcome::Terminated | NodeOutcome::LaunchFailed(_) => GuestState::Absent,
+                    NodeOutcome::Terminated
+                    | NodeOutcome::Stopped
+                    | NodeOutcome::PoweredOff
+                    | NodeOutcome::LaunchFailed(_) => GuestState::Absent,
                 };
                 assert_eq!(c.guest, expected, "guest state when {:?} was reported", c.report.outcome);
                 (c.report.outcome, c.result.is_ok())

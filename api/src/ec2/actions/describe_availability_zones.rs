@@ -16,7 +16,7 @@ pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
     )
 }
 
-pub fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
+pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
     let models = app.projections.read();
     let region = models.cloud.region.as_str();
     for name in &r.names {

@@ -67,7 +67,7 @@ fn values<'a>(id: &'a ImageId, row: &'a ImageRow, name: &str) -> Vec<&'a str> {
     }
 }
 
-pub fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
+pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
     let models = app.projections.read();
     let account = ctx.account();
     let visible = |row: &ImageRow| row.public || &row.owner == account;

@@ -114,7 +114,7 @@ fn matches(row: &InstanceRow, filters: &[Filter], models: &ReadModels) -> bool {
     })
 }
 
-pub fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
+pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
     let models = app.projections.read();
     let account = ctx.account();
     let mut rows: Vec<&InstanceRow> = Vec::new();

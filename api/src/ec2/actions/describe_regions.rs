@@ -12,7 +12,7 @@ pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
     super::NamedQuery::parse(params, "RegionName", &["region-name", "endpoint", "opt-in-status"])
 }
 
-pub fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
+pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
     let region = app.projections.read().cloud.region.clone();
     let endpoint = app.config.ec2_url.clone();
     if let Some(unknown) = r.names.iter().find(|n| **n != region) {

@@ -1,59 +1,112 @@
 //! One module per EC2 action: `parse` (parameters → request, before
 //! anything happens) and `run` (request → command or query → XML).
 
+mod allocate_address;
+mod associate_address;
+mod create_key_pair;
+mod create_security_group;
+mod create_tags;
+mod delete_key_pair;
+mod delete_security_group;
+mod delete_tags;
+mod describe_account_attributes;
+mod describe_addresses;
 mod describe_availability_zones;
 mod describe_images;
+mod describe_instance_attribute;
+mod describe_instance_status;
+mod describe_instance_types;
 mod describe_instances;
+mod describe_key_pairs;
 mod describe_regions;
+mod describe_security_groups;
+mod describe_tags;
+mod disassociate_address;
+mod get_console_output;
+mod import_key_pair;
+mod instance_states;
+mod modify_instance_attribute;
+mod release_address;
 mod run_instances;
-mod terminate_instances;
+mod security_group_rules;
 
 use crate::app::App;
 use crate::ec2::Ctx;
 use crate::ec2::error::Ec2Error;
 use crate::ec2::params::Params;
 
-/// Every action this endpoint answers, parsed.
-#[derive(Debug)]
-pub enum Action {
-    RunInstances(run_instances::Request),
-    DescribeInstances(describe_instances::Request),
-    TerminateInstances(terminate_instances::Request),
-    DescribeImages(describe_images::Request),
-    DescribeRegions(describe_regions::Request),
-    DescribeAvailabilityZones(describe_availability_zones::Request),
+/// The registry: each action, the module that parses and runs it, and
+/// whether it changes anything (DryRun and authorization depend on it).
+macro_rules! actions {
+    ($($name:ident => $module:ident :: $parse:ident, changes: $changes:literal;)+) => {
+        /// Every action this endpoint answers, parsed.
+        #[derive(Debug)]
+        pub enum Action {
+            $($name($module::Request)),+
+        }
+
+        impl Action {
+            pub fn parse(name: &str, params: &Params) -> Result<Action, Ec2Error> {
+                match name {
+                    $(stringify!($name) => Ok(Action::$name($module::$parse(params)?)),)+
+                    other => Err(Ec2Error::new(
+                        "InvalidAction",
+                        format!("The action {other} is not valid for this web service."),
+                    )),
+                }
+            }
+
+            /// Does the action change anything (as opposed to describe)?
+            pub fn changes(&self) -> bool {
+                match self {
+                    $(Action::$name(_) => $changes),+
+                }
+            }
+
+            pub async fn run(self, app: &App, ctx: &Ctx) -> Result<String, Ec2Error> {
+                match self {
+                    $(Action::$name(r) => $module::run(app, ctx, r).await),+
+                }
+            }
+        }
+    };
 }
 
-impl Action {
-    pub fn parse(name: &str, params: &Params) -> Result<Action, Ec2Error> {
-        Ok(match name {
-            "RunInstances" => Action::RunInstances(run_instances::parse(params)?),
-            "DescribeInstances" => Action::DescribeInstances(describe_instances::parse(params)?),
-            "TerminateInstances" => Action::TerminateInstances(terminate_instances::parse(params)?),
-            "DescribeImages" => Action::DescribeImages(describe_images::parse(params)?),
-            "DescribeRegions" => Action::DescribeRegions(describe_regions::parse(params)?),
-            "DescribeAvailabilityZones" => {
-                Action::DescribeAvailabilityZones(describe_availability_zones::parse(params)?)
-            }
-            other => {
-                return Err(Ec2Error::new(
-                    "InvalidAction",
-                    format!("The action {other} is not valid for this web service."),
-                ));
-            }
-        })
-    }
-
-    pub async fn run(self, app: &App, ctx: &Ctx) -> Result<String, Ec2Error> {
-        match self {
-            Action::RunInstances(r) => run_instances::run(app, ctx, r).await,
-            Action::DescribeInstances(r) => describe_instances::run(app, ctx, r),
-            Action::TerminateInstances(r) => terminate_instances::run(app, ctx, r).await,
-            Action::DescribeImages(r) => describe_images::run(app, ctx, r),
-            Action::DescribeRegions(r) => describe_regions::run(app, ctx, r),
-            Action::DescribeAvailabilityZones(r) => describe_availability_zones::run(app, ctx, r),
-        }
-    }
+actions! {
+    RunInstances => run_instances::parse, changes: true;
+    DescribeInstances => describe_instances::parse, changes: false;
+    TerminateInstances => instance_states::parse_terminate, changes: true;
+    StopInstances => instance_states::parse_stop, changes: true;
+    StartInstances => instance_states::parse_start, changes: true;
+    RebootInstances => instance_states::parse_reboot, changes: true;
+    DescribeInstanceStatus => describe_instance_status::parse, changes: false;
+    DescribeInstanceAttribute => describe_instance_attribute::parse, changes: false;
+    ModifyInstanceAttribute => modify_instance_attribute::parse, changes: true;
+    GetConsoleOutput => get_console_output::parse, changes: false;
+    DescribeInstanceTypes => describe_instance_types::parse, changes: false;
+    DescribeImages => describe_images::parse, changes: false;
+    DescribeRegions => describe_regions::parse, changes: false;
+    DescribeAvailabilityZones => describe_availability_zones::parse, changes: false;
+    DescribeAccountAttributes => describe_account_attributes::parse, changes: false;
+    CreateKeyPair => create_key_pair::parse, changes: true;
+    ImportKeyPair => import_key_pair::parse, changes: true;
+    DescribeKeyPairs => describe_key_pairs::parse, changes: false;
+    DeleteKeyPair => delete_key_pair::parse, changes: true;
+    CreateSecurityGroup => create_security_group::parse, changes: true;
+    DeleteSecurityGroup => delete_security_group::parse, changes: true;
+    DescribeSecurityGroups => describe_security_groups::parse, changes: false;
+    AuthorizeSecurityGroupIngress => security_group_rules::parse_authorize_ingress, changes: true;
+    AuthorizeSecurityGroupEgress => security_group_rules::parse_authorize_egress, changes: true;
+    RevokeSecurityGroupIngress => security_group_rules::parse_revoke_ingress, changes: true;
+    RevokeSecurityGroupEgress => security_group_rules::parse_revoke_egress, changes: true;
+    AllocateAddress => allocate_address::parse, changes: true;
+    AssociateAddress => associate_address::parse, changes: true;
+    DisassociateAddress => disassociate_address::parse, changes: true;
+    ReleaseAddress => release_address::parse, changes: true;
+    DescribeAddresses => describe_addresses::parse, changes: false;
+    CreateTags => create_tags::parse, changes: true;
+    DeleteTags => delete_tags::parse, changes: true;
+    DescribeTags => describe_tags::parse, changes: false;
 }
 
 /// Parses `prefix.N` instance ids; a malformed one is EC2's

@@ -1,13 +1,15 @@
-//! RunInstances: launch instances of an image.
+//! RunInstances: launch instances of an image, with a key pair, security
+//! groups, user data, tags and EC2's instance attributes.
 
 use crate::app::{App, ids::now};
 use crate::ec2::Ctx;
 use crate::ec2::error::Ec2Error;
 use crate::ec2::params::Params;
-use crate::ec2::render::instance_item;
+use crate::ec2::render::{group_set, instance_item};
+use crate::ec2::tagging;
 use base64::Engine;
-use domain::command::RunInstances;
-use domain::{Command, ImageId, Reply, ZoneName};
+use domain::command::{GroupRef, RunInstances};
+use domain::{Command, ImageId, Reply, SecurityGroupId, ShutdownBehavior, Tag, ZoneName};
 
 /// Most instances one call may launch.
 const MAX_PER_CALL: i64 = 1000;
@@ -23,6 +25,11 @@ pub struct Request {
     zone: Option<ZoneName>,
     user_data: Vec<u8>,
     client_token: Option<String>,
+    key_name: Option<String>,
+    groups: Vec<GroupRef>,
+    shutdown_behavior: ShutdownBehavior,
+    disable_api_termination: bool,
+    tags: Vec<Tag>,
 }
 
 fn count(params: &Params, name: &str) -> Result<u32, Ec2Error> {
@@ -33,6 +40,31 @@ fn count(params: &Params, name: &str) -> Result<u32, Ec2Error> {
         )));
     }
     Ok(n as u32)
+}
+
+/// Decodes EC2 user data (base64, at most 16 KiB decoded).
+pub(crate) fn user_data(encoded: Option<&str>) -> Result<Vec<u8>, Ec2Error> {
+    let data = match encoded {
+        None | Some("") => Vec::new(),
+        Some(encoded) => base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .map_err(|_| Ec2Error::invalid("Invalid BASE64 encoding of user data."))?,
+    };
+    if data.len() > USER_DATA_LIMIT {
+        return Err(Ec2Error::invalid(format!("User data is limited to {USER_DATA_LIMIT} bytes")));
+    }
+    Ok(data)
+}
+
+/// `stop` or `terminate`.
+pub(crate) fn shutdown_behavior(value: &str) -> Result<ShutdownBehavior, Ec2Error> {
+    match value {
+        "stop" => Ok(ShutdownBehavior::Stop),
+        "terminate" => Ok(ShutdownBehavior::Terminate),
+        other => Err(Ec2Error::invalid(format!(
+            "Value ({other}) for parameter instanceInitiatedShutdownBehavior is invalid. Expected: stop, terminate."
+        ))),
+    }
 }
 
 pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
@@ -50,20 +82,22 @@ pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
         ),
         None => None,
     };
-    let user_data = match params.get("UserData") {
-        None | Some("") => Vec::new(),
-        Some(encoded) => base64::engine::general_purpose::STANDARD
-            .decode(encoded.trim())
-            .map_err(|_| Ec2Error::invalid("Invalid BASE64 encoding of user data."))?,
-    };
-    if user_data.len() > USER_DATA_LIMIT {
-        return Err(Ec2Error::invalid(format!("User data is limited to {USER_DATA_LIMIT} bytes")));
-    }
     let client_token = match params.get("ClientToken").filter(|t| !t.is_empty()) {
         Some(t) if t.len() > 64 || !t.is_ascii() => {
             return Err(Ec2Error::invalid("ClientToken must be at most 64 ASCII characters"));
         }
         t => t.map(str::to_owned),
+    };
+    let mut groups: Vec<GroupRef> =
+        params.list("SecurityGroup").into_iter().map(|n| GroupRef::Name(n.to_owned())).collect();
+    for id in params.list("SecurityGroupId") {
+        let id = SecurityGroupId::parse(id)
+            .map_err(|_| Ec2Error::new("InvalidGroupId.Malformed", format!("Invalid id: \"{id}\"")))?;
+        groups.push(GroupRef::Id(id));
+    }
+    let shutdown_behavior = match params.get("InstanceInitiatedShutdownBehavior").filter(|v| !v.is_empty()) {
+        Some(v) => shutdown_behavior(v)?,
+        None => ShutdownBehavior::Stop,
     };
     Ok(Request {
         image,
@@ -71,8 +105,13 @@ pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
         min,
         max,
         zone,
-        user_data,
+        user_data: user_data(params.get("UserData"))?,
         client_token,
+        key_name: params.get("KeyName").filter(|k| !k.is_empty()).map(str::to_owned),
+        groups,
+        shutdown_behavior,
+        disable_api_termination: params.bool("DisableApiTermination")?.unwrap_or(false),
+        tags: tagging::specifications(params, "instance", &["instance", "volume", "network-interface"])?,
     })
 }
 
@@ -99,9 +138,14 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
         zone,
         user_data: r.user_data,
         client_token: r.client_token,
+        key_name: r.key_name,
+        groups: r.groups,
+        shutdown_behavior: r.shutdown_behavior,
+        disable_api_termination: r.disable_api_termination,
+        tags: r.tags,
         at: now(),
     });
-    let executed = app.execute(command, &ctx.meta).await?;
+    let executed = ctx.execute(app, command).await?;
     let Reply::Launched { reservation, .. } = executed.decision.reply else {
         return Err(Ec2Error::internal());
     };
@@ -112,13 +156,11 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
         .get(&reservation)
         .map(|res| res.instances.iter().filter_map(|id| models.instances.get(id.as_str())).collect())
         .unwrap_or_default();
-    let Some(first) = rows.first() else {
-        return Err(Ec2Error::internal());
-    };
+    let Some(first) = rows.first() else { return Err(Ec2Error::internal()) };
     let mut x = ctx.response("RunInstancesResponse");
     x.text("reservationId", reservation.as_str());
     x.text("ownerId", first.account.as_str());
-    x.empty("groupSet");
+    group_set(&mut x, &first.groups, &models);
     x.open("instancesSet");
     for row in &rows {
         instance_item(&mut x, row, &models);
