@@ -23,6 +23,8 @@ pub enum Aggregate {
     SecurityGroup(SecurityGroup),
     Network(Network),
     ElasticIp(ElasticIp),
+    /// A claimed account name: the account it belongs to.
+    AccountName(AccountId),
 }
 
 impl Aggregate {
@@ -61,6 +63,8 @@ impl Aggregate {
             (Aggregate::Network(n), e) => n.apply(e),
             (Aggregate::Empty, Event::AddressAllocated(e)) => *self = Aggregate::ElasticIp(ElasticIp::new(e)),
             (Aggregate::ElasticIp(a), e) => a.apply(e),
+            (Aggregate::Empty, Event::AccountNameClaimed(e)) => *self = Aggregate::AccountName(e.account.clone()),
+            (Aggregate::AccountName(_), _) => {}
             (Aggregate::Empty, _) => {}
         }
     }

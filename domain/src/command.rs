@@ -395,6 +395,7 @@ impl Command {
                     StreamId::cluster(&c.cluster.zone),
                     StreamId::network(),
                     StreamId::account(&c.admin.account),
+                    StreamId::account_name(&c.admin.name),
                     StreamId::security_group(&c.admin.default_group),
                 ];
                 s.extend(c.images.iter().map(|i| StreamId::image(&i.image)));
@@ -402,9 +403,11 @@ impl Command {
             }
             Command::AddCluster(c) => vec![StreamId::cloud(), StreamId::cluster(&c.zone)],
             Command::RegisterNode(c) => vec![StreamId::cluster(&c.zone)],
-            Command::CreateAccount(c) => {
-                vec![StreamId::account(&c.account), StreamId::security_group(&c.default_group)]
-            }
+            Command::CreateAccount(c) => vec![
+                StreamId::account(&c.account),
+                StreamId::account_name(&c.name),
+                StreamId::security_group(&c.default_group),
+            ],
             Command::CreateUser(c) => vec![StreamId::account(&c.account)],
             Command::CreateAccessKey(c) => vec![StreamId::account(&c.account)],
             Command::RegisterImage(c) => {

@@ -18,6 +18,8 @@ pub enum DecideError {
     NodeExists(NodeId),
     #[error("account {0} already exists")]
     AccountExists(AccountId),
+    #[error("account name {0} is taken")]
+    AccountNameTaken(String),
     #[error("account {0} does not exist")]
     AccountNotFound(AccountId),
     #[error("access key {0} already exists")]

@@ -22,6 +22,7 @@ pub enum StreamKind {
     SecurityGroup,
     Network,
     ElasticIp,
+    AccountName,
     Unknown,
 }
 
@@ -48,6 +49,10 @@ impl StreamId {
         StreamId(format!("token/{account}/{token}"))
     }
 
+    /// Claims an account name.
+    pub fn account_name(name: &str) -> Self {
+        StreamId(format!("account-name/{name}"))
+    }
     pub fn security_group(group: &SecurityGroupId) -> Self {
         StreamId(format!("sg/{group}"))
     }
@@ -79,6 +84,7 @@ impl StreamId {
             "sg" => StreamKind::SecurityGroup,
             "network" => StreamKind::Network,
             "eip" => StreamKind::ElasticIp,
+            "account-name" => StreamKind::AccountName,
             _ => StreamKind::Unknown,
         }
     }

@@ -62,7 +62,10 @@ impl ReadModels {
                 self.images.insert(e.image.clone(), image_row(&e));
             }
             Event::ReservationCreated(e) => self.instances.reservation_created(e),
-            Event::ClientTokenClaimed(_) | Event::GroupNameClaimed(_) | Event::GroupNameReleased(_) => {}
+            Event::ClientTokenClaimed(_)
+            | Event::GroupNameClaimed(_)
+            | Event::GroupNameReleased(_)
+            | Event::AccountNameClaimed(_) => {}
             Event::InstanceRequested(e) => self.instances.requested(e),
             e @ (Event::InstancePlaced(_)
             | Event::InstanceRunning(_)

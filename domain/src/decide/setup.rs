@@ -92,13 +92,22 @@ pub(super) fn create_account(c: &CreateAccount, view: &dyn StateView) -> Result<
     if view.account(&c.account).is_some() {
         return Err(DecideError::AccountExists(c.account.clone()));
     }
+    if view.get(&StreamId::account_name(&c.name)).is_some_and(|a| !a.is_empty()) {
+        return Err(DecideError::AccountNameTaken(c.name.clone()));
+    }
     if view.security_group(&c.default_group).is_some() {
         return Err(DecideError::IdInUse(c.default_group.to_string()));
     }
-    let mut events: Events = vec![(
-        StreamId::account(&c.account),
-        AccountCreated { account: c.account.clone(), name: c.name.clone(), at: c.at }.into(),
-    )];
+    let mut events: Events = vec![
+        (
+            StreamId::account_name(&c.name),
+            AccountNameClaimed { name: c.name.clone(), account: c.account.clone() }.into(),
+        ),
+        (
+            StreamId::account(&c.account),
+            AccountCreated { account: c.account.clone(), name: c.name.clone(), at: c.at }.into(),
+        ),
+    ];
     events.extend(new_group_events(&c.account, &c.default_group, "default", "default group", true, c.at));
     if let Some(key) = &c.access_key {
         events.push((StreamId::account(&c.account), access_key_created(&c.account, key, c.at).into()));

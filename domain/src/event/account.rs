@@ -67,3 +67,10 @@ pub struct GroupNameReleased {
     pub name: String,
     pub group: SecurityGroupId,
 }
+
+/// An account name is taken (names are unique in the cloud).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AccountNameClaimed {
+    pub name: String,
+    pub account: AccountId,
+}

@@ -144,6 +144,7 @@ events! {
     InstanceAttributeChanged = 1,
     TagsCreated = 1,
     TagsDeleted = 1,
+    AccountNameClaimed = 1,
 }
 
 /// Older schema versions, read as the current one. Every retired

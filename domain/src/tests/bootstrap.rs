@@ -14,6 +14,7 @@ fn bootstrap_creates_cloud_cluster_node_admin_and_images_at_once() {
             "ClusterRegistered",
             "NodeRegistered",
             "AddressPoolConfigured",
+            "AccountNameClaimed",
             "AccountCreated",
             "GroupNameClaimed",
             "SecurityGroupCreated",
@@ -45,6 +46,14 @@ fn accounts_and_keys_are_unique() {
         at: t(2),
     });
     assert_eq!(g.when(&again), Err(DecideError::AccountExists(admin())));
+    let same_name = Command::CreateAccount(CreateAccount {
+        account: AccountId::from_bits(999),
+        name: "admin".into(),
+        default_group: SecurityGroupId::from_bits(0xbeef),
+        access_key: None,
+        at: t(2),
+    });
+    assert_eq!(g.when(&same_name), Err(DecideError::AccountNameTaken("admin".into())));
     let key = CreateAccessKey {
         account: admin(),
         key: NewAccessKey {

@@ -9,7 +9,11 @@ use std::collections::BTreeMap;
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/events.txt");
 
+/// Tests that read the fixture wait for the one that may append to it.
+static FIXTURE_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn read_fixture() -> BTreeMap<(String, u16), Vec<u8>> {
+    let _guard = FIXTURE_LOCK.lock().unwrap_or_else(|p| p.into_inner());
     let text = std::fs::read_to_string(FIXTURE).unwrap_or_default();
     text.lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
@@ -33,6 +37,7 @@ fn samples_cover_every_event_type() {
 fn every_stored_event_type_still_decodes_to_the_same_value() {
     let mut fixture = read_fixture();
     if std::env::var_os("YUKARI_ADD_FIXTURES").is_some() {
+        let _guard = FIXTURE_LOCK.lock().unwrap_or_else(|p| p.into_inner());
         let mut text = std::fs::read_to_string(FIXTURE).unwrap_or_default();
         for e in every_event() {
             let key = (e.type_name().to_owned(), e.schema());

@@ -333,6 +333,7 @@ pub(crate) fn every_event() -> Vec<Event> {
             at: t(24),
         }
         .into(),
+        AccountNameClaimed { name: "admin".into(), account: admin() }.into(),
     ]
 }
 
