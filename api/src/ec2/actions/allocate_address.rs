@@ -1,17 +1,72 @@
-//! (not written yet)
+//! AllocateAddress: an elastic IP from the cloud's public pool, with
+//! optional tags.
 
-use crate::app::App;
+use crate::app::{App, ids::now};
 use crate::ec2::Ctx;
 use crate::ec2::error::Ec2Error;
 use crate::ec2::params::Params;
+use crate::ec2::tagging;
+use domain::aggregates::tags::MAX_TAGS;
+use domain::command::{AllocateAddress, ChangeTags};
+use domain::{Command, Reply, Tag};
 
 #[derive(Debug)]
-pub struct Request;
-
-pub fn parse(_params: &Params) -> Result<Request, Ec2Error> {
-    Err(Ec2Error::new("InvalidAction", "not implemented yet"))
+pub struct Request {
+    /// The `Domain` asked for, echoed in the answer: Yukari's addresses are
+    /// the same either way (EC2-Classic-like, with allocation ids).
+    domain: &'static str,
+    tags: Vec<Tag>,
 }
 
-pub async fn run(_app: &App, _ctx: &Ctx, _r: Request) -> Result<String, Ec2Error> {
-    Err(Ec2Error::internal())
+pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
+    let domain = match params.get("Domain").filter(|d| !d.is_empty()) {
+        None | Some("standard") => "standard",
+        Some("vpc") => "vpc",
+        Some(other) => {
+            return Err(Ec2Error::invalid(format!(
+                "Value ({other}) for parameter domain is invalid. Expected: standard, vpc."
+            )));
+        }
+    };
+    for unsupported in ["Address", "PublicIpv4Pool", "CustomerOwnedIpv4Pool", "IpamPoolId"] {
+        if params.get(unsupported).is_some_and(|v| !v.is_empty()) {
+            return Err(Ec2Error::invalid(format!(
+                "The parameter {unsupported} is not supported: addresses come from the cloud's public pool."
+            )));
+        }
+    }
+    let tags = tagging::specifications(params, "elastic-ip", &["elastic-ip"])?;
+    if tags.len() > MAX_TAGS {
+        return Err(Ec2Error::new("TagLimitExceeded", format!("At most {MAX_TAGS} tags may be given.")));
+    }
+    Ok(Request { domain, tags })
+}
+
+pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
+    let command = Command::AllocateAddress(AllocateAddress {
+        account: ctx.account().clone(),
+        allocation: app.ids.allocation(),
+        at: now(),
+    });
+    let executed = ctx.execute(app, command).await?;
+    let Reply::Address { allocation, address } = executed.decision.reply else {
+        return Err(Ec2Error::internal());
+    };
+    if !r.tags.is_empty() {
+        // AllocateAddress carries no tags: they follow in a second command
+        // (the address is the caller's, so only a storage failure stops it).
+        let tags = Command::ChangeTags(ChangeTags {
+            account: ctx.account().clone(),
+            resources: vec![allocation.to_string()],
+            create: r.tags,
+            delete: Vec::new(),
+            at: now(),
+        });
+        ctx.execute(app, tags).await?;
+    }
+    let mut x = ctx.response("AllocateAddressResponse");
+    x.text("publicIp", &address);
+    x.text("domain", r.domain);
+    x.text("allocationId", allocation.as_str());
+    Ok(x.finish())
 }

@@ -1,17 +1,61 @@
-//! (not written yet)
+//! DisassociateAddress: takes an elastic IP off its instance, named by the
+//! address or by the association.
 
-use crate::app::App;
+use super::associate_address::public_ip;
+use crate::app::{App, ids::now};
 use crate::ec2::Ctx;
 use crate::ec2::error::Ec2Error;
 use crate::ec2::params::Params;
+use domain::command::{DisassociateAddress, DisassociateRef};
+use domain::{AssociationId, Command};
 
 #[derive(Debug)]
-pub struct Request;
-
-pub fn parse(_params: &Params) -> Result<Request, Ec2Error> {
-    Err(Ec2Error::new("InvalidAction", "not implemented yet"))
+pub struct Request {
+    address: DisassociateRef,
 }
 
-pub async fn run(_app: &App, _ctx: &Ctx, _r: Request) -> Result<String, Ec2Error> {
-    Err(Ec2Error::internal())
+pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
+    let get = |name| params.get(name).filter(|v: &&str| !v.is_empty());
+    let address = match (get("PublicIp"), get("AssociationId")) {
+        (Some(_), Some(_)) => {
+            return Err(Ec2Error::new(
+                "InvalidParameterCombination",
+                "The parameter PublicIp cannot be used with the parameter AssociationId",
+            ));
+        }
+        (Some(ip), None) => DisassociateRef::PublicIp(public_ip(ip)?),
+        (None, Some(id)) => DisassociateRef::Association(AssociationId::parse(id).map_err(|_| {
+            Ec2Error::new(
+                "InvalidAssociationID.NotFound",
+                format!("The association ID '{id}' does not exist"),
+            )
+        })?),
+        (None, None) => return Err(Ec2Error::missing("PublicIp or AssociationId")),
+    };
+    Ok(Request { address })
+}
+
+pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
+    // The domain decides from the address's stream; the read models say
+    // which address an association id belongs to (the domain checks it).
+    let allocation = match &r.address {
+        DisassociateRef::Association(id) => app
+            .projections
+            .read()
+            .network
+            .by_association(id.as_str())
+            .filter(|(_, row)| &row.account == ctx.account())
+            .map(|(allocation, _)| allocation.clone()),
+        DisassociateRef::PublicIp(_) => None,
+    };
+    let command = Command::DisassociateAddress(DisassociateAddress {
+        account: ctx.account().clone(),
+        address: r.address,
+        allocation,
+        at: now(),
+    });
+    ctx.execute(app, command).await?;
+    let mut x = ctx.response("DisassociateAddressResponse");
+    x.display("return", true);
+    Ok(x.finish())
 }
