@@ -1,17 +1,53 @@
-//! (not written yet)
+//! CreateTags: adds or overwrites tags on the caller's resources.
 
-use crate::app::App;
+use crate::app::{App, ids::now};
 use crate::ec2::Ctx;
 use crate::ec2::error::Ec2Error;
 use crate::ec2::params::Params;
+use crate::ec2::tagging;
+use domain::command::ChangeTags;
+use domain::{Command, Tag};
+
+/// Most resources one call may tag (EC2's limit).
+pub(crate) const MAX_RESOURCES: usize = 1000;
 
 #[derive(Debug)]
-pub struct Request;
-
-pub fn parse(_params: &Params) -> Result<Request, Ec2Error> {
-    Err(Ec2Error::new("InvalidAction", "not implemented yet"))
+pub struct Request {
+    resources: Vec<String>,
+    tags: Vec<Tag>,
 }
 
-pub async fn run(_app: &App, _ctx: &Ctx, _r: Request) -> Result<String, Ec2Error> {
-    Err(Ec2Error::internal())
+/// `ResourceId.N`, at least one.
+pub(crate) fn resources(params: &Params) -> Result<Vec<String>, Ec2Error> {
+    let resources: Vec<String> = params.list("ResourceId").into_iter().map(str::to_owned).collect();
+    if resources.is_empty() {
+        return Err(Ec2Error::missing("ResourceId"));
+    }
+    if resources.len() > MAX_RESOURCES {
+        return Err(Ec2Error::invalid(format!("At most {MAX_RESOURCES} resources may be tagged at once.")));
+    }
+    Ok(resources)
+}
+
+pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
+    let resources = resources(params)?;
+    let tags = tagging::tags(params, "Tag")?;
+    if tags.is_empty() {
+        return Err(Ec2Error::missing("Tag"));
+    }
+    Ok(Request { resources, tags })
+}
+
+pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
+    let command = Command::ChangeTags(ChangeTags {
+        account: ctx.account().clone(),
+        resources: r.resources,
+        create: r.tags,
+        delete: Vec::new(),
+        at: now(),
+    });
+    ctx.execute(app, command).await?;
+    let mut x = ctx.response("CreateTagsResponse");
+    x.display("return", true);
+    Ok(x.finish())
 }

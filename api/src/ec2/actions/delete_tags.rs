@@ -1,17 +1,47 @@
-//! (not written yet)
+//! DeleteTags: removes tags from the caller's resources, by key, by key
+//! and value, or all of them when no `Tag.N` is given.
 
-use crate::app::App;
+use super::create_tags::resources;
+use crate::app::{App, ids::now};
 use crate::ec2::Ctx;
 use crate::ec2::error::Ec2Error;
 use crate::ec2::params::Params;
+use crate::ec2::tagging;
+use domain::command::ChangeTags;
+use domain::{Command, TagRemoval};
+use std::collections::BTreeSet;
 
 #[derive(Debug)]
-pub struct Request;
-
-pub fn parse(_params: &Params) -> Result<Request, Ec2Error> {
-    Err(Ec2Error::new("InvalidAction", "not implemented yet"))
+pub struct Request {
+    resources: Vec<String>,
+    /// Empty: every tag of the resources.
+    removals: Vec<TagRemoval>,
 }
 
-pub async fn run(_app: &App, _ctx: &Ctx, _r: Request) -> Result<String, Ec2Error> {
-    Err(Ec2Error::internal())
+pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
+    Ok(Request { resources: resources(params)?, removals: tagging::removals(params)? })
+}
+
+pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
+    let removals = if r.removals.is_empty() {
+        // Every key the resources have now, as the read models know them;
+        // the domain checks the resources are the caller's.
+        let models = app.projections.read();
+        let keys: BTreeSet<&String> =
+            r.resources.iter().flat_map(|id| models.tags.of(id).map(|(k, _)| k)).collect();
+        keys.into_iter().map(|key| TagRemoval { key: key.clone(), value: None }).collect()
+    } else {
+        r.removals
+    };
+    let command = Command::ChangeTags(ChangeTags {
+        account: ctx.account().clone(),
+        resources: r.resources,
+        create: Vec::new(),
+        delete: removals,
+        at: now(),
+    });
+    ctx.execute(app, command).await?;
+    let mut x = ctx.response("DeleteTagsResponse");
+    x.display("return", true);
+    Ok(x.finish())
 }
