@@ -1,6 +1,8 @@
 //! The `yukari` binary: a thin command-line dispatch to the crates that do
 //! the work. `yukari up` runs the whole cloud on one machine.
 
+mod account;
+mod credentials;
 mod up;
 
 use clap::{Parser, Subcommand};
@@ -20,6 +22,10 @@ struct Cli {
 enum Commands {
     /// Run the whole cloud on this machine: controller, one cluster, one node.
     Up(up::UpArgs),
+    /// Manage accounts of a running cloud (through its Euare API, with the
+    /// admin credentials of the data directory).
+    #[command(subcommand)]
+    Account(account::AccountCommand),
     /// Learn from the event log: verify it (more tools follow).
     #[command(subcommand)]
     Replay(ReplayCommand),
@@ -73,6 +79,7 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     match cli.command {
         Commands::Up(args) => runtime.block_on(up::run(args)),
+        Commands::Account(command) => runtime.block_on(account::run(command)),
         Commands::Replay(command) => {
             let _guard = runtime.enter();
             replay(command)

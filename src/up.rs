@@ -8,17 +8,18 @@
 //! - `eucarc`: the admin's credentials for clients
 
 use anyhow::{Context, bail};
-use api::app::bootstrap::{AdminKey, BootstrapSpec, default_images, expand_addresses};
-use api::app::{App, AppConfig, ExecuteError, RequestMeta};
+use crate::credentials::Endpoint;
+use api::app::bootstrap::{BootstrapSpec, default_images, expand_addresses};
+use api::app::{App, AppConfig, ConsoleSource, ExecuteError, RequestMeta};
 use api::secrets::MasterKey;
 use domain::command::NodeReport;
-use domain::{Command, Principal, Resources, ZoneName};
+use domain::{Command, InstanceId, NodeId, Principal, Resources, ZoneName};
 use eventlog::{EventLog, LogOptions};
-use node_executor::{ExecutorConfig, NodeExecutor, ReportError, Reporter, SimDriver};
+use node_executor::{DriverError, ExecutorConfig, HypervisorDriver, NodeExecutor, ReportError, Reporter, SimDriver};
 use projections::Projections;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -91,41 +92,31 @@ impl Reporter for LocalReporter {
     }
 }
 
+/// Console output from the embedded node's hypervisor.
+struct EmbeddedConsoles {
+    node: NodeId,
+    driver: Arc<dyn HypervisorDriver>,
+}
+
+impl ConsoleSource for EmbeddedConsoles {
+    fn console_output(&self, node: &NodeId, instance: &InstanceId) -> Result<Option<Vec<u8>>, String> {
+        if node != &self.node {
+            return Ok(None);
+        }
+        match self.driver.console_output(instance) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(DriverError::NoSuchGuest(_)) => Ok(None),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+}
+
 fn public_host(args: &UpArgs) -> String {
     match &args.public_host {
         Some(h) => h.clone(),
         None if args.bind.is_unspecified() => "127.0.0.1".to_owned(),
         None => args.bind.to_string(),
     }
-}
-
-/// Writes `DIR/eucarc` (mode 0600): everything a client needs.
-fn write_eucarc(path: &Path, host: &str, port: u16, region: &str, key: &AdminKey) -> anyhow::Result<()> {
-    let (emi, _, _) = default_images();
-    let text = format!(
-        "# Yukari credentials for account admin ({account}). Use: . {path}\n\
-         # Default image: {emi}\n\
-         export EC2_URL=http://{host}:{port}/services/compute\n\
-         export S3_URL=http://{host}:{port}/services/objectstorage\n\
-         export EC2_ACCESS_KEY={key_id}\n\
-         export EC2_SECRET_KEY={secret}\n\
-         export AWS_ACCESS_KEY_ID={key_id}\n\
-         export AWS_SECRET_ACCESS_KEY={secret}\n\
-         export AWS_DEFAULT_REGION={region}\n\
-         export AWS_ENDPOINT_URL=http://{host}:{port}/\n",
-        account = key.account,
-        path = path.display(),
-        key_id = key.access_key,
-        secret = key.secret,
-    );
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    use std::io::Write;
-    let mut file = options.open(path).with_context(|| format!("cannot write {}", path.display()))?;
-    file.write_all(text.as_bytes())?;
-    Ok(())
 }
 
 async fn shutdown_signal() {
@@ -196,17 +187,20 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("--public-addresses: {e}"))?,
         };
         let key = app.bootstrap(spec).await.context("cannot initialize the cloud")?;
-        write_eucarc(&eucarc, &host, args.ec2_port, "yukari", &key)?;
+        let endpoint = Endpoint { host: host.clone(), port: args.ec2_port, region: "yukari".to_owned() };
+        crate::credentials::write(dir, "admin", &endpoint, &key)?;
         tracing::info!(account = %key.account, eucarc = %eucarc.display(), "new cloud initialized");
     } else if !eucarc.exists() {
         let key = app.admin_key().context("the admin key does not open with this master key")?;
         let region = projections.read().cloud.region.clone();
-        write_eucarc(&eucarc, &host, args.ec2_port, &region, &key)?;
+        let endpoint = Endpoint { host: host.clone(), port: args.ec2_port, region };
+        crate::credentials::write(dir, "admin", &endpoint, &key)?;
         tracing::info!(eucarc = %eucarc.display(), "eucarc written again");
     }
 
     let (node, zone) = app.first_node().context("the cloud has no node")?;
-    let driver = Arc::new(SimDriver::new(Duration::from_millis(args.sim_boot_ms)));
+    let driver: Arc<dyn HypervisorDriver> = Arc::new(SimDriver::new(Duration::from_millis(args.sim_boot_ms)));
+    let _ = app.consoles.set(Arc::new(EmbeddedConsoles { node: node.clone(), driver: driver.clone() }));
     let executor = NodeExecutor::new(
         ExecutorConfig {
             node: node.clone(),
@@ -231,7 +225,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         "Yukari is up; `. {}` to use it",
         eucarc.display()
     );
-    let router = api::ec2::router(app.clone());
+    let router = api::ec2::router(app.clone()).merge(api::euare::router(app.clone()));
     let mut fatal_seen = fatal_seen;
     let stop_when = async move {
         tokio::select! {

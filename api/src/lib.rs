@@ -8,4 +8,7 @@
 pub mod app;
 pub mod auth;
 pub mod ec2;
+pub mod euare;
+pub mod keys;
+pub mod query;
 pub mod secrets;

@@ -29,6 +29,18 @@ pub trait HypervisorDriver: Send + Sync + 'static {
     /// host. A guest that does not exist is `Ok`.
     fn destroy(&self, instance: &InstanceId) -> Result<(), DriverError>;
 
+    /// Stops the guest and keeps what it needs to start again (its disk).
+    /// A guest that is already off or absent is `Ok`. Drivers without
+    /// persistent guests may simply destroy it.
+    fn stop(&self, instance: &InstanceId) -> Result<(), DriverError> {
+        self.destroy(instance)
+    }
+
+    /// Restarts a running guest (RebootInstances).
+    fn reboot(&self, instance: &InstanceId) -> Result<(), DriverError> {
+        Err(DriverError::Hypervisor(format!("{} cannot reboot {instance}", self.name())))
+    }
+
     /// What the guest is doing now; `Absent` when the driver has no such guest.
     fn state(&self, instance: &InstanceId) -> Result<GuestState, DriverError>;
 

@@ -24,6 +24,9 @@ use tracing::Instrument;
 /// How long in-flight work may take to notice shutdown before it is abandoned.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
+/// How often the guests of running instances are looked at.
+const WATCH_INTERVAL: Duration = Duration::from_secs(2);
+
 /// Where this executor runs and how patient it is with booting guests.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExecutorConfig {
@@ -138,6 +141,8 @@ fn replay(log: &EventLog, node: NodeId) -> Result<(Fold, u64), ReadError> {
         {
             fold.forget(&id);
         }
+        // Reboots asked for before this start are not done again.
+        fold.take_reboots();
         ControlFlow::Continue(())
     })?;
     Ok((fold, last))
@@ -195,16 +200,25 @@ impl Live {
         let mut subscription = log.subscribe(from);
         let mut shutdown = self.shutdown.clone();
         let mut changed = Vec::new();
+        let mut watch = tokio::time::interval(WATCH_INTERVAL);
+        watch.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let batch = {
                 let next = subscription.next_batch();
                 tokio::pin!(next);
                 loop {
-                    tokio::select! {
+                    let watch_now = tokio::select! {
                         biased;
                         _ = shutdown.wait_for(|stop| *stop) => return Ok(()),
                         batch = &mut next => break batch?,
-                        Some(joined) = self.workers.join_next_with_id() => self.reap(joined),
+                        Some(joined) = self.workers.join_next_with_id() => {
+                            self.reap(joined);
+                            false
+                        }
+                        _ = watch.tick() => true,
+                    };
+                    if watch_now {
+                        self.watch_resting().await;
                     }
                 }
             };
@@ -216,6 +230,49 @@ impl Live {
             for id in changed.drain(..) {
                 self.dispatch(&id);
             }
+            for id in self.fold.take_reboots() {
+                self.reboot(id);
+            }
+        }
+    }
+
+    /// RebootInstances: restarts the guest; the instance stays running.
+    fn reboot(&mut self, id: InstanceId) {
+        let driver = self.ctx.driver.clone();
+        let span = tracing::info_span!("instance", instance = %id, node = %self.ctx.node);
+        tokio::spawn(
+            async move {
+                match crate::worker::blocking(driver, move |d| d.reboot(&id)).await {
+                    Ok(()) => tracing::info!("the guest rebooted"),
+                    Err(e) => tracing::warn!(error = %e, "the guest did not reboot"),
+                }
+            }
+            .instrument(span),
+        );
+    }
+
+    /// Looks at the guests of running instances that have no worker: one
+    /// that went down on its own or vanished gets a worker (which reports a
+    /// guest that powered off, or starts a vanished one again).
+    async fn watch_resting(&mut self) {
+        let resting = self.fold.resting();
+        if resting.is_empty() {
+            return;
+        }
+        let driver = self.ctx.driver.clone();
+        let check = move |d: &dyn HypervisorDriver| -> Result<Vec<InstanceId>, DriverError> {
+            Ok(resting
+                .into_iter()
+                .filter(|id| matches!(d.state(id), Ok(GuestState::Absent | GuestState::ShutOff | GuestState::Crashed)))
+                .collect())
+        };
+        let Ok(down) = crate::worker::blocking(driver, check).await else { return };
+        for id in down {
+            if let Some(tracked) = self.fold.get_mut(&id) {
+                // Hand the same target over again: the worker checks the guest.
+                tracked.sent = tracked.sent.wrapping_sub(1);
+            }
+            self.dispatch(&id);
         }
     }
 

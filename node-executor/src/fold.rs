@@ -27,7 +27,11 @@ pub(crate) enum Desired {
     Run,
     /// Shutting down: destroy the guest and report it terminated.
     Terminate,
-    /// Terminated, stopped, or moved to another node: no guest here, no report.
+    /// Stopping: stop the guest (keeping its disk) and report it stopped.
+    Stop,
+    /// Stopped: the guest stays off; nothing to report.
+    Stopped,
+    /// Terminated, or moved to another node: no guest here, no report.
     Absent,
 }
 
@@ -37,6 +41,8 @@ impl fmt::Display for Desired {
             Desired::Launch => "launch",
             Desired::Run => "run",
             Desired::Terminate => "terminate",
+            Desired::Stop => "stop",
+            Desired::Stopped => "stopped",
             Desired::Absent => "absent",
         })
     }
@@ -55,9 +61,9 @@ fn desired_of(instance: &Aggregate, node: &NodeId) -> Option<Desired> {
         InstanceState::Pending => Desired::Launch,
         InstanceState::Running => Desired::Run,
         InstanceState::ShuttingDown => Desired::Terminate,
-        // No stop/start yet: a stopped instance has no guest, like a
-        // terminated one; a later issue will report `Stopped`.
-        InstanceState::Terminated | InstanceState::Stopping | InstanceState::Stopped => Desired::Absent,
+        InstanceState::Stopping => Desired::Stop,
+        InstanceState::Stopped => Desired::Stopped,
+        InstanceState::Terminated => Desired::Absent,
     })
 }
 
@@ -86,11 +92,13 @@ impl Tracked {
 pub(crate) struct Fold {
     node: NodeId,
     instances: HashMap<InstanceId, Tracked>,
+    /// Running instances of ours asked to reboot since the last `take_reboots`.
+    reboots: Vec<InstanceId>,
 }
 
 impl Fold {
     pub(crate) fn new(node: NodeId) -> Self {
-        Fold { node, instances: HashMap::new() }
+        Fold { node, instances: HashMap::new(), reboots: Vec::new() }
     }
 
     pub(crate) fn apply_ref(&mut self, e: &EnvelopeRef<'_>) -> Option<InstanceId> {
@@ -143,6 +151,9 @@ impl Fold {
             (None, _) => return None,
         };
         tracked.instance.evolve(&event);
+        if matches!(event, Event::InstanceRebootRequested(_)) && tracked.desired == Some(Desired::Run) {
+            self.reboots.push(id.clone());
+        }
         let now = match (tracked.desired, desired_of(&tracked.instance, &self.node)) {
             // Was ours, now placed elsewhere: our guest must go.
             (Some(_), None) => Some(Desired::Absent),
@@ -162,6 +173,21 @@ impl Fold {
         tracked.desired = Some(now);
         tracked.seq += 1;
         Some(id)
+    }
+
+    /// The reboots asked for since the last call (a replay drops them: a
+    /// reboot asked for before a restart is not done again).
+    pub(crate) fn take_reboots(&mut self) -> Vec<InstanceId> {
+        std::mem::take(&mut self.reboots)
+    }
+
+    /// Running instances of ours without a worker (to watch their guests).
+    pub(crate) fn resting(&self) -> Vec<InstanceId> {
+        self.instances
+            .iter()
+            .filter(|(_, t)| t.desired == Some(Desired::Run) && t.worker.is_none())
+            .map(|(id, _)| id.clone())
+            .collect()
     }
 
     pub(crate) fn get(&self, id: &InstanceId) -> Option<&Tracked> {

@@ -33,6 +33,8 @@ struct Inner {
 #[derive(Debug, Clone, Copy)]
 struct Guest {
     started: Instant,
+    /// Times the guest was rebooted.
+    reboots: u32,
     cpus: u32,
     memory_mib: u32,
     crashed: bool,
@@ -75,6 +77,11 @@ impl SimDriver {
             }
             None => false,
         }
+    }
+
+    /// How many times the guest was rebooted (`None`: no such guest).
+    pub fn reboots(&self, instance: &InstanceId) -> Option<u32> {
+        self.lock().guests.get(instance).map(|g| g.reboots)
     }
 
     /// How many guests were defined since this driver was made.
@@ -134,6 +141,7 @@ impl HypervisorDriver for SimDriver {
             spec.instance.clone(),
             Guest {
                 started: Instant::now(),
+                reboots: 0,
                 cpus: spec.vm_type.cpus,
                 memory_mib: spec.vm_type.memory_mib,
                 crashed: false,
@@ -144,6 +152,15 @@ impl HypervisorDriver for SimDriver {
 
     fn destroy(&self, instance: &InstanceId) -> Result<(), DriverError> {
         self.lock().guests.remove(instance);
+        Ok(())
+    }
+
+    fn reboot(&self, instance: &InstanceId) -> Result<(), DriverError> {
+        let mut inner = self.lock();
+        let guest = inner.guests.get_mut(instance).ok_or_else(|| DriverError::NoSuchGuest(instance.clone()))?;
+        guest.started = Instant::now();
+        guest.reboots += 1;
+        guest.crashed = false;
         Ok(())
     }
 
@@ -167,6 +184,9 @@ impl HypervisorDriver for SimDriver {
         );
         match self.state_of(&guest) {
             GuestState::Running => {
+                for n in 0..guest.reboots {
+                    out.push_str(&format!("reboot {}: restarting system\n", n + 1));
+                }
                 out.push_str(&format!("cloud-init: fetched metadata for {instance}\n"));
                 out.push_str(&format!("Yukari simulated guest {instance} is up\n"));
             }

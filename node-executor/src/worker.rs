@@ -84,6 +84,8 @@ impl Worker {
                 Desired::Launch => self.launch().await,
                 Desired::Run => self.keep_running().await,
                 Desired::Terminate => self.terminate().await,
+                Desired::Stop => self.stop(true).await,
+                Desired::Stopped => self.stop(false).await,
                 Desired::Absent => self.destroy().await,
             };
             let rested = match flow {
@@ -159,8 +161,10 @@ impl Worker {
             }
             Ok(GuestState::Booting | GuestState::Running) => {}
             Ok(state @ (GuestState::ShutOff | GuestState::Crashed)) => {
-                // What this means for the instance is decided in a later issue.
-                tracing::warn!(%state, "the guest of a running instance is not running");
+                // The guest went down on its own: the domain decides, from
+                // the instance's shutdown behavior, whether it stops or ends.
+                tracing::info!(%state, "the guest of a running instance is down");
+                return self.report(NodeOutcome::PoweredOff).await;
             }
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read the state of the guest of a running instance")
@@ -177,6 +181,31 @@ impl Worker {
                 self.report(NodeOutcome::Terminated).await
             }
             other => other,
+        }
+    }
+
+    /// Stopping or stopped: stop the guest, keeping its disk; report it
+    /// stopped when asked to.
+    async fn stop(&mut self, report: bool) -> Flow {
+        let mut backoff = Backoff::new();
+        loop {
+            let id = self.spec.instance.clone();
+            match self.call(move |d| d.stop(&id)).await {
+                Ok(()) if report => {
+                    tracing::info!("the guest is stopped");
+                    return self.report(NodeOutcome::Stopped).await;
+                }
+                Ok(()) => return Flow::Done,
+                Err(e) => {
+                    let delay = backoff.next_delay();
+                    tracing::warn!(error = %e, ?delay, "cannot stop the guest; will retry");
+                    match self.pause(delay).await {
+                        Wake::Elapsed => {}
+                        Wake::Changed => return Flow::Changed,
+                        Wake::Shutdown => return Flow::Shutdown,
+                    }
+                }
+            }
         }
     }
 

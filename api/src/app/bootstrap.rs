@@ -164,6 +164,17 @@ impl App {
         Ok(AdminKey { account: account.clone(), access_key, secret })
     }
 
+    /// A new user in an account.
+    pub async fn create_user(&self, account: &AccountId, user: &UserName, meta: &RequestMeta) -> Result<(), ExecuteError> {
+        let command = Command::CreateUser(CreateUser { account: account.clone(), user: user.clone(), at: now() });
+        self.execute(command, meta).await.map(|_| ())
+    }
+
+    /// Is this the cloud administrator's account (the one named `admin`)?
+    pub fn is_cloud_admin(&self, account: &AccountId) -> bool {
+        self.projections.read().accounts.account_by_name("admin").is_some_and(|(id, _)| id == account)
+    }
+
     /// The admin account's first access key, opened with the master key.
     pub fn admin_key(&self) -> Option<AdminKey> {
         let (account, key) = {

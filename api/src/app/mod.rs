@@ -13,7 +13,7 @@ pub use execute::{ExecuteError, Executed};
 pub use ids::IdGen;
 
 use crate::secrets::MasterKey;
-use domain::{Command, Principal};
+use domain::{Command, InstanceId, NodeId, Principal};
 use eventlog::{AppendError, EventLog, Metadata};
 use execute::SharedCache;
 use projections::Projections;
@@ -22,6 +22,13 @@ use std::sync::Arc;
 /// How many times a command is decided again after a version conflict.
 const MAX_ATTEMPTS: usize = 8;
 
+/// Where console output comes from: the node executors' hypervisors.
+pub trait ConsoleSource: Send + Sync {
+    /// The console log of a guest on `node` so far; `None` when that node
+    /// has no such guest (yet, or any more).
+    fn console_output(&self, node: &NodeId, instance: &InstanceId) -> Result<Option<Vec<u8>>, String>;
+}
+
 /// Everything a request handler needs.
 pub struct App {
     pub log: EventLog,
@@ -29,6 +36,8 @@ pub struct App {
     pub credentials: Credentials,
     pub ids: IdGen,
     pub config: AppConfig,
+    /// Where GetConsoleOutput reads from (set once the node executor runs).
+    pub consoles: std::sync::OnceLock<Arc<dyn ConsoleSource>>,
     cache: SharedCache,
 }
 
@@ -84,8 +93,30 @@ impl App {
             projections,
             ids: IdGen,
             config,
+            consoles: std::sync::OnceLock::new(),
             cache: SharedCache::default(),
         }
+    }
+
+
+    /// An instance's user data: as launched, or as last modified. Read from
+    /// its stream in the log (the read models do not keep user data).
+    pub fn user_data(&self, instance: &InstanceId) -> Result<Vec<u8>, ExecuteError> {
+        let mut data = Vec::new();
+        for recorded in self.log.read_stream(domain::StreamId::instance(instance).as_str(), 0)? {
+            let event = domain::Event::decode(&recorded.event_type, recorded.schema, &recorded.payload)
+                .map_err(|e| ExecuteError::Decode { position: recorded.position, reason: e.to_string() })?;
+            match event {
+                domain::Event::InstanceRequested(e) => data = e.user_data,
+                domain::Event::InstanceAttributeChanged(e) => {
+                    if let domain::InstanceAttribute::UserData(d) = e.attribute {
+                        data = d;
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(data)
     }
 
     /// Decides and stores `command`; answers once its events are durable and

@@ -13,17 +13,15 @@ pub mod tagging;
 pub mod xml;
 
 use crate::app::{App, Executed, RequestMeta};
-use crate::auth::{SignedRequest, verify};
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
-use domain::{AccountId, Command, Principal, UserName};
+use domain::{AccountId, Command, UserName};
 use error::Ec2Error;
-use params::Params;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 use tracing::Instrument;
 
 /// The oldest and newest EC2 API versions answered (euca2ools 3 sends
@@ -81,13 +79,6 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/services/Eucalyptus", any(handle))
         .route("/services/Eucalyptus/", any(handle))
         .with_state(app)
-}
-
-fn is_form(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"))
 }
 
 /// Valid `YYYY-MM-DD` within the supported range.
@@ -157,22 +148,9 @@ async fn serve(
     request_id: &str,
     source: &str,
 ) -> Result<String, Ec2Error> {
-    if method != Method::GET && method != Method::POST {
-        return Err(Ec2Error::new("InvalidAction", format!("The HTTP method {method} is not supported")));
-    }
-    let query = uri.query().unwrap_or("");
-    let mut pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
-    if method == Method::POST && is_form(headers) {
-        pairs.extend(form_urlencoded::parse(body).into_owned());
-    }
-    let signed = SignedRequest { method: method.as_str(), path: uri.path(), query, headers, body };
-    let verified = verify(&signed, &pairs, SystemTime::now(), &app.credentials)?;
-    let (account, user) = app.credentials.owner(&verified.access_key_id).ok_or_else(|| {
-        Ec2Error::new("AuthFailure", "AWS was not able to validate the provided access credentials")
-    })?;
+    let (params, meta) = crate::query::authenticate(app, method, uri, headers, body, request_id, source)?;
     let span = tracing::Span::current();
-    span.record("account", account.as_str());
-    let params = Params::from_pairs(pairs);
+
     let action = params
         .get("Action")
         .filter(|a| !a.is_empty())
@@ -186,15 +164,9 @@ async fn serve(
             format!("The requested version ({version}) of service AmazonEC2 does not exist"),
         ));
     }
-    let access_key = domain::AccessKeyId::parse(&verified.access_key_id).ok();
     let dry_run = params.bool("DryRun")?.unwrap_or(false);
     let ctx = Ctx {
-        meta: RequestMeta {
-            principal: Principal { account, user, access_key },
-            request_id: request_id.to_owned(),
-            correlation_id: request_id.to_owned(),
-            source: source.to_owned(),
-        },
+        meta,
         namespace: format!("http://ec2.amazonaws.com/doc/{version}/"),
         dry_run,
     };

@@ -2,11 +2,12 @@
 //! (EC2 responses are flat sequences of elements; a serde model of every
 //! response would be more code than writing them, see docs/adr.)
 
+use std::borrow::Cow;
 use std::fmt::Write;
 
 pub struct Xml {
     out: String,
-    open: Vec<&'static str>,
+    open: Vec<Cow<'static, str>>,
 }
 
 /// Escapes the five XML special characters.
@@ -32,9 +33,21 @@ impl Xml {
         out.push_str(" xmlns=\"");
         escape(namespace, &mut out);
         out.push_str("\">");
-        let mut xml = Xml { out, open: vec![root] };
+        let mut xml = Xml { out, open: vec![Cow::Borrowed(root)] };
         xml.text("requestId", request_id);
         xml
+    }
+
+    /// An IAM-style response document (`<ActionResponse xmlns>`, the
+    /// request id comes last in `ResponseMetadata`).
+    pub fn response_iam(root: &str, namespace: &str) -> Xml {
+        let mut out = String::with_capacity(512);
+        out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<");
+        out.push_str(root);
+        out.push_str(" xmlns=\"");
+        escape(namespace, &mut out);
+        out.push_str("\">");
+        Xml { out, open: vec![Cow::Owned(root.to_owned())] }
     }
 
     /// A document without a namespace (the error response).
@@ -43,21 +56,30 @@ impl Xml {
         out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<");
         out.push_str(root);
         out.push('>');
-        Xml { out, open: vec![root] }
+        Xml { out, open: vec![Cow::Borrowed(root)] }
     }
 
     pub fn open(&mut self, name: &'static str) -> &mut Self {
         self.out.push('<');
         self.out.push_str(name);
         self.out.push('>');
-        self.open.push(name);
+        self.open.push(Cow::Borrowed(name));
+        self
+    }
+
+    /// `open` for a name made at run time.
+    pub fn open_owned(&mut self, name: String) -> &mut Self {
+        self.out.push('<');
+        self.out.push_str(&name);
+        self.out.push('>');
+        self.open.push(Cow::Owned(name));
         self
     }
 
     pub fn close(&mut self) -> &mut Self {
         let name = self.open.pop().expect("close without open");
         self.out.push_str("</");
-        self.out.push_str(name);
+        self.out.push_str(&name);
         self.out.push('>');
         self
     }

@@ -267,8 +267,9 @@ fn start_placement(
         ),
         (StreamId::cluster(&zone), CapacityReserved { node, instance: instance.id.clone(), amount }.into()),
     ];
-    if instance.elastic.is_none() {
-        let network = view.network().ok_or(DecideError::CloudNotInitialized)?;
+    if instance.elastic.is_none()
+        && let Some(network) = view.network()
+    {
         let free = network.free_public(taking.public.len() + 1);
         if let Some(address) = free.into_iter().find(|a| !taking.public.contains(a)) {
             taking.public.push(address.clone());

@@ -224,3 +224,46 @@ async fn a_refused_report_is_not_retried() {
     assert_eq!(sim.state(&id).unwrap(), GuestState::Running);
     executor.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_start_and_reboot_act_on_the_guest() {
+    let dir = tempfile::tempdir().unwrap();
+    let controller = Controller::open(dir.path()).await;
+    let sim = Arc::new(SimDriver::new(Duration::from_millis(20)));
+    let recorder = Recorder::new(&controller, &sim);
+    let id = controller.launch(&here()).await;
+    let executor = start(&controller, &sim, &recorder, config(Duration::from_secs(30)));
+    eventually("running", || controller.state(&id) == Some(InstanceState::Running)).await;
+
+    controller.request(&id, StateRequest::Reboot).await;
+    eventually("a reboot", || sim.reboots(&id) == Some(1)).await;
+    assert_eq!(controller.state(&id), Some(InstanceState::Running));
+
+    controller.request(&id, StateRequest::Stop { force: false }).await;
+    eventually("stopped", || controller.state(&id) == Some(InstanceState::Stopped)).await;
+    assert_eq!(sim.state(&id).unwrap(), GuestState::Absent, "the simulator keeps no stopped guests");
+
+    controller.request(&id, StateRequest::Start).await;
+    eventually("running again", || controller.state(&id) == Some(InstanceState::Running)).await;
+    assert_eq!(sim.state(&id).unwrap(), GuestState::Running);
+    let outcomes: Vec<NodeOutcome> = recorder.outcomes(&id).await.into_iter().map(|(o, _)| o).collect();
+    assert_eq!(outcomes, vec![NodeOutcome::Running, NodeOutcome::Stopped, NodeOutcome::Running]);
+    executor.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guest_that_goes_down_on_its_own_is_reported_powered_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let controller = Controller::open(dir.path()).await;
+    let sim = Arc::new(SimDriver::new(Duration::from_millis(20)));
+    let recorder = Recorder::new(&controller, &sim);
+    let id = controller.launch(&here()).await;
+    let executor = start(&controller, &sim, &recorder, config(Duration::from_secs(30)));
+    eventually("running", || controller.state(&id) == Some(InstanceState::Running)).await;
+    assert!(sim.crash(&id));
+    // The executor looks at resting guests every couple of seconds.
+    eventually("stopped after its guest went down", || controller.state(&id) == Some(InstanceState::Stopped)).await;
+    let outcomes: Vec<NodeOutcome> = recorder.outcomes(&id).await.into_iter().map(|(o, _)| o).collect();
+    assert_eq!(outcomes, vec![NodeOutcome::Running, NodeOutcome::PoweredOff]);
+    executor.stop().await;
+}

@@ -3,9 +3,10 @@
 use crate::app::App;
 use crate::ec2::Ctx;
 use crate::ec2::error::Ec2Error;
-use crate::ec2::filter::{any_matches, check_names};
+use crate::ec2::filter::{all_match, check_names};
 use crate::ec2::params::{Filter, Params};
 use crate::ec2::render::iso_time;
+use crate::ec2::tagging;
 use domain::ImageId;
 use projections::ImageRow;
 
@@ -95,7 +96,10 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
                 "self" => &row.owner == account,
                 other => row.owner.as_str() == other,
             });
-        owner_ok && r.filters.iter().all(|f| any_matches(f, &values(id, row, &f.name)))
+        owner_ok
+            && all_match(&r.filters, &models.tags, id.as_str(), |name| {
+                values(id, row, name).into_iter().map(std::borrow::Cow::Borrowed).collect()
+            })
     });
     let mut x = ctx.response("DescribeImagesResponse");
     x.open("imagesSet");
@@ -118,6 +122,7 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
         x.empty("blockDeviceMapping");
         x.text("virtualizationType", "paravirtual");
         x.text("hypervisor", "xen");
+        tagging::tag_set(&mut x, &models.tags, id.as_str());
         x.close();
     }
     x.close();

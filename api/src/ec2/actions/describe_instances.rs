@@ -4,7 +4,7 @@ use super::instance_ids;
 use crate::app::App;
 use crate::ec2::Ctx;
 use crate::ec2::error::Ec2Error;
-use crate::ec2::filter::{any_matches, check_names};
+use crate::ec2::filter::{all_match, check_names};
 use crate::ec2::params::{Filter, Params};
 use crate::ec2::render::reservation_item;
 use base64::Engine;
@@ -30,6 +30,16 @@ const FILTERS: &[&str] = &[
     "virtualization-type",
     "hypervisor",
     "tenancy",
+    "key-name",
+    "private-ip-address",
+    "ip-address",
+    "group-id",
+    "group-name",
+    "instance.group-id",
+    "instance.group-name",
+    "instance-lifecycle",
+    "reason",
+    "state-reason-code",
 ];
 
 #[derive(Debug)]
@@ -101,17 +111,22 @@ fn values<'a>(row: &'a InstanceRow, name: &str, models: &'a ReadModels) -> Vec<C
         "virtualization-type" => vec!["paravirtual"],
         "hypervisor" => vec!["xen"],
         "tenancy" => vec!["default"],
+        "key-name" => row.key_name.iter().map(String::as_str).collect(),
+        "private-ip-address" => row.private_address.iter().map(String::as_str).collect(),
+        "ip-address" => row.public_address.iter().map(String::as_str).collect(),
+        "group-id" | "instance.group-id" => row.groups.iter().map(|g| g.as_str()).collect(),
+        "group-name" | "instance.group-name" => {
+            row.groups.iter().filter_map(|g| models.security.groups.get(g)).map(|g| g.name.as_str()).collect()
+        }
+        "instance-lifecycle" => vec!["normal"],
+        "state-reason-code" => row.reason.iter().map(|r| r.code.as_str()).collect(),
         _ => Vec::new(),
     };
     borrowed.into_iter().map(Cow::Borrowed).collect()
 }
 
 fn matches(row: &InstanceRow, filters: &[Filter], models: &ReadModels) -> bool {
-    filters.iter().all(|f| {
-        let have = values(row, &f.name, models);
-        let have: Vec<&str> = have.iter().map(|v| v.as_ref()).collect();
-        any_matches(f, &have)
-    })
+    all_match(filters, &models.tags, row.id.as_str(), |name| values(row, name, models))
 }
 
 pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {

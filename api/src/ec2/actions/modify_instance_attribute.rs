@@ -1,17 +1,64 @@
-//! (not written yet)
+//! ModifyInstanceAttribute: instance type and user data (while stopped),
+//! termination protection and the shutdown behavior.
 
-use crate::app::App;
+use super::run_instances::{shutdown_behavior, user_data};
+use crate::app::{App, ids::now};
 use crate::ec2::Ctx;
 use crate::ec2::error::Ec2Error;
 use crate::ec2::params::Params;
+use domain::command::{AttributeChange, ModifyInstanceAttribute};
+use domain::{Command, InstanceId};
 
 #[derive(Debug)]
-pub struct Request;
-
-pub fn parse(_params: &Params) -> Result<Request, Ec2Error> {
-    Err(Ec2Error::new("InvalidAction", "not implemented yet"))
+pub struct Request {
+    instance: InstanceId,
+    change: AttributeChange,
 }
 
-pub async fn run(_app: &App, _ctx: &Ctx, _r: Request) -> Result<String, Ec2Error> {
-    Err(Ec2Error::internal())
+fn boolean(value: &str) -> Result<bool, Ec2Error> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        other => Err(Ec2Error::invalid(format!("Value ({other}) is invalid. Expected a boolean."))),
+    }
+}
+
+pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
+    let id = params.required("InstanceId")?;
+    let instance = InstanceId::parse(id)
+        .map_err(|_| Ec2Error::new("InvalidInstanceID.Malformed", format!("Invalid id: \"{id}\"")))?;
+    // Either `Attribute` + `Value`, or `<Attribute>.Value` (newer clients).
+    let pick = |name: &str| {
+        params.get(&format!("{name}.Value")).or_else(|| {
+            let attribute = params.get("Attribute")?;
+            attribute.eq_ignore_ascii_case(name).then(|| params.get("Value")).flatten()
+        })
+    };
+    let change = if let Some(t) = pick("InstanceType") {
+        AttributeChange::InstanceType(t.to_owned())
+    } else if let Some(d) = pick("UserData") {
+        AttributeChange::UserData(user_data(Some(d))?)
+    } else if let Some(v) = pick("DisableApiTermination") {
+        AttributeChange::DisableApiTermination(boolean(v)?)
+    } else if let Some(b) = pick("InstanceInitiatedShutdownBehavior") {
+        AttributeChange::ShutdownBehavior(shutdown_behavior(b)?)
+    } else if let Some(attribute) = params.get("Attribute") {
+        return Err(Ec2Error::invalid(format!("The attribute '{attribute}' cannot be modified")));
+    } else {
+        return Err(Ec2Error::missing("Attribute"));
+    };
+    Ok(Request { instance, change })
+}
+
+pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
+    let command = Command::ModifyInstanceAttribute(ModifyInstanceAttribute {
+        account: ctx.account().clone(),
+        instance: r.instance,
+        change: r.change,
+        at: now(),
+    });
+    ctx.execute(app, command).await?;
+    let mut x = ctx.response("ModifyInstanceAttributeResponse");
+    x.display("return", true);
+    Ok(x.finish())
 }

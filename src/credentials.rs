@@ -1,0 +1,95 @@
+//! Credential files for clients: `eucarc` (shell exports, as Eucalyptus's
+//! credentials zip had) and `euca2ools.ini` (euca2ools 3's configuration),
+//! written with mode 0600.
+
+use anyhow::Context;
+use api::app::bootstrap::{AdminKey, default_images};
+use std::path::Path;
+
+/// Where a cloud answers, as clients see it.
+#[derive(Clone, Debug)]
+pub struct Endpoint {
+    pub host: String,
+    pub port: u16,
+    pub region: String,
+}
+
+impl Endpoint {
+    pub fn base(&self) -> String {
+        format!("http://{}:{}", self.host, self.port)
+    }
+}
+
+fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).with_context(|| format!("cannot write {}", path.display()))?;
+    file.write_all(text.as_bytes())?;
+    Ok(())
+}
+
+/// Writes `DIR/eucarc` and `DIR/euca2ools.ini` for the account `name`.
+pub fn write(dir: &Path, name: &str, endpoint: &Endpoint, key: &AdminKey) -> anyhow::Result<()> {
+    let (emi, _, _) = default_images();
+    let base = endpoint.base();
+    let eucarc = dir.join("eucarc");
+    let text = format!(
+        "# Yukari credentials for account {name} ({account}). Use: . {path}\n\
+         # Default image: {emi}\n\
+         export EC2_URL={base}/services/compute\n\
+         export S3_URL={base}/services/objectstorage\n\
+         export EUARE_URL={base}/services/Euare\n\
+         export EC2_ACCESS_KEY={key_id}\n\
+         export EC2_SECRET_KEY={secret}\n\
+         export AWS_ACCESS_KEY_ID={key_id}\n\
+         export AWS_SECRET_ACCESS_KEY={secret}\n\
+         export AWS_DEFAULT_REGION={region}\n\
+         export AWS_ENDPOINT_URL={base}/\n",
+        account = key.account,
+        path = eucarc.display(),
+        key_id = key.access_key,
+        secret = key.secret,
+        region = endpoint.region,
+    );
+    write_private(&eucarc, &text)?;
+    let user = format!("{name}-admin");
+    let ini = format!(
+        "; euca2ools 3 configuration for account {name} of the Yukari cloud at {base}.\n\
+         ; Copy it to ~/.euca/ (or pass --config), then: euca-describe-instances --region {user}@{region}\n\
+         [region {region}]\n\
+         ec2-url = {base}/services/compute\n\
+         s3-url = {base}/services/objectstorage\n\
+         iam-url = {base}/services/Euare\n\
+         user = {user}\n\
+         \n\
+         [user {user}]\n\
+         key-id = {key_id}\n\
+         secret-key = {secret}\n\
+         account-id = {account}\n\
+         \n\
+         [global]\n\
+         default-region = {region}\n",
+        region = endpoint.region,
+        key_id = key.access_key,
+        secret = key.secret,
+        account = key.account,
+    );
+    write_private(&dir.join("euca2ools.ini"), &ini)
+}
+
+/// Reads the `export NAME=value` lines of an eucarc.
+pub fn read_eucarc(path: &Path) -> anyhow::Result<std::collections::HashMap<String, String>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(text
+        .lines()
+        .filter_map(|l| l.strip_prefix("export "))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect())
+}
