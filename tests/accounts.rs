@@ -1,0 +1,128 @@
+//! Accounts: `yukari account create` through the Euare API while the cloud
+//! runs, its credential files, and isolation: a walk through every compute
+//! action shows that one account can neither see nor change another's
+//! resources.
+
+mod common;
+use common::*;
+use std::collections::HashMap;
+use std::process::Output;
+
+/// Runs the AWS CLI as another account (its eucarc).
+fn aws_as(cloud: &Cloud, env: &HashMap<String, String>, args: &[&str]) -> Output {
+    cloud.client("aws").envs(env).arg("ec2").args(args).args(["--output", "json"]).output().unwrap()
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
+}
+
+fn refused(out: &Output, code: &str) -> bool {
+    !out.status.success() && String::from_utf8_lossy(&out.stderr).contains(code)
+}
+
+#[test]
+fn accounts_are_created_from_the_command_line_and_isolated_from_each_other() {
+    let cloud = Cloud::start();
+    let made = yukari().args(["account", "create", "team-b", "--data-dir"]).arg(&cloud.dir).output().unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let b_dir = cloud.dir.join("accounts/team-b");
+    let b = parse_eucarc(&std::fs::read_to_string(b_dir.join("eucarc")).unwrap());
+    assert_ne!(b["AWS_ACCESS_KEY_ID"], cloud.env["AWS_ACCESS_KEY_ID"]);
+    let ini = std::fs::read_to_string(b_dir.join("euca2ools.ini")).unwrap();
+    assert!(ini.contains("[user team-b-admin]") && ini.contains(&format!("key-id = {}", b["AWS_ACCESS_KEY_ID"])), "{ini}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(b_dir.join("eucarc")).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    let again = yukari().args(["account", "create", "team-b", "--data-dir"]).arg(&cloud.dir).output().unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("EntityAlreadyExists"));
+    // Only the cloud's administrator makes accounts.
+    let by_b = yukari().args(["account", "create", "team-c", "--data-dir"]).arg(&b_dir).output().unwrap();
+    assert!(String::from_utf8_lossy(&by_b.stderr).contains("AccessDenied"), "{}", String::from_utf8_lossy(&by_b.stderr));
+    let list = yukari().args(["account", "list", "--data-dir"]).arg(&cloud.dir).output().unwrap();
+    let list = String::from_utf8_lossy(&list.stdout);
+    assert!(list.contains("admin") && list.contains("team-b") && !list.contains("team-c"), "{list}");
+
+    // Account A's resources.
+    cloud.aws(&["create-key-pair", "--key-name", "shared-name"]);
+    let group = cloud.aws(&["create-security-group", "--group-name", "web", "--description", "web"])["GroupId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    cloud.aws(&["authorize-security-group-ingress", "--group-id", &group, "--protocol", "tcp", "--port", "22", "--cidr", "0.0.0.0/0"]);
+    let run = cloud.aws(&["run-instances", "--image-id", DEFAULT_IMAGE, "--key-name", "shared-name", "--security-group-ids", &group]);
+    let id = run["Instances"][0]["InstanceId"].as_str().unwrap().to_owned();
+    cloud.aws(&["create-tags", "--resources", &id, "--tags", "Key=owner,Value=a"]);
+    let eip = cloud.aws(&["allocate-address"]);
+    let allocation = eip["AllocationId"].as_str().unwrap().to_owned();
+    let address = eip["PublicIp"].as_str().unwrap().to_owned();
+    cloud.eventually(30, "A's instance running", || {
+        instance_states(&cloud.aws(&["describe-instances", "--instance-ids", &id])) == vec![(id.clone(), "running".to_owned())]
+    });
+    cloud.aws(&["associate-address", "--allocation-id", &allocation, "--instance-id", &id]);
+    let before = cloud.aws(&["describe-instances", "--instance-ids", &id]);
+
+    // B sees none of it.
+    assert!(instance_states(&json(&aws_as(&cloud, &b, &["describe-instances"]))).is_empty());
+    assert!(json(&aws_as(&cloud, &b, &["describe-key-pairs"]))["KeyPairs"].as_array().unwrap().is_empty());
+    let b_groups = json(&aws_as(&cloud, &b, &["describe-security-groups"]));
+    let names: Vec<&str> = b_groups["SecurityGroups"].as_array().unwrap().iter().map(|g| g["GroupName"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["default"], "B has only its own default group");
+    assert!(json(&aws_as(&cloud, &b, &["describe-addresses"]))["Addresses"].as_array().unwrap().is_empty());
+    assert!(json(&aws_as(&cloud, &b, &["describe-tags"]))["Tags"].as_array().unwrap().is_empty());
+    assert!(json(&aws_as(&cloud, &b, &["describe-instance-status", "--include-all-instances"]))["InstanceStatuses"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+
+    // Every action aimed at A's resources fails as if they did not exist.
+    let checks: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["describe-instances", "--instance-ids", &id], "InvalidInstanceID.NotFound"),
+        (vec!["terminate-instances", "--instance-ids", &id], "InvalidInstanceID.NotFound"),
+        (vec!["stop-instances", "--instance-ids", &id], "InvalidInstanceID.NotFound"),
+        (vec!["start-instances", "--instance-ids", &id], "InvalidInstanceID.NotFound"),
+        (vec!["reboot-instances", "--instance-ids", &id], "InvalidInstanceID.NotFound"),
+        (vec!["describe-instance-status", "--instance-ids", &id], "InvalidInstanceID.NotFound"),
+        (vec!["describe-instance-attribute", "--instance-id", &id, "--attribute", "userData"], "InvalidInstanceID.NotFound"),
+        (vec!["modify-instance-attribute", "--instance-id", &id, "--disable-api-termination"], "InvalidInstanceID.NotFound"),
+        (vec!["get-console-output", "--instance-id", &id], "InvalidInstanceID.NotFound"),
+        (vec!["create-tags", "--resources", &id, "--tags", "Key=owner,Value=b"], "InvalidInstanceID.NotFound"),
+        (vec!["delete-tags", "--resources", &id], "InvalidInstanceID.NotFound"),
+        (vec!["describe-security-groups", "--group-ids", &group], "InvalidGroup.NotFound"),
+        (vec!["delete-security-group", "--group-id", &group], "InvalidGroup.NotFound"),
+        (vec!["authorize-security-group-ingress", "--group-id", &group, "--protocol", "tcp", "--port", "80", "--cidr", "0.0.0.0/0"], "InvalidGroup.NotFound"),
+        (vec!["revoke-security-group-ingress", "--group-id", &group, "--protocol", "tcp", "--port", "22", "--cidr", "0.0.0.0/0"], "InvalidGroup.NotFound"),
+        (vec!["run-instances", "--image-id", DEFAULT_IMAGE, "--security-group-ids", &group], "InvalidGroup.NotFound"),
+        (vec!["run-instances", "--image-id", DEFAULT_IMAGE, "--key-name", "shared-name"], "InvalidKeyPair.NotFound"),
+        (vec!["describe-key-pairs", "--key-names", "shared-name"], "InvalidKeyPair.NotFound"),
+        (vec!["associate-address", "--allocation-id", &allocation, "--instance-id", &id], "InvalidAllocationID.NotFound"),
+        (vec!["disassociate-address", "--public-ip", &address], "InvalidAddress.NotFound"),
+        (vec!["release-address", "--allocation-id", &allocation], "InvalidAllocationID.NotFound"),
+        (vec!["describe-addresses", "--allocation-ids", &allocation], "InvalidAllocationID.NotFound"),
+    ];
+    for (args, code) in &checks {
+        let out = aws_as(&cloud, &b, args);
+        assert!(refused(&out, code), "B: {args:?} should fail with {code}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    // Names are per account: B has its own key "shared-name", and deleting
+    // it leaves A's alone.
+    json(&aws_as(&cloud, &b, &["create-key-pair", "--key-name", "shared-name"]));
+    json(&aws_as(&cloud, &b, &["create-security-group", "--group-name", "web", "--description", "b's web"]));
+    json(&aws_as(&cloud, &b, &["delete-key-pair", "--key-name", "shared-name"]));
+    assert_eq!(cloud.aws(&["describe-key-pairs"])["KeyPairs"].as_array().unwrap().len(), 1);
+
+    // A's resources are exactly as they were.
+    let after = cloud.aws(&["describe-instances", "--instance-ids", &id]);
+    assert_eq!(before, after);
+    let rules = cloud.aws(&["describe-security-groups", "--group-ids", &group]);
+    assert_eq!(rules["SecurityGroups"][0]["IpPermissions"].as_array().unwrap().len(), 1);
+    let tags = cloud.aws(&["describe-tags"]);
+    assert_eq!(tags["Tags"].as_array().unwrap().len(), 1);
+    assert_eq!(tags["Tags"][0]["Value"], "a");
+    let addresses = cloud.aws(&["describe-addresses"]);
+    assert_eq!(addresses["Addresses"][0]["InstanceId"], id.as_str());
+}
