@@ -168,3 +168,45 @@ fn raw_unsigned(cloud: &Cloud, target: &str) -> common::wire::Answer {
         b"",
     )
 }
+
+/// What euca2ools 3.4 sends for a day's work (euca-create-keypair,
+/// euca-run-instances -k -g -d, euca-describe-instances with a filter,
+/// euca-stop-instances, euca-describe-keypairs), on the wire.
+#[test]
+fn a_euca2ools_session_on_the_wire() {
+    let cloud = Cloud::start();
+    let euca = cloud.wire("/services/compute");
+    let send = |params: &[(&str, &str)]| {
+        let mut p = params.to_vec();
+        p.push(("Version", "2015-10-01"));
+        let answer = euca.send(&p, Signer::Euca2ools { region: "undefined-2718" });
+        assert_eq!(answer.status, 200, "{:?}: {}", params, answer.body);
+        assert!(answer.body.contains("doc/2015-10-01/"), "{}", answer.body);
+        answer
+    };
+    let key = send(&[("Action", "CreateKeyPair"), ("KeyName", "euca-key")]);
+    assert!(key.element("keyMaterial").unwrap().contains("BEGIN RSA PRIVATE KEY"));
+    let run = send(&[
+        ("Action", "RunInstances"),
+        ("ImageId", DEFAULT_IMAGE),
+        ("MinCount", "1"),
+        ("MaxCount", "1"),
+        ("KeyName", "euca-key"),
+        ("SecurityGroup.1", "default"),
+        ("InstanceType", "m1.small"),
+        ("UserData", "IyEvYmluL3NoCmVjaG8gZXVjYQ=="),
+    ]);
+    let id = run.element("instanceId").unwrap().to_owned();
+    assert_eq!(run.element("keyName"), Some("euca-key"));
+    assert_eq!(run.element("groupName"), Some("default"));
+    cloud.eventually(30, "the instance to run", || {
+        let d = send(&[("Action", "DescribeInstances"), ("Filter.1.Name", "instance-state-name"), ("Filter.1.Value.1", "running")]);
+        d.all("instanceId") == vec![id.clone()]
+    });
+    let stop = send(&[("Action", "StopInstances"), ("InstanceId.1", &id)]);
+    assert!(stop.body.contains("<name>stopping</name>"), "{}", stop.body);
+    let keys = send(&[("Action", "DescribeKeyPairs")]);
+    assert_eq!(keys.all("keyName"), vec!["euca-key".to_owned()]);
+    let zones = send(&[("Action", "DescribeAvailabilityZones"), ("ZoneName.1", "verbose")]);
+    assert!(zones.all("zoneName").contains(&"yukari-1a".to_owned()), "{}", zones.body);
+}
