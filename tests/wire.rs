@@ -210,3 +210,41 @@ fn a_euca2ools_session_on_the_wire() {
     let zones = send(&[("Action", "DescribeAvailabilityZones"), ("ZoneName.1", "verbose")]);
     assert!(zones.all("zoneName").contains(&"yukari-1a".to_owned()), "{}", zones.body);
 }
+
+/// `euca-modify-instance-type -c 2 -m 1024 -d 20 m1.small`, then the new
+/// size is what DescribeInstanceTypes and launches use.
+#[test]
+fn the_cloud_administrator_resizes_instance_types() {
+    let cloud = Cloud::start();
+    let euca = cloud.wire("/services/compute");
+    let set = euca.send(
+        &[
+            ("Action", "ModifyInstanceTypeAttribute"),
+            ("Name", "m1.small"),
+            ("Cpu", "2"),
+            ("Memory", "1024"),
+            ("Disk", "20"),
+            ("Version", "2015-10-01"),
+        ],
+        Signer::Euca2ools { region: "undefined-1" },
+    );
+    assert_eq!(set.status, 200, "{}", set.body);
+    assert_eq!(set.element("cpu"), Some("2"));
+    let types = cloud.aws(&["describe-instance-types", "--instance-types", "m1.small"]);
+    assert_eq!(types["InstanceTypes"][0]["VCpuInfo"]["DefaultVCpus"], 2);
+    assert_eq!(types["InstanceTypes"][0]["MemoryInfo"]["SizeInMiB"], 1024);
+    let run = cloud.aws(&["run-instances", "--image-id", DEFAULT_IMAGE, "--instance-type", "m1.small"]);
+    assert_eq!(run["Instances"][0]["InstanceType"], "m1.small");
+    // Another account may not.
+    let made = yukari().args(["account", "create", "other", "--data-dir"]).arg(&cloud.dir).output().unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let other = parse_eucarc(&std::fs::read_to_string(cloud.dir.join("accounts/other/eucarc")).unwrap());
+    let mut theirs = cloud.wire("/");
+    theirs.access_key = other["AWS_ACCESS_KEY_ID"].clone();
+    theirs.secret = other["AWS_SECRET_ACCESS_KEY"].clone();
+    let refused = theirs.send(
+        &[("Action", "ModifyInstanceTypeAttribute"), ("Name", "m1.small"), ("Cpu", "8"), ("Version", "2016-11-15")],
+        Signer::Boto3,
+    );
+    assert_eq!(refused.code(), Some("UnauthorizedOperation"), "{}", refused.body);
+}

@@ -21,6 +21,13 @@ pub struct BootstrapCloud {
     pub at: Timestamp,
 }
 
+/// Defines or resizes a VM type (cloud administrators only).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SetVmType {
+    pub vm_type: VmType,
+    pub at: Timestamp,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct AddCluster {
     pub zone: ZoneName,
@@ -316,6 +323,7 @@ pub enum NodeOutcome {
 pub enum Command {
     BootstrapCloud(BootstrapCloud),
     AddCluster(AddCluster),
+    SetVmType(SetVmType),
     RegisterNode(RegisterNode),
     CreateAccount(CreateAccount),
     CreateUser(CreateUser),
@@ -343,6 +351,7 @@ impl Command {
         match self {
             Command::BootstrapCloud(_) => "BootstrapCloud",
             Command::AddCluster(_) => "AddCluster",
+            Command::SetVmType(_) => "ModifyInstanceTypeAttribute",
             Command::RegisterNode(_) => "RegisterNode",
             Command::CreateAccount(_) => "CreateAccount",
             Command::CreateUser(_) => "CreateUser",
@@ -402,6 +411,7 @@ impl Command {
                 s
             }
             Command::AddCluster(c) => vec![StreamId::cloud(), StreamId::cluster(&c.zone)],
+            Command::SetVmType(_) => vec![StreamId::cloud()],
             Command::RegisterNode(c) => vec![StreamId::cluster(&c.zone)],
             Command::CreateAccount(c) => vec![
                 StreamId::account(&c.account),

@@ -30,6 +30,8 @@ pub enum DecideError {
     ImageNotFound(ImageId),
     #[error("image {0} is not a machine image")]
     NotAMachineImage(ImageId),
+    #[error("the VM type {0} needs a name, at least 1 CPU, 64 MiB of memory and 1 GiB of disk")]
+    InvalidVmType(String),
     #[error("unknown instance type {0}")]
     UnknownInstanceType(String),
     #[error("invalid instance count: min {min}, max {max}")]

@@ -52,6 +52,13 @@ impl CloudView {
         self.initialized_at = Some(e.at);
     }
 
+    pub(crate) fn vm_type_set(&mut self, vm_type: VmType) {
+        match self.vm_types.iter_mut().find(|t| t.name == vm_type.name) {
+            Some(t) => *t = vm_type,
+            None => self.vm_types.push(vm_type),
+        }
+    }
+
     pub(crate) fn cluster_registered(&mut self, e: &ClusterRegistered) {
         self.zones.insert(e.zone.clone(), ZoneRow { policy: e.policy, nodes: BTreeMap::new() });
     }

@@ -43,6 +43,7 @@ impl ReadModels {
         match event {
             Event::CloudInitialized(e) => self.cloud.initialized(&e),
             Event::ClusterAdded(_) => {}
+            Event::VmTypeSet(e) => self.cloud.vm_type_set(e.vm_type),
             Event::ClusterRegistered(e) => self.cloud.cluster_registered(&e),
             Event::NodeRegistered(e) => self.cloud.node_registered(&e),
             Event::CapacityReserved(e) => {

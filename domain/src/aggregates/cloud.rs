@@ -23,8 +23,13 @@ impl Cloud {
     }
 
     pub(crate) fn apply(&mut self, event: &Event) {
-        if let Event::ClusterAdded(e) = event {
-            self.zones.push(e.zone.clone());
+        match event {
+            Event::ClusterAdded(e) => self.zones.push(e.zone.clone()),
+            Event::VmTypeSet(e) => match self.vm_types.iter_mut().find(|t| t.name == e.vm_type.name) {
+                Some(t) => *t = e.vm_type.clone(),
+                None => self.vm_types.push(e.vm_type.clone()),
+            },
+            _ => {}
         }
     }
 

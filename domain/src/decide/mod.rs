@@ -62,6 +62,7 @@ pub fn decide(command: &Command, view: &dyn StateView) -> Result<Decision, Decid
     match command {
         Command::BootstrapCloud(c) => setup::bootstrap(c, view).map(Decision::done),
         Command::AddCluster(c) => setup::add_cluster(c, view).map(Decision::done),
+        Command::SetVmType(c) => setup::set_vm_type(c, view).map(Decision::done),
         Command::RegisterNode(c) => setup::register_node(c, view).map(Decision::done),
         Command::CreateAccount(c) => setup::create_account(c, view).map(Decision::done),
         Command::CreateUser(c) => setup::create_user(c, view).map(Decision::done),

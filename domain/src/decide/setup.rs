@@ -68,6 +68,19 @@ pub(super) fn add_cluster(c: &AddCluster, view: &dyn StateView) -> Result<Events
     ])
 }
 
+pub(super) fn set_vm_type(c: &SetVmType, view: &dyn StateView) -> Result<Events, DecideError> {
+    let cloud = view.cloud().ok_or(DecideError::CloudNotInitialized)?;
+    let t = &c.vm_type;
+    let sane = !t.name.is_empty() && t.name.len() <= 32 && t.cpus >= 1 && t.memory_mib >= 64 && t.disk_gib >= 1;
+    if !sane {
+        return Err(DecideError::InvalidVmType(t.name.clone()));
+    }
+    if cloud.vm_type(&t.name) == Some(t) {
+        return Ok(Vec::new());
+    }
+    Ok(vec![(StreamId::cloud(), VmTypeSet { vm_type: t.clone(), at: c.at }.into())])
+}
+
 fn node_registered(c: &RegisterNode) -> NodeRegistered {
     NodeRegistered {
         node: c.node.clone(),

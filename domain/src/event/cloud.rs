@@ -12,6 +12,14 @@ pub struct CloudInitialized {
     pub at: Timestamp,
 }
 
+/// A VM type was defined or changed (Eucalyptus's
+/// ModifyInstanceTypeAttribute); instances already running keep their size.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VmTypeSet {
+    pub vm_type: VmType,
+    pub at: Timestamp,
+}
+
 /// A cluster (availability zone) joined the cloud.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ClusterAdded {

@@ -145,6 +145,7 @@ events! {
     TagsCreated = 1,
     TagsDeleted = 1,
     AccountNameClaimed = 1,
+    VmTypeSet = 1,
 }
 
 /// Older schema versions, read as the current one. Every retired

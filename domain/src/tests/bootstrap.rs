@@ -28,6 +28,27 @@ fn bootstrap_creates_cloud_cluster_node_admin_and_images_at_once() {
 }
 
 #[test]
+fn vm_types_are_resized_or_added_and_checked() {
+    let mut g = given(&[]);
+    g.then_apply(&bootstrap(16)).unwrap();
+    let set = |name: &str, cpus, memory_mib| {
+        Command::SetVmType(SetVmType { vm_type: VmType { name: name.into(), cpus, memory_mib, disk_gib: 10 }, at: t(5) })
+    };
+    g.then_apply(&set("m1.small", 2, 1024)).unwrap();
+    g.then_apply(&set("x1.custom", 8, 8192)).unwrap();
+    assert!(g.when(&set("m1.small", 2, 1024)).unwrap().events.is_empty(), "no change, no event");
+    assert_eq!(g.when(&set("bad", 0, 1024)), Err(DecideError::InvalidVmType("bad".into())));
+    let Some(Aggregate::Cloud(cloud)) = g.streams.get(&StreamId::cloud()) else { unreachable!() };
+    assert_eq!(cloud.vm_type("m1.small").unwrap().cpus, 2);
+    assert_eq!(cloud.vm_type("x1.custom").unwrap().memory_mib, 8192);
+    // Launches use the new size.
+    let mut run = run_in(admin(), 1, 1, 1, None);
+    run.vm_type = "x1.custom".into();
+    let d = g.when(&Command::RunInstances(run)).unwrap();
+    assert!(d.events.iter().any(|(_, e)| matches!(e, Event::CapacityReserved(c) if c.amount.cpus == 8)));
+}
+
+#[test]
 fn bootstrap_twice_is_refused() {
     let mut g = given(&[]);
     g.then_apply(&bootstrap(4)).unwrap();

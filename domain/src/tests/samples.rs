@@ -334,6 +334,7 @@ pub(crate) fn every_event() -> Vec<Event> {
         }
         .into(),
         AccountNameClaimed { name: "admin".into(), account: admin() }.into(),
+        VmTypeSet { vm_type: VmType { name: "m1.small".into(), cpus: 1, memory_mib: 512, disk_gib: 10 }, at: t(25) }.into(),
     ]
 }
 

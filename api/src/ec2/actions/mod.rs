@@ -26,6 +26,7 @@ mod get_console_output;
 mod import_key_pair;
 mod instance_states;
 mod modify_instance_attribute;
+mod modify_instance_type_attribute;
 mod release_address;
 mod run_instances;
 mod security_group_rules;
@@ -84,6 +85,7 @@ actions! {
     ModifyInstanceAttribute => modify_instance_attribute::parse, changes: true;
     GetConsoleOutput => get_console_output::parse, changes: false;
     DescribeInstanceTypes => describe_instance_types::parse, changes: false;
+    ModifyInstanceTypeAttribute => modify_instance_type_attribute::parse, changes: true;
     DescribeImages => describe_images::parse, changes: false;
     DescribeRegions => describe_regions::parse, changes: false;
     DescribeAvailabilityZones => describe_availability_zones::parse, changes: false;
