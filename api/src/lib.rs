@@ -10,5 +10,6 @@ pub mod auth;
 pub mod ec2;
 pub mod euare;
 pub mod keys;
+pub mod metadata;
 pub mod query;
 pub mod secrets;

@@ -60,6 +60,15 @@ impl MasterKey {
         MasterKey(*Key::from_slice(&[byte; 32]))
     }
 
+    /// A key for another purpose, derived from this one (HMAC-SHA256 of the
+    /// label): knowing it reveals nothing about the master key.
+    pub fn derive(&self, label: &str) -> [u8; 32] {
+        use hmac::Mac;
+        let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(self.0.as_slice()).expect("any key length");
+        mac.update(label.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
     /// Seals `secret`, bound to `context` (the access key id): a sealed
     /// secret moved to another key id does not open.
     pub fn seal(&self, secret: &str, context: &str) -> SealedSecret {
