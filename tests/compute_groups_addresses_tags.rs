@@ -862,3 +862,18 @@ fn another_account_neither_sees_nor_changes_them() {
     assert_eq!(mine["Addresses"].as_array().unwrap().len(), 1);
     assert_eq!(s(&mine["Addresses"][0]["AllocationId"]), alloc);
 }
+
+/// boto3's client API; the checks live in
+/// tests/clients/boto3_groups_addresses.py.
+#[test]
+fn boto3_groups_addresses_and_tags() {
+    let cloud = Cloud::start();
+    let out = cloud.python("boto3_groups_addresses.py", &[]);
+    assert!(
+        out.status.success(),
+        "boto3 checks failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("all checks passed"));
+}
