@@ -22,6 +22,9 @@ fn fails(cloud: &Cloud, args: &[&str]) -> String {
     code_of(&cloud.aws_raw(args))
 }
 
+/// An `IpPermissions` item: protocol, ports, CIDRs, `user/group-id/name`s.
+type Permission = (String, Option<i64>, Option<i64>, Vec<String>, Vec<String>);
+
 fn s(v: &Value) -> String {
     v.as_str().unwrap_or_else(|| panic!("not a string: {v}")).to_owned()
 }
@@ -117,7 +120,7 @@ fn security_groups_and_rules_with_the_aws_cli() {
     assert_eq!(group["Tags"], serde_json::json!([{"Key": "env", "Value": "prod"}]));
     // One item per protocol and port range, with all its sources.
     let ingress = group["IpPermissions"].as_array().unwrap();
-    let shape: Vec<(String, Option<i64>, Option<i64>, Vec<String>, Vec<String>)> = ingress
+    let shape: Vec<Permission> = ingress
         .iter()
         .map(|p| {
             (
