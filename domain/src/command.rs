@@ -254,6 +254,7 @@ pub enum AddressRef {
 pub struct AllocateAddress {
     pub account: AccountId,
     pub allocation: AllocationId,
+    pub tags: Vec<Tag>,
     pub at: Timestamp,
 }
 

@@ -66,6 +66,8 @@ pub enum DecideError {
     GroupNotFound(String),
     #[error("security group {group} is used by {instances} instance(s)")]
     GroupInUse { group: SecurityGroupId, instances: usize },
+    #[error("security group {group} is named by a rule of {by}")]
+    GroupReferenced { group: SecurityGroupId, by: SecurityGroupId },
     #[error("the default security group cannot be deleted")]
     DefaultGroupUndeletable,
     #[error("rule already exists in {group}: {rule:?}")]

@@ -66,7 +66,9 @@ impl ReadModels {
             Event::ClientTokenClaimed(_)
             | Event::GroupNameClaimed(_)
             | Event::GroupNameReleased(_)
-            | Event::AccountNameClaimed(_) => {}
+            | Event::AccountNameClaimed(_)
+            | Event::SecurityGroupReferenced(_)
+            | Event::SecurityGroupDereferenced(_) => {}
             Event::InstanceRequested(e) => self.instances.requested(e),
             e @ (Event::InstancePlaced(_)
             | Event::InstanceRunning(_)

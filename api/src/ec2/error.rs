@@ -117,6 +117,10 @@ impl From<DecideError> for Ec2Error {
             GroupInUse { group, .. } => {
                 Ec2Error::new("DependencyViolation", format!("resource {group} has a dependent object"))
             }
+            GroupReferenced { group, by } => Ec2Error::new(
+                "DependencyViolation",
+                format!("resource {group} has a dependent object: a rule of {by} names it"),
+            ),
             DefaultGroupUndeletable => {
                 Ec2Error::new("CannotDelete", "the specified group: \"default\" name cannot be deleted")
             }

@@ -16,6 +16,9 @@ pub struct SecurityGroup {
     pub ingress: BTreeSet<SecurityRule>,
     pub egress: BTreeSet<SecurityRule>,
     pub members: BTreeSet<InstanceId>,
+    /// Rules of other groups (or of this one) naming this group: how many,
+    /// by group.
+    pub referenced_by: std::collections::BTreeMap<SecurityGroupId, u32>,
     pub deleted: bool,
     pub tags: Tags,
 }
@@ -29,6 +32,7 @@ impl SecurityGroup {
             ingress: BTreeSet::new(),
             egress: BTreeSet::new(),
             members: BTreeSet::new(),
+            referenced_by: std::collections::BTreeMap::new(),
             deleted: false,
             tags: Tags::default(),
         }
@@ -48,6 +52,15 @@ impl SecurityGroup {
             }
             Event::SecurityGroupMemberRemoved(e) => {
                 self.members.remove(&e.instance);
+            }
+            Event::SecurityGroupReferenced(e) => *self.referenced_by.entry(e.by.clone()).or_default() += 1,
+            Event::SecurityGroupDereferenced(e) => {
+                if let Some(n) = self.referenced_by.get_mut(&e.by) {
+                    *n -= 1;
+                    if *n == 0 {
+                        self.referenced_by.remove(&e.by);
+                    }
+                }
             }
             Event::SecurityGroupDeleted(_) => self.deleted = true,
             _ => {

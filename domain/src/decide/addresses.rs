@@ -22,29 +22,28 @@ pub(super) fn allocate(c: &AllocateAddress, view: &dyn StateView) -> Result<Deci
     if view.get(&StreamId::elastic_ip(&c.allocation)).is_some_and(|a| !a.is_empty()) {
         return Err(DecideError::IdInUse(c.allocation.to_string()));
     }
-    Ok(Decision {
-        events: vec![
-            (
-                StreamId::network(),
-                PublicAddressTaken {
-                    address: address.clone(),
-                    holder: AddressHolder::Allocation(c.allocation.clone()),
-                }
+    let mut events: Events = vec![
+        (
+            StreamId::network(),
+            PublicAddressTaken { address: address.clone(), holder: AddressHolder::Allocation(c.allocation.clone()) }
                 .into(),
-            ),
-            (
-                StreamId::elastic_ip(&c.allocation),
-                AddressAllocated {
-                    allocation: c.allocation.clone(),
-                    address: address.clone(),
-                    account: c.account.clone(),
-                    at: c.at,
-                }
-                .into(),
-            ),
-        ],
-        reply: Reply::Address { allocation: c.allocation.clone(), address },
-    })
+        ),
+        (
+            StreamId::elastic_ip(&c.allocation),
+            AddressAllocated {
+                allocation: c.allocation.clone(),
+                address: address.clone(),
+                account: c.account.clone(),
+                at: c.at,
+            }
+            .into(),
+        ),
+    ];
+    if !c.tags.is_empty() {
+        let tags = crate::aggregates::tags::Tags::default();
+        events.push((StreamId::elastic_ip(&c.allocation), tags.create(c.allocation.as_str(), &c.tags, c.at)?));
+    }
+    Ok(Decision { events, reply: Reply::Address { allocation: c.allocation.clone(), address } })
 }
 
 /// The caller's elastic IP named by `address` (its stream is then in view).

@@ -133,6 +133,9 @@ pub(super) fn delete_group(c: &DeleteSecurityGroup, view: &dyn StateView) -> Res
     if !group.members.is_empty() {
         return Err(DecideError::GroupInUse { group: id, instances: group.members.len() });
     }
+    if let Some(by) = group.referenced_by.keys().find(|by| **by != id) {
+        return Err(DecideError::GroupReferenced { group: id.clone(), by: by.clone() });
+    }
     Ok(Decision {
         events: vec![
             (
@@ -154,7 +157,11 @@ fn resolve_rules(c: &ChangeSecurityRules, view: &dyn StateView) -> Result<Vec<Se
                 SourceRef::Cidr(cidr) => RuleSource::Cidr(cidr.clone()),
                 SourceRef::Group { account, group } => {
                     let owner = account.clone().unwrap_or_else(|| c.account.clone());
-                    let id = resolve_group(view, &owner, group)?;
+                    let id = match (resolve_group(view, &owner, group), group, c.authorize) {
+                        // A rule naming a group that has since gone can still be revoked.
+                        (Err(DecideError::GroupNotFound(_)), GroupRef::Id(id), false) => id.clone(),
+                        (resolved, _, _) => resolved?,
+                    };
                     RuleSource::Group { account: owner, group: id }
                 }
             };
@@ -178,5 +185,22 @@ pub(super) fn change_rules(c: &ChangeSecurityRules, view: &dyn StateView) -> Res
     } else {
         group.revoke(c.direction, &rules, c.at)?
     };
-    Ok(Decision { events: vec![(StreamId::security_group(&id), event)], reply: Reply::Group(id) })
+    let mut events = vec![(StreamId::security_group(&id), event)];
+    // The groups the rules name learn it (a named group is not deleted
+    // while rules name it); a group deleted meanwhile learns nothing.
+    for rule in &rules {
+        let RuleSource::Group { group: source, .. } = &rule.source else { continue };
+        need(view, [StreamId::security_group(source)])?;
+        if view.security_group(source).is_none() {
+            continue;
+        }
+        let by = id.clone();
+        let fact: Event = if c.authorize {
+            SecurityGroupReferenced { by }.into()
+        } else {
+            SecurityGroupDereferenced { by }.into()
+        };
+        events.push((StreamId::security_group(source), fact));
+    }
+    Ok(Decision { events, reply: Reply::Group(id) })
 }

@@ -146,6 +146,8 @@ events! {
     TagsDeleted = 1,
     AccountNameClaimed = 1,
     VmTypeSet = 1,
+    SecurityGroupReferenced = 1,
+    SecurityGroupDereferenced = 1,
 }
 
 /// Older schema versions, read as the current one. Every retired

@@ -38,6 +38,19 @@ pub struct SecurityGroupMemberRemoved {
     pub instance: InstanceId,
 }
 
+/// A rule of group `by` now names this group as its source: this group
+/// cannot be deleted while such rules exist.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SecurityGroupReferenced {
+    pub by: SecurityGroupId,
+}
+
+/// A rule of group `by` naming this group was revoked.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SecurityGroupDereferenced {
+    pub by: SecurityGroupId,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SecurityGroupDeleted {
     pub at: Timestamp,

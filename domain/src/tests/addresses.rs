@@ -27,6 +27,7 @@ fn allocate(account: AccountId, bits: u128) -> Command {
     Command::AllocateAddress(AllocateAddress {
         account,
         allocation: AllocationId::from_bits(bits),
+        tags: vec![],
         at: t(30),
     })
 }

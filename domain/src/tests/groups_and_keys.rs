@@ -147,6 +147,38 @@ fn a_group_in_use_or_the_default_group_cannot_be_deleted() {
 }
 
 #[test]
+fn a_group_named_by_another_groups_rule_is_not_deleted_until_the_rule_goes() {
+    let mut g = cloud();
+    g.then_apply(&group(admin(), "web", 0x55)).unwrap();
+    g.then_apply(&group(admin(), "db", 0x56)).unwrap();
+    let from_web = RuleRef {
+        protocol: "tcp".into(),
+        from_port: 5432,
+        to_port: 5432,
+        source: SourceRef::Group { account: None, group: GroupRef::Name("web".into()) },
+    };
+    let d = g.then_apply(&rules(admin(), GroupRef::Name("db".into()), true, vec![from_web.clone()])).unwrap();
+    assert_eq!(event_types(&d), vec!["SecurityRulesAuthorized", "SecurityGroupReferenced"]);
+    let delete = |name: &str| Command::DeleteSecurityGroup(DeleteSecurityGroup { account: admin(), group: GroupRef::Name(name.into()), at: t(9) });
+    assert_eq!(
+        g.when(&delete("web")),
+        Err(DecideError::GroupReferenced { group: SecurityGroupId::from_bits(0x55), by: SecurityGroupId::from_bits(0x56) })
+    );
+    let d = g.then_apply(&rules(admin(), GroupRef::Name("db".into()), false, vec![from_web])).unwrap();
+    assert_eq!(event_types(&d), vec!["SecurityRulesRevoked", "SecurityGroupDereferenced"]);
+    assert!(g.when(&delete("web")).is_ok());
+    // A group naming itself (like the default group) can still be deleted.
+    let self_ref = RuleRef {
+        protocol: "-1".into(),
+        from_port: -1,
+        to_port: -1,
+        source: SourceRef::Group { account: None, group: GroupRef::Name("db".into()) },
+    };
+    g.then_apply(&rules(admin(), GroupRef::Name("db".into()), true, vec![self_ref])).unwrap();
+    assert!(g.when(&delete("db")).is_ok());
+}
+
+#[test]
 fn rules_are_added_once_removed_once_and_may_name_other_accounts_groups() {
     let mut g = cloud();
     let web = GroupRef::Name("default".into());

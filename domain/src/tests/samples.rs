@@ -335,6 +335,8 @@ pub(crate) fn every_event() -> Vec<Event> {
         .into(),
         AccountNameClaimed { name: "admin".into(), account: admin() }.into(),
         VmTypeSet { vm_type: VmType { name: "m1.small".into(), cpus: 1, memory_mib: 512, disk_gib: 10 }, at: t(25) }.into(),
+        SecurityGroupReferenced { by: SecurityGroupId::from_bits(9) }.into(),
+        SecurityGroupDereferenced { by: SecurityGroupId::from_bits(9) }.into(),
     ]
 }
 

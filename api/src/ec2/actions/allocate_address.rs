@@ -7,7 +7,7 @@ use crate::ec2::error::Ec2Error;
 use crate::ec2::params::Params;
 use crate::ec2::tagging;
 use domain::aggregates::tags::MAX_TAGS;
-use domain::command::{AllocateAddress, ChangeTags};
+use domain::command::AllocateAddress;
 use domain::{Command, Reply, Tag};
 
 #[derive(Debug)]
@@ -46,24 +46,13 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
     let command = Command::AllocateAddress(AllocateAddress {
         account: ctx.account().clone(),
         allocation: app.ids.allocation(),
+        tags: r.tags,
         at: now(),
     });
     let executed = ctx.execute(app, command).await?;
     let Reply::Address { allocation, address } = executed.decision.reply else {
         return Err(Ec2Error::internal());
     };
-    if !r.tags.is_empty() {
-        // AllocateAddress carries no tags: they follow in a second command
-        // (the address is the caller's, so only a storage failure stops it).
-        let tags = Command::ChangeTags(ChangeTags {
-            account: ctx.account().clone(),
-            resources: vec![allocation.to_string()],
-            create: r.tags,
-            delete: Vec::new(),
-            at: now(),
-        });
-        ctx.execute(app, tags).await?;
-    }
     let mut x = ctx.response("AllocateAddressResponse");
     x.text("publicIp", &address);
     x.text("domain", r.domain);
