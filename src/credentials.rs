@@ -45,6 +45,7 @@ pub fn write(dir: &Path, name: &str, endpoint: &Endpoint, key: &AdminKey) -> any
          export EC2_URL={base}/services/compute\n\
          export S3_URL={base}/services/objectstorage\n\
          export EUARE_URL={base}/services/Euare\n\
+         export AWS_IAM_URL={base}/services/Euare\n\
          export EC2_ACCESS_KEY={key_id}\n\
          export EC2_SECRET_KEY={secret}\n\
          export AWS_ACCESS_KEY_ID={key_id}\n\
@@ -61,7 +62,8 @@ pub fn write(dir: &Path, name: &str, endpoint: &Endpoint, key: &AdminKey) -> any
     let user = format!("{name}-admin");
     let ini = format!(
         "; euca2ools 3 configuration for account {name} of the Yukari cloud at {base}.\n\
-         ; Copy it to ~/.euca/ (or pass --config), then: euca-describe-instances --region {user}@{region}\n\
+         ; Copy it to ~/.euca/ (or point EUCA_CONFIG_PATH at it), then:\n\
+         ;   euca-describe-instances --region {user}@{region}\n\
          [region {region}]\n\
          ec2-url = {base}/services/compute\n\
          s3-url = {base}/services/objectstorage\n\

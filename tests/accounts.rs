@@ -126,3 +126,69 @@ fn accounts_are_created_from_the_command_line_and_isolated_from_each_other() {
     let addresses = cloud.aws(&["describe-addresses"]);
     assert_eq!(addresses["Addresses"][0]["InstanceId"], id.as_str());
 }
+
+/// Euare as euca2ools uses it: the cloud administrator acts for another
+/// account with DelegateAccount (never for its own by mistake), users read
+/// themselves, keys are turned off and deleted, and a turned-off key stops
+/// working at once.
+#[test]
+fn euare_delegation_users_and_key_life() {
+    use common::wire::Signer;
+    let cloud = Cloud::start();
+    let admin = cloud.wire("/services/Euare");
+    let iam = |client: &common::wire::Client, params: &[(&str, &str)]| {
+        let mut p = params.to_vec();
+        p.push(("Version", "2010-05-08"));
+        client.send(&p, Signer::Boto3)
+    };
+    let made = iam(&admin, &[("Action", "CreateAccount"), ("AccountName", "acct3")]);
+    assert_eq!(made.status, 200, "{}", made.body);
+    let acct3 = made.element("AccountId").unwrap().to_owned();
+    // euare-accountcreate -k: a key for the new account's admin.
+    let delegated = iam(&admin, &[("Action", "CreateAccessKey"), ("UserName", "admin"), ("DelegateAccount", &acct3)]);
+    assert_eq!(delegated.status, 200, "{}", delegated.body);
+    let mut as3 = cloud.wire("/");
+    as3.access_key = delegated.element("AccessKeyId").unwrap().to_owned();
+    as3.secret = delegated.element("SecretAccessKey").unwrap().to_owned();
+    // The key is acct3's: it sees acct3's default group, not the cloud admin's.
+    let groups = as3.send(&[("Action", "DescribeSecurityGroups"), ("Version", "2016-11-15")], Signer::Boto3);
+    assert_eq!(groups.element("ownerId"), Some(acct3.as_str()), "{}", groups.body);
+    // ListAccessKeys for acct3 lists acct3's keys only (two: CreateAccount's and this one).
+    let keys = iam(&admin, &[("Action", "ListAccessKeys"), ("UserName", "admin"), ("DelegateAccount", "acct3")]);
+    let ids = keys.all("AccessKeyId");
+    assert_eq!(ids.len(), 2, "{}", keys.body);
+    assert!(ids.contains(&as3.access_key));
+    assert!(!ids.contains(&cloud.access_key().to_owned()));
+    // An unknown account, and a non-administrator delegating, are refused.
+    let unknown = iam(&admin, &[("Action", "ListUsers"), ("DelegateAccount", "nosuch")]);
+    assert_eq!((unknown.status, unknown.code()), (404, Some("NoSuchEntity")), "{}", unknown.body);
+    let mut acct3_admin = cloud.wire("/services/Euare");
+    acct3_admin.access_key = as3.access_key.clone();
+    acct3_admin.secret = as3.secret.clone();
+    let sneaky = iam(&acct3_admin, &[("Action", "ListUsers"), ("DelegateAccount", "admin")]);
+    assert_eq!(sneaky.code(), Some("AccessDenied"), "{}", sneaky.body);
+
+    // Users: made, read, keyed, key turned off (it stops working), deleted.
+    assert_eq!(iam(&acct3_admin, &[("Action", "CreateUser"), ("UserName", "dev")]).status, 200);
+    let key = iam(&acct3_admin, &[("Action", "CreateAccessKey"), ("UserName", "dev")]);
+    let mut dev = cloud.wire("/");
+    dev.access_key = key.element("AccessKeyId").unwrap().to_owned();
+    dev.secret = key.element("SecretAccessKey").unwrap().to_owned();
+    let mut dev_iam = cloud.wire("/services/Euare");
+    dev_iam.access_key = dev.access_key.clone();
+    dev_iam.secret = dev.secret.clone();
+    let me = iam(&dev_iam, &[("Action", "GetUser")]);
+    assert_eq!(me.element("UserName"), Some("dev"), "{}", me.body);
+    assert_eq!(iam(&dev_iam, &[("Action", "ListUserPolicies")]).status, 200);
+    let look = || dev.send(&[("Action", "DescribeInstances"), ("Version", "2016-11-15")], Signer::Boto3);
+    assert_eq!(look().status, 200);
+    let off = iam(&acct3_admin, &[("Action", "UpdateAccessKey"), ("UserName", "dev"), ("AccessKeyId", &dev.access_key), ("Status", "Inactive")]);
+    assert_eq!(off.status, 200, "{}", off.body);
+    assert_eq!(look().code(), Some("AuthFailure"), "an inactive key must not authenticate");
+    let busy = iam(&acct3_admin, &[("Action", "DeleteUser"), ("UserName", "dev")]);
+    assert_eq!(busy.code(), Some("DeleteConflict"), "{}", busy.body);
+    assert_eq!(iam(&acct3_admin, &[("Action", "DeleteAccessKey"), ("UserName", "dev"), ("AccessKeyId", &dev.access_key)]).status, 200);
+    assert_eq!(iam(&acct3_admin, &[("Action", "DeleteUser"), ("UserName", "dev")]).status, 200);
+    let gone = iam(&acct3_admin, &[("Action", "GetUser"), ("UserName", "dev")]);
+    assert_eq!(gone.code(), Some("NoSuchEntity"), "{}", gone.body);
+}

@@ -170,3 +170,27 @@ fn dry_runs_change_nothing_and_read_only_users_change_nothing() {
     assert_eq!(state(&cloud, &id), "running");
     cloud.stop();
 }
+
+#[test]
+fn security_groups_of_an_instance_change_and_euca2ools_reads_instance_types() {
+    use common::wire::Signer;
+    let cloud = Cloud::start();
+    let web = cloud.aws(&["create-security-group", "--group-name", "web", "--description", "web"])["GroupId"].as_str().unwrap().to_owned();
+    let id = cloud.aws(&["run-instances", "--image-id", DEFAULT_IMAGE])["Instances"][0]["InstanceId"].as_str().unwrap().to_owned();
+    cloud.aws(&["modify-instance-attribute", "--instance-id", &id, "--groups", &web]);
+    let d = cloud.aws(&["describe-instances", "--instance-ids", &id]);
+    let groups: Vec<&str> = d["Reservations"][0]["Instances"][0]["SecurityGroups"].as_array().unwrap().iter().map(|g| g["GroupName"].as_str().unwrap()).collect();
+    assert_eq!(groups, vec!["web"]);
+    // The default group has no member now: it may lose its rule, web may not be deleted.
+    let in_use = cloud.aws_raw(&["delete-security-group", "--group-id", &web]);
+    assert!(error_of(&in_use).contains("DependencyViolation"), "{}", error_of(&in_use));
+    let kernel = cloud.aws_raw(&["modify-instance-attribute", "--instance-id", &id, "--kernel", "{\"Value\":\"eki-0000059554b415249\"}"]);
+    assert!(error_of(&kernel).contains("UnsupportedOperation"), "{}", error_of(&kernel));
+    // euca-describe-instance-types reads Eucalyptus's shape.
+    let types = cloud.wire("/services/compute").send(
+        &[("Action", "DescribeInstanceTypes"), ("Availability", "true"), ("Version", "2015-10-01")],
+        Signer::Euca2ools { region: "undefined-5" },
+    );
+    assert!(types.body.contains("<instanceTypeDetails><item><name>t1.micro</name><cpu>1</cpu><disk>5</disk><memory>256</memory>"), "{}", types.body);
+    assert!(types.body.contains("<zoneName>yukari-1a</zoneName><max>"), "{}", types.body);
+}

@@ -61,6 +61,16 @@ impl From<crate::app::ExecuteError> for IamError {
             crate::app::ExecuteError::Refused(DecideError::UserExists(u)) => {
                 IamError::new("EntityAlreadyExists", StatusCode::CONFLICT, format!("User {u} already exists."))
             }
+            crate::app::ExecuteError::Refused(DecideError::UserInUse(u)) => IamError::new(
+                "DeleteConflict",
+                StatusCode::CONFLICT,
+                format!("User {u} still has access keys, or is the account's admin."),
+            ),
+            crate::app::ExecuteError::Refused(DecideError::AccessKeyNotFound(k)) => IamError::new(
+                "NoSuchEntity",
+                StatusCode::NOT_FOUND,
+                format!("The Access Key with id {k} cannot be found."),
+            ),
             crate::app::ExecuteError::Refused(DecideError::UserNotFound(u)) => IamError::new(
                 "NoSuchEntity",
                 StatusCode::NOT_FOUND,
@@ -136,6 +146,32 @@ async fn serve(
             format!("User {} is not authorized to perform {action}", principal.user),
         )
     };
+    // The account acted on: the caller's, or, for the cloud administrator,
+    // the one named by DelegateAccount (as euca2ools' --as-account sends).
+    let target: AccountId = match params.get("DelegateAccount").filter(|d| !d.is_empty()) {
+        Some(_) if !cloud_admin => return Err(denied()),
+        Some(name) => app.projections.read().accounts.find(name).cloned().ok_or_else(|| {
+            IamError::new("NoSuchEntity", StatusCode::NOT_FOUND, format!("The account {name} cannot be found."))
+        })?,
+        None => principal.account.clone(),
+    };
+    // May the caller manage the target account's users and keys?
+    let manages = account_admin && (target == principal.account || cloud_admin);
+    let user_param = |name: &str| -> Result<UserName, IamError> {
+        UserName::parse(params.required(name)?)
+            .map_err(|e| IamError::new("ValidationError", StatusCode::BAD_REQUEST, e.to_string()))
+    };
+    // The user named (default: the caller, in its own account).
+    let subject = match params.get("UserName").filter(|u| !u.is_empty()) {
+        Some(_) => user_param("UserName")?,
+        None if target == principal.account => principal.user.clone(),
+        None => UserName::admin(),
+    };
+    let own = target == principal.account && subject == principal.user;
+    let no_user = |u: &UserName| {
+        IamError::new("NoSuchEntity", StatusCode::NOT_FOUND, format!("The user with name {u} cannot be found."))
+    };
+    let arn = |u: &UserName| format!("arn:aws:iam::{target}:user/{u}");
     let mut x = Xml::response_iam(&format!("{action}Response"), NAMESPACE);
     match action.as_str() {
         "CreateAccount" => {
@@ -146,7 +182,9 @@ async fn serve(
             let key = app.create_account(name, &meta).await?;
             x.open_owned(format!("{action}Result")).open("Account");
             x.text("AccountName", name).text("AccountId", key.account.as_str()).close();
-            access_key(&mut x, "admin", &key.access_key.to_string(), Some(&key.secret));
+            // Yukari's extension: the new admin's first key (Eucalyptus
+            // returned only the account).
+            access_key(&mut x, "admin", key.access_key.as_str(), Some(&key.secret));
             x.close();
         }
         "ListAccounts" => {
@@ -160,51 +198,101 @@ async fn serve(
             }
             x.close().display("IsTruncated", false).close();
         }
+        "ListAccountAliases" => {
+            let models = app.projections.read();
+            let row = models.accounts.accounts.get(&target).ok_or_else(denied)?;
+            x.open_owned(format!("{action}Result")).open("AccountAliases");
+            x.text("member", &row.name).close().display("IsTruncated", false).close();
+        }
         "CreateUser" => {
-            if !account_admin {
+            if !manages {
                 return Err(denied());
             }
-            let user = UserName::parse(params.required("UserName")?)
-                .map_err(|e| IamError::new("ValidationError", StatusCode::BAD_REQUEST, e.to_string()))?;
-            app.create_user(&principal.account, &user, &meta).await?;
+            let user = user_param("UserName")?;
+            app.create_user(&target, &user, &meta).await?;
             x.open_owned(format!("{action}Result")).open("User");
-            x.text("UserName", user.as_str()).text("Path", "/");
-            x.text("Arn", &format!("arn:aws:iam::{}:user/{user}", principal.account)).close().close();
+            x.text("UserName", user.as_str()).text("Path", "/").text("Arn", &arn(&user)).close().close();
+        }
+        "GetUser" => {
+            if !(own || manages) {
+                return Err(denied());
+            }
+            let models = app.projections.read();
+            let row = models.accounts.accounts.get(&target).ok_or_else(denied)?;
+            if !row.users.contains(&subject) {
+                return Err(no_user(&subject));
+            }
+            x.open_owned(format!("{action}Result")).open("User");
+            x.text("UserName", subject.as_str()).text("Path", "/").text("Arn", &arn(&subject));
+            x.text("UserId", &format!("{target}:{subject}")).text("CreateDate", &iso_time(row.created_at));
+            x.close().close();
         }
         "ListUsers" => {
+            if !manages {
+                return Err(denied());
+            }
             let models = app.projections.read();
-            let row = models.accounts.accounts.get(&principal.account).ok_or_else(denied)?;
+            let row = models.accounts.accounts.get(&target).ok_or_else(denied)?;
             x.open_owned(format!("{action}Result")).open("Users");
             for user in &row.users {
-                x.open("member").text("UserName", user.as_str()).text("Path", "/");
-                x.text("Arn", &format!("arn:aws:iam::{}:user/{user}", principal.account)).close();
+                x.open("member").text("UserName", user.as_str()).text("Path", "/").text("Arn", &arn(user)).close();
             }
             x.close().display("IsTruncated", false).close();
         }
-        "CreateAccessKey" => {
-            // An account's admin makes keys for its users; others for themselves.
-            let user = match params.get("UserName") {
-                Some(u) if account_admin => UserName::parse(u)
-                    .map_err(|e| IamError::new("ValidationError", StatusCode::BAD_REQUEST, e.to_string()))?,
-                Some(u) if u != principal.user.as_str() => return Err(denied()),
-                _ => principal.user.clone(),
+        "DeleteUser" => {
+            if !manages {
+                return Err(denied());
+            }
+            app.delete_user(&target, &user_param("UserName")?, &meta).await?;
+        }
+        "ListUserPolicies" | "ListGroupsForUser" | "ListAttachedUserPolicies" => {
+            if !(own || manages) {
+                return Err(denied());
+            }
+            // No policies or groups yet: an empty list.
+            let list = match action.as_str() {
+                "ListUserPolicies" => "PolicyNames",
+                "ListGroupsForUser" => "Groups",
+                _ => "AttachedPolicies",
             };
-            let key = app.create_access_key(&principal.account, &user, &meta).await?;
+            x.open_owned(format!("{action}Result")).open_owned(list.to_owned()).close();
+            x.display("IsTruncated", false).close();
+        }
+        "CreateAccessKey" => {
+            if !(own || manages) {
+                return Err(denied());
+            }
+            let key = app.create_access_key(&target, &subject, &meta).await?;
             x.open_owned(format!("{action}Result"));
-            access_key(&mut x, user.as_str(), key.access_key.as_str(), Some(&key.secret));
+            access_key(&mut x, subject.as_str(), key.access_key.as_str(), Some(&key.secret));
             x.close();
         }
+        "UpdateAccessKey" | "DeleteAccessKey" => {
+            if !(own || manages) {
+                return Err(denied());
+            }
+            let key = domain::AccessKeyId::parse(params.required("AccessKeyId")?)
+                .map_err(|e| IamError::new("ValidationError", StatusCode::BAD_REQUEST, e.to_string()))?;
+            let active = match (action.as_str(), params.get("Status")) {
+                ("DeleteAccessKey", _) => None,
+                (_, Some("Active")) => Some(true),
+                (_, Some("Inactive")) => Some(false),
+                _ => {
+                    return Err(IamError::new("ValidationError", StatusCode::BAD_REQUEST, "Status must be Active or Inactive"));
+                }
+            };
+            app.change_access_key(&target, &subject, &key, active, &meta).await?;
+        }
         "ListAccessKeys" => {
-            let user = params.get("UserName").unwrap_or(principal.user.as_str()).to_owned();
-            if !account_admin && user != principal.user.as_str() {
+            if !(own || manages) {
                 return Err(denied());
             }
             let models = app.projections.read();
             x.open_owned(format!("{action}Result")).open("AccessKeyMetadata");
-            let account: &AccountId = &principal.account;
-            for (key, row) in models.accounts.keys.iter().filter(|(_, r)| &r.account == account && r.user.as_str() == user) {
+            for (key, row) in models.accounts.keys.iter().filter(|(_, r)| r.account == target && r.user == subject) {
                 x.open("member").text("UserName", row.user.as_str()).text("AccessKeyId", key.as_str());
-                x.text("Status", "Active").text("CreateDate", &iso_time(row.created_at)).close();
+                x.text("Status", if row.active { "Active" } else { "Inactive" });
+                x.text("CreateDate", &iso_time(row.created_at)).close();
             }
             x.close().display("IsTruncated", false).close();
         }

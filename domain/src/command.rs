@@ -78,6 +78,24 @@ pub struct CreateAccessKey {
     pub at: Timestamp,
 }
 
+/// UpdateAccessKey / DeleteAccessKey of a user's key.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChangeAccessKey {
+    pub account: AccountId,
+    pub user: UserName,
+    pub access_key: AccessKeyId,
+    /// `Some(active)`: turn on or off; `None`: delete.
+    pub active: Option<bool>,
+    pub at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeleteUser {
+    pub account: AccountId,
+    pub user: UserName,
+    pub at: Timestamp,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct RegisterImage {
     pub image: ImageId,
@@ -166,6 +184,8 @@ pub enum AttributeChange {
     UserData(Vec<u8>),
     DisableApiTermination(bool),
     ShutdownBehavior(ShutdownBehavior),
+    /// Replace the instance's security groups.
+    Groups(Vec<GroupRef>),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -329,6 +349,8 @@ pub enum Command {
     CreateAccount(CreateAccount),
     CreateUser(CreateUser),
     CreateAccessKey(CreateAccessKey),
+    ChangeAccessKey(ChangeAccessKey),
+    DeleteUser(DeleteUser),
     RegisterImage(RegisterImage),
     RunInstances(RunInstances),
     ChangeInstanceStates(ChangeInstanceStates),
@@ -357,6 +379,9 @@ impl Command {
             Command::CreateAccount(_) => "CreateAccount",
             Command::CreateUser(_) => "CreateUser",
             Command::CreateAccessKey(_) => "CreateAccessKey",
+            Command::ChangeAccessKey(c) if c.active.is_none() => "DeleteAccessKey",
+            Command::ChangeAccessKey(_) => "UpdateAccessKey",
+            Command::DeleteUser(_) => "DeleteUser",
             Command::RegisterImage(_) => "RegisterImage",
             Command::RunInstances(_) => "RunInstances",
             Command::ChangeInstanceStates(c) => match c.request {
@@ -421,6 +446,8 @@ impl Command {
             ],
             Command::CreateUser(c) => vec![StreamId::account(&c.account)],
             Command::CreateAccessKey(c) => vec![StreamId::account(&c.account)],
+            Command::ChangeAccessKey(c) => vec![StreamId::account(&c.account)],
+            Command::DeleteUser(c) => vec![StreamId::account(&c.account)],
             Command::RegisterImage(c) => {
                 let mut s = vec![StreamId::image(&c.image)];
                 s.extend(c.kernel.iter().chain(c.ramdisk.iter()).map(StreamId::image));

@@ -54,6 +54,10 @@ pub enum DecideError {
     TerminationProtected(InstanceId),
     #[error("user {0} already exists")]
     UserExists(UserName),
+    #[error("user {0} still has access keys, or is the account's admin")]
+    UserInUse(UserName),
+    #[error("access key {0} does not exist")]
+    AccessKeyNotFound(AccessKeyId),
     #[error("user {0} does not exist")]
     UserNotFound(UserName),
     #[error("key pair {0} already exists")]

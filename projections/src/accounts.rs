@@ -1,6 +1,6 @@
 //! Accounts and access keys (the secret stays sealed here too).
 
-use domain::event::{AccessKeyCreated, AccountCreated, UserCreated};
+use domain::event::{AccessKeyCreated, AccessKeyDeleted, AccessKeyStatusChanged, AccountCreated, UserCreated, UserDeleted};
 use domain::{AccessKeyId, AccountId, SealedSecret, Timestamp, UserName};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -23,6 +23,8 @@ pub struct AccessKeyRow {
     pub account: AccountId,
     pub user: UserName,
     pub secret: SealedSecret,
+    /// Only active keys authenticate.
+    pub active: bool,
     pub created_at: Timestamp,
 }
 
@@ -47,9 +49,31 @@ impl AccountsView {
                 account: e.account.clone(),
                 user: e.user.clone(),
                 secret: e.secret.clone(),
+                active: true,
                 created_at: e.at,
             },
         );
+    }
+
+    pub(crate) fn access_key_status_changed(&mut self, e: &AccessKeyStatusChanged) {
+        if let Some(row) = self.keys.get_mut(&e.access_key) {
+            row.active = e.active;
+        }
+    }
+
+    pub(crate) fn access_key_deleted(&mut self, e: &AccessKeyDeleted) {
+        self.keys.remove(&e.access_key);
+    }
+
+    pub(crate) fn user_deleted(&mut self, account: &AccountId, e: &UserDeleted) {
+        if let Some(row) = self.accounts.get_mut(account) {
+            row.users.retain(|u| u != &e.user);
+        }
+    }
+
+    /// An account by its name or its id.
+    pub fn find(&self, name_or_id: &str) -> Option<&AccountId> {
+        self.accounts.get_key_value(name_or_id).map(|(id, _)| id).or_else(|| self.account_by_name(name_or_id).map(|(id, _)| id))
     }
 
     pub fn account_by_name(&self, name: &str) -> Option<(&AccountId, &AccountRow)> {

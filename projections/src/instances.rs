@@ -144,6 +144,7 @@ impl InstancesView {
                 row.set_state(InstanceState::Stopped, reason, e.at)
             }
             Event::InstanceStartRequested(e) => row.set_state(InstanceState::Pending, None, e.at),
+            Event::InstanceGroupsChanged(e) => row.groups = e.groups.clone(),
             Event::InstanceAttributeChanged(e) => match &e.attribute {
                 InstanceAttribute::InstanceType(t) => row.vm_type = t.name.clone(),
                 InstanceAttribute::UserData(_) => {}

@@ -7,7 +7,7 @@ use crate::instances::InstancesView;
 use crate::network::NetworkView;
 use crate::security::SecurityView;
 use crate::tags::TagsView;
-use domain::ImageId;
+use domain::{AccountId, ImageId};
 use domain::event::Event;
 use eventlog::EnvelopeRef;
 use serde::{Deserialize, Serialize};
@@ -59,6 +59,13 @@ impl ReadModels {
             Event::AccountCreated(e) => self.accounts.account_created(&e),
             Event::AccessKeyCreated(e) => self.accounts.access_key_created(&e),
             Event::UserCreated(e) => self.accounts.user_created(&e),
+            Event::UserDeleted(e) => {
+                if let Some(id) = stream.strip_prefix("account/").and_then(|a| AccountId::parse(a).ok()) {
+                    self.accounts.user_deleted(&id, &e);
+                }
+            }
+            Event::AccessKeyStatusChanged(e) => self.accounts.access_key_status_changed(&e),
+            Event::AccessKeyDeleted(e) => self.accounts.access_key_deleted(&e),
             Event::ImageRegistered(e) => {
                 self.images.insert(e.image.clone(), image_row(&e));
             }
@@ -81,7 +88,8 @@ impl ReadModels {
             | Event::InstanceStopped(_)
             | Event::InstanceStartRequested(_)
             | Event::InstanceRebootRequested(_)
-            | Event::InstanceAttributeChanged(_)) => {
+            | Event::InstanceAttributeChanged(_)
+            | Event::InstanceGroupsChanged(_)) => {
                 if let Some(id) = stream.strip_prefix("instance/") {
                     self.instances.instance_event(id, &e);
                 }

@@ -170,6 +170,31 @@ impl App {
         self.execute(command, meta).await.map(|_| ())
     }
 
+    /// Deletes a user (who has no keys left).
+    pub async fn delete_user(&self, account: &AccountId, user: &UserName, meta: &RequestMeta) -> Result<(), ExecuteError> {
+        let command = Command::DeleteUser(DeleteUser { account: account.clone(), user: user.clone(), at: now() });
+        self.execute(command, meta).await.map(|_| ())
+    }
+
+    /// Turns a user's access key on or off (`Some`), or deletes it (`None`).
+    pub async fn change_access_key(
+        &self,
+        account: &AccountId,
+        user: &UserName,
+        access_key: &AccessKeyId,
+        active: Option<bool>,
+        meta: &RequestMeta,
+    ) -> Result<(), ExecuteError> {
+        let command = Command::ChangeAccessKey(ChangeAccessKey {
+            account: account.clone(),
+            user: user.clone(),
+            access_key: access_key.clone(),
+            active,
+            at: now(),
+        });
+        self.execute(command, meta).await.map(|_| ())
+    }
+
     /// Is this the cloud administrator's account (the one named `admin`)?
     pub fn is_cloud_admin(&self, account: &AccountId) -> bool {
         self.projections.read().accounts.account_by_name("admin").is_some_and(|(id, _)| id == account)

@@ -26,10 +26,10 @@ impl Credentials {
         Credentials { projections, master_key, opened: Mutex::new(HashMap::new()) }
     }
 
-    /// The account and user an access key belongs to.
+    /// The account and user an active access key belongs to.
     pub fn owner(&self, access_key: &str) -> Option<(AccountId, UserName)> {
         let models = self.projections.read();
-        models.accounts.keys.get(access_key).map(|row| (row.account.clone(), row.user.clone()))
+        models.accounts.keys.get(access_key).filter(|row| row.active).map(|row| (row.account.clone(), row.user.clone()))
     }
 
     pub fn master_key(&self) -> &MasterKey {
@@ -44,13 +44,15 @@ impl Credentials {
 
 impl SecretLookup for Credentials {
     fn secret(&self, access_key_id: &str) -> Option<String> {
+        // A deleted or inactive key stops working at once, opened or not.
+        let sealed = {
+            let models = self.projections.read();
+            let row = models.accounts.keys.get(access_key_id).filter(|row| row.active)?;
+            row.secret.clone()
+        };
         if let Some(s) = self.opened.lock().expect("credentials lock").get(access_key_id) {
             return Some(s.clone());
         }
-        let sealed = {
-            let models = self.projections.read();
-            models.accounts.keys.get(access_key_id)?.secret.clone()
-        };
         let secret = self.master_key.open(&sealed, access_key_id)?;
         self.opened.lock().expect("credentials lock").insert(access_key_id.to_owned(), secret.clone());
         Some(secret)

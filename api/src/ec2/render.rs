@@ -36,7 +36,10 @@ pub fn instance_item(x: &mut Xml, row: &InstanceRow, models: &ReadModels) {
     x.text("instanceId", row.id.as_str());
     x.text("imageId", row.image.as_str());
     state(x, "instanceState", row.state);
-    x.empty("privateDnsName").empty("dnsName");
+    // No DNS of its own: names are the addresses, as Eucalyptus gave them
+    // without DNS.
+    x.text("privateDnsName", row.private_address.as_deref().unwrap_or(""));
+    x.text("dnsName", row.public_address.as_deref().unwrap_or(""));
     let reason = match (row.state, row.reason.as_ref().map(|r| r.code.as_str())) {
         (InstanceState::Pending | InstanceState::Running, _) => String::new(),
         (_, Some("Server.InternalError")) => "Server error".to_owned(),

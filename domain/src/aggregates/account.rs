@@ -13,6 +13,8 @@ pub struct Account {
     pub name: String,
     pub users: BTreeSet<UserName>,
     pub access_keys: BTreeMap<AccessKeyId, UserName>,
+    /// Keys turned off (they stay, but do not authenticate).
+    pub inactive_keys: std::collections::BTreeSet<AccessKeyId>,
     pub key_pairs: BTreeMap<String, KeyPair>,
     pub groups: BTreeMap<String, SecurityGroupId>,
 }
@@ -30,6 +32,7 @@ impl Account {
             name: e.name.clone(),
             users: BTreeSet::from([UserName::admin()]),
             access_keys: BTreeMap::new(),
+            inactive_keys: std::collections::BTreeSet::new(),
             key_pairs: BTreeMap::new(),
             groups: BTreeMap::new(),
         }
@@ -42,6 +45,20 @@ impl Account {
             }
             Event::UserCreated(e) => {
                 self.users.insert(e.user.clone());
+            }
+            Event::UserDeleted(e) => {
+                self.users.remove(&e.user);
+            }
+            Event::AccessKeyStatusChanged(e) => {
+                if e.active {
+                    self.inactive_keys.remove(&e.access_key);
+                } else {
+                    self.inactive_keys.insert(e.access_key.clone());
+                }
+            }
+            Event::AccessKeyDeleted(e) => {
+                self.access_keys.remove(&e.access_key);
+                self.inactive_keys.remove(&e.access_key);
             }
             Event::KeyPairCreated(e) => {
                 self.key_pairs

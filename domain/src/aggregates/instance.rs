@@ -95,6 +95,7 @@ impl Instance {
                 self.state = InstanceState::Pending;
                 self.reason = None;
             }
+            Event::InstanceGroupsChanged(e) => self.groups = e.groups.clone(),
             Event::InstanceAttributeChanged(e) => match &e.attribute {
                 InstanceAttribute::InstanceType(t) => self.vm_type = t.clone(),
                 InstanceAttribute::UserData(_) => {}

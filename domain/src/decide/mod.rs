@@ -67,6 +67,8 @@ pub fn decide(command: &Command, view: &dyn StateView) -> Result<Decision, Decid
         Command::CreateAccount(c) => setup::create_account(c, view).map(Decision::done),
         Command::CreateUser(c) => setup::create_user(c, view).map(Decision::done),
         Command::CreateAccessKey(c) => setup::create_access_key(c, view).map(Decision::done),
+        Command::ChangeAccessKey(c) => setup::change_access_key(c, view).map(Decision::done),
+        Command::DeleteUser(c) => setup::delete_user(c, view).map(Decision::done),
         Command::RegisterImage(c) => setup::register_image(c, view).map(Decision::done),
         Command::RunInstances(c) => instances::run_instances(c, view),
         Command::ChangeInstanceStates(c) => instances::change_states(c, view),

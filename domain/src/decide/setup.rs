@@ -160,6 +160,35 @@ pub(super) fn create_access_key(c: &CreateAccessKey, view: &dyn StateView) -> Re
     Ok(vec![(StreamId::account(&c.account), access_key_created(&c.account, &c.key, c.at).into())])
 }
 
+pub(super) fn change_access_key(c: &ChangeAccessKey, view: &dyn StateView) -> Result<Events, DecideError> {
+    let account = view.account(&c.account).ok_or_else(|| DecideError::AccountNotFound(c.account.clone()))?;
+    if account.access_keys.get(&c.access_key) != Some(&c.user) {
+        return Err(DecideError::AccessKeyNotFound(c.access_key.clone()));
+    }
+    let stream = StreamId::account(&c.account);
+    Ok(match c.active {
+        None => vec![(stream, AccessKeyDeleted { access_key: c.access_key.clone(), at: c.at }.into())],
+        Some(active) if active == !account.inactive_keys.contains(&c.access_key) => Vec::new(),
+        Some(active) => {
+            vec![(stream, AccessKeyStatusChanged { access_key: c.access_key.clone(), active, at: c.at }.into())]
+        }
+    })
+}
+
+pub(super) fn delete_user(c: &DeleteUser, view: &dyn StateView) -> Result<Events, DecideError> {
+    let account = view.account(&c.account).ok_or_else(|| DecideError::AccountNotFound(c.account.clone()))?;
+    if !account.users.contains(&c.user) {
+        return Err(DecideError::UserNotFound(c.user.clone()));
+    }
+    if c.user == UserName::admin() {
+        return Err(DecideError::UserInUse(c.user.clone()));
+    }
+    if account.access_keys.values().any(|u| u == &c.user) {
+        return Err(DecideError::UserInUse(c.user.clone()));
+    }
+    Ok(vec![(StreamId::account(&c.account), UserDeleted { user: c.user.clone(), at: c.at }.into())])
+}
+
 fn image_registered(c: &RegisterImage) -> ImageRegistered {
     ImageRegistered {
         image: c.image.clone(),

@@ -30,6 +30,28 @@ pub struct UserCreated {
     pub at: Timestamp,
 }
 
+/// An access key was turned on or off (IAM's UpdateAccessKey).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AccessKeyStatusChanged {
+    pub access_key: AccessKeyId,
+    pub active: bool,
+    pub at: Timestamp,
+}
+
+/// An access key was deleted; requests signed with it fail from now on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AccessKeyDeleted {
+    pub access_key: AccessKeyId,
+    pub at: Timestamp,
+}
+
+/// A user (not the account's admin) was deleted, with no keys left.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UserDeleted {
+    pub user: UserName,
+    pub at: Timestamp,
+}
+
 /// A key pair was created (its private key was handed out once and never
 /// stored) or imported. Only the public half is kept.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

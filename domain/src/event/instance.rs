@@ -159,6 +159,13 @@ pub struct InstanceRebootRequested {
     pub at: Timestamp,
 }
 
+/// The instance's security groups were replaced.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InstanceGroupsChanged {
+    pub groups: Vec<SecurityGroupId>,
+    pub at: Timestamp,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct InstanceAttributeChanged {
     pub attribute: InstanceAttribute,

@@ -148,6 +148,10 @@ events! {
     VmTypeSet = 1,
     SecurityGroupReferenced = 1,
     SecurityGroupDereferenced = 1,
+    AccessKeyStatusChanged = 1,
+    AccessKeyDeleted = 1,
+    UserDeleted = 1,
+    InstanceGroupsChanged = 1,
 }
 
 /// Older schema versions, read as the current one. Every retired

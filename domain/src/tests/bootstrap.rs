@@ -106,7 +106,29 @@ fn accounts_and_keys_are_unique() {
     let user = Command::CreateUser(CreateUser { account: admin(), user: alice.clone(), at: t(3) });
     g.then_apply(&user).unwrap();
     assert_eq!(g.when(&user), Err(DecideError::UserExists(alice)));
-    assert_eq!(event_types(&g.when(&Command::CreateAccessKey(for_alice)).unwrap()), vec!["AccessKeyCreated"]);
+    assert_eq!(event_types(&g.then_apply(&Command::CreateAccessKey(for_alice)).unwrap()), vec!["AccessKeyCreated"]);
+    // Keys are turned off, on, and deleted; a user goes once keyless.
+    let key8 = AccessKeyId::from_bits(8);
+    let alice = UserName::parse("alice").unwrap();
+    let change = |active| {
+        Command::ChangeAccessKey(ChangeAccessKey { account: admin(), user: alice.clone(), access_key: key8.clone(), active, at: t(4) })
+    };
+    assert_eq!(event_types(&g.then_apply(&change(Some(false))).unwrap()), vec!["AccessKeyStatusChanged"]);
+    assert!(g.when(&change(Some(false))).unwrap().events.is_empty(), "already off");
+    let delete_user = Command::DeleteUser(DeleteUser { account: admin(), user: alice.clone(), at: t(5) });
+    assert_eq!(g.when(&delete_user), Err(DecideError::UserInUse(alice.clone())));
+    let wrong_user = Command::ChangeAccessKey(ChangeAccessKey {
+        account: admin(),
+        user: UserName::admin(),
+        access_key: key8.clone(),
+        active: None,
+        at: t(4),
+    });
+    assert_eq!(g.when(&wrong_user), Err(DecideError::AccessKeyNotFound(key8.clone())));
+    g.then_apply(&change(None)).unwrap();
+    assert_eq!(event_types(&g.then_apply(&delete_user).unwrap()), vec!["UserDeleted"]);
+    let admin_user = Command::DeleteUser(DeleteUser { account: admin(), user: UserName::admin(), at: t(5) });
+    assert_eq!(g.when(&admin_user), Err(DecideError::UserInUse(UserName::admin())));
 }
 
 #[test]

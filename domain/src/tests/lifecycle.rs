@@ -113,6 +113,34 @@ fn termination_protection_and_attributes() {
 }
 
 #[test]
+fn an_instance_changes_security_groups() {
+    let mut g = cloud(4);
+    let id = running(&mut g, 1);
+    let web = SecurityGroupId::from_bits(0x77);
+    g.then_apply(&Command::CreateSecurityGroup(CreateSecurityGroup {
+        account: admin(),
+        group: web.clone(),
+        name: "web".into(),
+        description: "d".into(),
+        tags: vec![],
+        at: t(21),
+    }))
+    .unwrap();
+    let d = g.then_apply(&modify(&id, AttributeChange::Groups(vec![GroupRef::Id(web.clone())]))).unwrap();
+    assert_eq!(event_types(&d), vec!["InstanceGroupsChanged", "SecurityGroupMemberRemoved", "SecurityGroupMemberAdded"]);
+    assert_eq!(instance(&g, &id).groups, vec![web.clone()]);
+    let members = |g: &Given, group: &SecurityGroupId| match g.streams.get(&StreamId::security_group(group)) {
+        Some(Aggregate::SecurityGroup(s)) => s.members.len(),
+        _ => unreachable!(),
+    };
+    assert_eq!((members(&g, &web), members(&g, &default_group(admin()))), (1, 0));
+    assert_eq!(
+        g.when(&modify(&id, AttributeChange::Groups(vec![GroupRef::Name("nope".into())]))),
+        Err(DecideError::GroupNotFound("nope".into()))
+    );
+}
+
+#[test]
 fn a_guest_that_powers_off_stops_or_terminates_as_asked() {
     let mut g = cloud(4);
     let stops = running(&mut g, 1);

@@ -337,6 +337,10 @@ pub(crate) fn every_event() -> Vec<Event> {
         VmTypeSet { vm_type: VmType { name: "m1.small".into(), cpus: 1, memory_mib: 512, disk_gib: 10 }, at: t(25) }.into(),
         SecurityGroupReferenced { by: SecurityGroupId::from_bits(9) }.into(),
         SecurityGroupDereferenced { by: SecurityGroupId::from_bits(9) }.into(),
+        AccessKeyStatusChanged { access_key: AccessKeyId::from_bits(7), active: false, at: t(26) }.into(),
+        AccessKeyDeleted { access_key: AccessKeyId::from_bits(7), at: t(27) }.into(),
+        UserDeleted { user: UserName::parse("alice").unwrap(), at: t(28) }.into(),
+        InstanceGroupsChanged { groups: vec![SecurityGroupId::from_bits(4)], at: t(29) }.into(),
     ]
 }
 

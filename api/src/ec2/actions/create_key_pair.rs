@@ -43,6 +43,11 @@ pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
 }
 
 pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
+    // Making a key takes a while; a name known to be taken fails first (the
+    // domain still decides, for a name taken meanwhile).
+    if app.projections.read().security.key_pairs.contains_key(&(ctx.account().clone(), r.name.clone())) {
+        return Err(domain::DecideError::KeyPairExists(r.name).into());
+    }
     let made = if r.ed25519 { keys::generate_ed25519() } else { keys::generate_rsa() };
     let made = made.map_err(|e| {
         tracing::error!(error = %e, "key generation failed");

@@ -91,7 +91,7 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
     let (page, next) = r.page.take(candidates, |t| t.name.clone());
     let mut x = ctx.response("DescribeInstanceTypesResponse");
     x.open("instanceTypeSet");
-    for vm in page {
+    for vm in &page {
         x.open("item");
         x.text("instanceType", &vm.name);
         x.display("currentGeneration", false);
@@ -118,6 +118,23 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
         x.open("disks").open("item");
         x.display("sizeInGB", vm.disk_gib).display("count", 1).text("type", "hdd");
         x.close().close();
+        x.close();
+        x.close();
+    }
+    x.close();
+    // Eucalyptus's shape of the same answer, which euca2ools'
+    // euca-describe-instance-types reads (with capacity per zone); clients
+    // of the EC2 shape ignore it.
+    x.open("instanceTypeDetails");
+    for vm in &page {
+        x.open("item");
+        x.text("name", &vm.name).display("cpu", vm.cpus).display("disk", vm.disk_gib).display("memory", vm.memory_mib);
+        x.display("networkInterfaces", 1);
+        x.open("availability");
+        for (zone, row) in &models.cloud.zones {
+            let (free, max) = super::describe_availability_zones::capacity(row, vm);
+            x.open("item").text("zoneName", zone.as_str()).display("max", max).display("available", free).close();
+        }
         x.close();
         x.close();
     }

@@ -34,7 +34,26 @@ pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
             attribute.eq_ignore_ascii_case(name).then(|| params.get("Value")).flatten()
         })
     };
-    let change = if let Some(t) = pick("InstanceType") {
+    let groups = params.list("GroupId");
+    let unsupported = ["Kernel", "Ramdisk", "SourceDestCheck", "EbsOptimized", "SriovNetSupport", "EnaSupport"];
+    if let Some(name) = unsupported.iter().find(|n| pick(n).is_some()) {
+        return Err(Ec2Error::new(
+            "UnsupportedOperation",
+            format!("The instance attribute '{name}' cannot be modified in Yukari"),
+        ));
+    }
+    if params.get("BlockDeviceMapping.1.DeviceName").is_some() {
+        return Err(Ec2Error::new("UnsupportedOperation", "Block device mappings cannot be modified in Yukari"));
+    }
+    let change = if !groups.is_empty() {
+        let mut refs = Vec::with_capacity(groups.len());
+        for id in groups {
+            let id = domain::SecurityGroupId::parse(id)
+                .map_err(|_| Ec2Error::new("InvalidGroupId.Malformed", format!("Invalid id: \"{id}\"")))?;
+            refs.push(domain::command::GroupRef::Id(id));
+        }
+        AttributeChange::Groups(refs)
+    } else if let Some(t) = pick("InstanceType") {
         AttributeChange::InstanceType(t.to_owned())
     } else if let Some(d) = pick("UserData") {
         AttributeChange::UserData(user_data(Some(d))?)
