@@ -6,15 +6,20 @@
 //! - `master.key`: seals secrets in the log (keep it; back it up apart)
 //! - `projections.snapshot`: read-model checkpoint (disposable)
 //! - `eucarc`: the admin's credentials for clients
+//! - `node/`: the node's guests with `--hypervisor libvirt`: `instances/`
+//!   (per-guest disk overlay and console log), `libvirt/` (the embedded
+//!   libvirt QEMU driver's state)
 
-use anyhow::{Context, bail};
+mod hypervisor;
+
+use anyhow::Context;
 use api::app::bootstrap::{AdminKey, BootstrapSpec, default_images};
 use api::app::{App, AppConfig, ExecuteError, RequestMeta};
 use api::secrets::MasterKey;
 use domain::command::NodeReport;
 use domain::{Command, Principal, Resources, ZoneName};
 use eventlog::{EventLog, LogOptions};
-use node_executor::{ExecutorConfig, NodeExecutor, ReportError, Reporter, SimDriver};
+use node_executor::{ExecutorConfig, NodeExecutor, ReportError, Reporter};
 use projections::Projections;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
@@ -35,9 +40,13 @@ pub struct UpArgs {
     /// Port of the web console (HTTPS), served by a later release.
     #[arg(long, default_value_t = 8443)]
     pub console_port: u16,
-    /// `sim` (simulated guests) or `libvirt:URI`.
+    /// `sim` (simulated guests), `libvirt` (real QEMU guests through
+    /// libvirt's embedded driver in DATA_DIR/node/libvirt: no daemon) or
+    /// `libvirt:URI` (e.g. `libvirt:qemu:///system`).
     #[arg(long, default_value = "sim")]
     pub hypervisor: String,
+    #[command(flatten)]
+    pub libvirt: hypervisor::LibvirtArgs,
     /// Address to listen on; 0.0.0.0 to serve other machines.
     #[arg(long, default_value = "127.0.0.1")]
     pub bind: IpAddr,
@@ -136,14 +145,14 @@ async fn shutdown_signal() {
 }
 
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
-    if args.hypervisor != "sim" {
-        if args.hypervisor.starts_with("libvirt:") {
-            bail!("the libvirt hypervisor driver is not available in this build yet; use --hypervisor sim");
-        }
-        bail!("unknown hypervisor {:?}: use sim or libvirt:URI", args.hypervisor);
-    }
+    let choice = hypervisor::Hypervisor::parse(&args.hypervisor)?;
     let dir = &args.data_dir;
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    // Connecting to libvirt blocks (the first start of the embedded driver
+    // probes QEMU for seconds).
+    let (driver, poll_interval) = tokio::task::block_in_place(|| {
+        hypervisor::driver(&choice, &args.libvirt, dir, args.ec2_port, args.sim_boot_ms)
+    })?;
     let master_key = MasterKey::load_or_create(&dir.join("master.key"))?;
     let log = EventLog::open(&dir.join("events.redb"), LogOptions::default()).with_context(|| {
         format!("cannot open the event log in {} (is another yukari using it?)", dir.display())
@@ -195,14 +204,8 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     }
 
     let (node, zone) = app.first_node().context("the cloud has no node")?;
-    let driver = Arc::new(SimDriver::new(Duration::from_millis(args.sim_boot_ms)));
     let executor = NodeExecutor::new(
-        ExecutorConfig {
-            node: node.clone(),
-            zone,
-            boot_timeout: Duration::from_secs(300),
-            poll_interval: Duration::from_millis(50.min(args.sim_boot_ms.max(5))),
-        },
+        ExecutorConfig { node: node.clone(), zone, boot_timeout: Duration::from_secs(300), poll_interval },
         driver,
         Arc::new(LocalReporter(app.clone())),
     );
