@@ -34,16 +34,22 @@ fn element<'a>(xml: &'a str, name: &str) -> Option<&'a str> {
 }
 
 /// Sends a signed Euare request with the admin credentials of `eucarc`.
-async fn euare(env: &std::collections::HashMap<String, String>, params: &[(&str, &str)]) -> anyhow::Result<String> {
-    let url = env.get("EUARE_URL").or_else(|| env.get("AWS_ENDPOINT_URL")).context("eucarc has no endpoint")?;
+async fn euare(
+    env: &std::collections::HashMap<String, String>,
+    params: &[(&str, &str)],
+) -> anyhow::Result<String> {
+    let url =
+        env.get("EUARE_URL").or_else(|| env.get("AWS_ENDPOINT_URL")).context("eucarc has no endpoint")?;
     let url = reqwest::Url::parse(url).context("bad endpoint URL in eucarc")?;
-    let host = format!("{}:{}", url.host_str().unwrap_or("127.0.0.1"), url.port_or_known_default().unwrap_or(80));
+    let host =
+        format!("{}:{}", url.host_str().unwrap_or("127.0.0.1"), url.port_or_known_default().unwrap_or(80));
     let (key_id, secret, region) = (
         env.get("AWS_ACCESS_KEY_ID").context("eucarc has no access key")?,
         env.get("AWS_SECRET_ACCESS_KEY").context("eucarc has no secret key")?,
         env.get("AWS_DEFAULT_REGION").map_or("yukari", String::as_str),
     );
-    let mut pairs: Vec<(String, String)> = params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let mut pairs: Vec<(String, String)> =
+        params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     pairs.push(("Version".into(), "2010-05-08".into()));
     let body = encode_params(&pairs);
     let path = "/services/Euare";
@@ -77,7 +83,9 @@ pub async fn run(command: AccountCommand) -> anyhow::Result<()> {
         AccountCommand::Create { name, data_dir } => {
             let env = credentials::read_eucarc(&data_dir.join("eucarc"))?;
             let answer = euare(&env, &[("Action", "CreateAccount"), ("AccountName", &name)]).await?;
-            let field = |n: &str| element(&answer, n).map(str::to_owned).with_context(|| format!("no {n} in the answer"));
+            let field = |n: &str| {
+                element(&answer, n).map(str::to_owned).with_context(|| format!("no {n} in the answer"))
+            };
             let key = AdminKey {
                 account: domain::AccountId::parse(&field("AccountId")?)?,
                 access_key: domain::AccessKeyId::parse(&field("AccessKeyId")?)?,

@@ -49,11 +49,17 @@ fn replay(command: ReplayCommand) -> anyhow::Result<()> {
             if !path.exists() {
                 anyhow::bail!("no event log at {}", path.display());
             }
-            let log = eventlog::EventLog::open(&path, eventlog::LogOptions::for_replay())
-                .map_err(|e| anyhow::anyhow!("{e} (a running controller holds the log; stop it first)"))?;
-            let report = replay_tools::verify::verify(&log, Some(&data_dir.join("projections.snapshot")))?;
+            let offline = replay_tools::Offline::open(&data_dir)?;
+            let checks = replay_tools::verify::Checks {
+                live: replay_tools::verify::LiveModels::from_snapshot_file(
+                    &data_dir.join("projections.snapshot"),
+                )?,
+                snapshots: None,
+                stream_index: true,
+            };
+            let report = replay_tools::verify::verify(&offline, checks, &replay_tools::Progress::hidden())?;
             print!("{report}");
-            log.close();
+            drop(offline);
             if !report.ok() {
                 std::process::exit(1);
             }

@@ -6,16 +6,21 @@
 //! - `master.key`: seals secrets in the log (keep it; back it up apart)
 //! - `projections.snapshot`: read-model checkpoint (disposable)
 //! - `eucarc`: the admin's credentials for clients
+//! - `node/`: the node's guests with `--hypervisor libvirt`: `instances/`
+//!   (per-guest disk overlay and console log), `libvirt/` (the embedded
+//!   libvirt QEMU driver's state)
 
-use anyhow::{Context, bail};
+mod hypervisor;
+
 use crate::credentials::Endpoint;
+use anyhow::Context;
 use api::app::bootstrap::{BootstrapSpec, default_images, expand_addresses};
 use api::app::{App, AppConfig, ConsoleSource, ExecuteError, RequestMeta};
 use api::secrets::MasterKey;
 use domain::command::NodeReport;
 use domain::{Command, InstanceId, NodeId, Principal, Resources, ZoneName};
 use eventlog::{EventLog, LogOptions};
-use node_executor::{DriverError, ExecutorConfig, HypervisorDriver, NodeExecutor, ReportError, Reporter, SimDriver};
+use node_executor::{DriverError, ExecutorConfig, HypervisorDriver, NodeExecutor, ReportError, Reporter};
 use projections::Projections;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
@@ -36,9 +41,13 @@ pub struct UpArgs {
     /// Port of the web console (HTTPS), served by a later release.
     #[arg(long, default_value_t = 8443)]
     pub console_port: u16,
-    /// `sim` (simulated guests) or `libvirt:URI`.
+    /// `sim` (simulated guests), `libvirt` (real QEMU guests through
+    /// libvirt's embedded driver in DATA_DIR/node/libvirt: no daemon) or
+    /// `libvirt:URI` (e.g. `libvirt:qemu:///system`).
     #[arg(long, default_value = "sim")]
     pub hypervisor: String,
+    #[command(flatten)]
+    pub libvirt: hypervisor::LibvirtArgs,
     /// Address to listen on; 0.0.0.0 to serve other machines.
     #[arg(long, default_value = "127.0.0.1")]
     pub bind: IpAddr,
@@ -49,6 +58,10 @@ pub struct UpArgs {
     /// Simulated hypervisor: milliseconds from start until a guest is up.
     #[arg(long, default_value_t = 500)]
     pub sim_boot_ms: u64,
+    /// StopInstances without `--force`: seconds a guest has to shut down
+    /// (on its ACPI power button) before it is powered off hard.
+    #[arg(long, default_value_t = 60)]
+    pub stop_timeout_secs: u64,
     /// CPUs of the node registered on first start.
     #[arg(long, default_value_t = 64)]
     pub node_cpus: u32,
@@ -135,15 +148,17 @@ async fn shutdown_signal() {
 }
 
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
-    if args.hypervisor != "sim" {
-        if args.hypervisor.starts_with("libvirt:") {
-            bail!("the libvirt hypervisor driver is not available in this build yet; use --hypervisor sim");
-        }
-        bail!("unknown hypervisor {:?}: use sim or libvirt:URI", args.hypervisor);
-    }
+    let choice = hypervisor::Hypervisor::parse(&args.hypervisor)?;
     let dir = &args.data_dir;
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    // Connecting to libvirt blocks (the first start of the embedded driver
+    // probes QEMU for seconds).
     let master_key = MasterKey::load_or_create(&dir.join("master.key"))?;
+    let tokens = api::metadata::MetadataTokens::new(&master_key);
+    let metadata_token = Arc::new(move |id: &InstanceId| tokens.token(id));
+    let (driver, poll_interval) = tokio::task::block_in_place(|| {
+        hypervisor::driver(&choice, &args.libvirt, dir, args.ec2_port, metadata_token, args.sim_boot_ms)
+    })?;
     let log = EventLog::open(&dir.join("events.redb"), LogOptions::default()).with_context(|| {
         format!("cannot open the event log in {} (is another yukari using it?)", dir.display())
     })?;
@@ -199,14 +214,14 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     }
 
     let (node, zone) = app.first_node().context("the cloud has no node")?;
-    let driver: Arc<dyn HypervisorDriver> = Arc::new(SimDriver::new(Duration::from_millis(args.sim_boot_ms)));
     let _ = app.consoles.set(Arc::new(EmbeddedConsoles { node: node.clone(), driver: driver.clone() }));
     let executor = NodeExecutor::new(
         ExecutorConfig {
             node: node.clone(),
             zone,
             boot_timeout: Duration::from_secs(300),
-            poll_interval: Duration::from_millis(50.min(args.sim_boot_ms.max(5))),
+            poll_interval,
+            stop_timeout: Duration::from_secs(args.stop_timeout_secs),
         },
         driver,
         Arc::new(LocalReporter(app.clone())),

@@ -31,37 +31,65 @@ fn accounts_are_created_from_the_command_line_and_isolated_from_each_other() {
     let b = parse_eucarc(&std::fs::read_to_string(b_dir.join("eucarc")).unwrap());
     assert_ne!(b["AWS_ACCESS_KEY_ID"], cloud.env["AWS_ACCESS_KEY_ID"]);
     let ini = std::fs::read_to_string(b_dir.join("euca2ools.ini")).unwrap();
-    assert!(ini.contains("[user team-b-admin]") && ini.contains(&format!("key-id = {}", b["AWS_ACCESS_KEY_ID"])), "{ini}");
+    assert!(
+        ini.contains("[user team-b-admin]") && ini.contains(&format!("key-id = {}", b["AWS_ACCESS_KEY_ID"])),
+        "{ini}"
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(std::fs::metadata(b_dir.join("eucarc")).unwrap().permissions().mode() & 0o777, 0o600);
     }
-    let again = yukari().args(["account", "create", "team-b", "--data-dir"]).arg(&cloud.dir).output().unwrap();
+    let again =
+        yukari().args(["account", "create", "team-b", "--data-dir"]).arg(&cloud.dir).output().unwrap();
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("EntityAlreadyExists"));
     // Only the cloud's administrator makes accounts.
     let by_b = yukari().args(["account", "create", "team-c", "--data-dir"]).arg(&b_dir).output().unwrap();
-    assert!(String::from_utf8_lossy(&by_b.stderr).contains("AccessDenied"), "{}", String::from_utf8_lossy(&by_b.stderr));
+    assert!(
+        String::from_utf8_lossy(&by_b.stderr).contains("AccessDenied"),
+        "{}",
+        String::from_utf8_lossy(&by_b.stderr)
+    );
     let list = yukari().args(["account", "list", "--data-dir"]).arg(&cloud.dir).output().unwrap();
     let list = String::from_utf8_lossy(&list.stdout);
     assert!(list.contains("admin") && list.contains("team-b") && !list.contains("team-c"), "{list}");
 
     // Account A's resources.
     cloud.aws(&["create-key-pair", "--key-name", "shared-name"]);
-    let group = cloud.aws(&["create-security-group", "--group-name", "web", "--description", "web"])["GroupId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    cloud.aws(&["authorize-security-group-ingress", "--group-id", &group, "--protocol", "tcp", "--port", "22", "--cidr", "0.0.0.0/0"]);
-    let run = cloud.aws(&["run-instances", "--image-id", DEFAULT_IMAGE, "--key-name", "shared-name", "--security-group-ids", &group]);
+    let group =
+        cloud.aws(&["create-security-group", "--group-name", "web", "--description", "web"])["GroupId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    cloud.aws(&[
+        "authorize-security-group-ingress",
+        "--group-id",
+        &group,
+        "--protocol",
+        "tcp",
+        "--port",
+        "22",
+        "--cidr",
+        "0.0.0.0/0",
+    ]);
+    let run = cloud.aws(&[
+        "run-instances",
+        "--image-id",
+        DEFAULT_IMAGE,
+        "--key-name",
+        "shared-name",
+        "--security-group-ids",
+        &group,
+    ]);
     let id = run["Instances"][0]["InstanceId"].as_str().unwrap().to_owned();
     cloud.aws(&["create-tags", "--resources", &id, "--tags", "Key=owner,Value=a"]);
     let eip = cloud.aws(&["allocate-address"]);
     let allocation = eip["AllocationId"].as_str().unwrap().to_owned();
     let address = eip["PublicIp"].as_str().unwrap().to_owned();
     cloud.eventually(30, "A's instance running", || {
-        instance_states(&cloud.aws(&["describe-instances", "--instance-ids", &id])) == vec![(id.clone(), "running".to_owned())]
+        instance_states(&cloud.aws(&["describe-instances", "--instance-ids", &id]))
+            == vec![(id.clone(), "running".to_owned())]
     });
     cloud.aws(&["associate-address", "--allocation-id", &allocation, "--instance-id", &id]);
     let before = cloud.aws(&["describe-instances", "--instance-ids", &id]);
@@ -70,7 +98,12 @@ fn accounts_are_created_from_the_command_line_and_isolated_from_each_other() {
     assert!(instance_states(&json(&aws_as(&cloud, &b, &["describe-instances"]))).is_empty());
     assert!(json(&aws_as(&cloud, &b, &["describe-key-pairs"]))["KeyPairs"].as_array().unwrap().is_empty());
     let b_groups = json(&aws_as(&cloud, &b, &["describe-security-groups"]));
-    let names: Vec<&str> = b_groups["SecurityGroups"].as_array().unwrap().iter().map(|g| g["GroupName"].as_str().unwrap()).collect();
+    let names: Vec<&str> = b_groups["SecurityGroups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["GroupName"].as_str().unwrap())
+        .collect();
     assert_eq!(names, vec!["default"], "B has only its own default group");
     assert!(json(&aws_as(&cloud, &b, &["describe-addresses"]))["Addresses"].as_array().unwrap().is_empty());
     assert!(json(&aws_as(&cloud, &b, &["describe-tags"]))["Tags"].as_array().unwrap().is_empty());
@@ -87,26 +120,74 @@ fn accounts_are_created_from_the_command_line_and_isolated_from_each_other() {
         (vec!["start-instances", "--instance-ids", &id], "InvalidInstanceID.NotFound"),
         (vec!["reboot-instances", "--instance-ids", &id], "InvalidInstanceID.NotFound"),
         (vec!["describe-instance-status", "--instance-ids", &id], "InvalidInstanceID.NotFound"),
-        (vec!["describe-instance-attribute", "--instance-id", &id, "--attribute", "userData"], "InvalidInstanceID.NotFound"),
-        (vec!["modify-instance-attribute", "--instance-id", &id, "--disable-api-termination"], "InvalidInstanceID.NotFound"),
+        (
+            vec!["describe-instance-attribute", "--instance-id", &id, "--attribute", "userData"],
+            "InvalidInstanceID.NotFound",
+        ),
+        (
+            vec!["modify-instance-attribute", "--instance-id", &id, "--disable-api-termination"],
+            "InvalidInstanceID.NotFound",
+        ),
         (vec!["get-console-output", "--instance-id", &id], "InvalidInstanceID.NotFound"),
-        (vec!["create-tags", "--resources", &id, "--tags", "Key=owner,Value=b"], "InvalidInstanceID.NotFound"),
+        (
+            vec!["create-tags", "--resources", &id, "--tags", "Key=owner,Value=b"],
+            "InvalidInstanceID.NotFound",
+        ),
         (vec!["delete-tags", "--resources", &id], "InvalidInstanceID.NotFound"),
         (vec!["describe-security-groups", "--group-ids", &group], "InvalidGroup.NotFound"),
         (vec!["delete-security-group", "--group-id", &group], "InvalidGroup.NotFound"),
-        (vec!["authorize-security-group-ingress", "--group-id", &group, "--protocol", "tcp", "--port", "80", "--cidr", "0.0.0.0/0"], "InvalidGroup.NotFound"),
-        (vec!["revoke-security-group-ingress", "--group-id", &group, "--protocol", "tcp", "--port", "22", "--cidr", "0.0.0.0/0"], "InvalidGroup.NotFound"),
-        (vec!["run-instances", "--image-id", DEFAULT_IMAGE, "--security-group-ids", &group], "InvalidGroup.NotFound"),
-        (vec!["run-instances", "--image-id", DEFAULT_IMAGE, "--key-name", "shared-name"], "InvalidKeyPair.NotFound"),
+        (
+            vec![
+                "authorize-security-group-ingress",
+                "--group-id",
+                &group,
+                "--protocol",
+                "tcp",
+                "--port",
+                "80",
+                "--cidr",
+                "0.0.0.0/0",
+            ],
+            "InvalidGroup.NotFound",
+        ),
+        (
+            vec![
+                "revoke-security-group-ingress",
+                "--group-id",
+                &group,
+                "--protocol",
+                "tcp",
+                "--port",
+                "22",
+                "--cidr",
+                "0.0.0.0/0",
+            ],
+            "InvalidGroup.NotFound",
+        ),
+        (
+            vec!["run-instances", "--image-id", DEFAULT_IMAGE, "--security-group-ids", &group],
+            "InvalidGroup.NotFound",
+        ),
+        (
+            vec!["run-instances", "--image-id", DEFAULT_IMAGE, "--key-name", "shared-name"],
+            "InvalidKeyPair.NotFound",
+        ),
         (vec!["describe-key-pairs", "--key-names", "shared-name"], "InvalidKeyPair.NotFound"),
-        (vec!["associate-address", "--allocation-id", &allocation, "--instance-id", &id], "InvalidAllocationID.NotFound"),
+        (
+            vec!["associate-address", "--allocation-id", &allocation, "--instance-id", &id],
+            "InvalidAllocationID.NotFound",
+        ),
         (vec!["disassociate-address", "--public-ip", &address], "InvalidAddress.NotFound"),
         (vec!["release-address", "--allocation-id", &allocation], "InvalidAllocationID.NotFound"),
         (vec!["describe-addresses", "--allocation-ids", &allocation], "InvalidAllocationID.NotFound"),
     ];
     for (args, code) in &checks {
         let out = aws_as(&cloud, &b, args);
-        assert!(refused(&out, code), "B: {args:?} should fail with {code}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            refused(&out, code),
+            "B: {args:?} should fail with {code}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     // Names are per account: B has its own key "shared-name", and deleting
     // it leaves A's alone.
@@ -145,7 +226,8 @@ fn euare_delegation_users_and_key_life() {
     assert_eq!(made.status, 200, "{}", made.body);
     let acct3 = made.element("AccountId").unwrap().to_owned();
     // euare-accountcreate -k: a key for the new account's admin.
-    let delegated = iam(&admin, &[("Action", "CreateAccessKey"), ("UserName", "admin"), ("DelegateAccount", &acct3)]);
+    let delegated =
+        iam(&admin, &[("Action", "CreateAccessKey"), ("UserName", "admin"), ("DelegateAccount", &acct3)]);
     assert_eq!(delegated.status, 200, "{}", delegated.body);
     let mut as3 = cloud.wire("/");
     as3.access_key = delegated.element("AccessKeyId").unwrap().to_owned();
@@ -154,7 +236,8 @@ fn euare_delegation_users_and_key_life() {
     let groups = as3.send(&[("Action", "DescribeSecurityGroups"), ("Version", "2016-11-15")], Signer::Boto3);
     assert_eq!(groups.element("ownerId"), Some(acct3.as_str()), "{}", groups.body);
     // ListAccessKeys for acct3 lists acct3's keys only (two: CreateAccount's and this one).
-    let keys = iam(&admin, &[("Action", "ListAccessKeys"), ("UserName", "admin"), ("DelegateAccount", "acct3")]);
+    let keys =
+        iam(&admin, &[("Action", "ListAccessKeys"), ("UserName", "admin"), ("DelegateAccount", "acct3")]);
     let ids = keys.all("AccessKeyId");
     assert_eq!(ids.len(), 2, "{}", keys.body);
     assert!(ids.contains(&as3.access_key));
@@ -182,12 +265,27 @@ fn euare_delegation_users_and_key_life() {
     assert_eq!(iam(&dev_iam, &[("Action", "ListUserPolicies")]).status, 200);
     let look = || dev.send(&[("Action", "DescribeInstances"), ("Version", "2016-11-15")], Signer::Boto3);
     assert_eq!(look().status, 200);
-    let off = iam(&acct3_admin, &[("Action", "UpdateAccessKey"), ("UserName", "dev"), ("AccessKeyId", &dev.access_key), ("Status", "Inactive")]);
+    let off = iam(
+        &acct3_admin,
+        &[
+            ("Action", "UpdateAccessKey"),
+            ("UserName", "dev"),
+            ("AccessKeyId", &dev.access_key),
+            ("Status", "Inactive"),
+        ],
+    );
     assert_eq!(off.status, 200, "{}", off.body);
     assert_eq!(look().code(), Some("AuthFailure"), "an inactive key must not authenticate");
     let busy = iam(&acct3_admin, &[("Action", "DeleteUser"), ("UserName", "dev")]);
     assert_eq!(busy.code(), Some("DeleteConflict"), "{}", busy.body);
-    assert_eq!(iam(&acct3_admin, &[("Action", "DeleteAccessKey"), ("UserName", "dev"), ("AccessKeyId", &dev.access_key)]).status, 200);
+    assert_eq!(
+        iam(
+            &acct3_admin,
+            &[("Action", "DeleteAccessKey"), ("UserName", "dev"), ("AccessKeyId", &dev.access_key)]
+        )
+        .status,
+        200
+    );
     assert_eq!(iam(&acct3_admin, &[("Action", "DeleteUser"), ("UserName", "dev")]).status, 200);
     let gone = iam(&acct3_admin, &[("Action", "GetUser"), ("UserName", "dev")]);
     assert_eq!(gone.code(), Some("NoSuchEntity"), "{}", gone.body);

@@ -34,12 +34,23 @@ fn key_pairs_are_made_imported_listed_used_and_deleted() {
         .expect("ssh-keygen (openssh-client) is installed");
     assert!(status.success());
     let material = format!("fileb://{}.pub", key.display());
-    let imported = cloud.aws(&["import-key-pair", "--key-name", "theirs", "--public-key-material", &material]);
-    let expected = std::process::Command::new("ssh-keygen").args(["-l", "-E", "sha256", "-f"]).arg(key.with_extension("pub")).output().unwrap();
-    let expected = String::from_utf8_lossy(&expected.stdout).split_whitespace().nth(1).unwrap().trim_start_matches("SHA256:").to_owned();
+    let imported =
+        cloud.aws(&["import-key-pair", "--key-name", "theirs", "--public-key-material", &material]);
+    let expected = std::process::Command::new("ssh-keygen")
+        .args(["-l", "-E", "sha256", "-f"])
+        .arg(key.with_extension("pub"))
+        .output()
+        .unwrap();
+    let expected = String::from_utf8_lossy(&expected.stdout)
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .trim_start_matches("SHA256:")
+        .to_owned();
     assert_eq!(imported["KeyFingerprint"].as_str().unwrap().trim_end_matches('='), expected);
     let listed = cloud.aws(&["describe-key-pairs"]);
-    let names: Vec<&str> = listed["KeyPairs"].as_array().unwrap().iter().map(|k| k["KeyName"].as_str().unwrap()).collect();
+    let names: Vec<&str> =
+        listed["KeyPairs"].as_array().unwrap().iter().map(|k| k["KeyName"].as_str().unwrap()).collect();
     assert_eq!(names, vec!["mine", "theirs"]);
     let dup = cloud.aws_raw(&["create-key-pair", "--key-name", "mine"]);
     assert!(error_of(&dup).contains("InvalidKeyPair.Duplicate"), "{}", error_of(&dup));
@@ -78,23 +89,48 @@ fn instances_stop_start_reboot_and_keep_their_attributes() {
     let tags = i["Tags"].as_array().unwrap();
     assert_eq!(tags.len(), 2);
     wait_state(&cloud, &id, "running");
-    let by_tag = cloud.aws(&["describe-instances", "--filters", "Name=tag:Name,Values=web-*", "Name=tag-key,Values=team"]);
+    let by_tag = cloud.aws(&[
+        "describe-instances",
+        "--filters",
+        "Name=tag:Name,Values=web-*",
+        "Name=tag-key,Values=team",
+    ]);
     assert_eq!(instance_states(&by_tag), vec![(id.clone(), "running".to_owned())]);
 
     let console = cloud.aws(&["get-console-output", "--instance-id", &id]);
     let output = console["Output"].as_str().unwrap_or_default();
     assert!(output.contains(&format!("{id} is up")), "{output}");
 
-    let user_data = cloud.aws(&["describe-instance-attribute", "--instance-id", &id, "--attribute", "userData"]);
-    let decoded = std::process::Command::new("base64").arg("-d").stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let user_data =
+        cloud.aws(&["describe-instance-attribute", "--instance-id", &id, "--attribute", "userData"]);
+    let decoded = std::process::Command::new("base64")
+        .arg("-d")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     {
         use std::io::Write;
-        decoded.stdin.as_ref().unwrap().write_all(user_data["UserData"]["Value"].as_str().unwrap().as_bytes()).unwrap();
+        decoded
+            .stdin
+            .as_ref()
+            .unwrap()
+            .write_all(user_data["UserData"]["Value"].as_str().unwrap().as_bytes())
+            .unwrap();
     }
-    assert_eq!(String::from_utf8(decoded.wait_with_output().unwrap().stdout).unwrap(), "#!/bin/sh\necho hello");
+    assert_eq!(
+        String::from_utf8(decoded.wait_with_output().unwrap().stdout).unwrap(),
+        "#!/bin/sh\necho hello"
+    );
 
     // A type change needs a stopped instance.
-    let early = cloud.aws_raw(&["modify-instance-attribute", "--instance-id", &id, "--instance-type", "{\"Value\":\"c1.medium\"}"]);
+    let early = cloud.aws_raw(&[
+        "modify-instance-attribute",
+        "--instance-id",
+        &id,
+        "--instance-type",
+        "{\"Value\":\"c1.medium\"}",
+    ]);
     assert!(error_of(&early).contains("IncorrectInstanceState"), "{}", error_of(&early));
     cloud.aws(&["reboot-instances", "--instance-ids", &id]);
     cloud.eventually(30, "the reboot in the console", || {
@@ -111,7 +147,13 @@ fn instances_stop_start_reboot_and_keep_their_attributes() {
     let status = cloud.aws(&["describe-instance-status", "--instance-ids", &id, "--include-all-instances"]);
     assert_eq!(status["InstanceStatuses"][0]["InstanceState"]["Name"], "stopped");
     assert_eq!(status["InstanceStatuses"][0]["InstanceStatus"]["Status"], "not-applicable");
-    cloud.aws(&["modify-instance-attribute", "--instance-id", &id, "--instance-type", "{\"Value\":\"c1.medium\"}"]);
+    cloud.aws(&[
+        "modify-instance-attribute",
+        "--instance-id",
+        &id,
+        "--instance-type",
+        "{\"Value\":\"c1.medium\"}",
+    ]);
     cloud.aws(&["modify-instance-attribute", "--instance-id", &id, "--disable-api-termination"]);
     let start = cloud.aws(&["start-instances", "--instance-ids", &id]);
     assert_eq!(start["StartingInstances"][0]["CurrentState"]["Name"], "pending");
@@ -132,7 +174,10 @@ fn instances_stop_start_reboot_and_keep_their_attributes() {
 #[test]
 fn dry_runs_change_nothing_and_read_only_users_change_nothing() {
     let mut cloud = Cloud::start();
-    let id = cloud.aws(&["run-instances", "--image-id", DEFAULT_IMAGE])["Instances"][0]["InstanceId"].as_str().unwrap().to_owned();
+    let id = cloud.aws(&["run-instances", "--image-id", DEFAULT_IMAGE])["Instances"][0]["InstanceId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     wait_state(&cloud, &id, "running");
     for args in [
         vec!["run-instances", "--image-id", DEFAULT_IMAGE, "--dry-run"],
@@ -153,9 +198,13 @@ fn dry_runs_change_nothing_and_read_only_users_change_nothing() {
 
     // A user who is not the account's admin reads but does not change.
     let euare = cloud.wire("/services/Euare");
-    let made = euare.send(&[("Action", "CreateUser"), ("UserName", "reader"), ("Version", "2010-05-08")], Signer::Boto3);
+    let made = euare
+        .send(&[("Action", "CreateUser"), ("UserName", "reader"), ("Version", "2010-05-08")], Signer::Boto3);
     assert_eq!(made.status, 200, "{}", made.body);
-    let key = euare.send(&[("Action", "CreateAccessKey"), ("UserName", "reader"), ("Version", "2010-05-08")], Signer::Boto3);
+    let key = euare.send(
+        &[("Action", "CreateAccessKey"), ("UserName", "reader"), ("Version", "2010-05-08")],
+        Signer::Boto3,
+    );
     assert_eq!(key.status, 200, "{}", key.body);
     let mut reader = cloud.wire("/");
     reader.access_key = key.element("AccessKeyId").unwrap().to_owned();
@@ -163,9 +212,20 @@ fn dry_runs_change_nothing_and_read_only_users_change_nothing() {
     let look = reader.send(&[("Action", "DescribeInstances"), ("Version", "2016-11-15")], Signer::Boto3);
     assert_eq!(look.status, 200, "{}", look.body);
     assert_eq!(look.all("instanceId"), vec![id.clone()]);
-    let change = reader.send(&[("Action", "TerminateInstances"), ("InstanceId.1", &id), ("Version", "2016-11-15")], Signer::Boto3);
+    let change = reader.send(
+        &[("Action", "TerminateInstances"), ("InstanceId.1", &id), ("Version", "2016-11-15")],
+        Signer::Boto3,
+    );
     assert_eq!((change.status, change.code()), (403, Some("UnauthorizedOperation")), "{}", change.body);
-    let dry = reader.send(&[("Action", "TerminateInstances"), ("InstanceId.1", &id), ("DryRun", "true"), ("Version", "2016-11-15")], Signer::Boto3);
+    let dry = reader.send(
+        &[
+            ("Action", "TerminateInstances"),
+            ("InstanceId.1", &id),
+            ("DryRun", "true"),
+            ("Version", "2016-11-15"),
+        ],
+        Signer::Boto3,
+    );
     assert_eq!(dry.code(), Some("UnauthorizedOperation"), "{}", dry.body);
     assert_eq!(state(&cloud, &id), "running");
     cloud.stop();
@@ -175,22 +235,45 @@ fn dry_runs_change_nothing_and_read_only_users_change_nothing() {
 fn security_groups_of_an_instance_change_and_euca2ools_reads_instance_types() {
     use common::wire::Signer;
     let cloud = Cloud::start();
-    let web = cloud.aws(&["create-security-group", "--group-name", "web", "--description", "web"])["GroupId"].as_str().unwrap().to_owned();
-    let id = cloud.aws(&["run-instances", "--image-id", DEFAULT_IMAGE])["Instances"][0]["InstanceId"].as_str().unwrap().to_owned();
+    let web = cloud.aws(&["create-security-group", "--group-name", "web", "--description", "web"])["GroupId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let id = cloud.aws(&["run-instances", "--image-id", DEFAULT_IMAGE])["Instances"][0]["InstanceId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     cloud.aws(&["modify-instance-attribute", "--instance-id", &id, "--groups", &web]);
     let d = cloud.aws(&["describe-instances", "--instance-ids", &id]);
-    let groups: Vec<&str> = d["Reservations"][0]["Instances"][0]["SecurityGroups"].as_array().unwrap().iter().map(|g| g["GroupName"].as_str().unwrap()).collect();
+    let groups: Vec<&str> = d["Reservations"][0]["Instances"][0]["SecurityGroups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["GroupName"].as_str().unwrap())
+        .collect();
     assert_eq!(groups, vec!["web"]);
     // The default group has no member now: it may lose its rule, web may not be deleted.
     let in_use = cloud.aws_raw(&["delete-security-group", "--group-id", &web]);
     assert!(error_of(&in_use).contains("DependencyViolation"), "{}", error_of(&in_use));
-    let kernel = cloud.aws_raw(&["modify-instance-attribute", "--instance-id", &id, "--kernel", "{\"Value\":\"eki-0000059554b415249\"}"]);
+    let kernel = cloud.aws_raw(&[
+        "modify-instance-attribute",
+        "--instance-id",
+        &id,
+        "--kernel",
+        "{\"Value\":\"eki-0000059554b415249\"}",
+    ]);
     assert!(error_of(&kernel).contains("UnsupportedOperation"), "{}", error_of(&kernel));
     // euca-describe-instance-types reads Eucalyptus's shape.
     let types = cloud.wire("/services/compute").send(
         &[("Action", "DescribeInstanceTypes"), ("Availability", "true"), ("Version", "2015-10-01")],
         Signer::Euca2ools { region: "undefined-5" },
     );
-    assert!(types.body.contains("<instanceTypeDetails><item><name>t1.micro</name><cpu>1</cpu><disk>5</disk><memory>256</memory>"), "{}", types.body);
+    assert!(
+        types.body.contains(
+            "<instanceTypeDetails><item><name>t1.micro</name><cpu>1</cpu><disk>5</disk><memory>256</memory>"
+        ),
+        "{}",
+        types.body
+    );
     assert!(types.body.contains("<zoneName>yukari-1a</zoneName><max>"), "{}", types.body);
 }

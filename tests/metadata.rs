@@ -25,7 +25,15 @@ fn token(cloud: &Cloud, instance: &str) -> String {
 fn instances_read_their_own_metadata_and_user_data() {
     let cloud = Cloud::start();
     cloud.aws(&["create-key-pair", "--key-name", "meta"]);
-    let run = cloud.aws(&["run-instances", "--image-id", DEFAULT_IMAGE, "--key-name", "meta", "--user-data", "#!/bin/sh\necho from user data"]);
+    let run = cloud.aws(&[
+        "run-instances",
+        "--image-id",
+        DEFAULT_IMAGE,
+        "--key-name",
+        "meta",
+        "--user-data",
+        "#!/bin/sh\necho from user data",
+    ]);
     let i = &run["Instances"][0];
     let id = i["InstanceId"].as_str().unwrap();
     let get = |path: &str| {
@@ -57,7 +65,8 @@ fn instances_read_their_own_metadata_and_user_data() {
 
     // A forged token, another instance's id under this token, and a caller
     // whose address is no instance's get nothing.
-    let forged = get(&format!("/metadata/{id}.00000000000000000000000000000000/latest/meta-data/instance-id"));
+    let forged =
+        get(&format!("/metadata/{id}.00000000000000000000000000000000/latest/meta-data/instance-id"));
     assert_eq!(forged.status, 403);
     let other = cloud.aws(&["run-instances", "--image-id", DEFAULT_IMAGE]);
     let other_id = other["Instances"][0]["InstanceId"].as_str().unwrap();

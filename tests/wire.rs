@@ -200,7 +200,11 @@ fn a_euca2ools_session_on_the_wire() {
     assert_eq!(run.element("keyName"), Some("euca-key"));
     assert_eq!(run.element("groupName"), Some("default"));
     cloud.eventually(30, "the instance to run", || {
-        let d = send(&[("Action", "DescribeInstances"), ("Filter.1.Name", "instance-state-name"), ("Filter.1.Value.1", "running")]);
+        let d = send(&[
+            ("Action", "DescribeInstances"),
+            ("Filter.1.Name", "instance-state-name"),
+            ("Filter.1.Value.1", "running"),
+        ]);
         d.all("instanceId") == vec![id.clone()]
     });
     let stop = send(&[("Action", "StopInstances"), ("InstanceId.1", &id)]);
@@ -243,7 +247,12 @@ fn the_cloud_administrator_resizes_instance_types() {
     theirs.access_key = other["AWS_ACCESS_KEY_ID"].clone();
     theirs.secret = other["AWS_SECRET_ACCESS_KEY"].clone();
     let refused = theirs.send(
-        &[("Action", "ModifyInstanceTypeAttribute"), ("Name", "m1.small"), ("Cpu", "8"), ("Version", "2016-11-15")],
+        &[
+            ("Action", "ModifyInstanceTypeAttribute"),
+            ("Name", "m1.small"),
+            ("Cpu", "8"),
+            ("Version", "2016-11-15"),
+        ],
         Signer::Boto3,
     );
     assert_eq!(refused.code(), Some("UnauthorizedOperation"), "{}", refused.body);

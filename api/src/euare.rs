@@ -23,10 +23,7 @@ use tracing::Instrument;
 const NAMESPACE: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
 
 pub fn router(app: Arc<App>) -> Router {
-    Router::new()
-        .route("/services/Euare", any(handle))
-        .route("/services/Euare/", any(handle))
-        .with_state(app)
+    Router::new().route("/services/Euare", any(handle)).route("/services/Euare/", any(handle)).with_state(app)
 }
 
 /// An IAM error: code, message, HTTP status.
@@ -55,12 +52,16 @@ impl From<Ec2Error> for IamError {
 impl From<crate::app::ExecuteError> for IamError {
     fn from(e: crate::app::ExecuteError) -> Self {
         match e {
-            crate::app::ExecuteError::Refused(DecideError::AccountNameTaken(n)) => {
-                IamError::new("EntityAlreadyExists", StatusCode::CONFLICT, format!("Account {n} already exists."))
-            }
-            crate::app::ExecuteError::Refused(DecideError::UserExists(u)) => {
-                IamError::new("EntityAlreadyExists", StatusCode::CONFLICT, format!("User {u} already exists."))
-            }
+            crate::app::ExecuteError::Refused(DecideError::AccountNameTaken(n)) => IamError::new(
+                "EntityAlreadyExists",
+                StatusCode::CONFLICT,
+                format!("Account {n} already exists."),
+            ),
+            crate::app::ExecuteError::Refused(DecideError::UserExists(u)) => IamError::new(
+                "EntityAlreadyExists",
+                StatusCode::CONFLICT,
+                format!("User {u} already exists."),
+            ),
             crate::app::ExecuteError::Refused(DecideError::UserInUse(u)) => IamError::new(
                 "DeleteConflict",
                 StatusCode::CONFLICT,
@@ -93,7 +94,9 @@ async fn handle(State(app): State<Arc<App>>, request: axum::extract::Request) ->
     async move {
         let result = match axum::body::to_bytes(body, 1 << 16).await {
             Ok(body) => serve(&app, &parts, &body, &request_id, &source).await,
-            Err(_) => Err(IamError::new("ValidationError", StatusCode::BAD_REQUEST, "The request is too large")),
+            Err(_) => {
+                Err(IamError::new("ValidationError", StatusCode::BAD_REQUEST, "The request is too large"))
+            }
         };
         let (status, xml) = match result {
             Ok(xml) => (StatusCode::OK, xml),
@@ -103,7 +106,9 @@ async fn handle(State(app): State<Arc<App>>, request: axum::extract::Request) ->
             }
         };
         let mut response = (status, xml).into_response();
-        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/xml;charset=UTF-8"));
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/xml;charset=UTF-8"));
         response
     }
     .instrument(span)
@@ -151,7 +156,11 @@ async fn serve(
     let target: AccountId = match params.get("DelegateAccount").filter(|d| !d.is_empty()) {
         Some(_) if !cloud_admin => return Err(denied()),
         Some(name) => app.projections.read().accounts.find(name).cloned().ok_or_else(|| {
-            IamError::new("NoSuchEntity", StatusCode::NOT_FOUND, format!("The account {name} cannot be found."))
+            IamError::new(
+                "NoSuchEntity",
+                StatusCode::NOT_FOUND,
+                format!("The account {name} cannot be found."),
+            )
         })?,
         None => principal.account.clone(),
     };
@@ -169,7 +178,11 @@ async fn serve(
     };
     let own = target == principal.account && subject == principal.user;
     let no_user = |u: &UserName| {
-        IamError::new("NoSuchEntity", StatusCode::NOT_FOUND, format!("The user with name {u} cannot be found."))
+        IamError::new(
+            "NoSuchEntity",
+            StatusCode::NOT_FOUND,
+            format!("The user with name {u} cannot be found."),
+        )
     };
     let arn = |u: &UserName| format!("arn:aws:iam::{target}:user/{u}");
     let mut x = Xml::response_iam(&format!("{action}Response"), NAMESPACE);
@@ -235,7 +248,11 @@ async fn serve(
             let row = models.accounts.accounts.get(&target).ok_or_else(denied)?;
             x.open_owned(format!("{action}Result")).open("Users");
             for user in &row.users {
-                x.open("member").text("UserName", user.as_str()).text("Path", "/").text("Arn", &arn(user)).close();
+                x.open("member")
+                    .text("UserName", user.as_str())
+                    .text("Path", "/")
+                    .text("Arn", &arn(user))
+                    .close();
             }
             x.close().display("IsTruncated", false).close();
         }
@@ -278,7 +295,11 @@ async fn serve(
                 (_, Some("Active")) => Some(true),
                 (_, Some("Inactive")) => Some(false),
                 _ => {
-                    return Err(IamError::new("ValidationError", StatusCode::BAD_REQUEST, "Status must be Active or Inactive"));
+                    return Err(IamError::new(
+                        "ValidationError",
+                        StatusCode::BAD_REQUEST,
+                        "Status must be Active or Inactive",
+                    ));
                 }
             };
             app.change_access_key(&target, &subject, &key, active, &meta).await?;
@@ -289,7 +310,9 @@ async fn serve(
             }
             let models = app.projections.read();
             x.open_owned(format!("{action}Result")).open("AccessKeyMetadata");
-            for (key, row) in models.accounts.keys.iter().filter(|(_, r)| r.account == target && r.user == subject) {
+            for (key, row) in
+                models.accounts.keys.iter().filter(|(_, r)| r.account == target && r.user == subject)
+            {
                 x.open("member").text("UserName", row.user.as_str()).text("AccessKeyId", key.as_str());
                 x.text("Status", if row.active { "Active" } else { "Inactive" });
                 x.text("CreateDate", &iso_time(row.created_at)).close();

@@ -57,7 +57,8 @@ fn openssh_line(data: KeyData) -> Result<String, KeyError> {
 }
 
 fn ed25519_fingerprint(data: &KeyData) -> Result<String, KeyError> {
-    let blob = ssh_key::PublicKey::from(data.clone()).to_bytes().map_err(|e| KeyError::Generation(e.to_string()))?;
+    let blob =
+        ssh_key::PublicKey::from(data.clone()).to_bytes().map_err(|e| KeyError::Generation(e.to_string()))?;
     Ok(base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&blob)))
 }
 
@@ -69,11 +70,14 @@ fn rsa_import_fingerprint(key: &rsa::RsaPublicKey) -> Result<String, KeyError> {
 /// A new RSA 2048 key (private key in PEM, `BEGIN RSA PRIVATE KEY`, as EC2
 /// hands it out).
 pub fn generate_rsa() -> Result<NewKey, KeyError> {
-    let private = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).map_err(|e| KeyError::Generation(e.to_string()))?;
+    let private = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048)
+        .map_err(|e| KeyError::Generation(e.to_string()))?;
     let pem = private.to_pkcs1_pem(LineEnding::LF).map_err(|e| KeyError::Generation(e.to_string()))?;
     let pkcs8 = private.to_pkcs8_der().map_err(|e| KeyError::Generation(e.to_string()))?;
     let public = rsa::RsaPublicKey::from(&private);
-    let data = KeyData::Rsa(ssh_key::public::RsaPublicKey::try_from(&public).map_err(|e| KeyError::Generation(e.to_string()))?);
+    let data = KeyData::Rsa(
+        ssh_key::public::RsaPublicKey::try_from(&public).map_err(|e| KeyError::Generation(e.to_string()))?,
+    );
     Ok(NewKey {
         private_key: pem.to_string(),
         public: PublicHalf {
@@ -88,7 +92,8 @@ pub fn generate_rsa() -> Result<NewKey, KeyError> {
 pub fn generate_ed25519() -> Result<NewKey, KeyError> {
     let private = ssh_key::PrivateKey::random(&mut rand::rngs::OsRng, ssh_key::Algorithm::Ed25519)
         .map_err(|e| KeyError::Generation(e.to_string()))?;
-    let text = private.to_openssh(ssh_key::LineEnding::LF).map_err(|e| KeyError::Generation(e.to_string()))?;
+    let text =
+        private.to_openssh(ssh_key::LineEnding::LF).map_err(|e| KeyError::Generation(e.to_string()))?;
     let data = private.public_key().key_data().clone();
     Ok(NewKey {
         private_key: text.to_string(),

@@ -9,6 +9,7 @@
 //! from the master key, given to the guest on its kernel command line.
 
 use crate::app::App;
+use crate::secrets::MasterKey;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -29,26 +30,43 @@ pub fn router(app: Arc<App>) -> Router {
         .with_state(app)
 }
 
-fn mac_of(app: &App, instance: &str) -> String {
-    let key = app.credentials.master_key().derive("yukari metadata tokens");
-    let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(&key).expect("any key length");
-    mac.update(instance.as_bytes());
-    hex::encode(&mac.finalize().into_bytes()[..16])
+/// Makes and checks the tokens instances name themselves with (see the
+/// module doc); the node that starts a guest gets one from here.
+#[derive(Clone)]
+pub struct MetadataTokens {
+    key: [u8; 32],
 }
 
-impl App {
-    /// The token an instance names itself with (see the module doc).
-    pub fn metadata_token(&self, instance: &InstanceId) -> String {
-        format!("{instance}.{}", mac_of(self, instance.as_str()))
+impl MetadataTokens {
+    pub fn new(master: &MasterKey) -> Self {
+        MetadataTokens { key: master.derive("yukari metadata tokens") }
+    }
+
+    fn mac_of(&self, instance: &str) -> String {
+        let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.key).expect("any key length");
+        mac.update(instance.as_bytes());
+        hex::encode(&mac.finalize().into_bytes()[..16])
+    }
+
+    /// The token of `instance`.
+    pub fn token(&self, instance: &InstanceId) -> String {
+        format!("{instance}.{}", self.mac_of(instance.as_str()))
     }
 
     /// The instance a token names, if the token is genuine.
-    pub fn instance_of_token(&self, token: &str) -> Option<InstanceId> {
+    pub fn instance_of(&self, token: &str) -> Option<InstanceId> {
         let (id, mac) = token.split_once('.')?;
         let id = InstanceId::parse(id).ok()?;
-        let expected = mac_of(self, id.as_str());
+        let expected = self.mac_of(id.as_str());
         let same: bool = subtle::ConstantTimeEq::ct_eq(expected.as_bytes(), mac.as_bytes()).into();
         same.then_some(id)
+    }
+}
+
+impl App {
+    /// The instance a token names, if the token is genuine.
+    fn instance_of_token(&self, token: &str) -> Option<InstanceId> {
+        MetadataTokens::new(self.credentials.master_key()).instance_of(token)
     }
 }
 
@@ -74,7 +92,11 @@ async fn by_address_root(State(app): State<Arc<App>>, request: axum::extract::Re
     answer_by_address(&app, &request, "")
 }
 
-async fn by_address(State(app): State<Arc<App>>, Path(path): Path<String>, request: axum::extract::Request) -> Response {
+async fn by_address(
+    State(app): State<Arc<App>>,
+    Path(path): Path<String>,
+    request: axum::extract::Request,
+) -> Response {
     answer_by_address(&app, &request, &path)
 }
 
@@ -129,7 +151,10 @@ fn answer(app: &App, id: &InstanceId, path: &str) -> Response {
 
 /// The `meta-data/…` tree of one instance.
 fn meta_data(models: &ReadModels, row: &InstanceRow, path: &str) -> Option<String> {
-    let key = row.key_name.as_ref().and_then(|name| models.security.key_pairs.get(&(row.account.clone(), name.clone())));
+    let key = row
+        .key_name
+        .as_ref()
+        .and_then(|name| models.security.key_pairs.get(&(row.account.clone(), name.clone())));
     let host = |ip: &Option<String>| ip.as_ref().map(|a| format!("ip-{}", a.replace('.', "-")));
     let groups: Vec<&str> =
         row.groups.iter().filter_map(|g| models.security.groups.get(g)).map(|g| g.name.as_str()).collect();

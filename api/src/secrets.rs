@@ -64,7 +64,8 @@ impl MasterKey {
     /// label): knowing it reveals nothing about the master key.
     pub fn derive(&self, label: &str) -> [u8; 32] {
         use hmac::Mac;
-        let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(self.0.as_slice()).expect("any key length");
+        let mut mac =
+            <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(self.0.as_slice()).expect("any key length");
         mac.update(label.as_bytes());
         mac.finalize().into_bytes().into()
     }

@@ -63,7 +63,9 @@ impl Aggregate {
             (Aggregate::Network(n), e) => n.apply(e),
             (Aggregate::Empty, Event::AddressAllocated(e)) => *self = Aggregate::ElasticIp(ElasticIp::new(e)),
             (Aggregate::ElasticIp(a), e) => a.apply(e),
-            (Aggregate::Empty, Event::AccountNameClaimed(e)) => *self = Aggregate::AccountName(e.account.clone()),
+            (Aggregate::Empty, Event::AccountNameClaimed(e)) => {
+                *self = Aggregate::AccountName(e.account.clone())
+            }
             (Aggregate::AccountName(_), _) => {}
             (Aggregate::Empty, _) => {}
         }

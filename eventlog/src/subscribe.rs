@@ -40,6 +40,12 @@ impl Batch {
         self.records.iter().map(|(position, record)| decode_record(*position, record))
     }
 
+    /// Each record as stored (checksum first), not verified: for passing
+    /// the stored bytes on (see [`EventLog::raw_records`]).
+    pub fn raw(&self) -> impl Iterator<Item = (u64, &[u8])> {
+        self.records.iter().map(|(position, record)| (*position, &record[..]))
+    }
+
     /// Copies the records out.
     pub fn to_owned(&self) -> Result<Vec<RecordedEvent>, ReadError> {
         self.iter().map(|e| e.map(|e| e.to_owned())).collect()

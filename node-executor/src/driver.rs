@@ -36,6 +36,14 @@ pub trait HypervisorDriver: Send + Sync + 'static {
         self.destroy(instance)
     }
 
+    /// Asks a running guest to shut down (the ACPI power button): `true`
+    /// if it was asked and will power off by itself if it listens, `false`
+    /// if this driver has no such request (the guest is then stopped hard).
+    fn shutdown(&self, instance: &InstanceId) -> Result<bool, DriverError> {
+        let _ = instance;
+        Ok(false)
+    }
+
     /// Restarts a running guest (RebootInstances).
     fn reboot(&self, instance: &InstanceId) -> Result<(), DriverError> {
         Err(DriverError::Hypervisor(format!("{} cannot reboot {instance}", self.name())))

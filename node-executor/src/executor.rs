@@ -38,6 +38,9 @@ pub struct ExecutorConfig {
     pub boot_timeout: Duration,
     /// How often a booting guest's state is read.
     pub poll_interval: Duration,
+    /// How long a graceful stop waits for the guest to power off before
+    /// stopping it hard.
+    pub stop_timeout: Duration,
 }
 
 /// Why the executor stopped other than by being told to.
@@ -88,6 +91,7 @@ impl NodeExecutor {
             zone: config.zone,
             boot_timeout: config.boot_timeout,
             poll_interval: config.poll_interval,
+            stop_timeout: config.stop_timeout,
             driver: driver.clone(),
             reporter,
         });
@@ -263,7 +267,9 @@ impl Live {
         let check = move |d: &dyn HypervisorDriver| -> Result<Vec<InstanceId>, DriverError> {
             Ok(resting
                 .into_iter()
-                .filter(|id| matches!(d.state(id), Ok(GuestState::Absent | GuestState::ShutOff | GuestState::Crashed)))
+                .filter(|id| {
+                    matches!(d.state(id), Ok(GuestState::Absent | GuestState::ShutOff | GuestState::Crashed))
+                })
                 .collect())
         };
         let Ok(down) = crate::worker::blocking(driver, check).await else { return };
@@ -423,6 +429,7 @@ mod tests {
             zone: ZoneName::parse("z").unwrap(),
             boot_timeout: Duration::from_secs(30),
             poll_interval: Duration::from_millis(10),
+            stop_timeout: Duration::from_secs(1),
             driver: sim.clone(),
             reporter: reporter.clone(),
         });

@@ -9,7 +9,7 @@
 
 use crate::driver::GuestSpec;
 use crate::worker::Target;
-use domain::{Aggregate, Event, InstanceId, InstanceState, NodeId};
+use domain::{Aggregate, Event, InstanceAttribute, InstanceId, InstanceState, NodeId};
 use eventlog::EnvelopeRef;
 use std::collections::HashMap;
 use std::fmt;
@@ -27,8 +27,9 @@ pub(crate) enum Desired {
     Run,
     /// Shutting down: destroy the guest and report it terminated.
     Terminate,
-    /// Stopping: stop the guest (keeping its disk) and report it stopped.
-    Stop,
+    /// Stopping: stop the guest (keeping its disk) and report it stopped;
+    /// `graceful`: shut it down first, as its power button would.
+    Stop { graceful: bool },
     /// Stopped: the guest stays off; nothing to report.
     Stopped,
     /// Terminated, or moved to another node: no guest here, no report.
@@ -41,7 +42,8 @@ impl fmt::Display for Desired {
             Desired::Launch => "launch",
             Desired::Run => "run",
             Desired::Terminate => "terminate",
-            Desired::Stop => "stop",
+            Desired::Stop { graceful: true } => "stop",
+            Desired::Stop { graceful: false } => "stop (forced)",
             Desired::Stopped => "stopped",
             Desired::Absent => "absent",
         })
@@ -61,7 +63,7 @@ fn desired_of(instance: &Aggregate, node: &NodeId) -> Option<Desired> {
         InstanceState::Pending => Desired::Launch,
         InstanceState::Running => Desired::Run,
         InstanceState::ShuttingDown => Desired::Terminate,
-        InstanceState::Stopping => Desired::Stop,
+        InstanceState::Stopping => Desired::Stop { graceful: !i.stop_forced },
         InstanceState::Stopped => Desired::Stopped,
         InstanceState::Terminated => Desired::Absent,
     })
@@ -151,6 +153,19 @@ impl Fold {
             (None, _) => return None,
         };
         tracked.instance.evolve(&event);
+        // A stopped instance's type or user data may change; its next start
+        // uses the new ones.
+        if let Event::InstanceAttributeChanged(change) = &event {
+            match &change.attribute {
+                InstanceAttribute::InstanceType(vm_type) => {
+                    Arc::make_mut(&mut tracked.spec).vm_type = vm_type.clone()
+                }
+                InstanceAttribute::UserData(data) => {
+                    Arc::make_mut(&mut tracked.spec).user_data = data.clone()
+                }
+                _ => {}
+            }
+        }
         if matches!(event, Event::InstanceRebootRequested(_)) && tracked.desired == Some(Desired::Run) {
             self.reboots.push(id.clone());
         }

@@ -8,18 +8,20 @@
 //! It must not know HTTP, the API, projections or how the controller
 //! decides a report: it reads envelopes from the log (for now in-process;
 //! later over the network) and submits `domain::command::NodeReport`s.
-//! Hypervisor specifics stay behind the driver trait (the simulator here;
-//! libvirt later).
+//! Hypervisor specifics stay behind the driver trait: the simulator, and
+//! libvirt (real QEMU guests, KVM or emulation).
 
 mod driver;
 mod executor;
 mod fold;
+pub mod libvirt;
 mod report;
 mod sim;
 mod worker;
 
 pub use driver::{DriverError, GuestSpec, GuestState, HypervisorDriver};
 pub use executor::{ExecutorConfig, ExecutorError, NodeExecutor};
+pub use libvirt::LibvirtDriver;
 pub use report::{ReportError, Reporter};
 pub use sim::SimDriver;
 

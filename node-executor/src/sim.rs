@@ -157,7 +157,8 @@ impl HypervisorDriver for SimDriver {
 
     fn reboot(&self, instance: &InstanceId) -> Result<(), DriverError> {
         let mut inner = self.lock();
-        let guest = inner.guests.get_mut(instance).ok_or_else(|| DriverError::NoSuchGuest(instance.clone()))?;
+        let guest =
+            inner.guests.get_mut(instance).ok_or_else(|| DriverError::NoSuchGuest(instance.clone()))?;
         guest.started = Instant::now();
         guest.reboots += 1;
         guest.crashed = false;

@@ -30,6 +30,7 @@ pub(crate) struct Context {
     pub zone: ZoneName,
     pub boot_timeout: Duration,
     pub poll_interval: Duration,
+    pub stop_timeout: Duration,
     pub driver: Arc<dyn HypervisorDriver>,
     pub reporter: Arc<dyn Reporter>,
 }
@@ -84,8 +85,8 @@ impl Worker {
                 Desired::Launch => self.launch().await,
                 Desired::Run => self.keep_running().await,
                 Desired::Terminate => self.terminate().await,
-                Desired::Stop => self.stop(true).await,
-                Desired::Stopped => self.stop(false).await,
+                Desired::Stop { graceful } => self.stop(graceful, true).await,
+                Desired::Stopped => self.stop(false, false).await,
                 Desired::Absent => self.destroy().await,
             };
             let rested = match flow {
@@ -185,8 +186,15 @@ impl Worker {
     }
 
     /// Stopping or stopped: stop the guest, keeping its disk; report it
-    /// stopped when asked to.
-    async fn stop(&mut self, report: bool) -> Flow {
+    /// stopped when asked to. A graceful stop first asks the guest to shut
+    /// down and gives it `stop_timeout` to power off.
+    async fn stop(&mut self, graceful: bool, report: bool) -> Flow {
+        if graceful {
+            match self.shut_down().await {
+                Flow::Done => {}
+                other => return other,
+            }
+        }
         let mut backoff = Backoff::new();
         loop {
             let id = self.spec.instance.clone();
@@ -205,6 +213,44 @@ impl Worker {
                         Wake::Shutdown => return Flow::Shutdown,
                     }
                 }
+            }
+        }
+    }
+
+    /// Asks the guest to shut down (the ACPI power button) and waits until
+    /// it is off or `stop_timeout` has passed; `Done` either way (what is
+    /// still running is then stopped hard).
+    async fn shut_down(&mut self) -> Flow {
+        let id = self.spec.instance.clone();
+        match self.call(move |d| d.shutdown(&id)).await {
+            Ok(true) => {}
+            Ok(false) => return Flow::Done,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot ask the guest to shut down; stopping it hard");
+                return Flow::Done;
+            }
+        }
+        let deadline = Instant::now() + self.ctx.stop_timeout;
+        loop {
+            let id = self.spec.instance.clone();
+            match self.call(move |d| d.state(&id)).await {
+                Ok(GuestState::Booting | GuestState::Running) => {}
+                Ok(state) => {
+                    tracing::info!(%state, "the guest shut down");
+                    return Flow::Done;
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot read the state of the guest shutting down"),
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                tracing::info!(timeout = ?self.ctx.stop_timeout, "the guest did not shut down in time; stopping it hard");
+                return Flow::Done;
+            }
+            match self.pause(self.ctx.poll_interval.max(Duration::from_millis(200)).min(deadline - now)).await
+            {
+                Wake::Elapsed => {}
+                Wake::Changed => return Flow::Changed,
+                Wake::Shutdown => return Flow::Shutdown,
             }
         }
     }

@@ -1,6 +1,8 @@
 //! Accounts and access keys (the secret stays sealed here too).
 
-use domain::event::{AccessKeyCreated, AccessKeyDeleted, AccessKeyStatusChanged, AccountCreated, UserCreated, UserDeleted};
+use domain::event::{
+    AccessKeyCreated, AccessKeyDeleted, AccessKeyStatusChanged, AccountCreated, UserCreated, UserDeleted,
+};
 use domain::{AccessKeyId, AccountId, SealedSecret, Timestamp, UserName};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -73,7 +75,10 @@ impl AccountsView {
 
     /// An account by its name or its id.
     pub fn find(&self, name_or_id: &str) -> Option<&AccountId> {
-        self.accounts.get_key_value(name_or_id).map(|(id, _)| id).or_else(|| self.account_by_name(name_or_id).map(|(id, _)| id))
+        self.accounts
+            .get_key_value(name_or_id)
+            .map(|(id, _)| id)
+            .or_else(|| self.account_by_name(name_or_id).map(|(id, _)| id))
     }
 
     pub fn account_by_name(&self, name: &str) -> Option<(&AccountId, &AccountRow)> {

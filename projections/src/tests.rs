@@ -357,7 +357,12 @@ impl World {
             Op::Allocate { account: a } => {
                 let allocation = AllocationId::from_bits(self.fresh());
                 self.allocations.push(allocation.clone());
-                Command::AllocateAddress(AllocateAddress { account: account(*a), allocation, tags: vec![], at })
+                Command::AllocateAddress(AllocateAddress {
+                    account: account(*a),
+                    allocation,
+                    tags: vec![],
+                    at,
+                })
             }
             Op::Associate { account: a, address, pick: p } => {
                 let (Some(allocation), Some(id)) =

@@ -1,7 +1,37 @@
 //! Yukari's replay tools: what can be learnt from the event log after the
-//! fact. For now `verify`; audit, usage, state-at and diff follow.
+//! fact. Audit (who changed what, when, from where), usage and invoices,
+//! the cloud as it was at any position or time and what changed between
+//! two, verification, rebuilding what is derived from the log, and a
+//! readable tail.
 //!
-//! This crate reads the log and folds it with the domain and projections;
-//! it must not write to the log, and must not know HTTP.
+//! Every tool reads records through [`source::Records`]: the log file of a
+//! stopped controller ([`source::Offline`]), or a running controller's
+//! admin API (implemented by the `yukari` binary). The tools fold events
+//! with the domain's aggregates and the projections' read models, never a
+//! copy of their rules, and skip (and count) event types this build does
+//! not know where they can.
+//!
+//! This crate must not write to the log, and must not know HTTP.
 
+pub mod audit;
+pub mod diff;
+pub mod error;
+pub mod output;
+pub mod plot;
+pub mod progress;
+pub mod rebuild;
+pub mod snapshots;
+pub mod source;
+pub mod state;
+pub mod synth;
+pub mod tail;
+#[cfg(test)]
+mod testing;
+pub mod time;
+pub mod tree;
+pub mod usage;
 pub mod verify;
+
+pub use error::ReplayError;
+pub use progress::Progress;
+pub use source::{Offline, Records};

@@ -1,15 +1,22 @@
 //! `yukari replay verify`: checks every record's checksum and position,
-//! stream-version continuity, the stream index, that every event decodes
-//! with the current code (upcasters included), and that the read models
-//! rebuilt from the log equal the saved snapshot.
+//! that record times never go back, stream-version continuity, the stream
+//! index (offline), that every event decodes with the current code
+//! (upcasters included), and that the read models rebuilt from the log
+//! equal the live ones (the controller's snapshot offline, its models in
+//! memory online) and every time-travel snapshot, byte for byte.
 
+use crate::error::ReplayError;
+use crate::progress::Progress;
+use crate::snapshots::SnapshotStore;
+use crate::source::Records;
 use domain::Event;
-use eventlog::{EventLog, ReadError};
-use projections::ReadModels;
+use projections::{ReadModels, encode_snapshot};
 use std::collections::HashMap;
 use std::fmt;
 use std::ops::ControlFlow;
-use std::path::Path;
+
+/// Problems listed one by one; beyond this many only counted.
+const MAX_LISTED: usize = 1000;
 
 /// One thing found wrong, with the record it is about when there is one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,7 +29,13 @@ pub struct Problem {
 pub struct Report {
     pub records: u64,
     pub streams: u64,
+    /// What the rebuilt read models were compared with, and at which position.
+    pub compared: Vec<String>,
+    /// Checks that could not be made here, and why.
+    pub not_checked: Vec<String>,
     pub problems: Vec<Problem>,
+    /// Problems beyond [`MAX_LISTED`].
+    pub unlisted: u64,
 }
 
 impl Report {
@@ -31,13 +44,23 @@ impl Report {
     }
 
     fn problem(&mut self, position: Option<u64>, what: impl Into<String>) {
-        self.problems.push(Problem { position, what: what.into() });
+        if self.problems.len() < MAX_LISTED {
+            self.problems.push(Problem { position, what: what.into() });
+        } else {
+            self.unlisted += 1;
+        }
     }
 }
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "{} records in {} streams checked", self.records, self.streams)?;
+        for c in &self.compared {
+            writeln!(f, "rebuilt read models compared with {c}")?;
+        }
+        for n in &self.not_checked {
+            writeln!(f, "not checked: {n}")?;
+        }
         if self.problems.is_empty() {
             return writeln!(f, "OK: the log verifies");
         }
@@ -47,18 +70,77 @@ impl fmt::Display for Report {
                 None => writeln!(f, "{}", p.what)?,
             }
         }
-        writeln!(f, "FAILED: {} problem(s)", self.problems.len())
+        if self.unlisted > 0 {
+            writeln!(f, "… and {} more", self.unlisted)?;
+        }
+        writeln!(f, "FAILED: {} problem(s)", self.problems.len() as u64 + self.unlisted)
     }
 }
 
-/// Verifies the whole log, and the snapshot at `snapshot` if there is one.
-pub fn verify(log: &EventLog, snapshot: Option<&Path>) -> Result<Report, ReadError> {
+/// Read models the rebuild must equal: `bytes` is their snapshot encoding
+/// (`projections::encode_snapshot`) at `position`.
+#[derive(Debug, Clone)]
+pub struct LiveModels {
+    /// What they are, for the report (`projections.snapshot`, `the running controller`).
+    pub origin: String,
+    pub position: u64,
+    pub bytes: Vec<u8>,
+}
+
+impl LiveModels {
+    /// A controller's saved snapshot, if it has one.
+    pub fn from_snapshot_file(path: &std::path::Path) -> Result<Option<LiveModels>, ReplayError> {
+        Ok(projections::load_snapshot(path)?.map(|models| LiveModels {
+            origin: path.display().to_string(),
+            position: models.position,
+            bytes: encode_snapshot(&models),
+        }))
+    }
+}
+
+/// What to check besides the log itself.
+#[derive(Default)]
+pub struct Checks<'a> {
+    pub live: Option<LiveModels>,
+    pub snapshots: Option<&'a SnapshotStore>,
+    /// Check every stream against the stream index (one lookup per stream:
+    /// fast offline, too slow through the admin API).
+    pub stream_index: bool,
+}
+
+/// Verifies the whole log from `records`.
+pub fn verify(records: &dyn Records, checks: Checks<'_>, progress: &Progress) -> Result<Report, ReplayError> {
     let mut report = Report::default();
     let mut versions: HashMap<String, u64> = HashMap::new();
     let mut models = ReadModels::default();
     let mut models_ok = true;
-    log.scan_all(1, |position, record| {
+    let mut last_time = i64::MIN;
+
+    // Positions at which the rebuilt models are compared, with what.
+    let mut targets: Vec<(u64, String, Vec<u8>)> = Vec::new();
+    if let Some(live) = checks.live {
+        targets.push((live.position, live.origin, live.bytes));
+    }
+    if let Some(store) = checks.snapshots {
+        for s in store.list()? {
+            match projections::load_snapshot(&s.path) {
+                Ok(Some(m)) => targets.push((s.position, s.path.display().to_string(), encode_snapshot(&m))),
+                Ok(None) => {}
+                Err(e) => report.problem(None, format!("{e}")),
+            }
+        }
+    }
+    targets.sort_by_key(|t| t.0);
+    let mut next_target = 0usize;
+    // A target at position 0 is an empty model set.
+    while next_target < targets.len() && targets[next_target].0 == 0 {
+        compare(&mut report, &models, &targets[next_target]);
+        next_target += 1;
+    }
+
+    records.visit(1, &mut |position, record| {
         report.records += 1;
+        progress.at(report.records);
         let envelope = match record {
             Ok(e) => e,
             Err(e) => {
@@ -67,6 +149,13 @@ pub fn verify(log: &EventLog, snapshot: Option<&Path>) -> Result<Report, ReadErr
                 return ControlFlow::Continue(());
             }
         };
+        if envelope.recorded_at < last_time {
+            report.problem(
+                Some(position),
+                format!("record time {} is before the previous record's {last_time}", envelope.recorded_at),
+            );
+        }
+        last_time = last_time.max(envelope.recorded_at);
         let last = versions.entry(envelope.stream.to_owned()).or_insert(0);
         if envelope.version != *last + 1 {
             report.problem(
@@ -76,120 +165,56 @@ pub fn verify(log: &EventLog, snapshot: Option<&Path>) -> Result<Report, ReadErr
         }
         *last = envelope.version;
         if let Err(e) = Event::decode(envelope.event_type, envelope.schema, envelope.payload) {
-            report.problem(Some(position), e.to_string());
+            report.problem(Some(position), format!("{e} (stream {})", envelope.stream));
         }
-        if models_ok && let Err(e) = models.apply(&envelope) {
-            report.problem(Some(position), format!("read models cannot fold it: {e}"));
-            models_ok = false;
+        if models_ok {
+            if let Err(e) = models.apply(&envelope) {
+                report.problem(Some(position), format!("read models cannot fold it: {e}"));
+                models_ok = false;
+            }
+            while models_ok && next_target < targets.len() && targets[next_target].0 == position {
+                compare(&mut report, &models, &targets[next_target]);
+                next_target += 1;
+            }
         }
         ControlFlow::Continue(())
     })?;
     report.streams = versions.len() as u64;
-    for (stream, version) in &versions {
-        match log.read_stream(stream, 0) {
-            Ok(events) if events.len() as u64 == *version => {}
-            Ok(events) => report.problem(
+    for (position, origin, _) in &targets[next_target..] {
+        if models_ok {
+            report.problem(
                 None,
-                format!("stream index of {stream} lists {} events, the log has {version}", events.len()),
-            ),
-            Err(e) => report.problem(None, format!("stream index of {stream}: {e}")),
+                format!("{origin} is at position {position}, past the log's end {}", models.position),
+            );
+        } else {
+            report.not_checked.push(format!("{origin}: the log could not be folded up to it"));
         }
     }
-    if let (Some(path), true) = (snapshot, models_ok) {
-        match projections::load_snapshot(path) {
-            Ok(None) => {}
-            Ok(Some(saved)) if saved.position > models.position => report.problem(
-                None,
-                format!("snapshot is at position {}, past the log's end {}", saved.position, models.position),
-            ),
-            Ok(Some(saved)) => {
-                let mut rebuilt = ReadModels::default();
-                let mut failure = None;
-                log.scan(1, |e| {
-                    if e.position > saved.position {
-                        return ControlFlow::Break(());
-                    }
-                    match rebuilt.apply(&e) {
-                        Ok(()) => ControlFlow::Continue(()),
-                        Err(err) => {
-                            failure = Some(err);
-                            ControlFlow::Break(())
-                        }
-                    }
-                })?;
-                if let Some(e) = failure {
-                    report.problem(None, format!("rebuilding up to the snapshot failed: {e}"));
-                } else if rebuilt != saved {
-                    report.problem(
-                        None,
-                        format!("snapshot at position {} differs from a rebuild", saved.position),
-                    );
-                }
+    if checks.stream_index {
+        let mut streams: Vec<(&String, &u64)> = versions.iter().collect();
+        streams.sort();
+        for (stream, version) in streams {
+            match records.stream(stream) {
+                Ok(events) if events.len() as u64 == *version => {}
+                Ok(events) => report.problem(
+                    None,
+                    format!("stream index of {stream} lists {} events, the log has {version}", events.len()),
+                ),
+                Err(e) => report.problem(None, format!("stream index of {stream}: {e}")),
             }
-            Err(e) => report.problem(None, format!("{e}")),
         }
+    } else {
+        report.not_checked.push("the stream index (checked offline only)".into());
     }
     Ok(report)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use domain::event::{AccountCreated, ClusterAdded};
-    use domain::{AccountId, Timestamp, ZoneName};
-    use eventlog::{ExpectedVersion, LogOptions, Metadata, NewEvent, StreamAppend};
-
-    fn append(stream: &str, expected: ExpectedVersion, event: Event) -> Vec<StreamAppend> {
-        vec![StreamAppend {
-            stream: stream.into(),
-            expected,
-            events: vec![NewEvent {
-                event_type: event.type_name().into(),
-                schema: event.schema(),
-                payload: event.encode(),
-            }],
-        }]
-    }
-
-    #[tokio::test]
-    async fn a_sound_log_verifies_and_a_flipped_byte_is_named() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("events.redb");
-        let marker = "account-name-marker-0123456789";
-        {
-            let log = EventLog::open(&path, LogOptions::default()).unwrap();
-            let zone = ClusterAdded { zone: ZoneName::parse("z").unwrap(), at: Timestamp(1) };
-            log.append(Metadata::default(), append("cloud", ExpectedVersion::Any, zone.into()))
-                .await
-                .unwrap();
-            for i in 0..3u64 {
-                let e = AccountCreated {
-                    account: AccountId::from_bits(i),
-                    name: format!("{marker}{i}"),
-                    at: Timestamp(2),
-                };
-                log.append(
-                    Metadata::default(),
-                    append(&format!("account/{i}"), ExpectedVersion::NoStream, e.into()),
-                )
-                .await
-                .unwrap();
-            }
-            let report = verify(&log, None).unwrap();
-            assert!(report.ok(), "{report}");
-            assert_eq!((report.records, report.streams), (4, 4));
-            log.close();
-        }
-        // Damage the record of the second account (position 3).
-        let mut bytes = std::fs::read(&path).unwrap();
-        let needle = format!("{marker}1");
-        let at = bytes.windows(needle.len()).rposition(|w| w == needle.as_bytes()).unwrap();
-        bytes[at] ^= 0x20;
-        std::fs::write(&path, &bytes).unwrap();
-        let log = EventLog::open(&path, LogOptions::default()).unwrap();
-        let report = verify(&log, None).unwrap();
-        assert!(!report.ok());
-        assert_eq!(report.problems[0].position, Some(3), "{report}");
-        assert!(report.to_string().contains("position 3"));
+fn compare(report: &mut Report, models: &ReadModels, (position, origin, bytes): &(u64, String, Vec<u8>)) {
+    report.compared.push(format!("{origin} (position {position})"));
+    if &encode_snapshot(models) != bytes {
+        report.problem(Some(*position), format!("read models rebuilt from the log differ from {origin}"));
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -194,6 +194,17 @@ impl Drop for Cloud {
             let _ = child.kill();
             let _ = child.wait();
         }
+        // A failed test shows what the cloud said (its log goes with the
+        // test's temporary directory).
+        if std::thread::panicking()
+            && let Ok(log) = std::fs::read_to_string(self.dir.with_extension("log"))
+        {
+            let lines: Vec<&str> = log.lines().collect();
+            eprintln!("--- the last lines of yukari's log ---");
+            for line in &lines[lines.len().saturating_sub(60)..] {
+                eprintln!("{line}");
+            }
+        }
     }
 }
 

@@ -165,14 +165,26 @@ impl App {
     }
 
     /// A new user in an account.
-    pub async fn create_user(&self, account: &AccountId, user: &UserName, meta: &RequestMeta) -> Result<(), ExecuteError> {
-        let command = Command::CreateUser(CreateUser { account: account.clone(), user: user.clone(), at: now() });
+    pub async fn create_user(
+        &self,
+        account: &AccountId,
+        user: &UserName,
+        meta: &RequestMeta,
+    ) -> Result<(), ExecuteError> {
+        let command =
+            Command::CreateUser(CreateUser { account: account.clone(), user: user.clone(), at: now() });
         self.execute(command, meta).await.map(|_| ())
     }
 
     /// Deletes a user (who has no keys left).
-    pub async fn delete_user(&self, account: &AccountId, user: &UserName, meta: &RequestMeta) -> Result<(), ExecuteError> {
-        let command = Command::DeleteUser(DeleteUser { account: account.clone(), user: user.clone(), at: now() });
+    pub async fn delete_user(
+        &self,
+        account: &AccountId,
+        user: &UserName,
+        meta: &RequestMeta,
+    ) -> Result<(), ExecuteError> {
+        let command =
+            Command::DeleteUser(DeleteUser { account: account.clone(), user: user.clone(), at: now() });
         self.execute(command, meta).await.map(|_| ())
     }
 

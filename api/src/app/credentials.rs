@@ -29,7 +29,12 @@ impl Credentials {
     /// The account and user an active access key belongs to.
     pub fn owner(&self, access_key: &str) -> Option<(AccountId, UserName)> {
         let models = self.projections.read();
-        models.accounts.keys.get(access_key).filter(|row| row.active).map(|row| (row.account.clone(), row.user.clone()))
+        models
+            .accounts
+            .keys
+            .get(access_key)
+            .filter(|row| row.active)
+            .map(|row| (row.account.clone(), row.user.clone()))
     }
 
     pub fn master_key(&self) -> &MasterKey {

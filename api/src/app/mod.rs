@@ -98,7 +98,6 @@ impl App {
         }
     }
 
-
     /// An instance's user data: as launched, or as last modified. Read from
     /// its stream in the log (the read models do not keep user data).
     pub fn user_data(&self, instance: &InstanceId) -> Result<Vec<u8>, ExecuteError> {

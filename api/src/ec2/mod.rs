@@ -165,11 +165,7 @@ async fn serve(
         ));
     }
     let dry_run = params.bool("DryRun")?.unwrap_or(false);
-    let ctx = Ctx {
-        meta,
-        namespace: format!("http://ec2.amazonaws.com/doc/{version}/"),
-        dry_run,
-    };
+    let ctx = Ctx { meta, namespace: format!("http://ec2.amazonaws.com/doc/{version}/"), dry_run };
     let action = actions::Action::parse(&action, &params)?;
     if action.changes() && !ctx.may_change() {
         return Err(Ec2Error::new(

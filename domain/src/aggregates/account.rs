@@ -74,10 +74,10 @@ impl Account {
                 self.groups.remove(&e.name);
             }
             _ => {
-                if let Some(resource) = tag_resource(event) {
-                    if let Some(k) = self.key_pairs.values_mut().find(|k| k.id.as_str() == resource) {
-                        k.tags.apply(resource, event);
-                    }
+                if let Some(resource) = tag_resource(event)
+                    && let Some(k) = self.key_pairs.values_mut().find(|k| k.id.as_str() == resource)
+                {
+                    k.tags.apply(resource, event);
                 }
             }
         }

@@ -31,6 +31,8 @@ pub struct Instance {
     pub public_address: Option<String>,
     /// The elastic IP associated with it, if any (its public address).
     pub elastic: Option<AllocationId>,
+    /// Stopping without waiting for the guest to shut down (`--force`).
+    pub stop_forced: bool,
     pub tags: Tags,
 }
 
@@ -54,6 +56,7 @@ impl Instance {
             private_address: None,
             public_address: None,
             elastic: None,
+            stop_forced: false,
             tags: Tags::default(),
         }
     }
@@ -86,6 +89,7 @@ impl Instance {
                 self.elastic = e.elastic.clone();
             }
             Event::InstanceStopRequested(e) => {
+                self.stop_forced = e.force || (self.state == InstanceState::Stopping && self.stop_forced);
                 self.state = InstanceState::Stopping;
                 self.reason =
                     Some(if e.by_guest { StateReason::guest_stopped() } else { StateReason::user_stopped() });
@@ -142,10 +146,15 @@ impl Instance {
         Ok(Some(InstanceTerminationRequested { at }.into()))
     }
 
-    /// StopInstances: `None` when already stopping or stopped.
+    /// StopInstances: `None` when already stopped, or stopping (and not
+    /// newly forced).
     pub fn request_stop(&self, force: bool, at: Timestamp) -> Result<Option<Event>, DecideError> {
         match self.state {
             InstanceState::Running => Ok(Some(InstanceStopRequested { force, by_guest: false, at }.into())),
+            // A forced stop of a stopping instance stops waiting for its guest.
+            InstanceState::Stopping if force && !self.stop_forced => {
+                Ok(Some(InstanceStopRequested { force, by_guest: false, at }.into()))
+            }
             InstanceState::Stopping | InstanceState::Stopped => Ok(None),
             _ => Err(self.illegal("be stopped")),
         }

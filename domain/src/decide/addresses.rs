@@ -25,8 +25,11 @@ pub(super) fn allocate(c: &AllocateAddress, view: &dyn StateView) -> Result<Deci
     let mut events: Events = vec![
         (
             StreamId::network(),
-            PublicAddressTaken { address: address.clone(), holder: AddressHolder::Allocation(c.allocation.clone()) }
-                .into(),
+            PublicAddressTaken {
+                address: address.clone(),
+                holder: AddressHolder::Allocation(c.allocation.clone()),
+            }
+            .into(),
         ),
         (
             StreamId::elastic_ip(&c.allocation),
@@ -41,7 +44,8 @@ pub(super) fn allocate(c: &AllocateAddress, view: &dyn StateView) -> Result<Deci
     ];
     if !c.tags.is_empty() {
         let tags = crate::aggregates::tags::Tags::default();
-        events.push((StreamId::elastic_ip(&c.allocation), tags.create(c.allocation.as_str(), &c.tags, c.at)?));
+        events
+            .push((StreamId::elastic_ip(&c.allocation), tags.create(c.allocation.as_str(), &c.tags, c.at)?));
     }
     Ok(Decision { events, reply: Reply::Address { allocation: c.allocation.clone(), address } })
 }

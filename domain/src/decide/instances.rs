@@ -354,7 +354,10 @@ fn change_groups(
         }
     }
     for new in groups.iter().filter(|g| !instance.groups.contains(g)) {
-        events.push((StreamId::security_group(new), SecurityGroupMemberAdded { instance: instance.id.clone() }.into()));
+        events.push((
+            StreamId::security_group(new),
+            SecurityGroupMemberAdded { instance: instance.id.clone() }.into(),
+        ));
     }
     Ok(events)
 }

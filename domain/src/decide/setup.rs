@@ -71,7 +71,8 @@ pub(super) fn add_cluster(c: &AddCluster, view: &dyn StateView) -> Result<Events
 pub(super) fn set_vm_type(c: &SetVmType, view: &dyn StateView) -> Result<Events, DecideError> {
     let cloud = view.cloud().ok_or(DecideError::CloudNotInitialized)?;
     let t = &c.vm_type;
-    let sane = !t.name.is_empty() && t.name.len() <= 32 && t.cpus >= 1 && t.memory_mib >= 64 && t.disk_gib >= 1;
+    let sane =
+        !t.name.is_empty() && t.name.len() <= 32 && t.cpus >= 1 && t.memory_mib >= 64 && t.disk_gib >= 1;
     if !sane {
         return Err(DecideError::InvalidVmType(t.name.clone()));
     }
@@ -168,9 +169,12 @@ pub(super) fn change_access_key(c: &ChangeAccessKey, view: &dyn StateView) -> Re
     let stream = StreamId::account(&c.account);
     Ok(match c.active {
         None => vec![(stream, AccessKeyDeleted { access_key: c.access_key.clone(), at: c.at }.into())],
-        Some(active) if active == !account.inactive_keys.contains(&c.access_key) => Vec::new(),
+        Some(active) if active != account.inactive_keys.contains(&c.access_key) => Vec::new(),
         Some(active) => {
-            vec![(stream, AccessKeyStatusChanged { access_key: c.access_key.clone(), active, at: c.at }.into())]
+            vec![(
+                stream,
+                AccessKeyStatusChanged { access_key: c.access_key.clone(), active, at: c.at }.into(),
+            )]
         }
     })
 }

@@ -32,7 +32,10 @@ fn vm_types_are_resized_or_added_and_checked() {
     let mut g = given(&[]);
     g.then_apply(&bootstrap(16)).unwrap();
     let set = |name: &str, cpus, memory_mib| {
-        Command::SetVmType(SetVmType { vm_type: VmType { name: name.into(), cpus, memory_mib, disk_gib: 10 }, at: t(5) })
+        Command::SetVmType(SetVmType {
+            vm_type: VmType { name: name.into(), cpus, memory_mib, disk_gib: 10 },
+            at: t(5),
+        })
     };
     g.then_apply(&set("m1.small", 2, 1024)).unwrap();
     g.then_apply(&set("x1.custom", 8, 8192)).unwrap();
@@ -106,12 +109,21 @@ fn accounts_and_keys_are_unique() {
     let user = Command::CreateUser(CreateUser { account: admin(), user: alice.clone(), at: t(3) });
     g.then_apply(&user).unwrap();
     assert_eq!(g.when(&user), Err(DecideError::UserExists(alice)));
-    assert_eq!(event_types(&g.then_apply(&Command::CreateAccessKey(for_alice)).unwrap()), vec!["AccessKeyCreated"]);
+    assert_eq!(
+        event_types(&g.then_apply(&Command::CreateAccessKey(for_alice)).unwrap()),
+        vec!["AccessKeyCreated"]
+    );
     // Keys are turned off, on, and deleted; a user goes once keyless.
     let key8 = AccessKeyId::from_bits(8);
     let alice = UserName::parse("alice").unwrap();
     let change = |active| {
-        Command::ChangeAccessKey(ChangeAccessKey { account: admin(), user: alice.clone(), access_key: key8.clone(), active, at: t(4) })
+        Command::ChangeAccessKey(ChangeAccessKey {
+            account: admin(),
+            user: alice.clone(),
+            access_key: key8.clone(),
+            active,
+            at: t(4),
+        })
     };
     assert_eq!(event_types(&g.then_apply(&change(Some(false))).unwrap()), vec!["AccessKeyStatusChanged"]);
     assert!(g.when(&change(Some(false))).unwrap().events.is_empty(), "already off");

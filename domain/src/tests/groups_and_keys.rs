@@ -159,10 +159,19 @@ fn a_group_named_by_another_groups_rule_is_not_deleted_until_the_rule_goes() {
     };
     let d = g.then_apply(&rules(admin(), GroupRef::Name("db".into()), true, vec![from_web.clone()])).unwrap();
     assert_eq!(event_types(&d), vec!["SecurityRulesAuthorized", "SecurityGroupReferenced"]);
-    let delete = |name: &str| Command::DeleteSecurityGroup(DeleteSecurityGroup { account: admin(), group: GroupRef::Name(name.into()), at: t(9) });
+    let delete = |name: &str| {
+        Command::DeleteSecurityGroup(DeleteSecurityGroup {
+            account: admin(),
+            group: GroupRef::Name(name.into()),
+            at: t(9),
+        })
+    };
     assert_eq!(
         g.when(&delete("web")),
-        Err(DecideError::GroupReferenced { group: SecurityGroupId::from_bits(0x55), by: SecurityGroupId::from_bits(0x56) })
+        Err(DecideError::GroupReferenced {
+            group: SecurityGroupId::from_bits(0x55),
+            by: SecurityGroupId::from_bits(0x56)
+        })
     );
     let d = g.then_apply(&rules(admin(), GroupRef::Name("db".into()), false, vec![from_web])).unwrap();
     assert_eq!(event_types(&d), vec!["SecurityRulesRevoked", "SecurityGroupDereferenced"]);

@@ -127,7 +127,10 @@ fn an_instance_changes_security_groups() {
     }))
     .unwrap();
     let d = g.then_apply(&modify(&id, AttributeChange::Groups(vec![GroupRef::Id(web.clone())]))).unwrap();
-    assert_eq!(event_types(&d), vec!["InstanceGroupsChanged", "SecurityGroupMemberRemoved", "SecurityGroupMemberAdded"]);
+    assert_eq!(
+        event_types(&d),
+        vec!["InstanceGroupsChanged", "SecurityGroupMemberRemoved", "SecurityGroupMemberAdded"]
+    );
     assert_eq!(instance(&g, &id).groups, vec![web.clone()]);
     let members = |g: &Given, group: &SecurityGroupId| match g.streams.get(&StreamId::security_group(group)) {
         Some(Aggregate::SecurityGroup(s)) => s.members.len(),
@@ -196,4 +199,21 @@ fn every_user_request_in_every_state() {
             assert_eq!(got, expect, "{state} / {request:?}");
         }
     }
+}
+
+/// `stop-instances --force` on a stopping instance stops waiting for its
+/// guest (once); a plain stop of a stopping instance changes nothing.
+#[test]
+fn a_forced_stop_of_a_stopping_instance_is_recorded_once() {
+    let mut g = cloud(8);
+    let id = running(&mut g, 1);
+    let stop = |force| change(admin(), std::slice::from_ref(&id), StateRequest::Stop { force });
+    g.then_apply(&stop(false)).unwrap();
+    assert!(!instance(&g, &id).stop_forced);
+    assert!(g.when(&stop(false)).unwrap().events.is_empty());
+    let d = g.then_apply(&stop(true)).unwrap();
+    assert_eq!(event_types(&d), ["InstanceStopRequested"]);
+    let i = instance(&g, &id);
+    assert_eq!((i.state, i.stop_forced), (InstanceState::Stopping, true));
+    assert!(g.when(&stop(true)).unwrap().events.is_empty(), "forced already");
 }

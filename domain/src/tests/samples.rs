@@ -334,7 +334,11 @@ pub(crate) fn every_event() -> Vec<Event> {
         }
         .into(),
         AccountNameClaimed { name: "admin".into(), account: admin() }.into(),
-        VmTypeSet { vm_type: VmType { name: "m1.small".into(), cpus: 1, memory_mib: 512, disk_gib: 10 }, at: t(25) }.into(),
+        VmTypeSet {
+            vm_type: VmType { name: "m1.small".into(), cpus: 1, memory_mib: 512, disk_gib: 10 },
+            at: t(25),
+        }
+        .into(),
         SecurityGroupReferenced { by: SecurityGroupId::from_bits(9) }.into(),
         SecurityGroupDereferenced { by: SecurityGroupId::from_bits(9) }.into(),
         AccessKeyStatusChanged { access_key: AccessKeyId::from_bits(7), active: false, at: t(26) }.into(),

@@ -262,7 +262,8 @@ async fn a_guest_that_goes_down_on_its_own_is_reported_powered_off() {
     eventually("running", || controller.state(&id) == Some(InstanceState::Running)).await;
     assert!(sim.crash(&id));
     // The executor looks at resting guests every couple of seconds.
-    eventually("stopped after its guest went down", || controller.state(&id) == Some(InstanceState::Stopped)).await;
+    eventually("stopped after its guest went down", || controller.state(&id) == Some(InstanceState::Stopped))
+        .await;
     let outcomes: Vec<NodeOutcome> = recorder.outcomes(&id).await.into_iter().map(|(o, _)| o).collect();
     assert_eq!(outcomes, vec![NodeOutcome::Running, NodeOutcome::PoweredOff]);
     executor.stop().await;

@@ -168,7 +168,12 @@ impl Controller {
 
     /// Stop, start or reboot, decided by the domain.
     pub(crate) async fn request(&self, id: &InstanceId, request: StateRequest) {
-        let command = ChangeInstanceStates { account: account(), instances: vec![id.clone()], request, at: Timestamp(3) };
+        let command = ChangeInstanceStates {
+            account: account(),
+            instances: vec![id.clone()],
+            request,
+            at: Timestamp(3),
+        };
         self.execute(Command::ChangeInstanceStates(command)).await.unwrap();
     }
 
@@ -305,7 +310,12 @@ impl Recorder {
                         &[GuestState::Absent]
                     }
                 };
-                assert!(expected.contains(&c.guest), "guest {:?} when {:?} was reported", c.guest, c.report.outcome);
+                assert!(
+                    expected.contains(&c.guest),
+                    "guest {:?} when {:?} was reported",
+                    c.guest,
+                    c.report.outcome
+                );
                 (c.report.outcome, c.result.is_ok())
             })
             .collect()
@@ -366,7 +376,13 @@ pub(crate) struct Running {
 }
 
 pub(crate) fn config(boot_timeout: Duration) -> ExecutorConfig {
-    ExecutorConfig { node: here(), zone: zone(), boot_timeout, poll_interval: POLL }
+    ExecutorConfig {
+        node: here(),
+        zone: zone(),
+        boot_timeout,
+        poll_interval: POLL,
+        stop_timeout: Duration::from_secs(5),
+    }
 }
 
 pub(crate) fn start(

@@ -41,9 +41,11 @@ async fn after_a_restart_lost_guests_come_back_quietly_and_stray_guests_are_dest
 
     // The crashed guest of a running instance is reported as powered off
     // (its shutdown behavior is `stop`): the instance ends stopped.
-    eventually("the crashed instance stopped", || controller.state(&crashed) == Some(InstanceState::Stopped)).await;
+    eventually("the crashed instance stopped", || controller.state(&crashed) == Some(InstanceState::Stopped))
+        .await;
     let calls = recorder.calls().await;
-    let outcomes: Vec<(&InstanceId, &NodeOutcome)> = calls.iter().map(|c| (&c.report.instance, &c.report.outcome)).collect();
+    let outcomes: Vec<(&InstanceId, &NodeOutcome)> =
+        calls.iter().map(|c| (&c.report.instance, &c.report.outcome)).collect();
     assert_eq!(outcomes, vec![(&crashed, &NodeOutcome::PoweredOff)], "only the crashed guest is reported");
     assert_eq!(sim.guests_defined(), 5, "four by hand, `lost` once");
     assert_eq!(sim.list().unwrap(), vec![lost.clone()], "the stopped guest is stopped, the strays gone");

@@ -16,9 +16,9 @@ pub struct Request {
 pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
     let name = params.get("KeyName").filter(|n| !n.is_empty()).map(str::to_owned);
     let id = match params.get("KeyPairId").filter(|n| !n.is_empty()) {
-        Some(id) => Some(
-            KeyPairId::parse(id).map_err(|_| Ec2Error::new("InvalidKeyPair.NotFound", format!("The key pair '{id}' does not exist")))?,
-        ),
+        Some(id) => Some(KeyPairId::parse(id).map_err(|_| {
+            Ec2Error::new("InvalidKeyPair.NotFound", format!("The key pair '{id}' does not exist"))
+        })?),
         None => None,
     };
     if name.is_none() && id.is_none() {

@@ -15,12 +15,16 @@ use projections::ZoneRow;
 pub type Request = super::NamedQuery;
 
 pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
-    super::NamedQuery::parse(params, "ZoneName", &["zone-name", "state", "region-name", "zone-type", "message"])
+    super::NamedQuery::parse(
+        params,
+        "ZoneName",
+        &["zone-name", "state", "region-name", "zone-type", "message"],
+    )
 }
 
 /// How many instances of `vm` fit in `room`.
 fn fits(room: &Resources, vm: &VmType) -> u64 {
-    let by = |have: u64, need: u64| if need == 0 { u64::MAX } else { have / need };
+    let by = |have: u64, need: u64| have.checked_div(need).unwrap_or(u64::MAX);
     by(room.cpus.into(), vm.cpus.into())
         .min(by(room.memory_mib, vm.memory_mib.into()))
         .min(by(room.disk_gib, vm.disk_gib.into()))
@@ -70,12 +74,17 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
             .close();
         if verbose {
             let line = |x: &mut crate::ec2::xml::Xml, name: &str, state: &str| {
-                x.open("item").text("zoneName", name).text("zoneState", state).text("regionName", region).close();
+                x.open("item")
+                    .text("zoneName", name)
+                    .text("zoneState", state)
+                    .text("regionName", region)
+                    .close();
             };
             line(&mut x, "|- vm types", "free / max   cpu   ram  disk");
             for vm in &models.cloud.vm_types {
                 let (free, max) = capacity(row, vm);
-                let state = format!("{free:04} / {max:04}  {:>3} {:>6} {:>5}", vm.cpus, vm.memory_mib, vm.disk_gib);
+                let state =
+                    format!("{free:04} / {max:04}  {:>3} {:>6} {:>5}", vm.cpus, vm.memory_mib, vm.disk_gib);
                 line(&mut x, &format!("|- {}", vm.name), &state);
             }
         }

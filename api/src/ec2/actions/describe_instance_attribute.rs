@@ -35,7 +35,9 @@ pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
         .map_err(|_| Ec2Error::new("InvalidInstanceID.Malformed", format!("Invalid id: \"{id}\"")))?;
     let attribute = params.required("Attribute")?;
     if !ATTRIBUTES.contains(&attribute) {
-        return Err(Ec2Error::invalid(format!("Value ({attribute}) for parameter attribute is invalid. Unknown attribute.")));
+        return Err(Ec2Error::invalid(format!(
+            "Value ({attribute}) for parameter attribute is invalid. Unknown attribute."
+        )));
     }
     Ok(Request { instance, attribute: attribute.to_owned() })
 }

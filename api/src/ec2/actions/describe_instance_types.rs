@@ -128,12 +128,19 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
     x.open("instanceTypeDetails");
     for vm in &page {
         x.open("item");
-        x.text("name", &vm.name).display("cpu", vm.cpus).display("disk", vm.disk_gib).display("memory", vm.memory_mib);
+        x.text("name", &vm.name)
+            .display("cpu", vm.cpus)
+            .display("disk", vm.disk_gib)
+            .display("memory", vm.memory_mib);
         x.display("networkInterfaces", 1);
         x.open("availability");
         for (zone, row) in &models.cloud.zones {
             let (free, max) = super::describe_availability_zones::capacity(row, vm);
-            x.open("item").text("zoneName", zone.as_str()).display("max", max).display("available", free).close();
+            x.open("item")
+                .text("zoneName", zone.as_str())
+                .display("max", max)
+                .display("available", free)
+                .close();
         }
         x.close();
         x.close();

@@ -35,12 +35,18 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
     let mine: Vec<_> = models.security.key_pairs_of(ctx.account()).collect();
     for name in &r.names {
         if !mine.iter().any(|(n, _)| n == name) {
-            return Err(Ec2Error::new("InvalidKeyPair.NotFound", format!("The key pair '{name}' does not exist")));
+            return Err(Ec2Error::new(
+                "InvalidKeyPair.NotFound",
+                format!("The key pair '{name}' does not exist"),
+            ));
         }
     }
     for id in &r.ids {
         if !mine.iter().any(|(_, k)| k.id.as_str() == id) {
-            return Err(Ec2Error::new("InvalidKeyPair.NotFound", format!("The key pair '{id}' does not exist")));
+            return Err(Ec2Error::new(
+                "InvalidKeyPair.NotFound",
+                format!("The key pair '{id}' does not exist"),
+            ));
         }
     }
     let mut x = ctx.response("DescribeKeyPairsResponse");

@@ -35,7 +35,8 @@ pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
         })
     };
     let groups = params.list("GroupId");
-    let unsupported = ["Kernel", "Ramdisk", "SourceDestCheck", "EbsOptimized", "SriovNetSupport", "EnaSupport"];
+    let unsupported =
+        ["Kernel", "Ramdisk", "SourceDestCheck", "EbsOptimized", "SriovNetSupport", "EnaSupport"];
     if let Some(name) = unsupported.iter().find(|n| pick(n).is_some()) {
         return Err(Ec2Error::new(
             "UnsupportedOperation",
@@ -43,7 +44,10 @@ pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
         ));
     }
     if params.get("BlockDeviceMapping.1.DeviceName").is_some() {
-        return Err(Ec2Error::new("UnsupportedOperation", "Block device mappings cannot be modified in Yukari"));
+        return Err(Ec2Error::new(
+            "UnsupportedOperation",
+            "Block device mappings cannot be modified in Yukari",
+        ));
     }
     let change = if !groups.is_empty() {
         let mut refs = Vec::with_capacity(groups.len());

@@ -39,7 +39,10 @@ pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
 
 pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
     if !app.is_cloud_admin(ctx.account()) {
-        return Err(Ec2Error::new("UnauthorizedOperation", "Only the cloud administrator changes instance types."));
+        return Err(Ec2Error::new(
+            "UnauthorizedOperation",
+            "Only the cloud administrator changes instance types.",
+        ));
     }
     let current = app.projections.read().cloud.vm_type(&r.name).cloned();
     let base = if r.reset {
@@ -55,7 +58,9 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
             ..t
         },
         None => match (r.cpus, r.memory_mib, r.disk_gib) {
-            (Some(cpus), Some(memory_mib), Some(disk_gib)) => VmType { name: r.name.clone(), cpus, memory_mib, disk_gib },
+            (Some(cpus), Some(memory_mib), Some(disk_gib)) => {
+                VmType { name: r.name.clone(), cpus, memory_mib, disk_gib }
+            }
             _ => {
                 return Err(Ec2Error::invalid(format!(
                     "The instance type '{}' does not exist; a new one needs Cpu, Memory and Disk",

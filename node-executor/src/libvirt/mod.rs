@@ -1,0 +1,471 @@
+//! The libvirt hypervisor driver: real QEMU guests (KVM or emulation)
+//! through the `virt` crate, one persistent domain per instance, named by
+//! its instance id.
+//!
+//! It owns the domain XML, the per-instance files on the node (a qcow2
+//! overlay on the image's disk, the serial console log) and the one
+//! long-lived libvirt connection. It must not know the log, the executor
+//! or the controller: it only implements [`HypervisorDriver`], plus the
+//! ACPI shutdown and reboot that the trait does not have yet.
+//!
+//! With `qemu:///embed?root=DIR` libvirt's QEMU driver runs inside this
+//! process (no daemon): it needs libvirt's event loop running on a thread
+//! (started here, once per process), and its QEMU processes outlive this
+//! process and are found again by the next connection to the same root.
+
+mod config;
+mod files;
+mod xml;
+
+pub use config::{DomainType, GuestNetwork, ImageFiles, LibvirtConfig, default_image_dir, embedded_uri};
+
+use crate::driver::{DriverError, GuestSpec, GuestState, HypervisorDriver};
+use domain::{ImageId, InstanceId};
+use files::InstanceFiles;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::Duration;
+use virt::connect::Connect;
+use virt::domain::{Domain, DomainState};
+use virt::enumutil::Enum;
+use virt::error::ErrorNumber;
+use xml::{Boot, DomainXml};
+
+/// What `qemu.conf` of an embedded driver's root says when Yukari creates it.
+const EMBED_QEMU_CONF: &str = "\
+# Written by Yukari for its embedded libvirt QEMU driver; edit as you need.
+# Serial console files are written by QEMU itself: no virtlogd daemon.
+stdio_handler = \"file\"
+# Do not remember file owners in extended attributes (shared image files).
+remember_owner = 0
+";
+
+/// Names a guest to the metadata service: the `{token}` in a metadata URL.
+pub type MetadataToken = Arc<dyn Fn(&InstanceId) -> String + Send + Sync>;
+
+/// Real guests through libvirt.
+pub struct LibvirtDriver {
+    config: LibvirtConfig,
+    metadata_token: Option<MetadataToken>,
+    /// Replaced when a remote connection (a daemon's) dies.
+    conn: Mutex<Arc<Connect>>,
+}
+
+impl std::fmt::Debug for LibvirtDriver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LibvirtDriver").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+impl LibvirtDriver {
+    /// Connects to libvirt (starting the event loop first, and preparing
+    /// the embedded driver's root when the URI names one).
+    pub fn open(config: LibvirtConfig) -> Result<Self, DriverError> {
+        event_loop()?;
+        if let Some(root) = config.embed_root() {
+            prepare_embed_root(&root)
+                .map_err(|e| hypervisor(format!("cannot prepare {}", root.display()), e))?;
+        }
+        std::fs::create_dir_all(&config.instance_dir)
+            .map_err(|e| hypervisor(format!("cannot create {}", config.instance_dir.display()), e))?;
+        let closed = files::closed_ancestors(&config.instance_dir);
+        if !closed.is_empty() && config.uri.starts_with("qemu:") && config::running_as_root() {
+            tracing::warn!(
+                folders = ?closed,
+                "other users cannot enter these folders; if QEMU runs as its own user \
+                 (libvirt-qemu, when Yukari runs as root) it cannot open guest disks and \
+                 console logs below them: use a data directory outside them"
+            );
+        }
+        if config.uri.starts_with("qemu:") {
+            warn_about_dev_kvm();
+        }
+        let conn = connect(&config.uri)?;
+        tracing::info!(uri = %config.uri, domain_type = %config.domain_type, "connected to libvirt");
+        Ok(LibvirtDriver { config, metadata_token: None, conn: Mutex::new(Arc::new(conn)) })
+    }
+
+    pub fn config(&self) -> &LibvirtConfig {
+        &self.config
+    }
+
+    /// Where the instance's files (disk overlay, console log) are.
+    pub fn instance_files(&self, instance: &InstanceId) -> PathBuf {
+        self.files(instance).dir().to_path_buf()
+    }
+
+    /// Metadata URLs with a `{token}` in them (for networks where the
+    /// service cannot tell guests by address) get the guest's token.
+    pub fn with_metadata_token(mut self, token: MetadataToken) -> Self {
+        self.metadata_token = Some(token);
+        self
+    }
+
+    fn metadata_urls(&self, instance: &InstanceId) -> Vec<String> {
+        let token = self.metadata_token.as_ref().map(|t| t(instance));
+        self.config
+            .metadata_urls
+            .iter()
+            .map(|url| match &token {
+                Some(token) => url.replace("{token}", token),
+                None => url.clone(),
+            })
+            .collect()
+    }
+
+    /// The domain XML this driver defines for `spec`.
+    pub fn domain_xml(&self, spec: &GuestSpec) -> Result<String, DriverError> {
+        let files = self.files(&spec.instance);
+        let disk = self.machine_disk(spec)?.map(|_| files.disk());
+        self.render(spec, &files, disk)
+    }
+
+    fn render(
+        &self,
+        spec: &GuestSpec,
+        files: &InstanceFiles,
+        disk: Option<PathBuf>,
+    ) -> Result<String, DriverError> {
+        let name = spec.instance.as_str();
+        let kernel = spec.kernel.as_ref().map(|k| self.image_file(spec, k)).transpose()?;
+        let initrd = spec.ramdisk.as_ref().map(|r| self.image_file(spec, r)).transpose()?;
+        let boot = match &kernel {
+            Some(kernel) => Boot::Kernel {
+                kernel,
+                initrd: initrd.as_deref(),
+                cmdline: xml::kernel_cmdline(name, &self.metadata_urls(&spec.instance)),
+            },
+            None if disk.is_some() => Boot::Disk,
+            None => {
+                return Err(start_failed(
+                    spec,
+                    format!("image {} has neither a kernel nor a disk", spec.image),
+                ));
+            }
+        };
+        let mac = xml::mac_for(name);
+        let console = files.console_log();
+        let labels = [
+            ("reservation", spec.reservation.as_str()),
+            ("account", spec.account.as_str()),
+            ("image", spec.image.as_str()),
+            ("type", spec.vm_type.name.as_str()),
+        ];
+        Ok(DomainXml {
+            name,
+            domain_type: self.config.domain_type,
+            cpus: spec.vm_type.cpus,
+            memory_mib: spec.vm_type.memory_mib,
+            boot,
+            disk: disk.as_deref(),
+            network: &self.config.network,
+            mac: &mac,
+            console_log: &console,
+            labels: &labels,
+        }
+        .render())
+    }
+
+    /// The file of a kernel or ramdisk the guest needs; it must exist.
+    fn image_file(&self, spec: &GuestSpec, image: &ImageId) -> Result<PathBuf, DriverError> {
+        let path = self
+            .config
+            .images
+            .path(image)
+            .ok_or_else(|| start_failed(spec, format!("image {image} is not available on this node")))?;
+        if !path.is_file() {
+            return Err(start_failed(spec, missing_image(image, &path, &self.config.images)));
+        }
+        Ok(path)
+    }
+
+    /// The machine image's disk, if it has one on this node. An image this
+    /// node does not know is an error only when there is no kernel to boot.
+    fn machine_disk(&self, spec: &GuestSpec) -> Result<Option<PathBuf>, DriverError> {
+        match self.config.images.path(&spec.image) {
+            Some(path) if path.is_file() => Ok(Some(path)),
+            Some(path) => Err(start_failed(spec, missing_image(&spec.image, &path, &self.config.images))),
+            None if spec.kernel.is_some() => Ok(None),
+            None => Err(start_failed(spec, format!("image {} is not available on this node", spec.image))),
+        }
+    }
+
+    fn files(&self, instance: &InstanceId) -> InstanceFiles {
+        InstanceFiles::new(&self.config.instance_dir, instance.as_str())
+    }
+
+    /// The connection, opened again if a daemon behind it went away.
+    fn conn(&self) -> Result<Arc<Connect>, DriverError> {
+        let mut conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
+        if !conn.is_alive().unwrap_or(false) {
+            tracing::warn!(uri = %self.config.uri, "the libvirt connection is gone; connecting again");
+            *conn = Arc::new(connect(&self.config.uri)?);
+        }
+        Ok(conn.clone())
+    }
+
+    /// The instance's domain, `None` if libvirt has none.
+    fn domain(&self, instance: &InstanceId) -> Result<Option<Domain>, DriverError> {
+        match self.conn()?.lookup_domain_by_name(instance.as_str()) {
+            Ok(dom) => Ok(Some(dom)),
+            Err(e) if no_domain(&e) => Ok(None),
+            Err(e) => Err(libvirt_error("cannot look the guest up", e)),
+        }
+    }
+
+    fn define_and_start(&self, spec: &GuestSpec) -> Result<(), DriverError> {
+        let files = self.files(&spec.instance);
+        let disk = self.machine_disk(spec)?;
+        files
+            .create()
+            .map_err(|e| start_failed(spec, format!("cannot create {}: {e}", files.dir().display())))?;
+        let overlay = match &disk {
+            Some(base) => {
+                let overlay = files.disk();
+                let min_size = u64::from(spec.vm_type.disk_gib) << 30;
+                files::create_overlay(&self.config.qemu_img, base, &overlay, min_size)
+                    .map_err(|e| start_failed(spec, format!("cannot make the instance's disk: {e}")))?;
+                Some(overlay)
+            }
+            None => None,
+        };
+        let xml = self.render(spec, &files, overlay)?;
+        let conn = self.conn()?;
+        let dom = conn
+            .define_domain_xml(&xml)
+            .map_err(|e| start_failed(spec, format!("libvirt refused the domain: {}", e.message())))?;
+        dom.create()
+            .map_err(|e| start_failed(spec, format!("the domain does not start: {}", e.message())))?;
+        tracing::info!(instance = %spec.instance, domain_type = %self.config.domain_type, "guest defined and started");
+        Ok(())
+    }
+}
+
+impl HypervisorDriver for LibvirtDriver {
+    fn name(&self) -> &str {
+        "libvirt"
+    }
+
+    fn blocks(&self) -> bool {
+        true
+    }
+
+    fn start(&self, spec: &GuestSpec) -> Result<(), DriverError> {
+        match self.domain(&spec.instance)? {
+            None => self.define_and_start(spec),
+            Some(dom) => {
+                // Defined by an earlier try, or stopped: define it again from
+                // the spec (its type may have changed while it was off), on
+                // the disk it has, and boot it.
+                let active =
+                    dom.is_active().map_err(|e| libvirt_error("cannot read the state of the guest", e))?;
+                if active {
+                    return Ok(());
+                }
+                let files = self.files(&spec.instance);
+                let disk = Some(files.disk()).filter(|d| d.is_file());
+                // Defined again under the same UUID, as libvirt requires.
+                let uuid = dom.uuid_string().map_err(|e| libvirt_error("cannot read the guest's UUID", e))?;
+                let xml = self.render(spec, &files, disk)?.replacen(
+                    "</name>",
+                    &format!("</name><uuid>{uuid}</uuid>"),
+                    1,
+                );
+                let dom = self.conn()?.define_domain_xml(&xml).map_err(|e| {
+                    start_failed(spec, format!("libvirt refused the domain: {}", e.message()))
+                })?;
+                dom.create()
+                    .map_err(|e| start_failed(spec, format!("the domain does not start: {}", e.message())))?;
+                Ok(())
+            }
+        }
+    }
+
+    fn destroy(&self, instance: &InstanceId) -> Result<(), DriverError> {
+        if let Some(dom) = self.domain(instance)? {
+            if let Err(e) = dom.destroy()
+                && !no_domain(&e)
+                && !matches!(e.code(), Enum::Known(ErrorNumber::OperationInvalid))
+            {
+                return Err(libvirt_error("cannot stop the guest", e));
+            }
+            if let Err(e) = dom.undefine()
+                && !no_domain(&e)
+            {
+                return Err(libvirt_error("cannot undefine the guest", e));
+            }
+        }
+        let files = self.files(instance);
+        files.remove().map_err(|e| hypervisor(format!("cannot remove {}", files.dir().display()), e))
+    }
+
+    /// Presses the guest's ACPI power button: a guest that listens powers
+    /// off, and its domain stays defined, shut off. A guest that is not
+    /// running (or not there) is left as it is: `false`.
+    fn shutdown(&self, instance: &InstanceId) -> Result<bool, DriverError> {
+        let Some(dom) = self.domain(instance)? else {
+            return Ok(false);
+        };
+        if !dom.is_active().map_err(|e| libvirt_error("cannot read the state of the guest", e))? {
+            return Ok(false);
+        }
+        // libvirt's default method: the guest agent if the domain has one
+        // (ours have not), else the ACPI power button.
+        dom.shutdown().map_err(|e| libvirt_error("cannot press the power button", e))?;
+        Ok(true)
+    }
+
+    /// Powers the guest off at once and keeps its domain and files, to be
+    /// started again with the same disk.
+    fn stop(&self, instance: &InstanceId) -> Result<(), DriverError> {
+        let Some(dom) = self.domain(instance)? else {
+            return Ok(());
+        };
+        match dom.destroy() {
+            Ok(()) => Ok(()),
+            Err(e) if no_domain(&e) || matches!(e.code(), Enum::Known(ErrorNumber::OperationInvalid)) => {
+                Ok(())
+            }
+            Err(e) => Err(libvirt_error("cannot stop the guest", e)),
+        }
+    }
+
+    /// Reboots the guest the way libvirt prefers (for QEMU: the ACPI power
+    /// button, then a reset once the guest has powered off).
+    fn reboot(&self, instance: &InstanceId) -> Result<(), DriverError> {
+        let dom = self.domain(instance)?.ok_or_else(|| DriverError::NoSuchGuest(instance.clone()))?;
+        dom.reboot(virt::sys::VIR_DOMAIN_REBOOT_DEFAULT).map_err(|e| libvirt_error("cannot reboot", e))
+    }
+
+    fn state(&self, instance: &InstanceId) -> Result<GuestState, DriverError> {
+        let Some(dom) = self.domain(instance)? else {
+            return Ok(GuestState::Absent);
+        };
+        match dom.state() {
+            Ok((state, _reason)) => Ok(guest_state(state)),
+            // Undefined between the lookup and now.
+            Err(e) if no_domain(&e) => Ok(GuestState::Absent),
+            Err(e) => Err(libvirt_error("cannot read the state of the guest", e)),
+        }
+    }
+
+    fn list(&self) -> Result<Vec<InstanceId>, DriverError> {
+        let domains = self.conn()?.list_all_domains(0).map_err(|e| libvirt_error("cannot list guests", e))?;
+        // Domains not named like instances are someone else's (qemu:///system
+        // is shared; test:///default has its own "test" domain).
+        Ok(domains.iter().filter_map(|d| d.name().ok()).filter_map(|n| InstanceId::parse(&n).ok()).collect())
+    }
+
+    fn console_output(&self, instance: &InstanceId) -> Result<Vec<u8>, DriverError> {
+        let files = self.files(instance);
+        match files.console_tail() {
+            Ok(Some(log)) => Ok(log),
+            Ok(None) if self.domain(instance)?.is_some() => Ok(Vec::new()),
+            Ok(None) => Err(DriverError::NoSuchGuest(instance.clone())),
+            Err(e) => Err(hypervisor(format!("cannot read {}", files.console_log().display()), e)),
+        }
+    }
+}
+
+/// How a libvirt domain state reads to the executor. A guest shutting
+/// down or paused by libvirt is still there; only shut off and crashed
+/// ones are not running.
+fn guest_state(state: Enum<DomainState, virt::sys::virDomainState>) -> GuestState {
+    match state {
+        Enum::Known(DomainState::Running | DomainState::Blocked | DomainState::Shutdown) => {
+            GuestState::Running
+        }
+        Enum::Known(DomainState::PMSuspended) => GuestState::Running,
+        Enum::Known(DomainState::NoState | DomainState::Paused) => GuestState::Booting,
+        Enum::Known(DomainState::Shutoff) => GuestState::ShutOff,
+        Enum::Known(DomainState::Crashed) => GuestState::Crashed,
+        Enum::Unknown(_) => GuestState::Booting,
+    }
+}
+
+/// Starts libvirt's default event loop on a thread, once per process.
+/// The embedded QEMU driver needs it (to learn that a guest powered off,
+/// for instance), and it must be registered before the first connection.
+fn event_loop() -> Result<(), DriverError> {
+    static STARTED: OnceLock<Result<(), String>> = OnceLock::new();
+    STARTED
+        .get_or_init(|| {
+            // libvirt prints every error to stderr by default; ours are returned.
+            virt::error::clear_error_callback();
+            virt::event::event_register_default_impl().map_err(|e| e.message().to_owned())?;
+            std::thread::Builder::new()
+                .name("libvirt-events".into())
+                .spawn(|| {
+                    loop {
+                        if let Err(e) = virt::event::event_run_default_impl() {
+                            tracing::warn!(error = %e.message(), "libvirt's event loop failed; going on");
+                            std::thread::sleep(Duration::from_millis(100));
+                        }
+                    }
+                })
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        })
+        .clone()
+        .map_err(|e| DriverError::Hypervisor(format!("cannot start libvirt's event loop: {e}")))
+}
+
+/// libvirt checks that its QEMU user can open /dev/kvm before it trusts
+/// its cache of what QEMU can do; when it cannot (a /dev/kvm only root may
+/// open, as on hosts without udev rules), every guest start probes QEMU
+/// again, ~45 s each, even for emulated guests.
+fn warn_about_dev_kvm() {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = std::fs::metadata("/dev/kvm")
+        && meta.permissions().mode() & 0o066 == 0
+    {
+        tracing::warn!(
+            "/dev/kvm is open to root only: libvirt will probe QEMU again on every guest start \
+             (tens of seconds each); fix with `chgrp kvm /dev/kvm; chmod 0660 /dev/kvm`"
+        );
+    }
+}
+
+fn connect(uri: &str) -> Result<Connect, DriverError> {
+    Connect::open(Some(uri))
+        .map_err(|e| DriverError::Hypervisor(format!("cannot connect to {uri}: {}", e.message())))
+}
+
+/// The embedded driver's root, with a `qemu.conf` that needs no daemon.
+fn prepare_embed_root(root: &std::path::Path) -> std::io::Result<()> {
+    let etc = root.join("etc");
+    std::fs::create_dir_all(&etc)?;
+    let conf = etc.join("qemu.conf");
+    if !conf.exists() {
+        std::fs::write(conf, EMBED_QEMU_CONF)?;
+    }
+    Ok(())
+}
+
+fn missing_image(image: &ImageId, path: &std::path::Path, images: &ImageFiles) -> String {
+    format!(
+        "the file of image {image} ({}) is missing: build the default image with \
+         `scripts/build-guest-image {}`",
+        path.display(),
+        images.dir().display()
+    )
+}
+
+fn no_domain(e: &virt::error::Error) -> bool {
+    matches!(e.code(), Enum::Known(ErrorNumber::NoDomain))
+}
+
+fn libvirt_error(what: &str, e: virt::error::Error) -> DriverError {
+    DriverError::Hypervisor(format!("{what}: {}", e.message()))
+}
+
+fn hypervisor(what: String, e: std::io::Error) -> DriverError {
+    DriverError::Hypervisor(format!("{what}: {e}"))
+}
+
+fn start_failed(spec: &GuestSpec, reason: String) -> DriverError {
+    DriverError::StartFailed { instance: spec.instance.clone(), reason }
+}
+
+#[cfg(test)]
+mod tests;

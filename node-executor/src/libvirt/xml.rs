@@ -1,0 +1,272 @@
+//! The libvirt domain XML of one guest, built from what the driver resolved
+//! (files, network, domain type). Pure: no I/O, so every choice here is
+//! tested by reading the text.
+//!
+//! Choices that matter on real hosts (see HOST-FACTS): `<features><acpi/>`
+//! (without it the guest's poweroff does not end the VM and hotplug fails),
+//! no `<graphics>` (a headless cloud guest; `type='none'` is rejected), the
+//! serial console to a file in the instance directory, virtio disk and NIC.
+
+use super::config::{DomainType, GuestNetwork};
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// XML namespace of the `<metadata>` element Yukari puts in its domains.
+pub(crate) const METADATA_NS: &str = "urn:yukari:instance:1";
+
+/// How the guest boots.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Boot<'a> {
+    /// Direct kernel boot (Eucalyptus's eki/eri): the kernel, its initrd
+    /// and the kernel command line.
+    Kernel { kernel: &'a Path, initrd: Option<&'a Path>, cmdline: String },
+    /// From the disk's boot loader.
+    Disk,
+}
+
+/// Everything in one guest's domain XML.
+#[derive(Clone, Debug)]
+pub(crate) struct DomainXml<'a> {
+    /// The domain name: the instance id.
+    pub name: &'a str,
+    pub domain_type: DomainType,
+    pub cpus: u32,
+    pub memory_mib: u32,
+    pub boot: Boot<'a>,
+    /// The instance's own disk (a qcow2 overlay), if its image has one.
+    pub disk: Option<&'a Path>,
+    pub network: &'a GuestNetwork,
+    pub mac: &'a str,
+    /// Where the serial console is written.
+    pub console_log: &'a Path,
+    /// Shown in `virsh dumpxml` for people looking at the host.
+    pub labels: &'a [(&'a str, &'a str)],
+}
+
+impl DomainXml<'_> {
+    pub(crate) fn render(&self) -> String {
+        let mut x = String::with_capacity(2048);
+        let w = &mut x;
+        // Writing to a String cannot fail.
+        let _ = writeln!(w, "<domain type='{}'>", self.domain_type.as_str());
+        let _ = writeln!(w, "  <name>{}</name>", escape(self.name));
+        if !self.labels.is_empty() {
+            let _ = write!(w, "  <metadata>\n    <yukari:instance xmlns:yukari='{METADATA_NS}'");
+            for (key, value) in self.labels {
+                let _ = write!(w, " {key}='{}'", escape(value));
+            }
+            let _ = writeln!(w, "/>\n  </metadata>");
+        }
+        let _ = writeln!(w, "  <memory unit='MiB'>{}</memory>", self.memory_mib);
+        let _ = writeln!(w, "  <vcpu>{}</vcpu>", self.cpus.max(1));
+        let _ = writeln!(w, "  <os>\n    <type arch='x86_64' machine='pc'>hvm</type>");
+        match &self.boot {
+            Boot::Kernel { kernel, initrd, cmdline } => {
+                let _ = writeln!(w, "    <kernel>{}</kernel>", path(kernel));
+                if let Some(initrd) = initrd {
+                    let _ = writeln!(w, "    <initrd>{}</initrd>", path(initrd));
+                }
+                let _ = writeln!(w, "    <cmdline>{}</cmdline>", escape(cmdline));
+            }
+            Boot::Disk => {
+                let _ = writeln!(w, "    <boot dev='hd'/>");
+            }
+        }
+        let _ = writeln!(w, "  </os>");
+        let _ = writeln!(w, "  <features>\n    <acpi/>\n  </features>");
+        let _ = writeln!(w, "  <clock offset='utc'/>");
+        let _ = writeln!(w, "  <on_poweroff>destroy</on_poweroff>");
+        let _ = writeln!(w, "  <on_reboot>restart</on_reboot>");
+        let _ = writeln!(w, "  <on_crash>destroy</on_crash>");
+        let _ = writeln!(w, "  <devices>");
+        if let Some(disk) = self.disk {
+            let _ = writeln!(
+                w,
+                "    <disk type='file' device='disk'>\n      \
+                 <driver name='qemu' type='qcow2'/>\n      \
+                 <source file='{}'/>\n      \
+                 <target dev='vda' bus='virtio'/>\n    \
+                 </disk>",
+                path(disk)
+            );
+        }
+        match self.network {
+            GuestNetwork::User => {
+                let _ = writeln!(
+                    w,
+                    "    <interface type='user'>\n      <mac address='{}'/>\n      \
+                     <model type='virtio'/>\n    </interface>",
+                    escape(self.mac)
+                );
+            }
+            GuestNetwork::Libvirt(network) => {
+                let _ = writeln!(
+                    w,
+                    "    <interface type='network'>\n      <source network='{}'/>\n      \
+                     <mac address='{}'/>\n      <model type='virtio'/>\n    </interface>",
+                    escape(network),
+                    escape(self.mac)
+                );
+            }
+            GuestNetwork::None => {}
+        }
+        let _ = writeln!(
+            w,
+            "    <serial type='file'>\n      <source path='{}' append='on'/>\n      \
+             <target port='0'/>\n    </serial>",
+            path(self.console_log)
+        );
+        let _ = writeln!(w, "    <memballoon model='none'/>");
+        let _ = writeln!(w, "  </devices>\n</domain>");
+        x
+    }
+}
+
+/// The kernel command line of a Yukari guest: serial console, its instance
+/// id, and where its metadata service is (if the node knows better than
+/// the well-known 169.254.169.254).
+pub(crate) fn kernel_cmdline(instance: &str, metadata: &[String]) -> String {
+    let mut line = format!("console=ttyS0 yukari.instance={instance}");
+    if !metadata.is_empty() {
+        // One word on the command line: no spaces in it.
+        let urls: Vec<String> = metadata.iter().map(|u| u.replace(char::is_whitespace, "")).collect();
+        let _ = write!(line, " yukari.metadata={}", urls.join(","));
+    }
+    line
+}
+
+/// A locally administered MAC address made from the instance id, so a
+/// guest defined again gets the same one (QEMU's 52:54:00 prefix).
+pub(crate) fn mac_for(instance: &str) -> String {
+    let hex: String = instance.chars().filter(char::is_ascii_hexdigit).collect();
+    let tail = if hex.len() >= 6 { &hex[hex.len() - 6..] } else { "000000" };
+    format!("52:54:00:{}:{}:{}", &tail[0..2], &tail[2..4], &tail[4..6])
+}
+
+fn path(p: &Path) -> String {
+    escape(&p.to_string_lossy())
+}
+
+/// Escapes text for an XML attribute (quoted with either quote) or element.
+pub(crate) fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\'' => out.push_str("&apos;"),
+            '"' => out.push_str("&quot;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn kernel_booted<'a>(
+        network: &'a GuestNetwork,
+        disk: Option<&'a Path>,
+        kernel: &'a Path,
+        initrd: &'a Path,
+        console: &'a Path,
+    ) -> DomainXml<'a> {
+        DomainXml {
+            name: "i-0000000000000002a",
+            domain_type: DomainType::Qemu,
+            cpus: 2,
+            memory_mib: 512,
+            boot: Boot::Kernel {
+                kernel,
+                initrd: Some(initrd),
+                cmdline: kernel_cmdline("i-0000000000000002a", &["http://10.0.2.2:8773/".into()]),
+            },
+            disk,
+            network,
+            mac: "52:54:00:00:00:2a",
+            console_log: console,
+            labels: &[("reservation", "r-00000000000000001"), ("image", "emi-0000059554b415249")],
+        }
+    }
+
+    #[test]
+    fn a_kernel_booted_guest_has_what_the_host_needs() {
+        let (kernel, initrd) = (PathBuf::from("/img/yukari-kernel"), PathBuf::from("/img/yukari-initrd"));
+        let (disk, console) = (PathBuf::from("/n/i-1/disk.qcow2"), PathBuf::from("/n/i-1/console.log"));
+        let xml = kernel_booted(&GuestNetwork::User, Some(&disk), &kernel, &initrd, &console).render();
+        for needle in [
+            "<domain type='qemu'>",
+            "<name>i-0000000000000002a</name>",
+            "<memory unit='MiB'>512</memory>",
+            "<vcpu>2</vcpu>",
+            "<kernel>/img/yukari-kernel</kernel>",
+            "<initrd>/img/yukari-initrd</initrd>",
+            "<cmdline>console=ttyS0 yukari.instance=i-0000000000000002a yukari.metadata=http://10.0.2.2:8773/</cmdline>",
+            "<features>\n    <acpi/>\n  </features>",
+            "<on_poweroff>destroy</on_poweroff>",
+            "<driver name='qemu' type='qcow2'/>",
+            "<source file='/n/i-1/disk.qcow2'/>",
+            "<target dev='vda' bus='virtio'/>",
+            "<interface type='user'>",
+            "<mac address='52:54:00:00:00:2a'/>",
+            "<model type='virtio'/>",
+            "<serial type='file'>\n      <source path='/n/i-1/console.log' append='on'/>",
+            "reservation='r-00000000000000001'",
+            "xmlns:yukari='urn:yukari:instance:1'",
+        ] {
+            assert!(xml.contains(needle), "{needle:?} missing from\n{xml}");
+        }
+        assert!(!xml.contains("<graphics"), "{xml}");
+        assert!(!xml.contains("<boot dev"), "a kernel-booted guest names no boot device: {xml}");
+    }
+
+    #[test]
+    fn domain_type_network_and_disk_follow_the_settings() {
+        let (kernel, initrd, console) = (PathBuf::from("/k"), PathBuf::from("/i"), PathBuf::from("/c.log"));
+        let network = GuestNetwork::Libvirt("default".into());
+        let mut guest = kernel_booted(&network, None, &kernel, &initrd, &console);
+        guest.domain_type = DomainType::Kvm;
+        let xml = guest.render();
+        assert!(xml.starts_with("<domain type='kvm'>"), "{xml}");
+        assert!(xml.contains("<interface type='network'>\n      <source network='default'/>"), "{xml}");
+        assert!(!xml.contains("<disk"), "no image disk, no <disk>: {xml}");
+
+        let none = GuestNetwork::None;
+        let mut guest = kernel_booted(&none, None, &kernel, &initrd, &console);
+        guest.boot = Boot::Disk;
+        let xml = guest.render();
+        assert!(!xml.contains("<interface"), "{xml}");
+        assert!(xml.contains("<boot dev='hd'/>") && !xml.contains("<kernel>"), "{xml}");
+    }
+
+    #[test]
+    fn text_from_outside_is_escaped() {
+        let (kernel, initrd) = (PathBuf::from("/img/a&b"), PathBuf::from("/img/<i>"));
+        let console = PathBuf::from("/n/it's/console.log");
+        let network = GuestNetwork::Libvirt("net'><evil/>".into());
+        let mut guest = kernel_booted(&network, None, &kernel, &initrd, &console);
+        guest.labels = &[("image", "x' onload='y")];
+        let xml = guest.render();
+        assert!(xml.contains("<kernel>/img/a&amp;b</kernel>"), "{xml}");
+        assert!(xml.contains("<initrd>/img/&lt;i&gt;</initrd>"), "{xml}");
+        assert!(xml.contains("/n/it&apos;s/console.log"), "{xml}");
+        assert!(xml.contains("network='net&apos;&gt;&lt;evil/&gt;'"), "{xml}");
+        assert!(xml.contains("image='x&apos; onload=&apos;y'"), "{xml}");
+        assert!(!xml.contains("<evil/>"), "{xml}");
+    }
+
+    #[test]
+    fn the_command_line_and_mac_come_from_the_instance() {
+        assert_eq!(kernel_cmdline("i-1", &[]), "console=ttyS0 yukari.instance=i-1");
+        assert_eq!(
+            kernel_cmdline("i-1", &["http://a/".into(), "http://b c/".into()]),
+            "console=ttyS0 yukari.instance=i-1 yukari.metadata=http://a/,http://bc/"
+        );
+        assert_eq!(mac_for("i-0123456789abcdef0"), "52:54:00:bc:de:f0");
+        assert_ne!(mac_for("i-00000000000000001"), mac_for("i-00000000000000002"));
+    }
+}

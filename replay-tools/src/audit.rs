@@ -1,0 +1,331 @@
+//! `yukari replay audit`: every call that changed something, one entry per
+//! request. The records of one request are appended atomically, so they
+//! are consecutive in the log; an entry is a run of records with the same
+//! request id (a record without one is an entry of its own).
+//!
+//! Refused calls are not in the log yet: when the domain records them (a
+//! `RequestRefused` event, see [`outcome_of`]), they show as outcome
+//! `refused` with their error code.
+
+use crate::error::ReplayError;
+use crate::progress::Progress;
+use crate::source::{Records, scan};
+use crate::time::Micros;
+use eventlog::{EnvelopeRef, RecordedEvent};
+use serde::Serialize;
+use std::collections::{BTreeSet, HashMap};
+use std::ops::ControlFlow;
+
+/// One request that changed something.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AuditEntry {
+    /// When its first record was stored (µs since the epoch).
+    pub time: Micros,
+    pub account: String,
+    /// The account's name, when the log created it.
+    pub account_name: Option<String>,
+    pub user: String,
+    pub access_key: String,
+    pub source: String,
+    pub action: String,
+    /// Resource ids touched (the streams appended to), in log order.
+    pub resources: Vec<String>,
+    /// The event types recorded, in log order, each once.
+    pub events: Vec<String>,
+    pub outcome: Outcome,
+    pub request_id: String,
+    pub correlation_id: String,
+    pub first_position: u64,
+    pub last_position: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "lowercase")]
+pub enum Outcome {
+    /// The call's events were stored.
+    Ok,
+    /// The call was refused; `code` is the EC2 error code when known.
+    Refused { code: Option<String> },
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outcome::Ok => f.write_str("ok"),
+            Outcome::Refused { code: Some(code) } => write!(f, "refused:{code}"),
+            Outcome::Refused { code: None } => f.write_str("refused"),
+        }
+    }
+}
+
+/// Which entries to keep; every field set must match.
+#[derive(Clone, Debug, Default)]
+pub struct AuditFilter {
+    /// Account id or name.
+    pub account: Option<String>,
+    pub user: Option<String>,
+    /// A resource id (`i-…`, `r-…`, an account id …) or a stream id.
+    pub resource: Option<String>,
+    /// An action name, any case (`RunInstances`, `ReportInstanceRunning`).
+    pub action: Option<String>,
+    /// Entries at or after this time.
+    pub from: Option<Micros>,
+    /// Entries before this time.
+    pub to: Option<Micros>,
+}
+
+impl AuditFilter {
+    pub fn matches(&self, e: &AuditEntry) -> bool {
+        let account =
+            self.account.as_deref().is_none_or(|a| e.account == a || e.account_name.as_deref() == Some(a));
+        let resource = self.resource.as_deref().is_none_or(|r| e.resources.iter().any(|x| x == r));
+        account
+            && resource
+            && self.user.as_deref().is_none_or(|u| e.user == u)
+            && self.action.as_deref().is_none_or(|a| e.action.eq_ignore_ascii_case(a))
+            && self.from.is_none_or(|t| e.time >= t)
+            && self.to.is_none_or(|t| e.time < t)
+    }
+}
+
+/// The resource a stream belongs to: its id after the kind
+/// (`instance/i-…` → `i-…`); streams without an id (`cloud`) and client
+/// tokens (`token/ACCOUNT/TOKEN`) are named by the whole stream id.
+pub fn resource_of(stream: &str) -> &str {
+    match stream.split_once('/') {
+        Some(("token", _)) | None => stream,
+        Some((_, id)) => id,
+    }
+}
+
+/// EXTENSION POINT for refused calls. Another change adds a
+/// `RequestRefused` event for authenticated calls the domain turned down;
+/// any record of that type makes its entry `refused`. When the event
+/// exists in `domain::Event`, decode it here (`Event::decode`) and return
+/// its error code instead of `None`.
+pub fn outcome_of(envelope: &EnvelopeRef<'_>) -> Option<Outcome> {
+    (envelope.event_type == "RequestRefused").then_some(Outcome::Refused { code: None })
+}
+
+/// Builds entries from records in log order.
+#[derive(Default)]
+struct Grouper {
+    current: Option<AuditEntry>,
+    resources_seen: BTreeSet<String>,
+    names: HashMap<String, String>,
+}
+
+impl Grouper {
+    /// Adds a record; returns the entry it closed, if any.
+    fn push(&mut self, e: &EnvelopeRef<'_>) -> Option<AuditEntry> {
+        if e.event_type == "AccountCreated"
+            && let Ok(domain::Event::AccountCreated(created)) =
+                domain::Event::decode(e.event_type, e.schema, e.payload)
+        {
+            self.names.insert(created.account.to_string(), created.name);
+        }
+        let same =
+            self.current.as_ref().is_some_and(|c| !e.request_id.is_empty() && c.request_id == e.request_id);
+        let closed = if same { None } else { self.close() };
+        let entry = self.current.get_or_insert_with(|| AuditEntry {
+            time: e.recorded_at,
+            account: e.account.to_owned(),
+            account_name: None,
+            user: e.user.to_owned(),
+            access_key: e.access_key.to_owned(),
+            source: e.source.to_owned(),
+            action: e.action.to_owned(),
+            resources: Vec::new(),
+            events: Vec::new(),
+            outcome: Outcome::Ok,
+            request_id: e.request_id.to_owned(),
+            correlation_id: e.correlation_id.to_owned(),
+            first_position: e.position,
+            last_position: e.position,
+        });
+        entry.last_position = e.position;
+        let resource = resource_of(e.stream);
+        if !self.resources_seen.contains(resource) {
+            self.resources_seen.insert(resource.to_owned());
+            entry.resources.push(resource.to_owned());
+        }
+        if !entry.events.iter().any(|t| t == e.event_type) {
+            entry.events.push(e.event_type.to_owned());
+        }
+        if let Some(outcome) = outcome_of(e) {
+            entry.outcome = outcome;
+        }
+        closed
+    }
+
+    fn close(&mut self) -> Option<AuditEntry> {
+        self.resources_seen.clear();
+        let mut entry = self.current.take()?;
+        entry.account_name = self.names.get(&entry.account).cloned();
+        Some(entry)
+    }
+}
+
+/// Visits every entry that matches `filter`, in log order, by reading the
+/// whole log (or up to `filter.to`). Stops early when `visit` breaks.
+pub fn audit(
+    records: &dyn Records,
+    filter: &AuditFilter,
+    progress: &Progress,
+    mut visit: impl FnMut(AuditEntry) -> ControlFlow<()>,
+) -> Result<(), ReplayError> {
+    let mut grouper = Grouper::default();
+    let mut stopped = false;
+    let mut done = 0u64;
+    scan(records, 1, |e| {
+        done += 1;
+        progress.at(done);
+        if filter.to.is_some_and(|to| e.recorded_at >= to) {
+            // The log is in time order: nothing later can match.
+            return ControlFlow::Break(());
+        }
+        if let Some(entry) = grouper.push(e)
+            && filter.matches(&entry)
+            && visit(entry).is_break()
+        {
+            stopped = true;
+            return ControlFlow::Break(());
+        }
+        ControlFlow::Continue(())
+    })?;
+    if !stopped && let Some(entry) = grouper.close().filter(|e| filter.matches(e)) {
+        let _ = visit(entry);
+    }
+    Ok(())
+}
+
+/// The streams that may hold a resource's records, from the shape of its
+/// id; `None` when the shape says nothing (then the whole log is read).
+pub fn streams_of(resource: &str) -> Option<Vec<String>> {
+    if resource.contains('/') || resource == "cloud" || resource == "network" {
+        return Some(vec![resource.to_owned()]);
+    }
+    let kind = match resource.split_once('-') {
+        Some(("i", _)) => "instance",
+        Some(("r", _)) => "reservation",
+        Some(("emi" | "eki" | "eri" | "ami" | "aki" | "ari", _)) => "image",
+        Some(("sg", _)) => "sg",
+        Some(("eipalloc", _)) => "eip",
+        Some(("vol", _)) => "volume",
+        Some(("snap", _)) => "snapshot",
+        _ if resource.len() == 12 && resource.bytes().all(|b| b.is_ascii_digit()) => "account",
+        _ => return None,
+    };
+    Some(vec![format!("{kind}/{resource}")])
+}
+
+/// How many records are read at a time while looking for where a request
+/// begins and ends around a record found through the index.
+const WINDOW: u64 = 512;
+
+/// The entries that touched `filter.resource`, found through the stream
+/// index instead of reading the whole log (the same answer as [`audit`],
+/// much faster on a long log). Falls back to [`audit`] when the resource
+/// id's shape names no stream.
+pub fn audit_resource(
+    records: &dyn Records,
+    filter: &AuditFilter,
+    progress: &Progress,
+) -> Result<Vec<AuditEntry>, ReplayError> {
+    let Some(streams) = filter.resource.as_deref().and_then(streams_of) else {
+        let mut out = Vec::new();
+        audit(records, filter, progress, |e| {
+            out.push(e);
+            ControlFlow::Continue(())
+        })?;
+        return Ok(out);
+    };
+    let mut positions: Vec<u64> = Vec::new();
+    for stream in &streams {
+        positions.extend(records.stream(stream)?.iter().map(|r| r.position));
+    }
+    positions.sort_unstable();
+    let mut out = Vec::new();
+    let mut names: HashMap<String, Option<String>> = HashMap::new();
+    let mut covered = 0u64;
+    for position in positions {
+        if position <= covered {
+            continue;
+        }
+        let group = request_around(records, position)?;
+        covered = group.last().map_or(position, |r| r.position);
+        let mut grouper = Grouper::default();
+        let mut entry = None;
+        for r in &group {
+            if let Some(closed) = grouper.push(&r.as_envelope()) {
+                entry = Some(closed);
+            }
+        }
+        let Some(mut entry) = entry.or_else(|| grouper.close()) else { continue };
+        let name = match names.get(&entry.account) {
+            Some(n) => n.clone(),
+            None => {
+                let n = account_name(records, &entry.account)?;
+                names.insert(entry.account.clone(), n.clone());
+                n
+            }
+        };
+        entry.account_name = name;
+        if filter.matches(&entry) {
+            out.push(entry);
+        }
+    }
+    Ok(out)
+}
+
+/// The records of the request that stored the record at `position`.
+fn request_around(records: &dyn Records, position: u64) -> Result<Vec<RecordedEvent>, ReplayError> {
+    let at = records.read(position, 1)?;
+    let Some(record) = at.into_iter().next() else { return Ok(Vec::new()) };
+    let id = record.metadata.request_id.clone();
+    if id.is_empty() {
+        return Ok(vec![record]);
+    }
+    let mut before: Vec<RecordedEvent> = Vec::new();
+    let mut low = position;
+    'back: while low > 1 {
+        let from = low.saturating_sub(WINDOW).max(1);
+        let chunk = records.read(from, (low - from) as usize)?;
+        for r in chunk.into_iter().rev() {
+            if r.metadata.request_id != id {
+                break 'back;
+            }
+            before.push(r);
+        }
+        low = from;
+    }
+    before.reverse();
+    before.push(record);
+    let mut next = position + 1;
+    'forward: loop {
+        let chunk = records.read(next, WINDOW as usize)?;
+        if chunk.is_empty() {
+            break;
+        }
+        for r in chunk {
+            if r.metadata.request_id != id {
+                break 'forward;
+            }
+            next = r.position + 1;
+            before.push(r);
+        }
+    }
+    Ok(before)
+}
+
+/// The name an account was created with, from its stream.
+fn account_name(records: &dyn Records, account: &str) -> Result<Option<String>, ReplayError> {
+    for r in records.stream(&format!("account/{account}"))? {
+        if let Ok(domain::Event::AccountCreated(e)) =
+            domain::Event::decode(&r.event_type, r.schema, &r.payload)
+        {
+            return Ok(Some(e.name));
+        }
+    }
+    Ok(None)
+}

@@ -1,0 +1,128 @@
+//! Where the records come from: the log file of a stopped controller
+//! (offline), or a running controller's admin API (online, implemented by
+//! the binary, which knows HTTP). Every tool reads through [`Records`], so
+//! both give the same answers on the same log.
+
+use crate::error::ReplayError;
+use eventlog::{EnvelopeRef, EventLog, ReadError, RecordedEvent};
+use std::ops::ControlFlow;
+
+/// What a visitor of records is handed: the position, and the record
+/// checked (checksum, position) and decoded, or why it is corrupt.
+pub type Visit<'a> = &'a mut dyn FnMut(u64, Result<EnvelopeRef<'_>, ReadError>) -> ControlFlow<()>;
+
+/// A log to replay.
+pub trait Records {
+    /// The last position (0 for an empty log).
+    fn head(&self) -> Result<u64, ReplayError>;
+
+    /// Visits every record from `from` (from 1) up to the head as it was
+    /// when the visit started, in order, corrupt ones included as errors;
+    /// stops early when `visit` breaks.
+    fn visit(&self, from: u64, visit: Visit<'_>) -> Result<(), ReplayError>;
+
+    /// Up to `max` records from `from`, verified (a corrupt one is an error).
+    fn read(&self, from: u64, max: usize) -> Result<Vec<RecordedEvent>, ReplayError> {
+        let mut out = Vec::new();
+        let mut failure = None;
+        self.visit(from, &mut |_, record| match record {
+            Ok(e) => {
+                out.push(e.to_owned());
+                if out.len() >= max { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+            }
+            Err(e) => {
+                failure = Some(e);
+                ControlFlow::Break(())
+            }
+        })?;
+        match failure {
+            Some(e) => Err(e.into()),
+            None => Ok(out),
+        }
+    }
+
+    /// A stream's records, through the stream index.
+    fn stream(&self, stream: &str) -> Result<Vec<RecordedEvent>, ReplayError>;
+
+    /// Where the records come from, for messages.
+    fn describe(&self) -> String;
+}
+
+/// Visits every verified record from `from`; a corrupt record stops the
+/// replay with an error naming its position.
+pub fn scan(
+    records: &dyn Records,
+    from: u64,
+    mut visit: impl FnMut(&EnvelopeRef<'_>) -> ControlFlow<()>,
+) -> Result<(), ReplayError> {
+    let mut failure = None;
+    records.visit(from, &mut |_, record| match record {
+        Ok(e) => visit(&e),
+        Err(e) => {
+            failure = Some(e);
+            ControlFlow::Break(())
+        }
+    })?;
+    failure.map_or(Ok(()), |e| Err(e.into()))
+}
+
+/// The log file of a stopped controller, opened by this process.
+pub struct Offline {
+    pub log: EventLog,
+    path: String,
+}
+
+impl Offline {
+    /// Opens `DIR/events.redb`. redb lets one process at a time open the
+    /// file, so this fails while a controller runs on it: then use the
+    /// controller's admin API instead (`--controller URL`).
+    pub fn open(data_dir: &std::path::Path) -> Result<Offline, ReplayError> {
+        let path = data_dir.join("events.redb");
+        if !path.exists() {
+            return Err(ReplayError::NoLog(path.display().to_string()));
+        }
+        let log = EventLog::open(&path, eventlog::LogOptions::for_replay()).map_err(|e| {
+            ReplayError::Open(format!(
+                "{e}. A running controller holds its log file (redb allows one process per file): \
+                 stop it, or replay online with --controller URL"
+            ))
+        })?;
+        Ok(Offline { log, path: path.display().to_string() })
+    }
+
+    /// Wraps a log this process already has open.
+    pub fn from_log(log: EventLog) -> Offline {
+        Offline { log, path: "(open log)".to_owned() }
+    }
+}
+
+impl Drop for Offline {
+    fn drop(&mut self) {
+        self.log.close();
+    }
+}
+
+impl Records for Offline {
+    fn head(&self) -> Result<u64, ReplayError> {
+        Ok(self.log.head())
+    }
+
+    fn visit(&self, from: u64, visit: Visit<'_>) -> Result<(), ReplayError> {
+        let head = self.log.head();
+        self.log.scan_all(from, |position, record| {
+            if position > head {
+                return ControlFlow::Break(());
+            }
+            visit(position, record)
+        })?;
+        Ok(())
+    }
+
+    fn stream(&self, stream: &str) -> Result<Vec<RecordedEvent>, ReplayError> {
+        Ok(self.log.read_stream(stream, 0)?)
+    }
+
+    fn describe(&self) -> String {
+        self.path.clone()
+    }
+}

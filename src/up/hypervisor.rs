@@ -1,0 +1,126 @@
+//! Which hypervisor driver `yukari up` gives its node executor: the
+//! simulator, or libvirt (embedded QEMU driver by default, any URI on
+//! request) with the built-in image's files.
+
+use anyhow::{Context, bail};
+use api::app::bootstrap::default_images;
+use node_executor::libvirt::{
+    DomainType, GuestNetwork, ImageFiles, LibvirtConfig, MetadataToken, default_image_dir, embedded_uri,
+};
+use node_executor::{HypervisorDriver, LibvirtDriver, SimDriver};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Settings of the libvirt hypervisor (ignored with `--hypervisor sim`).
+#[derive(clap::Args, Debug)]
+pub struct LibvirtArgs {
+    /// libvirt: `qemu` runs guests under QEMU emulation (TCG), which works
+    /// on any machine; `kvm` uses hardware virtualization (/dev/kvm), much
+    /// faster where it works. libvirt offers KVM on some hosts where it
+    /// fails (nested VMs), so emulation is the default.
+    #[arg(long, env = "YUKARI_DOMAIN_TYPE", default_value = "qemu", value_parser = ["qemu", "kvm"])]
+    pub domain_type: String,
+    /// libvirt: where the built-in image's files are (scripts/build-guest-image
+    /// writes them) [default: /var/cache/yukari/images for root, else
+    /// ~/.cache/yukari/images]
+    #[arg(long, env = "YUKARI_IMAGE_DIR")]
+    pub image_dir: Option<PathBuf>,
+    /// libvirt: the guests' network: `user` (QEMU user-mode networking; no
+    /// daemon or bridge needed), `network:NAME` (a libvirt network, e.g.
+    /// `network:default` with qemu:///system) or `none`.
+    #[arg(long, default_value = "user")]
+    pub guest_network: String,
+}
+
+/// What `--hypervisor` asked for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Hypervisor {
+    Sim,
+    /// A libvirt URI; `None` is the embedded driver in the data directory.
+    Libvirt(Option<String>),
+}
+
+impl Hypervisor {
+    pub fn parse(text: &str) -> anyhow::Result<Hypervisor> {
+        match text {
+            "sim" => Ok(Hypervisor::Sim),
+            "libvirt" => Ok(Hypervisor::Libvirt(None)),
+            _ => match text.strip_prefix("libvirt:") {
+                Some(uri) if !uri.is_empty() => Ok(Hypervisor::Libvirt(Some(uri.to_owned()))),
+                _ => bail!("unknown hypervisor {text:?}: use sim, libvirt or libvirt:URI"),
+            },
+        }
+    }
+}
+
+/// The node's driver and how often the executor polls a booting guest.
+pub fn driver(
+    choice: &Hypervisor,
+    args: &LibvirtArgs,
+    data_dir: &Path,
+    ec2_port: u16,
+    metadata_token: MetadataToken,
+    sim_boot_ms: u64,
+) -> anyhow::Result<(Arc<dyn HypervisorDriver>, Duration)> {
+    let uri = match choice {
+        Hypervisor::Sim => {
+            let driver = Arc::new(SimDriver::new(Duration::from_millis(sim_boot_ms)));
+            return Ok((driver, Duration::from_millis(50.min(sim_boot_ms.max(5)))));
+        }
+        Hypervisor::Libvirt(Some(uri)) => uri.clone(),
+        Hypervisor::Libvirt(None) => embedded_uri(&absolute(&data_dir.join("node/libvirt"))?),
+    };
+    let image_dir = absolute(&args.image_dir.clone().unwrap_or_else(default_image_dir))?;
+    // The built-in image triple; the file names are the last part of the
+    // locations bootstrap registers (`builtin/yukari-kernel` …).
+    let (emi, eki, eri) = default_images();
+    let images = ImageFiles::new(&image_dir)
+        .with(emi, "yukari-default")
+        .with(eki, "yukari-kernel")
+        .with(eri, "yukari-initrd");
+    let missing = images.missing();
+    if !missing.is_empty() {
+        bail!(
+            "the built-in guest image is not built (missing {}): run `scripts/build-guest-image {}` \
+             or point --image-dir at the folder it wrote",
+            missing.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
+            image_dir.display()
+        );
+    }
+    let mut config = LibvirtConfig::new(uri, absolute(&data_dir.join("node/instances"))?, images);
+    config.domain_type = args.domain_type.parse::<DomainType>().map_err(anyhow::Error::msg)?;
+    config.network = args.guest_network.parse::<GuestNetwork>().map_err(anyhow::Error::msg)?;
+    if config.network == GuestNetwork::User {
+        // Under user-mode networking the host's loopback is 10.0.2.2 to the
+        // guest, and every guest's requests come from the host: the service
+        // knows the guest by the token in the path.
+        config.metadata_urls = vec![format!("http://10.0.2.2:{ec2_port}/metadata/{{token}}/")];
+    }
+    let driver = LibvirtDriver::open(config)
+        .context("cannot open the libvirt hypervisor")?
+        .with_metadata_token(metadata_token);
+    Ok((Arc::new(driver), Duration::from_millis(500)))
+}
+
+fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
+    std::path::absolute(path).with_context(|| format!("cannot resolve {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hypervisor_choices_parse() {
+        assert_eq!(Hypervisor::parse("sim").unwrap(), Hypervisor::Sim);
+        assert_eq!(Hypervisor::parse("libvirt").unwrap(), Hypervisor::Libvirt(None));
+        assert_eq!(
+            Hypervisor::parse("libvirt:qemu:///system").unwrap(),
+            Hypervisor::Libvirt(Some("qemu:///system".into()))
+        );
+        for bad in ["libvirt:", "xen", ""] {
+            assert!(Hypervisor::parse(bad).unwrap_err().to_string().contains("use sim, libvirt"), "{bad}");
+        }
+    }
+}
