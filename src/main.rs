@@ -1,10 +1,10 @@
 //! The `yukari` binary: a thin command-line dispatch to the crates that do
 //! the work. `yukari up` runs the whole cloud on one machine.
 
+mod replay;
 mod up;
 
 use clap::{Parser, Subcommand};
-use std::path::PathBuf;
 
 #[derive(Parser)]
 #[command(name = "yukari", version, about = "Yukari: an EC2/EBS/S3-compatible private cloud on an event log")]
@@ -20,44 +20,9 @@ struct Cli {
 enum Commands {
     /// Run the whole cloud on this machine: controller, one cluster, one node.
     Up(up::UpArgs),
-    /// Learn from the event log: verify it (more tools follow).
-    #[command(subcommand)]
-    Replay(ReplayCommand),
-}
-
-#[derive(Subcommand)]
-enum ReplayCommand {
-    /// Check every record's checksum, positions, stream versions, decoding
-    /// and the read-model snapshot; exits non-zero with a report otherwise.
-    /// Works on the data directory of a stopped controller.
-    Verify {
-        #[arg(long, default_value = "yukari-data")]
-        data_dir: PathBuf,
-    },
-}
-
-fn replay(command: ReplayCommand) -> anyhow::Result<()> {
-    match command {
-        ReplayCommand::Verify { data_dir } => {
-            let path = data_dir.join("events.redb");
-            if !path.exists() {
-                anyhow::bail!("no event log at {}", path.display());
-            }
-            let offline = replay_tools::Offline::open(&data_dir)?;
-            let checks = replay_tools::verify::Checks {
-                live: replay_tools::verify::LiveModels::from_snapshot_file(&data_dir.join("projections.snapshot"))?,
-                snapshots: None,
-                stream_index: true,
-            };
-            let report = replay_tools::verify::verify(&offline, checks, &replay_tools::Progress::hidden())?;
-            print!("{report}");
-            drop(offline);
-            if !report.ok() {
-                std::process::exit(1);
-            }
-            Ok(())
-        }
-    }
+    /// Learn from the event log: audit, usage and invoices, the cloud at
+    /// any past moment, diff, verify, rebuild, tail.
+    Replay(replay::ReplayArgs),
 }
 
 fn init_logs(format: &str) {
@@ -79,7 +44,7 @@ fn main() -> anyhow::Result<()> {
         Commands::Up(args) => runtime.block_on(up::run(args)),
         Commands::Replay(command) => {
             let _guard = runtime.enter();
-            replay(command)
+            replay::run(command)
         }
     }
 }

@@ -223,7 +223,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         "Yukari is up; `. {}` to use it",
         eucarc.display()
     );
-    let router = api::ec2::router(app.clone());
+    let router = api::ec2::router(app.clone()).merge(api::admin::router(app.clone()));
     let mut fatal_seen = fatal_seen;
     let stop_when = async move {
         tokio::select! {
