@@ -77,7 +77,7 @@ enum ReplayCommand {
         /// Start of the period (default: the start of the log).
         #[arg(long)]
         from: Option<String>,
-        /// End of the period (default: now).
+        /// End of the period (default, and at the latest: now).
         #[arg(long)]
         to: Option<String>,
         /// Only this account (id or name).
@@ -244,7 +244,8 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
         }
         ReplayCommand::Usage { from, to, account, price_sheet, plot, format } => {
             let from = time_arg(from)?.unwrap_or(i64::MIN / 2);
-            let to = time_arg(to)?.unwrap_or_else(time::now);
+            // Usage is what happened: a period ending in the future ends now.
+            let to = time_arg(to)?.unwrap_or(i64::MAX).min(time::now());
             let sheet = price_sheet.as_deref().map(PriceSheet::load).transpose()?;
             let mut report = usage::usage(records, from, to, &Progress::new("usage", head))?;
             if from == i64::MIN / 2 {
