@@ -36,7 +36,7 @@ impl Progress {
     /// The replay reached `position` (counted from `start`).
     #[inline]
     pub fn at(&self, done: u64) {
-        if done % self.every == 0
+        if done.is_multiple_of(self.every)
             && let Some(bar) = &self.bar
         {
             bar.set_position(done);

@@ -52,21 +52,30 @@ fn refuse(status: StatusCode, message: impl Into<String>) -> Response {
     (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], message.into()).into_response()
 }
 
+/// Why a call is refused: its status and a plain-text message.
+struct Refusal(StatusCode, String);
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        refuse(self.0, self.1)
+    }
+}
+
 /// Checks the signature, and that the signer is the admin account.
-fn authorize(app: &App, method: &Method, uri: &Uri, headers: &HeaderMap) -> Result<(), Response> {
+fn authorize(app: &App, method: &Method, uri: &Uri, headers: &HeaderMap) -> Result<(), Refusal> {
     let query = uri.query().unwrap_or("");
     let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
     let signed = SignedRequest { method: method.as_str(), path: uri.path(), query, headers, body: b"" };
     let verified = verify(&signed, &pairs, SystemTime::now(), &app.credentials)
-        .map_err(|e| refuse(StatusCode::UNAUTHORIZED, format!("{}: {e}", e.ec2_code())))?;
+        .map_err(|e| Refusal(StatusCode::UNAUTHORIZED, format!("{}: {e}", e.ec2_code())))?;
     let (account, _) = app
         .credentials
         .owner(&verified.access_key_id)
-        .ok_or_else(|| refuse(StatusCode::UNAUTHORIZED, "AuthFailure: unknown access key"))?;
+        .ok_or_else(|| Refusal(StatusCode::UNAUTHORIZED, "AuthFailure: unknown access key".into()))?;
     let models = app.projections.read();
     match models.accounts.account_by_name("admin") {
         Some((admin, _)) if *admin == account => Ok(()),
-        _ => Err(refuse(StatusCode::FORBIDDEN, "only the cloud's admin account may read the log")),
+        _ => Err(Refusal(StatusCode::FORBIDDEN, "only the cloud's admin account may read the log".into())),
     }
 }
 
@@ -93,7 +102,7 @@ async fn log(
     Query(q): Query<LogQuery>,
 ) -> Response {
     if let Err(refused) = authorize(&app, &method, &uri, &headers) {
-        return refused;
+        return refused.into_response();
     }
     let from = q.from.max(1);
     let limit = q.limit.unwrap_or(MAX_LIMIT).clamp(1, MAX_LIMIT);
@@ -156,7 +165,7 @@ async fn stream(
     Query(q): Query<StreamQuery>,
 ) -> Response {
     if let Err(refused) = authorize(&app, &method, &uri, &headers) {
-        return refused;
+        return refused.into_response();
     }
     let log = app.log.clone();
     let read = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, eventlog::ReadError> {
@@ -178,7 +187,7 @@ async fn stream(
 
 async fn models(State(app): State<Arc<App>>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
     if let Err(refused) = authorize(&app, &method, &uri, &headers) {
-        return refused;
+        return refused.into_response();
     }
     let (position, body) = {
         let models = app.projections.read();
