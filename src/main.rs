@@ -3,10 +3,10 @@
 
 mod account;
 mod credentials;
+mod replay;
 mod up;
 
 use clap::{Parser, Subcommand};
-use std::path::PathBuf;
 
 #[derive(Parser)]
 #[command(name = "yukari", version, about = "Yukari: an EC2/EBS/S3-compatible private cloud on an event log")]
@@ -26,46 +26,9 @@ enum Commands {
     /// admin credentials of the data directory).
     #[command(subcommand)]
     Account(account::AccountCommand),
-    /// Learn from the event log: verify it (more tools follow).
-    #[command(subcommand)]
-    Replay(ReplayCommand),
-}
-
-#[derive(Subcommand)]
-enum ReplayCommand {
-    /// Check every record's checksum, positions, stream versions, decoding
-    /// and the read-model snapshot; exits non-zero with a report otherwise.
-    /// Works on the data directory of a stopped controller.
-    Verify {
-        #[arg(long, default_value = "yukari-data")]
-        data_dir: PathBuf,
-    },
-}
-
-fn replay(command: ReplayCommand) -> anyhow::Result<()> {
-    match command {
-        ReplayCommand::Verify { data_dir } => {
-            let path = data_dir.join("events.redb");
-            if !path.exists() {
-                anyhow::bail!("no event log at {}", path.display());
-            }
-            let offline = replay_tools::Offline::open(&data_dir)?;
-            let checks = replay_tools::verify::Checks {
-                live: replay_tools::verify::LiveModels::from_snapshot_file(
-                    &data_dir.join("projections.snapshot"),
-                )?,
-                snapshots: None,
-                stream_index: true,
-            };
-            let report = replay_tools::verify::verify(&offline, checks, &replay_tools::Progress::hidden())?;
-            print!("{report}");
-            drop(offline);
-            if !report.ok() {
-                std::process::exit(1);
-            }
-            Ok(())
-        }
-    }
+    /// Learn from the event log: audit, usage and invoices, the cloud at
+    /// any past moment, diff, verify, rebuild, tail.
+    Replay(replay::ReplayArgs),
 }
 
 fn init_logs(format: &str) {
@@ -88,7 +51,7 @@ fn main() -> anyhow::Result<()> {
         Commands::Account(command) => runtime.block_on(account::run(command)),
         Commands::Replay(command) => {
             let _guard = runtime.enter();
-            replay(command)
+            replay::run(command)
         }
     }
 }

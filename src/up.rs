@@ -242,7 +242,8 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     );
     let router = api::ec2::router(app.clone())
         .merge(api::euare::router(app.clone()))
-        .merge(api::metadata::router(app.clone()));
+        .merge(api::metadata::router(app.clone()))
+        .merge(api::admin::router(app.clone()));
     let mut fatal_seen = fatal_seen;
     let stop_when = async move {
         tokio::select! {

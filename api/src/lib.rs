@@ -5,6 +5,7 @@
 //! Handlers stay thin: they parse, hand a command to [`app`], and render.
 //! Nothing in here decides a business rule; that is the domain's job.
 
+pub mod admin;
 pub mod app;
 pub mod auth;
 pub mod ec2;

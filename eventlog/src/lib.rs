@@ -24,6 +24,7 @@ pub use error::{AppendError, OpenError, ReadError};
 pub use log::{EventLog, LogOptions};
 pub use subscribe::{Batch, Subscription};
 pub use tx::{Appended, ExpectedVersion, StreamAppend, Tx};
+pub use writer::RawRecord;
 
 #[cfg(test)]
 mod tests;

@@ -163,7 +163,7 @@ impl EventLog {
     /// (checksum first), not verified here, so that a copy sent elsewhere
     /// (the admin API) is checked end to end by [`decode_record`] on the
     /// other side. A missing position is reported as corrupt.
-    pub fn raw_records(&self, from: u64, max: usize) -> Result<Vec<StoredRecord>, ReadError> {
+    pub fn raw_records(&self, from: u64, max: usize) -> Result<Vec<RawRecord>, ReadError> {
         let txn = self.read_txn()?;
         let events = txn.open_table(EVENTS).map_err(|e| ReadError::Storage(storage(e)))?;
         let mut out = Vec::with_capacity(max.min(4096));
@@ -338,6 +338,3 @@ fn last_position(db: &redb::Database) -> Result<u64, OpenError> {
         }
     }
 }
-
-/// A stored record as it is on disk: its position and its bytes.
-pub type StoredRecord = (u64, Arc<[u8]>);

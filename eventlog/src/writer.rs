@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex, RwLock};
 const TAIL_RECORDS: usize = 65_536;
 
 /// A stored record as it is on disk, with its position.
-pub(crate) type RawRecord = (u64, Arc<[u8]>);
+pub type RawRecord = (u64, Arc<[u8]>);
 
 /// The newest committed records, oldest first.
 #[derive(Default)]

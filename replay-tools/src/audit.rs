@@ -329,3 +329,6 @@ fn account_name(records: &dyn Records, account: &str) -> Result<Option<String>, 
     }
     Ok(None)
 }
+
+#[cfg(test)]
+mod tests;

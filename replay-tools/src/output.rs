@@ -52,7 +52,7 @@ const AUDIT_COLUMNS: [&str; 10] = [
 pub fn audit_header(format: Format) -> String {
     match format {
         Format::Table => format!(
-            "{:<27} {:<12} {:<10} {:<20} {:<21} {:<24} {:<8} {:<36} {}\n",
+            "{:<27} {:<12} {:<14} {:<20} {:<21} {:<24} {:<8} {:<36} {}\n",
             "TIME", "ACCOUNT", "USER", "ACCESS KEY", "SOURCE", "ACTION", "OUTCOME", "REQUEST ID", "RESOURCES"
         ),
         Format::Csv => csv_row(&AUDIT_COLUMNS),
@@ -65,11 +65,11 @@ pub fn audit_line(e: &AuditEntry, format: Format) -> String {
     match format {
         Format::Table => {
             let account = match &e.account_name {
-                Some(n) => n.to_string(),
+                Some(n) => n.clone(),
                 None => e.account.clone(),
             };
             format!(
-                "{:<27} {:<12} {:<10} {:<20} {:<21} {:<24} {:<8} {:<36} {}\n",
+                "{:<27} {:<12} {:<14} {:<20} {:<21} {:<24} {:<8} {:<36} {}\n",
                 time::format(e.time),
                 account,
                 dash(&e.user),

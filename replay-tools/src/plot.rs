@@ -2,8 +2,9 @@
 //! number of running instances, and later other metered resources), one
 //! step line per account and resource kind, drawn with plotters.
 //!
-//! SVG needs nothing else. PNG draws its labels with a TrueType font found
-//! on the system (DejaVu Sans or Liberation Sans, as Debian ships them).
+//! Labels are laid out (SVG) and drawn (PNG) with a TrueType font found on
+//! the system: DejaVu Sans or Liberation Sans, as Debian ships them
+//! (`fonts-dejavu-core`).
 
 use crate::error::ReplayError;
 use crate::time::{self, MICROS_PER_SECOND};
@@ -65,7 +66,7 @@ fn register_font() -> Result<(), ReplayError> {
         Ok(())
     } else {
         Err(ReplayError::Invalid(format!(
-            "PNG labels need a TrueType font, and none of {FONTS:?} is installed (apt-get install fonts-dejavu-core); or plot to a .svg file"
+            "plot labels need a TrueType font, and none of {FONTS:?} is installed (apt-get install fonts-dejavu-core)"
         )))
     }
 }
@@ -77,6 +78,7 @@ pub fn plot(report: &UsageReport, path: &Path) -> Result<(), ReplayError> {
     let fail = |e: String| ReplayError::file(path, e);
     match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
         Some("svg") => {
+            register_font()?;
             let root = SVGBackend::new(path, size).into_drawing_area();
             draw(&root, report, &lines).map_err(fail)?;
             root.present().map_err(|e| fail(e.to_string()))

@@ -112,3 +112,6 @@ fn strip_secrets(value: &mut Value) {
         _ => {}
     }
 }
+
+#[cfg(test)]
+mod tests;

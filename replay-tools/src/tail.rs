@@ -70,3 +70,35 @@ fn clip(s: &str, max: usize) -> String {
     }
     format!("{}…", &s[..end])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use domain::event::InstanceRunning;
+    use domain::{InstanceId, NodeId, Timestamp};
+
+    #[test]
+    fn lines_are_readable_and_filters_match() {
+        let mut records = crate::testing::Envelopes::default();
+        let id = InstanceId::from_bits(1);
+        let running = InstanceRunning { node: NodeId::from_bits(2), at: Timestamp(5) };
+        records.push(&format!("instance/{id}"), 1_795_600_800_000_000, running.into());
+        let mut record = records.records.remove(0);
+        record.metadata.action = "ReportInstanceRunning".into();
+        record.metadata.account = "000000000000".into();
+        let e = record.as_envelope();
+        assert_eq!(
+            line(&e),
+            format!(
+                "2026-11-25T10:00:00.000000Z #1 instance/{id}@1 InstanceRunning {{ node: NodeId(\"nc-00000000000000002\"), at: Timestamp(5) }}  \
+                 [ReportInstanceRunning by 000000000000 from - req req-1]"
+            )
+        );
+        let only = |f: TailFilter| f.matches(&e);
+        assert!(only(TailFilter { stream: Some("instance/".into()), ..TailFilter::default() }));
+        assert!(!only(TailFilter { stream: Some("cluster/".into()), ..TailFilter::default() }));
+        assert!(only(TailFilter { event_type: Some("instancerunning".into()), ..TailFilter::default() }));
+        assert!(!only(TailFilter { action: Some("RunInstances".into()), ..TailFilter::default() }));
+        assert!(only(TailFilter { account: Some("000000000000".into()), ..TailFilter::default() }));
+    }
+}

@@ -1,0 +1,204 @@
+//! The admin API: the event log for operators' tools (`yukari replay …
+//! --controller URL`), which must not open the running controller's log
+//! file (redb allows one process per file).
+//!
+//! - `GET /admin/log?from=N&limit=M` — stored records from position `N`
+//!   (at most `M`, up to the head when the request came), as raw stored
+//!   bytes in [`wire`] frames; `&wait=S` waits up to `S` seconds (at most
+//!   10) for records after the head, for following the log. The head at
+//!   the time of the request is in the `x-yukari-head` header.
+//! - `GET /admin/stream?id=STREAM` — one stream's records, through the
+//!   stream index, in the same frames.
+//! - `GET /admin/models` — the controller's live read models, encoded as a
+//!   projections snapshot, with their position in `x-yukari-position`
+//!   (for `verify`: rebuilt from the log, they must be the same bytes).
+//!
+//! Every call is signed with AWS Signature Version 4 (or 2) by an access
+//! key of the cloud's admin account (the account named `admin`); anything
+//! else is refused (401 unauthenticated, 403 not the admin).
+
+pub mod client;
+pub mod wire;
+
+use crate::app::App;
+use crate::auth::{SignedRequest, verify};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Deserialize;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+/// Records per response of `/admin/log` at most, and per frame batch.
+pub const MAX_LIMIT: usize = 100_000;
+const BATCH: usize = 4096;
+/// Longest `wait` a caller may ask for (a waiting call delays a graceful
+/// shutdown of the controller by as much).
+pub const MAX_WAIT_SECS: u64 = 10;
+
+/// The admin routes, to merge into the controller's router.
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/admin/log", get(log))
+        .route("/admin/stream", get(stream))
+        .route("/admin/models", get(models))
+        .with_state(app)
+}
+
+fn refuse(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], message.into()).into_response()
+}
+
+/// Why a call is refused: its status and a plain-text message.
+struct Refusal(StatusCode, String);
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        refuse(self.0, self.1)
+    }
+}
+
+/// Checks the signature, and that the signer is the admin account.
+fn authorize(app: &App, method: &Method, uri: &Uri, headers: &HeaderMap) -> Result<(), Refusal> {
+    let query = uri.query().unwrap_or("");
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+    let signed = SignedRequest { method: method.as_str(), path: uri.path(), query, headers, body: b"" };
+    let verified = verify(&signed, &pairs, SystemTime::now(), &app.credentials)
+        .map_err(|e| Refusal(StatusCode::UNAUTHORIZED, format!("{}: {e}", e.ec2_code())))?;
+    let (account, _) = app
+        .credentials
+        .owner(&verified.access_key_id)
+        .ok_or_else(|| Refusal(StatusCode::UNAUTHORIZED, "AuthFailure: unknown access key".into()))?;
+    let models = app.projections.read();
+    match models.accounts.account_by_name("admin") {
+        Some((admin, _)) if *admin == account => Ok(()),
+        _ => Err(Refusal(StatusCode::FORBIDDEN, "only the cloud's admin account may read the log".into())),
+    }
+}
+
+fn frames_response(head: u64, body: Vec<u8>) -> Response {
+    let mut response = (StatusCode::OK, body).into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    h.insert("x-yukari-head", HeaderValue::from(head));
+    response
+}
+
+#[derive(Deserialize)]
+struct LogQuery {
+    from: u64,
+    limit: Option<usize>,
+    wait: Option<u64>,
+}
+
+async fn log(
+    State(app): State<Arc<App>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Query(q): Query<LogQuery>,
+) -> Response {
+    if let Err(refused) = authorize(&app, &method, &uri, &headers) {
+        return refused.into_response();
+    }
+    let from = q.from.max(1);
+    let limit = q.limit.unwrap_or(MAX_LIMIT).clamp(1, MAX_LIMIT);
+    let head = app.log.head();
+    if from > head && q.wait.unwrap_or(0) > 0 {
+        // Follow: the first records committed after `from`, or nothing.
+        let wait = Duration::from_secs(q.wait.unwrap_or(0).min(MAX_WAIT_SECS));
+        let mut subscription = app.log.subscribe(from).with_batch(limit.min(BATCH));
+        let mut body = Vec::new();
+        if let Ok(Ok(batch)) = tokio::time::timeout(wait, subscription.next_batch()).await {
+            for (position, record) in batch.raw() {
+                wire::encode(&mut body, position, record);
+            }
+        }
+        return frames_response(app.log.head(), body);
+    }
+    // Catch up: stream the stored records up to the head, a batch at a time.
+    let last = head.min(from.saturating_add(limit as u64 - 1));
+    let log = app.log.clone();
+    let batches = futures::stream::unfold(from, move |next| {
+        let log = log.clone();
+        async move {
+            if next > last {
+                return None;
+            }
+            let max = ((last - next + 1) as usize).min(BATCH);
+            let read = tokio::task::spawn_blocking(move || log.raw_records(next, max)).await;
+            let records = match read {
+                Ok(Ok(r)) if !r.is_empty() => r,
+                Ok(Ok(_)) => return None,
+                Ok(Err(e)) => return Some((Err(std::io::Error::other(e.to_string())), u64::MAX)),
+                Err(e) => return Some((Err(std::io::Error::other(e.to_string())), u64::MAX)),
+            };
+            let mut body = Vec::new();
+            let mut after = next;
+            for (position, record) in &records {
+                wire::encode(&mut body, *position, record);
+                after = position + 1;
+            }
+            Some((Ok::<_, std::io::Error>(body), after))
+        }
+    });
+    let mut response = Body::from_stream(batches).into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    h.insert("x-yukari-head", HeaderValue::from(head));
+    response
+}
+
+#[derive(Deserialize)]
+struct StreamQuery {
+    id: String,
+}
+
+async fn stream(
+    State(app): State<Arc<App>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Query(q): Query<StreamQuery>,
+) -> Response {
+    if let Err(refused) = authorize(&app, &method, &uri, &headers) {
+        return refused.into_response();
+    }
+    let log = app.log.clone();
+    let read = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, eventlog::ReadError> {
+        let mut body = Vec::new();
+        for recorded in log.read_stream(&q.id, 0)? {
+            for (position, record) in log.raw_records(recorded.position, 1)? {
+                wire::encode(&mut body, position, &record);
+            }
+        }
+        Ok(body)
+    })
+    .await;
+    match read {
+        Ok(Ok(body)) => frames_response(app.log.head(), body),
+        Ok(Err(e)) => refuse(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+async fn models(State(app): State<Arc<App>>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
+    if let Err(refused) = authorize(&app, &method, &uri, &headers) {
+        return refused.into_response();
+    }
+    let (position, body) = {
+        let models = app.projections.read();
+        (models.position, projections::encode_snapshot(&models))
+    };
+    let mut response = (StatusCode::OK, body).into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    h.insert("x-yukari-position", HeaderValue::from(position));
+    response
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,247 @@
+//! The replay benchmark (issue 5): on a synthetic but realistic log of 10
+//! million events (a cloud's history made by the real `domain::decide`
+//! and encoders, see `replay_tools::synth`), it measures
+//!
+//! 1. replay rate: the read models folded from the whole log, against a
+//!    bare scan of the same log (checksums, decoding of the envelope);
+//!    also the usage fold and a full audit scan;
+//! 2. `state --at` latency (time → position, then the read models as of
+//!    it) with time-travel snapshots every 1,000,000 events and without;
+//! 3. audit of one resource through the stream index, against a full scan
+//!    with the same filter.
+//!
+//! Every figure has its baseline measured in the same run. Run:
+//! `cargo bench --bench replay` (a few minutes, about 3 GB under
+//! `target/bench-data/replay`), or `-- --quick` (500,000 events).
+
+#[allow(dead_code)]
+#[path = "foundation/report.rs"]
+mod report;
+
+use anyhow::{Context, Result};
+use replay_tools::audit::{self, AuditFilter};
+use replay_tools::snapshots::SnapshotStore;
+use replay_tools::source::{Offline, Records};
+use replay_tools::{Progress, state, synth, usage};
+use report::{Table, ms, rate, ratio, speedup, thousands};
+use std::ops::ControlFlow;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+struct Config {
+    events: u64,
+    every: u64,
+    live: usize,
+    samples: usize,
+}
+
+fn step(what: &str) {
+    eprintln!("[replay] {what}");
+}
+
+fn main() -> ExitCode {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let config = if quick {
+        Config { events: 500_000, every: 100_000, live: 5_000, samples: 3 }
+    } else {
+        Config { events: 10_000_000, every: 1_000_000, live: 20_000, samples: 5 }
+    };
+    match run(&config) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("replay benchmark failed: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn timed<T>(f: impl FnOnce() -> Result<T>) -> Result<(T, Duration)> {
+    let started = Instant::now();
+    let value = f()?;
+    Ok((value, started.elapsed()))
+}
+
+fn median(mut d: Vec<Duration>) -> Duration {
+    d.sort();
+    d[d.len() / 2]
+}
+
+fn dir_size(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| entries.flatten().filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum())
+        .unwrap_or(0)
+}
+
+fn run(config: &Config) -> Result<()> {
+    let began = Instant::now();
+    let data = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-data/replay");
+    let _ = std::fs::remove_dir_all(&data);
+    std::fs::create_dir_all(&data).with_context(|| format!("cannot create {}", data.display()))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let mut table = Table::default();
+
+    step(&format!("generating a log of {} events", thousands(config.events)));
+    let spec = synth::Spec {
+        events: config.events,
+        accounts: 50,
+        live_instances: config.live,
+        seed: 2026,
+        batch: 2_000,
+    };
+    let (summary, generated) = timed(|| {
+        let log = eventlog::EventLog::open(&data.join("events.redb"), eventlog::LogOptions::default())?;
+        let summary =
+            runtime.block_on(synth::generate(&log, &spec, &Progress::new("generate", config.events)))?;
+        log.close();
+        Ok(summary)
+    })?;
+    let log_bytes = std::fs::metadata(data.join("events.redb"))?.len();
+    let _guard = runtime.enter();
+    let offline = Offline::open(&data)?;
+    let head = offline.head()?;
+    table.note(format!(
+        "log: {} events, {} instances, {} accounts, {:.0} MiB on disk, generated in {:.0} s ({})",
+        thousands(head),
+        thousands(summary.instances),
+        summary.accounts.len() + 1,
+        log_bytes as f64 / 1048576.0,
+        generated.as_secs_f64(),
+        rate(head as f64 / generated.as_secs_f64())
+    ));
+
+    step("1. bare scan (baseline) and replay");
+    let bare = || -> Result<u64> {
+        let mut n = 0u64;
+        offline.visit(1, &mut |_, r| {
+            n += u64::from(r.is_ok());
+            ControlFlow::Continue(())
+        })?;
+        Ok(n)
+    };
+    bare()?; // warms redb's cache
+    let (_, scan_a) = timed(bare)?;
+    let (scanned, scan_b) = timed(bare)?;
+    anyhow::ensure!(scanned == head, "the scan saw {scanned} of {head} events");
+    let scan = scan_a.min(scan_b);
+    let scan_rate = head as f64 / scan.as_secs_f64();
+    table.row("bare scan of the log (baseline)", rate(scan_rate), "-".into(), "-".into());
+    let ((models, _), fold) = timed(|| Ok(state::state_at(&offline, None, head, &Progress::hidden())?))?;
+    let fold_rate = head as f64 / fold.as_secs_f64();
+    table
+        .row(
+            "replay: read models folded from the whole log",
+            rate(fold_rate),
+            rate(scan_rate),
+            ratio(fold_rate, scan_rate),
+        )
+        .target("≥ 1,000,000 /s", fold_rate >= 1_000_000.0);
+    table.note(format!(
+        "read models at the head: {} instances",
+        thousands(models.instances.rows.len() as u64)
+    ));
+    drop(models);
+    let (_, usage_time) = timed(|| Ok(usage::usage(&offline, i64::MIN / 2, i64::MAX, &Progress::hidden())?))?;
+    let usage_rate = head as f64 / usage_time.as_secs_f64();
+    table.row("usage fold of the whole log", rate(usage_rate), rate(scan_rate), ratio(usage_rate, scan_rate));
+    let (entries, audit_time) = timed(|| {
+        let mut n = 0u64;
+        audit::audit(&offline, &AuditFilter::default(), &Progress::hidden(), |_| {
+            n += 1;
+            ControlFlow::Continue(())
+        })?;
+        Ok(n)
+    })?;
+    let audit_rate = head as f64 / audit_time.as_secs_f64();
+    table.row(
+        "audit of the whole log (every request)",
+        rate(audit_rate),
+        rate(scan_rate),
+        ratio(audit_rate, scan_rate),
+    );
+    table.note(format!("{} audit entries (requests)", thousands(entries)));
+
+    step(&format!("2. time-travel snapshots every {} events", thousands(config.every)));
+    let store = SnapshotStore::in_data_dir(&data);
+    let (rebuilt, rebuild_time) = timed(|| {
+        Ok(replay_tools::rebuild::rebuild(&offline, &store, config.every, None, &Progress::hidden())?)
+    })?;
+    table.row(
+        "rebuild with time-travel snapshots",
+        rate(head as f64 / rebuild_time.as_secs_f64()),
+        rate(fold_rate),
+        ratio(head as f64 / rebuild_time.as_secs_f64(), fold_rate),
+    );
+    table.note(format!(
+        "{} snapshots, {:.0} MiB in all, written in {:.1} s",
+        rebuilt.snapshots.len(),
+        dir_size(store.dir()) as f64 / 1048576.0,
+        rebuild_time.as_secs_f64()
+    ));
+
+    step("2. state --at, with and without snapshots");
+    let mut with = Vec::new();
+    let mut without = Vec::new();
+    for i in 0..config.samples {
+        // Times spread over the log, none on a snapshot's position.
+        let position = head * (2 * i as u64 + 1) / (2 * config.samples as u64) + 12_345;
+        let at = offline.read(position.min(head), 1)?[0].recorded_at;
+        let (a, t_with) = timed(|| {
+            let p = state::position_at(&offline, at)?;
+            Ok(state::state_at(&offline, Some(&store), p, &Progress::hidden())?.0)
+        })?;
+        let (b, t_without) = timed(|| {
+            let p = state::position_at(&offline, at)?;
+            Ok(state::state_at(&offline, None, p, &Progress::hidden())?.0)
+        })?;
+        anyhow::ensure!(a == b, "the state at {at} differs with and without snapshots");
+        eprintln!("[replay]   at position {}: {} with, {} without", a.position, ms(t_with), ms(t_without));
+        with.push(t_with);
+        without.push(t_without);
+    }
+    let (w, wo) = (median(with.clone()), median(without.clone()));
+    table.row("state --at, no snapshots (median)", ms(wo), "-".into(), "-".into());
+    table.row("state --at, with snapshots (median)", ms(w), ms(wo), speedup(w, wo));
+    table.row(
+        "state --at, with snapshots (slowest)",
+        ms(*with.iter().max().expect("samples")),
+        ms(*without.iter().max().expect("samples")),
+        "-".into(),
+    );
+
+    step("3. audit of one resource");
+    let id = summary.running.last().or(summary.terminated.first()).context("no instance")?.to_string();
+    let filter = AuditFilter { resource: Some(id.clone()), ..AuditFilter::default() };
+    let mut indexed = Vec::new();
+    let mut found = Vec::new();
+    for _ in 0..3 {
+        let (f, t) = timed(|| Ok(audit::audit_resource(&offline, &filter, &Progress::hidden())?))?;
+        found = f;
+        indexed.push(t);
+    }
+    let (scanned, full) = timed(|| {
+        let mut out = Vec::new();
+        audit::audit(&offline, &filter, &Progress::hidden(), |e| {
+            out.push(e);
+            ControlFlow::Continue(())
+        })?;
+        Ok(out)
+    })?;
+    anyhow::ensure!(found == scanned && !found.is_empty(), "the index and the scan disagree for {id}");
+    let best = *indexed.iter().min().expect("three runs");
+    table.row(
+        &format!("audit --resource (one instance, {} requests)", found.len()),
+        ms(best),
+        ms(full),
+        speedup(best, full),
+    );
+
+    println!();
+    println!(
+        "Replay benchmark: {} events ({} run, {:.0} s)",
+        thousands(head),
+        if config.events < 10_000_000 { "quick" } else { "full" },
+        began.elapsed().as_secs_f64()
+    );
+    table.print();
+    Ok(())
+}
