@@ -15,11 +15,13 @@ pub enum AccountCommand {
     Create {
         /// Lowercase letters, digits and dashes.
         name: String,
+        /// The cloud's data directory (its eucarc has the admin's key).
         #[arg(long, default_value = "yukari-data")]
         data_dir: PathBuf,
     },
     /// List the cloud's accounts.
     List {
+        /// The cloud's data directory (its eucarc has the admin's key).
         #[arg(long, default_value = "yukari-data")]
         data_dir: PathBuf,
     },
@@ -38,14 +40,19 @@ async fn euare(
     env: &std::collections::HashMap<String, String>,
     params: &[(&str, &str)],
 ) -> anyhow::Result<String> {
-    let url =
-        env.get("EUARE_URL").or_else(|| env.get("AWS_ENDPOINT_URL")).context("eucarc has no endpoint")?;
-    let url = reqwest::Url::parse(url).context("bad endpoint URL in eucarc")?;
+    let url = env
+        .get("EUARE_URL")
+        .or_else(|| env.get("AWS_ENDPOINT_URL"))
+        .with_context(|| say!("eucarc has no endpoint", "eucarc にエンドポイントがありません"))?;
+    let url = reqwest::Url::parse(url)
+        .with_context(|| say!("bad endpoint URL in eucarc", "eucarc のエンドポイント URL が不正です"))?;
     let host =
         format!("{}:{}", url.host_str().unwrap_or("127.0.0.1"), url.port_or_known_default().unwrap_or(80));
     let (key_id, secret, region) = (
-        env.get("AWS_ACCESS_KEY_ID").context("eucarc has no access key")?,
-        env.get("AWS_SECRET_ACCESS_KEY").context("eucarc has no secret key")?,
+        env.get("AWS_ACCESS_KEY_ID")
+            .with_context(|| say!("eucarc has no access key", "eucarc にアクセスキーがありません"))?,
+        env.get("AWS_SECRET_ACCESS_KEY")
+            .with_context(|| say!("eucarc has no secret key", "eucarc にシークレットキーがありません"))?,
         env.get("AWS_DEFAULT_REGION").map_or("yukari", String::as_str),
     );
     let mut pairs: Vec<(String, String)> =
@@ -64,10 +71,12 @@ async fn euare(
             call = call.header(k, v);
         }
     }
-    let response = call
-        .send()
-        .await
-        .with_context(|| format!("cannot reach the cloud at http://{host}/ (is `yukari up` running?)"))?;
+    let response = call.send().await.with_context(|| {
+        say!(
+            "cannot reach the cloud at http://{host}/ (is `yukari up` running?)",
+            "http://{host}/ のクラウドに接続できません(`yukari up` は動いていますか?)"
+        )
+    })?;
     let status = response.status();
     let text = response.text().await?;
     if !status.is_success() {
@@ -84,14 +93,19 @@ pub async fn run(command: AccountCommand) -> anyhow::Result<()> {
             let env = credentials::read_eucarc(&data_dir.join("eucarc"))?;
             let answer = euare(&env, &[("Action", "CreateAccount"), ("AccountName", &name)]).await?;
             let field = |n: &str| {
-                element(&answer, n).map(str::to_owned).with_context(|| format!("no {n} in the answer"))
+                element(&answer, n)
+                    .map(str::to_owned)
+                    .with_context(|| say!("no {n} in the answer", "応答に {n} がありません"))
             };
             let key = AdminKey {
                 account: domain::AccountId::parse(&field("AccountId")?)?,
                 access_key: domain::AccessKeyId::parse(&field("AccessKeyId")?)?,
                 secret: field("SecretAccessKey")?,
             };
-            let base = reqwest::Url::parse(env.get("AWS_ENDPOINT_URL").context("eucarc has no endpoint")?)?;
+            let base =
+                reqwest::Url::parse(env.get("AWS_ENDPOINT_URL").with_context(|| {
+                    say!("eucarc has no endpoint", "eucarc にエンドポイントがありません")
+                })?)?;
             let endpoint = Endpoint {
                 host: base.host_str().unwrap_or("127.0.0.1").to_owned(),
                 port: base.port_or_known_default().unwrap_or(8773),
@@ -99,7 +113,14 @@ pub async fn run(command: AccountCommand) -> anyhow::Result<()> {
             };
             let dir = data_dir.join("accounts").join(&name);
             credentials::write(&dir, &name, &endpoint, &key)?;
-            println!("account {name} ({}) created; credentials in {}/eucarc", key.account, dir.display());
+            let (account, dir) = (&key.account, dir.display());
+            println!(
+                "{}",
+                say!(
+                    "account {name} ({account}) created; credentials in {dir}/eucarc",
+                    "アカウント {name}({account})を作成しました。認証情報は {dir}/eucarc にあります"
+                )
+            );
             Ok(())
         }
         AccountCommand::List { data_dir } => {

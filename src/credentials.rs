@@ -23,13 +23,15 @@ impl Endpoint {
 fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
     use std::io::Write;
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .with_context(|| say!("cannot create {}", "{} を作成できません", dir.display()))?;
     }
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).with_context(|| format!("cannot write {}", path.display()))?;
+    let mut file =
+        options.open(path).with_context(|| say!("cannot write {}", "{} に書き込めません", path.display()))?;
     file.write_all(text.as_bytes())?;
     Ok(())
 }
@@ -87,7 +89,8 @@ pub fn write(dir: &Path, name: &str, endpoint: &Endpoint, key: &AdminKey) -> any
 
 /// Reads the `export NAME=value` lines of an eucarc.
 pub fn read_eucarc(path: &Path) -> anyhow::Result<std::collections::HashMap<String, String>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| say!("cannot read {}", "{} を読めません", path.display()))?;
     Ok(text
         .lines()
         .filter_map(|l| l.strip_prefix("export "))

@@ -1,12 +1,14 @@
 //! The `yukari` binary: a thin command-line dispatch to the crates that do
 //! the work. `yukari up` runs the whole cloud on one machine.
 
+#[macro_use]
+mod i18n;
 mod account;
 mod credentials;
 mod replay;
 mod up;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(name = "yukari", version, about = "Yukari: an EC2/EBS/S3-compatible private cloud on an event log")]
@@ -42,11 +44,24 @@ fn init_logs(format: &str) {
     }
 }
 
-fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+fn main() -> std::process::ExitCode {
+    let matches = i18n::localize(Cli::command()).get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     init_logs(&cli.log_format);
+    match run(cli.command) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // The error and its causes on one line, in the user's language
+            // where Yukari wrote it (causes from the system stay as they are).
+            eprintln!("{}: {e:#}", say!("error", "エラー"));
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Commands) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    match cli.command {
+    match command {
         Commands::Up(args) => runtime.block_on(up::run(args)),
         Commands::Account(command) => runtime.block_on(account::run(command)),
         Commands::Replay(command) => {

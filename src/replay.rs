@@ -40,6 +40,7 @@ struct AuditArgs {
     /// Account id or name.
     #[arg(long)]
     account: Option<String>,
+    /// Only this user name.
     #[arg(long)]
     user: Option<String>,
     /// A resource id (i-…, r-…, emi-…, an account id, …) or a stream id;
@@ -89,6 +90,7 @@ enum ReplayCommand {
         /// Draw what each account held over the period to FILE.svg or FILE.png.
         #[arg(long)]
         plot: Option<PathBuf>,
+        /// table, json (one object per line) or csv.
         #[arg(long, default_value = "table")]
         format: Format,
     },
@@ -117,8 +119,10 @@ enum ReplayCommand {
         /// The later time (or use --to-position).
         #[arg(long, required_unless_present = "to_position")]
         to: Option<String>,
+        /// The earlier log position.
         #[arg(long, conflicts_with = "from")]
         from_position: Option<u64>,
+        /// The later log position.
         #[arg(long, conflicts_with = "to")]
         to_position: Option<u64>,
         /// text or json.
@@ -143,8 +147,10 @@ enum ReplayCommand {
         /// Start at this position (default: the last --last records).
         #[arg(long)]
         from_position: Option<u64>,
+        /// How many of the last records to start with.
         #[arg(long, default_value_t = 20)]
         last: u64,
+        /// Keep printing new records as they are stored (online only).
         #[arg(long)]
         follow: bool,
         /// Only streams starting with this (instance/, instance/i-…, cluster/).
@@ -153,6 +159,7 @@ enum ReplayCommand {
         /// Only this account id.
         #[arg(long)]
         account: Option<String>,
+        /// Only records of this action (RunInstances, …).
         #[arg(long)]
         action: Option<String>,
         /// Only this event type (InstanceRunning, …).
@@ -264,14 +271,16 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
             }
             if let Some(path) = plot {
                 replay_tools::plot::plot(&report, path)?;
-                eprintln!("plot written to {}", path.display());
+                eprintln!("{}", say!("plot written to {}", "グラフを {} に書き出しました", path.display()));
             }
         }
         ReplayCommand::State { at, position, format, no_snapshots } => {
             let position = match (position, time_arg(at)?) {
                 (Some(p), _) => *p,
                 (None, Some(t)) => state::position_at(records, t)?,
-                (None, None) => bail!("give --at or --position"),
+                (None, None) => {
+                    bail!(say!("give --at or --position", "--at か --position を指定してください"))
+                }
             };
             let store = if *no_snapshots { None } else { snapshots(&args) };
             let (models, folded) =
@@ -291,15 +300,20 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
             } else {
                 let _ = out.put(&tree::tree(&models, at).render());
             }
+            let (events, source, snapshot) = (folded.events, records.describe(), folded.from_snapshot);
             eprintln!(
-                "folded {} events{} from {}",
-                folded.events,
-                if folded.from_snapshot > 0 {
-                    format!(" after the snapshot at {}", folded.from_snapshot)
+                "{}",
+                if snapshot > 0 {
+                    say!(
+                        "folded {events} events after the snapshot at {snapshot} from {source}",
+                        "{source} から、位置 {snapshot} のスナップショットのあとの {events} 件のイベントを畳み込みました"
+                    )
                 } else {
-                    String::new()
-                },
-                records.describe()
+                    say!(
+                        "folded {events} events from {source}",
+                        "{source} から {events} 件のイベントを畳み込みました"
+                    )
+                }
             );
         }
         ReplayCommand::Diff { from, to, from_position, to_position, format } => {
@@ -312,7 +326,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
                 None => state::position_at(records, time_arg(to)?.context("--to")?)?,
             };
             if p2 < p1 {
-                bail!("--to ({p2}) is before --from ({p1})");
+                bail!(say!("--to ({p2}) is before --from ({p1})", "--to({p2})が --from({p1})より前です"));
             }
             let store = snapshots(&args);
             let (mut models, _) = state::state_at(records, store.as_ref(), p1, &Progress::new("diff", p1))?;
@@ -406,7 +420,10 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
             }
             if *follow {
                 let Source::Online(o) = &source else {
-                    bail!("--follow needs --controller URL: a stopped controller's log does not grow");
+                    bail!(say!(
+                        "--follow needs --controller URL: a stopped controller's log does not grow",
+                        "--follow には --controller URL が必要です: 停止したコントローラーのログは増えません"
+                    ));
                 };
                 out.flush();
                 loop {

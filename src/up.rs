@@ -150,7 +150,8 @@ async fn shutdown_signal() {
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let choice = hypervisor::Hypervisor::parse(&args.hypervisor)?;
     let dir = &args.data_dir;
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    std::fs::create_dir_all(dir)
+        .with_context(|| say!("cannot create {}", "{} を作成できません", dir.display()))?;
     // Connecting to libvirt blocks (the first start of the embedded driver
     // probes QEMU for seconds).
     let master_key = MasterKey::load_or_create(&dir.join("master.key"))?;
@@ -160,7 +161,11 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         hypervisor::driver(&choice, &args.libvirt, dir, args.ec2_port, metadata_token, args.sim_boot_ms)
     })?;
     let log = EventLog::open(&dir.join("events.redb"), LogOptions::default()).with_context(|| {
-        format!("cannot open the event log in {} (is another yukari using it?)", dir.display())
+        say!(
+            "cannot open the event log in {} (is another yukari using it?)",
+            "{} のイベントログを開けません(ほかの yukari が使っていませんか?)",
+            dir.display()
+        )
     })?;
     let projections = Projections::open(&log, Some(dir.join("projections.snapshot")))?;
     let host = public_host(&args);
@@ -199,21 +204,30 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
             },
             private_cidr: args.private_network.clone(),
             public_addresses: expand_addresses(&args.public_addresses)
-                .map_err(|e| anyhow::anyhow!("--public-addresses: {e}"))?,
+                .map_err(|e| anyhow::anyhow!(say!("--public-addresses: {e}", "--public-addresses: {e}")))?,
         };
-        let key = app.bootstrap(spec).await.context("cannot initialize the cloud")?;
+        let key = app
+            .bootstrap(spec)
+            .await
+            .with_context(|| say!("cannot initialize the cloud", "クラウドを初期化できません"))?;
         let endpoint = Endpoint { host: host.clone(), port: args.ec2_port, region: "yukari".to_owned() };
         crate::credentials::write(dir, "admin", &endpoint, &key)?;
         tracing::info!(account = %key.account, eucarc = %eucarc.display(), "new cloud initialized");
     } else if !eucarc.exists() {
-        let key = app.admin_key().context("the admin key does not open with this master key")?;
+        let key = app.admin_key().with_context(|| {
+            say!(
+                "the admin key does not open with this master key",
+                "このマスターキーでは管理者の鍵を開けません"
+            )
+        })?;
         let region = projections.read().cloud.region.clone();
         let endpoint = Endpoint { host: host.clone(), port: args.ec2_port, region };
         crate::credentials::write(dir, "admin", &endpoint, &key)?;
         tracing::info!(eucarc = %eucarc.display(), "eucarc written again");
     }
 
-    let (node, zone) = app.first_node().context("the cloud has no node")?;
+    let (node, zone) =
+        app.first_node().with_context(|| say!("the cloud has no node", "クラウドにノードがありません"))?;
     let _ = app.consoles.set(Arc::new(EmbeddedConsoles { node: node.clone(), driver: driver.clone() }));
     let executor = NodeExecutor::new(
         ExecutorConfig {
@@ -231,7 +245,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let address = SocketAddr::new(args.bind, args.ec2_port);
     let listener = tokio::net::TcpListener::bind(address)
         .await
-        .with_context(|| format!("cannot listen on {address}"))?;
+        .with_context(|| say!("cannot listen on {address}", "{address} で待ち受けられません"))?;
     let (emi, _, _) = default_images();
     tracing::info!(
         ec2 = %format!("http://{host}:{}/", args.ec2_port),

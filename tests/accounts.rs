@@ -290,3 +290,43 @@ fn euare_delegation_users_and_key_life() {
     let gone = iam(&acct3_admin, &[("Action", "GetUser"), ("UserName", "dev")]);
     assert_eq!(gone.code(), Some("NoSuchEntity"), "{}", gone.body);
 }
+
+/// The command line speaks the user's language: help and errors in
+/// Japanese under a Japanese locale, English otherwise; bad input exits
+/// non-zero without a backtrace.
+#[test]
+fn the_command_line_answers_in_english_or_japanese() {
+    let run = |lang: &str, args: &[&str]| {
+        let out = yukari()
+            .args(args)
+            .env_remove("LC_ALL")
+            .env_remove("LC_MESSAGES")
+            .env("LANG", lang)
+            .env_remove("RUST_BACKTRACE")
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, _, err) = run("ja_JP.UTF-8", &["account", "list", "--data-dir", "/nonexistent-yukari"]);
+    assert_eq!(code, Some(1));
+    assert!(err.starts_with("エラー: /nonexistent-yukari/eucarc を読めません"), "{err}");
+    let (code, _, err) = run("C.UTF-8", &["account", "list", "--data-dir", "/nonexistent-yukari"]);
+    assert_eq!(code, Some(1));
+    assert!(err.starts_with("error: cannot read /nonexistent-yukari/eucarc"), "{err}");
+    assert!(!err.contains("backtrace"), "{err}");
+
+    let (code, help, _) = run("ja_JP.UTF-8", &["up", "--help"]);
+    assert_eq!(code, Some(0));
+    assert!(help.contains("使い方: yukari up"), "{help}");
+    assert!(
+        help.contains("クラウドがイベントログ、鍵、認証情報を置くディレクトリ [既定: yukari-data]"),
+        "{help}"
+    );
+    let (_, help, _) = run("en_US.UTF-8", &["up", "--help"]);
+    assert!(help.contains("Where the cloud keeps its event log, keys and credentials"), "{help}");
+    assert!(help.is_ascii(), "English help is English: {help}");
+}

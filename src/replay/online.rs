@@ -52,10 +52,11 @@ fn credentials(data_dir: &Path) -> anyhow::Result<(String, String)> {
     }
     match (std::env::var("AWS_ACCESS_KEY_ID"), std::env::var("AWS_SECRET_ACCESS_KEY")) {
         (Ok(k), Ok(s)) if !k.is_empty() && !s.is_empty() => Ok((k, s)),
-        _ => anyhow::bail!(
+        _ => anyhow::bail!(say!(
             "no admin credentials: neither {} nor AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY",
+            "管理者の認証情報がありません: {} も AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY もありません",
             eucarc.display()
-        ),
+        )),
     }
 }
 

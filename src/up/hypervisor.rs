@@ -48,7 +48,10 @@ impl Hypervisor {
             "libvirt" => Ok(Hypervisor::Libvirt(None)),
             _ => match text.strip_prefix("libvirt:") {
                 Some(uri) if !uri.is_empty() => Ok(Hypervisor::Libvirt(Some(uri.to_owned()))),
-                _ => bail!("unknown hypervisor {text:?}: use sim, libvirt or libvirt:URI"),
+                _ => bail!(say!(
+                    "unknown hypervisor {text:?}: use sim, libvirt or libvirt:URI",
+                    "不明なハイパーバイザー {text:?}: sim、libvirt、libvirt:URI のいずれかを指定してください"
+                )),
             },
         }
     }
@@ -81,12 +84,14 @@ pub fn driver(
         .with(eri, "yukari-initrd");
     let missing = images.missing();
     if !missing.is_empty() {
-        bail!(
-            "the built-in guest image is not built (missing {}): run `scripts/build-guest-image {}` \
-             or point --image-dir at the folder it wrote",
-            missing.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
-            image_dir.display()
-        );
+        let missing = missing.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
+        let image_dir = image_dir.display();
+        bail!(say!(
+            "the built-in guest image is not built (missing {missing}): run `scripts/build-guest-image \
+             {image_dir}` or point --image-dir at the folder it wrote",
+            "組み込みのゲストイメージがビルドされていません({missing} がありません): \
+             `scripts/build-guest-image {image_dir}` を実行するか、--image-dir でその出力先を指定してください"
+        ));
     }
     let mut config = LibvirtConfig::new(uri, absolute(&data_dir.join("node/instances"))?, images);
     config.domain_type = args.domain_type.parse::<DomainType>().map_err(anyhow::Error::msg)?;
@@ -98,13 +103,14 @@ pub fn driver(
         config.metadata_urls = vec![format!("http://10.0.2.2:{ec2_port}/metadata/{{token}}/")];
     }
     let driver = LibvirtDriver::open(config)
-        .context("cannot open the libvirt hypervisor")?
+        .with_context(|| say!("cannot open the libvirt hypervisor", "libvirt ハイパーバイザーを開けません"))?
         .with_metadata_token(metadata_token);
     Ok((Arc::new(driver), Duration::from_millis(500)))
 }
 
 fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
-    std::path::absolute(path).with_context(|| format!("cannot resolve {}", path.display()))
+    std::path::absolute(path)
+        .with_context(|| say!("cannot resolve {}", "{} を解決できません", path.display()))
 }
 
 #[cfg(test)]

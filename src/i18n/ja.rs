@@ -1,0 +1,228 @@
+//! The Japanese of the command line's help texts: (English as written in
+//! the doc comment, Japanese). Checked by `i18n::tests`: every help text
+//! must be here, and nothing here that no help text reads.
+
+pub(super) const TABLE: &[(&str, &str)] = &[
+    // yukari
+    (
+        "Yukari: an EC2/EBS/S3-compatible private cloud on an event log",
+        "Yukari(ユーカリ): イベントログの上に築いた EC2/EBS/S3 互換のプライベートクラウド",
+    ),
+    ("Log format on standard error", "標準エラー出力のログ形式"),
+    // yukari up
+    (
+        "Run the whole cloud on this machine: controller, one cluster, one node",
+        "このマシンでクラウド全体を動かします: コントローラー、クラスター 1 つ、ノード 1 つ",
+    ),
+    (
+        "Where the cloud keeps its event log, keys and credentials",
+        "クラウドがイベントログ、鍵、認証情報を置くディレクトリ",
+    ),
+    ("Port of the EC2 Query API (and, later, S3)", "EC2 Query API(のちに S3 も)のポート"),
+    (
+        "Port of the web console (HTTPS), served by a later release",
+        "Web コンソール(HTTPS)のポート(今後のリリースで提供)",
+    ),
+    (
+        "`sim` (simulated guests), `libvirt` (real QEMU guests through libvirt's embedded driver in \
+         DATA_DIR/node/libvirt: no daemon) or `libvirt:URI` (e.g. `libvirt:qemu:///system`)",
+        "`sim`(シミュレートしたゲスト)、`libvirt`(DATA_DIR/node/libvirt に置く libvirt の組み込み\
+         ドライバーによる本物の QEMU ゲスト。デーモン不要)、または `libvirt:URI`(例: \
+         `libvirt:qemu:///system`)",
+    ),
+    (
+        "libvirt: `qemu` runs guests under QEMU emulation (TCG), which works on any machine; `kvm` uses \
+         hardware virtualization (/dev/kvm), much faster where it works. libvirt offers KVM on some hosts \
+         where it fails (nested VMs), so emulation is the default",
+        "libvirt: `qemu` はゲストを QEMU のエミュレーション(TCG)で動かし、どのマシンでも動きます。\
+         `kvm` はハードウェア仮想化(/dev/kvm)を使い、動く環境ではずっと高速です。libvirt は KVM が\
+         実際には動かないホスト(入れ子の VM)でも KVM を提示することがあるため、既定はエミュレーションです",
+    ),
+    (
+        "libvirt: where the built-in image's files are (scripts/build-guest-image writes them) [default: \
+         /var/cache/yukari/images for root, else ~/.cache/yukari/images]",
+        "libvirt: 組み込みイメージのファイルの場所(scripts/build-guest-image が書き出します)[既定: \
+         root なら /var/cache/yukari/images、それ以外は ~/.cache/yukari/images]",
+    ),
+    (
+        "libvirt: the guests' network: `user` (QEMU user-mode networking; no daemon or bridge needed), \
+         `network:NAME` (a libvirt network, e.g. `network:default` with qemu:///system) or `none`",
+        "libvirt: ゲストのネットワーク: `user`(QEMU のユーザーモードネットワーク。デーモンもブリッジも\
+         不要)、`network:NAME`(libvirt のネットワーク。例: qemu:///system での `network:default`)、\
+         または `none`",
+    ),
+    (
+        "Address to listen on; 0.0.0.0 to serve other machines",
+        "待ち受けるアドレス。他のマシンにも提供するなら 0.0.0.0",
+    ),
+    (
+        "Host name clients use to reach this cloud, written into eucarc (default: the --bind address, or \
+         127.0.0.1 for 0.0.0.0)",
+        "クライアントがこのクラウドに接続するときのホスト名。eucarc に書き込まれます(既定: --bind の\
+         アドレス。0.0.0.0 なら 127.0.0.1)",
+    ),
+    (
+        "Simulated hypervisor: milliseconds from start until a guest is up",
+        "シミュレートしたハイパーバイザー: 起動からゲストが立ち上がるまでのミリ秒",
+    ),
+    (
+        "StopInstances without `--force`: seconds a guest has to shut down (on its ACPI power button) \
+         before it is powered off hard",
+        "`--force` なしの StopInstances: ゲストが(ACPI 電源ボタンで)シャットダウンするまで待つ秒数。\
+         過ぎると強制的に電源を切ります",
+    ),
+    ("CPUs of the node registered on first start", "初回起動時に登録するノードの CPU 数"),
+    ("Memory (MiB) of the node registered on first start", "初回起動時に登録するノードのメモリ(MiB)"),
+    ("Disk (GiB) of the node registered on first start", "初回起動時に登録するノードのディスク(GiB)"),
+    (
+        "Private addresses of instances, set on first start (CIDR)",
+        "インスタンスのプライベートアドレス。初回起動時に設定します(CIDR)",
+    ),
+    (
+        "Public addresses for instances and elastic IPs, set on first start: addresses, ranges (`a-b`) and \
+         CIDR blocks, comma-separated. The default is a documentation range: give your own real ones",
+        "インスタンスと Elastic IP に使うパブリックアドレス。初回起動時に設定します: アドレス、範囲\
+         (`a-b`)、CIDR ブロックをカンマ区切りで。既定値はドキュメント用の範囲なので、実際のアドレスを\
+         指定してください",
+    ),
+    // yukari account
+    (
+        "Manage accounts of a running cloud (through its Euare API, with the admin credentials of the data \
+         directory)",
+        "動いているクラウドのアカウントを管理します(データディレクトリにある管理者の認証情報で、Euare \
+         API を通して)",
+    ),
+    (
+        "Create an account with its admin user and an access key",
+        "アカウントを、その管理者ユーザーとアクセスキーとともに作成します",
+    ),
+    ("Lowercase letters, digits and dashes", "英小文字、数字、ハイフン"),
+    ("List the cloud's accounts", "クラウドのアカウントを一覧表示します"),
+    (
+        "The cloud's data directory (its eucarc has the admin's key)",
+        "クラウドのデータディレクトリ(その eucarc に管理者の鍵があります)",
+    ),
+    // yukari replay
+    (
+        "Learn from the event log: audit, usage and invoices, the cloud at any past moment, diff, verify, \
+         rebuild, tail",
+        "イベントログから知る: 監査、使用量と請求、過去の任意の時点のクラウド、差分、検証、再構築、tail",
+    ),
+    (
+        "The data directory: its log is read offline (the controller must be stopped); with --controller, \
+         its eucarc gives the admin's key",
+        "データディレクトリ: そのログをオフラインで読みます(コントローラーは停止している必要があります)。\
+         --controller を付けると、その eucarc から管理者の鍵を使います",
+    ),
+    (
+        "Read the log of a running controller through its admin API (http://HOST:8773) instead of opening \
+         the file",
+        "ファイルを開く代わりに、動いているコントローラーのログを管理 API(http://HOST:8773)経由で読みます",
+    ),
+    (
+        "Every call that changed something, one line per request: time, account, user, access key, source \
+         address, action, outcome, request id and the resources it touched",
+        "何かを変更したすべての呼び出しを、リクエストごとに 1 行で: 時刻、アカウント、ユーザー、アクセス\
+         キー、送信元アドレス、アクション、結果、リクエスト ID、触れたリソース",
+    ),
+    ("Account id or name", "アカウント ID または名前"),
+    (
+        "A resource id (i-…, r-…, emi-…, an account id, …) or a stream id; answered through the stream \
+         index, without reading the whole log",
+        "リソース ID(i-…、r-…、emi-…、アカウント ID など)またはストリーム ID。ログ全体を読まずに\
+         ストリーム索引から答えます",
+    ),
+    (
+        "An action (RunInstances, TerminateInstances, ReportInstanceRunning, …)",
+        "アクション(RunInstances、TerminateInstances、ReportInstanceRunning など)",
+    ),
+    ("From this time (RFC 3339, Unix seconds, now, -2h …)", "この時刻から(RFC 3339、Unix 秒、now、-2h など)"),
+    ("Before this time", "この時刻より前"),
+    ("table, json (one object per line) or csv", "table、json(1 行に 1 オブジェクト)または csv"),
+    (
+        "What each account used over a period: instance-seconds by instance type, from the real transitions \
+         in the log (running to anything else); with --price-sheet, invoices in integer milli-units",
+        "期間中に各アカウントが使ったもの: ログにある実際の状態遷移(running から他の状態まで)から求めた、\
+         インスタンスタイプごとのインスタンス秒。--price-sheet を付けると、整数のミリ単位で請求書を作ります",
+    ),
+    (
+        "What each account used over a period: instance-seconds by instance type, from the real transitions \
+         in the log (running to anything else); with --price-sheet, invoices in integer milli-units.\n\nA \
+         price sheet is JSON: milli-units of the currency per unit-hour, by resource kind and unit, `*` for \
+         any other unit of a kind: {\"currency\": \"JPY\", \"per_hour\": {\"instance\": {\"m1.small\": \
+         12000, \"*\": 20000}}}",
+        "期間中に各アカウントが使ったもの: ログにある実際の状態遷移(running から他の状態まで)から求めた、\
+         インスタンスタイプごとのインスタンス秒。--price-sheet を付けると、整数のミリ単位で請求書を作ります。\
+         \n\n価格表は JSON です: リソースの種類と単位ごとの 1 時間あたりの通貨のミリ単位。`*` はその種類の\
+         ほかの単位すべて: {\"currency\": \"JPY\", \"per_hour\": {\"instance\": {\"m1.small\": 12000, \"*\": \
+         20000}}}",
+    ),
+    ("Start of the period (default: the start of the log)", "期間の始まり(既定: ログの始まり)"),
+    ("End of the period (default, and at the latest: now)", "期間の終わり(既定かつ最も遅くて: 現在)"),
+    ("Only this account (id or name)", "このアカウントだけ(ID または名前)"),
+    ("Turn usage into invoices (see above)", "使用量を請求書にします(上記参照)"),
+    (
+        "Draw what each account held over the period to FILE.svg or FILE.png",
+        "期間中に各アカウントが保持していたものを FILE.svg または FILE.png に描きます",
+    ),
+    (
+        "The whole cloud as it was at a time or position: accounts, zones, nodes and what was placed on \
+         them, instances and their states, images (and every other read model)",
+        "ある時刻または位置でのクラウド全体: アカウント、ゾーン、ノードとそこに配置されていたもの、\
+         インスタンスとその状態、イメージ(ほかのすべての読み取りモデルも)",
+    ),
+    ("A time (RFC 3339, Unix seconds, now, -2h …)", "時刻(RFC 3339、Unix 秒、now、-2h など)"),
+    ("A log position", "ログの位置"),
+    ("tree or json", "tree または json"),
+    (
+        "Fold from the start of the log, not from the nearest snapshot",
+        "最も近いスナップショットからではなく、ログの始まりから畳み込みます",
+    ),
+    (
+        "What changed between two moments, resource by resource",
+        "2 つの時点の間に変わったものを、リソースごとに",
+    ),
+    ("The earlier time (or use --from-position)", "早いほうの時刻(または --from-position)"),
+    ("The later time (or use --to-position)", "遅いほうの時刻(または --to-position)"),
+    ("text or json", "text または json"),
+    (
+        "Check every record's checksum and position, stream versions, that every event decodes, and that \
+         read models rebuilt from the log equal the live ones and the time-travel snapshots; exits with \
+         status 1 and a report naming each bad record otherwise",
+        "すべてのレコードのチェックサムと位置、ストリームのバージョン、すべてのイベントがデコードできること、\
+         ログから再構築した読み取りモデルが稼働中のものやタイムトラベル用スナップショットと一致することを\
+         検査します。そうでなければ、不正なレコードを一つずつ挙げた報告とともに終了ステータス 1 で終わります",
+    ),
+    (
+        "Drop and rebuild what is derived from the log: the read-model snapshot (offline) and the \
+         time-travel snapshots in DIR/snapshots",
+        "ログから導かれるものを捨てて作り直します: 読み取りモデルのスナップショット(オフライン)と \
+         DIR/snapshots のタイムトラベル用スナップショット",
+    ),
+    ("A time-travel snapshot every N events", "N イベントごとにタイムトラベル用スナップショットを作ります"),
+    (
+        "Print the log as readable lines; with --follow (online), keep printing new records as they are \
+         stored",
+        "ログを読みやすい行で表示します。--follow(オンライン)を付けると、新しいレコードが保存されるたびに\
+         表示し続けます",
+    ),
+    (
+        "Start at this position (default: the last --last records)",
+        "この位置から始めます(既定: 最後の --last 件)",
+    ),
+    (
+        "Only streams starting with this (instance/, instance/i-…, cluster/)",
+        "これで始まるストリームだけ(instance/、instance/i-…、cluster/)",
+    ),
+    ("Only this account id", "このアカウント ID だけ"),
+    ("Only this user name", "このユーザー名だけ"),
+    ("The earlier log position", "早いほうのログ位置"),
+    ("The later log position", "遅いほうのログ位置"),
+    ("How many of the last records to start with", "最初に表示する最後のレコードの件数"),
+    (
+        "Keep printing new records as they are stored (online only)",
+        "新しいレコードが保存されるたびに表示し続けます(オンラインのみ)",
+    ),
+    ("Only records of this action (RunInstances, …)", "このアクションのレコードだけ(RunInstances など)"),
+    ("Only this event type (InstanceRunning, …)", "このイベントタイプだけ(InstanceRunning など)"),
+];
