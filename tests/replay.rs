@@ -134,6 +134,43 @@ fn audit_usage_state_and_verify_online_and_offline() {
     assert_eq!(tail.lines().count(), 1, "{tail}");
     let requested_at: u64 = tail.split(" #").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
 
+    // Following the live log: a launch made now shows up in the tail.
+    let mut follower = yukari()
+        .args(["replay", "--controller", url.as_str(), "--data-dir", dir_arg.as_str()])
+        .args(["tail", "--follow", "--last", "0", "--type", "InstanceRequested"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let (lines, received) = std::sync::mpsc::channel();
+    let stdout = follower.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let second = client.send(
+        &[
+            ("Action", "RunInstances"),
+            ("Version", "2016-11-15"),
+            ("ImageId", DEFAULT_IMAGE),
+            ("MinCount", "1"),
+            ("MaxCount", "1"),
+        ],
+        Signer::Boto3,
+    );
+    assert_eq!(second.status, 200, "{}", second.body);
+    let second_id = second.element("instanceId").unwrap().to_owned();
+    let followed = received.recv_timeout(Duration::from_secs(30)).expect("tail --follow printed the launch");
+    assert!(followed.contains(&format!("instance/{second_id}@1 InstanceRequested")), "{followed}");
+    assert!(followed.contains("[RunInstances by "), "{followed}");
+    let _ = follower.kill();
+    let _ = follower.wait();
+
     // Offline on the running controller's directory: refused, and says why.
     let refused = replay(&["audit", "--data-dir", &dir_arg]);
     assert!(!refused.status.success());

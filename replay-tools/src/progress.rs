@@ -19,9 +19,12 @@ impl Progress {
         }
         let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr_with_hz(8));
         let style = ProgressStyle::with_template(
-            "{msg} [{bar:30}] {human_pos}/{human_len} events, {per_sec}, {eta} left",
+            "{msg} [{bar:30}] {human_pos}/{human_len} events, {rate} events/s, {eta} left",
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .with_key("rate", |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = write!(w, "{}", state.per_sec().round() as u64);
+        })
         .progress_chars("=> ");
         bar.set_style(style);
         bar.set_message(what.to_owned());

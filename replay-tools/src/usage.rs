@@ -16,7 +16,7 @@ use crate::error::ReplayError;
 use crate::progress::Progress;
 use crate::source::{Records, scan};
 use crate::time::{MICROS_PER_SECOND, Micros};
-use domain::{Aggregate, Event, InstanceState, StreamId, StreamKind};
+use domain::{Aggregate, Event, InstanceState};
 use eventlog::EnvelopeRef;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -37,9 +37,22 @@ pub struct Meter {
 
 /// Streams whose state can be metered; others are not folded at all.
 pub fn metered(stream: &str) -> bool {
-    // EXTENSION POINT: add StreamKind::ElasticIp (addresses held) and
+    // EXTENSION POINT: add the elastic IP stream kind (addresses held) and
     // volume / snapshot streams (GB-hours) when the domain has them.
-    matches!(StreamId::from_stored(stream).kind(), StreamKind::Instance)
+    // `StreamId::kind` without making a `StreamId` (this runs per record).
+    let kind = stream.split_once('/').map_or(stream, |(kind, _)| kind);
+    kind == "instance"
+}
+
+#[cfg(test)]
+#[test]
+fn metered_agrees_with_the_domains_stream_kinds() {
+    use domain::{StreamId, StreamKind};
+    for s in
+        ["instance/i-1", "cluster/z", "cloud", "account/1", "reservation/r-1", "token/1/t", "instancex/1"]
+    {
+        assert_eq!(metered(s), StreamId::from_stored(s).kind() == StreamKind::Instance, "{s}");
+    }
 }
 
 /// EXTENSION POINT: what a folded state costs. An instance is charged while
@@ -156,7 +169,10 @@ impl UsageFold {
         if !metered(e.stream) {
             return;
         }
-        let (aggregate, open) = self.streams.entry(e.stream.to_owned()).or_default();
+        if !self.streams.contains_key(e.stream) {
+            self.streams.insert(e.stream.to_owned(), Default::default());
+        }
+        let (aggregate, open) = self.streams.get_mut(e.stream).expect("inserted above");
         aggregate.evolve(&event);
         let now = meter(aggregate);
         let done = finished(aggregate);
