@@ -170,7 +170,7 @@ pub fn ruleset(plan: &NetPlan) -> String {
         }
     }
     let _ = writeln!(w, "  }}");
-    let _ = writeln!(w, "  chain output {{\n    type nat hook output priority dstnat; policy accept;");
+    let _ = writeln!(w, "  chain output {{\n    type nat hook output priority -100; policy accept;");
     for g in &plan.guests {
         if let Some(public) = g.public {
             let _ = writeln!(w, "    ip daddr {public} dnat ip to {}", g.private);
@@ -278,7 +278,7 @@ table inet yukari {
     ip daddr 198.51.100.7 dnat ip to 10.111.0.5
   }
   chain output {
-    type nat hook output priority dstnat; policy accept;
+    type nat hook output priority -100; policy accept;
     ip daddr 198.51.100.7 dnat ip to 10.111.0.5
   }
   chain postrouting {

@@ -257,3 +257,67 @@ async fn the_table_follows_rules_addresses_and_guests_live() {
     stop.send(true).unwrap();
     task.await.unwrap().unwrap();
 }
+
+/// Runs `args` inside the network namespace `ns`.
+fn in_netns(ns: &str, args: &[&str], stdin: &str) -> std::process::Output {
+    use std::io::Write as _;
+    let mut child = std::process::Command::new("ip")
+        .args(["netns", "exec", ns])
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// Deletes the namespace when the test ends, passed or failed.
+struct Netns(String);
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+/// The generated text is what the real nft accepts: loaded twice (the
+/// second replaces the first) and then removed, inside a network
+/// namespace of its own so the host's rules are never touched.
+#[test]
+fn the_ruleset_loads_into_nft_in_a_namespace() {
+    let nft = std::process::Command::new("nft").arg("--version").output();
+    if !crate::libvirt::running_as_root() || !nft.is_ok_and(|o| o.status.success()) {
+        eprintln!("skipped: needs root and nft (scripts/test installs nftables)");
+        return;
+    }
+    let ns = Netns(format!("yk-rules-{}", std::process::id()));
+    let created = std::process::Command::new("ip").args(["netns", "add", &ns.0]).status().unwrap();
+    assert!(created.success(), "ip netns add {}", ns.0);
+
+    let (web, db) = (0x10, 0x20);
+    let from_web = RuleSource::Group { account: account(), group: SecurityGroupId::from_bits(web) };
+    let view = fold(&[
+        group(web, vec![rule("tcp", 80, 80, cidr("0.0.0.0/0")), rule("udp", 0, 65535, cidr("192.0.2.0/24"))]),
+        group(db, vec![rule("tcp", 5432, 5433, from_web), rule("icmp", 8, 0, cidr("10.0.0.0/8"))]),
+        instance(1, &here(), &[db], "10.111.0.2", Some("198.51.100.2")),
+        instance(2, &here(), &[web, db], "10.111.0.3", None),
+        instance(3, &elsewhere(), &[web], "10.111.0.4", None),
+    ]);
+    let text = ruleset(&view.plan(&here(), &base()));
+    for round in 1..=2 {
+        let out = in_netns(&ns.0, &["nft", "-f", "-"], &text);
+        assert!(out.status.success(), "round {round}: {}\n{text}", String::from_utf8_lossy(&out.stderr));
+    }
+    let listed = in_netns(&ns.0, &["nft", "list", "table", "inet", "yukari"], "");
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    assert!(listed.contains("ip saddr { 10.111.0.3, 10.111.0.4 } tcp dport 5432-5433 return"), "{listed}");
+    assert!(listed.contains("dnat ip to 10.111.0.2"), "{listed}");
+
+    let gone = ruleset(&NetPlan { guests: vec![], ..view.plan(&here(), &base()) });
+    let out = in_netns(&ns.0, &["nft", "-f", "-"], &gone);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let listed = in_netns(&ns.0, &["nft", "list", "ruleset"], "");
+    assert!(listed.stdout.is_empty(), "no table left: {}", String::from_utf8_lossy(&listed.stdout));
+}
