@@ -244,12 +244,18 @@ fn bridge_mode_real_guest_gets_its_address_metadata_nat_and_security_groups() {
     );
     assert!(world.table().is_none(), "no guest yet, no table");
 
-    // A guest whose user data starts a web server and calls the client.
+    // Two guests whose user data starts a web server, calls the client
+    // and then the other guest (through the host: their bridge ports are
+    // isolated; the default group lets its members in).
     let user_data = format!(
         "#!/bin/sh\n\
          mkdir -p /tmp/www && echo hello-from-the-guest >/tmp/www/index.html\n\
          httpd -p 8080 -h /tmp/www && echo 'Yukari test: httpd up'\n\
-         echo \"Yukari test: $(timeout 10 wget -q -O - http://{CLIENT_SIDE}:{CLIENT_PORT}/)\"\n"
+         echo \"Yukari test: $(timeout 10 wget -q -O - http://{CLIENT_SIDE}:{CLIENT_PORT}/)\"\n\
+         for peer in 10.111.0.2 10.111.0.3; do\n\
+         \x20 for i in $(seq 1 60); do body=$(timeout 5 wget -q -O - http://$peer:8080/) && break; sleep 1; done\n\
+         \x20 echo \"Yukari test: peer $peer says $body\"\n\
+         done\n"
     );
     let launched = world.aws(
         &env,
@@ -259,6 +265,8 @@ fn bridge_mode_real_guest_gets_its_address_metadata_nat_and_security_groups() {
             DEFAULT_IMAGE,
             "--instance-type",
             "m1.small",
+            "--count",
+            "2",
             "--user-data",
             &user_data,
         ],
@@ -267,7 +275,12 @@ fn bridge_mode_real_guest_gets_its_address_metadata_nat_and_security_groups() {
     let id = instance["InstanceId"].as_str().unwrap().to_owned();
     let private = instance["PrivateIpAddress"].as_str().unwrap().to_owned();
     let public = instance["PublicIpAddress"].as_str().unwrap().to_owned();
-    assert!(private.starts_with("10.111."), "{instance}");
+    let other = &launched["Instances"][1];
+    let other_id = other["InstanceId"].as_str().unwrap().to_owned();
+    let other_private = other["PrivateIpAddress"].as_str().unwrap().to_owned();
+    let mut privates = [private.as_str(), other_private.as_str()];
+    privates.sort_unstable();
+    assert_eq!(privates, ["10.111.0.2", "10.111.0.3"], "the addresses the user data calls");
 
     let console = || {
         let out = world.aws(&env, &["get-console-output", "--instance-id", &id]);
@@ -292,6 +305,11 @@ fn bridge_mode_real_guest_gets_its_address_metadata_nat_and_security_groups() {
     assert!(
         text.contains(&format!("Yukari test: seen-as {public}")),
         "the guest's traffic leaves with its public address: {text}"
+    );
+
+    assert!(
+        text.contains(&format!("Yukari test: peer {other_private} says hello-from-the-guest")),
+        "guests of one node reach each other through the host: {text}"
     );
 
     // Security groups: the default group lets in only its own members.
@@ -346,5 +364,9 @@ fn bridge_mode_real_guest_gets_its_address_metadata_nat_and_security_groups() {
     assert_eq!(world.fetch_from_client(&public, 8080), None, "closed again");
 
     world.aws(&env, &["terminate-instances", "--instance-ids", &id]);
+    poll(60, "the first guest's chains to go", || {
+        world.table().is_some_and(|t| !t.contains(&format!("chain in-{id}")))
+    });
+    world.aws(&env, &["terminate-instances", "--instance-ids", &other_id]);
     poll(60, "the table to go with the last guest", || world.table().is_none());
 }
