@@ -42,10 +42,11 @@ pub struct UpArgs {
     /// Port of the web console (HTTPS), served by a later release.
     #[arg(long, default_value_t = 8443)]
     pub console_port: u16,
-    /// `sim` (simulated guests), `libvirt` (real QEMU guests through
-    /// libvirt's embedded driver in DATA_DIR/node/libvirt: no daemon) or
-    /// `libvirt:URI` (e.g. `libvirt:qemu:///system`).
-    #[arg(long, default_value = "sim")]
+    /// `libvirt` (real QEMU guests through libvirt's embedded driver in
+    /// DATA_DIR/node/libvirt: no daemon), `libvirt:URI` (e.g.
+    /// `libvirt:qemu:///system`) or `sim` (simulated guests, for tests and
+    /// trying the API without QEMU).
+    #[arg(long, default_value = "libvirt")]
     pub hypervisor: String,
     #[command(flatten)]
     pub libvirt: hypervisor::LibvirtArgs,
@@ -165,6 +166,34 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         )
     })?;
     let projections = Projections::open(&log, Some(dir.join("projections.snapshot")))?;
+    // Guest networking needs the private network: the log's once set (on
+    // the first start), else the one asked for. Bridge mode makes the
+    // bridge now, before any guest.
+    let (guest_network, bridge) = match choice {
+        hypervisor::Hypervisor::Sim => (asked_network, None),
+        hypervisor::Hypervisor::Libvirt(_) => {
+            let cidr = match projections.read().cloud.initialized_at {
+                Some(_) => projections.read().network.private_cidr.clone(),
+                None => args.private_network.clone(),
+            };
+            tokio::task::block_in_place(|| network::prepare(asked_network, &cidr, args.libvirt.metadata_port))
+        }
+    };
+    // Connecting to libvirt blocks (the first start of the embedded driver
+    // probes QEMU for seconds).
+    let (driver, poll_interval) = tokio::task::block_in_place(|| {
+        hypervisor::driver(
+            &choice,
+            &args.libvirt,
+            dir,
+            args.ec2_port,
+            metadata_token,
+            args.sim_boot_ms,
+            guest_network,
+            bridge.as_ref().map(network::Bridge::addressing),
+        )
+    })?;
+
     let host = public_host(&args);
     let config = AppConfig { ec2_url: format!("http://{host}:{}/", args.ec2_port) };
     let app = Arc::new(App::new(log.clone(), projections.clone(), master_key, config));
@@ -222,30 +251,6 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         crate::credentials::write(dir, "admin", &endpoint, &key)?;
         tracing::info!(eucarc = %eucarc.display(), "eucarc written again");
     }
-
-    // Guest networking needs the private network the log holds (set on the
-    // first start); bridge mode makes the bridge now, before any guest.
-    let (guest_network, bridge) = match choice {
-        hypervisor::Hypervisor::Sim => (asked_network, None),
-        hypervisor::Hypervisor::Libvirt(_) => {
-            let cidr = projections.read().network.private_cidr.clone();
-            tokio::task::block_in_place(|| network::prepare(asked_network, &cidr, args.libvirt.metadata_port))
-        }
-    };
-    // Connecting to libvirt blocks (the first start of the embedded driver
-    // probes QEMU for seconds).
-    let (driver, poll_interval) = tokio::task::block_in_place(|| {
-        hypervisor::driver(
-            &choice,
-            &args.libvirt,
-            dir,
-            args.ec2_port,
-            metadata_token,
-            args.sim_boot_ms,
-            guest_network,
-            bridge.as_ref().map(network::Bridge::addressing),
-        )
-    })?;
 
     let (node, zone) =
         app.first_node().with_context(|| say!("the cloud has no node", "クラウドにノードがありません"))?;
