@@ -57,6 +57,17 @@ impl Bridge {
 /// bridge made), else what was asked for. When bridge mode was asked for
 /// but is not possible, says why and falls back to user-mode networking.
 pub fn prepare(asked: GuestNetwork, cidr: &str, metadata_port: u16) -> (GuestNetwork, Option<Bridge>) {
+    prepare_with(asked, cidr, metadata_port, Path::new("nft"), Path::new("ip"))
+}
+
+/// [`prepare`] with the `nft` and `ip` programs to use.
+fn prepare_with(
+    asked: GuestNetwork,
+    cidr: &str,
+    metadata_port: u16,
+    nft: &Path,
+    ip: &Path,
+) -> (GuestNetwork, Option<Bridge>) {
     let GuestNetwork::Bridge(name) = &asked else {
         if asked == GuestNetwork::User {
             tracing::info!(
@@ -70,7 +81,6 @@ pub fn prepare(asked: GuestNetwork, cidr: &str, metadata_port: u16) -> (GuestNet
         warn_fallback(&format!("the private network {cidr} is not an IPv4 block of /8 to /29"));
         return (GuestNetwork::User, None);
     };
-    let (nft, ip) = (Path::new("nft"), Path::new("ip"));
     let mut missing = net::probe(nft, ip);
     if missing.is_empty()
         && let Err(e) = net::prepare_bridge(ip, &bridge.name, bridge.gateway, bridge.prefix)
@@ -122,6 +132,21 @@ mod tests {
         assert_eq!((b.net, b.gateway), (Ipv4Addr::new(172, 16, 5, 0), Ipv4Addr::new(172, 16, 5, 1)));
         assert_eq!(Bridge::for_network("ykbr0", "10.0.0.0/30", 80), None);
         assert_eq!(Bridge::for_network("ykbr0", "nonsense", 80), None);
+    }
+
+    #[test]
+    fn without_nft_bridge_mode_falls_back_to_user_mode() {
+        let asked = GuestNetwork::Bridge("ykbr-test".into());
+        let missing = Path::new("/nonexistent/nft");
+        assert_eq!(
+            prepare_with(asked.clone(), "10.111.0.0/16", 8775, missing, Path::new("ip")),
+            (GuestNetwork::User, None),
+            "no bridge is made when a program is missing"
+        );
+        assert_eq!(
+            prepare_with(asked, "10.0.0.0/30", 8775, missing, Path::new("ip")),
+            (GuestNetwork::User, None)
+        );
     }
 
     #[test]
