@@ -189,8 +189,10 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
             args.ec2_port,
             metadata_token,
             args.sim_boot_ms,
-            guest_network,
-            bridge.as_ref().map(network::Bridge::addressing),
+            hypervisor::GuestNetworking {
+                network: guest_network,
+                addressing: bridge.as_ref().map(network::Bridge::addressing),
+            },
         )
     })?;
 

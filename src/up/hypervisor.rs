@@ -75,6 +75,14 @@ impl Hypervisor {
     }
 }
 
+/// How the node's guests are connected (bridge mode: with the prefix and
+/// gateway they configure themselves with).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GuestNetworking {
+    pub network: GuestNetwork,
+    pub addressing: Option<GuestAddressing>,
+}
+
 /// The node's driver and how often the executor polls a booting guest.
 pub fn driver(
     choice: &Hypervisor,
@@ -83,8 +91,7 @@ pub fn driver(
     ec2_port: u16,
     metadata_token: MetadataToken,
     sim_boot_ms: u64,
-    network: GuestNetwork,
-    addressing: Option<GuestAddressing>,
+    network: GuestNetworking,
 ) -> anyhow::Result<(Arc<dyn HypervisorDriver>, Duration)> {
     let uri = match choice {
         Hypervisor::Sim => {
@@ -115,8 +122,8 @@ pub fn driver(
     }
     let mut config = LibvirtConfig::new(uri, absolute(&data_dir.join("node/instances"))?, images);
     config.domain_type = args.domain_type.parse::<DomainType>().map_err(anyhow::Error::msg)?;
-    config.network = network;
-    config.addressing = addressing;
+    config.network = network.network;
+    config.addressing = network.addressing;
     if config.network == GuestNetwork::User {
         // Under user-mode networking the host's loopback is 10.0.2.2 to the
         // guest, and every guest's requests come from the host: the service
