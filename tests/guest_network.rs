@@ -344,6 +344,36 @@ fn bridge_mode_real_guest_gets_its_address_metadata_nat_and_security_groups() {
     });
     assert!(answer.unwrap().contains("hello-from-the-guest"));
 
+    // An elastic IP moves the guest's public address, live.
+    let allocated = world.aws(&env, &["allocate-address"]);
+    let elastic = allocated["PublicIp"].as_str().unwrap().to_owned();
+    let allocation = allocated["AllocationId"].as_str().unwrap().to_owned();
+    world.aws(&env, &["associate-address", "--instance-id", &id, "--allocation-id", &allocation]);
+    poll(30, "the elastic IP in the node's table", || {
+        world.table().is_some_and(|t| {
+            t.contains(&format!("ip daddr {elastic} dnat ip to {private}"))
+                && !t.contains(&format!("ip daddr {public} dnat"))
+        })
+    });
+    let mut answer = None;
+    poll(30, "the client to reach the guest at its elastic IP", || {
+        answer = world.fetch_from_client(&elastic, 8080);
+        answer.is_some()
+    });
+    assert!(answer.unwrap().contains("hello-from-the-guest"));
+    world.aws(&env, &["disassociate-address", "--public-ip", &elastic]);
+    poll(30, "the elastic IP gone from the node's table", || {
+        world.table().is_some_and(|t| !t.contains(&elastic))
+    });
+    let described = world.aws(&env, &["describe-instances", "--instance-ids", &id]);
+    let public = described["Reservations"][0]["Instances"][0]["PublicIpAddress"].as_str().unwrap().to_owned();
+    assert_ne!(public, elastic);
+    let table = world.table().unwrap();
+    assert!(
+        table.contains(&format!("ip daddr {public} dnat ip to {private}")),
+        "a fresh public address: {table}"
+    );
+
     world.aws(
         &env,
         &[
