@@ -286,8 +286,12 @@ fn bridge_mode_real_guest_gets_its_address_metadata_nat_and_security_groups() {
         let out = world.aws(&env, &["get-console-output", "--instance-id", &id]);
         out["Output"].as_str().unwrap_or_default().to_owned()
     };
+    // The peer line comes last (the other guest may boot later: up to a
+    // minute of retries in the user data).
+    let peer_line = format!("Yukari test: peer {other_private} says");
     poll(240, "the guest to finish its boot and its user data", || {
-        console().contains("Yukari test: seen-as")
+        let text = console();
+        text.contains("Yukari test: seen-as") && text.contains(&peer_line)
     });
     let text = console();
     let lines: Vec<&str> = text.lines().filter(|l| l.starts_with("Yukari")).collect();
