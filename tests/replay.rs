@@ -252,6 +252,13 @@ fn refused_calls_are_audited_and_the_admin_describes_the_past() {
     let made = yukari().args(["account", "create", "team-b", "--data-dir"]).arg(&dir).output().unwrap();
     assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
     let b = parse_eucarc(&std::fs::read_to_string(dir.join("accounts/team-b/eucarc")).unwrap());
+    // Refused by Euare: only the cloud's admin makes accounts.
+    let by_b = yukari()
+        .args(["account", "create", "team-c", "--data-dir"])
+        .arg(dir.join("accounts/team-b"))
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&by_b.stderr).contains("AccessDenied"), "{by_b:?}");
 
     let run = cloud.aws(&["run-instances", "--image-id", DEFAULT_IMAGE, "--instance-type", "m1.small"]);
     let id = run["Instances"][0]["InstanceId"].as_str().unwrap().to_owned();
@@ -331,19 +338,22 @@ fn refused_calls_are_audited_and_the_admin_describes_the_past() {
     assert_eq!(
         summary,
         [
+            ("CreateAccount".to_owned(), "AccessDenied".to_owned()),
             ("TerminateInstances".to_owned(), "InvalidInstanceID.NotFound".to_owned()),
             ("DescribeInstances".to_owned(), "UnauthorizedOperation".to_owned()),
             ("StopInstances".to_owned(), "IncorrectInstanceState".to_owned()),
         ],
         "{audit_online}"
     );
-    let terminate = &refused[0];
+    assert_eq!(refused[0]["account_name"], "team-b");
+    assert_eq!(refused[0]["resources"], serde_json::json!(["team-c"]));
+    let terminate = &refused[1];
     assert_eq!(terminate["account_name"], "team-b");
     assert_eq!(terminate["access_key"], b["AWS_ACCESS_KEY_ID"].as_str());
     assert!(terminate["source"].as_str().unwrap().starts_with("127.0.0.1:"), "{terminate}");
     assert_eq!(terminate["resources"], serde_json::json!([id]));
     assert!(!terminate["request_id"].as_str().unwrap().is_empty());
-    assert_eq!(refused[2]["account_name"], "admin");
+    assert_eq!(refused[3]["account_name"], "admin");
     // By resource (through the index), the refusal is among the instance's entries.
     let by_resource = json_lines(&with(&online, &["audit", "--resource", &id, "--format", "json"]));
     let actions: Vec<String> = by_resource
