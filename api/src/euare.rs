@@ -238,8 +238,8 @@ async fn serve_authenticated(
             if !cloud_admin {
                 return Err(denied());
             }
-            let name = name_param(&params, "AccountName")?;
-            let key = app.create_account(name, &meta).await?;
+            let name = name_param(params, "AccountName")?;
+            let key = app.create_account(name, meta).await?;
             x.open_owned(format!("{action}Result")).open("Account");
             x.text("AccountName", name).text("AccountId", key.account.as_str()).close();
             // Yukari's extension: the new admin's first key (Eucalyptus
@@ -269,7 +269,7 @@ async fn serve_authenticated(
                 return Err(denied());
             }
             let user = user_param("UserName")?;
-            app.create_user(&target, &user, &meta).await?;
+            app.create_user(&target, &user, meta).await?;
             x.open_owned(format!("{action}Result")).open("User");
             x.text("UserName", user.as_str()).text("Path", "/").text("Arn", &arn(&user)).close().close();
         }
@@ -307,7 +307,7 @@ async fn serve_authenticated(
             if !manages {
                 return Err(denied());
             }
-            app.delete_user(&target, &user_param("UserName")?, &meta).await?;
+            app.delete_user(&target, &user_param("UserName")?, meta).await?;
         }
         "ListUserPolicies" | "ListGroupsForUser" | "ListAttachedUserPolicies" => {
             if !(own || manages) {
@@ -326,7 +326,7 @@ async fn serve_authenticated(
             if !(own || manages) {
                 return Err(denied());
             }
-            let key = app.create_access_key(&target, &subject, &meta).await?;
+            let key = app.create_access_key(&target, &subject, meta).await?;
             x.open_owned(format!("{action}Result"));
             access_key(&mut x, subject.as_str(), key.access_key.as_str(), Some(&key.secret));
             x.close();
@@ -349,7 +349,7 @@ async fn serve_authenticated(
                     ));
                 }
             };
-            app.change_access_key(&target, &subject, &key, active, &meta).await?;
+            app.change_access_key(&target, &subject, &key, active, meta).await?;
         }
         "ListAccessKeys" => {
             if !(own || manages) {
