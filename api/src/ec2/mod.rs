@@ -242,6 +242,11 @@ async fn serve_authenticated(
             ));
         }
         as_of::check_action(&action)?;
+    }
+    if dry_run && !parsed.changes() {
+        return Err(Ec2Error::dry_run());
+    }
+    if let Some(at) = as_of {
         let past = app.models_as_of(at).await?;
         tracing::debug!(
             position = past.models.position,
@@ -249,9 +254,6 @@ async fn serve_authenticated(
             "answering as of"
         );
         ctx.past = Some(Arc::new(past));
-    }
-    if dry_run && !parsed.changes() {
-        return Err(Ec2Error::dry_run());
     }
     parsed.run(app, &ctx).await
 }
