@@ -234,7 +234,7 @@ async fn serve_authenticated(
             "You are not authorized to perform this operation.",
         ));
     }
-    if let Some(at) = as_of {
+    if as_of.is_some() {
         if !app.is_cloud_admin(ctx.account()) {
             return Err(Ec2Error::new(
                 "UnauthorizedOperation",
