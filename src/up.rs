@@ -85,10 +85,10 @@ pub struct UpArgs {
     pub public_addresses: String,
     /// Write a time-travel snapshot of the read models into DATA_DIR/snapshots every this many events
     /// (0: none). They make `yukari replay state --at` and the admin's AsOf answers fast
-    #[arg(long, default_value_t = 100_000)]
+    #[arg(long, default_value_t = 1_000_000)]
     pub time_travel_every: u64,
     /// Time-travel snapshots kept at most; beyond, those closest to their neighbours are deleted
-    #[arg(long, default_value_t = 24)]
+    #[arg(long, default_value_t = 16)]
     pub time_travel_keep: usize,
 }
 
