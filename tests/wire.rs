@@ -2,7 +2,7 @@
 //! SigV4 (made-up region, old Version), SigV2 (HmacSHA1 / HmacSHA256, GET
 //! and POST), presigned URLs; and bad requests that must get EC2's error
 //! code and change nothing (an authenticated attempt to change something
-//! leaves only its refusal record, see docs/adr/0005).
+//! leaves only its refusal record, see docs/adr/0006).
 
 mod common;
 use common::wire::Signer;

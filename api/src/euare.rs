@@ -136,7 +136,7 @@ const CHANGES: &[&str] =
     &["CreateAccount", "CreateUser", "DeleteUser", "CreateAccessKey", "UpdateAccessKey", "DeleteAccessKey"];
 
 /// The actions that only read: recorded only when refused for
-/// authorization (see `ec2::refusal` and ADR 0005).
+/// authorization (see `ec2::refusal` and ADR 0006).
 const READS: &[&str] = &[
     "ListAccounts",
     "ListAccountAliases",

@@ -69,7 +69,11 @@ impl Yukari {
     /// Starts a new cloud on a fresh `dir` (anything there is removed)
     /// with instant simulated boots and a node that never fills up.
     pub fn start(dir: &Path) -> Result<Yukari> {
-        Yukari::start_with(dir, &["--hypervisor", "sim", "--sim-boot-ms", "0"])
+        // A /8 of private addresses: a /16 (the default) holds 65,534.
+        Yukari::start_with(
+            dir,
+            &["--hypervisor", "sim", "--sim-boot-ms", "0", "--private-network", "10.0.0.0/8"],
+        )
     }
 
     /// Like [`Yukari::start`], with the hypervisor flags given.

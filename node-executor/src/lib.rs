@@ -9,12 +9,15 @@
 //! decides a report: it reads envelopes from the log (for now in-process;
 //! later over the network) and submits `domain::command::NodeReport`s.
 //! Hypervisor specifics stay behind the driver trait: the simulator, and
-//! libvirt (real QEMU guests, KVM or emulation).
+//! libvirt (real QEMU guests, KVM or emulation). Guest networking in
+//! bridge mode (addresses, NAT, security groups as nftables rules) is
+//! [`net`], which follows the log beside the executor.
 
 mod driver;
 mod executor;
 mod fold;
 pub mod libvirt;
+pub mod net;
 mod report;
 mod sim;
 mod worker;

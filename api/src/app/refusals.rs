@@ -1,6 +1,6 @@
 //! Refused requests as audit records: an authenticated caller's refused
 //! attempt is appended, as a `RequestRefused` event, to the `refused`
-//! stream (docs/adr/0005-refusals-and-time-travel-in-the-controller.md).
+//! stream (docs/adr/0006-refusals-and-time-travel-in-the-controller.md).
 //! It goes through the same group commit as every decision, so it is
 //! durable before the error answer leaves, and it changes no aggregate
 //! and no read model.

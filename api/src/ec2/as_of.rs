@@ -1,6 +1,6 @@
 //! `AsOf` / `AsOfPosition`: Yukari's own parameters for the cloud's admin
 //! on Describe* calls, answered from the read models as they were then
-//! (docs/adr/0005-refusals-and-time-travel-in-the-controller.md).
+//! (docs/adr/0006-refusals-and-time-travel-in-the-controller.md).
 //!
 //! - `AsOf=2026-12-03T07:00:00Z` (RFC 3339, any offset, fractions allowed)
 //!   — the state after the last record stored at or before that time;

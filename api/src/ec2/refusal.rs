@@ -1,5 +1,5 @@
 //! Which refused EC2 requests are recorded in the log, and what they named
-//! (docs/adr/0005-refusals-and-time-travel-in-the-controller.md).
+//! (docs/adr/0006-refusals-and-time-travel-in-the-controller.md).
 //!
 //! Recorded: requests whose signature and access key checked out (so the
 //! record names who was refused; an unauthenticated caller could fill the
