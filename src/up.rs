@@ -5,6 +5,9 @@
 //! - `events.redb`: the event log (the only source of truth)
 //! - `master.key`: seals secrets in the log (keep it; back it up apart)
 //! - `projections.snapshot`: read-model checkpoint (disposable)
+//! - `snapshots/`: time-travel snapshots, the read models every
+//!   `--time-travel-every` events (disposable; `yukari replay rebuild`
+//!   writes them again)
 //! - `eucarc`: the admin's credentials for clients
 //! - `node/`: the node's guests with `--hypervisor libvirt`: `instances/`
 //!   (per-guest disk overlay and console log), `libvirt/` (the embedded
@@ -22,7 +25,7 @@ use domain::command::NodeReport;
 use domain::{Command, InstanceId, NodeId, Principal, Resources, ZoneName};
 use eventlog::{EventLog, LogOptions};
 use node_executor::{DriverError, ExecutorConfig, HypervisorDriver, NodeExecutor, ReportError, Reporter};
-use projections::Projections;
+use projections::{Projections, TimeTravel, TimeTravelPolicy};
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -81,6 +84,13 @@ pub struct UpArgs {
     /// default is a documentation range: give your own real ones.
     #[arg(long, default_value = "198.51.100.0/24")]
     pub public_addresses: String,
+    /// Write a time-travel snapshot of the read models into DATA_DIR/snapshots every this many events
+    /// (0: none). They make `yukari replay state --at` and the admin's AsOf answers fast
+    #[arg(long, default_value_t = 1_000_000)]
+    pub time_travel_every: u64,
+    /// Time-travel snapshots kept at most; beyond, those closest to their neighbours are deleted
+    #[arg(long, default_value_t = 16)]
+    pub time_travel_keep: usize,
 }
 
 /// Forwards the embedded node executor's reports to the application layer.
@@ -166,6 +176,11 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         )
     })?;
     let projections = Projections::open(&log, Some(dir.join("projections.snapshot")))?;
+    projections.keep_time_travel(TimeTravelPolicy {
+        store: TimeTravel::in_data_dir(dir),
+        every: args.time_travel_every,
+        keep: args.time_travel_keep,
+    });
     // Guest networking needs the private network: the log's once set (on
     // the first start), else the one asked for. Bridge mode makes the
     // bridge now, before any guest.

@@ -211,3 +211,180 @@ fn audit_usage_state_and_verify_online_and_offline() {
     );
     assert!(report.contains("FAILED"), "{report}");
 }
+
+fn aws_as(cloud: &Cloud, env: &std::collections::HashMap<String, String>, args: &[&str]) -> Output {
+    cloud.client("aws").envs(env).arg("ec2").args(args).args(["--output", "json"]).output().unwrap()
+}
+
+fn refused_with(out: &Output, code: &str) -> bool {
+    !out.status.success() && String::from_utf8_lossy(&out.stderr).contains(code)
+}
+
+/// boto3 with `AsOf`/`AsOfPosition` (tests/clients/boto3_as_of.py) as the
+/// account of `env` (the admin when `None`).
+fn as_of(
+    cloud: &Cloud,
+    env: Option<&std::collections::HashMap<String, String>>,
+    param: &str,
+    value: &str,
+    id: &str,
+) -> Value {
+    let mut cmd = cloud.client("python3");
+    if let Some(env) = env {
+        cmd.envs(env);
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/boto3_as_of.py");
+    let out = cmd.arg(script).args([param, value, id]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn rfc3339_now() -> String {
+    replay_tools::time::format(replay_tools::time::now())
+}
+
+#[test]
+fn refused_calls_are_audited_and_the_admin_describes_the_past() {
+    let mut cloud = Cloud::start_with(&["--time-travel-every", "10", "--time-travel-keep", "1000"]);
+    let dir = cloud.dir.clone();
+    let dir_arg = dir.to_str().unwrap().to_owned();
+    let url = cloud.endpoint();
+    let made = yukari().args(["account", "create", "team-b", "--data-dir"]).arg(&dir).output().unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let b = parse_eucarc(&std::fs::read_to_string(dir.join("accounts/team-b/eucarc")).unwrap());
+    // Refused by Euare: only the cloud's admin makes accounts.
+    let by_b = yukari()
+        .args(["account", "create", "team-c", "--data-dir"])
+        .arg(dir.join("accounts/team-b"))
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&by_b.stderr).contains("AccessDenied"), "{by_b:?}");
+
+    let run = cloud.aws(&["run-instances", "--image-id", DEFAULT_IMAGE, "--instance-type", "m1.small"]);
+    let id = run["Instances"][0]["InstanceId"].as_str().unwrap().to_owned();
+    cloud.eventually(30, "the instance running", || describe_state(&cloud, &id) == "running");
+    std::thread::sleep(Duration::from_millis(50));
+    let while_running = rfc3339_now();
+    std::thread::sleep(Duration::from_millis(50));
+    cloud.aws(&["create-key-pair", "--key-name", "made-later"]);
+
+    // Refused: another account's instance (to team-b it does not exist),
+    // the admin stopping it twice… and a non-admin's AsOf.
+    let by_b = aws_as(&cloud, &b, &["terminate-instances", "--instance-ids", &id]);
+    assert!(refused_with(&by_b, "InvalidInstanceID.NotFound"), "{by_b:?}");
+    let past_for_b = as_of(&cloud, Some(&b), "AsOf", &while_running, &id);
+    assert_eq!(past_for_b["error"], "UnauthorizedOperation", "{past_for_b}");
+    cloud.aws(&["terminate-instances", "--instance-ids", &id]);
+    cloud.eventually(30, "the instance terminated", || describe_state(&cloud, &id) == "terminated");
+    let stop = cloud.aws_raw(&["stop-instances", "--instance-ids", &id]);
+    assert!(refused_with(&stop, "IncorrectInstanceState"), "{stop:?}");
+    // Unauthenticated garbage is not recorded.
+    let forged = common::wire::Client {
+        port: cloud.port,
+        access_key: cloud.access_key().to_owned(),
+        secret: "not-the-secret".to_owned(),
+        path: "/".to_owned(),
+    }
+    .send(
+        &[("Action", "TerminateInstances"), ("Version", "2016-11-15"), ("InstanceId.1", &id)],
+        Signer::Boto3,
+    );
+    assert_eq!(forged.code(), Some("SignatureDoesNotMatch"), "{}", forged.body);
+
+    // ---- the admin's Describe* as of a past moment ----
+    let now = as_of(&cloud, None, "AsOf", &rfc3339_now(), &id);
+    assert_eq!(now["states"], serde_json::json!(["terminated"]), "{now}");
+    let then = as_of(&cloud, None, "AsOf", &while_running, &id);
+    assert_eq!(then["states"], serde_json::json!(["running"]), "{then}");
+    assert_eq!(then["keys"], serde_json::json!([]), "{then}");
+    assert_eq!(now["keys"], serde_json::json!(["made-later"]), "{now}");
+    let at_start = as_of(&cloud, None, "AsOfPosition", "1", &id);
+    assert_eq!(at_start["error"], "InvalidInstanceID.NotFound", "{at_start}");
+    let beyond = as_of(&cloud, None, "AsOfPosition", "99999999", &id);
+    assert_eq!(beyond["error"], "InvalidParameterValue", "{beyond}");
+    // Nothing changed: the live answer is still terminated.
+    assert_eq!(describe_state(&cloud, &id), "terminated");
+
+    // The controller wrote time-travel snapshots beside the log, and they
+    // change no answer.
+    let snapshots: Vec<_> = std::fs::read_dir(dir.join("snapshots"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "snap"))
+        .collect();
+    assert!(snapshots.len() >= 2, "{} snapshots", snapshots.len());
+    let online = ["--controller", url.as_str()];
+    let with = |source: &[&str], rest: &[&str]| {
+        let mut a: Vec<&str> = source.to_vec();
+        a.extend(rest);
+        a.extend(["--data-dir", dir_arg.as_str()]);
+        ok(replay(&a))
+    };
+    let from_snapshot = with(&online, &["state", "--at", &while_running, "--format", "json"]);
+    let from_start = with(&online, &["state", "--at", &while_running, "--format", "json", "--no-snapshots"]);
+    assert_eq!(from_snapshot, from_start);
+    assert_eq!(state_of(&dir, &online, &while_running, &id), "Running");
+
+    // ---- the refusals in the audit, online and offline ----
+    let audit_online = with(&online, &["audit", "--format", "json"]);
+    let refused: Vec<Value> =
+        json_lines(&audit_online).into_iter().filter(|e| e["outcome"]["status"] == "refused").collect();
+    let summary: Vec<(String, String)> = refused
+        .iter()
+        .map(|e| {
+            (e["action"].as_str().unwrap().to_owned(), e["outcome"]["code"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("CreateAccount".to_owned(), "AccessDenied".to_owned()),
+            ("TerminateInstances".to_owned(), "InvalidInstanceID.NotFound".to_owned()),
+            ("DescribeInstances".to_owned(), "UnauthorizedOperation".to_owned()),
+            ("StopInstances".to_owned(), "IncorrectInstanceState".to_owned()),
+        ],
+        "{audit_online}"
+    );
+    assert_eq!(refused[0]["account_name"], "team-b");
+    assert_eq!(refused[0]["resources"], serde_json::json!(["team-c"]));
+    let terminate = &refused[1];
+    assert_eq!(terminate["account_name"], "team-b");
+    assert_eq!(terminate["access_key"], b["AWS_ACCESS_KEY_ID"].as_str());
+    assert!(terminate["source"].as_str().unwrap().starts_with("127.0.0.1:"), "{terminate}");
+    assert_eq!(terminate["resources"], serde_json::json!([id]));
+    assert!(!terminate["request_id"].as_str().unwrap().is_empty());
+    assert_eq!(refused[3]["account_name"], "admin");
+    // By resource (through the index), the refusal is among the instance's entries.
+    let by_resource = json_lines(&with(&online, &["audit", "--resource", &id, "--format", "json"]));
+    let actions: Vec<String> = by_resource
+        .iter()
+        .map(|e| format!("{}:{}", e["action"].as_str().unwrap(), e["outcome"]["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "RunInstances:ok",
+            "ReportInstanceRunning:ok",
+            "TerminateInstances:refused",
+            "DescribeInstances:refused",
+            "TerminateInstances:ok",
+            "ReportInstanceTerminated:ok",
+            "StopInstances:refused"
+        ]
+    );
+
+    assert!(cloud.stop().success());
+    let offline: [&str; 0] = [];
+    assert_eq!(with(&offline, &["audit", "--format", "json"]), audit_online);
+    let verify = with(&offline, &["verify"]);
+    assert!(verify.contains("OK: the log verifies"), "{verify}");
+    // `replay rebuild` deletes the controller's snapshots and writes its own.
+    let written = std::fs::read_dir(dir.join("snapshots"))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "snap"))
+        .count();
+    assert!(written >= snapshots.len());
+    let rebuilt = with(&offline, &["rebuild", "--every", "1000000"]);
+    assert!(rebuilt.contains(&format!("(every 1000000 events; {written} removed)")), "{rebuilt}");
+    assert_eq!(std::fs::read_dir(dir.join("snapshots")).unwrap().count(), 0);
+}

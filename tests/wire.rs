@@ -1,7 +1,8 @@
 //! Requests on the wire as each real client sends them: euca2ools-shaped
 //! SigV4 (made-up region, old Version), SigV2 (HmacSHA1 / HmacSHA256, GET
 //! and POST), presigned URLs; and bad requests that must get EC2's error
-//! code and append nothing.
+//! code and change nothing (an authenticated attempt to change something
+//! leaves only its refusal record, see docs/adr/0006).
 
 mod common;
 use common::wire::Signer;
@@ -59,7 +60,7 @@ fn every_client_signing_style_is_accepted_and_answered_in_its_version() {
 }
 
 #[test]
-fn bad_requests_get_ec2_errors_and_append_nothing() {
+fn bad_requests_get_ec2_errors_and_change_nothing() {
     let mut cloud = Cloud::start();
     cloud.stop();
     let before = log_head(&cloud.dir);
@@ -156,7 +157,34 @@ fn bad_requests_get_ec2_errors_and_append_nothing() {
     assert!(a.element("RequestID").is_some_and(|id| id.len() == 36), "{}", a.body);
 
     cloud.stop();
-    assert_eq!(log_head(&cloud.dir), before, "a refused call appended events");
+    // No resource changed: what was appended is one refusal record per
+    // authenticated attempt to change something (not the unauthenticated
+    // ones, the unknown action, or the refused read), in the `refused`
+    // stream, with the code the client got.
+    let log =
+        eventlog::EventLog::open(&cloud.dir.join("events.redb"), eventlog::LogOptions::default()).unwrap();
+    let after = log.read_from(before + 1, 100).unwrap();
+    log.close();
+    let refused: Vec<(String, String, String)> = after
+        .iter()
+        .map(|r| {
+            let code = match domain::Event::decode(&r.event_type, r.schema, &r.payload).unwrap() {
+                domain::Event::RequestRefused(e) => e.code,
+                other => panic!("a refused call appended {other:?} to {}", r.stream),
+            };
+            (r.stream.clone(), r.metadata.action.clone(), code)
+        })
+        .collect();
+    let expected = [
+        ("RunInstances", "MissingParameter"),
+        ("TerminateInstances", "InvalidInstanceID.Malformed"),
+        ("TerminateInstances", "InvalidInstanceID.NotFound"),
+        ("RunInstances", "InvalidAMIID.NotFound"),
+        ("RunInstances", "InvalidParameterValue"),
+        ("RunInstances", "InvalidParameterValue"),
+    ]
+    .map(|(a, c)| ("refused".to_owned(), a.to_owned(), c.to_owned()));
+    assert_eq!(refused, expected);
 }
 
 fn raw_unsigned(cloud: &Cloud, target: &str) -> common::wire::Answer {

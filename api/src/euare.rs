@@ -131,6 +131,32 @@ fn name_param<'p>(params: &'p Params, name: &str) -> Result<&'p str, IamError> {
     }
 }
 
+/// The actions that change something: any refusal of one is recorded.
+const CHANGES: &[&str] =
+    &["CreateAccount", "CreateUser", "DeleteUser", "CreateAccessKey", "UpdateAccessKey", "DeleteAccessKey"];
+
+/// The actions that only read: recorded only when refused for
+/// authorization (see `ec2::refusal` and ADR 0006).
+const READS: &[&str] = &[
+    "ListAccounts",
+    "ListAccountAliases",
+    "GetUser",
+    "ListUsers",
+    "ListUserPolicies",
+    "ListGroupsForUser",
+    "ListAttachedUserPolicies",
+    "ListAccessKeys",
+];
+
+/// Is this refusal of an authenticated caller recorded?
+fn recorded(action: &str, code: &str) -> bool {
+    match code {
+        "InternalError" => false,
+        "AccessDenied" => CHANGES.contains(&action) || READS.contains(&action),
+        _ => CHANGES.contains(&action),
+    }
+}
+
 async fn serve(
     app: &App,
     parts: &axum::http::request::Parts,
@@ -140,6 +166,27 @@ async fn serve(
 ) -> Result<String, IamError> {
     let (params, meta) =
         crate::query::authenticate(app, &parts.method, &parts.uri, &parts.headers, body, request_id, source)?;
+    let result = serve_authenticated(app, &params, &meta).await;
+    if let Err(IamError(e)) = &result
+        && let Some(action) = params.get("Action").filter(|a| recorded(a, e.code))
+    {
+        let named = ["UserName", "AccountName", "AccessKeyId", "DelegateAccount"]
+            .iter()
+            .filter_map(|p| params.get(p).map(str::to_owned));
+        let refused =
+            domain::event::RequestRefused::new(e.code, &e.message, named, false, crate::app::ids::now());
+        if let Err(failure) = app.record_refusal(action, &meta, refused).await {
+            tracing::error!(error = %failure, code = e.code, "could not record the refusal in the log");
+        }
+    }
+    result
+}
+
+async fn serve_authenticated(
+    app: &App,
+    params: &Params,
+    meta: &crate::app::RequestMeta,
+) -> Result<String, IamError> {
     let action = params.required("Action")?.to_owned();
     let principal = &meta.principal;
     let account_admin = principal.user == UserName::admin();
@@ -191,8 +238,8 @@ async fn serve(
             if !cloud_admin {
                 return Err(denied());
             }
-            let name = name_param(&params, "AccountName")?;
-            let key = app.create_account(name, &meta).await?;
+            let name = name_param(params, "AccountName")?;
+            let key = app.create_account(name, meta).await?;
             x.open_owned(format!("{action}Result")).open("Account");
             x.text("AccountName", name).text("AccountId", key.account.as_str()).close();
             // Yukari's extension: the new admin's first key (Eucalyptus
@@ -222,7 +269,7 @@ async fn serve(
                 return Err(denied());
             }
             let user = user_param("UserName")?;
-            app.create_user(&target, &user, &meta).await?;
+            app.create_user(&target, &user, meta).await?;
             x.open_owned(format!("{action}Result")).open("User");
             x.text("UserName", user.as_str()).text("Path", "/").text("Arn", &arn(&user)).close().close();
         }
@@ -260,7 +307,7 @@ async fn serve(
             if !manages {
                 return Err(denied());
             }
-            app.delete_user(&target, &user_param("UserName")?, &meta).await?;
+            app.delete_user(&target, &user_param("UserName")?, meta).await?;
         }
         "ListUserPolicies" | "ListGroupsForUser" | "ListAttachedUserPolicies" => {
             if !(own || manages) {
@@ -279,7 +326,7 @@ async fn serve(
             if !(own || manages) {
                 return Err(denied());
             }
-            let key = app.create_access_key(&target, &subject, &meta).await?;
+            let key = app.create_access_key(&target, &subject, meta).await?;
             x.open_owned(format!("{action}Result"));
             access_key(&mut x, subject.as_str(), key.access_key.as_str(), Some(&key.secret));
             x.close();
@@ -302,7 +349,7 @@ async fn serve(
                     ));
                 }
             };
-            app.change_access_key(&target, &subject, &key, active, &meta).await?;
+            app.change_access_key(&target, &subject, &key, active, meta).await?;
         }
         "ListAccessKeys" => {
             if !(own || manages) {
@@ -327,7 +374,7 @@ async fn serve(
             ));
         }
     }
-    x.open("ResponseMetadata").text("RequestId", request_id).close();
+    x.open("ResponseMetadata").text("RequestId", &meta.request_id).close();
     Ok(x.finish())
 }
 
@@ -335,4 +382,19 @@ fn access_key(x: &mut Xml, user: &str, id: &str, secret: Option<&str>) {
     x.open("AccessKey").text("UserName", user).text("AccessKeyId", id).text("Status", "Active");
     x.opt("SecretAccessKey", secret);
     x.close();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::recorded;
+
+    #[test]
+    fn refused_changes_and_denied_reads_are_recorded() {
+        assert!(recorded("CreateAccount", "AccessDenied"));
+        assert!(recorded("CreateUser", "EntityAlreadyExists"));
+        assert!(recorded("ListUsers", "AccessDenied"));
+        assert!(!recorded("ListUsers", "NoSuchEntity"));
+        assert!(!recorded("CreateUser", "InternalError"));
+        assert!(!recorded("NoSuchAction", "AccessDenied"));
+    }
 }

@@ -23,6 +23,8 @@ pub enum StreamKind {
     Network,
     ElasticIp,
     AccountName,
+    /// Refused requests (audit only; no aggregate).
+    Refused,
     Unknown,
 }
 
@@ -63,6 +65,13 @@ impl StreamId {
         StreamId(format!("eip/{allocation}"))
     }
 
+    /// Every refused request of every account (`RequestRefused`): one
+    /// stream appended with any expected version, since no decision reads
+    /// it, so refusals never conflict with each other or with decisions.
+    pub fn refused() -> Self {
+        StreamId("refused".to_owned())
+    }
+
     /// A stream id read back from the log.
     pub fn from_stored(s: &str) -> Self {
         StreamId(s.to_owned())
@@ -85,6 +94,7 @@ impl StreamId {
             "network" => StreamKind::Network,
             "eip" => StreamKind::ElasticIp,
             "account-name" => StreamKind::AccountName,
+            "refused" => StreamKind::Refused,
             _ => StreamKind::Unknown,
         }
     }

@@ -18,6 +18,7 @@ mod security;
 mod snapshot;
 mod sorted;
 mod tags;
+pub mod time_travel;
 
 pub use accounts::{AccessKeyRow, AccountRow, AccountsView};
 pub use catalog::{CloudView, ImageRow, NodeRow, ZoneRow};
@@ -25,10 +26,11 @@ pub use error::ProjectionError;
 pub use instances::{InstanceRow, InstancesView, ReservationRow};
 pub use models::ReadModels;
 pub use network::{AddressRow, NetworkView};
-pub use runner::{Projections, Stalled, catch_up, rebuild};
+pub use runner::{Projections, Stalled, TimeTravelPolicy, catch_up, rebuild};
 pub use security::{GroupRow, KeyPairRow, SecurityView};
 pub use snapshot::{encode_snapshot, load_snapshot, save_snapshot};
 pub use tags::TagsView;
+pub use time_travel::TimeTravel;
 
 #[cfg(test)]
 mod tests;

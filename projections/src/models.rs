@@ -75,7 +75,8 @@ impl ReadModels {
             | Event::GroupNameReleased(_)
             | Event::AccountNameClaimed(_)
             | Event::SecurityGroupReferenced(_)
-            | Event::SecurityGroupDereferenced(_) => {}
+            | Event::SecurityGroupDereferenced(_)
+            | Event::RequestRefused(_) => {}
             Event::InstanceRequested(e) => self.instances.requested(e),
             e @ (Event::InstancePlaced(_)
             | Event::InstanceRunning(_)

@@ -4,10 +4,12 @@
 use crate::error::ProjectionError;
 use crate::models::ReadModels;
 use crate::snapshot::{encode_snapshot, load_snapshot};
+use crate::time_travel::{TimeTravel, guard};
 use eventlog::EventLog;
 use std::ops::ControlFlow;
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock, RwLock, RwLockReadGuard};
 use tokio::sync::watch;
 
 /// The live read models of a controller.
@@ -18,6 +20,21 @@ pub struct Projections {
     snapshot_every: u64,
     /// Set when following stopped on an error: waiters must not wait on.
     failed: std::sync::atomic::AtomicBool,
+    /// Where and how often to write time-travel snapshots, if at all.
+    time_travel: OnceLock<TimeTravelPolicy>,
+    /// A time-travel snapshot is being written (one at a time).
+    writing: Arc<AtomicBool>,
+}
+
+/// How the controller keeps time-travel snapshots.
+#[derive(Clone, Debug)]
+pub struct TimeTravelPolicy {
+    pub store: TimeTravel,
+    /// Events between two snapshots (at least; they are taken between
+    /// batches of the subscription). 0 writes none.
+    pub every: u64,
+    /// Snapshots kept at most (see [`TimeTravel::thin`]).
+    pub keep: usize,
 }
 
 /// The read models stopped following the log before reaching a position.
@@ -84,7 +101,25 @@ impl Projections {
             snapshot,
             snapshot_every: 100_000,
             failed: std::sync::atomic::AtomicBool::new(false),
+            time_travel: OnceLock::new(),
+            writing: Arc::new(AtomicBool::new(false)),
         }))
+    }
+
+    /// Writes time-travel snapshots while following, as `policy` says
+    /// (before [`Self::follow`]; a second call is ignored).
+    pub fn keep_time_travel(&self, policy: TimeTravelPolicy) {
+        let _ = self.time_travel.set(policy);
+    }
+
+    /// The time-travel snapshots this controller writes, if any.
+    pub fn time_travel(&self) -> Option<&TimeTravel> {
+        self.time_travel.get().map(|p| &p.store)
+    }
+
+    /// Is a time-travel snapshot being written right now?
+    pub fn writing_time_travel(&self) -> bool {
+        self.writing.load(Ordering::SeqCst)
     }
 
     pub fn read(&self) -> RwLockReadGuard<'_, ReadModels> {
@@ -131,6 +166,7 @@ impl Projections {
     ) -> Result<(), ProjectionError> {
         let mut subscription = log.subscribe(self.position() + 1).with_batch(4096);
         let mut since_snapshot = 0u64;
+        let mut since_travel = 0u64;
         loop {
             let batch = tokio::select! {
                 batch = subscription.next_batch() => batch,
@@ -141,14 +177,26 @@ impl Projections {
                 Err(eventlog::ReadError::Closed) => break,
                 Err(e) => return Err(e.into()),
             };
-            let last = {
+            let (last, last_guard) = {
                 let mut models = self.models.write().expect("read models lock");
+                let mut last_guard = None;
                 for envelope in batch.iter() {
-                    models.apply(&envelope?)?;
+                    let envelope = envelope?;
+                    models.apply(&envelope)?;
+                    last_guard = Some(guard(&envelope));
                 }
-                models.position
+                (models.position, last_guard)
             };
             self.applied.send_replace(last);
+            since_travel += batch.len() as u64;
+            if let (Some(policy), Some(g)) = (self.time_travel.get(), last_guard)
+                && policy.every > 0
+                && since_travel >= policy.every
+                && !self.writing.swap(true, Ordering::SeqCst)
+            {
+                since_travel = 0;
+                self.write_time_travel(policy.clone(), g);
+            }
             since_snapshot += batch.len() as u64;
             if since_snapshot >= self.snapshot_every {
                 since_snapshot = 0;
@@ -157,6 +205,27 @@ impl Projections {
         }
         self.save().await;
         Ok(())
+    }
+
+    /// Writes a time-travel snapshot of the models as they are now (their
+    /// last record has guard `g`) and thins the store, on a blocking
+    /// thread: following goes on meanwhile, and so do requests. Only the
+    /// encoding holds the read lock. A failure is logged: time-travel
+    /// snapshots are only a shortcut.
+    fn write_time_travel(&self, policy: TimeTravelPolicy, g: u32) {
+        let (position, bytes) = {
+            let models = self.read();
+            (models.position, encode_snapshot(&models))
+        };
+        let writing = self.writing.clone();
+        tokio::task::spawn_blocking(move || {
+            match policy.store.write_encoded(position, g, &bytes).and_then(|_| policy.store.thin(policy.keep))
+            {
+                Ok(thinned) => tracing::debug!(position, ?thinned, "time-travel snapshot written"),
+                Err(e) => tracing::warn!(position, error = %e, "could not write a time-travel snapshot"),
+            }
+            writing.store(false, Ordering::SeqCst);
+        });
     }
 
     /// Writes the snapshot, if this controller keeps one. A failure is

@@ -9,7 +9,7 @@ use proptest::prelude::*;
 use std::collections::HashMap;
 
 #[derive(Clone, Debug)]
-enum Op {
+pub(crate) enum Op {
     CreateAccount(u8),
     Run {
         account: u8,
@@ -174,9 +174,9 @@ fn bootstrap() -> Command {
 
 /// Runs commands through the domain the way the controller does and keeps
 /// the resulting stored records.
-struct World {
+pub(crate) struct World {
     streams: HashMap<StreamId, Aggregate>,
-    records: Vec<eventlog::RecordedEvent>,
+    pub(crate) records: Vec<eventlog::RecordedEvent>,
     instances: Vec<(AccountId, InstanceId)>,
     allocations: Vec<AllocationId>,
     clock: i64,
@@ -184,7 +184,7 @@ struct World {
 }
 
 impl World {
-    fn new() -> World {
+    pub(crate) fn new() -> World {
         let mut w = World {
             streams: HashMap::new(),
             records: Vec::new(),
@@ -241,7 +241,7 @@ impl World {
         self.ids
     }
 
-    fn play(&mut self, op: &Op) {
+    pub(crate) fn play(&mut self, op: &Op) {
         self.clock += 1000;
         let at = Timestamp(self.clock);
         let pick = |w: &World, p: usize| -> Option<InstanceId> {
@@ -604,4 +604,33 @@ fn the_generated_operations_really_change_the_cloud() {
     apply_all(&mut models, &world.records);
     assert_eq!(models.security.key_pairs.len(), 1);
     assert!(models.network.addresses.is_empty());
+}
+
+#[test]
+fn a_refused_request_changes_no_read_model() {
+    let world = World::new();
+    let mut models = ReadModels::default();
+    apply_all(&mut models, &world.records);
+    let before = models.clone();
+    let refused = Event::RequestRefused(domain::event::RequestRefused::new(
+        "IncorrectInstanceState",
+        "no",
+        ["i-00000000000001234".to_owned()],
+        false,
+        Timestamp(5),
+    ));
+    let record = eventlog::RecordedEvent {
+        position: models.position + 1,
+        stream: StreamId::refused().to_string(),
+        version: 1,
+        event_type: refused.type_name().into(),
+        schema: refused.schema(),
+        recorded_at: 99,
+        metadata: Metadata::default(),
+        payload: refused.encode(),
+    };
+    models.apply(&record.as_envelope()).unwrap();
+    assert_eq!(models.position, before.position + 1);
+    models.position = before.position;
+    assert_eq!(models, before);
 }

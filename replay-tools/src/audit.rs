@@ -3,9 +3,10 @@
 //! are consecutive in the log; an entry is a run of records with the same
 //! request id (a record without one is an entry of its own).
 //!
-//! Refused calls are not in the log yet: when the domain records them (a
-//! `RequestRefused` event, see [`outcome_of`]), they show as outcome
-//! `refused` with their error code.
+//! Refused calls of authenticated callers are `RequestRefused` records in
+//! the `refused` stream (one record per request): they show as outcome
+//! `refused` with their error code, and name the resources the request
+//! named (see [`outcome_of`]).
 
 use crate::error::ReplayError;
 use crate::progress::Progress;
@@ -98,13 +99,29 @@ pub fn resource_of(stream: &str) -> &str {
     }
 }
 
-/// EXTENSION POINT for refused calls. Another change adds a
-/// `RequestRefused` event for authenticated calls the domain turned down;
-/// any record of that type makes its entry `refused`. When the event
-/// exists in `domain::Event`, decode it here (`Event::decode`) and return
-/// its error code instead of `None`.
+/// The refusal a record stores, if it is one (`None` for other records
+/// and for a refusal whose payload does not decode).
+fn refusal_of(envelope: &EnvelopeRef<'_>) -> Option<domain::event::RequestRefused> {
+    if envelope.event_type != "RequestRefused" {
+        return None;
+    }
+    match domain::Event::decode(envelope.event_type, envelope.schema, envelope.payload) {
+        Ok(domain::Event::RequestRefused(r)) => Some(r),
+        _ => None,
+    }
+}
+
+/// The outcome a record gives its entry: `refused` with the error code for
+/// a `RequestRefused` record (without a code when its payload does not
+/// decode with this build), `None` for every other record.
 pub fn outcome_of(envelope: &EnvelopeRef<'_>) -> Option<Outcome> {
-    (envelope.event_type == "RequestRefused").then_some(Outcome::Refused { code: None })
+    (envelope.event_type == "RequestRefused")
+        .then(|| Outcome::Refused { code: refusal_of(envelope).map(|r| r.code) })
+}
+
+/// Does the refusal at this record name `resource`?
+fn refusal_names(envelope: &EnvelopeRef<'_>, resource: &str) -> bool {
+    refusal_of(envelope).is_some_and(|r| r.resources.iter().any(|x| x == resource))
 }
 
 /// Builds entries from records in log order.
@@ -144,10 +161,18 @@ impl Grouper {
             last_position: e.position,
         });
         entry.last_position = e.position;
-        let resource = resource_of(e.stream);
-        if !self.resources_seen.contains(resource) {
-            self.resources_seen.insert(resource.to_owned());
-            entry.resources.push(resource.to_owned());
+        // A refusal names what the request named; its stream is only where
+        // refusals are kept.
+        let named = match refusal_of(e) {
+            Some(refused) => refused.resources,
+            None if e.event_type == "RequestRefused" => Vec::new(),
+            None => vec![resource_of(e.stream).to_owned()],
+        };
+        for resource in named {
+            if !self.resources_seen.contains(&resource) {
+                self.resources_seen.insert(resource.clone());
+                entry.resources.push(resource);
+            }
         }
         if !entry.events.iter().any(|t| t == e.event_type) {
             entry.events.push(e.event_type.to_owned());
@@ -225,8 +250,9 @@ const WINDOW: u64 = 512;
 
 /// The entries that touched `filter.resource`, found through the stream
 /// index instead of reading the whole log (the same answer as [`audit`],
-/// much faster on a long log). Falls back to [`audit`] when the resource
-/// id's shape names no stream.
+/// much faster on a long log): the resource's own streams, and the
+/// refusals (the `refused` stream) that name it. Falls back to [`audit`]
+/// when the resource id's shape names no stream.
 pub fn audit_resource(
     records: &dyn Records,
     filter: &AuditFilter,
@@ -244,6 +270,14 @@ pub fn audit_resource(
     for stream in &streams {
         positions.extend(records.stream(stream)?.iter().map(|r| r.position));
     }
+    let resource = filter.resource.as_deref().unwrap_or_default();
+    positions.extend(
+        records
+            .stream(domain::StreamId::refused().as_str())?
+            .iter()
+            .filter(|r| refusal_names(&r.as_envelope(), resource))
+            .map(|r| r.position),
+    );
     positions.sort_unstable();
     let mut out = Vec::new();
     let mut names: HashMap<String, Option<String>> = HashMap::new();

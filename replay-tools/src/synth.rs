@@ -48,6 +48,9 @@ pub struct Summary {
     /// Some instances that ran and were terminated, and some still running.
     pub terminated: Vec<InstanceId>,
     pub running: Vec<InstanceId>,
+    /// Instances another account tried to terminate (refused, recorded
+    /// as `RequestRefused`), a few.
+    pub refused: Vec<InstanceId>,
 }
 
 const VM_TYPES: [&str; 5] = ["t1.micro", "m1.small", "m1.medium", "c1.medium", "m1.large"];
@@ -120,6 +123,40 @@ impl Generator {
             self.batch.push((meta, appends));
         }
         Ok(decision)
+    }
+
+    /// Decides `command`, which must be refused, and stages the refusal
+    /// record the API would append (code `code`) in the `refused` stream.
+    fn refuse(
+        &mut self,
+        command: Command,
+        meta: Metadata,
+        code: &str,
+        named: Vec<String>,
+    ) -> Result<(), ReplayError> {
+        for stream in command.streams() {
+            self.cache.entry(stream).or_insert((0, Aggregate::Empty));
+        }
+        let why = match domain::decide(&command, &View(&self.cache)) {
+            Ok(_) => {
+                return Err(ReplayError::Invalid(format!("synthetic {} was not refused", command.name())));
+            }
+            Err(e) => e.to_string(),
+        };
+        let event = Event::RequestRefused(event::RequestRefused::new(code, &why, named, false, self.tick()));
+        let append = StreamAppend {
+            stream: StreamId::refused().to_string(),
+            expected: ExpectedVersion::Any,
+            events: vec![NewEvent {
+                event_type: event.type_name().into(),
+                schema: event.schema(),
+                payload: event.encode(),
+            }],
+        };
+        self.events += 1;
+        self.commands += 1;
+        self.batch.push((meta, vec![append]));
+        Ok(())
     }
 
     /// Drops streams that no later command reads.
@@ -370,6 +407,33 @@ pub async fn generate(log: &EventLog, spec: &Spec, progress: &Progress) -> Resul
                 request: StateRequest::Terminate,
                 at: g.tick(),
             };
+            if summary.refused.len() < 16 && accounts.len() > 1 {
+                // Another customer tries first: to them it does not exist.
+                let (other, _, other_key) =
+                    accounts.iter().find(|a| a.0 != owner).cloned().expect("two accounts");
+                let attempt = ChangeInstanceStates {
+                    account: other.clone(),
+                    instances: vec![id.clone()],
+                    request: StateRequest::Terminate,
+                    at: g.tick(),
+                };
+                let rid = g.request_id();
+                let m = meta(
+                    &other,
+                    "ops",
+                    other_key.as_str(),
+                    "TerminateInstances",
+                    "10.2.0.7:40000".into(),
+                    rid,
+                );
+                g.refuse(
+                    Command::ChangeInstanceStates(attempt),
+                    m,
+                    "InvalidInstanceID.NotFound",
+                    vec![id.to_string()],
+                )?;
+                summary.refused.push(id.clone());
+            }
             let rid = g.request_id();
             let src = format!("10.1.0.9:{}", g.rng.gen_range(30_000..60_000));
             g.run(

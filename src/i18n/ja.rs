@@ -98,6 +98,16 @@ pub(super) const TABLE: &[(&str, &str)] = &[
          (`a-b`)、CIDR ブロックをカンマ区切りで。既定値はドキュメント用の範囲なので、実際のアドレスを\
          指定してください",
     ),
+    (
+        "Write a time-travel snapshot of the read models into DATA_DIR/snapshots every this many events \
+         (0: none). They make `yukari replay state --at` and the admin's AsOf answers fast",
+        "この数のイベントごとに、読み取りモデルのタイムトラベル用スナップショットを DATA_DIR/snapshots \
+         に書きます(0: 書かない)。`yukari replay state --at` と管理者の AsOf への応答が速くなります",
+    ),
+    (
+        "Time-travel snapshots kept at most; beyond, those closest to their neighbours are deleted",
+        "保持するタイムトラベル用スナップショットの上限。超えると、隣との間隔がもっとも狭いものから削除します",
+    ),
     // yukari account
     (
         "Manage accounts of a running cloud (through its Euare API, with the admin credentials of the data \

@@ -7,10 +7,13 @@ pub mod bootstrap;
 mod credentials;
 mod execute;
 pub mod ids;
+mod refusals;
+pub mod time_travel;
 
 pub use credentials::Credentials;
 pub use execute::{ExecuteError, Executed};
 pub use ids::IdGen;
+pub use time_travel::{AsOf, Past};
 
 use crate::secrets::MasterKey;
 use domain::{Command, InstanceId, NodeId, Principal};

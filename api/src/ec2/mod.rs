@@ -4,15 +4,17 @@
 //! `error.rs` only.
 
 pub mod actions;
+pub mod as_of;
 pub mod error;
 pub mod filter;
 pub mod paging;
 pub mod params;
+pub mod refusal;
 pub mod render;
 pub mod tagging;
 pub mod xml;
 
-use crate::app::{App, Executed, RequestMeta};
+use crate::app::{App, Executed, Past, RequestMeta};
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
@@ -20,7 +22,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use domain::{AccountId, Command, UserName};
 use error::Ec2Error;
-use std::sync::Arc;
+use projections::ReadModels;
+use std::sync::{Arc, RwLockReadGuard};
 use std::time::Instant;
 use tracing::Instrument;
 
@@ -37,6 +40,26 @@ pub struct Ctx {
     pub namespace: String,
     /// `DryRun=true`: check, store nothing.
     pub dry_run: bool,
+    /// The past read models, when the admin asked `AsOf`.
+    pub past: Option<Arc<Past>>,
+}
+
+/// The read models an action answers from: the live ones, or the past ones
+/// of an `AsOf` request.
+pub enum Models<'a> {
+    Live(RwLockReadGuard<'a, ReadModels>),
+    Past(&'a ReadModels),
+}
+
+impl std::ops::Deref for Models<'_> {
+    type Target = ReadModels;
+
+    fn deref(&self) -> &ReadModels {
+        match self {
+            Models::Live(guard) => guard,
+            Models::Past(models) => models,
+        }
+    }
 }
 
 impl Ctx {
@@ -58,6 +81,15 @@ impl Ctx {
 
     pub fn account(&self) -> &AccountId {
         &self.meta.principal.account
+    }
+
+    /// The read models to answer from: as of the requested moment for an
+    /// `AsOf` request, else the live ones.
+    pub fn models<'a>(&'a self, app: &'a App) -> Models<'a> {
+        match &self.past {
+            Some(past) => Models::Past(&past.models),
+            None => Models::Live(app.projections.read()),
+        }
     }
 
     pub fn request_id(&self) -> &str {
@@ -149,8 +181,34 @@ async fn serve(
     source: &str,
 ) -> Result<String, Ec2Error> {
     let (params, meta) = crate::query::authenticate(app, method, uri, headers, body, request_id, source)?;
-    let span = tracing::Span::current();
+    let result = serve_authenticated(app, &params, meta.clone()).await;
+    if let Err(e) = &result
+        && let Some(action) = refusal::recorded(&params, e)
+    {
+        // The caller is known: the refusal is recorded, durably, before
+        // the answer leaves. If that fails the answer is still the
+        // refusal (it changed nothing); the gap is in the controller's log.
+        let dry_run = params.bool("DryRun").ok().flatten().unwrap_or(false);
+        let refused = domain::event::RequestRefused::new(
+            e.code,
+            &e.message,
+            refusal::named_resources(&params),
+            dry_run,
+            crate::app::ids::now(),
+        );
+        if let Err(failure) = app.record_refusal(action, &meta, refused).await {
+            tracing::error!(error = %failure, code = e.code, "could not record the refusal in the log");
+        }
+    }
+    result
+}
 
+async fn serve_authenticated(
+    app: &App,
+    params: &params::Params,
+    meta: RequestMeta,
+) -> Result<String, Ec2Error> {
+    let span = tracing::Span::current();
     let action = params
         .get("Action")
         .filter(|a| !a.is_empty())
@@ -165,18 +223,39 @@ async fn serve(
         ));
     }
     let dry_run = params.bool("DryRun")?.unwrap_or(false);
-    let ctx = Ctx { meta, namespace: format!("http://ec2.amazonaws.com/doc/{version}/"), dry_run };
-    let action = actions::Action::parse(&action, &params)?;
-    if action.changes() && !ctx.may_change() {
+    let now_us = crate::app::ids::now().millis().saturating_mul(1000).saturating_add(999);
+    let as_of = as_of::requested(params, now_us, app.head())?;
+    let mut ctx =
+        Ctx { meta, namespace: format!("http://ec2.amazonaws.com/doc/{version}/"), dry_run, past: None };
+    let parsed = actions::Action::parse(&action, params)?;
+    if parsed.changes() && !ctx.may_change() {
         return Err(Ec2Error::new(
             "UnauthorizedOperation",
             "You are not authorized to perform this operation.",
         ));
     }
-    if dry_run && !action.changes() {
+    if as_of.is_some() {
+        if !app.is_cloud_admin(ctx.account()) {
+            return Err(Ec2Error::new(
+                "UnauthorizedOperation",
+                "You are not authorized to use AsOf or AsOfPosition: only the cloud's admin account may.",
+            ));
+        }
+        as_of::check_action(&action)?;
+    }
+    if dry_run && !parsed.changes() {
         return Err(Ec2Error::dry_run());
     }
-    action.run(app, &ctx).await
+    if let Some(at) = as_of {
+        let past = app.models_as_of(at).await?;
+        tracing::debug!(
+            position = past.models.position,
+            from_snapshot = past.from_snapshot,
+            "answering as of"
+        );
+        ctx.past = Some(Arc::new(past));
+    }
+    parsed.run(app, &ctx).await
 }
 
 #[cfg(test)]

@@ -23,6 +23,11 @@ impl Params {
         Params { map: pairs.into_iter().collect() }
     }
 
+    /// Every (name, value), by name.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.map.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     pub fn get(&self, name: &str) -> Option<&str> {
         self.map.get(name).map(String::as_str)
     }

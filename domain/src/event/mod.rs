@@ -6,6 +6,7 @@
 //! as new, an upcaster in [`Event::decode`].
 
 mod account;
+mod audit;
 mod cloud;
 mod image;
 mod instance;
@@ -14,6 +15,7 @@ mod security;
 mod tags;
 
 pub use account::*;
+pub use audit::*;
 pub use cloud::*;
 pub use image::*;
 pub use instance::*;
@@ -152,6 +154,7 @@ events! {
     AccessKeyDeleted = 1,
     UserDeleted = 1,
     InstanceGroupsChanged = 1,
+    RequestRefused = 1,
 }
 
 /// Older schema versions, read as the current one. Every retired

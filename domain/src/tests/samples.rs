@@ -345,6 +345,14 @@ pub(crate) fn every_event() -> Vec<Event> {
         AccessKeyDeleted { access_key: AccessKeyId::from_bits(7), at: t(27) }.into(),
         UserDeleted { user: UserName::parse("alice").unwrap(), at: t(28) }.into(),
         InstanceGroupsChanged { groups: vec![SecurityGroupId::from_bits(4)], at: t(29) }.into(),
+        RequestRefused {
+            code: "IncorrectInstanceState".into(),
+            message: "The instance 'i-00000000000001234' is terminated; it cannot stop.".into(),
+            resources: vec![i.to_string()],
+            dry_run: false,
+            at: t(30),
+        }
+        .into(),
     ]
 }
 

@@ -31,7 +31,9 @@ async fn one_entry_per_request_and_the_index_finds_what_a_full_scan_finds() {
     let scanned = full_scan(&offline, &filter);
     let indexed = audit_resource(&offline, &filter, &Progress::hidden()).unwrap();
     assert_eq!(indexed, scanned);
-    let actions: Vec<&str> = indexed.iter().map(|e| e.action.as_str()).collect();
+    // (Another account's refused attempt on it is checked below.)
+    let actions: Vec<&str> =
+        indexed.iter().filter(|e| e.outcome == Outcome::Ok).map(|e| e.action.as_str()).collect();
     assert_eq!(
         actions,
         ["RunInstances", "ReportInstanceRunning", "TerminateInstances", "ReportInstanceTerminated"]
@@ -65,7 +67,7 @@ async fn one_entry_per_request_and_the_index_finds_what_a_full_scan_finds() {
         ..AuditFilter::default()
     };
     let only = audit_resource(&offline, &filter, &Progress::hidden()).unwrap();
-    assert_eq!(only.len(), 1);
+    assert_eq!(only.len(), 1, "the owner's, not the other account's refused attempt");
     assert_eq!(only, full_scan(&offline, &filter));
     let by_user =
         full_scan(&offline, &AuditFilter { user: Some("node-executor".into()), ..AuditFilter::default() });
@@ -81,6 +83,33 @@ async fn one_entry_per_request_and_the_index_finds_what_a_full_scan_finds() {
     assert!(window.iter().all(|e| e.time >= from && e.time < to));
     let expected: Vec<&AuditEntry> = all.iter().filter(|e| e.time >= from && e.time < to).collect();
     assert_eq!(window.iter().collect::<Vec<_>>(), expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_name_their_resources_and_the_index_finds_them() {
+    let (_dir, offline, summary) = synthetic_log(4_000, 100).await;
+    let id = summary.refused[0].to_string();
+    let filter = AuditFilter { resource: Some(id.clone()), ..AuditFilter::default() };
+    let scanned = full_scan(&offline, &filter);
+    let indexed = audit_resource(&offline, &filter, &Progress::hidden()).unwrap();
+    assert_eq!(indexed, scanned);
+    let refused: Vec<&AuditEntry> = indexed.iter().filter(|e| e.outcome != Outcome::Ok).collect();
+    assert_eq!(refused.len(), 1, "{indexed:#?}");
+    let r = refused[0];
+    assert_eq!(r.outcome, Outcome::Refused { code: Some("InvalidInstanceID.NotFound".into()) });
+    assert_eq!(r.outcome.to_string(), "refused:InvalidInstanceID.NotFound");
+    assert_eq!(r.action, "TerminateInstances");
+    assert_eq!(r.resources, vec![id.clone()]);
+    assert_eq!(r.events, ["RequestRefused"]);
+    assert_eq!(r.source, "10.2.0.7:40000");
+    // Another account than the owner's, which terminated it afterwards.
+    let owner =
+        indexed.iter().find(|e| e.action == "TerminateInstances" && e.outcome == Outcome::Ok).unwrap();
+    assert_ne!(r.account, owner.account);
+    assert!(r.first_position < owner.first_position);
+    // A refusal changes no read model: the fold ignores it.
+    let by_outcome = full_scan(&offline, &AuditFilter::default());
+    assert_eq!(by_outcome.iter().filter(|e| e.outcome != Outcome::Ok).count(), summary.refused.len());
 }
 
 #[test]

@@ -77,7 +77,7 @@ fn values(name: &str, models: &ReadModels) -> Vec<String> {
 }
 
 pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
-    let models = app.projections.read();
+    let models = ctx.models(app);
     let mut x = ctx.response("DescribeAccountAttributesResponse");
     x.open("accountAttributeSet");
     for name in r.names {

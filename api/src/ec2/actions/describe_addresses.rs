@@ -69,7 +69,7 @@ fn values<'a>(
 }
 
 pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
-    let models = app.projections.read();
+    let models = ctx.models(app);
     let account = ctx.account();
     let addresses = &models.network.addresses;
     let mine = |row: &AddressRow| &row.account == account;

@@ -38,7 +38,7 @@ pub(crate) fn capacity(zone: &ZoneRow, vm: &VmType) -> (u64, u64) {
 }
 
 pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
-    let models = app.projections.read();
+    let models = ctx.models(app);
     let region = models.cloud.region.as_str();
     let verbose = r.names.iter().any(|n| n == "verbose");
     let names: Vec<&String> = r.names.iter().filter(|n| *n != "verbose").collect();

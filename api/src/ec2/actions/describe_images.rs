@@ -69,7 +69,7 @@ fn values<'a>(id: &'a ImageId, row: &'a ImageRow, name: &str) -> Vec<&'a str> {
 }
 
 pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
-    let models = app.projections.read();
+    let models = ctx.models(app);
     let account = ctx.account();
     let visible = |row: &ImageRow| row.public || &row.owner == account;
     let mut chosen: Vec<(&ImageId, &ImageRow)> = Vec::new();

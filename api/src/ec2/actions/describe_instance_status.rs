@@ -45,7 +45,7 @@ pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
 }
 
 pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
-    let models = app.projections.read();
+    let models = ctx.models(app);
     let account = ctx.account();
     let mut missing = Vec::new();
     for id in &r.ids {

@@ -68,7 +68,7 @@ fn matches(vm: &VmType, filters: &[Filter]) -> bool {
 }
 
 pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
-    let models = app.projections.read();
+    let models = ctx.models(app);
     let types = &models.cloud.vm_types;
     let unknown: Vec<&str> =
         r.names.iter().filter(|n| !types.iter().any(|t| &t.name == *n)).map(String::as_str).collect();

@@ -130,7 +130,7 @@ fn matches(row: &InstanceRow, filters: &[Filter], models: &ReadModels) -> bool {
 }
 
 pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
-    let models = app.projections.read();
+    let models = ctx.models(app);
     let account = ctx.account();
     let mut rows: Vec<&InstanceRow> = Vec::new();
     let mut next = None;

@@ -31,7 +31,7 @@ pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
 }
 
 pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
-    let models = app.projections.read();
+    let models = ctx.models(app);
     let mine: Vec<_> = models.security.key_pairs_of(ctx.account()).collect();
     for name in &r.names {
         if !mine.iter().any(|(n, _)| n == name) {

@@ -13,7 +13,7 @@ pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
 }
 
 pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
-    let region = app.projections.read().cloud.region.clone();
+    let region = ctx.models(app).cloud.region.clone();
     let endpoint = app.config.ec2_url.clone();
     if let Some(unknown) = r.names.iter().find(|n| **n != region) {
         return Err(Ec2Error::invalid(format!("Invalid region: {unknown}")));

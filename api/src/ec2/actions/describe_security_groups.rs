@@ -170,7 +170,7 @@ fn values<'a>(
 }
 
 pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
-    let models = app.projections.read();
+    let models = ctx.models(app);
     let account = ctx.account();
     let groups = &models.security.groups;
     let mut chosen: BTreeSet<&SecurityGroupId> = BTreeSet::new();

@@ -52,7 +52,7 @@ fn owned_type(models: &ReadModels, account: &AccountId, resource: &str) -> Optio
 const TOKEN_SEPARATOR: char = '\n';
 
 pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
-    let models = app.projections.read();
+    let models = ctx.models(app);
     let account = ctx.account();
     let after = r.page.after.as_deref().map(|t| t.split_once(TOKEN_SEPARATOR).unwrap_or((t, "")));
     let items = models

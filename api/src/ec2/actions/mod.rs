@@ -57,6 +57,15 @@ macro_rules! actions {
                 }
             }
 
+            /// Whether the action named `name` changes anything; `None`
+            /// for a name this endpoint does not answer.
+            pub fn changes_by_name(name: &str) -> Option<bool> {
+                match name {
+                    $(stringify!($name) => Some($changes),)+
+                    _ => None,
+                }
+            }
+
             /// Does the action change anything (as opposed to describe)?
             pub fn changes(&self) -> bool {
                 match self {
