@@ -64,6 +64,7 @@ pub(crate) fn bootstrap(cpus: u32) -> Command {
             host: "localhost".into(),
             hypervisor: "sim".into(),
             capacity: Resources { cpus, memory_mib: 1 << 20, disk_gib: 1 << 20 },
+            key: None,
             at: t(1),
         },
         private_cidr: "10.0.0.0/28".into(),
@@ -345,6 +346,16 @@ pub(crate) fn every_event() -> Vec<Event> {
         AccessKeyDeleted { access_key: AccessKeyId::from_bits(7), at: t(27) }.into(),
         UserDeleted { user: UserName::parse("alice").unwrap(), at: t(28) }.into(),
         InstanceGroupsChanged { groups: vec![SecurityGroupId::from_bits(4)], at: t(29) }.into(),
+        ClusterPolicySet { zone: zone(), policy: SchedulingPolicy::PowerSave, at: t(30) }.into(),
+        NodeCredentialsIssued {
+            node: node(),
+            access_key: AccessKeyId::from_bits(8),
+            secret: SealedSecret { nonce: vec![1; 12], ciphertext: vec![2; 56] },
+            at: t(31),
+        }
+        .into(),
+        NodeUnreachable { node: node(), last_heartbeat: t(31), at: t(32) }.into(),
+        NodeReachable { node: node(), at: t(33) }.into(),
     ]
 }
 
