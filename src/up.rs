@@ -10,7 +10,7 @@
 //!   (per-guest disk overlay and console log), `libvirt/` (the embedded
 //!   libvirt QEMU driver's state)
 
-mod hypervisor;
+pub(crate) mod hypervisor;
 
 use crate::credentials::Endpoint;
 use anyhow::Context;
@@ -79,6 +79,10 @@ pub struct UpArgs {
     /// default is a documentation range: give your own real ones.
     #[arg(long, default_value = "198.51.100.0/24")]
     pub public_addresses: String,
+    /// Seconds without a heartbeat after which a node on another host is
+    /// marked unreachable (its instances impaired, nothing new placed on it).
+    #[arg(long, default_value_t = 30)]
+    pub node_timeout_secs: u64,
 }
 
 /// Forwards the embedded node executor's reports to the application layer.
@@ -132,7 +136,7 @@ fn public_host(args: &UpArgs) -> String {
     }
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let terminate = async {
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             Ok(mut s) => {
@@ -241,6 +245,14 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         Arc::new(LocalReporter(app.clone())),
     );
     let executor = tokio::spawn(executor.run(log.clone(), stopped.clone()));
+    // Nodes on other hosts (`yukari node`) heartbeat; the embedded one is
+    // in this process.
+    let monitor = tokio::spawn(api::nodes::liveness::monitor(
+        app.clone(),
+        Duration::from_secs(args.node_timeout_secs.max(1)),
+        Some(node.clone()),
+        stopped.clone(),
+    ));
 
     let address = SocketAddr::new(args.bind, args.ec2_port);
     let listener = tokio::net::TcpListener::bind(address)
@@ -257,7 +269,8 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let router = api::ec2::router(app.clone())
         .merge(api::euare::router(app.clone()))
         .merge(api::metadata::router(app.clone()))
-        .merge(api::admin::router(app.clone()));
+        .merge(api::admin::router(app.clone()))
+        .merge(api::nodes::router(app.clone()));
     let mut fatal_seen = fatal_seen;
     let stop_when = async move {
         tokio::select! {
@@ -274,6 +287,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     if let Err(e) = executor.await? {
         tracing::warn!(error = %e, "node executor stopped with an error");
     }
+    let _ = monitor.await;
     follower.await??;
     log.close();
     tracing::info!("stopped cleanly");
