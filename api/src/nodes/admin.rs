@@ -11,7 +11,7 @@
 
 use super::refuse;
 use super::wire::{ClusterInfo, NodeCredentials, NodeInfo};
-use crate::admin::authorize;
+use crate::admin::{Refusal, authorize};
 use crate::app::ids::now;
 use crate::app::{App, ExecuteError, RequestMeta};
 use crate::secrets::new_secret_key;
@@ -74,9 +74,9 @@ fn failed(e: ExecuteError, meta: &RequestMeta) -> Response {
 fn zone_and_policy(
     name: &str,
     policy: Option<&str>,
-) -> Result<(ZoneName, Option<SchedulingPolicy>), Response> {
+) -> Result<(ZoneName, Option<SchedulingPolicy>), Refusal> {
     let zone = ZoneName::parse(name).map_err(|_| {
-        refuse(
+        Refusal(
             StatusCode::BAD_REQUEST,
             format!("{name:?} is not a cluster name: use letters, digits, - and _ (at most 64)"),
         )
@@ -84,7 +84,7 @@ fn zone_and_policy(
     let policy = match policy {
         None => None,
         Some(p) => Some(SchedulingPolicy::parse(p).ok_or_else(|| {
-            refuse(
+            Refusal(
                 StatusCode::BAD_REQUEST,
                 format!("unknown policy {p:?}: use greedy, roundrobin or powersave"),
             )
@@ -136,7 +136,7 @@ async fn add_cluster(
     }
     let (zone, policy) = match zone_and_policy(&q.name, q.policy.as_deref()) {
         Ok(p) => p,
-        Err(refused) => return refused,
+        Err(refused) => return refused.into_response(),
     };
     let policy = policy.unwrap_or(SchedulingPolicy::Greedy);
     let meta = admin_meta(&app, "AddCluster");
@@ -158,7 +158,7 @@ async fn set_policy(
     }
     let (zone, Some(policy)) = (match zone_and_policy(&q.name, q.policy.as_deref()) {
         Ok(p) => p,
-        Err(refused) => return refused,
+        Err(refused) => return refused.into_response(),
     }) else {
         return refuse(StatusCode::BAD_REQUEST, "a policy is needed: greedy, roundrobin or powersave");
     };
@@ -221,7 +221,7 @@ async fn register_node(
     }
     let (zone, _) = match zone_and_policy(&q.zone, None) {
         Ok(p) => p,
-        Err(refused) => return refused,
+        Err(refused) => return refused.into_response(),
     };
     if q.cpus == 0 || q.memory_mib == 0 || q.disk_gib == 0 || q.host.is_empty() || q.host.len() > 255 {
         return refuse(StatusCode::BAD_REQUEST, "a node needs a host and some CPUs, memory and disk");

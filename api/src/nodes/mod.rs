@@ -22,6 +22,7 @@ pub mod admin;
 pub mod liveness;
 pub mod wire;
 
+use crate::admin::Refusal;
 use crate::admin::wire as frames;
 use crate::app::{App, ExecuteError, RequestMeta};
 use crate::auth::{SecretLookup, SignedRequest, verify};
@@ -74,17 +75,17 @@ fn authenticate(
     uri: &Uri,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<(NodeId, ZoneName), Response> {
+) -> Result<(NodeId, ZoneName), Refusal> {
     let query = uri.query().unwrap_or("");
     let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
     let signed = SignedRequest { method: method.as_str(), path: uri.path(), query, headers, body };
     let verified = verify(&signed, &pairs, SystemTime::now(), &NodeSecrets(app))
-        .map_err(|e| refuse(StatusCode::UNAUTHORIZED, format!("{}: {e}", e.ec2_code())))?;
+        .map_err(|e| Refusal(StatusCode::UNAUTHORIZED, format!("{}: {e}", e.ec2_code())))?;
     let models = app.projections.read();
     let (node, zone, _) = models
         .cloud
         .node_by_key(&verified.access_key_id)
-        .ok_or_else(|| refuse(StatusCode::UNAUTHORIZED, "AuthFailure: not a node's key"))?;
+        .ok_or_else(|| Refusal(StatusCode::UNAUTHORIZED, "AuthFailure: not a node's key".into()))?;
     Ok((node.clone(), zone.clone()))
 }
 
@@ -108,7 +109,7 @@ async fn feed(
 ) -> Response {
     let (node, _) = match authenticate(&app, &method, &uri, &headers, b"") {
         Ok(who) => who,
-        Err(refused) => return refused,
+        Err(refused) => return refused.into_response(),
     };
     let from = q.from.max(1);
     let wait = Duration::from_secs(q.wait.unwrap_or(0).min(crate::admin::MAX_WAIT_SECS));
@@ -169,7 +170,7 @@ async fn report(
 ) -> Response {
     let (node, zone) = match authenticate(&app, &method, &uri, &headers, &body) {
         Ok(who) => who,
-        Err(refused) => return refused,
+        Err(refused) => return refused.into_response(),
     };
     let parsed: wire::ReportBody = match serde_json::from_slice(&body) {
         Ok(b) => b,
@@ -214,7 +215,7 @@ async fn heartbeat(
 ) -> Response {
     let (node, zone) = match authenticate(&app, &method, &uri, &headers, &body) {
         Ok(who) => who,
-        Err(refused) => return refused,
+        Err(refused) => return refused.into_response(),
     };
     app.liveness.heard(&node);
     let was_lost = app.projections.read().cloud.node(&node).is_some_and(|(_, row)| !row.reachable);
@@ -243,7 +244,7 @@ async fn console(
 ) -> Response {
     let (node, _) = match authenticate(&app, &method, &uri, &headers, &body) {
         Ok(who) => who,
-        Err(refused) => return refused,
+        Err(refused) => return refused.into_response(),
     };
     let Ok(instance) = InstanceId::parse(&q.instance) else {
         return refuse(StatusCode::BAD_REQUEST, format!("not an instance id: {:?}", q.instance));
