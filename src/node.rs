@@ -188,12 +188,16 @@ async fn run_node(args: RunArgs) -> anyhow::Result<()> {
     let node = NodeId::parse(&creds.node)?;
     let zone = ZoneName::parse(&creds.zone)?;
     let client = AdminClient::new(&controller, &creds.access_key, &creds.secret)?;
-    let port = reqwest::Url::parse(&controller).ok().and_then(|u| u.port_or_known_default()).unwrap_or(8773);
-    // Metadata tokens are made by the controller (its master key); a guest
-    // of a remote node reaches the metadata service by its address.
-    let token = Arc::new(|_: &domain::InstanceId| String::new());
+    // A guest reaches the controller's metadata service at the controller's
+    // address, with a token only the controller can make (its master key):
+    // asked for when the guest is defined (on the blocking pool).
+    let metadata_base = client.url().to_owned();
+    let token = {
+        let (client, handle) = (client.clone(), tokio::runtime::Handle::current());
+        Arc::new(move |id: &domain::InstanceId| handle.block_on(remote::metadata_token(&client, id)))
+    };
     let (driver, poll_interval) = tokio::task::block_in_place(|| {
-        hypervisor::driver(&choice, &args.libvirt, &args.data_dir, port, token, args.sim_boot_ms)
+        hypervisor::driver(&choice, &args.libvirt, &args.data_dir, &metadata_base, token, args.sim_boot_ms)
     })?;
     let (stop, stopped) = watch::channel(false);
     let beat = tokio::spawn(remote::heartbeat(

@@ -162,7 +162,8 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let tokens = api::metadata::MetadataTokens::new(&master_key);
     let metadata_token = Arc::new(move |id: &InstanceId| tokens.token(id));
     let (driver, poll_interval) = tokio::task::block_in_place(|| {
-        hypervisor::driver(&choice, &args.libvirt, dir, args.ec2_port, metadata_token, args.sim_boot_ms)
+        let metadata_base = format!("http://10.0.2.2:{}", args.ec2_port);
+        hypervisor::driver(&choice, &args.libvirt, dir, &metadata_base, metadata_token, args.sim_boot_ms)
     })?;
     let log = EventLog::open(&dir.join("events.redb"), LogOptions::default()).with_context(|| {
         say!(

@@ -165,3 +165,16 @@ pub async fn heartbeat(
         }
     }
 }
+
+/// The metadata token of a guest of this node, from the controller (empty
+/// when it cannot be had: the guest then finds no metadata).
+pub async fn metadata_token(client: &AdminClient, instance: &InstanceId) -> String {
+    let query = format!("instance={instance}");
+    match client.call("GET", "/node/metadata-token", &query, Vec::new()).await {
+        Ok(r) => r.text().await.unwrap_or_default(),
+        Err(e) => {
+            tracing::warn!(%instance, error = %e, "no metadata token for the guest");
+            String::new()
+        }
+    }
+}

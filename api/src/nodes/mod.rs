@@ -15,6 +15,8 @@
 //!   epoch and timeout.
 //! - `POST /node/console?instance=ID` — the last console output of a guest
 //!   of the node (kept in memory for GetConsoleOutput).
+//! - `GET /node/metadata-token?instance=ID` — the token a guest of the node
+//!   names the metadata service with (made from the master key).
 //!
 //! The admin side (register a node, list nodes, clusters) is in [`admin`].
 
@@ -46,6 +48,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/node/report", post(report))
         .route("/node/heartbeat", post(heartbeat))
         .route("/node/console", post(console))
+        .route("/node/metadata-token", get(metadata_token))
         .merge(admin::router())
         .with_state(app)
 }
@@ -254,6 +257,26 @@ async fn console(
     }
     app.liveness.set_console(instance, body.to_vec());
     StatusCode::NO_CONTENT.into_response()
+}
+
+async fn metadata_token(
+    State(app): State<Arc<App>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Query(q): Query<ConsoleQuery>,
+) -> Response {
+    let (node, _) = match authenticate(&app, &method, &uri, &headers, b"") {
+        Ok(who) => who,
+        Err(refused) => return refused.into_response(),
+    };
+    let Ok(instance) = InstanceId::parse(&q.instance) else {
+        return refuse(StatusCode::BAD_REQUEST, format!("not an instance id: {:?}", q.instance));
+    };
+    if !placed_on(&app, &instance, &node) {
+        return refuse(StatusCode::FORBIDDEN, format!("instance {instance} is not placed on node {node}"));
+    }
+    crate::metadata::MetadataTokens::new(app.credentials.master_key()).token(&instance).into_response()
 }
 
 #[cfg(test)]

@@ -178,6 +178,14 @@ async fn a_node_reads_and_reports_only_its_own_instances() {
             .await;
     assert_eq!(status, 204);
     assert_eq!(c.app.liveness.console(&instance).as_deref(), Some(&b"boot"[..]));
+    // Its guest's metadata token, which B cannot have.
+    let query = format!("instance={instance}");
+    let (status, _, token) = call(&c.app, &key_a, "GET", "/node/metadata-token", &query, Vec::new()).await;
+    assert_eq!(status, 200);
+    let tokens = crate::metadata::MetadataTokens::new(c.app.credentials.master_key());
+    assert_eq!(tokens.instance_of(&String::from_utf8(token).unwrap()), Some(instance.clone()));
+    let (status, _, _) = call(&c.app, &key_b, "GET", "/node/metadata-token", &query, Vec::new()).await;
+    assert_eq!(status, 403);
     // A report the domain refuses (stopped, never asked to stop): 409.
     let (status, _, _) =
         call(&c.app, &key_a, "POST", "/node/report", "", report_body(&instance, NodeOutcome::Stopped)).await;
