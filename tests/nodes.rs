@@ -9,7 +9,7 @@
 mod common;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -36,7 +36,9 @@ impl Net {
     /// A switch namespace with a bridge, and one namespace per host with
     /// `eth0` at 10.250.0.N on that bridge.
     fn create(hosts: &[(&str, u8)]) -> Result<Net, String> {
-        let tag = format!("yk{}", std::process::id());
+        static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let tag = format!("yk{}-{run}", std::process::id());
         let mut net = Net { tag: tag.clone(), made: Vec::new() };
         let sw = net.add("sw")?;
         ip(&["-n", &sw, "link", "add", "br0", "type", "bridge"])?;
@@ -266,23 +268,14 @@ fn skip_reason() -> Option<String> {
     }
 }
 
-fn counts(east: &HashMap<String, (String, u32)>) -> Vec<u32> {
-    let mut n: Vec<u32> = east.values().map(|(_, n)| *n).collect();
-    n.sort();
-    n
-}
-
-#[test]
-fn nodes_on_other_hosts_take_instances_by_policy_and_survive_a_sigkill() {
-    if let Some(reason) = skip_reason() {
-        eprintln!("SKIPPED: {reason}");
-        return;
-    }
+/// The controller in namespace `ctl` (10.250.0.1:8773) and empty
+/// namespaces for the nodes; returns once the controller answers.
+fn start(hosts: &[(&str, u8)]) -> (tempfile::TempDir, World, Proc) {
     let temp = tempfile::tempdir().unwrap();
-    let net = Net::create(&[("ctl", 1), ("n1", 11), ("n2", 12)]).expect("namespaces and a bridge");
+    let net = Net::create(hosts).expect("namespaces and a bridge");
     let mut world = World { net, dir: temp.path().to_path_buf(), env: HashMap::new() };
     let ctl_dir = world.dir.join("ctl");
-    let _controller = world.spawn(
+    let controller = world.spawn(
         "ctl",
         &[
             "up",
@@ -306,6 +299,23 @@ fn nodes_on_other_hosts_take_instances_by_policy_and_survive_a_sigkill() {
     });
     world.env = common::parse_eucarc(&std::fs::read_to_string(ctl_dir.join("eucarc")).unwrap());
     assert_eq!(world.env["AWS_ENDPOINT_URL"], format!("http://{CONTROLLER}:8773/"));
+
+    (temp, world, controller)
+}
+
+fn counts(east: &HashMap<String, (String, u32)>) -> Vec<u32> {
+    let mut n: Vec<u32> = east.values().map(|(_, n)| *n).collect();
+    n.sort();
+    n
+}
+
+#[test]
+fn nodes_on_other_hosts_take_instances_by_policy_and_survive_a_sigkill() {
+    if let Some(reason) = skip_reason() {
+        eprintln!("SKIPPED: {reason}");
+        return;
+    }
+    let (_temp, world, _controller) = start(&[("ctl", 1), ("n1", 11), ("n2", 12)]);
 
     // A bad cluster name or policy: a clear message, nothing added.
     let bad = world.yukari(&["cluster", "add", "no spaces"]);
@@ -374,4 +384,102 @@ fn nodes_on_other_hosts_take_instances_by_policy_and_survive_a_sigkill() {
     let restarted = log.split("replayed the log and reconciled").last().unwrap();
     let again = restarted.matches("the guest of a running instance was missing; started it again").count();
     assert_eq!(again as u32, on_n1 - 1, "{restarted}");
+}
+
+/// QEMU processes whose command line names `needle`: (pid, command line).
+fn qemu_processes(needle: &str) -> Vec<(u32, String)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else { continue };
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if cmdline.contains("qemu-system") && cmdline.contains(needle) {
+            found.push((pid, cmdline));
+        }
+    }
+    found
+}
+
+/// Kills, by pid, the QEMU processes left under the test's directory.
+struct QemuReaper(PathBuf);
+
+impl Drop for QemuReaper {
+    fn drop(&mut self) {
+        for (pid, _) in qemu_processes(&self.0.to_string_lossy()) {
+            let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+        }
+    }
+}
+
+fn image_dir() -> PathBuf {
+    std::env::var_os("YUKARI_IMAGE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| "/var/cache/yukari/images".into())
+}
+
+/// A node on another host with libvirt's embedded QEMU driver: its guest
+/// boots, reads its metadata from the controller across the namespaces,
+/// shows its console through GetConsoleOutput; the node executor is killed
+/// with SIGKILL, the guest keeps running, and the restarted executor
+/// adopts it (same QEMU process, nothing started again).
+#[test]
+fn a_remote_libvirt_node_real_guest_survives_the_executors_sigkill() {
+    if let Some(reason) = skip_reason() {
+        eprintln!("SKIPPED: {reason}");
+        return;
+    }
+    let images = image_dir();
+    assert!(
+        images.join("yukari-kernel").is_file(),
+        "the guest image is missing in {}: run scripts/build-guest-image (scripts/test does)",
+        images.display()
+    );
+    let (temp, world, _controller) = start(&[("ctl", 1), ("n1", 11)]);
+    // QEMU runs as libvirt-qemu: it must enter the node's directory.
+    std::fs::set_permissions(temp.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let _reaper = QemuReaper(world.dir.clone());
+    world.yukari_ok(&["cluster", "add", "east"]);
+    let image_dir = images.to_string_lossy().into_owned();
+    let libvirt = ["--hypervisor", "libvirt", "--domain-type", "qemu", "--image-dir", &image_dir];
+    let mut n1 = world.node_with("n1", 11, true, &libvirt);
+    eventually(120, "n1 reachable", || {
+        world.east().get("10.250.0.11").is_some_and(|(s, _)| s == "reachable")
+    });
+
+    let id = world.run(1).remove(0);
+    let user_data_seen = |world: &World| {
+        let console = world.aws(&["get-console-output", "--instance-id", &id]);
+        console["Output"].as_str().unwrap_or_default().contains(&format!("instance-id {id}"))
+    };
+    eventually(240, "the instance running", || world.states()[&id] == "running");
+    // The console, pushed by the node: the guest booted and read its own
+    // instance id from the controller's metadata service.
+    eventually(240, "the guest's metadata on its console", || user_data_seen(&world));
+    let qemu = qemu_processes(&format!("guest={id}"));
+    assert_eq!(qemu.len(), 1, "{qemu:?}");
+    let pid = qemu[0].0;
+
+    n1.kill9();
+    assert!(Path::new(&format!("/proc/{pid}")).exists(), "the guest outlives its node executor");
+    let _n1 = world.node_with("n1", 11, false, &libvirt);
+    eventually(120, "n1 reconciled", || {
+        std::fs::read_to_string(world.dir.join("n1.log"))
+            .unwrap_or_default()
+            .matches("replayed the log and reconciled")
+            .count()
+            == 2
+    });
+    assert_eq!(world.states()[&id], "running");
+    assert_eq!(
+        qemu_processes(&format!("guest={id}")).iter().map(|q| q.0).collect::<Vec<_>>(),
+        vec![pid],
+        "the same QEMU: adopted, not started again"
+    );
+    let log = std::fs::read_to_string(world.dir.join("n1.log")).unwrap();
+    let restarted = log.split("replayed the log and reconciled").last().unwrap();
+    assert!(!restarted.contains("started it again"), "{restarted}");
+
+    world.aws(&["terminate-instances", "--instance-ids", &id]);
+    eventually(120, "the instance terminated", || world.states()[&id] == "terminated");
+    eventually(60, "its QEMU gone", || !Path::new(&format!("/proc/{pid}")).exists());
 }
