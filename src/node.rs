@@ -57,9 +57,9 @@ pub struct RunArgs {
     /// First start only: the admin's eucarc, proving the node may join.
     #[arg(long)]
     pub credentials: Option<PathBuf>,
-    /// `sim` (simulated guests), `libvirt` (real QEMU guests through
-    /// libvirt's embedded driver in DATA_DIR/node/libvirt) or `libvirt:URI`.
-    #[arg(long, default_value = "sim")]
+    /// `libvirt` (real QEMU guests through libvirt's embedded driver in
+    /// DATA_DIR/node/libvirt), `libvirt:URI` or `sim` (simulated guests).
+    #[arg(long, default_value = "libvirt")]
     pub hypervisor: String,
     #[command(flatten)]
     pub libvirt: LibvirtArgs,

@@ -41,10 +41,11 @@ pub struct UpArgs {
     /// Port of the web console (HTTPS), served by a later release.
     #[arg(long, default_value_t = 8443)]
     pub console_port: u16,
-    /// `sim` (simulated guests), `libvirt` (real QEMU guests through
-    /// libvirt's embedded driver in DATA_DIR/node/libvirt: no daemon) or
-    /// `libvirt:URI` (e.g. `libvirt:qemu:///system`).
-    #[arg(long, default_value = "sim")]
+    /// `libvirt` (real QEMU guests through libvirt's embedded driver in
+    /// DATA_DIR/node/libvirt: no daemon), `libvirt:URI` (e.g.
+    /// `libvirt:qemu:///system`) or `sim` (simulated guests, for tests and
+    /// trying the API without QEMU).
+    #[arg(long, default_value = "libvirt")]
     pub hypervisor: String,
     #[command(flatten)]
     pub libvirt: hypervisor::LibvirtArgs,

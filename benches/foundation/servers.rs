@@ -69,6 +69,15 @@ impl Yukari {
     /// Starts a new cloud on a fresh `dir` (anything there is removed)
     /// with instant simulated boots and a node that never fills up.
     pub fn start(dir: &Path) -> Result<Yukari> {
+        // A /8 of private addresses: a /16 (the default) holds 65,534.
+        Yukari::start_with(
+            dir,
+            &["--hypervisor", "sim", "--sim-boot-ms", "0", "--private-network", "10.0.0.0/8"],
+        )
+    }
+
+    /// Like [`Yukari::start`], with the hypervisor flags given.
+    pub fn start_with(dir: &Path, hypervisor: &[&str]) -> Result<Yukari> {
         if dir.exists() {
             std::fs::remove_dir_all(dir).with_context(|| format!("cannot clear {}", dir.display()))?;
         }
@@ -77,7 +86,8 @@ impl Yukari {
         let child = Command::new(env!("CARGO_BIN_EXE_yukari"))
             .args(["up", "--data-dir"])
             .arg(dir)
-            .args(["--ec2-port", &port.to_string(), "--sim-boot-ms", "0"])
+            .args(["--ec2-port", &port.to_string()])
+            .args(hypervisor)
             .args([
                 "--node-cpus",
                 NODE_CPUS,

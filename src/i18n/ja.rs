@@ -24,11 +24,12 @@ pub(super) const TABLE: &[(&str, &str)] = &[
         "Web コンソール(HTTPS)のポート(今後のリリースで提供)",
     ),
     (
-        "`sim` (simulated guests), `libvirt` (real QEMU guests through libvirt's embedded driver in \
-         DATA_DIR/node/libvirt: no daemon) or `libvirt:URI` (e.g. `libvirt:qemu:///system`)",
-        "`sim`(シミュレートしたゲスト)、`libvirt`(DATA_DIR/node/libvirt に置く libvirt の組み込み\
-         ドライバーによる本物の QEMU ゲスト。デーモン不要)、または `libvirt:URI`(例: \
-         `libvirt:qemu:///system`)",
+        "`libvirt` (real QEMU guests through libvirt's embedded driver in DATA_DIR/node/libvirt: no \
+         daemon), `libvirt:URI` (e.g. `libvirt:qemu:///system`) or `sim` (simulated guests, for tests and \
+         trying the API without QEMU)",
+        "`libvirt`(DATA_DIR/node/libvirt に置く libvirt の組み込みドライバーによる本物の QEMU ゲスト。\
+         デーモン不要)、`libvirt:URI`(例: `libvirt:qemu:///system`)、または `sim`(シミュレートした\
+         ゲスト。テスト用、また QEMU なしで API を試すため)",
     ),
     (
         "libvirt: `qemu` runs guests under QEMU emulation (TCG), which works on any machine; `kvm` uses \
@@ -268,10 +269,10 @@ pub(super) const TABLE: &[(&str, &str)] = &[
         "初回起動時のみ: ノードの参加を認める管理者の eucarc",
     ),
     (
-        "`sim` (simulated guests), `libvirt` (real QEMU guests through libvirt's embedded driver in \
-         DATA_DIR/node/libvirt) or `libvirt:URI`",
-        "`sim`(シミュレートしたゲスト)、`libvirt`(DATA_DIR/node/libvirt に置く libvirt の組み込み\
-         ドライバーによる本物の QEMU ゲスト)、または `libvirt:URI`",
+        "`libvirt` (real QEMU guests through libvirt's embedded driver in DATA_DIR/node/libvirt), \
+         `libvirt:URI` or `sim` (simulated guests)",
+        "`libvirt`(DATA_DIR/node/libvirt に置く libvirt の組み込みドライバーによる本物の QEMU \
+         ゲスト)、`libvirt:URI`、または `sim`(シミュレートしたゲスト)",
     ),
     (
         "This host's address as the controller lists it [default: the host name]",

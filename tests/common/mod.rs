@@ -48,12 +48,18 @@ impl Cloud {
     pub fn start_in(dir: &Path, port: u16, extra: &[&str]) -> Cloud {
         let log = std::fs::File::create(dir.with_extension("log")).ok();
         let mut cmd = yukari();
-        cmd.args(["up", "--data-dir"])
-            .arg(dir)
-            .args(["--ec2-port", &port.to_string(), "--sim-boot-ms", "100"])
-            .args(extra)
-            .env("YUKARI_LOG", "info")
-            .stdout(Stdio::null());
+        cmd.args(["up", "--data-dir"]).arg(dir).args([
+            "--ec2-port",
+            &port.to_string(),
+            "--sim-boot-ms",
+            "100",
+        ]);
+        // Simulated guests unless a test asks for a hypervisor (the
+        // default of `yukari up` boots real QEMU guests).
+        if !extra.iter().any(|a| *a == "--hypervisor" || a.starts_with("--hypervisor=")) {
+            cmd.args(["--hypervisor", "sim"]);
+        }
+        cmd.args(extra).env("YUKARI_LOG", "info").stdout(Stdio::null());
         match log {
             Some(f) => cmd.stderr(f),
             None => cmd.stderr(Stdio::null()),

@@ -62,14 +62,25 @@ impl LibvirtDriver {
     /// the embedded driver's root when the URI names one).
     pub fn open(config: LibvirtConfig) -> Result<Self, DriverError> {
         event_loop()?;
-        if let Some(root) = config.embed_root() {
-            prepare_embed_root(&root)
-                .map_err(|e| hypervisor(format!("cannot prepare {}", root.display()), e))?;
-        }
         std::fs::create_dir_all(&config.instance_dir)
             .map_err(|e| hypervisor(format!("cannot create {}", config.instance_dir.display()), e))?;
         let closed = files::closed_ancestors(&config.instance_dir);
-        if !closed.is_empty() && config.uri.starts_with("qemu:") && config::running_as_root() {
+        let as_root = config::running_as_root();
+        let mut guests_as_root = false;
+        if let Some(root) = config.embed_root() {
+            // QEMU of the embedded driver runs as libvirt-qemu when Yukari
+            // runs as root; a data directory below a closed folder (root's
+            // home, say) is out of its reach, so its guests run as root.
+            guests_as_root = prepare_embed_root(&root, as_root && !closed.is_empty())
+                .map_err(|e| hypervisor(format!("cannot prepare {}", root.display()), e))?;
+            if guests_as_root {
+                tracing::info!(
+                    folders = ?closed,
+                    "QEMU's own user cannot enter these folders: the embedded driver runs guests as root"
+                );
+            }
+        }
+        if !closed.is_empty() && !guests_as_root && config.uri.starts_with("qemu:") && as_root {
             tracing::warn!(
                 folders = ?closed,
                 "other users cannot enter these folders; if QEMU runs as its own user \
@@ -431,15 +442,32 @@ fn connect(uri: &str) -> Result<Connect, DriverError> {
         .map_err(|e| DriverError::Hypervisor(format!("cannot connect to {uri}: {}", e.message())))
 }
 
-/// The embedded driver's root, with a `qemu.conf` that needs no daemon.
-fn prepare_embed_root(root: &std::path::Path) -> std::io::Result<()> {
+/// Added to [`EMBED_QEMU_CONF`] when guests must run as root.
+const EMBED_QEMU_AS_ROOT: &str = "\
+# The data directory is below a folder QEMU's own user cannot enter.
+user = \"root\"
+group = \"root\"
+";
+
+/// The embedded driver's root, with a `qemu.conf` that needs no daemon and
+/// runs QEMU as root when `as_root` says so. A `qemu.conf` someone edited is
+/// left alone. Returns whether guests run as root.
+fn prepare_embed_root(root: &std::path::Path, as_root: bool) -> std::io::Result<bool> {
     let etc = root.join("etc");
     std::fs::create_dir_all(&etc)?;
     let conf = etc.join("qemu.conf");
-    if !conf.exists() {
-        std::fs::write(conf, EMBED_QEMU_CONF)?;
+    let with_root = format!("{EMBED_QEMU_CONF}{EMBED_QEMU_AS_ROOT}");
+    let wanted = if as_root { with_root.as_str() } else { EMBED_QEMU_CONF };
+    match std::fs::read_to_string(&conf) {
+        Ok(text) if text != EMBED_QEMU_CONF && text != with_root => {
+            return Ok(text.lines().any(|l| l.trim_start().starts_with("user") && l.contains("\"root\"")));
+        }
+        Ok(text) if text == wanted => {}
+        Ok(_) => std::fs::write(&conf, wanted)?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::write(&conf, wanted)?,
+        Err(e) => return Err(e),
     }
-    Ok(())
+    Ok(as_root)
 }
 
 fn missing_image(image: &ImageId, path: &std::path::Path, images: &ImageFiles) -> String {

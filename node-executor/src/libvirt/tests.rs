@@ -171,6 +171,25 @@ fn a_missing_image_file_fails_the_start_and_says_how_to_build_it() {
 }
 
 #[test]
+fn the_embedded_qemu_conf_runs_guests_as_root_only_when_asked_and_keeps_edits() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("etc/qemu.conf");
+    assert!(!prepare_embed_root(dir.path(), false).unwrap());
+    let plain = std::fs::read_to_string(&conf).unwrap();
+    assert!(plain.contains("stdio_handler") && !plain.contains("user ="), "{plain}");
+    // A later start below a closed folder turns Yukari's own file to root.
+    assert!(prepare_embed_root(dir.path(), true).unwrap());
+    assert!(std::fs::read_to_string(&conf).unwrap().contains("user = \"root\""));
+    assert!(!prepare_embed_root(dir.path(), false).unwrap());
+    assert_eq!(std::fs::read_to_string(&conf).unwrap(), plain);
+    // An edited file is the operator's: left alone, and read.
+    let edited = format!("{plain}user = \"root\"\nmax_files = 4096\n");
+    std::fs::write(&conf, &edited).unwrap();
+    assert!(prepare_embed_root(dir.path(), false).unwrap());
+    assert_eq!(std::fs::read_to_string(&conf).unwrap(), edited);
+}
+
+#[test]
 fn the_domain_xml_follows_the_guest_and_the_settings() {
     let node = node();
     let mut s = spec(0x6001);
