@@ -110,7 +110,7 @@ fn public_addresses(count: usize) -> Vec<String> {
     (0..count).map(|i| format!("10.251.{}.{}", i / 250, i % 250 + 1)).collect()
 }
 
-fn bootstrap(count: usize) -> Command {
+fn bootstrap(public: usize) -> Command {
     let (emi, eki, eri) = default_images();
     let image = |id: ImageId, kind, kernel, ramdisk| RegisterImage {
         image: id,
@@ -143,7 +143,7 @@ fn bootstrap(count: usize) -> Command {
             at: Timestamp(1),
         },
         private_cidr: "10.100.0.0/16".into(),
-        public_addresses: public_addresses(count + 10),
+        public_addresses: public_addresses(public),
         admin: CreateAccount {
             account: AccountId::from_bits(1),
             name: "admin".into(),
@@ -191,7 +191,7 @@ fn spread(cluster: &aggregates::Cluster) -> (usize, usize) {
 /// 1. `Cluster::place` alone.
 fn place_only(policy: SchedulingPolicy, count: usize) -> (Duration, (usize, usize)) {
     let mut world = World { streams: HashMap::new(), empty: Aggregate::Empty };
-    world.apply(&bootstrap(count));
+    world.apply(&bootstrap(0));
     world.apply(&add_cluster(policy));
     for n in 1..=NODES {
         world.apply(&register(n));
@@ -212,9 +212,9 @@ fn place_only(policy: SchedulingPolicy, count: usize) -> (Duration, (usize, usiz
 }
 
 /// 2. decide + evolve of RunInstances.
-fn decide_evolve(policy: SchedulingPolicy, count: usize) -> (Duration, (usize, usize)) {
+fn decide_evolve(policy: SchedulingPolicy, count: usize, public: usize) -> (Duration, (usize, usize)) {
     let mut world = World { streams: HashMap::new(), empty: Aggregate::Empty };
-    world.apply(&bootstrap(count));
+    world.apply(&bootstrap(public));
     world.apply(&add_cluster(policy));
     for n in 1..=NODES {
         world.apply(&register(n));
@@ -230,7 +230,7 @@ fn decide_evolve(policy: SchedulingPolicy, count: usize) -> (Duration, (usize, u
 }
 
 /// 3. `App::execute` on a real log, 32 callers at once.
-async fn append_path(policy: SchedulingPolicy, count: usize) -> (Duration, u64) {
+async fn append_path(policy: SchedulingPolicy, count: usize, public: usize) -> (Duration, u64) {
     let dir = tempfile::tempdir().unwrap();
     let log = EventLog::open(&dir.path().join("events.redb"), LogOptions::default()).unwrap();
     let projections = Projections::open(&log, None).unwrap();
@@ -250,7 +250,7 @@ async fn append_path(policy: SchedulingPolicy, count: usize) -> (Duration, u64) 
         hypervisor: "sim".into(),
         node_capacity: NODE,
         private_cidr: "10.100.0.0/16".into(),
-        public_addresses: public_addresses(count + 10),
+        public_addresses: public_addresses(public),
     };
     let admin = app.bootstrap(spec).await.unwrap().account;
     let meta = RequestMeta {
@@ -317,18 +317,18 @@ fn main() {
             &format!("{name}: Cluster::place (most/least per node {most}/{least})"),
             rate(r),
             "bare loop".into(),
-            ratio(r, bare_rate),
+            slower(r, bare_rate),
         );
-        let (took, _) = decide_evolve(policy, count);
+        let (took, _) = decide_evolve(policy, count, 0);
         let d = per_sec(count, took);
         table.row(
             &format!("{name}: decide + evolve RunInstances"),
             rate(d),
             "bare loop".into(),
-            ratio(d, bare_rate),
+            slower(d, bare_rate),
         );
         if !quick {
-            let (took, commits) = runtime.block_on(append_path(policy, count));
+            let (took, commits) = runtime.block_on(append_path(policy, count, 0));
             let a = per_sec(count, took);
             table.row(
                 &format!("{name}: App::execute on the log, 32 callers ({} commits)", thousands(commits)),
@@ -338,5 +338,17 @@ fn main() {
             );
         }
     }
+    // With a public address for each instance (EC2's default): the
+    // search for a free public address is linear in the pool.
+    let (took, _) = decide_evolve(SchedulingPolicy::Greedy, count, count + 10);
+    let p = per_sec(count, took);
+    let (took, _) = decide_evolve(SchedulingPolicy::Greedy, count, 0);
+    let d = per_sec(count, took);
+    table.row(
+        &format!("GREEDY: decide + evolve, public pool of {}", thousands(count as u64 + 10)),
+        rate(p),
+        "decide + evolve, no public pool".into(),
+        slower(p, d),
+    );
     table.print();
 }
