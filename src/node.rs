@@ -18,6 +18,7 @@ use anyhow::{Context, bail};
 use api::admin::client::AdminClient;
 use api::nodes::wire::{NodeCredentials, NodeInfo};
 use domain::{NodeId, ZoneName};
+use node_executor::libvirt::GuestNetwork;
 use node_executor::{ExecutorConfig, NodeExecutor};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -196,8 +197,32 @@ async fn run_node(args: RunArgs) -> anyhow::Result<()> {
         let (client, handle) = (client.clone(), tokio::runtime::Handle::current());
         Arc::new(move |id: &domain::InstanceId| handle.block_on(remote::metadata_token(&client, id)))
     };
+    let mut network = args.libvirt.network()?;
+    if matches!(network, GuestNetwork::Bridge(_)) {
+        // Bridge mode needs the node to enforce the controller's address
+        // plan and security groups, which only the embedded node does yet.
+        eprintln!(
+            "yukari: {}",
+            say!(
+                "--guest-network bridge is not available on a node of another host yet: guests use \
+                 user-mode networking",
+                "--guest-network bridge は他ホストのノードではまだ使えません: ゲストはユーザーモード\
+                 ネットワークを使います"
+            )
+        );
+        network = GuestNetwork::User;
+    }
+    let networking = hypervisor::GuestNetworking { network, addressing: None };
     let (driver, poll_interval) = tokio::task::block_in_place(|| {
-        hypervisor::driver(&choice, &args.libvirt, &args.data_dir, &metadata_base, token, args.sim_boot_ms)
+        hypervisor::driver(
+            &choice,
+            &args.libvirt,
+            &args.data_dir,
+            &metadata_base,
+            token,
+            args.sim_boot_ms,
+            networking,
+        )
     })?;
     let (stop, stopped) = watch::channel(false);
     let beat = tokio::spawn(remote::heartbeat(

@@ -11,6 +11,7 @@
 //!   libvirt QEMU driver's state)
 
 pub(crate) mod hypervisor;
+mod network;
 
 use crate::credentials::Endpoint;
 use anyhow::Context;
@@ -157,15 +158,10 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let dir = &args.data_dir;
     std::fs::create_dir_all(dir)
         .with_context(|| say!("cannot create {}", "{} を作成できません", dir.display()))?;
-    // Connecting to libvirt blocks (the first start of the embedded driver
-    // probes QEMU for seconds).
+    let asked_network = args.libvirt.network()?;
     let master_key = MasterKey::load_or_create(&dir.join("master.key"))?;
     let tokens = api::metadata::MetadataTokens::new(&master_key);
     let metadata_token = Arc::new(move |id: &InstanceId| tokens.token(id));
-    let (driver, poll_interval) = tokio::task::block_in_place(|| {
-        let metadata_base = format!("http://10.0.2.2:{}", args.ec2_port);
-        hypervisor::driver(&choice, &args.libvirt, dir, &metadata_base, metadata_token, args.sim_boot_ms)
-    })?;
     let log = EventLog::open(&dir.join("events.redb"), LogOptions::default()).with_context(|| {
         say!(
             "cannot open the event log in {} (is another yukari using it?)",
@@ -174,6 +170,36 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         )
     })?;
     let projections = Projections::open(&log, Some(dir.join("projections.snapshot")))?;
+    // Guest networking needs the private network: the log's once set (on
+    // the first start), else the one asked for. Bridge mode makes the
+    // bridge now, before any guest.
+    let (guest_network, bridge) = match choice {
+        hypervisor::Hypervisor::Sim => (asked_network, None),
+        hypervisor::Hypervisor::Libvirt(_) => {
+            let cidr = match projections.read().cloud.initialized_at {
+                Some(_) => projections.read().network.private_cidr.clone(),
+                None => args.private_network.clone(),
+            };
+            tokio::task::block_in_place(|| network::prepare(asked_network, &cidr, args.libvirt.metadata_port))
+        }
+    };
+    // Connecting to libvirt blocks (the first start of the embedded driver
+    // probes QEMU for seconds).
+    let (driver, poll_interval) = tokio::task::block_in_place(|| {
+        hypervisor::driver(
+            &choice,
+            &args.libvirt,
+            dir,
+            &format!("http://10.0.2.2:{}", args.ec2_port),
+            metadata_token,
+            args.sim_boot_ms,
+            hypervisor::GuestNetworking {
+                network: guest_network,
+                addressing: bridge.as_ref().map(network::Bridge::addressing),
+            },
+        )
+    })?;
+
     let host = public_host(&args);
     let config = AppConfig { ec2_url: format!("http://{host}:{}/", args.ec2_port) };
     let app = Arc::new(App::new(log.clone(), projections.clone(), master_key, config));
@@ -255,6 +281,46 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         Some(node.clone()),
         stopped.clone(),
     ));
+    let mut guest_net = None;
+    if let Some(bridge) = &bridge {
+        // The metadata service where guests' 169.254.169.254 is sent: the
+        // bridge's address; the service knows guests by their address.
+        match tokio::net::TcpListener::bind(SocketAddr::V4(bridge.metadata)).await {
+            Ok(listener) => {
+                let router = api::metadata::router(app.clone());
+                let stopped = stopped.clone();
+                tokio::spawn(async move {
+                    let mut stopped = stopped;
+                    let serve =
+                        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+                            .with_graceful_shutdown(async move {
+                                let _ = stopped.wait_for(|s| *s).await;
+                            });
+                    if let Err(e) = serve.await {
+                        tracing::error!(error = %e, "the guests' metadata listener failed");
+                    }
+                });
+            }
+            Err(e) => {
+                let address = bridge.metadata;
+                eprintln!(
+                    "yukari: {}",
+                    say!(
+                        "cannot listen on {address} for the guests' metadata service ({e}): guests \
+                         will not read their metadata",
+                        "ゲスト向けメタデータサービスを {address} で待ち受けられません({e}): ゲストは\
+                         メタデータを読めません"
+                    )
+                );
+            }
+        }
+        let enforcer = node_executor::net::GuestNetworking::new(
+            node.clone(),
+            bridge.plan_base(),
+            Arc::new(node_executor::net::Nft::new("nft")),
+        );
+        guest_net = Some(tokio::spawn(enforcer.run(log.clone(), stopped.clone())));
+    }
 
     let address = SocketAddr::new(args.bind, args.ec2_port);
     let listener = tokio::net::TcpListener::bind(address)
@@ -288,6 +354,11 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     stop.send_replace(true);
     if let Err(e) = executor.await? {
         tracing::warn!(error = %e, "node executor stopped with an error");
+    }
+    if let Some(task) = guest_net
+        && let Err(e) = task.await?
+    {
+        tracing::warn!(error = %e, "guest networking stopped with an error");
     }
     let _ = monitor.await;
     follower.await??;

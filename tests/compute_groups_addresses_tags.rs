@@ -616,6 +616,19 @@ fn tags_with_the_aws_cli() {
     let mut args = vec!["create-tags", "--resources", web.as_str(), "--tags"];
     args.extend(too_many.iter().map(String::as_str));
     assert_eq!(fails(&cloud, &args), "TagLimitExceeded");
+    // Answered from the tag index, a page at a time: the same instances.
+    let mut batch = launch(
+        &cloud,
+        &["--count", "6", "--tag-specifications", "ResourceType=instance,Tags=[{Key=batch,Value=b}]"],
+    );
+    batch.sort();
+    let paged =
+        cloud.aws(&["describe-instances", "--filters", "Name=tag:batch,Values=b", "--page-size", "5"]);
+    assert_eq!(instance_ids(&paged), batch);
+    // (The CLI pages with MaxResults=5 and NextToken: two calls for six.)
+    let wild =
+        cloud.aws(&["describe-instances", "--filters", "Name=tag-key,Values=bat*", "--page-size", "5"]);
+    assert_eq!(instance_ids(&wild), batch);
 }
 
 #[test]

@@ -97,6 +97,9 @@ pub struct GuestSpec {
     pub ramdisk: Option<ImageId>,
     pub user_data: Vec<u8>,
     pub launch_index: u32,
+    /// The private address the controller gave the instance (bridge mode
+    /// configures the guest with it).
+    pub private_address: Option<String>,
 }
 
 impl From<&InstanceRequested> for GuestSpec {
@@ -111,6 +114,7 @@ impl From<&InstanceRequested> for GuestSpec {
             ramdisk: e.ramdisk.clone(),
             user_data: e.user_data.clone(),
             launch_index: e.launch_index,
+            private_address: None,
         }
     }
 }

@@ -166,6 +166,9 @@ impl Fold {
                 _ => {}
             }
         }
+        if let Event::InstanceAddressed(addressed) = &event {
+            Arc::make_mut(&mut tracked.spec).private_address = Some(addressed.private_address.clone());
+        }
         if matches!(event, Event::InstanceRebootRequested(_)) && tracked.desired == Some(Desired::Run) {
             self.reboots.push(id.clone());
         }

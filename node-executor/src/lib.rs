@@ -11,12 +11,15 @@
 //! provides over HTTP) and submits `domain::command::NodeReport`s through
 //! a [`Reporter`] (in-process or HTTP, likewise).
 //! Hypervisor specifics stay behind the driver trait: the simulator, and
-//! libvirt (real QEMU guests, KVM or emulation).
+//! libvirt (real QEMU guests, KVM or emulation). Guest networking in
+//! bridge mode (addresses, NAT, security groups as nftables rules) is
+//! [`net`], which follows the log beside the executor.
 
 mod driver;
 mod executor;
 mod fold;
 pub mod libvirt;
+pub mod net;
 mod report;
 mod sim;
 mod source;

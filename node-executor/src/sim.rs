@@ -216,6 +216,7 @@ mod tests {
             ramdisk: None,
             user_data: Vec::new(),
             launch_index: 0,
+            private_address: None,
         }
     }
 

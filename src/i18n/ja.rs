@@ -47,10 +47,22 @@ pub(super) const TABLE: &[(&str, &str)] = &[
     ),
     (
         "libvirt: the guests' network: `user` (QEMU user-mode networking; no daemon or bridge needed), \
-         `network:NAME` (a libvirt network, e.g. `network:default` with qemu:///system) or `none`",
+         `bridge` or `bridge:NAME` (a bridge Yukari makes with the private network's first address: \
+         guests get their private addresses, NAT, public addresses, the metadata service at \
+         169.254.169.254 and security groups enforced with nftables; needs root), `network:NAME` (a \
+         libvirt network, e.g. `network:default` with qemu:///system) or `none`",
         "libvirt: ゲストのネットワーク: `user`(QEMU のユーザーモードネットワーク。デーモンもブリッジも\
-         不要)、`network:NAME`(libvirt のネットワーク。例: qemu:///system での `network:default`)、\
+         不要)、`bridge` または `bridge:NAME`(Yukari がプライベートネットワークの先頭アドレスで作る\
+         ブリッジ。ゲストはプライベートアドレス、NAT、パブリックアドレス、169.254.169.254 のメタデータ\
+         サービスを得て、セキュリティグループが nftables で適用されます。root 権限が必要)、\
+         `network:NAME`(libvirt のネットワーク。例: qemu:///system での `network:default`)、\
          または `none`",
+    ),
+    (
+        "Bridge mode: the port of the metadata service on the bridge's address (guests' requests to \
+         169.254.169.254:80 are sent there)",
+        "ブリッジモード: ブリッジのアドレス上のメタデータサービスのポート(ゲストから \
+         169.254.169.254:80 への要求はここへ送られます)",
     ),
     (
         "Address to listen on; 0.0.0.0 to serve other machines",

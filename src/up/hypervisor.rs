@@ -5,7 +5,8 @@
 use anyhow::{Context, bail};
 use api::app::bootstrap::default_images;
 use node_executor::libvirt::{
-    DomainType, GuestNetwork, ImageFiles, LibvirtConfig, MetadataToken, default_image_dir, embedded_uri,
+    DomainType, GuestAddressing, GuestNetwork, ImageFiles, LibvirtConfig, MetadataToken, default_image_dir,
+    embedded_uri,
 };
 use node_executor::{HypervisorDriver, LibvirtDriver, SimDriver};
 use std::path::{Path, PathBuf};
@@ -27,10 +28,27 @@ pub struct LibvirtArgs {
     #[arg(long, env = "YUKARI_IMAGE_DIR")]
     pub image_dir: Option<PathBuf>,
     /// libvirt: the guests' network: `user` (QEMU user-mode networking; no
-    /// daemon or bridge needed), `network:NAME` (a libvirt network, e.g.
-    /// `network:default` with qemu:///system) or `none`.
+    /// daemon or bridge needed), `bridge` or `bridge:NAME` (a bridge Yukari
+    /// makes with the private network's first address: guests get their
+    /// private addresses, NAT, public addresses, the metadata service at
+    /// 169.254.169.254 and security groups enforced with nftables; needs
+    /// root), `network:NAME` (a libvirt network, e.g. `network:default`
+    /// with qemu:///system) or `none`.
     #[arg(long, default_value = "user")]
     pub guest_network: String,
+    /// Bridge mode: the port of the metadata service on the bridge's
+    /// address (guests' requests to 169.254.169.254:80 are sent there).
+    #[arg(long, default_value_t = 8775)]
+    pub metadata_port: u16,
+}
+
+impl LibvirtArgs {
+    /// The guest network asked for (checked before anything starts).
+    pub fn network(&self) -> anyhow::Result<GuestNetwork> {
+        self.guest_network
+            .parse::<GuestNetwork>()
+            .map_err(|e| anyhow::anyhow!(say!("--guest-network: {e}", "--guest-network: {e}")))
+    }
 }
 
 /// What `--hypervisor` asked for.
@@ -57,6 +75,14 @@ impl Hypervisor {
     }
 }
 
+/// How the node's guests are connected (bridge mode: with the prefix and
+/// gateway they configure themselves with).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GuestNetworking {
+    pub network: GuestNetwork,
+    pub addressing: Option<GuestAddressing>,
+}
+
 /// The node's driver and how often the executor polls a booting guest.
 /// `metadata_base` is the controller as the guests reach it under user-mode
 /// networking (`http://10.0.2.2:PORT`, the host's loopback, for `yukari
@@ -68,6 +94,7 @@ pub fn driver(
     metadata_base: &str,
     metadata_token: MetadataToken,
     sim_boot_ms: u64,
+    network: GuestNetworking,
 ) -> anyhow::Result<(Arc<dyn HypervisorDriver>, Duration)> {
     let uri = match choice {
         Hypervisor::Sim => {
@@ -98,7 +125,8 @@ pub fn driver(
     }
     let mut config = LibvirtConfig::new(uri, absolute(&data_dir.join("node/instances"))?, images);
     config.domain_type = args.domain_type.parse::<DomainType>().map_err(anyhow::Error::msg)?;
-    config.network = args.guest_network.parse::<GuestNetwork>().map_err(anyhow::Error::msg)?;
+    config.network = network.network;
+    config.addressing = network.addressing;
     if config.network == GuestNetwork::User {
         // Under user-mode networking every guest's requests come from the
         // host: the service knows the guest by the token in the path.

@@ -3,10 +3,14 @@
 
 use crate::ec2::error::Ec2Error;
 use crate::ec2::params::Filter;
+use std::collections::BTreeSet;
 
 /// Does `text` match the EC2 wildcard `pattern`? (`\*`, `\?` and `\\` are
 /// literal.)
 pub fn wildcard(pattern: &str, text: &str) -> bool {
+    if !pattern.contains(['*', '?', '\\']) {
+        return pattern == text;
+    }
     let p: Vec<char> = pattern.chars().collect();
     let t: Vec<char> = text.chars().collect();
     // Tokens: Some(c) literal, None for '*', Some('\0'-free) handled below.
@@ -90,6 +94,34 @@ pub fn tag_filter<'a>(filter: &Filter, tags: impl Iterator<Item = (&'a String, &
         "tag-value" => Some(tags.any(|(_, v)| filter.values.iter().any(|p| wildcard(p, v)))),
         _ => None,
     }
+}
+
+/// The resources that can pass the tag filters among `filters`, from the
+/// tag index: those of the most selective `tag:Key` or `tag-key` filter, in
+/// id order. `None` when no filter can be answered from the index (the
+/// caller then looks at every resource). The other filters still have to
+/// be checked on each.
+pub fn tagged<'a>(filters: &[Filter], tags: &'a projections::TagsView) -> Option<BTreeSet<&'a str>> {
+    let candidates = filters.iter().filter_map(|f| {
+        let mut found = BTreeSet::new();
+        if let Some(key) = f.name.strip_prefix("tag:") {
+            for (value, resources) in tags.values_of(key) {
+                if f.values.iter().any(|p| wildcard(p, value)) {
+                    found.extend(resources.iter().map(String::as_str));
+                }
+            }
+        } else if f.name == "tag-key" {
+            for (key, values) in tags.keys() {
+                if f.values.iter().any(|p| wildcard(p, key)) {
+                    found.extend(values.values().flatten().map(String::as_str));
+                }
+            }
+        } else {
+            return None;
+        }
+        Some(found)
+    });
+    candidates.min_by_key(BTreeSet::len)
 }
 
 /// Every filter holds for a resource: tag filters against its tags, the

@@ -58,6 +58,11 @@ pub enum GuestNetwork {
     User,
     /// A libvirt network by name (`default` with `qemu:///system`).
     Libvirt(String),
+    /// A host bridge by name (Yukari's bridge mode: the node makes the
+    /// bridge, its NAT and security group rules; see `crate::net`). The
+    /// guest's port is isolated, so guests reach each other through the
+    /// host and its rules.
+    Bridge(String),
     /// No network interface.
     None,
 }
@@ -65,17 +70,39 @@ pub enum GuestNetwork {
 impl FromStr for GuestNetwork {
     type Err = String;
 
-    /// `user`, `network:NAME` or `none`.
+    /// `user`, `bridge` (the bridge `ykbr0`), `bridge:NAME`, `network:NAME`
+    /// or `none`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "user" => Ok(GuestNetwork::User),
             "none" => Ok(GuestNetwork::None),
-            _ => match s.strip_prefix("network:") {
-                Some(name) if !name.is_empty() => Ok(GuestNetwork::Libvirt(name.to_owned())),
-                _ => Err(format!("unknown guest network {s:?}: use user, network:NAME or none")),
+            "bridge" => Ok(GuestNetwork::Bridge(DEFAULT_BRIDGE.to_owned())),
+            _ => match (s.strip_prefix("network:"), s.strip_prefix("bridge:")) {
+                (Some(name), _) if !name.is_empty() => Ok(GuestNetwork::Libvirt(name.to_owned())),
+                (_, Some(name)) if crate::net::valid_interface_name(name) => {
+                    Ok(GuestNetwork::Bridge(name.to_owned()))
+                }
+                (_, Some(name)) => {
+                    Err(format!("{name:?} is not a bridge name: up to 15 letters, digits, '-', '_' or '.'"))
+                }
+                _ => Err(format!(
+                    "unknown guest network {s:?}: use user, bridge, bridge:NAME, network:NAME or none"
+                )),
             },
         }
     }
+}
+
+/// The bridge of `--guest-network bridge`.
+pub const DEFAULT_BRIDGE: &str = "ykbr0";
+
+/// How a guest configures its own address (bridge mode): the controller
+/// gives the address, the node the prefix and gateway, on the kernel
+/// command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GuestAddressing {
+    pub prefix: u8,
+    pub gateway: std::net::Ipv4Addr,
 }
 
 /// Image ids this node can boot, and the files that hold them.
@@ -129,6 +156,9 @@ pub struct LibvirtConfig {
     pub instance_dir: PathBuf,
     pub images: ImageFiles,
     pub network: GuestNetwork,
+    /// With a bridge: the prefix and gateway guests are configured with
+    /// (with their own private address).
+    pub addressing: Option<GuestAddressing>,
     /// Metadata service URLs passed to the guest on its kernel command line
     /// (`yukari.metadata=`), tried in order; empty: the guest uses
     /// http://169.254.169.254/.
@@ -146,6 +176,7 @@ impl LibvirtConfig {
             instance_dir: instance_dir.into(),
             images,
             network: GuestNetwork::default(),
+            addressing: None,
             metadata_urls: Vec::new(),
             qemu_img: PathBuf::from("qemu-img"),
         }
@@ -211,7 +242,11 @@ mod tests {
             GuestNetwork::Libvirt("default".into())
         );
         assert!("network:".parse::<GuestNetwork>().is_err());
-        assert!("bridge".parse::<GuestNetwork>().unwrap_err().contains("network:NAME"));
+        assert_eq!("bridge".parse::<GuestNetwork>().unwrap(), GuestNetwork::Bridge("ykbr0".into()));
+        assert_eq!("bridge:br-1".parse::<GuestNetwork>().unwrap(), GuestNetwork::Bridge("br-1".into()));
+        assert!("bridge:a b".parse::<GuestNetwork>().unwrap_err().contains("not a bridge name"));
+        assert!("bridge:".parse::<GuestNetwork>().is_err());
+        assert!("tap".parse::<GuestNetwork>().unwrap_err().contains("bridge:NAME"));
     }
 
     #[test]

@@ -17,7 +17,11 @@ mod config;
 mod files;
 mod xml;
 
-pub use config::{DomainType, GuestNetwork, ImageFiles, LibvirtConfig, default_image_dir, embedded_uri};
+pub(crate) use config::running_as_root;
+pub use config::{
+    DEFAULT_BRIDGE, DomainType, GuestAddressing, GuestNetwork, ImageFiles, LibvirtConfig, default_image_dir,
+    embedded_uri,
+};
 
 use crate::driver::{DriverError, GuestSpec, GuestState, HypervisorDriver};
 use domain::{ImageId, InstanceId};
@@ -124,6 +128,14 @@ impl LibvirtDriver {
             .collect()
     }
 
+    /// The address the guest configures itself with (bridge mode): its
+    /// private address, the network's prefix and the gateway.
+    fn guest_ip(&self, spec: &GuestSpec) -> Option<xml::GuestIp> {
+        let addressing = self.config.addressing?;
+        let address = spec.private_address.as_deref()?.parse().ok()?;
+        Some(xml::GuestIp { address, prefix: addressing.prefix, gateway: addressing.gateway })
+    }
+
     /// The domain XML this driver defines for `spec`.
     pub fn domain_xml(&self, spec: &GuestSpec) -> Result<String, DriverError> {
         let files = self.files(&spec.instance);
@@ -144,7 +156,7 @@ impl LibvirtDriver {
             Some(kernel) => Boot::Kernel {
                 kernel,
                 initrd: initrd.as_deref(),
-                cmdline: xml::kernel_cmdline(name, &self.metadata_urls(&spec.instance)),
+                cmdline: xml::kernel_cmdline(name, &self.metadata_urls(&spec.instance), self.guest_ip(spec)),
             },
             None if disk.is_some() => Boot::Disk,
             None => {

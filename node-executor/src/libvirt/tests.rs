@@ -41,6 +41,7 @@ fn spec(n: u128) -> GuestSpec {
         ramdisk: Some(ImageId::with_kind(ImageKind::Ramdisk, 1)),
         user_data: b"hello".to_vec(),
         launch_index: 0,
+        private_address: None,
     }
 }
 

@@ -108,6 +108,18 @@ impl DomainXml<'_> {
                     escape(self.mac)
                 );
             }
+            GuestNetwork::Bridge(bridge) => {
+                // An isolated port: guests reach each other only through
+                // the host, where their security groups are enforced.
+                let _ = writeln!(
+                    w,
+                    "    <interface type='bridge'>\n      <source bridge='{}'/>\n      \
+                     <mac address='{}'/>\n      <model type='virtio'/>\n      \
+                     <port isolated='yes'/>\n    </interface>",
+                    escape(bridge),
+                    escape(self.mac)
+                );
+            }
             GuestNetwork::None => {}
         }
         let _ = writeln!(
@@ -122,11 +134,24 @@ impl DomainXml<'_> {
     }
 }
 
+/// The address a guest sets on its interface itself (no DHCP in bridge
+/// mode: the controller decided it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct GuestIp {
+    pub address: std::net::Ipv4Addr,
+    pub prefix: u8,
+    pub gateway: std::net::Ipv4Addr,
+}
+
 /// The kernel command line of a Yukari guest: serial console, its instance
-/// id, and where its metadata service is (if the node knows better than
-/// the well-known 169.254.169.254).
-pub(crate) fn kernel_cmdline(instance: &str, metadata: &[String]) -> String {
+/// id, its address if the node gives it one (`yukari.ip=ADDR/PREFIX
+/// yukari.gw=GW`), and where its metadata service is (if the node knows
+/// better than the well-known 169.254.169.254).
+pub(crate) fn kernel_cmdline(instance: &str, metadata: &[String], ip: Option<GuestIp>) -> String {
     let mut line = format!("console=ttyS0 yukari.instance={instance}");
+    if let Some(GuestIp { address, prefix, gateway }) = ip {
+        let _ = write!(line, " yukari.ip={address}/{prefix} yukari.gw={gateway}");
+    }
     if !metadata.is_empty() {
         // One word on the command line: no spaces in it.
         let urls: Vec<String> = metadata.iter().map(|u| u.replace(char::is_whitespace, "")).collect();
@@ -183,7 +208,7 @@ mod tests {
             boot: Boot::Kernel {
                 kernel,
                 initrd: Some(initrd),
-                cmdline: kernel_cmdline("i-0000000000000002a", &["http://10.0.2.2:8773/".into()]),
+                cmdline: kernel_cmdline("i-0000000000000002a", &["http://10.0.2.2:8773/".into()], None),
             },
             disk,
             network,
@@ -235,6 +260,14 @@ mod tests {
         assert!(xml.contains("<interface type='network'>\n      <source network='default'/>"), "{xml}");
         assert!(!xml.contains("<disk"), "no image disk, no <disk>: {xml}");
 
+        let bridge = GuestNetwork::Bridge("ykbr0".into());
+        let xml = kernel_booted(&bridge, None, &kernel, &initrd, &console).render();
+        assert!(
+            xml.contains("<interface type='bridge'>\n      <source bridge='ykbr0'/>\n      <mac address='52:54:00:00:00:2a'/>"),
+            "{xml}"
+        );
+        assert!(xml.contains("<port isolated='yes'/>"), "guests talk through the host: {xml}");
+
         let none = GuestNetwork::None;
         let mut guest = kernel_booted(&none, None, &kernel, &initrd, &console);
         guest.boot = Boot::Disk;
@@ -261,9 +294,18 @@ mod tests {
 
     #[test]
     fn the_command_line_and_mac_come_from_the_instance() {
-        assert_eq!(kernel_cmdline("i-1", &[]), "console=ttyS0 yukari.instance=i-1");
+        assert_eq!(kernel_cmdline("i-1", &[], None), "console=ttyS0 yukari.instance=i-1");
+        let ip = GuestIp {
+            address: "10.111.0.5".parse().unwrap(),
+            prefix: 16,
+            gateway: "10.111.0.1".parse().unwrap(),
+        };
         assert_eq!(
-            kernel_cmdline("i-1", &["http://a/".into(), "http://b c/".into()]),
+            kernel_cmdline("i-1", &[], Some(ip)),
+            "console=ttyS0 yukari.instance=i-1 yukari.ip=10.111.0.5/16 yukari.gw=10.111.0.1"
+        );
+        assert_eq!(
+            kernel_cmdline("i-1", &["http://a/".into(), "http://b c/".into()], None),
             "console=ttyS0 yukari.instance=i-1 yukari.metadata=http://a/,http://bc/"
         );
         assert_eq!(mac_for("i-0123456789abcdef0"), "52:54:00:bc:de:f0");

@@ -70,6 +70,7 @@ pub(crate) fn spec_of(instance: &InstanceId) -> GuestSpec {
         ramdisk: None,
         user_data: Vec::new(),
         launch_index: 0,
+        private_address: None,
     }
 }
 

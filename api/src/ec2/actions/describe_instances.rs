@@ -4,7 +4,7 @@ use super::instance_ids;
 use crate::app::App;
 use crate::ec2::Ctx;
 use crate::ec2::error::Ec2Error;
-use crate::ec2::filter::{all_match, check_names};
+use crate::ec2::filter::{all_match, check_names, tagged};
 use crate::ec2::params::{Filter, Params};
 use crate::ec2::render::reservation_item;
 use base64::Engine;
@@ -153,8 +153,18 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
     } else {
         let limit = r.page.unwrap_or(usize::MAX);
         let after = r.after.as_ref().map(|a| a.as_str());
-        let mut candidates =
-            models.instances.of_account(account, after).filter(|row| matches(row, &r.filters, &models));
+        // Tag filters are answered from the tag index when they can be: the
+        // same rows in the same (id) order, without looking at the others.
+        let rows_in_order: Box<dyn Iterator<Item = &InstanceRow>> = match tagged(&r.filters, &models.tags) {
+            Some(ids) => Box::new(
+                ids.into_iter()
+                    .filter(move |id| after.is_none_or(|a| *id > a))
+                    .filter_map(|id| models.instances.get(id))
+                    .filter(|row| &row.account == account),
+            ),
+            None => Box::new(models.instances.of_account(account, after)),
+        };
+        let mut candidates = rows_in_order.filter(|row| matches(row, &r.filters, &models));
         for row in candidates.by_ref() {
             rows.push(row);
             if rows.len() == limit {
