@@ -273,12 +273,20 @@ async fn list(data_dir: &Path) -> anyhow::Result<()> {
     let rows: Vec<NodeInfo> = serde_json::from_slice(&body).with_context(|| {
         say!("the controller's answer is not a node list", "コントローラーの応答がノード一覧ではありません")
     })?;
+    let header = [
+        say!("NODE", "ノード"),
+        say!("CLUSTER", "クラスター"),
+        say!("HOST", "ホスト"),
+        say!("HYPERVISOR", "ハイパーバイザー"),
+        say!("STATE", "状態"),
+        say!("HEARTBEAT", "ハートビート"),
+        say!("CPU USED/FREE", "CPU 使用/空き"),
+        say!("MEMORY MiB USED/FREE", "メモリ MiB 使用/空き"),
+        say!("INSTANCES", "インスタンス"),
+    ];
     println!(
-        "{}",
-        say!(
-            "NODE                   CLUSTER          HOST             HYPERVISOR  STATE        HEARTBEAT   CPU USED/FREE  MEMORY MiB USED/FREE  INSTANCES",
-            "ノード                 クラスター       ホスト           ハイパーバイザー 状態     ハートビート  CPU 使用/空き  メモリ MiB 使用/空き  インスタンス"
-        )
+        "{:<22} {:<16} {:<16} {:<11} {:<12} {:<11} {:<13} {:<20} {}",
+        header[0], header[1], header[2], header[3], header[4], header[5], header[6], header[7], header[8]
     );
     for r in rows {
         let state = match (r.reachable, r.embedded) {
@@ -288,7 +296,7 @@ async fn list(data_dir: &Path) -> anyhow::Result<()> {
         };
         let free = |total: u64, used: u64| if r.reachable { total.saturating_sub(used) } else { 0 };
         println!(
-            "{:<22} {:<16} {:<16} {:<11} {:<12} {:<11} {:>5}/{:<7} {:>9}/{:<10} {:>9}",
+            "{:<22} {:<16} {:<16} {:<11} {:<12} {:<11} {:>5}/{:<7} {:>9}/{:<10} {}",
             r.node,
             r.zone,
             r.host,
