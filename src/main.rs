@@ -4,7 +4,9 @@
 #[macro_use]
 mod i18n;
 mod account;
+mod cluster;
 mod credentials;
+mod node;
 mod replay;
 mod up;
 
@@ -31,6 +33,12 @@ enum Commands {
     /// Learn from the event log: audit, usage and invoices, the cloud at
     /// any past moment, diff, verify, rebuild, tail.
     Replay(replay::ReplayArgs),
+    /// Manage the clusters (availability zones) of a running cloud.
+    #[command(subcommand)]
+    Cluster(cluster::ClusterCommand),
+    /// Run a node executor on this host for a controller on another
+    /// (`yukari node --controller URL --cluster NAME`), or list the nodes.
+    Node(node::NodeArgs),
 }
 
 fn init_logs(format: &str) {
@@ -64,6 +72,8 @@ fn run(command: Commands) -> anyhow::Result<()> {
     match command {
         Commands::Up(args) => runtime.block_on(up::run(args)),
         Commands::Account(command) => runtime.block_on(account::run(command)),
+        Commands::Cluster(command) => runtime.block_on(cluster::run(command)),
+        Commands::Node(args) => runtime.block_on(node::run(args)),
         Commands::Replay(command) => {
             let _guard = runtime.enter();
             replay::run(command)

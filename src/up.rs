@@ -13,7 +13,7 @@
 //!   (per-guest disk overlay and console log), `libvirt/` (the embedded
 //!   libvirt QEMU driver's state)
 
-mod hypervisor;
+pub(crate) mod hypervisor;
 mod network;
 
 use crate::credentials::Endpoint;
@@ -91,6 +91,10 @@ pub struct UpArgs {
     /// Time-travel snapshots kept at most; beyond, those closest to their neighbours are deleted
     #[arg(long, default_value_t = 16)]
     pub time_travel_keep: usize,
+    /// Seconds without a heartbeat after which a node on another host is
+    /// marked unreachable (its instances impaired, nothing new placed on it).
+    #[arg(long, default_value_t = 30)]
+    pub node_timeout_secs: u64,
 }
 
 /// Forwards the embedded node executor's reports to the application layer.
@@ -144,7 +148,7 @@ fn public_host(args: &UpArgs) -> String {
     }
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let terminate = async {
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             Ok(mut s) => {
@@ -201,7 +205,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
             &choice,
             &args.libvirt,
             dir,
-            args.ec2_port,
+            &format!("http://10.0.2.2:{}", args.ec2_port),
             metadata_token,
             args.sim_boot_ms,
             hypervisor::GuestNetworking {
@@ -284,6 +288,14 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         Arc::new(LocalReporter(app.clone())),
     );
     let executor = tokio::spawn(executor.run(log.clone(), stopped.clone()));
+    // Nodes on other hosts (`yukari node`) heartbeat; the embedded one is
+    // in this process.
+    let monitor = tokio::spawn(api::nodes::liveness::monitor(
+        app.clone(),
+        Duration::from_secs(args.node_timeout_secs.max(1)),
+        Some(node.clone()),
+        stopped.clone(),
+    ));
     let mut guest_net = None;
     if let Some(bridge) = &bridge {
         // The metadata service where guests' 169.254.169.254 is sent: the
@@ -340,7 +352,8 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let router = api::ec2::router(app.clone())
         .merge(api::euare::router(app.clone()))
         .merge(api::metadata::router(app.clone()))
-        .merge(api::admin::router(app.clone()));
+        .merge(api::admin::router(app.clone()))
+        .merge(api::nodes::router(app.clone()));
     let mut fatal_seen = fatal_seen;
     let stop_when = async move {
         tokio::select! {
@@ -362,6 +375,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     {
         tracing::warn!(error = %e, "guest networking stopped with an error");
     }
+    let _ = monitor.await;
     follower.await??;
     log.close();
     tracing::info!("stopped cleanly");

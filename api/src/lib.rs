@@ -12,5 +12,6 @@ pub mod ec2;
 pub mod euare;
 pub mod keys;
 pub mod metadata;
+pub mod nodes;
 pub mod query;
 pub mod secrets;

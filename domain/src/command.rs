@@ -42,6 +42,36 @@ pub struct RegisterNode {
     pub host: String,
     pub hypervisor: String,
     pub capacity: Resources,
+    /// The node's own credentials, for a node on another host (the
+    /// embedded node of `yukari up` has none: it is in the controller).
+    pub key: Option<NodeKey>,
+    pub at: Timestamp,
+}
+
+/// A node's access key, its secret already sealed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NodeKey {
+    pub access_key: AccessKeyId,
+    pub secret: SealedSecret,
+}
+
+/// Changes a cluster's scheduling policy (cloud administrators only).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SetClusterPolicy {
+    pub zone: ZoneName,
+    pub policy: SchedulingPolicy,
+    pub at: Timestamp,
+}
+
+/// The controller's heartbeat monitor: a node went silent (`reachable:
+/// false`) or was heard again. Only a change of state is recorded.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MarkNode {
+    pub zone: ZoneName,
+    pub node: NodeId,
+    pub reachable: bool,
+    /// The last heartbeat the controller had (or its own start).
+    pub last_heartbeat: Timestamp,
     pub at: Timestamp,
 }
 
@@ -366,6 +396,8 @@ pub enum Command {
     ReleaseAddress(ReleaseAddress),
     ChangeTags(ChangeTags),
     ReportInstance(NodeReport),
+    SetClusterPolicy(SetClusterPolicy),
+    MarkNode(MarkNode),
 }
 
 impl Command {
@@ -415,6 +447,9 @@ impl Command {
                 NodeOutcome::PoweredOff => "ReportInstancePoweredOff",
                 NodeOutcome::LaunchFailed(_) => "ReportLaunchFailed",
             },
+            Command::SetClusterPolicy(_) => "SetClusterPolicy",
+            Command::MarkNode(c) if c.reachable => "MarkNodeReachable",
+            Command::MarkNode(_) => "MarkNodeUnreachable",
         }
     }
 
@@ -485,6 +520,8 @@ impl Command {
             Command::ReportInstance(r) => {
                 vec![StreamId::instance(&r.instance), StreamId::cluster(&r.zone), StreamId::network()]
             }
+            Command::SetClusterPolicy(c) => vec![StreamId::cluster(&c.zone)],
+            Command::MarkNode(c) => vec![StreamId::cluster(&c.zone)],
         }
     }
 }

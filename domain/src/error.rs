@@ -16,6 +16,8 @@ pub enum DecideError {
     ZoneExists(ZoneName),
     #[error("node {0} is already registered")]
     NodeExists(NodeId),
+    #[error("node {0} is not registered")]
+    UnknownNode(NodeId),
     #[error("account {0} already exists")]
     AccountExists(AccountId),
     #[error("account name {0} is taken")]

@@ -119,6 +119,25 @@ pub enum SchedulingPolicy {
     PowerSave,
 }
 
+impl SchedulingPolicy {
+    pub const ALL: [SchedulingPolicy; 3] =
+        [SchedulingPolicy::Greedy, SchedulingPolicy::RoundRobin, SchedulingPolicy::PowerSave];
+
+    /// Eucalyptus's name: `GREEDY`, `ROUNDROBIN`, `POWERSAVE`.
+    pub fn name(self) -> &'static str {
+        match self {
+            SchedulingPolicy::Greedy => "GREEDY",
+            SchedulingPolicy::RoundRobin => "ROUNDROBIN",
+            SchedulingPolicy::PowerSave => "POWERSAVE",
+        }
+    }
+
+    /// A policy by name, in any case.
+    pub fn parse(text: &str) -> Option<SchedulingPolicy> {
+        Self::ALL.into_iter().find(|p| p.name().eq_ignore_ascii_case(text))
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ImageKind {
     Machine,

@@ -10,11 +10,11 @@
 use crate::driver::{DriverError, GuestState, HypervisorDriver};
 use crate::fold::{Desired, Fold};
 use crate::report::Reporter;
+use crate::source::{LocalSource, RecordSource, SourceError};
 use crate::worker::{Context, Worker, WorkerExit};
 use domain::{InstanceId, NodeId, ZoneName};
 use eventlog::{EventLog, ReadError};
 use std::collections::{HashMap, HashSet};
-use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -48,6 +48,8 @@ pub struct ExecutorConfig {
 pub enum ExecutorError {
     #[error("cannot read the event log: {0}")]
     Log(#[from] ReadError),
+    #[error(transparent)]
+    Source(#[from] SourceError),
     #[error("cannot reconcile with the {driver} hypervisor: {source}")]
     Reconcile {
         driver: String,
@@ -79,12 +81,26 @@ impl NodeExecutor {
     /// live until `shutdown` becomes true (or its sender is dropped).
     /// Guests are left as they are on shutdown.
     pub async fn run(self, log: EventLog, shutdown: watch::Receiver<bool>) -> Result<(), ExecutorError> {
-        let span =
-            tracing::info_span!("node_executor", node = %self.config.node, driver = self.driver.name());
-        self.run_inner(log, shutdown).instrument(span).await
+        self.run_from(Box::new(LocalSource::new(log)), shutdown).await
     }
 
-    async fn run_inner(self, log: EventLog, shutdown: watch::Receiver<bool>) -> Result<(), ExecutorError> {
+    /// As [`NodeExecutor::run`], reading records from `source` (e.g. the
+    /// controller's node feed).
+    pub async fn run_from(
+        self,
+        source: Box<dyn RecordSource>,
+        shutdown: watch::Receiver<bool>,
+    ) -> Result<(), ExecutorError> {
+        let span =
+            tracing::info_span!("node_executor", node = %self.config.node, driver = self.driver.name());
+        self.run_inner(source, shutdown).instrument(span).await
+    }
+
+    async fn run_inner(
+        self,
+        mut source: Box<dyn RecordSource>,
+        shutdown: watch::Receiver<bool>,
+    ) -> Result<(), ExecutorError> {
         let NodeExecutor { config, driver, reporter } = self;
         let ctx = Arc::new(Context {
             node: config.node.clone(),
@@ -96,11 +112,10 @@ impl NodeExecutor {
             reporter,
         });
         let span = tracing::Span::current();
-        let replay_log = log.clone();
-        let (fold, last, work) = tokio::task::spawn_blocking(move || {
+        let (source, fold, work) = tokio::task::spawn_blocking(move || {
             span.in_scope(|| -> Result<_, ExecutorError> {
                 let started = std::time::Instant::now();
-                let (fold, last) = replay(&replay_log, config.node)?;
+                let (fold, last) = replay(&mut *source, config.node)?;
                 let replayed = started.elapsed();
                 let work = reconcile(&fold, &*driver).map_err(|source| ExecutorError::Reconcile {
                     driver: driver.name().to_owned(),
@@ -114,7 +129,7 @@ impl NodeExecutor {
                     reconciled = ?started.elapsed() - replayed,
                     "replayed the log and reconciled the hypervisor"
                 );
-                Ok((fold, last, work))
+                Ok((source, fold, work))
             })
         })
         .await
@@ -124,7 +139,7 @@ impl NodeExecutor {
         for id in &work {
             live.dispatch(id);
         }
-        let result = live.follow(&log, last + 1).await;
+        let result = live.follow(source).await;
         if result.is_err() {
             // Not a shutdown: workers would not notice one.
             live.workers.abort_all();
@@ -137,17 +152,16 @@ impl NodeExecutor {
 
 /// Folds the whole log; instances already terminated are dropped as the
 /// replay goes. Returns the fold and the last position read.
-fn replay(log: &EventLog, node: NodeId) -> Result<(Fold, u64), ReadError> {
+fn replay(source: &mut dyn RecordSource, node: NodeId) -> Result<(Fold, u64), SourceError> {
     let mut fold = Fold::new(node);
-    let last = log.scan(1, |envelope| {
-        if let Some(id) = fold.apply_ref(&envelope)
+    let last = source.replay(&mut |envelope| {
+        if let Some(id) = fold.apply_ref(envelope)
             && fold.get(&id).and_then(|t| t.desired) == Some(Desired::Absent)
         {
             fold.forget(&id);
         }
         // Reboots asked for before this start are not done again.
         fold.take_reboots();
-        ControlFlow::Continue(())
     })?;
     Ok((fold, last))
 }
@@ -199,16 +213,16 @@ struct Live {
 }
 
 impl Live {
-    /// Follows the log from `from` until shutdown, reaping workers as they end.
-    async fn follow(&mut self, log: &EventLog, from: u64) -> Result<(), ExecutorError> {
-        let mut subscription = log.subscribe(from);
+    /// Follows the source after its replay until shutdown, reaping workers
+    /// as they end.
+    async fn follow(&mut self, mut source: Box<dyn RecordSource>) -> Result<(), ExecutorError> {
         let mut shutdown = self.shutdown.clone();
         let mut changed = Vec::new();
         let mut watch = tokio::time::interval(WATCH_INTERVAL);
         watch.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let batch = {
-                let next = subscription.next_batch();
+                let next = source.next_batch();
                 tokio::pin!(next);
                 loop {
                     let watch_now = tokio::select! {

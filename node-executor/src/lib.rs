@@ -6,8 +6,10 @@
 //! state from the hypervisor.
 //!
 //! It must not know HTTP, the API, projections or how the controller
-//! decides a report: it reads envelopes from the log (for now in-process;
-//! later over the network) and submits `domain::command::NodeReport`s.
+//! decides a report: it reads envelopes through a [`RecordSource`] (the
+//! local log in-process, or the controller's node feed, which the binary
+//! provides over HTTP) and submits `domain::command::NodeReport`s through
+//! a [`Reporter`] (in-process or HTTP, likewise).
 //! Hypervisor specifics stay behind the driver trait: the simulator, and
 //! libvirt (real QEMU guests, KVM or emulation). Guest networking in
 //! bridge mode (addresses, NAT, security groups as nftables rules) is
@@ -20,6 +22,7 @@ pub mod libvirt;
 pub mod net;
 mod report;
 mod sim;
+mod source;
 mod worker;
 
 pub use driver::{DriverError, GuestSpec, GuestState, HypervisorDriver};
@@ -27,6 +30,7 @@ pub use executor::{ExecutorConfig, ExecutorError, NodeExecutor};
 pub use libvirt::LibvirtDriver;
 pub use report::{ReportError, Reporter};
 pub use sim::SimDriver;
+pub use source::{LocalSource, RecordSource, Records, SourceError};
 
 #[cfg(test)]
 mod tests;

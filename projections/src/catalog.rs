@@ -2,7 +2,8 @@
 
 use domain::event::*;
 use domain::{
-    AccountId, ImageId, ImageKind, NodeId, Resources, SchedulingPolicy, Timestamp, VmType, ZoneName,
+    AccessKeyId, AccountId, ImageId, ImageKind, NodeId, Resources, SchedulingPolicy, SealedSecret, Timestamp,
+    VmType, ZoneName,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -29,6 +30,21 @@ pub struct NodeRow {
     pub used: Resources,
     pub instances: u32,
     pub registered_at: Timestamp,
+    /// The node's own access key (a node on another host) and its sealed
+    /// secret, for authenticating the node protocol.
+    pub access_key: Option<AccessKeyId>,
+    pub secret: Option<SealedSecret>,
+    /// `false` from NodeUnreachable until NodeReachable.
+    pub reachable: bool,
+    /// When it last became unreachable, and its last heartbeat then.
+    pub unreachable_since: Option<(Timestamp, Timestamp)>,
+}
+
+impl NodeRow {
+    /// Room left for new instances: none on an unreachable node.
+    pub fn free(&self) -> Resources {
+        if self.reachable { self.capacity.saturating_sub(&self.used) } else { Resources::default() }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -74,9 +90,52 @@ impl CloudView {
                     used: Resources::default(),
                     instances: 0,
                     registered_at: e.at,
+                    access_key: None,
+                    secret: None,
+                    reachable: true,
+                    unreachable_since: None,
                 },
             );
         }
+    }
+
+    fn node_mut(&mut self, node: &NodeId) -> Option<&mut NodeRow> {
+        self.zones.values_mut().find_map(|z| z.nodes.get_mut(node))
+    }
+
+    pub(crate) fn node_credentials(&mut self, e: &NodeCredentialsIssued) {
+        if let Some(row) = self.node_mut(&e.node) {
+            row.access_key = Some(e.access_key.clone());
+            row.secret = Some(e.secret.clone());
+        }
+    }
+
+    pub(crate) fn node_reachability(&mut self, node: &NodeId, unreachable: Option<(Timestamp, Timestamp)>) {
+        if let Some(row) = self.node_mut(node) {
+            row.reachable = unreachable.is_none();
+            row.unreachable_since = unreachable;
+        }
+    }
+
+    pub(crate) fn policy_set(&mut self, e: &ClusterPolicySet) {
+        if let Some(zone) = self.zones.get_mut(&e.zone) {
+            zone.policy = e.policy;
+        }
+    }
+
+    /// A node by id, with its zone.
+    pub fn node(&self, node: &NodeId) -> Option<(&ZoneName, &NodeRow)> {
+        self.zones.iter().find_map(|(zone, z)| z.nodes.get(node).map(|row| (zone, row)))
+    }
+
+    /// The node whose access key this is, with its zone and sealed secret.
+    pub fn node_by_key(&self, access_key: &str) -> Option<(&NodeId, &ZoneName, &NodeRow)> {
+        self.zones.iter().find_map(|(zone, z)| {
+            z.nodes
+                .iter()
+                .find(|(_, row)| row.access_key.as_ref().is_some_and(|k| k.as_str() == access_key))
+                .map(|(id, row)| (id, zone, row))
+        })
     }
 
     /// `amount` taken (`taking`) or given back on a node of `zone`.
@@ -103,8 +162,7 @@ impl CloudView {
         self.zones
             .iter()
             .max_by_key(|(name, z)| {
-                let free: u64 =
-                    z.nodes.values().map(|n| n.capacity.saturating_sub(&n.used).cpus as u64).sum();
+                let free: u64 = z.nodes.values().map(|n| n.free().cpus as u64).sum();
                 (free, std::cmp::Reverse((*name).clone()))
             })
             .map(|(name, _)| name)

@@ -46,6 +46,12 @@ impl ReadModels {
             Event::VmTypeSet(e) => self.cloud.vm_type_set(e.vm_type),
             Event::ClusterRegistered(e) => self.cloud.cluster_registered(&e),
             Event::NodeRegistered(e) => self.cloud.node_registered(&e),
+            Event::NodeCredentialsIssued(e) => self.cloud.node_credentials(&e),
+            Event::NodeUnreachable(e) => {
+                self.cloud.node_reachability(&e.node, Some((e.at, e.last_heartbeat)))
+            }
+            Event::NodeReachable(e) => self.cloud.node_reachability(&e.node, None),
+            Event::ClusterPolicySet(e) => self.cloud.policy_set(&e),
             Event::CapacityReserved(e) => {
                 if let Some((zone, amount)) = self.instances.holds(&e.instance, Some(e.amount)) {
                     self.cloud.capacity_changed(zone.as_str(), &e.node, &amount, true);

@@ -140,6 +140,7 @@ fn bootstrap() -> Command {
             host: "h".into(),
             hypervisor: "sim".into(),
             capacity: Resources { cpus: 12, memory_mib: 1 << 20, disk_gib: 1 << 20 },
+            key: None,
             at: Timestamp(1),
         },
         private_cidr: "10.1.0.0/24".into(),

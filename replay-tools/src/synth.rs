@@ -247,6 +247,7 @@ pub async fn generate(log: &EventLog, spec: &Spec, progress: &Progress) -> Resul
             host: "127.0.0.1".to_owned(),
             hypervisor: "sim".to_owned(),
             capacity: Resources { cpus: u32::MAX / 2, memory_mib: u64::MAX / 4, disk_gib: u64::MAX / 4 },
+            key: None,
             at,
         },
         private_cidr: "10.111.0.0/16".to_owned(),

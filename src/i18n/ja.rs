@@ -248,4 +248,70 @@ pub(super) const TABLE: &[(&str, &str)] = &[
     ),
     ("Only records of this action (RunInstances, …)", "このアクションのレコードだけ(RunInstances など)"),
     ("Only this event type (InstanceRunning, …)", "このイベントタイプだけ(InstanceRunning など)"),
+    // yukari up (nodes on other hosts)
+    (
+        "Seconds without a heartbeat after which a node on another host is marked unreachable (its \
+         instances impaired, nothing new placed on it)",
+        "この秒数ハートビートがない他ホストのノードを到達不能とします(そのインスタンスは impaired \
+         になり、新しいインスタンスは配置されません)",
+    ),
+    // yukari cluster
+    (
+        "Manage the clusters (availability zones) of a running cloud",
+        "動いているクラウドのクラスター(アベイラビリティーゾーン)を管理します",
+    ),
+    (
+        "Add a cluster (an availability zone) to the cloud",
+        "クラウドにクラスター(アベイラビリティーゾーン)を追加します",
+    ),
+    ("Letters, digits, dashes and underscores (at most 64)", "英数字、ダッシュ、アンダースコア(64 文字まで)"),
+    ("How the cluster places instances on its nodes", "クラスターがインスタンスをノードに配置する方法"),
+    ("List the clusters with their policy and nodes", "クラスターをポリシーとノードとともに一覧表示します"),
+    ("Change how a cluster places new instances", "クラスターが新しいインスタンスを配置する方法を変えます"),
+    ("The cluster (availability zone)", "クラスター(アベイラビリティーゾーン)"),
+    ("greedy, roundrobin or powersave", "greedy、roundrobin、powersave のいずれか"),
+    // yukari node
+    (
+        "Run a node executor on this host for a controller on another (`yukari node --controller URL \
+         --cluster NAME`), or list the nodes",
+        "他ホストのコントローラーのためにこのホストでノードエグゼキューターを動かすか(`yukari node \
+         --controller URL --cluster NAME`)、ノードを一覧表示します",
+    ),
+    (
+        "The controller's EC2 endpoint, e.g. http://10.0.0.1:8773/",
+        "コントローラーの EC2 エンドポイント(例: http://10.0.0.1:8773/)",
+    ),
+    (
+        "The cluster (availability zone) to join on first start",
+        "初回起動時に参加するクラスター(アベイラビリティーゾーン)",
+    ),
+    ("Where the node keeps its credentials and guests", "ノードが認証情報とゲストを置くディレクトリ"),
+    (
+        "First start only: the admin's eucarc, proving the node may join",
+        "初回起動時のみ: ノードの参加を認める管理者の eucarc",
+    ),
+    (
+        "`libvirt` (real QEMU guests through libvirt's embedded driver in DATA_DIR/node/libvirt), \
+         `libvirt:URI` or `sim` (simulated guests)",
+        "`libvirt`(DATA_DIR/node/libvirt に置く libvirt の組み込みドライバーによる本物の QEMU \
+         ゲスト)、`libvirt:URI`、または `sim`(シミュレートしたゲスト)",
+    ),
+    (
+        "This host's address as the controller lists it [default: the host name]",
+        "コントローラーが一覧に示すこのホストのアドレス [既定: ホスト名]",
+    ),
+    ("CPUs the node offers (registered on first start)", "ノードが提供する CPU 数(初回起動時に登録)"),
+    (
+        "Memory (MiB) the node offers (registered on first start)",
+        "ノードが提供するメモリ(MiB、初回起動時に登録)",
+    ),
+    (
+        "Disk (GiB) the node offers (registered on first start)",
+        "ノードが提供するディスク(GiB、初回起動時に登録)",
+    ),
+    ("Seconds between heartbeats", "ハートビートの間隔(秒)"),
+    (
+        "List the cloud's nodes: cluster, host, state, last heartbeat, capacity",
+        "クラウドのノードを一覧表示します: クラスター、ホスト、状態、最後のハートビート、容量",
+    ),
 ];

@@ -84,11 +84,14 @@ pub struct GuestNetworking {
 }
 
 /// The node's driver and how often the executor polls a booting guest.
+/// `metadata_base` is the controller as the guests reach it under user-mode
+/// networking (`http://10.0.2.2:PORT`, the host's loopback, for `yukari
+/// up`; the controller's address for `yukari node`).
 pub fn driver(
     choice: &Hypervisor,
     args: &LibvirtArgs,
     data_dir: &Path,
-    ec2_port: u16,
+    metadata_base: &str,
     metadata_token: MetadataToken,
     sim_boot_ms: u64,
     network: GuestNetworking,
@@ -125,10 +128,9 @@ pub fn driver(
     config.network = network.network;
     config.addressing = network.addressing;
     if config.network == GuestNetwork::User {
-        // Under user-mode networking the host's loopback is 10.0.2.2 to the
-        // guest, and every guest's requests come from the host: the service
-        // knows the guest by the token in the path.
-        config.metadata_urls = vec![format!("http://10.0.2.2:{ec2_port}/metadata/{{token}}/")];
+        // Under user-mode networking every guest's requests come from the
+        // host: the service knows the guest by the token in the path.
+        config.metadata_urls = vec![format!("{metadata_base}/metadata/{{token}}/")];
     }
     let driver = LibvirtDriver::open(config)
         .with_context(|| say!("cannot open the libvirt hypervisor", "libvirt ハイパーバイザーを開けません"))?

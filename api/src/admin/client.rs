@@ -27,6 +27,15 @@ pub struct Page {
     pub head: u64,
 }
 
+/// A page of a node's feed: its records, the position to ask from next
+/// (past records of other nodes too) and the log's head.
+#[derive(Debug, Default)]
+pub struct FeedPage {
+    pub records: Vec<(u64, Vec<u8>)>,
+    pub next: u64,
+    pub head: u64,
+}
+
 #[derive(Clone)]
 pub struct AdminClient {
     http: reqwest::Client,
@@ -51,8 +60,15 @@ impl AdminClient {
         if host.is_empty() {
             return Err(AdminClientError::BadUrl(url.to_owned()));
         }
+        // A follow waits at most MAX_WAIT_SECS; anything far longer is a
+        // controller that went away without closing the connection.
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(super::MAX_WAIT_SECS * 6))
+            .connect_timeout(std::time::Duration::from_secs(10))
+            .build()
+            .map_err(|e| AdminClientError::BadUrl(format!("{url}: {e}")))?;
         Ok(AdminClient {
-            http: reqwest::Client::new(),
+            http,
             base: format!("http://{host}"),
             host,
             access_key: access_key.to_owned(),
@@ -65,8 +81,20 @@ impl AdminClient {
     }
 
     async fn get(&self, path: &str, query: &str) -> Result<reqwest::Response, AdminClientError> {
-        let mut headers = vec![("User-Agent".to_owned(), "yukari-replay".to_owned())];
-        let request = V4Request { method: "GET", host: &self.host, path, query, body: b"" };
+        self.call("GET", path, query, Vec::new()).await
+    }
+
+    /// A signed call (SigV4 over the body too); a status other than 2xx is
+    /// [`AdminClientError::Refused`] with the controller's message.
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        query: &str,
+        body: Vec<u8>,
+    ) -> Result<reqwest::Response, AdminClientError> {
+        let mut headers = vec![("User-Agent".to_owned(), "yukari".to_owned())];
+        let request = V4Request { method, host: &self.host, path, query, body: &body };
         let key = V4Key {
             access_key_id: &self.access_key,
             secret_access_key: &self.secret,
@@ -75,7 +103,9 @@ impl AdminClient {
         };
         sign_v4_headers(&request, &mut headers, &key, SystemTime::now());
         let url = format!("{}{path}?{query}", self.base);
-        let mut builder = self.http.get(&url);
+        let method = reqwest::Method::from_bytes(method.as_bytes())
+            .map_err(|_| AdminClientError::BadUrl(format!("method {method}")))?;
+        let mut builder = self.http.request(method, &url).body(body);
         for (name, value) in &headers {
             builder = builder.header(name, value);
         }
@@ -93,8 +123,26 @@ impl AdminClient {
     }
 
     async fn frames(&self, path: &str, query: &str) -> Result<Page, AdminClientError> {
-        let mut response = self.get(path, query).await?;
+        let response = self.get(path, query).await?;
         let head = header_u64(&response, "x-yukari-head")?;
+        let records = self.read_frames(response).await?;
+        Ok(Page { records, head })
+    }
+
+    /// The node protocol's feed (signed with the node's key): the records
+    /// of this node from `from`, and where to ask next.
+    pub async fn node_feed(&self, from: u64, wait_secs: u64) -> Result<FeedPage, AdminClientError> {
+        let response = self.get("/node/feed", &format!("from={from}&wait={wait_secs}")).await?;
+        let head = header_u64(&response, "x-yukari-head")?;
+        let next = header_u64(&response, "x-yukari-next")?;
+        let records = self.read_frames(response).await?;
+        Ok(FeedPage { records, next, head })
+    }
+
+    async fn read_frames(
+        &self,
+        mut response: reqwest::Response,
+    ) -> Result<Vec<(u64, Vec<u8>)>, AdminClientError> {
         let mut decoder = Decoder::default();
         let mut records = Vec::new();
         loop {
@@ -109,7 +157,7 @@ impl AdminClient {
             }
         }
         decoder.finish()?;
-        Ok(Page { records, head })
+        Ok(records)
     }
 
     /// Up to `limit` stored records from `from` (up to the head).

@@ -53,7 +53,7 @@ fn refuse(status: StatusCode, message: impl Into<String>) -> Response {
 }
 
 /// Why a call is refused: its status and a plain-text message.
-struct Refusal(StatusCode, String);
+pub(crate) struct Refusal(pub StatusCode, pub String);
 
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
@@ -62,7 +62,7 @@ impl IntoResponse for Refusal {
 }
 
 /// Checks the signature, and that the signer is the admin account.
-fn authorize(app: &App, method: &Method, uri: &Uri, headers: &HeaderMap) -> Result<(), Refusal> {
+pub(crate) fn authorize(app: &App, method: &Method, uri: &Uri, headers: &HeaderMap) -> Result<(), Refusal> {
     let query = uri.query().unwrap_or("");
     let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
     let signed = SignedRequest { method: method.as_str(), path: uri.path(), query, headers, body: b"" };

@@ -91,6 +91,7 @@ impl App {
                 host: spec.node_host,
                 hypervisor: spec.hypervisor,
                 capacity: spec.node_capacity,
+                key: None,
                 at,
             },
             private_cidr: spec.private_cidr,

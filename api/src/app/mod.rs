@@ -41,6 +41,8 @@ pub struct App {
     pub config: AppConfig,
     /// Where GetConsoleOutput reads from (set once the node executor runs).
     pub consoles: std::sync::OnceLock<Arc<dyn ConsoleSource>>,
+    /// Heartbeats and pushed consoles of nodes on other hosts (memory only).
+    pub liveness: crate::nodes::liveness::Liveness,
     cache: SharedCache,
 }
 
@@ -97,6 +99,7 @@ impl App {
             ids: IdGen,
             config,
             consoles: std::sync::OnceLock::new(),
+            liveness: Default::default(),
             cache: SharedCache::default(),
         }
     }

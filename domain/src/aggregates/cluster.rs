@@ -3,7 +3,7 @@
 //! launches cannot both take the last slot.
 
 use crate::event::*;
-use crate::ids::{InstanceId, NodeId, ZoneName};
+use crate::ids::{AccessKeyId, InstanceId, NodeId, ZoneName};
 use crate::model::{Resources, SchedulingPolicy};
 use std::collections::BTreeMap;
 
@@ -23,6 +23,11 @@ pub struct Node {
     pub capacity: Resources,
     pub used: Resources,
     pub instances: BTreeMap<InstanceId, Resources>,
+    /// The node's own access key, for a node on another host.
+    pub access_key: Option<AccessKeyId>,
+    /// `false` while the controller does not hear from the node: the
+    /// scheduler places nothing on it.
+    pub reachable: bool,
 }
 
 impl Node {
@@ -47,9 +52,27 @@ impl Cluster {
                         capacity: e.capacity,
                         used: Resources::default(),
                         instances: BTreeMap::new(),
+                        access_key: None,
+                        reachable: true,
                     },
                 );
             }
+            Event::NodeCredentialsIssued(e) => {
+                if let Some(node) = self.nodes.get_mut(&e.node) {
+                    node.access_key = Some(e.access_key.clone());
+                }
+            }
+            Event::NodeUnreachable(e) => {
+                if let Some(node) = self.nodes.get_mut(&e.node) {
+                    node.reachable = false;
+                }
+            }
+            Event::NodeReachable(e) => {
+                if let Some(node) = self.nodes.get_mut(&e.node) {
+                    node.reachable = true;
+                }
+            }
+            Event::ClusterPolicySet(e) => self.policy = e.policy,
             Event::CapacityReserved(e) => {
                 if let Some(node) = self.nodes.get_mut(&e.node)
                     && node.instances.insert(e.instance.clone(), e.amount).is_none()
@@ -72,7 +95,12 @@ impl Cluster {
     /// Picks nodes for up to `count` instances of size `amount` by the
     /// cluster's policy. Returns fewer than `count` when room runs out.
     pub fn place(&self, amount: &Resources, count: usize) -> Vec<NodeId> {
-        let mut free: Vec<(&NodeId, Resources)> = self.nodes.iter().map(|(id, n)| (id, n.free())).collect();
+        // An unreachable node has no room to give.
+        let mut free: Vec<(&NodeId, Resources)> = self
+            .nodes
+            .iter()
+            .map(|(id, n)| (id, if n.reachable { n.free() } else { Resources::default() }))
+            .collect();
         let mut cursor = self
             .last_used
             .as_ref()

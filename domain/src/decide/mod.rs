@@ -84,6 +84,8 @@ pub fn decide(command: &Command, view: &dyn StateView) -> Result<Decision, Decid
         Command::ReleaseAddress(c) => addresses::release(c, view),
         Command::ChangeTags(c) => tags::change_tags(c, view).map(Decision::done),
         Command::ReportInstance(r) => reports::report_instance(r, view).map(Decision::done),
+        Command::SetClusterPolicy(c) => setup::set_cluster_policy(c, view).map(Decision::done),
+        Command::MarkNode(c) => setup::mark_node(c, view).map(Decision::done),
     }
 }
 

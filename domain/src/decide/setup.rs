@@ -98,7 +98,51 @@ pub(super) fn register_node(c: &RegisterNode, view: &dyn StateView) -> Result<Ev
     if cluster.nodes.contains_key(&c.node) {
         return Err(DecideError::NodeExists(c.node.clone()));
     }
-    Ok(vec![(StreamId::cluster(&c.zone), node_registered(c).into())])
+    let stream = StreamId::cluster(&c.zone);
+    let mut events: Events = vec![(stream.clone(), node_registered(c).into())];
+    if let Some(key) = &c.key {
+        if cluster.nodes.values().any(|n| n.access_key.as_ref() == Some(&key.access_key)) {
+            return Err(DecideError::AccessKeyExists(key.access_key.clone()));
+        }
+        events.push((
+            stream,
+            NodeCredentialsIssued {
+                node: c.node.clone(),
+                access_key: key.access_key.clone(),
+                secret: key.secret.clone(),
+                at: c.at,
+            }
+            .into(),
+        ));
+    }
+    Ok(events)
+}
+
+pub(super) fn set_cluster_policy(c: &SetClusterPolicy, view: &dyn StateView) -> Result<Events, DecideError> {
+    let cluster = view.cluster(&c.zone).ok_or_else(|| DecideError::UnknownZone(c.zone.clone()))?;
+    if cluster.policy == c.policy {
+        return Ok(Vec::new());
+    }
+    Ok(vec![(
+        StreamId::cluster(&c.zone),
+        ClusterPolicySet { zone: c.zone.clone(), policy: c.policy, at: c.at }.into(),
+    )])
+}
+
+/// Records a node going silent or being heard again; nothing when it is
+/// already in that state (heartbeats themselves are never recorded).
+pub(super) fn mark_node(c: &MarkNode, view: &dyn StateView) -> Result<Events, DecideError> {
+    let cluster = view.cluster(&c.zone).ok_or_else(|| DecideError::UnknownZone(c.zone.clone()))?;
+    let node = cluster.nodes.get(&c.node).ok_or_else(|| DecideError::UnknownNode(c.node.clone()))?;
+    if node.reachable == c.reachable {
+        return Ok(Vec::new());
+    }
+    let stream = StreamId::cluster(&c.zone);
+    Ok(vec![if c.reachable {
+        (stream, NodeReachable { node: c.node.clone(), at: c.at }.into())
+    } else {
+        (stream, NodeUnreachable { node: c.node.clone(), last_heartbeat: c.last_heartbeat, at: c.at }.into())
+    }])
 }
 
 /// The account, its `default` security group and its first access key.

@@ -58,3 +58,38 @@ pub struct CapacityReleased {
     pub node: NodeId,
     pub instance: InstanceId,
 }
+
+/// The administrator changed how a cluster places instances on its nodes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClusterPolicySet {
+    pub zone: ZoneName,
+    pub policy: SchedulingPolicy,
+    pub at: Timestamp,
+}
+
+/// A node's own credentials (for the node protocol), issued when it
+/// registered: the secret only sealed with the controller's master key.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NodeCredentialsIssued {
+    pub node: NodeId,
+    pub access_key: AccessKeyId,
+    pub secret: SealedSecret,
+    pub at: Timestamp,
+}
+
+/// The controller stopped hearing from a node: nothing new is placed on it
+/// and its instances are reported impaired until it is heard again.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NodeUnreachable {
+    pub node: NodeId,
+    /// The last heartbeat the controller had (or its own start, if none).
+    pub last_heartbeat: Timestamp,
+    pub at: Timestamp,
+}
+
+/// A node that was unreachable is heard from again.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NodeReachable {
+    pub node: NodeId,
+    pub at: Timestamp,
+}

@@ -155,6 +155,10 @@ events! {
     UserDeleted = 1,
     InstanceGroupsChanged = 1,
     RequestRefused = 1,
+    ClusterPolicySet = 1,
+    NodeCredentialsIssued = 1,
+    NodeUnreachable = 1,
+    NodeReachable = 1,
 }
 
 /// Older schema versions, read as the current one. Every retired

@@ -161,6 +161,7 @@ fn clusters_and_nodes_are_unique_and_need_a_cloud() {
         host: "h".into(),
         hypervisor: "sim".into(),
         capacity: Resources::default(),
+        key: None,
         at: t(4),
     };
     assert_eq!(g.when(&Command::RegisterNode(node.clone())), Err(DecideError::NodeExists(node.node.clone())));

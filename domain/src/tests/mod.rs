@@ -6,6 +6,7 @@ mod codec;
 mod groups_and_keys;
 mod instances;
 mod lifecycle;
+mod nodes;
 pub(crate) mod samples;
 mod tags;
 

@@ -64,6 +64,7 @@ pub(crate) fn bootstrap(cpus: u32) -> Command {
             host: "localhost".into(),
             hypervisor: "sim".into(),
             capacity: Resources { cpus, memory_mib: 1 << 20, disk_gib: 1 << 20 },
+            key: None,
             at: t(1),
         },
         private_cidr: "10.0.0.0/28".into(),
@@ -353,6 +354,16 @@ pub(crate) fn every_event() -> Vec<Event> {
             at: t(30),
         }
         .into(),
+        ClusterPolicySet { zone: zone(), policy: SchedulingPolicy::PowerSave, at: t(30) }.into(),
+        NodeCredentialsIssued {
+            node: node(),
+            access_key: AccessKeyId::from_bits(8),
+            secret: SealedSecret { nonce: vec![1; 12], ciphertext: vec![2; 56] },
+            at: t(31),
+        }
+        .into(),
+        NodeUnreachable { node: node(), last_heartbeat: t(31), at: t(32) }.into(),
+        NodeReachable { node: node(), at: t(33) }.into(),
     ]
 }
 

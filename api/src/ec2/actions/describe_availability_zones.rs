@@ -33,7 +33,8 @@ fn fits(room: &Resources, vm: &VmType) -> u64 {
 /// (free, max) instances of `vm` in a zone, node by node.
 pub(crate) fn capacity(zone: &ZoneRow, vm: &VmType) -> (u64, u64) {
     zone.nodes.values().fold((0, 0), |(free, max), node| {
-        (free + fits(&node.capacity.saturating_sub(&node.used), vm), max + fits(&node.capacity, vm))
+        // An unreachable node has no free room (NodeRow::free).
+        (free + fits(&node.free(), vm), max + fits(&node.capacity, vm))
     })
 }
 
@@ -108,6 +109,10 @@ mod tests {
             used: Resources { cpus: used_cpus, memory_mib: 0, disk_gib: 0 },
             instances: 0,
             registered_at: Timestamp(0),
+            access_key: None,
+            secret: None,
+            reachable: true,
+            unreachable_since: None,
         };
         let zone = ZoneRow {
             policy: SchedulingPolicy::Greedy,
@@ -118,5 +123,8 @@ mod tests {
         assert_eq!(capacity(&zone, &small), (1 + 3, 4 + 3));
         // One fits per node when empty (by CPU: 4/2 = 2 and 3/2 = 1), and only on the second now.
         assert_eq!(capacity(&zone, &big), (1, 3));
+        let mut lost = zone.clone();
+        lost.nodes.get_mut(&NodeId::from_bits(2)).unwrap().reachable = false;
+        assert_eq!(capacity(&lost, &small), (1, 4 + 3), "an unreachable node has no free room");
     }
 }

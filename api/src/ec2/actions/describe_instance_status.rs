@@ -44,6 +44,17 @@ pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
     Ok(Request { ids, all: params.bool("IncludeAllInstances")?.unwrap_or(false), filters, page })
 }
 
+/// The status checks of an instance: (status, reachability). A running
+/// instance on a node the controller does not hear from any more is
+/// impaired: it may still run, but nobody can tell.
+fn checks(row: &projections::InstanceRow, cloud: &projections::CloudView) -> (&'static str, &'static str) {
+    if row.state != InstanceState::Running {
+        return ("not-applicable", "not-applicable");
+    }
+    let lost = row.node.as_ref().and_then(|n| cloud.node(n)).is_some_and(|(_, node)| !node.reachable);
+    if lost { ("impaired", "failed") } else { ("ok", "passed") }
+}
+
 pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
     let models = ctx.models(app);
     let account = ctx.account();
@@ -57,8 +68,7 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
         return Err(domain::DecideError::InstanceNotFound(missing).into());
     }
     let candidates = models.instances.of_account(account, r.page.after.as_deref()).filter(|row| {
-        let status = if row.state == InstanceState::Running { "ok" } else { "not-applicable" };
-        let reachability = if row.state == InstanceState::Running { "passed" } else { "not-applicable" };
+        let (status, reachability) = checks(row, &models.cloud);
         (r.ids.is_empty() || r.ids.iter().any(|i| i == &row.id))
             && (r.all || row.state == InstanceState::Running)
             && all_match(&r.filters, &models.tags, row.id.as_str(), |name| match name {
@@ -73,16 +83,16 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
     let mut x = ctx.response("DescribeInstanceStatusResponse");
     x.open("instanceStatusSet");
     for row in rows {
-        let ok = row.state == InstanceState::Running;
+        let (status, reachability) = checks(row, &models.cloud);
         x.open("item");
         x.text("instanceId", row.id.as_str());
         x.opt("availabilityZone", row.zone.as_ref().map(|z| z.as_str()));
         state(&mut x, "instanceState", row.state);
         for check in ["systemStatus", "instanceStatus"] {
             x.open(check);
-            x.text("status", if ok { "ok" } else { "not-applicable" });
+            x.text("status", status);
             x.open("details").open("item");
-            x.text("name", "reachability").text("status", if ok { "passed" } else { "not-applicable" });
+            x.text("name", "reachability").text("status", reachability);
             x.close().close();
             x.close();
         }

@@ -39,6 +39,8 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
         })?,
         _ => None,
     };
+    // A guest on a node of another host: what that node pushed last.
+    let output = output.or_else(|| app.liveness.console(&r.instance));
     let mut x = ctx.response("GetConsoleOutputResponse");
     x.text("instanceId", r.instance.as_str());
     x.text("timestamp", &iso_time(crate::app::ids::now()));

@@ -1,0 +1,283 @@
+//! The node protocol: how node executors on other hosts talk to the
+//! controller (see docs/adr/0007-node-protocol.md). Every call is signed
+//! with SigV4 by the node's own access key, issued at registration; the
+//! node and its zone are those the key belongs to, never taken from the
+//! request.
+//!
+//! - `GET /node/feed?from=N&wait=S` — the stored records that concern the
+//!   node (every record of the instances placed on it), from position `N`,
+//!   in the frames of `/admin/log`; `x-yukari-next` is where to ask next
+//!   (records of other nodes are skipped, not sent), `x-yukari-head` the
+//!   log's head. `wait` (at most 10 s) waits for new records when caught up.
+//! - `POST /node/report` — a [`wire::ReportBody`]; refused (403) for an
+//!   instance not placed on the node, 409 when the domain refuses it.
+//! - `POST /node/heartbeat` — the node is alive; answers the controller's
+//!   epoch and timeout.
+//! - `POST /node/console?instance=ID` — the last console output of a guest
+//!   of the node (kept in memory for GetConsoleOutput).
+//! - `GET /node/metadata-token?instance=ID` — the token a guest of the node
+//!   names the metadata service with (made from the master key).
+//!
+//! The admin side (register a node, list nodes, clusters) is in [`admin`].
+
+pub mod admin;
+pub mod liveness;
+pub mod wire;
+
+use crate::admin::Refusal;
+use crate::admin::wire as frames;
+use crate::app::{App, ExecuteError, RequestMeta};
+use crate::auth::{SecretLookup, SignedRequest, verify};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use domain::{Command, InstanceId, NodeId, Principal, ZoneName};
+use serde::Deserialize;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+/// Records looked at per feed call at most (the node asks again).
+const FEED_SCAN: usize = 8192;
+
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/node/feed", get(feed))
+        .route("/node/report", post(report))
+        .route("/node/heartbeat", post(heartbeat))
+        .route("/node/console", post(console))
+        .route("/node/metadata-token", get(metadata_token))
+        .merge(admin::router())
+        .with_state(app)
+}
+
+pub(crate) fn refuse(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], message.into()).into_response()
+}
+
+/// Node secrets: sealed in the log, opened with the master key.
+struct NodeSecrets<'a>(&'a App);
+
+impl SecretLookup for NodeSecrets<'_> {
+    fn secret(&self, access_key_id: &str) -> Option<String> {
+        let sealed = {
+            let models = self.0.projections.read();
+            let (_, _, row) = models.cloud.node_by_key(access_key_id)?;
+            row.secret.clone()?
+        };
+        self.0.credentials.master_key().open(&sealed, access_key_id)
+    }
+}
+
+/// The node that signed the request, and its zone.
+fn authenticate(
+    app: &App,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(NodeId, ZoneName), Refusal> {
+    let query = uri.query().unwrap_or("");
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+    let signed = SignedRequest { method: method.as_str(), path: uri.path(), query, headers, body };
+    let verified = verify(&signed, &pairs, SystemTime::now(), &NodeSecrets(app))
+        .map_err(|e| Refusal(StatusCode::UNAUTHORIZED, format!("{}: {e}", e.ec2_code())))?;
+    let models = app.projections.read();
+    let (node, zone, _) = models
+        .cloud
+        .node_by_key(&verified.access_key_id)
+        .ok_or_else(|| Refusal(StatusCode::UNAUTHORIZED, "AuthFailure: not a node's key".into()))?;
+    Ok((node.clone(), zone.clone()))
+}
+
+/// Is `instance` placed on `node` (as the read models know)?
+fn placed_on(app: &App, instance: &InstanceId, node: &NodeId) -> bool {
+    app.projections.read().instances.get(instance.as_str()).and_then(|row| row.node.as_ref()) == Some(node)
+}
+
+#[derive(Deserialize)]
+struct FeedQuery {
+    from: u64,
+    wait: Option<u64>,
+}
+
+async fn feed(
+    State(app): State<Arc<App>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Query(q): Query<FeedQuery>,
+) -> Response {
+    let (node, _) = match authenticate(&app, &method, &uri, &headers, b"") {
+        Ok(who) => who,
+        Err(refused) => return refused.into_response(),
+    };
+    let from = q.from.max(1);
+    let wait = Duration::from_secs(q.wait.unwrap_or(0).min(crate::admin::MAX_WAIT_SECS));
+    let records: Vec<(u64, Vec<u8>)> = if from > app.log.head() {
+        if wait.is_zero() {
+            Vec::new()
+        } else {
+            let mut subscription = app.log.subscribe(from).with_batch(FEED_SCAN);
+            match tokio::time::timeout(wait, subscription.next_batch()).await {
+                Ok(Ok(batch)) => batch.raw().map(|(p, r)| (p, r.to_vec())).collect(),
+                Ok(Err(e)) => return refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+                Err(_) => Vec::new(),
+            }
+        }
+    } else {
+        let log = app.log.clone();
+        match tokio::task::spawn_blocking(move || log.raw_records(from, FEED_SCAN)).await {
+            Ok(Ok(records)) => records.into_iter().map(|(p, r)| (p, r.to_vec())).collect(),
+            Ok(Err(e)) => return refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+            Err(e) => return refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+        }
+    };
+    let next = records.last().map_or(from, |(p, _)| p + 1);
+    // Placements are read from the read models: they must have seen these
+    // records (an instance is placed in the same append as its request).
+    if let Err(e) = app.projections.wait_for(next - 1).await {
+        return refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string());
+    }
+    let mut body = Vec::new();
+    {
+        let models = app.projections.read();
+        for (position, record) in &records {
+            let envelope = match eventlog::decode_record(*position, record) {
+                Ok(e) => e,
+                Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+            };
+            let Some(id) = envelope.stream.strip_prefix("instance/") else { continue };
+            let ours = models.instances.get(id).and_then(|row| row.node.as_ref()) == Some(&node);
+            if ours {
+                frames::encode(&mut body, *position, record);
+            }
+        }
+    }
+    let mut response = (StatusCode::OK, body).into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    h.insert("x-yukari-head", HeaderValue::from(app.log.head()));
+    h.insert("x-yukari-next", HeaderValue::from(next));
+    response
+}
+
+async fn report(
+    State(app): State<Arc<App>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (node, zone) = match authenticate(&app, &method, &uri, &headers, &body) {
+        Ok(who) => who,
+        Err(refused) => return refused.into_response(),
+    };
+    let parsed: wire::ReportBody = match serde_json::from_slice(&body) {
+        Ok(b) => b,
+        Err(e) => return refuse(StatusCode::BAD_REQUEST, format!("not a report: {e}")),
+    };
+    let report = match parsed.into_report(node.clone(), zone) {
+        Ok(r) => r,
+        Err(e) => return refuse(StatusCode::BAD_REQUEST, e),
+    };
+    if !placed_on(&app, &report.instance, &node) {
+        tracing::warn!(%node, instance = %report.instance, "refused a report on an instance of another node");
+        return refuse(
+            StatusCode::FORBIDDEN,
+            format!("instance {} is not placed on node {node}", report.instance),
+        );
+    }
+    let meta = RequestMeta {
+        principal: Principal::system("node-executor"),
+        request_id: app.ids.request_id(),
+        correlation_id: report.instance.to_string(),
+        source: format!("node:{node}"),
+    };
+    match app.execute(Command::ReportInstance(report), &meta).await {
+        Ok(_) => StatusCode::NO_CONTENT.into_response(),
+        Err(ExecuteError::Refused(e)) => refuse(StatusCode::CONFLICT, e.to_string()),
+        Err(e) => {
+            tracing::error!(request_id = %meta.request_id, error = %e, "a node report failed");
+            refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("the controller failed; request {}", meta.request_id),
+            )
+        }
+    }
+}
+
+async fn heartbeat(
+    State(app): State<Arc<App>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (node, zone) = match authenticate(&app, &method, &uri, &headers, &body) {
+        Ok(who) => who,
+        Err(refused) => return refused.into_response(),
+    };
+    app.liveness.heard(&node);
+    let was_lost = app.projections.read().cloud.node(&node).is_some_and(|(_, row)| !row.reachable);
+    if was_lost {
+        liveness::mark(&app, &zone, &node, true, crate::app::ids::now()).await;
+    }
+    let reply =
+        wire::HeartbeatReply { epoch: app.liveness.epoch, timeout_secs: app.liveness.timeout().as_secs() };
+    let mut response = serde_json::to_vec(&reply).expect("a reply encodes").into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+#[derive(Deserialize)]
+struct ConsoleQuery {
+    instance: String,
+}
+
+async fn console(
+    State(app): State<Arc<App>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Query(q): Query<ConsoleQuery>,
+    body: Bytes,
+) -> Response {
+    let (node, _) = match authenticate(&app, &method, &uri, &headers, &body) {
+        Ok(who) => who,
+        Err(refused) => return refused.into_response(),
+    };
+    let Ok(instance) = InstanceId::parse(&q.instance) else {
+        return refuse(StatusCode::BAD_REQUEST, format!("not an instance id: {:?}", q.instance));
+    };
+    if !placed_on(&app, &instance, &node) {
+        return refuse(StatusCode::FORBIDDEN, format!("instance {instance} is not placed on node {node}"));
+    }
+    app.liveness.set_console(instance, body.to_vec());
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn metadata_token(
+    State(app): State<Arc<App>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Query(q): Query<ConsoleQuery>,
+) -> Response {
+    let (node, _) = match authenticate(&app, &method, &uri, &headers, b"") {
+        Ok(who) => who,
+        Err(refused) => return refused.into_response(),
+    };
+    let Ok(instance) = InstanceId::parse(&q.instance) else {
+        return refuse(StatusCode::BAD_REQUEST, format!("not an instance id: {:?}", q.instance));
+    };
+    if !placed_on(&app, &instance, &node) {
+        return refuse(StatusCode::FORBIDDEN, format!("instance {instance} is not placed on node {node}"));
+    }
+    crate::metadata::MetadataTokens::new(app.credentials.master_key()).token(&instance).into_response()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,265 @@
+//! The node protocol through the router, signed as a node would sign.
+
+use super::*;
+use crate::admin::wire as frame_wire;
+use crate::app::AppConfig;
+use crate::app::bootstrap::{BootstrapSpec, default_images};
+use crate::auth::{V4Key, V4Request, sign_v4_headers};
+use crate::secrets::MasterKey;
+use axum::body::Body;
+use axum::http::Request;
+use domain::command::{NodeOutcome, NodeReport, RunInstances};
+use domain::{Resources, ShutdownBehavior, Timestamp, UserName};
+use eventlog::{EventLog, LogOptions};
+use projections::Projections;
+use tower::ServiceExt;
+use wire::{NodeCredentials, NodeInfo, ReportBody};
+
+struct Cloud {
+    app: Arc<App>,
+    admin: (String, String),
+    _dir: tempfile::TempDir,
+    _following: tokio::sync::watch::Sender<bool>,
+}
+
+async fn cloud() -> Cloud {
+    let dir = tempfile::tempdir().unwrap();
+    let log = EventLog::open(&dir.path().join("events.redb"), LogOptions::default()).unwrap();
+    let projections = Projections::open(&log, None).unwrap();
+    let master = MasterKey::load_or_create(&dir.path().join("master.key")).unwrap();
+    let config = AppConfig { ec2_url: "http://localhost/".into() };
+    let app = Arc::new(App::new(log.clone(), projections.clone(), master, config));
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(projections.clone().follow(log.clone(), stopped));
+    let spec = BootstrapSpec {
+        region: "yukari".into(),
+        zone: ZoneName::parse("yukari-1a").unwrap(),
+        node_host: "127.0.0.1".into(),
+        hypervisor: "sim".into(),
+        node_capacity: Resources { cpus: 8, memory_mib: 8192, disk_gib: 100 },
+        private_cidr: "10.111.0.0/16".into(),
+        public_addresses: Vec::new(),
+    };
+    let admin = app.bootstrap(spec).await.unwrap();
+    Cloud { app, admin: (admin.access_key.to_string(), admin.secret), _dir: dir, _following: stop }
+}
+
+async fn call(
+    app: &Arc<App>,
+    signer: &(String, String),
+    method: &str,
+    path: &str,
+    query: &str,
+    body: Vec<u8>,
+) -> (u16, HeaderMap, Vec<u8>) {
+    let mut headers = vec![("Host".to_owned(), "localhost".to_owned())];
+    let request = V4Request { method, host: "localhost", path, query, body: &body };
+    let key =
+        V4Key { access_key_id: &signer.0, secret_access_key: &signer.1, region: "yukari", service: "node" };
+    sign_v4_headers(&request, &mut headers, &key, SystemTime::now());
+    let mut builder = Request::builder().method(method).uri(format!("{path}?{query}"));
+    for (k, v) in &headers {
+        builder = builder.header(k, v);
+    }
+    let router = router(app.clone());
+    let response = router.oneshot(builder.body(Body::from(body)).unwrap()).await.unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap().to_vec();
+    (status, headers, body)
+}
+
+async fn register(c: &Cloud, host: &str) -> (NodeCredentials, (String, String)) {
+    let query = format!("zone=east&host={host}&hypervisor=sim&cpus=4&memory_mib=4096&disk_gib=100");
+    let (status, _, body) = call(&c.app, &c.admin, "POST", "/admin/nodes", &query, Vec::new()).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let creds: NodeCredentials = serde_json::from_slice(&body).unwrap();
+    let key = (creds.access_key.clone(), creds.secret.clone());
+    (creds, key)
+}
+
+async fn launch(c: &Cloud) -> InstanceId {
+    let models = c.app.projections.read().accounts.account_by_name("admin").map(|(a, _)| a.clone());
+    let id = c.app.ids.instance();
+    let run = RunInstances {
+        account: models.unwrap(),
+        requester: UserName::admin(),
+        reservation: c.app.ids.reservation(),
+        instance_ids: vec![id.clone()],
+        image: default_images().0,
+        vm_type: "m1.small".into(),
+        min_count: 1,
+        max_count: 1,
+        zone: ZoneName::parse("east").unwrap(),
+        user_data: Vec::new(),
+        client_token: None,
+        key_name: None,
+        groups: Vec::new(),
+        shutdown_behavior: ShutdownBehavior::Stop,
+        disable_api_termination: false,
+        tags: Vec::new(),
+        at: Timestamp(1),
+    };
+    let meta = RequestMeta {
+        principal: Principal::system("test"),
+        request_id: "r".into(),
+        correlation_id: "r".into(),
+        source: "test".into(),
+    };
+    c.app.execute(Command::RunInstances(run), &meta).await.unwrap();
+    id
+}
+
+fn report_body(instance: &InstanceId, outcome: NodeOutcome) -> Vec<u8> {
+    let report = NodeReport {
+        node: NodeId::from_bits(999),
+        zone: ZoneName::parse("ignored").unwrap(),
+        instance: instance.clone(),
+        outcome,
+        at: Timestamp(2),
+    };
+    serde_json::to_vec(&ReportBody::from_report(&report)).unwrap()
+}
+
+fn frames(body: &[u8]) -> Vec<(u64, Vec<u8>)> {
+    let mut d = frame_wire::Decoder::default();
+    d.push(body);
+    let mut out = Vec::new();
+    while let Some(f) = d.next_frame().unwrap() {
+        out.push(f);
+    }
+    d.finish().unwrap();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_reads_and_reports_only_its_own_instances() {
+    let c = cloud().await;
+    let (status, _, _) =
+        call(&c.app, &c.admin, "POST", "/admin/clusters", "name=east&policy=greedy", Vec::new()).await;
+    assert_eq!(status, 204);
+    let (a, key_a) = register(&c, "10.0.0.11").await;
+    let instance = launch(&c).await;
+    let (_, key_b) = register(&c, "10.0.0.12").await;
+
+    // B may not report on A's instance; nothing is appended.
+    let head = c.app.log.head();
+    let body = report_body(&instance, NodeOutcome::Running);
+    let (status, _, text) = call(&c.app, &key_b, "POST", "/node/report", "", body.clone()).await;
+    assert_eq!(status, 403, "{}", String::from_utf8_lossy(&text));
+    assert!(String::from_utf8_lossy(&text).contains("is not placed on node"));
+    assert_eq!(c.app.log.head(), head);
+    // Nor push its console, nor read it in its feed.
+    let (status, _, _) =
+        call(&c.app, &key_b, "POST", "/node/console", &format!("instance={instance}"), b"x".to_vec()).await;
+    assert_eq!(status, 403);
+    let (status, headers, feed) = call(&c.app, &key_b, "GET", "/node/feed", "from=1", Vec::new()).await;
+    assert_eq!(status, 200);
+    assert!(frames(&feed).is_empty(), "B's feed has records of A's instance");
+    assert_eq!(headers["x-yukari-next"].to_str().unwrap(), (head + 1).to_string());
+
+    // A reads its instance's stream, reports it, pushes its console.
+    let (_, _, feed) = call(&c.app, &key_a, "GET", "/node/feed", "from=1", Vec::new()).await;
+    let streams: Vec<String> = frames(&feed)
+        .iter()
+        .map(|(p, r)| eventlog::decode_record(*p, r).unwrap().stream.to_owned())
+        .collect();
+    assert!(!streams.is_empty());
+    assert!(streams.iter().all(|s| *s == format!("instance/{instance}")), "{streams:?}");
+    let (status, _, text) = call(&c.app, &key_a, "POST", "/node/report", "", body).await;
+    assert_eq!(status, 204, "{}", String::from_utf8_lossy(&text));
+    let row = c.app.projections.read().instances.get(instance.as_str()).cloned().unwrap();
+    assert_eq!(
+        (row.state, row.node.as_ref().map(|n| n.to_string())),
+        (domain::InstanceState::Running, Some(a.node))
+    );
+    let (status, _, _) =
+        call(&c.app, &key_a, "POST", "/node/console", &format!("instance={instance}"), b"boot".to_vec())
+            .await;
+    assert_eq!(status, 204);
+    assert_eq!(c.app.liveness.console(&instance).as_deref(), Some(&b"boot"[..]));
+    // Its guest's metadata token, which B cannot have.
+    let query = format!("instance={instance}");
+    let (status, _, token) = call(&c.app, &key_a, "GET", "/node/metadata-token", &query, Vec::new()).await;
+    assert_eq!(status, 200);
+    let tokens = crate::metadata::MetadataTokens::new(c.app.credentials.master_key());
+    assert_eq!(tokens.instance_of(&String::from_utf8(token).unwrap()), Some(instance.clone()));
+    let (status, _, _) = call(&c.app, &key_b, "GET", "/node/metadata-token", &query, Vec::new()).await;
+    assert_eq!(status, 403);
+    // A report the domain refuses (stopped, never asked to stop): 409.
+    let (status, _, _) =
+        call(&c.app, &key_a, "POST", "/node/report", "", report_body(&instance, NodeOutcome::Stopped)).await;
+    assert_eq!(status, 409);
+
+    // The admin's key is not a node's; a wrong secret fails the signature.
+    let (status, _, _) = call(&c.app, &c.admin, "POST", "/node/heartbeat", "", b"{}".to_vec()).await;
+    assert_eq!(status, 401);
+    let wrong = (key_a.0.clone(), "nope".to_owned());
+    let (status, _, _) = call(&c.app, &wrong, "POST", "/node/heartbeat", "", b"{}".to_vec()).await;
+    assert_eq!(status, 401);
+    // A node's key does not open the admin API.
+    let (status, _, _) = call(&c.app, &key_a, "GET", "/admin/nodes", "", Vec::new()).await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_node_goes_unreachable_and_comes_back_with_one_event_each_way() {
+    let c = cloud().await;
+    call(&c.app, &c.admin, "POST", "/admin/clusters", "name=east", Vec::new()).await;
+    let (a, key_a) = register(&c, "10.0.0.11").await;
+    let node = NodeId::parse(&a.node).unwrap();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let monitor = tokio::spawn(liveness::monitor(c.app.clone(), Duration::from_millis(300), None, stopped));
+    let lost = |app: &App| app.projections.read().cloud.node(&node).is_some_and(|(_, n)| !n.reachable);
+    while !lost(&c.app) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let head = c.app.log.head();
+    let (status, _, body) = call(&c.app, &key_a, "POST", "/node/heartbeat", "", b"{}".to_vec()).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    assert!(!lost(&c.app));
+    assert_eq!(c.app.log.head(), head + 1, "one NodeReachable");
+    // Heartbeats while reachable append nothing.
+    for _ in 0..3 {
+        call(&c.app, &key_a, "POST", "/node/heartbeat", "", b"{}".to_vec()).await;
+    }
+    assert_eq!(c.app.log.head(), head + 1);
+    stop.send_replace(true);
+    monitor.await.unwrap();
+
+    let (_, _, body) = call(&c.app, &c.admin, "GET", "/admin/nodes", "", Vec::new()).await;
+    let rows: Vec<NodeInfo> = serde_json::from_slice(&body).unwrap();
+    let row = rows.iter().find(|r| r.node == a.node).unwrap();
+    assert!(row.reachable && !row.embedded && row.last_heartbeat.is_some());
+    assert!(rows.iter().any(|r| r.embedded), "the bootstrap node is listed too");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_cluster_and_node_requests_change_nothing() {
+    let c = cloud().await;
+    let head = c.app.log.head();
+    for (method, path, query) in [
+        ("POST", "/admin/clusters", "name=bad%20name"),
+        ("POST", "/admin/clusters", "name=east&policy=fastest"),
+        ("POST", "/admin/clusters/policy", "name=yukari-1a"),
+        ("POST", "/admin/nodes", "zone=east&host=h&hypervisor=sim&cpus=1&memory_mib=1&disk_gib=1"),
+        ("POST", "/admin/nodes", "zone=yukari-1a&host=h&hypervisor=sim&cpus=0&memory_mib=1&disk_gib=1"),
+    ] {
+        let (status, _, body) = call(&c.app, &c.admin, method, path, query, Vec::new()).await;
+        assert!((400..500).contains(&status), "{path}?{query}: {status} {}", String::from_utf8_lossy(&body));
+    }
+    assert_eq!(c.app.log.head(), head);
+    let (status, _, _) = call(
+        &c.app,
+        &c.admin,
+        "POST",
+        "/admin/clusters/policy",
+        "name=yukari-1a&policy=powersave",
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(status, 204);
+    let (_, _, body) = call(&c.app, &c.admin, "GET", "/admin/clusters", "", Vec::new()).await;
+    let rows: Vec<wire::ClusterInfo> = serde_json::from_slice(&body).unwrap();
+    assert_eq!(rows[0].policy, "POWERSAVE");
+}

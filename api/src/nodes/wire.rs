@@ -1,0 +1,141 @@
+//! JSON bodies of the node protocol and the cluster/node admin calls,
+//! shared by the controller's handlers and the command-line clients.
+//! Wire structs live apart from domain types; conversions are here.
+
+use domain::command::{NodeOutcome, NodeReport};
+use domain::{InstanceId, NodeId, Timestamp, ZoneName};
+use serde::{Deserialize, Serialize};
+
+/// A node report as a node posts it. The node and zone are not in it: they
+/// are the ones the node's credentials belong to.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReportBody {
+    pub instance: String,
+    /// `running`, `terminated`, `stopped`, `powered-off`, `launch-failed`.
+    pub outcome: String,
+    #[serde(default)]
+    pub detail: String,
+    /// Milliseconds since the epoch, when the node saw it.
+    pub at: i64,
+}
+
+impl ReportBody {
+    pub fn from_report(report: &NodeReport) -> ReportBody {
+        let (outcome, detail) = match &report.outcome {
+            NodeOutcome::Running => ("running", String::new()),
+            NodeOutcome::Terminated => ("terminated", String::new()),
+            NodeOutcome::Stopped => ("stopped", String::new()),
+            NodeOutcome::PoweredOff => ("powered-off", String::new()),
+            NodeOutcome::LaunchFailed(d) => ("launch-failed", d.clone()),
+        };
+        ReportBody { instance: report.instance.to_string(), outcome: outcome.into(), detail, at: report.at.0 }
+    }
+
+    /// The report of `node` in `zone`, or why the body is not one.
+    pub fn into_report(self, node: NodeId, zone: ZoneName) -> Result<NodeReport, String> {
+        let instance = InstanceId::parse(&self.instance).map_err(|e| e.to_string())?;
+        let outcome = match self.outcome.as_str() {
+            "running" => NodeOutcome::Running,
+            "terminated" => NodeOutcome::Terminated,
+            "stopped" => NodeOutcome::Stopped,
+            "powered-off" => NodeOutcome::PoweredOff,
+            "launch-failed" => NodeOutcome::LaunchFailed(self.detail),
+            other => return Err(format!("unknown outcome {other:?}")),
+        };
+        Ok(NodeReport { node, zone, instance, outcome, at: Timestamp(self.at) })
+    }
+}
+
+/// What a node says in its heartbeat.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct HeartbeatBody {
+    /// Guests its hypervisor has now.
+    pub guests: u32,
+}
+
+/// The controller's answer to a heartbeat.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HeartbeatReply {
+    /// Changes when the controller restarts: the node then pushes its
+    /// consoles again (the controller keeps them in memory only).
+    pub epoch: u64,
+    /// After this long without a heartbeat the node is marked unreachable.
+    pub timeout_secs: u64,
+}
+
+/// A node's credentials, as the controller issues them at registration.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct NodeCredentials {
+    pub node: String,
+    pub zone: String,
+    pub access_key: String,
+    pub secret: String,
+}
+
+impl std::fmt::Debug for NodeCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "NodeCredentials({}, {}, {})", self.node, self.zone, self.access_key)
+    }
+}
+
+/// One cluster in `yukari cluster list`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClusterInfo {
+    pub zone: String,
+    pub policy: String,
+    pub nodes: u32,
+    pub reachable_nodes: u32,
+    pub instances: u32,
+}
+
+/// One node in `yukari node list`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NodeInfo {
+    pub node: String,
+    pub zone: String,
+    pub host: String,
+    pub hypervisor: String,
+    pub reachable: bool,
+    /// The embedded node of `yukari up` (in the controller's process).
+    pub embedded: bool,
+    /// Milliseconds since the epoch; `None` when none was had since the
+    /// controller started.
+    pub last_heartbeat: Option<i64>,
+    pub cpus: u32,
+    pub cpus_used: u32,
+    pub memory_mib: u64,
+    pub memory_mib_used: u64,
+    pub disk_gib: u64,
+    pub disk_gib_used: u64,
+    pub instances: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_travel_and_come_back_the_same() {
+        for outcome in [
+            NodeOutcome::Running,
+            NodeOutcome::Terminated,
+            NodeOutcome::Stopped,
+            NodeOutcome::PoweredOff,
+            NodeOutcome::LaunchFailed("no disk".into()),
+        ] {
+            let report = NodeReport {
+                node: NodeId::from_bits(1),
+                zone: ZoneName::parse("z").unwrap(),
+                instance: InstanceId::from_bits(2),
+                outcome,
+                at: Timestamp(5),
+            };
+            let json = serde_json::to_string(&ReportBody::from_report(&report)).unwrap();
+            let back: ReportBody = serde_json::from_str(&json).unwrap();
+            assert_eq!(back.into_report(report.node.clone(), report.zone.clone()).unwrap(), report);
+        }
+        let bad =
+            ReportBody { instance: "i-x".into(), outcome: "running".into(), detail: String::new(), at: 0 };
+        assert!(bad.into_report(NodeId::from_bits(1), ZoneName::parse("z").unwrap()).is_err());
+    }
+}

@@ -1,0 +1,101 @@
+//! Nodes on other hosts: their credentials, going unreachable and back,
+//! and cluster policies set by the administrator.
+
+use super::samples::*;
+use super::*;
+use crate::command::{MarkNode, NodeKey, RegisterNode, SetClusterPolicy};
+
+fn cloud(cpus: u32) -> Given {
+    let mut g = given(&[]);
+    g.then_apply(&bootstrap(cpus)).unwrap();
+    g
+}
+
+fn second_node(key: Option<NodeKey>) -> Command {
+    Command::RegisterNode(RegisterNode {
+        node: NodeId::from_bits(2),
+        zone: zone(),
+        host: "10.250.0.12".into(),
+        hypervisor: "sim".into(),
+        capacity: Resources { cpus: 4, memory_mib: 1 << 20, disk_gib: 1 << 20 },
+        key,
+        at: t(3),
+    })
+}
+
+fn mark(node: NodeId, reachable: bool) -> Command {
+    Command::MarkNode(MarkNode { zone: zone(), node, reachable, last_heartbeat: t(4), at: t(5) })
+}
+
+fn cluster(g: &Given) -> &crate::aggregates::Cluster {
+    match g.streams.get(&StreamId::cluster(&zone())) {
+        Some(Aggregate::Cluster(c)) => c,
+        other => panic!("no cluster: {other:?}"),
+    }
+}
+
+#[test]
+fn a_node_registered_with_a_key_gets_its_credentials_recorded_sealed() {
+    let mut g = cloud(8);
+    let key = NodeKey { access_key: AccessKeyId::from_bits(0x42), secret: secret() };
+    let d = g.then_apply(&second_node(Some(key.clone()))).unwrap();
+    assert_eq!(event_types(&d), vec!["NodeRegistered", "NodeCredentialsIssued"]);
+    assert_eq!(cluster(&g).nodes[&NodeId::from_bits(2)].access_key, Some(key.access_key.clone()));
+    // The same key cannot serve two nodes.
+    let Command::RegisterNode(mut again) = second_node(Some(key.clone())) else { unreachable!() };
+    again.node = NodeId::from_bits(3);
+    assert_eq!(g.when(&Command::RegisterNode(again)), Err(DecideError::AccessKeyExists(key.access_key)));
+}
+
+#[test]
+fn only_transitions_of_reachability_are_recorded() {
+    let mut g = cloud(8);
+    g.then_apply(&second_node(None)).unwrap();
+    let two = NodeId::from_bits(2);
+    assert!(g.when(&mark(two.clone(), true)).unwrap().events.is_empty(), "already reachable");
+    assert_eq!(event_types(&g.then_apply(&mark(two.clone(), false)).unwrap()), vec!["NodeUnreachable"]);
+    assert!(g.when(&mark(two.clone(), false)).unwrap().events.is_empty(), "already unreachable");
+    assert!(!cluster(&g).nodes[&two].reachable);
+    assert_eq!(event_types(&g.then_apply(&mark(two.clone(), true)).unwrap()), vec!["NodeReachable"]);
+    assert!(cluster(&g).nodes[&two].reachable);
+    let stranger = NodeId::from_bits(9);
+    assert_eq!(g.when(&mark(stranger.clone(), false)), Err(DecideError::UnknownNode(stranger)));
+}
+
+#[test]
+fn nothing_is_placed_on_an_unreachable_node() {
+    let mut g = cloud(2);
+    g.then_apply(&second_node(None)).unwrap();
+    g.then_apply(&mark(node(), false)).unwrap();
+    // Room for 4 on the reachable node, none on the silent one.
+    let d = g.then_apply(&run(admin(), 1, 1, 1, None)).unwrap();
+    let placed: Vec<&NodeId> = d
+        .events
+        .iter()
+        .filter_map(|(_, e)| match e {
+            Event::InstancePlaced(p) => Some(&p.node),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(placed, vec![&NodeId::from_bits(2)]);
+    g.then_apply(&mark(NodeId::from_bits(2), false)).unwrap();
+    assert!(matches!(
+        g.when(&run(admin(), 2, 1, 1, None)),
+        Err(DecideError::InsufficientCapacity { available: 0, .. })
+    ));
+}
+
+#[test]
+fn a_cluster_policy_changes_once_and_only_for_known_zones() {
+    let mut g = cloud(8);
+    let set = |zone: ZoneName, policy| Command::SetClusterPolicy(SetClusterPolicy { zone, policy, at: t(6) });
+    let d = g.then_apply(&set(zone(), SchedulingPolicy::PowerSave)).unwrap();
+    assert_eq!(event_types(&d), vec!["ClusterPolicySet"]);
+    assert_eq!(cluster(&g).policy, SchedulingPolicy::PowerSave);
+    assert!(g.when(&set(zone(), SchedulingPolicy::PowerSave)).unwrap().events.is_empty());
+    let nowhere = ZoneName::parse("nowhere").unwrap();
+    assert_eq!(
+        g.when(&set(nowhere.clone(), SchedulingPolicy::Greedy)),
+        Err(DecideError::UnknownZone(nowhere))
+    );
+}

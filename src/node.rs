@@ -1,0 +1,321 @@
+//! `yukari node`: a node executor on this host for a controller on another
+//! (Eucalyptus's node controller), and `yukari node list` for the admin.
+//!
+//! First start: registers the node with the controller, proving the
+//! administrator allowed it with the admin's eucarc (`--credentials`); the
+//! controller answers the node's own credentials, kept in
+//! `DATA_DIR/node-credentials.json` (mode 0600) and used from then on (the
+//! admin's eucarc is not needed again and need not stay on the host).
+//!
+//! Data directory layout: `node-credentials.json`, and with
+//! `--hypervisor libvirt` the guests under `node/` as with `yukari up`.
+
+mod remote;
+
+use crate::cluster::{admin_client, admin_key, required, zone_name};
+use crate::up::hypervisor::{self, Hypervisor, LibvirtArgs};
+use anyhow::{Context, bail};
+use api::admin::client::AdminClient;
+use api::nodes::wire::{NodeCredentials, NodeInfo};
+use domain::{NodeId, ZoneName};
+use node_executor::libvirt::GuestNetwork;
+use node_executor::{ExecutorConfig, NodeExecutor};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+#[derive(clap::Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct NodeArgs {
+    #[command(subcommand)]
+    pub command: Option<NodeCommand>,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum NodeCommand {
+    /// List the cloud's nodes: cluster, host, state, last heartbeat, capacity.
+    List {
+        /// The cloud's data directory (its eucarc has the admin's key).
+        #[arg(long, default_value = "yukari-data")]
+        data_dir: PathBuf,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    /// The controller's EC2 endpoint, e.g. http://10.0.0.1:8773/.
+    #[arg(long)]
+    pub controller: Option<String>,
+    /// The cluster (availability zone) to join on first start.
+    #[arg(long)]
+    pub cluster: Option<String>,
+    /// Where the node keeps its credentials and guests.
+    #[arg(long, default_value = "yukari-node")]
+    pub data_dir: PathBuf,
+    /// First start only: the admin's eucarc, proving the node may join.
+    #[arg(long)]
+    pub credentials: Option<PathBuf>,
+    /// `libvirt` (real QEMU guests through libvirt's embedded driver in
+    /// DATA_DIR/node/libvirt), `libvirt:URI` or `sim` (simulated guests).
+    #[arg(long, default_value = "libvirt")]
+    pub hypervisor: String,
+    #[command(flatten)]
+    pub libvirt: LibvirtArgs,
+    /// This host's address as the controller lists it [default: the host name].
+    #[arg(long)]
+    pub host: Option<String>,
+    /// CPUs the node offers (registered on first start).
+    #[arg(long, default_value_t = 64)]
+    pub cpus: u32,
+    /// Memory (MiB) the node offers (registered on first start).
+    #[arg(long, default_value_t = 64 * 1024)]
+    pub memory_mib: u64,
+    /// Disk (GiB) the node offers (registered on first start).
+    #[arg(long, default_value_t = 2048)]
+    pub disk_gib: u64,
+    /// Seconds between heartbeats.
+    #[arg(long, default_value_t = 2)]
+    pub heartbeat_secs: u64,
+    /// Simulated hypervisor: milliseconds from start until a guest is up.
+    #[arg(long, default_value_t = 500)]
+    pub sim_boot_ms: u64,
+    /// StopInstances without `--force`: seconds a guest has to shut down
+    /// (on its ACPI power button) before it is powered off hard.
+    #[arg(long, default_value_t = 60)]
+    pub stop_timeout_secs: u64,
+}
+
+const CREDENTIALS: &str = "node-credentials.json";
+
+/// The node's credentials and the controller they are for.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Saved {
+    controller: String,
+    #[serde(flatten)]
+    credentials: NodeCredentials,
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension("tmp");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file =
+        options.open(&tmp).with_context(|| say!("cannot write {}", "{} に書き込めません", tmp.display()))?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path)
+        .with_context(|| say!("cannot write {}", "{} に書き込めません", path.display()))?;
+    Ok(())
+}
+
+/// The saved credentials, or new ones from registering with the controller.
+async fn credentials(args: &RunArgs, controller: &str) -> anyhow::Result<NodeCredentials> {
+    let path = args.data_dir.join(CREDENTIALS);
+    if let Ok(text) = std::fs::read(&path) {
+        let saved: Saved = serde_json::from_slice(&text).with_context(|| {
+            say!("{} is not a node's credentials", "{} はノードの認証情報ではありません", path.display())
+        })?;
+        if let Some(cluster) = &args.cluster
+            && cluster != &saved.credentials.zone
+        {
+            let joined = &saved.credentials.zone;
+            bail!(say!(
+                "this node already belongs to cluster {joined}, not {cluster} (its data directory is {})",
+                "このノードはすでにクラスター {joined} に属しています({cluster} ではありません。データディレクトリ: {})",
+                args.data_dir.display()
+            ));
+        }
+        return Ok(saved.credentials);
+    }
+    let cluster = zone_name(required(&args.cluster, "--cluster")?)?;
+    let Some(eucarc) = &args.credentials else {
+        bail!(say!(
+            "this node is not registered yet: give the admin's eucarc with --credentials FILE to join the cloud",
+            "このノードはまだ登録されていません: クラウドに参加するには --credentials で管理者の eucarc を指定してください"
+        ));
+    };
+    let (_, key, secret) = admin_key(eucarc)?;
+    let admin = AdminClient::new(controller, &key, &secret)?;
+    let host = args.host.clone().unwrap_or_else(host_name);
+    let host_q: String = form_urlencoded_value(&host);
+    let hypervisor_q = form_urlencoded_value(&args.hypervisor);
+    let query = format!(
+        "zone={cluster}&host={host_q}&hypervisor={hypervisor_q}&cpus={}&memory_mib={}&disk_gib={}",
+        args.cpus, args.memory_mib, args.disk_gib
+    );
+    let answer = admin
+        .call("POST", "/admin/nodes", &query, Vec::new())
+        .await
+        .with_context(|| say!("cannot register this node", "このノードを登録できません"))?
+        .bytes()
+        .await?;
+    let issued: NodeCredentials = serde_json::from_slice(&answer).with_context(|| {
+        say!("the controller's answer has no credentials", "コントローラーの応答に認証情報がありません")
+    })?;
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| say!("cannot create {}", "{} を作成できません", args.data_dir.display()))?;
+    let saved = Saved { controller: controller.to_owned(), credentials: issued.clone() };
+    write_private(&path, &serde_json::to_vec_pretty(&saved)?)?;
+    let (node, zone) = (&issued.node, &issued.zone);
+    tracing::info!(%node, %zone, credentials = %path.display(), "node registered");
+    Ok(issued)
+}
+
+fn form_urlencoded_value(text: &str) -> String {
+    percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+async fn run_node(args: RunArgs) -> anyhow::Result<()> {
+    let controller = required(&args.controller, "--controller")?.to_owned();
+    let choice = Hypervisor::parse(&args.hypervisor)?;
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| say!("cannot create {}", "{} を作成できません", args.data_dir.display()))?;
+    let creds = credentials(&args, &controller).await?;
+    let node = NodeId::parse(&creds.node)?;
+    let zone = ZoneName::parse(&creds.zone)?;
+    let client = AdminClient::new(&controller, &creds.access_key, &creds.secret)?;
+    // A guest reaches the controller's metadata service at the controller's
+    // address, with a token only the controller can make (its master key):
+    // asked for when the guest is defined (on the blocking pool).
+    let metadata_base = client.url().to_owned();
+    let token = {
+        let (client, handle) = (client.clone(), tokio::runtime::Handle::current());
+        Arc::new(move |id: &domain::InstanceId| handle.block_on(remote::metadata_token(&client, id)))
+    };
+    let mut network = args.libvirt.network()?;
+    if matches!(network, GuestNetwork::Bridge(_)) {
+        // Bridge mode needs the node to enforce the controller's address
+        // plan and security groups, which only the embedded node does yet.
+        eprintln!(
+            "yukari: {}",
+            say!(
+                "--guest-network bridge is not available on a node of another host yet: guests use \
+                 user-mode networking",
+                "--guest-network bridge は他ホストのノードではまだ使えません: ゲストはユーザーモード\
+                 ネットワークを使います"
+            )
+        );
+        network = GuestNetwork::User;
+    }
+    let networking = hypervisor::GuestNetworking { network, addressing: None };
+    let (driver, poll_interval) = tokio::task::block_in_place(|| {
+        hypervisor::driver(
+            &choice,
+            &args.libvirt,
+            &args.data_dir,
+            &metadata_base,
+            token,
+            args.sim_boot_ms,
+            networking,
+        )
+    })?;
+    let (stop, stopped) = watch::channel(false);
+    let beat = tokio::spawn(remote::heartbeat(
+        client.clone(),
+        driver.clone(),
+        Duration::from_secs(args.heartbeat_secs.max(1)),
+        stopped.clone(),
+    ));
+    let executor = NodeExecutor::new(
+        ExecutorConfig {
+            node: node.clone(),
+            zone: zone.clone(),
+            boot_timeout: Duration::from_secs(300),
+            poll_interval,
+            stop_timeout: Duration::from_secs(args.stop_timeout_secs),
+        },
+        driver,
+        Arc::new(remote::HttpReporter(client.clone())),
+    );
+    tracing::info!(%node, %zone, controller = %controller, hypervisor = %args.hypervisor, "node executor starting");
+    let mut executor = tokio::spawn(executor.run_from(Box::new(remote::RemoteFeed::new(client)), stopped));
+    tokio::select! {
+        _ = crate::up::shutdown_signal() => {
+            tracing::info!("shutting down");
+            stop.send_replace(true);
+            let _ = beat.await;
+            executor.await??;
+        }
+        ended = &mut executor => {
+            stop.send_replace(true);
+            ended??;
+            bail!(say!("the node executor stopped", "ノードエグゼキューターが停止しました"));
+        }
+    }
+    Ok(())
+}
+
+fn when(ms: Option<i64>) -> String {
+    let Some(ms) = ms else { return "-".to_owned() };
+    let now = api::app::ids::now().0;
+    let ago = (now - ms).max(0) / 1000;
+    say!("{ago}s ago", "{ago} 秒前")
+}
+
+async fn list(data_dir: &Path) -> anyhow::Result<()> {
+    let client = admin_client(&data_dir.join("eucarc"))?;
+    let body = client.call("GET", "/admin/nodes", "", Vec::new()).await?.bytes().await?;
+    let rows: Vec<NodeInfo> = serde_json::from_slice(&body).with_context(|| {
+        say!("the controller's answer is not a node list", "コントローラーの応答がノード一覧ではありません")
+    })?;
+    let header = [
+        say!("NODE", "ノード"),
+        say!("CLUSTER", "クラスター"),
+        say!("HOST", "ホスト"),
+        say!("HYPERVISOR", "ハイパーバイザー"),
+        say!("STATE", "状態"),
+        say!("HEARTBEAT", "ハートビート"),
+        say!("CPU USED/FREE", "CPU 使用/空き"),
+        say!("MEMORY MiB USED/FREE", "メモリ MiB 使用/空き"),
+        say!("INSTANCES", "インスタンス"),
+    ];
+    println!(
+        "{:<22} {:<16} {:<16} {:<11} {:<12} {:<11} {:<13} {:<20} {}",
+        header[0], header[1], header[2], header[3], header[4], header[5], header[6], header[7], header[8]
+    );
+    for r in rows {
+        let state = match (r.reachable, r.embedded) {
+            (true, true) => say!("embedded", "組み込み"),
+            (true, false) => say!("reachable", "到達可能"),
+            (false, _) => say!("unreachable", "到達不能"),
+        };
+        let free = |total: u64, used: u64| if r.reachable { total.saturating_sub(used) } else { 0 };
+        println!(
+            "{:<22} {:<16} {:<16} {:<11} {:<12} {:<11} {:>5}/{:<7} {:>9}/{:<10} {}",
+            r.node,
+            r.zone,
+            r.host,
+            r.hypervisor,
+            state,
+            if r.embedded { "-".to_owned() } else { when(r.last_heartbeat) },
+            r.cpus_used,
+            free(r.cpus.into(), r.cpus_used.into()),
+            r.memory_mib_used,
+            free(r.memory_mib, r.memory_mib_used),
+            r.instances
+        );
+    }
+    Ok(())
+}
+
+pub async fn run(args: NodeArgs) -> anyhow::Result<()> {
+    match args.command {
+        Some(NodeCommand::List { data_dir }) => list(&data_dir).await,
+        None => run_node(args.run).await,
+    }
+}

@@ -1,0 +1,180 @@
+//! A node executor's link to a controller on another host: the node feed
+//! as the executor's record source, node reports over HTTP, and the
+//! heartbeat that also pushes console output. All signed with the node's
+//! own credentials (see docs/adr/0007-node-protocol.md).
+//!
+//! This lives in the binary, not in `node-executor` (which must not know
+//! HTTP) nor in `api` (the server side): it is the glue between the two,
+//! using `api`'s signing client and wire types.
+
+use api::admin::client::{AdminClient, AdminClientError};
+use api::nodes::wire::{HeartbeatBody, HeartbeatReply, ReportBody};
+use domain::InstanceId;
+use domain::command::NodeReport;
+use eventlog::{EnvelopeRef, decode_record};
+use node_executor::{HypervisorDriver, RecordSource, Records, ReportError, Reporter, SourceError};
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Longest long poll of the feed (the controller caps it too).
+const FEED_WAIT_SECS: u64 = 10;
+/// Longest pause between retries of an unreachable controller.
+const MAX_RETRY: Duration = Duration::from_secs(5);
+
+/// Is this a refusal that retrying cannot fix (credentials refused)?
+fn fatal(e: &AdminClientError) -> bool {
+    matches!(e, AdminClientError::Refused { status: 401 | 403, .. } | AdminClientError::BadUrl(_))
+}
+
+/// The controller's node feed, as the executor's record source.
+pub struct RemoteFeed {
+    client: AdminClient,
+    next: u64,
+    handle: tokio::runtime::Handle,
+}
+
+impl RemoteFeed {
+    pub fn new(client: AdminClient) -> Self {
+        RemoteFeed { client, next: 1, handle: tokio::runtime::Handle::current() }
+    }
+
+    /// One page from `self.next`, retrying an unreachable controller.
+    async fn page(&mut self, wait: u64) -> Result<api::admin::client::FeedPage, SourceError> {
+        let mut pause = Duration::from_millis(100);
+        loop {
+            match self.client.node_feed(self.next, wait).await {
+                Ok(page) => return Ok(page),
+                Err(e) if fatal(&e) => return Err(SourceError::Remote(e.to_string())),
+                Err(e) => {
+                    tracing::warn!(error = %e, retry_in = ?pause, "cannot read the controller's feed");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(MAX_RETRY);
+                }
+            }
+        }
+    }
+}
+
+impl RecordSource for RemoteFeed {
+    fn replay(&mut self, visit: &mut dyn FnMut(&EnvelopeRef<'_>)) -> Result<u64, SourceError> {
+        let handle = self.handle.clone();
+        loop {
+            let page = handle.block_on(self.page(0))?;
+            for (position, bytes) in &page.records {
+                visit(&decode_record(*position, bytes)?);
+            }
+            self.next = page.next;
+            if page.next > page.head {
+                return Ok(page.next - 1);
+            }
+        }
+    }
+
+    fn next_batch(&mut self) -> Pin<Box<dyn Future<Output = Result<Records, SourceError>> + Send + '_>> {
+        Box::pin(async move {
+            let page = self.page(FEED_WAIT_SECS).await?;
+            self.next = page.next;
+            Ok(Records::Raw(page.records))
+        })
+    }
+}
+
+/// Node reports posted to the controller.
+pub struct HttpReporter(pub AdminClient);
+
+impl Reporter for HttpReporter {
+    fn report(
+        &self,
+        report: NodeReport,
+    ) -> Pin<Box<dyn Future<Output = Result<(), ReportError>> + Send + '_>> {
+        Box::pin(async move {
+            let body = serde_json::to_vec(&ReportBody::from_report(&report)).expect("a report encodes");
+            match self.0.call("POST", "/node/report", "", body).await {
+                Ok(_) => Ok(()),
+                Err(AdminClientError::Refused { status: 400..=499, message, .. }) => {
+                    Err(ReportError::Refused(message))
+                }
+                Err(e) => Err(ReportError::Unavailable(e.to_string())),
+            }
+        })
+    }
+}
+
+/// Heartbeats every `every` until `stop`; after each, pushes the console
+/// output of guests that changed (all of them again after the controller
+/// restarted: it keeps consoles in memory only).
+pub async fn heartbeat(
+    client: AdminClient,
+    driver: Arc<dyn HypervisorDriver>,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut epoch = None;
+    let mut pushed: HashMap<InstanceId, usize> = HashMap::new();
+    let mut warned = false;
+    loop {
+        tokio::select! {
+            _ = stop.wait_for(|s| *s) => return,
+            _ = tick.tick() => {}
+        }
+        let d = driver.clone();
+        let guests =
+            tokio::task::spawn_blocking(move || d.list().unwrap_or_default()).await.unwrap_or_default();
+        let body = serde_json::to_vec(&HeartbeatBody { guests: guests.len() as u32 }).expect("encodes");
+        let reply = match client.call("POST", "/node/heartbeat", "", body).await {
+            Ok(r) => r.bytes().await.ok().and_then(|b| serde_json::from_slice::<HeartbeatReply>(&b).ok()),
+            Err(e) => {
+                if !warned {
+                    tracing::warn!(error = %e, "heartbeat not delivered; the controller may mark this node unreachable");
+                }
+                warned = true;
+                continue;
+            }
+        };
+        if warned {
+            tracing::info!("heartbeats delivered again");
+            warned = false;
+        }
+        if let Some(reply) = reply
+            && epoch != Some(reply.epoch)
+        {
+            epoch = Some(reply.epoch);
+            pushed.clear();
+        }
+        pushed.retain(|id, _| guests.contains(id));
+        for id in guests {
+            let (d, guest) = (driver.clone(), id.clone());
+            let output = tokio::task::spawn_blocking(move || d.console_output(&guest)).await;
+            let Ok(Ok(bytes)) = output else { continue };
+            if pushed.get(&id) == Some(&bytes.len()) {
+                continue;
+            }
+            let tail = bytes[bytes.len().saturating_sub(api::nodes::liveness::CONSOLE_LIMIT)..].to_vec();
+            match client.call("POST", "/node/console", &format!("instance={id}"), tail).await {
+                Ok(_) => {
+                    pushed.insert(id, bytes.len());
+                }
+                Err(e) => tracing::debug!(instance = %id, error = %e, "console output not pushed"),
+            }
+        }
+    }
+}
+
+/// The metadata token of a guest of this node, from the controller (empty
+/// when it cannot be had: the guest then finds no metadata).
+pub async fn metadata_token(client: &AdminClient, instance: &InstanceId) -> String {
+    let query = format!("instance={instance}");
+    match client.call("GET", "/node/metadata-token", &query, Vec::new()).await {
+        Ok(r) => r.text().await.unwrap_or_default(),
+        Err(e) => {
+            tracing::warn!(%instance, error = %e, "no metadata token for the guest");
+            String::new()
+        }
+    }
+}

@@ -1,0 +1,497 @@
+//! Many hosts: a controller and two node executors (`yukari node`), each in
+//! a network namespace of its own, joined by a bridge in a fourth, with
+//! addresses in 10.250.0.0/24 that exist only there. Instances are launched
+//! with the AWS CLI across the nodes by policy; one node executor is
+//! killed with SIGKILL, goes unreachable, is restarted and reconciles.
+//!
+//! Needs root and `ip netns`; skipped with a printed reason otherwise.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const CONTROLLER: &str = "10.250.0.1";
+const IMAGE: &str = common::DEFAULT_IMAGE;
+
+/// Network namespaces made for one test run (names carry the pid, so runs
+/// in parallel do not meet), deleted when dropped.
+struct Net {
+    tag: String,
+    made: Vec<String>,
+}
+
+fn ip(args: &[&str]) -> Result<(), String> {
+    let out = Command::new("ip").args(args).output().map_err(|e| format!("ip: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!("ip {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()))
+    }
+}
+
+impl Net {
+    /// A switch namespace with a bridge, and one namespace per host with
+    /// `eth0` at 10.250.0.N on that bridge.
+    fn create(hosts: &[(&str, u8)]) -> Result<Net, String> {
+        static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let tag = format!("yk{}-{run}", std::process::id());
+        let mut net = Net { tag: tag.clone(), made: Vec::new() };
+        let sw = net.add("sw")?;
+        ip(&["-n", &sw, "link", "add", "br0", "type", "bridge"])?;
+        ip(&["-n", &sw, "link", "set", "br0", "up"])?;
+        for (host, octet) in hosts {
+            let ns = net.add(host)?;
+            let port = format!("p{octet}");
+            ip(&["link", "add", &port, "netns", &sw, "type", "veth", "peer", "name", "eth0", "netns", &ns])?;
+            ip(&["-n", &sw, "link", "set", &port, "master", "br0", "up"])?;
+            ip(&["-n", &ns, "addr", "add", &format!("10.250.0.{octet}/24"), "dev", "eth0"])?;
+            ip(&["-n", &ns, "link", "set", "eth0", "up"])?;
+            ip(&["-n", &ns, "link", "set", "lo", "up"])?;
+        }
+        Ok(net)
+    }
+
+    fn add(&mut self, name: &str) -> Result<String, String> {
+        let ns = format!("{}-{name}", self.tag);
+        ip(&["netns", "add", &ns])?;
+        self.made.push(ns.clone());
+        Ok(ns)
+    }
+
+    /// A command run inside `host`'s namespace.
+    fn exec(&self, host: &str, program: &str) -> Command {
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &format!("{}-{host}", self.tag), program]);
+        cmd
+    }
+}
+
+impl Drop for Net {
+    fn drop(&mut self) {
+        for ns in self.made.iter().rev() {
+            let _ = ip(&["netns", "del", ns]);
+        }
+    }
+}
+
+/// A process killed when dropped (`ip netns exec` execs the program, so
+/// the child is the program itself).
+struct Proc {
+    child: Option<Child>,
+    log: PathBuf,
+}
+
+impl Proc {
+    fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.kill9();
+        if std::thread::panicking()
+            && let Ok(log) = std::fs::read_to_string(&self.log)
+        {
+            let lines: Vec<&str> = log.lines().collect();
+            eprintln!("--- the last lines of {} ---", self.log.display());
+            for line in &lines[lines.len().saturating_sub(40)..] {
+                eprintln!("{line}");
+            }
+        }
+    }
+}
+
+struct World {
+    net: Net,
+    dir: PathBuf,
+    env: HashMap<String, String>,
+}
+
+impl World {
+    fn spawn(&self, host: &str, args: &[&str], log: &str) -> Proc {
+        let log = self.dir.join(log);
+        let child = self
+            .net
+            .exec(host, env!("CARGO_BIN_EXE_yukari"))
+            .args(args)
+            .env("YUKARI_LOG", "info")
+            .env("LANG", "C")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        Proc { child: Some(child), log }
+    }
+
+    fn node(&self, name: &str, octet: u8, first: bool) -> Proc {
+        self.node_with(name, octet, first, &["--hypervisor", "sim", "--sim-boot-ms", "100"])
+    }
+
+    fn node_with(&self, name: &str, octet: u8, first: bool, hypervisor: &[&str]) -> Proc {
+        let data = self.dir.join(name);
+        let eucarc = self.dir.join("ctl/eucarc");
+        let host = format!("10.250.0.{octet}");
+        let url = format!("http://{CONTROLLER}:8773/");
+        let mut args = vec!["node", "--controller", &url, "--data-dir", data.to_str().unwrap()];
+        args.extend(hypervisor);
+        args.extend(["--heartbeat-secs", "1", "--host", &host]);
+        if first {
+            args.extend(["--cluster", "east", "--cpus", "4", "--credentials", eucarc.to_str().unwrap()]);
+        }
+        let log = if first { format!("{name}.log") } else { format!("{name}-again.log") };
+        self.spawn(name, &args, &log)
+    }
+
+    /// `yukari ARGS --data-dir ctl` from the controller's host.
+    fn yukari(&self, args: &[&str]) -> Output {
+        self.net
+            .exec("ctl", env!("CARGO_BIN_EXE_yukari"))
+            .args(args)
+            .args(["--data-dir", self.dir.join("ctl").to_str().unwrap()])
+            .env("LANG", "C")
+            .output()
+            .unwrap()
+    }
+
+    fn yukari_ok(&self, args: &[&str]) -> String {
+        let out = self.yukari(args);
+        assert!(out.status.success(), "yukari {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// The nodes of cluster `east` in `yukari node list`: host → (state,
+    /// instances).
+    fn east(&self) -> HashMap<String, (String, u32)> {
+        self.yukari_ok(&["node", "list"])
+            .lines()
+            .map(|l| l.split_whitespace().collect::<Vec<&str>>())
+            .filter(|f| f.len() > 5 && f[0].starts_with("nc-") && f[1] == "east")
+            .map(|f| (f[2].to_owned(), (f[4].to_owned(), f.last().unwrap().parse().unwrap())))
+            .collect()
+    }
+
+    fn aws(&self, args: &[&str]) -> serde_json::Value {
+        let out = self
+            .net
+            .exec("ctl", "aws")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", &self.dir)
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .envs(
+                ["PYENV_ROOT", "PYENV_VERSION"].iter().filter_map(|k| std::env::var(k).ok().map(|v| (*k, v))),
+            )
+            .envs(&self.env)
+            .arg("ec2")
+            .args(args)
+            .args(["--output", "json"])
+            .output()
+            .expect("the AWS CLI is installed (scripts/test installs it)");
+        assert!(out.status.success(), "aws {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        if out.stdout.iter().all(u8::is_ascii_whitespace) {
+            return serde_json::Value::Null;
+        }
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    fn states(&self) -> HashMap<String, String> {
+        common::instance_states(&self.aws(&["describe-instances"])).into_iter().collect()
+    }
+
+    /// Instance id → instance status (ok / impaired) of running instances.
+    fn statuses(&self) -> HashMap<String, String> {
+        let answer = self.aws(&["describe-instance-status"]);
+        answer["InstanceStatuses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    s["InstanceId"].as_str().unwrap().to_owned(),
+                    s["InstanceStatus"]["Status"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    fn run(&self, count: u32) -> Vec<String> {
+        let n = count.to_string();
+        let answer = self.aws(&[
+            "run-instances",
+            "--image-id",
+            IMAGE,
+            "--instance-type",
+            "m1.small",
+            "--count",
+            &n,
+            "--placement",
+            "AvailabilityZone=east",
+        ]);
+        answer["Instances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["InstanceId"].as_str().unwrap().to_owned())
+            .collect()
+    }
+}
+
+fn eventually(secs: u64, what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+fn skip_reason() -> Option<String> {
+    let root = Command::new("id").arg("-u").output().ok().is_some_and(|o| o.stdout.starts_with(b"0\n"));
+    if !root {
+        return Some("not root: network namespaces need root".into());
+    }
+    match Command::new("ip").args(["netns", "list"]).output() {
+        Ok(o) if o.status.success() => None,
+        _ => Some("`ip netns` does not work here".into()),
+    }
+}
+
+/// The controller in namespace `ctl` (10.250.0.1:8773) and empty
+/// namespaces for the nodes; returns once the controller answers.
+fn start(hosts: &[(&str, u8)]) -> (tempfile::TempDir, World, Proc) {
+    let temp = tempfile::tempdir().unwrap();
+    let net = Net::create(hosts).expect("namespaces and a bridge");
+    let mut world = World { net, dir: temp.path().to_path_buf(), env: HashMap::new() };
+    let ctl_dir = world.dir.join("ctl");
+    let controller = world.spawn(
+        "ctl",
+        &[
+            "up",
+            "--data-dir",
+            ctl_dir.to_str().unwrap(),
+            "--bind",
+            CONTROLLER,
+            "--ec2-port",
+            "8773",
+            "--hypervisor",
+            "sim",
+            "--sim-boot-ms",
+            "100",
+            "--node-timeout-secs",
+            "3",
+        ],
+        "ctl.log",
+    );
+    eventually(60, "the controller", || {
+        ctl_dir.join("eucarc").exists() && world.yukari(&["cluster", "list"]).status.success()
+    });
+    world.env = common::parse_eucarc(&std::fs::read_to_string(ctl_dir.join("eucarc")).unwrap());
+    assert_eq!(world.env["AWS_ENDPOINT_URL"], format!("http://{CONTROLLER}:8773/"));
+
+    (temp, world, controller)
+}
+
+/// A log without its terminal colours.
+fn plain(log: &str) -> String {
+    let mut out = String::with_capacity(log.len());
+    let mut chars = log.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn counts(east: &HashMap<String, (String, u32)>) -> Vec<u32> {
+    let mut n: Vec<u32> = east.values().map(|(_, n)| *n).collect();
+    n.sort();
+    n
+}
+
+#[test]
+fn nodes_on_other_hosts_take_instances_by_policy_and_survive_a_sigkill() {
+    if let Some(reason) = skip_reason() {
+        eprintln!("SKIPPED: {reason}");
+        return;
+    }
+    let (_temp, world, _controller) = start(&[("ctl", 1), ("n1", 11), ("n2", 12)]);
+
+    // A bad cluster name or policy: a clear message, nothing added.
+    let bad = world.yukari(&["cluster", "add", "no spaces"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("is not a cluster name"));
+    let bad = world.yukari(&["cluster", "add", "east", "--policy", "fastest"]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("use greedy, roundrobin or powersave"));
+    world.yukari_ok(&["cluster", "add", "east", "--policy", "roundrobin"]);
+    let list = world.yukari_ok(&["cluster", "list"]);
+    assert!(list.lines().any(|l| l.starts_with("east") && l.contains("ROUNDROBIN")), "{list}");
+
+    let mut n1 = world.node("n1", 11, true);
+    let _n2 = world.node("n2", 12, true);
+    eventually(30, "two reachable nodes in east", || {
+        let east = world.east();
+        east.len() == 2 && east.values().all(|(state, _)| state == "reachable")
+    });
+    assert!(world.dir.join("n1/node-credentials.json").exists());
+
+    // ROUNDROBIN spreads…
+    let first = world.run(4);
+    eventually(60, "four running instances", || {
+        let states = world.states();
+        first.iter().all(|id| states.get(id).map(String::as_str) == Some("running"))
+    });
+    assert_eq!(counts(&world.east()), vec![2, 2], "round robin spreads");
+    // …GREEDY packs the first node with room.
+    world.yukari_ok(&["cluster", "set-policy", "east", "greedy"]);
+    let second = world.run(2);
+    assert_eq!(counts(&world.east()), vec![2, 4], "greedy packs");
+    eventually(60, "six running instances", || {
+        let states = world.states();
+        second.iter().all(|id| states.get(id).map(String::as_str) == Some("running"))
+    });
+    let console = world.aws(&["get-console-output", "--instance-id", &second[0]]);
+    assert!(console["Output"].as_str().unwrap_or_default().contains("Yukari simulated guest"), "{console}");
+
+    // SIGKILL one node executor: after the timeout it is unreachable and
+    // its instances are impaired, not lost; nothing new goes there.
+    let on_n1 = world.east()["10.250.0.11"].1;
+    n1.kill9();
+    eventually(30, "n1 unreachable", || world.east()["10.250.0.11"].0 == "unreachable");
+    let statuses = world.statuses();
+    let impaired: Vec<&String> =
+        statuses.iter().filter(|(_, s)| *s == "impaired").map(|(id, _)| id).collect();
+    assert_eq!(impaired.len() as u32, on_n1, "{statuses:?}");
+    assert_eq!(statuses.len(), 6, "every instance is still reported: {statuses:?}");
+    let gone = impaired[0].clone();
+    world.aws(&["terminate-instances", "--instance-ids", &gone]);
+    assert_eq!(world.states()[&gone], "shutting-down", "the node is down: termination waits for it");
+
+    // Restarted (its saved credentials, no admin eucarc): reachable again,
+    // the termination made meanwhile carried out, its guests running again.
+    let _n1 = world.node("n1", 11, false);
+    eventually(60, "n1 reachable and reconciled", || {
+        let east = world.east();
+        east["10.250.0.11"] == ("reachable".to_owned(), on_n1 - 1) && world.states()[&gone] == "terminated"
+    });
+    eventually(30, "no impaired instance", || {
+        let statuses = world.statuses();
+        statuses.len() == 5 && statuses.values().all(|s| s == "ok")
+    });
+    let restarted = std::fs::read_to_string(world.dir.join("n1-again.log")).unwrap();
+    assert!(restarted.contains("replayed the log and reconciled"), "{restarted}");
+    // The simulated guests died with the executor: it starts them again.
+    let again = restarted.matches("the guest of a running instance was missing; started it again").count();
+    assert_eq!(again as u32, on_n1 - 1, "{restarted}");
+}
+
+/// QEMU processes whose command line names `needle`: (pid, command line).
+fn qemu_processes(needle: &str) -> Vec<(u32, String)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else { continue };
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if cmdline.contains("qemu-system") && cmdline.contains(needle) {
+            found.push((pid, cmdline));
+        }
+    }
+    found
+}
+
+/// Kills, by pid, the QEMU processes left under the test's directory.
+struct QemuReaper(PathBuf);
+
+impl Drop for QemuReaper {
+    fn drop(&mut self) {
+        for (pid, _) in qemu_processes(&self.0.to_string_lossy()) {
+            let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+        }
+    }
+}
+
+fn image_dir() -> PathBuf {
+    std::env::var_os("YUKARI_IMAGE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| "/var/cache/yukari/images".into())
+}
+
+/// A node on another host with libvirt's embedded QEMU driver: its guest
+/// boots, reads its metadata from the controller across the namespaces,
+/// shows its console through GetConsoleOutput; the node executor is killed
+/// with SIGKILL, the guest keeps running, and the restarted executor
+/// adopts it (same QEMU process, nothing started again).
+#[test]
+fn a_remote_libvirt_node_real_guest_survives_the_executors_sigkill() {
+    if let Some(reason) = skip_reason() {
+        eprintln!("SKIPPED: {reason}");
+        return;
+    }
+    let images = image_dir();
+    assert!(
+        images.join("yukari-kernel").is_file(),
+        "the guest image is missing in {}: run scripts/build-guest-image (scripts/test does)",
+        images.display()
+    );
+    let (temp, world, _controller) = start(&[("ctl", 1), ("n1", 11)]);
+    // QEMU runs as libvirt-qemu: it must enter the node's directory.
+    std::fs::set_permissions(temp.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let _reaper = QemuReaper(world.dir.clone());
+    world.yukari_ok(&["cluster", "add", "east"]);
+    let image_dir = images.to_string_lossy().into_owned();
+    let libvirt = ["--hypervisor", "libvirt", "--domain-type", "qemu", "--image-dir", &image_dir];
+    let mut n1 = world.node_with("n1", 11, true, &libvirt);
+    eventually(120, "n1 reachable", || {
+        world.east().get("10.250.0.11").is_some_and(|(s, _)| s == "reachable")
+    });
+
+    let id = world.run(1).remove(0);
+    let user_data_seen = |world: &World| {
+        let console = world.aws(&["get-console-output", "--instance-id", &id]);
+        console["Output"].as_str().unwrap_or_default().contains(&format!("instance-id {id}"))
+    };
+    eventually(240, "the instance running", || world.states()[&id] == "running");
+    // The console, pushed by the node: the guest booted and read its own
+    // instance id from the controller's metadata service.
+    eventually(240, "the guest's metadata on its console", || user_data_seen(&world));
+    let qemu = qemu_processes(&format!("guest={id}"));
+    assert_eq!(qemu.len(), 1, "{qemu:?}");
+    let pid = qemu[0].0;
+
+    n1.kill9();
+    assert!(Path::new(&format!("/proc/{pid}")).exists(), "the guest outlives its node executor");
+    let _n1 = world.node_with("n1", 11, false, &libvirt);
+    eventually(120, "n1 reconciled", || {
+        std::fs::read_to_string(world.dir.join("n1-again.log"))
+            .unwrap_or_default()
+            .contains("replayed the log and reconciled")
+    });
+    assert_eq!(world.states()[&id], "running");
+    assert_eq!(
+        qemu_processes(&format!("guest={id}")).iter().map(|q| q.0).collect::<Vec<_>>(),
+        vec![pid],
+        "the same QEMU: adopted, not started again"
+    );
+    let restarted = plain(&std::fs::read_to_string(world.dir.join("n1-again.log")).unwrap());
+    assert!(restarted.contains("placed=1 to_converge=0"), "the running guest needs nothing: {restarted}");
+    assert!(!restarted.contains("started it again"), "{restarted}");
+
+    world.aws(&["terminate-instances", "--instance-ids", &id]);
+    eventually(120, "the instance terminated", || world.states()[&id] == "terminated");
+    eventually(60, "its QEMU gone", || !Path::new(&format!("/proc/{pid}")).exists());
+}
