@@ -16,7 +16,6 @@ mod common;
 use common::*;
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
 
 /// Addresses of this test's own namespaces: the node's end of the veth,
 /// the client's end, and the client's little web service.
@@ -120,24 +119,6 @@ impl World {
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
         (out.status.success() && !text.is_empty()).then_some(text)
     }
-}
-
-fn poll(secs: u64, what: &str, mut check: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !check() {
-        assert!(started.elapsed() < Duration::from_secs(secs), "timed out after {secs} s waiting for {what}");
-        std::thread::sleep(Duration::from_millis(250));
-    }
-}
-
-fn image_dir() -> PathBuf {
-    let dir = node_executor::libvirt::default_image_dir();
-    assert!(
-        dir.join("yukari-initrd").is_file(),
-        "build the guest image with `scripts/build-guest-image {}` (scripts/test does)",
-        dir.display()
-    );
-    dir
 }
 
 /// A web service in the client namespace that answers with the address

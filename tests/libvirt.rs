@@ -11,61 +11,11 @@
 
 mod common;
 use common::*;
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
-
-/// QEMU processes whose command line names `needle`: (pid, command line).
-fn qemu_processes(needle: &str) -> Vec<(u32, String)> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
-        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else { continue };
-        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        if cmdline.contains("qemu-system") && cmdline.contains(needle) {
-            found.push((pid, cmdline));
-        }
-    }
-    found
-}
-
-/// Kills the QEMU processes this test's cloud left (its guests outlive
-/// `yukari up`) if the test fails half way; by pid, only those whose
-/// command line names the test's data directory.
-struct QemuReaper(PathBuf);
-
-impl Drop for QemuReaper {
-    fn drop(&mut self) {
-        for (pid, _) in qemu_processes(&self.0.to_string_lossy()) {
-            let _ = std::process::Command::new("kill").args(["-KILL", &pid.to_string()]).status();
-        }
-    }
-}
-
-fn poll(secs: u64, what: &str, mut check: impl FnMut() -> bool) -> Duration {
-    let started = Instant::now();
-    while !check() {
-        assert!(started.elapsed() < Duration::from_secs(secs), "timed out after {secs} s waiting for {what}");
-        std::thread::sleep(Duration::from_millis(250));
-    }
-    started.elapsed()
-}
+use std::path::Path;
 
 fn state_of(cloud: &Cloud, id: &str) -> String {
     let one = cloud.aws(&["describe-instances", "--instance-ids", id]);
     instance_states(&one).first().map(|(_, s)| s.clone()).unwrap_or_default()
-}
-
-fn image_dir() -> PathBuf {
-    let dir = node_executor::libvirt::default_image_dir();
-    for file in ["yukari-kernel", "yukari-initrd", "yukari-default"] {
-        assert!(
-            dir.join(file).is_file(),
-            "{} is missing: build the guest image with `scripts/build-guest-image {}` (scripts/test does)",
-            dir.join(file).display(),
-            dir.display()
-        );
-    }
-    dir
 }
 
 #[test]

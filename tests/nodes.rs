@@ -7,11 +7,11 @@
 //! Needs root and `ip netns`; skipped with a printed reason otherwise.
 
 mod common;
+use common::{QemuReaper, image_dir, poll, qemu_processes};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
 
 const CONTROLLER: &str = "10.250.0.1";
 const IMAGE: &str = common::DEFAULT_IMAGE;
@@ -246,14 +246,6 @@ impl World {
     }
 }
 
-fn eventually(secs: u64, what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(300));
-    }
-}
-
 fn skip_reason() -> Option<String> {
     let root = Command::new("id").arg("-u").output().ok().is_some_and(|o| o.stdout.starts_with(b"0\n"));
     if !root {
@@ -291,7 +283,7 @@ fn start(hosts: &[(&str, u8)]) -> (tempfile::TempDir, World, Proc) {
         ],
         "ctl.log",
     );
-    eventually(60, "the controller", || {
+    poll(60, "the controller", || {
         ctl_dir.join("eucarc").exists() && world.yukari(&["cluster", "list"]).status.success()
     });
     world.env = common::parse_eucarc(&std::fs::read_to_string(ctl_dir.join("eucarc")).unwrap());
@@ -344,7 +336,7 @@ fn nodes_on_other_hosts_take_instances_by_policy_and_survive_a_sigkill() {
 
     let mut n1 = world.node("n1", 11, true);
     let _n2 = world.node("n2", 12, true);
-    eventually(30, "two reachable nodes in east", || {
+    poll(30, "two reachable nodes in east", || {
         let east = world.east();
         east.len() == 2 && east.values().all(|(state, _)| state == "reachable")
     });
@@ -352,7 +344,7 @@ fn nodes_on_other_hosts_take_instances_by_policy_and_survive_a_sigkill() {
 
     // ROUNDROBIN spreads…
     let first = world.run(4);
-    eventually(60, "four running instances", || {
+    poll(60, "four running instances", || {
         let states = world.states();
         first.iter().all(|id| states.get(id).map(String::as_str) == Some("running"))
     });
@@ -361,7 +353,7 @@ fn nodes_on_other_hosts_take_instances_by_policy_and_survive_a_sigkill() {
     world.yukari_ok(&["cluster", "set-policy", "east", "greedy"]);
     let second = world.run(2);
     assert_eq!(counts(&world.east()), vec![2, 4], "greedy packs");
-    eventually(60, "six running instances", || {
+    poll(60, "six running instances", || {
         let states = world.states();
         second.iter().all(|id| states.get(id).map(String::as_str) == Some("running"))
     });
@@ -372,7 +364,7 @@ fn nodes_on_other_hosts_take_instances_by_policy_and_survive_a_sigkill() {
     // its instances are impaired, not lost; nothing new goes there.
     let on_n1 = world.east()["10.250.0.11"].1;
     n1.kill9();
-    eventually(30, "n1 unreachable", || world.east()["10.250.0.11"].0 == "unreachable");
+    poll(30, "n1 unreachable", || world.east()["10.250.0.11"].0 == "unreachable");
     let statuses = world.statuses();
     let impaired: Vec<&String> =
         statuses.iter().filter(|(_, s)| *s == "impaired").map(|(id, _)| id).collect();
@@ -385,11 +377,11 @@ fn nodes_on_other_hosts_take_instances_by_policy_and_survive_a_sigkill() {
     // Restarted (its saved credentials, no admin eucarc): reachable again,
     // the termination made meanwhile carried out, its guests running again.
     let _n1 = world.node("n1", 11, false);
-    eventually(60, "n1 reachable and reconciled", || {
+    poll(60, "n1 reachable and reconciled", || {
         let east = world.east();
         east["10.250.0.11"] == ("reachable".to_owned(), on_n1 - 1) && world.states()[&gone] == "terminated"
     });
-    eventually(30, "no impaired instance", || {
+    poll(30, "no impaired instance", || {
         let statuses = world.statuses();
         statuses.len() == 5 && statuses.values().all(|s| s == "ok")
     });
@@ -398,37 +390,6 @@ fn nodes_on_other_hosts_take_instances_by_policy_and_survive_a_sigkill() {
     // The simulated guests died with the executor: it starts them again.
     let again = restarted.matches("the guest of a running instance was missing; started it again").count();
     assert_eq!(again as u32, on_n1 - 1, "{restarted}");
-}
-
-/// QEMU processes whose command line names `needle`: (pid, command line).
-fn qemu_processes(needle: &str) -> Vec<(u32, String)> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
-        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else { continue };
-        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        if cmdline.contains("qemu-system") && cmdline.contains(needle) {
-            found.push((pid, cmdline));
-        }
-    }
-    found
-}
-
-/// Kills, by pid, the QEMU processes left under the test's directory.
-struct QemuReaper(PathBuf);
-
-impl Drop for QemuReaper {
-    fn drop(&mut self) {
-        for (pid, _) in qemu_processes(&self.0.to_string_lossy()) {
-            let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
-        }
-    }
-}
-
-fn image_dir() -> PathBuf {
-    std::env::var_os("YUKARI_IMAGE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| "/var/cache/yukari/images".into())
 }
 
 /// A node on another host with libvirt's embedded QEMU driver: its guest
@@ -456,19 +417,17 @@ fn a_remote_libvirt_node_real_guest_survives_the_executors_sigkill() {
     let image_dir = images.to_string_lossy().into_owned();
     let libvirt = ["--hypervisor", "libvirt", "--domain-type", "qemu", "--image-dir", &image_dir];
     let mut n1 = world.node_with("n1", 11, true, &libvirt);
-    eventually(120, "n1 reachable", || {
-        world.east().get("10.250.0.11").is_some_and(|(s, _)| s == "reachable")
-    });
+    poll(120, "n1 reachable", || world.east().get("10.250.0.11").is_some_and(|(s, _)| s == "reachable"));
 
     let id = world.run(1).remove(0);
     let user_data_seen = |world: &World| {
         let console = world.aws(&["get-console-output", "--instance-id", &id]);
         console["Output"].as_str().unwrap_or_default().contains(&format!("instance-id {id}"))
     };
-    eventually(240, "the instance running", || world.states()[&id] == "running");
+    poll(240, "the instance running", || world.states()[&id] == "running");
     // The console, pushed by the node: the guest booted and read its own
     // instance id from the controller's metadata service.
-    eventually(240, "the guest's metadata on its console", || user_data_seen(&world));
+    poll(240, "the guest's metadata on its console", || user_data_seen(&world));
     let qemu = qemu_processes(&format!("guest={id}"));
     assert_eq!(qemu.len(), 1, "{qemu:?}");
     let pid = qemu[0].0;
@@ -476,7 +435,7 @@ fn a_remote_libvirt_node_real_guest_survives_the_executors_sigkill() {
     n1.kill9();
     assert!(Path::new(&format!("/proc/{pid}")).exists(), "the guest outlives its node executor");
     let _n1 = world.node_with("n1", 11, false, &libvirt);
-    eventually(120, "n1 reconciled", || {
+    poll(120, "n1 reconciled", || {
         std::fs::read_to_string(world.dir.join("n1-again.log"))
             .unwrap_or_default()
             .contains("replayed the log and reconciled")
@@ -492,6 +451,6 @@ fn a_remote_libvirt_node_real_guest_survives_the_executors_sigkill() {
     assert!(!restarted.contains("started it again"), "{restarted}");
 
     world.aws(&["terminate-instances", "--instance-ids", &id]);
-    eventually(120, "the instance terminated", || world.states()[&id] == "terminated");
-    eventually(60, "its QEMU gone", || !Path::new(&format!("/proc/{pid}")).exists());
+    poll(120, "the instance terminated", || world.states()[&id] == "terminated");
+    poll(60, "its QEMU gone", || !Path::new(&format!("/proc/{pid}")).exists());
 }

@@ -243,3 +243,55 @@ pub fn instance_states(describe: &serde_json::Value) -> Vec<(String, String)> {
     }
     out
 }
+
+/// Waits until `check` holds, looking every 250 ms; fails the test after
+/// `secs` seconds. Returns how long it took.
+pub fn poll(secs: u64, what: &str, mut check: impl FnMut() -> bool) -> Duration {
+    let started = Instant::now();
+    while !check() {
+        assert!(started.elapsed() < Duration::from_secs(secs), "timed out after {secs} s waiting for {what}");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    started.elapsed()
+}
+
+/// The built-in guest image's folder, which must hold its three files.
+pub fn image_dir() -> PathBuf {
+    let dir = node_executor::libvirt::default_image_dir();
+    for file in ["yukari-kernel", "yukari-initrd", "yukari-default"] {
+        assert!(
+            dir.join(file).is_file(),
+            "{} is missing: build the guest image with `scripts/build-guest-image {}` (scripts/test does)",
+            dir.join(file).display(),
+            dir.display()
+        );
+    }
+    dir
+}
+
+/// QEMU processes whose command line names `needle`: (pid, command line).
+pub fn qemu_processes(needle: &str) -> Vec<(u32, String)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else { continue };
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if cmdline.contains("qemu-system") && cmdline.contains(needle) {
+            found.push((pid, cmdline));
+        }
+    }
+    found
+}
+
+/// Kills the QEMU processes a test's cloud left (guests outlive `yukari
+/// up` and `yukari node`) if the test fails half way; by pid, only those
+/// whose command line names the test's directory.
+pub struct QemuReaper(pub PathBuf);
+
+impl Drop for QemuReaper {
+    fn drop(&mut self) {
+        for (pid, _) in qemu_processes(&self.0.to_string_lossy()) {
+            let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+        }
+    }
+}

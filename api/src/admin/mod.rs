@@ -48,7 +48,7 @@ pub fn router(app: Arc<App>) -> Router {
         .with_state(app)
 }
 
-fn refuse(status: StatusCode, message: impl Into<String>) -> Response {
+pub(crate) fn refuse(status: StatusCode, message: impl Into<String>) -> Response {
     (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], message.into()).into_response()
 }
 

@@ -1,43 +1,22 @@
 use super::*;
-use crate::app::bootstrap::BootstrapSpec;
-use crate::app::{AppConfig, RequestMeta};
+use crate::app::RequestMeta;
+use crate::app::testing::{TestApp, test_app};
 use crate::auth::{V4Key, V4Request, sign_v4_headers};
-use crate::secrets::MasterKey;
 use axum::http::Request;
 use domain::command::{CreateAccount, NewAccessKey};
-use domain::{AccessKeyId, AccountId, Command, Principal, Resources, Timestamp, UserName, ZoneName};
-use eventlog::{EventLog, LogOptions};
-use projections::Projections;
+use domain::{AccessKeyId, AccountId, Command, Principal, Timestamp, UserName};
 use tower::ServiceExt;
 
 struct Cloud {
     app: Arc<App>,
     admin: (String, String),
     other: (String, String),
-    _dir: tempfile::TempDir,
-    /// The read models follow the log while this is alive.
-    _following: tokio::sync::watch::Sender<bool>,
+    _base: TestApp,
 }
 
 async fn cloud() -> Cloud {
-    let dir = tempfile::tempdir().unwrap();
-    let log = EventLog::open(&dir.path().join("events.redb"), LogOptions::default()).unwrap();
-    let projections = Projections::open(&log, None).unwrap();
-    let master = MasterKey::load_or_create(&dir.path().join("master.key")).unwrap();
-    let config = AppConfig { ec2_url: "http://localhost/".into() };
-    let app = Arc::new(App::new(log.clone(), projections.clone(), master, config));
-    let (_stop, stopped) = tokio::sync::watch::channel(false);
-    tokio::spawn(projections.clone().follow(log.clone(), stopped));
-    let spec = BootstrapSpec {
-        region: "yukari".into(),
-        zone: ZoneName::parse("yukari-1a").unwrap(),
-        node_host: "127.0.0.1".into(),
-        hypervisor: "sim".into(),
-        node_capacity: Resources { cpus: 8, memory_mib: 8192, disk_gib: 100 },
-        private_cidr: "10.111.0.0/16".into(),
-        public_addresses: Vec::new(),
-    };
-    let admin = app.bootstrap(spec).await.unwrap();
+    let base = test_app().await;
+    let app = base.app.clone();
     // A customer account with a key of its own.
     let account = AccountId::from_bits(222_222_222_222);
     let key = AccessKeyId::from_bits(42);
@@ -58,13 +37,7 @@ async fn cloud() -> Cloud {
         at,
     };
     app.execute(Command::CreateAccount(create), &meta).await.unwrap();
-    Cloud {
-        app,
-        admin: (admin.access_key.to_string(), admin.secret),
-        other: (key.to_string(), secret),
-        _dir: dir,
-        _following: _stop,
-    }
+    Cloud { app, admin: base.admin.clone(), other: (key.to_string(), secret), _base: base }
 }
 
 async fn get(

@@ -8,6 +8,8 @@ mod credentials;
 mod execute;
 pub mod ids;
 mod refusals;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod time_travel;
 
 pub use credentials::Credentials;

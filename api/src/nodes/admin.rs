@@ -9,9 +9,8 @@
 //!   — registers a node on another host and answers its credentials
 //!   ([`NodeCredentials`]) once; only the sealed secret stays in the log.
 
-use super::refuse;
 use super::wire::{ClusterInfo, NodeCredentials, NodeInfo};
-use crate::admin::{Refusal, authorize};
+use crate::admin::{Refusal, authorize, refuse};
 use crate::app::ids::now;
 use crate::app::{App, ExecuteError, RequestMeta};
 use crate::secrets::new_secret_key;

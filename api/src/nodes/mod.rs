@@ -24,8 +24,8 @@ pub mod admin;
 pub mod liveness;
 pub mod wire;
 
-use crate::admin::Refusal;
 use crate::admin::wire as frames;
+use crate::admin::{Refusal, refuse};
 use crate::app::{App, ExecuteError, RequestMeta};
 use crate::auth::{SecretLookup, SignedRequest, verify};
 use axum::Router;
@@ -51,10 +51,6 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/node/metadata-token", get(metadata_token))
         .merge(admin::router())
         .with_state(app)
-}
-
-pub(crate) fn refuse(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], message.into()).into_response()
 }
 
 /// Node secrets: sealed in the log, opened with the master key.
@@ -232,6 +228,21 @@ async fn heartbeat(
     response
 }
 
+/// The instance named by `text`, when it is placed on `node`; a 400 or
+/// 403 answer otherwise.
+fn own_instance(app: &App, node: &NodeId, text: &str) -> Result<InstanceId, Refusal> {
+    let Ok(instance) = InstanceId::parse(text) else {
+        return Err(Refusal(StatusCode::BAD_REQUEST, format!("not an instance id: {text:?}")));
+    };
+    if !placed_on(app, &instance, node) {
+        return Err(Refusal(
+            StatusCode::FORBIDDEN,
+            format!("instance {instance} is not placed on node {node}"),
+        ));
+    }
+    Ok(instance)
+}
+
 #[derive(Deserialize)]
 struct ConsoleQuery {
     instance: String,
@@ -249,12 +260,10 @@ async fn console(
         Ok(who) => who,
         Err(refused) => return refused.into_response(),
     };
-    let Ok(instance) = InstanceId::parse(&q.instance) else {
-        return refuse(StatusCode::BAD_REQUEST, format!("not an instance id: {:?}", q.instance));
+    let instance = match own_instance(&app, &node, &q.instance) {
+        Ok(i) => i,
+        Err(refused) => return refused.into_response(),
     };
-    if !placed_on(&app, &instance, &node) {
-        return refuse(StatusCode::FORBIDDEN, format!("instance {instance} is not placed on node {node}"));
-    }
     app.liveness.set_console(instance, body.to_vec());
     StatusCode::NO_CONTENT.into_response()
 }
@@ -270,12 +279,10 @@ async fn metadata_token(
         Ok(who) => who,
         Err(refused) => return refused.into_response(),
     };
-    let Ok(instance) = InstanceId::parse(&q.instance) else {
-        return refuse(StatusCode::BAD_REQUEST, format!("not an instance id: {:?}", q.instance));
+    let instance = match own_instance(&app, &node, &q.instance) {
+        Ok(i) => i,
+        Err(refused) => return refused.into_response(),
     };
-    if !placed_on(&app, &instance, &node) {
-        return refuse(StatusCode::FORBIDDEN, format!("instance {instance} is not placed on node {node}"));
-    }
     crate::metadata::MetadataTokens::new(app.credentials.master_key()).token(&instance).into_response()
 }
 

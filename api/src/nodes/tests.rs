@@ -2,47 +2,16 @@
 
 use super::*;
 use crate::admin::wire as frame_wire;
-use crate::app::AppConfig;
-use crate::app::bootstrap::{BootstrapSpec, default_images};
+use crate::app::bootstrap::default_images;
 use crate::auth::{V4Key, V4Request, sign_v4_headers};
-use crate::secrets::MasterKey;
 use axum::body::Body;
 use axum::http::Request;
 use domain::command::{NodeOutcome, NodeReport, RunInstances};
-use domain::{Resources, ShutdownBehavior, Timestamp, UserName};
-use eventlog::{EventLog, LogOptions};
-use projections::Projections;
+use domain::{ShutdownBehavior, Timestamp, UserName};
 use tower::ServiceExt;
 use wire::{NodeCredentials, NodeInfo, ReportBody};
 
-struct Cloud {
-    app: Arc<App>,
-    admin: (String, String),
-    _dir: tempfile::TempDir,
-    _following: tokio::sync::watch::Sender<bool>,
-}
-
-async fn cloud() -> Cloud {
-    let dir = tempfile::tempdir().unwrap();
-    let log = EventLog::open(&dir.path().join("events.redb"), LogOptions::default()).unwrap();
-    let projections = Projections::open(&log, None).unwrap();
-    let master = MasterKey::load_or_create(&dir.path().join("master.key")).unwrap();
-    let config = AppConfig { ec2_url: "http://localhost/".into() };
-    let app = Arc::new(App::new(log.clone(), projections.clone(), master, config));
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    tokio::spawn(projections.clone().follow(log.clone(), stopped));
-    let spec = BootstrapSpec {
-        region: "yukari".into(),
-        zone: ZoneName::parse("yukari-1a").unwrap(),
-        node_host: "127.0.0.1".into(),
-        hypervisor: "sim".into(),
-        node_capacity: Resources { cpus: 8, memory_mib: 8192, disk_gib: 100 },
-        private_cidr: "10.111.0.0/16".into(),
-        public_addresses: Vec::new(),
-    };
-    let admin = app.bootstrap(spec).await.unwrap();
-    Cloud { app, admin: (admin.access_key.to_string(), admin.secret), _dir: dir, _following: stop }
-}
+use crate::app::testing::{TestApp as Cloud, test_app as cloud};
 
 async fn call(
     app: &Arc<App>,
