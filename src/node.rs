@@ -7,8 +7,16 @@
 //! `DATA_DIR/node-credentials.json` (mode 0600) and used from then on (the
 //! admin's eucarc is not needed again and need not stay on the host).
 //!
-//! Data directory layout: `node-credentials.json`, and with
-//! `--hypervisor libvirt` the guests under `node/` as with `yukari up`.
+//! Registration converges: the node chooses its id and saves it
+//! (`node-identity.json`, with the cluster) *before* it asks the
+//! controller, and names it when it registers. A node that crashed between
+//! the controller's answer and saving the credentials — or lost them —
+//! registers again as the same node (the controller issues a new key and
+//! the old one stops working) instead of joining twice.
+//!
+//! Data directory layout: `node-identity.json`, `node-credentials.json`,
+//! and with `--hypervisor libvirt` the guests under `node/` as with
+//! `yukari up`.
 
 mod remote;
 
@@ -89,6 +97,15 @@ pub struct RunArgs {
 }
 
 const CREDENTIALS: &str = "node-credentials.json";
+const IDENTITY: &str = "node-identity.json";
+
+/// The id this node chose for itself and the cluster it joins, saved
+/// before the first registration is asked for.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Identity {
+    node: String,
+    cluster: String,
+}
 
 /// The node's credentials and the controller they are for.
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -120,6 +137,10 @@ fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     file.sync_all()?;
     std::fs::rename(&tmp, path)
         .with_context(|| say!("cannot write {}", "{} に書き込めません", path.display()))?;
+    // The rename itself must survive a crash too.
+    if let Some(dir) = path.parent().and_then(|d| std::fs::File::open(d).ok()) {
+        let _ = dir.sync_all();
+    }
     Ok(())
 }
 
@@ -143,6 +164,7 @@ async fn credentials(args: &RunArgs, controller: &str) -> anyhow::Result<NodeCre
         return Ok(saved.credentials);
     }
     let cluster = zone_name(required(&args.cluster, "--cluster")?)?;
+    let node = identity(args, &cluster)?;
     let Some(eucarc) = &args.credentials else {
         bail!(say!(
             "this node is not registered yet: give the admin's eucarc with --credentials FILE to join the cloud",
@@ -155,7 +177,7 @@ async fn credentials(args: &RunArgs, controller: &str) -> anyhow::Result<NodeCre
     let host_q: String = form_urlencoded_value(&host);
     let hypervisor_q = form_urlencoded_value(&args.hypervisor);
     let query = format!(
-        "zone={cluster}&host={host_q}&hypervisor={hypervisor_q}&cpus={}&memory_mib={}&disk_gib={}",
+        "zone={cluster}&host={host_q}&hypervisor={hypervisor_q}&cpus={}&memory_mib={}&disk_gib={}&node={node}",
         args.cpus, args.memory_mib, args.disk_gib
     );
     let answer = admin
@@ -167,13 +189,52 @@ async fn credentials(args: &RunArgs, controller: &str) -> anyhow::Result<NodeCre
     let issued: NodeCredentials = serde_json::from_slice(&answer).with_context(|| {
         say!("the controller's answer has no credentials", "コントローラーの応答に認証情報がありません")
     })?;
-    std::fs::create_dir_all(&args.data_dir)
-        .with_context(|| say!("cannot create {}", "{} を作成できません", args.data_dir.display()))?;
+    if issued.node != node.as_str() {
+        bail!(say!(
+            "the controller registered node {} instead of {node}",
+            "コントローラーが {node} ではなくノード {} を登録しました",
+            issued.node
+        ));
+    }
     let saved = Saved { controller: controller.to_owned(), credentials: issued.clone() };
     write_private(&path, &serde_json::to_vec_pretty(&saved)?)?;
     let (node, zone) = (&issued.node, &issued.zone);
     tracing::info!(%node, %zone, credentials = %path.display(), "node registered");
     Ok(issued)
+}
+
+/// This node's id: the one saved in `DATA_DIR/node-identity.json`, or a
+/// new one saved there now, before the controller hears of it (so that a
+/// crash anywhere after this point registers the same node again).
+fn identity(args: &RunArgs, cluster: &ZoneName) -> anyhow::Result<NodeId> {
+    let path = args.data_dir.join(IDENTITY);
+    let saved = match std::fs::read(&path) {
+        Ok(text) => Some(
+            serde_json::from_slice::<Identity>(&text)
+                .ok()
+                .filter(|i| NodeId::parse(&i.node).is_ok())
+                .with_context(|| {
+                    say!("{} is not a node's identity", "{} はノードの識別情報ではありません", path.display())
+                })?,
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e).with_context(|| say!("cannot read {}", "{} を読めません", path.display())),
+    };
+    if let Some(saved) = saved {
+        if saved.cluster != cluster.as_str() {
+            let joined = &saved.cluster;
+            bail!(say!(
+                "this node already joins cluster {joined}, not {cluster} (its data directory is {})",
+                "このノードはすでにクラスター {joined} に参加しています({cluster} ではありません。データディレクトリ: {})",
+                args.data_dir.display()
+            ));
+        }
+        return Ok(NodeId::parse(&saved.node)?);
+    }
+    let node = NodeId::from_bits(rand::random());
+    let identity = Identity { node: node.to_string(), cluster: cluster.to_string() };
+    write_private(&path, &serde_json::to_vec_pretty(&identity)?)?;
+    Ok(node)
 }
 
 fn form_urlencoded_value(text: &str) -> String {

@@ -136,6 +136,11 @@ impl World {
     }
 
     fn node_with(&self, name: &str, octet: u8, first: bool, hypervisor: &[&str]) -> Proc {
+        let log = if first { format!("{name}.log") } else { format!("{name}-again.log") };
+        self.node_logged(name, octet, first, hypervisor, &log)
+    }
+
+    fn node_logged(&self, name: &str, octet: u8, first: bool, hypervisor: &[&str], log: &str) -> Proc {
         let data = self.dir.join(name);
         let eucarc = self.dir.join("ctl/eucarc");
         let host = format!("10.250.0.{octet}");
@@ -146,8 +151,7 @@ impl World {
         if first {
             args.extend(["--cluster", "east", "--cpus", "4", "--credentials", eucarc.to_str().unwrap()]);
         }
-        let log = if first { format!("{name}.log") } else { format!("{name}-again.log") };
-        self.spawn(name, &args, &log)
+        self.spawn(name, &args, log)
     }
 
     /// `yukari ARGS --data-dir ctl` from the controller's host.
@@ -170,11 +174,17 @@ impl World {
     /// The nodes of cluster `east` in `yukari node list`: host → (state,
     /// instances).
     fn east(&self) -> HashMap<String, (String, u32)> {
+        self.east_nodes().into_iter().map(|(_, host, state, n)| (host, (state, n))).collect()
+    }
+
+    /// Every row of cluster `east` in `yukari node list`: (node, host,
+    /// state, instances).
+    fn east_nodes(&self) -> Vec<(String, String, String, u32)> {
         self.yukari_ok(&["node", "list"])
             .lines()
             .map(|l| l.split_whitespace().collect::<Vec<&str>>())
             .filter(|f| f.len() > 5 && f[0].starts_with("nc-") && f[1] == "east")
-            .map(|f| (f[2].to_owned(), (f[4].to_owned(), f.last().unwrap().parse().unwrap())))
+            .map(|f| (f[0].to_owned(), f[2].to_owned(), f[4].to_owned(), f.last().unwrap().parse().unwrap()))
             .collect()
     }
 
@@ -263,33 +273,44 @@ fn start(hosts: &[(&str, u8)]) -> (tempfile::TempDir, World, Proc) {
     let temp = tempfile::tempdir().unwrap();
     let net = Net::create(hosts).expect("namespaces and a bridge");
     let mut world = World { net, dir: temp.path().to_path_buf(), env: HashMap::new() };
+    let controller = world.controller("ctl.log");
     let ctl_dir = world.dir.join("ctl");
-    let controller = world.spawn(
-        "ctl",
-        &[
-            "up",
-            "--data-dir",
-            ctl_dir.to_str().unwrap(),
-            "--bind",
-            CONTROLLER,
-            "--ec2-port",
-            "8773",
-            "--hypervisor",
-            "sim",
-            "--sim-boot-ms",
-            "100",
-            "--node-timeout-secs",
-            "3",
-        ],
-        "ctl.log",
-    );
-    poll(60, "the controller", || {
-        ctl_dir.join("eucarc").exists() && world.yukari(&["cluster", "list"]).status.success()
-    });
     world.env = common::parse_eucarc(&std::fs::read_to_string(ctl_dir.join("eucarc")).unwrap());
     assert_eq!(world.env["AWS_ENDPOINT_URL"], format!("http://{CONTROLLER}:8773/"));
 
     (temp, world, controller)
+}
+
+impl World {
+    /// The controller (`yukari up` in namespace `ctl`, data dir `ctl`),
+    /// once it answers.
+    fn controller(&self, log: &str) -> Proc {
+        let world = self;
+        let ctl_dir = world.dir.join("ctl");
+        let controller = world.spawn(
+            "ctl",
+            &[
+                "up",
+                "--data-dir",
+                ctl_dir.to_str().unwrap(),
+                "--bind",
+                CONTROLLER,
+                "--ec2-port",
+                "8773",
+                "--hypervisor",
+                "sim",
+                "--sim-boot-ms",
+                "100",
+                "--node-timeout-secs",
+                "3",
+            ],
+            log,
+        );
+        poll(60, "the controller", || {
+            ctl_dir.join("eucarc").exists() && world.yukari(&["cluster", "list"]).status.success()
+        });
+        controller
+    }
 }
 
 /// A log without its terminal colours.
@@ -453,4 +474,60 @@ fn a_remote_libvirt_node_real_guest_survives_the_executors_sigkill() {
     world.aws(&["terminate-instances", "--instance-ids", &id]);
     poll(120, "the instance terminated", || world.states()[&id] == "terminated");
     poll(60, "its QEMU gone", || !Path::new(&format!("/proc/{pid}")).exists());
+}
+
+/// A node that lost its credentials file (as if it crashed after the
+/// controller registered it and before it saved them) registers again as
+/// the same node: one row in the node list, its instance still its own.
+#[test]
+fn a_node_that_lost_its_credentials_comes_back_as_the_same_node() {
+    if let Some(reason) = skip_reason() {
+        eprintln!("SKIPPED: {reason}");
+        return;
+    }
+    let (_temp, world, _controller) = start(&[("ctl", 1), ("n1", 11)]);
+    world.yukari_ok(&["cluster", "add", "east"]);
+    let sim = ["--hypervisor", "sim", "--sim-boot-ms", "100"];
+    let mut n1 = world.node("n1", 11, true);
+    poll(30, "n1 reachable", || world.east().get("10.250.0.11").is_some_and(|(s, _)| s == "reachable"));
+    let before = world.east_nodes();
+    assert_eq!(before.len(), 1, "{before:?}");
+    let id = world.run(1).remove(0);
+    poll(60, "the instance running", || world.states()[&id] == "running");
+
+    n1.kill9();
+    let credentials = world.dir.join("n1/node-credentials.json");
+    let old: serde_json::Value = serde_json::from_slice(&std::fs::read(&credentials).unwrap()).unwrap();
+    std::fs::remove_file(&credentials).unwrap();
+    let _n1 = world.node_logged("n1", 11, true, &sim, "n1-rejoin.log");
+    poll(60, "n1 registered again and reconciled", || {
+        std::fs::read_to_string(world.dir.join("n1-rejoin.log"))
+            .unwrap_or_default()
+            .contains("replayed the log and reconciled")
+    });
+    let after = world.east_nodes();
+    assert_eq!(after.len(), 1, "still one node: {after:?}");
+    assert_eq!((&after[0].0, after[0].3), (&before[0].0, 1), "the same node, with its instance");
+    let new: serde_json::Value = serde_json::from_slice(&std::fs::read(&credentials).unwrap()).unwrap();
+    assert_eq!(new["node"], old["node"]);
+    assert_ne!(new["access_key"], old["access_key"], "a new key");
+    assert_eq!(world.states()[&id], "running");
+    // Its guest (simulated: it died with the executor) runs again there.
+    let log = std::fs::read_to_string(world.dir.join("n1-rejoin.log")).unwrap();
+    assert!(log.contains("started it again"), "{log}");
+
+    // Its identity binds the data directory to its cluster, even with no
+    // credentials saved: it cannot join another one.
+    std::fs::remove_file(&credentials).unwrap();
+    let data = world.dir.join("n1");
+    let url = format!("http://{CONTROLLER}:8773/");
+    let other = world
+        .net
+        .exec("n1", env!("CARGO_BIN_EXE_yukari"))
+        .args(["node", "--controller", &url, "--cluster", "west", "--data-dir", data.to_str().unwrap()])
+        .env("LANG", "C")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&other.stderr);
+    assert!(!other.status.success() && stderr.contains("already joins cluster east"), "{stderr}");
 }

@@ -25,6 +25,8 @@ pub enum Aggregate {
     ElasticIp(ElasticIp),
     /// A claimed account name: the account it belongs to.
     AccountName(AccountId),
+    /// A claimed node id: the zone (cluster) of the node.
+    Node(ZoneName),
 }
 
 impl Aggregate {
@@ -67,6 +69,8 @@ impl Aggregate {
                 *self = Aggregate::AccountName(e.account.clone())
             }
             (Aggregate::AccountName(_), _) => {}
+            (Aggregate::Empty, Event::NodeClaimed(e)) => *self = Aggregate::Node(e.zone.clone()),
+            (Aggregate::Node(_), _) => {}
             (Aggregate::Empty, _) => {}
         }
     }

@@ -473,7 +473,7 @@ impl Command {
             }
             Command::AddCluster(c) => vec![StreamId::cloud(), StreamId::cluster(&c.zone)],
             Command::SetVmType(_) => vec![StreamId::cloud()],
-            Command::RegisterNode(c) => vec![StreamId::cluster(&c.zone)],
+            Command::RegisterNode(c) => vec![StreamId::cluster(&c.zone), StreamId::node(&c.node)],
             Command::CreateAccount(c) => vec![
                 StreamId::account(&c.account),
                 StreamId::account_name(&c.name),

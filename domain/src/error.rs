@@ -16,6 +16,8 @@ pub enum DecideError {
     ZoneExists(ZoneName),
     #[error("node {0} is already registered")]
     NodeExists(NodeId),
+    #[error("node {node} already belongs to cluster {zone}")]
+    NodeInOtherZone { node: NodeId, zone: ZoneName },
     #[error("node {0} is not registered")]
     UnknownNode(NodeId),
     #[error("account {0} already exists")]

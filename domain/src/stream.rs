@@ -23,6 +23,8 @@ pub enum StreamKind {
     Network,
     ElasticIp,
     AccountName,
+    /// Claims a node id for one cluster.
+    Node,
     /// Refused requests (audit only; no aggregate).
     Refused,
     Unknown,
@@ -57,6 +59,10 @@ impl StreamId {
     }
     pub fn security_group(group: &SecurityGroupId) -> Self {
         StreamId(format!("sg/{group}"))
+    }
+    /// Claims a node id (for the cluster of its first registration).
+    pub fn node(node: &NodeId) -> Self {
+        StreamId(format!("node/{node}"))
     }
     pub fn network() -> Self {
         StreamId("network".to_owned())
@@ -94,6 +100,7 @@ impl StreamId {
             "network" => StreamKind::Network,
             "eip" => StreamKind::ElasticIp,
             "account-name" => StreamKind::AccountName,
+            "node" => StreamKind::Node,
             "refused" => StreamKind::Refused,
             _ => StreamKind::Unknown,
         }

@@ -80,6 +80,7 @@ impl ReadModels {
             | Event::GroupNameClaimed(_)
             | Event::GroupNameReleased(_)
             | Event::AccountNameClaimed(_)
+            | Event::NodeClaimed(_)
             | Event::SecurityGroupReferenced(_)
             | Event::SecurityGroupDereferenced(_)
             | Event::RequestRefused(_) => {}

@@ -5,9 +5,14 @@
 //! - `POST /admin/clusters?name=Z&policy=P` — a new cluster (availability zone).
 //! - `POST /admin/clusters/policy?name=Z&policy=P` — its scheduling policy.
 //! - `GET /admin/nodes` — [`NodeInfo`] rows (JSON), with their heartbeats.
-//! - `POST /admin/nodes?zone=Z&host=H&hypervisor=X&cpus=N&memory_mib=N&disk_gib=N`
+//! - `POST /admin/nodes?zone=Z&host=H&hypervisor=X&cpus=N&memory_mib=N&disk_gib=N[&node=ID]`
 //!   — registers a node on another host and answers its credentials
 //!   ([`NodeCredentials`]) once; only the sealed secret stays in the log.
+//!   A node names the id it chose (and saved before asking): asking again
+//!   with the same id and zone answers new credentials for the same node
+//!   (the old key stops working), so a node that crashed before saving
+//!   its credentials does not become two; the same id in another zone is
+//!   refused (409).
 
 use super::wire::{ClusterInfo, NodeCredentials, NodeInfo};
 use crate::admin::{Refusal, authorize, refuse};
@@ -20,7 +25,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use domain::command::{AddCluster, NodeKey, RegisterNode, SetClusterPolicy};
-use domain::{Command, DecideError, Principal, Resources, SchedulingPolicy, ZoneName};
+use domain::{Command, DecideError, NodeId, Principal, Resources, SchedulingPolicy, ZoneName};
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -206,6 +211,8 @@ struct RegisterQuery {
     cpus: u32,
     memory_mib: u64,
     disk_gib: u64,
+    /// The id the node chose; a new one when absent.
+    node: Option<String>,
 }
 
 async fn register_node(
@@ -225,7 +232,13 @@ async fn register_node(
     if q.cpus == 0 || q.memory_mib == 0 || q.disk_gib == 0 || q.host.is_empty() || q.host.len() > 255 {
         return refuse(StatusCode::BAD_REQUEST, "a node needs a host and some CPUs, memory and disk");
     }
-    let node = app.ids.node();
+    let node = match q.node.as_deref().map(NodeId::parse) {
+        None => app.ids.node(),
+        Some(Ok(node)) => node,
+        Some(Err(_)) => {
+            return refuse(StatusCode::BAD_REQUEST, "node: not a node id (nc- and 17 hex digits)");
+        }
+    };
     let access_key = app.ids.access_key();
     let secret = new_secret_key();
     let sealed = app.credentials.master_key().seal(&secret, access_key.as_str());

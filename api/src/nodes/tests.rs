@@ -232,3 +232,43 @@ async fn bad_cluster_and_node_requests_change_nothing() {
     let rows: Vec<wire::ClusterInfo> = serde_json::from_slice(&body).unwrap();
     assert_eq!(rows[0].policy, "POWERSAVE");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_registering_again_under_its_id_stays_one_node_with_only_the_newest_key() {
+    let c = cloud().await;
+    call(&c.app, &c.admin, "POST", "/admin/clusters", "name=east", Vec::new()).await;
+    call(&c.app, &c.admin, "POST", "/admin/clusters", "name=west", Vec::new()).await;
+    let chosen = NodeId::from_bits(0xfeed);
+    let query = |zone: &str| {
+        format!("zone={zone}&host=10.0.0.11&hypervisor=sim&cpus=4&memory_mib=4096&disk_gib=100&node={chosen}")
+    };
+    let mut keys = Vec::new();
+    for _ in 0..3 {
+        let (status, _, body) =
+            call(&c.app, &c.admin, "POST", "/admin/nodes", &query("east"), Vec::new()).await;
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+        let creds: NodeCredentials = serde_json::from_slice(&body).unwrap();
+        assert_eq!((creds.node.as_str(), creds.zone.as_str()), (chosen.as_str(), "east"));
+        keys.push((creds.access_key, creds.secret));
+    }
+    let (_, _, body) = call(&c.app, &c.admin, "GET", "/admin/nodes", "", Vec::new()).await;
+    let rows: Vec<NodeInfo> = serde_json::from_slice(&body).unwrap();
+    assert_eq!(rows.iter().filter(|r| r.node == chosen.as_str()).count(), 1, "one node");
+    assert_eq!(rows.iter().filter(|r| r.zone == "east").count(), 1);
+    // Only the newest key opens the node API.
+    for (i, key) in keys.iter().enumerate() {
+        let (status, _, _) = call(&c.app, key, "POST", "/node/heartbeat", "", b"{}".to_vec()).await;
+        assert_eq!(status, if i == keys.len() - 1 { 200 } else { 401 }, "key {i}");
+    }
+    // The same id in another cluster: refused, nothing appended.
+    let head = c.app.log.head();
+    let (status, _, body) = call(&c.app, &c.admin, "POST", "/admin/nodes", &query("west"), Vec::new()).await;
+    let text = String::from_utf8_lossy(&body);
+    assert_eq!(status, 409, "{text}");
+    assert!(text.contains("already belongs to cluster east"), "{text}");
+    // A malformed id: refused.
+    let bad = "zone=east&host=h&hypervisor=sim&cpus=1&memory_mib=1&disk_gib=1&node=i-00000000000000001";
+    let (status, _, _) = call(&c.app, &c.admin, "POST", "/admin/nodes", bad, Vec::new()).await;
+    assert_eq!(status, 400);
+    assert_eq!(c.app.log.head(), head);
+}

@@ -2,7 +2,7 @@
 //! and images.
 
 use super::keys_and_groups::new_group_events;
-use crate::aggregate::StateView;
+use crate::aggregate::{Aggregate, StateView};
 use crate::aggregates::cidr_range;
 use crate::command::*;
 use crate::error::DecideError;
@@ -93,13 +93,36 @@ fn node_registered(c: &RegisterNode) -> NodeRegistered {
     }
 }
 
+/// Registers a node, or — for a node on another host that registers again
+/// with the id it chose (it crashed before saving its credentials, or lost
+/// them) — issues it a new key, which replaces the old one. A node id
+/// belongs to one cluster: its `node/ID` stream holds the claim.
 pub(super) fn register_node(c: &RegisterNode, view: &dyn StateView) -> Result<Events, DecideError> {
-    let cluster = view.cluster(&c.zone).ok_or_else(|| DecideError::UnknownZone(c.zone.clone()))?;
-    if cluster.nodes.contains_key(&c.node) {
-        return Err(DecideError::NodeExists(c.node.clone()));
+    let claim = match view.get(&StreamId::node(&c.node)) {
+        Some(Aggregate::Node(zone)) => Some(zone),
+        _ => None,
+    };
+    if let Some(zone) = claim
+        && zone != &c.zone
+    {
+        return Err(DecideError::NodeInOtherZone { node: c.node.clone(), zone: zone.clone() });
     }
+    let cluster = view.cluster(&c.zone).ok_or_else(|| DecideError::UnknownZone(c.zone.clone()))?;
     let stream = StreamId::cluster(&c.zone);
-    let mut events: Events = vec![(stream.clone(), node_registered(c).into())];
+    let mut events: Events = Vec::new();
+    match (cluster.nodes.get(&c.node), &c.key) {
+        // Registered with a key before: only the key changes (capacity and
+        // host stay as first registered).
+        (Some(node), Some(_)) if node.access_key.is_some() => {}
+        (Some(_), _) => return Err(DecideError::NodeExists(c.node.clone())),
+        (None, _) => events.push((stream.clone(), node_registered(c).into())),
+    }
+    if claim.is_none() {
+        events.push((
+            StreamId::node(&c.node),
+            NodeClaimed { node: c.node.clone(), zone: c.zone.clone() }.into(),
+        ));
+    }
     if let Some(key) = &c.key {
         if cluster.nodes.values().any(|n| n.access_key.as_ref() == Some(&key.access_key)) {
             return Err(DecideError::AccessKeyExists(key.access_key.clone()));

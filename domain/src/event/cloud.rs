@@ -77,6 +77,16 @@ pub struct NodeCredentialsIssued {
     pub at: Timestamp,
 }
 
+/// A node id was taken by a node of `zone`, on the stream of that id, so
+/// that the same id cannot join a second cluster (a node that registers
+/// again, e.g. after a crash before it saved its credentials, stays one
+/// node).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NodeClaimed {
+    pub node: NodeId,
+    pub zone: ZoneName,
+}
+
 /// The controller stopped hearing from a node: nothing new is placed on it
 /// and its instances are reported impaired until it is heard again.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

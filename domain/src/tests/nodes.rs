@@ -3,7 +3,7 @@
 
 use super::samples::*;
 use super::*;
-use crate::command::{MarkNode, NodeKey, RegisterNode, SetClusterPolicy};
+use crate::command::{AddCluster, MarkNode, NodeKey, RegisterNode, SetClusterPolicy};
 
 fn cloud(cpus: u32) -> Given {
     let mut g = given(&[]);
@@ -39,12 +39,60 @@ fn a_node_registered_with_a_key_gets_its_credentials_recorded_sealed() {
     let mut g = cloud(8);
     let key = NodeKey { access_key: AccessKeyId::from_bits(0x42), secret: secret() };
     let d = g.then_apply(&second_node(Some(key.clone()))).unwrap();
-    assert_eq!(event_types(&d), vec!["NodeRegistered", "NodeCredentialsIssued"]);
+    assert_eq!(event_types(&d), vec!["NodeRegistered", "NodeClaimed", "NodeCredentialsIssued"]);
     assert_eq!(cluster(&g).nodes[&NodeId::from_bits(2)].access_key, Some(key.access_key.clone()));
     // The same key cannot serve two nodes.
     let Command::RegisterNode(mut again) = second_node(Some(key.clone())) else { unreachable!() };
     again.node = NodeId::from_bits(3);
     assert_eq!(g.when(&Command::RegisterNode(again)), Err(DecideError::AccessKeyExists(key.access_key)));
+}
+
+#[test]
+fn a_node_registering_again_keeps_its_id_and_gets_a_new_key() {
+    let mut g = cloud(8);
+    let first = NodeKey { access_key: AccessKeyId::from_bits(0x42), secret: secret() };
+    g.then_apply(&second_node(Some(first.clone()))).unwrap();
+    g.then_apply(&run(admin(), 1, 1, 1, None)).unwrap();
+    let before = cluster(&g).nodes[&NodeId::from_bits(2)].clone();
+    let newer = NodeKey { access_key: AccessKeyId::from_bits(0x43), secret: secret() };
+    let d = g.then_apply(&second_node(Some(newer.clone()))).unwrap();
+    // One node still, with the new key in place of the old one.
+    assert_eq!(event_types(&d), vec!["NodeCredentialsIssued"]);
+    let after = &cluster(&g).nodes[&NodeId::from_bits(2)];
+    assert_eq!(after.access_key, Some(newer.access_key.clone()));
+    assert_eq!((&after.instances, after.used), (&before.instances, before.used));
+    assert_eq!(cluster(&g).nodes.len(), 2);
+    // A replaced key is free again; one in use is not handed to another node.
+    assert_eq!(
+        g.when(&second_node(Some(first.clone()))).map(|d| event_types(&d)),
+        Ok(vec!["NodeCredentialsIssued"]),
+        "the old key is free again once replaced"
+    );
+    let Command::RegisterNode(mut same) = second_node(Some(newer.clone())) else { unreachable!() };
+    same.node = NodeId::from_bits(3);
+    assert_eq!(g.when(&Command::RegisterNode(same)), Err(DecideError::AccessKeyExists(newer.access_key)));
+    // The embedded node (no key) cannot be taken over by a registration.
+    assert_eq!(g.when(&second_node(None)), Err(DecideError::NodeExists(NodeId::from_bits(2))));
+}
+
+#[test]
+fn a_node_id_cannot_join_a_second_cluster() {
+    let mut g = cloud(8);
+    let key = NodeKey { access_key: AccessKeyId::from_bits(0x42), secret: secret() };
+    g.then_apply(&second_node(Some(key))).unwrap();
+    let west = ZoneName::parse("west").unwrap();
+    let add = AddCluster { zone: west.clone(), policy: SchedulingPolicy::Greedy, at: t(4) };
+    g.then_apply(&Command::AddCluster(add)).unwrap();
+    let Command::RegisterNode(mut elsewhere) =
+        second_node(Some(NodeKey { access_key: AccessKeyId::from_bits(0x44), secret: secret() }))
+    else {
+        unreachable!()
+    };
+    elsewhere.zone = west;
+    assert_eq!(
+        g.when(&Command::RegisterNode(elsewhere)),
+        Err(DecideError::NodeInOtherZone { node: NodeId::from_bits(2), zone: zone() })
+    );
 }
 
 #[test]
