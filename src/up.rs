@@ -9,6 +9,8 @@
 //!   `--time-travel-every` events (disposable; `yukari replay rebuild`
 //!   writes them again)
 //! - `eucarc`: the admin's credentials for clients
+//! - `consoles/`: the last console output (64 KiB) each node on another
+//!   host pushed, one file per instance (kept an hour after termination)
 //! - `node/`: the node's guests with `--hypervisor libvirt`: `instances/`
 //!   (per-guest disk overlay and console log), `libvirt/` (the embedded
 //!   libvirt QEMU driver's state)
@@ -218,6 +220,12 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let host = public_host(&args);
     let config = AppConfig { ec2_url: format!("http://{host}:{}/", args.ec2_port) };
     let app = Arc::new(App::new(log.clone(), projections.clone(), master_key, config));
+    // Console output pushed by nodes on other hosts outlives a restart.
+    let consoles = dir.join("consoles");
+    app.liveness
+        .consoles
+        .persist_in(consoles.clone())
+        .with_context(|| say!("cannot create {}", "{} を作成できません", consoles.display()))?;
 
     let (stop, stopped) = watch::channel(false);
     // If the read models stop following the log (a record that does not

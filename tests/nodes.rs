@@ -531,3 +531,30 @@ fn a_node_that_lost_its_credentials_comes_back_as_the_same_node() {
     let stderr = String::from_utf8_lossy(&other.stderr);
     assert!(!other.status.success() && stderr.contains("already joins cluster east"), "{stderr}");
 }
+
+/// The console output a node pushed survives a restart of the controller
+/// while the node is down (so nothing is pushed again), and goes with the
+/// instance.
+#[test]
+fn pushed_console_output_outlives_a_controller_restart() {
+    if let Some(reason) = skip_reason() {
+        eprintln!("SKIPPED: {reason}");
+        return;
+    }
+    let (_temp, world, mut controller) = start(&[("ctl", 1), ("n1", 11)]);
+    world.yukari_ok(&["cluster", "add", "east"]);
+    let mut n1 = world.node("n1", 11, true);
+    poll(30, "n1 reachable", || world.east().get("10.250.0.11").is_some_and(|(s, _)| s == "reachable"));
+    let id = world.run(1).remove(0);
+    let console = |world: &World| {
+        let answer = world.aws(&["get-console-output", "--instance-id", &id]);
+        answer["Output"].as_str().unwrap_or_default().to_owned()
+    };
+    poll(60, "the guest's console pushed", || console(&world).contains("Yukari simulated guest"));
+
+    n1.kill9();
+    controller.kill9();
+    let _controller = world.controller("ctl-again.log");
+    assert!(console(&world).contains("Yukari simulated guest"), "kept across the restart");
+    assert!(world.dir.join(format!("ctl/consoles/{id}")).is_file());
+}

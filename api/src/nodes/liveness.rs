@@ -1,23 +1,27 @@
-//! What the controller keeps in memory about nodes on other hosts: when
-//! each was last heard from, and the console output they pushed. None of
-//! it goes to the log: heartbeats would flood it. Only transitions do
+//! What the controller keeps about nodes on other hosts outside the log:
+//! when each was last heard from (in memory), and the console output they
+//! pushed (in memory and in files, see [`super::consoles`]). None of it
+//! goes to the log: heartbeats would flood it. Only transitions do
 //! (MarkNode → NodeUnreachable / NodeReachable), decided by the monitor.
 //!
 //! After a controller restart nothing was heard yet: every node gets the
 //! full timeout from the controller's start (a grace period) before it is
 //! marked unreachable.
 
+use super::consoles::{Consoles, KEEP_AFTER_TERMINATION};
 use crate::app::ids::now;
 use crate::app::{App, RequestMeta};
 use domain::command::MarkNode;
-use domain::{Command, InstanceId, NodeId, Principal, Timestamp, ZoneName};
+use domain::{Command, InstanceId, InstanceState, NodeId, Principal, Timestamp, ZoneName};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
-/// The most console output kept per instance (EC2 keeps the last 64 KiB).
-pub const CONSOLE_LIMIT: usize = 64 * 1024;
+pub use super::consoles::CONSOLE_LIMIT;
+
+/// How often the monitor forgets the consoles of long-gone instances.
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
 
 /// In-memory node state of this controller process.
 #[derive(Debug)]
@@ -27,7 +31,8 @@ pub struct Liveness {
     /// Changes at each controller start (nodes push their consoles again).
     pub epoch: u64,
     heard: Mutex<HashMap<NodeId, (Instant, Timestamp)>>,
-    consoles: Mutex<HashMap<InstanceId, Vec<u8>>>,
+    /// Console output pushed by the nodes.
+    pub consoles: Consoles,
     timeout: Mutex<Duration>,
 }
 
@@ -38,7 +43,7 @@ impl Default for Liveness {
             started_at: now(),
             epoch: rand::random(),
             heard: Mutex::new(HashMap::new()),
-            consoles: Mutex::new(HashMap::new()),
+            consoles: Consoles::default(),
             timeout: Mutex::new(Duration::from_secs(30)),
         }
     }
@@ -72,17 +77,30 @@ impl Liveness {
         *self.timeout.lock().expect("liveness lock") = timeout;
     }
 
-    /// Keeps the console output a node pushed (its last 64 KiB).
-    pub fn set_console(&self, instance: InstanceId, mut bytes: Vec<u8>) {
-        if bytes.len() > CONSOLE_LIMIT {
-            bytes.drain(..bytes.len() - CONSOLE_LIMIT);
-        }
-        self.consoles.lock().expect("liveness lock").insert(instance, bytes);
+    /// Keeps the console output a node pushed (its last 64 KiB); blocks
+    /// on the file write when consoles are persisted.
+    pub fn set_console(&self, instance: InstanceId, bytes: Vec<u8>) {
+        self.consoles.set(instance, bytes);
     }
 
+    /// The console output last pushed for `instance` (before a controller
+    /// restart too, when consoles are persisted).
     pub fn console(&self, instance: &InstanceId) -> Option<Vec<u8>> {
-        self.consoles.lock().expect("liveness lock").get(instance).cloned()
+        self.consoles.get(instance)
     }
+}
+
+/// Forgets the pushed consoles of instances the read models no longer
+/// know, or that were terminated longer ago than EC2 keeps their output.
+pub fn prune_consoles(app: &App) {
+    let now = now().0;
+    let keep_ms = KEEP_AFTER_TERMINATION.as_millis() as i64;
+    let models = app.projections.read();
+    app.liveness.consoles.prune(&|id| {
+        models.instances.get(id.as_str()).is_some_and(|row| {
+            row.state != InstanceState::Terminated || now - row.state_changed_at.0 < keep_ms
+        })
+    });
 }
 
 fn monitor_meta(app: &App, node: &NodeId) -> RequestMeta {
@@ -130,10 +148,16 @@ pub async fn monitor(
     let period = (timeout / 4).clamp(Duration::from_millis(100), Duration::from_secs(1));
     let mut tick = tokio::time::interval(period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut pruned: Option<Instant> = None;
     loop {
         tokio::select! {
             _ = stop.wait_for(|s| *s) => return,
             _ = tick.tick() => {}
+        }
+        if pruned.is_none_or(|at| at.elapsed() > PRUNE_EVERY) {
+            pruned = Some(Instant::now());
+            let app = app.clone();
+            let _ = tokio::task::spawn_blocking(move || prune_consoles(&app)).await;
         }
         let silent: Vec<(ZoneName, NodeId, Timestamp)> = {
             let models = app.projections.read();
@@ -158,19 +182,6 @@ pub async fn monitor(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn consoles_keep_their_last_64_kib() {
-        let l = Liveness::default();
-        let id = InstanceId::from_bits(1);
-        let mut big = vec![b'a'; CONSOLE_LIMIT];
-        big.extend_from_slice(b"tail");
-        l.set_console(id.clone(), big);
-        let kept = l.console(&id).unwrap();
-        assert_eq!(kept.len(), CONSOLE_LIMIT);
-        assert!(kept.ends_with(b"tail"));
-        assert_eq!(l.console(&InstanceId::from_bits(2)), None);
-    }
 
     #[test]
     fn a_node_never_heard_is_silent_since_the_controller_started() {

@@ -14,13 +14,14 @@
 //! - `POST /node/heartbeat` — the node is alive; answers the controller's
 //!   epoch and timeout.
 //! - `POST /node/console?instance=ID` — the last console output of a guest
-//!   of the node (kept in memory for GetConsoleOutput).
+//!   of the node (kept for GetConsoleOutput, see [`consoles`]).
 //! - `GET /node/metadata-token?instance=ID` — the token a guest of the node
 //!   names the metadata service with (made from the master key).
 //!
 //! The admin side (register a node, list nodes, clusters) is in [`admin`].
 
 pub mod admin;
+pub mod consoles;
 pub mod liveness;
 pub mod wire;
 
@@ -264,8 +265,11 @@ async fn console(
         Ok(i) => i,
         Err(refused) => return refused.into_response(),
     };
-    app.liveness.set_console(instance, body.to_vec());
-    StatusCode::NO_CONTENT.into_response()
+    let keeper = app.clone();
+    match tokio::task::spawn_blocking(move || keeper.liveness.set_console(instance, body.to_vec())).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    }
 }
 
 async fn metadata_token(
