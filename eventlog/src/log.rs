@@ -178,6 +178,43 @@ impl EventLog {
         Ok(out)
     }
 
+    /// The records of `streams` within positions `from..=through`, merged
+    /// by position, at most `max` (the first ones), as stored (see
+    /// [`Self::raw_records`]). Found through the stream index, so the cost
+    /// is that of these streams' records, not of the log between `from`
+    /// and `through` (a reader far behind that wants few streams).
+    pub fn raw_stream_records(
+        &self,
+        streams: &[String],
+        from: u64,
+        through: u64,
+        max: usize,
+    ) -> Result<Vec<RawRecord>, ReadError> {
+        let (txn, mut positions) = {
+            let overlay = self.inner.shared.index.read().map_err(|_| ReadError::Closed)?;
+            let txn = self.read_txn()?;
+            let table = txn.open_table(STREAMS).map_err(|e| ReadError::Storage(storage(e)))?;
+            let mut positions = Vec::new();
+            for stream in streams {
+                positions.extend(read::stream_positions(&table, &[&overlay], stream, from, through)?);
+            }
+            (txn, positions)
+        };
+        positions.sort_unstable();
+        positions.dedup();
+        positions.truncate(max);
+        let events = txn.open_table(EVENTS).map_err(|e| ReadError::Storage(storage(e)))?;
+        let mut out = Vec::with_capacity(positions.len());
+        for position in positions {
+            let record = events
+                .get(position)
+                .map_err(|e| ReadError::Storage(storage(e)))?
+                .ok_or_else(|| ReadError::Corrupt { position, reason: "indexed but missing".into() })?;
+            out.push((position, Arc::from(record.value())));
+        }
+        Ok(out)
+    }
+
     /// Up to `max` committed records from `from`, from the in-memory tail
     /// when it still holds them (subscribers), else `None`.
     pub(crate) fn tail_records(&self, from: u64, max: usize) -> Option<Vec<RawRecord>> {

@@ -67,3 +67,30 @@ pub(crate) fn read_stream(
     }
     Ok(out)
 }
+
+/// The positions of `stream`'s records within `from..=through`, ascending,
+/// from the index alone (no record is read).
+pub(crate) fn stream_positions(
+    streams: &impl ReadableTable<(&'static str, u64), u64>,
+    overlays: &[&Overlay],
+    stream: &str,
+    from: u64,
+    through: u64,
+) -> Result<Vec<u64>, ReadError> {
+    let wanted = |p: &u64| (from..=through).contains(p);
+    let mut positions = Vec::new();
+    let range =
+        streams.range((stream, 1)..=(stream, u64::MAX)).map_err(|e| ReadError::Storage(storage(e)))?;
+    for entry in range {
+        let (_, position) = entry.map_err(|e| ReadError::Storage(storage(e)))?;
+        positions.push(position.value());
+    }
+    positions.retain(wanted);
+    for overlay in overlays {
+        positions.extend(overlay.after(stream, 0).map(|(_, p)| p).filter(wanted));
+    }
+    // A merge that committed while this read started is in both places.
+    positions.sort_unstable();
+    positions.dedup();
+    Ok(positions)
+}

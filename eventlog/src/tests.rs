@@ -224,6 +224,23 @@ async fn the_stream_index_survives_merges_and_reopening() {
             );
             assert_eq!(log.stream_version(&format!("s/{s}")).unwrap(), want.len() as u64);
         }
+        // Two streams' records in a window of positions, merged by
+        // position (record i is at position i + 1), through the index.
+        let streams = vec!["s/1".to_owned(), "s/500".to_owned()];
+        let (from, through) = (100u64, total as u64 - 100);
+        let want: Vec<u64> = (0..total as u64)
+            .filter(|i| i % 997 == 1 || i % 997 == 500)
+            .map(|i| i + 1)
+            .filter(|p| (from..=through).contains(p))
+            .collect();
+        let got = log.raw_stream_records(&streams, from, through, usize::MAX).unwrap();
+        for (p, record) in &got {
+            assert!(streams.iter().any(|s| s == decode_record(*p, record).unwrap().stream));
+        }
+        assert_eq!(got.iter().map(|(p, _)| *p).collect::<Vec<_>>(), want);
+        let first = log.raw_stream_records(&streams, from, through, 3).unwrap();
+        assert_eq!(first.iter().map(|(p, _)| *p).collect::<Vec<_>>(), want[..3]);
+        assert!(log.raw_stream_records(&["s/none".to_owned()], 1, total as u64, 10).unwrap().is_empty());
     };
     {
         let log = open(dir.path());

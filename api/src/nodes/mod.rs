@@ -9,6 +9,7 @@
 //!   in the frames of `/admin/log`; `x-yukari-next` is where to ask next
 //!   (records of other nodes are skipped, not sent), `x-yukari-head` the
 //!   log's head. `wait` (at most 10 s) waits for new records when caught up.
+//!   A node far behind is served from the stream index (see [`feed`]).
 //! - `POST /node/report` — a [`wire::ReportBody`]; refused (403) for an
 //!   instance not placed on the node, 409 when the domain refuses it.
 //! - `POST /node/heartbeat` — the node is alive; answers the controller's
@@ -22,10 +23,10 @@
 
 pub mod admin;
 pub mod consoles;
+pub mod feed;
 pub mod liveness;
 pub mod wire;
 
-use crate::admin::wire as frames;
 use crate::admin::{Refusal, refuse};
 use crate::app::{App, ExecuteError, RequestMeta};
 use crate::auth::{SecretLookup, SignedRequest, verify};
@@ -39,9 +40,6 @@ use domain::{Command, InstanceId, NodeId, Principal, ZoneName};
 use serde::Deserialize;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
-
-/// Records looked at per feed call at most (the node asks again).
-const FEED_SCAN: usize = 8192;
 
 pub fn router(app: Arc<App>) -> Router {
     Router::new()
@@ -111,53 +109,16 @@ async fn feed(
         Ok(who) => who,
         Err(refused) => return refused.into_response(),
     };
-    let from = q.from.max(1);
     let wait = Duration::from_secs(q.wait.unwrap_or(0).min(crate::admin::MAX_WAIT_SECS));
-    let records: Vec<(u64, Vec<u8>)> = if from > app.log.head() {
-        if wait.is_zero() {
-            Vec::new()
-        } else {
-            let mut subscription = app.log.subscribe(from).with_batch(FEED_SCAN);
-            match tokio::time::timeout(wait, subscription.next_batch()).await {
-                Ok(Ok(batch)) => batch.raw().map(|(p, r)| (p, r.to_vec())).collect(),
-                Ok(Err(e)) => return refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
-                Err(_) => Vec::new(),
-            }
-        }
-    } else {
-        let log = app.log.clone();
-        match tokio::task::spawn_blocking(move || log.raw_records(from, FEED_SCAN)).await {
-            Ok(Ok(records)) => records.into_iter().map(|(p, r)| (p, r.to_vec())).collect(),
-            Ok(Err(e)) => return refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
-            Err(e) => return refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
-        }
+    let page = match feed::page(&app, &node, q.from, wait, feed::FEED_PAGE, feed::Lookup::Auto).await {
+        Ok(page) => page,
+        Err(refused) => return refused.into_response(),
     };
-    let next = records.last().map_or(from, |(p, _)| p + 1);
-    // Placements are read from the read models: they must have seen these
-    // records (an instance is placed in the same append as its request).
-    if let Err(e) = app.projections.wait_for(next - 1).await {
-        return refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string());
-    }
-    let mut body = Vec::new();
-    {
-        let models = app.projections.read();
-        for (position, record) in &records {
-            let envelope = match eventlog::decode_record(*position, record) {
-                Ok(e) => e,
-                Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
-            };
-            let Some(id) = envelope.stream.strip_prefix("instance/") else { continue };
-            let ours = models.instances.get(id).and_then(|row| row.node.as_ref()) == Some(&node);
-            if ours {
-                frames::encode(&mut body, *position, record);
-            }
-        }
-    }
-    let mut response = (StatusCode::OK, body).into_response();
+    let mut response = (StatusCode::OK, page.body).into_response();
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
     h.insert("x-yukari-head", HeaderValue::from(app.log.head()));
-    h.insert("x-yukari-next", HeaderValue::from(next));
+    h.insert("x-yukari-next", HeaderValue::from(page.next));
     response
 }
 

@@ -272,3 +272,119 @@ async fn a_node_registering_again_under_its_id_stays_one_node_with_only_the_newe
     assert_eq!(status, 400);
     assert_eq!(c.app.log.head(), head);
 }
+
+/// Two nodes of zone `east` (round robin, room for 64 instances each) and
+/// `launches` instances spread over them; A's id and key.
+async fn two_busy_nodes(c: &Cloud, launches: usize) -> (NodeId, (String, String)) {
+    call(&c.app, &c.admin, "POST", "/admin/clusters", "name=east&policy=roundrobin", Vec::new()).await;
+    let mut nodes = Vec::new();
+    for host in ["10.0.0.11", "10.0.0.12"] {
+        let query = format!("zone=east&host={host}&hypervisor=sim&cpus=64&memory_mib=65536&disk_gib=1000");
+        let (status, _, body) = call(&c.app, &c.admin, "POST", "/admin/nodes", &query, Vec::new()).await;
+        assert_eq!(status, 200);
+        nodes.push(serde_json::from_slice::<NodeCredentials>(&body).unwrap());
+    }
+    for _ in 0..launches {
+        launch(c).await;
+    }
+    let a = nodes.remove(0);
+    (NodeId::parse(&a.node).unwrap(), (a.access_key, a.secret))
+}
+
+/// The positions of every record of an instance placed on `node`, by a
+/// scan of the whole log.
+fn records_of(app: &App, node: &NodeId) -> Vec<u64> {
+    let models = app.projections.read();
+    let mut out = Vec::new();
+    app.log
+        .scan(1, |e| {
+            let id = e.stream.strip_prefix("instance/");
+            if id.and_then(|id| models.instances.get(id)).and_then(|r| r.node.as_ref()) == Some(node) {
+                out.push(e.position);
+            }
+            std::ops::ControlFlow::Continue(())
+        })
+        .unwrap();
+    out
+}
+
+/// Pages `node`'s feed from `from` until past the head: the positions
+/// received, and how many pages were found through the index.
+async fn catch_up(
+    app: &App,
+    node: &NodeId,
+    from: u64,
+    page: usize,
+    lookup: feed::Lookup,
+) -> (Vec<u64>, u64, usize) {
+    let (mut got, mut next, mut indexed) = (Vec::new(), from, 0);
+    while next <= app.log.head() {
+        let p = feed::page(app, node, next, Duration::ZERO, page, lookup).await.unwrap();
+        let positions: Vec<u64> = frames(&p.body).iter().map(|(p, _)| *p).collect();
+        assert_eq!(positions.len(), p.sent);
+        assert!(
+            positions.iter().all(|&q| q >= next && q < p.next),
+            "{positions:?} outside {next}..{}",
+            p.next
+        );
+        assert!(p.next > next, "no progress at {next}");
+        indexed += usize::from(p.indexed);
+        got.extend(positions);
+        next = p.next;
+    }
+    (got, next, indexed)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_far_behind_is_served_from_the_index_with_nothing_skipped_or_repeated() {
+    let c = cloud().await;
+    let (a, _) = two_busy_nodes(&c, 8).await;
+    let want = records_of(&c.app, &a);
+    assert!(want.len() >= 4, "{want:?}");
+    let head = c.app.log.head();
+    // Every page size, including a page that ends exactly on A's last
+    // record and pages larger than the log.
+    for page in (1..=want.len() + 1).chain([head as usize, head as usize + 5]) {
+        let (got, next, indexed) = catch_up(&c.app, &a, 1, page, feed::Lookup::Auto).await;
+        assert_eq!(got, want, "page of {page}");
+        assert_eq!(next, head + 1, "page of {page}");
+        assert_eq!(indexed > 0, (page as u64) < head, "page of {page}: {indexed} indexed pages");
+        let (scanned, _, none) = catch_up(&c.app, &a, 1, page, feed::Lookup::ScanOnly).await;
+        assert_eq!((scanned, none), (want.clone(), 0), "page of {page}");
+    }
+    // From the middle of the log: only what follows.
+    let middle = want[want.len() / 2];
+    let (got, _, _) = catch_up(&c.app, &a, middle, 2, feed::Lookup::Auto).await;
+    assert_eq!(got, want[want.len() / 2..]);
+    // Past the head, nothing yet: the node asks again from the same place.
+    let p = feed::page(&c.app, &a, head + 5, Duration::ZERO, 2, feed::Lookup::Auto).await.unwrap();
+    assert_eq!((p.sent, p.next, p.indexed), (0, head + 5, false));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_placed_while_a_node_pages_from_the_index_are_not_missed() {
+    let c = cloud().await;
+    let (a, key_a) = two_busy_nodes(&c, 6).await;
+    let first = feed::page(&c.app, &a, 1, Duration::ZERO, 2, feed::Lookup::Auto).await.unwrap();
+    assert!(first.indexed);
+    let mut got: Vec<u64> = frames(&first.body).iter().map(|(p, _)| *p).collect();
+    // New instances on both nodes, and a report on one of A's, while A
+    // is still far behind.
+    for _ in 0..4 {
+        launch(&c).await;
+    }
+    let theirs = records_of(&c.app, &a);
+    let (_, _, body) = call(&c.app, &key_a, "GET", "/node/feed", "from=1", Vec::new()).await;
+    let one_of_a =
+        frames(&body).first().map(|(p, r)| eventlog::decode_record(*p, r).unwrap().stream.to_owned());
+    let instance = InstanceId::parse(one_of_a.unwrap().strip_prefix("instance/").unwrap()).unwrap();
+    let (status, _, _) =
+        call(&c.app, &key_a, "POST", "/node/report", "", report_body(&instance, NodeOutcome::Running)).await;
+    assert_eq!(status, 204);
+    let want = records_of(&c.app, &a);
+    assert!(want.len() > theirs.len(), "the report is A's");
+    let (rest, _, indexed) = catch_up(&c.app, &a, first.next, 2, feed::Lookup::Auto).await;
+    assert!(indexed > 0);
+    got.extend(rest);
+    assert_eq!(got, want);
+}
