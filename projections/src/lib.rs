@@ -26,7 +26,7 @@ pub use error::ProjectionError;
 pub use instances::{InstanceRow, InstancesView, ReservationRow};
 pub use models::ReadModels;
 pub use network::{AddressRow, NetworkView};
-pub use runner::{Projections, Stalled, TimeTravelPolicy, catch_up, rebuild};
+pub use runner::{ModelsGuard, Projections, Stalled, TimeTravelPolicy, catch_up, rebuild};
 pub use security::{GroupRow, KeyPairRow, SecurityView};
 pub use snapshot::{encode_snapshot, load_snapshot, save_snapshot};
 pub use tags::TagsView;

@@ -10,11 +10,35 @@ use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock, RwLock, RwLockReadGuard};
+
+/// The live read models, read-locked (see [`Projections::read`]).
+pub struct ModelsGuard<'a>(RwLockReadGuard<'a, Arc<ReadModels>>);
+
+impl std::ops::Deref for ModelsGuard<'_> {
+    type Target = ReadModels;
+
+    fn deref(&self) -> &ReadModels {
+        &self.0
+    }
+}
 use tokio::sync::watch;
 
 /// The live read models of a controller.
+///
+/// The models sit behind an `Arc` inside the lock, copy-on-write, so that
+/// snapshots (the checkpoint and time-travel ones, which encode the whole
+/// cloud) are encoded *outside* the lock: under it they only take a
+/// reference (one counter increment), where encoding a large cloud under
+/// the read lock held up the follower's write lock and, behind it (the
+/// lock lets a waiting writer go first), every reader. If the follower
+/// applies a batch while an encoding still holds its reference,
+/// `Arc::make_mut` copies the models once, under the write lock: a copy is
+/// cheaper than an encoding (no sorting of maps, no varints), and it
+/// happens only when the two overlap. Cloning under the lock for every
+/// snapshot would always pay that copy; this pays it at most once per
+/// snapshot, and not at all when no batch arrives meanwhile.
 pub struct Projections {
-    models: RwLock<ReadModels>,
+    models: RwLock<Arc<ReadModels>>,
     applied: watch::Sender<u64>,
     snapshot: Option<PathBuf>,
     snapshot_every: u64,
@@ -96,7 +120,7 @@ impl Projections {
         tracing::info!(from, to = models.position, "read models caught up");
         let (applied, _) = watch::channel(models.position);
         Ok(Arc::new(Projections {
-            models: RwLock::new(models),
+            models: RwLock::new(Arc::new(models)),
             applied,
             snapshot,
             snapshot_every: 100_000,
@@ -122,8 +146,16 @@ impl Projections {
         self.writing.load(Ordering::SeqCst)
     }
 
-    pub fn read(&self) -> RwLockReadGuard<'_, ReadModels> {
-        self.models.read().expect("read models lock")
+    /// The models, read-locked: hold the guard briefly (the follower
+    /// waits for it).
+    pub fn read(&self) -> ModelsGuard<'_> {
+        ModelsGuard(self.models.read().expect("read models lock"))
+    }
+
+    /// The models as they are now, shared, without holding the lock (for
+    /// encoding a snapshot: see [`Projections`]).
+    pub fn share(&self) -> Arc<ReadModels> {
+        Arc::clone(&self.models.read().expect("read models lock"))
     }
 
     /// The last position folded in.
@@ -178,7 +210,9 @@ impl Projections {
                 Err(e) => return Err(e.into()),
             };
             let (last, last_guard) = {
-                let mut models = self.models.write().expect("read models lock");
+                let mut locked = self.models.write().expect("read models lock");
+                // Copies only if a snapshot being encoded still shares them.
+                let models = Arc::make_mut(&mut locked);
                 let mut last_guard = None;
                 for envelope in batch.iter() {
                     let envelope = envelope?;
@@ -209,16 +243,15 @@ impl Projections {
 
     /// Writes a time-travel snapshot of the models as they are now (their
     /// last record has guard `g`) and thins the store, on a blocking
-    /// thread: following goes on meanwhile, and so do requests. Only the
-    /// encoding holds the read lock. A failure is logged: time-travel
-    /// snapshots are only a shortcut.
+    /// thread: following goes on meanwhile, and so do requests. No lock is
+    /// held while encoding (see [`Projections`]). A failure is logged:
+    /// time-travel snapshots are only a shortcut.
     fn write_time_travel(&self, policy: TimeTravelPolicy, g: u32) {
-        let (position, bytes) = {
-            let models = self.read();
-            (models.position, encode_snapshot(&models))
-        };
+        let models = self.share();
         let writing = self.writing.clone();
         tokio::task::spawn_blocking(move || {
+            let (position, bytes) = (models.position, encode_snapshot(&models));
+            drop(models);
             match policy.store.write_encoded(position, g, &bytes).and_then(|_| policy.store.thin(policy.keep))
             {
                 Ok(thinned) => tracing::debug!(position, ?thinned, "time-travel snapshot written"),
@@ -234,9 +267,14 @@ impl Projections {
         let Some(path) = self.snapshot.clone() else {
             return;
         };
-        let bytes = encode_snapshot(&self.read());
-        let written =
-            tokio::task::spawn_blocking(move || crate::snapshot::write_atomically(&path, &bytes)).await;
+        // Encoded outside the lock (see [`Projections`]).
+        let models = self.share();
+        let written = tokio::task::spawn_blocking(move || {
+            let bytes = encode_snapshot(&models);
+            drop(models);
+            crate::snapshot::write_atomically(&path, &bytes)
+        })
+        .await;
         match written {
             Ok(Ok(())) => tracing::debug!(position = self.position(), "read model snapshot saved"),
             Ok(Err(e)) => tracing::warn!(error = %e, "could not save the read model snapshot"),

@@ -517,11 +517,18 @@ async fn live_models_follow_the_log_and_survive_a_restart_via_snapshot() {
     let snapshot = dir.path().join("models.snapshot");
     let live = Projections::open(&log, Some(snapshot.clone())).unwrap();
     assert_eq!(live.position(), half as u64);
+    // Shared (as a snapshot being encoded holds them): the follower goes
+    // on without waiting for it, and the shared models stay as they were.
+    let shared = live.share();
+    let at_half = (*live.read()).clone();
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let follower = tokio::spawn(live.clone().follow(log.clone(), stopped));
     let done = log.append(Metadata::default(), store(&world.records[half..])).await.unwrap();
     live.wait_for(done.last).await.unwrap();
     assert_eq!(*live.read(), rebuild(&log).unwrap());
+    assert_eq!(*shared, at_half);
+    assert_ne!(*shared, *live.read());
+    drop(shared);
     stop.send_replace(true);
     follower.await.unwrap().unwrap();
     // The snapshot carries the checkpoint; reopening does not refold.

@@ -189,9 +189,14 @@ async fn models(State(app): State<Arc<App>>, method: Method, uri: Uri, headers: 
     if let Err(refused) = authorize(&app, &method, &uri, &headers) {
         return refused.into_response();
     }
-    let (position, body) = {
-        let models = app.projections.read();
-        (models.position, projections::encode_snapshot(&models))
+    // Encoded off the lock and off the async threads (a large cloud takes
+    // a while): the read models are shared, not locked, meanwhile.
+    let models = app.projections.share();
+    let encoded =
+        tokio::task::spawn_blocking(move || (models.position, projections::encode_snapshot(&models))).await;
+    let (position, body) = match encoded {
+        Ok(encoded) => encoded,
+        Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     };
     let mut response = (StatusCode::OK, body).into_response();
     let h = response.headers_mut();

@@ -23,7 +23,7 @@ use axum::routing::any;
 use domain::{AccountId, Command, UserName};
 use error::Ec2Error;
 use projections::ReadModels;
-use std::sync::{Arc, RwLockReadGuard};
+use std::sync::Arc;
 use std::time::Instant;
 use tracing::Instrument;
 
@@ -47,7 +47,7 @@ pub struct Ctx {
 /// The read models an action answers from: the live ones, or the past ones
 /// of an `AsOf` request.
 pub enum Models<'a> {
-    Live(RwLockReadGuard<'a, ReadModels>),
+    Live(projections::ModelsGuard<'a>),
     Past(&'a ReadModels),
 }
 
