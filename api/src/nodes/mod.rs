@@ -22,6 +22,7 @@
 
 pub mod admin;
 pub mod liveness;
+pub mod network;
 pub mod wire;
 
 use crate::admin::wire as frames;
@@ -49,6 +50,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/node/heartbeat", post(heartbeat))
         .route("/node/console", post(console))
         .route("/node/metadata-token", get(metadata_token))
+        .route("/node/network", get(network::network))
         .merge(admin::router())
         .with_state(app)
 }
