@@ -47,6 +47,8 @@ pub enum NetError {
     Bridge(String),
     #[error("cannot read the event log: {0}")]
     Log(String),
+    #[error("cannot read the node's network from the controller: {0}")]
+    Remote(String),
 }
 
 impl From<ReadError> for NetError {
