@@ -7,7 +7,7 @@
 //! Needs root and `ip netns`; skipped with a printed reason otherwise.
 
 mod common;
-use common::{QemuReaper, image_dir, poll, qemu_processes};
+use common::{QemuReaper, image_dir, netns, poll, qemu_processes};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -64,9 +64,12 @@ impl Net {
 
     /// A command run inside `host`'s namespace.
     fn exec(&self, host: &str, program: &str) -> Command {
-        let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", &format!("{}-{host}", self.tag), program]);
-        cmd
+        netns::in_ns(&self.ns(host), program)
+    }
+
+    /// The name of `host`'s namespace.
+    fn ns(&self, host: &str) -> String {
+        format!("{}-{host}", self.tag)
     }
 }
 
@@ -260,6 +263,11 @@ fn skip_reason() -> Option<String> {
 /// The controller in namespace `ctl` (10.250.0.1:8773) and empty
 /// namespaces for the nodes; returns once the controller answers.
 fn start(hosts: &[(&str, u8)]) -> (tempfile::TempDir, World, Proc) {
+    start_with(hosts, &[])
+}
+
+/// [`start`] with more arguments for the controller's `yukari up`.
+fn start_with(hosts: &[(&str, u8)], extra: &[&str]) -> (tempfile::TempDir, World, Proc) {
     let temp = tempfile::tempdir().unwrap();
     let net = Net::create(hosts).expect("namespaces and a bridge");
     let mut world = World { net, dir: temp.path().to_path_buf(), env: HashMap::new() };
@@ -280,7 +288,11 @@ fn start(hosts: &[(&str, u8)]) -> (tempfile::TempDir, World, Proc) {
             "100",
             "--node-timeout-secs",
             "3",
-        ],
+        ]
+        .iter()
+        .chain(extra)
+        .copied()
+        .collect::<Vec<&str>>(),
         "ctl.log",
     );
     poll(60, "the controller", || {
@@ -453,4 +465,151 @@ fn a_remote_libvirt_node_real_guest_survives_the_executors_sigkill() {
     world.aws(&["terminate-instances", "--instance-ids", &id]);
     poll(120, "the instance terminated", || world.states()[&id] == "terminated");
     poll(60, "its QEMU gone", || !Path::new(&format!("/proc/{pid}")).exists());
+}
+
+/// Kills a helper process when the test ends.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Bridge mode on a node of another host: `yukari node --guest-network
+/// bridge` in its own namespace makes the bridge for the controller's
+/// private network and keeps the nftables table equal to the controller's
+/// view of the node (`/node/network`). Its guest configures the private
+/// address the controller chose, reads its instance id and user data at
+/// 169.254.169.254 (the node's listener, forwarding to the controller),
+/// leaves with its public address (SNAT), and a client namespace reaches
+/// it by its public and elastic addresses exactly when its security group
+/// allows.
+#[test]
+fn a_remote_bridge_node_real_guest_gets_metadata_nat_and_security_groups() {
+    if let Some(reason) = skip_reason() {
+        eprintln!("SKIPPED: {reason}");
+        return;
+    }
+    assert!(netns::nft_works(), "nft is missing: apt-get install nftables (scripts/test does)");
+    let images = image_dir();
+    const PUBLIC_POOL: &str = "198.51.100.0/28";
+    const CLIENT: &str = "10.250.0.20";
+    let (temp, world, _controller) =
+        start_with(&[("ctl", 1), ("n1", 11), ("cl", 20)], &["--public-addresses", PUBLIC_POOL]);
+    std::fs::set_permissions(temp.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let _reaper = QemuReaper(world.dir.clone());
+    let (n1_ns, client_ns) = (world.net.ns("n1"), world.net.ns("cl"));
+    // The client routes the public pool to the node's host.
+    ip(&["-n", &client_ns, "route", "add", PUBLIC_POOL, "via", "10.250.0.11"]).unwrap();
+    let _server = Killed(netns::seen_as_server(&client_ns, CLIENT, 9000));
+    world.yukari_ok(&["cluster", "add", "east"]);
+    let image_dir = images.to_string_lossy().into_owned();
+    let libvirt = [
+        "--hypervisor",
+        "libvirt",
+        "--domain-type",
+        "qemu",
+        "--image-dir",
+        &image_dir,
+        "--guest-network",
+        "bridge",
+    ];
+    let _n1 = world.node_with("n1", 11, true, &libvirt);
+    poll(120, "n1 reachable", || world.east().get("10.250.0.11").is_some_and(|(s, _)| s == "reachable"));
+    let log = std::fs::read_to_string(world.dir.join("n1.log")).unwrap();
+    assert!(!log.contains("user-mode networking"), "no fallback: {log}");
+    let bridge =
+        world.net.exec("n1", "ip").args(["-4", "-o", "addr", "show", "dev", "ykbr0"]).output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&bridge.stdout).contains("10.111.0.1/16"),
+        "the node's bridge has the gateway of the controller's private network: {bridge:?}"
+    );
+    assert!(netns::yukari_table(&n1_ns).is_none(), "no guest yet, no table");
+
+    let user_data = format!(
+        "#!/bin/sh\n\
+         mkdir -p /tmp/www && echo hello-from-the-guest >/tmp/www/index.html\n\
+         httpd -p 8080 -h /tmp/www && echo 'Yukari test: httpd up'\n\
+         echo \"Yukari test: $(timeout 10 wget -q -O - http://{CLIENT}:9000/)\"\n"
+    );
+    let launched = world.aws(&[
+        "run-instances",
+        "--image-id",
+        IMAGE,
+        "--instance-type",
+        "m1.small",
+        "--placement",
+        "AvailabilityZone=east",
+        "--user-data",
+        &user_data,
+    ]);
+    let instance = &launched["Instances"][0];
+    let id = instance["InstanceId"].as_str().unwrap().to_owned();
+    let private = instance["PrivateIpAddress"].as_str().unwrap().to_owned();
+    let public = instance["PublicIpAddress"].as_str().unwrap().to_owned();
+    let console = || {
+        let out = world.aws(&["get-console-output", "--instance-id", &id]);
+        out["Output"].as_str().unwrap_or_default().to_owned()
+    };
+    poll(240, "the guest's boot and user data on its console", || {
+        let text = console();
+        text.contains("Yukari test: seen-as") && text.contains("Yukari test: httpd up")
+    });
+    let text = console();
+    let lines: Vec<&str> = text.lines().filter(|l| l.starts_with("Yukari")).collect();
+    eprintln!("console:\n{}", lines.join("\n"));
+    assert!(
+        text.contains(&format!(
+            "Yukari guest {id} is up (network: eth0 {private}/16 (static, gateway 10.111.0.1))"
+        )),
+        "the guest configured the address the controller chose: {text}"
+    );
+    assert!(
+        text.contains(&format!("Yukari guest metadata from http://169.254.169.254: instance-id {id}")),
+        "the guest read its own id at 169.254.169.254 on a remote node: {text}"
+    );
+    assert!(text.contains("Yukari guest running its user-data script"), "its user data: {text}");
+    assert!(text.contains(&format!("Yukari test: seen-as {public}")), "SNAT to its public address: {text}");
+    // The node's metadata listener knows only its guests' addresses.
+    let stranger = netns::fetch_path(&n1_ns, "10.111.0.1", 8775, "/latest/meta-data/instance-id");
+    assert!(stranger.as_deref().is_some_and(|a| a.contains(" 404 ")), "{stranger:?}");
+
+    let table = netns::yukari_table(&n1_ns).expect("a guest, a table");
+    assert!(table.contains(&format!("chain in-{id} {{")), "{table}");
+    assert!(table.contains(&format!("ip daddr {public} dnat ip to {private}")), "{table}");
+    assert_eq!(netns::fetch_from(&client_ns, &public, 8080), None, "the default group keeps 8080 closed");
+
+    let port_8080 = ["--group-name", "default", "--protocol", "tcp", "--port", "8080", "--cidr", "0.0.0.0/0"];
+    world.aws(&[&["authorize-security-group-ingress"][..], &port_8080].concat());
+    let mut answer = None;
+    poll(30, "the client to reach the guest at its public address", || {
+        answer = netns::fetch_from(&client_ns, &public, 8080);
+        answer.is_some()
+    });
+    assert!(answer.unwrap().contains("hello-from-the-guest"));
+
+    // An elastic IP moves the guest's public address on the remote node.
+    let allocated = world.aws(&["allocate-address"]);
+    let elastic = allocated["PublicIp"].as_str().unwrap().to_owned();
+    let allocation = allocated["AllocationId"].as_str().unwrap().to_owned();
+    world.aws(&["associate-address", "--instance-id", &id, "--allocation-id", &allocation]);
+    let mut answer = None;
+    poll(30, "the client to reach the guest at its elastic IP", || {
+        answer = netns::fetch_from(&client_ns, &elastic, 8080);
+        answer.is_some()
+    });
+    assert!(answer.unwrap().contains("hello-from-the-guest"));
+    let table = netns::yukari_table(&n1_ns).unwrap();
+    assert!(!table.contains(&format!("ip daddr {public} dnat")), "the old address is gone: {table}");
+
+    world.aws(&[&["revoke-security-group-ingress"][..], &port_8080].concat());
+    poll(30, "the rule gone from the node's table", || {
+        netns::yukari_table(&n1_ns).is_some_and(|t| !t.contains("tcp dport 8080"))
+    });
+    assert_eq!(netns::fetch_from(&client_ns, &elastic, 8080), None, "closed again");
+
+    world.aws(&["terminate-instances", "--instance-ids", &id]);
+    poll(120, "the table to go with the last guest", || netns::yukari_table(&n1_ns).is_none());
 }

@@ -36,13 +36,12 @@ pub type Guests = Arc<RwLock<HashMap<Ipv4Addr, InstanceId>>>;
 /// enforces (the controller waits up to `wait` seconds for another).
 pub async fn view(client: &AdminClient, have: &str, wait: u64) -> Result<NodeNetwork, AdminClientError> {
     let query = format!("have={have}&wait={wait}");
-    let body = client.call("GET", "/node/network", &query, Vec::new()).await?.bytes().await.map_err(|e| {
-        AdminClientError::Unreachable { url: client.url().to_owned(), reason: e.to_string() }
-    })?;
-    serde_json::from_slice(&body).map_err(|e| AdminClientError::Refused {
-        status: 502,
-        message: format!("not a network view: {e}"),
-    })
+    let body =
+        client.call("GET", "/node/network", &query, Vec::new()).await?.bytes().await.map_err(|e| {
+            AdminClientError::Unreachable { url: client.url().to_owned(), reason: e.to_string() }
+        })?;
+    serde_json::from_slice(&body)
+        .map_err(|e| AdminClientError::Refused { status: 502, message: format!("not a network view: {e}") })
 }
 
 /// The controller's view of this node's network, as a guest source.
@@ -81,7 +80,9 @@ impl ControllerNetwork {
 }
 
 impl GuestSource for ControllerNetwork {
-    fn next_guests(&mut self) -> Pin<Box<dyn Future<Output = Result<Vec<GuestRules>, NetError>> + Send + '_>> {
+    fn next_guests(
+        &mut self,
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<GuestRules>, NetError>> + Send + '_>> {
         Box::pin(self.next())
     }
 }
@@ -203,7 +204,8 @@ async fn forward(
         }
     };
     let status = StatusCode::from_u16(answer.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
-    let kind = answer.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let kind =
+        answer.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let body = answer.bytes().await.unwrap_or_default();
     let mut response = (status, body.to_vec()).into_response();
     if let Some(kind) = kind.and_then(|k| HeaderValue::from_str(&k).ok()) {
@@ -249,11 +251,20 @@ mod tests {
         let rules = guest_rules(&view);
         assert_eq!(rules.len(), 1);
         let g = &rules[0];
-        assert_eq!((g.private, g.public), ("10.111.0.2".parse().unwrap(), Some("198.51.100.3".parse().unwrap())));
+        assert_eq!(
+            (g.private, g.public),
+            ("10.111.0.2".parse().unwrap(), Some("198.51.100.3".parse().unwrap()))
+        );
         assert_eq!(
             g.ingress,
             vec![
-                Allow { traffic: Traffic::All, peers: Peers::Addresses(vec!["10.111.0.2".parse().unwrap(), "10.111.0.9".parse().unwrap()]) },
+                Allow {
+                    traffic: Traffic::All,
+                    peers: Peers::Addresses(vec![
+                        "10.111.0.2".parse().unwrap(),
+                        "10.111.0.9".parse().unwrap()
+                    ])
+                },
                 Allow { traffic: Traffic::Tcp(22, 22), peers: Peers::cidr("192.0.2.0/24").unwrap() },
             ],
             "what nft cannot express is left out"

@@ -70,7 +70,10 @@ pub(super) async fn network(
 fn live(state: InstanceState) -> bool {
     matches!(
         state,
-        InstanceState::Pending | InstanceState::Running | InstanceState::Stopping | InstanceState::ShuttingDown
+        InstanceState::Pending
+            | InstanceState::Running
+            | InstanceState::Stopping
+            | InstanceState::ShuttingDown
     )
 }
 

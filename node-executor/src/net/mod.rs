@@ -61,7 +61,8 @@ impl From<ReadError> for NetError {
 /// host asks its controller): each call waits for the next change.
 pub trait GuestSource: Send {
     /// The node's guests and their rules, when they (may) have changed.
-    fn next_guests(&mut self) -> Pin<Box<dyn Future<Output = Result<Vec<GuestRules>, NetError>> + Send + '_>>;
+    fn next_guests(&mut self)
+    -> Pin<Box<dyn Future<Output = Result<Vec<GuestRules>, NetError>> + Send + '_>>;
 }
 
 /// Keeps this node's nftables table equal to the log.

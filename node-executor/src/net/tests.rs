@@ -293,7 +293,8 @@ async fn guests_from_elsewhere_are_loaded_sorted_and_once_each() {
     // The same guests again: nothing to load.
     tx.send(vec![guest(1, "10.111.0.2"), guest(2, "10.111.0.3")]).unwrap();
     tx.send(vec![]).unwrap();
-    eventually(&firewall, "the table removed", |t| t == "table inet yukari\ndelete table inet yukari\n").await;
+    eventually(&firewall, "the table removed", |t| t == "table inet yukari\ndelete table inet yukari\n")
+        .await;
     assert_eq!(firewall.0.lock().unwrap().len(), 2, "one load per change");
     stop.send(true).unwrap();
     task.await.unwrap().unwrap();
