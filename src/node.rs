@@ -7,6 +7,10 @@
 //! `DATA_DIR/node-credentials.json` (mode 0600) and used from then on (the
 //! admin's eucarc is not needed again and need not stay on the host).
 //!
+//! With `--guest-network bridge` the node keeps its guests' network (bridge,
+//! NAT, security groups, metadata at 169.254.169.254) from the controller's
+//! view of it (`network`, docs/adr/0008-remote-guest-networking.md).
+//!
 //! Data directory layout: `node-credentials.json`, and with
 //! `--hypervisor libvirt` the guests under `node/` as with `yukari up`.
 

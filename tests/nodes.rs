@@ -518,14 +518,14 @@ fn a_remote_bridge_node_real_guest_gets_metadata_nat_and_security_groups() {
     ];
     let _n1 = world.node_with("n1", 11, true, &libvirt);
     poll(120, "n1 reachable", || world.east().get("10.250.0.11").is_some_and(|(s, _)| s == "reachable"));
+    // A node is listed as soon as it registered: its bridge comes after.
+    poll(60, "the node's bridge with the gateway of the controller's private network", || {
+        let bridge =
+            world.net.exec("n1", "ip").args(["-4", "-o", "addr", "show", "dev", "ykbr0"]).output().unwrap();
+        String::from_utf8_lossy(&bridge.stdout).contains("10.111.0.1/16")
+    });
     let log = std::fs::read_to_string(world.dir.join("n1.log")).unwrap();
     assert!(!log.contains("user-mode networking"), "no fallback: {log}");
-    let bridge =
-        world.net.exec("n1", "ip").args(["-4", "-o", "addr", "show", "dev", "ykbr0"]).output().unwrap();
-    assert!(
-        String::from_utf8_lossy(&bridge.stdout).contains("10.111.0.1/16"),
-        "the node's bridge has the gateway of the controller's private network: {bridge:?}"
-    );
     assert!(netns::yukari_table(&n1_ns).is_none(), "no guest yet, no table");
 
     let user_data = format!(

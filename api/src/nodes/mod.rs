@@ -17,6 +17,8 @@
 //!   of the node (kept in memory for GetConsoleOutput).
 //! - `GET /node/metadata-token?instance=ID` — the token a guest of the node
 //!   names the metadata service with (made from the master key).
+//! - `GET /node/network?have=V&wait=S` — the node's guest network, computed
+//!   by the controller ([`network`]).
 //!
 //! The admin side (register a node, list nodes, clusters) is in [`admin`].
 
