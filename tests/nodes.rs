@@ -139,6 +139,10 @@ impl World {
     }
 
     fn node_with(&self, name: &str, octet: u8, first: bool, hypervisor: &[&str]) -> Proc {
+        self.node_in("east", name, octet, first, hypervisor)
+    }
+
+    fn node_in(&self, cluster: &str, name: &str, octet: u8, first: bool, hypervisor: &[&str]) -> Proc {
         let data = self.dir.join(name);
         let eucarc = self.dir.join("ctl/eucarc");
         let host = format!("10.250.0.{octet}");
@@ -147,7 +151,7 @@ impl World {
         args.extend(hypervisor);
         args.extend(["--heartbeat-secs", "1", "--host", &host]);
         if first {
-            args.extend(["--cluster", "east", "--cpus", "4", "--credentials", eucarc.to_str().unwrap()]);
+            args.extend(["--cluster", cluster, "--cpus", "4", "--credentials", eucarc.to_str().unwrap()]);
         }
         let log = if first { format!("{name}.log") } else { format!("{name}-again.log") };
         self.spawn(name, &args, &log)
@@ -497,7 +501,7 @@ fn a_remote_bridge_node_real_guest_gets_metadata_nat_and_security_groups() {
     const PUBLIC_POOL: &str = "198.51.100.0/28";
     const CLIENT: &str = "10.250.0.20";
     let (temp, world, _controller) =
-        start_with(&[("ctl", 1), ("n1", 11), ("cl", 20)], &["--public-addresses", PUBLIC_POOL]);
+        start_with(&[("ctl", 1), ("n1", 11), ("n2", 12), ("cl", 20)], &["--public-addresses", PUBLIC_POOL]);
     std::fs::set_permissions(temp.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let _reaper = QemuReaper(world.dir.clone());
     let (n1_ns, client_ns) = (world.net.ns("n1"), world.net.ns("cl"));
@@ -505,6 +509,7 @@ fn a_remote_bridge_node_real_guest_gets_metadata_nat_and_security_groups() {
     ip(&["-n", &client_ns, "route", "add", PUBLIC_POOL, "via", "10.250.0.11"]).unwrap();
     let _server = Killed(netns::seen_as_server(&client_ns, CLIENT, 9000));
     world.yukari_ok(&["cluster", "add", "east"]);
+    world.yukari_ok(&["cluster", "add", "west"]);
     let image_dir = images.to_string_lossy().into_owned();
     let libvirt = [
         "--hypervisor",
@@ -516,16 +521,22 @@ fn a_remote_bridge_node_real_guest_gets_metadata_nat_and_security_groups() {
         "--guest-network",
         "bridge",
     ];
-    let _n1 = world.node_with("n1", 11, true, &libvirt);
-    poll(120, "n1 reachable", || world.east().get("10.250.0.11").is_some_and(|(s, _)| s == "reachable"));
-    // A node is listed as soon as it registered: its bridge comes after.
-    poll(60, "the node's bridge with the gateway of the controller's private network", || {
-        let bridge =
-            world.net.exec("n1", "ip").args(["-4", "-o", "addr", "show", "dev", "ykbr0"]).output().unwrap();
-        String::from_utf8_lossy(&bridge.stdout).contains("10.111.0.1/16")
-    });
-    let log = std::fs::read_to_string(world.dir.join("n1.log")).unwrap();
-    assert!(!log.contains("user-mode networking"), "no fallback: {log}");
+    let _n1 = world.node_in("east", "n1", 11, true, &libvirt);
+    let _n2 = world.node_in("west", "n2", 12, true, &libvirt);
+    for node in ["n1", "n2"] {
+        // A node is listed as soon as it registered: its bridge comes after.
+        poll(60, "the node's bridge with the gateway of the controller's private network", || {
+            let bridge = world
+                .net
+                .exec(node, "ip")
+                .args(["-4", "-o", "addr", "show", "dev", "ykbr0"])
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&bridge.stdout).contains("10.111.0.1/16")
+        });
+        let log = std::fs::read_to_string(world.dir.join(format!("{node}.log"))).unwrap();
+        assert!(!log.contains("user-mode networking"), "no fallback: {log}");
+    }
     assert!(netns::yukari_table(&n1_ns).is_none(), "no guest yet, no table");
 
     let user_data = format!(
@@ -549,10 +560,31 @@ fn a_remote_bridge_node_real_guest_gets_metadata_nat_and_security_groups() {
     let id = instance["InstanceId"].as_str().unwrap().to_owned();
     let private = instance["PrivateIpAddress"].as_str().unwrap().to_owned();
     let public = instance["PublicIpAddress"].as_str().unwrap().to_owned();
-    let console = || {
-        let out = world.aws(&["get-console-output", "--instance-id", &id]);
+    // A guest on the other node calls the first one's web server by its
+    // private address (through the two hosts; the default group lets its
+    // members in).
+    let peer_data = format!(
+        "#!/bin/sh\n\
+         for i in $(seq 1 90); do body=$(timeout 5 wget -q -O - http://{private}:8080/) && break; sleep 1; done\n\
+         echo \"Yukari test: peer {private} says $body\"\n"
+    );
+    let launched = world.aws(&[
+        "run-instances",
+        "--image-id",
+        IMAGE,
+        "--instance-type",
+        "m1.small",
+        "--placement",
+        "AvailabilityZone=west",
+        "--user-data",
+        &peer_data,
+    ]);
+    let peer = launched["Instances"][0]["InstanceId"].as_str().unwrap().to_owned();
+    let console_of = |id: &str| {
+        let out = world.aws(&["get-console-output", "--instance-id", id]);
         out["Output"].as_str().unwrap_or_default().to_owned()
     };
+    let console = || console_of(&id);
     poll(240, "the guest's boot and user data on its console", || {
         let text = console();
         text.contains("Yukari test: seen-as") && text.contains("Yukari test: httpd up")
@@ -572,6 +604,16 @@ fn a_remote_bridge_node_real_guest_gets_metadata_nat_and_security_groups() {
     );
     assert!(text.contains("Yukari guest running its user-data script"), "its user data: {text}");
     assert!(text.contains(&format!("Yukari test: seen-as {public}")), "SNAT to its public address: {text}");
+    let peer_line = format!("Yukari test: peer {private} says");
+    poll(240, "the guest on the other node to call the first", || console_of(&peer).contains(&peer_line));
+    assert!(
+        console_of(&peer).contains(&format!("{peer_line} hello-from-the-guest")),
+        "guests of different nodes reach each other by private address: {}",
+        console_of(&peer)
+    );
+    let routes = world.net.exec("n2", "ip").args(["-4", "route", "show", "proto", "89"]).output().unwrap();
+    let routes = String::from_utf8_lossy(&routes.stdout).into_owned();
+    assert!(routes.contains(&format!("{private} via 10.250.0.11")), "n2 routes to n1's guest: {routes}");
     // The node's metadata listener knows only its guests' addresses.
     let stranger = netns::fetch_path(&n1_ns, "10.111.0.1", 8775, "/latest/meta-data/instance-id");
     assert!(stranger.as_deref().is_some_and(|a| a.contains(" 404 ")), "{stranger:?}");
@@ -610,6 +652,11 @@ fn a_remote_bridge_node_real_guest_gets_metadata_nat_and_security_groups() {
     });
     assert_eq!(netns::fetch_from(&client_ns, &elastic, 8080), None, "closed again");
 
-    world.aws(&["terminate-instances", "--instance-ids", &id]);
+    world.aws(&["terminate-instances", "--instance-ids", &id, &peer]);
     poll(120, "the table to go with the last guest", || netns::yukari_table(&n1_ns).is_none());
+    poll(60, "n1's route to the other node's guest gone", || {
+        let routes =
+            world.net.exec("n1", "ip").args(["-4", "route", "show", "proto", "89"]).output().unwrap();
+        routes.stdout.is_empty()
+    });
 }

@@ -5,7 +5,9 @@
 //! hands it to `node_executor::net::GuestNetworking` (the same nftables
 //! table as the embedded node), and serves the guests' metadata on the
 //! bridge by forwarding each request to the controller with the guest's
-//! token, the guest known by its source address.
+//! token, the guest known by its source address. Other nodes' guests are
+//! routed to their hosts, so guests of different nodes reach each other
+//! by private address.
 
 use api::admin::client::{AdminClient, AdminClientError};
 use api::nodes::wire::{NetRule, NodeNetwork};
@@ -15,7 +17,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use domain::InstanceId;
-use node_executor::net::{Allow, GuestRules, GuestSource, NetError, Peers, Traffic};
+use node_executor::net::{self, Allow, GuestRules, GuestSource, NetError, Peers, Traffic};
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -66,6 +68,7 @@ impl ControllerNetwork {
                     let rules = guest_rules(&view);
                     let by_address = rules.iter().map(|g| (g.private, g.instance.clone())).collect();
                     *self.guests.write().expect("guests lock") = by_address;
+                    sync_routes(&view).await;
                     return Ok(rules);
                 }
                 Err(e) if super::remote::fatal(&e) => return Err(NetError::Remote(e.to_string())),
@@ -84,6 +87,22 @@ impl GuestSource for ControllerNetwork {
         &mut self,
     ) -> Pin<Box<dyn Future<Output = Result<Vec<GuestRules>, NetError>> + Send + '_>> {
         Box::pin(self.next())
+    }
+}
+
+/// Routes this host's traffic for other nodes' guests to their hosts
+/// (guests of different nodes talk by private address); a failure is
+/// logged and tried again with the next view.
+async fn sync_routes(view: &NodeNetwork) {
+    let routes: Vec<(Ipv4Addr, Ipv4Addr)> =
+        view.routes.iter().filter_map(|r| Some((r.address.parse().ok()?, r.via.parse().ok()?))).collect();
+    let count = routes.len();
+    let done =
+        tokio::task::spawn_blocking(move || net::sync_routes(std::path::Path::new("ip"), &routes)).await;
+    match done {
+        Ok(Ok(())) => tracing::debug!(routes = count, "routes to other nodes' guests set"),
+        Ok(Err(e)) => tracing::warn!(error = %e, "cannot set the routes to other nodes' guests"),
+        Err(e) => tracing::warn!(error = %e, "cannot set the routes to other nodes' guests"),
     }
 }
 
@@ -247,6 +266,7 @@ mod tests {
                 ],
                 egress: vec![rule("-1", -1, -1, Some("0.0.0.0/0"), &[])],
             }],
+            routes: Vec::new(),
         };
         let rules = guest_rules(&view);
         assert_eq!(rules.len(), 1);

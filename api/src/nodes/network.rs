@@ -12,7 +12,7 @@
 //! on and computes it again, so a node long-polls and hears only changes.
 
 use super::authenticate;
-use super::wire::{NetGuest, NetRule, NodeNetwork};
+use super::wire::{NetGuest, NetRoute, NetRule, NodeNetwork};
 use crate::admin::refuse;
 use crate::app::App;
 use axum::extract::{Query, State};
@@ -132,13 +132,30 @@ pub fn view_of(models: &ReadModels, position: u64, node: &NodeId) -> NodeNetwork
             },
         );
     }
+    // Live guests of other nodes, through their hosts.
+    let own_host = models.cloud.node(node).map(|(_, row)| row.host.as_str());
+    let mut routes = BTreeSet::new();
+    for row in models.instances.rows.values() {
+        let (Some(other), Some(private)) = (row.node.as_ref(), row.private_address.as_ref()) else {
+            continue;
+        };
+        if !live(row.state) || other == node {
+            continue;
+        }
+        let Some((_, host)) = models.cloud.node(other) else { continue };
+        if host.host.parse::<std::net::Ipv4Addr>().is_ok() && Some(host.host.as_str()) != own_host {
+            routes.insert(NetRoute { address: private.clone(), via: host.host.clone() });
+        }
+    }
     let mut view = NodeNetwork {
         position,
         version: String::new(),
         private_network: models.network.private_cidr.clone(),
         guests: guests.into_values().collect(),
+        routes: routes.into_iter().collect(),
     };
-    let content = serde_json::to_vec(&(&view.private_network, &view.guests)).expect("a view encodes");
+    let content =
+        serde_json::to_vec(&(&view.private_network, &view.guests, &view.routes)).expect("a view encodes");
     view.version = hex::encode(&sha2::Sha256::digest(&content)[..12]);
     view
 }

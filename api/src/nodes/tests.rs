@@ -269,6 +269,9 @@ async fn a_node_sees_the_network_of_its_own_guests_only() {
     assert_eq!(status, 200);
     let other: wire::NodeNetwork = serde_json::from_slice(&body).unwrap();
     assert!(other.guests.is_empty(), "{other:?}");
+    // …but a route to A's guest through A's host; A needs none.
+    assert_eq!(other.routes, vec![wire::NetRoute { address: private.clone(), via: "10.0.0.11".into() }]);
+    assert!(view.routes.is_empty(), "{view:?}");
     assert_ne!(other.version, view.version);
 
     // Nothing changed: after the wait, the same version again; a stale

@@ -130,6 +130,19 @@ pub struct NodeNetwork {
     /// The node's guests that have (or are about to have) a running guest,
     /// sorted by instance id.
     pub guests: Vec<NetGuest>,
+    /// The private addresses of live guests on other nodes, each with the
+    /// address of its node's host (as registered, when it is an IPv4
+    /// address): guests of different nodes reach each other by private
+    /// address through these hosts. Sorted by address.
+    #[serde(default)]
+    pub routes: Vec<NetRoute>,
+}
+
+/// A guest of another node, reached through that node's host.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct NetRoute {
+    pub address: String,
+    pub via: String,
 }
 
 /// One guest of the node, as its network sees it.

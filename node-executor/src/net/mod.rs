@@ -20,7 +20,7 @@ mod host;
 pub mod rules;
 mod view;
 
-pub use host::{Firewall, Missing, Nft, prepare_bridge, probe, valid_interface_name};
+pub use host::{Firewall, Missing, Nft, prepare_bridge, probe, sync_routes, valid_interface_name};
 pub use rules::{Allow, GuestRules, NetPlan, Peers, Traffic, ruleset};
 pub use view::{NetView, PlanBase};
 
