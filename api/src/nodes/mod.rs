@@ -18,6 +18,8 @@
 //!   of the node (kept for GetConsoleOutput, see [`consoles`]).
 //! - `GET /node/metadata-token?instance=ID` — the token a guest of the node
 //!   names the metadata service with (made from the master key).
+//! - `GET /node/network?have=V&wait=S` — the node's guest network, computed
+//!   by the controller ([`network`]).
 //!
 //! The admin side (register a node, list nodes, clusters) is in [`admin`].
 
@@ -25,6 +27,7 @@ pub mod admin;
 pub mod consoles;
 pub mod feed;
 pub mod liveness;
+pub mod network;
 pub mod wire;
 
 use crate::admin::{Refusal, refuse};
@@ -48,6 +51,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/node/heartbeat", post(heartbeat))
         .route("/node/console", post(console))
         .route("/node/metadata-token", get(metadata_token))
+        .route("/node/network", get(network::network))
         .merge(admin::router())
         .with_state(app)
 }
