@@ -28,7 +28,7 @@ mod remote;
 use crate::cluster::{admin_client, admin_key, required, zone_name};
 use crate::up::hypervisor::{self, Hypervisor, LibvirtArgs};
 use anyhow::{Context, bail};
-use api::admin::client::AdminClient;
+use api::admin::client::{AdminClient, AdminClientError};
 use api::nodes::wire::{NodeCredentials, NodeInfo};
 use domain::{NodeId, ZoneName};
 use node_executor::libvirt::GuestNetwork;
@@ -185,12 +185,19 @@ async fn credentials(args: &RunArgs, controller: &str) -> anyhow::Result<NodeCre
         "zone={cluster}&host={host_q}&hypervisor={hypervisor_q}&cpus={}&memory_mib={}&disk_gib={}&node={node}",
         args.cpus, args.memory_mib, args.disk_gib
     );
-    let answer = admin
-        .call("POST", "/admin/nodes", &query, Vec::new())
-        .await
-        .with_context(|| say!("cannot register this node", "このノードを登録できません"))?
-        .bytes()
-        .await?;
+    let answer = match admin.call("POST", "/admin/nodes", &query, Vec::new()).await {
+        Ok(answer) => answer.bytes().await?,
+        Err(e) => {
+            // No such cluster: this id was never registered anywhere, so it
+            // is not bound to that cluster (a mistyped --cluster can be
+            // corrected).
+            if matches!(e, AdminClientError::Refused { status: 404, .. }) {
+                let _ = std::fs::remove_file(args.data_dir.join(IDENTITY));
+            }
+            return Err(anyhow::Error::new(e)
+                .context(say!("cannot register this node", "このノードを登録できません")));
+        }
+    };
     let issued: NodeCredentials = serde_json::from_slice(&answer).with_context(|| {
         say!("the controller's answer has no credentials", "コントローラーの応答に認証情報がありません")
     })?;

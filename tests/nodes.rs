@@ -743,6 +743,21 @@ fn a_node_that_lost_its_credentials_comes_back_as_the_same_node() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&other.stderr);
     assert!(!other.status.success() && stderr.contains("already joins cluster east"), "{stderr}");
+    // A cluster the controller does not have binds nothing (a typo can be
+    // corrected).
+    let fresh = world.dir.join("n1-typo");
+    let eucarc = world.dir.join("ctl/eucarc");
+    let typo = world
+        .net
+        .exec("n1", env!("CARGO_BIN_EXE_yukari"))
+        .args(["node", "--controller", &url, "--cluster", "esat", "--hypervisor", "sim"])
+        .args(["--data-dir", fresh.to_str().unwrap(), "--credentials", eucarc.to_str().unwrap()])
+        .env("LANG", "C")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&typo.stderr);
+    assert!(!typo.status.success() && stderr.contains("no cluster esat"), "{stderr}");
+    assert!(!fresh.join("node-identity.json").exists(), "no identity left behind");
 }
 
 /// The console output a node pushed survives a restart of the controller
