@@ -5,6 +5,7 @@
 
 mod lifecycle;
 mod restart;
+mod start_failure;
 
 use crate::*;
 use domain::command::{ChangeInstanceStates, Command, NodeOutcome, NodeReport, StateRequest};
@@ -13,7 +14,7 @@ use domain::*;
 use eventlog::{AppendError, EventLog, ExpectedVersion, LogOptions, Metadata, NewEvent, StreamAppend};
 use std::collections::HashMap;
 use std::future::Future;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
