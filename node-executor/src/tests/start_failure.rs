@@ -97,3 +97,52 @@ async fn a_restarted_guest_that_does_not_boot_in_time_is_stopped_not_destroyed()
     assert_eq!(sim.state(&id).unwrap(), GuestState::Absent);
     executor.stop().await;
 }
+
+/// The same with libvirt (its test driver): the start fails because the
+/// image's kernel went missing from the node; libvirt's domain and the
+/// instance's folder stay, and the reason names the image folder only as
+/// `[image dir]`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_libvirt_start_that_fails_keeps_the_domain_and_the_instance_folder() {
+    use crate::libvirt::{ImageFiles, LibvirtConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let controller = Controller::open(dir.path()).await;
+    let images = dir.path().join("images");
+    std::fs::create_dir_all(&images).unwrap();
+    let (kernel, ramdisk) =
+        (ImageId::with_kind(ImageKind::Kernel, 1), ImageId::with_kind(ImageKind::Ramdisk, 1));
+    for name in ["kernel", "initrd"] {
+        std::fs::write(images.join(name), b"not really a kernel").unwrap();
+    }
+    let files = ImageFiles::new(&images).with(kernel.clone(), "kernel").with(ramdisk.clone(), "initrd");
+    let libvirt = LibvirtConfig::new("test:///default", dir.path().join("instances"), files);
+    let driver = Arc::new(LibvirtDriver::open(libvirt).unwrap());
+    // The test driver is shared by the whole process: an id of its own.
+    let id = InstanceId::from_bits(0x5f_0001);
+    controller.launch_as(&here(), id.clone(), Some((kernel, ramdisk))).await;
+    let recorder = Recorder::new(&controller, &driver);
+    let executor = start(&controller, &driver, &recorder, config(Duration::from_secs(30)));
+    eventually("running", || controller.state(&id) == Some(InstanceState::Running)).await;
+    controller.request(&id, StateRequest::Stop { force: true }).await;
+    eventually("stopped", || controller.state(&id) == Some(InstanceState::Stopped)).await;
+
+    std::fs::rename(images.join("kernel"), images.join("kernel.away")).unwrap();
+    controller.request(&id, StateRequest::Start).await;
+    eventually("stopped after the failed start", || {
+        controller.instance(&id).is_some_and(|i| i.state == InstanceState::Stopped && i.reason.is_some())
+    })
+    .await;
+    assert_eq!(driver.state(&id).unwrap(), GuestState::ShutOff, "the domain stays defined");
+    assert!(driver.instance_files(&id).is_dir(), "the instance's folder stays");
+    let reason = controller.instance(&id).unwrap().reason.unwrap().message;
+    assert!(reason.contains("([image dir]/kernel) is missing"), "{reason}");
+    assert!(!reason.contains(&*dir.path().to_string_lossy()), "a host path in {reason}");
+
+    std::fs::rename(images.join("kernel.away"), images.join("kernel")).unwrap();
+    controller.request(&id, StateRequest::Start).await;
+    eventually("running again", || controller.state(&id) == Some(InstanceState::Running)).await;
+    controller.terminate(&id).await;
+    eventually("terminated", || controller.state(&id) == Some(InstanceState::Terminated)).await;
+    assert_eq!(driver.state(&id).unwrap(), GuestState::Absent);
+    executor.stop().await;
+}
