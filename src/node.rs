@@ -7,9 +7,14 @@
 //! `DATA_DIR/node-credentials.json` (mode 0600) and used from then on (the
 //! admin's eucarc is not needed again and need not stay on the host).
 //!
+//! With `--guest-network bridge` the node keeps its guests' network (bridge,
+//! NAT, security groups, metadata at 169.254.169.254) from the controller's
+//! view of it (`network`, docs/adr/0008-remote-guest-networking.md).
+//!
 //! Data directory layout: `node-credentials.json`, and with
 //! `--hypervisor libvirt` the guests under `node/` as with `yukari up`.
 
+mod network;
 mod remote;
 
 use crate::cluster::{admin_client, admin_key, required, zone_name};
@@ -197,22 +202,27 @@ async fn run_node(args: RunArgs) -> anyhow::Result<()> {
         let (client, handle) = (client.clone(), tokio::runtime::Handle::current());
         Arc::new(move |id: &domain::InstanceId| handle.block_on(remote::metadata_token(&client, id)))
     };
-    let mut network = args.libvirt.network()?;
-    if matches!(network, GuestNetwork::Bridge(_)) {
-        // Bridge mode needs the node to enforce the controller's address
-        // plan and security groups, which only the embedded node does yet.
-        eprintln!(
-            "yukari: {}",
-            say!(
-                "--guest-network bridge is not available on a node of another host yet: guests use \
-                 user-mode networking",
-                "--guest-network bridge は他ホストのノードではまだ使えません: ゲストはユーザーモード\
-                 ネットワークを使います"
-            )
-        );
-        network = GuestNetwork::User;
-    }
-    let networking = hypervisor::GuestNetworking { network, addressing: None };
+    // Bridge mode: the bridge takes the cloud's private network, which the
+    // controller's view of this node's network names.
+    let asked = args.libvirt.network()?;
+    let (network, bridge) = match (&choice, &asked) {
+        (Hypervisor::Libvirt(_), GuestNetwork::Bridge(_)) => {
+            let view = network::view(&client, "", 0).await.with_context(|| {
+                say!(
+                    "cannot read this node's network from the controller",
+                    "コントローラーからこのノードのネットワークを読めません"
+                )
+            })?;
+            tokio::task::block_in_place(|| {
+                crate::up::network::prepare(asked, &view.private_network, args.libvirt.metadata_port)
+            })
+        }
+        _ => (asked, None),
+    };
+    let networking = hypervisor::GuestNetworking {
+        network,
+        addressing: bridge.as_ref().map(crate::up::network::Bridge::addressing),
+    };
     let (driver, poll_interval) = tokio::task::block_in_place(|| {
         hypervisor::driver(
             &choice,
@@ -242,6 +252,10 @@ async fn run_node(args: RunArgs) -> anyhow::Result<()> {
         driver,
         Arc::new(remote::HttpReporter(client.clone())),
     );
+    let guest_net = match &bridge {
+        Some(bridge) => Some(bridge_mode(bridge, &node, &client, stopped.clone()).await),
+        None => None,
+    };
     tracing::info!(%node, %zone, controller = %controller, hypervisor = %args.hypervisor, "node executor starting");
     let mut executor = tokio::spawn(executor.run_from(Box::new(remote::RemoteFeed::new(client)), stopped));
     tokio::select! {
@@ -250,6 +264,11 @@ async fn run_node(args: RunArgs) -> anyhow::Result<()> {
             stop.send_replace(true);
             let _ = beat.await;
             executor.await??;
+            if let Some(task) = guest_net
+                && let Err(e) = task.await?
+            {
+                tracing::warn!(error = %e, "guest networking stopped with an error");
+            }
         }
         ended = &mut executor => {
             stop.send_replace(true);
@@ -258,6 +277,42 @@ async fn run_node(args: RunArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Bridge mode's two tasks: the guests' metadata service on the bridge
+/// (forwarding to the controller) and the nftables table, kept equal to
+/// the controller's view of this node's network.
+async fn bridge_mode(
+    bridge: &crate::up::network::Bridge,
+    node: &NodeId,
+    client: &AdminClient,
+    stopped: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<Result<(), node_executor::net::NetError>> {
+    let guests = network::Guests::default();
+    match tokio::net::TcpListener::bind(std::net::SocketAddr::V4(bridge.metadata)).await {
+        Ok(listener) => {
+            tokio::spawn(network::serve_metadata(listener, client.clone(), guests.clone(), stopped.clone()));
+        }
+        Err(e) => {
+            let address = bridge.metadata;
+            eprintln!(
+                "yukari: {}",
+                say!(
+                    "cannot listen on {address} for the guests' metadata service ({e}): guests will not \
+                     read their metadata",
+                    "ゲスト向けメタデータサービスを {address} で待ち受けられません({e}): ゲストは\
+                     メタデータを読めません"
+                )
+            );
+        }
+    }
+    let enforcer = node_executor::net::GuestNetworking::new(
+        node.clone(),
+        bridge.plan_base(),
+        Arc::new(node_executor::net::Nft::new("nft")),
+    );
+    let source = network::ControllerNetwork::new(client.clone(), guests);
+    tokio::spawn(enforcer.run_from(Box::new(source), stopped))
 }
 
 fn when(ms: Option<i64>) -> String {

@@ -14,7 +14,7 @@
 //!   libvirt QEMU driver's state)
 
 pub(crate) mod hypervisor;
-mod network;
+pub(crate) mod network;
 
 use crate::credentials::Endpoint;
 use anyhow::Context;

@@ -75,9 +75,7 @@ impl Drop for World {
 
 impl World {
     fn in_ns(&self, ns: &str, program: &str) -> Command {
-        let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", ns, program]);
-        cmd
+        netns::in_ns(ns, program)
     }
 
     /// `aws ec2 ARGS` inside the node's namespace, with the cloud's eucarc.
@@ -105,42 +103,13 @@ impl World {
 
     /// The node's nftables table, or `None` when there is none.
     fn table(&self) -> Option<String> {
-        let out = self.in_ns(&self.node, "nft").args(["list", "table", "inet", "yukari"]).output().unwrap();
-        out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+        netns::yukari_table(&self.node)
     }
 
-    /// An HTTP GET from the client namespace; the body, or `None` when no
-    /// answer came within a few seconds (a dropped connection).
+    /// An HTTP GET from the client namespace (`None`: no answer).
     fn fetch_from_client(&self, address: &str, port: u16) -> Option<String> {
-        let script = format!(
-            "exec 3<>/dev/tcp/{address}/{port} && printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3 && cat <&3"
-        );
-        let out = self.in_ns(&self.client, "timeout").args(["4", "bash", "-c", &script]).output().unwrap();
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        (out.status.success() && !text.is_empty()).then_some(text)
+        netns::fetch_from(&self.client, address, port)
     }
-}
-
-/// A web service in the client namespace that answers with the address
-/// it sees the caller as (to show the node's SNAT).
-fn client_server(world: &World) -> Child {
-    let script = format!(
-        "import socket\n\
-         s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n\
-         s.bind(('{CLIENT_SIDE}', {CLIENT_PORT})); s.listen(8)\n\
-         while True:\n\
-         \x20   c, peer = s.accept()\n\
-         \x20   c.recv(4096)\n\
-         \x20   c.sendall(b'HTTP/1.0 200 OK\\r\\n\\r\\nseen-as ' + peer[0].encode() + b'\\n')\n\
-         \x20   c.close()\n"
-    );
-    world
-        .in_ns(&world.client, "python3")
-        .args(["-c", &script])
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("python3 runs")
 }
 
 #[test]
@@ -149,11 +118,7 @@ fn bridge_mode_real_guest_gets_its_address_metadata_nat_and_security_groups() {
         eprintln!("skipped: bridge mode needs root (network namespaces, a bridge, nftables)");
         return;
     }
-    let nft = Command::new("nft").arg("--version").output();
-    assert!(
-        nft.is_ok_and(|o| o.status.success()),
-        "nft is missing: apt-get install nftables (scripts/test does)"
-    );
+    assert!(netns::nft_works(), "nft is missing: apt-get install nftables (scripts/test does)");
     let images = image_dir();
     let temp = tempfile::tempdir().unwrap();
     // QEMU runs as libvirt-qemu: it must be able to enter the data directory.
@@ -181,7 +146,7 @@ fn bridge_mode_real_guest_gets_its_address_metadata_nat_and_security_groups() {
         run("ip", &["-n", ns, "link", "set", dev, "up"]);
     }
     run("ip", &["-n", &world.client, "route", "add", PUBLIC_POOL, "via", NODE_SIDE]);
-    world.server = Some(client_server(&world));
+    world.server = Some(netns::seen_as_server(&world.client, CLIENT_SIDE, CLIENT_PORT));
 
     // The cloud, inside the node's namespace.
     let port = free_port();

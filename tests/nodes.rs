@@ -7,7 +7,7 @@
 //! Needs root and `ip netns`; skipped with a printed reason otherwise.
 
 mod common;
-use common::{QemuReaper, image_dir, poll, qemu_processes};
+use common::{QemuReaper, image_dir, netns, poll, qemu_processes};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -64,9 +64,12 @@ impl Net {
 
     /// A command run inside `host`'s namespace.
     fn exec(&self, host: &str, program: &str) -> Command {
-        let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", &format!("{}-{host}", self.tag), program]);
-        cmd
+        netns::in_ns(&self.ns(host), program)
+    }
+
+    /// The name of `host`'s namespace.
+    fn ns(&self, host: &str) -> String {
+        format!("{}-{host}", self.tag)
     }
 }
 
@@ -136,6 +139,10 @@ impl World {
     }
 
     fn node_with(&self, name: &str, octet: u8, first: bool, hypervisor: &[&str]) -> Proc {
+        self.node_in("east", name, octet, first, hypervisor)
+    }
+
+    fn node_in(&self, cluster: &str, name: &str, octet: u8, first: bool, hypervisor: &[&str]) -> Proc {
         let data = self.dir.join(name);
         let eucarc = self.dir.join("ctl/eucarc");
         let host = format!("10.250.0.{octet}");
@@ -144,7 +151,7 @@ impl World {
         args.extend(hypervisor);
         args.extend(["--heartbeat-secs", "1", "--host", &host]);
         if first {
-            args.extend(["--cluster", "east", "--cpus", "4", "--credentials", eucarc.to_str().unwrap()]);
+            args.extend(["--cluster", cluster, "--cpus", "4", "--credentials", eucarc.to_str().unwrap()]);
         }
         let log = if first { format!("{name}.log") } else { format!("{name}-again.log") };
         self.spawn(name, &args, &log)
@@ -260,6 +267,11 @@ fn skip_reason() -> Option<String> {
 /// The controller in namespace `ctl` (10.250.0.1:8773) and empty
 /// namespaces for the nodes; returns once the controller answers.
 fn start(hosts: &[(&str, u8)]) -> (tempfile::TempDir, World, Proc) {
+    start_with(hosts, &[])
+}
+
+/// [`start`] with more arguments for the controller's `yukari up`.
+fn start_with(hosts: &[(&str, u8)], extra: &[&str]) -> (tempfile::TempDir, World, Proc) {
     let temp = tempfile::tempdir().unwrap();
     let net = Net::create(hosts).expect("namespaces and a bridge");
     let mut world = World { net, dir: temp.path().to_path_buf(), env: HashMap::new() };
@@ -280,7 +292,11 @@ fn start(hosts: &[(&str, u8)]) -> (tempfile::TempDir, World, Proc) {
             "100",
             "--node-timeout-secs",
             "3",
-        ],
+        ]
+        .iter()
+        .chain(extra)
+        .copied()
+        .collect::<Vec<&str>>(),
         "ctl.log",
     );
     poll(60, "the controller", || {
@@ -453,4 +469,194 @@ fn a_remote_libvirt_node_real_guest_survives_the_executors_sigkill() {
     world.aws(&["terminate-instances", "--instance-ids", &id]);
     poll(120, "the instance terminated", || world.states()[&id] == "terminated");
     poll(60, "its QEMU gone", || !Path::new(&format!("/proc/{pid}")).exists());
+}
+
+/// Kills a helper process when the test ends.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Bridge mode on a node of another host: `yukari node --guest-network
+/// bridge` in its own namespace makes the bridge for the controller's
+/// private network and keeps the nftables table equal to the controller's
+/// view of the node (`/node/network`). Its guest configures the private
+/// address the controller chose, reads its instance id and user data at
+/// 169.254.169.254 (the node's listener, forwarding to the controller),
+/// leaves with its public address (SNAT), and a client namespace reaches
+/// it by its public and elastic addresses exactly when its security group
+/// allows.
+#[test]
+fn a_remote_bridge_node_real_guest_gets_metadata_nat_and_security_groups() {
+    if let Some(reason) = skip_reason() {
+        eprintln!("SKIPPED: {reason}");
+        return;
+    }
+    assert!(netns::nft_works(), "nft is missing: apt-get install nftables (scripts/test does)");
+    let images = image_dir();
+    const PUBLIC_POOL: &str = "198.51.100.0/28";
+    const CLIENT: &str = "10.250.0.20";
+    let (temp, world, _controller) =
+        start_with(&[("ctl", 1), ("n1", 11), ("n2", 12), ("cl", 20)], &["--public-addresses", PUBLIC_POOL]);
+    std::fs::set_permissions(temp.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let _reaper = QemuReaper(world.dir.clone());
+    let (n1_ns, client_ns) = (world.net.ns("n1"), world.net.ns("cl"));
+    // The client routes the public pool to the node's host.
+    ip(&["-n", &client_ns, "route", "add", PUBLIC_POOL, "via", "10.250.0.11"]).unwrap();
+    let _server = Killed(netns::seen_as_server(&client_ns, CLIENT, 9000));
+    world.yukari_ok(&["cluster", "add", "east"]);
+    world.yukari_ok(&["cluster", "add", "west"]);
+    let image_dir = images.to_string_lossy().into_owned();
+    let libvirt = [
+        "--hypervisor",
+        "libvirt",
+        "--domain-type",
+        "qemu",
+        "--image-dir",
+        &image_dir,
+        "--guest-network",
+        "bridge",
+    ];
+    let _n1 = world.node_in("east", "n1", 11, true, &libvirt);
+    let _n2 = world.node_in("west", "n2", 12, true, &libvirt);
+    for node in ["n1", "n2"] {
+        // A node is listed as soon as it registered: its bridge comes after.
+        poll(60, "the node's bridge with the gateway of the controller's private network", || {
+            let bridge = world
+                .net
+                .exec(node, "ip")
+                .args(["-4", "-o", "addr", "show", "dev", "ykbr0"])
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&bridge.stdout).contains("10.111.0.1/16")
+        });
+        let log = std::fs::read_to_string(world.dir.join(format!("{node}.log"))).unwrap();
+        assert!(!log.contains("user-mode networking"), "no fallback: {log}");
+    }
+    assert!(netns::yukari_table(&n1_ns).is_none(), "no guest yet, no table");
+
+    let user_data = format!(
+        "#!/bin/sh\n\
+         mkdir -p /tmp/www && echo hello-from-the-guest >/tmp/www/index.html\n\
+         httpd -p 8080 -h /tmp/www && echo 'Yukari test: httpd up'\n\
+         echo \"Yukari test: $(timeout 10 wget -q -O - http://{CLIENT}:9000/)\"\n"
+    );
+    let launched = world.aws(&[
+        "run-instances",
+        "--image-id",
+        IMAGE,
+        "--instance-type",
+        "m1.small",
+        "--placement",
+        "AvailabilityZone=east",
+        "--user-data",
+        &user_data,
+    ]);
+    let instance = &launched["Instances"][0];
+    let id = instance["InstanceId"].as_str().unwrap().to_owned();
+    let private = instance["PrivateIpAddress"].as_str().unwrap().to_owned();
+    let public = instance["PublicIpAddress"].as_str().unwrap().to_owned();
+    // A guest on the other node calls the first one's web server by its
+    // private address (through the two hosts; the default group lets its
+    // members in).
+    let peer_data = format!(
+        "#!/bin/sh\n\
+         for i in $(seq 1 90); do body=$(timeout 5 wget -q -O - http://{private}:8080/) && break; sleep 1; done\n\
+         echo \"Yukari test: peer {private} says $body\"\n"
+    );
+    let launched = world.aws(&[
+        "run-instances",
+        "--image-id",
+        IMAGE,
+        "--instance-type",
+        "m1.small",
+        "--placement",
+        "AvailabilityZone=west",
+        "--user-data",
+        &peer_data,
+    ]);
+    let peer = launched["Instances"][0]["InstanceId"].as_str().unwrap().to_owned();
+    let console_of = |id: &str| {
+        let out = world.aws(&["get-console-output", "--instance-id", id]);
+        out["Output"].as_str().unwrap_or_default().to_owned()
+    };
+    let console = || console_of(&id);
+    poll(240, "the guest's boot and user data on its console", || {
+        let text = console();
+        text.contains("Yukari test: seen-as") && text.contains("Yukari test: httpd up")
+    });
+    let text = console();
+    let lines: Vec<&str> = text.lines().filter(|l| l.starts_with("Yukari")).collect();
+    eprintln!("console:\n{}", lines.join("\n"));
+    assert!(
+        text.contains(&format!(
+            "Yukari guest {id} is up (network: eth0 {private}/16 (static, gateway 10.111.0.1))"
+        )),
+        "the guest configured the address the controller chose: {text}"
+    );
+    assert!(
+        text.contains(&format!("Yukari guest metadata from http://169.254.169.254: instance-id {id}")),
+        "the guest read its own id at 169.254.169.254 on a remote node: {text}"
+    );
+    assert!(text.contains("Yukari guest running its user-data script"), "its user data: {text}");
+    assert!(text.contains(&format!("Yukari test: seen-as {public}")), "SNAT to its public address: {text}");
+    let peer_line = format!("Yukari test: peer {private} says");
+    poll(240, "the guest on the other node to call the first", || console_of(&peer).contains(&peer_line));
+    assert!(
+        console_of(&peer).contains(&format!("{peer_line} hello-from-the-guest")),
+        "guests of different nodes reach each other by private address: {}",
+        console_of(&peer)
+    );
+    let routes = world.net.exec("n2", "ip").args(["-4", "route", "show", "proto", "89"]).output().unwrap();
+    let routes = String::from_utf8_lossy(&routes.stdout).into_owned();
+    assert!(routes.contains(&format!("{private} via 10.250.0.11")), "n2 routes to n1's guest: {routes}");
+    // The node's metadata listener knows only its guests' addresses.
+    let stranger = netns::fetch_path(&n1_ns, "10.111.0.1", 8775, "/latest/meta-data/instance-id");
+    assert!(stranger.as_deref().is_some_and(|a| a.contains(" 404 ")), "{stranger:?}");
+
+    let table = netns::yukari_table(&n1_ns).expect("a guest, a table");
+    assert!(table.contains(&format!("chain in-{id} {{")), "{table}");
+    assert!(table.contains(&format!("ip daddr {public} dnat ip to {private}")), "{table}");
+    assert_eq!(netns::fetch_from(&client_ns, &public, 8080), None, "the default group keeps 8080 closed");
+
+    let port_8080 = ["--group-name", "default", "--protocol", "tcp", "--port", "8080", "--cidr", "0.0.0.0/0"];
+    world.aws(&[&["authorize-security-group-ingress"][..], &port_8080].concat());
+    let mut answer = None;
+    poll(30, "the client to reach the guest at its public address", || {
+        answer = netns::fetch_from(&client_ns, &public, 8080);
+        answer.is_some()
+    });
+    assert!(answer.unwrap().contains("hello-from-the-guest"));
+
+    // An elastic IP moves the guest's public address on the remote node.
+    let allocated = world.aws(&["allocate-address"]);
+    let elastic = allocated["PublicIp"].as_str().unwrap().to_owned();
+    let allocation = allocated["AllocationId"].as_str().unwrap().to_owned();
+    world.aws(&["associate-address", "--instance-id", &id, "--allocation-id", &allocation]);
+    let mut answer = None;
+    poll(30, "the client to reach the guest at its elastic IP", || {
+        answer = netns::fetch_from(&client_ns, &elastic, 8080);
+        answer.is_some()
+    });
+    assert!(answer.unwrap().contains("hello-from-the-guest"));
+    let table = netns::yukari_table(&n1_ns).unwrap();
+    assert!(!table.contains(&format!("ip daddr {public} dnat")), "the old address is gone: {table}");
+
+    world.aws(&[&["revoke-security-group-ingress"][..], &port_8080].concat());
+    poll(30, "the rule gone from the node's table", || {
+        netns::yukari_table(&n1_ns).is_some_and(|t| !t.contains("tcp dport 8080"))
+    });
+    assert_eq!(netns::fetch_from(&client_ns, &elastic, 8080), None, "closed again");
+
+    world.aws(&["terminate-instances", "--instance-ids", &id, &peer]);
+    poll(120, "the table to go with the last guest", || netns::yukari_table(&n1_ns).is_none());
+    poll(60, "n1's route to the other node's guest gone", || {
+        let routes =
+            world.net.exec("n1", "ip").args(["-4", "route", "show", "proto", "89"]).output().unwrap();
+        routes.stdout.is_empty()
+    });
 }

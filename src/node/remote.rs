@@ -26,7 +26,7 @@ const FEED_WAIT_SECS: u64 = 10;
 const MAX_RETRY: Duration = Duration::from_secs(5);
 
 /// Is this a refusal that retrying cannot fix (credentials refused)?
-fn fatal(e: &AdminClientError) -> bool {
+pub(super) fn fatal(e: &AdminClientError) -> bool {
     matches!(e, AdminClientError::Refused { status: 401 | 403, .. } | AdminClientError::BadUrl(_))
 }
 

@@ -3,6 +3,7 @@
 //! HTTP requests).
 #![allow(dead_code)]
 
+pub mod netns;
 pub mod wire;
 
 use std::collections::HashMap;

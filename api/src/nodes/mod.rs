@@ -17,11 +17,14 @@
 //!   of the node (kept in memory for GetConsoleOutput).
 //! - `GET /node/metadata-token?instance=ID` — the token a guest of the node
 //!   names the metadata service with (made from the master key).
+//! - `GET /node/network?have=V&wait=S` — the node's guest network, computed
+//!   by the controller ([`network`]).
 //!
 //! The admin side (register a node, list nodes, clusters) is in [`admin`].
 
 pub mod admin;
 pub mod liveness;
+pub mod network;
 pub mod wire;
 
 use crate::admin::wire as frames;
@@ -49,6 +52,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/node/heartbeat", post(heartbeat))
         .route("/node/console", post(console))
         .route("/node/metadata-token", get(metadata_token))
+        .route("/node/network", get(network::network))
         .merge(admin::router())
         .with_state(app)
 }

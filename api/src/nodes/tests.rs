@@ -232,3 +232,61 @@ async fn bad_cluster_and_node_requests_change_nothing() {
     let rows: Vec<wire::ClusterInfo> = serde_json::from_slice(&body).unwrap();
     assert_eq!(rows[0].policy, "POWERSAVE");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_sees_the_network_of_its_own_guests_only() {
+    let c = cloud().await;
+    call(&c.app, &c.admin, "POST", "/admin/clusters", "name=east", Vec::new()).await;
+    let (_, key_a) = register(&c, "10.0.0.11").await;
+    let instance = launch(&c).await;
+    let (_, key_b) = register(&c, "10.0.0.12").await;
+    let row = c.app.projections.read().instances.get(instance.as_str()).cloned().unwrap();
+    let private = row.private_address.clone().unwrap();
+
+    let (status, _, body) = call(&c.app, &key_a, "GET", "/node/network", "", Vec::new()).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let view: wire::NodeNetwork = serde_json::from_slice(&body).unwrap();
+    assert_eq!(view.private_network, "10.111.0.0/16");
+    assert_eq!(view.guests.len(), 1, "{view:?}");
+    let guest = &view.guests[0];
+    assert_eq!((guest.instance.as_str(), guest.private.as_str()), (instance.as_str(), private.as_str()));
+    assert_eq!(guest.public, row.public_address);
+    // The default group lets its members in: resolved to their addresses.
+    assert_eq!(
+        guest.ingress,
+        vec![wire::NetRule {
+            protocol: "-1".into(),
+            from_port: -1,
+            to_port: -1,
+            cidr: None,
+            addresses: vec![private.clone()]
+        }]
+    );
+    assert!(guest.egress.iter().any(|r| r.cidr.as_deref() == Some("0.0.0.0/0")), "{guest:?}");
+
+    // Another node sees none of it.
+    let (status, _, body) = call(&c.app, &key_b, "GET", "/node/network", "", Vec::new()).await;
+    assert_eq!(status, 200);
+    let other: wire::NodeNetwork = serde_json::from_slice(&body).unwrap();
+    assert!(other.guests.is_empty(), "{other:?}");
+    // …but a route to A's guest through A's host; A needs none.
+    assert_eq!(other.routes, vec![wire::NetRoute { address: private.clone(), via: "10.0.0.11".into() }]);
+    assert!(view.routes.is_empty(), "{view:?}");
+    assert_ne!(other.version, view.version);
+
+    // Nothing changed: after the wait, the same version again; a stale
+    // version is answered at once with the current view.
+    let query = format!("have={}&wait=1", view.version);
+    let (_, _, body) = call(&c.app, &key_a, "GET", "/node/network", &query, Vec::new()).await;
+    let again: wire::NodeNetwork = serde_json::from_slice(&body).unwrap();
+    assert_eq!(again.version, view.version);
+    assert_eq!(again.guests, view.guests);
+    let query = "have=stale&wait=10";
+    let (_, _, body) = call(&c.app, &key_a, "GET", "/node/network", query, Vec::new()).await;
+    let fresh: wire::NodeNetwork = serde_json::from_slice(&body).unwrap();
+    assert_eq!(fresh.version, view.version);
+
+    // Only nodes may ask.
+    let (status, _, _) = call(&c.app, &c.admin, "GET", "/node/network", "", Vec::new()).await;
+    assert_eq!(status, 401);
+}

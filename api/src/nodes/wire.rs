@@ -110,6 +110,67 @@ pub struct NodeInfo {
     pub instances: u32,
 }
 
+/// What guest networking on one node must enforce, computed by the
+/// controller (`GET /node/network`): the node's own live guests with their
+/// addresses and their groups' rules, group sources already resolved to
+/// members' private addresses. Nothing else of any instance or account
+/// (no user data, no names, no other node's guests beyond the addresses a
+/// rule names) reaches the node.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeNetwork {
+    /// The read models' position this view was computed at.
+    pub position: u64,
+    /// Names this view's content (not its position): the node sends it
+    /// back as `have`, and the controller answers only when it changed
+    /// (or the wait ran out).
+    pub version: String,
+    /// The cloud's private network (`10.111.0.0/16`): the node's bridge
+    /// takes its first address.
+    pub private_network: String,
+    /// The node's guests that have (or are about to have) a running guest,
+    /// sorted by instance id.
+    pub guests: Vec<NetGuest>,
+    /// The private addresses of live guests on other nodes, each with the
+    /// address of its node's host (as registered, when it is an IPv4
+    /// address): guests of different nodes reach each other by private
+    /// address through these hosts. Sorted by address.
+    #[serde(default)]
+    pub routes: Vec<NetRoute>,
+}
+
+/// A guest of another node, reached through that node's host.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct NetRoute {
+    pub address: String,
+    pub via: String,
+}
+
+/// One guest of the node, as its network sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetGuest {
+    pub instance: String,
+    pub private: String,
+    pub public: Option<String>,
+    /// Traffic allowed in, by source.
+    pub ingress: Vec<NetRule>,
+    /// Traffic allowed out, by destination.
+    pub egress: Vec<NetRule>,
+}
+
+/// One security group rule with its peers resolved: EC2's protocol and
+/// ports, and either a CIDR block or the private addresses of a group's
+/// members (empty: nobody yet).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct NetRule {
+    pub protocol: String,
+    pub from_port: i32,
+    pub to_port: i32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cidr: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub addresses: Vec<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

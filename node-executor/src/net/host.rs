@@ -150,6 +150,62 @@ pub fn prepare_bridge(ip: &Path, name: &str, gateway: Ipv4Addr, prefix: u8) -> R
     Ok(())
 }
 
+/// The routing protocol number that marks Yukari's routes to other
+/// nodes' guests (`ip route … proto 89`), so that they are found again
+/// and nothing else is touched.
+const ROUTE_PROTO: &str = "89";
+
+/// Makes this host's routes to other nodes' guests (`/32` private address
+/// → that node's host) exactly `wanted`: missing ones added, stale ones
+/// deleted, routes not marked as Yukari's left alone.
+pub fn sync_routes(ip: &Path, wanted: &[(Ipv4Addr, Ipv4Addr)]) -> Result<(), NetError> {
+    let shown = Command::new(ip)
+        .args(["-4", "-o", "route", "show", "proto", ROUTE_PROTO])
+        .output()
+        .map_err(|e| NetError::Program { program: ip.display().to_string(), reason: e.to_string() })?;
+    let have = parse_routes(&String::from_utf8_lossy(&shown.stdout));
+    for (address, via) in &have {
+        if !wanted.contains(&(*address, *via)) {
+            let target = format!("{address}/32");
+            route(ip, &["route", "del", &target, "proto", ROUTE_PROTO])?;
+        }
+    }
+    for (address, via) in wanted {
+        if !have.contains(&(*address, *via)) {
+            let (target, via) = (format!("{address}/32"), via.to_string());
+            route(ip, &["route", "replace", &target, "via", &via, "proto", ROUTE_PROTO])?;
+        }
+    }
+    Ok(())
+}
+
+/// `ADDRESS via HOST …` lines of `ip -o route show`.
+fn parse_routes(text: &str) -> Vec<(Ipv4Addr, Ipv4Addr)> {
+    text.lines()
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            let address = words.next()?.trim_end_matches("/32").parse().ok()?;
+            let via = words.skip_while(|w| *w != "via").nth(1)?.parse().ok()?;
+            Some((address, via))
+        })
+        .collect()
+}
+
+fn route(ip: &Path, args: &[&str]) -> Result<(), NetError> {
+    let out = Command::new(ip)
+        .args(args)
+        .output()
+        .map_err(|e| NetError::Program { program: ip.display().to_string(), reason: e.to_string() })?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(NetError::Program {
+            program: format!("{} {}", ip.display(), args.join(" ")),
+            reason: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+        })
+    }
+}
+
 fn run(program: &Path, args: &[&str]) -> Result<(), NetError> {
     let out = Command::new(program)
         .args(args)
@@ -178,6 +234,18 @@ mod tests {
         assert!(!valid_interface_name(""));
         assert!(!valid_interface_name("a-name-far-too-long"));
         assert!(!valid_interface_name("br0; rm"));
+    }
+
+    #[test]
+    fn yukari_routes_are_read_back() {
+        let text = "10.111.0.3 via 10.250.0.12 dev eth0 proto 89 \n10.111.0.9/32 via 10.250.0.13 dev eth0 proto 89\nnonsense\n";
+        assert_eq!(
+            parse_routes(text),
+            vec![
+                ("10.111.0.3".parse().unwrap(), "10.250.0.12".parse().unwrap()),
+                ("10.111.0.9".parse().unwrap(), "10.250.0.13".parse().unwrap())
+            ]
+        );
     }
 
     #[test]

@@ -10,18 +10,25 @@
 //! shares nothing with it but the log: how guests are driven is not its
 //! business. The rules themselves are a pure function (`rules`) of a plan
 //! (`view`); the host is touched only in `host`.
+//!
+//! A node of another host cannot read the log: its controller computes
+//! the node's guests and their resolved rules, and the binary hands them
+//! over through a [`GuestSource`] ([`GuestNetworking::run_from`]); the
+//! ruleset, the loading and the retries are the same.
 
 mod host;
 pub mod rules;
 mod view;
 
-pub use host::{Firewall, Missing, Nft, prepare_bridge, probe, valid_interface_name};
-pub use rules::{NetPlan, ruleset};
+pub use host::{Firewall, Missing, Nft, prepare_bridge, probe, sync_routes, valid_interface_name};
+pub use rules::{Allow, GuestRules, NetPlan, Peers, Traffic, ruleset};
 pub use view::{NetView, PlanBase};
 
 use domain::NodeId;
 use eventlog::{EventLog, ReadError};
+use std::future::Future;
 use std::ops::ControlFlow;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -40,12 +47,22 @@ pub enum NetError {
     Bridge(String),
     #[error("cannot read the event log: {0}")]
     Log(String),
+    #[error("cannot read the node's network from the controller: {0}")]
+    Remote(String),
 }
 
 impl From<ReadError> for NetError {
     fn from(e: ReadError) -> Self {
         NetError::Log(e.to_string())
     }
+}
+
+/// The guests of a node as someone else computed them (a node of another
+/// host asks its controller): each call waits for the next change.
+pub trait GuestSource: Send {
+    /// The node's guests and their rules, when they (may) have changed.
+    fn next_guests(&mut self)
+    -> Pin<Box<dyn Future<Output = Result<Vec<GuestRules>, NetError>> + Send + '_>>;
 }
 
 /// Keeps this node's nftables table equal to the log.
@@ -103,10 +120,53 @@ impl GuestNetworking {
         }
     }
 
+    /// Like [`Self::run`], but the guests come from `source` (a node of
+    /// another host, which cannot read the log) instead of the log.
+    pub async fn run_from(
+        self,
+        mut source: Box<dyn GuestSource>,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> Result<(), NetError> {
+        let mut guests: Option<Vec<GuestRules>> = None;
+        let mut loaded: Option<String> = None;
+        loop {
+            let retry = async {
+                if loaded.is_none() && guests.is_some() {
+                    tokio::time::sleep(RETRY).await
+                } else {
+                    std::future::pending().await
+                }
+            };
+            tokio::select! {
+                biased;
+                _ = shutdown.wait_for(|stop| *stop) => return Ok(()),
+                next = source.next_guests() => {
+                    let mut next = next?;
+                    next.sort_by(|a, b| a.instance.cmp(&b.instance));
+                    guests = Some(next);
+                }
+                _ = retry => {}
+            }
+            if let Some(guests) = &guests {
+                let plan = NetPlan {
+                    bridge: self.base.bridge.clone(),
+                    private_net: self.base.private_net,
+                    metadata: self.base.metadata,
+                    guests: guests.clone(),
+                };
+                self.load_plan(&plan, &mut loaded).await;
+            }
+        }
+    }
+
     /// Loads the view's ruleset unless it is the one loaded last;
     /// `loaded` becomes `None` when loading fails (tried again later).
     async fn load(&self, view: &NetView, loaded: &mut Option<String>) {
-        let text = ruleset(&view.plan(&self.node, &self.base));
+        self.load_plan(&view.plan(&self.node, &self.base), loaded).await;
+    }
+
+    async fn load_plan(&self, plan: &NetPlan, loaded: &mut Option<String>) {
+        let text = ruleset(plan);
         if loaded.as_deref() == Some(text.as_str()) {
             return;
         }

@@ -1,6 +1,7 @@
 //! The node's nftables ruleset, generated from what the log says about the
 //! guests of this node: the metadata service's DNAT, outbound NAT, public
-//! addresses (DNAT in, SNAT out) and security groups (one ingress and one
+//! addresses (DNAT in, SNAT out, except towards the private network: other
+//! nodes' guests are reached by private address) and security groups (one ingress and one
 //! egress chain per guest). Pure: a [`NetPlan`] in, the text for `nft -f`
 //! out, so every rule is tested by reading it.
 //!
@@ -181,7 +182,11 @@ pub fn ruleset(plan: &NetPlan) -> String {
         writeln!(w, "  chain postrouting {{\n    type nat hook postrouting priority srcnat; policy accept;");
     for g in &plan.guests {
         if let Some(public) = g.public {
-            let _ = writeln!(w, "    ip saddr {} oifname != {br} snat ip to {public}", g.private);
+            let _ = writeln!(
+                w,
+                "    ip saddr {} ip daddr != {net}/{len} oifname != {br} snat ip to {public}",
+                g.private
+            );
         }
     }
     let _ = writeln!(w, "    ip saddr {net}/{len} ip daddr != {net}/{len} oifname != {br} masquerade");
@@ -283,7 +288,7 @@ table inet yukari {
   }
   chain postrouting {
     type nat hook postrouting priority srcnat; policy accept;
-    ip saddr 10.111.0.5 oifname != \"ykbr0\" snat ip to 198.51.100.7
+    ip saddr 10.111.0.5 ip daddr != 10.111.0.0/16 oifname != \"ykbr0\" snat ip to 198.51.100.7
     ip saddr 10.111.0.0/16 ip daddr != 10.111.0.0/16 oifname != \"ykbr0\" masquerade
   }
   chain forward {

@@ -258,6 +258,48 @@ async fn the_table_follows_rules_addresses_and_guests_live() {
     task.await.unwrap().unwrap();
 }
 
+/// Guests handed over by the test, one list per change.
+struct Handed(tokio::sync::mpsc::UnboundedReceiver<Vec<GuestRules>>);
+
+impl GuestSource for Handed {
+    fn next_guests(
+        &mut self,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<GuestRules>, NetError>> + Send + '_>>
+    {
+        Box::pin(async move { Ok(self.0.recv().await.unwrap_or_default()) })
+    }
+}
+
+#[tokio::test]
+async fn guests_from_elsewhere_are_loaded_sorted_and_once_each() {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let firewall = Arc::new(Recording::default());
+    let (stop, shutdown) = watch::channel(false);
+    let task = tokio::spawn(
+        GuestNetworking::new(here(), base(), firewall.clone()).run_from(Box::new(Handed(rx)), shutdown),
+    );
+    let guest = |bits: u128, private: &str| GuestRules {
+        instance: InstanceId::from_bits(bits),
+        private: private.parse().unwrap(),
+        public: None,
+        ingress: vec![Allow { traffic: Traffic::Tcp(22, 22), peers: Peers::cidr("0.0.0.0/0").unwrap() }],
+        egress: Vec::new(),
+    };
+    tx.send(vec![guest(2, "10.111.0.3"), guest(1, "10.111.0.2")]).unwrap();
+    eventually(&firewall, "both guests", |t| {
+        t.contains("ip daddr vmap { 10.111.0.2 : jump in-i-00000000000000001, 10.111.0.3 : jump in-i-00000000000000002 }")
+    })
+    .await;
+    // The same guests again: nothing to load.
+    tx.send(vec![guest(1, "10.111.0.2"), guest(2, "10.111.0.3")]).unwrap();
+    tx.send(vec![]).unwrap();
+    eventually(&firewall, "the table removed", |t| t == "table inet yukari\ndelete table inet yukari\n")
+        .await;
+    assert_eq!(firewall.0.lock().unwrap().len(), 2, "one load per change");
+    stop.send(true).unwrap();
+    task.await.unwrap().unwrap();
+}
+
 /// Runs `args` inside the network namespace `ns`.
 fn in_netns(ns: &str, args: &[&str], stdin: &str) -> std::process::Output {
     use std::io::Write as _;
