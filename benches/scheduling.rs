@@ -334,8 +334,9 @@ fn main() {
             );
         }
     }
-    // With a public address for each instance (EC2's default): the
-    // search for a free public address is linear in the pool.
+    // With a public address for each instance (EC2's default): the free
+    // public address comes from the network's free set, not a scan of the
+    // pool (it was linear in the addresses taken).
     let (took, _) = decide_evolve(SchedulingPolicy::Greedy, count, count + 10);
     let p = per_sec(count, took);
     let (took, _) = decide_evolve(SchedulingPolicy::Greedy, count, 0);

@@ -171,6 +171,57 @@ fn instances_stop_start_reboot_and_keep_their_attributes() {
     wait_state(&cloud, &id, "terminated");
 }
 
+/// EC2: a stopped instance whose start fails is stopped again, with a
+/// StateReason, and starts later. The simulator fails a start when the
+/// user data asks it to; the failure names a file of the node, which the
+/// StateReason must not show.
+#[test]
+fn a_start_that_fails_leaves_the_instance_stopped_with_a_reason_and_it_starts_later() {
+    let cloud = Cloud::start();
+    let run = cloud.aws(&["run-instances", "--image-id", DEFAULT_IMAGE]);
+    let id = run["Instances"][0]["InstanceId"].as_str().unwrap().to_owned();
+    wait_state(&cloud, &id, "running");
+    cloud.aws(&["stop-instances", "--instance-ids", &id]);
+    wait_state(&cloud, &id, "stopped");
+    let data_dir = std::path::absolute(&cloud.dir).unwrap().display().to_string();
+    let fail = format!(
+        "#!/bin/sh\nyukari-sim: fail-start Could not open '{data_dir}/node/instances/{id}/disk.qcow2': \
+         Permission denied\n"
+    );
+    let value = serde_json::json!({ "Value": fail }).to_string();
+    cloud.aws(&["modify-instance-attribute", "--instance-id", &id, "--user-data", &value]);
+    let start = cloud.aws(&["start-instances", "--instance-ids", &id]);
+    assert_eq!(start["StartingInstances"][0]["CurrentState"]["Name"], "pending");
+    // (Not just "stopped": a read model that lags still shows the old stop.)
+    cloud.eventually(60, "the failed start", || {
+        let d = cloud.aws(&["describe-instances", "--instance-ids", &id]);
+        let i = &d["Reservations"][0]["Instances"][0];
+        i["State"]["Name"] == "stopped" && i["StateReason"]["Code"] == "Server.InternalError"
+    });
+
+    let d = cloud.aws(&["describe-instances", "--instance-ids", &id]);
+    let i = &d["Reservations"][0]["Instances"][0];
+    assert_eq!(i["StateReason"]["Code"], "Server.InternalError", "{i}");
+    let message = i["StateReason"]["Message"].as_str().unwrap();
+    assert!(message.starts_with("Server.InternalError: the instance could not be started: "), "{message}");
+    assert!(message.contains(&format!("'[data dir]/node/instances/{id}/disk.qcow2': Permission denied")));
+    assert!(!message.contains(&data_dir), "a host path in {message}");
+    assert_eq!(i["StateTransitionReason"], "Server error");
+    assert!(i["PublicIpAddress"].is_null(), "the failed start gave its public address back");
+    let by_code =
+        cloud.aws(&["describe-instances", "--filters", "Name=state-reason-code,Values=Server.InternalError"]);
+    assert_eq!(instance_states(&by_code), vec![(id.clone(), "stopped".to_owned())]);
+
+    let value = serde_json::json!({ "Value": "#!/bin/sh\necho fixed\n" }).to_string();
+    cloud.aws(&["modify-instance-attribute", "--instance-id", &id, "--user-data", &value]);
+    cloud.aws(&["start-instances", "--instance-ids", &id]);
+    wait_state(&cloud, &id, "running");
+    let d = cloud.aws(&["describe-instances", "--instance-ids", &id]);
+    let i = &d["Reservations"][0]["Instances"][0];
+    assert!(i["StateReason"].is_null(), "{i}");
+    assert!(i["PublicIpAddress"].as_str().is_some());
+}
+
 #[test]
 fn dry_runs_change_nothing_and_read_only_users_change_nothing() {
     let mut cloud = Cloud::start();

@@ -247,6 +247,15 @@ impl StateReason {
             message: format!("Server.InternalError: {detail}"),
         }
     }
+
+    /// A stopped instance that was started again and could not be: EC2
+    /// leaves it stopped with `Server.InternalError`.
+    pub fn start_failed(detail: &str) -> Self {
+        StateReason {
+            code: "Server.InternalError".to_owned(),
+            message: format!("Server.InternalError: the instance could not be started: {detail}"),
+        }
+    }
 }
 
 /// A secret encrypted with the cloud's master key, which is kept outside the

@@ -8,6 +8,7 @@
 use domain::event::InstanceRequested;
 use domain::{AccountId, ImageId, InstanceId, ReservationId, VmType};
 use std::fmt;
+use std::path::PathBuf;
 
 /// A hypervisor on this host. Every action is idempotent, so the executor
 /// may repeat one after a crash or a lost answer.
@@ -57,6 +58,14 @@ pub trait HypervisorDriver: Send + Sync + 'static {
 
     /// The guest's console log so far.
     fn console_output(&self, instance: &InstanceId) -> Result<Vec<u8>, DriverError>;
+
+    /// The node's own folders this driver's errors may name (instance
+    /// files, image cache …), each with a neutral name: reports to the
+    /// controller name those instead (a user reads them in
+    /// `stateReason`), and the node's log keeps the full error.
+    fn private_dirs(&self) -> Vec<(PathBuf, &'static str)> {
+        Vec::new()
+    }
 }
 
 /// What a guest is doing, as the hypervisor sees it.

@@ -10,6 +10,7 @@
 use crate::driver::{DriverError, GuestState, HypervisorDriver};
 use crate::fold::{Desired, Fold};
 use crate::report::Reporter;
+use crate::scrub::Scrub;
 use crate::source::{LocalSource, RecordSource, SourceError};
 use crate::worker::{Context, Worker, WorkerExit};
 use domain::{InstanceId, NodeId, ZoneName};
@@ -110,6 +111,7 @@ impl NodeExecutor {
             stop_timeout: config.stop_timeout,
             driver: driver.clone(),
             reporter,
+            scrub: Scrub::new(driver.private_dirs()),
         });
         let span = tracing::Span::current();
         let (source, fold, work) = tokio::task::spawn_blocking(move || {
@@ -446,6 +448,7 @@ mod tests {
             stop_timeout: Duration::from_secs(1),
             driver: sim.clone(),
             reporter: reporter.clone(),
+            scrub: Scrub::default(),
         });
         let (stop, shutdown) = watch::channel(false);
         let live = Live { ctx, fold, workers: JoinSet::new(), tasks: HashMap::new(), shutdown };

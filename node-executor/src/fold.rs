@@ -22,7 +22,9 @@ const INSTANCE_STREAM: &str = "instance/";
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum Desired {
     /// Pending here: start the guest and report when it is up.
-    Launch,
+    /// `restart`: a stopped instance started again, whose disk must
+    /// survive a failed start (a failed first launch removes everything).
+    Launch { restart: bool },
     /// Running here: the guest must exist; nothing to report.
     Run,
     /// Shutting down: destroy the guest and report it terminated.
@@ -39,7 +41,8 @@ pub(crate) enum Desired {
 impl fmt::Display for Desired {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Desired::Launch => "launch",
+            Desired::Launch { restart: false } => "launch",
+            Desired::Launch { restart: true } => "start again",
             Desired::Run => "run",
             Desired::Terminate => "terminate",
             Desired::Stop { graceful: true } => "stop",
@@ -60,7 +63,7 @@ fn desired_of(instance: &Aggregate, node: &NodeId) -> Option<Desired> {
         return None;
     }
     Some(match i.state {
-        InstanceState::Pending => Desired::Launch,
+        InstanceState::Pending => Desired::Launch { restart: i.restarting },
         InstanceState::Running => Desired::Run,
         InstanceState::ShuttingDown => Desired::Terminate,
         InstanceState::Stopping => Desired::Stop { graceful: !i.stop_forced },

@@ -21,6 +21,7 @@ mod fold;
 pub mod libvirt;
 pub mod net;
 mod report;
+mod scrub;
 mod sim;
 mod source;
 mod worker;

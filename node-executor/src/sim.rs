@@ -2,12 +2,20 @@
 //! delay, and can be told to fail, so the executor and the whole cloud run
 //! and are tested without KVM. Cheap enough for 100,000 guests.
 //!
+//! Like libvirt's guests, each has a disk (here only a mark) made at its
+//! first start, kept while it is stopped and removed when it is destroyed.
+//! A guest whose user data has a line `yukari-sim: fail-start REASON` does
+//! not start (REASON is the error): tests that drive the real binary make
+//! a start fail with it (ModifyInstanceAttribute changes a stopped
+//! instance's user data).
+//!
 //! It must not know the executor or the log; it only implements
 //! [`HypervisorDriver`].
 
 use crate::driver::{DriverError, GuestSpec, GuestState, HypervisorDriver};
 use domain::InstanceId;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -15,12 +23,15 @@ use std::time::{Duration, Instant};
 #[derive(Debug)]
 pub struct SimDriver {
     boot_delay: Duration,
+    private_dirs: Vec<(PathBuf, &'static str)>,
     inner: Mutex<Inner>,
 }
 
 #[derive(Debug, Default)]
 struct Inner {
     guests: HashMap<InstanceId, Guest>,
+    /// Instances with a disk on this "host": started once, not destroyed.
+    disks: HashSet<InstanceId>,
     /// Instances whose every start fails, with the reason given.
     failing: HashMap<InstanceId, String>,
     /// The next start (of any instance) fails with this reason.
@@ -44,7 +55,19 @@ impl SimDriver {
     /// A simulator whose guests are `Booting` for `boot_delay` after their
     /// start, then `Running`.
     pub fn new(boot_delay: Duration) -> Self {
-        SimDriver { boot_delay, inner: Mutex::new(Inner::default()) }
+        SimDriver { boot_delay, private_dirs: Vec::new(), inner: Mutex::new(Inner::default()) }
+    }
+
+    /// Folders to name as the node's own in reports (see
+    /// [`HypervisorDriver::private_dirs`]), as a real driver has them.
+    pub fn with_private_dirs(mut self, dirs: Vec<(PathBuf, &'static str)>) -> Self {
+        self.private_dirs = dirs;
+        self
+    }
+
+    /// Does the instance have a disk here (started, and not destroyed since)?
+    pub fn has_disk(&self, instance: &InstanceId) -> bool {
+        self.lock().disks.contains(instance)
     }
 
     pub fn boot_delay(&self) -> Duration {
@@ -129,9 +152,11 @@ impl HypervisorDriver for SimDriver {
         if inner.guests.contains_key(&spec.instance) {
             return Ok(());
         }
+        // The disk comes first, as libvirt's driver makes it before the domain.
+        inner.disks.insert(spec.instance.clone());
         let failure = match inner.failing.get(&spec.instance) {
             Some(reason) => Some(reason.clone()),
-            None => inner.fail_next.take(),
+            None => fail_start_in(&spec.user_data).or_else(|| inner.fail_next.take()),
         };
         if let Some(reason) = failure {
             return Err(DriverError::StartFailed { instance: spec.instance.clone(), reason });
@@ -151,8 +176,20 @@ impl HypervisorDriver for SimDriver {
     }
 
     fn destroy(&self, instance: &InstanceId) -> Result<(), DriverError> {
+        let mut inner = self.lock();
+        inner.guests.remove(instance);
+        inner.disks.remove(instance);
+        Ok(())
+    }
+
+    /// The guest goes; its disk stays for the next start.
+    fn stop(&self, instance: &InstanceId) -> Result<(), DriverError> {
         self.lock().guests.remove(instance);
         Ok(())
+    }
+
+    fn private_dirs(&self) -> Vec<(PathBuf, &'static str)> {
+        self.private_dirs.clone()
     }
 
     fn reboot(&self, instance: &InstanceId) -> Result<(), DriverError> {
@@ -198,6 +235,19 @@ impl HypervisorDriver for SimDriver {
         }
         Ok(out.into_bytes())
     }
+}
+
+/// The reason in a `yukari-sim: fail-start REASON` line of the user data.
+fn fail_start_in(user_data: &[u8]) -> Option<String> {
+    String::from_utf8_lossy(user_data).lines().find_map(|line| {
+        let reason = line.trim().strip_prefix("yukari-sim: fail-start")?;
+        let reason = reason.trim();
+        Some(if reason.is_empty() {
+            "the simulator was told to fail this start".to_owned()
+        } else {
+            reason.to_owned()
+        })
+    })
 }
 
 #[cfg(test)]
@@ -258,6 +308,25 @@ mod tests {
         sim.clear_failures();
         sim.start(&spec(2)).unwrap();
         assert_eq!(sim.len(), 3);
+    }
+
+    #[test]
+    fn a_stopped_guest_keeps_its_disk_and_user_data_can_fail_its_start() {
+        let sim = SimDriver::new(Duration::ZERO);
+        let mut s = spec(4);
+        sim.start(&s).unwrap();
+        sim.stop(&s.instance).unwrap();
+        assert_eq!(sim.state(&s.instance).unwrap(), GuestState::Absent);
+        assert!(sim.has_disk(&s.instance));
+        s.user_data = b"#!/bin/sh\nyukari-sim: fail-start no room for the guest\n".to_vec();
+        assert!(
+            matches!(sim.start(&s), Err(DriverError::StartFailed { reason, .. }) if reason == "no room for the guest")
+        );
+        assert!(sim.has_disk(&s.instance), "a failed start keeps the disk");
+        s.user_data.clear();
+        sim.start(&s).unwrap();
+        sim.destroy(&s.instance).unwrap();
+        assert!(!sim.has_disk(&s.instance));
     }
 
     #[test]

@@ -10,6 +10,7 @@
 use crate::driver::{DriverError, GuestSpec, GuestState, HypervisorDriver};
 use crate::fold::Desired;
 use crate::report::{Backoff, ReportError, Reporter};
+use crate::scrub::Scrub;
 use domain::command::{NodeOutcome, NodeReport};
 use domain::{InstanceId, NodeId, Timestamp, ZoneName};
 use std::sync::Arc;
@@ -33,6 +34,8 @@ pub(crate) struct Context {
     pub stop_timeout: Duration,
     pub driver: Arc<dyn HypervisorDriver>,
     pub reporter: Arc<dyn Reporter>,
+    /// Takes the node's paths out of failures before they are reported.
+    pub scrub: Scrub,
 }
 
 /// How a worker ended.
@@ -82,7 +85,7 @@ impl Worker {
             let target = *self.target.borrow_and_update();
             tracing::debug!(desired = %target.desired, "converging");
             let flow = match target.desired {
-                Desired::Launch => self.launch().await,
+                Desired::Launch { restart } => self.launch(restart).await,
                 Desired::Run => self.keep_running().await,
                 Desired::Terminate => self.terminate().await,
                 Desired::Stop { graceful } => self.stop(graceful, true).await,
@@ -103,12 +106,13 @@ impl Worker {
     }
 
     /// Pending: start the guest, wait for it to be up, report it running;
-    /// on a failed start or a boot timeout, destroy it and report the failure.
-    async fn launch(&mut self) -> Flow {
+    /// on a failed start or a boot timeout, clear it away and report the
+    /// failure (`restart`: a stopped instance started again keeps its disk).
+    async fn launch(&mut self, restart: bool) -> Flow {
         let spec = self.spec.clone();
         if let Err(e) = self.call(move |d| d.start(&spec)).await {
-            tracing::warn!(error = %e, "the guest did not start");
-            return self.fail_launch(e.to_string()).await;
+            tracing::warn!(error = %e, restart, "the guest did not start");
+            return self.fail_launch(e.to_string(), restart).await;
         }
         let timeout = self.ctx.boot_timeout;
         let deadline = Instant::now() + timeout;
@@ -122,14 +126,14 @@ impl Worker {
                 Ok(GuestState::Booting) => {}
                 Ok(state) => {
                     tracing::warn!(%state, "the guest stopped while booting");
-                    return self.fail_launch(format!("the guest is {state} while booting")).await;
+                    return self.fail_launch(format!("the guest is {state} while booting"), restart).await;
                 }
                 Err(e) => tracing::warn!(error = %e, "cannot read the state of the booting guest"),
             }
             let now = Instant::now();
             if now >= deadline {
                 tracing::warn!(?timeout, "the guest did not boot in time");
-                return self.fail_launch(format!("the guest did not boot within {timeout:?}")).await;
+                return self.fail_launch(format!("the guest did not boot within {timeout:?}"), restart).await;
             }
             match self.pause(self.ctx.poll_interval.min(deadline - now)).await {
                 Wake::Elapsed => {}
@@ -139,9 +143,17 @@ impl Worker {
         }
     }
 
-    async fn fail_launch(&mut self, reason: String) -> Flow {
-        match self.destroy().await {
-            Flow::Done => self.report(NodeOutcome::LaunchFailed(reason)).await,
+    /// A first launch that failed leaves nothing behind (guest and disk
+    /// are destroyed); a stopped instance started again only loses its
+    /// guest, and keeps its disk for the next start. The reason reported
+    /// names none of the node's paths (the full error is in the node's log).
+    async fn fail_launch(&mut self, reason: String, restart: bool) -> Flow {
+        let cleared = if restart { self.stop(false, false).await } else { self.destroy().await };
+        match cleared {
+            Flow::Done => {
+                let detail = self.ctx.scrub.detail(&reason);
+                self.report(NodeOutcome::LaunchFailed(detail)).await
+            }
             other => other,
         }
     }

@@ -126,6 +126,9 @@ impl InstancesView {
             Event::InstanceLaunchFailed(e) => {
                 row.set_state(InstanceState::Terminated, Some(e.reason.clone()), e.at)
             }
+            Event::InstanceStartFailed(e) => {
+                row.set_state(InstanceState::Stopped, Some(e.reason.clone()), e.at)
+            }
             Event::InstanceAddressed(e) => {
                 row.private_address = Some(e.private_address.clone());
                 row.public_address = e.public_address.clone();

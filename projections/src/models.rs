@@ -90,6 +90,7 @@ impl ReadModels {
             | Event::InstanceTerminationRequested(_)
             | Event::InstanceTerminated(_)
             | Event::InstanceLaunchFailed(_)
+            | Event::InstanceStartFailed(_)
             | Event::InstanceAddressed(_)
             | Event::InstancePublicAddressChanged(_)
             | Event::InstanceStopRequested(_)

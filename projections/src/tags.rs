@@ -1,7 +1,8 @@
 //! Tags of every resource, by resource id (DescribeTags and the `tag:`
-//! filters of every Describe* read them), and an index of resources by tag
-//! key and value, so that a tag filter looks at the resources it matches
-//! rather than at every resource of an account.
+//! filters of every Describe* read them), and indexes of resources by tag
+//! key and value and by value alone, so that a tag filter (`tag:Key`,
+//! `tag-key`, `tag-value`) looks at the resources it matches rather than at
+//! every resource of an account.
 
 use domain::aggregates::tags::Tags;
 use domain::event::*;
@@ -14,6 +15,9 @@ pub struct TagsView {
     /// key → value → resources. Derived from `by_resource`: not stored in
     /// snapshots, rebuilt when one is read.
     by_key: BTreeMap<String, BTreeMap<String, BTreeSet<String>>>,
+    /// value → key → resources: the same entries by value first (for
+    /// `tag-value`). Derived likewise.
+    by_value: BTreeMap<String, BTreeMap<String, BTreeSet<String>>>,
 }
 
 impl TagsView {
@@ -37,22 +41,19 @@ impl TagsView {
         }
         for (key, value) in after {
             if before.get(&key) != Some(&value) {
-                self.by_key.entry(key).or_default().entry(value).or_default().insert(resource.clone());
+                self.index(resource, &key, &value);
             }
         }
     }
 
+    fn index(&mut self, resource: &str, key: &str, value: &str) {
+        index_in(&mut self.by_key, key, value, resource);
+        index_in(&mut self.by_value, value, key, resource);
+    }
+
     fn unindex(&mut self, resource: &str, key: &str, value: &str) {
-        let Some(values) = self.by_key.get_mut(key) else { return };
-        if let Some(resources) = values.get_mut(value) {
-            resources.remove(resource);
-            if resources.is_empty() {
-                values.remove(value);
-            }
-        }
-        if values.is_empty() {
-            self.by_key.remove(key);
-        }
+        unindex_in(&mut self.by_key, key, value, resource);
+        unindex_in(&mut self.by_value, value, key, resource);
     }
 
     /// A resource's tags (empty when it has none).
@@ -68,6 +69,17 @@ impl TagsView {
     /// Every tag key in use, with its values and their resources.
     pub fn keys(&self) -> impl Iterator<Item = (&String, &BTreeMap<String, BTreeSet<String>>)> {
         self.by_key.iter()
+    }
+
+    /// The resources with a tag (of any key) whose value is `value`; a
+    /// resource may come more than once (once per key).
+    pub fn with_value(&self, value: &str) -> impl Iterator<Item = &String> {
+        self.by_value.get(value).into_iter().flat_map(|keys| keys.values().flatten())
+    }
+
+    /// Every tag value in use, with its keys and their resources.
+    pub fn values(&self) -> impl Iterator<Item = (&String, &BTreeMap<String, BTreeSet<String>>)> {
+        self.by_value.iter()
     }
 
     /// Forgets a resource that is gone (its tags go with it).
@@ -95,18 +107,48 @@ impl Serialize for TagsView {
 impl<'de> Deserialize<'de> for TagsView {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let stored = Stored::<BTreeMap<String, Tags>>::deserialize(deserializer)?;
-        let mut by_key: BTreeMap<String, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
+        let mut view = TagsView::default();
         for (resource, tags) in &stored.by_resource {
             for (key, value) in &tags.0 {
-                by_key
-                    .entry(key.clone())
-                    .or_default()
-                    .entry(value.clone())
-                    .or_default()
-                    .insert(resource.clone());
+                view.index(resource, key, value);
             }
         }
-        Ok(TagsView { by_resource: stored.by_resource, by_key })
+        view.by_resource = stored.by_resource;
+        Ok(view)
+    }
+}
+
+/// Adds `resource` to `index[outer][inner]`.
+fn index_in(
+    index: &mut BTreeMap<String, BTreeMap<String, BTreeSet<String>>>,
+    outer: &str,
+    inner: &str,
+    resource: &str,
+) {
+    index
+        .entry(outer.to_owned())
+        .or_default()
+        .entry(inner.to_owned())
+        .or_default()
+        .insert(resource.to_owned());
+}
+
+/// Removes `resource` from `index[outer][inner]`, dropping emptied entries.
+fn unindex_in(
+    index: &mut BTreeMap<String, BTreeMap<String, BTreeSet<String>>>,
+    outer: &str,
+    inner: &str,
+    resource: &str,
+) {
+    let Some(inners) = index.get_mut(outer) else { return };
+    if let Some(resources) = inners.get_mut(inner) {
+        resources.remove(resource);
+        if resources.is_empty() {
+            inners.remove(inner);
+        }
+    }
+    if inners.is_empty() {
+        index.remove(outer);
     }
 }
 
@@ -127,6 +169,13 @@ mod tests {
 
     fn resources_with(view: &TagsView, key: &str, value: &str) -> Vec<String> {
         view.values_of(key).filter(|(v, _)| *v == value).flat_map(|(_, r)| r.iter().cloned()).collect()
+    }
+
+    fn with_value(view: &TagsView, value: &str) -> Vec<String> {
+        let mut found: Vec<String> = view.with_value(value).cloned().collect();
+        found.sort();
+        found.dedup();
+        found
     }
 
     #[test]
@@ -151,8 +200,16 @@ mod tests {
         };
         view.apply(&delete("role", Some("web")));
         assert_eq!(resources_with(&view, "role", "db"), ["i-1"]);
+        // By value alone: any key (i-1 has "a" as its team).
+        view.apply(&create("i-4", &[("owner", "db"), ("db", "db")]));
+        assert_eq!(with_value(&view, "db"), ["i-1", "i-4"]);
+        assert_eq!(with_value(&view, "a"), ["i-1"]);
         view.apply(&delete("role", None));
         assert!(resources_with(&view, "role", "db").is_empty());
+        assert_eq!(with_value(&view, "db"), ["i-4"]);
+        view.forget("i-4");
+        assert!(with_value(&view, "db").is_empty());
+        assert_eq!(view.values().map(|(v, _)| v.as_str()).collect::<Vec<_>>(), ["a", "web"]);
         assert!(view.values_of("role").all(|(v, _)| v == "web"));
         view.forget("i-1");
         assert_eq!(view.keys().map(|(k, _)| k.as_str()).collect::<Vec<_>>(), ["role"]);

@@ -588,6 +588,8 @@ fn the_generated_operations_really_change_the_cloud() {
         Op::Change { account: 0, picks: vec![0], request: 1 },
         Op::Report { pick: 0, outcome: 2 },
         Op::Change { account: 0, picks: vec![0], request: 2 },
+        // The start fails on the node: stopped again.
+        Op::Report { pick: 0, outcome: 4 },
         Op::Release { account: 0, address: 0 },
     ];
     for op in &ops {
@@ -604,12 +606,17 @@ fn the_generated_operations_really_change_the_cloud() {
         ("TagsCreated", 3),
         ("InstanceStopped", 1),
         ("InstanceStartRequested", 1),
+        ("InstanceStartFailed", 1),
         ("AddressReleased", 1),
     ] {
         assert_eq!(count(t), n, "{t}");
     }
     let mut models = ReadModels::default();
     apply_all(&mut models, &world.records);
+    let failed = models.instances.get(world.instances[0].1.as_str()).unwrap();
+    assert_eq!(failed.state, domain::InstanceState::Stopped);
+    assert!(failed.reason.as_ref().unwrap().message.contains("could not be started: sim"), "{failed:?}");
+    assert_eq!(failed.holds, None, "its room went back");
     assert_eq!(models.security.key_pairs.len(), 1);
     assert!(models.network.addresses.is_empty());
 }

@@ -98,7 +98,11 @@ pub fn driver(
 ) -> anyhow::Result<(Arc<dyn HypervisorDriver>, Duration)> {
     let uri = match choice {
         Hypervisor::Sim => {
-            let driver = Arc::new(SimDriver::new(Duration::from_millis(sim_boot_ms)));
+            // Its failures (made on request) name no folder of the node.
+            let driver = Arc::new(
+                SimDriver::new(Duration::from_millis(sim_boot_ms))
+                    .with_private_dirs(vec![(absolute(data_dir)?, "data dir")]),
+            );
             return Ok((driver, Duration::from_millis(50.min(sim_boot_ms.max(5)))));
         }
         Hypervisor::Libvirt(Some(uri)) => uri.clone(),

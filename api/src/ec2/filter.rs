@@ -96,11 +96,16 @@ pub fn tag_filter<'a>(filter: &Filter, tags: impl Iterator<Item = (&'a String, &
     }
 }
 
+/// A pattern without wildcards or escapes: it matches only itself.
+fn literal(pattern: &str) -> bool {
+    !pattern.contains(['*', '?', '\\'])
+}
+
 /// The resources that can pass the tag filters among `filters`, from the
-/// tag index: those of the most selective `tag:Key` or `tag-key` filter, in
-/// id order. `None` when no filter can be answered from the index (the
-/// caller then looks at every resource). The other filters still have to
-/// be checked on each.
+/// tag index: those of the most selective `tag:Key`, `tag-key` or
+/// `tag-value` filter, in id order. `None` when no filter can be answered
+/// from the index (the caller then looks at every resource). The other
+/// filters still have to be checked on each.
 pub fn tagged<'a>(filters: &[Filter], tags: &'a projections::TagsView) -> Option<BTreeSet<&'a str>> {
     let candidates = filters.iter().filter_map(|f| {
         let mut found = BTreeSet::new();
@@ -114,6 +119,20 @@ pub fn tagged<'a>(filters: &[Filter], tags: &'a projections::TagsView) -> Option
             for (key, values) in tags.keys() {
                 if f.values.iter().any(|p| wildcard(p, key)) {
                     found.extend(values.values().flatten().map(String::as_str));
+                }
+            }
+        } else if f.name == "tag-value" {
+            // A plain value is looked up; a pattern is matched against the
+            // values in use (not against every resource).
+            if f.values.iter().all(|p| literal(p)) {
+                for value in &f.values {
+                    found.extend(tags.with_value(value).map(String::as_str));
+                }
+            } else {
+                for (value, keys) in tags.values() {
+                    if f.values.iter().any(|p| wildcard(p, value)) {
+                        found.extend(keys.values().flatten().map(String::as_str));
+                    }
                 }
             }
         } else {
@@ -179,7 +198,41 @@ mod tests {
         assert_eq!(tag_filter(&f("instance-id", &["i-1"]), it()), None);
     }
 
+    /// A tag view of `resources` (id, tags), its indexes rebuilt as a
+    /// snapshot's are.
+    fn view(resources: &[(String, Vec<(String, String)>)]) -> projections::TagsView {
+        let mut by_resource = std::collections::BTreeMap::new();
+        for (id, tags) in resources {
+            let tags = domain::aggregates::tags::Tags(tags.iter().cloned().collect());
+            if !tags.0.is_empty() {
+                by_resource.insert(id.clone(), tags);
+            }
+        }
+        serde_json::from_value(serde_json::json!({ "by_resource": by_resource })).unwrap()
+    }
+
     proptest! {
+        /// The index answers `tag-value` (plain values and patterns) with
+        /// exactly the resources the filter itself passes.
+        #[test]
+        fn tag_value_filters_from_the_index_agree_with_each_resources_tags(
+            resources in proptest::collection::vec(
+                proptest::collection::vec(("[ab]{1,2}", "[xyz*]{0,2}"), 0..4), 0..12),
+            patterns in proptest::collection::vec("[xyz*?]{0,2}", 1..3),
+        ) {
+            let resources: Vec<(String, Vec<(String, String)>)> =
+                resources.into_iter().enumerate().map(|(i, tags)| (format!("i-{i:02}"), tags)).collect();
+            let tags = view(&resources);
+            let filter = Filter { name: "tag-value".into(), values: patterns };
+            let from_index = tagged(std::slice::from_ref(&filter), &tags).expect("answered from the index");
+            let by_scan: BTreeSet<&str> = resources
+                .iter()
+                .filter(|(id, _)| tag_filter(&filter, tags.of(id)) == Some(true))
+                .map(|(id, _)| id.as_str())
+                .collect();
+            prop_assert_eq!(from_index, by_scan);
+        }
+
         #[test]
         fn a_literal_pattern_matches_only_itself(a in "[a-z0-9.-]{0,12}", b in "[a-z0-9.-]{0,12}") {
             prop_assert_eq!(wildcard(&a, &b), a == b);

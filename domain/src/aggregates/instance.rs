@@ -33,6 +33,10 @@ pub struct Instance {
     pub elastic: Option<AllocationId>,
     /// Stopping without waiting for the guest to shut down (`--force`).
     pub stop_forced: bool,
+    /// Pending because StartInstances started it again after a stop (not
+    /// because RunInstances launched it): a launch that fails now leaves
+    /// it stopped, with its disk, instead of terminated.
+    pub restarting: bool,
     pub tags: Tags,
 }
 
@@ -57,6 +61,7 @@ impl Instance {
             public_address: None,
             elastic: None,
             stop_forced: false,
+            restarting: false,
             tags: Tags::default(),
         }
     }
@@ -67,7 +72,10 @@ impl Instance {
                 self.node = Some(e.node.clone());
                 self.zone = Some(e.zone.clone());
             }
-            Event::InstanceRunning(_) => self.state = InstanceState::Running,
+            Event::InstanceRunning(_) => {
+                self.state = InstanceState::Running;
+                self.restarting = false;
+            }
             Event::InstanceTerminationRequested(_) => {
                 self.state = InstanceState::ShuttingDown;
                 self.reason = Some(StateReason::user_terminated());
@@ -79,6 +87,13 @@ impl Instance {
             Event::InstanceLaunchFailed(e) => {
                 self.state = InstanceState::Terminated;
                 self.reason = Some(e.reason.clone());
+                self.restarting = false;
+            }
+            // It keeps its node (where its disk is) and private address.
+            Event::InstanceStartFailed(e) => {
+                self.state = InstanceState::Stopped;
+                self.reason = Some(e.reason.clone());
+                self.restarting = false;
             }
             Event::InstanceAddressed(e) => {
                 self.private_address = Some(e.private_address.clone());
@@ -98,6 +113,7 @@ impl Instance {
             Event::InstanceStartRequested(_) => {
                 self.state = InstanceState::Pending;
                 self.reason = None;
+                self.restarting = true;
             }
             Event::InstanceGroupsChanged(e) => self.groups = e.groups.clone(),
             Event::InstanceAttributeChanged(e) => match &e.attribute {
@@ -249,7 +265,10 @@ impl Instance {
         }
     }
 
-    /// The node could not start the guest.
+    /// The node could not start the guest. A first launch ends
+    /// terminated; a start of a stopped instance leaves it stopped (with
+    /// its disk, to be started again), as on EC2. A repeated report
+    /// changes nothing.
     pub fn report_launch_failed(
         &self,
         node: &NodeId,
@@ -258,11 +277,15 @@ impl Instance {
     ) -> Result<Option<Event>, DecideError> {
         self.check_node(node)?;
         match self.state {
+            InstanceState::Pending if self.restarting => Ok(Some(
+                InstanceStartFailed { node: node.clone(), reason: StateReason::start_failed(detail), at }
+                    .into(),
+            )),
             InstanceState::Pending | InstanceState::ShuttingDown => Ok(Some(
                 InstanceLaunchFailed { node: node.clone(), reason: StateReason::launch_failed(detail), at }
                     .into(),
             )),
-            InstanceState::Terminated => Ok(None),
+            InstanceState::Terminated | InstanceState::Stopped => Ok(None),
             _ => Err(self.illegal("report launch failure")),
         }
     }

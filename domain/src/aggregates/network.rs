@@ -3,7 +3,7 @@
 
 use crate::event::*;
 use crate::ids::InstanceId;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::Ipv4Addr;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -15,6 +15,13 @@ pub struct Network {
     pub public_taken: BTreeMap<String, AddressHolder>,
     /// Where the search for the next private address starts.
     pub private_cursor: u32,
+    /// Derived from the pool and `public_taken`: the pool positions of the
+    /// free public addresses, so the first free ones are found without
+    /// walking past every taken one (a pool of 10,000 addresses, mostly
+    /// taken, made every launch scan it).
+    public_free: BTreeSet<usize>,
+    /// Each pool address's (first) position.
+    public_position: HashMap<String, usize>,
 }
 
 /// The usable host addresses of an IPv4 CIDR (network, first host kept for
@@ -34,12 +41,22 @@ pub fn cidr_range(cidr: &str) -> Option<(u32, u32)> {
 impl Network {
     pub(crate) fn new(e: &AddressPoolConfigured) -> Self {
         let range = cidr_range(&e.private_cidr).unwrap_or((0, 0));
+        let mut public_position = HashMap::with_capacity(e.public_addresses.len());
+        let mut public_free = BTreeSet::new();
+        for (i, address) in e.public_addresses.iter().enumerate() {
+            if let std::collections::hash_map::Entry::Vacant(slot) = public_position.entry(address.clone()) {
+                slot.insert(i);
+                public_free.insert(i);
+            }
+        }
         Network {
             private_range: range,
             public_pool: e.public_addresses.clone(),
             private_taken: BTreeMap::new(),
             public_taken: BTreeMap::new(),
             private_cursor: range.0,
+            public_free,
+            public_position,
         }
     }
 
@@ -58,9 +75,15 @@ impl Network {
             }
             Event::PublicAddressTaken(e) => {
                 self.public_taken.insert(e.address.clone(), e.holder.clone());
+                if let Some(i) = self.public_position.get(&e.address) {
+                    self.public_free.remove(i);
+                }
             }
             Event::PublicAddressFreed(e) => {
                 self.public_taken.remove(&e.address);
+                if let Some(&i) = self.public_position.get(&e.address) {
+                    self.public_free.insert(i);
+                }
             }
             _ => {}
         }
@@ -87,9 +110,11 @@ impl Network {
         out
     }
 
-    /// The first `count` free public addresses of the pool, in pool order.
+    /// The first `count` free public addresses of the pool, in pool order
+    /// (each once, should the pool name one twice). Costs `count`
+    /// steps, however many addresses are taken.
     pub fn free_public(&self, count: usize) -> Vec<String> {
-        self.public_pool.iter().filter(|a| !self.public_taken.contains_key(*a)).take(count).cloned().collect()
+        self.public_free.iter().take(count).map(|&i| self.public_pool[i].clone()).collect()
     }
 }
 
@@ -105,5 +130,77 @@ mod tests {
         );
         assert_eq!(cidr_range("10.0.0.0/30"), None);
         assert_eq!(cidr_range("nonsense"), None);
+    }
+
+    fn pool(n: usize) -> Network {
+        Network::new(&AddressPoolConfigured {
+            private_cidr: "10.0.0.0/24".into(),
+            public_addresses: (0..n).map(|i| format!("198.51.{}.{}", i / 256, i % 256)).collect(),
+            at: crate::model::Timestamp(0),
+        })
+    }
+
+    /// The pool scan the free set replaces: first free ones in pool order.
+    fn scanned(n: &Network, count: usize) -> Vec<String> {
+        n.public_pool.iter().filter(|a| !n.public_taken.contains_key(*a)).take(count).cloned().collect()
+    }
+
+    fn take(address: &str) -> Event {
+        Event::PublicAddressTaken(PublicAddressTaken {
+            address: address.into(),
+            holder: AddressHolder::Instance(InstanceId::from_bits(1)),
+        })
+    }
+
+    fn free(address: &str) -> Event {
+        Event::PublicAddressFreed(PublicAddressFreed { address: address.into() })
+    }
+
+    #[test]
+    fn free_public_addresses_come_in_pool_order_however_many_are_taken() {
+        let mut n = pool(10_000);
+        for i in 0..9_990 {
+            let first = n.free_public(1).pop().unwrap();
+            assert_eq!(first, n.public_pool[i]);
+            n.apply(&take(&first));
+        }
+        assert_eq!(n.free_public(3), scanned(&n, 3));
+        // A freed address near the start is the next one given.
+        n.apply(&free("198.51.0.7"));
+        assert_eq!(n.free_public(2), vec!["198.51.0.7".to_string(), n.public_pool[9_990].clone()]);
+        // Addresses outside the pool (and repeats) change nothing.
+        n.apply(&take("203.0.113.1"));
+        n.apply(&free("203.0.113.1"));
+        n.apply(&free("198.51.0.7"));
+        assert_eq!(n.free_public(20), scanned(&n, 20));
+        assert_eq!(n.free_public(20).len(), 11);
+    }
+
+    proptest::proptest! {
+        /// Any sequence of takes and frees: the free set answers as the scan did.
+        #[test]
+        fn the_free_set_agrees_with_a_scan_of_the_pool(
+            steps in proptest::collection::vec((proptest::prelude::any::<bool>(), 0usize..24), 0..200),
+            count in 0usize..30,
+        ) {
+            let mut n = pool(20);
+            for (taking, i) in steps {
+                let address = format!("198.51.0.{i}");
+                n.apply(&if taking { take(&address) } else { free(&address) });
+                proptest::prop_assert_eq!(n.free_public(count), scanned(&n, count));
+            }
+        }
+    }
+
+    #[test]
+    fn a_pool_naming_an_address_twice_gives_it_once() {
+        let mut n = Network::new(&AddressPoolConfigured {
+            private_cidr: "10.0.0.0/24".into(),
+            public_addresses: vec!["192.0.2.1".into(), "192.0.2.2".into(), "192.0.2.1".into()],
+            at: crate::model::Timestamp(0),
+        });
+        assert_eq!(n.free_public(5), vec!["192.0.2.1".to_string(), "192.0.2.2".to_string()]);
+        n.apply(&take("192.0.2.1"));
+        assert_eq!(n.free_public(5), vec!["192.0.2.2".to_string()]);
     }
 }

@@ -228,8 +228,9 @@ struct Taking {
     public: Vec<String>,
 }
 
-/// A stopped instance starting again: room on a node of its zone, and a
-/// public address unless an elastic IP is associated.
+/// A stopped instance starting again: room on a node of its zone (the one
+/// it ran on, where its disk is, if that one has room), and a public
+/// address unless an elastic IP is associated.
 fn start_placement(
     view: &dyn StateView,
     instance: &Instance,
@@ -244,13 +245,15 @@ fn start_placement(
     need(view, [StreamId::cluster(&zone), StreamId::network()])?;
     let cluster = view.cluster(&zone).ok_or_else(|| DecideError::UnknownZone(zone.clone()))?;
     let amount = instance.resources();
-    let node = cluster
-        .nodes
-        .iter()
-        .find(|(id, n)| {
-            let extra = taking.room.get(&(zone.clone(), (*id).clone())).copied().unwrap_or_default();
-            amount.fits_in(&n.free().saturating_sub(&extra))
-        })
+    let fits = |id: &NodeId, n: &crate::aggregates::Node| {
+        let extra = taking.room.get(&(zone.clone(), id.clone())).copied().unwrap_or_default();
+        n.reachable && amount.fits_in(&n.free().saturating_sub(&extra))
+    };
+    // Its disk is on the node it ran on: back there if it has room.
+    let previous = instance.node.as_ref().and_then(|id| cluster.nodes.get_key_value(id));
+    let node = previous
+        .filter(|(id, n)| fits(id, n))
+        .or_else(|| cluster.nodes.iter().find(|(id, n)| fits(id, n)))
         .map(|(id, _)| id.clone())
         .ok_or_else(|| DecideError::InsufficientCapacity {
             zone: zone.clone(),

@@ -23,7 +23,7 @@ pub(super) fn report_instance(r: &NodeReport, view: &dyn StateView) -> Result<Ev
     };
     let Some(last) = facts.last() else { return Ok(Vec::new()) };
     let ends = matches!(last, Event::InstanceTerminated(_) | Event::InstanceLaunchFailed(_));
-    let stops = matches!(last, Event::InstanceStopped(_));
+    let stops = matches!(last, Event::InstanceStopped(_) | Event::InstanceStartFailed(_));
     if instance.zone.as_ref() != Some(&r.zone) {
         return Err(DecideError::UnknownZone(r.zone.clone()));
     }
@@ -31,8 +31,9 @@ pub(super) fn report_instance(r: &NodeReport, view: &dyn StateView) -> Result<Ev
     if ends {
         events.extend(release_all(view, instance, r.at)?);
     } else if stops {
-        // A stopped instance keeps its private address and elastic IP, and
-        // gives back its room and its auto-assigned public address.
+        // A stopped instance (or one whose start failed) keeps its private
+        // address and elastic IP, and gives back its room and its
+        // auto-assigned public address.
         need(view, [StreamId::cluster(&r.zone), StreamId::network()])?;
         events.extend(release_capacity(view, instance));
         if instance.elastic.is_none() {

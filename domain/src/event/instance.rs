@@ -119,6 +119,17 @@ pub struct InstanceLaunchFailed {
     pub at: Timestamp,
 }
 
+/// A stopped instance was started again and the node could not start its
+/// guest: the instance is stopped again, its disk kept on the node, and a
+/// later StartInstances tries again. (A failed first launch is
+/// [`InstanceLaunchFailed`] and ends terminated.)
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InstanceStartFailed {
+    pub node: NodeId,
+    pub reason: StateReason,
+    pub at: Timestamp,
+}
+
 /// The addresses an instance got at launch.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct InstanceAddressed {

@@ -159,6 +159,7 @@ events! {
     NodeCredentialsIssued = 1,
     NodeUnreachable = 1,
     NodeReachable = 1,
+    InstanceStartFailed = 1,
     NodeClaimed = 1,
 }
 

@@ -217,3 +217,110 @@ fn a_forced_stop_of_a_stopping_instance_is_recorded_once() {
     assert_eq!((i.state, i.stop_forced), (InstanceState::Stopping, true));
     assert!(g.when(&stop(true)).unwrap().events.is_empty(), "forced already");
 }
+
+fn stopped(g: &mut Given, bits: u128) -> InstanceId {
+    let id = running(g, bits);
+    g.then_apply(&change(admin(), std::slice::from_ref(&id), StateRequest::Stop { force: true })).unwrap();
+    g.then_apply(&report(&id, NodeOutcome::Stopped)).unwrap();
+    id
+}
+
+fn placed_on(d: &Decision) -> Vec<NodeId> {
+    d.events
+        .iter()
+        .filter_map(|(_, e)| match e {
+            Event::InstancePlaced(p) => Some(p.node.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// EC2: a start that fails leaves the instance stopped, with a reason,
+/// and it can be started again; its room and auto-assigned address go back.
+#[test]
+fn a_failed_start_of_a_stopped_instance_leaves_it_stopped_and_it_starts_again() {
+    let mut g = cloud(1);
+    let id = stopped(&mut g, 1);
+    let start = change(admin(), std::slice::from_ref(&id), StateRequest::Start);
+    g.then_apply(&start).unwrap();
+    assert!(instance(&g, &id).restarting);
+
+    let failed = report(&id, NodeOutcome::LaunchFailed("the domain does not start: no room".into()));
+    let d = g.then_apply(&failed).unwrap();
+    assert_eq!(
+        event_types(&d),
+        vec!["InstanceStartFailed", "CapacityReleased", "PublicAddressFreed", "InstancePublicAddressChanged"]
+    );
+    let i = instance(&g, &id);
+    assert_eq!(i.state, InstanceState::Stopped);
+    assert!(!i.restarting);
+    let reason = i.reason.clone().unwrap();
+    assert_eq!(reason.code, "Server.InternalError");
+    assert_eq!(
+        reason.message,
+        "Server.InternalError: the instance could not be started: the domain does not start: no room"
+    );
+    // It keeps its node (its disk is there) and its private address.
+    assert_eq!(i.node, Some(node()));
+    assert_eq!(i.private_address.as_deref(), Some("10.0.0.2"));
+    assert_eq!(i.public_address, None);
+    // The same report again (an executor that restarted) changes nothing.
+    assert!(g.when(&failed).unwrap().events.is_empty());
+    // Its room went back: the one-CPU node takes it again.
+    g.then_apply(&start).unwrap();
+    assert_eq!(instance(&g, &id).state, InstanceState::Pending);
+    assert!(instance(&g, &id).reason.is_none());
+    g.then_apply(&report(&id, NodeOutcome::Running)).unwrap();
+    let i = instance(&g, &id);
+    assert_eq!((i.state, i.restarting), (InstanceState::Running, false));
+    assert!(i.public_address.is_some());
+}
+
+/// A first launch that fails still ends terminated, and so does a start
+/// that fails after the instance was asked to terminate.
+#[test]
+fn a_failed_first_launch_or_a_terminated_start_ends_terminated() {
+    let mut g = cloud(4);
+    let first = match g.then_apply(&run(admin(), 1, 1, 1, None)).unwrap().reply {
+        Reply::Launched { instances, .. } => instances[0].clone(),
+        _ => unreachable!(),
+    };
+    assert!(!instance(&g, &first).restarting);
+    let d = g.then_apply(&report(&first, NodeOutcome::LaunchFailed("x".into()))).unwrap();
+    assert_eq!(event_types(&d)[0], "InstanceLaunchFailed");
+    assert_eq!(instance(&g, &first).state, InstanceState::Terminated);
+
+    let id = stopped(&mut g, 2);
+    g.then_apply(&change(admin(), std::slice::from_ref(&id), StateRequest::Start)).unwrap();
+    g.then_apply(&terminate(admin(), std::slice::from_ref(&id))).unwrap();
+    let d = g.then_apply(&report(&id, NodeOutcome::LaunchFailed("x".into()))).unwrap();
+    assert_eq!(event_types(&d)[0], "InstanceLaunchFailed");
+    assert!(event_types(&d).contains(&"PrivateAddressFreed"));
+    assert_eq!(instance(&g, &id).state, InstanceState::Terminated);
+}
+
+/// A stopped instance starts again on the node it ran on (its disk is
+/// there) when that node has room and answers; elsewhere otherwise.
+#[test]
+fn a_start_goes_back_to_the_instances_node_when_it_can() {
+    let mut g = cloud(4);
+    let id = stopped(&mut g, 1);
+    // A second node that sorts first and has room.
+    g.then_apply(&Command::RegisterNode(RegisterNode {
+        node: NodeId::from_bits(2),
+        zone: zone(),
+        host: "10.250.0.12".into(),
+        hypervisor: "sim".into(),
+        capacity: Resources { cpus: 4, memory_mib: 1 << 20, disk_gib: 1 << 20 },
+        key: None,
+        at: t(3),
+    }))
+    .unwrap();
+    let start = change(admin(), std::slice::from_ref(&id), StateRequest::Start);
+    assert_eq!(placed_on(&g.when(&start).unwrap()), vec![node()]);
+    let mark = |reachable| {
+        Command::MarkNode(MarkNode { zone: zone(), node: node(), reachable, last_heartbeat: t(4), at: t(5) })
+    };
+    g.then_apply(&mark(false)).unwrap();
+    assert_eq!(placed_on(&g.when(&start).unwrap()), vec![NodeId::from_bits(2)]);
+}

@@ -364,6 +364,12 @@ pub(crate) fn every_event() -> Vec<Event> {
         .into(),
         NodeUnreachable { node: node(), last_heartbeat: t(31), at: t(32) }.into(),
         NodeReachable { node: node(), at: t(33) }.into(),
+        InstanceStartFailed {
+            node: node(),
+            reason: StateReason::start_failed("the domain does not start"),
+            at: t(34),
+        }
+        .into(),
         NodeClaimed { node: node(), zone: zone() }.into(),
     ]
 }

@@ -379,6 +379,22 @@ impl HypervisorDriver for LibvirtDriver {
         Ok(domains.iter().filter_map(|d| d.name().ok()).filter_map(|n| InstanceId::parse(&n).ok()).collect())
     }
 
+    fn private_dirs(&self) -> Vec<(PathBuf, &'static str)> {
+        let mut dirs = vec![
+            (self.config.instance_dir.clone(), "instance dir"),
+            (self.config.images.dir().to_path_buf(), "image dir"),
+        ];
+        dirs.extend(self.config.embed_root().map(|root| (root, "libvirt dir")));
+        // QEMU and qemu-img name files by their real paths.
+        let real: Vec<(PathBuf, &'static str)> = dirs
+            .iter()
+            .filter_map(|(dir, name)| std::fs::canonicalize(dir).ok().map(|real| (real, *name)))
+            .filter(|(real, _)| !dirs.iter().any(|(d, _)| d == real))
+            .collect();
+        dirs.extend(real);
+        dirs
+    }
+
     fn console_output(&self, instance: &InstanceId) -> Result<Vec<u8>, DriverError> {
         let files = self.files(instance);
         match files.console_tail() {

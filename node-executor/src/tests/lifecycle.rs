@@ -143,6 +143,7 @@ async fn a_failed_start_is_reported_as_a_launch_failure_with_the_drivers_reason(
     let reason = controller.instance(&id).unwrap().reason.unwrap();
     assert!(reason.message.contains("no space left for the root disk"), "{reason:?}");
     assert!(sim.is_empty());
+    assert!(!sim.has_disk(&id), "a failed first launch leaves no disk behind");
     settle().await;
     assert_eq!(recorder.calls().await.len(), 1);
     executor.stop().await;

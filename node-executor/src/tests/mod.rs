@@ -5,6 +5,7 @@
 
 mod lifecycle;
 mod restart;
+mod start_failure;
 
 use crate::*;
 use domain::command::{ChangeInstanceStates, Command, NodeOutcome, NodeReport, StateRequest};
@@ -13,7 +14,7 @@ use domain::*;
 use eventlog::{AppendError, EventLog, ExpectedVersion, LogOptions, Metadata, NewEvent, StreamAppend};
 use std::collections::HashMap;
 use std::future::Future;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -113,7 +114,17 @@ impl Controller {
     /// Launches one instance on `node`: the events RunInstances decides.
     pub(crate) async fn launch(&self, node: &NodeId) -> InstanceId {
         let n = self.next.fetch_add(1, Ordering::SeqCst);
-        let id = InstanceId::from_bits(0x1000 + u128::from(n));
+        self.launch_as(node, InstanceId::from_bits(0x1000 + u128::from(n)), None).await
+    }
+
+    /// Launches `id` on `node`, booting `kernel` and `ramdisk` if given.
+    pub(crate) async fn launch_as(
+        &self,
+        node: &NodeId,
+        id: InstanceId,
+        kernel: Option<(ImageId, ImageId)>,
+    ) -> InstanceId {
+        let n = self.next.fetch_add(1, Ordering::SeqCst);
         let vm_type = VmType::eucalyptus_defaults()[1].clone();
         let at = Timestamp(1_700_000_000_000 + n as i64);
         let instance: Vec<Event> = vec![
@@ -122,8 +133,8 @@ impl Controller {
                 reservation: ReservationId::from_bits(u128::from(n)),
                 account: account(),
                 image: ImageId::with_kind(ImageKind::Machine, 1),
-                kernel: None,
-                ramdisk: None,
+                kernel: kernel.as_ref().map(|k| k.0.clone()),
+                ramdisk: kernel.as_ref().map(|k| k.1.clone()),
                 vm_type: vm_type.clone(),
                 launch_index: 0,
                 user_data: b"#!/bin/sh\necho hello\n".to_vec(),
@@ -260,7 +271,7 @@ pub(crate) struct Call {
 /// moment) and submits it to the stand-in controller.
 pub(crate) struct Recorder {
     controller: Arc<Controller>,
-    driver: Arc<SimDriver>,
+    driver: Arc<dyn HypervisorDriver>,
     calls: Mutex<Vec<Call>>,
     /// Calls started and not yet recorded: the controller may already have
     /// stored a report that is not in `calls` yet.
@@ -272,7 +283,7 @@ pub(crate) struct Recorder {
 }
 
 impl Recorder {
-    pub(crate) fn new(controller: &Arc<Controller>, driver: &Arc<SimDriver>) -> Arc<Recorder> {
+    pub(crate) fn new<D: HypervisorDriver>(controller: &Arc<Controller>, driver: &Arc<D>) -> Arc<Recorder> {
         Arc::new(Recorder {
             controller: controller.clone(),
             driver: driver.clone(),
@@ -388,7 +399,7 @@ pub(crate) fn config(boot_timeout: Duration) -> ExecutorConfig {
 
 pub(crate) fn start(
     controller: &Controller,
-    driver: &Arc<SimDriver>,
+    driver: &Arc<impl HypervisorDriver>,
     reporter: &Arc<Recorder>,
     config: ExecutorConfig,
 ) -> Running {
