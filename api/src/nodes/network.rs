@@ -22,8 +22,8 @@ use domain::{InstanceState, NodeId, RuleSource, SecurityGroupId, SecurityRule};
 use projections::ReadModels;
 use serde::Deserialize;
 use sha2::Digest;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Arc;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 #[derive(Deserialize)]
@@ -47,13 +47,12 @@ pub(super) async fn network(
     let wait = Duration::from_secs(q.wait.unwrap_or(0).min(crate::admin::MAX_WAIT_SECS));
     let deadline = tokio::time::Instant::now() + wait;
     let view = loop {
-        let position = app.projections.position();
-        let view = view_of(&app.projections.read(), position, &node);
+        let view = app.network_views.view_of(&app.projections.read(), &node);
         if view.version != q.have || tokio::time::Instant::now() >= deadline {
             break view;
         }
         // Nothing new for this node yet: wait for the read models to move.
-        match tokio::time::timeout_at(deadline, app.projections.wait_for(position + 1)).await {
+        match tokio::time::timeout_at(deadline, app.projections.wait_for(view.position + 1)).await {
             Ok(Ok(())) | Err(_) => {}
             Ok(Err(e)) => return refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
         }
@@ -77,85 +76,165 @@ fn live(state: InstanceState) -> bool {
     )
 }
 
-/// The network view of `node` (the same resolution as the embedded node's
-/// `node_executor::net::NetView::plan`, from the read models instead of
-/// the domain's aggregates).
-pub fn view_of(models: &ReadModels, position: u64, node: &NodeId) -> NodeNetwork {
-    // Members' private addresses by group, over the whole cloud.
-    let mut members: HashMap<&SecurityGroupId, BTreeSet<&str>> = HashMap::new();
-    for row in models.instances.rows.values() {
-        if row.state == InstanceState::Terminated {
-            continue;
-        }
-        let Some(private) = row.private_address.as_deref() else { continue };
-        for g in &row.groups {
-            members.entry(g).or_default().insert(private);
-        }
-    }
-    let resolve = |rule: &SecurityRule| -> NetRule {
-        let (cidr, addresses) = match &rule.source {
-            RuleSource::Cidr(cidr) => (Some(cidr.clone()), Vec::new()),
-            RuleSource::Group { group, .. } => (
-                None,
-                members.get(group).map(|m| m.iter().map(|a| (*a).to_owned()).collect()).unwrap_or_default(),
-            ),
-        };
-        NetRule {
-            protocol: rule.protocol.clone(),
-            from_port: rule.from_port,
-            to_port: rule.to_port,
-            cidr,
-            addresses,
-        }
-    };
-    let mut guests = BTreeMap::new();
-    for (id, row) in &models.instances.rows {
-        if !live(row.state) || row.node.as_ref() != Some(node) {
-            continue;
-        }
-        let Some(private) = row.private_address.clone() else { continue };
-        let (mut ingress, mut egress) = (BTreeSet::new(), BTreeSet::new());
-        for g in &row.groups {
-            if let Some(group) = models.security.groups.get(g) {
-                ingress.extend(group.ingress.iter().map(resolve));
-                egress.extend(group.egress.iter().map(resolve));
+/// The network view of `node`, computed from scratch (see
+/// [`NetworkViews::view_of`] for the shared one).
+pub fn view_of(models: &ReadModels, node: &NodeId) -> NodeNetwork {
+    CloudNetwork::of(models).view(node)
+}
+
+/// The network views of every node at one read-model position: computed
+/// once per position (group members, resolved rules, guests by node, the
+/// routes list), then each node's view is a lookup and a filter.
+#[derive(Debug)]
+pub struct CloudNetwork {
+    position: u64,
+    private_network: String,
+    /// Live guests by node, sorted by instance id.
+    guests: HashMap<NodeId, Vec<NetGuest>>,
+    /// Every live guest of a node with an IPv4 host, sorted by address,
+    /// with its node.
+    routes: Vec<(NetRoute, NodeId)>,
+    /// Registered hosts by node.
+    hosts: HashMap<NodeId, String>,
+}
+
+impl CloudNetwork {
+    pub fn of(models: &ReadModels) -> CloudNetwork {
+        // Members' private addresses by group, over the whole cloud.
+        let mut members: HashMap<&SecurityGroupId, BTreeSet<&str>> = HashMap::new();
+        for row in models.instances.rows.values() {
+            if row.state == InstanceState::Terminated {
+                continue;
+            }
+            let Some(private) = row.private_address.as_deref() else { continue };
+            for g in &row.groups {
+                members.entry(g).or_default().insert(private);
             }
         }
-        guests.insert(
-            id.as_str(),
-            NetGuest {
+        let resolve = |rule: &SecurityRule| -> NetRule {
+            let (cidr, addresses) = match &rule.source {
+                RuleSource::Cidr(cidr) => (Some(cidr.clone()), Vec::new()),
+                RuleSource::Group { group, .. } => (
+                    None,
+                    members
+                        .get(group)
+                        .map(|m| m.iter().map(|a| (*a).to_owned()).collect())
+                        .unwrap_or_default(),
+                ),
+            };
+            NetRule {
+                protocol: rule.protocol.clone(),
+                from_port: rule.from_port,
+                to_port: rule.to_port,
+                cidr,
+                addresses,
+            }
+        };
+        // Each group's rules, resolved once however many guests it has.
+        let mut resolved: HashMap<&SecurityGroupId, (Vec<NetRule>, Vec<NetRule>)> = HashMap::new();
+        let hosts: HashMap<NodeId, String> = models
+            .cloud
+            .zones
+            .values()
+            .flat_map(|z| z.nodes.iter().map(|(id, row)| (id.clone(), row.host.clone())))
+            .collect();
+        let mut guests: HashMap<NodeId, Vec<NetGuest>> = HashMap::new();
+        let mut routes = Vec::new();
+        for (id, row) in &models.instances.rows {
+            let (Some(node), Some(private)) = (row.node.as_ref(), row.private_address.as_ref()) else {
+                continue;
+            };
+            if !live(row.state) {
+                continue;
+            }
+            if let Some(host) = hosts.get(node).filter(|h| h.parse::<std::net::Ipv4Addr>().is_ok()) {
+                routes.push((NetRoute { address: private.clone(), via: host.clone() }, node.clone()));
+            }
+            let (mut ingress, mut egress) = (BTreeSet::new(), BTreeSet::new());
+            for g in &row.groups {
+                let Some(group) = models.security.groups.get(g) else { continue };
+                let (i, e) = resolved.entry(g).or_insert_with(|| {
+                    (group.ingress.iter().map(resolve).collect(), group.egress.iter().map(resolve).collect())
+                });
+                ingress.extend(i.iter().cloned());
+                egress.extend(e.iter().cloned());
+            }
+            guests.entry(node.clone()).or_default().push(NetGuest {
                 instance: id.to_string(),
-                private,
+                private: private.clone(),
                 public: row.public_address.clone(),
                 ingress: ingress.into_iter().collect(),
                 egress: egress.into_iter().collect(),
-            },
-        );
+            });
+        }
+        for list in guests.values_mut() {
+            list.sort_by(|a, b| a.instance.cmp(&b.instance));
+        }
+        routes.sort();
+        CloudNetwork {
+            position: models.position,
+            private_network: models.network.private_cidr.clone(),
+            guests,
+            routes,
+            hosts,
+        }
     }
-    // Live guests of other nodes, through their hosts.
-    let own_host = models.cloud.node(node).map(|(_, row)| row.host.as_str());
-    let mut routes = BTreeSet::new();
-    for row in models.instances.rows.values() {
-        let (Some(other), Some(private)) = (row.node.as_ref(), row.private_address.as_ref()) else {
-            continue;
+
+    /// The view of `node`: its own live guests, and routes to the others'
+    /// through their hosts (none to guests behind this node's own host).
+    pub fn view(&self, node: &NodeId) -> NodeNetwork {
+        let own_host = self.hosts.get(node);
+        let mut routes: Vec<NetRoute> = self
+            .routes
+            .iter()
+            .filter(|(route, other)| other != node && Some(&route.via) != own_host)
+            .map(|(route, _)| route.clone())
+            .collect();
+        routes.dedup();
+        let mut view = NodeNetwork {
+            position: self.position,
+            version: String::new(),
+            private_network: self.private_network.clone(),
+            guests: self.guests.get(node).cloned().unwrap_or_default(),
+            routes,
         };
-        if !live(row.state) || other == node {
-            continue;
-        }
-        let Some((_, host)) = models.cloud.node(other) else { continue };
-        if host.host.parse::<std::net::Ipv4Addr>().is_ok() && Some(host.host.as_str()) != own_host {
-            routes.insert(NetRoute { address: private.clone(), via: host.host.clone() });
+        let content =
+            serde_json::to_vec(&(&view.private_network, &view.guests, &view.routes)).expect("a view encodes");
+        view.version = hex::encode(&sha2::Sha256::digest(&content)[..12]);
+        view
+    }
+}
+
+/// The last [`CloudNetwork`] computed, shared by every node asking at the
+/// same read-model position (remote nodes' long polls and the embedded
+/// node alike), so a change costs one pass over the instances, not one
+/// per node.
+#[derive(Debug, Default)]
+pub struct NetworkViews {
+    last: Mutex<Option<Arc<CloudNetwork>>>,
+}
+
+impl NetworkViews {
+    /// The view of `node` as of `models` (computed at most once per
+    /// position for all nodes).
+    pub fn view_of(&self, models: &ReadModels, node: &NodeId) -> NodeNetwork {
+        self.at(models).view(node)
+    }
+
+    /// The cloud's network as of `models`.
+    pub fn at(&self, models: &ReadModels) -> Arc<CloudNetwork> {
+        let mut last = self.last.lock().expect("network views lock");
+        match &*last {
+            Some(cloud) if cloud.position == models.position => cloud.clone(),
+            _ => {
+                let cloud = Arc::new(CloudNetwork::of(models));
+                *last = Some(cloud.clone());
+                cloud
+            }
         }
     }
-    let mut view = NodeNetwork {
-        position,
-        version: String::new(),
-        private_network: models.network.private_cidr.clone(),
-        guests: guests.into_values().collect(),
-        routes: routes.into_iter().collect(),
-    };
-    let content =
-        serde_json::to_vec(&(&view.private_network, &view.guests, &view.routes)).expect("a view encodes");
-    view.version = hex::encode(&sha2::Sha256::digest(&content)[..12]);
-    view
 }
+
+#[cfg(test)]
+#[path = "network_tests.rs"]
+mod tests;
