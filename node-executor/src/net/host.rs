@@ -11,25 +11,32 @@ use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-/// Loads nft rulesets.
+/// Loads nft rulesets and sets the routes to other nodes' guests.
 pub trait Firewall: Send + Sync + 'static {
     /// Loads `ruleset` in one transaction (all of it or nothing).
     fn apply(&self, ruleset: &str) -> Result<(), NetError>;
+    /// Makes Yukari's routes exactly `wanted` (private address → host).
+    fn routes(&self, wanted: &[(Ipv4Addr, Ipv4Addr)]) -> Result<(), NetError>;
 }
 
-/// The real one: `nft -f -`.
+/// The real one: `nft -f -`, and `ip route` ([`sync_routes`]).
 #[derive(Clone, Debug)]
 pub struct Nft {
     program: PathBuf,
+    ip: PathBuf,
 }
 
 impl Nft {
     pub fn new(program: impl Into<PathBuf>) -> Self {
-        Nft { program: program.into() }
+        Nft { program: program.into(), ip: PathBuf::from("ip") }
     }
 }
 
 impl Firewall for Nft {
+    fn routes(&self, wanted: &[(Ipv4Addr, Ipv4Addr)]) -> Result<(), NetError> {
+        sync_routes(&self.ip, wanted)
+    }
+
     fn apply(&self, ruleset: &str) -> Result<(), NetError> {
         let mut child = Command::new(&self.program)
             .args(["-f", "-"])
