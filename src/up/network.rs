@@ -314,4 +314,77 @@ mod tests {
         assert_eq!(g.egress, vec![Allow { traffic: Traffic::All, peers: Peers::cidr("0.0.0.0/0").unwrap() }]);
         assert_eq!(enforced.routes, vec![("10.111.0.9".parse().unwrap(), "10.250.0.12".parse().unwrap())]);
     }
+
+    /// The embedded node's view comes from the read models in the process
+    /// and wakes when they move: first the empty node, then its new guest
+    /// with the default group's rule resolved.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_embedded_nodes_view_follows_the_read_models() {
+        use api::app::bootstrap::{BootstrapSpec, default_images};
+        use api::app::{AppConfig, RequestMeta};
+        use domain::command::{Command, RunInstances};
+        use domain::*;
+        let dir = tempfile::tempdir().unwrap();
+        let log = eventlog::EventLog::open(&dir.path().join("events.redb"), eventlog::LogOptions::default())
+            .unwrap();
+        let projections = projections::Projections::open(&log, None).unwrap();
+        let master = api::secrets::MasterKey::load_or_create(&dir.path().join("master.key")).unwrap();
+        let config = AppConfig { ec2_url: "http://localhost/".into() };
+        let app = Arc::new(App::new(log.clone(), projections.clone(), master, config));
+        let (_following, stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(projections.clone().follow(log.clone(), stopped));
+        let zone = ZoneName::parse("yukari-1a").unwrap();
+        let spec = BootstrapSpec {
+            region: "yukari".into(),
+            zone: zone.clone(),
+            node_host: "127.0.0.1".into(),
+            hypervisor: "sim".into(),
+            node_capacity: Resources { cpus: 8, memory_mib: 8192, disk_gib: 100 },
+            private_cidr: "10.111.0.0/16".into(),
+            public_addresses: Vec::new(),
+        };
+        app.bootstrap(spec).await.unwrap();
+        let (node, _) = app.first_node().unwrap();
+        let mut source = LocalNetwork::new(app.clone(), node);
+        assert_eq!(source.next().await.unwrap(), NodeView::default());
+
+        let account = app.projections.read().accounts.account_by_name("admin").map(|(a, _)| a.clone());
+        let meta = RequestMeta {
+            principal: Principal::system("test"),
+            request_id: "r".into(),
+            correlation_id: "r".into(),
+            source: "test".into(),
+        };
+        let id = app.ids.instance();
+        let run = RunInstances {
+            account: account.unwrap(),
+            requester: UserName::admin(),
+            reservation: app.ids.reservation(),
+            instance_ids: vec![id.clone()],
+            image: default_images().0,
+            vm_type: "m1.small".into(),
+            min_count: 1,
+            max_count: 1,
+            zone,
+            user_data: Vec::new(),
+            client_token: None,
+            key_name: None,
+            groups: Vec::new(),
+            shutdown_behavior: ShutdownBehavior::Stop,
+            disable_api_termination: false,
+            tags: Vec::new(),
+            at: Timestamp(1),
+        };
+        app.execute(Command::RunInstances(run), &meta).await.unwrap();
+        let view = source.next().await.unwrap();
+        assert_eq!(view.guests.len(), 1, "{view:?}");
+        let guest = &view.guests[0];
+        assert_eq!(guest.instance, id);
+        assert_eq!(
+            guest.ingress,
+            vec![Allow { traffic: Traffic::All, peers: Peers::Addresses(vec![guest.private]) }],
+            "the default group lets its members in"
+        );
+        assert!(view.routes.is_empty(), "the only node has no route to take");
+    }
 }

@@ -76,6 +76,13 @@ fn live(state: InstanceState) -> bool {
     )
 }
 
+/// Can other hosts route to a node through this host address? An IPv4
+/// address that is not loopback (the embedded node of a `yukari up` bound
+/// to 127.0.0.1 registers that) nor unspecified; a name is not resolved.
+fn routable(host: &str) -> bool {
+    host.parse::<std::net::Ipv4Addr>().is_ok_and(|a| !a.is_loopback() && !a.is_unspecified())
+}
+
 /// The network view of `node`, computed from scratch (see
 /// [`NetworkViews::view_of`] for the shared one).
 pub fn view_of(models: &ReadModels, node: &NodeId) -> NodeNetwork {
@@ -147,7 +154,7 @@ impl CloudNetwork {
             if !live(row.state) {
                 continue;
             }
-            if let Some(host) = hosts.get(node).filter(|h| h.parse::<std::net::Ipv4Addr>().is_ok()) {
+            if let Some(host) = hosts.get(node).filter(|h| routable(h)) {
                 routes.push((NetRoute { address: private.clone(), via: host.clone() }, node.clone()));
             }
             let (mut ingress, mut egress) = (BTreeSet::new(), BTreeSet::new());

@@ -272,7 +272,7 @@ fn rules_follow_authorize_revoke_and_addresses_moving() {
 }
 
 #[test]
-fn nodes_on_one_host_get_no_routes_to_each_other_nor_to_hosts_without_an_address() {
+fn no_routes_between_nodes_of_one_host_nor_via_names_or_loopback() {
     let mut m = Models::cloud(["10.250.0.11", "10.250.0.11"]);
     m.instance(1, &here(), &[], "10.111.0.2", None).instance(2, &elsewhere(), &[], "10.111.0.3", None);
     assert!(view_of(&m.0, &here()).routes.is_empty());
@@ -280,6 +280,11 @@ fn nodes_on_one_host_get_no_routes_to_each_other_nor_to_hosts_without_an_address
     m.instance(1, &here(), &[], "10.111.0.2", None).instance(2, &elsewhere(), &[], "10.111.0.3", None);
     assert!(view_of(&m.0, &here()).routes.is_empty(), "no IPv4 host, no route");
     assert_eq!(view_of(&m.0, &elsewhere()).routes, [route("10.111.0.2", "10.250.0.11")]);
+    // The embedded node of a `yukari up` on loopback: nobody routes to it.
+    let mut m = Models::cloud(["127.0.0.1", "10.250.0.12"]);
+    m.instance(1, &here(), &[], "10.111.0.2", None).instance(2, &elsewhere(), &[], "10.111.0.3", None);
+    assert!(view_of(&m.0, &elsewhere()).routes.is_empty(), "no route via loopback");
+    assert_eq!(view_of(&m.0, &here()).routes, [route("10.111.0.3", "10.250.0.12")]);
 }
 
 #[test]

@@ -171,19 +171,24 @@ pub fn sync_routes(ip: &Path, wanted: &[(Ipv4Addr, Ipv4Addr)]) -> Result<(), Net
         .output()
         .map_err(|e| NetError::Program { program: ip.display().to_string(), reason: e.to_string() })?;
     let have = parse_routes(&String::from_utf8_lossy(&shown.stdout));
+    // One refused route does not keep the others from being set: the
+    // first failure is reported after all were tried.
+    let mut first_failure = None;
     for (address, via) in &have {
         if !wanted.contains(&(*address, *via)) {
             let target = format!("{address}/32");
-            route(ip, &["route", "del", &target, "proto", ROUTE_PROTO])?;
+            let done = route(ip, &["route", "del", &target, "proto", ROUTE_PROTO]);
+            first_failure = first_failure.or(done.err());
         }
     }
     for (address, via) in wanted {
         if !have.contains(&(*address, *via)) {
             let (target, via) = (format!("{address}/32"), via.to_string());
-            route(ip, &["route", "replace", &target, "via", &via, "proto", ROUTE_PROTO])?;
+            let done = route(ip, &["route", "replace", &target, "via", &via, "proto", ROUTE_PROTO]);
+            first_failure = first_failure.or(done.err());
         }
     }
-    Ok(())
+    first_failure.map_or(Ok(()), Err)
 }
 
 /// `ADDRESS via HOST …` lines of `ip -o route show`.
