@@ -90,19 +90,32 @@ pub fn view_of(models: &ReadModels, node: &NodeId) -> NodeNetwork {
 }
 
 /// The network views of every node at one read-model position: computed
-/// once per position (group members, resolved rules, guests by node, the
-/// routes list), then each node's view is a lookup and a filter.
+/// once per position (group members, each group's rules resolved, live
+/// guests by node, the routes list), then each node's view is a lookup
+/// of its guests, their groups' resolved rules, and a filter of the routes.
 #[derive(Debug)]
 pub struct CloudNetwork {
     position: u64,
     private_network: String,
-    /// Live guests by node, sorted by instance id.
-    guests: HashMap<NodeId, Vec<NetGuest>>,
-    /// Every live guest of a node with an IPv4 host, sorted by address,
-    /// with its node.
+    /// Live guests by node.
+    guests: HashMap<NodeId, Vec<LiveGuest>>,
+    /// Each group's ingress and egress rules, group sources resolved.
+    rules: HashMap<SecurityGroupId, (Vec<NetRule>, Vec<NetRule>)>,
+    /// Every live guest of a node with a routable host, sorted by
+    /// address, with its node.
     routes: Vec<(NetRoute, NodeId)>,
     /// Registered hosts by node.
     hosts: HashMap<NodeId, String>,
+}
+
+/// A live guest, its rules still by group (resolved once per group, not
+/// once per guest).
+#[derive(Debug)]
+struct LiveGuest {
+    instance: String,
+    private: String,
+    public: Option<String>,
+    groups: Vec<SecurityGroupId>,
 }
 
 impl CloudNetwork {
@@ -137,15 +150,14 @@ impl CloudNetwork {
                 addresses,
             }
         };
-        // Each group's rules, resolved once however many guests it has.
-        let mut resolved: HashMap<&SecurityGroupId, (Vec<NetRule>, Vec<NetRule>)> = HashMap::new();
         let hosts: HashMap<NodeId, String> = models
             .cloud
             .zones
             .values()
             .flat_map(|z| z.nodes.iter().map(|(id, row)| (id.clone(), row.host.clone())))
             .collect();
-        let mut guests: HashMap<NodeId, Vec<NetGuest>> = HashMap::new();
+        let mut guests: HashMap<NodeId, Vec<LiveGuest>> = HashMap::new();
+        let mut rules = HashMap::new();
         let mut routes = Vec::new();
         for (id, row) in &models.instances.rows {
             let (Some(node), Some(private)) = (row.node.as_ref(), row.private_address.as_ref()) else {
@@ -157,21 +169,23 @@ impl CloudNetwork {
             if let Some(host) = hosts.get(node).filter(|h| routable(h)) {
                 routes.push((NetRoute { address: private.clone(), via: host.clone() }, node.clone()));
             }
-            let (mut ingress, mut egress) = (BTreeSet::new(), BTreeSet::new());
             for g in &row.groups {
-                let Some(group) = models.security.groups.get(g) else { continue };
-                let (i, e) = resolved.entry(g).or_insert_with(|| {
-                    (group.ingress.iter().map(resolve).collect(), group.egress.iter().map(resolve).collect())
-                });
-                ingress.extend(i.iter().cloned());
-                egress.extend(e.iter().cloned());
+                if rules.contains_key(g) {
+                    continue;
+                }
+                if let Some(group) = models.security.groups.get(g) {
+                    let resolved = (
+                        group.ingress.iter().map(resolve).collect(),
+                        group.egress.iter().map(resolve).collect(),
+                    );
+                    rules.insert(g.clone(), resolved);
+                }
             }
-            guests.entry(node.clone()).or_default().push(NetGuest {
+            guests.entry(node.clone()).or_default().push(LiveGuest {
                 instance: id.to_string(),
                 private: private.clone(),
                 public: row.public_address.clone(),
-                ingress: ingress.into_iter().collect(),
-                egress: egress.into_iter().collect(),
+                groups: row.groups.clone(),
             });
         }
         for list in guests.values_mut() {
@@ -182,13 +196,15 @@ impl CloudNetwork {
             position: models.position,
             private_network: models.network.private_cidr.clone(),
             guests,
+            rules,
             routes,
             hosts,
         }
     }
 
-    /// The view of `node`: its own live guests, and routes to the others'
-    /// through their hosts (none to guests behind this node's own host).
+    /// The view of `node`: its own live guests with their groups' rules,
+    /// and routes to the others' through their hosts (none to guests
+    /// behind this node's own host).
     pub fn view(&self, node: &NodeId) -> NodeNetwork {
         let own_host = self.hosts.get(node);
         let mut routes: Vec<NetRoute> = self
@@ -198,11 +214,33 @@ impl CloudNetwork {
             .map(|(route, _)| route.clone())
             .collect();
         routes.dedup();
+        let guests = self
+            .guests
+            .get(node)
+            .map(|list| {
+                list.iter()
+                    .map(|g| {
+                        let (mut ingress, mut egress) = (BTreeSet::new(), BTreeSet::new());
+                        for (i, e) in g.groups.iter().filter_map(|group| self.rules.get(group)) {
+                            ingress.extend(i.iter().cloned());
+                            egress.extend(e.iter().cloned());
+                        }
+                        NetGuest {
+                            instance: g.instance.clone(),
+                            private: g.private.clone(),
+                            public: g.public.clone(),
+                            ingress: ingress.into_iter().collect(),
+                            egress: egress.into_iter().collect(),
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         let mut view = NodeNetwork {
             position: self.position,
             version: String::new(),
             private_network: self.private_network.clone(),
-            guests: self.guests.get(node).cloned().unwrap_or_default(),
+            guests,
             routes,
         };
         let content =
