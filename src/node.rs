@@ -275,12 +275,17 @@ async fn run_node(args: RunArgs) -> anyhow::Result<()> {
     let asked = args.libvirt.network()?;
     let (network, bridge) = match (&choice, &asked) {
         (Hypervisor::Libvirt(_), GuestNetwork::Bridge(_)) => {
-            let view = network::view(&client, "", 0).await.with_context(|| {
-                say!(
-                    "cannot read this node's network from the controller",
-                    "コントローラーからこのノードのネットワークを読めません"
-                )
-            })?;
+            // A controller not reachable yet (or not ready) is waited for,
+            // as the feed does; refused credentials end the node.
+            let view = tokio::select! {
+                view = network::view_retrying(&client, "", 0) => view.with_context(|| {
+                    say!(
+                        "cannot read this node's network from the controller",
+                        "コントローラーからこのノードのネットワークを読めません"
+                    )
+                })?,
+                _ = crate::up::shutdown_signal() => return Ok(()),
+            };
             tokio::task::block_in_place(|| {
                 crate::up::network::prepare(asked, &view.private_network, args.libvirt.metadata_port)
             })

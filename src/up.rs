@@ -342,7 +342,10 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
             bridge.plan_base(),
             Arc::new(node_executor::net::Nft::new("nft")),
         );
-        guest_net = Some(tokio::spawn(enforcer.run(log.clone(), stopped.clone())));
+        // The same view remote nodes get, from the read models in this
+        // process (routes to other nodes' guests included).
+        let source = network::LocalNetwork::new(app.clone(), node.clone());
+        guest_net = Some(tokio::spawn(enforcer.run_from(Box::new(source), stopped.clone())));
     }
 
     let address = SocketAddr::new(args.bind, args.ec2_port);

@@ -1,6 +1,7 @@
 //! Guest networking of `yukari up`: what `--guest-network bridge` needs
-//! on this host, the bridge itself, and the task that keeps the node's
-//! nftables table equal to the log.
+//! on this host, the bridge itself, and the embedded node's network view,
+//! read in the process from the controller's read models with the very
+//! resolution remote nodes get over HTTP (`api::nodes::network`, ADR 0008).
 //!
 //! Bridge mode changes the host's network (a bridge, IPv4 forwarding, an
 //! nftables table), so it is never the default. Where the host cannot
@@ -10,10 +11,18 @@
 //! metadata, but without addresses on the wire or enforced security
 //! groups.
 
+use api::app::App;
+use api::nodes::wire::{NetRule, NodeNetwork};
+use domain::{InstanceId, NodeId};
 use node_executor::libvirt::{GuestAddressing, GuestNetwork};
-use node_executor::net::{self, Missing, PlanBase};
+use node_executor::net::{
+    self, Allow, GuestRules, GuestSource, Missing, NetError, NodeView, Peers, PlanBase, Traffic,
+};
+use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::Path;
+use std::pin::Pin;
+use std::sync::Arc;
 
 /// Bridge mode, once the host is ready for it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -117,6 +126,98 @@ fn warn_fallback(missing: &str) {
     tracing::warn!(missing, "bridge mode is not possible here; guests use user-mode networking");
 }
 
+/// The embedded node's network view, from the controller's read models in
+/// this process: computed again each time they move (shared with the
+/// remote nodes' long polls at the same position), handed on when it
+/// changed. No second replay of the log.
+pub struct LocalNetwork {
+    app: Arc<App>,
+    node: NodeId,
+    /// The read models' position of the last view computed.
+    seen: Option<u64>,
+    have: String,
+}
+
+impl LocalNetwork {
+    pub fn new(app: Arc<App>, node: NodeId) -> Self {
+        LocalNetwork { app, node, seen: None, have: String::new() }
+    }
+
+    async fn next(&mut self) -> Result<NodeView, NetError> {
+        loop {
+            if let Some(seen) = self.seen {
+                self.app
+                    .projections
+                    .wait_for(seen + 1)
+                    .await
+                    .map_err(|e| NetError::Stalled(e.to_string()))?;
+            }
+            let view = {
+                let models = self.app.projections.read();
+                self.app.network_views.view_of(&models, &self.node)
+            };
+            self.seen = Some(view.position);
+            if view.version != self.have {
+                self.have = view.version.clone();
+                return Ok(node_view(&view));
+            }
+        }
+    }
+}
+
+impl GuestSource for LocalNetwork {
+    fn next_view(&mut self) -> Pin<Box<dyn Future<Output = Result<NodeView, NetError>> + Send + '_>> {
+        Box::pin(self.next())
+    }
+}
+
+/// A network view (as the controller computes it, for any node) as the
+/// node enforces it: what this node cannot enforce (an unknown protocol, a
+/// bad address) is left out, with a warning.
+pub fn node_view(view: &NodeNetwork) -> NodeView {
+    let allow = |rule: &NetRule| -> Option<Allow> {
+        let traffic = Traffic::from_rule(&rule.protocol, rule.from_port, rule.to_port)?;
+        let peers = match &rule.cidr {
+            Some(cidr) => Peers::cidr(cidr)?,
+            None => Peers::Addresses(rule.addresses.iter().filter_map(|a| a.parse().ok()).collect()),
+        };
+        Some(Allow { traffic, peers })
+    };
+    let allows = |rules: &[NetRule]| -> Vec<Allow> {
+        let mut out: Vec<Allow> = rules
+            .iter()
+            .filter_map(|r| {
+                let a = allow(r);
+                if a.is_none() {
+                    tracing::warn!(?r, "a security group rule this node cannot enforce is left out");
+                }
+                a
+            })
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    };
+    let guests = view
+        .guests
+        .iter()
+        .filter_map(|g| {
+            let instance = InstanceId::parse(&g.instance).ok()?;
+            let private = g.private.parse().ok()?;
+            Some(GuestRules {
+                instance,
+                private,
+                public: g.public.as_deref().and_then(|a| a.parse().ok()),
+                ingress: allows(&g.ingress),
+                egress: allows(&g.egress),
+            })
+        })
+        .collect();
+    let routes =
+        view.routes.iter().filter_map(|r| Some((r.address.parse().ok()?, r.via.parse().ok()?))).collect();
+    NodeView { guests, routes }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,5 +254,137 @@ mod tests {
     fn other_networks_are_left_as_asked() {
         assert_eq!(prepare(GuestNetwork::User, "10.111.0.0/16", 8775), (GuestNetwork::User, None));
         assert_eq!(prepare(GuestNetwork::None, "10.111.0.0/16", 8775), (GuestNetwork::None, None));
+    }
+
+    fn rule(protocol: &str, from: i32, to: i32, cidr: Option<&str>, addresses: &[&str]) -> NetRule {
+        NetRule {
+            protocol: protocol.into(),
+            from_port: from,
+            to_port: to,
+            cidr: cidr.map(str::to_owned),
+            addresses: addresses.iter().map(|a| (*a).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_view_becomes_the_rules_and_routes_the_node_enforces() {
+        use api::nodes::wire::{NetGuest, NetRoute};
+        let view = NodeNetwork {
+            position: 9,
+            version: "v".into(),
+            private_network: "10.111.0.0/16".into(),
+            guests: vec![NetGuest {
+                instance: InstanceId::from_bits(1).to_string(),
+                private: "10.111.0.2".into(),
+                public: Some("198.51.100.3".into()),
+                ingress: vec![
+                    rule("-1", -1, -1, None, &["10.111.0.2", "10.111.0.9"]),
+                    rule("tcp", 22, 22, Some("192.0.2.0/24"), &[]),
+                    rule("gre", 0, 0, Some("0.0.0.0/0"), &[]),
+                    rule("tcp", 80, 80, Some("not a block"), &[]),
+                ],
+                egress: vec![rule("-1", -1, -1, Some("0.0.0.0/0"), &[])],
+            }],
+            routes: vec![
+                NetRoute { address: "10.111.0.9".into(), via: "10.250.0.12".into() },
+                NetRoute { address: "10.111.0.10".into(), via: "not-an-address".into() },
+            ],
+        };
+        let enforced = node_view(&view);
+        assert_eq!(enforced.guests.len(), 1);
+        let g = &enforced.guests[0];
+        assert_eq!(
+            (g.private, g.public),
+            ("10.111.0.2".parse().unwrap(), Some("198.51.100.3".parse().unwrap()))
+        );
+        assert_eq!(
+            g.ingress,
+            vec![
+                Allow {
+                    traffic: Traffic::All,
+                    peers: Peers::Addresses(vec![
+                        "10.111.0.2".parse().unwrap(),
+                        "10.111.0.9".parse().unwrap()
+                    ])
+                },
+                Allow { traffic: Traffic::Tcp(22, 22), peers: Peers::cidr("192.0.2.0/24").unwrap() },
+            ],
+            "what nft cannot express is left out"
+        );
+        assert_eq!(g.egress, vec![Allow { traffic: Traffic::All, peers: Peers::cidr("0.0.0.0/0").unwrap() }]);
+        assert_eq!(enforced.routes, vec![("10.111.0.9".parse().unwrap(), "10.250.0.12".parse().unwrap())]);
+    }
+
+    /// The embedded node's view comes from the read models in the process
+    /// and wakes when they move: first the empty node, then its new guest
+    /// with the default group's rule resolved.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_embedded_nodes_view_follows_the_read_models() {
+        use api::app::bootstrap::{BootstrapSpec, default_images};
+        use api::app::{AppConfig, RequestMeta};
+        use domain::command::{Command, RunInstances};
+        use domain::*;
+        let dir = tempfile::tempdir().unwrap();
+        let log = eventlog::EventLog::open(&dir.path().join("events.redb"), eventlog::LogOptions::default())
+            .unwrap();
+        let projections = projections::Projections::open(&log, None).unwrap();
+        let master = api::secrets::MasterKey::load_or_create(&dir.path().join("master.key")).unwrap();
+        let config = AppConfig { ec2_url: "http://localhost/".into() };
+        let app = Arc::new(App::new(log.clone(), projections.clone(), master, config));
+        let (_following, stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(projections.clone().follow(log.clone(), stopped));
+        let zone = ZoneName::parse("yukari-1a").unwrap();
+        let spec = BootstrapSpec {
+            region: "yukari".into(),
+            zone: zone.clone(),
+            node_host: "127.0.0.1".into(),
+            hypervisor: "sim".into(),
+            node_capacity: Resources { cpus: 8, memory_mib: 8192, disk_gib: 100 },
+            private_cidr: "10.111.0.0/16".into(),
+            public_addresses: Vec::new(),
+        };
+        app.bootstrap(spec).await.unwrap();
+        let (node, _) = app.first_node().unwrap();
+        let mut source = LocalNetwork::new(app.clone(), node);
+        assert_eq!(source.next().await.unwrap(), NodeView::default());
+
+        let account = app.projections.read().accounts.account_by_name("admin").map(|(a, _)| a.clone());
+        let meta = RequestMeta {
+            principal: Principal::system("test"),
+            request_id: "r".into(),
+            correlation_id: "r".into(),
+            source: "test".into(),
+        };
+        let id = app.ids.instance();
+        let run = RunInstances {
+            account: account.unwrap(),
+            requester: UserName::admin(),
+            reservation: app.ids.reservation(),
+            instance_ids: vec![id.clone()],
+            image: default_images().0,
+            vm_type: "m1.small".into(),
+            min_count: 1,
+            max_count: 1,
+            zone,
+            user_data: Vec::new(),
+            client_token: None,
+            key_name: None,
+            groups: Vec::new(),
+            shutdown_behavior: ShutdownBehavior::Stop,
+            disable_api_termination: false,
+            tags: Vec::new(),
+            at: Timestamp(1),
+        };
+        app.execute(Command::RunInstances(run), &meta).await.unwrap();
+        let view = source.next().await.unwrap();
+        assert_eq!(view.guests.len(), 1, "{view:?}");
+        let guest = &view.guests[0];
+        assert_eq!(guest.instance, id);
+        assert_eq!(
+            guest.ingress,
+            vec![Allow { traffic: Traffic::All, peers: Peers::Addresses(vec![guest.private]) }],
+            "the default group lets its members in"
+        );
+        assert!(view.routes.is_empty(), "the only node has no route to take");
     }
 }

@@ -45,6 +45,9 @@ pub struct App {
     pub consoles: std::sync::OnceLock<Arc<dyn ConsoleSource>>,
     /// Heartbeats and pushed consoles of nodes on other hosts (memory only).
     pub liveness: crate::nodes::liveness::Liveness,
+    /// Every node's guest network as of the read models, computed once
+    /// per position (api::nodes::network).
+    pub network_views: crate::nodes::network::NetworkViews,
     cache: SharedCache,
 }
 
@@ -102,6 +105,7 @@ impl App {
             config,
             consoles: std::sync::OnceLock::new(),
             liveness: Default::default(),
+            network_views: Default::default(),
             cache: SharedCache::default(),
         }
     }

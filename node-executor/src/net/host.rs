@@ -11,25 +11,32 @@ use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-/// Loads nft rulesets.
+/// Loads nft rulesets and sets the routes to other nodes' guests.
 pub trait Firewall: Send + Sync + 'static {
     /// Loads `ruleset` in one transaction (all of it or nothing).
     fn apply(&self, ruleset: &str) -> Result<(), NetError>;
+    /// Makes Yukari's routes exactly `wanted` (private address → host).
+    fn routes(&self, wanted: &[(Ipv4Addr, Ipv4Addr)]) -> Result<(), NetError>;
 }
 
-/// The real one: `nft -f -`.
+/// The real one: `nft -f -`, and `ip route` ([`sync_routes`]).
 #[derive(Clone, Debug)]
 pub struct Nft {
     program: PathBuf,
+    ip: PathBuf,
 }
 
 impl Nft {
     pub fn new(program: impl Into<PathBuf>) -> Self {
-        Nft { program: program.into() }
+        Nft { program: program.into(), ip: PathBuf::from("ip") }
     }
 }
 
 impl Firewall for Nft {
+    fn routes(&self, wanted: &[(Ipv4Addr, Ipv4Addr)]) -> Result<(), NetError> {
+        sync_routes(&self.ip, wanted)
+    }
+
     fn apply(&self, ruleset: &str) -> Result<(), NetError> {
         let mut child = Command::new(&self.program)
             .args(["-f", "-"])
@@ -164,19 +171,24 @@ pub fn sync_routes(ip: &Path, wanted: &[(Ipv4Addr, Ipv4Addr)]) -> Result<(), Net
         .output()
         .map_err(|e| NetError::Program { program: ip.display().to_string(), reason: e.to_string() })?;
     let have = parse_routes(&String::from_utf8_lossy(&shown.stdout));
+    // One refused route does not keep the others from being set: the
+    // first failure is reported after all were tried.
+    let mut first_failure = None;
     for (address, via) in &have {
         if !wanted.contains(&(*address, *via)) {
             let target = format!("{address}/32");
-            route(ip, &["route", "del", &target, "proto", ROUTE_PROTO])?;
+            let done = route(ip, &["route", "del", &target, "proto", ROUTE_PROTO]);
+            first_failure = first_failure.or(done.err());
         }
     }
     for (address, via) in wanted {
         if !have.contains(&(*address, *via)) {
             let (target, via) = (format!("{address}/32"), via.to_string());
-            route(ip, &["route", "replace", &target, "via", &via, "proto", ROUTE_PROTO])?;
+            let done = route(ip, &["route", "replace", &target, "via", &via, "proto", ROUTE_PROTO]);
+            first_failure = first_failure.or(done.err());
         }
     }
-    Ok(())
+    first_failure.map_or(Ok(()), Err)
 }
 
 /// `ADDRESS via HOST …` lines of `ip -o route show`.

@@ -1,39 +1,33 @@
 //! Guest networking on the node (bridge mode): the guests' bridge, the
 //! metadata service at 169.254.169.254, outbound NAT, public addresses
-//! and security groups, as one nftables table kept equal to what the log
-//! says.
+//! and security groups, as one nftables table, and the routes to other
+//! nodes' guests, kept equal to the node's network view.
 //!
-//! [`GuestNetworking`] replays the log, loads the node's table, then
-//! follows the log and loads it again whenever an instance or security
-//! group event changes it (a rule authorized or revoked, a guest placed
-//! or gone, an elastic IP moved). It runs beside the node executor and
-//! shares nothing with it but the log: how guests are driven is not its
-//! business. The rules themselves are a pure function (`rules`) of a plan
-//! (`view`); the host is touched only in `host`.
-//!
-//! A node of another host cannot read the log: its controller computes
-//! the node's guests and their resolved rules, and the binary hands them
-//! over through a [`GuestSource`] ([`GuestNetworking::run_from`]); the
-//! ruleset, the loading and the retries are the same.
+//! The view (the node's guests, their addresses, their groups' rules
+//! resolved to addresses, the other nodes' guests and their hosts) is
+//! computed by the controller from its read models, once for every node;
+//! [`GuestNetworking`] gets it through a [`GuestSource`] (in the process
+//! for the embedded node of `yukari up`, over HTTP for a node of another
+//! host: the binary's glue, since this crate knows no HTTP) and loads the
+//! table and the routes whenever it changes, retrying what failed. The
+//! rules themselves are a pure function (`rules`) of a [`NetPlan`]; the
+//! host is touched only in `host`.
 
 mod host;
 pub mod rules;
-mod view;
 
 pub use host::{Firewall, Missing, Nft, prepare_bridge, probe, sync_routes, valid_interface_name};
 pub use rules::{Allow, GuestRules, NetPlan, Peers, Traffic, ruleset};
-pub use view::{NetView, PlanBase};
 
 use domain::NodeId;
-use eventlog::{EventLog, ReadError};
 use std::future::Future;
-use std::ops::ControlFlow;
+use std::net::{Ipv4Addr, SocketAddrV4};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
-/// How soon a ruleset that failed to load is tried again.
+/// How soon a ruleset or routes that failed to load are tried again.
 const RETRY: Duration = Duration::from_secs(5);
 
 /// Why guest networking could not be set up or kept.
@@ -45,94 +39,79 @@ pub enum NetError {
     Refused(String),
     #[error("cannot set up the guests' bridge: {0}")]
     Bridge(String),
-    #[error("cannot read the event log: {0}")]
-    Log(String),
+    #[error("the read models stopped: {0}")]
+    Stalled(String),
     #[error("cannot read the node's network from the controller: {0}")]
     Remote(String),
 }
 
-impl From<ReadError> for NetError {
-    fn from(e: ReadError) -> Self {
-        NetError::Log(e.to_string())
-    }
+/// The node-independent part of a plan: the bridge and where metadata is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlanBase {
+    pub bridge: String,
+    pub private_net: (Ipv4Addr, u8),
+    pub metadata: SocketAddrV4,
 }
 
-/// The guests of a node as someone else computed them (a node of another
-/// host asks its controller): each call waits for the next change.
+/// What a node enforces: its guests and their rules, and the routes to
+/// other nodes' guests (private address → that node's host).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NodeView {
+    pub guests: Vec<GuestRules>,
+    pub routes: Vec<(Ipv4Addr, Ipv4Addr)>,
+}
+
+/// The node's view as the controller computes it: each call waits for the
+/// next change.
 pub trait GuestSource: Send {
-    /// The node's guests and their rules, when they (may) have changed.
-    fn next_guests(&mut self)
-    -> Pin<Box<dyn Future<Output = Result<Vec<GuestRules>, NetError>> + Send + '_>>;
+    /// The node's guests, their rules and its routes, when they (may) have
+    /// changed.
+    fn next_view(&mut self) -> Pin<Box<dyn Future<Output = Result<NodeView, NetError>> + Send + '_>>;
 }
 
-/// Keeps this node's nftables table equal to the log.
+/// Keeps this node's nftables table and routes equal to its view.
 pub struct GuestNetworking {
-    node: NodeId,
     base: PlanBase,
     firewall: Arc<dyn Firewall>,
+    retry: Duration,
+}
+
+/// What was last loaded; `None` when loading failed (tried again later).
+#[derive(Default)]
+struct Loaded {
+    ruleset: Option<String>,
+    routes: Option<Vec<(Ipv4Addr, Ipv4Addr)>>,
 }
 
 impl GuestNetworking {
+    /// `node` is only named in logs: the source knows whose view it is.
     pub fn new(node: NodeId, base: PlanBase, firewall: Arc<dyn Firewall>) -> Self {
-        GuestNetworking { node, base, firewall }
+        tracing::debug!(%node, bridge = %base.bridge, "guest networking for this node");
+        GuestNetworking { base, firewall, retry: RETRY }
     }
 
-    /// Replays the log, loads the table, then follows the log until
-    /// `shutdown` (the table stays: guests outlive this process).
-    pub async fn run(self, log: EventLog, mut shutdown: watch::Receiver<bool>) -> Result<(), NetError> {
-        let replay_log = log.clone();
-        let (mut view, last) = tokio::task::spawn_blocking(move || -> Result<_, NetError> {
-            let mut view = NetView::new();
-            let last = replay_log.scan(1, |envelope| {
-                view.apply_ref(&envelope);
-                ControlFlow::Continue(())
-            })?;
-            Ok((view, last))
-        })
-        .await
-        .map_err(|e| NetError::Log(e.to_string()))??;
-        let mut loaded: Option<String> = None;
-        self.load(&view, &mut loaded).await;
-        let mut subscription = log.subscribe(last + 1);
-        loop {
-            let retry = async {
-                if loaded.is_none() { tokio::time::sleep(RETRY).await } else { std::future::pending().await }
-            };
-            let batch = tokio::select! {
-                biased;
-                _ = shutdown.wait_for(|stop| *stop) => return Ok(()),
-                batch = subscription.next_batch() => Some(batch?),
-                _ = retry => None,
-            };
-            let changed = match &batch {
-                Some(batch) => {
-                    let mut changed = false;
-                    for envelope in batch.iter() {
-                        changed |= view.apply_ref(&envelope?);
-                    }
-                    changed
-                }
-                None => true,
-            };
-            if changed {
-                self.load(&view, &mut loaded).await;
-            }
-        }
+    /// How soon what failed to load is tried again (5 s unless set).
+    pub fn retry_every(mut self, retry: Duration) -> Self {
+        self.retry = retry;
+        self
     }
 
-    /// Like [`Self::run`], but the guests come from `source` (a node of
-    /// another host, which cannot read the log) instead of the log.
+    /// Loads the table and the routes of each view from `source` until
+    /// `shutdown` (the table and routes stay: guests outlive this process).
+    /// A ruleset or routes that fail to load are tried again every
+    /// `retry`, not only when the view changes.
     pub async fn run_from(
         self,
         mut source: Box<dyn GuestSource>,
         mut shutdown: watch::Receiver<bool>,
     ) -> Result<(), NetError> {
-        let mut guests: Option<Vec<GuestRules>> = None;
-        let mut loaded: Option<String> = None;
+        let mut view: Option<NodeView> = None;
+        let mut loaded = Loaded::default();
         loop {
+            let failed = loaded.ruleset.is_none() || loaded.routes.is_none();
             let retry = async {
-                if loaded.is_none() && guests.is_some() {
-                    tokio::time::sleep(RETRY).await
+                if failed && view.is_some() {
+                    tokio::time::sleep(self.retry).await
                 } else {
                     std::future::pending().await
                 }
@@ -140,31 +119,29 @@ impl GuestNetworking {
             tokio::select! {
                 biased;
                 _ = shutdown.wait_for(|stop| *stop) => return Ok(()),
-                next = source.next_guests() => {
+                next = source.next_view() => {
                     let mut next = next?;
-                    next.sort_by(|a, b| a.instance.cmp(&b.instance));
-                    guests = Some(next);
+                    next.guests.sort_by(|a, b| a.instance.cmp(&b.instance));
+                    next.routes.sort();
+                    next.routes.dedup();
+                    view = Some(next);
                 }
                 _ = retry => {}
             }
-            if let Some(guests) = &guests {
+            if let Some(view) = &view {
                 let plan = NetPlan {
                     bridge: self.base.bridge.clone(),
                     private_net: self.base.private_net,
                     metadata: self.base.metadata,
-                    guests: guests.clone(),
+                    guests: view.guests.clone(),
                 };
-                self.load_plan(&plan, &mut loaded).await;
+                self.load_plan(&plan, &mut loaded.ruleset).await;
+                self.load_routes(&view.routes, &mut loaded.routes).await;
             }
         }
     }
 
-    /// Loads the view's ruleset unless it is the one loaded last;
-    /// `loaded` becomes `None` when loading fails (tried again later).
-    async fn load(&self, view: &NetView, loaded: &mut Option<String>) {
-        self.load_plan(&view.plan(&self.node, &self.base), loaded).await;
-    }
-
+    /// Loads the plan's ruleset unless it is the one loaded last.
     async fn load_plan(&self, plan: &NetPlan, loaded: &mut Option<String>) {
         let text = ruleset(plan);
         if loaded.as_deref() == Some(text.as_str()) {
@@ -182,6 +159,32 @@ impl GuestNetworking {
             }
             Err(e) => {
                 tracing::error!(error = %e, "cannot load the guest network rules; trying again");
+                *loaded = None;
+            }
+        }
+    }
+
+    /// Sets the routes to other nodes' guests unless they are those set last.
+    async fn load_routes(
+        &self,
+        routes: &[(Ipv4Addr, Ipv4Addr)],
+        loaded: &mut Option<Vec<(Ipv4Addr, Ipv4Addr)>>,
+    ) {
+        if loaded.as_deref() == Some(routes) {
+            return;
+        }
+        let firewall = self.firewall.clone();
+        let attempt = routes.to_vec();
+        let result = tokio::task::spawn_blocking(move || firewall.routes(&attempt))
+            .await
+            .unwrap_or_else(|e| Err(NetError::Program { program: "ip".into(), reason: e.to_string() }));
+        match result {
+            Ok(()) => {
+                tracing::debug!(routes = routes.len(), "routes to other nodes' guests set");
+                *loaded = Some(routes.to_vec());
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot set the routes to other nodes' guests; trying again");
                 *loaded = None;
             }
         }

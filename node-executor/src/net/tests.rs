@@ -1,23 +1,15 @@
-//! Guest networking from events: given the log, which ruleset a node
-//! loads, and that it follows rule, address and membership changes live.
+//! Guest networking from views: each view's ruleset and routes are
+//! loaded once, sorted, and what failed to load is tried again without
+//! waiting for the next view. (Which view a node gets is the controller's
+//! business: api::nodes::network.)
 
 use super::*;
-use domain::event::*;
-use domain::*;
-use eventlog::{EventLog, ExpectedVersion, LogOptions, Metadata, NewEvent, RecordedEvent, StreamAppend};
+use domain::InstanceId;
 use std::net::Ipv4Addr;
 use std::sync::Mutex;
 
 fn here() -> NodeId {
     NodeId::from_bits(1)
-}
-
-fn elsewhere() -> NodeId {
-    NodeId::from_bits(2)
-}
-
-fn account() -> AccountId {
-    AccountId::from_bits(123_456_789_012)
 }
 
 fn base() -> PlanBase {
@@ -28,274 +20,151 @@ fn base() -> PlanBase {
     }
 }
 
-fn rule(protocol: &str, from: i32, to: i32, source: RuleSource) -> SecurityRule {
-    SecurityRule { protocol: protocol.into(), from_port: from, to_port: to, source }
-}
-
-fn cidr(c: &str) -> RuleSource {
-    RuleSource::Cidr(c.into())
-}
-
-/// The events of a new group with its ingress rules (and egress to anywhere).
-fn group(bits: u128, ingress: Vec<SecurityRule>) -> (String, Vec<Event>) {
-    let id = SecurityGroupId::from_bits(bits);
-    let at = Timestamp(1);
-    let mut events: Vec<Event> = vec![
-        SecurityGroupCreated {
-            group: id.clone(),
-            account: account(),
-            name: format!("g{bits}"),
-            description: String::new(),
-            at,
-        }
-        .into(),
-        SecurityRulesAuthorized {
-            direction: Direction::Egress,
-            rules: vec![rule("-1", -1, -1, cidr("0.0.0.0/0"))],
-            at,
-        }
-        .into(),
-    ];
-    if !ingress.is_empty() {
-        events.push(SecurityRulesAuthorized { direction: Direction::Ingress, rules: ingress, at }.into());
-    }
-    (StreamId::security_group(&id).as_str().to_owned(), events)
-}
-
-/// The events of an instance launched on `node` in `groups`.
-fn instance(
-    bits: u128,
-    node: &NodeId,
-    groups: &[u128],
-    private: &str,
-    public: Option<&str>,
-) -> (String, Vec<Event>) {
-    let id = InstanceId::from_bits(bits);
-    let at = Timestamp(2);
-    let events: Vec<Event> = vec![
-        InstanceRequested {
-            instance: id.clone(),
-            reservation: ReservationId::from_bits(bits),
-            account: account(),
-            image: ImageId::with_kind(ImageKind::Machine, 1),
-            kernel: None,
-            ramdisk: None,
-            vm_type: VmType::eucalyptus_defaults()[0].clone(),
-            launch_index: 0,
-            user_data: Vec::new(),
-            client_token: None,
-            key_name: None,
-            security_groups: groups.iter().map(|g| SecurityGroupId::from_bits(*g)).collect(),
-            shutdown_behavior: ShutdownBehavior::Stop,
-            disable_api_termination: false,
-            at,
-        }
-        .into(),
-        InstanceAddressed { private_address: private.into(), public_address: public.map(Into::into) }.into(),
-        InstancePlaced { node: node.clone(), zone: ZoneName::parse("z").unwrap(), at }.into(),
-    ];
-    (StreamId::instance(&id).as_str().to_owned(), events)
-}
-
-fn fold(streams: &[(String, Vec<Event>)]) -> NetView {
-    let mut view = NetView::new();
-    let mut position = 0;
-    for (stream, events) in streams {
-        for event in events {
-            position += 1;
-            let recorded = RecordedEvent {
-                position,
-                stream: stream.clone(),
-                version: position,
-                event_type: event.type_name().into(),
-                schema: event.schema(),
-                recorded_at: 0,
-                metadata: Metadata::default(),
-                payload: event.encode(),
-            };
-            view.apply_ref(&recorded.as_envelope());
-        }
-    }
-    view
-}
-
-#[test]
-fn a_guest_gets_its_groups_rules_with_group_sources_resolved_across_nodes() {
-    let (web, db) = (0x10, 0x20);
-    let from_web = RuleSource::Group { account: account(), group: SecurityGroupId::from_bits(web) };
-    let view = fold(&[
-        group(web, vec![rule("tcp", 80, 80, cidr("0.0.0.0/0"))]),
-        group(db, vec![rule("tcp", 5432, 5432, from_web), rule("icmp", -1, -1, cidr("10.0.0.0/8"))]),
-        instance(1, &here(), &[db], "10.111.0.2", Some("198.51.100.2")),
-        // Members of `web` on both nodes.
-        instance(2, &here(), &[web], "10.111.0.3", None),
-        instance(3, &elsewhere(), &[web], "10.111.0.4", None),
-        // Not ours: no chain for it.
-        instance(4, &elsewhere(), &[db], "10.111.0.5", None),
-    ]);
-    let plan = view.plan(&here(), &base());
-    let ids: Vec<String> = plan.guests.iter().map(|g| g.instance.to_string()).collect();
-    assert_eq!(ids, [InstanceId::from_bits(1).to_string(), InstanceId::from_bits(2).to_string()]);
-    let text = ruleset(&plan);
-    let db_in = format!("chain in-{} {{", InstanceId::from_bits(1));
-    let chain = &text[text.find(&db_in).expect("the db guest's chain")..];
-    let chain = &chain[..chain.find("  }").unwrap()];
-    assert_eq!(
-        chain.lines().skip(1).map(str::trim).collect::<Vec<_>>(),
-        [
-            "ip saddr { 10.111.0.3, 10.111.0.4 } tcp dport 5432 return",
-            "ip saddr 10.0.0.0/8 meta l4proto icmp return",
-            "drop"
-        ],
-        "{text}"
-    );
-    assert!(text.contains("ip daddr 198.51.100.2 dnat ip to 10.111.0.2"), "{text}");
-    assert!(!text.contains("10.111.0.5"), "a guest of another node is not in this node's table: {text}");
-}
-
-#[test]
-fn stopped_and_terminated_guests_leave_the_table() {
-    let id = InstanceId::from_bits(1);
-    let (stream, mut events) = instance(1, &here(), &[], "10.111.0.2", None);
-    let view = fold(&[(stream.clone(), events.clone())]);
-    assert_eq!(view.plan(&here(), &base()).guests.len(), 1);
-    events.push(InstanceTerminationRequested { at: Timestamp(3) }.into());
-    events.push(InstanceTerminated { reason: StateReason::user_terminated(), at: Timestamp(4) }.into());
-    let view = fold(&[(stream, events)]);
-    let plan = view.plan(&here(), &base());
-    assert!(plan.guests.is_empty(), "{id} is gone: {plan:?}");
-    assert_eq!(ruleset(&plan), "table inet yukari\ndelete table inet yukari\n");
-}
-
-/// Remembers every ruleset it was asked to load.
+/// Remembers every ruleset and route list it was asked to load, and
+/// refuses the first `fail_routes` route lists and `fail_rules` rulesets.
 #[derive(Default)]
-struct Recording(Mutex<Vec<String>>);
+struct Recording {
+    rulesets: Mutex<Vec<String>>,
+    routes: Mutex<Vec<Vec<(Ipv4Addr, Ipv4Addr)>>>,
+    fail_rules: Mutex<u32>,
+    fail_routes: Mutex<u32>,
+}
 
 impl Firewall for Recording {
     fn apply(&self, ruleset: &str) -> Result<(), NetError> {
-        self.0.lock().unwrap().push(ruleset.to_owned());
+        self.rulesets.lock().unwrap().push(ruleset.to_owned());
+        let mut fail = self.fail_rules.lock().unwrap();
+        if *fail > 0 {
+            *fail -= 1;
+            return Err(NetError::Refused("refused by the test".into()));
+        }
+        Ok(())
+    }
+
+    fn routes(&self, wanted: &[(Ipv4Addr, Ipv4Addr)]) -> Result<(), NetError> {
+        self.routes.lock().unwrap().push(wanted.to_vec());
+        let mut fail = self.fail_routes.lock().unwrap();
+        if *fail > 0 {
+            *fail -= 1;
+            return Err(NetError::Program { program: "ip".into(), reason: "refused by the test".into() });
+        }
         Ok(())
     }
 }
 
 impl Recording {
     fn last(&self) -> String {
-        self.0.lock().unwrap().last().cloned().unwrap_or_default()
+        self.rulesets.lock().unwrap().last().cloned().unwrap_or_default()
     }
 }
 
-async fn append(log: &EventLog, (stream, events): (String, Vec<Event>)) {
-    let append = StreamAppend {
-        stream,
-        expected: ExpectedVersion::Any,
-        events: events
-            .iter()
-            .map(|e| NewEvent { event_type: e.type_name().into(), schema: e.schema(), payload: e.encode() })
-            .collect(),
-    };
-    log.append(Metadata::default(), vec![append]).await.unwrap();
-}
-
-async fn eventually(firewall: &Recording, what: &str, check: impl Fn(&str) -> bool) {
+async fn eventually(what: &str, check: impl Fn() -> bool) {
     for _ in 0..1000 {
-        if check(&firewall.last()) {
+        if check() {
             return;
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
-    panic!("timed out waiting for {what}; last ruleset:\n{}", firewall.last());
+    panic!("timed out waiting for {what}");
 }
 
-#[tokio::test]
-async fn the_table_follows_rules_addresses_and_guests_live() {
-    let dir = tempfile::tempdir().unwrap();
-    let log = EventLog::open(&dir.path().join("events.redb"), LogOptions::default()).unwrap();
-    let sg = 0x10;
-    append(&log, group(sg, vec![])).await;
-    append(&log, instance(1, &here(), &[sg], "10.111.0.2", None)).await;
-
-    let firewall = Arc::new(Recording::default());
-    let (stop, shutdown) = watch::channel(false);
-    let task =
-        tokio::spawn(GuestNetworking::new(here(), base(), firewall.clone()).run(log.clone(), shutdown));
-    let id = InstanceId::from_bits(1);
-    eventually(&firewall, "the replayed guest's chain", |t| {
-        t.contains(&format!("chain in-{id} {{\n    drop"))
-    })
-    .await;
-
-    let group_stream = StreamId::security_group(&SecurityGroupId::from_bits(sg)).as_str().to_owned();
-    let port = vec![rule("tcp", 8080, 8080, cidr("0.0.0.0/0"))];
-    let authorized =
-        SecurityRulesAuthorized { direction: Direction::Ingress, rules: port.clone(), at: Timestamp(5) };
-    append(&log, (group_stream.clone(), vec![authorized.into()])).await;
-    eventually(&firewall, "the new rule", |t| t.contains("tcp dport 8080 return")).await;
-
-    let instance_stream = StreamId::instance(&id).as_str().to_owned();
-    let moved = InstancePublicAddressChanged { public_address: Some("198.51.100.9".into()), elastic: None };
-    append(&log, (instance_stream.clone(), vec![moved.into()])).await;
-    eventually(&firewall, "the public address", |t| {
-        t.contains("ip daddr 198.51.100.9 dnat ip to 10.111.0.2")
-    })
-    .await;
-
-    let revoked = SecurityRulesRevoked { direction: Direction::Ingress, rules: port, at: Timestamp(6) };
-    append(&log, (group_stream, vec![revoked.into()])).await;
-    eventually(&firewall, "the rule revoked", |t| !t.contains("8080") && t.contains("198.51.100.9")).await;
-
-    let ended: Vec<Event> = vec![
-        InstanceTerminationRequested { at: Timestamp(7) }.into(),
-        InstanceTerminated { reason: StateReason::user_terminated(), at: Timestamp(8) }.into(),
-    ];
-    append(&log, (instance_stream, ended)).await;
-    eventually(&firewall, "the table removed", |t| t == "table inet yukari\ndelete table inet yukari\n")
-        .await;
-
-    // Each load differed from the one before: nothing loaded twice.
-    let loads = firewall.0.lock().unwrap().clone();
-    assert!(loads.windows(2).all(|w| w[0] != w[1]), "{loads:#?}");
-    stop.send(true).unwrap();
-    task.await.unwrap().unwrap();
-}
-
-/// Guests handed over by the test, one list per change.
-struct Handed(tokio::sync::mpsc::UnboundedReceiver<Vec<GuestRules>>);
+/// Views handed over by the test, one per change.
+struct Handed(tokio::sync::mpsc::UnboundedReceiver<NodeView>);
 
 impl GuestSource for Handed {
-    fn next_guests(
+    fn next_view(
         &mut self,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<GuestRules>, NetError>> + Send + '_>>
-    {
-        Box::pin(async move { Ok(self.0.recv().await.unwrap_or_default()) })
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<NodeView, NetError>> + Send + '_>> {
+        Box::pin(async move {
+            match self.0.recv().await {
+                Some(view) => Ok(view),
+                None => std::future::pending().await,
+            }
+        })
     }
 }
 
+fn guest(bits: u128, private: &str) -> GuestRules {
+    GuestRules {
+        instance: InstanceId::from_bits(bits),
+        private: private.parse().unwrap(),
+        public: None,
+        ingress: vec![Allow { traffic: Traffic::Tcp(22, 22), peers: Peers::cidr("0.0.0.0/0").unwrap() }],
+        egress: Vec::new(),
+    }
+}
+
+fn route(address: &str, via: &str) -> (Ipv4Addr, Ipv4Addr) {
+    (address.parse().unwrap(), via.parse().unwrap())
+}
+
 #[tokio::test]
-async fn guests_from_elsewhere_are_loaded_sorted_and_once_each() {
+async fn views_are_loaded_sorted_and_once_each() {
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let firewall = Arc::new(Recording::default());
     let (stop, shutdown) = watch::channel(false);
     let task = tokio::spawn(
         GuestNetworking::new(here(), base(), firewall.clone()).run_from(Box::new(Handed(rx)), shutdown),
     );
-    let guest = |bits: u128, private: &str| GuestRules {
-        instance: InstanceId::from_bits(bits),
-        private: private.parse().unwrap(),
-        public: None,
-        ingress: vec![Allow { traffic: Traffic::Tcp(22, 22), peers: Peers::cidr("0.0.0.0/0").unwrap() }],
-        egress: Vec::new(),
-    };
-    tx.send(vec![guest(2, "10.111.0.3"), guest(1, "10.111.0.2")]).unwrap();
-    eventually(&firewall, "both guests", |t| {
-        t.contains("ip daddr vmap { 10.111.0.2 : jump in-i-00000000000000001, 10.111.0.3 : jump in-i-00000000000000002 }")
+    let routes = vec![route("10.111.0.9", "10.250.0.12"), route("10.111.0.8", "10.250.0.13")];
+    tx.send(NodeView {
+        guests: vec![guest(2, "10.111.0.3"), guest(1, "10.111.0.2")],
+        routes: routes.clone(),
+    })
+    .unwrap();
+    eventually("both guests", || {
+        firewall.last().contains("ip daddr vmap { 10.111.0.2 : jump in-i-00000000000000001, 10.111.0.3 : jump in-i-00000000000000002 }")
     })
     .await;
-    // The same guests again: nothing to load.
-    tx.send(vec![guest(1, "10.111.0.2"), guest(2, "10.111.0.3")]).unwrap();
-    tx.send(vec![]).unwrap();
-    eventually(&firewall, "the table removed", |t| t == "table inet yukari\ndelete table inet yukari\n")
+    // The same view again, in another order: nothing to load.
+    tx.send(NodeView {
+        guests: vec![guest(1, "10.111.0.2"), guest(2, "10.111.0.3")],
+        routes: routes.into_iter().rev().collect(),
+    })
+    .unwrap();
+    tx.send(NodeView::default()).unwrap();
+    eventually("the table removed", || firewall.last() == "table inet yukari\ndelete table inet yukari\n")
         .await;
-    assert_eq!(firewall.0.lock().unwrap().len(), 2, "one load per change");
+    assert_eq!(firewall.rulesets.lock().unwrap().len(), 2, "one load per change");
+    eventually("the routes removed", || firewall.routes.lock().unwrap().len() == 2).await;
+    assert_eq!(
+        *firewall.routes.lock().unwrap(),
+        vec![vec![route("10.111.0.8", "10.250.0.13"), route("10.111.0.9", "10.250.0.12")], vec![]],
+        "routes sorted, set once per change"
+    );
+    stop.send(true).unwrap();
+    task.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn failed_routes_and_rules_are_tried_again_without_a_new_view() {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let firewall = Arc::new(Recording::default());
+    *firewall.fail_routes.lock().unwrap() = 2;
+    *firewall.fail_rules.lock().unwrap() = 1;
+    let (stop, shutdown) = watch::channel(false);
+    let task = tokio::spawn(
+        GuestNetworking::new(here(), base(), firewall.clone())
+            .retry_every(std::time::Duration::from_millis(20))
+            .run_from(Box::new(Handed(rx)), shutdown),
+    );
+    let routes = vec![route("10.111.0.9", "10.250.0.12")];
+    tx.send(NodeView { guests: vec![guest(1, "10.111.0.2")], routes: routes.clone() }).unwrap();
+    // One view only: the retries alone must get both through.
+    eventually("the routes set on the third try", || firewall.routes.lock().unwrap().len() == 3).await;
+    eventually("the ruleset loaded on the second try", || firewall.rulesets.lock().unwrap().len() == 2).await;
+    assert_eq!(*firewall.routes.lock().unwrap(), vec![routes.clone(), routes.clone(), routes]);
+    let rulesets = firewall.rulesets.lock().unwrap().clone();
+    assert_eq!(rulesets[0], rulesets[1], "the same ruleset again");
+    // Once both are in, nothing is loaded again until the view changes.
+    tx.send(NodeView {
+        guests: vec![guest(1, "10.111.0.2")],
+        routes: vec![route("10.111.0.9", "10.250.0.12")],
+    })
+    .unwrap();
+    tx.send(NodeView { guests: vec![guest(1, "10.111.0.2")], routes: vec![] }).unwrap();
+    eventually("the route removed", || firewall.routes.lock().unwrap().len() == 4).await;
+    assert_eq!(firewall.rulesets.lock().unwrap().len(), 2, "{rulesets:#?}");
     stop.send(true).unwrap();
     task.await.unwrap().unwrap();
 }
@@ -338,16 +207,41 @@ fn the_ruleset_loads_into_nft_in_a_namespace() {
     let created = std::process::Command::new("ip").args(["netns", "add", &ns.0]).status().unwrap();
     assert!(created.success(), "ip netns add {}", ns.0);
 
-    let (web, db) = (0x10, 0x20);
-    let from_web = RuleSource::Group { account: account(), group: SecurityGroupId::from_bits(web) };
-    let view = fold(&[
-        group(web, vec![rule("tcp", 80, 80, cidr("0.0.0.0/0")), rule("udp", 0, 65535, cidr("192.0.2.0/24"))]),
-        group(db, vec![rule("tcp", 5432, 5433, from_web), rule("icmp", 8, 0, cidr("10.0.0.0/8"))]),
-        instance(1, &here(), &[db], "10.111.0.2", Some("198.51.100.2")),
-        instance(2, &here(), &[web, db], "10.111.0.3", None),
-        instance(3, &elsewhere(), &[web], "10.111.0.4", None),
-    ]);
-    let text = ruleset(&view.plan(&here(), &base()));
+    let from_web = Peers::Addresses(vec!["10.111.0.3".parse().unwrap(), "10.111.0.4".parse().unwrap()]);
+    let db_in = vec![
+        Allow { traffic: Traffic::Tcp(5432, 5433), peers: from_web },
+        Allow {
+            traffic: Traffic::from_rule("icmp", 8, 0).unwrap(),
+            peers: Peers::cidr("10.0.0.0/8").unwrap(),
+        },
+    ];
+    let mut web_in = db_in.clone();
+    web_in.push(Allow { traffic: Traffic::Tcp(80, 80), peers: Peers::cidr("0.0.0.0/0").unwrap() });
+    web_in.push(Allow { traffic: Traffic::Udp(0, 65535), peers: Peers::cidr("192.0.2.0/24").unwrap() });
+    web_in.sort();
+    let out_all = vec![Allow { traffic: Traffic::All, peers: Peers::cidr("0.0.0.0/0").unwrap() }];
+    let plan = NetPlan {
+        bridge: base().bridge,
+        private_net: base().private_net,
+        metadata: base().metadata,
+        guests: vec![
+            GuestRules {
+                instance: InstanceId::from_bits(1),
+                private: "10.111.0.2".parse().unwrap(),
+                public: Some("198.51.100.2".parse().unwrap()),
+                ingress: db_in,
+                egress: out_all.clone(),
+            },
+            GuestRules {
+                instance: InstanceId::from_bits(2),
+                private: "10.111.0.3".parse().unwrap(),
+                public: None,
+                ingress: web_in,
+                egress: out_all,
+            },
+        ],
+    };
+    let text = ruleset(&plan);
     for round in 1..=2 {
         let out = in_netns(&ns.0, &["nft", "-f", "-"], &text);
         assert!(out.status.success(), "round {round}: {}\n{text}", String::from_utf8_lossy(&out.stderr));
@@ -357,7 +251,7 @@ fn the_ruleset_loads_into_nft_in_a_namespace() {
     assert!(listed.contains("ip saddr { 10.111.0.3, 10.111.0.4 } tcp dport 5432-5433 return"), "{listed}");
     assert!(listed.contains("dnat ip to 10.111.0.2"), "{listed}");
 
-    let gone = ruleset(&NetPlan { guests: vec![], ..view.plan(&here(), &base()) });
+    let gone = ruleset(&NetPlan { guests: vec![], ..plan });
     let out = in_netns(&ns.0, &["nft", "-f", "-"], &gone);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let listed = in_netns(&ns.0, &["nft", "list", "ruleset"], "");
