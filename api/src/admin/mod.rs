@@ -24,7 +24,8 @@ use crate::app::App;
 use crate::auth::{SignedRequest, verify};
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Query, State};
+use axum::extract::{FromRequestParts, Query, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -79,6 +80,19 @@ pub(crate) fn authorize(app: &App, method: &Method, uri: &Uri, headers: &HeaderM
     }
 }
 
+/// The caller is the cloud's admin ([`authorize`]): the first argument of
+/// every admin handler, so that nothing of a request is acted on before it
+/// is authorized.
+pub(crate) struct AdminCaller;
+
+impl FromRequestParts<Arc<App>> for AdminCaller {
+    type Rejection = Refusal;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Refusal> {
+        authorize(app, &parts.method, &parts.uri, &parts.headers).map(|()| AdminCaller)
+    }
+}
+
 fn frames_response(head: u64, body: Vec<u8>) -> Response {
     let mut response = (StatusCode::OK, body).into_response();
     let h = response.headers_mut();
@@ -94,16 +108,7 @@ struct LogQuery {
     wait: Option<u64>,
 }
 
-async fn log(
-    State(app): State<Arc<App>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    Query(q): Query<LogQuery>,
-) -> Response {
-    if let Err(refused) = authorize(&app, &method, &uri, &headers) {
-        return refused.into_response();
-    }
+async fn log(_: AdminCaller, State(app): State<Arc<App>>, Query(q): Query<LogQuery>) -> Response {
     let from = q.from.max(1);
     let limit = q.limit.unwrap_or(MAX_LIMIT).clamp(1, MAX_LIMIT);
     let head = app.log.head();
@@ -157,16 +162,7 @@ struct StreamQuery {
     id: String,
 }
 
-async fn stream(
-    State(app): State<Arc<App>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    Query(q): Query<StreamQuery>,
-) -> Response {
-    if let Err(refused) = authorize(&app, &method, &uri, &headers) {
-        return refused.into_response();
-    }
+async fn stream(_: AdminCaller, State(app): State<Arc<App>>, Query(q): Query<StreamQuery>) -> Response {
     let log = app.log.clone();
     let read = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, eventlog::ReadError> {
         let mut body = Vec::new();
@@ -185,10 +181,7 @@ async fn stream(
     }
 }
 
-async fn models(State(app): State<Arc<App>>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
-    if let Err(refused) = authorize(&app, &method, &uri, &headers) {
-        return refused.into_response();
-    }
+async fn models(_: AdminCaller, State(app): State<Arc<App>>) -> Response {
     // Encoded off the lock and off the async threads (a large cloud takes
     // a while): the read models are shared, not locked, meanwhile.
     let models = app.projections.share();

@@ -15,13 +15,13 @@
 //!   refused (409).
 
 use super::wire::{ClusterInfo, NodeCredentials, NodeInfo};
-use crate::admin::{Refusal, authorize, refuse};
+use crate::admin::{AdminCaller, Refusal, refuse};
 use crate::app::ids::now;
 use crate::app::{App, ExecuteError, RequestMeta};
 use crate::secrets::new_secret_key;
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use domain::command::{AddCluster, NodeKey, RegisterNode, SetClusterPolicy};
@@ -97,15 +97,7 @@ fn zone_and_policy(
     Ok((zone, policy))
 }
 
-async fn list_clusters(
-    State(app): State<Arc<App>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    if let Err(refused) = authorize(&app, &method, &uri, &headers) {
-        return refused.into_response();
-    }
+async fn list_clusters(_: AdminCaller, State(app): State<Arc<App>>) -> Response {
     let models = app.projections.read();
     let rows: Vec<ClusterInfo> = models
         .cloud
@@ -128,16 +120,7 @@ struct ClusterQuery {
     policy: Option<String>,
 }
 
-async fn add_cluster(
-    State(app): State<Arc<App>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    Query(q): Query<ClusterQuery>,
-) -> Response {
-    if let Err(refused) = authorize(&app, &method, &uri, &headers) {
-        return refused.into_response();
-    }
+async fn add_cluster(_: AdminCaller, State(app): State<Arc<App>>, Query(q): Query<ClusterQuery>) -> Response {
     let (zone, policy) = match zone_and_policy(&q.name, q.policy.as_deref()) {
         Ok(p) => p,
         Err(refused) => return refused.into_response(),
@@ -150,16 +133,7 @@ async fn add_cluster(
     }
 }
 
-async fn set_policy(
-    State(app): State<Arc<App>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    Query(q): Query<ClusterQuery>,
-) -> Response {
-    if let Err(refused) = authorize(&app, &method, &uri, &headers) {
-        return refused.into_response();
-    }
+async fn set_policy(_: AdminCaller, State(app): State<Arc<App>>, Query(q): Query<ClusterQuery>) -> Response {
     let (zone, Some(policy)) = (match zone_and_policy(&q.name, q.policy.as_deref()) {
         Ok(p) => p,
         Err(refused) => return refused.into_response(),
@@ -173,10 +147,7 @@ async fn set_policy(
     }
 }
 
-async fn list_nodes(State(app): State<Arc<App>>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
-    if let Err(refused) = authorize(&app, &method, &uri, &headers) {
-        return refused.into_response();
-    }
+async fn list_nodes(_: AdminCaller, State(app): State<Arc<App>>) -> Response {
     let models = app.projections.read();
     let rows: Vec<NodeInfo> = models
         .cloud
@@ -216,15 +187,10 @@ struct RegisterQuery {
 }
 
 async fn register_node(
+    _: AdminCaller,
     State(app): State<Arc<App>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
     Query(q): Query<RegisterQuery>,
 ) -> Response {
-    if let Err(refused) = authorize(&app, &method, &uri, &headers) {
-        return refused.into_response();
-    }
     let (zone, _) = match zone_and_policy(&q.zone, None) {
         Ok(p) => p,
         Err(refused) => return refused.into_response(),

@@ -21,8 +21,8 @@
 //! at or below `H` is known to the read models once they reach `H`; one
 //! placed later has all its records above `H`, hence at or after `next`.
 
-use crate::admin::refuse;
 use crate::admin::wire as frames;
+use crate::admin::{Refusal, refuse};
 use crate::app::App;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -62,6 +62,12 @@ pub struct FeedError(pub StatusCode, pub String);
 impl IntoResponse for FeedError {
     fn into_response(self) -> Response {
         refuse(self.0, self.1)
+    }
+}
+
+impl From<FeedError> for Refusal {
+    fn from(FeedError(status, message): FeedError) -> Refusal {
+        Refusal(status, message)
     }
 }
 

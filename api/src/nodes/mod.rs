@@ -35,7 +35,8 @@ use crate::app::{App, ExecuteError, RequestMeta};
 use crate::auth::{SecretLookup, SignedRequest, verify};
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::{FromRequest, FromRequestParts, Query, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -77,7 +78,7 @@ fn authenticate(
     uri: &Uri,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<(NodeId, ZoneName), Refusal> {
+) -> Result<Caller, Refusal> {
     let query = uri.query().unwrap_or("");
     let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
     let signed = SignedRequest { method: method.as_str(), path: uri.path(), query, headers, body };
@@ -88,7 +89,44 @@ fn authenticate(
         .cloud
         .node_by_key(&verified.access_key_id)
         .ok_or_else(|| Refusal(StatusCode::UNAUTHORIZED, "AuthFailure: not a node's key".into()))?;
-    Ok((node.clone(), zone.clone()))
+    Ok(Caller { node: node.clone(), zone: zone.clone() })
+}
+
+/// The node that signed a request without a body, and its zone: the
+/// first argument of the `GET /node/*` handlers, so that nothing of the
+/// request is acted on before its signature is checked.
+pub(crate) struct Caller {
+    pub node: NodeId,
+    pub zone: ZoneName,
+}
+
+impl FromRequestParts<Arc<App>> for Caller {
+    type Rejection = Refusal;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Refusal> {
+        authenticate(app, &parts.method, &parts.uri, &parts.headers, b"")
+    }
+}
+
+/// A node's signed request with a body (the signature covers it): the
+/// node, its zone and the body. Being a body, it is the handler's last
+/// argument.
+pub(crate) struct Signed {
+    pub caller: Caller,
+    pub body: Bytes,
+}
+
+impl FromRequest<Arc<App>> for Signed {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, app: &Arc<App>) -> Result<Self, Response> {
+        let (method, uri, headers) =
+            (request.method().clone(), request.uri().clone(), request.headers().clone());
+        let body = Bytes::from_request(request, app).await.map_err(IntoResponse::into_response)?;
+        let caller =
+            authenticate(app, &method, &uri, &headers, &body).map_err(IntoResponse::into_response)?;
+        Ok(Signed { caller, body })
+    }
 }
 
 /// Is `instance` placed on `node` (as the read models know)?
@@ -103,40 +141,22 @@ struct FeedQuery {
 }
 
 async fn feed(
+    Caller { node, .. }: Caller,
     State(app): State<Arc<App>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
     Query(q): Query<FeedQuery>,
-) -> Response {
-    let (node, _) = match authenticate(&app, &method, &uri, &headers, b"") {
-        Ok(who) => who,
-        Err(refused) => return refused.into_response(),
-    };
+) -> Result<Response, Refusal> {
     let wait = Duration::from_secs(q.wait.unwrap_or(0).min(crate::admin::MAX_WAIT_SECS));
-    let page = match feed::page(&app, &node, q.from, wait, feed::FEED_PAGE, feed::Lookup::Auto).await {
-        Ok(page) => page,
-        Err(refused) => return refused.into_response(),
-    };
+    let page = feed::page(&app, &node, q.from, wait, feed::FEED_PAGE, feed::Lookup::Auto).await?;
     let mut response = (StatusCode::OK, page.body).into_response();
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
     h.insert("x-yukari-head", HeaderValue::from(app.log.head()));
     h.insert("x-yukari-next", HeaderValue::from(page.next));
-    response
+    Ok(response)
 }
 
-async fn report(
-    State(app): State<Arc<App>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let (node, zone) = match authenticate(&app, &method, &uri, &headers, &body) {
-        Ok(who) => who,
-        Err(refused) => return refused.into_response(),
-    };
+async fn report(State(app): State<Arc<App>>, request: Signed) -> Response {
+    let Signed { caller: Caller { node, zone }, body } = request;
     let parsed: wire::ReportBody = match serde_json::from_slice(&body) {
         Ok(b) => b,
         Err(e) => return refuse(StatusCode::BAD_REQUEST, format!("not a report: {e}")),
@@ -171,17 +191,8 @@ async fn report(
     }
 }
 
-async fn heartbeat(
-    State(app): State<Arc<App>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let (node, zone) = match authenticate(&app, &method, &uri, &headers, &body) {
-        Ok(who) => who,
-        Err(refused) => return refused.into_response(),
-    };
+async fn heartbeat(State(app): State<Arc<App>>, request: Signed) -> Response {
+    let Caller { node, zone } = request.caller;
     app.liveness.heard(&node);
     let was_lost = app.projections.read().cloud.node(&node).is_some_and(|(_, row)| !row.reachable);
     if was_lost {
@@ -216,43 +227,25 @@ struct ConsoleQuery {
 
 async fn console(
     State(app): State<Arc<App>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
     Query(q): Query<ConsoleQuery>,
-    body: Bytes,
-) -> Response {
-    let (node, _) = match authenticate(&app, &method, &uri, &headers, &body) {
-        Ok(who) => who,
-        Err(refused) => return refused.into_response(),
-    };
-    let instance = match own_instance(&app, &node, &q.instance) {
-        Ok(i) => i,
-        Err(refused) => return refused.into_response(),
-    };
+    request: Signed,
+) -> Result<StatusCode, Refusal> {
+    let Signed { caller, body } = request;
+    let instance = own_instance(&app, &caller.node, &q.instance)?;
     let keeper = app.clone();
-    match tokio::task::spawn_blocking(move || keeper.liveness.set_console(instance, body.to_vec())).await {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
-    }
+    tokio::task::spawn_blocking(move || keeper.liveness.set_console(instance, body.to_vec()))
+        .await
+        .map_err(|e| Refusal(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn metadata_token(
+    Caller { node, .. }: Caller,
     State(app): State<Arc<App>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
     Query(q): Query<ConsoleQuery>,
-) -> Response {
-    let (node, _) = match authenticate(&app, &method, &uri, &headers, b"") {
-        Ok(who) => who,
-        Err(refused) => return refused.into_response(),
-    };
-    let instance = match own_instance(&app, &node, &q.instance) {
-        Ok(i) => i,
-        Err(refused) => return refused.into_response(),
-    };
-    crate::metadata::MetadataTokens::new(app.credentials.master_key()).token(&instance).into_response()
+) -> Result<String, Refusal> {
+    let instance = own_instance(&app, &node, &q.instance)?;
+    Ok(crate::metadata::MetadataTokens::new(app.credentials.master_key()).token(&instance))
 }
 
 #[cfg(test)]

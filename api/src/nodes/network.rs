@@ -11,12 +11,12 @@
 //! one, the call waits (at most `wait` ≤ 10 s) for the read models to move
 //! on and computes it again, so a node long-polls and hears only changes.
 
-use super::authenticate;
+use super::Caller;
 use super::wire::{NetGuest, NetRoute, NetRule, NodeNetwork};
 use crate::admin::refuse;
 use crate::app::App;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use domain::{InstanceState, NodeId, RuleSource, SecurityGroupId, SecurityRule};
 use projections::ReadModels;
@@ -34,16 +34,10 @@ pub(super) struct NetworkQuery {
 }
 
 pub(super) async fn network(
+    Caller { node, .. }: Caller,
     State(app): State<Arc<App>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
     Query(q): Query<NetworkQuery>,
 ) -> Response {
-    let (node, _) = match authenticate(&app, &method, &uri, &headers, b"") {
-        Ok(who) => who,
-        Err(refused) => return refused.into_response(),
-    };
     let wait = Duration::from_secs(q.wait.unwrap_or(0).min(crate::admin::MAX_WAIT_SECS));
     let deadline = tokio::time::Instant::now() + wait;
     let view = loop {
