@@ -356,6 +356,11 @@ pub struct NodeReport {
     pub node: NodeId,
     pub zone: ZoneName,
     pub instance: InstanceId,
+    /// The launch attempt of the instance the node acted on
+    /// (`Instance::attempt`): a report of an earlier attempt than the
+    /// current one is ignored. `None` from a node that does not say (an
+    /// older one): taken as the current attempt.
+    pub attempt: Option<u32>,
     pub outcome: NodeOutcome,
     pub at: Timestamp,
 }

@@ -100,4 +100,6 @@ pub enum DecideError {
     TagLimitExceeded { resource: String },
     #[error("instance {instance} is not placed on node {node}")]
     NotPlacedOnNode { instance: InstanceId, node: NodeId },
+    #[error("instance {instance} has had {current} launch attempt(s): there is no attempt {attempt}")]
+    UnknownAttempt { instance: InstanceId, attempt: u32, current: u32 },
 }

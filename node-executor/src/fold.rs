@@ -83,13 +83,16 @@ pub(crate) struct Tracked {
     pub seq: u64,
     /// The `seq` last handed to a worker.
     pub sent: u64,
+    /// The instance's launch attempt (the domain's `Instance::attempt`,
+    /// folded from the same events): reports carry it.
+    pub attempt: u32,
     /// The channel of this instance's worker, while one runs.
     pub worker: Option<watch::Sender<Target>>,
 }
 
 impl Tracked {
     pub(crate) fn target(&self) -> Option<Target> {
-        self.desired.map(|desired| Target { seq: self.seq, desired })
+        self.desired.map(|desired| Target { seq: self.seq, desired, attempt: self.attempt })
     }
 }
 
@@ -150,6 +153,7 @@ impl Fold {
                     desired: None,
                     seq: 0,
                     sent: 0,
+                    attempt: 0,
                     worker: None,
                 })
             }
@@ -188,10 +192,15 @@ impl Fold {
             }
             return None;
         };
-        if Some(now) == tracked.desired {
+        let attempt = match &tracked.instance {
+            Aggregate::Instance(i) => i.attempt,
+            _ => 0,
+        };
+        if Some(now) == tracked.desired && attempt == tracked.attempt {
             return None;
         }
         tracked.desired = Some(now);
+        tracked.attempt = attempt;
         tracked.seq += 1;
         Some(id)
     }

@@ -23,6 +23,9 @@ use tokio::time::Instant;
 pub(crate) struct Target {
     pub seq: u64,
     pub desired: Desired,
+    /// The instance's launch attempt this desired state belongs to: the
+    /// reports made while carrying it out name it.
+    pub attempt: u32,
 }
 
 /// What every worker of an executor shares.
@@ -68,6 +71,8 @@ pub(crate) struct Worker {
     spec: Arc<GuestSpec>,
     target: watch::Receiver<Target>,
     shutdown: watch::Receiver<bool>,
+    /// The attempt of the target being carried out.
+    attempt: u32,
 }
 
 impl Worker {
@@ -77,13 +82,15 @@ impl Worker {
         target: watch::Receiver<Target>,
         shutdown: watch::Receiver<bool>,
     ) -> Self {
-        Worker { ctx, spec, target, shutdown }
+        let attempt = target.borrow().attempt;
+        Worker { ctx, spec, target, shutdown, attempt }
     }
 
     pub(crate) async fn run(mut self) -> WorkerExit {
         loop {
             let target = *self.target.borrow_and_update();
-            tracing::debug!(desired = %target.desired, "converging");
+            self.attempt = target.attempt;
+            tracing::debug!(desired = %target.desired, attempt = target.attempt, "converging");
             let flow = match target.desired {
                 Desired::Launch { restart } => self.launch(restart).await,
                 Desired::Run => self.keep_running().await,
@@ -287,7 +294,7 @@ impl Worker {
         }
     }
 
-    /// Reports `outcome`; a refusal is logged and dropped, an unavailable
+    /// Reports `outcome` of the attempt being carried out; a refusal is logged and dropped, an unavailable
     /// controller is retried with backoff until it answers or the target changes.
     /// Every try carries the time the outcome was seen, not the time of the
     /// try: usage is billed from these times.
@@ -299,6 +306,7 @@ impl Worker {
                 node: self.ctx.node.clone(),
                 zone: self.ctx.zone.clone(),
                 instance: self.spec.instance.clone(),
+                attempt: Some(self.attempt),
                 outcome: outcome.clone(),
                 at: seen,
             };

@@ -308,7 +308,14 @@ impl World {
                     3 => NodeOutcome::PoweredOff,
                     _ => NodeOutcome::LaunchFailed("sim".into()),
                 };
-                Command::ReportInstance(NodeReport { node: node(), zone: zone(), instance: id, outcome, at })
+                Command::ReportInstance(NodeReport {
+                    node: node(),
+                    zone: zone(),
+                    instance: id,
+                    attempt: None,
+                    outcome,
+                    at,
+                })
             }
             Op::CreateGroup { account: a, name } => Command::CreateSecurityGroup(CreateSecurityGroup {
                 account: account(*a),

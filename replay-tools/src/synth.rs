@@ -370,6 +370,7 @@ pub async fn generate(log: &EventLog, spec: &Spec, progress: &Progress) -> Resul
                 node: node.clone(),
                 zone: zone.clone(),
                 instance: id.clone(),
+                attempt: Some(1),
                 outcome: NodeOutcome::Running,
                 at,
             };
@@ -386,6 +387,7 @@ pub async fn generate(log: &EventLog, spec: &Spec, progress: &Progress) -> Resul
                 node: node.clone(),
                 zone: zone.clone(),
                 instance: id.clone(),
+                attempt: Some(1),
                 outcome: NodeOutcome::Terminated,
                 at,
             };

@@ -84,6 +84,7 @@ fn report_body(instance: &InstanceId, outcome: NodeOutcome) -> Vec<u8> {
         node: NodeId::from_bits(999),
         zone: ZoneName::parse("ignored").unwrap(),
         instance: instance.clone(),
+        attempt: Some(1),
         outcome,
         at: Timestamp(2),
     };
@@ -159,6 +160,27 @@ async fn a_node_reads_and_reports_only_its_own_instances() {
     let (status, _, _) =
         call(&c.app, &key_a, "POST", "/node/report", "", report_body(&instance, NodeOutcome::Stopped)).await;
     assert_eq!(status, 409);
+    // A report of a launch attempt never made: 409, nothing appended. An
+    // older node's report, without an attempt, is one of the current
+    // attempt (here a repeat: 204, nothing appended).
+    let head = c.app.log.head();
+    let with_attempt = |attempt: Option<u32>| {
+        let mut body: serde_json::Value =
+            serde_json::from_slice(&report_body(&instance, NodeOutcome::Running)).unwrap();
+        match attempt {
+            Some(n) => body["attempt"] = n.into(),
+            None => {
+                body.as_object_mut().unwrap().remove("attempt");
+            }
+        }
+        serde_json::to_vec(&body).unwrap()
+    };
+    let (status, _, text) = call(&c.app, &key_a, "POST", "/node/report", "", with_attempt(Some(9))).await;
+    assert_eq!(status, 409);
+    assert!(String::from_utf8_lossy(&text).contains("no attempt 9"), "{}", String::from_utf8_lossy(&text));
+    let (status, _, _) = call(&c.app, &key_a, "POST", "/node/report", "", with_attempt(None)).await;
+    assert_eq!(status, 204);
+    assert_eq!(c.app.log.head(), head);
 
     // The admin's key is not a node's; a wrong secret fails the signature.
     let (status, _, _) = call(&c.app, &c.admin, "POST", "/node/heartbeat", "", b"{}".to_vec()).await;

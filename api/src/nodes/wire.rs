@@ -11,6 +11,11 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ReportBody {
     pub instance: String,
+    /// The instance's launch attempt the node acted on (1 for RunInstances,
+    /// one more at each start). Absent from older nodes: the controller
+    /// then takes the report as one of the current attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempt: Option<u32>,
     /// `running`, `terminated`, `stopped`, `powered-off`, `launch-failed`.
     pub outcome: String,
     #[serde(default)]
@@ -28,7 +33,13 @@ impl ReportBody {
             NodeOutcome::PoweredOff => ("powered-off", String::new()),
             NodeOutcome::LaunchFailed(d) => ("launch-failed", d.clone()),
         };
-        ReportBody { instance: report.instance.to_string(), outcome: outcome.into(), detail, at: report.at.0 }
+        ReportBody {
+            instance: report.instance.to_string(),
+            attempt: report.attempt,
+            outcome: outcome.into(),
+            detail,
+            at: report.at.0,
+        }
     }
 
     /// The report of `node` in `zone`, or why the body is not one.
@@ -42,7 +53,7 @@ impl ReportBody {
             "launch-failed" => NodeOutcome::LaunchFailed(self.detail),
             other => return Err(format!("unknown outcome {other:?}")),
         };
-        Ok(NodeReport { node, zone, instance, outcome, at: Timestamp(self.at) })
+        Ok(NodeReport { node, zone, instance, attempt: self.attempt, outcome, at: Timestamp(self.at) })
     }
 }
 
@@ -177,17 +188,21 @@ mod tests {
 
     #[test]
     fn reports_travel_and_come_back_the_same() {
-        for outcome in [
-            NodeOutcome::Running,
-            NodeOutcome::Terminated,
-            NodeOutcome::Stopped,
-            NodeOutcome::PoweredOff,
-            NodeOutcome::LaunchFailed("no disk".into()),
-        ] {
+        for (attempt, outcome) in [None, Some(1), Some(7)].into_iter().flat_map(|a| {
+            [
+                NodeOutcome::Running,
+                NodeOutcome::Terminated,
+                NodeOutcome::Stopped,
+                NodeOutcome::PoweredOff,
+                NodeOutcome::LaunchFailed("no disk".into()),
+            ]
+            .map(|o| (a, o))
+        }) {
             let report = NodeReport {
                 node: NodeId::from_bits(1),
                 zone: ZoneName::parse("z").unwrap(),
                 instance: InstanceId::from_bits(2),
+                attempt,
                 outcome,
                 at: Timestamp(5),
             };
@@ -195,8 +210,44 @@ mod tests {
             let back: ReportBody = serde_json::from_str(&json).unwrap();
             assert_eq!(back.into_report(report.node.clone(), report.zone.clone()).unwrap(), report);
         }
-        let bad =
-            ReportBody { instance: "i-x".into(), outcome: "running".into(), detail: String::new(), at: 0 };
+        let bad = ReportBody {
+            instance: "i-x".into(),
+            attempt: None,
+            outcome: "running".into(),
+            detail: String::new(),
+            at: 0,
+        };
         assert!(bad.into_report(NodeId::from_bits(1), ZoneName::parse("z").unwrap()).is_err());
+    }
+
+    /// The attempt is on the wire when known, and a body without one (an
+    /// older node) reads as a report that does not say.
+    #[test]
+    fn the_attempt_travels_and_an_older_node_may_leave_it_out() {
+        let (node, zone) = (NodeId::from_bits(1), ZoneName::parse("z").unwrap());
+        let report = NodeReport {
+            node: node.clone(),
+            zone: zone.clone(),
+            instance: InstanceId::from_bits(2),
+            attempt: Some(3),
+            outcome: NodeOutcome::Running,
+            at: Timestamp(5),
+        };
+        let json = serde_json::to_value(ReportBody::from_report(&report)).unwrap();
+        assert_eq!(json["attempt"], 3);
+
+        let older = serde_json::json!({
+            "instance": InstanceId::from_bits(2).to_string(),
+            "outcome": "running",
+            "at": 5,
+        });
+        let body: ReportBody = serde_json::from_value(older).unwrap();
+        let read = body.into_report(node.clone(), zone.clone()).unwrap();
+        assert_eq!(read, NodeReport { attempt: None, ..report.clone() });
+        let unsaid = serde_json::to_value(ReportBody::from_report(&read)).unwrap();
+        assert!(unsaid.get("attempt").is_none(), "{unsaid}");
+
+        let negative = serde_json::json!({"instance": "i-x", "attempt": -1, "outcome": "running", "at": 5});
+        assert!(serde_json::from_value::<ReportBody>(negative).is_err());
     }
 }

@@ -37,6 +37,12 @@ pub struct Instance {
     /// because RunInstances launched it): a launch that fails now leaves
     /// it stopped, with its disk, instead of terminated.
     pub restarting: bool,
+    /// Which launch of the instance this is: 1 for RunInstances' launch,
+    /// one more at each StartInstances (`InstanceStartRequested`). Derived
+    /// from those events, never stored. A reboot keeps the guest, so it is
+    /// not a new attempt. Node reports carry the attempt they are about,
+    /// so that a late report of an earlier one cannot change this one.
+    pub attempt: u32,
     pub tags: Tags,
 }
 
@@ -62,6 +68,7 @@ impl Instance {
             elastic: None,
             stop_forced: false,
             restarting: false,
+            attempt: 1,
             tags: Tags::default(),
         }
     }
@@ -114,6 +121,7 @@ impl Instance {
                 self.state = InstanceState::Pending;
                 self.reason = None;
                 self.restarting = true;
+                self.attempt = self.attempt.saturating_add(1);
             }
             Event::InstanceGroupsChanged(e) => self.groups = e.groups.clone(),
             Event::InstanceAttributeChanged(e) => match &e.attribute {
@@ -209,6 +217,23 @@ impl Instance {
             return Err(self.illegal("have this attribute changed unless stopped"));
         }
         Ok(InstanceAttributeChanged { attribute: attribute.clone(), at }.into())
+    }
+
+    /// Is a report of `node` about `attempt` one of an earlier launch
+    /// attempt than the current one? `None` (a node that does not say) is
+    /// taken as the current attempt; an attempt that was never made is
+    /// refused.
+    pub fn is_earlier_attempt(&self, node: &NodeId, attempt: Option<u32>) -> Result<bool, DecideError> {
+        self.check_node(node)?;
+        match attempt {
+            None => Ok(false),
+            Some(a) if a == 0 || a > self.attempt => Err(DecideError::UnknownAttempt {
+                instance: self.id.clone(),
+                attempt: a,
+                current: self.attempt,
+            }),
+            Some(a) => Ok(a < self.attempt),
+        }
     }
 
     /// The node says the guest is up. A repeated report changes nothing.

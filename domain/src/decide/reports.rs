@@ -13,6 +13,14 @@ type Events = Vec<(StreamId, Event)>;
 pub(super) fn report_instance(r: &NodeReport, view: &dyn StateView) -> Result<Events, DecideError> {
     let instance =
         view.instance(&r.instance).ok_or_else(|| DecideError::InstanceNotFound(vec![r.instance.clone()]))?;
+    // A late report of an earlier launch attempt (a node retrying, or an
+    // executor catching up) must not change the current one: it is
+    // ignored, not refused, so the node does not retry it. Only a
+    // termination is the same whatever the attempt: there is one.
+    let keyed = !matches!(r.outcome, NodeOutcome::Terminated);
+    if instance.is_earlier_attempt(&r.node, r.attempt)? && keyed {
+        return Ok(Vec::new());
+    }
     let own = |e: Option<Event>| e.into_iter().collect::<Vec<Event>>();
     let facts: Vec<Event> = match &r.outcome {
         NodeOutcome::Running => own(instance.report_running(&r.node, r.at)?),

@@ -4,13 +4,13 @@ use super::samples::*;
 use super::*;
 use crate::command::*;
 
-fn cloud(cpus: u32) -> Given {
+pub(super) fn cloud(cpus: u32) -> Given {
     let mut g = given(&[]);
     g.then_apply(&bootstrap(cpus)).unwrap();
     g
 }
 
-fn running(g: &mut Given, bits: u128) -> InstanceId {
+pub(super) fn running(g: &mut Given, bits: u128) -> InstanceId {
     let id = match g.then_apply(&run(admin(), bits, 1, 1, None)).unwrap().reply {
         Reply::Launched { instances, .. } => instances[0].clone(),
         _ => unreachable!(),
@@ -19,7 +19,7 @@ fn running(g: &mut Given, bits: u128) -> InstanceId {
     id
 }
 
-fn instance(g: &Given, id: &InstanceId) -> crate::aggregates::Instance {
+pub(super) fn instance(g: &Given, id: &InstanceId) -> crate::aggregates::Instance {
     match g.streams.get(&StreamId::instance(id)) {
         Some(Aggregate::Instance(i)) => (**i).clone(),
         other => panic!("{other:?}"),
@@ -218,7 +218,7 @@ fn a_forced_stop_of_a_stopping_instance_is_recorded_once() {
     assert!(g.when(&stop(true)).unwrap().events.is_empty(), "forced already");
 }
 
-fn stopped(g: &mut Given, bits: u128) -> InstanceId {
+pub(super) fn stopped(g: &mut Given, bits: u128) -> InstanceId {
     let id = running(g, bits);
     g.then_apply(&change(admin(), std::slice::from_ref(&id), StateRequest::Stop { force: true })).unwrap();
     g.then_apply(&report(&id, NodeOutcome::Stopped)).unwrap();

@@ -1,6 +1,7 @@
 //! Given events / when command / then events or error.
 
 mod addresses;
+mod attempts;
 mod bootstrap;
 mod codec;
 mod groups_and_keys;

@@ -159,6 +159,19 @@ pub(crate) fn report(instance: &InstanceId, outcome: NodeOutcome) -> Command {
         node: node(),
         zone: zone(),
         instance: instance.clone(),
+        attempt: None,
+        outcome,
+        at: t(15),
+    })
+}
+
+/// A report that names the launch attempt it is about.
+pub(crate) fn report_of(instance: &InstanceId, attempt: u32, outcome: NodeOutcome) -> Command {
+    Command::ReportInstance(NodeReport {
+        node: node(),
+        zone: zone(),
+        instance: instance.clone(),
+        attempt: Some(attempt),
         outcome,
         at: t(15),
     })

@@ -72,6 +72,7 @@ async fn a_restarted_guest_that_does_not_boot_in_time_is_stopped_not_destroyed()
             node: here(),
             zone: zone(),
             instance: id.clone(),
+            attempt: None,
             outcome,
             at: Timestamp(5),
         })
