@@ -3,6 +3,7 @@
 //! appends with expected versions (as the api does), and a reporter that
 //! records every call and submits it to that controller.
 
+mod attempts;
 mod lifecycle;
 mod restart;
 mod start_failure;
