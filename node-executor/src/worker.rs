@@ -294,8 +294,9 @@ impl Worker {
         }
     }
 
-    /// Reports `outcome` of the attempt being carried out; a refusal is logged and dropped, an unavailable
-    /// controller is retried with backoff until it answers or the target changes.
+    /// Reports `outcome`, naming the attempt being carried out; a refusal
+    /// is logged and dropped, an unavailable controller is retried with
+    /// backoff until it answers or the target changes.
     /// Every try carries the time the outcome was seen, not the time of the
     /// try: usage is billed from these times.
     async fn report(&mut self, outcome: NodeOutcome) -> Flow {
