@@ -366,26 +366,10 @@ async fn bridge_mode(
         Ok(listener) => {
             tokio::spawn(network::serve_metadata(listener, client.clone(), guests.clone(), stopped.clone()));
         }
-        Err(e) => {
-            let address = bridge.metadata;
-            eprintln!(
-                "yukari: {}",
-                say!(
-                    "cannot listen on {address} for the guests' metadata service ({e}): guests will not \
-                     read their metadata",
-                    "ゲスト向けメタデータサービスを {address} で待ち受けられません({e}): ゲストは\
-                     メタデータを読めません"
-                )
-            );
-        }
+        Err(e) => bridge.metadata_unavailable(&e),
     }
-    let enforcer = node_executor::net::GuestNetworking::new(
-        node.clone(),
-        bridge.plan_base(),
-        Arc::new(node_executor::net::Nft::new("nft")),
-    );
     let source = network::ControllerNetwork::new(client.clone(), guests);
-    tokio::spawn(enforcer.run_from(Box::new(source), stopped))
+    bridge.enforce(node, Box::new(source), stopped)
 }
 
 fn when(ms: Option<i64>) -> String {

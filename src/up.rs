@@ -324,28 +324,12 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
                     }
                 });
             }
-            Err(e) => {
-                let address = bridge.metadata;
-                eprintln!(
-                    "yukari: {}",
-                    say!(
-                        "cannot listen on {address} for the guests' metadata service ({e}): guests \
-                         will not read their metadata",
-                        "ゲスト向けメタデータサービスを {address} で待ち受けられません({e}): ゲストは\
-                         メタデータを読めません"
-                    )
-                );
-            }
+            Err(e) => bridge.metadata_unavailable(&e),
         }
-        let enforcer = node_executor::net::GuestNetworking::new(
-            node.clone(),
-            bridge.plan_base(),
-            Arc::new(node_executor::net::Nft::new("nft")),
-        );
         // The same view remote nodes get, from the read models in this
         // process (routes to other nodes' guests included).
         let source = network::LocalNetwork::new(app.clone(), node.clone());
-        guest_net = Some(tokio::spawn(enforcer.run_from(Box::new(source), stopped.clone())));
+        guest_net = Some(bridge.enforce(&node, Box::new(source), stopped.clone()));
     }
 
     let address = SocketAddr::new(args.bind, args.ec2_port);

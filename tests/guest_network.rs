@@ -240,18 +240,7 @@ fn bridge_mode_real_guest_gets_its_address_metadata_nat_and_security_groups() {
         text.contains("Yukari test: seen-as") && text.contains(&peer_line)
     });
     let text = console();
-    let lines: Vec<&str> = text.lines().filter(|l| l.starts_with("Yukari")).collect();
-    eprintln!("console:\n{}", lines.join("\n"));
-    assert!(
-        text.contains(&format!(
-            "Yukari guest {id} is up (network: eth0 {private}/16 (static, gateway 10.111.0.1))"
-        )),
-        "the guest configured the address the controller chose: {text}"
-    );
-    assert!(
-        text.contains(&format!("Yukari guest metadata from http://169.254.169.254: instance-id {id}")),
-        "the guest read its own id from 169.254.169.254: {text}"
-    );
+    netns::assert_bridge_guest_console(&text, &id, &private);
     assert!(
         text.contains(&format!("Yukari test: seen-as {public}")),
         "the guest's traffic leaves with its public address: {text}"

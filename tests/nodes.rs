@@ -618,18 +618,7 @@ fn a_remote_bridge_node_real_guest_gets_metadata_nat_and_security_groups() {
         text.contains("Yukari test: seen-as") && text.contains("Yukari test: httpd up")
     });
     let text = console();
-    let lines: Vec<&str> = text.lines().filter(|l| l.starts_with("Yukari")).collect();
-    eprintln!("console:\n{}", lines.join("\n"));
-    assert!(
-        text.contains(&format!(
-            "Yukari guest {id} is up (network: eth0 {private}/16 (static, gateway 10.111.0.1))"
-        )),
-        "the guest configured the address the controller chose: {text}"
-    );
-    assert!(
-        text.contains(&format!("Yukari guest metadata from http://169.254.169.254: instance-id {id}")),
-        "the guest read its own id at 169.254.169.254 on a remote node: {text}"
-    );
+    netns::assert_bridge_guest_console(&text, &id, &private);
     assert!(text.contains("Yukari guest running its user-data script"), "its user data: {text}");
     assert!(text.contains(&format!("Yukari test: seen-as {public}")), "SNAT to its public address: {text}");
     let peer_line = format!("Yukari test: peer {private} says");

@@ -60,6 +60,34 @@ impl Bridge {
     pub fn plan_base(&self) -> PlanBase {
         PlanBase { bridge: self.name.clone(), private_net: (self.net, self.prefix), metadata: self.metadata }
     }
+
+    /// Says that the guests' metadata service cannot listen on the bridge
+    /// (bridge mode goes on without it).
+    pub fn metadata_unavailable(&self, e: &std::io::Error) {
+        let address = self.metadata;
+        eprintln!(
+            "yukari: {}",
+            say!(
+                "cannot listen on {address} for the guests' metadata service ({e}): guests will not \
+                 read their metadata",
+                "ゲスト向けメタデータサービスを {address} で待ち受けられません({e}): ゲストは\
+                 メタデータを読めません"
+            )
+        );
+    }
+
+    /// The task that keeps `node`'s nftables table and routes equal to the
+    /// views `source` hands over, until `stopped`.
+    pub fn enforce(
+        &self,
+        node: &NodeId,
+        source: Box<dyn GuestSource>,
+        stopped: tokio::sync::watch::Receiver<bool>,
+    ) -> tokio::task::JoinHandle<Result<(), NetError>> {
+        let enforcer =
+            net::GuestNetworking::new(node.clone(), self.plan_base(), Arc::new(net::Nft::new("nft")));
+        tokio::spawn(enforcer.run_from(source, stopped))
+    }
 }
 
 /// The network guests get: bridge mode if asked for and possible (the

@@ -58,3 +58,21 @@ pub fn yukari_table(ns: &str) -> Option<String> {
 pub fn nft_works() -> bool {
     Command::new("nft").arg("--version").output().is_ok_and(|o| o.status.success())
 }
+
+/// Checks a bridge-mode guest's console (`text`): it configured the
+/// private address the controller chose and read its own id at
+/// 169.254.169.254. Prints the console's own lines first.
+pub fn assert_bridge_guest_console(text: &str, id: &str, private: &str) {
+    let lines: Vec<&str> = text.lines().filter(|l| l.starts_with("Yukari")).collect();
+    eprintln!("console:\n{}", lines.join("\n"));
+    assert!(
+        text.contains(&format!(
+            "Yukari guest {id} is up (network: eth0 {private}/16 (static, gateway 10.111.0.1))"
+        )),
+        "the guest configured the address the controller chose: {text}"
+    );
+    assert!(
+        text.contains(&format!("Yukari guest metadata from http://169.254.169.254: instance-id {id}")),
+        "the guest read its own id from 169.254.169.254: {text}"
+    );
+}
