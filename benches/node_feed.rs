@@ -38,25 +38,15 @@ fn zone(name: &str) -> ZoneName {
 }
 
 fn run_one(account: &AccountId, zone_name: &str, i: u128) -> Command {
-    Command::RunInstances(RunInstances {
-        account: account.clone(),
-        requester: UserName::admin(),
-        reservation: ReservationId::from_bits(1_000_000 + i),
-        instance_ids: vec![InstanceId::from_bits(1_000_000 + i)],
-        image: default_images().0,
-        vm_type: "m1.small".into(),
-        min_count: 1,
-        max_count: 1,
-        zone: zone(zone_name),
-        user_data: Vec::new(),
-        client_token: None,
-        key_name: None,
-        groups: Vec::new(),
-        shutdown_behavior: ShutdownBehavior::Stop,
-        disable_api_termination: false,
-        tags: Vec::new(),
-        at: Timestamp(10),
-    })
+    Command::RunInstances(RunInstances::one(
+        account.clone(),
+        ReservationId::from_bits(1_000_000 + i),
+        InstanceId::from_bits(1_000_000 + i),
+        default_images().0,
+        "m1.small",
+        zone(zone_name),
+        Timestamp(10),
+    ))
 }
 
 /// A cloud whose log holds `launches` launches, one in 1,000 on the quiet

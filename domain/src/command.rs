@@ -172,6 +172,40 @@ pub struct RunInstances {
 }
 
 impl RunInstances {
+    /// One instance of `vm_type` from `image`, asked for by the account's
+    /// admin, with nothing optional: no user data, token, key, tags, the
+    /// default group, stop on shutdown (for tools, tests and benchmarks).
+    #[allow(clippy::too_many_arguments)]
+    pub fn one(
+        account: AccountId,
+        reservation: ReservationId,
+        instance: InstanceId,
+        image: ImageId,
+        vm_type: &str,
+        zone: ZoneName,
+        at: Timestamp,
+    ) -> RunInstances {
+        RunInstances {
+            account,
+            requester: UserName::admin(),
+            reservation,
+            instance_ids: vec![instance],
+            image,
+            vm_type: vm_type.to_owned(),
+            min_count: 1,
+            max_count: 1,
+            zone,
+            user_data: Vec::new(),
+            client_token: None,
+            key_name: None,
+            groups: Vec::new(),
+            shutdown_behavior: ShutdownBehavior::Stop,
+            disable_api_termination: false,
+            tags: Vec::new(),
+            at,
+        }
+    }
+
     /// What a retry with the same client token must ask for again.
     pub fn fingerprint(&self) -> String {
         format!(

@@ -384,25 +384,15 @@ mod tests {
             source: "test".into(),
         };
         let id = app.ids.instance();
-        let run = RunInstances {
-            account: account.unwrap(),
-            requester: UserName::admin(),
-            reservation: app.ids.reservation(),
-            instance_ids: vec![id.clone()],
-            image: default_images().0,
-            vm_type: "m1.small".into(),
-            min_count: 1,
-            max_count: 1,
+        let run = RunInstances::one(
+            account.unwrap(),
+            app.ids.reservation(),
+            id.clone(),
+            default_images().0,
+            "m1.small",
             zone,
-            user_data: Vec::new(),
-            client_token: None,
-            key_name: None,
-            groups: Vec::new(),
-            shutdown_behavior: ShutdownBehavior::Stop,
-            disable_api_termination: false,
-            tags: Vec::new(),
-            at: Timestamp(1),
-        };
+            Timestamp(1),
+        );
         app.execute(Command::RunInstances(run), &meta).await.unwrap();
         let view = source.next().await.unwrap();
         assert_eq!(view.guests.len(), 1, "{view:?}");

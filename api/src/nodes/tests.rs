@@ -7,7 +7,7 @@ use crate::auth::{V4Key, V4Request, sign_v4_headers};
 use axum::body::Body;
 use axum::http::Request;
 use domain::command::{NodeOutcome, NodeReport, RunInstances};
-use domain::{ShutdownBehavior, Timestamp, UserName};
+use domain::Timestamp;
 use tower::ServiceExt;
 use wire::{NodeCredentials, NodeInfo, ReportBody};
 
@@ -50,25 +50,15 @@ async fn register(c: &Cloud, host: &str) -> (NodeCredentials, (String, String)) 
 async fn launch(c: &Cloud) -> InstanceId {
     let models = c.app.projections.read().accounts.account_by_name("admin").map(|(a, _)| a.clone());
     let id = c.app.ids.instance();
-    let run = RunInstances {
-        account: models.unwrap(),
-        requester: UserName::admin(),
-        reservation: c.app.ids.reservation(),
-        instance_ids: vec![id.clone()],
-        image: default_images().0,
-        vm_type: "m1.small".into(),
-        min_count: 1,
-        max_count: 1,
-        zone: ZoneName::parse("east").unwrap(),
-        user_data: Vec::new(),
-        client_token: None,
-        key_name: None,
-        groups: Vec::new(),
-        shutdown_behavior: ShutdownBehavior::Stop,
-        disable_api_termination: false,
-        tags: Vec::new(),
-        at: Timestamp(1),
-    };
+    let run = RunInstances::one(
+        models.unwrap(),
+        c.app.ids.reservation(),
+        id.clone(),
+        default_images().0,
+        "m1.small",
+        ZoneName::parse("east").unwrap(),
+        Timestamp(1),
+    );
     let meta = RequestMeta {
         principal: Principal::system("test"),
         request_id: "r".into(),
