@@ -28,8 +28,6 @@ use tokio::sync::watch;
 
 /// Longest long poll of the network view (the controller caps it too).
 const WAIT_SECS: u64 = 10;
-/// Longest pause between retries of an unreachable controller.
-const MAX_RETRY: Duration = Duration::from_secs(5);
 
 /// The node's guests as the metadata listener knows them: by private
 /// address, and the metadata tokens asked for so far (kept only for
@@ -87,17 +85,10 @@ pub async fn view_retrying(
     have: &str,
     wait: u64,
 ) -> Result<NodeNetwork, AdminClientError> {
-    let mut pause = Duration::from_millis(100);
     loop {
-        match view(client, have, wait).await {
-            Ok(view) if view.version == have => continue,
-            Ok(view) => return Ok(view),
-            Err(e) if super::remote::fatal(&e) => return Err(e),
-            Err(e) => {
-                tracing::warn!(error = %e, retry_in = ?pause, "cannot read the node's network from the controller");
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(MAX_RETRY);
-            }
+        let view = super::remote::retrying("the node's network", || view(client, have, wait)).await?;
+        if view.version != have {
+            return Ok(view);
         }
     }
 }

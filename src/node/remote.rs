@@ -26,8 +26,30 @@ const FEED_WAIT_SECS: u64 = 10;
 const MAX_RETRY: Duration = Duration::from_secs(5);
 
 /// Is this a refusal that retrying cannot fix (credentials refused)?
-pub(super) fn fatal(e: &AdminClientError) -> bool {
+fn fatal(e: &AdminClientError) -> bool {
     matches!(e, AdminClientError::Refused { status: 401 | 403, .. } | AdminClientError::BadUrl(_))
+}
+
+/// `call`'s answer, retrying an unreachable (or not yet ready) controller
+/// with backoff; only a refusal that retrying cannot fix is an error.
+/// `what` names what is read, for the log.
+pub(super) async fn retrying<T, F, Fut>(what: &str, mut call: F) -> Result<T, AdminClientError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, AdminClientError>>,
+{
+    let mut pause = Duration::from_millis(100);
+    loop {
+        match call().await {
+            Ok(answer) => return Ok(answer),
+            Err(e) if fatal(&e) => return Err(e),
+            Err(e) => {
+                tracing::warn!(error = %e, retry_in = ?pause, "cannot read {what} from the controller");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(MAX_RETRY);
+            }
+        }
+    }
 }
 
 /// The controller's node feed, as the executor's record source.
@@ -44,18 +66,10 @@ impl RemoteFeed {
 
     /// One page from `self.next`, retrying an unreachable controller.
     async fn page(&mut self, wait: u64) -> Result<api::admin::client::FeedPage, SourceError> {
-        let mut pause = Duration::from_millis(100);
-        loop {
-            match self.client.node_feed(self.next, wait).await {
-                Ok(page) => return Ok(page),
-                Err(e) if fatal(&e) => return Err(SourceError::Remote(e.to_string())),
-                Err(e) => {
-                    tracing::warn!(error = %e, retry_in = ?pause, "cannot read the controller's feed");
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(MAX_RETRY);
-                }
-            }
-        }
+        let (client, next) = (&self.client, self.next);
+        retrying("the node feed", || client.node_feed(next, wait))
+            .await
+            .map_err(|e| SourceError::Remote(e.to_string()))
     }
 }
 

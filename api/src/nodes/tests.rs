@@ -6,8 +6,8 @@ use crate::app::bootstrap::default_images;
 use crate::auth::{V4Key, V4Request, sign_v4_headers};
 use axum::body::Body;
 use axum::http::Request;
-use domain::command::{NodeOutcome, NodeReport, RunInstances};
 use domain::Timestamp;
+use domain::command::{NodeOutcome, NodeReport, RunInstances};
 use tower::ServiceExt;
 use wire::{NodeCredentials, NodeInfo, ReportBody};
 
