@@ -10,6 +10,7 @@ use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock, RwLock, RwLockReadGuard};
+use tokio::sync::watch;
 
 /// The live read models, read-locked (see [`Projections::read`]).
 pub struct ModelsGuard<'a>(RwLockReadGuard<'a, Arc<ReadModels>>);
@@ -21,7 +22,6 @@ impl std::ops::Deref for ModelsGuard<'_> {
         &self.0
     }
 }
-use tokio::sync::watch;
 
 /// The live read models of a controller.
 ///
