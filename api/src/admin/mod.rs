@@ -54,7 +54,8 @@ pub(crate) fn refuse(status: StatusCode, message: impl Into<String>) -> Response
 }
 
 /// Why a call is refused: its status and a plain-text message.
-pub(crate) struct Refusal(pub StatusCode, pub String);
+#[derive(Debug)]
+pub struct Refusal(pub StatusCode, pub String);
 
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {

@@ -21,11 +21,10 @@
 //! at or below `H` is known to the read models once they reach `H`; one
 //! placed later has all its records above `H`, hence at or after `next`.
 
+use crate::admin::Refusal;
 use crate::admin::wire as frames;
-use crate::admin::{Refusal, refuse};
 use crate::app::App;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use domain::{NodeId, StreamId};
 use std::time::Duration;
 
@@ -55,24 +54,8 @@ pub struct FeedPage {
     pub indexed: bool,
 }
 
-/// Why a page cannot be served: a status and a plain-text message.
-#[derive(Debug)]
-pub struct FeedError(pub StatusCode, pub String);
-
-impl IntoResponse for FeedError {
-    fn into_response(self) -> Response {
-        refuse(self.0, self.1)
-    }
-}
-
-impl From<FeedError> for Refusal {
-    fn from(FeedError(status, message): FeedError) -> Refusal {
-        Refusal(status, message)
-    }
-}
-
-fn unavailable(e: impl ToString) -> FeedError {
-    FeedError(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
+fn unavailable(e: impl ToString) -> Refusal {
+    Refusal(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
 }
 
 /// The page of `node`'s records from `from`, `page` records at most,
@@ -84,7 +67,7 @@ pub async fn page(
     wait: Duration,
     page: usize,
     lookup: Lookup,
-) -> Result<FeedPage, FeedError> {
+) -> Result<FeedPage, Refusal> {
     let from = from.max(1);
     let head = app.log.head();
     let far_behind = lookup == Lookup::Auto && from <= head && head - from >= page as u64;
@@ -102,7 +85,7 @@ pub async fn page(
     let models = app.projections.read();
     for (position, record) in &records {
         let envelope = eventlog::decode_record(*position, record)
-            .map_err(|e| FeedError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+            .map_err(|e| Refusal(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
         let Some(id) = envelope.stream.strip_prefix("instance/") else { continue };
         if models.instances.get(id).and_then(|row| row.node.as_ref()) == Some(node) {
             frames::encode(&mut body, *position, record);
@@ -122,7 +105,7 @@ async fn near_head(
     head: u64,
     wait: Duration,
     page: usize,
-) -> Result<(Records, u64), FeedError> {
+) -> Result<(Records, u64), Refusal> {
     let records: Records = if from > head {
         if wait.is_zero() {
             Vec::new()
@@ -153,7 +136,7 @@ async fn indexed(
     from: u64,
     head: u64,
     page: usize,
-) -> Result<(Records, u64), FeedError> {
+) -> Result<(Records, u64), Refusal> {
     app.projections.wait_for(head).await.map_err(unavailable)?;
     // A pass over the instances in memory (no index by node in the read
     // models: their snapshot format stays as it is).
