@@ -48,5 +48,5 @@ pub fn authenticate(
         correlation_id: request_id.to_owned(),
         source: source.to_owned(),
     };
-    Ok((Params::from_pairs(pairs), meta))
+    Ok((Params::from_request(pairs)?, meta))
 }

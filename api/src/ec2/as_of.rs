@@ -34,6 +34,11 @@ pub const ANSWERS: &[&str] = &[
     "DescribeTags",
 ];
 
+/// Whether the request names a past moment at all (valid or not).
+pub fn asked(params: &Params) -> bool {
+    params.get("AsOf").is_some() || params.get("AsOfPosition").is_some()
+}
+
 /// The moment asked for, if any; `now_us` and `head` bound it.
 pub fn requested(params: &Params, now_us: i64, head: u64) -> Result<Option<AsOf>, Ec2Error> {
     match (params.get("AsOf"), params.get("AsOfPosition")) {

@@ -23,6 +23,32 @@ impl Params {
         Params { map: pairs.into_iter().collect() }
     }
 
+    /// The parameters of a request as it came, refused when it is
+    /// ambiguous (a name given twice: which one would count?) or when a
+    /// name or value holds a character an XML answer could not carry (a
+    /// control character other than tab, line feed and carriage return),
+    /// which EC2 refuses too.
+    pub fn from_request(pairs: Vec<(String, String)>) -> Result<Params, Ec2Error> {
+        let mut map = BTreeMap::new();
+        for (name, value) in pairs {
+            if let Some(c) = name.chars().chain(value.chars()).find(|&c| !crate::ec2::xml::xml_char(c)) {
+                let shown: String = name.chars().filter(|&c| crate::ec2::xml::xml_char(c)).collect();
+                let what = if shown == name { format!("parameter {name}") } else { "a parameter name".into() };
+                return Err(Ec2Error::invalid(format!(
+                    "Value for {what} is invalid: it contains the control character U+{:04X}.",
+                    u32::from(c)
+                )));
+            }
+            if map.contains_key(&name) {
+                return Err(Ec2Error::invalid(format!(
+                    "The parameter {name} is given more than once; the request is ambiguous."
+                )));
+            }
+            map.insert(name, value);
+        }
+        Ok(Params { map })
+    }
+
     /// Every (name, value), by name.
     pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
         self.map.iter().map(|(k, v)| (k.as_str(), v.as_str()))
@@ -160,6 +186,39 @@ mod tests {
             ]
         );
         assert_eq!(p(&[("Filter.1.Value.1", "x")]).filters().unwrap_err().code, "MissingParameter");
+    }
+
+    fn request(pairs: &[(&str, &str)]) -> Result<Params, Ec2Error> {
+        Params::from_request(pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect())
+    }
+
+    #[test]
+    fn a_repeated_parameter_is_refused_not_overwritten() {
+        let e = request(&[
+            ("Action", "DescribeInstances"),
+            ("Action", "TerminateInstances"),
+            ("InstanceId.1", "i-0123456789abcdef0"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.code, "InvalidParameterValue");
+        assert!(e.message.contains("Action"), "{}", e.message);
+        // The same value twice is just as ambiguous a request.
+        assert!(request(&[("InstanceId.1", "i-1"), ("InstanceId.1", "i-1")]).is_err());
+        let ok = request(&[("Action", "DescribeInstances"), ("InstanceId.1", "i-1")]).unwrap();
+        assert_eq!(ok.get("Action"), Some("DescribeInstances"));
+    }
+
+    #[test]
+    fn control_characters_in_names_and_values_are_refused() {
+        for (name, value) in
+            [("Tag.1.Value", "a\u{1}b"), ("KeyName", "k\u{1}"), ("X\u{7}", "v"), ("N", "\u{fffe}")]
+        {
+            let e = request(&[(name, value)]).unwrap_err();
+            assert_eq!(e.code, "InvalidParameterValue");
+            assert!(e.message.chars().all(crate::ec2::xml::xml_char), "{:?}", e.message);
+        }
+        let ok = request(&[("Description", "tab\tand\nnew line"), ("Tag.1.Value", "日本語 ✓")]).unwrap();
+        assert_eq!(ok.get("Tag.1.Value"), Some("日本語 ✓"));
     }
 
     #[test]

@@ -10,7 +10,11 @@ pub struct Xml {
     open: Vec<Cow<'static, str>>,
 }
 
-/// Escapes the five XML special characters.
+/// Escapes the five XML special characters, keeps a carriage return as
+/// `&#xD;` (a parser would turn a raw one into a line feed), and replaces
+/// every character XML 1.0 cannot carry at all (control characters other
+/// than tab, line feed and carriage return; U+FFFE, U+FFFF) with U+FFFD, so
+/// that whatever a text holds, the document stays well-formed.
 pub fn escape(text: &str, out: &mut String) {
     for c in text.chars() {
         match c {
@@ -19,8 +23,25 @@ pub fn escape(text: &str, out: &mut String) {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
+            '\r' => out.push_str("&#xD;"),
+            c if !xml_char(c) => out.push(char::REPLACEMENT_CHARACTER),
             c => out.push(c),
         }
+    }
+}
+
+/// Whether XML 1.0 allows `c` in a document (its `Char` production).
+pub fn xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+/// `fmt::Write` into a string, escaped (for values written with `write!`).
+struct Escaped<'a>(&'a mut String);
+
+impl Write for Escaped<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        escape(s, self.0);
+        Ok(())
     }
 }
 
@@ -96,9 +117,11 @@ impl Xml {
         self
     }
 
-    /// `<name>value</name>` for numbers and booleans.
+    /// `<name>value</name>` for numbers and booleans (escaped all the same).
     pub fn display(&mut self, name: &str, value: impl std::fmt::Display) -> &mut Self {
-        let _ = write!(self.out, "<{name}>{value}</{name}>");
+        let _ = write!(self.out, "<{name}>");
+        let _ = write!(Escaped(&mut self.out), "{value}");
+        let _ = write!(self.out, "</{name}>");
         self
     }
 
@@ -138,5 +161,37 @@ mod tests {
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<FooResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\">\
              <requestId>req-1</requestId><set><item><name>a&lt;b &amp; &apos;c&apos;</name></item><none/><n>16</n></set></FooResponse>"
         );
+    }
+
+    /// Any text at all, in a text element, an attribute-free namespace and
+    /// a number's place, gives a document an XML parser accepts, and
+    /// reads back as the text with only what XML cannot carry replaced.
+    fn round_trip(text: &str) {
+        let mut x = Xml::response("FooResponse", "urn:x", text);
+        x.open("set").text("value", text).display("n", text).close();
+        let doc = x.finish();
+        let parsed = roxmltree::Document::parse(&doc)
+            .unwrap_or_else(|e| panic!("not well-formed ({e}) for {text:?}: {doc:?}"));
+        let value = parsed.descendants().find(|n| n.has_tag_name("value")).unwrap();
+        let expected: String =
+            text.chars().map(|c| if xml_char(c) { c } else { char::REPLACEMENT_CHARACTER }).collect();
+        assert_eq!(value.text().unwrap_or(""), expected);
+    }
+
+    #[test]
+    fn control_characters_never_make_a_document_ill_formed() {
+        for c in (0u32..0x20).chain([0x7f, 0xfffe, 0xffff]) {
+            let c = char::from_u32(c).unwrap();
+            round_trip(&format!("a{c}b"));
+        }
+        round_trip("k\u{1}");
+        round_trip("line\r\nnext\r");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_renders_well_formed(text in "\\PC*|[\\x00-\\x1f\\u{fffe}\\u{ffff}<>&'\"]*") {
+            round_trip(&text);
+        }
     }
 }
