@@ -174,6 +174,8 @@ fn old_view_of(models: &ReadModels, position: u64, node: &NodeId) -> NodeNetwork
                 None,
                 members.get(group).map(|m| m.iter().map(|a| (*a).to_owned()).collect()).unwrap_or_default(),
             ),
+            // The bench's clouds name no group by name.
+            RuleSource::NamedGroup { .. } => (None, Vec::new()),
         };
         NetRule {
             protocol: rule.protocol.clone(),

@@ -868,6 +868,50 @@ fn another_account_neither_sees_nor_changes_them() {
         "InvalidAllocationID.NotFound"
     );
 
+    // Bob may name the admin's group as a source in his own rule, by id
+    // and owner: the answer is the same as for a group or an account that
+    // does not exist, and what he sees is the id and owner he gave, never
+    // the group's name.
+    let admin_account =
+        s(&cloud.aws(&["describe-security-groups", "--group-ids", &group])["SecurityGroups"][0]["OwnerId"]);
+    let from = |group_id: &str, owner: &str| {
+        let permissions = format!(
+            "IpProtocol=tcp,FromPort=80,ToPort=80,UserIdGroupPairs=[{{GroupId={group_id},UserId={owner}}}]"
+        );
+        bob(&[
+            "authorize-security-group-ingress",
+            "--group-name",
+            "default",
+            "--ip-permissions",
+            &permissions,
+        ])
+    };
+    let missing_group = "sg-0123456789abcdef0";
+    let outcomes: Vec<(bool, String)> =
+        [from(&group, &admin_account), from(missing_group, &admin_account), from(&group, "999999999999")]
+            .iter()
+            .map(|out| {
+                let stdout = String::from_utf8_lossy(&out.stdout)
+                    .replace(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'], "");
+                (out.status.success(), format!("{stdout}{}", String::from_utf8_lossy(&out.stderr)))
+            })
+            .collect();
+    assert!(outcomes.iter().all(|o| o == &outcomes[0]), "{outcomes:?}");
+    assert!(outcomes[0].0, "{outcomes:?}");
+    let bobs_default = bob_ok(&["describe-security-groups", "--group-names", "default"]);
+    let web_port = bobs_default["SecurityGroups"][0]["IpPermissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["FromPort"] == 80)
+        .unwrap_or_else(|| panic!("no rule for port 80: {bobs_default}"));
+    let pairs = &web_port["UserIdGroupPairs"];
+    assert_eq!(pairs.as_array().unwrap().len(), 3, "{bobs_default}");
+    for pair in pairs.as_array().unwrap() {
+        assert!(pair.get("GroupName").is_none(), "the name of another account's group leaked: {pair}");
+    }
+    assert!(!bobs_default.to_string().contains("\"web\""), "{bobs_default}");
+
     // Nothing of the admin's changed.
     let tags = cloud.aws(&["describe-tags", "--filters", "Name=key,Values=owner"]);
     assert!(tags["Tags"].as_array().unwrap().iter().all(|t| t["Value"] == "admin"));

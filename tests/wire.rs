@@ -285,3 +285,50 @@ fn the_cloud_administrator_resizes_instance_types() {
     );
     assert_eq!(refused.code(), Some("UnauthorizedOperation"), "{}", refused.body);
 }
+
+/// `euca-authorize -P tcp -p 5000 -o g2 -u ACCOUNT default` (and its
+/// revoke): euca2ools 3.4 always adds `0.0.0.0/0` beside the group it
+/// names. The port opens to g2's members only, as on Eucalyptus, and the
+/// revoke removes exactly that rule.
+#[test]
+fn euca2ools_authorize_from_a_group_opens_the_port_to_that_group_only() {
+    let cloud = Cloud::start();
+    let euca = cloud.wire("/services/compute");
+    let send = |params: &[(&str, &str)]| {
+        let mut p = params.to_vec();
+        p.push(("Version", "2015-10-01"));
+        let answer = euca.send(&p, Signer::Euca2ools { region: "undefined-5000" });
+        assert_eq!(answer.status, 200, "{:?}: {}", params, answer.body);
+        answer
+    };
+    send(&[("Action", "CreateSecurityGroup"), ("GroupName", "g2"), ("GroupDescription", "peers")]);
+    let groups = send(&[("Action", "DescribeSecurityGroups"), ("GroupName.1", "default")]);
+    let account = groups.element("ownerId").unwrap().to_owned();
+    let rule = |action: &'static str| {
+        vec![
+            ("Action", action),
+            ("GroupName", "default"),
+            ("IpPermissions.1.IpProtocol", "tcp"),
+            ("IpPermissions.1.FromPort", "5000"),
+            ("IpPermissions.1.ToPort", "5000"),
+            ("IpPermissions.1.Groups.1.GroupName", "g2"),
+            ("IpPermissions.1.Groups.1.UserId", account.as_str()),
+            ("IpPermissions.1.IpRanges.1.CidrIp", "0.0.0.0/0"),
+        ]
+    };
+    send(&rule("AuthorizeSecurityGroupIngress"));
+    let described = cloud.aws(&["describe-security-groups", "--group-names", "default"]);
+    let port_5000: Vec<&serde_json::Value> = described["SecurityGroups"][0]["IpPermissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["FromPort"] == 5000)
+        .collect();
+    assert_eq!(port_5000.len(), 1, "{described}");
+    assert_eq!(port_5000[0]["IpRanges"], serde_json::json!([]), "the port is open to everyone: {described}");
+    assert_eq!(port_5000[0]["UserIdGroupPairs"][0]["GroupName"], "g2", "{described}");
+    send(&rule("RevokeSecurityGroupIngress"));
+    let described = cloud.aws(&["describe-security-groups", "--group-names", "default"]);
+    let left = described["SecurityGroups"][0]["IpPermissions"].as_array().unwrap();
+    assert!(left.iter().all(|p| p["FromPort"] != 5000), "{described}");
+}

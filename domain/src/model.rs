@@ -304,6 +304,11 @@ pub enum RuleSource {
     Cidr(String),
     /// The members of a security group (of this or another account).
     Group { account: crate::ids::AccountId, group: crate::ids::SecurityGroupId },
+    /// The members of another account's group named `name`, if it has
+    /// one: a reference by name (euca2ools' `-o NAME -u ACCOUNT`) kept as
+    /// given, since looking it up would tell the caller whether that
+    /// account and group exist.
+    NamedGroup { account: crate::ids::AccountId, name: String },
 }
 
 /// One security group rule: a protocol and port range for one source.

@@ -173,6 +173,7 @@ fn describe_rule(rule: &domain::SecurityRule) -> String {
     let peer = match &rule.source {
         domain::RuleSource::Cidr(c) => c.clone(),
         domain::RuleSource::Group { group, .. } => group.to_string(),
+        domain::RuleSource::NamedGroup { account, name } => format!("{account}/{name}"),
     };
     let protocol = if rule.protocol == "-1" { "ALL".to_owned() } else { rule.protocol.to_uppercase() };
     format!("peer: {peer}, {protocol}, from port: {}, to port: {}, ALLOW", rule.from_port, rule.to_port)

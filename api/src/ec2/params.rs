@@ -33,7 +33,8 @@ impl Params {
         for (name, value) in pairs {
             if let Some(c) = name.chars().chain(value.chars()).find(|&c| !crate::ec2::xml::xml_char(c)) {
                 let shown: String = name.chars().filter(|&c| crate::ec2::xml::xml_char(c)).collect();
-                let what = if shown == name { format!("parameter {name}") } else { "a parameter name".into() };
+                let what =
+                    if shown == name { format!("parameter {name}") } else { "a parameter name".into() };
                 return Err(Ec2Error::invalid(format!(
                     "Value for {what} is invalid: it contains the control character U+{:04X}.",
                     u32::from(c)

@@ -18,7 +18,7 @@ use crate::app::App;
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use domain::{InstanceState, NodeId, RuleSource, SecurityGroupId, SecurityRule};
+use domain::{AccountId, InstanceState, NodeId, RuleSource, SecurityGroupId, SecurityRule};
 use projections::ReadModels;
 use serde::Deserialize;
 use sha2::Digest;
@@ -125,16 +125,28 @@ impl CloudNetwork {
                 members.entry(g).or_default().insert(private);
             }
         }
+        // Groups by owner and name, for rules that name another
+        // account's group by name.
+        let by_name: HashMap<(&AccountId, &str), &SecurityGroupId> =
+            models.security.groups.iter().map(|(id, g)| ((&g.account, g.name.as_str()), id)).collect();
+        let addresses_of = |group: Option<&SecurityGroupId>| -> Vec<String> {
+            group
+                .and_then(|g| members.get(g))
+                .map(|m| m.iter().map(|a| (*a).to_owned()).collect())
+                .unwrap_or_default()
+        };
         let resolve = |rule: &SecurityRule| -> NetRule {
             let (cidr, addresses) = match &rule.source {
                 RuleSource::Cidr(cidr) => (Some(cidr.clone()), Vec::new()),
-                RuleSource::Group { group, .. } => (
-                    None,
-                    members
-                        .get(group)
-                        .map(|m| m.iter().map(|a| (*a).to_owned()).collect())
-                        .unwrap_or_default(),
-                ),
+                // The group named, if it is the named account's (a rule
+                // may name another account's group that does not exist).
+                RuleSource::Group { account, group } => {
+                    let owned = models.security.groups.get(group).is_some_and(|g| &g.account == account);
+                    (None, addresses_of(owned.then_some(group)))
+                }
+                RuleSource::NamedGroup { account, name } => {
+                    (None, addresses_of(by_name.get(&(account, name.as_str())).copied()))
+                }
             };
             NetRule {
                 protocol: rule.protocol.clone(),

@@ -318,3 +318,36 @@ fn the_shared_views_equal_views_computed_alone_and_move_with_the_models() {
             .any(|g| g.instance == InstanceId::from_bits(4).to_string())
     );
 }
+
+#[test]
+fn groups_named_by_name_or_by_another_owner_resolve_only_to_that_owners_group() {
+    let (web, db) = (0x10, 0x20);
+    let stranger = AccountId::from_bits(999_999_999_999);
+    let web_id = SecurityGroupId::from_bits(web);
+    let mut m = Models::cloud(["10.250.0.11", "10.250.0.12"]);
+    m.group(web, vec![])
+        .group(
+            db,
+            vec![
+                // By name, as euca2ools' `-o g16 -u ACCOUNT` names it.
+                rule("tcp", 1, 1, RuleSource::NamedGroup { account: account(), name: "g16".into() }),
+                // The right group id with the wrong owner: nobody.
+                rule("tcp", 2, 2, RuleSource::Group { account: stranger.clone(), group: web_id.clone() }),
+                // A name the owner does not have, an owner that does not exist.
+                rule("tcp", 3, 3, RuleSource::NamedGroup { account: account(), name: "nope".into() }),
+                rule("tcp", 4, 4, RuleSource::NamedGroup { account: stranger, name: "g16".into() }),
+            ],
+        )
+        .instance(1, &here(), &[db], "10.111.0.2", None)
+        .instance(2, &elsewhere(), &[web], "10.111.0.3", None);
+    let view = view_of(&m.0, &here());
+    assert_eq!(
+        view.guests[0].ingress,
+        [
+            net_rule("tcp", 1, 1, None, &["10.111.0.3"]),
+            net_rule("tcp", 2, 2, None, &[]),
+            net_rule("tcp", 3, 3, None, &[]),
+            net_rule("tcp", 4, 4, None, &[]),
+        ]
+    );
+}

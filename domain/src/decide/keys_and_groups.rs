@@ -148,13 +148,23 @@ pub(super) fn delete_group(c: &DeleteSecurityGroup, view: &dyn StateView) -> Res
     })
 }
 
-/// Resolves rule sources that name groups (possibly of other accounts).
+/// Resolves rule sources that name groups of the caller's account.
+/// Another account's group is recorded as named (by id, or by name), not
+/// looked up: whether that account or group exists is not the caller's to
+/// learn, so the answer is the same either way, and nothing of the other
+/// account changes (see [`RuleSource::NamedGroup`]).
 fn resolve_rules(c: &ChangeSecurityRules, view: &dyn StateView) -> Result<Vec<SecurityRule>, DecideError> {
     c.rules
         .iter()
         .map(|r| {
             let source = match &r.source {
                 SourceRef::Cidr(cidr) => RuleSource::Cidr(cidr.clone()),
+                SourceRef::Group { account: Some(owner), group } if *owner != c.account => match group {
+                    GroupRef::Id(id) => RuleSource::Group { account: owner.clone(), group: id.clone() },
+                    GroupRef::Name(name) => {
+                        RuleSource::NamedGroup { account: owner.clone(), name: name.clone() }
+                    }
+                },
                 SourceRef::Group { account, group } => {
                     let owner = account.clone().unwrap_or_else(|| c.account.clone());
                     let id = match (resolve_group(view, &owner, group), group, c.authorize) {
@@ -186,10 +196,14 @@ pub(super) fn change_rules(c: &ChangeSecurityRules, view: &dyn StateView) -> Res
         group.revoke(c.direction, &rules, c.at)?
     };
     let mut events = vec![(StreamId::security_group(&id), event)];
-    // The groups the rules name learn it (a named group is not deleted
-    // while rules name it); a group deleted meanwhile learns nothing.
+    // The account's own groups the rules name learn it (a named group is
+    // not deleted while rules name it); a group deleted meanwhile learns
+    // nothing, and another account's groups are not touched.
     for rule in &rules {
-        let RuleSource::Group { group: source, .. } = &rule.source else { continue };
+        let RuleSource::Group { group: source, account } = &rule.source else { continue };
+        if *account != c.account {
+            continue;
+        }
         need(view, [StreamId::security_group(source)])?;
         if view.security_group(source).is_none() {
             continue;

@@ -206,13 +206,34 @@ fn rules_are_added_once_removed_once_and_may_name_other_accounts_groups() {
         to_port: 80,
         source: SourceRef::Group { account: Some(other_account()), group: GroupRef::Name("default".into()) },
     };
+    // Another account's group is kept as it was named, not looked up, and
+    // that account's streams are neither read nor written.
     let d = g.then_apply(&rules(admin(), web.clone(), true, vec![from_other.clone()])).unwrap();
+    assert_eq!(d.events.len(), 1, "{:?}", d.events);
     match &d.events[0].1 {
         Event::SecurityRulesAuthorized(e) => assert_eq!(
             e.rules[0].source,
-            RuleSource::Group { account: other_account(), group: default_group(other_account()) }
+            RuleSource::NamedGroup { account: other_account(), name: "default".into() }
         ),
         other => panic!("{other:?}"),
+    }
+    let by_id = |group: SecurityGroupId, account: AccountId| RuleRef {
+        source: SourceRef::Group { account: Some(account), group: GroupRef::Id(group) },
+        ..from_other.clone()
+    };
+    let existing = by_id(default_group(other_account()), other_account());
+    let d = g.then_apply(&rules(admin(), web.clone(), true, vec![existing])).unwrap();
+    assert_eq!(d.events.len(), 1, "{:?}", d.events);
+    // A group or an account that does not exist is answered the same.
+    let nowhere = AccountId::parse("999999999999").unwrap();
+    for (group, account) in [
+        (SecurityGroupId::from_bits(0xdead), other_account()),
+        (default_group(other_account()), nowhere.clone()),
+        (SecurityGroupId::from_bits(0xbeef), nowhere),
+    ] {
+        let d = g.then_apply(&rules(admin(), web.clone(), true, vec![by_id(group.clone(), account.clone())]));
+        let d = d.unwrap_or_else(|e| panic!("{group} of {account}: {e:?}"));
+        assert_eq!(d.events.len(), 1);
     }
     let unknown = RuleRef {
         source: SourceRef::Group { account: None, group: GroupRef::Name("nope".into()) },

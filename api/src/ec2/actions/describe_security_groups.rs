@@ -58,8 +58,15 @@ pub(crate) struct Permission<'a> {
     pub protocol: &'a str,
     pub from_port: i32,
     pub to_port: i32,
-    pub groups: Vec<(&'a AccountId, &'a SecurityGroupId)>,
+    pub groups: Vec<Peer<'a>>,
     pub cidrs: Vec<&'a str>,
+}
+
+/// A group a rule names: by id, or (another account's) by name.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Peer<'a> {
+    Id(&'a AccountId, &'a SecurityGroupId),
+    Name(&'a AccountId, &'a str),
 }
 
 /// Groups rules by protocol and port range, as EC2 answers them.
@@ -83,17 +90,22 @@ pub(crate) fn permissions(rules: &[SecurityRule]) -> Vec<Permission<'_>> {
         let permission = out.last_mut().expect("just pushed");
         match &rule.source {
             RuleSource::Cidr(c) => permission.cidrs.push(c),
-            RuleSource::Group { account, group } => permission.groups.push((account, group)),
+            RuleSource::Group { account, group } => permission.groups.push(Peer::Id(account, group)),
+            RuleSource::NamedGroup { account, name } => permission.groups.push(Peer::Name(account, name)),
         }
     }
     out
 }
 
-/// `<ipPermissions>` or `<ipPermissionsEgress>` of a group.
+/// `<ipPermissions>` or `<ipPermissionsEgress>` of a group of `owner`.
+/// A group named by id shows its name only when it is `owner`'s own, as
+/// EC2 does: of another account's group a rule shows the id and owner
+/// it was given, whether or not that group exists.
 pub(crate) fn render_permissions(
     x: &mut Xml,
     element: &'static str,
     rules: &[SecurityRule],
+    owner: &AccountId,
     models: &ReadModels,
 ) {
     x.open(element);
@@ -103,9 +115,17 @@ pub(crate) fn render_permissions(
             x.display("fromPort", p.from_port).display("toPort", p.to_port);
         }
         x.open("groups");
-        for (account, group) in &p.groups {
-            x.open("item").text("userId", account.as_str()).text("groupId", group.as_str());
-            x.opt("groupName", models.security.groups.get(*group).map(|g| g.name.as_str()));
+        for peer in &p.groups {
+            x.open("item");
+            match *peer {
+                Peer::Id(account, group) => {
+                    x.text("userId", account.as_str()).text("groupId", group.as_str());
+                    x.opt("groupName", own_group_name(group, account, owner, models));
+                }
+                Peer::Name(account, name) => {
+                    x.text("userId", account.as_str()).text("groupName", name);
+                }
+            }
             x.close();
         }
         x.close();
@@ -118,6 +138,19 @@ pub(crate) fn render_permissions(
         x.close();
     }
     x.close();
+}
+
+/// The name of `group` when it is one of `owner`'s own groups.
+fn own_group_name<'a>(
+    group: &SecurityGroupId,
+    account: &AccountId,
+    owner: &AccountId,
+    models: &'a ReadModels,
+) -> Option<&'a str> {
+    if account != owner {
+        return None;
+    }
+    models.security.groups.get(group).filter(|g| &g.account == owner).map(|g| g.name.as_str())
 }
 
 /// The values a group has for a filter name.
@@ -143,9 +176,10 @@ fn values<'a>(
         },
     };
     let ported = || rules.iter().filter(|r| r.protocol != "-1");
-    let sources = || {
+    let peers = || {
         rules.iter().filter_map(|r| match &r.source {
-            RuleSource::Group { account, group } => Some((account, group)),
+            RuleSource::Group { account, group } => Some(Peer::Id(account, group)),
+            RuleSource::NamedGroup { account, name } => Some(Peer::Name(account, name)),
             RuleSource::Cidr(_) => None,
         })
     };
@@ -157,14 +191,26 @@ fn values<'a>(
             .iter()
             .filter_map(|r| match &r.source {
                 RuleSource::Cidr(c) => Some(Cow::Borrowed(c.as_str())),
-                RuleSource::Group { .. } => None,
+                RuleSource::Group { .. } | RuleSource::NamedGroup { .. } => None,
             })
             .collect(),
-        "group-id" => sources().map(|(_, g)| Cow::Borrowed(g.as_str())).collect(),
-        "group-name" => sources()
-            .filter_map(|(_, g)| models.security.groups.get(g).map(|row| Cow::Borrowed(row.name.as_str())))
+        "group-id" => peers()
+            .filter_map(|p| match p {
+                Peer::Id(_, g) => Some(Cow::Borrowed(g.as_str())),
+                Peer::Name(..) => None,
+            })
             .collect(),
-        "user-id" => sources().map(|(a, _)| Cow::Borrowed(a.as_str())).collect(),
+        "group-name" => peers()
+            .filter_map(|p| match p {
+                Peer::Id(a, g) => own_group_name(g, a, &row.account, models).map(Cow::Borrowed),
+                Peer::Name(_, name) => Some(Cow::Borrowed(name)),
+            })
+            .collect(),
+        "user-id" => peers()
+            .map(|p| match p {
+                Peer::Id(a, _) | Peer::Name(a, _) => Cow::Borrowed(a.as_str()),
+            })
+            .collect(),
         _ => Vec::new(),
     }
 }
@@ -210,8 +256,8 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
         x.text("groupId", id.as_str());
         x.text("groupName", &row.name);
         x.text("groupDescription", &row.description);
-        render_permissions(&mut x, "ipPermissions", &row.ingress, &models);
-        render_permissions(&mut x, "ipPermissionsEgress", &row.egress, &models);
+        render_permissions(&mut x, "ipPermissions", &row.ingress, &row.account, &models);
+        render_permissions(&mut x, "ipPermissionsEgress", &row.egress, &row.account, &models);
         tag_set(&mut x, &models.tags, id.as_str());
         x.close();
     }
@@ -259,14 +305,14 @@ mod tests {
                     protocol: "icmp",
                     from_port: -1,
                     to_port: -1,
-                    groups: vec![(&a, &web)],
+                    groups: vec![Peer::Id(&a, &web)],
                     cidrs: vec![]
                 },
                 Permission {
                     protocol: "tcp",
                     from_port: 22,
                     to_port: 22,
-                    groups: vec![(&a, &web)],
+                    groups: vec![Peer::Id(&a, &web)],
                     cidrs: vec!["10.0.0.0/8", "192.0.2.0/24"],
                 },
                 Permission {
@@ -303,7 +349,7 @@ mod tests {
             rule("tcp", 22, 22, cidr("10.0.0.0/8")),
         ];
         let mut x = Xml::bare("r");
-        render_permissions(&mut x, "ipPermissions", &rules, &models);
+        render_permissions(&mut x, "ipPermissions", &rules, &a, &models);
         assert_eq!(
             x.finish(),
             format!(
@@ -316,6 +362,43 @@ mod tests {
                  </ipPermissions></r>"
             )
         );
+    }
+
+    #[test]
+    fn another_accounts_group_shows_only_the_id_and_owner_it_was_given() {
+        let (a, web) = (account(), sg(1));
+        let b = AccountId::parse("210987654321").unwrap();
+        let mut models = ReadModels::default();
+        let row = |account: &AccountId, name: &str| GroupRow {
+            account: account.clone(),
+            name: name.into(),
+            description: "d".into(),
+            ingress: vec![],
+            egress: vec![],
+            members: 0,
+            created_at: Timestamp(0),
+        };
+        models.security.groups.insert(web.clone(), row(&a, "secret-web"));
+        // `b` names `a`'s group by id, an id that does not exist, and a name.
+        let rules = vec![
+            rule("tcp", 22, 22, RuleSource::Group { account: a.clone(), group: web.clone() }),
+            rule("tcp", 22, 22, RuleSource::Group { account: a.clone(), group: sg(7) }),
+            rule("tcp", 22, 22, RuleSource::NamedGroup { account: a.clone(), name: "g2".into() }),
+        ];
+        let mut x = Xml::bare("r");
+        render_permissions(&mut x, "ipPermissions", &rules, &b, &models);
+        let doc = x.finish();
+        assert!(!doc.contains("secret-web"), "{doc}");
+        assert!(doc.contains(&format!("<userId>{a}</userId><groupId>{web}</groupId></item>")), "{doc}");
+        assert!(doc.contains(&format!("<userId>{a}</userId><groupId>{}</groupId></item>", sg(7))), "{doc}");
+        assert!(doc.contains(&format!("<userId>{a}</userId><groupName>g2</groupName></item>")), "{doc}");
+        let theirs = row(&b, "mine");
+        let theirs = GroupRow { ingress: rules, ..theirs };
+        let names: Vec<String> = values(&sg(9), &theirs, "ip-permission.group-name", &models)
+            .into_iter()
+            .map(|c| c.into_owned())
+            .collect();
+        assert_eq!(names, vec!["g2"]);
     }
 
     #[test]

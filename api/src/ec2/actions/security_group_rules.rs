@@ -257,8 +257,9 @@ fn permission_rules(params: &Params) -> Result<Vec<RuleRef>, Ec2Error> {
             }
         }
         let mut sources = Vec::new();
-        for (_, c) in params.list_fields(&key("IpRanges"), "CidrIp") {
-            sources.push(SourceRef::Cidr(cidr(&c)?));
+        let ranges = params.list_fields(&key("IpRanges"), "CidrIp");
+        for (_, c) in &ranges {
+            sources.push(SourceRef::Cidr(cidr(c)?));
         }
         let groups = key("Groups");
         for m in indices(params, &groups, &["GroupId", "GroupName", "UserId"]) {
@@ -267,6 +268,16 @@ fn permission_rules(params: &Params) -> Result<Vec<RuleRef>, Ec2Error> {
                     .ok_or_else(|| Ec2Error::missing(&format!("{groups}.{m}.GroupId")))?;
             let account = owner(non_empty(params, &format!("{groups}.{m}.UserId")))?;
             sources.push(SourceRef::Group { account, group });
+        }
+        // euca2ools 3 (`euca-authorize -o GROUP`) always adds the whole
+        // Internet as a range beside the group it names; Eucalyptus took
+        // such a rule as from the group alone (a rule is from groups or
+        // from CIDRs, never both), and so does Yukari: that shape would
+        // otherwise open the port to everyone.
+        let with_group = sources.iter().any(|s| matches!(s, SourceRef::Group { .. }));
+        let only_everywhere = ranges.len() == 1 && ranges[0].1 == "0.0.0.0/0";
+        if with_group && only_everywhere {
+            sources.retain(|s| matches!(s, SourceRef::Group { .. }));
         }
         if sources.is_empty() {
             return Err(no_source());
@@ -411,6 +422,46 @@ mod tests {
                 rule("-1", -1, -1, cidr_source("10.1.0.0/16")),
             ]
         );
+    }
+
+    #[test]
+    fn euca2ools_authorize_from_a_group_does_not_open_the_port_to_everyone() {
+        // `euca-authorize -P tcp -p 5000 -o g2 -u ACCOUNT default` and
+        // `-o sg-…`: euca2ools 3.4 adds 0.0.0.0/0 beside the group.
+        for (field, value, group) in [
+            ("GroupName", "g2", GroupRef::Name("g2".into())),
+            ("GroupId", SG, GroupRef::Id(SecurityGroupId::parse(SG).unwrap())),
+        ] {
+            for parse in [parse_authorize_ingress, parse_revoke_ingress] {
+                let r = parse(&p(&[
+                    ("GroupName", "default"),
+                    ("IpPermissions.1.IpProtocol", "tcp"),
+                    ("IpPermissions.1.FromPort", "5000"),
+                    ("IpPermissions.1.ToPort", "5000"),
+                    (&format!("IpPermissions.1.Groups.1.{field}"), value),
+                    ("IpPermissions.1.Groups.1.UserId", "123456789012"),
+                    ("IpPermissions.1.IpRanges.1.CidrIp", "0.0.0.0/0"),
+                ]))
+                .unwrap();
+                let source = SourceRef::Group {
+                    account: Some(AccountId::parse("123456789012").unwrap()),
+                    group: group.clone(),
+                };
+                assert_eq!(r.rules, vec![rule("tcp", 5000, 5000, source)]);
+            }
+        }
+        // Narrower ranges beside a group are what the caller asked for.
+        let r = parse_authorize_ingress(&p(&[
+            ("GroupName", "default"),
+            ("IpPermissions.1.IpProtocol", "tcp"),
+            ("IpPermissions.1.FromPort", "22"),
+            ("IpPermissions.1.ToPort", "22"),
+            ("IpPermissions.1.Groups.1.GroupName", "g2"),
+            ("IpPermissions.1.IpRanges.1.CidrIp", "10.0.0.0/8"),
+        ]))
+        .unwrap();
+        assert_eq!(r.rules.len(), 2);
+        assert_eq!(r.rules[0].source, cidr_source("10.0.0.0/8"));
     }
 
     #[test]
