@@ -94,3 +94,19 @@ fn schema_1_instance_requests_read_as_schema_2_with_ec2_defaults() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn rule_sources_keep_their_stored_variant_numbers() {
+    use crate::{AccountId, RuleSource, SecurityGroupId};
+    let account = AccountId::parse("123456789012").unwrap();
+    let sources = [
+        RuleSource::Cidr("0.0.0.0/0".into()),
+        RuleSource::Group { account: account.clone(), group: SecurityGroupId::from_bits(1) },
+        RuleSource::NamedGroup { account, name: "g2".into() },
+    ];
+    for (number, source) in sources.iter().enumerate() {
+        let bytes = postcard::to_allocvec(source).unwrap();
+        assert_eq!(usize::from(bytes[0]), number, "{source:?}");
+        assert_eq!(&postcard::from_bytes::<RuleSource>(&bytes).unwrap(), source);
+    }
+}
