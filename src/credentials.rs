@@ -22,9 +22,8 @@ impl Endpoint {
 
 fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
     use std::io::Write;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
-            .with_context(|| say!("cannot create {}", "{} を作成できません", dir.display()))?;
+    if let Some(dir) = path.parent().filter(|d| !d.exists()) {
+        crate::data_dir::create(dir)?;
     }
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);

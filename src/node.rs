@@ -256,8 +256,8 @@ fn form_urlencoded_value(text: &str) -> String {
 async fn run_node(args: RunArgs) -> anyhow::Result<()> {
     let controller = required(&args.controller, "--controller")?.to_owned();
     let choice = Hypervisor::parse(&args.hypervisor)?;
-    std::fs::create_dir_all(&args.data_dir)
-        .with_context(|| say!("cannot create {}", "{} を作成できません", args.data_dir.display()))?;
+    crate::data_dir::create(&args.data_dir)?;
+    crate::data_dir::tighten(&args.data_dir)?;
     let creds = credentials(&args, &controller).await?;
     let node = NodeId::parse(&creds.node)?;
     let zone = ZoneName::parse(&creds.zone)?;

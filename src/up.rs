@@ -168,8 +168,7 @@ pub(crate) async fn shutdown_signal() {
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let choice = hypervisor::Hypervisor::parse(&args.hypervisor)?;
     let dir = &args.data_dir;
-    std::fs::create_dir_all(dir)
-        .with_context(|| say!("cannot create {}", "{} を作成できません", dir.display()))?;
+    crate::data_dir::create(dir)?;
     let asked_network = args.libvirt.network()?;
     let master_key = MasterKey::load_or_create(&dir.join("master.key"))?;
     let tokens = api::metadata::MetadataTokens::new(&master_key);
@@ -181,6 +180,8 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
             dir.display()
         )
     })?;
+    // After the log is open: its file exists, made by redb with the umask's mode.
+    crate::data_dir::tighten(dir)?;
     let projections = Projections::open(&log, Some(dir.join("projections.snapshot")))?;
     projections.keep_time_travel(TimeTravelPolicy {
         store: TimeTravel::in_data_dir(dir),

@@ -33,7 +33,11 @@ pub fn save_snapshot(path: &Path, models: &ReadModels) -> Result<(), ProjectionE
 
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ProjectionError> {
     let tmp = path.with_extension("tmp");
-    let mut file = std::fs::File::create(&tmp).map_err(|e| err(&tmp, e))?;
+    // Private to the cloud's user, like every file of the data directory.
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&tmp).map_err(|e| err(&tmp, e))?;
     file.write_all(bytes).map_err(|e| err(&tmp, e))?;
     file.sync_all().map_err(|e| err(&tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| err(path, e))?;

@@ -90,7 +90,9 @@ impl TimeTravel {
 
     /// Saves an encoded snapshot ([`crate::encode_snapshot`]) of `position`.
     pub fn write_encoded(&self, position: u64, guard: u32, bytes: &[u8]) -> Result<PathBuf, ProjectionError> {
-        std::fs::create_dir_all(&self.dir).map_err(|e| file_err(&self.dir, e))?;
+        std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
+            .create(&self.dir)
+            .map_err(|e| file_err(&self.dir, e))?;
         let path = self.path_of(position, guard);
         crate::snapshot::write_atomically(&path, bytes)?;
         Ok(path)

@@ -129,6 +129,7 @@ pub fn driver(
     }
     let mut config = LibvirtConfig::new(uri, absolute(&data_dir.join("node/instances"))?, images);
     config.domain_type = args.domain_type.parse::<DomainType>().map_err(anyhow::Error::msg)?;
+    config.private_root = Some(absolute(data_dir)?);
     config.network = network.network;
     config.addressing = network.addressing;
     if config.network == GuestNetwork::User {

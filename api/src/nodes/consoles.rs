@@ -36,7 +36,8 @@ pub struct Consoles {
 impl Consoles {
     /// Keeps console output in `dir` too (created if missing), from now on.
     pub fn persist_in(&self, dir: PathBuf) -> std::io::Result<()> {
-        std::fs::create_dir_all(&dir)?;
+        std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
+            .create(&dir)?;
         let _ = self.dir.set(dir);
         Ok(())
     }
@@ -96,8 +97,12 @@ impl Consoles {
 }
 
 fn write_atomically(path: &Path, n: u64, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
     let tmp = path.with_extension(format!("{n}.tmp"));
-    std::fs::write(&tmp, bytes)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(&tmp)?.write_all(bytes)?;
     std::fs::rename(&tmp, path).inspect_err(|_| {
         let _ = std::fs::remove_file(&tmp);
     })

@@ -165,6 +165,11 @@ pub struct LibvirtConfig {
     pub metadata_urls: Vec<String>,
     /// The program that makes qcow2 overlays.
     pub qemu_img: PathBuf,
+    /// A folder of Yukari's that is closed to other users (the data
+    /// directory, 0700): when QEMU runs as its own user, the closed folders
+    /// from here down to `instance_dir` are opened to QEMU's group for
+    /// search only (0710), so that guests need not run as root.
+    pub private_root: Option<PathBuf>,
 }
 
 impl LibvirtConfig {
@@ -179,6 +184,7 @@ impl LibvirtConfig {
             addressing: None,
             metadata_urls: Vec::new(),
             qemu_img: PathBuf::from("qemu-img"),
+            private_root: None,
         }
     }
 

@@ -120,6 +120,41 @@ fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
 }
 
+/// The group QEMU runs in under the embedded driver when Yukari runs as
+/// root (libvirt's default, `libvirt-qemu`), from `/etc/group`.
+fn qemu_group() -> Option<u32> {
+    let groups = std::fs::read_to_string("/etc/group").ok()?;
+    groups.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        (fields.next()? == "libvirt-qemu").then(|| fields.nth(1)?.parse().ok())?
+    })
+}
+
+/// Opens the `closed` folders that lie in `private` (Yukari's own, closed
+/// to others) to QEMU's group for search only (group QEMU's, mode 0710:
+/// no listing, no reading); returns the folders still closed (outside
+/// `private`, or where that failed).
+pub(crate) fn open_to_qemu(closed: Vec<PathBuf>, private: &Path) -> Vec<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(gid) = qemu_group() else { return closed };
+    closed
+        .into_iter()
+        .filter(|folder| {
+            if !folder.starts_with(private) {
+                return true;
+            }
+            let opened = std::os::unix::fs::chown(folder, None, Some(gid)).and_then(|_| {
+                let mode = std::fs::metadata(folder)?.permissions().mode() & 0o7777;
+                set_mode(folder, (mode | 0o010) & !0o007)
+            });
+            if let Err(e) = &opened {
+                tracing::warn!(folder = %folder.display(), error = %e, "cannot open the folder to QEMU's group");
+            }
+            opened.is_err()
+        })
+        .collect()
+}
+
 /// The folders on the way to `path` that other users cannot search: QEMU
 /// running as its own user (libvirt-qemu) cannot reach files below them.
 pub(crate) fn closed_ancestors(path: &Path) -> Vec<PathBuf> {

@@ -68,8 +68,14 @@ impl LibvirtDriver {
         event_loop()?;
         std::fs::create_dir_all(&config.instance_dir)
             .map_err(|e| hypervisor(format!("cannot create {}", config.instance_dir.display()), e))?;
-        let closed = files::closed_ancestors(&config.instance_dir);
         let as_root = config::running_as_root();
+        let mut closed = files::closed_ancestors(&config.instance_dir);
+        if as_root
+            && config.embed_root().is_some()
+            && let Some(private) = &config.private_root
+        {
+            closed = files::open_to_qemu(closed, private);
+        }
         let mut guests_as_root = false;
         if let Some(root) = config.embed_root() {
             // QEMU of the embedded driver runs as libvirt-qemu when Yukari
