@@ -235,19 +235,18 @@ fn bridge_mode_real_guest_gets_its_address_metadata_nat_and_security_groups() {
     // The peer line comes last (the other guest may boot later: up to a
     // minute of retries in the user data).
     let peer_line = format!("Yukari test: peer {other_private} says");
-    poll(240, "the guest to finish its boot and its user data", || {
-        let text = console();
-        text.contains("Yukari test: seen-as") && text.contains(&peer_line)
+    // Whole lines only: a line read before its end may be cut short.
+    let text = poll_text(240, "the guest to finish its boot and its user data", console, |text| {
+        has_line_starting(text, "Yukari test: seen-as ") && has_line_starting(text, &peer_line)
     });
-    let text = console();
     netns::assert_bridge_guest_console(&text, &id, &private);
     assert!(
-        text.contains(&format!("Yukari test: seen-as {public}")),
+        has_line(&text, &format!("Yukari test: seen-as {public}")),
         "the guest's traffic leaves with its public address: {text}"
     );
 
     assert!(
-        text.contains(&format!("Yukari test: peer {other_private} says hello-from-the-guest")),
+        has_line(&text, &format!("Yukari test: peer {other_private} says hello-from-the-guest")),
         "guests of one node reach each other through the host: {text}"
     );
 
@@ -338,4 +337,27 @@ fn bridge_mode_real_guest_gets_its_address_metadata_nat_and_security_groups() {
     });
     world.aws(&env, &["terminate-instances", "--instance-ids", &other_id]);
     poll(60, "the table to go with the last guest", || world.table().is_none());
+}
+
+/// A console read while the guest writes a line shows it cut short: the
+/// polls above wait for whole lines (tests/nodes.rs once failed on a
+/// line's prefix read before its end).
+#[test]
+fn console_polls_take_only_whole_lines() {
+    let partial = "  echo \"Yukari test: peer 10.111.0.2 says $body\"\n\
+                   boot\r\nYukari test: seen-as 198.51.100.1\r\nYukari test: peer 10.111.0.2 says hello-fr";
+    assert!(has_line(partial, "Yukari test: seen-as 198.51.100.1"));
+    assert!(!has_line(partial, "Yukari test: seen-as 198.51.100.10"));
+    assert!(!has_line_starting(partial, "Yukari test: peer 10.111.0.2 says"));
+    let whole = format!("{partial}om-the-guest\n");
+    assert!(has_line_starting(&whole, "Yukari test: peer 10.111.0.2 says"));
+    assert!(has_line(&whole, "Yukari test: peer 10.111.0.2 says hello-from-the-guest"));
+    let mut reads = [partial.to_owned(), whole.clone()].into_iter();
+    let seen = poll_text(
+        5,
+        "the whole line",
+        || reads.next().unwrap(),
+        |t| has_line_starting(t, "Yukari test: peer 10.111.0.2 says"),
+    );
+    assert_eq!(seen, whole);
 }

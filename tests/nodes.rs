@@ -7,7 +7,7 @@
 //! Needs root and `ip netns`; skipped with a printed reason otherwise.
 
 mod common;
-use common::{QemuReaper, image_dir, netns, poll, qemu_processes};
+use common::{QemuReaper, has_line, has_line_starting, image_dir, netns, poll, poll_text, qemu_processes};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -613,20 +613,23 @@ fn a_remote_bridge_node_real_guest_gets_metadata_nat_and_security_groups() {
         out["Output"].as_str().unwrap_or_default().to_owned()
     };
     let console = || console_of(&id);
-    poll(240, "the guest's boot and user data on its console", || {
-        let text = console();
-        text.contains("Yukari test: seen-as") && text.contains("Yukari test: httpd up")
+    // Whole lines only: a line read before its end may be cut short.
+    let text = poll_text(240, "the guest's boot and user data on its console", console, |text| {
+        has_line_starting(text, "Yukari test: seen-as ") && has_line(text, "Yukari test: httpd up")
     });
-    let text = console();
     netns::assert_bridge_guest_console(&text, &id, &private);
     assert!(text.contains("Yukari guest running its user-data script"), "its user data: {text}");
-    assert!(text.contains(&format!("Yukari test: seen-as {public}")), "SNAT to its public address: {text}");
+    assert!(has_line(&text, &format!("Yukari test: seen-as {public}")), "SNAT to its public address: {text}");
     let peer_line = format!("Yukari test: peer {private} says");
-    poll(240, "the guest on the other node to call the first", || console_of(&peer).contains(&peer_line));
+    let peer_text = poll_text(
+        240,
+        "the guest on the other node to call the first",
+        || console_of(&peer),
+        |text| has_line_starting(text, &peer_line),
+    );
     assert!(
-        console_of(&peer).contains(&format!("{peer_line} hello-from-the-guest")),
-        "guests of different nodes reach each other by private address: {}",
-        console_of(&peer)
+        has_line(&peer_text, &format!("{peer_line} hello-from-the-guest")),
+        "guests of different nodes reach each other by private address: {peer_text}"
     );
     let routes = world.net.exec("n2", "ip").args(["-4", "route", "show", "proto", "89"]).output().unwrap();
     let routes = String::from_utf8_lossy(&routes.stdout).into_owned();

@@ -256,6 +256,49 @@ pub fn poll(secs: u64, what: &str, mut check: impl FnMut() -> bool) -> Duration 
     started.elapsed()
 }
 
+/// Polls `read` until `done` holds for what it read, and returns that very
+/// text: what a test asserts next is what satisfied the wait, not a later
+/// read that may differ. Fails the test after `secs` seconds, with the
+/// last text read.
+pub fn poll_text(
+    secs: u64,
+    what: &str,
+    mut read: impl FnMut() -> String,
+    mut done: impl FnMut(&str) -> bool,
+) -> String {
+    let started = Instant::now();
+    loop {
+        let text = read();
+        if done(&text) {
+            return text;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(secs),
+            "timed out after {secs} s waiting for {what}; last read:\n{text}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// The lines of `text` whose end has arrived, without it: a console is
+/// read while the guest writes it, so its last line may still be cut short.
+pub fn complete_lines(text: &str) -> impl Iterator<Item = &str> {
+    text.split_inclusive('\n').filter(|l| l.ends_with('\n')).map(|l| l.trim_end_matches(['\r', '\n']))
+}
+
+/// Whether `text` has a complete line that ends with `line` (a console
+/// line may carry a prefix, never more after it).
+pub fn has_line(text: &str, line: &str) -> bool {
+    complete_lines(text).any(|l| l.ends_with(line))
+}
+
+/// Whether `text` has a complete line that starts with `start` (a
+/// guest's user-data script, echoed on its console, holds the same words
+/// further along its lines).
+pub fn has_line_starting(text: &str, start: &str) -> bool {
+    complete_lines(text).any(|l| l.starts_with(start))
+}
+
 /// The built-in guest image's folder, which must hold its three files.
 pub fn image_dir() -> PathBuf {
     let dir = node_executor::libvirt::default_image_dir();
