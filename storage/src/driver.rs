@@ -1,0 +1,85 @@
+//! The storage seam: what the storage controller asks of its store
+//! (volumes, exports, snapshots) and what it gets back. Every action is
+//! idempotent, so it may be repeated after a crash or a lost answer; calls
+//! block (files, tgtadm), so async callers run them on the blocking pool.
+
+use crate::StorageError;
+use crate::chunks::ChunkId;
+use crate::snapshot::Taken;
+
+/// Access to a volume for one attachment: a CHAP account and the address
+/// the initiator (the node) connects from.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub user: String,
+    pub secret: String,
+    pub initiator: String,
+}
+
+impl std::fmt::Debug for Grant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Grant")
+            .field("user", &self.user)
+            .field("initiator", &self.initiator)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where an exported volume is: what a node's initiator connects to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Export {
+    pub iqn: String,
+    pub lun: u32,
+    /// `HOST:PORT`.
+    pub portal: String,
+}
+
+/// What the store holds, for reconciliation against the log.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Inventory {
+    /// Volumes and their sizes in bytes.
+    pub volumes: Vec<(String, u64)>,
+    /// Exported volumes and the accounts bound to each.
+    pub exports: Vec<(String, Vec<String>)>,
+}
+
+pub trait StorageDriver: Send + Sync + 'static {
+    /// Short name for logs: `"tgt"`, `"sim"`.
+    fn name(&self) -> &str;
+
+    /// The address initiators reach this store at (`HOST:PORT`).
+    fn portal(&self) -> String;
+
+    /// A new empty volume of `size` bytes; an existing one of that size is `Ok`.
+    fn create(&self, volume: &str, size: u64) -> Result<(), StorageError>;
+
+    /// A new volume of `size` bytes holding snapshot `snapshot`.
+    fn restore(&self, volume: &str, size: u64, snapshot: &ChunkId) -> Result<(), StorageError>;
+
+    /// Removes the volume and its export; absent is `Ok`.
+    fn delete(&self, volume: &str) -> Result<(), StorageError>;
+
+    /// Exports the volume (if not yet) and lets `grant` in, and only it:
+    /// a volume has one attachment at a time, so another grant still
+    /// there is stale and is revoked.
+    fn export(&self, volume: &str, grant: &Grant) -> Result<Export, StorageError>;
+
+    /// Takes `user` (from `initiator`) out: its account is gone, no session
+    /// of the target survives, and the export goes. A grant that is not
+    /// the volume's current one (replaced, or never made) is `Ok`.
+    fn revoke(&self, volume: &str, user: &str, initiator: &str) -> Result<(), StorageError>;
+
+    /// A point-in-time snapshot of the volume, consistent even while a
+    /// guest writes to it; `progress` hears (bytes done, bytes in all).
+    fn snapshot(&self, volume: &str, progress: &mut dyn FnMut(u64, u64)) -> Result<Taken, StorageError>;
+
+    /// Removes the chunks that no snapshot in `live` (manifest ids) needs;
+    /// returns how many were removed. No snapshot may be in progress.
+    fn collect_garbage(&self, live: &[ChunkId]) -> Result<usize, StorageError>;
+
+    /// Removes every export of `volume` (an orphan target), keeping the volume.
+    fn unexport(&self, volume: &str) -> Result<(), StorageError>;
+
+    /// What the store holds now.
+    fn inventory(&self) -> Result<Inventory, StorageError>;
+}

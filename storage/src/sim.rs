@@ -1,0 +1,135 @@
+//! A simulated store for tests and benchmarks: volumes, exports and
+//! snapshots as bookkeeping in memory (no file, no tgtd). It keeps the
+//! real driver's rules (idempotence, a volume must exist to be exported,
+//! a snapshot of at least the volume's size to restore) so the storage
+//! controller is tested against the same contract.
+
+use crate::StorageError;
+use crate::chunks::ChunkId;
+use crate::driver::{Export, Grant, Inventory, StorageDriver};
+use crate::snapshot::Taken;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Mutex;
+
+#[derive(Debug, Default)]
+struct State {
+    volumes: BTreeMap<String, u64>,
+    /// The grant of each exported volume (one at a time): user → initiator.
+    exports: BTreeMap<String, BTreeMap<String, String>>,
+    /// Snapshots: manifest id → size of the volume taken.
+    snapshots: HashMap<ChunkId, u64>,
+    taken: u64,
+}
+
+#[derive(Debug, Default)]
+pub struct SimStorage {
+    state: Mutex<State>,
+}
+
+impl SimStorage {
+    pub fn new() -> Self {
+        SimStorage::default()
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The snapshots taken and not collected (tests).
+    pub fn snapshots(&self) -> BTreeSet<ChunkId> {
+        self.state().snapshots.keys().copied().collect()
+    }
+}
+
+impl StorageDriver for SimStorage {
+    fn name(&self) -> &str {
+        "sim"
+    }
+
+    fn portal(&self) -> String {
+        "127.0.0.1:3260".into()
+    }
+
+    fn create(&self, volume: &str, size: u64) -> Result<(), StorageError> {
+        let mut state = self.state();
+        match state.volumes.get(volume) {
+            Some(have) if *have != size => {
+                Err(StorageError::Io(format!("{volume} exists with {have} bytes, not {size}")))
+            }
+            _ => {
+                state.volumes.insert(volume.to_owned(), size);
+                Ok(())
+            }
+        }
+    }
+
+    fn restore(&self, volume: &str, size: u64, snapshot: &ChunkId) -> Result<(), StorageError> {
+        let taken = *self
+            .state()
+            .snapshots
+            .get(snapshot)
+            .ok_or_else(|| StorageError::Corrupt(format!("no snapshot {snapshot}")))?;
+        if size < taken {
+            return Err(StorageError::Io(format!(
+                "a snapshot of {taken} bytes does not fit in {size} bytes"
+            )));
+        }
+        self.create(volume, size)
+    }
+
+    fn delete(&self, volume: &str) -> Result<(), StorageError> {
+        let mut state = self.state();
+        state.exports.remove(volume);
+        state.volumes.remove(volume);
+        Ok(())
+    }
+
+    fn export(&self, volume: &str, grant: &Grant) -> Result<Export, StorageError> {
+        let mut state = self.state();
+        if !state.volumes.contains_key(volume) {
+            return Err(StorageError::NoVolume(volume.to_owned()));
+        }
+        let grants = state.exports.entry(volume.to_owned()).or_default();
+        grants.retain(|user, _| *user == grant.user);
+        grants.insert(grant.user.clone(), grant.initiator.clone());
+        Ok(Export { iqn: format!("{}{volume}", crate::tgt::IQN_PREFIX), lun: 1, portal: self.portal() })
+    }
+
+    fn revoke(&self, volume: &str, user: &str, _initiator: &str) -> Result<(), StorageError> {
+        let mut state = self.state();
+        if state.exports.get(volume).is_some_and(|grants| grants.contains_key(user)) {
+            state.exports.remove(volume);
+        }
+        Ok(())
+    }
+
+    fn snapshot(&self, volume: &str, progress: &mut dyn FnMut(u64, u64)) -> Result<Taken, StorageError> {
+        let mut state = self.state();
+        let size = *state.volumes.get(volume).ok_or_else(|| StorageError::NoVolume(volume.to_owned()))?;
+        state.taken += 1;
+        let manifest = ChunkId::of(format!("{volume}/{}", state.taken).as_bytes());
+        state.snapshots.insert(manifest, size);
+        progress(size, size);
+        Ok(Taken { manifest, chunks: 0, written: 0, bytes_written: 0 })
+    }
+
+    fn collect_garbage(&self, live: &[ChunkId]) -> Result<usize, StorageError> {
+        let mut state = self.state();
+        let before = state.snapshots.len();
+        state.snapshots.retain(|id, _| live.contains(id));
+        Ok(before - state.snapshots.len())
+    }
+
+    fn unexport(&self, volume: &str) -> Result<(), StorageError> {
+        self.state().exports.remove(volume);
+        Ok(())
+    }
+
+    fn inventory(&self) -> Result<Inventory, StorageError> {
+        let state = self.state();
+        Ok(Inventory {
+            volumes: state.volumes.iter().map(|(v, s)| (v.clone(), *s)).collect(),
+            exports: state.exports.iter().map(|(v, g)| (v.clone(), g.keys().cloned().collect())).collect(),
+        })
+    }
+}

@@ -1,0 +1,162 @@
+//! The real store against a real tgtd: volumes exported over iSCSI with
+//! CHAP, read and written by QEMU's own initiator (`qemu-io`, as QEMU
+//! attaches them to guests), snapshots taken while a session is open,
+//! grants revoked so that the next login fails and no session survives.
+//!
+//! Needs `tgtd`, `tgtadm`, `iscsi-ls` (libiscsi-bin) and `qemu-io` with
+//! iSCSI (qemu-utils, qemu-block-extra): `scripts/install-packages
+//! --tests` installs them. A missing one fails the test.
+
+use std::net::TcpListener;
+use std::process::{Command, Output};
+use storage::{Grant, StorageDriver, TgtConfig, TgtDriver};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Stops the test's tgtd however the test ends.
+struct StopDaemon(u16);
+
+impl Drop for StopDaemon {
+    fn drop(&mut self) {
+        if let Some(tgt) = storage::Tgt::adopt(TgtConfig::new(self.0, "", "")) {
+            tgt.shutdown_daemon();
+        }
+    }
+}
+
+/// A tgtd control port no other tgtd uses (tgtd takes 0 to 32767).
+fn free_control_port() -> u16 {
+    loop {
+        let n = 1000 + free_port() % 30000;
+        if !std::path::Path::new(&format!("/run/tgtd/socket.{n}")).exists() {
+            return n;
+        }
+    }
+}
+
+fn run(program: &str, args: &[&str]) -> Output {
+    Command::new(program).args(args).output().unwrap_or_else(|e| panic!("cannot run {program}: {e}"))
+}
+
+/// `qemu-io` on the volume through iSCSI, as `user`.
+fn qemu_io(portal: &str, iqn: &str, user: &str, secret: &str, command: &str) -> Output {
+    let opts = format!(
+        "driver=iscsi,transport=tcp,portal={portal},target={iqn},lun=1,user={user},password={secret}"
+    );
+    run("qemu-io", &["-c", command, "--image-opts", &opts])
+}
+
+fn grant(user: &str) -> Grant {
+    Grant { user: user.into(), secret: format!("{user}-secret-0123"), initiator: "127.0.0.1".into() }
+}
+
+#[test]
+fn volumes_are_served_over_iscsi_with_chap_snapshotted_in_use_and_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let portal = format!("127.0.0.1:{port}");
+    let control = free_control_port();
+    let config = TgtConfig::new(control, &portal, dir.path().join("tgtd.log"));
+    let _daemon = StopDaemon(control);
+    let store = TgtDriver::open(dir.path(), config.clone()).unwrap();
+    let vol = "vol-00000000000000001";
+    store.create(vol, 64 << 20).unwrap();
+    let g = grant("att-1");
+    let export = store.export(vol, &g).unwrap();
+    assert_eq!(export, store.export(vol, &g).unwrap(), "exporting again changes nothing");
+    assert_eq!(export.portal, portal);
+
+    // The initiator with the right secret writes; a wrong one is refused.
+    let wrote = qemu_io(&portal, &export.iqn, &g.user, &g.secret, "write -P 0xab 1M 1M");
+    assert!(wrote.status.success(), "{}", String::from_utf8_lossy(&wrote.stderr));
+    let wrong = qemu_io(&portal, &export.iqn, &g.user, "not-the-secret-1", "read 0 512");
+    assert!(!wrong.status.success(), "a wrong CHAP secret must be refused");
+    let file = std::fs::read(store.file(vol)).unwrap();
+    assert!(file[1 << 20..2 << 20].iter().all(|b| *b == 0xab));
+
+    // A snapshot while a session is open (a guest attached): its I/O is
+    // held for the copy and resumes.
+    let session = Command::new("qemu-io")
+        .args([
+            "-c",
+            "sleep 4000",
+            "-c",
+            "write -P 0xcd 3M 64k",
+            "--image-opts",
+            &format!(
+                "driver=iscsi,transport=tcp,portal={portal},target={},lun=1,user={},password={}",
+                export.iqn, g.user, g.secret
+            ),
+        ])
+        .spawn()
+        .unwrap();
+    let mut sessions = 0;
+    for _ in 0..100 {
+        sessions = store.tgt().targets().unwrap().iter().map(|t| t.sessions.len()).sum();
+        if sessions > 0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(sessions, 1, "the held session");
+    let taken = store.snapshot(vol, &mut |_, _| {}).unwrap();
+    assert_eq!(taken.chunks, 16);
+    assert_eq!(store.tgt().targets().unwrap()[0].state, "ready", "I/O resumed after the copy");
+    let finished = session.wait_with_output().unwrap();
+    assert!(finished.status.success(), "the guest's writes went on after the snapshot");
+    let copy = "vol-00000000000000002";
+    store.restore(copy, 128 << 20, &taken.manifest).unwrap();
+    let restored = std::fs::read(store.file(copy)).unwrap();
+    assert_eq!(restored.len(), 128 << 20);
+    assert!(restored[1 << 20..2 << 20].iter().all(|b| *b == 0xab), "the snapshot holds the written data");
+
+    // Revoked: the account is gone, no session survives, the next login fails.
+    store.revoke(vol, &g.user, &g.initiator).unwrap();
+    assert!(
+        store.tgt().targets().unwrap().iter().all(|t| t.volume() != Some(vol)),
+        "the last grant took the target"
+    );
+    let after = qemu_io(&portal, &export.iqn, &g.user, &g.secret, "read 0 512");
+    assert!(!after.status.success(), "a revoked grant must not log in");
+    let listed = run("iscsi-ls", &["-s", &format!("iscsi://{}%{}@{portal}", g.user, g.secret)]);
+    assert!(
+        !String::from_utf8_lossy(&listed.stdout).contains(vol),
+        "{}",
+        String::from_utf8_lossy(&listed.stdout)
+    );
+
+    // One attachment at a time: a new grant replaces a stale one (whose
+    // login then fails); the inventory shows it; delete takes all.
+    let (second, third) = (grant("att-2"), grant("att-3"));
+    store.export(vol, &second).unwrap();
+    store.export(vol, &third).unwrap();
+    let inventory = store.inventory().unwrap();
+    assert_eq!(inventory.volumes, vec![(vol.to_owned(), 64 << 20), (copy.to_owned(), 128 << 20)]);
+    assert_eq!(inventory.exports, vec![(vol.to_owned(), vec!["att-3".to_owned()])]);
+    let stale = qemu_io(&portal, &export.iqn, &second.user, &second.secret, "read 0 512");
+    assert!(!stale.status.success(), "a replaced grant must not log in");
+    let current = qemu_io(&portal, &export.iqn, &third.user, &third.secret, "read -P 0xab 1M 4k");
+    assert!(current.status.success(), "{}", String::from_utf8_lossy(&current.stderr));
+    store.revoke(vol, "att-2", "127.0.0.1").unwrap();
+    assert_eq!(store.inventory().unwrap().exports, vec![(vol.to_owned(), vec!["att-3".to_owned()])]);
+    store.delete(vol).unwrap();
+    store.delete(vol).unwrap();
+    let inventory = store.inventory().unwrap();
+    assert!(inventory.exports.is_empty() && inventory.volumes.len() == 1, "{inventory:?}");
+
+    // The chunks of a snapshot no longer wanted are collected.
+    assert!(store.collect_garbage(&[taken.manifest]).unwrap() == 0);
+    assert!(store.collect_garbage(&[]).unwrap() > 0);
+    assert!(store.chunks().list().unwrap().is_empty());
+
+    // A restarted controller adopts the running tgtd (its guests keep
+    // their disks); the daemon stops only when asked.
+    drop(store);
+    let again = TgtDriver::open(dir.path(), config).unwrap();
+    again.export(copy, &grant("att-4")).unwrap();
+    assert_eq!(again.inventory().unwrap().exports.len(), 1);
+    let tgt_pid = run("pgrep", &["-f", &format!("tgtd -f -C {control} ")]);
+    assert!(tgt_pid.status.success(), "tgtd still runs");
+}
