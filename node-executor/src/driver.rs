@@ -59,6 +59,28 @@ pub trait HypervisorDriver: Send + Sync + 'static {
     /// The guest's console log so far.
     fn console_output(&self, instance: &InstanceId) -> Result<Vec<u8>, DriverError>;
 
+    /// Attaches an EBS volume (an iSCSI LUN) to the guest, live if it
+    /// runs, and keeps it in the guest's definition so a reboot or a stop
+    /// and start keeps it. A volume already attached is `Ok`.
+    fn attach_volume(&self, instance: &InstanceId, disk: &VolumeDisk) -> Result<(), DriverError> {
+        let _ = disk;
+        Err(DriverError::Hypervisor(format!("{} cannot attach volumes to {instance}", self.name())))
+    }
+
+    /// Detaches the volume from the guest (waiting, while it runs, for the
+    /// guest to let it go) and from its definition. A volume that is not
+    /// attached is `Ok`.
+    fn detach_volume(&self, instance: &InstanceId, volume: &str) -> Result<(), DriverError> {
+        let _ = volume;
+        Err(DriverError::Hypervisor(format!("{} cannot detach volumes from {instance}", self.name())))
+    }
+
+    /// The volumes attached to the guest (by volume id), for reconciliation.
+    fn volumes(&self, instance: &InstanceId) -> Result<Vec<String>, DriverError> {
+        let _ = instance;
+        Ok(Vec::new())
+    }
+
     /// The node's own folders this driver's errors may name (instance
     /// files, image cache …), each with a neutral name: reports to the
     /// controller name those instead (a user reads them in
@@ -93,6 +115,23 @@ impl fmt::Display for GuestState {
     }
 }
 
+/// An EBS volume as a guest's disk: the iSCSI export the storage
+/// controller made for this attachment, and the initiator name the
+/// attachment was granted (the target lets that name in, and no other).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VolumeDisk {
+    /// The volume id (`vol-…`): the disk's serial, as the guest sees it.
+    pub volume: String,
+    /// The device the user asked for (`/dev/sdf`, `/dev/xvdg`, `/dev/vdb` …).
+    pub device: String,
+    pub iqn: String,
+    pub lun: u32,
+    /// The storage controller's portal, `HOST:PORT`.
+    pub portal: String,
+    /// `iqn.2026-12.io.yukari:att-…`, the attachment's own.
+    pub initiator: String,
+}
+
 /// Everything a driver needs to define a guest, taken from the instance's
 /// `InstanceRequested` event.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -109,6 +148,8 @@ pub struct GuestSpec {
     /// The private address the controller gave the instance (bridge mode
     /// configures the guest with it).
     pub private_address: Option<String>,
+    /// The volumes attached to the instance, part of its definition.
+    pub volumes: Vec<VolumeDisk>,
 }
 
 impl From<&InstanceRequested> for GuestSpec {
@@ -124,6 +165,7 @@ impl From<&InstanceRequested> for GuestSpec {
             user_data: e.user_data.clone(),
             launch_index: e.launch_index,
             private_address: None,
+            volumes: Vec::new(),
         }
     }
 }

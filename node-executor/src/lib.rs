@@ -26,7 +26,7 @@ mod sim;
 mod source;
 mod worker;
 
-pub use driver::{DriverError, GuestSpec, GuestState, HypervisorDriver};
+pub use driver::{DriverError, GuestSpec, GuestState, HypervisorDriver, VolumeDisk};
 pub use executor::{ExecutorConfig, ExecutorError, NodeExecutor};
 pub use libvirt::LibvirtDriver;
 pub use report::{ReportError, Reporter};

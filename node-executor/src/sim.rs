@@ -12,9 +12,9 @@
 //! It must not know the executor or the log; it only implements
 //! [`HypervisorDriver`].
 
-use crate::driver::{DriverError, GuestSpec, GuestState, HypervisorDriver};
+use crate::driver::{DriverError, GuestSpec, GuestState, HypervisorDriver, VolumeDisk};
 use domain::InstanceId;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -38,6 +38,8 @@ struct Inner {
     fail_next: Option<String>,
     /// Guests defined so far (starts of an existing guest do not count).
     defined: u64,
+    /// Volumes in each instance's definition (kept while it is stopped).
+    volumes: HashMap<InstanceId, BTreeSet<String>>,
 }
 
 /// Kept small: a benchmark holds 100,000 of these.
@@ -154,6 +156,8 @@ impl HypervisorDriver for SimDriver {
         }
         // The disk comes first, as libvirt's driver makes it before the domain.
         inner.disks.insert(spec.instance.clone());
+        let volumes = spec.volumes.iter().map(|v| v.volume.clone()).collect();
+        inner.volumes.insert(spec.instance.clone(), volumes);
         let failure = match inner.failing.get(&spec.instance) {
             Some(reason) => Some(reason.clone()),
             None => fail_start_in(&spec.user_data).or_else(|| inner.fail_next.take()),
@@ -179,7 +183,28 @@ impl HypervisorDriver for SimDriver {
         let mut inner = self.lock();
         inner.guests.remove(instance);
         inner.disks.remove(instance);
+        inner.volumes.remove(instance);
         Ok(())
+    }
+
+    fn attach_volume(&self, instance: &InstanceId, disk: &VolumeDisk) -> Result<(), DriverError> {
+        let mut inner = self.lock();
+        if !inner.disks.contains(instance) {
+            return Err(DriverError::NoSuchGuest(instance.clone()));
+        }
+        inner.volumes.entry(instance.clone()).or_default().insert(disk.volume.clone());
+        Ok(())
+    }
+
+    fn detach_volume(&self, instance: &InstanceId, volume: &str) -> Result<(), DriverError> {
+        if let Some(volumes) = self.lock().volumes.get_mut(instance) {
+            volumes.remove(volume);
+        }
+        Ok(())
+    }
+
+    fn volumes(&self, instance: &InstanceId) -> Result<Vec<String>, DriverError> {
+        Ok(self.lock().volumes.get(instance).map(|v| v.iter().cloned().collect()).unwrap_or_default())
     }
 
     /// The guest goes; its disk stays for the next start.
@@ -267,6 +292,7 @@ mod tests {
             user_data: Vec::new(),
             launch_index: 0,
             private_address: None,
+            volumes: Vec::new(),
         }
     }
 

@@ -7,22 +7,12 @@ use crate::StorageError;
 use crate::chunks::ChunkId;
 use crate::snapshot::Taken;
 
-/// Access to a volume for one attachment: a CHAP account and the address
-/// the initiator (the node) connects from.
-#[derive(Clone, PartialEq, Eq)]
+/// Access to a volume for one attachment: the initiator name the node's
+/// QEMU logs in with (`iqn.2026-12.io.yukari:att-<random>`), the target's
+/// only ACL entry while the attachment lasts.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Grant {
-    pub user: String,
-    pub secret: String,
     pub initiator: String,
-}
-
-impl std::fmt::Debug for Grant {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Grant")
-            .field("user", &self.user)
-            .field("initiator", &self.initiator)
-            .finish_non_exhaustive()
-    }
 }
 
 /// Where an exported volume is: what a node's initiator connects to.
@@ -39,7 +29,7 @@ pub struct Export {
 pub struct Inventory {
     /// Volumes and their sizes in bytes.
     pub volumes: Vec<(String, u64)>,
-    /// Exported volumes and the accounts bound to each.
+    /// Exported volumes and the initiators allowed in to each.
     pub exports: Vec<(String, Vec<String>)>,
 }
 
@@ -64,10 +54,10 @@ pub trait StorageDriver: Send + Sync + 'static {
     /// there is stale and is revoked.
     fn export(&self, volume: &str, grant: &Grant) -> Result<Export, StorageError>;
 
-    /// Takes `user` (from `initiator`) out: its account is gone, no session
-    /// of the target survives, and the export goes. A grant that is not
-    /// the volume's current one (replaced, or never made) is `Ok`.
-    fn revoke(&self, volume: &str, user: &str, initiator: &str) -> Result<(), StorageError>;
+    /// Takes `initiator` out: no session of the target survives, and the
+    /// export goes. A grant that is not the volume's current one
+    /// (replaced, or never made) is `Ok`.
+    fn revoke(&self, volume: &str, initiator: &str) -> Result<(), StorageError>;
 
     /// A point-in-time snapshot of the volume, consistent even while a
     /// guest writes to it; `progress` hears (bytes done, bytes in all).

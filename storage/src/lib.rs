@@ -1,7 +1,7 @@
 //! Yukari's storage controller: Eucalyptus's SC. It keeps EBS volumes as
 //! sparse raw files, exports them over iSCSI through a `tgtd` it starts and
-//! owns (one target per volume, one CHAP account per attachment, revoked
-//! on detach), and takes snapshots as content-addressed, checksummed chunks
+//! owns (one target per volume, open to one attachment's initiator name,
+//! revoked on detach), and takes snapshots as content-addressed, checksummed chunks
 //! (a second snapshot writes only what changed).
 //!
 //! It must not know HTTP, the API or how the controller decides: the

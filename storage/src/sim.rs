@@ -14,8 +14,8 @@ use std::sync::Mutex;
 #[derive(Debug, Default)]
 struct State {
     volumes: BTreeMap<String, u64>,
-    /// The grant of each exported volume (one at a time): user → initiator.
-    exports: BTreeMap<String, BTreeMap<String, String>>,
+    /// The grant of each exported volume (one at a time): its initiator.
+    exports: BTreeMap<String, String>,
     /// Snapshots: manifest id → size of the volume taken.
     snapshots: HashMap<ChunkId, u64>,
     taken: u64,
@@ -89,15 +89,13 @@ impl StorageDriver for SimStorage {
         if !state.volumes.contains_key(volume) {
             return Err(StorageError::NoVolume(volume.to_owned()));
         }
-        let grants = state.exports.entry(volume.to_owned()).or_default();
-        grants.retain(|user, _| *user == grant.user);
-        grants.insert(grant.user.clone(), grant.initiator.clone());
+        state.exports.insert(volume.to_owned(), grant.initiator.clone());
         Ok(Export { iqn: format!("{}{volume}", crate::tgt::IQN_PREFIX), lun: 1, portal: self.portal() })
     }
 
-    fn revoke(&self, volume: &str, user: &str, _initiator: &str) -> Result<(), StorageError> {
+    fn revoke(&self, volume: &str, initiator: &str) -> Result<(), StorageError> {
         let mut state = self.state();
-        if state.exports.get(volume).is_some_and(|grants| grants.contains_key(user)) {
+        if state.exports.get(volume).is_some_and(|granted| granted == initiator) {
             state.exports.remove(volume);
         }
         Ok(())
@@ -129,7 +127,7 @@ impl StorageDriver for SimStorage {
         let state = self.state();
         Ok(Inventory {
             volumes: state.volumes.iter().map(|(v, s)| (v.clone(), *s)).collect(),
-            exports: state.exports.iter().map(|(v, g)| (v.clone(), g.keys().cloned().collect())).collect(),
+            exports: state.exports.iter().map(|(v, i)| (v.clone(), vec![i.clone()])).collect(),
         })
     }
 }

@@ -1,8 +1,10 @@
 //! The iSCSI target: a `tgtd` that Yukari starts and owns (its own control
 //! port, its own portal; no system daemon), driven with `tgtadm`. One target
 //! per volume (`iqn.2026-12.io.yukari:<volume-id>`, the volume's file as LUN
-//! 1), one CHAP account per attachment bound to it, and the initiator's
-//! address as the target's ACL.
+//! 1), and one initiator name per attachment as the target's only ACL
+//! entry: `iqn.2026-12.io.yukari:att-<random>`, known to the attaching node
+//! alone. (tgt's ACLs are alternatives — an address entry would let any
+//! initiator from that address in — so there is no address entry.)
 //!
 //! tgtd outlives the storage controller (as guests outlive a node
 //! executor): a restarted controller adopts the daemon already listening on
@@ -185,12 +187,6 @@ impl Tgt {
         Ok(parse_targets(&self.admin(&["--op", "show", "--mode", "target"])?))
     }
 
-    /// Every CHAP account tgtd knows.
-    pub fn accounts(&self) -> Result<Vec<String>, StorageError> {
-        let text = self.admin(&["--op", "show", "--mode", "account"])?;
-        Ok(text.lines().skip(1).map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect())
-    }
-
     /// The target of `volume` serving `file` as LUN 1, made if missing.
     pub fn ensure_target(&self, volume: &str, file: &Path) -> Result<TargetInfo, StorageError> {
         let iqn = format!("{IQN_PREFIX}{volume}");
@@ -236,50 +232,51 @@ impl Tgt {
             .ok_or_else(|| StorageError::Target(format!("target {tid} vanished")))
     }
 
-    /// Lets `user` (with `secret`) from `initiator` into the target, and
-    /// no one else: a volume has one attachment at a time, so any other
-    /// account bound to the target is a stale grant, revoked first (its
-    /// sessions dropped). (One account per target also keeps clear of a
-    /// tgt 1.0.85 crash: with two accounts bound, unbinding the first one
-    /// makes the next `show` kill tgtd.)
-    pub fn grant(&self, tid: u32, user: &str, secret: &str, initiator: &str) -> Result<(), StorageError> {
-        let stale: Vec<String> = self.target(tid)?.accounts.into_iter().filter(|a| a != user).collect();
-        for other in stale.iter().rev() {
-            tracing::warn!(tid, account = %other, "revoking a stale grant before a new one");
-            self.revoke(tid, other, None)?;
-        }
-        if !self.accounts()?.iter().any(|a| a == user) {
-            self.admin(&["--op", "new", "--mode", "account", "--user", user, "--password", secret])?;
-        }
-        let tid_s = tid.to_string();
+    /// Lets the initiator named `initiator` into the target, and no one
+    /// else: a volume has one attachment at a time, so any other entry is
+    /// a stale grant, revoked first (its sessions dropped).
+    pub fn grant(&self, tid: u32, initiator: &str) -> Result<(), StorageError> {
         let target = self.target(tid)?;
-        if !target.accounts.iter().any(|a| a == user) {
-            self.admin(&["--op", "bind", "--mode", "account", "--tid", &tid_s, "--user", user])?;
+        let stale: Vec<&String> = target.acls.iter().filter(|a| *a != initiator).collect();
+        if !stale.is_empty() {
+            for other in &stale {
+                tracing::warn!(tid, initiator = %other, "revoking a stale grant before a new one");
+                self.unbind(tid, other)?;
+            }
+            self.drop_sessions(&target)?;
         }
         if !target.acls.iter().any(|a| a == initiator) {
-            self.admin(&["--op", "bind", "--mode", "target", "--tid", &tid_s, "-I", initiator])?;
+            self.admin(&[
+                "--op",
+                "bind",
+                "--mode",
+                "target",
+                "--tid",
+                &tid.to_string(),
+                "--initiator-name",
+                initiator,
+            ])?;
         }
         Ok(())
     }
 
-    /// Takes `user` out of the target (and deletes the account), drops
-    /// every open connection of the target so that no session outlives
-    /// the grant, and removes the initiator's ACL when no other account
-    /// is left. Absent accounts are fine.
-    pub fn revoke(&self, tid: u32, user: &str, initiator: Option<&str>) -> Result<(), StorageError> {
-        let tid_s = tid.to_string();
+    fn unbind(&self, tid: u32, entry: &str) -> Result<(), StorageError> {
+        // An entry with dots and digits only is an address.
+        let kind = if entry.chars().all(|c| c.is_ascii_digit() || c == '.' || c == ':') {
+            "--initiator-address"
+        } else {
+            "--initiator-name"
+        };
+        self.admin(&["--op", "unbind", "--mode", "target", "--tid", &tid.to_string(), kind, entry]).map(drop)
+    }
+
+    /// Takes `initiator` out of the target and drops every open session of
+    /// the target, so that nothing logged in under the grant survives it.
+    /// An initiator that is not in the target is fine.
+    pub fn revoke(&self, tid: u32, initiator: &str) -> Result<(), StorageError> {
         let target = self.target(tid)?;
-        if target.accounts.iter().any(|a| a == user) {
-            self.admin(&["--op", "unbind", "--mode", "account", "--tid", &tid_s, "--user", user])?;
-        }
-        if self.accounts()?.iter().any(|a| a == user) {
-            self.admin(&["--op", "delete", "--mode", "account", "--user", user])?;
-        }
-        let remaining = target.accounts.iter().filter(|a| *a != user).count();
-        if let Some(initiator) = initiator.filter(|_| remaining == 0)
-            && target.acls.iter().any(|a| a == initiator)
-        {
-            self.admin(&["--op", "unbind", "--mode", "target", "--tid", &tid_s, "-I", initiator])?;
+        if target.acls.iter().any(|a| a == initiator) {
+            self.unbind(tid, initiator)?;
         }
         self.drop_sessions(&target)
     }
@@ -304,14 +301,11 @@ impl Tgt {
         Ok(())
     }
 
-    /// Removes the target (its sessions dropped, its accounts deleted).
+    /// Removes the target (its sessions dropped first).
     pub fn remove_target(&self, tid: u32) -> Result<(), StorageError> {
-        let target = match self.target(tid) {
-            Ok(t) => t,
-            Err(_) => return Ok(()),
-        };
-        for user in &target.accounts {
-            self.revoke(tid, user, None)?;
+        let Ok(target) = self.target(tid) else { return Ok(()) };
+        for entry in &target.acls {
+            self.unbind(tid, entry)?;
         }
         self.drop_sessions(&target)?;
         self.admin(&["--op", "delete", "--mode", "target", "--tid", &tid.to_string(), "--force"]).map(drop)

@@ -1,5 +1,5 @@
 //! The real store: volumes as sparse files in `DIR/volumes/`, exported by
-//! the storage controller's own tgtd, snapshots in the chunk store
+//! the storage controller's own tgtd to one initiator at a time, snapshots in the chunk store
 //! `DIR/chunks/`. A snapshot of a volume in use holds its target's I/O
 //! (initiators wait and retry) only for a sparse in-kernel copy of the
 //! file, then cuts the copy into chunks with I/O resumed.
@@ -99,18 +99,18 @@ impl StorageDriver for TgtDriver {
         }
         let _guard = self.lock();
         let target = self.tgt.ensure_target(volume, &path)?;
-        self.tgt.grant(target.tid, &grant.user, &grant.secret, &grant.initiator)?;
+        self.tgt.grant(target.tid, &grant.initiator)?;
         Ok(Export { iqn: target.iqn, lun: 1, portal: self.portal() })
     }
 
-    fn revoke(&self, volume: &str, user: &str, initiator: &str) -> Result<(), StorageError> {
+    fn revoke(&self, volume: &str, initiator: &str) -> Result<(), StorageError> {
         let _guard = self.lock();
         let Some(target) = self.target_of(volume)? else { return Ok(()) };
-        if !target.accounts.iter().any(|a| a == user) {
+        if !target.acls.iter().any(|a| a == initiator) {
             // Not (or no longer) this grant's target: leave the current one.
             return Ok(());
         }
-        self.tgt.revoke(target.tid, user, Some(initiator))?;
+        self.tgt.revoke(target.tid, initiator)?;
         self.tgt.remove_target(target.tid)
     }
 
@@ -187,7 +187,7 @@ impl StorageDriver for TgtDriver {
             .tgt
             .targets()?
             .into_iter()
-            .filter_map(|t| Some((t.volume()?.to_owned(), t.accounts.clone())))
+            .filter_map(|t| Some((t.volume()?.to_owned(), t.acls.clone())))
             .collect();
         exports.sort();
         Ok(Inventory { volumes, exports })

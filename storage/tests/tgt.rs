@@ -1,7 +1,8 @@
-//! The real store against a real tgtd: volumes exported over iSCSI with
-//! CHAP, read and written by QEMU's own initiator (`qemu-io`, as QEMU
-//! attaches them to guests), snapshots taken while a session is open,
-//! grants revoked so that the next login fails and no session survives.
+//! The real store against a real tgtd: volumes exported over iSCSI to one
+//! initiator name at a time, read and written by QEMU's own initiator
+//! (`qemu-io`, as QEMU attaches them to guests), snapshots taken while a
+//! session is open, grants revoked so that the next login fails and no
+//! session survives.
 //!
 //! Needs `tgtd`, `tgtadm`, `iscsi-ls` (libiscsi-bin) and `qemu-io` with
 //! iSCSI (qemu-utils, qemu-block-extra): `scripts/install-packages
@@ -40,20 +41,21 @@ fn run(program: &str, args: &[&str]) -> Output {
     Command::new(program).args(args).output().unwrap_or_else(|e| panic!("cannot run {program}: {e}"))
 }
 
-/// `qemu-io` on the volume through iSCSI, as `user`.
-fn qemu_io(portal: &str, iqn: &str, user: &str, secret: &str, command: &str) -> Output {
-    let opts = format!(
-        "driver=iscsi,transport=tcp,portal={portal},target={iqn},lun=1,user={user},password={secret}"
-    );
-    run("qemu-io", &["-c", command, "--image-opts", &opts])
+/// `qemu-io` on the volume through iSCSI, as the initiator `initiator`.
+fn qemu_io(portal: &str, iqn: &str, initiator: &str, command: &str) -> Output {
+    run("qemu-io", &["-c", command, "--image-opts", &image_opts(portal, iqn, initiator)])
 }
 
-fn grant(user: &str) -> Grant {
-    Grant { user: user.into(), secret: format!("{user}-secret-0123"), initiator: "127.0.0.1".into() }
+fn image_opts(portal: &str, iqn: &str, initiator: &str) -> String {
+    format!("driver=iscsi,transport=tcp,portal={portal},target={iqn},lun=1,initiator-name={initiator}")
+}
+
+fn grant(name: &str) -> Grant {
+    Grant { initiator: format!("iqn.2026-12.io.yukari:{name}") }
 }
 
 #[test]
-fn volumes_are_served_over_iscsi_with_chap_snapshotted_in_use_and_revoked() {
+fn volumes_are_served_over_iscsi_to_one_initiator_snapshotted_in_use_and_revoked() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let portal = format!("127.0.0.1:{port}");
@@ -68,11 +70,21 @@ fn volumes_are_served_over_iscsi_with_chap_snapshotted_in_use_and_revoked() {
     assert_eq!(export, store.export(vol, &g).unwrap(), "exporting again changes nothing");
     assert_eq!(export.portal, portal);
 
-    // The initiator with the right secret writes; a wrong one is refused.
-    let wrote = qemu_io(&portal, &export.iqn, &g.user, &g.secret, "write -P 0xab 1M 1M");
+    // The granted initiator writes; another one (or none) is refused.
+    let wrote = qemu_io(&portal, &export.iqn, &g.initiator, "write -P 0xab 1M 1M");
     assert!(wrote.status.success(), "{}", String::from_utf8_lossy(&wrote.stderr));
-    let wrong = qemu_io(&portal, &export.iqn, &g.user, "not-the-secret-1", "read 0 512");
-    assert!(!wrong.status.success(), "a wrong CHAP secret must be refused");
+    let wrong = qemu_io(&portal, &export.iqn, "iqn.2026-12.io.yukari:att-guess", "read 0 512");
+    assert!(!wrong.status.success(), "another initiator name must be refused");
+    let anonymous = run(
+        "qemu-io",
+        &[
+            "-c",
+            "read 0 512",
+            "--image-opts",
+            &format!("driver=iscsi,transport=tcp,portal={portal},target={},lun=1", export.iqn),
+        ],
+    );
+    assert!(!anonymous.status.success(), "QEMU's default initiator name must be refused");
     let file = std::fs::read(store.file(vol)).unwrap();
     assert!(file[1 << 20..2 << 20].iter().all(|b| *b == 0xab));
 
@@ -85,10 +97,7 @@ fn volumes_are_served_over_iscsi_with_chap_snapshotted_in_use_and_revoked() {
             "-c",
             "write -P 0xcd 3M 64k",
             "--image-opts",
-            &format!(
-                "driver=iscsi,transport=tcp,portal={portal},target={},lun=1,user={},password={}",
-                export.iqn, g.user, g.secret
-            ),
+            &image_opts(&portal, &export.iqn, &g.initiator),
         ])
         .spawn()
         .unwrap();
@@ -113,14 +122,14 @@ fn volumes_are_served_over_iscsi_with_chap_snapshotted_in_use_and_revoked() {
     assert!(restored[1 << 20..2 << 20].iter().all(|b| *b == 0xab), "the snapshot holds the written data");
 
     // Revoked: the account is gone, no session survives, the next login fails.
-    store.revoke(vol, &g.user, &g.initiator).unwrap();
+    store.revoke(vol, &g.initiator).unwrap();
     assert!(
         store.tgt().targets().unwrap().iter().all(|t| t.volume() != Some(vol)),
         "the last grant took the target"
     );
-    let after = qemu_io(&portal, &export.iqn, &g.user, &g.secret, "read 0 512");
+    let after = qemu_io(&portal, &export.iqn, &g.initiator, "read 0 512");
     assert!(!after.status.success(), "a revoked grant must not log in");
-    let listed = run("iscsi-ls", &["-s", &format!("iscsi://{}%{}@{portal}", g.user, g.secret)]);
+    let listed = run("iscsi-ls", &["-i", &g.initiator, "-s", &format!("iscsi://{portal}")]);
     assert!(
         !String::from_utf8_lossy(&listed.stdout).contains(vol),
         "{}",
@@ -134,13 +143,13 @@ fn volumes_are_served_over_iscsi_with_chap_snapshotted_in_use_and_revoked() {
     store.export(vol, &third).unwrap();
     let inventory = store.inventory().unwrap();
     assert_eq!(inventory.volumes, vec![(vol.to_owned(), 64 << 20), (copy.to_owned(), 128 << 20)]);
-    assert_eq!(inventory.exports, vec![(vol.to_owned(), vec!["att-3".to_owned()])]);
-    let stale = qemu_io(&portal, &export.iqn, &second.user, &second.secret, "read 0 512");
+    assert_eq!(inventory.exports, vec![(vol.to_owned(), vec![third.initiator.clone()])]);
+    let stale = qemu_io(&portal, &export.iqn, &second.initiator, "read 0 512");
     assert!(!stale.status.success(), "a replaced grant must not log in");
-    let current = qemu_io(&portal, &export.iqn, &third.user, &third.secret, "read -P 0xab 1M 4k");
+    let current = qemu_io(&portal, &export.iqn, &third.initiator, "read -P 0xab 1M 4k");
     assert!(current.status.success(), "{}", String::from_utf8_lossy(&current.stderr));
-    store.revoke(vol, "att-2", "127.0.0.1").unwrap();
-    assert_eq!(store.inventory().unwrap().exports, vec![(vol.to_owned(), vec!["att-3".to_owned()])]);
+    store.revoke(vol, &second.initiator).unwrap();
+    assert_eq!(store.inventory().unwrap().exports, vec![(vol.to_owned(), vec![third.initiator.clone()])]);
     store.delete(vol).unwrap();
     store.delete(vol).unwrap();
     let inventory = store.inventory().unwrap();

@@ -23,7 +23,7 @@ pub use config::{
     embedded_uri,
 };
 
-use crate::driver::{DriverError, GuestSpec, GuestState, HypervisorDriver};
+use crate::driver::{DriverError, GuestSpec, GuestState, HypervisorDriver, VolumeDisk};
 use domain::{ImageId, InstanceId};
 use files::InstanceFiles;
 use std::path::PathBuf;
@@ -36,6 +36,9 @@ use virt::error::ErrorNumber;
 use xml::{Boot, DomainXml};
 
 /// What `qemu.conf` of an embedded driver's root says when Yukari creates it.
+/// How long a running guest has to let a detached volume go.
+const DETACH_WAIT: Duration = Duration::from_secs(30);
+
 const EMBED_QEMU_CONF: &str = "\
 # Written by Yukari for its embedded libvirt QEMU driver; edit as you need.
 # Serial console files are written by QEMU itself: no virtlogd daemon.
@@ -191,6 +194,7 @@ impl LibvirtDriver {
             mac: &mac,
             console_log: &console,
             labels: &labels,
+            volumes: &spec.volumes,
         }
         .render())
     }
@@ -240,6 +244,12 @@ impl LibvirtDriver {
             Err(e) if no_domain(&e) => Ok(None),
             Err(e) => Err(libvirt_error("cannot look the guest up", e)),
         }
+    }
+
+    /// The domain's XML: as it runs (`live`), or as defined.
+    fn xml_of(dom: &Domain, live: bool) -> Result<String, DriverError> {
+        let flags = if live { 0 } else { virt::sys::VIR_DOMAIN_XML_INACTIVE };
+        dom.xml_desc(flags).map_err(|e| libvirt_error("cannot read the guest's definition", e))
     }
 
     fn define_and_start(&self, spec: &GuestSpec) -> Result<(), DriverError> {
@@ -383,6 +393,65 @@ impl HypervisorDriver for LibvirtDriver {
         // Domains not named like instances are someone else's (qemu:///system
         // is shared; test:///default has its own "test" domain).
         Ok(domains.iter().filter_map(|d| d.name().ok()).filter_map(|n| InstanceId::parse(&n).ok()).collect())
+    }
+
+    fn attach_volume(&self, instance: &InstanceId, disk: &VolumeDisk) -> Result<(), DriverError> {
+        let dom = self.domain(instance)?.ok_or_else(|| DriverError::NoSuchGuest(instance.clone()))?;
+        let element = xml::volume_disk(disk);
+        let active = dom.is_active().map_err(|e| libvirt_error("cannot read the state of the guest", e))?;
+        if active && !xml::attached_volumes(&Self::xml_of(&dom, true)?).contains(&disk.volume) {
+            dom.attach_device_flags(&element, virt::sys::VIR_DOMAIN_AFFECT_LIVE)
+                .map_err(|e| libvirt_error("cannot attach the volume", e))?;
+        }
+        if !xml::attached_volumes(&Self::xml_of(&dom, false)?).contains(&disk.volume) {
+            dom.attach_device_flags(&element, virt::sys::VIR_DOMAIN_AFFECT_CONFIG)
+                .map_err(|e| libvirt_error("cannot keep the volume in the guest's definition", e))?;
+        }
+        tracing::info!(%instance, volume = %disk.volume, device = %disk.device, live = active, "volume attached");
+        Ok(())
+    }
+
+    /// Asks the running guest to let the disk go and waits until QEMU has
+    /// removed it (the guest must answer the unplug request; one that does
+    /// not within the wait is an error, retried later), then takes it out
+    /// of the definition.
+    fn detach_volume(&self, instance: &InstanceId, volume: &str) -> Result<(), DriverError> {
+        let Some(dom) = self.domain(instance)? else { return Ok(()) };
+        let active = dom.is_active().map_err(|e| libvirt_error("cannot read the state of the guest", e))?;
+        if active
+            && let Some(element) = xml::volume_element(&Self::xml_of(&dom, true)?, volume).map(str::to_owned)
+        {
+            dom.detach_device_flags(&element, virt::sys::VIR_DOMAIN_AFFECT_LIVE)
+                .map_err(|e| libvirt_error("cannot detach the volume", e))?;
+            let deadline = std::time::Instant::now() + DETACH_WAIT;
+            while xml::attached_volumes(&Self::xml_of(&dom, true)?).iter().any(|v| v == volume) {
+                if std::time::Instant::now() > deadline {
+                    return Err(DriverError::Hypervisor(format!(
+                        "the guest did not release volume {volume} within {} s",
+                        DETACH_WAIT.as_secs()
+                    )));
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        if let Some(element) = xml::volume_element(&Self::xml_of(&dom, false)?, volume).map(str::to_owned) {
+            dom.detach_device_flags(&element, virt::sys::VIR_DOMAIN_AFFECT_CONFIG)
+                .map_err(|e| libvirt_error("cannot take the volume out of the guest's definition", e))?;
+        }
+        tracing::info!(%instance, %volume, live = active, "volume detached");
+        Ok(())
+    }
+
+    fn volumes(&self, instance: &InstanceId) -> Result<Vec<String>, DriverError> {
+        let Some(dom) = self.domain(instance)? else { return Ok(Vec::new()) };
+        let active = dom.is_active().map_err(|e| libvirt_error("cannot read the state of the guest", e))?;
+        let mut volumes = xml::attached_volumes(&Self::xml_of(&dom, false)?);
+        if active {
+            volumes.extend(xml::attached_volumes(&Self::xml_of(&dom, true)?));
+            volumes.sort();
+            volumes.dedup();
+        }
+        Ok(volumes)
     }
 
     fn private_dirs(&self) -> Vec<(PathBuf, &'static str)> {

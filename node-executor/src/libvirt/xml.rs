@@ -8,6 +8,7 @@
 //! serial console to a file in the instance directory, virtio disk and NIC.
 
 use super::config::{DomainType, GuestNetwork};
+use crate::driver::VolumeDisk;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -41,6 +42,8 @@ pub(crate) struct DomainXml<'a> {
     pub console_log: &'a Path,
     /// Shown in `virsh dumpxml` for people looking at the host.
     pub labels: &'a [(&'a str, &'a str)],
+    /// EBS volumes attached to the guest.
+    pub volumes: &'a [VolumeDisk],
 }
 
 impl DomainXml<'_> {
@@ -90,6 +93,9 @@ impl DomainXml<'_> {
                 path(disk)
             );
         }
+        for volume in self.volumes {
+            let _ = writeln!(w, "{}", volume_disk(volume));
+        }
         match self.network {
             GuestNetwork::User => {
                 let _ = writeln!(
@@ -132,6 +138,81 @@ impl DomainXml<'_> {
         let _ = writeln!(w, "  </devices>\n</domain>");
         x
     }
+}
+
+/// The guest device for an EC2 device name: `/dev/sdf`, `/dev/xvdf` and
+/// `/dev/vdf` are all `vdf` (virtio; the guest names its disks in the
+/// order they come, as EC2's Nitro guests do).
+pub(crate) fn guest_device(device: &str) -> String {
+    let name = device.strip_prefix("/dev/").unwrap_or(device);
+    let suffix = ["xvd", "sd", "vd", "hd"]
+        .iter()
+        .find_map(|p| name.strip_prefix(p))
+        .unwrap_or(name)
+        .trim_end_matches(|c: char| c.is_ascii_digit());
+    format!("vd{suffix}")
+}
+
+/// A volume as a network disk: QEMU's own iSCSI initiator logs in with
+/// the attachment's initiator name (the target's only ACL entry); the
+/// disk's serial names the volume ([`serial_of`]), so the guest and
+/// reconciliation can tell which volume a disk is.
+pub(crate) fn volume_disk(v: &VolumeDisk) -> String {
+    let (host, port) = v.portal.rsplit_once(':').unwrap_or((v.portal.as_str(), "3260"));
+    format!(
+        "    <disk type='network' device='disk'>\n      \
+         <driver name='qemu' type='raw' cache='none'/>\n      \
+         <source protocol='iscsi' name='{}/{}'>\n        \
+         <host name='{}' port='{}'/>\n        \
+         <initiator>\n          <iqn name='{}'/>\n        </initiator>\n      \
+         </source>\n      \
+         <target dev='{}' bus='virtio'/>\n      \
+         <serial>{}</serial>\n    \
+         </disk>",
+        escape(&v.iqn),
+        v.lun,
+        escape(host),
+        escape(port),
+        escape(&v.initiator),
+        escape(&guest_device(&v.device)),
+        escape(&serial_of(&v.volume))
+    )
+}
+
+/// A volume's disk serial: its id without the dash (`vol0123…`), as EC2
+/// names EBS disks to Nitro guests; a virtio disk's serial holds at most
+/// 20 characters, and a volume id has 21.
+pub(crate) fn serial_of(volume: &str) -> String {
+    volume.replacen('-', "", 1)
+}
+
+/// The volume id of a disk serial made by [`serial_of`].
+fn volume_of(serial: &str) -> Option<String> {
+    serial.strip_prefix("vol").map(|hex| format!("vol-{hex}"))
+}
+
+/// The network disks of a domain's XML: (volume id from the serial, the
+/// whole `<disk>` element, as libvirt wants it back to detach it).
+fn network_disks(domain_xml: &str) -> impl Iterator<Item = (String, &str)> {
+    domain_xml.match_indices("<disk ").filter_map(|(at, _)| {
+        let rest = &domain_xml[at..];
+        let element = &rest[..rest.find("</disk>")? + "</disk>".len()];
+        let network =
+            element.starts_with("<disk type='network'") || element.starts_with("<disk type=\"network\"");
+        let start = element.find("<serial>")? + "<serial>".len();
+        let end = element[start..].find("</serial>")? + start;
+        network.then(|| Some((volume_of(&element[start..end])?, element))).flatten()
+    })
+}
+
+/// The volume ids (disk serials) of the network disks in a domain's XML.
+pub(crate) fn attached_volumes(domain_xml: &str) -> Vec<String> {
+    network_disks(domain_xml).map(|(volume, _)| volume).collect()
+}
+
+/// The `<disk>` element of `volume` in a domain's XML.
+pub(crate) fn volume_element<'a>(domain_xml: &'a str, volume: &str) -> Option<&'a str> {
+    network_disks(domain_xml).find(|(v, _)| *v == volume).map(|(_, element)| element)
 }
 
 /// The address a guest sets on its interface itself (no DHCP in bridge
@@ -215,6 +296,50 @@ mod tests {
             mac: "52:54:00:00:00:2a",
             console_log: console,
             labels: &[("reservation", "r-00000000000000001"), ("image", "emi-0000059554b415249")],
+            volumes: &[],
+        }
+    }
+
+    fn volume(n: u32, device: &str) -> VolumeDisk {
+        VolumeDisk {
+            volume: format!("vol-0000000000000000{n}"),
+            device: device.into(),
+            iqn: format!("iqn.2026-12.io.yukari:vol-0000000000000000{n}"),
+            lun: 1,
+            portal: "10.250.0.20:3260".into(),
+            initiator: format!("iqn.2026-12.io.yukari:att-{n}"),
+        }
+    }
+
+    #[test]
+    fn volumes_are_network_disks_with_their_initiator_name_and_their_id_as_serial() {
+        let (kernel, initrd) = (PathBuf::from("/img/k"), PathBuf::from("/img/i"));
+        let console = PathBuf::from("/n/console.log");
+        let volumes = [volume(1, "/dev/sdf"), volume(2, "/dev/xvdg")];
+        let mut d = kernel_booted(&GuestNetwork::None, None, &kernel, &initrd, &console);
+        d.volumes = &volumes;
+        let x = d.render();
+        assert!(
+            x.contains(
+                "<source protocol='iscsi' name='iqn.2026-12.io.yukari:vol-00000000000000001/1'>\n        \
+             <host name='10.250.0.20' port='3260'/>\n        \
+             <initiator>\n          <iqn name='iqn.2026-12.io.yukari:att-1'/>\n        </initiator>"
+            ),
+            "{x}"
+        );
+        assert!(
+            x.contains("<target dev='vdf' bus='virtio'/>\n      <serial>vol00000000000000001</serial>"),
+            "{x}"
+        );
+        assert!(x.contains("<target dev='vdg' bus='virtio'/>"), "{x}");
+        assert_eq!(attached_volumes(&x), ["vol-00000000000000001", "vol-00000000000000002"]);
+        let element = volume_element(&x, "vol-00000000000000002").unwrap();
+        assert!(element.starts_with("<disk type='network'") && element.ends_with("</disk>"), "{element}");
+        assert!(element.contains("vdg") && !element.contains("vdf"), "{element}");
+        assert_eq!(volume_element(&x, "vol-3"), None);
+        for (device, dev) in [("/dev/sdf", "vdf"), ("/dev/xvdh", "vdh"), ("/dev/sdf1", "vdf"), ("vdb", "vdb")]
+        {
+            assert_eq!(guest_device(device), dev);
         }
     }
 

@@ -73,6 +73,7 @@ pub(crate) fn spec_of(instance: &InstanceId) -> GuestSpec {
         user_data: Vec::new(),
         launch_index: 0,
         private_address: None,
+        volumes: Vec::new(),
     }
 }
 
