@@ -9,8 +9,8 @@
 //! group decides, live, whether the client reaches its web server.
 //!
 //! Needs root (namespaces, bridge, nft), nftables, libvirt, QEMU and the
-//! built-in image (`scripts/test` installs and builds them). Skipped, with
-//! a printed reason, only when not root.
+//! built-in image (`scripts/test` installs and builds them); without root
+//! the test fails, saying so.
 
 mod common;
 use common::*;
@@ -24,10 +24,6 @@ const CLIENT_SIDE: &str = "10.254.7.2";
 const CLIENT_PORT: u16 = 9000;
 /// The public pool (a documentation range), routed to the node by the client.
 const PUBLIC_POOL: &str = "198.51.100.0/28";
-
-fn running_as_root() -> bool {
-    Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"))
-}
 
 fn run(program: &str, args: &[&str]) -> Output {
     let out = Command::new(program).args(args).output().unwrap_or_else(|e| panic!("{program}: {e}"));
@@ -114,10 +110,7 @@ impl World {
 
 #[test]
 fn bridge_mode_real_guest_gets_its_address_metadata_nat_and_security_groups() {
-    if !running_as_root() {
-        eprintln!("skipped: bridge mode needs root (network namespaces, a bridge, nftables)");
-        return;
-    }
+    netns::require_netns("bridge mode (a bridge, nftables)");
     assert!(netns::nft_works(), "nft is missing: apt-get install nftables (scripts/test does)");
     let images = image_dir();
     let temp = tempfile::tempdir().unwrap();

@@ -57,7 +57,7 @@ fn run_instances_boots_a_real_guest_and_terminate_removes_it() {
     let meta = std::fs::metadata(&dir).unwrap();
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     let uid = status.lines().find_map(|l| l.strip_prefix("Uid:")).unwrap().split_whitespace().next().unwrap();
-    if nix_user_is_root() {
+    if netns::is_root() {
         assert_ne!(uid, "0", "QEMU runs as root: the private data directory kept its own user out");
         assert_eq!(meta.mode() & 0o777, 0o710, "the data directory");
         assert_eq!(meta.gid(), std::fs::metadata(format!("/proc/{pid}")).unwrap().gid(), "QEMU's group");
@@ -118,10 +118,4 @@ fn run_instances_boots_a_real_guest_and_terminate_removes_it() {
     poll(30, "its QEMU process to end", || !Path::new(&format!("/proc/{pid}")).exists());
     assert!(qemu_processes(&format!("guest={id}")).is_empty());
     assert!(!instance_dir.exists(), "the instance's files are removed: {}", instance_dir.display());
-}
-
-/// Whether this test runs as root (the owner of /proc/self).
-fn nix_user_is_root() -> bool {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }

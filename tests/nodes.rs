@@ -4,7 +4,7 @@
 //! with the AWS CLI across the nodes by policy; one node executor is
 //! killed with SIGKILL, goes unreachable, is restarted and reconciles.
 //!
-//! Needs root and `ip netns`; skipped with a printed reason otherwise.
+//! Needs root and `ip netns`: without them the tests fail, saying so.
 
 mod common;
 use common::{QemuReaper, has_line, has_line_starting, image_dir, netns, poll, poll_text, qemu_processes};
@@ -271,17 +271,6 @@ impl World {
     }
 }
 
-fn skip_reason() -> Option<String> {
-    let root = Command::new("id").arg("-u").output().ok().is_some_and(|o| o.stdout.starts_with(b"0\n"));
-    if !root {
-        return Some("not root: network namespaces need root".into());
-    }
-    match Command::new("ip").args(["netns", "list"]).output() {
-        Ok(o) if o.status.success() => None,
-        _ => Some("`ip netns` does not work here".into()),
-    }
-}
-
 /// The controller in namespace `ctl` (10.250.0.1:8773) and empty
 /// namespaces for the nodes; returns once the controller answers.
 fn start(hosts: &[(&str, u8)]) -> (tempfile::TempDir, World, Proc) {
@@ -362,10 +351,7 @@ fn counts(east: &HashMap<String, (String, u32)>) -> Vec<u32> {
 
 #[test]
 fn nodes_on_other_hosts_take_instances_by_policy_and_survive_a_sigkill() {
-    if let Some(reason) = skip_reason() {
-        eprintln!("SKIPPED: {reason}");
-        return;
-    }
+    netns::require_netns("a cloud of several hosts");
     let (_temp, world, _controller) = start(&[("ctl", 1), ("n1", 11), ("n2", 12)]);
 
     // A bad cluster name or policy: a clear message, nothing added.
@@ -443,10 +429,7 @@ fn nodes_on_other_hosts_take_instances_by_policy_and_survive_a_sigkill() {
 /// adopts it (same QEMU process, nothing started again).
 #[test]
 fn a_remote_libvirt_node_real_guest_survives_the_executors_sigkill() {
-    if let Some(reason) = skip_reason() {
-        eprintln!("SKIPPED: {reason}");
-        return;
-    }
+    netns::require_netns("a cloud of several hosts");
     let images = image_dir();
     assert!(
         images.join("yukari-kernel").is_file(),
@@ -520,10 +503,7 @@ impl Drop for Killed {
 /// allows.
 #[test]
 fn a_remote_bridge_node_real_guest_gets_metadata_nat_and_security_groups() {
-    if let Some(reason) = skip_reason() {
-        eprintln!("SKIPPED: {reason}");
-        return;
-    }
+    netns::require_netns("a cloud of several hosts");
     assert!(netns::nft_works(), "nft is missing: apt-get install nftables (scripts/test does)");
     let images = image_dir();
     const PUBLIC_POOL: &str = "198.51.100.0/28";
@@ -686,10 +666,7 @@ fn a_remote_bridge_node_real_guest_gets_metadata_nat_and_security_groups() {
 /// the same node: one row in the node list, its instance still its own.
 #[test]
 fn a_node_that_lost_its_credentials_comes_back_as_the_same_node() {
-    if let Some(reason) = skip_reason() {
-        eprintln!("SKIPPED: {reason}");
-        return;
-    }
+    netns::require_netns("a cloud of several hosts");
     let (_temp, world, _controller) = start(&[("ctl", 1), ("n1", 11)]);
     world.yukari_ok(&["cluster", "add", "east"]);
     let sim = ["--hypervisor", "sim", "--sim-boot-ms", "100"];
@@ -757,10 +734,7 @@ fn a_node_that_lost_its_credentials_comes_back_as_the_same_node() {
 /// instance.
 #[test]
 fn pushed_console_output_outlives_a_controller_restart() {
-    if let Some(reason) = skip_reason() {
-        eprintln!("SKIPPED: {reason}");
-        return;
-    }
+    netns::require_netns("a cloud of several hosts");
     let (_temp, world, mut controller) = start(&[("ctl", 1), ("n1", 11)]);
     world.yukari_ok(&["cluster", "add", "east"]);
     let mut n1 = world.node("n1", 11, true);

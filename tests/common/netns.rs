@@ -54,6 +54,23 @@ pub fn yukari_table(ns: &str) -> Option<String> {
     out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// Is this test run by root?
+pub fn is_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+}
+
+/// Fails the test, saying why, unless it runs as root with `ip netns`
+/// working: a test that cannot run must not pass (CI runs as root).
+pub fn require_netns(what: &str) {
+    assert!(is_root(), "{what} needs root (network namespaces): run the tests as root, as CI does");
+    let listed = Command::new("ip").args(["netns", "list"]).output();
+    assert!(
+        listed.is_ok_and(|o| o.status.success()),
+        "{what} needs `ip netns` (iproute2; scripts/install-packages installs it)"
+    );
+}
+
 /// Is `nft` installed?
 pub fn nft_works() -> bool {
     Command::new("nft").arg("--version").output().is_ok_and(|o| o.status.success())
