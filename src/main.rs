@@ -6,6 +6,7 @@ mod i18n;
 mod account;
 mod cluster;
 mod credentials;
+mod listen;
 mod node;
 mod replay;
 mod up;
