@@ -7,6 +7,7 @@ mod account;
 mod cluster;
 mod credentials;
 mod data_dir;
+mod listen;
 mod node;
 mod replay;
 mod up;

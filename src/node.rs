@@ -256,6 +256,8 @@ fn form_urlencoded_value(text: &str) -> String {
 async fn run_node(args: RunArgs) -> anyhow::Result<()> {
     let controller = required(&args.controller, "--controller")?.to_owned();
     let choice = Hypervisor::parse(&args.hypervisor)?;
+    // The guests' metadata listener (bridge mode) has the defaults.
+    let limits = api::serve::Limits::for_file_limit(crate::listen::raise_file_limit());
     crate::data_dir::create(&args.data_dir)?;
     crate::data_dir::tighten(&args.data_dir)?;
     let creds = credentials(&args, &controller).await?;
@@ -326,7 +328,7 @@ async fn run_node(args: RunArgs) -> anyhow::Result<()> {
         Arc::new(remote::HttpReporter(client.clone())),
     );
     let guest_net = match &bridge {
-        Some(bridge) => Some(bridge_mode(bridge, &node, &client, stopped.clone()).await),
+        Some(bridge) => Some(bridge_mode(bridge, &node, &client, limits, stopped.clone()).await),
         None => None,
     };
     tracing::info!(%node, %zone, controller = %controller, hypervisor = %args.hypervisor, "node executor starting");
@@ -359,12 +361,19 @@ async fn bridge_mode(
     bridge: &crate::up::network::Bridge,
     node: &NodeId,
     client: &AdminClient,
+    limits: api::serve::Limits,
     stopped: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<Result<(), node_executor::net::NetError>> {
     let guests = network::Guests::default();
     match tokio::net::TcpListener::bind(std::net::SocketAddr::V4(bridge.metadata)).await {
         Ok(listener) => {
-            tokio::spawn(network::serve_metadata(listener, client.clone(), guests.clone(), stopped.clone()));
+            tokio::spawn(network::serve_metadata(
+                listener,
+                limits,
+                client.clone(),
+                guests.clone(),
+                stopped.clone(),
+            ));
         }
         Err(e) => bridge.metadata_unavailable(&e),
     }

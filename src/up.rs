@@ -97,6 +97,8 @@ pub struct UpArgs {
     /// marked unreachable (its instances impaired, nothing new placed on it).
     #[arg(long, default_value_t = 30)]
     pub node_timeout_secs: u64,
+    #[command(flatten)]
+    pub connections: crate::listen::ConnectionArgs,
 }
 
 /// Forwards the embedded node executor's reports to the application layer.
@@ -167,6 +169,7 @@ pub(crate) async fn shutdown_signal() {
 
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let choice = hypervisor::Hypervisor::parse(&args.hypervisor)?;
+    let limits = args.connections.limits(crate::listen::raise_file_limit());
     let dir = &args.data_dir;
     crate::data_dir::create(dir)?;
     let asked_network = args.libvirt.network()?;
@@ -312,18 +315,10 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         match tokio::net::TcpListener::bind(SocketAddr::V4(bridge.metadata)).await {
             Ok(listener) => {
                 let router = api::metadata::router(app.clone());
-                let stopped = stopped.clone();
-                tokio::spawn(async move {
-                    let mut stopped = stopped;
-                    let serve =
-                        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-                            .with_graceful_shutdown(async move {
-                                let _ = stopped.wait_for(|s| *s).await;
-                            });
-                    if let Err(e) = serve.await {
-                        tracing::error!(error = %e, "the guests' metadata listener failed");
-                    }
-                });
+                let mut stopped = stopped.clone();
+                tokio::spawn(api::serve::serve(listener, router, limits, async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                }));
             }
             Err(e) => bridge.metadata_unavailable(&e),
         }
@@ -342,6 +337,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         ec2 = %format!("http://{host}:{}/", args.ec2_port),
         node = %node,
         default_image = %emi,
+        max_connections = limits.max_connections,
         "Yukari is up; `. {}` to use it",
         eucarc.display()
     );
@@ -357,9 +353,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
             _ = fatal_seen.wait_for(|f| *f) => {},
         }
     };
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(stop_when)
-        .await?;
+    api::serve::serve(listener, router, limits, stop_when).await;
 
     tracing::info!("shutting down");
     stop.send_replace(true);

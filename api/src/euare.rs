@@ -94,6 +94,11 @@ async fn handle(State(app): State<Arc<App>>, request: axum::extract::Request) ->
     async move {
         let result = match axum::body::to_bytes(body, 1 << 16).await {
             Ok(body) => serve(&app, &parts, &body, &request_id, &source).await,
+            Err(e) if crate::serve::body_stalled(&e) => Err(IamError::new(
+                "RequestTimeout",
+                StatusCode::BAD_REQUEST,
+                "The request body was not sent in time",
+            )),
             Err(_) => {
                 Err(IamError::new("ValidationError", StatusCode::BAD_REQUEST, "The request is too large"))
             }

@@ -15,3 +15,4 @@ pub mod metadata;
 pub mod nodes;
 pub mod query;
 pub mod secrets;
+pub mod serve;

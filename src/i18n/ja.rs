@@ -255,6 +255,19 @@ pub(super) const TABLE: &[(&str, &str)] = &[
         "この秒数ハートビートがない他ホストのノードを到達不能とします(そのインスタンスは impaired \
          になり、新しいインスタンスは配置されません)",
     ),
+    // yukari up (connections)
+    (
+        "Connections each listener keeps open at most; at the cap a new connection closes the one idle the \
+         longest [default: a quarter of the open-file limit, at most 10000]",
+        "各リスナーが同時に開いておく接続の上限。上限に達すると、新しい接続のために最も長くアイドル状態の\
+         接続を閉じます[既定: 開けるファイル数の上限の 4 分の 1、最大 10000]",
+    ),
+    (
+        "Seconds a client has to send a whole request head (also the longest a connection stays idle between \
+         requests, and the longest pause in a request body)",
+        "クライアントがリクエストヘッダー全体を送り終えるまでの秒数(リクエスト間で接続がアイドルでいられる\
+         最長時間、およびリクエスト本文の送信が途切れてよい最長時間でもあります)",
+    ),
     // yukari cluster
     (
         "Manage the clusters (availability zones) of a running cloud",

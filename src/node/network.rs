@@ -134,6 +134,7 @@ struct Metadata {
 /// Serves the guests' metadata on `listener` until `stop`.
 pub async fn serve_metadata(
     listener: tokio::net::TcpListener,
+    limits: api::serve::Limits,
     client: AdminClient,
     guests: Guests,
     mut stop: watch::Receiver<bool>,
@@ -149,13 +150,10 @@ pub async fn serve_metadata(
         .route("/latest/", get(forward))
         .route("/latest/{*path}", get(forward))
         .with_state(state);
-    let serve = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async move {
-            let _ = stop.wait_for(|s| *s).await;
-        });
-    if let Err(e) = serve.await {
-        tracing::error!(error = %e, "the guests' metadata listener failed");
-    }
+    api::serve::serve(listener, router, limits, async move {
+        let _ = stop.wait_for(|s| *s).await;
+    })
+    .await;
 }
 
 fn text(status: StatusCode, body: &'static str) -> Response {

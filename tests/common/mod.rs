@@ -47,8 +47,24 @@ impl Cloud {
 
     /// `yukari up` on `dir` (existing or not) and `port`.
     pub fn start_in(dir: &Path, port: u16, extra: &[&str]) -> Cloud {
+        Cloud::start_command(yukari(), dir, port, extra)
+    }
+
+    /// A new cloud whose `yukari` may open `files` files at most (soft and
+    /// hard limit, so that it cannot raise them).
+    pub fn start_with_file_limit(files: u64, extra: &[&str]) -> Cloud {
+        let temp = tempfile::tempdir().unwrap();
+        let dir = temp.path().join("data");
+        let mut cmd = Command::new("prlimit");
+        cmd.arg(format!("--nofile={files}:{files}")).arg(env!("CARGO_BIN_EXE_yukari"));
+        let mut cloud = Cloud::start_command(cmd, &dir, free_port(), extra);
+        cloud._temp = Some(temp);
+        cloud
+    }
+
+    /// `cmd` (which runs `yukari`) with `up` and the arguments of a test cloud.
+    fn start_command(mut cmd: Command, dir: &Path, port: u16, extra: &[&str]) -> Cloud {
         let log = std::fs::File::create(dir.with_extension("log")).ok();
-        let mut cmd = yukari();
         cmd.args(["up", "--data-dir"]).arg(dir).args([
             "--ec2-port",
             &port.to_string(),

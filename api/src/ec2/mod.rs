@@ -146,6 +146,9 @@ async fn handle(State(app): State<Arc<App>>, request: axum::extract::Request) ->
         let started = Instant::now();
         let result = match axum::body::to_bytes(body, BODY_LIMIT).await {
             Ok(body) => serve(&app, &method, &uri, &headers, &body, &request_id, &source).await,
+            Err(e) if crate::serve::body_stalled(&e) => {
+                Err(Ec2Error::new("RequestTimeout", "The request body was not sent in time"))
+            }
             Err(_) => Err(Ec2Error::invalid(format!("The request body is larger than {BODY_LIMIT} bytes"))),
         };
         let elapsed_us = started.elapsed().as_micros() as u64;
