@@ -9,18 +9,24 @@
 //! It must not know the domain: events arrive as a type name, a schema
 //! version and payload bytes. There is no update and no delete.
 
+mod check;
 mod envelope;
 mod error;
+#[cfg(test)]
+mod faults;
+mod health;
 mod index;
 mod log;
 mod read;
+mod store;
 mod subscribe;
 mod tables;
 mod tx;
 mod writer;
 
 pub use envelope::{EnvelopeRef, Metadata, NewEvent, RecordedEvent, decode_record};
-pub use error::{AppendError, OpenError, ReadError};
+pub use error::{AppendError, Damage, OpenError, ReadError, Unavailable};
+pub use health::Health;
 pub use log::{EventLog, LogOptions};
 pub use subscribe::{Batch, Subscription};
 pub use tx::{Appended, ExpectedVersion, StreamAppend, Tx};
