@@ -18,6 +18,7 @@ mod health;
 mod index;
 mod log;
 mod read;
+pub mod salvage;
 mod store;
 mod subscribe;
 mod tables;

@@ -224,6 +224,21 @@ pub(super) const TABLE: &[(&str, &str)] = &[
     ),
     ("A time-travel snapshot every N events", "N イベントごとにタイムトラベル用スナップショットを作ります"),
     (
+        "Copy every readable record of a damaged log (offline) into a new log, renumbered without gaps, and \
+         say what was lost; the damaged log is only read. Works when redb cannot open the file, from its \
+         bytes. The new log is verified; put it in place of DIR/events.redb to use it (see the report)",
+        "損傷したログ(オフライン)の読めるレコードをすべて、欠番なしに番号を振り直して新しいログに写し、\
+         失われたものを報告します。損傷したログは読むだけです。redb がファイルを開けないときも、その\
+         バイト列から救出します。新しいログは検証されます。使うには DIR/events.redb と置き換えてください\
+         (報告を参照)",
+    ),
+    (
+        "Where to write the new log: a file that does not exist yet, or a directory (made if the path ends \
+         with /) to write events.redb into",
+        "新しいログの書き出し先: まだ存在しないファイル、または events.redb を書き込むディレクトリ\
+         (パスが / で終わるなら作成します)",
+    ),
+    (
         "Print the log as readable lines; with --follow (online), keep printing new records as they are \
          stored",
         "ログを読みやすい行で表示します。--follow(オンライン)を付けると、新しいレコードが保存されるたびに\
