@@ -270,6 +270,14 @@ pub(super) const TABLE: &[(&str, &str)] = &[
         "この秒数ハートビートがない他ホストのノードを到達不能とします(そのインスタンスは impaired \
          になり、新しいインスタンスは配置されません)",
     ),
+    (
+        "Start even if the event log is damaged, read-only: reads are served (the cloud as far as the log \
+         could be read) and every change is refused (503) until the log is salvaged (yukari replay salvage). \
+         The node is not driven meanwhile",
+        "イベントログが損傷していても、読み取り専用で起動します: 読み取りには応じ(ログを読めたところまでの\
+         クラウド)、ログが救出される(yukari replay salvage)までは変更をすべて拒否します(503)。その間\
+         ノードは動かしません",
+    ),
     // yukari cluster
     (
         "Manage the clusters (availability zones) of a running cloud",
