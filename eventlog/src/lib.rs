@@ -5,6 +5,10 @@
 //! commit (appends from concurrent callers share one durable transaction and
 //! each caller is answered only after its events are on disk), reads by
 //! stream and by position, and subscriptions that catch up and then follow.
+//! It also knows what it can do now ([`Health`]: a full or read-only disk
+//! refuses appends until it heals, a damaged log until it is salvaged;
+//! `health.rs`), and salvages the readable records of a damaged log into a
+//! new one ([`salvage`]).
 //!
 //! It must not know the domain: events arrive as a type name, a schema
 //! version and payload bytes. There is no update and no delete.

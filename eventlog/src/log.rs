@@ -132,7 +132,7 @@ impl EventLog {
         } else {
             match opener.open_writable() {
                 Ok(db) => {
-                    prepare(&db)?;
+                    prepare(&db, &path)?;
                     Db::Writable(db)
                 }
                 Err(e) => match unavailable(&e) {
@@ -501,7 +501,7 @@ fn unavailable(e: &redb::DatabaseError) -> Option<Unavailable> {
 /// Creates the tables of a new log (and the index's merged position of a
 /// log from before the overlay). Writes nothing when there is nothing to
 /// write, so that a log opens on a full disk.
-fn prepare(db: &redb::Database) -> Result<(), OpenError> {
+fn prepare(db: &redb::Database, path: &str) -> Result<(), OpenError> {
     let prepared = db.begin_read().map_err(|e| OpenError::Storage(storage(e))).map(|txn| {
         match txn.open_table(META) {
             Ok(meta) => matches!(meta.get(MERGED_THROUGH), Ok(Some(_))),
@@ -512,7 +512,7 @@ fn prepare(db: &redb::Database) -> Result<(), OpenError> {
         return Ok(());
     }
     let failed = |e: redb::Error| match Fault::of(&e) {
-        Fault::Unavailable(reason) => OpenError::Unavailable { path: "(the event log)".into(), reason },
+        Fault::Unavailable(reason) => OpenError::Unavailable { path: path.to_owned(), reason },
         _ => OpenError::Storage(e.to_string()),
     };
     let txn = db.begin_write().map_err(|e| failed(e.into()))?;

@@ -8,6 +8,10 @@ use crate::writer::{RawRecord, Shared};
 use std::sync::Arc;
 use tokio::sync::watch;
 
+/// How long a subscriber waits before reading again a log that cannot be
+/// read now.
+const UNAVAILABLE_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// Pulls batches of events in order; see [`EventLog::subscribe`].
 pub struct Subscription {
     log: EventLog,
@@ -96,9 +100,18 @@ impl Subscription {
                     Some(records) if !records.is_empty() => records,
                     _ => {
                         let log = self.log.clone();
-                        tokio::task::spawn_blocking(move || log.raw_records(from, max))
+                        let read = tokio::task::spawn_blocking(move || log.raw_records(from, max))
                             .await
-                            .map_err(|e| ReadError::Storage(e.to_string()))??
+                            .map_err(|e| ReadError::Storage(e.to_string()))?;
+                        match read {
+                            // The writer is opening the file again (see
+                            // `health.rs`): the records will be there.
+                            Err(ReadError::Unavailable(_)) => {
+                                tokio::time::sleep(UNAVAILABLE_WAIT).await;
+                                continue;
+                            }
+                            read => read?,
+                        }
                     }
                 };
                 let batch = Batch { records, log: Some(self.log.shared().clone()) };
