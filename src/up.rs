@@ -98,10 +98,11 @@ pub struct UpArgs {
     /// marked unreachable (its instances impaired, nothing new placed on it).
     #[arg(long, default_value_t = 30)]
     pub node_timeout_secs: u64,
-    /// Start even if the event log is damaged, read-only: reads are served
-    /// (the cloud as far as the log could be read) and every change is
-    /// refused (503) until the log is salvaged (yukari replay salvage). The
-    /// node is not driven meanwhile
+    /// Start read-only, even on a damaged event log: reads are served (the
+    /// cloud as far as the log can be read) and every change is refused
+    /// (503), until the log is salvaged (yukari replay salvage) and the
+    /// controller started without this flag. The node is not driven
+    /// meanwhile
     #[arg(long)]
     pub allow_damaged_log: bool,
 }
@@ -182,9 +183,8 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let tokens = api::metadata::MetadataTokens::new(&master_key);
     let metadata_token = Arc::new(move |id: &InstanceId| tokens.token(id));
     let (log, projections) = log::open_log(dir, args.allow_damaged_log)?;
-    // Only with --allow-damaged-log on a damaged log: nothing is written
-    // and the node is not driven.
-    let read_only = matches!(log.health(), Health::Damaged(_) | Health::ReadOnly);
+    // With --allow-damaged-log: nothing is written and the node is not driven.
+    let read_only = args.allow_damaged_log;
     projections.keep_time_travel(TimeTravelPolicy {
         store: TimeTravel::in_data_dir(dir),
         every: args.time_travel_every,

@@ -238,6 +238,12 @@ fn damage_the_start_up_check_cannot_see_stops_the_controller_through_its_node_ex
     assert!(said.contains("the node executor stopped"), "{said}");
     assert!(said.contains(&format!("record at position {position}")), "{said}");
     assert!(said.contains("yukari replay salvage"), "{said}");
+    // The flag the message offers starts it read-only, whatever the
+    // start-up check found.
+    let read_only = Cloud::start_in(&cloud.dir, free_port(), &["--allow-damaged-log"]);
+    assert_eq!(group_names(&read_only), vec!["default", "g1", "g2", "g3", "g4"]);
+    let change = create_group(&read_only, "g9", "refused");
+    assert_eq!((change.status, change.element("Code")), (503, Some("ServiceUnavailable")), "{}", change.body);
 }
 
 #[test]

@@ -271,12 +271,12 @@ pub(super) const TABLE: &[(&str, &str)] = &[
          になり、新しいインスタンスは配置されません)",
     ),
     (
-        "Start even if the event log is damaged, read-only: reads are served (the cloud as far as the log \
-         could be read) and every change is refused (503) until the log is salvaged (yukari replay salvage). \
-         The node is not driven meanwhile",
-        "イベントログが損傷していても、読み取り専用で起動します: 読み取りには応じ(ログを読めたところまでの\
-         クラウド)、ログが救出される(yukari replay salvage)までは変更をすべて拒否します(503)。その間\
-         ノードは動かしません",
+        "Start read-only, even on a damaged event log: reads are served (the cloud as far as the log can \
+         be read) and every change is refused (503), until the log is salvaged (yukari replay salvage) and \
+         the controller started without this flag. The node is not driven meanwhile",
+        "イベントログが損傷していても、読み取り専用で起動します: 読み取りには応じ(ログを読めるところまでの\
+         クラウド)、ログを救出し(yukari replay salvage)このフラグなしで起動し直すまで、変更はすべて拒否\
+         します(503)。その間ノードは動かしません",
     ),
     // yukari cluster
     (

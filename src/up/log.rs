@@ -9,13 +9,26 @@ use std::sync::Arc;
 
 /// Opens `DIR/events.redb` and the read models. A damaged log (found by
 /// opening, or by the read models' catching up since their checkpoint)
-/// stops the start, unless `allow_damaged`: then the log is opened
-/// read-only and the read models are as far as it can be folded.
-pub fn open_log(dir: &Path, allow_damaged: bool) -> anyhow::Result<(EventLog, Arc<Projections>)> {
+/// stops the start. With `read_only` (--allow-damaged-log, for a log found
+/// damaged now or earlier, e.g. by the node executor, which reads it all),
+/// the log is opened read-only whatever its state, and the read models are
+/// as far as it can be folded.
+pub fn open_log(dir: &Path, read_only: bool) -> anyhow::Result<(EventLog, Arc<Projections>)> {
     let path = dir.join("events.redb");
     let snapshot = Some(dir.join("projections.snapshot"));
+    if read_only {
+        let log = EventLog::open_read_only(&path, LogOptions::default()).map_err(|e| cannot_open(dir, e))?;
+        let (projections, stopped) = Projections::open_partial(&log, snapshot);
+        tracing::warn!(
+            health = ?log.health(),
+            read_models_at = projections.position(),
+            stopped = ?stopped.map(|e| e.to_string()),
+            "running read-only (--allow-damaged-log): every change is refused"
+        );
+        return Ok((log, projections));
+    }
     let damage = match EventLog::open(&path, LogOptions::default()) {
-        Ok(log) => match Projections::open(&log, snapshot.clone()) {
+        Ok(log) => match Projections::open(&log, snapshot) {
             Ok(projections) => return Ok((log, projections)),
             Err(e) => match damage_of(&log, &e) {
                 Some(damage) => {
@@ -28,18 +41,7 @@ pub fn open_log(dir: &Path, allow_damaged: bool) -> anyhow::Result<(EventLog, Ar
         Err(OpenError::Damaged(damage)) => damage,
         Err(e) => return Err(cannot_open(dir, e)),
     };
-    if !allow_damaged {
-        anyhow::bail!(damaged(dir, &damage));
-    }
-    let log = EventLog::open_read_only(&path, LogOptions::default()).map_err(|e| cannot_open(dir, e))?;
-    let (projections, stopped) = Projections::open_partial(&log, snapshot);
-    tracing::warn!(
-        damage = %damage,
-        read_models_at = projections.position(),
-        stopped = ?stopped.map(|e| e.to_string()),
-        "the event log is damaged: running read-only (--allow-damaged-log); every change is refused"
-    );
-    Ok((log, projections))
+    anyhow::bail!(damaged(dir, &damage))
 }
 
 /// The damage behind a failure of the read models to catch up, if that is
