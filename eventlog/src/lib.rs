@@ -21,6 +21,7 @@ mod faults;
 mod health;
 mod index;
 mod log;
+mod open;
 mod read;
 pub mod salvage;
 mod store;
