@@ -6,6 +6,7 @@
 //! `AWS_SECRET_ACCESS_KEY`). Both give the same answers on the same log.
 
 mod online;
+mod salvage;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
@@ -16,7 +17,7 @@ use replay_tools::snapshots::SnapshotStore;
 use replay_tools::source::{Offline, Records};
 use replay_tools::usage::{self, PriceSheet};
 use replay_tools::verify::{Checks, LiveModels};
-use replay_tools::{Progress, diff, rebuild, state, tail, time, tree};
+use replay_tools::{Progress, ReplayError, diff, rebuild, state, tail, time, tree};
 use std::io::Write;
 use std::ops::ControlFlow;
 use std::path::PathBuf;
@@ -141,6 +142,18 @@ enum ReplayCommand {
         #[arg(long, default_value_t = 1_000_000)]
         every: u64,
     },
+    /// Copy every readable record of a damaged log (offline) into a new
+    /// log, renumbered without gaps, and say what was lost; the damaged
+    /// log is only read. Works when redb cannot open the file, from its
+    /// bytes. The new log is verified; put it in place of DIR/events.redb
+    /// to use it (see the report)
+    Salvage {
+        /// Where to write the new log: a file that does not exist yet, or
+        /// a directory (made if the path ends with /) to write events.redb
+        /// into
+        #[arg(long)]
+        to: PathBuf,
+    },
     /// Print the log as readable lines; with --follow (online), keep
     /// printing new records as they are stored.
     Tail {
@@ -185,7 +198,26 @@ impl Source {
 fn open(args: &ReplayArgs) -> anyhow::Result<Source> {
     match &args.controller {
         Some(url) => Ok(Source::Online(Online::connect(url, &args.data_dir)?)),
-        None => Ok(Source::Offline(Offline::open(&args.data_dir)?)),
+        None => Ok(Source::Offline(Offline::open(&args.data_dir).map_err(offline_error)?)),
+    }
+}
+
+/// Why the log cannot be opened offline, in the user's language.
+fn offline_error(e: ReplayError) -> anyhow::Error {
+    match e {
+        ReplayError::InUse(path) => anyhow::anyhow!(say!(
+            "the event log {path} is in use: a running controller holds its log file (redb allows one \
+             process per file): stop it, or replay online with --controller URL",
+            "イベントログ {path} は使用中です: 動いているコントローラーがログファイルを開いています\
+             (redb は 1 ファイルに 1 プロセスだけ): 止めるか、--controller URL でオンラインで再生してください"
+        )),
+        ReplayError::NotClosedCleanly(path) => anyhow::anyhow!(say!(
+            "the event log {path} was not closed cleanly (the controller crashed); the replay tools only \
+             read it: start the controller once to recover it, or salvage it (yukari replay salvage)",
+            "イベントログ {path} は正しく閉じられていません(コントローラーが異常終了しました)。再生ツールは\
+             読むだけです: コントローラーを一度起動して回復させるか、救出してください(yukari replay salvage)"
+        )),
+        other => other.into(),
     }
 }
 
@@ -222,6 +254,15 @@ impl Out {
 }
 
 pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
+    if let ReplayCommand::Salvage { to } = &args.command {
+        if args.controller.is_some() {
+            bail!(say!(
+                "salvage reads the log file of a stopped controller: leave out --controller",
+                "salvage は停止したコントローラーのログファイルを読みます: --controller を外してください"
+            ));
+        }
+        return salvage::run(&args.data_dir, to);
+    }
     let source = open(&args)?;
     let records = source.records();
     let head = records.head()?;
@@ -394,6 +435,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
                 projection.map(|p| format!("; read models saved to {}", p.display())).unwrap_or_default()
             ));
         }
+        ReplayCommand::Salvage { .. } => unreachable!("salvage opens no source"),
         ReplayCommand::Tail { from_position, last, follow, stream, account, action, event_type } => {
             let filter = tail::TailFilter {
                 stream: stream.clone(),

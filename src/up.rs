@@ -16,6 +16,7 @@
 //!   libvirt QEMU driver's state)
 
 pub(crate) mod hypervisor;
+mod log;
 pub(crate) mod network;
 
 use crate::credentials::Endpoint;
@@ -25,9 +26,9 @@ use api::app::{App, AppConfig, ConsoleSource, ExecuteError, RequestMeta};
 use api::secrets::MasterKey;
 use domain::command::NodeReport;
 use domain::{Command, InstanceId, NodeId, Principal, Resources, ZoneName};
-use eventlog::{EventLog, LogOptions};
+use eventlog::Health;
 use node_executor::{DriverError, ExecutorConfig, HypervisorDriver, NodeExecutor, ReportError, Reporter};
-use projections::{Projections, TimeTravel, TimeTravelPolicy};
+use projections::{TimeTravel, TimeTravelPolicy};
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -99,6 +100,13 @@ pub struct UpArgs {
     pub node_timeout_secs: u64,
     #[command(flatten)]
     pub connections: crate::listen::ConnectionArgs,
+    /// Start read-only, even on a damaged event log: reads are served (the
+    /// cloud as far as the log can be read) and every change is refused
+    /// (503), until the log is salvaged (yukari replay salvage) and the
+    /// controller started without this flag. The node is not driven
+    /// meanwhile
+    #[arg(long)]
+    pub allow_damaged_log: bool,
 }
 
 /// Forwards the embedded node executor's reports to the application layer.
@@ -176,16 +184,11 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let master_key = MasterKey::load_or_create(&dir.join("master.key"))?;
     let tokens = api::metadata::MetadataTokens::new(&master_key);
     let metadata_token = Arc::new(move |id: &InstanceId| tokens.token(id));
-    let log = EventLog::open(&dir.join("events.redb"), LogOptions::default()).with_context(|| {
-        say!(
-            "cannot open the event log in {} (is another yukari using it?)",
-            "{} のイベントログを開けません(ほかの yukari が使っていませんか?)",
-            dir.display()
-        )
-    })?;
+    let (log, projections) = log::open_log(dir, args.allow_damaged_log)?;
     // After the log is open: its file exists, made by redb with the umask's mode.
     crate::data_dir::tighten(dir)?;
-    let projections = Projections::open(&log, Some(dir.join("projections.snapshot")))?;
+    // With --allow-damaged-log: nothing is written and the node is not driven.
+    let read_only = args.allow_damaged_log;
     projections.keep_time_travel(TimeTravelPolicy {
         store: TimeTravel::in_data_dir(dir),
         every: args.time_travel_every,
@@ -234,19 +237,27 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let (stop, stopped) = watch::channel(false);
     // If the read models stop following the log (a record that does not
     // decode, a storage error), nothing acknowledged could be shown any
-    // more: the controller stops instead of hanging its callers.
-    let (fatal, fatal_seen) = watch::channel(false);
-    let follower = {
-        let (projections, log, stopped) = (projections.clone(), log.clone(), stopped.clone());
+    // more; if the node executor stops, nothing placed on the node would
+    // run or stop any more (it answered with a warning at shutdown before,
+    // while the API kept accepting work): either way the controller stops,
+    // and exits with the error, for its supervisor to see and restart it.
+    let (fatal, fatal_seen) = watch::channel(None::<String>);
+    let fatal = Arc::new(fatal);
+    let follower = (!read_only).then(|| {
+        let (projections, log, stopped, fatal) =
+            (projections.clone(), log.clone(), stopped.clone(), fatal.clone());
         tokio::spawn(async move {
             let result = projections.follow(log, stopped).await;
             if let Err(e) = &result {
                 tracing::error!(error = %e, "the read models stopped following the log; shutting down");
-                fatal.send_replace(true);
+                fatal.send_replace(Some(say!(
+                    "the read models stopped following the log: {e}",
+                    "読み取りモデルがログに追随できなくなりました: {e}"
+                )));
             }
             result
         })
-    };
+    });
 
     let eucarc = dir.join("eucarc");
     let initialized = projections.read().cloud.initialized_at.is_some();
@@ -299,15 +310,35 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         driver,
         Arc::new(LocalReporter(app.clone())),
     );
-    let executor = tokio::spawn(executor.run(log.clone(), stopped.clone()));
+    let executor = if read_only {
+        tracing::warn!(node = %node, "the node is not driven while the controller runs read-only");
+        None
+    } else {
+        let (run, fatal, stopped) =
+            (executor.run(log.clone(), stopped.clone()), fatal.clone(), stopped.clone());
+        Some(tokio::spawn(async move {
+            let result = run.await;
+            if !*stopped.borrow() {
+                let why = result.as_ref().err().map_or_else(|| "it ended".to_owned(), ToString::to_string);
+                tracing::error!(error = %why, "the node executor stopped; shutting down");
+                fatal.send_replace(Some(say!(
+                    "the node executor stopped: {why}",
+                    "ノード実行部が停止しました: {why}"
+                )));
+            }
+            result
+        }))
+    };
     // Nodes on other hosts (`yukari node`) heartbeat; the embedded one is
     // in this process.
-    let monitor = tokio::spawn(api::nodes::liveness::monitor(
-        app.clone(),
-        Duration::from_secs(args.node_timeout_secs.max(1)),
-        Some(node.clone()),
-        stopped.clone(),
-    ));
+    let monitor = (!read_only).then(|| {
+        tokio::spawn(api::nodes::liveness::monitor(
+            app.clone(),
+            Duration::from_secs(args.node_timeout_secs.max(1)),
+            Some(node.clone()),
+            stopped.clone(),
+        ))
+    });
     let mut guest_net = None;
     if let Some(bridge) = &bridge {
         // The metadata service where guests' 169.254.169.254 is sent: the
@@ -347,27 +378,44 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         .merge(api::admin::router(app.clone()))
         .merge(api::nodes::router(app.clone()));
     let mut fatal_seen = fatal_seen;
+    let mut fatal_wait = fatal_seen.clone();
     let stop_when = async move {
         tokio::select! {
             _ = shutdown_signal() => {},
-            _ = fatal_seen.wait_for(|f| *f) => {},
+            _ = fatal_wait.wait_for(|f| f.is_some()) => {},
         }
     };
     api::serve::serve(listener, router, limits, stop_when).await;
 
     tracing::info!("shutting down");
     stop.send_replace(true);
-    if let Err(e) = executor.await? {
-        tracing::warn!(error = %e, "node executor stopped with an error");
+    if let Some(executor) = executor
+        && let Err(e) = executor.await?
+    {
+        tracing::error!(error = %e, "node executor stopped with an error");
     }
     if let Some(task) = guest_net
         && let Err(e) = task.await?
     {
         tracing::warn!(error = %e, "guest networking stopped with an error");
     }
-    let _ = monitor.await;
-    follower.await??;
+    if let Some(monitor) = monitor {
+        let _ = monitor.await;
+    }
+    let followed = match follower {
+        Some(follower) => follower.await?,
+        None => Ok(()),
+    };
+    let health = log.health();
     log.close();
+    let stopped_by = fatal_seen.borrow_and_update().clone();
+    if let Some(why) = stopped_by {
+        if let Health::Damaged(damage) = health {
+            anyhow::bail!("{why}; {}", log::damaged(dir, &damage));
+        }
+        anyhow::bail!(why);
+    }
+    followed?;
     tracing::info!("stopped cleanly");
     Ok(())
 }

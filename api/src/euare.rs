@@ -156,7 +156,7 @@ const READS: &[&str] = &[
 /// Is this refusal of an authenticated caller recorded?
 fn recorded(action: &str, code: &str) -> bool {
     match code {
-        "InternalError" => false,
+        "InternalError" | "ServiceUnavailable" => false,
         "AccessDenied" => CHANGES.contains(&action) || READS.contains(&action),
         _ => CHANGES.contains(&action),
     }

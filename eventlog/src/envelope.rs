@@ -152,9 +152,67 @@ pub fn decode_record(position: u64, record: &[u8]) -> Result<EnvelopeRef<'_>, Re
     Ok(envelope)
 }
 
+/// A record found in raw bytes: where it starts, how long it is, and the
+/// position it claims (its checksum checked, see [`find_records`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Found {
+    pub offset: usize,
+    pub len: usize,
+    pub position: u64,
+}
+
+/// Every record in `bytes` (e.g. a log file whose database structures are
+/// damaged): a record is recognised by its format byte, an envelope that
+/// decodes after it, and a checksum over both that matches. A random match
+/// has odds of one in 2^32 per place tried. Records are not searched inside
+/// one already found.
+pub(crate) fn find_records(bytes: &[u8]) -> Vec<Found> {
+    let mut found = Vec::new();
+    let mut at = 0usize;
+    while at + 5 < bytes.len() {
+        if bytes[at + 4] == FORMAT
+            && let Ok((envelope, rest)) = postcard::take_from_bytes::<EnvelopeRef<'_>>(&bytes[at + 5..])
+        {
+            let end = bytes.len() - rest.len();
+            let stored = u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
+            if envelope.position > 0 && crc32c::crc32c(&bytes[at + 4..end]) == stored {
+                found.push(Found { offset: at, len: end - at, position: envelope.position });
+                at = end;
+                continue;
+            }
+        }
+        at += 1;
+    }
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn records_are_found_among_other_bytes_and_a_damaged_one_is_not() {
+        let mut second = sample();
+        second.position = 8;
+        let (a, b) = (encode_record(&sample()), encode_record(&second));
+        let mut bytes = vec![1u8, 0, 0, 0, 1, 7, 9];
+        bytes.extend_from_slice(&a);
+        bytes.extend_from_slice(&[0, 1, 1, 0, 255]);
+        let b_at = bytes.len();
+        bytes.extend_from_slice(&b);
+        bytes.extend_from_slice(&a[..a.len() - 1]);
+        let found = find_records(&bytes);
+        assert_eq!(
+            found,
+            vec![
+                Found { offset: 7, len: a.len(), position: 7 },
+                Found { offset: b_at, len: b.len(), position: 8 }
+            ]
+        );
+        assert_eq!(decode_record(8, &bytes[b_at..b_at + b.len()]).unwrap(), second);
+        bytes[b_at + 20] ^= 0x10;
+        assert_eq!(find_records(&bytes).len(), 1);
+    }
 
     fn sample() -> EnvelopeRef<'static> {
         EnvelopeRef {

@@ -1,20 +1,26 @@
 //! The log handle: open, transact/append through the writer, and reads.
 
+use crate::check;
 use crate::envelope::{EnvelopeRef, Metadata, RecordedEvent, decode_record};
-use crate::error::{AppendError, OpenError, ReadError, storage};
-use crate::index::Overlay;
+use crate::error::{AppendError, Damage, OpenError, ReadError, storage};
+use crate::health::{Health, HealthState, Outage};
+use crate::open::{open_error, prepare, unavailable};
 use crate::read;
+use crate::store::{Db, Opener, Store, rd};
 use crate::subscribe::Subscription;
-use crate::tables::{EVENTS, MERGED_THROUGH, META, STREAMS};
+use crate::tables::{EVENTS, STREAMS};
 use crate::tx::{Appended, Job, StreamAppend, Tx};
 use crate::writer::{self, RawRecord, Shared, Tail};
-use redb::{ReadableDatabase, ReadableTable};
 use std::ops::ControlFlow;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot, watch};
+
+/// Records read under one read transaction by the long scans, which then
+/// let a re-open of the database (see `store.rs`) go first if it waits.
+const SCAN_CHUNK: usize = 16_384;
 
 #[derive(Clone, Debug)]
 pub struct LogOptions {
@@ -24,6 +30,10 @@ pub struct LogOptions {
     pub queue: usize,
     /// redb's page cache, in bytes.
     pub cache_bytes: usize,
+    /// How often a log that cannot store (a full disk, a read-only file
+    /// system) checks whether it can again; the wait after a commit that
+    /// failed again doubles from this, up to 30 s.
+    pub retry_every: std::time::Duration,
 }
 
 impl LogOptions {
@@ -36,7 +46,12 @@ impl LogOptions {
 
 impl Default for LogOptions {
     fn default() -> Self {
-        LogOptions { max_batch: 4096, queue: 16384, cache_bytes: 64 << 20 }
+        LogOptions {
+            max_batch: 4096,
+            queue: 16384,
+            cache_bytes: 64 << 20,
+            retry_every: std::time::Duration::from_secs(1),
+        }
     }
 }
 
@@ -52,6 +67,27 @@ struct Inner {
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
+impl Inner {
+    fn close(&self) {
+        self.sender.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let thread = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(thread) = thread
+            && thread.thread().id() != std::thread::current().id()
+        {
+            let _ = thread.join();
+        }
+        *self.shared.store.swap() = Db::Closed(None);
+    }
+}
+
+/// The last handle gone, the log is closed as [`EventLog::close`] does, so
+/// that the file is closed cleanly (and unlocked) when the handle goes.
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
 impl std::fmt::Debug for EventLog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "EventLog(head {})", self.head())
@@ -59,23 +95,86 @@ impl std::fmt::Debug for EventLog {
 }
 
 impl EventLog {
-    /// Opens (or creates) the log file and starts its writer thread.
+    /// Opens (or creates) the log file for writing and starts its writer
+    /// thread. A log found damaged (see `check.rs`) is not opened: open it
+    /// read-only, or salvage it. On a file system that takes no writes (a
+    /// full disk, a read-only mount) the log opens for reading, refuses
+    /// appends, and stores again by itself once it can (see `health.rs`).
     pub fn open(path: &Path, options: LogOptions) -> Result<EventLog, OpenError> {
-        let db = redb::Builder::new()
-            .set_cache_size(options.cache_bytes)
-            .create(path)
-            .map_err(|source| OpenError::Database { path: path.display().to_string(), source })?;
-        let head = prepare(&db)?;
-        let db = Arc::new(db);
-        let index = rebuild_overlay(&db, head)?;
-        let (head_tx, _) = watch::channel(head);
+        Self::open_with(Opener::new(path, options.cache_bytes), options, false)
+    }
+
+    /// Opens the log without ever writing to it (redb's read-only mode):
+    /// every append is refused with [`AppendError::ReadOnly`]. A damaged log
+    /// opens too (its [`Self::health`] says where), and what is readable of
+    /// it is served.
+    pub fn open_read_only(path: &Path, options: LogOptions) -> Result<EventLog, OpenError> {
+        Self::open_with(Opener::new(path, options.cache_bytes), options, true)
+    }
+
+    #[cfg(test)]
+    pub(crate) fn open_faulty(
+        path: &Path,
+        options: LogOptions,
+        faults: Arc<crate::faults::Faults>,
+    ) -> Result<EventLog, OpenError> {
+        let mut opener = Opener::new(path, options.cache_bytes);
+        opener.faults = Some(faults);
+        Self::open_with(opener, options, false)
+    }
+
+    fn open_with(opener: Opener, options: LogOptions, read_only: bool) -> Result<EventLog, OpenError> {
+        let path = opener.path.display().to_string();
+        let mut health =
+            HealthState { read_only, retry_every: options.retry_every, ..HealthState::default() };
+        let db = if read_only {
+            Db::ReadOnly(opener.open_read_only().map_err(|e| open_error(&path, e))?)
+        } else {
+            match opener.open_writable() {
+                Ok(db) => {
+                    prepare(&db, &path)?;
+                    Db::Writable(db)
+                }
+                Err(e) => match unavailable(&e) {
+                    // The file system takes no writes: read what is there.
+                    Some(cause) => match opener.open_read_only() {
+                        Ok(db) => {
+                            tracing::error!(
+                                cause = %cause,
+                                "the event log cannot store changes: opened for reading; writes are refused \
+                                 until it can"
+                            );
+                            health.outage = Some(Outage::new(cause, options.retry_every));
+                            Db::ReadOnly(db)
+                        }
+                        Err(_) => return Err(OpenError::Unavailable { path, reason: cause }),
+                    },
+                    None => return Err(open_error(&path, e)),
+                },
+            }
+        };
+        let inspection = db.begin_read().and_then(|txn| check::inspect(&txn)).map_err(|e| match e {
+            ReadError::Corrupt { position, reason } => {
+                OpenError::Damaged(Damage { position: Some(position), reason })
+            }
+            other => OpenError::Storage(other.to_string()),
+        })?;
+        if let Some(damage) = inspection.damage {
+            if !read_only {
+                return Err(OpenError::Damaged(damage));
+            }
+            tracing::warn!(damage = %damage, "the event log is damaged; it is open read-only");
+            health.damaged = Some(damage);
+        }
+        let (head_tx, _) = watch::channel(inspection.head);
         let shared = Arc::new(Shared {
-            db,
+            store: Store::new(db, opener),
             head: head_tx,
             generation: AtomicU64::new(0),
             commits: AtomicU64::new(0),
-            index: std::sync::RwLock::new(index),
+            index: std::sync::RwLock::new(inspection.overlay),
             tail: Mutex::new(Tail::default()),
+            health: Mutex::new(health),
         });
         let (sender, receiver) = mpsc::channel(options.queue.max(1));
         let writer_shared = shared.clone();
@@ -93,6 +192,11 @@ impl EventLog {
         })
     }
 
+    /// What the log can do now: store, or only read, and why.
+    pub fn health(&self) -> Health {
+        self.inner.shared.health()
+    }
+
     /// The last durable position (0 for an empty log).
     pub fn head(&self) -> u64 {
         *self.inner.shared.head.borrow()
@@ -106,27 +210,38 @@ impl EventLog {
     /// Runs `work` on the writer thread inside the next group commit and
     /// answers once that commit is durable. `work` sees every event stored
     /// before it, including those of earlier jobs in the same batch, and may
-    /// append; if the commit fails, its result is dropped and a storage error
-    /// returned. Keep `work` short: it holds up every other writer.
+    /// append; if the commit fails, its result is dropped and the error
+    /// returned, unless `work` appended nothing and ran before any other job
+    /// of the batch appended (then nothing it saw is lost with the batch).
+    /// While the log may not append (see [`Self::health`]), `work` runs on
+    /// what is stored and its appends are refused. Keep `work` short: it
+    /// holds up every other writer.
     pub async fn transact<T, F>(&self, work: F) -> Result<T, AppendError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Tx<'_>) -> T + Send + 'static,
     {
         let (reply, answer) = oneshot::channel::<Result<T, AppendError>>();
-        let job: Job = Box::new(move |tx: &mut Tx<'_>| {
+        let job: Job = Box::new(move |tx: Result<&mut Tx<'_>, AppendError>| {
+            let tx = match tx {
+                Ok(tx) => tx,
+                Err(refused) => {
+                    let _ = reply.send(Err(refused));
+                    return None;
+                }
+            };
             let outcome = catch_unwind(AssertUnwindSafe(|| work(tx)));
             if outcome.is_err() {
                 tx.discard();
             }
-            Box::new(move |committed: Result<(), AppendError>| {
+            Some(Box::new(move |committed: Result<(), AppendError>| {
                 let result = match (outcome, committed) {
                     (Err(_), _) => Err(AppendError::Panicked),
                     (Ok(_), Err(e)) => Err(e),
                     (Ok(value), Ok(())) => Ok(value),
                 };
                 let _ = reply.send(result);
-            })
+            }))
         });
         let sender = self.inner.sender.lock().expect("sender lock").clone().ok_or(AppendError::Closed)?;
         sender.send(job).await.map_err(|_| AppendError::Closed)?;
@@ -140,23 +255,34 @@ impl EventLog {
         self.transact(move |tx| tx.append(&meta, &appends)).await?
     }
 
+    /// Runs `read` on the stored log, noting a corrupt record it meets.
+    fn read<T>(
+        &self,
+        read: impl FnOnce(&redb::ReadTransaction) -> Result<T, ReadError>,
+    ) -> Result<T, ReadError> {
+        let shared = &self.inner.shared;
+        shared.noted(shared.store.read(read))
+    }
+
     /// The stream's last durable version (0 = no events).
     pub fn stream_version(&self, stream: &str) -> Result<u64, ReadError> {
         // The overlay is locked before the snapshot is taken, so entries
         // the writer merges meanwhile are in the snapshot or the overlay.
         let overlay = self.inner.shared.index.read().map_err(|_| ReadError::Closed)?;
-        let txn = self.read_txn()?;
-        let streams = txn.open_table(STREAMS).map_err(|e| ReadError::Storage(storage(e)))?;
-        read::stream_version(&streams, &[&overlay], stream)
+        self.read(|txn| {
+            let streams = txn.open_table(STREAMS).map_err(rd)?;
+            read::stream_version(&streams, &[&overlay], stream)
+        })
     }
 
     /// A stream's events after `after_version`, verified.
     pub fn read_stream(&self, stream: &str, after_version: u64) -> Result<Vec<RecordedEvent>, ReadError> {
         let overlay = self.inner.shared.index.read().map_err(|_| ReadError::Closed)?;
-        let txn = self.read_txn()?;
-        let streams = txn.open_table(STREAMS).map_err(|e| ReadError::Storage(storage(e)))?;
-        let events = txn.open_table(EVENTS).map_err(|e| ReadError::Storage(storage(e)))?;
-        read::read_stream(&streams, &events, &[&overlay], stream, after_version)
+        self.read(|txn| {
+            let streams = txn.open_table(STREAMS).map_err(rd)?;
+            let events = txn.open_table(EVENTS).map_err(rd)?;
+            read::read_stream(&streams, &events, &[&overlay], stream, after_version)
+        })
     }
 
     /// Up to `max` stored records from `from`, as stored: the exact bytes
@@ -164,18 +290,22 @@ impl EventLog {
     /// (the admin API) is checked end to end by [`decode_record`] on the
     /// other side. A missing position is reported as corrupt.
     pub fn raw_records(&self, from: u64, max: usize) -> Result<Vec<RawRecord>, ReadError> {
-        let txn = self.read_txn()?;
-        let events = txn.open_table(EVENTS).map_err(|e| ReadError::Storage(storage(e)))?;
-        let mut out = Vec::with_capacity(max.min(4096));
-        let range = events.range(from.max(1)..).map_err(|e| ReadError::Storage(storage(e)))?;
-        for (expected, entry) in (from.max(1)..).zip(range.take(max)) {
-            let (key, value) = entry.map_err(|e| ReadError::Storage(storage(e)))?;
-            if key.value() != expected {
-                return Err(ReadError::Corrupt { position: expected, reason: "record is missing".into() });
+        self.read(|txn| {
+            let events = txn.open_table(EVENTS).map_err(rd)?;
+            let mut out = Vec::with_capacity(max.min(4096));
+            let range = events.range(from.max(1)..).map_err(rd)?;
+            for (expected, entry) in (from.max(1)..).zip(range.take(max)) {
+                let (key, value) = entry.map_err(rd)?;
+                if key.value() != expected {
+                    return Err(ReadError::Corrupt {
+                        position: expected,
+                        reason: "record is missing".into(),
+                    });
+                }
+                out.push((expected, Arc::from(value.value())));
             }
-            out.push((expected, Arc::from(value.value())));
-        }
-        Ok(out)
+            Ok(out)
+        })
     }
 
     /// The records of `streams` within positions `from..=through`, merged
@@ -190,29 +320,29 @@ impl EventLog {
         through: u64,
         max: usize,
     ) -> Result<Vec<RawRecord>, ReadError> {
-        let (txn, mut positions) = {
-            let overlay = self.inner.shared.index.read().map_err(|_| ReadError::Closed)?;
-            let txn = self.read_txn()?;
-            let table = txn.open_table(STREAMS).map_err(|e| ReadError::Storage(storage(e)))?;
+        let overlay = self.inner.shared.index.read().map_err(|_| ReadError::Closed)?;
+        self.read(|txn| {
             let mut positions = Vec::new();
-            for stream in streams {
-                positions.extend(read::stream_positions(&table, &[&overlay], stream, from, through)?);
+            {
+                let table = txn.open_table(STREAMS).map_err(rd)?;
+                for stream in streams {
+                    positions.extend(read::stream_positions(&table, &[&overlay], stream, from, through)?);
+                }
             }
-            (txn, positions)
-        };
-        positions.sort_unstable();
-        positions.dedup();
-        positions.truncate(max);
-        let events = txn.open_table(EVENTS).map_err(|e| ReadError::Storage(storage(e)))?;
-        let mut out = Vec::with_capacity(positions.len());
-        for position in positions {
-            let record = events
-                .get(position)
-                .map_err(|e| ReadError::Storage(storage(e)))?
-                .ok_or_else(|| ReadError::Corrupt { position, reason: "indexed but missing".into() })?;
-            out.push((position, Arc::from(record.value())));
-        }
-        Ok(out)
+            positions.sort_unstable();
+            positions.dedup();
+            positions.truncate(max);
+            let events = txn.open_table(EVENTS).map_err(rd)?;
+            let mut out = Vec::with_capacity(positions.len());
+            for position in positions {
+                let record = events
+                    .get(position)
+                    .map_err(rd)?
+                    .ok_or_else(|| ReadError::Corrupt { position, reason: "indexed but missing".into() })?;
+                out.push((position, Arc::from(record.value())));
+            }
+            Ok(out)
+        })
     }
 
     /// Up to `max` committed records from `from`, from the in-memory tail
@@ -239,53 +369,68 @@ impl EventLog {
         from: u64,
         mut visit: impl FnMut(EnvelopeRef<'_>) -> ControlFlow<()>,
     ) -> Result<u64, ReadError> {
-        let txn = self.read_txn()?;
-        let events = txn.open_table(EVENTS).map_err(|e| ReadError::Storage(storage(e)))?;
-        let mut last = from.saturating_sub(1);
-        let mut expected = from.max(1);
-        for entry in events.range(from.max(1)..).map_err(|e| ReadError::Storage(storage(e)))? {
-            let (key, value) = entry.map_err(|e| ReadError::Storage(storage(e)))?;
-            let position = key.value();
-            if position != expected {
-                return Err(ReadError::Corrupt { position: expected, reason: "record is missing".into() });
+        let mut failure = None;
+        let last = self.scan_all(from, |_, record| match record {
+            Ok(envelope) => visit(envelope),
+            Err(e) => {
+                failure = Some(e);
+                ControlFlow::Break(())
             }
-            let envelope = decode_record(position, value.value())?;
-            last = position;
-            expected = position + 1;
-            if visit(envelope).is_break() {
-                break;
-            }
+        })?;
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(last),
         }
-        Ok(last)
     }
 
     /// Visits every stored record from `from`, handing corrupt ones over as
     /// errors instead of stopping (for verification). A missing position is
-    /// reported as corrupt too. Stops early when `visit` breaks.
+    /// reported as corrupt too. Stops early when `visit` breaks. Returns
+    /// the last position visited (or `from - 1`). Reads a chunk of records
+    /// per read transaction: records stored meanwhile are visited too.
     pub fn scan_all(
         &self,
         from: u64,
         mut visit: impl FnMut(u64, Result<EnvelopeRef<'_>, ReadError>) -> ControlFlow<()>,
     ) -> Result<u64, ReadError> {
-        let txn = self.read_txn()?;
-        let events = txn.open_table(EVENTS).map_err(|e| ReadError::Storage(storage(e)))?;
         let mut expected = from.max(1);
-        for entry in events.range(from.max(1)..).map_err(|e| ReadError::Storage(storage(e)))? {
-            let (key, value) = entry.map_err(|e| ReadError::Storage(storage(e)))?;
-            let position = key.value();
-            while expected < position {
-                let missing = ReadError::Corrupt { position: expected, reason: "record is missing".into() };
-                if visit(expected, Err(missing)).is_break() {
-                    return Ok(expected);
+        loop {
+            let start = expected;
+            let mut stop = false;
+            let mut seen = 0usize;
+            self.read(|txn| {
+                let events = txn.open_table(EVENTS).map_err(rd)?;
+                for entry in events.range(start..).map_err(rd)? {
+                    let (key, value) = entry.map_err(rd)?;
+                    let position = key.value();
+                    while expected < position {
+                        let missing =
+                            ReadError::Corrupt { position: expected, reason: "record is missing".into() };
+                        let _ = self.inner.shared.noted::<()>(Err(missing.clone()));
+                        if visit(expected, Err(missing)).is_break() {
+                            stop = true;
+                            return Ok(());
+                        }
+                        expected += 1;
+                    }
+                    expected = position + 1;
+                    seen += 1;
+                    let record = self.inner.shared.noted(decode_record(position, value.value()));
+                    if visit(position, record).is_break() {
+                        stop = true;
+                        return Ok(());
+                    }
+                    if seen >= SCAN_CHUNK {
+                        return Ok(());
+                    }
                 }
-                expected += 1;
-            }
-            expected = position + 1;
-            if visit(position, decode_record(position, value.value())).is_break() {
-                break;
+                stop = true;
+                Ok(())
+            })?;
+            if stop {
+                return Ok(expected - 1);
             }
         }
-        Ok(expected - 1)
     }
 
     /// Follows the log from `from` (a position, from 1): first what is
@@ -295,12 +440,11 @@ impl EventLog {
         Subscription::new(self.clone(), from.max(1))
     }
 
-    /// Stops the writer after the jobs already sent, and waits for it.
+    /// Stops the writer after the jobs already sent, waits for it, and
+    /// closes the file (cleanly: read-only tools open it afterwards). Every
+    /// handle of this log is closed.
     pub fn close(&self) {
-        self.inner.sender.lock().expect("sender lock").take();
-        if let Some(thread) = self.inner.thread.lock().expect("thread lock").take() {
-            let _ = thread.join();
-        }
+        self.inner.close();
     }
 
     /// Commits that failed so far (see [`Tx::generation`]).
@@ -313,65 +457,18 @@ impl EventLog {
         self.inner.shared.commits.load(Ordering::Relaxed)
     }
 
+    /// Notes damage found by a reader outside this crate (the read models
+    /// cannot fold a record): appends are refused from now on.
+    pub fn note_damage(&self, damage: Damage) {
+        self.inner.shared.damage(damage);
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.inner.shared
+    }
+
     #[cfg(test)]
     pub(crate) fn inner_merged_through(&self) -> u64 {
         self.inner.shared.index.read().map_or(0, |o| o.merged_through)
-    }
-
-    fn read_txn(&self) -> Result<redb::ReadTransaction, ReadError> {
-        self.inner.shared.db.begin_read().map_err(|e| ReadError::Storage(storage(e)))
-    }
-}
-
-/// Creates the tables of a new log, and returns the last position.
-fn prepare(db: &redb::Database) -> Result<u64, OpenError> {
-    let txn = db.begin_write().map_err(|e| OpenError::Storage(storage(e)))?;
-    {
-        let events = txn.open_table(EVENTS).map_err(|e| OpenError::Storage(storage(e)))?;
-        let streams = txn.open_table(STREAMS).map_err(|e| OpenError::Storage(storage(e)))?;
-        let mut meta = txn.open_table(META).map_err(|e| OpenError::Storage(storage(e)))?;
-        if meta.get(MERGED_THROUGH).map_err(|e| OpenError::Storage(storage(e)))?.is_none() {
-            // A log from before the overlay indexed every commit.
-            let legacy = streams.first().map_err(|e| OpenError::Storage(storage(e)))?.is_some();
-            let head =
-                events.last().map_err(|e| OpenError::Storage(storage(e)))?.map_or(0, |(k, _)| k.value());
-            let through = if legacy { head } else { 0 };
-            meta.insert(MERGED_THROUGH, through).map_err(|e| OpenError::Storage(storage(e)))?;
-        }
-    }
-    txn.commit().map_err(|e| OpenError::Storage(storage(e)))?;
-    last_position(db)
-}
-
-/// The overlay of index entries after the merged position, from the events.
-fn rebuild_overlay(db: &redb::Database, head: u64) -> Result<Overlay, OpenError> {
-    let txn = db.begin_read().map_err(|e| OpenError::Storage(storage(e)))?;
-    let meta = txn.open_table(META).map_err(|e| OpenError::Storage(storage(e)))?;
-    let through = meta
-        .get(MERGED_THROUGH)
-        .map_err(|e| OpenError::Storage(storage(e)))?
-        .map_or(0, |v| v.value())
-        .min(head);
-    let mut overlay = Overlay::new(through);
-    let events = txn.open_table(EVENTS).map_err(|e| OpenError::Storage(storage(e)))?;
-    for entry in events.range(through + 1..).map_err(|e| OpenError::Storage(storage(e)))? {
-        let (key, value) = entry.map_err(|e| OpenError::Storage(storage(e)))?;
-        let envelope = decode_record(key.value(), value.value())?;
-        overlay.add(envelope.stream, envelope.version, envelope.position);
-    }
-    Ok(overlay)
-}
-
-fn last_position(db: &redb::Database) -> Result<u64, OpenError> {
-    let txn = db.begin_read().map_err(|e| OpenError::Storage(storage(e)))?;
-    let events = txn.open_table(EVENTS).map_err(|e| OpenError::Storage(storage(e)))?;
-    let last = events.last().map_err(|e| OpenError::Storage(storage(e)))?;
-    match last {
-        None => Ok(0),
-        Some((key, value)) => {
-            let position = key.value();
-            decode_record(position, value.value())?;
-            Ok(position)
-        }
     }
 }

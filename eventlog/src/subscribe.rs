@@ -4,8 +4,13 @@
 use crate::envelope::{EnvelopeRef, RecordedEvent, decode_record};
 use crate::error::ReadError;
 use crate::log::EventLog;
-use crate::writer::RawRecord;
+use crate::writer::{RawRecord, Shared};
+use std::sync::Arc;
 use tokio::sync::watch;
+
+/// How long a subscriber waits before reading again a log that cannot be
+/// read now.
+const UNAVAILABLE_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Pulls batches of events in order; see [`EventLog::subscribe`].
 pub struct Subscription {
@@ -16,9 +21,17 @@ pub struct Subscription {
 }
 
 /// Consecutive stored records, verified when read.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Batch {
     records: Vec<RawRecord>,
+    /// The log they come from, told of a corrupt record.
+    log: Option<Arc<Shared>>,
+}
+
+impl std::fmt::Debug for Batch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Batch({} records to {})", self.len(), self.last_position())
+    }
 }
 
 impl Batch {
@@ -37,7 +50,13 @@ impl Batch {
 
     /// Each record, checked and decoded without copying.
     pub fn iter(&self) -> impl Iterator<Item = Result<EnvelopeRef<'_>, ReadError>> {
-        self.records.iter().map(|(position, record)| decode_record(*position, record))
+        self.records.iter().map(|(position, record)| {
+            let decoded = decode_record(*position, record);
+            match &self.log {
+                Some(log) => log.noted(decoded),
+                None => decoded,
+            }
+        })
     }
 
     /// Each record as stored (checksum first), not verified: for passing
@@ -81,12 +100,21 @@ impl Subscription {
                     Some(records) if !records.is_empty() => records,
                     _ => {
                         let log = self.log.clone();
-                        tokio::task::spawn_blocking(move || log.raw_records(from, max))
+                        let read = tokio::task::spawn_blocking(move || log.raw_records(from, max))
                             .await
-                            .map_err(|e| ReadError::Storage(e.to_string()))??
+                            .map_err(|e| ReadError::Storage(e.to_string()))?;
+                        match read {
+                            // The writer is opening the file again (see
+                            // `health.rs`): the records will be there.
+                            Err(ReadError::Unavailable(_)) => {
+                                tokio::time::sleep(UNAVAILABLE_WAIT).await;
+                                continue;
+                            }
+                            read => read?,
+                        }
                     }
                 };
-                let batch = Batch { records };
+                let batch = Batch { records, log: Some(self.log.shared().clone()) };
                 if batch.is_empty() {
                     return Err(ReadError::Corrupt {
                         position: from,

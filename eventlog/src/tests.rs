@@ -1,7 +1,7 @@
 use crate::*;
 use std::path::Path;
 
-fn meta(request: &str) -> Metadata {
+pub(crate) fn meta(request: &str) -> Metadata {
     Metadata {
         account: "123456789012".into(),
         user: "admin".into(),
@@ -14,11 +14,11 @@ fn meta(request: &str) -> Metadata {
     }
 }
 
-fn ev(t: &str, payload: &[u8]) -> NewEvent {
+pub(crate) fn ev(t: &str, payload: &[u8]) -> NewEvent {
     NewEvent { event_type: t.into(), schema: 1, payload: payload.to_vec() }
 }
 
-fn one(stream: &str, expected: ExpectedVersion, payloads: &[&[u8]]) -> Vec<StreamAppend> {
+pub(crate) fn one(stream: &str, expected: ExpectedVersion, payloads: &[&[u8]]) -> Vec<StreamAppend> {
     vec![StreamAppend {
         stream: stream.into(),
         expected,
@@ -189,7 +189,7 @@ async fn a_flipped_byte_is_reported_and_never_served() {
     std::fs::write(&path, &bytes).unwrap();
     match EventLog::open(&path, LogOptions::default()) {
         // The damaged record is the last one, which open checks.
-        Err(OpenError::Corrupt(ReadError::Corrupt { position: 2, .. })) => {}
+        Err(OpenError::Damaged(Damage { position: Some(2), .. })) => {}
         Err(other) => panic!("unexpected open error {other}"),
         Ok(log) => {
             let read = log.read_from(1, 10);

@@ -6,7 +6,8 @@ use crate::envelope::{EnvelopeRef, Metadata, NewEvent, RecordedEvent, encode_rec
 use crate::error::{AppendError, ReadError};
 use crate::index::Overlay;
 use crate::read;
-use redb::Table;
+use crate::writer::Shared;
+use redb::{ReadOnlyTable, Table};
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
@@ -65,7 +66,25 @@ pub struct Appended {
 }
 
 pub(crate) type Completion = Box<dyn FnOnce(Result<(), AppendError>) + Send>;
-pub(crate) type Job = Box<dyn FnOnce(&mut Tx<'_>) -> Completion + Send>;
+/// Work for the writer: run in a transaction (and return what to call once
+/// it is committed or not), or refused without running (`Err`).
+pub(crate) type Job = Box<dyn FnOnce(Result<&mut Tx<'_>, AppendError>) -> Option<Completion> + Send>;
+
+/// The tables a job works on: the write transaction's, or, while the log
+/// cannot store anything (see `writer.rs`), a read transaction's; then
+/// every append is refused with `refusal` and reads go on, so that a
+/// command that is refused anyway is refused for its own reason.
+pub(crate) enum Tables<'t> {
+    Write {
+        events: Table<'t, u64, &'static [u8]>,
+        streams: Table<'t, (&'static str, u64), u64>,
+    },
+    Read {
+        events: ReadOnlyTable<u64, &'static [u8]>,
+        streams: ReadOnlyTable<(&'static str, u64), u64>,
+        refusal: AppendError,
+    },
+}
 
 struct Pending {
     position: u64,
@@ -76,8 +95,9 @@ struct Pending {
 
 /// A job's view of the log inside the shared write transaction.
 pub struct Tx<'t> {
-    pub(crate) events: Table<'t, u64, &'static [u8]>,
-    pub(crate) streams: Table<'t, (&'static str, u64), u64>,
+    pub(crate) tables: Tables<'t>,
+    /// Where a corrupt record met by a read is noted.
+    shared: &'t Shared,
     /// Index entries of earlier commits, not yet merged into `streams`.
     pub(crate) merged: &'t Overlay,
     /// Index entries of the jobs of this batch flushed so far.
@@ -95,16 +115,16 @@ pub struct Tx<'t> {
 
 impl<'t> Tx<'t> {
     pub(crate) fn new(
-        events: Table<'t, u64, &'static [u8]>,
-        streams: Table<'t, (&'static str, u64), u64>,
+        tables: Tables<'t>,
+        shared: &'t Shared,
         merged: &'t Overlay,
         next_position: u64,
         recorded_at: i64,
         generation: u64,
     ) -> Self {
         Tx {
-            events,
-            streams,
+            tables,
+            shared,
             merged,
             batch: Overlay::default(),
             records: Vec::new(),
@@ -130,18 +150,41 @@ impl Tx<'_> {
         if let Some(v) = self.pending_versions.get(stream) {
             return Ok(*v);
         }
-        read::stream_version(&self.streams, &[self.merged, &self.batch], stream)
+        let overlays = [self.merged, &self.batch];
+        let version = match &self.tables {
+            Tables::Write { streams, .. } => read::stream_version(streams, &overlays, stream),
+            Tables::Read { streams, .. } => read::stream_version(streams, &overlays, stream),
+        };
+        self.shared.noted(version)
     }
 
     /// The stream's stored events after `after_version` (this job's own
     /// appends are not included).
     pub fn read_stream(&self, stream: &str, after_version: u64) -> Result<Vec<RecordedEvent>, ReadError> {
-        read::read_stream(&self.streams, &self.events, &[self.merged, &self.batch], stream, after_version)
+        let overlays = [self.merged, &self.batch];
+        let events = match &self.tables {
+            Tables::Write { events, streams } => {
+                read::read_stream(streams, events, &overlays, stream, after_version)
+            }
+            Tables::Read { events, streams, .. } => {
+                read::read_stream(streams, events, &overlays, stream, after_version)
+            }
+        };
+        self.shared.noted(events)
+    }
+
+    /// Has an earlier job of this batch appended? A job that ran before any
+    /// did, and appended nothing, depends on nothing the batch may lose.
+    pub(crate) fn untouched(&self) -> bool {
+        self.records.is_empty() && self.pending.is_empty()
     }
 
     /// Appends to one or more streams atomically: every expectation is
     /// checked before anything is written.
     pub fn append(&mut self, meta: &Metadata, appends: &[StreamAppend]) -> Result<Appended, AppendError> {
+        if let Tables::Read { refusal, .. } = &self.tables {
+            return Err(refusal.clone());
+        }
         // Running version of each stream named in this append.
         let mut current: Vec<(String, u64)> = Vec::with_capacity(appends.len());
         let mut starts = Vec::with_capacity(appends.len());
@@ -200,7 +243,10 @@ impl Tx<'_> {
     /// entries go to the batch overlay) and gets ready for the next job.
     pub(crate) fn flush(&mut self) -> Result<(), redb::StorageError> {
         for p in self.pending.drain(..) {
-            self.events.insert(p.position, &*p.record)?;
+            let Tables::Write { events, .. } = &mut self.tables else {
+                unreachable!("appends are refused in a read transaction");
+            };
+            events.insert(p.position, &*p.record)?;
             self.batch.add(&p.stream, p.version, p.position);
             self.records.push((p.position, p.record));
         }

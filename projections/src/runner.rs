@@ -95,31 +95,60 @@ pub fn rebuild(log: &EventLog) -> Result<ReadModels, ProjectionError> {
     Ok(models)
 }
 
+/// The snapshot at `snapshot` when it verifies and is not ahead of the
+/// log, else nothing.
+fn starting_models(log: &EventLog, snapshot: Option<&std::path::Path>) -> ReadModels {
+    match snapshot.map(load_snapshot) {
+        Some(Ok(Some(m))) if m.position <= log.head() => m,
+        Some(Ok(Some(m))) => {
+            tracing::warn!(
+                snapshot = m.position,
+                head = log.head(),
+                "snapshot is ahead of the log; rebuilding"
+            );
+            ReadModels::default()
+        }
+        Some(Err(e)) => {
+            tracing::warn!(error = %e, "ignoring snapshot; rebuilding the read models");
+            ReadModels::default()
+        }
+        _ => ReadModels::default(),
+    }
+}
+
 impl Projections {
     /// Starts from the snapshot at `snapshot` when it verifies and is not
     /// ahead of the log, else from nothing, and catches up with the log.
     pub fn open(log: &EventLog, snapshot: Option<PathBuf>) -> Result<Arc<Projections>, ProjectionError> {
-        let mut models = match snapshot.as_deref().map(load_snapshot) {
-            Some(Ok(Some(m))) if m.position <= log.head() => m,
-            Some(Ok(Some(m))) => {
-                tracing::warn!(
-                    snapshot = m.position,
-                    head = log.head(),
-                    "snapshot is ahead of the log; rebuilding"
-                );
-                ReadModels::default()
-            }
-            Some(Err(e)) => {
-                tracing::warn!(error = %e, "ignoring snapshot; rebuilding the read models");
-                ReadModels::default()
-            }
-            _ => ReadModels::default(),
-        };
+        let mut models = starting_models(log, snapshot.as_deref());
         let from = models.position;
         catch_up(&mut models, log)?;
         tracing::info!(from, to = models.position, "read models caught up");
+        Ok(Projections::with(models, snapshot))
+    }
+
+    /// For a damaged log opened read-only: starts as [`Self::open`] does,
+    /// catches up as far as the log can be folded (up to its first bad
+    /// record after the snapshot), and never writes a snapshot. Returns
+    /// what stopped the catching up, if anything did. Do not follow the
+    /// log with these models.
+    pub fn open_partial(
+        log: &EventLog,
+        snapshot: Option<PathBuf>,
+    ) -> (Arc<Projections>, Option<ProjectionError>) {
+        let mut models = starting_models(log, snapshot.as_deref());
+        let stopped = catch_up(&mut models, log).err();
+        tracing::info!(
+            to = models.position,
+            stopped = stopped.is_some(),
+            "read models caught up as far as they could"
+        );
+        (Projections::with(models, None), stopped)
+    }
+
+    fn with(models: ReadModels, snapshot: Option<PathBuf>) -> Arc<Projections> {
         let (applied, _) = watch::channel(models.position);
-        Ok(Arc::new(Projections {
+        Arc::new(Projections {
             models: RwLock::new(Arc::new(models)),
             applied,
             snapshot,
@@ -127,7 +156,7 @@ impl Projections {
             failed: std::sync::atomic::AtomicBool::new(false),
             time_travel: OnceLock::new(),
             writing: Arc::new(AtomicBool::new(false)),
-        }))
+        })
     }
 
     /// Writes time-travel snapshots while following, as `policy` says

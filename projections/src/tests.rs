@@ -656,3 +656,42 @@ fn a_refused_request_changes_no_read_model() {
     models.position = before.position;
     assert_eq!(models, before);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partial_open_folds_as_far_as_the_log_can_be_folded_and_saves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = EventLog::open(&dir.path().join("events.redb"), LogOptions::default()).unwrap();
+    let mut world = World::new();
+    world.play(&Op::Run { account: 0, min: 1, max: 1, token: None, group: None });
+    let good: Vec<StreamAppend> = world
+        .records
+        .iter()
+        .map(|r| StreamAppend {
+            stream: r.stream.clone(),
+            expected: ExpectedVersion::Any,
+            events: vec![NewEvent {
+                event_type: r.event_type.clone(),
+                schema: r.schema,
+                payload: r.payload.clone(),
+            }],
+        })
+        .collect();
+    let before = log.append(Metadata::default(), good.clone()).await.unwrap();
+    let garbage = StreamAppend {
+        stream: "cloud".into(),
+        expected: ExpectedVersion::Any,
+        events: vec![NewEvent { event_type: "NoSuchEvent".into(), schema: 1, payload: vec![1, 2, 3] }],
+    };
+    log.append(Metadata::default(), vec![garbage]).await.unwrap();
+    log.append(Metadata::default(), good).await.unwrap();
+    let snapshot = dir.path().join("models.snapshot");
+    assert!(Projections::open(&log, Some(snapshot.clone())).is_err());
+    let (partial, stopped) = Projections::open_partial(&log, Some(snapshot.clone()));
+    assert_eq!(partial.position(), before.last);
+    assert!(matches!(stopped, Some(ProjectionError::Decode { position, .. }) if position == before.last + 1));
+    let mut expected = ReadModels::default();
+    apply_all(&mut expected, &world.records);
+    assert_eq!(*partial.read(), expected);
+    partial.save().await;
+    assert!(!snapshot.exists(), "a partial open wrote the checkpoint");
+}

@@ -6,6 +6,18 @@ pub enum ReplayError {
     NoLog(String),
     #[error("cannot open the event log: {0}")]
     Open(String),
+    /// A controller (or another writer) has the log open.
+    #[error(
+        "the event log {0} is in use: a running controller holds its log file (redb allows one process \
+         per file): stop it, or replay online with --controller URL"
+    )]
+    InUse(String),
+    /// The log needs the recovery a writer does on open.
+    #[error(
+        "the event log {0} was not closed cleanly (the controller crashed); the replay tools only read \
+         it: start the controller once to recover it, or salvage it (yukari replay salvage)"
+    )]
+    NotClosedCleanly(String),
     #[error(transparent)]
     Read(#[from] eventlog::ReadError),
     #[error(transparent)]
@@ -15,6 +27,8 @@ pub enum ReplayError {
     Remote(String),
     #[error("{0}")]
     Invalid(String),
+    #[error(transparent)]
+    Salvage(#[from] eventlog::salvage::SalvageError),
     #[error("{path}: {reason}")]
     File { path: String, reason: String },
 }

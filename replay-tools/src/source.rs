@@ -4,7 +4,7 @@
 //! both give the same answers on the same log.
 
 use crate::error::ReplayError;
-use eventlog::{EnvelopeRef, EventLog, ReadError, RecordedEvent};
+use eventlog::{EnvelopeRef, EventLog, OpenError, ReadError, RecordedEvent};
 use std::ops::ControlFlow;
 
 /// What a visitor of records is handed: the position, and the record
@@ -73,21 +73,28 @@ pub struct Offline {
 }
 
 impl Offline {
-    /// Opens `DIR/events.redb`. redb lets one process at a time open the
-    /// file, so this fails while a controller runs on it: then use the
-    /// controller's admin API instead (`--controller URL`).
+    /// Opens `DIR/events.redb` read-only: the tools never write to the log
+    /// (its bytes stay as they are). A controller running on it holds the
+    /// file, so this fails meanwhile: then use the controller's admin API
+    /// instead (`--controller URL`). A damaged log opens, and what is
+    /// readable of it is read.
     pub fn open(data_dir: &std::path::Path) -> Result<Offline, ReplayError> {
-        let path = data_dir.join("events.redb");
+        Offline::open_file(&data_dir.join("events.redb"))
+    }
+
+    /// Opens the log file `path` read-only (see [`Offline::open`]).
+    pub fn open_file(path: &std::path::Path) -> Result<Offline, ReplayError> {
         if !path.exists() {
             return Err(ReplayError::NoLog(path.display().to_string()));
         }
-        let log = EventLog::open(&path, eventlog::LogOptions::for_replay()).map_err(|e| {
-            ReplayError::Open(format!(
-                "{e}. A running controller holds its log file (redb allows one process per file): \
-                 stop it, or replay online with --controller URL"
-            ))
-        })?;
-        Ok(Offline { log, path: path.display().to_string() })
+        let shown = path.display().to_string();
+        let log =
+            EventLog::open_read_only(path, eventlog::LogOptions::for_replay()).map_err(|e| match e {
+                OpenError::InUse { .. } => ReplayError::InUse(shown.clone()),
+                OpenError::NotClosedCleanly { .. } => ReplayError::NotClosedCleanly(shown.clone()),
+                other => ReplayError::Open(other.to_string()),
+            })?;
+        Ok(Offline { log, path: shown })
     }
 
     /// Wraps a log this process already has open.

@@ -224,6 +224,21 @@ pub(super) const TABLE: &[(&str, &str)] = &[
     ),
     ("A time-travel snapshot every N events", "N イベントごとにタイムトラベル用スナップショットを作ります"),
     (
+        "Copy every readable record of a damaged log (offline) into a new log, renumbered without gaps, and \
+         say what was lost; the damaged log is only read. Works when redb cannot open the file, from its \
+         bytes. The new log is verified; put it in place of DIR/events.redb to use it (see the report)",
+        "損傷したログ(オフライン)の読めるレコードをすべて、欠番なしに番号を振り直して新しいログに写し、\
+         失われたものを報告します。損傷したログは読むだけです。redb がファイルを開けないときも、その\
+         バイト列から救出します。新しいログは検証されます。使うには DIR/events.redb と置き換えてください\
+         (報告を参照)",
+    ),
+    (
+        "Where to write the new log: a file that does not exist yet, or a directory (made if the path ends \
+         with /) to write events.redb into",
+        "新しいログの書き出し先: まだ存在しないファイル、または events.redb を書き込むディレクトリ\
+         (パスが / で終わるなら作成します)",
+    ),
+    (
         "Print the log as readable lines; with --follow (online), keep printing new records as they are \
          stored",
         "ログを読みやすい行で表示します。--follow(オンライン)を付けると、新しいレコードが保存されるたびに\
@@ -267,6 +282,14 @@ pub(super) const TABLE: &[(&str, &str)] = &[
          requests, and the longest pause in a request body)",
         "クライアントがリクエストヘッダー全体を送り終えるまでの秒数(リクエスト間で接続がアイドルでいられる\
          最長時間、およびリクエスト本文の送信が途切れてよい最長時間でもあります)",
+    ),
+    (
+        "Start read-only, even on a damaged event log: reads are served (the cloud as far as the log can \
+         be read) and every change is refused (503), until the log is salvaged (yukari replay salvage) and \
+         the controller started without this flag. The node is not driven meanwhile",
+        "イベントログが損傷していても、読み取り専用で起動します: 読み取りには応じ(ログを読めるところまでの\
+         クラウド)、ログを救出し(yukari replay salvage)このフラグなしで起動し直すまで、変更はすべて拒否\
+         します(503)。その間ノードは動かしません",
     ),
     // yukari cluster
     (

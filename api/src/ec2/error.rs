@@ -7,6 +7,7 @@ use crate::auth::AuthError;
 use crate::ec2::xml::Xml;
 use axum::http::StatusCode;
 use domain::DecideError;
+use eventlog::{AppendError, ReadError, Unavailable};
 
 /// An EC2 error: code, message and HTTP status.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,7 +24,9 @@ impl Ec2Error {
             "SignatureDoesNotMatch" | "UnauthorizedOperation" | "OptInRequired" => StatusCode::FORBIDDEN,
             "InternalError" => StatusCode::INTERNAL_SERVER_ERROR,
             "DryRunOperation" => StatusCode::PRECONDITION_FAILED,
-            "Unavailable" | "InsufficientInstanceCapacity" => StatusCode::SERVICE_UNAVAILABLE,
+            "Unavailable" | "ServiceUnavailable" | "InsufficientInstanceCapacity" => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             _ => StatusCode::BAD_REQUEST,
         };
         Ec2Error { code, message: message.into(), status }
@@ -196,16 +199,81 @@ impl From<ExecuteError> for Ec2Error {
     fn from(e: ExecuteError) -> Self {
         match e {
             ExecuteError::Refused(d) => d.into(),
-            other => {
-                tracing::error!(error = %other, "command failed");
-                Ec2Error::internal()
-            }
+            other => match cannot_store(&other) {
+                Some(answer) => {
+                    tracing::warn!(error = %other, "a change was refused: the cloud cannot store it now");
+                    answer
+                }
+                None => {
+                    tracing::error!(error = %other, "command failed");
+                    Ec2Error::internal()
+                }
+            },
         }
     }
+}
+
+/// The answer to a change the event log cannot store now (503
+/// `ServiceUnavailable`): its disk is full or read-only, it is damaged, or
+/// it runs read-only. Reads are still answered meanwhile, and a command
+/// refused for its own reason still gets its own error.
+fn cannot_store(e: &ExecuteError) -> Option<Ec2Error> {
+    const READS: &str = "Reads are still served.";
+    let why = match e {
+        ExecuteError::Append(AppendError::Unavailable(cause)) => {
+            let what = match cause {
+                Unavailable::DiskFull => "its disk is full",
+                Unavailable::QuotaExceeded => "its disk quota is used up",
+                Unavailable::ReadOnlyFileSystem => "its disk is read-only",
+                Unavailable::Other(_) => "its storage is unavailable",
+            };
+            format!("{what}. {READS} Retry later.")
+        }
+        ExecuteError::Append(AppendError::Damaged(_)) | ExecuteError::Read(ReadError::Corrupt { .. }) => {
+            format!("its event log is damaged and must be salvaged by its operator. {READS}")
+        }
+        ExecuteError::Append(AppendError::ReadOnly) => format!("it runs read-only. {READS}"),
+        ExecuteError::Read(ReadError::Unavailable(_)) => {
+            "its storage cannot be read now. Retry later.".to_owned()
+        }
+        _ => return None,
+    };
+    Some(Ec2Error::new("ServiceUnavailable", format!("The cloud cannot store changes now: {why}")))
 }
 
 impl From<AuthError> for Ec2Error {
     fn from(e: AuthError) -> Self {
         Ec2Error::new(e.ec2_code(), e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use eventlog::Damage;
+
+    #[test]
+    fn a_log_that_cannot_store_is_a_503_and_a_refusal_keeps_its_code() {
+        let full: Ec2Error = ExecuteError::Append(AppendError::Unavailable(Unavailable::DiskFull)).into();
+        assert_eq!((full.code, full.status), ("ServiceUnavailable", StatusCode::SERVICE_UNAVAILABLE));
+        assert!(full.message.contains("disk is full") && full.message.contains("Reads are still served"));
+        let read_only: Ec2Error =
+            ExecuteError::Append(AppendError::Unavailable(Unavailable::ReadOnlyFileSystem)).into();
+        assert!(read_only.message.contains("read-only"), "{}", read_only.message);
+        let damage = Damage { position: Some(7), reason: "checksum".into() };
+        let damaged: Ec2Error = ExecuteError::Append(AppendError::Damaged(damage)).into();
+        assert_eq!(damaged.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(damaged.message.contains("damaged") && !damaged.message.contains("checksum"));
+        let corrupt: Ec2Error =
+            ExecuteError::Read(ReadError::Corrupt { position: 7, reason: "x".into() }).into();
+        assert_eq!(corrupt.code, "ServiceUnavailable");
+        // Other storage failures stay internal errors.
+        let other: Ec2Error = ExecuteError::Append(AppendError::Storage("boom".into())).into();
+        assert_eq!((other.code, other.status), ("InternalError", StatusCode::INTERNAL_SERVER_ERROR));
+        let refused: Ec2Error = ExecuteError::Refused(DecideError::InstanceNotFound(vec![
+            domain::InstanceId::parse("i-0123456789abcdef0").unwrap(),
+        ]))
+        .into();
+        assert_eq!(refused.code, "InvalidInstanceID.NotFound");
     }
 }

@@ -8,8 +8,9 @@
 //! that would have failed) or were refused for authorization (a read of
 //! what the caller may not see, such as `AsOf`). Not recorded: refused
 //! reads for other reasons (a Describe* of an id that does not exist),
-//! unknown actions, `DryRunOperation` (the check passed) and
-//! `InternalError` (the server failed, not the caller).
+//! unknown actions, `DryRunOperation` (the check passed), and
+//! `InternalError` and `ServiceUnavailable` (the server failed or cannot
+//! store now, not the caller).
 
 use crate::ec2::actions::Action;
 use crate::ec2::error::Ec2Error;
@@ -20,7 +21,7 @@ pub fn recorded<'p>(params: &'p Params, error: &Ec2Error) -> Option<&'p str> {
     let action = params.get("Action")?;
     let changes = Action::changes_by_name(action)?;
     let wanted = match error.code {
-        "DryRunOperation" | "InternalError" => false,
+        "DryRunOperation" | "InternalError" | "ServiceUnavailable" => false,
         "UnauthorizedOperation" => true,
         _ => changes,
     };
@@ -75,6 +76,7 @@ mod tests {
         assert_eq!(recorded(&terminate, &denied), Some("TerminateInstances"));
         assert_eq!(recorded(&terminate, &Ec2Error::dry_run()), None);
         assert_eq!(recorded(&terminate, &Ec2Error::internal()), None);
+        assert_eq!(recorded(&terminate, &Ec2Error::new("ServiceUnavailable", "disk full")), None);
         assert_eq!(recorded(&describe, &Ec2Error::new("InvalidInstanceID.NotFound", "no")), None);
         assert_eq!(recorded(&describe, &denied), Some("DescribeInstances"));
         assert_eq!(recorded(&unknown, &denied), None);
