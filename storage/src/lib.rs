@@ -10,6 +10,7 @@
 //! and a simulated one ([`SimStorage`]) for tests and benchmarks.
 
 pub mod chunks;
+pub mod controller;
 mod driver;
 pub mod files;
 mod sim;
@@ -18,6 +19,7 @@ pub mod tgt;
 mod tgt_driver;
 
 pub use chunks::{ChunkId, ChunkStore};
+pub use controller::{Reconciler, StorageReport, Wanted, WantedSnapshot, WantedVolume};
 pub use driver::{Export, Grant, Inventory, StorageDriver};
 pub use sim::SimStorage;
 pub use snapshot::{Manifest, Taken};
