@@ -283,7 +283,7 @@ impl<D: StorageDriver> Reconciler<D> {
         let mut size = 0;
         let taken = self.driver.snapshot(&s.volume, &mut |done, all| {
             size = all;
-            let percent = if all == 0 { 100 } else { (done.saturating_mul(100) / all) as u8 };
+            let percent = done.saturating_mul(100).checked_div(all).map_or(100, |p| p.min(100) as u8);
             // Every 10 %: a few records, not one per chunk.
             if percent >= last.saturating_add(10) && percent < 100 {
                 last = percent - percent % 10;
