@@ -24,6 +24,7 @@ mod report;
 mod scrub;
 mod sim;
 mod source;
+pub mod volumes;
 mod worker;
 
 pub use driver::{DriverError, GuestSpec, GuestState, HypervisorDriver, VolumeDisk};
@@ -32,6 +33,7 @@ pub use libvirt::LibvirtDriver;
 pub use report::{ReportError, Reporter};
 pub use sim::SimDriver;
 pub use source::{LocalSource, RecordSource, Records, SourceError};
+pub use volumes::{VolumeReport, VolumeSync, WantedAttachment, WantedVolumes};
 
 #[cfg(test)]
 mod tests;
