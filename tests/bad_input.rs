@@ -158,12 +158,7 @@ fn a_repeated_parameter_is_refused_and_changes_nothing() {
 #[test]
 fn time_travel_refused_to_others_tells_them_nothing_about_the_log() {
     let cloud = Cloud::start();
-    let made = yukari().args(["account", "create", "other", "--data-dir"]).arg(&cloud.dir).output().unwrap();
-    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
-    let other = parse_eucarc(&std::fs::read_to_string(cloud.dir.join("accounts/other/eucarc")).unwrap());
-    let mut theirs = cloud.wire("/");
-    theirs.access_key = other["AWS_ACCESS_KEY_ID"].clone();
-    theirs.secret = other["AWS_SECRET_ACCESS_KEY"].clone();
+    let theirs = cloud.wire_as_new_account("other", "/");
     let mut answers = Vec::new();
     for (name, value) in [
         ("AsOfPosition", "100000"),

@@ -268,12 +268,7 @@ fn the_cloud_administrator_resizes_instance_types() {
     let run = cloud.aws(&["run-instances", "--image-id", DEFAULT_IMAGE, "--instance-type", "m1.small"]);
     assert_eq!(run["Instances"][0]["InstanceType"], "m1.small");
     // Another account may not.
-    let made = yukari().args(["account", "create", "other", "--data-dir"]).arg(&cloud.dir).output().unwrap();
-    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
-    let other = parse_eucarc(&std::fs::read_to_string(cloud.dir.join("accounts/other/eucarc")).unwrap());
-    let mut theirs = cloud.wire("/");
-    theirs.access_key = other["AWS_ACCESS_KEY_ID"].clone();
-    theirs.secret = other["AWS_SECRET_ACCESS_KEY"].clone();
+    let theirs = cloud.wire_as_new_account("other", "/");
     let refused = theirs.send(
         &[
             ("Action", "ModifyInstanceTypeAttribute"),

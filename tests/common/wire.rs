@@ -162,6 +162,25 @@ impl Client {
 }
 
 impl crate::common::Cloud {
+    /// A new account `name` (`yukari account create`), as a wire client
+    /// signing with its admin's key.
+    pub fn wire_as_new_account(&self, name: &str, path: &str) -> Client {
+        let made = crate::common::yukari()
+            .args(["account", "create", name, "--data-dir"])
+            .arg(&self.dir)
+            .output()
+            .unwrap();
+        assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+        let eucarc = std::fs::read_to_string(self.dir.join("accounts").join(name).join("eucarc")).unwrap();
+        let keys = crate::common::parse_eucarc(&eucarc);
+        Client {
+            port: self.port,
+            access_key: keys["AWS_ACCESS_KEY_ID"].clone(),
+            secret: keys["AWS_SECRET_ACCESS_KEY"].clone(),
+            path: path.to_owned(),
+        }
+    }
+
     pub fn wire(&self, path: &str) -> Client {
         Client {
             port: self.port,

@@ -254,14 +254,7 @@ fn a_real_guest_powers_off_on_the_acpi_button_and_starts_again() {
     let dir = tempfile::tempdir().unwrap();
     // QEMU may run as another user (libvirt-qemu under root): let it in.
     std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let files = ImageFiles::new(&images)
-        .with(ImageId::with_kind(ImageKind::Kernel, 1), "yukari-kernel")
-        .with(ImageId::with_kind(ImageKind::Ramdisk, 1), "yukari-initrd")
-        .with(ImageId::with_kind(ImageKind::Machine, 1), "yukari-default");
-    let mut config =
-        LibvirtConfig::new(embedded_uri(&dir.path().join("libvirt")), dir.path().join("instances"), files);
-    config.network = GuestNetwork::None;
-    let d = LibvirtDriver::open(config).unwrap();
+    let d = real_guest_driver(&images, dir.path());
     let s = spec(0x8001);
     let ready = format!("Yukari guest {} ready", s.instance);
     let boots = |d: &LibvirtDriver| {
@@ -343,14 +336,7 @@ fn a_volume_on_a_real_target_attaches_to_a_running_guest_stays_through_stop_and_
         initiator: grant.initiator.clone(),
     };
 
-    let files = ImageFiles::new(&images)
-        .with(ImageId::with_kind(ImageKind::Kernel, 1), "yukari-kernel")
-        .with(ImageId::with_kind(ImageKind::Ramdisk, 1), "yukari-initrd")
-        .with(ImageId::with_kind(ImageKind::Machine, 1), "yukari-default");
-    let mut config =
-        LibvirtConfig::new(embedded_uri(&dir.path().join("libvirt")), dir.path().join("instances"), files);
-    config.network = GuestNetwork::None;
-    let d = LibvirtDriver::open(config).unwrap();
+    let d = real_guest_driver(&images, dir.path());
     let s = spec(0x8a77);
     let instance = s.instance.clone();
     let console =
@@ -397,4 +383,16 @@ fn a_volume_on_a_real_target_attaches_to_a_running_guest_stays_through_stop_and_
     if let Err(panic) = result {
         std::panic::resume_unwind(panic);
     }
+}
+
+/// A driver on the embedded QEMU driver rooted in `dir`, with the built-in
+/// image from `images` and no guest network.
+fn real_guest_driver(images: &Path, dir: &Path) -> LibvirtDriver {
+    let files = ImageFiles::new(images)
+        .with(ImageId::with_kind(ImageKind::Kernel, 1), "yukari-kernel")
+        .with(ImageId::with_kind(ImageKind::Ramdisk, 1), "yukari-initrd")
+        .with(ImageId::with_kind(ImageKind::Machine, 1), "yukari-default");
+    let mut config = LibvirtConfig::new(embedded_uri(&dir.join("libvirt")), dir.join("instances"), files);
+    config.network = GuestNetwork::None;
+    LibvirtDriver::open(config).unwrap()
 }
