@@ -176,7 +176,7 @@ fn bootstrap() -> Command {
 /// Runs commands through the domain the way the controller does and keeps
 /// the resulting stored records.
 pub(crate) struct World {
-    streams: HashMap<StreamId, Aggregate>,
+    streams: HashMap<StreamId, Folded>,
     pub(crate) records: Vec<eventlog::RecordedEvent>,
     instances: Vec<(AccountId, InstanceId)>,
     allocations: Vec<AllocationId>,
@@ -199,42 +199,35 @@ impl World {
     }
 
     fn execute(&mut self, command: &Command) {
-        let mut named = command.streams();
-        let decision = loop {
-            let view: HashMap<StreamId, Aggregate> =
-                named.iter().map(|s| (s.clone(), self.streams.get(s).cloned().unwrap_or_default())).collect();
-            match decide(command, &view) {
-                Err(DecideError::NeedStreams(more)) => named.extend(more),
-                Err(e) => {
-                    if std::env::var_os("WORLD_DEBUG").is_some() {
-                        eprintln!("{}: {e}", command.name());
-                    }
-                    return;
+        let driven = match drive(command, &mut self.streams) {
+            Ok(driven) => driven,
+            Err(e) => {
+                if std::env::var_os("WORLD_DEBUG").is_some() {
+                    eprintln!("{}: {e}", command.name());
                 }
-                Ok(d) => break d,
+                return;
             }
         };
-        if let Reply::Launched { instances, replayed: false, .. } = &decision.reply
+        if let Reply::Launched { instances, replayed: false, .. } = &driven.decision.reply
             && let Command::RunInstances(c) = command
         {
             self.instances.extend(instances.iter().map(|i| (c.account.clone(), i.clone())));
         }
-        for (stream, event) in decision.events {
-            let agg = self.streams.entry(stream.clone()).or_default();
-            agg.evolve(&event);
-            let position = self.records.len() as u64 + 1;
-            let version = self.records.iter().filter(|r| r.stream == stream.as_str()).count() as u64 + 1;
-            self.records.push(eventlog::RecordedEvent {
-                position,
-                stream: stream.to_string(),
-                version,
-                event_type: event.type_name().into(),
-                schema: event.schema(),
-                recorded_at: self.clock,
-                metadata: Metadata::default(),
-                payload: event.encode(),
-            });
+        for append in driven.appends(&self.streams) {
+            for (version, event) in (append.expected + 1..).zip(append.events) {
+                self.records.push(eventlog::RecordedEvent {
+                    position: self.records.len() as u64 + 1,
+                    stream: append.stream.to_string(),
+                    version,
+                    event_type: event.type_name().into(),
+                    schema: event.schema(),
+                    recorded_at: self.clock,
+                    metadata: Metadata::default(),
+                    payload: event.encode(),
+                });
+            }
         }
+        driven.apply_to(&mut self.streams);
     }
 
     fn fresh(&mut self) -> u128 {
@@ -447,7 +440,7 @@ proptest! {
         prop_assert_eq!(encode_snapshot(&rebuilt), encode_snapshot(&incremental));
         // The models reflect the domain's own state.
         for (_, id) in &world.instances {
-            let state = match world.streams.get(&StreamId::instance(id)) {
+            let state = match world.streams.get(&StreamId::instance(id)).map(|f| &f.state) {
                 Some(Aggregate::Instance(i)) => i.state,
                 _ => unreachable!(),
             };
@@ -457,8 +450,8 @@ proptest! {
         let used: u32 = rebuilt.instances.rows.values().filter_map(|r| r.holds).map(|h| h.cpus).sum();
         prop_assert_eq!(zone_row.nodes[&node()].used.cpus, used);
         // Tags, groups and addresses agree with the domain's streams.
-        for (stream, aggregate) in &world.streams {
-            match aggregate {
+        for (stream, folded) in &world.streams {
+            match &folded.state {
                 Aggregate::Instance(i) => {
                     let tags: std::collections::BTreeMap<String, String> =
                         rebuilt.tags.of(i.id.as_str()).map(|(k, v)| (k.clone(), v.clone())).collect();

@@ -1,7 +1,8 @@
 //! A synthetic but realistic log, for benchmarks and tests: a cloud made by
 //! the same commands `yukari up` and the EC2 API make (bootstrap, accounts,
 //! RunInstances, the node's reports, TerminateInstances), decided by the
-//! real `domain::decide`, encoded by the real encoders, and appended to a
+//! real `domain::decide` through its decide driver (`domain::drive`),
+//! encoded by the real encoders, and appended to a
 //! real [`EventLog`] with expected versions, in large group commits.
 //!
 //! Domain times (`at` in events) follow a synthetic clock; record times are
@@ -55,20 +56,13 @@ pub struct Summary {
 
 const VM_TYPES: [&str; 5] = ["t1.micro", "m1.small", "m1.medium", "c1.medium", "m1.large"];
 
-struct View<'a>(&'a HashMap<StreamId, (u64, Aggregate)>);
-
-impl StateView for View<'_> {
-    fn get(&self, stream: &StreamId) -> Option<&Aggregate> {
-        self.0.get(stream).map(|(_, a)| a)
-    }
-}
-
 type Batch = Vec<(Metadata, Vec<StreamAppend>)>;
 
 struct Generator {
     rng: StdRng,
     clock: i64,
-    cache: HashMap<StreamId, (u64, Aggregate)>,
+    /// Every stream a later command may read (a stream not here is new).
+    cache: HashMap<StreamId, Folded>,
     batch: Batch,
     events: u64,
     commands: u64,
@@ -91,38 +85,35 @@ impl Generator {
         Timestamp(self.clock)
     }
 
-    /// Decides `command` on the cached streams and stages its appends.
+    /// Decides `command` on the cached streams with the decide driver and
+    /// stages its appends.
     fn run(&mut self, command: Command, meta: Metadata) -> Result<Decision, ReplayError> {
-        for stream in command.streams() {
-            self.cache.entry(stream).or_insert((0, Aggregate::Empty));
-        }
-        let decision = domain::decide(&command, &View(&self.cache))
+        let driven = domain::drive(&command, &mut self.cache)
             .map_err(|e| ReplayError::Invalid(format!("synthetic {}: {e}", command.name())))?;
-        let mut appends: Vec<StreamAppend> = Vec::new();
-        for (stream, event) in &decision.events {
-            let (version, aggregate) = self.cache.get_mut(stream).expect("named streams are cached");
-            let new = NewEvent {
-                event_type: event.type_name().into(),
-                schema: event.schema(),
-                payload: event.encode(),
-            };
-            match appends.last_mut() {
-                Some(last) if last.stream == stream.as_str() => last.events.push(new),
-                _ => appends.push(StreamAppend {
-                    stream: stream.to_string(),
-                    expected: ExpectedVersion::from_seen(*version),
-                    events: vec![new],
-                }),
-            }
-            *version += 1;
-            aggregate.evolve(event);
-        }
-        self.events += decision.events.len() as u64;
+        let appends: Vec<StreamAppend> = driven
+            .appends(&self.cache)
+            .into_iter()
+            .map(|a| StreamAppend {
+                stream: a.stream.to_string(),
+                expected: ExpectedVersion::from_seen(a.expected),
+                events: a
+                    .events
+                    .into_iter()
+                    .map(|event| NewEvent {
+                        event_type: event.type_name().into(),
+                        schema: event.schema(),
+                        payload: event.encode(),
+                    })
+                    .collect(),
+            })
+            .collect();
+        driven.apply_to(&mut self.cache);
+        self.events += driven.decision.events.len() as u64;
         self.commands += 1;
         if !appends.is_empty() {
             self.batch.push((meta, appends));
         }
-        Ok(decision)
+        Ok(driven.decision)
     }
 
     /// Decides `command`, which must be refused, and stages the refusal
@@ -134,14 +125,12 @@ impl Generator {
         code: &str,
         named: Vec<String>,
     ) -> Result<(), ReplayError> {
-        for stream in command.streams() {
-            self.cache.entry(stream).or_insert((0, Aggregate::Empty));
-        }
-        let why = match domain::decide(&command, &View(&self.cache)) {
+        let why = match domain::drive(&command, &mut self.cache) {
+            Err(domain::drive::DriveError::Refused(refusal)) => refusal.to_string(),
             Ok(_) => {
                 return Err(ReplayError::Invalid(format!("synthetic {} was not refused", command.name())));
             }
-            Err(e) => e.to_string(),
+            Err(e) => return Err(ReplayError::Invalid(format!("synthetic {}: {e}", command.name()))),
         };
         let event = Event::RequestRefused(event::RequestRefused::new(code, &why, named, false, self.tick()));
         let append = StreamAppend {

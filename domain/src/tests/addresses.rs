@@ -10,7 +10,7 @@ fn cloud() -> Given {
 }
 
 fn instance(g: &Given, id: &InstanceId) -> crate::aggregates::Instance {
-    match g.streams.get(&StreamId::instance(id)) {
+    match g.state(&StreamId::instance(id)) {
         Some(Aggregate::Instance(i)) => (**i).clone(),
         other => panic!("{other:?}"),
     }
@@ -44,7 +44,7 @@ fn associate(address: AddressRef, instance: &InstanceId, allow: bool) -> Command
 }
 
 fn free_public(g: &Given) -> Vec<String> {
-    match g.streams.get(&StreamId::network()) {
+    match g.state(&StreamId::network()) {
         Some(Aggregate::Network(n)) => n.free_public(10),
         _ => unreachable!(),
     }
@@ -147,11 +147,11 @@ fn a_terminated_instance_gives_its_addresses_back_and_keeps_no_elastic_ip() {
             "SecurityGroupMemberRemoved"
         ]
     );
-    match g.streams.get(&StreamId::elastic_ip(&AllocationId::from_bits(1))) {
+    match g.state(&StreamId::elastic_ip(&AllocationId::from_bits(1))) {
         Some(Aggregate::ElasticIp(e)) => assert!(e.association.is_none() && !e.released),
         other => panic!("{other:?}"),
     }
-    match g.streams.get(&StreamId::network()) {
+    match g.state(&StreamId::network()) {
         Some(Aggregate::Network(n)) => assert!(n.private_taken.is_empty()),
         _ => unreachable!(),
     }

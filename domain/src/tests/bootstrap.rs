@@ -41,7 +41,7 @@ fn vm_types_are_resized_or_added_and_checked() {
     g.then_apply(&set("x1.custom", 8, 8192)).unwrap();
     assert!(g.when(&set("m1.small", 2, 1024)).unwrap().events.is_empty(), "no change, no event");
     assert_eq!(g.when(&set("bad", 0, 1024)), Err(DecideError::InvalidVmType("bad".into())));
-    let Some(Aggregate::Cloud(cloud)) = g.streams.get(&StreamId::cloud()) else { unreachable!() };
+    let Some(Aggregate::Cloud(cloud)) = g.state(&StreamId::cloud()) else { unreachable!() };
     assert_eq!(cloud.vm_type("m1.small").unwrap().cpus, 2);
     assert_eq!(cloud.vm_type("x1.custom").unwrap().memory_mib, 8192);
     // Launches use the new size.

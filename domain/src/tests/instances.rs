@@ -16,7 +16,7 @@ fn launched(d: &Decision) -> Vec<InstanceId> {
 }
 
 fn state_of(g: &Given, id: &InstanceId) -> InstanceState {
-    match g.streams.get(&StreamId::instance(id)) {
+    match g.state(&StreamId::instance(id)) {
         Some(Aggregate::Instance(i)) => i.state,
         other => panic!("no instance {id}: {other:?}"),
     }
@@ -213,7 +213,7 @@ fn a_failed_launch_ends_terminated_with_a_reason_and_frees_capacity() {
         ]
     );
     assert_eq!(state_of(&g, &ids[0]), InstanceState::Terminated);
-    match g.streams.get(&StreamId::instance(&ids[0])) {
+    match g.state(&StreamId::instance(&ids[0])) {
         Some(Aggregate::Instance(i)) => {
             assert_eq!(i.reason.as_ref().unwrap().code, "Server.InternalError");
             assert!(i.reason.as_ref().unwrap().message.contains("disk missing"));
@@ -250,7 +250,7 @@ fn every_transition_of_the_state_machine() {
     for (state, expects) in table {
         let mut g = cloud(8);
         let id = launched(&g.then_apply(&run(admin(), 1, 1, 1, None)).unwrap())[0].clone();
-        if let Some(Aggregate::Instance(i)) = g.streams.get_mut(&StreamId::instance(&id)) {
+        if let Some(Aggregate::Instance(i)) = g.state_mut(&StreamId::instance(&id)) {
             i.state = state;
         }
         let commands = [

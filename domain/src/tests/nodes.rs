@@ -28,7 +28,7 @@ fn mark(node: NodeId, reachable: bool) -> Command {
 }
 
 fn cluster(g: &Given) -> &crate::aggregates::Cluster {
-    match g.streams.get(&StreamId::cluster(&zone())) {
+    match g.state(&StreamId::cluster(&zone())) {
         Some(Aggregate::Cluster(c)) => c,
         other => panic!("no cluster: {other:?}"),
     }

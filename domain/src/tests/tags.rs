@@ -27,7 +27,7 @@ fn delete(account: AccountId, resources: &[&str], removals: Vec<TagRemoval>) -> 
 }
 
 fn tags_of(g: &Given, id: &InstanceId) -> std::collections::BTreeMap<String, String> {
-    match g.streams.get(&StreamId::instance(id)) {
+    match g.state(&StreamId::instance(id)) {
         Some(Aggregate::Instance(i)) => i.tags.0.clone(),
         other => panic!("{other:?}"),
     }
@@ -107,7 +107,7 @@ fn key_pairs_are_tagged_in_their_account() {
     .unwrap();
     let d = g.then_apply(&create(admin(), &[key.as_str()], vec![tag("env", "prod")])).unwrap();
     assert_eq!(d.events[0].0, StreamId::account(&admin()));
-    match g.streams.get(&StreamId::account(&admin())) {
+    match g.state(&StreamId::account(&admin())) {
         Some(Aggregate::Account(a)) => assert_eq!(a.key_pairs["k"].tags.0.len(), 2),
         _ => unreachable!(),
     }

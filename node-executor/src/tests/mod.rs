@@ -10,6 +10,7 @@ mod start_failure;
 
 use crate::*;
 use domain::command::{ChangeInstanceStates, Command, NodeOutcome, NodeReport, StateRequest};
+use domain::drive::DriveError;
 use domain::event::*;
 use domain::*;
 use eventlog::{AppendError, EventLog, ExpectedVersion, LogOptions, Metadata, NewEvent, StreamAppend};
@@ -191,41 +192,26 @@ impl Controller {
         self.execute(Command::ChangeInstanceStates(command)).await.unwrap();
     }
 
-    /// Loads the command's streams, decides, appends with the versions read;
-    /// a conflict is decided again.
+    /// Decides with the domain's decide driver over the log's streams and
+    /// appends with the versions read; a conflict is decided again.
     pub(crate) async fn execute(&self, command: Command) -> Result<(), DecideError> {
         loop {
-            let mut view = HashMap::new();
-            let mut versions = HashMap::new();
-            let mut named = command.streams();
-            let decision = loop {
-                for stream in &named {
-                    if !view.contains_key(stream) {
-                        let (state, version) = self.load(stream);
-                        view.insert(stream.clone(), state);
-                        versions.insert(stream.clone(), version);
-                    }
-                }
-                match decide(&command, &view) {
-                    Err(DecideError::NeedStreams(more)) => named.extend(more),
-                    other => break other?,
-                }
+            let mut streams = FromLog { controller: self, read: HashMap::new() };
+            let driven = match drive(&command, &mut streams) {
+                Ok(driven) => driven,
+                Err(DriveError::Refused(refusal)) => return Err(refusal),
+                Err(DriveError::Bug(bug)) => panic!("{bug}"),
+                Err(DriveError::Load(never)) => match never {},
             };
-            let mut appends: Vec<StreamAppend> = Vec::new();
-            for (stream, event) in &decision.events {
-                let at = match appends.iter().position(|a| a.stream == stream.as_str()) {
-                    Some(i) => i,
-                    None => {
-                        appends.push(StreamAppend {
-                            stream: stream.as_str().into(),
-                            expected: ExpectedVersion::from_seen(versions[stream]),
-                            events: Vec::new(),
-                        });
-                        appends.len() - 1
-                    }
-                };
-                appends[at].events.push(new_event(event));
-            }
+            let appends: Vec<StreamAppend> = driven
+                .appends(&streams)
+                .into_iter()
+                .map(|a| StreamAppend {
+                    stream: a.stream.as_str().into(),
+                    expected: ExpectedVersion::from_seen(a.expected),
+                    events: a.events.into_iter().map(new_event).collect(),
+                })
+                .collect();
             if appends.is_empty() {
                 return Ok(());
             }
@@ -237,18 +223,17 @@ impl Controller {
         }
     }
 
-    fn load(&self, stream: &StreamId) -> (Aggregate, u64) {
-        let mut state = Aggregate::Empty;
-        let mut version = 0;
+    fn load(&self, stream: &StreamId) -> Folded {
+        let mut folded = Folded::default();
         for e in self.log.read_stream(stream.as_str(), 0).unwrap() {
-            state.evolve(&Event::decode(&e.event_type, e.schema, &e.payload).unwrap());
-            version = e.version;
+            folded.state.evolve(&Event::decode(&e.event_type, e.schema, &e.payload).unwrap());
+            folded.version = e.version;
         }
-        (state, version)
+        folded
     }
 
     pub(crate) fn instance(&self, id: &InstanceId) -> Option<aggregates::Instance> {
-        match self.load(&StreamId::instance(id)).0 {
+        match self.load(&StreamId::instance(id)).state {
             Aggregate::Instance(i) => Some(*i),
             _ => None,
         }
@@ -256,6 +241,31 @@ impl Controller {
 
     pub(crate) fn state(&self, id: &InstanceId) -> Option<InstanceState> {
         self.instance(id).map(|i| i.state)
+    }
+}
+
+/// The streams a decision reads, each folded from the log when first named.
+struct FromLog<'c> {
+    controller: &'c Controller,
+    read: HashMap<StreamId, Folded>,
+}
+
+impl Streams for FromLog<'_> {
+    type Error = std::convert::Infallible;
+
+    fn load(&mut self, stream: &StreamId) -> Result<(), Self::Error> {
+        if !self.read.contains_key(stream) {
+            self.read.insert(stream.clone(), self.controller.load(stream));
+        }
+        Ok(())
+    }
+
+    fn folded(&self, stream: &StreamId) -> Option<&Folded> {
+        self.read.get(stream)
+    }
+
+    fn folded_mut(&mut self, stream: &StreamId) -> Option<&mut Folded> {
+        self.read.get_mut(stream)
     }
 }
 
