@@ -25,7 +25,7 @@ pub use error::DecideError;
 pub use event::{CodecError, Event};
 pub use ids::*;
 pub use model::*;
-pub use stream::{StreamId, StreamKind};
+pub use stream::{ParsedStream, StreamId, StreamKind};
 
 #[cfg(test)]
 mod tests;

@@ -1,7 +1,7 @@
 //! Address pools and elastic IPs.
 
 use domain::event::*;
-use domain::{AccountId, AllocationId, AssociationId, InstanceId, Timestamp};
+use domain::{AccountId, AllocationId, AssociationId, InstanceId, ParsedStream, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -25,7 +25,10 @@ pub struct AddressRow {
 
 impl NetworkView {
     pub(crate) fn apply(&mut self, stream: &str, event: Event) {
-        let allocation = || stream.strip_prefix("eip/").and_then(|id| AllocationId::parse(id).ok());
+        let allocation = || match ParsedStream::of(stream) {
+            ParsedStream::ElasticIp(id) => Some(id),
+            _ => None,
+        };
         match event {
             Event::AddressPoolConfigured(e) => {
                 self.private_cidr = e.private_cidr;
