@@ -63,13 +63,21 @@ pub struct SetClusterPolicy {
     pub at: Timestamp,
 }
 
-/// The controller's heartbeat monitor: a node went silent (`reachable:
-/// false`) or was heard again. Only a change of state is recorded.
+/// The controller's heartbeat monitor: a node that went silent was heard
+/// again. Only a change of state is recorded.
 #[derive(Clone, Debug, PartialEq)]
-pub struct MarkNode {
+pub struct MarkNodeReachable {
     pub zone: ZoneName,
     pub node: NodeId,
-    pub reachable: bool,
+    pub at: Timestamp,
+}
+
+/// The controller's heartbeat monitor: a node went silent. Only a change of
+/// state is recorded.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MarkNodeUnreachable {
+    pub zone: ZoneName,
+    pub node: NodeId,
     /// The last heartbeat the controller had (or its own start).
     pub last_heartbeat: Timestamp,
     pub at: Timestamp,
@@ -108,14 +116,21 @@ pub struct CreateAccessKey {
     pub at: Timestamp,
 }
 
-/// UpdateAccessKey / DeleteAccessKey of a user's key.
+/// Turns a user's key on or off.
 #[derive(Clone, Debug, PartialEq)]
-pub struct ChangeAccessKey {
+pub struct UpdateAccessKey {
     pub account: AccountId,
     pub user: UserName,
     pub access_key: AccessKeyId,
-    /// `Some(active)`: turn on or off; `None`: delete.
-    pub active: Option<bool>,
+    pub active: bool,
+    pub at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeleteAccessKey {
+    pub account: AccountId,
+    pub user: UserName,
+    pub access_key: AccessKeyId,
     pub at: Timestamp,
 }
 
@@ -222,21 +237,21 @@ impl RunInstances {
     }
 }
 
-/// A change of instance state asked for by a user.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StateRequest {
-    Terminate,
-    Stop { force: bool },
-    Start,
-    Reboot,
-}
-
-/// TerminateInstances, StopInstances, StartInstances, RebootInstances.
+/// The caller's instances named by TerminateInstances, StartInstances or
+/// RebootInstances.
 #[derive(Clone, Debug, PartialEq)]
-pub struct ChangeInstanceStates {
+pub struct InstanceIds {
     pub account: AccountId,
     pub instances: Vec<InstanceId>,
-    pub request: StateRequest,
+    pub at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct StopInstances {
+    pub account: AccountId,
+    pub instances: Vec<InstanceId>,
+    /// Without waiting for the guest to shut down.
+    pub force: bool,
     pub at: Timestamp,
 }
 
@@ -260,16 +275,16 @@ pub struct ModifyInstanceAttribute {
     pub at: Timestamp,
 }
 
-/// A key pair to store: its private key (if EC2 made it) is already gone.
+/// A key pair to store, made by EC2 (CreateKeyPair: its private key is
+/// already handed out and gone) or given (ImportKeyPair).
 #[derive(Clone, Debug, PartialEq)]
-pub struct CreateKeyPair {
+pub struct NewKeyPair {
     pub account: AccountId,
     pub name: String,
     pub key_pair: KeyPairId,
     pub fingerprint: String,
     pub public_key: String,
     pub key_type: String,
-    pub imported: bool,
     pub tags: Vec<Tag>,
     pub at: Timestamp,
 }
@@ -316,13 +331,12 @@ pub struct RuleRef {
     pub source: SourceRef,
 }
 
-/// Authorize or revoke ingress or egress rules.
+/// The rules of a group that Authorize/RevokeSecurityGroupIngress/Egress
+/// add or take away (the verb says which and in what direction).
 #[derive(Clone, Debug, PartialEq)]
-pub struct ChangeSecurityRules {
+pub struct GroupRules {
     pub account: AccountId,
     pub group: GroupRef,
-    pub direction: Direction,
-    pub authorize: bool,
     pub rules: Vec<RuleRef>,
     pub at: Timestamp,
 }
@@ -374,17 +388,26 @@ pub struct ReleaseAddress {
     pub at: Timestamp,
 }
 
-/// CreateTags / DeleteTags over several resources at once.
+/// Tags on several of the caller's resources at once.
 #[derive(Clone, Debug, PartialEq)]
-pub struct ChangeTags {
+pub struct CreateTags {
     pub account: AccountId,
     pub resources: Vec<String>,
-    pub create: Vec<Tag>,
-    pub delete: Vec<TagRemoval>,
+    pub tags: Vec<Tag>,
     pub at: Timestamp,
 }
 
-/// What a node executor saw happen to an instance placed on it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeleteTags {
+    pub account: AccountId,
+    pub resources: Vec<String>,
+    pub removals: Vec<TagRemoval>,
+    pub at: Timestamp,
+}
+
+/// What a node executor saw happen to an instance placed on it, as the
+/// node protocol carries it; [`Command::from`] makes it the command of its
+/// outcome.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NodeReport {
     pub node: NodeId,
@@ -409,86 +432,129 @@ pub enum NodeOutcome {
     LaunchFailed(String),
 }
 
+/// A node's report on an instance placed on it: who says it, about which
+/// launch attempt. The command says what happened.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InstanceReport {
+    pub node: NodeId,
+    pub zone: ZoneName,
+    pub instance: InstanceId,
+    /// See [`NodeReport::attempt`].
+    pub attempt: Option<u32>,
+    pub at: Timestamp,
+}
+
+/// The node could not start the guest, and why.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LaunchFailure {
+    pub report: InstanceReport,
+    pub detail: String,
+}
+
+impl From<NodeReport> for Command {
+    fn from(r: NodeReport) -> Command {
+        let report =
+            InstanceReport { node: r.node, zone: r.zone, instance: r.instance, attempt: r.attempt, at: r.at };
+        match r.outcome {
+            NodeOutcome::Running => Command::ReportInstanceRunning(report),
+            NodeOutcome::Terminated => Command::ReportInstanceTerminated(report),
+            NodeOutcome::Stopped => Command::ReportInstanceStopped(report),
+            NodeOutcome::PoweredOff => Command::ReportInstancePoweredOff(report),
+            NodeOutcome::LaunchFailed(detail) => {
+                Command::ReportLaunchFailed(LaunchFailure { report, detail })
+            }
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {
     BootstrapCloud(BootstrapCloud),
     AddCluster(AddCluster),
-    SetVmType(SetVmType),
+    ModifyInstanceTypeAttribute(SetVmType),
     RegisterNode(RegisterNode),
     CreateAccount(CreateAccount),
     CreateUser(CreateUser),
     CreateAccessKey(CreateAccessKey),
-    ChangeAccessKey(ChangeAccessKey),
+    UpdateAccessKey(UpdateAccessKey),
+    DeleteAccessKey(DeleteAccessKey),
     DeleteUser(DeleteUser),
     RegisterImage(RegisterImage),
     RunInstances(RunInstances),
-    ChangeInstanceStates(ChangeInstanceStates),
+    TerminateInstances(InstanceIds),
+    StopInstances(StopInstances),
+    StartInstances(InstanceIds),
+    RebootInstances(InstanceIds),
     ModifyInstanceAttribute(ModifyInstanceAttribute),
-    CreateKeyPair(CreateKeyPair),
+    CreateKeyPair(NewKeyPair),
+    ImportKeyPair(NewKeyPair),
     DeleteKeyPair(DeleteKeyPair),
     CreateSecurityGroup(CreateSecurityGroup),
     DeleteSecurityGroup(DeleteSecurityGroup),
-    ChangeSecurityRules(ChangeSecurityRules),
+    AuthorizeSecurityGroupIngress(GroupRules),
+    AuthorizeSecurityGroupEgress(GroupRules),
+    RevokeSecurityGroupIngress(GroupRules),
+    RevokeSecurityGroupEgress(GroupRules),
     AllocateAddress(AllocateAddress),
     AssociateAddress(AssociateAddress),
     DisassociateAddress(DisassociateAddress),
     ReleaseAddress(ReleaseAddress),
-    ChangeTags(ChangeTags),
-    ReportInstance(NodeReport),
+    CreateTags(CreateTags),
+    DeleteTags(DeleteTags),
+    ReportInstanceRunning(InstanceReport),
+    ReportInstanceTerminated(InstanceReport),
+    ReportInstanceStopped(InstanceReport),
+    ReportInstancePoweredOff(InstanceReport),
+    ReportLaunchFailed(LaunchFailure),
     SetClusterPolicy(SetClusterPolicy),
-    MarkNode(MarkNode),
+    MarkNodeReachable(MarkNodeReachable),
+    MarkNodeUnreachable(MarkNodeUnreachable),
 }
 
 impl Command {
-    /// The EC2-style verb, for logs and audit.
+    /// The EC2-style verb, for logs and audit: the variant's name.
     pub fn name(&self) -> &'static str {
         match self {
             Command::BootstrapCloud(_) => "BootstrapCloud",
             Command::AddCluster(_) => "AddCluster",
-            Command::SetVmType(_) => "ModifyInstanceTypeAttribute",
+            Command::ModifyInstanceTypeAttribute(_) => "ModifyInstanceTypeAttribute",
             Command::RegisterNode(_) => "RegisterNode",
             Command::CreateAccount(_) => "CreateAccount",
             Command::CreateUser(_) => "CreateUser",
             Command::CreateAccessKey(_) => "CreateAccessKey",
-            Command::ChangeAccessKey(c) if c.active.is_none() => "DeleteAccessKey",
-            Command::ChangeAccessKey(_) => "UpdateAccessKey",
+            Command::UpdateAccessKey(_) => "UpdateAccessKey",
+            Command::DeleteAccessKey(_) => "DeleteAccessKey",
             Command::DeleteUser(_) => "DeleteUser",
             Command::RegisterImage(_) => "RegisterImage",
             Command::RunInstances(_) => "RunInstances",
-            Command::ChangeInstanceStates(c) => match c.request {
-                StateRequest::Terminate => "TerminateInstances",
-                StateRequest::Stop { .. } => "StopInstances",
-                StateRequest::Start => "StartInstances",
-                StateRequest::Reboot => "RebootInstances",
-            },
+            Command::TerminateInstances(_) => "TerminateInstances",
+            Command::StopInstances(_) => "StopInstances",
+            Command::StartInstances(_) => "StartInstances",
+            Command::RebootInstances(_) => "RebootInstances",
             Command::ModifyInstanceAttribute(_) => "ModifyInstanceAttribute",
-            Command::CreateKeyPair(c) if c.imported => "ImportKeyPair",
             Command::CreateKeyPair(_) => "CreateKeyPair",
+            Command::ImportKeyPair(_) => "ImportKeyPair",
             Command::DeleteKeyPair(_) => "DeleteKeyPair",
             Command::CreateSecurityGroup(_) => "CreateSecurityGroup",
             Command::DeleteSecurityGroup(_) => "DeleteSecurityGroup",
-            Command::ChangeSecurityRules(c) => match (c.direction, c.authorize) {
-                (Direction::Ingress, true) => "AuthorizeSecurityGroupIngress",
-                (Direction::Ingress, false) => "RevokeSecurityGroupIngress",
-                (Direction::Egress, true) => "AuthorizeSecurityGroupEgress",
-                (Direction::Egress, false) => "RevokeSecurityGroupEgress",
-            },
+            Command::AuthorizeSecurityGroupIngress(_) => "AuthorizeSecurityGroupIngress",
+            Command::AuthorizeSecurityGroupEgress(_) => "AuthorizeSecurityGroupEgress",
+            Command::RevokeSecurityGroupIngress(_) => "RevokeSecurityGroupIngress",
+            Command::RevokeSecurityGroupEgress(_) => "RevokeSecurityGroupEgress",
             Command::AllocateAddress(_) => "AllocateAddress",
             Command::AssociateAddress(_) => "AssociateAddress",
             Command::DisassociateAddress(_) => "DisassociateAddress",
             Command::ReleaseAddress(_) => "ReleaseAddress",
-            Command::ChangeTags(c) if c.create.is_empty() => "DeleteTags",
-            Command::ChangeTags(_) => "CreateTags",
-            Command::ReportInstance(r) => match r.outcome {
-                NodeOutcome::Running => "ReportInstanceRunning",
-                NodeOutcome::Terminated => "ReportInstanceTerminated",
-                NodeOutcome::Stopped => "ReportInstanceStopped",
-                NodeOutcome::PoweredOff => "ReportInstancePoweredOff",
-                NodeOutcome::LaunchFailed(_) => "ReportLaunchFailed",
-            },
+            Command::CreateTags(_) => "CreateTags",
+            Command::DeleteTags(_) => "DeleteTags",
+            Command::ReportInstanceRunning(_) => "ReportInstanceRunning",
+            Command::ReportInstanceTerminated(_) => "ReportInstanceTerminated",
+            Command::ReportInstanceStopped(_) => "ReportInstanceStopped",
+            Command::ReportInstancePoweredOff(_) => "ReportInstancePoweredOff",
+            Command::ReportLaunchFailed(_) => "ReportLaunchFailed",
             Command::SetClusterPolicy(_) => "SetClusterPolicy",
-            Command::MarkNode(c) if c.reachable => "MarkNodeReachable",
-            Command::MarkNode(_) => "MarkNodeUnreachable",
+            Command::MarkNodeReachable(_) => "MarkNodeReachable",
+            Command::MarkNodeUnreachable(_) => "MarkNodeUnreachable",
         }
     }
 
@@ -511,7 +577,7 @@ impl Command {
                 s
             }
             Command::AddCluster(c) => vec![StreamId::cloud(), StreamId::cluster(&c.zone)],
-            Command::SetVmType(_) => vec![StreamId::cloud()],
+            Command::ModifyInstanceTypeAttribute(_) => vec![StreamId::cloud()],
             Command::RegisterNode(c) => vec![StreamId::cluster(&c.zone), StreamId::node(&c.node)],
             Command::CreateAccount(c) => vec![
                 StreamId::account(&c.account),
@@ -520,7 +586,8 @@ impl Command {
             ],
             Command::CreateUser(c) => vec![StreamId::account(&c.account)],
             Command::CreateAccessKey(c) => vec![StreamId::account(&c.account)],
-            Command::ChangeAccessKey(c) => vec![StreamId::account(&c.account)],
+            Command::UpdateAccessKey(c) => vec![StreamId::account(&c.account)],
+            Command::DeleteAccessKey(c) => vec![StreamId::account(&c.account)],
             Command::DeleteUser(c) => vec![StreamId::account(&c.account)],
             Command::RegisterImage(c) => {
                 let mut s = vec![StreamId::image(&c.image)];
@@ -542,25 +609,37 @@ impl Command {
                 s.extend(c.instance_ids.iter().map(StreamId::instance));
                 s
             }
-            Command::ChangeInstanceStates(c) => c.instances.iter().map(StreamId::instance).collect(),
+            Command::TerminateInstances(c) | Command::StartInstances(c) | Command::RebootInstances(c) => {
+                c.instances.iter().map(StreamId::instance).collect()
+            }
+            Command::StopInstances(c) => c.instances.iter().map(StreamId::instance).collect(),
             Command::ModifyInstanceAttribute(c) => vec![StreamId::instance(&c.instance), StreamId::cloud()],
-            Command::CreateKeyPair(c) => vec![StreamId::account(&c.account)],
+            Command::CreateKeyPair(c) | Command::ImportKeyPair(c) => vec![StreamId::account(&c.account)],
             Command::DeleteKeyPair(c) => vec![StreamId::account(&c.account)],
             Command::CreateSecurityGroup(c) => {
                 vec![StreamId::account(&c.account), StreamId::security_group(&c.group)]
             }
             Command::DeleteSecurityGroup(c) => vec![StreamId::account(&c.account)],
-            Command::ChangeSecurityRules(c) => vec![StreamId::account(&c.account)],
+            Command::AuthorizeSecurityGroupIngress(c)
+            | Command::AuthorizeSecurityGroupEgress(c)
+            | Command::RevokeSecurityGroupIngress(c)
+            | Command::RevokeSecurityGroupEgress(c) => vec![StreamId::account(&c.account)],
             Command::AllocateAddress(c) => vec![StreamId::network(), StreamId::elastic_ip(&c.allocation)],
             Command::AssociateAddress(c) => vec![StreamId::network(), StreamId::instance(&c.instance)],
             Command::DisassociateAddress(_) => vec![StreamId::network()],
             Command::ReleaseAddress(_) => vec![StreamId::network()],
-            Command::ChangeTags(c) => vec![StreamId::account(&c.account)],
-            Command::ReportInstance(r) => {
+            Command::CreateTags(c) => vec![StreamId::account(&c.account)],
+            Command::DeleteTags(c) => vec![StreamId::account(&c.account)],
+            Command::ReportInstanceRunning(r)
+            | Command::ReportInstanceTerminated(r)
+            | Command::ReportInstanceStopped(r)
+            | Command::ReportInstancePoweredOff(r)
+            | Command::ReportLaunchFailed(LaunchFailure { report: r, .. }) => {
                 vec![StreamId::instance(&r.instance), StreamId::cluster(&r.zone), StreamId::network()]
             }
             Command::SetClusterPolicy(c) => vec![StreamId::cluster(&c.zone)],
-            Command::MarkNode(c) => vec![StreamId::cluster(&c.zone)],
+            Command::MarkNodeReachable(c) => vec![StreamId::cluster(&c.zone)],
+            Command::MarkNodeUnreachable(c) => vec![StreamId::cluster(&c.zone)],
         }
     }
 }

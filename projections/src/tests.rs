@@ -279,18 +279,18 @@ impl World {
                     return;
                 }
                 let ids = picks.iter().filter_map(|p| pick(self, *p)).collect();
-                let request = match request {
-                    0 => StateRequest::Terminate,
-                    1 => StateRequest::Stop { force: false },
-                    2 => StateRequest::Start,
-                    _ => StateRequest::Reboot,
-                };
-                Command::ChangeInstanceStates(ChangeInstanceStates {
-                    account: account(*a),
-                    instances: ids,
-                    request,
-                    at,
-                })
+                let named = InstanceIds { account: account(*a), instances: ids, at };
+                match request {
+                    0 => Command::TerminateInstances(named),
+                    1 => Command::StopInstances(StopInstances {
+                        account: named.account,
+                        instances: named.instances,
+                        force: false,
+                        at,
+                    }),
+                    2 => Command::StartInstances(named),
+                    _ => Command::RebootInstances(named),
+                }
             }
             Op::Report { pick: p, outcome } => {
                 let Some(id) = pick(self, *p) else { return };
@@ -301,7 +301,7 @@ impl World {
                     3 => NodeOutcome::PoweredOff,
                     _ => NodeOutcome::LaunchFailed("sim".into()),
                 };
-                Command::ReportInstance(NodeReport {
+                Command::from(NodeReport {
                     node: node(),
                     zone: zone(),
                     instance: id,
@@ -319,11 +319,9 @@ impl World {
                 at,
             }),
             Op::Rule { account: a, name, port, authorize } => {
-                Command::ChangeSecurityRules(ChangeSecurityRules {
+                let rules = GroupRules {
                     account: account(*a),
                     group: GroupRef::Name(group_name(*name)),
-                    direction: Direction::Ingress,
-                    authorize: *authorize,
                     rules: vec![RuleRef {
                         protocol: "tcp".into(),
                         from_port: i32::from(*port),
@@ -331,7 +329,12 @@ impl World {
                         source: SourceRef::Cidr("0.0.0.0/0".into()),
                     }],
                     at,
-                })
+                };
+                if *authorize {
+                    Command::AuthorizeSecurityGroupIngress(rules)
+                } else {
+                    Command::RevokeSecurityGroupIngress(rules)
+                }
             }
             Op::DeleteGroup { account: a, name } => Command::DeleteSecurityGroup(DeleteSecurityGroup {
                 account: account(*a),
@@ -344,14 +347,13 @@ impl World {
                 key_pair: None,
                 at,
             }),
-            Op::KeyPair { account: a, name, delete: false } => Command::CreateKeyPair(CreateKeyPair {
+            Op::KeyPair { account: a, name, delete: false } => Command::ImportKeyPair(NewKeyPair {
                 account: account(*a),
                 name: format!("key{name}"),
                 key_pair: KeyPairId::from_bits(self.fresh()),
                 fingerprint: "f".into(),
                 public_key: "ssh-ed25519 AAAA".into(),
                 key_type: "ed25519".into(),
-                imported: true,
                 tags: vec![],
                 at,
             }),
@@ -395,13 +397,22 @@ impl World {
             Op::Tag { account: a, pick: p, key, delete } => {
                 let Some(id) = pick(self, *p) else { return };
                 let key = format!("k{key}");
-                Command::ChangeTags(ChangeTags {
-                    account: account(*a),
-                    resources: vec![id.to_string()],
-                    create: if *delete { vec![] } else { vec![Tag { key: key.clone(), value: "v".into() }] },
-                    delete: if *delete { vec![TagRemoval { key, value: None }] } else { vec![] },
-                    at,
-                })
+                let (account, resources) = (account(*a), vec![id.to_string()]);
+                if *delete {
+                    Command::DeleteTags(DeleteTags {
+                        account,
+                        resources,
+                        removals: vec![TagRemoval { key, value: None }],
+                        at,
+                    })
+                } else {
+                    Command::CreateTags(CreateTags {
+                        account,
+                        resources,
+                        tags: vec![Tag { key, value: "v".into() }],
+                        at,
+                    })
+                }
             }
             Op::Snapshot => return,
         };

@@ -364,7 +364,7 @@ pub async fn generate(log: &EventLog, spec: &Spec, progress: &Progress) -> Resul
                 at,
             };
             let m = report_meta(&mut g, "ReportInstanceRunning", &id);
-            g.run(Command::ReportInstance(report), m)?;
+            g.run(Command::from(report), m)?;
             running.push((id, owner));
         }
         pending.extend(ids.into_iter().map(|id| (id, account.clone())));
@@ -381,7 +381,7 @@ pub async fn generate(log: &EventLog, spec: &Spec, progress: &Progress) -> Resul
                 at,
             };
             let m = report_meta(&mut g, "ReportInstanceTerminated", &id);
-            g.run(Command::ReportInstance(report), m)?;
+            g.run(Command::from(report), m)?;
             g.forget(&StreamId::instance(&id));
             if summary.terminated.len() < 16 {
                 summary.terminated.push(id);
@@ -393,22 +393,13 @@ pub async fn generate(log: &EventLog, spec: &Spec, progress: &Progress) -> Resul
             let (id, owner) = running.swap_remove(g.rng.gen_range(0..running.len()));
             let key =
                 accounts.iter().find(|a| a.0 == owner).map(|a| a.2.clone()).expect("an account of ours");
-            let terminate = ChangeInstanceStates {
-                account: owner.clone(),
-                instances: vec![id.clone()],
-                request: StateRequest::Terminate,
-                at: g.tick(),
-            };
+            let terminate = InstanceIds { account: owner.clone(), instances: vec![id.clone()], at: g.tick() };
             if summary.refused.len() < 16 && accounts.len() > 1 {
                 // Another customer tries first: to them it does not exist.
                 let (other, _, other_key) =
                     accounts.iter().find(|a| a.0 != owner).cloned().expect("two accounts");
-                let attempt = ChangeInstanceStates {
-                    account: other.clone(),
-                    instances: vec![id.clone()],
-                    request: StateRequest::Terminate,
-                    at: g.tick(),
-                };
+                let attempt =
+                    InstanceIds { account: other.clone(), instances: vec![id.clone()], at: g.tick() };
                 let rid = g.request_id();
                 let m = meta(
                     &other,
@@ -419,7 +410,7 @@ pub async fn generate(log: &EventLog, spec: &Spec, progress: &Progress) -> Resul
                     rid,
                 );
                 g.refuse(
-                    Command::ChangeInstanceStates(attempt),
+                    Command::TerminateInstances(attempt),
                     m,
                     "InvalidInstanceID.NotFound",
                     vec![id.to_string()],
@@ -429,7 +420,7 @@ pub async fn generate(log: &EventLog, spec: &Spec, progress: &Progress) -> Resul
             let rid = g.request_id();
             let src = format!("10.1.0.9:{}", g.rng.gen_range(30_000..60_000));
             g.run(
-                Command::ChangeInstanceStates(terminate),
+                Command::TerminateInstances(terminate),
                 meta(&owner, "ops", key.as_str(), "TerminateInstances", src, rid),
             )?;
             shutting.push(id);

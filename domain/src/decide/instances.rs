@@ -192,28 +192,60 @@ fn owned<'v>(
     if missing.is_empty() { Ok(found) } else { Err(DecideError::InstanceNotFound(missing)) }
 }
 
-pub(super) fn change_states(c: &ChangeInstanceStates, view: &dyn StateView) -> Result<Decision, DecideError> {
-    let instances = owned(view, &c.account, &c.instances)?;
+/// A change of state a user asks for.
+#[derive(Clone, Copy, PartialEq)]
+enum Transition {
+    Terminate,
+    Stop { force: bool },
+    Start,
+    Reboot,
+}
+
+pub(super) fn terminate(c: &InstanceIds, view: &dyn StateView) -> Result<Decision, DecideError> {
+    change_states(view, &c.account, &c.instances, Transition::Terminate, c.at)
+}
+
+pub(super) fn stop(c: &StopInstances, view: &dyn StateView) -> Result<Decision, DecideError> {
+    change_states(view, &c.account, &c.instances, Transition::Stop { force: c.force }, c.at)
+}
+
+pub(super) fn start(c: &InstanceIds, view: &dyn StateView) -> Result<Decision, DecideError> {
+    change_states(view, &c.account, &c.instances, Transition::Start, c.at)
+}
+
+pub(super) fn reboot(c: &InstanceIds, view: &dyn StateView) -> Result<Decision, DecideError> {
+    change_states(view, &c.account, &c.instances, Transition::Reboot, c.at)
+}
+
+/// Each instance's previous and current state in the reply.
+fn change_states(
+    view: &dyn StateView,
+    account: &AccountId,
+    ids: &[InstanceId],
+    transition: Transition,
+    at: Timestamp,
+) -> Result<Decision, DecideError> {
+    let instances = owned(view, account, ids)?;
     let mut events: Events = Vec::new();
     let mut changes = Vec::new();
     let mut taking = Taking::default();
     for instance in instances {
-        let event = match c.request {
-            StateRequest::Terminate => instance.request_termination(c.at)?,
-            StateRequest::Stop { force } => instance.request_stop(force, c.at)?,
-            StateRequest::Start => instance.request_start(c.at)?,
-            StateRequest::Reboot => instance.request_reboot(c.at)?,
+        let event = match transition {
+            Transition::Terminate => instance.request_termination(at)?,
+            Transition::Stop { force } => instance.request_stop(force, at)?,
+            Transition::Start => instance.request_start(at)?,
+            Transition::Reboot => instance.request_reboot(at)?,
         };
-        let current = match (&event, c.request) {
-            (None, _) | (Some(_), StateRequest::Reboot) => instance.state,
-            (Some(_), StateRequest::Terminate) => InstanceState::ShuttingDown,
-            (Some(_), StateRequest::Stop { .. }) => InstanceState::Stopping,
-            (Some(_), StateRequest::Start) => InstanceState::Pending,
+        let current = match (&event, transition) {
+            (None, _) | (Some(_), Transition::Reboot) => instance.state,
+            (Some(_), Transition::Terminate) => InstanceState::ShuttingDown,
+            (Some(_), Transition::Stop { .. }) => InstanceState::Stopping,
+            (Some(_), Transition::Start) => InstanceState::Pending,
         };
         if let Some(event) = event {
             events.push((StreamId::instance(&instance.id), event));
-            if c.request == StateRequest::Start {
-                events.extend(start_placement(view, instance, &mut taking, c.at)?);
+            if transition == Transition::Start {
+                events.extend(start_placement(view, instance, &mut taking, at)?);
             }
         }
         changes.push(StateChange { instance: instance.id.clone(), previous: instance.state, current });

@@ -12,7 +12,12 @@ use crate::stream::StreamId;
 
 type Events = Vec<(StreamId, Event)>;
 
-pub(super) fn create_key_pair(c: &CreateKeyPair, view: &dyn StateView) -> Result<Events, DecideError> {
+/// CreateKeyPair, or ImportKeyPair (`imported`).
+pub(super) fn create_key_pair(
+    c: &NewKeyPair,
+    imported: bool,
+    view: &dyn StateView,
+) -> Result<Events, DecideError> {
     let account = view.account(&c.account).ok_or_else(|| DecideError::AccountNotFound(c.account.clone()))?;
     if account.key_pairs.contains_key(&c.name) {
         return Err(DecideError::KeyPairExists(c.name.clone()));
@@ -27,7 +32,7 @@ pub(super) fn create_key_pair(c: &CreateKeyPair, view: &dyn StateView) -> Result
             fingerprint: c.fingerprint.clone(),
             public_key: c.public_key.clone(),
             key_type: c.key_type.clone(),
-            imported: c.imported,
+            imported,
             at: c.at,
         }
         .into(),
@@ -153,7 +158,11 @@ pub(super) fn delete_group(c: &DeleteSecurityGroup, view: &dyn StateView) -> Res
 /// looked up: whether that account or group exists is not the caller's to
 /// learn, so the answer is the same either way, and nothing of the other
 /// account changes (see [`RuleSource::NamedGroup`]).
-fn resolve_rules(c: &ChangeSecurityRules, view: &dyn StateView) -> Result<Vec<SecurityRule>, DecideError> {
+fn resolve_rules(
+    c: &GroupRules,
+    authorize: bool,
+    view: &dyn StateView,
+) -> Result<Vec<SecurityRule>, DecideError> {
     c.rules
         .iter()
         .map(|r| {
@@ -167,7 +176,7 @@ fn resolve_rules(c: &ChangeSecurityRules, view: &dyn StateView) -> Result<Vec<Se
                 },
                 SourceRef::Group { account, group } => {
                     let owner = account.clone().unwrap_or_else(|| c.account.clone());
-                    let id = match (resolve_group(view, &owner, group), group, c.authorize) {
+                    let id = match (resolve_group(view, &owner, group), group, authorize) {
                         // A rule naming a group that has since gone can still be revoked.
                         (Err(DecideError::GroupNotFound(_)), GroupRef::Id(id), false) => id.clone(),
                         (resolved, _, _) => resolved?,
@@ -185,15 +194,21 @@ fn resolve_rules(c: &ChangeSecurityRules, view: &dyn StateView) -> Result<Vec<Se
         .collect()
 }
 
-pub(super) fn change_rules(c: &ChangeSecurityRules, view: &dyn StateView) -> Result<Decision, DecideError> {
+/// Authorize (`authorize`) or revoke rules of `direction`.
+pub(super) fn change_rules(
+    c: &GroupRules,
+    direction: Direction,
+    authorize: bool,
+    view: &dyn StateView,
+) -> Result<Decision, DecideError> {
     let id = resolve_group(view, &c.account, &c.group)?;
     need(view, [StreamId::security_group(&id)])?;
-    let rules = resolve_rules(c, view)?;
+    let rules = resolve_rules(c, authorize, view)?;
     let group = view.security_group(&id).ok_or_else(|| DecideError::GroupNotFound(id.to_string()))?;
-    let event = if c.authorize {
-        group.authorize(c.direction, &rules, c.at)?
+    let event = if authorize {
+        group.authorize(direction, &rules, c.at)?
     } else {
-        group.revoke(c.direction, &rules, c.at)?
+        group.revoke(direction, &rules, c.at)?
     };
     let mut events = vec![(StreamId::security_group(&id), event)];
     // The account's own groups the rules name learn it (a named group is
@@ -209,7 +224,7 @@ pub(super) fn change_rules(c: &ChangeSecurityRules, view: &dyn StateView) -> Res
             continue;
         }
         let by = id.clone();
-        let fact: Event = if c.authorize {
+        let fact: Event = if authorize {
             SecurityGroupReferenced { by }.into()
         } else {
             SecurityGroupDereferenced { by }.into()

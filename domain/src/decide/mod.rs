@@ -62,30 +62,52 @@ pub fn decide(command: &Command, view: &dyn StateView) -> Result<Decision, Decid
     match command {
         Command::BootstrapCloud(c) => setup::bootstrap(c, view).map(Decision::done),
         Command::AddCluster(c) => setup::add_cluster(c, view).map(Decision::done),
-        Command::SetVmType(c) => setup::set_vm_type(c, view).map(Decision::done),
+        Command::ModifyInstanceTypeAttribute(c) => setup::set_vm_type(c, view).map(Decision::done),
         Command::RegisterNode(c) => setup::register_node(c, view).map(Decision::done),
         Command::CreateAccount(c) => setup::create_account(c, view).map(Decision::done),
         Command::CreateUser(c) => setup::create_user(c, view).map(Decision::done),
         Command::CreateAccessKey(c) => setup::create_access_key(c, view).map(Decision::done),
-        Command::ChangeAccessKey(c) => setup::change_access_key(c, view).map(Decision::done),
+        Command::UpdateAccessKey(c) => setup::update_access_key(c, view).map(Decision::done),
+        Command::DeleteAccessKey(c) => setup::delete_access_key(c, view).map(Decision::done),
         Command::DeleteUser(c) => setup::delete_user(c, view).map(Decision::done),
         Command::RegisterImage(c) => setup::register_image(c, view).map(Decision::done),
         Command::RunInstances(c) => instances::run_instances(c, view),
-        Command::ChangeInstanceStates(c) => instances::change_states(c, view),
+        Command::TerminateInstances(c) => instances::terminate(c, view),
+        Command::StopInstances(c) => instances::stop(c, view),
+        Command::StartInstances(c) => instances::start(c, view),
+        Command::RebootInstances(c) => instances::reboot(c, view),
         Command::ModifyInstanceAttribute(c) => instances::modify_attribute(c, view).map(Decision::done),
-        Command::CreateKeyPair(c) => keys_and_groups::create_key_pair(c, view).map(Decision::done),
+        Command::CreateKeyPair(c) => keys_and_groups::create_key_pair(c, false, view).map(Decision::done),
+        Command::ImportKeyPair(c) => keys_and_groups::create_key_pair(c, true, view).map(Decision::done),
         Command::DeleteKeyPair(c) => keys_and_groups::delete_key_pair(c, view).map(Decision::done),
         Command::CreateSecurityGroup(c) => keys_and_groups::create_group(c, view).map(Decision::done),
         Command::DeleteSecurityGroup(c) => keys_and_groups::delete_group(c, view),
-        Command::ChangeSecurityRules(c) => keys_and_groups::change_rules(c, view),
+        Command::AuthorizeSecurityGroupIngress(c) => {
+            keys_and_groups::change_rules(c, Direction::Ingress, true, view)
+        }
+        Command::AuthorizeSecurityGroupEgress(c) => {
+            keys_and_groups::change_rules(c, Direction::Egress, true, view)
+        }
+        Command::RevokeSecurityGroupIngress(c) => {
+            keys_and_groups::change_rules(c, Direction::Ingress, false, view)
+        }
+        Command::RevokeSecurityGroupEgress(c) => {
+            keys_and_groups::change_rules(c, Direction::Egress, false, view)
+        }
         Command::AllocateAddress(c) => addresses::allocate(c, view),
         Command::AssociateAddress(c) => addresses::associate(c, view),
         Command::DisassociateAddress(c) => addresses::disassociate(c, view),
         Command::ReleaseAddress(c) => addresses::release(c, view),
-        Command::ChangeTags(c) => tags::change_tags(c, view).map(Decision::done),
-        Command::ReportInstance(r) => reports::report_instance(r, view).map(Decision::done),
+        Command::CreateTags(c) => tags::create_tags(c, view).map(Decision::done),
+        Command::DeleteTags(c) => tags::delete_tags(c, view).map(Decision::done),
+        Command::ReportInstanceRunning(r) => reports::running(r, view).map(Decision::done),
+        Command::ReportInstanceTerminated(r) => reports::terminated(r, view).map(Decision::done),
+        Command::ReportInstanceStopped(r) => reports::stopped(r, view).map(Decision::done),
+        Command::ReportInstancePoweredOff(r) => reports::powered_off(r, view).map(Decision::done),
+        Command::ReportLaunchFailed(f) => reports::launch_failed(f, view).map(Decision::done),
         Command::SetClusterPolicy(c) => setup::set_cluster_policy(c, view).map(Decision::done),
-        Command::MarkNode(c) => setup::mark_node(c, view).map(Decision::done),
+        Command::MarkNodeReachable(c) => setup::mark_reachable(c, view).map(Decision::done),
+        Command::MarkNodeUnreachable(c) => setup::mark_unreachable(c, view).map(Decision::done),
     }
 }
 

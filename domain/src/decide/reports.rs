@@ -3,6 +3,7 @@
 
 use super::{need, release_all, release_capacity, release_public_address};
 use crate::aggregate::StateView;
+use crate::aggregates::Instance;
 use crate::command::*;
 use crate::error::DecideError;
 use crate::event::*;
@@ -10,25 +11,44 @@ use crate::stream::StreamId;
 
 type Events = Vec<(StreamId, Event)>;
 
-pub(super) fn report_instance(r: &NodeReport, view: &dyn StateView) -> Result<Events, DecideError> {
+pub(super) fn running(r: &InstanceReport, view: &dyn StateView) -> Result<Events, DecideError> {
+    report(view, r, true, |i| Ok(i.report_running(&r.node, r.at)?.into_iter().collect()))
+}
+
+/// A termination is the same whatever the attempt: there is one.
+pub(super) fn terminated(r: &InstanceReport, view: &dyn StateView) -> Result<Events, DecideError> {
+    report(view, r, false, |i| Ok(i.report_terminated(&r.node, r.at)?.into_iter().collect()))
+}
+
+pub(super) fn stopped(r: &InstanceReport, view: &dyn StateView) -> Result<Events, DecideError> {
+    report(view, r, true, |i| Ok(i.report_stopped(&r.node, r.at)?.into_iter().collect()))
+}
+
+pub(super) fn powered_off(r: &InstanceReport, view: &dyn StateView) -> Result<Events, DecideError> {
+    report(view, r, true, |i| i.report_powered_off(&r.node, r.at))
+}
+
+pub(super) fn launch_failed(f: &LaunchFailure, view: &dyn StateView) -> Result<Events, DecideError> {
+    let r = &f.report;
+    report(view, r, true, |i| Ok(i.report_launch_failed(&r.node, &f.detail, r.at)?.into_iter().collect()))
+}
+
+/// The instance's own `facts` on what the node saw, and what they mean
+/// for everything it holds. A late report of an earlier launch attempt
+/// than the current one (`keyed`: one that depends on the attempt) is
+/// ignored, not refused, so the node does not retry it.
+fn report(
+    view: &dyn StateView,
+    r: &InstanceReport,
+    keyed: bool,
+    facts: impl FnOnce(&Instance) -> Result<Vec<Event>, DecideError>,
+) -> Result<Events, DecideError> {
     let instance =
         view.instance(&r.instance).ok_or_else(|| DecideError::InstanceNotFound(vec![r.instance.clone()]))?;
-    // A late report of an earlier launch attempt (a node retrying, or an
-    // executor catching up) must not change the current one: it is
-    // ignored, not refused, so the node does not retry it. Only a
-    // termination is the same whatever the attempt: there is one.
-    let keyed = !matches!(r.outcome, NodeOutcome::Terminated);
     if instance.is_earlier_attempt(&r.node, r.attempt)? && keyed {
         return Ok(Vec::new());
     }
-    let own = |e: Option<Event>| e.into_iter().collect::<Vec<Event>>();
-    let facts: Vec<Event> = match &r.outcome {
-        NodeOutcome::Running => own(instance.report_running(&r.node, r.at)?),
-        NodeOutcome::Terminated => own(instance.report_terminated(&r.node, r.at)?),
-        NodeOutcome::Stopped => own(instance.report_stopped(&r.node, r.at)?),
-        NodeOutcome::PoweredOff => instance.report_powered_off(&r.node, r.at)?,
-        NodeOutcome::LaunchFailed(detail) => own(instance.report_launch_failed(&r.node, detail, r.at)?),
-    };
+    let facts = facts(instance)?;
     let Some(last) = facts.last() else { return Ok(Vec::new()) };
     let ends = matches!(last, Event::InstanceTerminated(_) | Event::InstanceLaunchFailed(_));
     let stops = matches!(last, Event::InstanceStopped(_) | Event::InstanceStartFailed(_));

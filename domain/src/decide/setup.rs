@@ -152,20 +152,30 @@ pub(super) fn set_cluster_policy(c: &SetClusterPolicy, view: &dyn StateView) -> 
     )])
 }
 
-/// Records a node going silent or being heard again; nothing when it is
-/// already in that state (heartbeats themselves are never recorded).
-pub(super) fn mark_node(c: &MarkNode, view: &dyn StateView) -> Result<Events, DecideError> {
-    let cluster = view.cluster(&c.zone).ok_or_else(|| DecideError::UnknownZone(c.zone.clone()))?;
-    let node = cluster.nodes.get(&c.node).ok_or_else(|| DecideError::UnknownNode(c.node.clone()))?;
-    if node.reachable == c.reachable {
+/// Records a node being heard again; nothing when it is already reachable
+/// (heartbeats themselves are never recorded).
+pub(super) fn mark_reachable(c: &MarkNodeReachable, view: &dyn StateView) -> Result<Events, DecideError> {
+    if node_reachable(view, &c.zone, &c.node)? {
         return Ok(Vec::new());
     }
-    let stream = StreamId::cluster(&c.zone);
-    Ok(vec![if c.reachable {
-        (stream, NodeReachable { node: c.node.clone(), at: c.at }.into())
-    } else {
-        (stream, NodeUnreachable { node: c.node.clone(), last_heartbeat: c.last_heartbeat, at: c.at }.into())
-    }])
+    Ok(vec![(StreamId::cluster(&c.zone), NodeReachable { node: c.node.clone(), at: c.at }.into())])
+}
+
+/// Records a node going silent; nothing when it already is.
+pub(super) fn mark_unreachable(c: &MarkNodeUnreachable, view: &dyn StateView) -> Result<Events, DecideError> {
+    if !node_reachable(view, &c.zone, &c.node)? {
+        return Ok(Vec::new());
+    }
+    Ok(vec![(
+        StreamId::cluster(&c.zone),
+        NodeUnreachable { node: c.node.clone(), last_heartbeat: c.last_heartbeat, at: c.at }.into(),
+    )])
+}
+
+fn node_reachable(view: &dyn StateView, zone: &ZoneName, node: &NodeId) -> Result<bool, DecideError> {
+    let cluster = view.cluster(zone).ok_or_else(|| DecideError::UnknownZone(zone.clone()))?;
+    let node = cluster.nodes.get(node).ok_or_else(|| DecideError::UnknownNode(node.clone()))?;
+    Ok(node.reachable)
 }
 
 /// The account, its `default` security group and its first access key.
@@ -228,22 +238,37 @@ pub(super) fn create_access_key(c: &CreateAccessKey, view: &dyn StateView) -> Re
     Ok(vec![(StreamId::account(&c.account), access_key_created(&c.account, &c.key, c.at).into())])
 }
 
-pub(super) fn change_access_key(c: &ChangeAccessKey, view: &dyn StateView) -> Result<Events, DecideError> {
-    let account = view.account(&c.account).ok_or_else(|| DecideError::AccountNotFound(c.account.clone()))?;
-    if account.access_keys.get(&c.access_key) != Some(&c.user) {
-        return Err(DecideError::AccessKeyNotFound(c.access_key.clone()));
+/// The user's key: it must be theirs.
+fn key_of<'v>(
+    view: &'v dyn StateView,
+    account: &AccountId,
+    user: &UserName,
+    key: &AccessKeyId,
+) -> Result<&'v crate::aggregates::Account, DecideError> {
+    let account = view.account(account).ok_or_else(|| DecideError::AccountNotFound(account.clone()))?;
+    if account.access_keys.get(key) != Some(user) {
+        return Err(DecideError::AccessKeyNotFound(key.clone()));
     }
-    let stream = StreamId::account(&c.account);
-    Ok(match c.active {
-        None => vec![(stream, AccessKeyDeleted { access_key: c.access_key.clone(), at: c.at }.into())],
-        Some(active) if active != account.inactive_keys.contains(&c.access_key) => Vec::new(),
-        Some(active) => {
-            vec![(
-                stream,
-                AccessKeyStatusChanged { access_key: c.access_key.clone(), active, at: c.at }.into(),
-            )]
-        }
-    })
+    Ok(account)
+}
+
+pub(super) fn update_access_key(c: &UpdateAccessKey, view: &dyn StateView) -> Result<Events, DecideError> {
+    let account = key_of(view, &c.account, &c.user, &c.access_key)?;
+    if c.active != account.inactive_keys.contains(&c.access_key) {
+        return Ok(Vec::new());
+    }
+    Ok(vec![(
+        StreamId::account(&c.account),
+        AccessKeyStatusChanged { access_key: c.access_key.clone(), active: c.active, at: c.at }.into(),
+    )])
+}
+
+pub(super) fn delete_access_key(c: &DeleteAccessKey, view: &dyn StateView) -> Result<Events, DecideError> {
+    key_of(view, &c.account, &c.user, &c.access_key)?;
+    Ok(vec![(
+        StreamId::account(&c.account),
+        AccessKeyDeleted { access_key: c.access_key.clone(), at: c.at }.into(),
+    )])
 }
 
 pub(super) fn delete_user(c: &DeleteUser, view: &dyn StateView) -> Result<Events, DecideError> {

@@ -4,7 +4,7 @@
 use super::need;
 use crate::aggregate::{Aggregate, StateView};
 use crate::aggregates::tags::Tags;
-use crate::command::ChangeTags;
+use crate::command::{CreateTags, DeleteTags};
 use crate::error::DecideError;
 use crate::event::*;
 use crate::ids::*;
@@ -46,26 +46,44 @@ fn owned_tags<'v>(
     }
 }
 
-pub(super) fn change_tags(c: &ChangeTags, view: &dyn StateView) -> Result<Events, DecideError> {
+/// The streams of `resources`, read, and the tags of each (all must be
+/// the caller's).
+fn tagged<'v>(
+    view: &'v dyn StateView,
+    account: &AccountId,
+    resources: &'v [String],
+) -> Result<Vec<(&'v String, StreamId, &'v Tags)>, DecideError> {
     let mut streams = Vec::new();
-    for resource in &c.resources {
+    for resource in resources {
         let stream =
-            stream_of(&c.account, resource).ok_or_else(|| DecideError::ResourceNotFound(resource.clone()))?;
+            stream_of(account, resource).ok_or_else(|| DecideError::ResourceNotFound(resource.clone()))?;
         streams.push(stream);
     }
     need(view, streams.iter().cloned())?;
-    let mut events = Vec::new();
-    for (resource, stream) in c.resources.iter().zip(streams) {
-        let tags = owned_tags(view, &c.account, resource, &stream)
-            .ok_or_else(|| DecideError::ResourceNotFound(resource.clone()))?;
-        if !c.create.is_empty() {
-            events.push((stream.clone(), tags.create(resource, &c.create, c.at)?));
-        }
-        if !c.delete.is_empty()
-            && let Some(event) = tags.delete(resource, &c.delete, c.at)
-        {
-            events.push((stream, event));
-        }
+    resources
+        .iter()
+        .zip(streams)
+        .map(|(resource, stream)| {
+            let tags = owned_tags(view, account, resource, &stream)
+                .ok_or_else(|| DecideError::ResourceNotFound(resource.clone()))?;
+            Ok((resource, stream, tags))
+        })
+        .collect()
+}
+
+pub(super) fn create_tags(c: &CreateTags, view: &dyn StateView) -> Result<Events, DecideError> {
+    if c.tags.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(events)
+    tagged(view, &c.account, &c.resources)?
+        .into_iter()
+        .map(|(resource, stream, tags)| Ok((stream, tags.create(resource, &c.tags, c.at)?)))
+        .collect()
+}
+
+pub(super) fn delete_tags(c: &DeleteTags, view: &dyn StateView) -> Result<Events, DecideError> {
+    Ok(tagged(view, &c.account, &c.resources)?
+        .into_iter()
+        .filter_map(|(resource, stream, tags)| Some((stream, tags.delete(resource, &c.removals, c.at)?)))
+        .collect())
 }

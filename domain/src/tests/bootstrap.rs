@@ -32,7 +32,7 @@ fn vm_types_are_resized_or_added_and_checked() {
     let mut g = given(&[]);
     g.then_apply(&bootstrap(16)).unwrap();
     let set = |name: &str, cpus, memory_mib| {
-        Command::SetVmType(SetVmType {
+        Command::ModifyInstanceTypeAttribute(SetVmType {
             vm_type: VmType { name: name.into(), cpus, memory_mib, disk_gib: 10 },
             at: t(5),
         })
@@ -116,8 +116,8 @@ fn accounts_and_keys_are_unique() {
     // Keys are turned off, on, and deleted; a user goes once keyless.
     let key8 = AccessKeyId::from_bits(8);
     let alice = UserName::parse("alice").unwrap();
-    let change = |active| {
-        Command::ChangeAccessKey(ChangeAccessKey {
+    let update = |active| {
+        Command::UpdateAccessKey(UpdateAccessKey {
             account: admin(),
             user: alice.clone(),
             access_key: key8.clone(),
@@ -125,19 +125,21 @@ fn accounts_and_keys_are_unique() {
             at: t(4),
         })
     };
-    assert_eq!(event_types(&g.then_apply(&change(Some(false))).unwrap()), vec!["AccessKeyStatusChanged"]);
-    assert!(g.when(&change(Some(false))).unwrap().events.is_empty(), "already off");
+    let delete = |user: &UserName| {
+        Command::DeleteAccessKey(DeleteAccessKey {
+            account: admin(),
+            user: user.clone(),
+            access_key: key8.clone(),
+            at: t(4),
+        })
+    };
+    assert_eq!(event_types(&g.then_apply(&update(false)).unwrap()), vec!["AccessKeyStatusChanged"]);
+    assert!(g.when(&update(false)).unwrap().events.is_empty(), "already off");
     let delete_user = Command::DeleteUser(DeleteUser { account: admin(), user: alice.clone(), at: t(5) });
     assert_eq!(g.when(&delete_user), Err(DecideError::UserInUse(alice.clone())));
-    let wrong_user = Command::ChangeAccessKey(ChangeAccessKey {
-        account: admin(),
-        user: UserName::admin(),
-        access_key: key8.clone(),
-        active: None,
-        at: t(4),
-    });
+    let wrong_user = delete(&UserName::admin());
     assert_eq!(g.when(&wrong_user), Err(DecideError::AccessKeyNotFound(key8.clone())));
-    g.then_apply(&change(None)).unwrap();
+    g.then_apply(&delete(&alice)).unwrap();
     assert_eq!(event_types(&g.then_apply(&delete_user).unwrap()), vec!["UserDeleted"]);
     let admin_user = Command::DeleteUser(DeleteUser { account: admin(), user: UserName::admin(), at: t(5) });
     assert_eq!(g.when(&admin_user), Err(DecideError::UserInUse(UserName::admin())));

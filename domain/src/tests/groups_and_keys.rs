@@ -10,14 +10,13 @@ fn cloud() -> Given {
 }
 
 fn key(account: AccountId, name: &str, bits: u128) -> Command {
-    Command::CreateKeyPair(CreateKeyPair {
+    Command::ImportKeyPair(NewKeyPair {
         account,
         name: name.into(),
         key_pair: KeyPairId::from_bits(bits),
         fingerprint: "aa:bb".into(),
         public_key: "ssh-ed25519 AAAA".into(),
         key_type: "ed25519".into(),
-        imported: true,
         tags: vec![],
         at: t(5),
     })
@@ -35,14 +34,12 @@ fn group(account: AccountId, name: &str, bits: u128) -> Command {
 }
 
 fn rules(account: AccountId, group: GroupRef, authorize: bool, rules: Vec<RuleRef>) -> Command {
-    Command::ChangeSecurityRules(ChangeSecurityRules {
-        account,
-        group,
-        direction: Direction::Ingress,
-        authorize,
-        rules,
-        at: t(6),
-    })
+    let rules = GroupRules { account, group, rules, at: t(6) };
+    if authorize {
+        Command::AuthorizeSecurityGroupIngress(rules)
+    } else {
+        Command::RevokeSecurityGroupIngress(rules)
+    }
 }
 
 fn ssh() -> RuleRef {

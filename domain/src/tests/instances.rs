@@ -187,7 +187,7 @@ fn reports_come_only_from_the_node_the_instance_is_on() {
     let mut g = cloud(8);
     let ids = launched(&g.then_apply(&run(admin(), 1, 1, 1, None)).unwrap());
     let mut cmd = report(&ids[0], NodeOutcome::Running);
-    if let Command::ReportInstance(r) = &mut cmd {
+    if let Command::ReportInstanceRunning(r) = &mut cmd {
         r.node = NodeId::from_bits(0xfff);
     }
     assert_eq!(

@@ -318,9 +318,7 @@ fn a_start_goes_back_to_the_instances_node_when_it_can() {
     .unwrap();
     let start = change(admin(), std::slice::from_ref(&id), StateRequest::Start);
     assert_eq!(placed_on(&g.when(&start).unwrap()), vec![node()]);
-    let mark = |reachable| {
-        Command::MarkNode(MarkNode { zone: zone(), node: node(), reachable, last_heartbeat: t(4), at: t(5) })
-    };
-    g.then_apply(&mark(false)).unwrap();
+    let silent = MarkNodeUnreachable { zone: zone(), node: node(), last_heartbeat: t(4), at: t(5) };
+    g.then_apply(&Command::MarkNodeUnreachable(silent)).unwrap();
     assert_eq!(placed_on(&g.when(&start).unwrap()), vec![NodeId::from_bits(2)]);
 }

@@ -3,7 +3,9 @@
 
 use super::samples::*;
 use super::*;
-use crate::command::{AddCluster, MarkNode, NodeKey, RegisterNode, SetClusterPolicy};
+use crate::command::{
+    AddCluster, MarkNodeReachable, MarkNodeUnreachable, NodeKey, RegisterNode, SetClusterPolicy,
+};
 
 fn cloud(cpus: u32) -> Given {
     let mut g = given(&[]);
@@ -24,7 +26,16 @@ fn second_node(key: Option<NodeKey>) -> Command {
 }
 
 fn mark(node: NodeId, reachable: bool) -> Command {
-    Command::MarkNode(MarkNode { zone: zone(), node, reachable, last_heartbeat: t(4), at: t(5) })
+    if reachable {
+        Command::MarkNodeReachable(MarkNodeReachable { zone: zone(), node, at: t(5) })
+    } else {
+        Command::MarkNodeUnreachable(MarkNodeUnreachable {
+            zone: zone(),
+            node,
+            last_heartbeat: t(4),
+            at: t(5),
+        })
+    }
 }
 
 fn cluster(g: &Given) -> &crate::aggregates::Cluster {

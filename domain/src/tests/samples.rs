@@ -141,13 +141,28 @@ pub(crate) fn run(account: AccountId, bits: u128, min: u32, max: u32, token: Opt
     Command::RunInstances(run_in(account, bits, min, max, token))
 }
 
+/// A change of instance state a user asks for (one command each).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum StateRequest {
+    Terminate,
+    Stop { force: bool },
+    Start,
+    Reboot,
+}
+
 pub(crate) fn change(account: AccountId, ids: &[InstanceId], request: StateRequest) -> Command {
-    Command::ChangeInstanceStates(ChangeInstanceStates {
-        account,
-        instances: ids.to_vec(),
-        request,
-        at: t(20),
-    })
+    let ids = InstanceIds { account, instances: ids.to_vec(), at: t(20) };
+    match request {
+        StateRequest::Terminate => Command::TerminateInstances(ids),
+        StateRequest::Stop { force } => Command::StopInstances(StopInstances {
+            account: ids.account,
+            instances: ids.instances,
+            force,
+            at: ids.at,
+        }),
+        StateRequest::Start => Command::StartInstances(ids),
+        StateRequest::Reboot => Command::RebootInstances(ids),
+    }
 }
 
 pub(crate) fn terminate(account: AccountId, ids: &[InstanceId]) -> Command {
@@ -155,7 +170,7 @@ pub(crate) fn terminate(account: AccountId, ids: &[InstanceId]) -> Command {
 }
 
 pub(crate) fn report(instance: &InstanceId, outcome: NodeOutcome) -> Command {
-    Command::ReportInstance(NodeReport {
+    Command::from(NodeReport {
         node: node(),
         zone: zone(),
         instance: instance.clone(),
@@ -167,7 +182,7 @@ pub(crate) fn report(instance: &InstanceId, outcome: NodeOutcome) -> Command {
 
 /// A report that names the launch attempt it is about.
 pub(crate) fn report_of(instance: &InstanceId, attempt: u32, outcome: NodeOutcome) -> Command {
-    Command::ReportInstance(NodeReport {
+    Command::from(NodeReport {
         node: node(),
         zone: zone(),
         instance: instance.clone(),

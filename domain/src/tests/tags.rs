@@ -7,21 +7,19 @@ fn tag(key: &str, value: &str) -> Tag {
 }
 
 fn create(account: AccountId, resources: &[&str], tags: Vec<Tag>) -> Command {
-    Command::ChangeTags(ChangeTags {
+    Command::CreateTags(CreateTags {
         account,
         resources: resources.iter().map(|r| r.to_string()).collect(),
-        create: tags,
-        delete: vec![],
+        tags,
         at: t(40),
     })
 }
 
 fn delete(account: AccountId, resources: &[&str], removals: Vec<TagRemoval>) -> Command {
-    Command::ChangeTags(ChangeTags {
+    Command::DeleteTags(DeleteTags {
         account,
         resources: resources.iter().map(|r| r.to_string()).collect(),
-        create: vec![],
-        delete: removals,
+        removals,
         at: t(41),
     })
 }
@@ -93,14 +91,13 @@ fn key_pairs_are_tagged_in_their_account() {
     let mut g = given(&[]);
     g.then_apply(&bootstrap(8)).unwrap();
     let key = KeyPairId::from_bits(5);
-    g.then_apply(&Command::CreateKeyPair(CreateKeyPair {
+    g.then_apply(&Command::CreateKeyPair(NewKeyPair {
         account: admin(),
         name: "k".into(),
         key_pair: key.clone(),
         fingerprint: "f".into(),
         public_key: "p".into(),
         key_type: "rsa".into(),
-        imported: false,
         tags: vec![tag("team", "a")],
         at: t(3),
     }))

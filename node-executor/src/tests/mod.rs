@@ -9,7 +9,7 @@ mod restart;
 mod start_failure;
 
 use crate::*;
-use domain::command::{ChangeInstanceStates, Command, NodeOutcome, NodeReport, StateRequest};
+use domain::command::{Command, InstanceIds, NodeOutcome, NodeReport, StopInstances};
 use domain::drive::DriveError;
 use domain::event::*;
 use domain::*;
@@ -172,24 +172,21 @@ impl Controller {
 
     /// TerminateInstances, decided by the domain.
     pub(crate) async fn terminate(&self, id: &InstanceId) {
-        let command = ChangeInstanceStates {
-            account: account(),
-            instances: vec![id.clone()],
-            request: StateRequest::Terminate,
-            at: Timestamp(2),
-        };
-        self.execute(Command::ChangeInstanceStates(command)).await.unwrap();
+        let command = InstanceIds { account: account(), instances: vec![id.clone()], at: Timestamp(2) };
+        self.execute(Command::TerminateInstances(command)).await.unwrap();
     }
 
     /// Stop, start or reboot, decided by the domain.
     pub(crate) async fn request(&self, id: &InstanceId, request: StateRequest) {
-        let command = ChangeInstanceStates {
-            account: account(),
-            instances: vec![id.clone()],
-            request,
-            at: Timestamp(3),
+        let (account, instances, at) = (account(), vec![id.clone()], Timestamp(3));
+        let command = match request {
+            StateRequest::Stop { force } => {
+                Command::StopInstances(StopInstances { account, instances, force, at })
+            }
+            StateRequest::Start => Command::StartInstances(InstanceIds { account, instances, at }),
+            StateRequest::Reboot => Command::RebootInstances(InstanceIds { account, instances, at }),
         };
-        self.execute(Command::ChangeInstanceStates(command)).await.unwrap();
+        self.execute(command).await.unwrap();
     }
 
     /// Decides with the domain's decide driver over the log's streams and
@@ -267,6 +264,14 @@ impl Streams for FromLog<'_> {
     fn folded_mut(&mut self, stream: &StreamId) -> Option<&mut Folded> {
         self.read.get_mut(stream)
     }
+}
+
+/// A user's request to stop, start or reboot an instance.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum StateRequest {
+    Stop { force: bool },
+    Start,
+    Reboot,
 }
 
 /// One call the executor made to the reporter.
@@ -353,10 +358,7 @@ impl Recorder {
         if self.refuse.load(Ordering::SeqCst) {
             return Err(ReportError::Refused("refused by the test".into()));
         }
-        self.controller
-            .execute(Command::ReportInstance(report))
-            .await
-            .map_err(|e| ReportError::Refused(e.to_string()))
+        self.controller.execute(Command::from(report)).await.map_err(|e| ReportError::Refused(e.to_string()))
     }
 }
 

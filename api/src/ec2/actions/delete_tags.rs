@@ -7,7 +7,7 @@ use crate::ec2::Ctx;
 use crate::ec2::error::Ec2Error;
 use crate::ec2::params::Params;
 use crate::ec2::tagging;
-use domain::command::ChangeTags;
+use domain::command::DeleteTags;
 use domain::{Command, TagRemoval};
 use std::collections::BTreeSet;
 
@@ -33,11 +33,10 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
     } else {
         r.removals
     };
-    let command = Command::ChangeTags(ChangeTags {
+    let command = Command::DeleteTags(DeleteTags {
         account: ctx.account().clone(),
         resources: r.resources,
-        create: Vec::new(),
-        delete: removals,
+        removals,
         at: now(),
     });
     ctx.execute(app, command).await?;

@@ -69,7 +69,7 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
             }
         },
     };
-    let command = Command::SetVmType(SetVmType { vm_type: vm_type.clone(), at: now() });
+    let command = Command::ModifyInstanceTypeAttribute(SetVmType { vm_type: vm_type.clone(), at: now() });
     ctx.execute(app, command).await?;
     let mut x = ctx.response("ModifyInstanceTypeAttributeResponse");
     x.display("return", true);
