@@ -21,10 +21,18 @@ pub struct BootstrapCloud {
     pub at: Timestamp,
 }
 
-/// Defines or resizes a VM type (cloud administrators only).
+/// Eucalyptus's ModifyInstanceTypeAttribute (cloud administrators only):
+/// resizes a VM type (what is not given keeps its current value), resets
+/// it to Eucalyptus's default first (`reset`), or defines a new one (which
+/// needs all three sizes). Decided on the cloud stream, so two racing
+/// changes of one type each change what the other left.
 #[derive(Clone, Debug, PartialEq)]
-pub struct SetVmType {
-    pub vm_type: VmType,
+pub struct ModifyInstanceTypeAttribute {
+    pub name: String,
+    pub cpus: Option<u32>,
+    pub memory_mib: Option<u32>,
+    pub disk_gib: Option<u32>,
+    pub reset: bool,
     pub at: Timestamp,
 }
 
@@ -174,7 +182,8 @@ pub struct RunInstances {
     pub vm_type: String,
     pub min_count: u32,
     pub max_count: u32,
-    pub zone: ZoneName,
+    /// None: the zone with the most free CPUs, as the domain decides.
+    pub zone: Option<ZoneName>,
     pub user_data: Vec<u8>,
     pub client_token: Option<String>,
     pub key_name: Option<String>,
@@ -209,7 +218,7 @@ impl RunInstances {
             vm_type: vm_type.to_owned(),
             min_count: 1,
             max_count: 1,
-            zone,
+            zone: Some(zone),
             user_data: Vec::new(),
             client_token: None,
             key_name: None,
@@ -221,15 +230,22 @@ impl RunInstances {
         }
     }
 
-    /// What a retry with the same client token must ask for again.
+    /// What a retry with the same client token must ask for again: the
+    /// zone as asked (none asked is none, wherever the launch went).
     pub fn fingerprint(&self) -> String {
+        self.fingerprint_in(self.zone.as_ref().map_or("", ZoneName::as_str))
+    }
+
+    /// The fingerprint naming `zone`: how the previous release wrote it,
+    /// with the zone it chose when none was asked for.
+    pub fn fingerprint_in(&self, zone: &str) -> String {
         format!(
             "{}|{}|{}|{}|{}|{}|{:?}|{:?}",
             self.image,
             self.vm_type,
             self.min_count,
             self.max_count,
-            self.zone,
+            zone,
             self.user_data.len(),
             self.key_name,
             self.groups
@@ -376,8 +392,6 @@ pub enum DisassociateRef {
 pub struct DisassociateAddress {
     pub account: AccountId,
     pub address: DisassociateRef,
-    /// The association's elastic IP, as the read models know it (checked).
-    pub allocation: Option<AllocationId>,
     pub at: Timestamp,
 }
 
@@ -401,6 +415,7 @@ pub struct CreateTags {
 pub struct DeleteTags {
     pub account: AccountId,
     pub resources: Vec<String>,
+    /// By key, or key and value; none: every tag of each resource.
     pub removals: Vec<TagRemoval>,
     pub at: Timestamp,
 }
@@ -471,7 +486,7 @@ impl From<NodeReport> for Command {
 pub enum Command {
     BootstrapCloud(BootstrapCloud),
     AddCluster(AddCluster),
-    ModifyInstanceTypeAttribute(SetVmType),
+    ModifyInstanceTypeAttribute(ModifyInstanceTypeAttribute),
     RegisterNode(RegisterNode),
     CreateAccount(CreateAccount),
     CreateUser(CreateUser),
@@ -598,11 +613,11 @@ impl Command {
                 let mut s = vec![
                     StreamId::cloud(),
                     StreamId::image(&c.image),
-                    StreamId::cluster(&c.zone),
                     StreamId::network(),
                     StreamId::account(&c.account),
                     StreamId::reservation(&c.reservation),
                 ];
+                s.extend(c.zone.iter().map(StreamId::cluster));
                 if let Some(token) = &c.client_token {
                     s.push(StreamId::client_token(&c.account, token));
                 }

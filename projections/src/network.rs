@@ -76,11 +76,4 @@ impl NetworkView {
     pub fn by_address(&self, address: &str) -> Option<(&AllocationId, &AddressRow)> {
         self.addresses.iter().find(|(_, r)| r.address == address)
     }
-
-    /// The allocation whose current association has this id.
-    pub fn by_association(&self, association: &str) -> Option<(&AllocationId, &AddressRow)> {
-        self.addresses
-            .iter()
-            .find(|(_, r)| r.association.as_ref().is_some_and(|(a, _)| a.as_str() == association))
-    }
 }

@@ -263,7 +263,7 @@ impl World {
                     vm_type: "c1.medium".into(),
                     min_count: *min,
                     max_count: *max,
-                    zone: zone(),
+                    zone: Some(zone()),
                     user_data: vec![],
                     client_token: token.map(|t| format!("tok{t}")),
                     key_name: None,

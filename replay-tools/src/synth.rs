@@ -327,7 +327,7 @@ pub async fn generate(log: &EventLog, spec: &Spec, progress: &Progress) -> Resul
             vm_type: VM_TYPES[g.rng.gen_range(0..VM_TYPES.len())].to_owned(),
             min_count: count,
             max_count: count,
-            zone: zone.clone(),
+            zone: Some(zone.clone()),
             user_data: Vec::new(),
             client_token: Some(token.clone()),
             key_name: None,

@@ -168,35 +168,38 @@ pub(super) fn associate(c: &AssociateAddress, view: &dyn StateView) -> Result<De
     Ok(Decision { events, reply })
 }
 
+/// The caller's elastic IP whose current association is `association`.
+/// The network stream lists every allocated address; their own streams say
+/// which is associated, and how (no read model is asked, and none may lag).
+fn associated<'v>(
+    view: &'v dyn StateView,
+    account: &AccountId,
+    association: &AssociationId,
+) -> Result<&'v ElasticIp, DecideError> {
+    let network = view.network().ok_or(DecideError::CloudNotInitialized)?;
+    let allocations: Vec<&AllocationId> = network
+        .public_taken
+        .values()
+        .filter_map(|holder| match holder {
+            AddressHolder::Allocation(id) => Some(id),
+            AddressHolder::Instance(_) => None,
+        })
+        .collect();
+    need(view, allocations.iter().map(|id| StreamId::elastic_ip(id)))?;
+    allocations
+        .into_iter()
+        .filter_map(|id| view.elastic_ip(id))
+        .find(|eip| {
+            &eip.account == account && eip.association.as_ref().is_some_and(|(a, _)| a == association)
+        })
+        .ok_or_else(|| DecideError::AssociationNotFound(association.to_string()))
+}
+
 pub(super) fn disassociate(c: &DisassociateAddress, view: &dyn StateView) -> Result<Decision, DecideError> {
-    let (eip, expected) = match &c.address {
-        DisassociateRef::PublicIp(ip) => {
-            (owned_address(view, &c.account, &AddressRef::PublicIp(ip.clone()))?, None)
-        }
-        DisassociateRef::Association(association) => {
-            let allocation = c
-                .allocation
-                .clone()
-                .ok_or_else(|| DecideError::AssociationNotFound(association.to_string()))?;
-            let eip =
-                owned_address(view, &c.account, &AddressRef::Allocation(allocation)).map_err(
-                    |e| match e {
-                        DecideError::AddressNotFound(_) => {
-                            DecideError::AssociationNotFound(association.to_string())
-                        }
-                        other => other,
-                    },
-                )?;
-            (eip, Some(association))
-        }
+    let eip = match &c.address {
+        DisassociateRef::PublicIp(ip) => owned_address(view, &c.account, &AddressRef::PublicIp(ip.clone()))?,
+        DisassociateRef::Association(association) => associated(view, &c.account, association)?,
     };
-    match (&eip.association, expected) {
-        (Some((current, _)), Some(wanted)) if current != wanted => {
-            return Err(DecideError::AssociationNotFound(wanted.to_string()));
-        }
-        (None, Some(wanted)) => return Err(DecideError::AssociationNotFound(wanted.to_string())),
-        _ => {}
-    }
     let events = detach(view, eip, c.at, &mut Vec::new())?;
     Ok(Decision {
         events,

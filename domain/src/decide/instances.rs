@@ -13,11 +13,35 @@ use std::collections::BTreeMap;
 
 type Events = Vec<(StreamId, Event)>;
 
+/// The zone asked for, or else the one whose reachable nodes have the most
+/// free CPUs (ties: the first by name), as the clusters' own streams say.
+fn launch_zone(c: &RunInstances, view: &dyn StateView) -> Result<ZoneName, DecideError> {
+    if let Some(zone) = &c.zone {
+        return Ok(zone.clone());
+    }
+    let cloud = view.cloud().ok_or(DecideError::CloudNotInitialized)?;
+    need(view, cloud.zones.iter().map(StreamId::cluster))?;
+    let free_cpus = |cluster: &crate::aggregates::Cluster| -> u64 {
+        cluster.nodes.values().filter(|n| n.reachable).map(|n| u64::from(n.free().cpus)).sum()
+    };
+    cloud
+        .zones
+        .iter()
+        .filter_map(|zone| view.cluster(zone))
+        .max_by_key(|cluster| (free_cpus(cluster), std::cmp::Reverse(&cluster.zone)))
+        .map(|cluster| cluster.zone.clone())
+        .ok_or(DecideError::NoZoneAvailable)
+}
+
 pub(super) fn run_instances(c: &RunInstances, view: &dyn StateView) -> Result<Decision, DecideError> {
     if let Some(token) = &c.client_token
         && let Some(claimed) = view.client_token(&c.account, token)
     {
-        if claimed.fingerprint != c.fingerprint() {
+        // A claim of the previous release names the zone it chose for a
+        // request that named none.
+        let same = claimed.fingerprint == c.fingerprint()
+            || c.zone.is_none() && claimed.fingerprint == c.fingerprint_in(launch_zone(c, view)?.as_str());
+        if !same {
             return Err(DecideError::IdempotentParameterMismatch { token: token.clone() });
         }
         return Ok(Decision {
@@ -32,6 +56,7 @@ pub(super) fn run_instances(c: &RunInstances, view: &dyn StateView) -> Result<De
     if c.min_count < 1 || c.min_count > c.max_count || c.instance_ids.len() < c.max_count as usize {
         return Err(DecideError::InvalidCount { min: c.min_count, max: c.max_count });
     }
+    let zone = launch_zone(c, view)?;
     let cloud = view.cloud().ok_or(DecideError::CloudNotInitialized)?;
     let vm_type =
         cloud.vm_type(&c.vm_type).ok_or_else(|| DecideError::UnknownInstanceType(c.vm_type.clone()))?;
@@ -58,13 +83,13 @@ pub(super) fn run_instances(c: &RunInstances, view: &dyn StateView) -> Result<De
         }
     }
     need(view, groups.iter().map(StreamId::security_group))?;
-    let cluster = view.cluster(&c.zone).ok_or_else(|| DecideError::UnknownZone(c.zone.clone()))?;
+    let cluster = view.cluster(&zone).ok_or_else(|| DecideError::UnknownZone(zone.clone()))?;
     let network = view.network().ok_or(DecideError::CloudNotInitialized)?;
     let amount = Resources::of(vm_type);
     let mut nodes = cluster.place(&amount, c.max_count as usize);
     if nodes.len() < c.min_count as usize {
         return Err(DecideError::InsufficientCapacity {
-            zone: c.zone.clone(),
+            zone: zone.clone(),
             vm_type: vm_type.name.clone(),
             requested: c.min_count,
             available: nodes.len() as u32,
@@ -133,12 +158,10 @@ pub(super) fn run_instances(c: &RunInstances, view: &dyn StateView) -> Result<De
         ));
         events.push((
             stream.clone(),
-            InstancePlaced { node: node.clone(), zone: c.zone.clone(), at: c.at }.into(),
+            InstancePlaced { node: node.clone(), zone: zone.clone(), at: c.at }.into(),
         ));
-        events.push((
-            StreamId::cluster(&c.zone),
-            CapacityReserved { node, instance: id.clone(), amount }.into(),
-        ));
+        events
+            .push((StreamId::cluster(&zone), CapacityReserved { node, instance: id.clone(), amount }.into()));
         events.push((
             StreamId::network(),
             PrivateAddressTaken { address: private_address.clone(), instance: id.clone() }.into(),

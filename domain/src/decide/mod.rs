@@ -43,6 +43,11 @@ pub enum Reply {
     },
     /// A security group was named; this is its id.
     Group(SecurityGroupId),
+    /// ModifyInstanceTypeAttribute: the type as it is now, and as it was.
+    VmType {
+        vm_type: VmType,
+        previous: Option<VmType>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -62,7 +67,7 @@ pub fn decide(command: &Command, view: &dyn StateView) -> Result<Decision, Decid
     match command {
         Command::BootstrapCloud(c) => setup::bootstrap(c, view).map(Decision::done),
         Command::AddCluster(c) => setup::add_cluster(c, view).map(Decision::done),
-        Command::ModifyInstanceTypeAttribute(c) => setup::set_vm_type(c, view).map(Decision::done),
+        Command::ModifyInstanceTypeAttribute(c) => setup::modify_instance_type(c, view),
         Command::RegisterNode(c) => setup::register_node(c, view).map(Decision::done),
         Command::CreateAccount(c) => setup::create_account(c, view).map(Decision::done),
         Command::CreateUser(c) => setup::create_user(c, view).map(Decision::done),

@@ -2,6 +2,7 @@
 //! and images.
 
 use super::keys_and_groups::new_group_events;
+use super::{Decision, Reply};
 use crate::aggregate::{Aggregate, StateView};
 use crate::aggregates::cidr_range;
 use crate::command::*;
@@ -68,18 +69,42 @@ pub(super) fn add_cluster(c: &AddCluster, view: &dyn StateView) -> Result<Events
     ])
 }
 
-pub(super) fn set_vm_type(c: &SetVmType, view: &dyn StateView) -> Result<Events, DecideError> {
+/// The new size of the type, from the cloud's current one (or
+/// Eucalyptus's default); the reply has both.
+pub(super) fn modify_instance_type(
+    c: &ModifyInstanceTypeAttribute,
+    view: &dyn StateView,
+) -> Result<Decision, DecideError> {
     let cloud = view.cloud().ok_or(DecideError::CloudNotInitialized)?;
-    let t = &c.vm_type;
+    let previous = cloud.vm_type(&c.name).cloned();
+    let base = if c.reset {
+        VmType::eucalyptus_defaults().into_iter().find(|t| t.name == c.name)
+    } else {
+        previous.clone()
+    };
+    let t = match (base, c.cpus, c.memory_mib, c.disk_gib) {
+        (Some(t), cpus, memory_mib, disk_gib) => VmType {
+            cpus: cpus.unwrap_or(t.cpus),
+            memory_mib: memory_mib.unwrap_or(t.memory_mib),
+            disk_gib: disk_gib.unwrap_or(t.disk_gib),
+            ..t
+        },
+        (None, Some(cpus), Some(memory_mib), Some(disk_gib)) => {
+            VmType { name: c.name.clone(), cpus, memory_mib, disk_gib }
+        }
+        (None, ..) => return Err(DecideError::NewVmTypeIncomplete(c.name.clone())),
+    };
     let sane =
         !t.name.is_empty() && t.name.len() <= 32 && t.cpus >= 1 && t.memory_mib >= 64 && t.disk_gib >= 1;
     if !sane {
         return Err(DecideError::InvalidVmType(t.name.clone()));
     }
-    if cloud.vm_type(&t.name) == Some(t) {
-        return Ok(Vec::new());
-    }
-    Ok(vec![(StreamId::cloud(), VmTypeSet { vm_type: t.clone(), at: c.at }.into())])
+    let events = if previous.as_ref() == Some(&t) {
+        Vec::new()
+    } else {
+        vec![(StreamId::cloud(), VmTypeSet { vm_type: t.clone(), at: c.at }.into())]
+    };
+    Ok(Decision { events, reply: Reply::VmType { vm_type: t, previous } })
 }
 
 fn node_registered(c: &RegisterNode) -> NodeRegistered {

@@ -8,6 +8,7 @@ use crate::command::{CreateTags, DeleteTags};
 use crate::error::DecideError;
 use crate::event::*;
 use crate::ids::*;
+use crate::model::TagRemoval;
 use crate::stream::StreamId;
 
 type Events = Vec<(StreamId, Event)>;
@@ -81,9 +82,19 @@ pub(super) fn create_tags(c: &CreateTags, view: &dyn StateView) -> Result<Events
         .collect()
 }
 
+/// DeleteTags; without removals, every tag each resource has (as its own
+/// stream says, never as a read model that may lag).
 pub(super) fn delete_tags(c: &DeleteTags, view: &dyn StateView) -> Result<Events, DecideError> {
-    Ok(tagged(view, &c.account, &c.resources)?
-        .into_iter()
-        .filter_map(|(resource, stream, tags)| Some((stream, tags.delete(resource, &c.removals, c.at)?)))
-        .collect())
+    let mut events = Vec::new();
+    for (resource, stream, tags) in tagged(view, &c.account, &c.resources)? {
+        let every: Vec<TagRemoval>;
+        let removals = if c.removals.is_empty() {
+            every = tags.0.keys().map(|key| TagRemoval { key: key.clone(), value: None }).collect();
+            &every
+        } else {
+            &c.removals
+        };
+        events.extend(tags.delete(resource, removals, c.at).map(|event| (stream, event)));
+    }
+    Ok(events)
 }

@@ -102,17 +102,19 @@ fn elastic_ips_allocate_associate_move_and_release() {
     assert_eq!(instance(&g, &a).elastic, None);
     // b's own auto address was freed when the elastic IP came.
     assert_eq!(free_public(&g), vec!["192.0.2.11".to_string()]);
-    // Disassociate by association id.
-    let dis = |association: u128, allocation: Option<u128>| {
+    // Disassociate by association id: found from the addresses' own
+    // streams, and only the caller's.
+    let dis = |account: AccountId, association: u128| {
         Command::DisassociateAddress(DisassociateAddress {
-            account: admin(),
+            account,
             address: DisassociateRef::Association(AssociationId::from_bits(association)),
-            allocation: allocation.map(AllocationId::from_bits),
             at: t(32),
         })
     };
-    assert!(matches!(g.when(&dis(0xbad, Some(1))), Err(DecideError::AssociationNotFound(_))));
-    g.then_apply(&dis(0xa5, Some(1))).unwrap();
+    assert!(matches!(g.when(&dis(admin(), 0xbad)), Err(DecideError::AssociationNotFound(_))));
+    assert!(matches!(g.when(&dis(other_account(), 0xa5)), Err(DecideError::AssociationNotFound(_))));
+    g.then_apply(&dis(admin(), 0xa5)).unwrap();
+    assert!(matches!(g.when(&dis(admin(), 0xa5)), Err(DecideError::AssociationNotFound(_))));
     assert_eq!(instance(&g, &b).elastic, None);
     assert_eq!(instance(&g, &b).public_address.as_deref(), Some("192.0.2.11"));
     // Release: the address is back in the pool.

@@ -32,8 +32,12 @@ fn vm_types_are_resized_or_added_and_checked() {
     let mut g = given(&[]);
     g.then_apply(&bootstrap(16)).unwrap();
     let set = |name: &str, cpus, memory_mib| {
-        Command::ModifyInstanceTypeAttribute(SetVmType {
-            vm_type: VmType { name: name.into(), cpus, memory_mib, disk_gib: 10 },
+        Command::ModifyInstanceTypeAttribute(ModifyInstanceTypeAttribute {
+            name: name.into(),
+            cpus: Some(cpus),
+            memory_mib: Some(memory_mib),
+            disk_gib: Some(10),
+            reset: false,
             at: t(5),
         })
     };
@@ -49,6 +53,65 @@ fn vm_types_are_resized_or_added_and_checked() {
     run.vm_type = "x1.custom".into();
     let d = g.when(&Command::RunInstances(run)).unwrap();
     assert!(d.events.iter().any(|(_, e)| matches!(e, Event::CapacityReserved(c) if c.amount.cpus == 8)));
+}
+
+/// What is not given keeps the value the cloud's stream has now, so two
+/// racing changes of one type (one of its CPUs, one of its memory) both
+/// count; a reset starts from Eucalyptus's default; a new type needs every
+/// size.
+#[test]
+fn a_partial_change_of_a_vm_type_keeps_the_rest_of_the_current_one() {
+    let mut g = given(&[]);
+    g.then_apply(&bootstrap(16)).unwrap();
+    let modify = |cpus, memory_mib, disk_gib, reset| {
+        Command::ModifyInstanceTypeAttribute(ModifyInstanceTypeAttribute {
+            name: "m1.small".into(),
+            cpus,
+            memory_mib,
+            disk_gib,
+            reset,
+            at: t(5),
+        })
+    };
+    let small = |g: &Given| {
+        let Some(Aggregate::Cloud(cloud)) = g.state(&StreamId::cloud()) else { unreachable!() };
+        cloud.vm_type("m1.small").cloned().unwrap()
+    };
+    let default = small(&g);
+    let d = g.then_apply(&modify(Some(4), None, None, false)).unwrap();
+    let four = VmType { cpus: 4, ..default.clone() };
+    assert_eq!(d.reply, Reply::VmType { vm_type: four.clone(), previous: Some(default.clone()) });
+    g.then_apply(&modify(None, Some(2048), None, false)).unwrap();
+    assert_eq!(small(&g), VmType { memory_mib: 2048, ..four.clone() });
+    let d = g.then_apply(&modify(None, None, Some(20), true)).unwrap();
+    assert_eq!(small(&g), VmType { disk_gib: 20, ..default.clone() });
+    assert_eq!(
+        d.reply,
+        Reply::VmType { vm_type: small(&g), previous: Some(VmType { memory_mib: 2048, ..four }) }
+    );
+    let new = |cpus, memory_mib, disk_gib| {
+        Command::ModifyInstanceTypeAttribute(ModifyInstanceTypeAttribute {
+            name: "x1.new".into(),
+            cpus,
+            memory_mib,
+            disk_gib,
+            reset: true,
+            at: t(6),
+        })
+    };
+    assert_eq!(
+        g.when(&new(Some(2), Some(512), None)),
+        Err(DecideError::NewVmTypeIncomplete("x1.new".into()))
+    );
+    let d = g.when(&new(Some(2), Some(512), Some(5))).unwrap();
+    assert_eq!(event_types(&d), vec!["VmTypeSet"]);
+    assert_eq!(
+        d.reply,
+        Reply::VmType {
+            vm_type: VmType { name: "x1.new".into(), cpus: 2, memory_mib: 512, disk_gib: 5 },
+            previous: None
+        }
+    );
 }
 
 #[test]

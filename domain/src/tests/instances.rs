@@ -72,7 +72,7 @@ fn run_instances_refuses_bad_counts_types_and_images() {
     assert_eq!(g.when(&cmd), Err(DecideError::NotAMachineImage(kernel())));
     let mut cmd = run(admin(), 1, 1, 1, None);
     if let Command::RunInstances(c) = &mut cmd {
-        c.zone = ZoneName::parse("elsewhere").unwrap();
+        c.zone = Some(ZoneName::parse("elsewhere").unwrap());
     }
     assert_eq!(g.when(&cmd), Err(DecideError::UnknownZone(ZoneName::parse("elsewhere").unwrap())));
 }

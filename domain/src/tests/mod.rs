@@ -21,11 +21,9 @@ pub(crate) struct Given {
 }
 
 pub(crate) fn given(events: &[(StreamId, Event)]) -> Given {
-    let mut streams: HashMap<StreamId, Folded> = HashMap::new();
-    for (stream, event) in events {
-        streams.entry(stream.clone()).or_default().evolve(event);
-    }
-    Given { streams }
+    let mut g = Given { streams: HashMap::new() };
+    g.and(events);
+    g
 }
 
 /// What a decision reads of the given streams: a copy of each, made when
@@ -55,6 +53,13 @@ impl Streams for Reading<'_> {
 }
 
 impl Given {
+    /// More given events, folded as the log would.
+    pub fn and(&mut self, events: &[(StreamId, Event)]) {
+        for (stream, event) in events {
+            self.streams.entry(stream.clone()).or_default().evolve(event);
+        }
+    }
+
     /// Decides `command` over the streams it names and the ones the
     /// decision asks for; a decision that asks again for a stream it read,
     /// keeps asking, or decides for a stream it did not read fails the test.

@@ -158,3 +158,85 @@ fn a_cluster_policy_changes_once_and_only_for_known_zones() {
         Err(DecideError::UnknownZone(nowhere))
     );
 }
+
+/// RunInstances without a zone: the zone whose reachable nodes have the
+/// most free CPUs, as the clusters' streams say (no read model is asked),
+/// ties going to the first by name; a client token replays in it.
+/// A client token claimed by the previous release for a request without a
+/// zone recorded the zone it chose: a retry without one still replays.
+#[test]
+fn a_token_claimed_by_the_previous_release_without_a_zone_replays() {
+    let mut g = cloud(2);
+    let retry = {
+        let mut c = run_in(admin(), 9, 1, 1, Some("old"));
+        c.zone = None;
+        c
+    };
+    let claimed = crate::event::ClientTokenClaimed {
+        account: admin(),
+        token: "old".into(),
+        reservation: ReservationId::from_bits(8),
+        fingerprint: retry.fingerprint_in(zone().as_str()),
+    };
+    g.and(&[(StreamId::client_token(&admin(), "old"), claimed.into())]);
+    let d = g.when(&Command::RunInstances(retry.clone())).unwrap();
+    assert_eq!(
+        d.reply,
+        Reply::Launched { reservation: ReservationId::from_bits(8), instances: vec![], replayed: true }
+    );
+    let mut other = retry;
+    other.vm_type = "c1.medium".into();
+    assert_eq!(
+        g.when(&Command::RunInstances(other)),
+        Err(DecideError::IdempotentParameterMismatch { token: "old".into() })
+    );
+}
+
+#[test]
+fn a_launch_without_a_zone_goes_where_the_clusters_have_most_room() {
+    let mut g = cloud(2);
+    let (second, big) = (ZoneName::parse("zone-2").unwrap(), NodeId::from_bits(0xb16));
+    g.then_apply(&Command::AddCluster(AddCluster {
+        zone: second.clone(),
+        policy: SchedulingPolicy::Greedy,
+        at: t(2),
+    }))
+    .unwrap();
+    g.then_apply(&Command::RegisterNode(RegisterNode {
+        node: big.clone(),
+        zone: second.clone(),
+        host: "10.250.0.13".into(),
+        hypervisor: "sim".into(),
+        capacity: Resources { cpus: 3, memory_mib: 1 << 20, disk_gib: 1 << 20 },
+        key: None,
+        at: t(3),
+    }))
+    .unwrap();
+    let anywhere = |bits, token: Option<&str>| {
+        let mut c = run_in(admin(), bits, 1, 1, token);
+        c.zone = None;
+        Command::RunInstances(c)
+    };
+    let zone_of = |d: &Decision| -> Vec<ZoneName> {
+        d.events
+            .iter()
+            .filter_map(|(_, e)| match e {
+                Event::InstancePlaced(p) => Some(p.zone.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    // 3 free CPUs in zone-2, 2 in zone-1.
+    let d = g.then_apply(&anywhere(1, Some("tok"))).unwrap();
+    assert_eq!(zone_of(&d), vec![second.clone()]);
+    // 2 and 2: the first by name; the retry with the token replays, the
+    // zone it went to being no part of what was asked.
+    assert_eq!(zone_of(&g.when(&anywhere(2, None)).unwrap()), vec![zone()]);
+    let again = g.when(&anywhere(3, Some("tok"))).unwrap();
+    assert!(matches!(again.reply, Reply::Launched { replayed: true, .. }), "{:?}", again.reply);
+    // An unreachable node offers nothing.
+    let silent = MarkNodeUnreachable { zone: second.clone(), node: big, last_heartbeat: t(4), at: t(5) };
+    g.then_apply(&Command::MarkNodeUnreachable(silent)).unwrap();
+    g.then_apply(&anywhere(4, None)).unwrap();
+    assert_eq!(zone_of(&g.when(&anywhere(5, None)).unwrap()), vec![zone()]);
+}

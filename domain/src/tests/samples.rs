@@ -125,7 +125,7 @@ pub(crate) fn run_in(
         vm_type: "m1.small".into(),
         min_count: min,
         max_count: max,
-        zone: zone(),
+        zone: Some(zone()),
         user_data: b"hello".to_vec(),
         client_token: token.map(str::to_owned),
         key_name: None,

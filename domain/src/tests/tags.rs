@@ -69,6 +69,45 @@ fn tags_go_on_the_callers_resources_only() {
 }
 
 #[test]
+fn delete_tags_without_tags_removes_every_tag_each_resource_has_now() {
+    let mut g = given(&[]);
+    g.then_apply(&bootstrap(8)).unwrap();
+    let ids = match g.then_apply(&run(admin(), 1, 2, 2, None)).unwrap().reply {
+        Reply::Launched { instances, .. } => instances,
+        _ => unreachable!(),
+    };
+    let (a, b) = (ids[0].as_str(), ids[1].as_str());
+    g.then_apply(&create(admin(), &[a], vec![tag("Name", "web"), tag("env", "prod")])).unwrap();
+    g.then_apply(&create(admin(), &[b], vec![tag("team", "x")])).unwrap();
+    let group = default_group(admin());
+    // Each resource's own keys, as its stream has them (the group has none).
+    let d = g.then_apply(&delete(admin(), &[a, b, group.as_str()], vec![])).unwrap();
+    let removed: Vec<(String, Vec<String>)> = d
+        .events
+        .iter()
+        .map(|(_, e)| match e {
+            Event::TagsDeleted(e) => (e.resource.clone(), e.removals.iter().map(|r| r.key.clone()).collect()),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        removed,
+        vec![
+            (a.to_owned(), vec!["Name".to_owned(), "env".to_owned()]),
+            (b.to_owned(), vec!["team".to_owned()])
+        ]
+    );
+    assert!(tags_of(&g, &ids[0]).is_empty() && tags_of(&g, &ids[1]).is_empty());
+    // Nothing left: nothing happens; someone else's resource: not found.
+    assert!(g.when(&delete(admin(), &[a], vec![])).unwrap().events.is_empty());
+    g.then_apply(&create_other()).unwrap();
+    assert_eq!(
+        g.when(&delete(other_account(), &[a], vec![])),
+        Err(DecideError::ResourceNotFound(a.to_owned()))
+    );
+}
+
+#[test]
 fn a_resource_carries_at_most_fifty_tags() {
     let mut g = given(&[]);
     g.then_apply(&bootstrap(8)).unwrap();
