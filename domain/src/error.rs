@@ -2,7 +2,7 @@
 //! in one place (api/src/ec2/error.rs).
 
 use crate::ids::*;
-use crate::model::InstanceState;
+use crate::instances::InstanceState;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum DecideError {

@@ -1,3 +1,5 @@
+//! Address pools and elastic IPs.
+
 use super::samples::*;
 use super::*;
 use crate::command::*;

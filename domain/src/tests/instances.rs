@@ -1,3 +1,5 @@
+//! RunInstances, the state machine, terminations and node reports.
+
 use super::samples::*;
 use super::*;
 use crate::command::NodeOutcome;

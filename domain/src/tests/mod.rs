@@ -1,14 +1,17 @@
 //! Given events / when command / then events or error.
 
+mod accounts;
 mod addresses;
 mod attempts;
-mod bootstrap;
+mod cloud;
+mod clusters;
 mod codec;
-mod groups_and_keys;
+mod images;
 mod instances;
 mod lifecycle;
-mod nodes;
+mod registry;
 pub(crate) mod samples;
+mod security_groups;
 mod tags;
 
 use crate::*;

@@ -1,3 +1,5 @@
+//! CreateTags and DeleteTags on the caller's resources.
+
 use super::samples::*;
 use super::*;
 use crate::command::*;
