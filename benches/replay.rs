@@ -78,7 +78,7 @@ fn dir_size(dir: &std::path::Path) -> u64 {
 fn last_instance(offline: &Offline, head: u64) -> Result<String> {
     let tail = offline.read(head.saturating_sub(5_000).max(1), 5_001)?;
     let record = tail.iter().rev().find(|r| r.event_type == "InstanceRequested").context("no instance")?;
-    Ok(record.stream.trim_start_matches("instance/").to_owned())
+    Ok(domain::ParsedStream::instance(&record.stream).context("not an instance stream")?.to_string())
 }
 
 fn run(config: &Config) -> Result<()> {

@@ -5,8 +5,9 @@
 //! 1. `Cluster::place` alone (the domain's placement rule, one instance at
 //!    a time, its `CapacityReserved` folded in after each);
 //! 2. the whole decision: `domain::decide(RunInstances)` of one instance
-//!    (placement, addresses, security group) and `evolve` of every event,
-//!    as the decide loop does, without storage;
+//!    (placement, addresses, security group) through the decide driver
+//!    (`domain::drive`, with its round for the group's stream) and `evolve`
+//!    of every event, as the decide loop does, without storage;
 //! 3. the real append path: `App::execute(RunInstances)` on an `EventLog`
 //!    with read models following, 32 callers at once (group commit).
 //!
@@ -81,24 +82,23 @@ fn register(bits: u128) -> Command {
 
 /// The streams of a cloud, folded (absent ones read as empty).
 struct World {
-    streams: HashMap<StreamId, Aggregate>,
-    empty: Aggregate,
-}
-
-impl StateView for World {
-    fn get(&self, stream: &StreamId) -> Option<&Aggregate> {
-        Some(self.streams.get(stream).unwrap_or(&self.empty))
-    }
+    streams: HashMap<StreamId, Folded>,
 }
 
 impl World {
+    /// Decides with the decide driver, as the controller does, and folds
+    /// the decided events in.
     fn apply(&mut self, command: &Command) -> Decision {
-        // Every stream is in view, so no decision asks for more.
-        let decision = decide(command, self).unwrap_or_else(|e| panic!("{}: {e}", command.name()));
-        for (stream, event) in &decision.events {
-            self.streams.entry(stream.clone()).or_default().evolve(event);
+        let driven = drive(command, &mut self.streams).unwrap_or_else(|e| panic!("{}: {e}", command.name()));
+        driven.apply_to(&mut self.streams);
+        driven.decision
+    }
+
+    fn cluster(&self) -> &aggregates::Cluster {
+        match self.streams.get(&StreamId::cluster(&zone())).map(|f| &f.state) {
+            Some(Aggregate::Cluster(c)) => c,
+            _ => unreachable!("the bench's cluster"),
         }
-        decision
     }
 }
 
@@ -176,13 +176,13 @@ fn spread(cluster: &aggregates::Cluster) -> (usize, usize) {
 
 /// 1. `Cluster::place` alone.
 fn place_only(policy: SchedulingPolicy, count: usize) -> (Duration, (usize, usize)) {
-    let mut world = World { streams: HashMap::new(), empty: Aggregate::Empty };
+    let mut world = World { streams: HashMap::new() };
     world.apply(&bootstrap(0));
     world.apply(&add_cluster(policy));
     for n in 1..=NODES {
         world.apply(&register(n));
     }
-    let mut cluster = world.streams.remove(&StreamId::cluster(&zone())).unwrap();
+    let mut cluster = world.streams.remove(&StreamId::cluster(&zone())).unwrap().state;
     let vm = small();
     let amount = Resources { cpus: vm.cpus, memory_mib: vm.memory_mib.into(), disk_gib: vm.disk_gib.into() };
     let started = Instant::now();
@@ -199,7 +199,7 @@ fn place_only(policy: SchedulingPolicy, count: usize) -> (Duration, (usize, usiz
 
 /// 2. decide + evolve of RunInstances.
 fn decide_evolve(policy: SchedulingPolicy, count: usize, public: usize) -> (Duration, (usize, usize)) {
-    let mut world = World { streams: HashMap::new(), empty: Aggregate::Empty };
+    let mut world = World { streams: HashMap::new() };
     world.apply(&bootstrap(public));
     world.apply(&add_cluster(policy));
     for n in 1..=NODES {
@@ -211,8 +211,7 @@ fn decide_evolve(policy: SchedulingPolicy, count: usize, public: usize) -> (Dura
         world.apply(&run_one(&account, i as u128));
     }
     let took = started.elapsed();
-    let Some(Aggregate::Cluster(c)) = world.streams.get(&StreamId::cluster(&zone())) else { unreachable!() };
-    (took, spread(c))
+    (took, spread(world.cluster()))
 }
 
 /// 3. `App::execute` on a real log, 32 callers at once.

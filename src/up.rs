@@ -124,7 +124,7 @@ impl Reporter for LocalReporter {
                 correlation_id: report.instance.to_string(),
                 source: format!("node:{}", report.node),
             };
-            match self.0.execute(Command::ReportInstance(report), &meta).await {
+            match self.0.execute(Command::from(report), &meta).await {
                 Ok(_) => Ok(()),
                 Err(ExecuteError::Refused(e)) => Err(ReportError::Refused(e.to_string())),
                 Err(e) => Err(ReportError::Unavailable(e.to_string())),

@@ -267,6 +267,22 @@ fn the_cloud_administrator_resizes_instance_types() {
     assert_eq!(types["InstanceTypes"][0]["MemoryInfo"]["SizeInMiB"], 1024);
     let run = cloud.aws(&["run-instances", "--image-id", DEFAULT_IMAGE, "--instance-type", "m1.small"]);
     assert_eq!(run["Instances"][0]["InstanceType"], "m1.small");
+    // What a change does not name keeps the value the cloud has now.
+    let memory = euca.send(
+        &[
+            ("Action", "ModifyInstanceTypeAttribute"),
+            ("Name", "m1.small"),
+            ("Memory", "2048"),
+            ("Version", "2015-10-01"),
+        ],
+        Signer::Euca2ools { region: "undefined-1" },
+    );
+    assert_eq!(memory.status, 200, "{}", memory.body);
+    assert_eq!(memory.all("memory"), vec!["2048".to_owned(), "1024".to_owned()], "now, and before");
+    assert_eq!(memory.all("cpu"), vec!["2".to_owned(), "2".to_owned()]);
+    let types = cloud.aws(&["describe-instance-types", "--instance-types", "m1.small"]);
+    assert_eq!(types["InstanceTypes"][0]["VCpuInfo"]["DefaultVCpus"], 2);
+    assert_eq!(types["InstanceTypes"][0]["MemoryInfo"]["SizeInMiB"], 2048);
     // Another account may not.
     let theirs = cloud.wire_as_new_account("other", "/");
     let refused = theirs.send(

@@ -342,10 +342,10 @@ async fn serve_authenticated(
             }
             let key = domain::AccessKeyId::parse(params.required("AccessKeyId")?)
                 .map_err(|e| IamError::new("ValidationError", StatusCode::BAD_REQUEST, e.to_string()))?;
-            let active = match (action.as_str(), params.get("Status")) {
-                ("DeleteAccessKey", _) => None,
-                (_, Some("Active")) => Some(true),
-                (_, Some("Inactive")) => Some(false),
+            match (action.as_str(), params.get("Status")) {
+                ("DeleteAccessKey", _) => app.delete_access_key(&target, &subject, &key, meta).await?,
+                (_, Some("Active")) => app.update_access_key(&target, &subject, &key, true, meta).await?,
+                (_, Some("Inactive")) => app.update_access_key(&target, &subject, &key, false, meta).await?,
                 _ => {
                     return Err(IamError::new(
                         "ValidationError",
@@ -353,8 +353,7 @@ async fn serve_authenticated(
                         "Status must be Active or Inactive",
                     ));
                 }
-            };
-            app.change_access_key(&target, &subject, &key, active, meta).await?;
+            }
         }
         "ListAccessKeys" => {
             if !(own || manages) {

@@ -2,7 +2,7 @@
 //! in one place (api/src/ec2/error.rs).
 
 use crate::ids::*;
-use crate::model::InstanceState;
+use crate::instances::InstanceState;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum DecideError {
@@ -10,6 +10,8 @@ pub enum DecideError {
     CloudAlreadyInitialized,
     #[error("the cloud is not initialized")]
     CloudNotInitialized,
+    #[error("no availability zone is available")]
+    NoZoneAvailable,
     #[error("unknown availability zone {0}")]
     UnknownZone(ZoneName),
     #[error("availability zone {0} already exists")]
@@ -36,6 +38,8 @@ pub enum DecideError {
     NotAMachineImage(ImageId),
     #[error("the VM type {0} needs a name, at least 1 CPU, 64 MiB of memory and 1 GiB of disk")]
     InvalidVmType(String),
+    #[error("the instance type {0} does not exist; a new one needs its CPUs, memory and disk")]
+    NewVmTypeIncomplete(String),
     #[error("unknown instance type {0}")]
     UnknownInstanceType(String),
     #[error("invalid instance count: min {min}, max {max}")]

@@ -30,52 +30,67 @@ pub enum StreamKind {
     Unknown,
 }
 
+// The part of a stream id before its `/` (or the whole id), by kind.
+const CLOUD: &str = "cloud";
+const CLUSTER: &str = "cluster";
+const ACCOUNT: &str = "account";
+const IMAGE: &str = "image";
+const INSTANCE: &str = "instance";
+const RESERVATION: &str = "reservation";
+const CLIENT_TOKEN: &str = "token";
+const ACCOUNT_NAME: &str = "account-name";
+const SECURITY_GROUP: &str = "sg";
+const NODE: &str = "node";
+const NETWORK: &str = "network";
+const ELASTIC_IP: &str = "eip";
+const REFUSED: &str = "refused";
+
 impl StreamId {
     pub fn cloud() -> Self {
-        StreamId("cloud".to_owned())
+        StreamId(CLOUD.to_owned())
     }
     pub fn cluster(zone: &ZoneName) -> Self {
-        StreamId(format!("cluster/{zone}"))
+        StreamId(format!("{CLUSTER}/{zone}"))
     }
     pub fn account(account: &AccountId) -> Self {
-        StreamId(format!("account/{account}"))
+        StreamId(format!("{ACCOUNT}/{account}"))
     }
     pub fn image(image: &ImageId) -> Self {
-        StreamId(format!("image/{image}"))
+        StreamId(format!("{IMAGE}/{image}"))
     }
     pub fn instance(instance: &InstanceId) -> Self {
-        StreamId(format!("instance/{instance}"))
+        StreamId(format!("{INSTANCE}/{instance}"))
     }
     pub fn reservation(reservation: &ReservationId) -> Self {
-        StreamId(format!("reservation/{reservation}"))
+        StreamId(format!("{RESERVATION}/{reservation}"))
     }
     pub fn client_token(account: &AccountId, token: &str) -> Self {
-        StreamId(format!("token/{account}/{token}"))
+        StreamId(format!("{CLIENT_TOKEN}/{account}/{token}"))
     }
 
     /// Claims an account name.
     pub fn account_name(name: &str) -> Self {
-        StreamId(format!("account-name/{name}"))
+        StreamId(format!("{ACCOUNT_NAME}/{name}"))
     }
     pub fn security_group(group: &SecurityGroupId) -> Self {
-        StreamId(format!("sg/{group}"))
+        StreamId(format!("{SECURITY_GROUP}/{group}"))
     }
     /// Claims a node id (for the cluster of its first registration).
     pub fn node(node: &NodeId) -> Self {
-        StreamId(format!("node/{node}"))
+        StreamId(format!("{NODE}/{node}"))
     }
     pub fn network() -> Self {
-        StreamId("network".to_owned())
+        StreamId(NETWORK.to_owned())
     }
     pub fn elastic_ip(allocation: &AllocationId) -> Self {
-        StreamId(format!("eip/{allocation}"))
+        StreamId(format!("{ELASTIC_IP}/{allocation}"))
     }
 
     /// Every refused request of every account (`RequestRefused`): one
     /// stream appended with any expected version, since no decision reads
     /// it, so refusals never conflict with each other or with decisions.
     pub fn refused() -> Self {
-        StreamId("refused".to_owned())
+        StreamId(REFUSED.to_owned())
     }
 
     /// A stream id read back from the log.
@@ -88,22 +103,96 @@ impl StreamId {
     }
 
     pub fn kind(&self) -> StreamKind {
-        match self.0.split('/').next().unwrap_or("") {
-            "cloud" => StreamKind::Cloud,
-            "cluster" => StreamKind::Cluster,
-            "account" => StreamKind::Account,
-            "image" => StreamKind::Image,
-            "instance" => StreamKind::Instance,
-            "reservation" => StreamKind::Reservation,
-            "token" => StreamKind::ClientToken,
-            "sg" => StreamKind::SecurityGroup,
-            "network" => StreamKind::Network,
-            "eip" => StreamKind::ElasticIp,
-            "account-name" => StreamKind::AccountName,
-            "node" => StreamKind::Node,
-            "refused" => StreamKind::Refused,
+        StreamKind::of(&self.0)
+    }
+
+    /// What this is the stream of.
+    pub fn parse(&self) -> ParsedStream {
+        ParsedStream::of(&self.0)
+    }
+}
+
+impl StreamKind {
+    /// The kind of a stream id as stored, without making a [`StreamId`]
+    /// (for code that looks at every record of the log).
+    pub fn of(stream: &str) -> StreamKind {
+        match stream.split_once('/').map_or(stream, |(kind, _)| kind) {
+            CLOUD => StreamKind::Cloud,
+            CLUSTER => StreamKind::Cluster,
+            ACCOUNT => StreamKind::Account,
+            IMAGE => StreamKind::Image,
+            INSTANCE => StreamKind::Instance,
+            RESERVATION => StreamKind::Reservation,
+            CLIENT_TOKEN => StreamKind::ClientToken,
+            SECURITY_GROUP => StreamKind::SecurityGroup,
+            NETWORK => StreamKind::Network,
+            ELASTIC_IP => StreamKind::ElasticIp,
+            ACCOUNT_NAME => StreamKind::AccountName,
+            NODE => StreamKind::Node,
+            REFUSED => StreamKind::Refused,
             _ => StreamKind::Unknown,
         }
+    }
+}
+
+/// A stream id read back: the kind of stream and the typed ids in it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ParsedStream {
+    Cloud,
+    Cluster(ZoneName),
+    Account(AccountId),
+    Image(ImageId),
+    Instance(InstanceId),
+    Reservation(ReservationId),
+    ClientToken {
+        account: AccountId,
+        token: String,
+    },
+    SecurityGroup(SecurityGroupId),
+    Network,
+    ElasticIp(AllocationId),
+    AccountName(String),
+    Node(NodeId),
+    Refused,
+    /// Not a stream the domain writes (or an id of the wrong shape).
+    Unknown,
+}
+
+impl ParsedStream {
+    /// What the stream `stream` (as stored) is the stream of.
+    pub fn of(stream: &str) -> ParsedStream {
+        let parsed = match stream.split_once('/') {
+            None => match stream {
+                CLOUD => Some(ParsedStream::Cloud),
+                NETWORK => Some(ParsedStream::Network),
+                REFUSED => Some(ParsedStream::Refused),
+                _ => None,
+            },
+            Some((CLUSTER, zone)) => ZoneName::parse(zone).ok().map(ParsedStream::Cluster),
+            Some((ACCOUNT, id)) => AccountId::parse(id).ok().map(ParsedStream::Account),
+            Some((IMAGE, id)) => ImageId::parse(id).ok().map(ParsedStream::Image),
+            Some((INSTANCE, id)) => InstanceId::parse(id).ok().map(ParsedStream::Instance),
+            Some((RESERVATION, id)) => ReservationId::parse(id).ok().map(ParsedStream::Reservation),
+            Some((CLIENT_TOKEN, rest)) => rest.split_once('/').and_then(|(account, token)| {
+                let account = AccountId::parse(account).ok()?;
+                Some(ParsedStream::ClientToken { account, token: token.to_owned() })
+            }),
+            Some((SECURITY_GROUP, id)) => SecurityGroupId::parse(id).ok().map(ParsedStream::SecurityGroup),
+            Some((ELASTIC_IP, id)) => AllocationId::parse(id).ok().map(ParsedStream::ElasticIp),
+            Some((ACCOUNT_NAME, name)) if !name.is_empty() => {
+                Some(ParsedStream::AccountName(name.to_owned()))
+            }
+            Some((NODE, id)) => NodeId::parse(id).ok().map(ParsedStream::Node),
+            Some(_) => None,
+        };
+        parsed.unwrap_or(ParsedStream::Unknown)
+    }
+
+    /// The instance whose stream `stream` is, if it is one; nothing is
+    /// made for other streams (for code that looks at every record).
+    pub fn instance(stream: &str) -> Option<InstanceId> {
+        let id = stream.strip_prefix(INSTANCE)?.strip_prefix('/')?;
+        InstanceId::parse(id).ok()
     }
 }
 
@@ -116,5 +205,73 @@ impl fmt::Display for StreamId {
 impl fmt::Debug for StreamId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "StreamId({})", self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_stream_id_parses_back_to_what_made_it() {
+        let account = AccountId::from_bits(42);
+        let instance = InstanceId::from_bits(7);
+        let cases = [
+            (StreamId::cloud(), ParsedStream::Cloud),
+            (StreamId::network(), ParsedStream::Network),
+            (StreamId::refused(), ParsedStream::Refused),
+            (
+                StreamId::cluster(&ZoneName::parse("z-1").unwrap()),
+                ParsedStream::Cluster(ZoneName::parse("z-1").unwrap()),
+            ),
+            (StreamId::account(&account), ParsedStream::Account(account.clone())),
+            (StreamId::image(&ImageId::from_bits(3)), ParsedStream::Image(ImageId::from_bits(3))),
+            (StreamId::instance(&instance), ParsedStream::Instance(instance.clone())),
+            (
+                StreamId::reservation(&ReservationId::from_bits(4)),
+                ParsedStream::Reservation(ReservationId::from_bits(4)),
+            ),
+            (
+                StreamId::client_token(&account, "a/b token"),
+                ParsedStream::ClientToken { account: account.clone(), token: "a/b token".into() },
+            ),
+            (
+                StreamId::security_group(&SecurityGroupId::from_bits(5)),
+                ParsedStream::SecurityGroup(SecurityGroupId::from_bits(5)),
+            ),
+            (
+                StreamId::elastic_ip(&AllocationId::from_bits(6)),
+                ParsedStream::ElasticIp(AllocationId::from_bits(6)),
+            ),
+            (StreamId::account_name("team-a"), ParsedStream::AccountName("team-a".into())),
+            (StreamId::node(&NodeId::from_bits(8)), ParsedStream::Node(NodeId::from_bits(8))),
+        ];
+        for (stream, parsed) in cases {
+            assert_eq!(stream.parse(), parsed, "{stream}");
+            assert_eq!(ParsedStream::of(stream.as_str()), parsed, "{stream}");
+            assert_ne!(stream.kind(), StreamKind::Unknown, "{stream}");
+            let is_instance = matches!(parsed, ParsedStream::Instance(_));
+            assert_eq!(ParsedStream::instance(stream.as_str()).is_some(), is_instance, "{stream}");
+        }
+        assert_eq!(ParsedStream::instance(StreamId::instance(&instance).as_str()), Some(instance));
+    }
+
+    #[test]
+    fn other_strings_are_unknown() {
+        for s in [
+            "",
+            "cloud/x",
+            "instancex/i-00000001",
+            "instance/",
+            "instance/i-nothex1",
+            "sg/i-00000001",
+            "token/12",
+            "bench-1/3",
+        ] {
+            assert_eq!(ParsedStream::of(s), ParsedStream::Unknown, "{s:?}");
+            assert_eq!(ParsedStream::instance(s), None, "{s:?}");
+        }
+        assert_eq!(StreamKind::of("instancex/1"), StreamKind::Unknown);
+        assert_eq!(StreamKind::of("instance/i-1"), StreamKind::Instance);
     }
 }

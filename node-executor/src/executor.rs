@@ -403,7 +403,7 @@ mod tests {
     fn recorded(position: u64, id: &InstanceId, event: Event) -> RecordedEvent {
         RecordedEvent {
             position,
-            stream: format!("instance/{id}"),
+            stream: domain::StreamId::instance(id).to_string(),
             version: position,
             event_type: event.type_name().into(),
             schema: event.schema(),

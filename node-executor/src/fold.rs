@@ -9,14 +9,14 @@
 
 use crate::driver::GuestSpec;
 use crate::worker::Target;
-use domain::{Aggregate, Event, InstanceAttribute, InstanceId, InstanceState, NodeId};
+use domain::{
+    Aggregate, Event, InstanceAttribute, InstanceId, InstanceState, NodeId, ParsedStream, StreamKind,
+};
 use eventlog::EnvelopeRef;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 use tokio::sync::watch;
-
-const INSTANCE_STREAM: &str = "instance/";
 
 /// What the hypervisor of this node should do about an instance.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -123,13 +123,13 @@ impl Fold {
         schema: u16,
         payload: &[u8],
     ) -> Option<InstanceId> {
-        let raw_id = stream.strip_prefix(INSTANCE_STREAM)?;
-        let id = match InstanceId::parse(raw_id) {
-            Ok(id) => id,
-            Err(e) => {
-                tracing::warn!(position, stream, error = %e, "skipping an event of a malformed instance stream");
+        let id = match ParsedStream::instance(stream) {
+            Some(id) => id,
+            None if StreamKind::of(stream) == StreamKind::Instance => {
+                tracing::warn!(position, stream, "skipping an event of a malformed instance stream");
                 return None;
             }
+            None => return None,
         };
         let known = self.instances.contains_key(&id);
         // Only a request makes an instance known; other events of unknown

@@ -155,18 +155,6 @@ impl CloudView {
     pub fn vm_type(&self, name: &str) -> Option<&VmType> {
         self.vm_types.iter().find(|t| t.name == name)
     }
-
-    /// The zone RunInstances uses when none is asked for: the one with the
-    /// most free CPUs (ties: the first by name).
-    pub fn default_zone(&self) -> Option<&ZoneName> {
-        self.zones
-            .iter()
-            .max_by_key(|(name, z)| {
-                let free: u64 = z.nodes.values().map(|n| n.free().cpus as u64).sum();
-                (free, std::cmp::Reverse((*name).clone()))
-            })
-            .map(|(name, _)| name)
-    }
 }
 
 pub(crate) fn image_row(e: &ImageRegistered) -> ImageRow {

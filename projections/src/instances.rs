@@ -107,8 +107,8 @@ impl InstancesView {
     }
 
     /// Applies an event of the instance's own stream.
-    pub(crate) fn instance_event(&mut self, instance: &str, event: &Event) {
-        let Some(row) = self.rows.get_mut(instance) else {
+    pub(crate) fn instance_event(&mut self, instance: &InstanceId, event: &Event) {
+        let Some(row) = self.rows.get_mut(instance.as_str()) else {
             return;
         };
         match event {

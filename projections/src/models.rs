@@ -8,7 +8,7 @@ use crate::network::NetworkView;
 use crate::security::SecurityView;
 use crate::tags::TagsView;
 use domain::event::Event;
-use domain::{AccountId, ImageId};
+use domain::{ImageId, ParsedStream};
 use eventlog::EnvelopeRef;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -66,7 +66,7 @@ impl ReadModels {
             Event::AccessKeyCreated(e) => self.accounts.access_key_created(&e),
             Event::UserCreated(e) => self.accounts.user_created(&e),
             Event::UserDeleted(e) => {
-                if let Some(id) = stream.strip_prefix("account/").and_then(|a| AccountId::parse(a).ok()) {
+                if let ParsedStream::Account(id) = ParsedStream::of(stream) {
                     self.accounts.user_deleted(&id, &e);
                 }
             }
@@ -99,8 +99,8 @@ impl ReadModels {
             | Event::InstanceRebootRequested(_)
             | Event::InstanceAttributeChanged(_)
             | Event::InstanceGroupsChanged(_)) => {
-                if let Some(id) = stream.strip_prefix("instance/") {
-                    self.instances.instance_event(id, &e);
+                if let Some(id) = ParsedStream::instance(stream) {
+                    self.instances.instance_event(&id, &e);
                 }
             }
             Event::KeyPairDeleted(e) => {
@@ -110,8 +110,8 @@ impl ReadModels {
                 self.security.apply(stream, Event::KeyPairDeleted(e));
             }
             e @ Event::SecurityGroupDeleted(_) => {
-                if let Some(id) = stream.strip_prefix("sg/") {
-                    self.tags.forget(id);
+                if let ParsedStream::SecurityGroup(id) = ParsedStream::of(stream) {
+                    self.tags.forget(id.as_str());
                 }
                 self.security.apply(stream, e);
             }
@@ -122,8 +122,8 @@ impl ReadModels {
             | Event::SecurityGroupMemberAdded(_)
             | Event::SecurityGroupMemberRemoved(_)) => self.security.apply(stream, e),
             e @ Event::AddressReleased(_) => {
-                if let Some(id) = stream.strip_prefix("eip/") {
-                    self.tags.forget(id);
+                if let ParsedStream::ElasticIp(id) = ParsedStream::of(stream) {
+                    self.tags.forget(id.as_str());
                 }
                 self.network.apply(stream, e);
             }

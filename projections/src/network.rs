@@ -1,7 +1,7 @@
 //! Address pools and elastic IPs.
 
 use domain::event::*;
-use domain::{AccountId, AllocationId, AssociationId, InstanceId, Timestamp};
+use domain::{AccountId, AllocationId, AssociationId, InstanceId, ParsedStream, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -25,7 +25,10 @@ pub struct AddressRow {
 
 impl NetworkView {
     pub(crate) fn apply(&mut self, stream: &str, event: Event) {
-        let allocation = || stream.strip_prefix("eip/").and_then(|id| AllocationId::parse(id).ok());
+        let allocation = || match ParsedStream::of(stream) {
+            ParsedStream::ElasticIp(id) => Some(id),
+            _ => None,
+        };
         match event {
             Event::AddressPoolConfigured(e) => {
                 self.private_cidr = e.private_cidr;
@@ -72,12 +75,5 @@ impl NetworkView {
     /// The allocation of an elastic IP by its address.
     pub fn by_address(&self, address: &str) -> Option<(&AllocationId, &AddressRow)> {
         self.addresses.iter().find(|(_, r)| r.address == address)
-    }
-
-    /// The allocation whose current association has this id.
-    pub fn by_association(&self, association: &str) -> Option<(&AllocationId, &AddressRow)> {
-        self.addresses
-            .iter()
-            .find(|(_, r)| r.association.as_ref().is_some_and(|(a, _)| a.as_str() == association))
     }
 }

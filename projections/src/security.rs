@@ -1,7 +1,7 @@
 //! Security groups with their rules, and key pairs (public halves only).
 
 use domain::event::*;
-use domain::{AccountId, Direction, KeyPairId, SecurityGroupId, SecurityRule, Timestamp};
+use domain::{AccountId, Direction, KeyPairId, ParsedStream, SecurityGroupId, SecurityRule, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -34,7 +34,10 @@ pub struct KeyPairRow {
 
 impl SecurityView {
     pub(crate) fn apply(&mut self, stream: &str, event: Event) {
-        let group = || stream.strip_prefix("sg/").and_then(|id| SecurityGroupId::parse(id).ok());
+        let group = || match ParsedStream::of(stream) {
+            ParsedStream::SecurityGroup(id) => Some(id),
+            _ => None,
+        };
         match event {
             Event::SecurityGroupCreated(e) => {
                 self.groups.insert(

@@ -4,6 +4,7 @@
 //! `tag-key`, `tag-value`) looks at the resources it matches rather than at
 //! every resource of an account.
 
+use domain::aggregate::TagEvent;
 use domain::aggregates::tags::Tags;
 use domain::event::*;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -22,14 +23,14 @@ pub struct TagsView {
 
 impl TagsView {
     pub(crate) fn apply(&mut self, event: &Event) {
-        let resource = match event {
-            Event::TagsCreated(e) => &e.resource,
-            Event::TagsDeleted(e) => &e.resource,
+        let (resource, tag_event) = match event {
+            Event::TagsCreated(e) => (&e.resource, TagEvent::TagsCreated(e)),
+            Event::TagsDeleted(e) => (&e.resource, TagEvent::TagsDeleted(e)),
             _ => return,
         };
         let tags = self.by_resource.entry(resource.clone()).or_default();
         let before = tags.0.clone();
-        tags.apply(resource, event);
+        tags.apply(tag_event);
         let after = tags.0.clone();
         if after.is_empty() {
             self.by_resource.remove(resource);

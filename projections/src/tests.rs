@@ -176,7 +176,7 @@ fn bootstrap() -> Command {
 /// Runs commands through the domain the way the controller does and keeps
 /// the resulting stored records.
 pub(crate) struct World {
-    streams: HashMap<StreamId, Aggregate>,
+    streams: HashMap<StreamId, Folded>,
     pub(crate) records: Vec<eventlog::RecordedEvent>,
     instances: Vec<(AccountId, InstanceId)>,
     allocations: Vec<AllocationId>,
@@ -199,42 +199,35 @@ impl World {
     }
 
     fn execute(&mut self, command: &Command) {
-        let mut named = command.streams();
-        let decision = loop {
-            let view: HashMap<StreamId, Aggregate> =
-                named.iter().map(|s| (s.clone(), self.streams.get(s).cloned().unwrap_or_default())).collect();
-            match decide(command, &view) {
-                Err(DecideError::NeedStreams(more)) => named.extend(more),
-                Err(e) => {
-                    if std::env::var_os("WORLD_DEBUG").is_some() {
-                        eprintln!("{}: {e}", command.name());
-                    }
-                    return;
+        let driven = match drive(command, &mut self.streams) {
+            Ok(driven) => driven,
+            Err(e) => {
+                if std::env::var_os("WORLD_DEBUG").is_some() {
+                    eprintln!("{}: {e}", command.name());
                 }
-                Ok(d) => break d,
+                return;
             }
         };
-        if let Reply::Launched { instances, replayed: false, .. } = &decision.reply
+        if let Reply::Launched { instances, replayed: false, .. } = &driven.decision.reply
             && let Command::RunInstances(c) = command
         {
             self.instances.extend(instances.iter().map(|i| (c.account.clone(), i.clone())));
         }
-        for (stream, event) in decision.events {
-            let agg = self.streams.entry(stream.clone()).or_default();
-            agg.evolve(&event);
-            let position = self.records.len() as u64 + 1;
-            let version = self.records.iter().filter(|r| r.stream == stream.as_str()).count() as u64 + 1;
-            self.records.push(eventlog::RecordedEvent {
-                position,
-                stream: stream.to_string(),
-                version,
-                event_type: event.type_name().into(),
-                schema: event.schema(),
-                recorded_at: self.clock,
-                metadata: Metadata::default(),
-                payload: event.encode(),
-            });
+        for append in driven.appends(&self.streams) {
+            for (version, event) in (append.expected + 1..).zip(append.events) {
+                self.records.push(eventlog::RecordedEvent {
+                    position: self.records.len() as u64 + 1,
+                    stream: append.stream.to_string(),
+                    version,
+                    event_type: event.type_name().into(),
+                    schema: event.schema(),
+                    recorded_at: self.clock,
+                    metadata: Metadata::default(),
+                    payload: event.encode(),
+                });
+            }
         }
+        driven.apply_to(&mut self.streams);
     }
 
     fn fresh(&mut self) -> u128 {
@@ -270,7 +263,7 @@ impl World {
                     vm_type: "c1.medium".into(),
                     min_count: *min,
                     max_count: *max,
-                    zone: zone(),
+                    zone: Some(zone()),
                     user_data: vec![],
                     client_token: token.map(|t| format!("tok{t}")),
                     key_name: None,
@@ -286,18 +279,18 @@ impl World {
                     return;
                 }
                 let ids = picks.iter().filter_map(|p| pick(self, *p)).collect();
-                let request = match request {
-                    0 => StateRequest::Terminate,
-                    1 => StateRequest::Stop { force: false },
-                    2 => StateRequest::Start,
-                    _ => StateRequest::Reboot,
-                };
-                Command::ChangeInstanceStates(ChangeInstanceStates {
-                    account: account(*a),
-                    instances: ids,
-                    request,
-                    at,
-                })
+                let named = InstanceIds { account: account(*a), instances: ids, at };
+                match request {
+                    0 => Command::TerminateInstances(named),
+                    1 => Command::StopInstances(StopInstances {
+                        account: named.account,
+                        instances: named.instances,
+                        force: false,
+                        at,
+                    }),
+                    2 => Command::StartInstances(named),
+                    _ => Command::RebootInstances(named),
+                }
             }
             Op::Report { pick: p, outcome } => {
                 let Some(id) = pick(self, *p) else { return };
@@ -308,7 +301,7 @@ impl World {
                     3 => NodeOutcome::PoweredOff,
                     _ => NodeOutcome::LaunchFailed("sim".into()),
                 };
-                Command::ReportInstance(NodeReport {
+                Command::from(NodeReport {
                     node: node(),
                     zone: zone(),
                     instance: id,
@@ -326,11 +319,9 @@ impl World {
                 at,
             }),
             Op::Rule { account: a, name, port, authorize } => {
-                Command::ChangeSecurityRules(ChangeSecurityRules {
+                let rules = GroupRules {
                     account: account(*a),
                     group: GroupRef::Name(group_name(*name)),
-                    direction: Direction::Ingress,
-                    authorize: *authorize,
                     rules: vec![RuleRef {
                         protocol: "tcp".into(),
                         from_port: i32::from(*port),
@@ -338,7 +329,12 @@ impl World {
                         source: SourceRef::Cidr("0.0.0.0/0".into()),
                     }],
                     at,
-                })
+                };
+                if *authorize {
+                    Command::AuthorizeSecurityGroupIngress(rules)
+                } else {
+                    Command::RevokeSecurityGroupIngress(rules)
+                }
             }
             Op::DeleteGroup { account: a, name } => Command::DeleteSecurityGroup(DeleteSecurityGroup {
                 account: account(*a),
@@ -351,14 +347,13 @@ impl World {
                 key_pair: None,
                 at,
             }),
-            Op::KeyPair { account: a, name, delete: false } => Command::CreateKeyPair(CreateKeyPair {
+            Op::KeyPair { account: a, name, delete: false } => Command::ImportKeyPair(NewKeyPair {
                 account: account(*a),
                 name: format!("key{name}"),
                 key_pair: KeyPairId::from_bits(self.fresh()),
                 fingerprint: "f".into(),
                 public_key: "ssh-ed25519 AAAA".into(),
                 key_type: "ed25519".into(),
-                imported: true,
                 tags: vec![],
                 at,
             }),
@@ -402,13 +397,22 @@ impl World {
             Op::Tag { account: a, pick: p, key, delete } => {
                 let Some(id) = pick(self, *p) else { return };
                 let key = format!("k{key}");
-                Command::ChangeTags(ChangeTags {
-                    account: account(*a),
-                    resources: vec![id.to_string()],
-                    create: if *delete { vec![] } else { vec![Tag { key: key.clone(), value: "v".into() }] },
-                    delete: if *delete { vec![TagRemoval { key, value: None }] } else { vec![] },
-                    at,
-                })
+                let (account, resources) = (account(*a), vec![id.to_string()]);
+                if *delete {
+                    Command::DeleteTags(DeleteTags {
+                        account,
+                        resources,
+                        removals: vec![TagRemoval { key, value: None }],
+                        at,
+                    })
+                } else {
+                    Command::CreateTags(CreateTags {
+                        account,
+                        resources,
+                        tags: vec![Tag { key, value: "v".into() }],
+                        at,
+                    })
+                }
             }
             Op::Snapshot => return,
         };
@@ -447,7 +451,7 @@ proptest! {
         prop_assert_eq!(encode_snapshot(&rebuilt), encode_snapshot(&incremental));
         // The models reflect the domain's own state.
         for (_, id) in &world.instances {
-            let state = match world.streams.get(&StreamId::instance(id)) {
+            let state = match world.streams.get(&StreamId::instance(id)).map(|f| &f.state) {
                 Some(Aggregate::Instance(i)) => i.state,
                 _ => unreachable!(),
             };
@@ -457,8 +461,8 @@ proptest! {
         let used: u32 = rebuilt.instances.rows.values().filter_map(|r| r.holds).map(|h| h.cpus).sum();
         prop_assert_eq!(zone_row.nodes[&node()].used.cpus, used);
         // Tags, groups and addresses agree with the domain's streams.
-        for (stream, aggregate) in &world.streams {
-            match aggregate {
+        for (stream, folded) in &world.streams {
+            match &folded.state {
                 Aggregate::Instance(i) => {
                     let tags: std::collections::BTreeMap<String, String> =
                         rebuilt.tags.of(i.id.as_str()).map(|(k, v)| (k.clone(), v.clone())).collect();

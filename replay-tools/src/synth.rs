@@ -1,7 +1,8 @@
 //! A synthetic but realistic log, for benchmarks and tests: a cloud made by
 //! the same commands `yukari up` and the EC2 API make (bootstrap, accounts,
 //! RunInstances, the node's reports, TerminateInstances), decided by the
-//! real `domain::decide`, encoded by the real encoders, and appended to a
+//! real `domain::decide` through its decide driver (`domain::drive`),
+//! encoded by the real encoders, and appended to a
 //! real [`EventLog`] with expected versions, in large group commits.
 //!
 //! Domain times (`at` in events) follow a synthetic clock; record times are
@@ -55,20 +56,13 @@ pub struct Summary {
 
 const VM_TYPES: [&str; 5] = ["t1.micro", "m1.small", "m1.medium", "c1.medium", "m1.large"];
 
-struct View<'a>(&'a HashMap<StreamId, (u64, Aggregate)>);
-
-impl StateView for View<'_> {
-    fn get(&self, stream: &StreamId) -> Option<&Aggregate> {
-        self.0.get(stream).map(|(_, a)| a)
-    }
-}
-
 type Batch = Vec<(Metadata, Vec<StreamAppend>)>;
 
 struct Generator {
     rng: StdRng,
     clock: i64,
-    cache: HashMap<StreamId, (u64, Aggregate)>,
+    /// Every stream a later command may read (a stream not here is new).
+    cache: HashMap<StreamId, Folded>,
     batch: Batch,
     events: u64,
     commands: u64,
@@ -91,38 +85,35 @@ impl Generator {
         Timestamp(self.clock)
     }
 
-    /// Decides `command` on the cached streams and stages its appends.
+    /// Decides `command` on the cached streams with the decide driver and
+    /// stages its appends.
     fn run(&mut self, command: Command, meta: Metadata) -> Result<Decision, ReplayError> {
-        for stream in command.streams() {
-            self.cache.entry(stream).or_insert((0, Aggregate::Empty));
-        }
-        let decision = domain::decide(&command, &View(&self.cache))
+        let driven = domain::drive(&command, &mut self.cache)
             .map_err(|e| ReplayError::Invalid(format!("synthetic {}: {e}", command.name())))?;
-        let mut appends: Vec<StreamAppend> = Vec::new();
-        for (stream, event) in &decision.events {
-            let (version, aggregate) = self.cache.get_mut(stream).expect("named streams are cached");
-            let new = NewEvent {
-                event_type: event.type_name().into(),
-                schema: event.schema(),
-                payload: event.encode(),
-            };
-            match appends.last_mut() {
-                Some(last) if last.stream == stream.as_str() => last.events.push(new),
-                _ => appends.push(StreamAppend {
-                    stream: stream.to_string(),
-                    expected: ExpectedVersion::from_seen(*version),
-                    events: vec![new],
-                }),
-            }
-            *version += 1;
-            aggregate.evolve(event);
-        }
-        self.events += decision.events.len() as u64;
+        let appends: Vec<StreamAppend> = driven
+            .appends(&self.cache)
+            .into_iter()
+            .map(|a| StreamAppend {
+                stream: a.stream.to_string(),
+                expected: ExpectedVersion::from_seen(a.expected),
+                events: a
+                    .events
+                    .into_iter()
+                    .map(|event| NewEvent {
+                        event_type: event.type_name().into(),
+                        schema: event.schema(),
+                        payload: event.encode(),
+                    })
+                    .collect(),
+            })
+            .collect();
+        driven.apply_to(&mut self.cache);
+        self.events += driven.decision.events.len() as u64;
         self.commands += 1;
         if !appends.is_empty() {
             self.batch.push((meta, appends));
         }
-        Ok(decision)
+        Ok(driven.decision)
     }
 
     /// Decides `command`, which must be refused, and stages the refusal
@@ -134,14 +125,12 @@ impl Generator {
         code: &str,
         named: Vec<String>,
     ) -> Result<(), ReplayError> {
-        for stream in command.streams() {
-            self.cache.entry(stream).or_insert((0, Aggregate::Empty));
-        }
-        let why = match domain::decide(&command, &View(&self.cache)) {
+        let why = match domain::drive(&command, &mut self.cache) {
+            Err(domain::drive::DriveError::Refused(refusal)) => refusal.to_string(),
             Ok(_) => {
                 return Err(ReplayError::Invalid(format!("synthetic {} was not refused", command.name())));
             }
-            Err(e) => e.to_string(),
+            Err(e) => return Err(ReplayError::Invalid(format!("synthetic {}: {e}", command.name()))),
         };
         let event = Event::RequestRefused(event::RequestRefused::new(code, &why, named, false, self.tick()));
         let append = StreamAppend {
@@ -338,7 +327,7 @@ pub async fn generate(log: &EventLog, spec: &Spec, progress: &Progress) -> Resul
             vm_type: VM_TYPES[g.rng.gen_range(0..VM_TYPES.len())].to_owned(),
             min_count: count,
             max_count: count,
-            zone: zone.clone(),
+            zone: Some(zone.clone()),
             user_data: Vec::new(),
             client_token: Some(token.clone()),
             key_name: None,
@@ -375,7 +364,7 @@ pub async fn generate(log: &EventLog, spec: &Spec, progress: &Progress) -> Resul
                 at,
             };
             let m = report_meta(&mut g, "ReportInstanceRunning", &id);
-            g.run(Command::ReportInstance(report), m)?;
+            g.run(Command::from(report), m)?;
             running.push((id, owner));
         }
         pending.extend(ids.into_iter().map(|id| (id, account.clone())));
@@ -392,7 +381,7 @@ pub async fn generate(log: &EventLog, spec: &Spec, progress: &Progress) -> Resul
                 at,
             };
             let m = report_meta(&mut g, "ReportInstanceTerminated", &id);
-            g.run(Command::ReportInstance(report), m)?;
+            g.run(Command::from(report), m)?;
             g.forget(&StreamId::instance(&id));
             if summary.terminated.len() < 16 {
                 summary.terminated.push(id);
@@ -404,22 +393,13 @@ pub async fn generate(log: &EventLog, spec: &Spec, progress: &Progress) -> Resul
             let (id, owner) = running.swap_remove(g.rng.gen_range(0..running.len()));
             let key =
                 accounts.iter().find(|a| a.0 == owner).map(|a| a.2.clone()).expect("an account of ours");
-            let terminate = ChangeInstanceStates {
-                account: owner.clone(),
-                instances: vec![id.clone()],
-                request: StateRequest::Terminate,
-                at: g.tick(),
-            };
+            let terminate = InstanceIds { account: owner.clone(), instances: vec![id.clone()], at: g.tick() };
             if summary.refused.len() < 16 && accounts.len() > 1 {
                 // Another customer tries first: to them it does not exist.
                 let (other, _, other_key) =
                     accounts.iter().find(|a| a.0 != owner).cloned().expect("two accounts");
-                let attempt = ChangeInstanceStates {
-                    account: other.clone(),
-                    instances: vec![id.clone()],
-                    request: StateRequest::Terminate,
-                    at: g.tick(),
-                };
+                let attempt =
+                    InstanceIds { account: other.clone(), instances: vec![id.clone()], at: g.tick() };
                 let rid = g.request_id();
                 let m = meta(
                     &other,
@@ -430,7 +410,7 @@ pub async fn generate(log: &EventLog, spec: &Spec, progress: &Progress) -> Resul
                     rid,
                 );
                 g.refuse(
-                    Command::ChangeInstanceStates(attempt),
+                    Command::TerminateInstances(attempt),
                     m,
                     "InvalidInstanceID.NotFound",
                     vec![id.to_string()],
@@ -440,7 +420,7 @@ pub async fn generate(log: &EventLog, spec: &Spec, progress: &Progress) -> Resul
             let rid = g.request_id();
             let src = format!("10.1.0.9:{}", g.rng.gen_range(30_000..60_000));
             g.run(
-                Command::ChangeInstanceStates(terminate),
+                Command::TerminateInstances(terminate),
                 meta(&owner, "ops", key.as_str(), "TerminateInstances", src, rid),
             )?;
             shutting.push(id);

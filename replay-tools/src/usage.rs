@@ -16,7 +16,7 @@ use crate::error::ReplayError;
 use crate::progress::Progress;
 use crate::source::{Records, scan};
 use crate::time::{MICROS_PER_SECOND, Micros};
-use domain::{Aggregate, Event, InstanceState};
+use domain::{Aggregate, Event, InstanceState, StreamKind};
 use eventlog::EnvelopeRef;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -39,15 +39,13 @@ pub struct Meter {
 pub fn metered(stream: &str) -> bool {
     // EXTENSION POINT: add the elastic IP stream kind (addresses held) and
     // volume / snapshot streams (GB-hours) when the domain has them.
-    // `StreamId::kind` without making a `StreamId` (this runs per record).
-    let kind = stream.split_once('/').map_or(stream, |(kind, _)| kind);
-    kind == "instance"
+    StreamKind::of(stream) == StreamKind::Instance
 }
 
 #[cfg(test)]
 #[test]
 fn metered_agrees_with_the_domains_stream_kinds() {
-    use domain::{StreamId, StreamKind};
+    use domain::StreamId;
     for s in
         ["instance/i-1", "cluster/z", "cloud", "account/1", "reservation/r-1", "token/1/t", "instancex/1"]
     {

@@ -189,20 +189,37 @@ impl App {
         self.execute(command, meta).await.map(|_| ())
     }
 
-    /// Turns a user's access key on or off (`Some`), or deletes it (`None`).
-    pub async fn change_access_key(
+    /// Turns a user's access key on or off.
+    pub async fn update_access_key(
         &self,
         account: &AccountId,
         user: &UserName,
         access_key: &AccessKeyId,
-        active: Option<bool>,
+        active: bool,
         meta: &RequestMeta,
     ) -> Result<(), ExecuteError> {
-        let command = Command::ChangeAccessKey(ChangeAccessKey {
+        let command = Command::UpdateAccessKey(UpdateAccessKey {
             account: account.clone(),
             user: user.clone(),
             access_key: access_key.clone(),
             active,
+            at: now(),
+        });
+        self.execute(command, meta).await.map(|_| ())
+    }
+
+    /// Deletes a user's access key.
+    pub async fn delete_access_key(
+        &self,
+        account: &AccountId,
+        user: &UserName,
+        access_key: &AccessKeyId,
+        meta: &RequestMeta,
+    ) -> Result<(), ExecuteError> {
+        let command = Command::DeleteAccessKey(DeleteAccessKey {
+            account: account.clone(),
+            user: user.clone(),
+            access_key: access_key.clone(),
             at: now(),
         });
         self.execute(command, meta).await.map(|_| ())

@@ -1,6 +1,9 @@
-//! The one decide loop: load the streams a command names → fold → decide →
-//! append with the versions read → retry on conflict. It knows commands,
-//! aggregates and the log, not any particular aggregate.
+//! The decide loop inside the log's writer: the domain's decide driver
+//! (`domain::drive`: fold the streams a command names → decide → read
+//! what the decision asks for → appends with the versions read) over the
+//! log's transaction and a cache of folded streams, then the append, and a
+//! conflict handed back to be decided again. It knows commands, aggregates
+//! and the log, not any particular aggregate.
 //!
 //! It runs inside the log's writer (`EventLog::transact`), so decisions are
 //! taken one after another against state that already includes every
@@ -8,16 +11,17 @@
 //! between commands; the versions appended with still guard them, so a
 //! cache made stale by another writer only costs a retry.
 
-use domain::{Aggregate, Command, DecideError, Decision, Event, StateView, StreamId, StreamKind};
+use domain::drive::{DecisionBug, DriveError, Folded, Streams, drive};
+use domain::{Aggregate, Command, DecideError, Decision, Event, StreamId, StreamKind};
 use eventlog::{AppendError, ExpectedVersion, Metadata, NewEvent, ReadError, StreamAppend, Tx};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 /// Streams folded so far, with the version they were folded to.
 #[derive(Default)]
 pub(crate) struct StreamCache {
     generation: u64,
-    streams: HashMap<StreamId, (u64, Aggregate)>,
+    streams: HashMap<StreamId, Folded>,
 }
 
 /// Beyond this many cached streams, the short streams (instances,
@@ -41,8 +45,10 @@ pub enum ExecuteError {
     /// Stored, but the read models cannot show it (they stopped following).
     #[error(transparent)]
     Stalled(#[from] projections::Stalled),
-    #[error("{command} decided an event for {stream}, a stream it did not name")]
-    Unnamed { stream: String, command: &'static str },
+    /// The domain could not decide to an end (it kept asking for streams,
+    /// or decided for a stream it did not read).
+    #[error(transparent)]
+    Undecided(#[from] DecisionBug),
     #[error("stored event at position {position} does not decode: {reason}")]
     Decode { position: u64, reason: String },
 }
@@ -55,22 +61,30 @@ pub struct Executed {
     pub last_position: u64,
 }
 
-/// How many times one decision may ask for more streams.
-const MAX_ROUNDS: usize = 8;
-
-/// The cached streams a decision named (or asked for): the others stay
-/// invisible, so that a decision cannot depend on a stream it did not read.
-struct View<'a> {
-    cache: &'a HashMap<StreamId, (u64, Aggregate)>,
-    named: HashSet<&'a StreamId>,
+/// The cache, folding a stream from the transaction the first time it is
+/// read.
+struct Cached<'c, 'x, 't> {
+    cache: &'c mut HashMap<StreamId, Folded>,
+    tx: &'x Tx<'t>,
 }
 
-impl StateView for View<'_> {
-    fn get(&self, stream: &StreamId) -> Option<&Aggregate> {
-        if !self.named.contains(stream) {
-            return None;
+impl Streams for Cached<'_, '_, '_> {
+    type Error = ExecuteError;
+
+    fn load(&mut self, stream: &StreamId) -> Result<(), ExecuteError> {
+        if !self.cache.contains_key(stream) {
+            let folded = fold_stream(self.tx, stream)?;
+            self.cache.insert(stream.clone(), folded);
         }
-        self.cache.get(stream).map(|(_, a)| a)
+        Ok(())
+    }
+
+    fn folded(&self, stream: &StreamId) -> Option<&Folded> {
+        self.cache.get(stream)
+    }
+
+    fn folded_mut(&mut self, stream: &StreamId) -> Option<&mut Folded> {
+        self.cache.get_mut(stream)
     }
 }
 
@@ -102,76 +116,45 @@ pub(crate) fn decide_in_tx(
             !matches!(id.kind(), StreamKind::Instance | StreamKind::Reservation | StreamKind::ClientToken)
         });
     }
-    let mut named = command.streams();
-    let mut rounds = 0;
-    let decision = loop {
-        for stream in &named {
-            if !cache.streams.contains_key(stream) {
-                let folded = fold_stream(tx, stream)?;
-                cache.streams.insert(stream.clone(), folded);
-            }
-        }
-        let view = View { cache: &cache.streams, named: named.iter().collect() };
-        match domain::decide(command, &view) {
-            Err(DecideError::NeedStreams(more)) if rounds < MAX_ROUNDS => {
-                rounds += 1;
-                named.extend(more);
-            }
-            Err(DecideError::NeedStreams(more)) => {
-                return Err(ExecuteError::Unnamed { stream: format!("{more:?}"), command: command.name() });
-            }
-            other => break other?,
-        }
+    let driven = match drive(command, &mut Cached { cache: &mut cache.streams, tx }) {
+        Ok(driven) => driven,
+        Err(DriveError::Refused(refusal)) => return Err(refusal.into()),
+        Err(DriveError::Load(e)) => return Err(e),
+        Err(DriveError::Bug(bug)) => return Err(bug.into()),
     };
-    if decision.events.is_empty() || dry_run {
-        return Ok(Executed { decision, last_position: 0 });
+    if driven.decision.events.is_empty() || dry_run {
+        return Ok(Executed { decision: driven.decision, last_position: 0 });
     }
-    // One StreamAppend per run of consecutive events of a stream, so the
-    // log keeps the order the domain decided in.
-    let mut running: HashMap<&StreamId, u64> = HashMap::new();
-    let mut appends: Vec<StreamAppend> = Vec::new();
-    for (stream, event) in &decision.events {
-        let Some((seen, _)) = cache.streams.get(stream) else {
-            return Err(ExecuteError::Unnamed { stream: stream.to_string(), command: command.name() });
-        };
-        let version = running.entry(stream).or_insert(*seen);
-        match appends.last_mut() {
-            Some(last) if last.stream == stream.as_str() => last.events.push(encode(event)),
-            _ => appends.push(StreamAppend {
-                stream: stream.to_string(),
-                expected: ExpectedVersion::from_seen(*version),
-                events: vec![encode(event)],
-            }),
-        }
-        *version += 1;
-    }
+    let appends: Vec<StreamAppend> = driven
+        .appends(&cache.streams)
+        .into_iter()
+        .map(|a| StreamAppend {
+            stream: a.stream.to_string(),
+            expected: ExpectedVersion::from_seen(a.expected),
+            events: a.events.into_iter().map(encode).collect(),
+        })
+        .collect();
     let appended = match tx.append(meta, &appends) {
         Ok(a) => a,
         Err(AppendError::Conflict { .. }) => {
-            for stream in &named {
+            for stream in &driven.read {
                 cache.streams.remove(stream);
             }
             return Err(ExecuteError::Conflict);
         }
         Err(e) => return Err(e.into()),
     };
-    for (stream, event) in &decision.events {
-        if let Some((version, aggregate)) = cache.streams.get_mut(stream) {
-            aggregate.evolve(event);
-            *version += 1;
-        }
-    }
-    Ok(Executed { decision, last_position: appended.last })
+    driven.apply_to(&mut cache.streams);
+    Ok(Executed { decision: driven.decision, last_position: appended.last })
 }
 
-fn fold_stream(tx: &Tx<'_>, stream: &StreamId) -> Result<(u64, Aggregate), ExecuteError> {
-    let mut aggregate = Aggregate::Empty;
-    let mut version = 0;
+fn fold_stream(tx: &Tx<'_>, stream: &StreamId) -> Result<Folded, ExecuteError> {
+    let mut folded = Folded { version: 0, state: Aggregate::Empty };
     for recorded in tx.read_stream(stream.as_str(), 0)? {
         let event = Event::decode(&recorded.event_type, recorded.schema, &recorded.payload)
             .map_err(|e| ExecuteError::Decode { position: recorded.position, reason: e.to_string() })?;
-        aggregate.evolve(&event);
-        version = recorded.version;
+        folded.state.evolve(&event);
+        folded.version = recorded.version;
     }
-    Ok((version, aggregate))
+    Ok(folded)
 }

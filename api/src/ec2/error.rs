@@ -74,6 +74,10 @@ impl From<DecideError> for Ec2Error {
                 "Invalid instance count: MinCount ({min}) must be at least 1 and not more than MaxCount ({max})"
             )),
             UnknownZone(z) => Ec2Error::invalid(format!("Invalid availability zone: [{z}]")),
+            NoZoneAvailable => Ec2Error::new("Unavailable", "No availability zone is available"),
+            NewVmTypeIncomplete(name) => Ec2Error::invalid(format!(
+                "The instance type '{name}' does not exist; a new one needs Cpu, Memory and Disk"
+            )),
             InsufficientCapacity { zone, vm_type, requested, available } => Ec2Error::new(
                 "InsufficientInstanceCapacity",
                 format!(

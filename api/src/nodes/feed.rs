@@ -25,7 +25,7 @@ use crate::admin::Refusal;
 use crate::admin::wire as frames;
 use crate::app::App;
 use axum::http::StatusCode;
-use domain::{NodeId, StreamId};
+use domain::{NodeId, ParsedStream, StreamId};
 use std::time::Duration;
 
 /// Records per page: looked at (scan) or sent (index).
@@ -86,8 +86,8 @@ pub async fn page(
     for (position, record) in &records {
         let envelope = eventlog::decode_record(*position, record)
             .map_err(|e| Refusal(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-        let Some(id) = envelope.stream.strip_prefix("instance/") else { continue };
-        if models.instances.get(id).and_then(|row| row.node.as_ref()) == Some(node) {
+        let Some(id) = ParsedStream::instance(envelope.stream) else { continue };
+        if models.instances.get(id.as_str()).and_then(|row| row.node.as_ref()) == Some(node) {
             frames::encode(&mut body, *position, record);
             sent += 1;
         }

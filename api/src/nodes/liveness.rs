@@ -11,7 +11,7 @@
 use super::consoles::{Consoles, KEEP_AFTER_TERMINATION};
 use crate::app::ids::now;
 use crate::app::{App, RequestMeta};
-use domain::command::MarkNode;
+use domain::command::{MarkNodeReachable, MarkNodeUnreachable};
 use domain::{Command, InstanceId, InstanceState, NodeId, Principal, Timestamp, ZoneName};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -115,13 +115,12 @@ fn monitor_meta(app: &App, node: &NodeId) -> RequestMeta {
 /// Records that `node` of `zone` went silent or was heard again (nothing
 /// when it already was). Errors are logged: the monitor tries again.
 pub async fn mark(app: &App, zone: &ZoneName, node: &NodeId, reachable: bool, last_heartbeat: Timestamp) {
-    let command = Command::MarkNode(MarkNode {
-        zone: zone.clone(),
-        node: node.clone(),
-        reachable,
-        last_heartbeat,
-        at: now(),
-    });
+    let (z, n) = (zone.clone(), node.clone());
+    let command = if reachable {
+        Command::MarkNodeReachable(MarkNodeReachable { zone: z, node: n, at: now() })
+    } else {
+        Command::MarkNodeUnreachable(MarkNodeUnreachable { zone: z, node: n, last_heartbeat, at: now() })
+    };
     match app.execute(command, &monitor_meta(app, node)).await {
         Ok(done) if done.last_position > 0 => {
             if reachable {

@@ -178,7 +178,7 @@ async fn report(State(app): State<Arc<App>>, request: Signed) -> Response {
         correlation_id: report.instance.to_string(),
         source: format!("node:{node}"),
     };
-    match app.execute(Command::ReportInstance(report), &meta).await {
+    match app.execute(Command::from(report), &meta).await {
         Ok(_) => StatusCode::NO_CONTENT.into_response(),
         Err(ExecuteError::Refused(e)) => refuse(StatusCode::CONFLICT, e.to_string()),
         Err(e) => {

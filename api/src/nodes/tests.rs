@@ -8,6 +8,7 @@ use axum::body::Body;
 use axum::http::Request;
 use domain::Timestamp;
 use domain::command::{NodeOutcome, NodeReport, RunInstances};
+use domain::{ParsedStream, StreamId};
 use tower::ServiceExt;
 use wire::{NodeCredentials, NodeInfo, ReportBody};
 
@@ -125,7 +126,7 @@ async fn a_node_reads_and_reports_only_its_own_instances() {
         .map(|(p, r)| eventlog::decode_record(*p, r).unwrap().stream.to_owned())
         .collect();
     assert!(!streams.is_empty());
-    assert!(streams.iter().all(|s| *s == format!("instance/{instance}")), "{streams:?}");
+    assert!(streams.iter().all(|s| *s == StreamId::instance(&instance).as_str()), "{streams:?}");
     let (status, _, text) = call(&c.app, &key_a, "POST", "/node/report", "", body).await;
     assert_eq!(status, 204, "{}", String::from_utf8_lossy(&text));
     let row = c.app.projections.read().instances.get(instance.as_str()).cloned().unwrap();
@@ -368,8 +369,9 @@ fn records_of(app: &App, node: &NodeId) -> Vec<u64> {
     let mut out = Vec::new();
     app.log
         .scan(1, |e| {
-            let id = e.stream.strip_prefix("instance/");
-            if id.and_then(|id| models.instances.get(id)).and_then(|r| r.node.as_ref()) == Some(node) {
+            let id = ParsedStream::instance(e.stream);
+            if id.and_then(|id| models.instances.get(id.as_str())).and_then(|r| r.node.as_ref()) == Some(node)
+            {
                 out.push(e.position);
             }
             std::ops::ControlFlow::Continue(())
@@ -447,7 +449,7 @@ async fn instances_placed_while_a_node_pages_from_the_index_are_not_missed() {
     let (_, _, body) = call(&c.app, &key_a, "GET", "/node/feed", "from=1", Vec::new()).await;
     let one_of_a =
         frames(&body).first().map(|(p, r)| eventlog::decode_record(*p, r).unwrap().stream.to_owned());
-    let instance = InstanceId::parse(one_of_a.unwrap().strip_prefix("instance/").unwrap()).unwrap();
+    let instance = ParsedStream::instance(&one_of_a.unwrap()).unwrap();
     let (status, _, _) =
         call(&c.app, &key_a, "POST", "/node/report", "", report_body(&instance, NodeOutcome::Running)).await;
     assert_eq!(status, 204);

@@ -1,3 +1,5 @@
+//! Address pools and elastic IPs.
+
 use super::samples::*;
 use super::*;
 use crate::command::*;
@@ -10,7 +12,7 @@ fn cloud() -> Given {
 }
 
 fn instance(g: &Given, id: &InstanceId) -> crate::aggregates::Instance {
-    match g.streams.get(&StreamId::instance(id)) {
+    match g.state(&StreamId::instance(id)) {
         Some(Aggregate::Instance(i)) => (**i).clone(),
         other => panic!("{other:?}"),
     }
@@ -44,7 +46,7 @@ fn associate(address: AddressRef, instance: &InstanceId, allow: bool) -> Command
 }
 
 fn free_public(g: &Given) -> Vec<String> {
-    match g.streams.get(&StreamId::network()) {
+    match g.state(&StreamId::network()) {
         Some(Aggregate::Network(n)) => n.free_public(10),
         _ => unreachable!(),
     }
@@ -102,17 +104,19 @@ fn elastic_ips_allocate_associate_move_and_release() {
     assert_eq!(instance(&g, &a).elastic, None);
     // b's own auto address was freed when the elastic IP came.
     assert_eq!(free_public(&g), vec!["192.0.2.11".to_string()]);
-    // Disassociate by association id.
-    let dis = |association: u128, allocation: Option<u128>| {
+    // Disassociate by association id: found from the addresses' own
+    // streams, and only the caller's.
+    let dis = |account: AccountId, association: u128| {
         Command::DisassociateAddress(DisassociateAddress {
-            account: admin(),
+            account,
             address: DisassociateRef::Association(AssociationId::from_bits(association)),
-            allocation: allocation.map(AllocationId::from_bits),
             at: t(32),
         })
     };
-    assert!(matches!(g.when(&dis(0xbad, Some(1))), Err(DecideError::AssociationNotFound(_))));
-    g.then_apply(&dis(0xa5, Some(1))).unwrap();
+    assert!(matches!(g.when(&dis(admin(), 0xbad)), Err(DecideError::AssociationNotFound(_))));
+    assert!(matches!(g.when(&dis(other_account(), 0xa5)), Err(DecideError::AssociationNotFound(_))));
+    g.then_apply(&dis(admin(), 0xa5)).unwrap();
+    assert!(matches!(g.when(&dis(admin(), 0xa5)), Err(DecideError::AssociationNotFound(_))));
     assert_eq!(instance(&g, &b).elastic, None);
     assert_eq!(instance(&g, &b).public_address.as_deref(), Some("192.0.2.11"));
     // Release: the address is back in the pool.
@@ -147,11 +151,11 @@ fn a_terminated_instance_gives_its_addresses_back_and_keeps_no_elastic_ip() {
             "SecurityGroupMemberRemoved"
         ]
     );
-    match g.streams.get(&StreamId::elastic_ip(&AllocationId::from_bits(1))) {
+    match g.state(&StreamId::elastic_ip(&AllocationId::from_bits(1))) {
         Some(Aggregate::ElasticIp(e)) => assert!(e.association.is_none() && !e.released),
         other => panic!("{other:?}"),
     }
-    match g.streams.get(&StreamId::network()) {
+    match g.state(&StreamId::network()) {
         Some(Aggregate::Network(n)) => assert!(n.private_taken.is_empty()),
         _ => unreachable!(),
     }

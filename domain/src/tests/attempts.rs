@@ -135,12 +135,12 @@ fn a_report_of_an_attempt_never_made_or_of_another_node_is_refused() {
     ask(&mut g, &id, StateRequest::Stop { force: true });
     g.then_apply(&report_of(&id, 1, NodeOutcome::Stopped)).unwrap();
     ask(&mut g, &id, StateRequest::Start);
-    let Command::ReportInstance(mut elsewhere) = report_of(&id, 1, NodeOutcome::Running) else {
+    let Command::ReportInstanceRunning(mut elsewhere) = report_of(&id, 1, NodeOutcome::Running) else {
         unreachable!()
     };
     elsewhere.node = NodeId::from_bits(0xfff);
     assert_eq!(
-        g.when(&Command::ReportInstance(elsewhere)),
+        g.when(&Command::ReportInstanceRunning(elsewhere)),
         Err(DecideError::NotPlacedOnNode { instance: id.clone(), node: NodeId::from_bits(0xfff) })
     );
 }

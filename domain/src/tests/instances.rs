@@ -1,3 +1,5 @@
+//! RunInstances, the state machine, terminations and node reports.
+
 use super::samples::*;
 use super::*;
 use crate::command::NodeOutcome;
@@ -16,7 +18,7 @@ fn launched(d: &Decision) -> Vec<InstanceId> {
 }
 
 fn state_of(g: &Given, id: &InstanceId) -> InstanceState {
-    match g.streams.get(&StreamId::instance(id)) {
+    match g.state(&StreamId::instance(id)) {
         Some(Aggregate::Instance(i)) => i.state,
         other => panic!("no instance {id}: {other:?}"),
     }
@@ -72,7 +74,7 @@ fn run_instances_refuses_bad_counts_types_and_images() {
     assert_eq!(g.when(&cmd), Err(DecideError::NotAMachineImage(kernel())));
     let mut cmd = run(admin(), 1, 1, 1, None);
     if let Command::RunInstances(c) = &mut cmd {
-        c.zone = ZoneName::parse("elsewhere").unwrap();
+        c.zone = Some(ZoneName::parse("elsewhere").unwrap());
     }
     assert_eq!(g.when(&cmd), Err(DecideError::UnknownZone(ZoneName::parse("elsewhere").unwrap())));
 }
@@ -187,7 +189,7 @@ fn reports_come_only_from_the_node_the_instance_is_on() {
     let mut g = cloud(8);
     let ids = launched(&g.then_apply(&run(admin(), 1, 1, 1, None)).unwrap());
     let mut cmd = report(&ids[0], NodeOutcome::Running);
-    if let Command::ReportInstance(r) = &mut cmd {
+    if let Command::ReportInstanceRunning(r) = &mut cmd {
         r.node = NodeId::from_bits(0xfff);
     }
     assert_eq!(
@@ -213,7 +215,7 @@ fn a_failed_launch_ends_terminated_with_a_reason_and_frees_capacity() {
         ]
     );
     assert_eq!(state_of(&g, &ids[0]), InstanceState::Terminated);
-    match g.streams.get(&StreamId::instance(&ids[0])) {
+    match g.state(&StreamId::instance(&ids[0])) {
         Some(Aggregate::Instance(i)) => {
             assert_eq!(i.reason.as_ref().unwrap().code, "Server.InternalError");
             assert!(i.reason.as_ref().unwrap().message.contains("disk missing"));
@@ -250,7 +252,7 @@ fn every_transition_of_the_state_machine() {
     for (state, expects) in table {
         let mut g = cloud(8);
         let id = launched(&g.then_apply(&run(admin(), 1, 1, 1, None)).unwrap())[0].clone();
-        if let Some(Aggregate::Instance(i)) = g.streams.get_mut(&StreamId::instance(&id)) {
+        if let Some(Aggregate::Instance(i)) = g.state_mut(&StreamId::instance(&id)) {
             i.state = state;
         }
         let commands = [

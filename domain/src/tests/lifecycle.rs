@@ -20,7 +20,7 @@ pub(super) fn running(g: &mut Given, bits: u128) -> InstanceId {
 }
 
 pub(super) fn instance(g: &Given, id: &InstanceId) -> crate::aggregates::Instance {
-    match g.streams.get(&StreamId::instance(id)) {
+    match g.state(&StreamId::instance(id)) {
         Some(Aggregate::Instance(i)) => (**i).clone(),
         other => panic!("{other:?}"),
     }
@@ -132,7 +132,7 @@ fn an_instance_changes_security_groups() {
         vec!["InstanceGroupsChanged", "SecurityGroupMemberRemoved", "SecurityGroupMemberAdded"]
     );
     assert_eq!(instance(&g, &id).groups, vec![web.clone()]);
-    let members = |g: &Given, group: &SecurityGroupId| match g.streams.get(&StreamId::security_group(group)) {
+    let members = |g: &Given, group: &SecurityGroupId| match g.state(&StreamId::security_group(group)) {
         Some(Aggregate::SecurityGroup(s)) => s.members.len(),
         _ => unreachable!(),
     };
@@ -182,7 +182,7 @@ fn every_user_request_in_every_state() {
     for (state, expects) in table {
         let mut g = cloud(8);
         let id = running(&mut g, 1);
-        if let Some(Aggregate::Instance(i)) = g.streams.get_mut(&StreamId::instance(&id)) {
+        if let Some(Aggregate::Instance(i)) = g.state_mut(&StreamId::instance(&id)) {
             i.state = state;
         }
         let requests = [StateRequest::Stop { force: false }, StateRequest::Start, StateRequest::Reboot];
@@ -318,9 +318,7 @@ fn a_start_goes_back_to_the_instances_node_when_it_can() {
     .unwrap();
     let start = change(admin(), std::slice::from_ref(&id), StateRequest::Start);
     assert_eq!(placed_on(&g.when(&start).unwrap()), vec![node()]);
-    let mark = |reachable| {
-        Command::MarkNode(MarkNode { zone: zone(), node: node(), reachable, last_heartbeat: t(4), at: t(5) })
-    };
-    g.then_apply(&mark(false)).unwrap();
+    let silent = MarkNodeUnreachable { zone: zone(), node: node(), last_heartbeat: t(4), at: t(5) };
+    g.then_apply(&Command::MarkNodeUnreachable(silent)).unwrap();
     assert_eq!(placed_on(&g.when(&start).unwrap()), vec![NodeId::from_bits(2)]);
 }

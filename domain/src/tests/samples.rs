@@ -125,7 +125,7 @@ pub(crate) fn run_in(
         vm_type: "m1.small".into(),
         min_count: min,
         max_count: max,
-        zone: zone(),
+        zone: Some(zone()),
         user_data: b"hello".to_vec(),
         client_token: token.map(str::to_owned),
         key_name: None,
@@ -141,13 +141,28 @@ pub(crate) fn run(account: AccountId, bits: u128, min: u32, max: u32, token: Opt
     Command::RunInstances(run_in(account, bits, min, max, token))
 }
 
+/// A change of instance state a user asks for (one command each).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum StateRequest {
+    Terminate,
+    Stop { force: bool },
+    Start,
+    Reboot,
+}
+
 pub(crate) fn change(account: AccountId, ids: &[InstanceId], request: StateRequest) -> Command {
-    Command::ChangeInstanceStates(ChangeInstanceStates {
-        account,
-        instances: ids.to_vec(),
-        request,
-        at: t(20),
-    })
+    let ids = InstanceIds { account, instances: ids.to_vec(), at: t(20) };
+    match request {
+        StateRequest::Terminate => Command::TerminateInstances(ids),
+        StateRequest::Stop { force } => Command::StopInstances(StopInstances {
+            account: ids.account,
+            instances: ids.instances,
+            force,
+            at: ids.at,
+        }),
+        StateRequest::Start => Command::StartInstances(ids),
+        StateRequest::Reboot => Command::RebootInstances(ids),
+    }
 }
 
 pub(crate) fn terminate(account: AccountId, ids: &[InstanceId]) -> Command {
@@ -155,7 +170,7 @@ pub(crate) fn terminate(account: AccountId, ids: &[InstanceId]) -> Command {
 }
 
 pub(crate) fn report(instance: &InstanceId, outcome: NodeOutcome) -> Command {
-    Command::ReportInstance(NodeReport {
+    Command::from(NodeReport {
         node: node(),
         zone: zone(),
         instance: instance.clone(),
@@ -167,7 +182,7 @@ pub(crate) fn report(instance: &InstanceId, outcome: NodeOutcome) -> Command {
 
 /// A report that names the launch attempt it is about.
 pub(crate) fn report_of(instance: &InstanceId, attempt: u32, outcome: NodeOutcome) -> Command {
-    Command::ReportInstance(NodeReport {
+    Command::from(NodeReport {
         node: node(),
         zone: zone(),
         instance: instance.clone(),
@@ -188,6 +203,11 @@ pub(crate) fn every_event() -> Vec<Event> {
         }
         .into(),
         ClusterAdded { zone: zone(), at: t(1) }.into(),
+        VmTypeSet {
+            vm_type: VmType { name: "m1.small".into(), cpus: 1, memory_mib: 512, disk_gib: 10 },
+            at: t(25),
+        }
+        .into(),
         ClusterRegistered { zone: zone(), policy: SchedulingPolicy::RoundRobin, at: t(1) }.into(),
         NodeRegistered {
             node: node(),
@@ -205,6 +225,16 @@ pub(crate) fn every_event() -> Vec<Event> {
         }
         .into(),
         CapacityReleased { node: node(), instance: i.clone() }.into(),
+        ClusterPolicySet { zone: zone(), policy: SchedulingPolicy::PowerSave, at: t(30) }.into(),
+        NodeCredentialsIssued {
+            node: node(),
+            access_key: AccessKeyId::from_bits(8),
+            secret: SealedSecret { nonce: vec![1; 12], ciphertext: vec![2; 56] },
+            at: t(31),
+        }
+        .into(),
+        NodeUnreachable { node: node(), last_heartbeat: t(31), at: t(32) }.into(),
+        NodeReachable { node: node(), at: t(33) }.into(),
         AccountCreated { account: admin(), name: "admin".into(), at: t(3) }.into(),
         AccessKeyCreated {
             account: admin(),
@@ -214,6 +244,110 @@ pub(crate) fn every_event() -> Vec<Event> {
             at: t(3),
         }
         .into(),
+        UserCreated { account: admin(), user: UserName::parse("alice").unwrap(), at: t(10) }.into(),
+        UserDeleted { user: UserName::parse("alice").unwrap(), at: t(28) }.into(),
+        AccessKeyStatusChanged { access_key: AccessKeyId::from_bits(7), active: false, at: t(26) }.into(),
+        AccessKeyDeleted { access_key: AccessKeyId::from_bits(7), at: t(27) }.into(),
+        KeyPairCreated {
+            account: admin(),
+            name: "mykey".into(),
+            key_pair: KeyPairId::from_bits(3),
+            fingerprint: "1f:51:ae".into(),
+            public_key: "ssh-ed25519 AAAAC3 me".into(),
+            key_type: "ed25519".into(),
+            imported: true,
+            at: t(10),
+        }
+        .into(),
+        KeyPairDeleted { account: admin(), name: "mykey".into(), at: t(11) }.into(),
+        GroupNameClaimed { name: "web".into(), group: SecurityGroupId::from_bits(4) }.into(),
+        GroupNameReleased { name: "web".into(), group: SecurityGroupId::from_bits(4) }.into(),
+        InstanceRequested {
+            instance: i.clone(),
+            reservation: ReservationId::from_bits(5),
+            account: admin(),
+            image: default_image(),
+            kernel: Some(kernel()),
+            ramdisk: None,
+            vm_type: VmType::eucalyptus_defaults()[1].clone(),
+            launch_index: 0,
+            user_data: b"#!/bin/sh".to_vec(),
+            client_token: Some("tok".into()),
+            key_name: Some("mykey".into()),
+            security_groups: vec![default_group(admin())],
+            shutdown_behavior: ShutdownBehavior::Terminate,
+            disable_api_termination: true,
+            at: t(5),
+        }
+        .into(),
+        InstancePlaced { node: node(), zone: zone(), at: t(5) }.into(),
+        InstanceRunning { node: node(), at: t(6) }.into(),
+        InstanceTerminationRequested { at: t(7) }.into(),
+        InstanceTerminated { reason: StateReason::user_terminated(), at: t(8) }.into(),
+        InstanceLaunchFailed { node: node(), reason: StateReason::launch_failed("no disk"), at: t(9) }.into(),
+        InstanceStartFailed {
+            node: node(),
+            reason: StateReason::start_failed("the domain does not start"),
+            at: t(34),
+        }
+        .into(),
+        InstanceAddressed { private_address: "10.0.0.5".into(), public_address: Some("192.0.2.11".into()) }
+            .into(),
+        InstancePublicAddressChanged {
+            public_address: Some("192.0.2.10".into()),
+            elastic: Some(AllocationId::from_bits(6)),
+        }
+        .into(),
+        InstanceStopRequested { force: true, by_guest: false, at: t(18) }.into(),
+        InstanceStopped { at: t(19) }.into(),
+        InstanceStartRequested { at: t(20) }.into(),
+        InstanceRebootRequested { at: t(21) }.into(),
+        InstanceAttributeChanged {
+            attribute: InstanceAttribute::InstanceType(VmType::eucalyptus_defaults()[3].clone()),
+            at: t(22),
+        }
+        .into(),
+        InstanceGroupsChanged { groups: vec![SecurityGroupId::from_bits(4)], at: t(29) }.into(),
+        SecurityGroupCreated {
+            group: SecurityGroupId::from_bits(4),
+            account: admin(),
+            name: "web".into(),
+            description: "web servers".into(),
+            at: t(12),
+        }
+        .into(),
+        SecurityRulesAuthorized { direction: Direction::Ingress, rules: vec![sample_rule()], at: t(12) }
+            .into(),
+        SecurityRulesRevoked { direction: Direction::Egress, rules: vec![sample_rule()], at: t(13) }.into(),
+        SecurityGroupMemberAdded { instance: i.clone() }.into(),
+        SecurityGroupMemberRemoved { instance: i.clone() }.into(),
+        SecurityGroupReferenced { by: SecurityGroupId::from_bits(9) }.into(),
+        SecurityGroupDereferenced { by: SecurityGroupId::from_bits(9) }.into(),
+        SecurityGroupDeleted { at: t(14) }.into(),
+        AddressPoolConfigured {
+            private_cidr: "10.0.0.0/24".into(),
+            public_addresses: public_pool(),
+            at: t(1),
+        }
+        .into(),
+        PrivateAddressTaken { address: "10.0.0.5".into(), instance: i.clone() }.into(),
+        PrivateAddressFreed { address: "10.0.0.5".into() }.into(),
+        PublicAddressTaken {
+            address: "192.0.2.10".into(),
+            holder: AddressHolder::Allocation(AllocationId::from_bits(6)),
+        }
+        .into(),
+        PublicAddressFreed { address: "192.0.2.10".into() }.into(),
+        AddressAllocated {
+            allocation: AllocationId::from_bits(6),
+            address: "192.0.2.10".into(),
+            account: admin(),
+            at: t(15),
+        }
+        .into(),
+        AddressAssociated { association: AssociationId::from_bits(7), instance: i.clone(), at: t(15) }.into(),
+        AddressDisassociated { at: t(16) }.into(),
+        AddressReleased { at: t(17) }.into(),
         ImageRegistered {
             image: default_image(),
             owner: AccountId::system(),
@@ -243,98 +377,8 @@ pub(crate) fn every_event() -> Vec<Event> {
             fingerprint: "fp".into(),
         }
         .into(),
-        InstanceRequested {
-            instance: i.clone(),
-            reservation: ReservationId::from_bits(5),
-            account: admin(),
-            image: default_image(),
-            kernel: Some(kernel()),
-            ramdisk: None,
-            vm_type: VmType::eucalyptus_defaults()[1].clone(),
-            launch_index: 0,
-            user_data: b"#!/bin/sh".to_vec(),
-            client_token: Some("tok".into()),
-            key_name: Some("mykey".into()),
-            security_groups: vec![default_group(admin())],
-            shutdown_behavior: ShutdownBehavior::Terminate,
-            disable_api_termination: true,
-            at: t(5),
-        }
-        .into(),
-        InstancePlaced { node: node(), zone: zone(), at: t(5) }.into(),
-        InstanceRunning { node: node(), at: t(6) }.into(),
-        InstanceTerminationRequested { at: t(7) }.into(),
-        InstanceTerminated { reason: StateReason::user_terminated(), at: t(8) }.into(),
-        InstanceLaunchFailed { node: node(), reason: StateReason::launch_failed("no disk"), at: t(9) }.into(),
-        UserCreated { account: admin(), user: UserName::parse("alice").unwrap(), at: t(10) }.into(),
-        KeyPairCreated {
-            account: admin(),
-            name: "mykey".into(),
-            key_pair: KeyPairId::from_bits(3),
-            fingerprint: "1f:51:ae".into(),
-            public_key: "ssh-ed25519 AAAAC3 me".into(),
-            key_type: "ed25519".into(),
-            imported: true,
-            at: t(10),
-        }
-        .into(),
-        KeyPairDeleted { account: admin(), name: "mykey".into(), at: t(11) }.into(),
-        GroupNameClaimed { name: "web".into(), group: SecurityGroupId::from_bits(4) }.into(),
-        GroupNameReleased { name: "web".into(), group: SecurityGroupId::from_bits(4) }.into(),
-        SecurityGroupCreated {
-            group: SecurityGroupId::from_bits(4),
-            account: admin(),
-            name: "web".into(),
-            description: "web servers".into(),
-            at: t(12),
-        }
-        .into(),
-        SecurityRulesAuthorized { direction: Direction::Ingress, rules: vec![sample_rule()], at: t(12) }
-            .into(),
-        SecurityRulesRevoked { direction: Direction::Egress, rules: vec![sample_rule()], at: t(13) }.into(),
-        SecurityGroupMemberAdded { instance: i.clone() }.into(),
-        SecurityGroupMemberRemoved { instance: i.clone() }.into(),
-        SecurityGroupDeleted { at: t(14) }.into(),
-        AddressPoolConfigured {
-            private_cidr: "10.0.0.0/24".into(),
-            public_addresses: public_pool(),
-            at: t(1),
-        }
-        .into(),
-        PrivateAddressTaken { address: "10.0.0.5".into(), instance: i.clone() }.into(),
-        PrivateAddressFreed { address: "10.0.0.5".into() }.into(),
-        PublicAddressTaken {
-            address: "192.0.2.10".into(),
-            holder: AddressHolder::Allocation(AllocationId::from_bits(6)),
-        }
-        .into(),
-        PublicAddressFreed { address: "192.0.2.10".into() }.into(),
-        AddressAllocated {
-            allocation: AllocationId::from_bits(6),
-            address: "192.0.2.10".into(),
-            account: admin(),
-            at: t(15),
-        }
-        .into(),
-        AddressAssociated { association: AssociationId::from_bits(7), instance: i.clone(), at: t(15) }.into(),
-        AddressDisassociated { at: t(16) }.into(),
-        AddressReleased { at: t(17) }.into(),
-        InstanceAddressed { private_address: "10.0.0.5".into(), public_address: Some("192.0.2.11".into()) }
-            .into(),
-        InstancePublicAddressChanged {
-            public_address: Some("192.0.2.10".into()),
-            elastic: Some(AllocationId::from_bits(6)),
-        }
-        .into(),
-        InstanceStopRequested { force: true, by_guest: false, at: t(18) }.into(),
-        InstanceStopped { at: t(19) }.into(),
-        InstanceStartRequested { at: t(20) }.into(),
-        InstanceRebootRequested { at: t(21) }.into(),
-        InstanceAttributeChanged {
-            attribute: InstanceAttribute::InstanceType(VmType::eucalyptus_defaults()[3].clone()),
-            at: t(22),
-        }
-        .into(),
+        AccountNameClaimed { name: "admin".into(), account: admin() }.into(),
+        NodeClaimed { node: node(), zone: zone() }.into(),
         TagsCreated {
             resource: i.to_string(),
             tags: vec![Tag { key: "Name".into(), value: "web-1".into() }],
@@ -347,18 +391,6 @@ pub(crate) fn every_event() -> Vec<Event> {
             at: t(24),
         }
         .into(),
-        AccountNameClaimed { name: "admin".into(), account: admin() }.into(),
-        VmTypeSet {
-            vm_type: VmType { name: "m1.small".into(), cpus: 1, memory_mib: 512, disk_gib: 10 },
-            at: t(25),
-        }
-        .into(),
-        SecurityGroupReferenced { by: SecurityGroupId::from_bits(9) }.into(),
-        SecurityGroupDereferenced { by: SecurityGroupId::from_bits(9) }.into(),
-        AccessKeyStatusChanged { access_key: AccessKeyId::from_bits(7), active: false, at: t(26) }.into(),
-        AccessKeyDeleted { access_key: AccessKeyId::from_bits(7), at: t(27) }.into(),
-        UserDeleted { user: UserName::parse("alice").unwrap(), at: t(28) }.into(),
-        InstanceGroupsChanged { groups: vec![SecurityGroupId::from_bits(4)], at: t(29) }.into(),
         RequestRefused {
             code: "IncorrectInstanceState".into(),
             message: "The instance 'i-00000000000001234' is terminated; it cannot stop.".into(),
@@ -367,23 +399,6 @@ pub(crate) fn every_event() -> Vec<Event> {
             at: t(30),
         }
         .into(),
-        ClusterPolicySet { zone: zone(), policy: SchedulingPolicy::PowerSave, at: t(30) }.into(),
-        NodeCredentialsIssued {
-            node: node(),
-            access_key: AccessKeyId::from_bits(8),
-            secret: SealedSecret { nonce: vec![1; 12], ciphertext: vec![2; 56] },
-            at: t(31),
-        }
-        .into(),
-        NodeUnreachable { node: node(), last_heartbeat: t(31), at: t(32) }.into(),
-        NodeReachable { node: node(), at: t(33) }.into(),
-        InstanceStartFailed {
-            node: node(),
-            reason: StateReason::start_failed("the domain does not start"),
-            at: t(34),
-        }
-        .into(),
-        NodeClaimed { node: node(), zone: zone() }.into(),
     ]
 }
 

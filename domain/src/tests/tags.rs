@@ -1,3 +1,5 @@
+//! CreateTags and DeleteTags on the caller's resources.
+
 use super::samples::*;
 use super::*;
 use crate::command::*;
@@ -7,27 +9,25 @@ fn tag(key: &str, value: &str) -> Tag {
 }
 
 fn create(account: AccountId, resources: &[&str], tags: Vec<Tag>) -> Command {
-    Command::ChangeTags(ChangeTags {
+    Command::CreateTags(CreateTags {
         account,
         resources: resources.iter().map(|r| r.to_string()).collect(),
-        create: tags,
-        delete: vec![],
+        tags,
         at: t(40),
     })
 }
 
 fn delete(account: AccountId, resources: &[&str], removals: Vec<TagRemoval>) -> Command {
-    Command::ChangeTags(ChangeTags {
+    Command::DeleteTags(DeleteTags {
         account,
         resources: resources.iter().map(|r| r.to_string()).collect(),
-        create: vec![],
-        delete: removals,
+        removals,
         at: t(41),
     })
 }
 
 fn tags_of(g: &Given, id: &InstanceId) -> std::collections::BTreeMap<String, String> {
-    match g.streams.get(&StreamId::instance(id)) {
+    match g.state(&StreamId::instance(id)) {
         Some(Aggregate::Instance(i)) => i.tags.0.clone(),
         other => panic!("{other:?}"),
     }
@@ -71,6 +71,45 @@ fn tags_go_on_the_callers_resources_only() {
 }
 
 #[test]
+fn delete_tags_without_tags_removes_every_tag_each_resource_has_now() {
+    let mut g = given(&[]);
+    g.then_apply(&bootstrap(8)).unwrap();
+    let ids = match g.then_apply(&run(admin(), 1, 2, 2, None)).unwrap().reply {
+        Reply::Launched { instances, .. } => instances,
+        _ => unreachable!(),
+    };
+    let (a, b) = (ids[0].as_str(), ids[1].as_str());
+    g.then_apply(&create(admin(), &[a], vec![tag("Name", "web"), tag("env", "prod")])).unwrap();
+    g.then_apply(&create(admin(), &[b], vec![tag("team", "x")])).unwrap();
+    let group = default_group(admin());
+    // Each resource's own keys, as its stream has them (the group has none).
+    let d = g.then_apply(&delete(admin(), &[a, b, group.as_str()], vec![])).unwrap();
+    let removed: Vec<(String, Vec<String>)> = d
+        .events
+        .iter()
+        .map(|(_, e)| match e {
+            Event::TagsDeleted(e) => (e.resource.clone(), e.removals.iter().map(|r| r.key.clone()).collect()),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        removed,
+        vec![
+            (a.to_owned(), vec!["Name".to_owned(), "env".to_owned()]),
+            (b.to_owned(), vec!["team".to_owned()])
+        ]
+    );
+    assert!(tags_of(&g, &ids[0]).is_empty() && tags_of(&g, &ids[1]).is_empty());
+    // Nothing left: nothing happens; someone else's resource: not found.
+    assert!(g.when(&delete(admin(), &[a], vec![])).unwrap().events.is_empty());
+    g.then_apply(&create_other()).unwrap();
+    assert_eq!(
+        g.when(&delete(other_account(), &[a], vec![])),
+        Err(DecideError::ResourceNotFound(a.to_owned()))
+    );
+}
+
+#[test]
 fn a_resource_carries_at_most_fifty_tags() {
     let mut g = given(&[]);
     g.then_apply(&bootstrap(8)).unwrap();
@@ -93,21 +132,20 @@ fn key_pairs_are_tagged_in_their_account() {
     let mut g = given(&[]);
     g.then_apply(&bootstrap(8)).unwrap();
     let key = KeyPairId::from_bits(5);
-    g.then_apply(&Command::CreateKeyPair(CreateKeyPair {
+    g.then_apply(&Command::CreateKeyPair(NewKeyPair {
         account: admin(),
         name: "k".into(),
         key_pair: key.clone(),
         fingerprint: "f".into(),
         public_key: "p".into(),
         key_type: "rsa".into(),
-        imported: false,
         tags: vec![tag("team", "a")],
         at: t(3),
     }))
     .unwrap();
     let d = g.then_apply(&create(admin(), &[key.as_str()], vec![tag("env", "prod")])).unwrap();
     assert_eq!(d.events[0].0, StreamId::account(&admin()));
-    match g.streams.get(&StreamId::account(&admin())) {
+    match g.state(&StreamId::account(&admin())) {
         Some(Aggregate::Account(a)) => assert_eq!(a.key_pairs["k"].tags.0.len(), 2),
         _ => unreachable!(),
     }

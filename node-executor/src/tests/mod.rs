@@ -9,7 +9,8 @@ mod restart;
 mod start_failure;
 
 use crate::*;
-use domain::command::{ChangeInstanceStates, Command, NodeOutcome, NodeReport, StateRequest};
+use domain::command::{Command, InstanceIds, NodeOutcome, NodeReport, StopInstances};
+use domain::drive::DriveError;
 use domain::event::*;
 use domain::*;
 use eventlog::{AppendError, EventLog, ExpectedVersion, LogOptions, Metadata, NewEvent, StreamAppend};
@@ -171,61 +172,43 @@ impl Controller {
 
     /// TerminateInstances, decided by the domain.
     pub(crate) async fn terminate(&self, id: &InstanceId) {
-        let command = ChangeInstanceStates {
-            account: account(),
-            instances: vec![id.clone()],
-            request: StateRequest::Terminate,
-            at: Timestamp(2),
-        };
-        self.execute(Command::ChangeInstanceStates(command)).await.unwrap();
+        let command = InstanceIds { account: account(), instances: vec![id.clone()], at: Timestamp(2) };
+        self.execute(Command::TerminateInstances(command)).await.unwrap();
     }
 
     /// Stop, start or reboot, decided by the domain.
     pub(crate) async fn request(&self, id: &InstanceId, request: StateRequest) {
-        let command = ChangeInstanceStates {
-            account: account(),
-            instances: vec![id.clone()],
-            request,
-            at: Timestamp(3),
+        let (account, instances, at) = (account(), vec![id.clone()], Timestamp(3));
+        let command = match request {
+            StateRequest::Stop { force } => {
+                Command::StopInstances(StopInstances { account, instances, force, at })
+            }
+            StateRequest::Start => Command::StartInstances(InstanceIds { account, instances, at }),
+            StateRequest::Reboot => Command::RebootInstances(InstanceIds { account, instances, at }),
         };
-        self.execute(Command::ChangeInstanceStates(command)).await.unwrap();
+        self.execute(command).await.unwrap();
     }
 
-    /// Loads the command's streams, decides, appends with the versions read;
-    /// a conflict is decided again.
+    /// Decides with the domain's decide driver over the log's streams and
+    /// appends with the versions read; a conflict is decided again.
     pub(crate) async fn execute(&self, command: Command) -> Result<(), DecideError> {
         loop {
-            let mut view = HashMap::new();
-            let mut versions = HashMap::new();
-            let mut named = command.streams();
-            let decision = loop {
-                for stream in &named {
-                    if !view.contains_key(stream) {
-                        let (state, version) = self.load(stream);
-                        view.insert(stream.clone(), state);
-                        versions.insert(stream.clone(), version);
-                    }
-                }
-                match decide(&command, &view) {
-                    Err(DecideError::NeedStreams(more)) => named.extend(more),
-                    other => break other?,
-                }
+            let mut streams = FromLog { controller: self, read: HashMap::new() };
+            let driven = match drive(&command, &mut streams) {
+                Ok(driven) => driven,
+                Err(DriveError::Refused(refusal)) => return Err(refusal),
+                Err(DriveError::Bug(bug)) => panic!("{bug}"),
+                Err(DriveError::Load(never)) => match never {},
             };
-            let mut appends: Vec<StreamAppend> = Vec::new();
-            for (stream, event) in &decision.events {
-                let at = match appends.iter().position(|a| a.stream == stream.as_str()) {
-                    Some(i) => i,
-                    None => {
-                        appends.push(StreamAppend {
-                            stream: stream.as_str().into(),
-                            expected: ExpectedVersion::from_seen(versions[stream]),
-                            events: Vec::new(),
-                        });
-                        appends.len() - 1
-                    }
-                };
-                appends[at].events.push(new_event(event));
-            }
+            let appends: Vec<StreamAppend> = driven
+                .appends(&streams)
+                .into_iter()
+                .map(|a| StreamAppend {
+                    stream: a.stream.as_str().into(),
+                    expected: ExpectedVersion::from_seen(a.expected),
+                    events: a.events.into_iter().map(new_event).collect(),
+                })
+                .collect();
             if appends.is_empty() {
                 return Ok(());
             }
@@ -237,18 +220,17 @@ impl Controller {
         }
     }
 
-    fn load(&self, stream: &StreamId) -> (Aggregate, u64) {
-        let mut state = Aggregate::Empty;
-        let mut version = 0;
+    fn load(&self, stream: &StreamId) -> Folded {
+        let mut folded = Folded::default();
         for e in self.log.read_stream(stream.as_str(), 0).unwrap() {
-            state.evolve(&Event::decode(&e.event_type, e.schema, &e.payload).unwrap());
-            version = e.version;
+            folded.state.evolve(&Event::decode(&e.event_type, e.schema, &e.payload).unwrap());
+            folded.version = e.version;
         }
-        (state, version)
+        folded
     }
 
     pub(crate) fn instance(&self, id: &InstanceId) -> Option<aggregates::Instance> {
-        match self.load(&StreamId::instance(id)).0 {
+        match self.load(&StreamId::instance(id)).state {
             Aggregate::Instance(i) => Some(*i),
             _ => None,
         }
@@ -257,6 +239,39 @@ impl Controller {
     pub(crate) fn state(&self, id: &InstanceId) -> Option<InstanceState> {
         self.instance(id).map(|i| i.state)
     }
+}
+
+/// The streams a decision reads, each folded from the log when first named.
+struct FromLog<'c> {
+    controller: &'c Controller,
+    read: HashMap<StreamId, Folded>,
+}
+
+impl Streams for FromLog<'_> {
+    type Error = std::convert::Infallible;
+
+    fn load(&mut self, stream: &StreamId) -> Result<(), Self::Error> {
+        if !self.read.contains_key(stream) {
+            self.read.insert(stream.clone(), self.controller.load(stream));
+        }
+        Ok(())
+    }
+
+    fn folded(&self, stream: &StreamId) -> Option<&Folded> {
+        self.read.get(stream)
+    }
+
+    fn folded_mut(&mut self, stream: &StreamId) -> Option<&mut Folded> {
+        self.read.get_mut(stream)
+    }
+}
+
+/// A user's request to stop, start or reboot an instance.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum StateRequest {
+    Stop { force: bool },
+    Start,
+    Reboot,
 }
 
 /// One call the executor made to the reporter.
@@ -343,10 +358,7 @@ impl Recorder {
         if self.refuse.load(Ordering::SeqCst) {
             return Err(ReportError::Refused("refused by the test".into()));
         }
-        self.controller
-            .execute(Command::ReportInstance(report))
-            .await
-            .map_err(|e| ReportError::Refused(e.to_string()))
+        self.controller.execute(Command::from(report)).await.map_err(|e| ReportError::Refused(e.to_string()))
     }
 }
 

@@ -68,7 +68,7 @@ async fn a_restarted_guest_that_does_not_boot_in_time_is_stopped_not_destroyed()
     let id = controller.launch(&here()).await;
     sim.start(&spec_of(&id)).unwrap();
     let report = |outcome| {
-        Command::ReportInstance(NodeReport {
+        Command::from(NodeReport {
             node: here(),
             zone: zone(),
             instance: id.clone(),

@@ -213,7 +213,7 @@ async fn usage_equals_a_brute_force_recomputation_on_a_synthetic_log() {
     let mut brute: BTreeMap<UsageKey, u128> = BTreeMap::new();
     let mut instances = BTreeMap::new();
     crate::source::scan(&offline, 1, |e| {
-        if e.stream.starts_with("instance/") && e.version == 1 {
+        if domain::StreamKind::of(e.stream) == domain::StreamKind::Instance && e.version == 1 {
             instances.insert(e.stream.to_owned(), ());
         }
         std::ops::ControlFlow::Continue(())

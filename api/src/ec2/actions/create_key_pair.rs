@@ -7,7 +7,7 @@ use crate::ec2::error::Ec2Error;
 use crate::ec2::params::Params;
 use crate::ec2::tagging;
 use crate::keys;
-use domain::command::CreateKeyPair;
+use domain::command::NewKeyPair;
 use domain::{Command, Tag};
 
 #[derive(Debug)]
@@ -54,14 +54,13 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
         Ec2Error::internal()
     })?;
     let key_pair = app.ids.key_pair();
-    let command = Command::CreateKeyPair(CreateKeyPair {
+    let command = Command::CreateKeyPair(NewKeyPair {
         account: ctx.account().clone(),
         name: r.name.clone(),
         key_pair: key_pair.clone(),
         fingerprint: made.public.fingerprint.clone(),
         public_key: made.public.public_key.clone(),
         key_type: made.public.key_type.clone(),
-        imported: false,
         tags: r.tags,
         at: now(),
     });

@@ -5,7 +5,7 @@ use crate::ec2::Ctx;
 use crate::ec2::error::Ec2Error;
 use crate::ec2::params::Params;
 use crate::ec2::tagging;
-use domain::command::ChangeTags;
+use domain::command::CreateTags;
 use domain::{Command, Tag};
 
 /// Most resources one call may tag (EC2's limit).
@@ -39,11 +39,10 @@ pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
 }
 
 pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
-    let command = Command::ChangeTags(ChangeTags {
+    let command = Command::CreateTags(CreateTags {
         account: ctx.account().clone(),
         resources: r.resources,
-        create: r.tags,
-        delete: Vec::new(),
+        tags: r.tags,
         at: now(),
     });
     ctx.execute(app, command).await?;

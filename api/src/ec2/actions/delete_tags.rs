@@ -7,9 +7,8 @@ use crate::ec2::Ctx;
 use crate::ec2::error::Ec2Error;
 use crate::ec2::params::Params;
 use crate::ec2::tagging;
-use domain::command::ChangeTags;
+use domain::command::DeleteTags;
 use domain::{Command, TagRemoval};
-use std::collections::BTreeSet;
 
 #[derive(Debug)]
 pub struct Request {
@@ -23,21 +22,10 @@ pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
 }
 
 pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
-    let removals = if r.removals.is_empty() {
-        // Every key the resources have now, as the read models know them;
-        // the domain checks the resources are the caller's.
-        let models = app.projections.read();
-        let keys: BTreeSet<&String> =
-            r.resources.iter().flat_map(|id| models.tags.of(id).map(|(k, _)| k)).collect();
-        keys.into_iter().map(|key| TagRemoval { key: key.clone(), value: None }).collect()
-    } else {
-        r.removals
-    };
-    let command = Command::ChangeTags(ChangeTags {
+    let command = Command::DeleteTags(DeleteTags {
         account: ctx.account().clone(),
         resources: r.resources,
-        create: Vec::new(),
-        delete: removals,
+        removals: r.removals,
         at: now(),
     });
     ctx.execute(app, command).await?;

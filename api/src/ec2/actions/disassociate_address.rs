@@ -36,22 +36,9 @@ pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
 }
 
 pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
-    // The domain decides from the address's stream; the read models say
-    // which address an association id belongs to (the domain checks it).
-    let allocation = match &r.address {
-        DisassociateRef::Association(id) => app
-            .projections
-            .read()
-            .network
-            .by_association(id.as_str())
-            .filter(|(_, row)| &row.account == ctx.account())
-            .map(|(allocation, _)| allocation.clone()),
-        DisassociateRef::PublicIp(_) => None,
-    };
     let command = Command::DisassociateAddress(DisassociateAddress {
         account: ctx.account().clone(),
         address: r.address,
-        allocation,
         at: now(),
     });
     ctx.execute(app, command).await?;

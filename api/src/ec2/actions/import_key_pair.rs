@@ -8,7 +8,7 @@ use crate::ec2::params::Params;
 use crate::ec2::tagging;
 use crate::keys;
 use base64::Engine;
-use domain::command::CreateKeyPair;
+use domain::command::NewKeyPair;
 use domain::{Command, Tag};
 
 #[derive(Debug)]
@@ -33,14 +33,13 @@ pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
 
 pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
     let key_pair = app.ids.key_pair();
-    let command = Command::CreateKeyPair(CreateKeyPair {
+    let command = Command::ImportKeyPair(NewKeyPair {
         account: ctx.account().clone(),
         name: r.name.clone(),
         key_pair: key_pair.clone(),
         fingerprint: r.public.fingerprint.clone(),
         public_key: r.public.public_key,
         key_type: r.public.key_type,
-        imported: true,
         tags: r.tags,
         at: now(),
     });

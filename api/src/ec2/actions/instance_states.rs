@@ -8,8 +8,17 @@ use crate::ec2::Ctx;
 use crate::ec2::error::Ec2Error;
 use crate::ec2::params::Params;
 use crate::ec2::render::state;
-use domain::command::{ChangeInstanceStates, StateRequest};
+use domain::command::{InstanceIds, StopInstances};
 use domain::{Command, InstanceId, Reply};
+
+/// Which of the four it is.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum StateRequest {
+    Terminate,
+    Stop { force: bool },
+    Start,
+    Reboot,
+}
 
 #[derive(Debug)]
 pub struct Request {
@@ -43,12 +52,15 @@ pub fn parse_reboot(params: &Params) -> Result<Request, Ec2Error> {
 }
 
 pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
-    let command = Command::ChangeInstanceStates(ChangeInstanceStates {
-        account: ctx.account().clone(),
-        instances: r.ids,
-        request: r.request,
-        at: now(),
-    });
+    let (account, instances, at) = (ctx.account().clone(), r.ids, now());
+    let command = match r.request {
+        StateRequest::Terminate => Command::TerminateInstances(InstanceIds { account, instances, at }),
+        StateRequest::Stop { force } => {
+            Command::StopInstances(StopInstances { account, instances, force, at })
+        }
+        StateRequest::Start => Command::StartInstances(InstanceIds { account, instances, at }),
+        StateRequest::Reboot => Command::RebootInstances(InstanceIds { account, instances, at }),
+    };
     let executed = ctx.execute(app, command).await?;
     let Reply::StateChanges(changes) = executed.decision.reply else { return Err(Ec2Error::internal()) };
     let (root, set) = match r.request {

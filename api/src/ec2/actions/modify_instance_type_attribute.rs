@@ -1,14 +1,16 @@
 //! ModifyInstanceTypeAttribute (Eucalyptus's extension, as
 //! `euca-modify-instance-type` sends it): the cloud administrator resizes a
 //! VM type (`Name`, `Cpu`, `Memory` in MiB, `Disk` in GiB) or resets it to
-//! Eucalyptus's default (`Reset`). Running instances keep their size.
+//! Eucalyptus's default (`Reset`); what is not given keeps the value the
+//! domain has (the decision is the cloud stream's). Running instances keep
+//! their size.
 
 use crate::app::{App, ids::now};
 use crate::ec2::Ctx;
 use crate::ec2::error::Ec2Error;
 use crate::ec2::params::Params;
-use domain::command::SetVmType;
-use domain::{Command, VmType};
+use domain::command::ModifyInstanceTypeAttribute;
+use domain::{Command, Reply};
 
 #[derive(Debug)]
 pub struct Request {
@@ -44,33 +46,18 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
             "Only the cloud administrator changes instance types.",
         ));
     }
-    let current = app.projections.read().cloud.vm_type(&r.name).cloned();
-    let base = if r.reset {
-        VmType::eucalyptus_defaults().into_iter().find(|t| t.name == r.name)
-    } else {
-        current.clone()
+    let command = Command::ModifyInstanceTypeAttribute(ModifyInstanceTypeAttribute {
+        name: r.name,
+        cpus: r.cpus,
+        memory_mib: r.memory_mib,
+        disk_gib: r.disk_gib,
+        reset: r.reset,
+        at: now(),
+    });
+    let executed = ctx.execute(app, command).await?;
+    let Reply::VmType { vm_type, previous } = executed.decision.reply else {
+        return Err(Ec2Error::internal());
     };
-    let vm_type = match base {
-        Some(t) => VmType {
-            cpus: r.cpus.unwrap_or(t.cpus),
-            memory_mib: r.memory_mib.unwrap_or(t.memory_mib),
-            disk_gib: r.disk_gib.unwrap_or(t.disk_gib),
-            ..t
-        },
-        None => match (r.cpus, r.memory_mib, r.disk_gib) {
-            (Some(cpus), Some(memory_mib), Some(disk_gib)) => {
-                VmType { name: r.name.clone(), cpus, memory_mib, disk_gib }
-            }
-            _ => {
-                return Err(Ec2Error::invalid(format!(
-                    "The instance type '{}' does not exist; a new one needs Cpu, Memory and Disk",
-                    r.name
-                )));
-            }
-        },
-    };
-    let command = Command::SetVmType(SetVmType { vm_type: vm_type.clone(), at: now() });
-    ctx.execute(app, command).await?;
     let mut x = ctx.response("ModifyInstanceTypeAttributeResponse");
     x.display("return", true);
     x.open("instanceType")
@@ -79,7 +66,7 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
         .display("disk", vm_type.disk_gib)
         .display("memory", vm_type.memory_mib)
         .close();
-    if let Some(previous) = current {
+    if let Some(previous) = previous {
         x.open("previousInstanceType")
             .text("name", &previous.name)
             .display("cpu", previous.cpus)

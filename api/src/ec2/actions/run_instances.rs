@@ -116,16 +116,6 @@ pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
 }
 
 pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
-    let zone = match r.zone {
-        Some(z) => z,
-        None => app
-            .projections
-            .read()
-            .cloud
-            .default_zone()
-            .cloned()
-            .ok_or_else(|| Ec2Error::new("Unavailable", "No availability zone is available"))?,
-    };
     let command = Command::RunInstances(RunInstances {
         account: ctx.account().clone(),
         requester: ctx.meta.principal.user.clone(),
@@ -135,7 +125,7 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
         vm_type: r.vm_type,
         min_count: r.min,
         max_count: r.max,
-        zone,
+        zone: r.zone,
         user_data: r.user_data,
         client_token: r.client_token,
         key_name: r.key_name,

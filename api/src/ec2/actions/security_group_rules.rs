@@ -15,7 +15,7 @@ use crate::app::{App, ids::now};
 use crate::ec2::Ctx;
 use crate::ec2::error::Ec2Error;
 use crate::ec2::params::Params;
-use domain::command::{ChangeSecurityRules, GroupRef, RuleRef, SourceRef};
+use domain::command::{GroupRef, GroupRules, RuleRef, SourceRef};
 use domain::{AccountId, Command, Direction, SecurityGroupId};
 use std::collections::BTreeSet;
 
@@ -293,20 +293,21 @@ fn permission_rules(params: &Params) -> Result<Vec<RuleRef>, Ec2Error> {
 }
 
 pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
-    let root = match (r.direction, r.authorize) {
-        (Direction::Ingress, true) => "AuthorizeSecurityGroupIngressResponse",
-        (Direction::Egress, true) => "AuthorizeSecurityGroupEgressResponse",
-        (Direction::Ingress, false) => "RevokeSecurityGroupIngressResponse",
-        (Direction::Egress, false) => "RevokeSecurityGroupEgressResponse",
+    let rules = GroupRules { account: ctx.account().clone(), group: r.group, rules: r.rules, at: now() };
+    let (root, command) = match (r.direction, r.authorize) {
+        (Direction::Ingress, true) => {
+            ("AuthorizeSecurityGroupIngressResponse", Command::AuthorizeSecurityGroupIngress(rules))
+        }
+        (Direction::Egress, true) => {
+            ("AuthorizeSecurityGroupEgressResponse", Command::AuthorizeSecurityGroupEgress(rules))
+        }
+        (Direction::Ingress, false) => {
+            ("RevokeSecurityGroupIngressResponse", Command::RevokeSecurityGroupIngress(rules))
+        }
+        (Direction::Egress, false) => {
+            ("RevokeSecurityGroupEgressResponse", Command::RevokeSecurityGroupEgress(rules))
+        }
     };
-    let command = Command::ChangeSecurityRules(ChangeSecurityRules {
-        account: ctx.account().clone(),
-        group: r.group,
-        direction: r.direction,
-        authorize: r.authorize,
-        rules: r.rules,
-        at: now(),
-    });
     ctx.execute(app, command).await?;
     let mut x = ctx.response(root);
     x.display("return", true);

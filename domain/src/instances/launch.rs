@@ -1,0 +1,297 @@
+//! RunInstances: the checks, the zone (asked for, or the one with most
+//! room), placement by the cluster, addresses from the network, the
+//! reservation, the client token, group memberships and tags, in one
+//! decision.
+
+use super::events::*;
+use super::state::ShutdownBehavior;
+use crate::addresses::{AddressHolder, PrivateAddressTaken, PublicAddressTaken};
+use crate::aggregate::{StateView, need};
+use crate::clusters::{CapacityReserved, Cluster, Resources};
+use crate::decide::{Decision, Events, Reply};
+use crate::error::DecideError;
+use crate::ids::*;
+use crate::images::ImageKind;
+use crate::model::*;
+use crate::reservations::{ClientTokenClaimed, ReservationCreated};
+use crate::security_groups::{GroupRef, SecurityGroupMemberAdded, resolve_group};
+use crate::stream::StreamId;
+use crate::tags::{Tag, TagsCreated};
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunInstances {
+    pub account: AccountId,
+    pub requester: UserName,
+    pub reservation: ReservationId,
+    /// Fresh ids, at least `max_count` of them; the first `n` launched use them.
+    pub instance_ids: Vec<InstanceId>,
+    pub image: ImageId,
+    pub vm_type: String,
+    pub min_count: u32,
+    pub max_count: u32,
+    /// None: the zone with the most free CPUs, as the domain decides.
+    pub zone: Option<ZoneName>,
+    pub user_data: Vec<u8>,
+    pub client_token: Option<String>,
+    pub key_name: Option<String>,
+    /// Empty: the account's `default` group.
+    pub groups: Vec<GroupRef>,
+    pub shutdown_behavior: ShutdownBehavior,
+    pub disable_api_termination: bool,
+    pub tags: Vec<Tag>,
+    pub at: Timestamp,
+}
+
+impl RunInstances {
+    pub fn streams(&self) -> Vec<StreamId> {
+        let mut s = vec![
+            StreamId::cloud(),
+            StreamId::image(&self.image),
+            StreamId::network(),
+            StreamId::account(&self.account),
+            StreamId::reservation(&self.reservation),
+        ];
+        s.extend(self.zone.iter().map(StreamId::cluster));
+        if let Some(token) = &self.client_token {
+            s.push(StreamId::client_token(&self.account, token));
+        }
+        s.extend(self.instance_ids.iter().map(StreamId::instance));
+        s
+    }
+
+    /// One instance of `vm_type` from `image`, asked for by the account's
+    /// admin, with nothing optional: no user data, token, key, tags, the
+    /// default group, stop on shutdown (for tools, tests and benchmarks).
+    #[allow(clippy::too_many_arguments)]
+    pub fn one(
+        account: AccountId,
+        reservation: ReservationId,
+        instance: InstanceId,
+        image: ImageId,
+        vm_type: &str,
+        zone: ZoneName,
+        at: Timestamp,
+    ) -> RunInstances {
+        RunInstances {
+            account,
+            requester: UserName::admin(),
+            reservation,
+            instance_ids: vec![instance],
+            image,
+            vm_type: vm_type.to_owned(),
+            min_count: 1,
+            max_count: 1,
+            zone: Some(zone),
+            user_data: Vec::new(),
+            client_token: None,
+            key_name: None,
+            groups: Vec::new(),
+            shutdown_behavior: ShutdownBehavior::Stop,
+            disable_api_termination: false,
+            tags: Vec::new(),
+            at,
+        }
+    }
+
+    /// What a retry with the same client token must ask for again: the
+    /// zone as asked (none asked is none, wherever the launch went).
+    pub fn fingerprint(&self) -> String {
+        self.fingerprint_in(self.zone.as_ref().map_or("", ZoneName::as_str))
+    }
+
+    /// The fingerprint naming `zone`: how the previous release wrote it,
+    /// with the zone it chose when none was asked for.
+    pub fn fingerprint_in(&self, zone: &str) -> String {
+        format!(
+            "{}|{}|{}|{}|{}|{}|{:?}|{:?}",
+            self.image,
+            self.vm_type,
+            self.min_count,
+            self.max_count,
+            zone,
+            self.user_data.len(),
+            self.key_name,
+            self.groups
+        )
+    }
+}
+
+/// The zone asked for, or else the one whose reachable nodes have the most
+/// free CPUs (ties: the first by name), as the clusters' own streams say.
+fn launch_zone(c: &RunInstances, view: &dyn StateView) -> Result<ZoneName, DecideError> {
+    if let Some(zone) = &c.zone {
+        return Ok(zone.clone());
+    }
+    let cloud = view.cloud().ok_or(DecideError::CloudNotInitialized)?;
+    need(view, cloud.zones.iter().map(StreamId::cluster))?;
+    let free_cpus = |cluster: &Cluster| -> u64 {
+        cluster.nodes.values().filter(|n| n.reachable).map(|n| u64::from(n.free().cpus)).sum()
+    };
+    cloud
+        .zones
+        .iter()
+        .filter_map(|zone| view.cluster(zone))
+        .max_by_key(|cluster| (free_cpus(cluster), std::cmp::Reverse(&cluster.zone)))
+        .map(|cluster| cluster.zone.clone())
+        .ok_or(DecideError::NoZoneAvailable)
+}
+
+pub(crate) fn run_instances(c: &RunInstances, view: &dyn StateView) -> Result<Decision, DecideError> {
+    if let Some(token) = &c.client_token
+        && let Some(claimed) = view.client_token(&c.account, token)
+    {
+        // A claim of the previous release names the zone it chose for a
+        // request that named none.
+        let same = claimed.fingerprint == c.fingerprint()
+            || c.zone.is_none() && claimed.fingerprint == c.fingerprint_in(launch_zone(c, view)?.as_str());
+        if !same {
+            return Err(DecideError::IdempotentParameterMismatch { token: token.clone() });
+        }
+        return Ok(Decision {
+            events: Vec::new(),
+            reply: Reply::Launched {
+                reservation: claimed.reservation.clone(),
+                instances: Vec::new(),
+                replayed: true,
+            },
+        });
+    }
+    if c.min_count < 1 || c.min_count > c.max_count || c.instance_ids.len() < c.max_count as usize {
+        return Err(DecideError::InvalidCount { min: c.min_count, max: c.max_count });
+    }
+    let zone = launch_zone(c, view)?;
+    let cloud = view.cloud().ok_or(DecideError::CloudNotInitialized)?;
+    let vm_type =
+        cloud.vm_type(&c.vm_type).ok_or_else(|| DecideError::UnknownInstanceType(c.vm_type.clone()))?;
+    let image = match view.image(&c.image) {
+        Some(img) if img.visible_to(&c.account) => img,
+        _ => return Err(DecideError::ImageNotFound(c.image.clone())),
+    };
+    if image.kind != ImageKind::Machine {
+        return Err(DecideError::NotAMachineImage(c.image.clone()));
+    }
+    let account = view.account(&c.account).ok_or_else(|| DecideError::AccountNotFound(c.account.clone()))?;
+    if let Some(key) = &c.key_name
+        && !account.key_pairs.contains_key(key)
+    {
+        return Err(DecideError::KeyPairNotFound(key.clone()));
+    }
+    let default = [GroupRef::Name("default".into())];
+    let refs = if c.groups.is_empty() { &default[..] } else { &c.groups[..] };
+    let mut groups = Vec::new();
+    for g in refs {
+        let id = resolve_group(view, &c.account, g)?;
+        if !groups.contains(&id) {
+            groups.push(id);
+        }
+    }
+    need(view, groups.iter().map(StreamId::security_group))?;
+    let cluster = view.cluster(&zone).ok_or_else(|| DecideError::UnknownZone(zone.clone()))?;
+    let network = view.network().ok_or(DecideError::CloudNotInitialized)?;
+    let amount = Resources::of(vm_type);
+    let mut nodes = cluster.place(&amount, c.max_count as usize);
+    if nodes.len() < c.min_count as usize {
+        return Err(DecideError::InsufficientCapacity {
+            zone: zone.clone(),
+            vm_type: vm_type.name.clone(),
+            requested: c.min_count,
+            available: nodes.len() as u32,
+        });
+    }
+    let private = network.free_private(nodes.len());
+    if private.len() < c.min_count as usize {
+        return Err(DecideError::PrivateAddressesExhausted);
+    }
+    nodes.truncate(private.len());
+    let public = network.free_public(nodes.len());
+    let launched: Vec<InstanceId> = c.instance_ids[..nodes.len()].to_vec();
+    for id in &launched {
+        if view.instance(id).is_some() {
+            return Err(DecideError::IdInUse(id.to_string()));
+        }
+    }
+    let mut events: Events = Vec::with_capacity(2 + launched.len() * (7 + groups.len()));
+    if let Some(token) = &c.client_token {
+        events.push((
+            StreamId::client_token(&c.account, token),
+            ClientTokenClaimed {
+                account: c.account.clone(),
+                token: token.clone(),
+                reservation: c.reservation.clone(),
+                fingerprint: c.fingerprint(),
+            }
+            .into(),
+        ));
+    }
+    events.push((
+        StreamId::reservation(&c.reservation),
+        ReservationCreated {
+            reservation: c.reservation.clone(),
+            account: c.account.clone(),
+            requester: c.requester.clone(),
+            instances: launched.clone(),
+            at: c.at,
+        }
+        .into(),
+    ));
+    for (index, (id, node)) in launched.iter().zip(nodes).enumerate() {
+        let stream = StreamId::instance(id);
+        let private_address = private[index].clone();
+        let public_address = public.get(index).cloned();
+        events.push((
+            stream.clone(),
+            InstanceRequested {
+                instance: id.clone(),
+                reservation: c.reservation.clone(),
+                account: c.account.clone(),
+                image: c.image.clone(),
+                kernel: image.kernel.clone(),
+                ramdisk: image.ramdisk.clone(),
+                vm_type: vm_type.clone(),
+                launch_index: index as u32,
+                user_data: c.user_data.clone(),
+                client_token: c.client_token.clone(),
+                key_name: c.key_name.clone(),
+                security_groups: groups.clone(),
+                shutdown_behavior: c.shutdown_behavior,
+                disable_api_termination: c.disable_api_termination,
+                at: c.at,
+            }
+            .into(),
+        ));
+        events.push((
+            stream.clone(),
+            InstancePlaced { node: node.clone(), zone: zone.clone(), at: c.at }.into(),
+        ));
+        events
+            .push((StreamId::cluster(&zone), CapacityReserved { node, instance: id.clone(), amount }.into()));
+        events.push((
+            StreamId::network(),
+            PrivateAddressTaken { address: private_address.clone(), instance: id.clone() }.into(),
+        ));
+        if let Some(address) = &public_address {
+            events.push((
+                StreamId::network(),
+                PublicAddressTaken { address: address.clone(), holder: AddressHolder::Instance(id.clone()) }
+                    .into(),
+            ));
+        }
+        events.push((stream.clone(), InstanceAddressed { private_address, public_address }.into()));
+        for g in &groups {
+            events.push((
+                StreamId::security_group(g),
+                SecurityGroupMemberAdded { instance: id.clone() }.into(),
+            ));
+        }
+        if !c.tags.is_empty() {
+            events.push((
+                stream,
+                TagsCreated { resource: id.to_string(), tags: c.tags.clone(), at: c.at }.into(),
+            ));
+        }
+    }
+    Ok(Decision {
+        events,
+        reply: Reply::Launched { reservation: c.reservation.clone(), instances: launched, replayed: false },
+    })
+}

@@ -1,0 +1,472 @@
+//! An instance's state and the EC2 state machine. Every transition is
+//! decided here; `apply` only records what was decided.
+
+use super::events::*;
+use crate::aggregate::{Aggregate, Evolve, State, StateView};
+use crate::cloud::VmType;
+use crate::clusters::Resources;
+use crate::error::DecideError;
+use crate::ids::{
+    AccountId, AllocationId, ImageId, InstanceId, NodeId, ReservationId, SecurityGroupId, ZoneName,
+};
+use crate::model::Timestamp;
+use crate::registry::InstanceEvent;
+use crate::stream::StreamId;
+use crate::tags::Tags;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The EC2 instance state machine; the codes are EC2's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum InstanceState {
+    Pending,
+    Running,
+    ShuttingDown,
+    Terminated,
+    Stopping,
+    Stopped,
+}
+
+impl InstanceState {
+    pub const ALL: [InstanceState; 6] = [
+        InstanceState::Pending,
+        InstanceState::Running,
+        InstanceState::ShuttingDown,
+        InstanceState::Terminated,
+        InstanceState::Stopping,
+        InstanceState::Stopped,
+    ];
+
+    pub fn code(self) -> u16 {
+        match self {
+            InstanceState::Pending => 0,
+            InstanceState::Running => 16,
+            InstanceState::ShuttingDown => 32,
+            InstanceState::Terminated => 48,
+            InstanceState::Stopping => 64,
+            InstanceState::Stopped => 80,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            InstanceState::Pending => "pending",
+            InstanceState::Running => "running",
+            InstanceState::ShuttingDown => "shutting-down",
+            InstanceState::Terminated => "terminated",
+            InstanceState::Stopping => "stopping",
+            InstanceState::Stopped => "stopped",
+        }
+    }
+
+    /// Does the instance hold capacity on its node in this state?
+    pub fn holds_capacity(self) -> bool {
+        !matches!(self, InstanceState::Terminated | InstanceState::Stopped)
+    }
+}
+
+impl fmt::Display for InstanceState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Why an instance is in the state it is in (EC2's `stateReason`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateReason {
+    pub code: String,
+    pub message: String,
+}
+
+impl StateReason {
+    pub fn user_terminated() -> Self {
+        StateReason {
+            code: "Client.UserInitiatedShutdown".to_owned(),
+            message: "Client.UserInitiatedShutdown: User initiated shutdown".to_owned(),
+        }
+    }
+
+    pub fn user_stopped() -> Self {
+        StateReason::user_terminated()
+    }
+
+    pub fn guest_stopped() -> Self {
+        StateReason {
+            code: "Client.InstanceInitiatedShutdown".to_owned(),
+            message: "Client.InstanceInitiatedShutdown: Instance initiated shutdown".to_owned(),
+        }
+    }
+
+    pub fn guest_terminated() -> Self {
+        StateReason::guest_stopped()
+    }
+
+    pub fn launch_failed(detail: &str) -> Self {
+        StateReason {
+            code: "Server.InternalError".to_owned(),
+            message: format!("Server.InternalError: {detail}"),
+        }
+    }
+
+    /// A stopped instance that was started again and could not be: EC2
+    /// leaves it stopped with `Server.InternalError`.
+    pub fn start_failed(detail: &str) -> Self {
+        StateReason {
+            code: "Server.InternalError".to_owned(),
+            message: format!("Server.InternalError: the instance could not be started: {detail}"),
+        }
+    }
+}
+
+/// What happens when the guest powers itself off
+/// (`InstanceInitiatedShutdownBehavior`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ShutdownBehavior {
+    #[default]
+    Stop,
+    Terminate,
+}
+
+impl ShutdownBehavior {
+    pub fn ec2_name(self) -> &'static str {
+        match self {
+            ShutdownBehavior::Stop => "stop",
+            ShutdownBehavior::Terminate => "terminate",
+        }
+    }
+}
+
+/// An instance attribute that ModifyInstanceAttribute may change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InstanceAttribute {
+    InstanceType(VmType),
+    UserData(Vec<u8>),
+    DisableApiTermination(bool),
+    ShutdownBehavior(ShutdownBehavior),
+}
+#[derive(Clone, Debug, PartialEq)]
+pub struct Instance {
+    pub id: InstanceId,
+    pub account: AccountId,
+    pub reservation: ReservationId,
+    pub image: ImageId,
+    pub vm_type: VmType,
+    pub state: InstanceState,
+    pub node: Option<NodeId>,
+    pub zone: Option<ZoneName>,
+    pub reason: Option<StateReason>,
+    pub requested_at: Timestamp,
+    pub key_name: Option<String>,
+    pub groups: Vec<SecurityGroupId>,
+    pub shutdown_behavior: ShutdownBehavior,
+    pub disable_api_termination: bool,
+    pub private_address: Option<String>,
+    pub public_address: Option<String>,
+    /// The elastic IP associated with it, if any (its public address).
+    pub elastic: Option<AllocationId>,
+    /// Stopping without waiting for the guest to shut down (`--force`).
+    pub stop_forced: bool,
+    /// Pending because StartInstances started it again after a stop (not
+    /// because RunInstances launched it): a launch that fails now leaves
+    /// it stopped, with its disk, instead of terminated.
+    pub restarting: bool,
+    /// Which launch of the instance this is: 1 for RunInstances' launch,
+    /// one more at each StartInstances (`InstanceStartRequested`). Derived
+    /// from those events, never stored. A reboot keeps the guest, so it is
+    /// not a new attempt. Node reports carry the attempt they are about,
+    /// so that a late report of an earlier one cannot change this one.
+    pub attempt: u32,
+    pub tags: Tags,
+}
+
+impl State for Instance {
+    type Created = InstanceRequested;
+
+    fn created(e: &InstanceRequested) -> Self {
+        Instance {
+            id: e.instance.clone(),
+            account: e.account.clone(),
+            reservation: e.reservation.clone(),
+            image: e.image.clone(),
+            vm_type: e.vm_type.clone(),
+            state: InstanceState::Pending,
+            node: None,
+            zone: None,
+            reason: None,
+            requested_at: e.at,
+            key_name: e.key_name.clone(),
+            groups: e.security_groups.clone(),
+            shutdown_behavior: e.shutdown_behavior,
+            disable_api_termination: e.disable_api_termination,
+            private_address: None,
+            public_address: None,
+            elastic: None,
+            stop_forced: false,
+            restarting: false,
+            attempt: 1,
+            tags: Tags::default(),
+        }
+    }
+
+    fn tags_mut(&mut self, _resource: &str) -> Option<&mut Tags> {
+        Some(&mut self.tags)
+    }
+}
+
+impl Evolve for Instance {
+    type Event<'a> = InstanceEvent<'a>;
+
+    fn apply(&mut self, event: InstanceEvent<'_>) {
+        match event {
+            InstanceEvent::InstancePlaced(e) => {
+                self.node = Some(e.node.clone());
+                self.zone = Some(e.zone.clone());
+            }
+            InstanceEvent::InstanceRunning(_) => {
+                self.state = InstanceState::Running;
+                self.restarting = false;
+            }
+            InstanceEvent::InstanceTerminationRequested(_) => {
+                self.state = InstanceState::ShuttingDown;
+                self.reason = Some(StateReason::user_terminated());
+            }
+            InstanceEvent::InstanceTerminated(e) => {
+                self.state = InstanceState::Terminated;
+                self.reason = Some(e.reason.clone());
+            }
+            InstanceEvent::InstanceLaunchFailed(e) => {
+                self.state = InstanceState::Terminated;
+                self.reason = Some(e.reason.clone());
+                self.restarting = false;
+            }
+            // It keeps its node (where its disk is) and private address.
+            InstanceEvent::InstanceStartFailed(e) => {
+                self.state = InstanceState::Stopped;
+                self.reason = Some(e.reason.clone());
+                self.restarting = false;
+            }
+            InstanceEvent::InstanceAddressed(e) => {
+                self.private_address = Some(e.private_address.clone());
+                self.public_address = e.public_address.clone();
+            }
+            InstanceEvent::InstancePublicAddressChanged(e) => {
+                self.public_address = e.public_address.clone();
+                self.elastic = e.elastic.clone();
+            }
+            InstanceEvent::InstanceStopRequested(e) => {
+                self.stop_forced = e.force || (self.state == InstanceState::Stopping && self.stop_forced);
+                self.state = InstanceState::Stopping;
+                self.reason =
+                    Some(if e.by_guest { StateReason::guest_stopped() } else { StateReason::user_stopped() });
+            }
+            InstanceEvent::InstanceStopped(_) => self.state = InstanceState::Stopped,
+            InstanceEvent::InstanceStartRequested(_) => {
+                self.state = InstanceState::Pending;
+                self.reason = None;
+                self.restarting = true;
+                self.attempt = self.attempt.saturating_add(1);
+            }
+            InstanceEvent::InstanceGroupsChanged(e) => self.groups = e.groups.clone(),
+            InstanceEvent::InstanceAttributeChanged(e) => match &e.attribute {
+                InstanceAttribute::InstanceType(t) => self.vm_type = t.clone(),
+                InstanceAttribute::UserData(_) => {}
+                InstanceAttribute::DisableApiTermination(v) => self.disable_api_termination = *v,
+                InstanceAttribute::ShutdownBehavior(b) => self.shutdown_behavior = *b,
+            },
+            // A reboot keeps the guest and its state.
+            InstanceEvent::InstanceRebootRequested(_) => {}
+        }
+    }
+}
+
+impl Instance {
+    pub fn resources(&self) -> Resources {
+        Resources::of(&self.vm_type)
+    }
+
+    pub fn is_gone(&self) -> bool {
+        matches!(self.state, InstanceState::ShuttingDown | InstanceState::Terminated)
+    }
+
+    fn illegal(&self, action: &'static str) -> DecideError {
+        DecideError::IncorrectInstanceState { instance: self.id.clone(), state: self.state, action }
+    }
+
+    fn check_node(&self, node: &NodeId) -> Result<(), DecideError> {
+        if self.node.as_ref() == Some(node) {
+            Ok(())
+        } else {
+            Err(DecideError::NotPlacedOnNode { instance: self.id.clone(), node: node.clone() })
+        }
+    }
+
+    /// TerminateInstances: `None` when already on its way out (EC2 answers
+    /// with the current state and changes nothing).
+    pub fn request_termination(&self, at: Timestamp) -> Result<Option<crate::Event>, DecideError> {
+        if self.is_gone() {
+            return Ok(None);
+        }
+        if self.disable_api_termination {
+            return Err(DecideError::TerminationProtected(self.id.clone()));
+        }
+        Ok(Some(InstanceTerminationRequested { at }.into()))
+    }
+
+    /// StopInstances: `None` when already stopped, or stopping (and not
+    /// newly forced).
+    pub fn request_stop(&self, force: bool, at: Timestamp) -> Result<Option<crate::Event>, DecideError> {
+        match self.state {
+            InstanceState::Running => Ok(Some(InstanceStopRequested { force, by_guest: false, at }.into())),
+            // A forced stop of a stopping instance stops waiting for its guest.
+            InstanceState::Stopping if force && !self.stop_forced => {
+                Ok(Some(InstanceStopRequested { force, by_guest: false, at }.into()))
+            }
+            InstanceState::Stopping | InstanceState::Stopped => Ok(None),
+            _ => Err(self.illegal("be stopped")),
+        }
+    }
+
+    /// StartInstances: `None` when already pending or running.
+    pub fn request_start(&self, at: Timestamp) -> Result<Option<crate::Event>, DecideError> {
+        match self.state {
+            InstanceState::Stopped => Ok(Some(InstanceStartRequested { at }.into())),
+            InstanceState::Pending | InstanceState::Running => Ok(None),
+            _ => Err(self.illegal("be started")),
+        }
+    }
+
+    /// RebootInstances: a reboot of a terminated instance is ignored.
+    pub fn request_reboot(&self, at: Timestamp) -> Result<Option<crate::Event>, DecideError> {
+        match self.state {
+            InstanceState::Running => Ok(Some(InstanceRebootRequested { at }.into())),
+            InstanceState::ShuttingDown | InstanceState::Terminated => Ok(None),
+            _ => Err(self.illegal("be rebooted")),
+        }
+    }
+
+    /// ModifyInstanceAttribute: type and user data only while stopped.
+    pub fn change_attribute(
+        &self,
+        attribute: &InstanceAttribute,
+        at: Timestamp,
+    ) -> Result<crate::Event, DecideError> {
+        if self.state == InstanceState::Terminated {
+            return Err(self.illegal("be modified"));
+        }
+        let needs_stopped =
+            matches!(attribute, InstanceAttribute::InstanceType(_) | InstanceAttribute::UserData(_));
+        if needs_stopped && self.state != InstanceState::Stopped {
+            return Err(self.illegal("have this attribute changed unless stopped"));
+        }
+        Ok(InstanceAttributeChanged { attribute: attribute.clone(), at }.into())
+    }
+
+    /// Is a report of `node` about `attempt` one of an earlier launch
+    /// attempt than the current one? `None` (a node that does not say) is
+    /// taken as the current attempt; an attempt that was never made is
+    /// refused.
+    pub fn is_earlier_attempt(&self, node: &NodeId, attempt: Option<u32>) -> Result<bool, DecideError> {
+        self.check_node(node)?;
+        match attempt {
+            None => Ok(false),
+            Some(a) if a == 0 || a > self.attempt => Err(DecideError::UnknownAttempt {
+                instance: self.id.clone(),
+                attempt: a,
+                current: self.attempt,
+            }),
+            Some(a) => Ok(a < self.attempt),
+        }
+    }
+
+    /// The node says the guest is up. A repeated report changes nothing.
+    pub fn report_running(&self, node: &NodeId, at: Timestamp) -> Result<Option<crate::Event>, DecideError> {
+        self.check_node(node)?;
+        match self.state {
+            InstanceState::Pending => Ok(Some(InstanceRunning { node: node.clone(), at }.into())),
+            InstanceState::Running => Ok(None),
+            _ => Err(self.illegal("report running")),
+        }
+    }
+
+    /// The node says the guest is gone after a termination request.
+    pub fn report_terminated(
+        &self,
+        node: &NodeId,
+        at: Timestamp,
+    ) -> Result<Option<crate::Event>, DecideError> {
+        self.check_node(node)?;
+        match self.state {
+            InstanceState::ShuttingDown => {
+                Ok(Some(InstanceTerminated { reason: StateReason::user_terminated(), at }.into()))
+            }
+            InstanceState::Terminated => Ok(None),
+            _ => Err(self.illegal("report terminated")),
+        }
+    }
+
+    /// The node says the guest stopped after a stop request.
+    pub fn report_stopped(&self, node: &NodeId, at: Timestamp) -> Result<Option<crate::Event>, DecideError> {
+        self.check_node(node)?;
+        match self.state {
+            InstanceState::Stopping => Ok(Some(InstanceStopped { at }.into())),
+            InstanceState::Stopped => Ok(None),
+            _ => Err(self.illegal("report stopped")),
+        }
+    }
+
+    /// The guest powered itself off: it stops or terminates, as its
+    /// shutdown behavior says. Both events of the transition at once.
+    pub fn report_powered_off(&self, node: &NodeId, at: Timestamp) -> Result<Vec<crate::Event>, DecideError> {
+        self.check_node(node)?;
+        match (self.state, self.shutdown_behavior) {
+            (InstanceState::Running, ShutdownBehavior::Stop) => Ok(vec![
+                InstanceStopRequested { force: false, by_guest: true, at }.into(),
+                InstanceStopped { at }.into(),
+            ]),
+            (InstanceState::Running, ShutdownBehavior::Terminate) => Ok(vec![
+                InstanceTerminationRequested { at }.into(),
+                InstanceTerminated { reason: StateReason::guest_terminated(), at }.into(),
+            ]),
+            (InstanceState::Stopping, _) => Ok(vec![InstanceStopped { at }.into()]),
+            (InstanceState::ShuttingDown, _) => {
+                Ok(vec![InstanceTerminated { reason: StateReason::user_terminated(), at }.into()])
+            }
+            (InstanceState::Stopped | InstanceState::Terminated, _) => Ok(Vec::new()),
+            _ => Err(self.illegal("report powered off")),
+        }
+    }
+
+    /// The node could not start the guest. A first launch ends
+    /// terminated; a start of a stopped instance leaves it stopped (with
+    /// its disk, to be started again), as on EC2. A repeated report
+    /// changes nothing.
+    pub fn report_launch_failed(
+        &self,
+        node: &NodeId,
+        detail: &str,
+        at: Timestamp,
+    ) -> Result<Option<crate::Event>, DecideError> {
+        self.check_node(node)?;
+        match self.state {
+            InstanceState::Pending if self.restarting => Ok(Some(
+                InstanceStartFailed { node: node.clone(), reason: StateReason::start_failed(detail), at }
+                    .into(),
+            )),
+            InstanceState::Pending | InstanceState::ShuttingDown => Ok(Some(
+                InstanceLaunchFailed { node: node.clone(), reason: StateReason::launch_failed(detail), at }
+                    .into(),
+            )),
+            InstanceState::Terminated | InstanceState::Stopped => Ok(None),
+            _ => Err(self.illegal("report launch failure")),
+        }
+    }
+}
+
+impl dyn StateView + '_ {
+    pub fn instance(&self, instance: &InstanceId) -> Option<&Instance> {
+        match self.get(&StreamId::instance(instance)) {
+            Some(Aggregate::Instance(i)) => Some(i),
+            _ => None,
+        }
+    }
+}

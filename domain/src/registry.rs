@@ -1,0 +1,168 @@
+//! The registry: every command, event and aggregate of the domain, listed
+//! once, by area. The areas (`instances`, `security_groups` …) define
+//! them; this file only says they exist and which state folds which
+//! event, and the macros in `macros.rs` assemble [`Command`], [`Event`] and
+//! [`Aggregate`] from it (docs/adr/0011-domain-by-area.md).
+//!
+//! Adding a command is one line in `commands!`; adding an event is one line
+//! under the state that folds it in `events!` (the compiler then asks that
+//! state to handle it); adding an aggregate is one entry with its first
+//! event. An event's name and schema version are what the log stores:
+//! never change a released one (docs/adr/0002-event-encoding.md).
+
+use crate::accounts::*;
+use crate::addresses::*;
+use crate::audit::*;
+use crate::cloud::*;
+use crate::clusters::*;
+use crate::images::*;
+use crate::instances::*;
+use crate::key_pairs::*;
+use crate::reservations::*;
+use crate::security_groups::*;
+use crate::tags::*;
+use crate::{accounts, addresses, cloud, clusters, images, instances, key_pairs, security_groups, tags};
+
+commands! {
+    // The cloud.
+    BootstrapCloud(BootstrapCloud) => cloud::bootstrap,
+    ModifyInstanceTypeAttribute(ModifyInstanceTypeAttribute) => cloud::modify_instance_type_attribute,
+    // Clusters and nodes.
+    AddCluster(AddCluster) => clusters::add_cluster,
+    RegisterNode(RegisterNode) => clusters::register_node,
+    SetClusterPolicy(SetClusterPolicy) => clusters::set_cluster_policy,
+    MarkNodeReachable(MarkNodeReachable) => clusters::mark_node_reachable,
+    MarkNodeUnreachable(MarkNodeUnreachable) => clusters::mark_node_unreachable,
+    // Accounts, users and access keys.
+    CreateAccount(CreateAccount) => accounts::create_account,
+    CreateUser(CreateUser) => accounts::create_user,
+    DeleteUser(DeleteUser) => accounts::delete_user,
+    CreateAccessKey(CreateAccessKey) => accounts::create_access_key,
+    UpdateAccessKey(UpdateAccessKey) => accounts::update_access_key,
+    DeleteAccessKey(DeleteAccessKey) => accounts::delete_access_key,
+    // Images.
+    RegisterImage(RegisterImage) => images::register_image,
+    // Instances.
+    RunInstances(RunInstances) => instances::run_instances,
+    TerminateInstances(InstanceIds) => instances::terminate_instances,
+    StopInstances(StopInstances) => instances::stop_instances,
+    StartInstances(InstanceIds) => instances::start_instances,
+    RebootInstances(InstanceIds) => instances::reboot_instances,
+    ModifyInstanceAttribute(ModifyInstanceAttribute) => instances::modify_instance_attribute,
+    // What node executors report.
+    ReportInstanceRunning(InstanceReport) => instances::report_running,
+    ReportInstanceTerminated(InstanceReport) => instances::report_terminated,
+    ReportInstanceStopped(InstanceReport) => instances::report_stopped,
+    ReportInstancePoweredOff(InstanceReport) => instances::report_powered_off,
+    ReportLaunchFailed(LaunchFailure) => instances::report_launch_failed,
+    // Key pairs.
+    CreateKeyPair(NewKeyPair) => key_pairs::create_key_pair,
+    ImportKeyPair(NewKeyPair) => key_pairs::import_key_pair,
+    DeleteKeyPair(DeleteKeyPair) => key_pairs::delete_key_pair,
+    // Security groups.
+    CreateSecurityGroup(CreateSecurityGroup) => security_groups::create_security_group,
+    DeleteSecurityGroup(DeleteSecurityGroup) => security_groups::delete_security_group,
+    AuthorizeSecurityGroupIngress(GroupRules) => security_groups::authorize_ingress,
+    AuthorizeSecurityGroupEgress(GroupRules) => security_groups::authorize_egress,
+    RevokeSecurityGroupIngress(GroupRules) => security_groups::revoke_ingress,
+    RevokeSecurityGroupEgress(GroupRules) => security_groups::revoke_egress,
+    // Addresses.
+    AllocateAddress(AllocateAddress) => addresses::allocate_address,
+    AssociateAddress(AssociateAddress) => addresses::associate_address,
+    DisassociateAddress(DisassociateAddress) => addresses::disassociate_address,
+    ReleaseAddress(ReleaseAddress) => addresses::release_address,
+    // Tags.
+    CreateTags(CreateTags) => tags::create_tags,
+    DeleteTags(DeleteTags) => tags::delete_tags,
+}
+
+events! {
+    evolving {
+        /// `cloud`: region, VM types and zones.
+        Cloud(Cloud) as CloudEvent: CloudInitialized = 1 {
+            ClusterAdded = 1,
+            VmTypeSet = 1,
+        }
+        /// `cluster/ZONE`: its nodes, their room and reachability.
+        Cluster(Cluster) as ClusterEvent: ClusterRegistered = 1 {
+            NodeRegistered = 1,
+            CapacityReserved = 1,
+            CapacityReleased = 1,
+            ClusterPolicySet = 1,
+            NodeCredentialsIssued = 1,
+            NodeUnreachable = 1,
+            NodeReachable = 1,
+        }
+        /// `account/ID`: users, access keys, key pairs, group names.
+        Account(Account) as AccountEvent: AccountCreated = 1 {
+            AccessKeyCreated = 1,
+            UserCreated = 1,
+            UserDeleted = 1,
+            AccessKeyStatusChanged = 1,
+            AccessKeyDeleted = 1,
+            KeyPairCreated = 1,
+            KeyPairDeleted = 1,
+            GroupNameClaimed = 1,
+            GroupNameReleased = 1,
+        }
+        /// `instance/ID`: the EC2 instance state machine.
+        Instance(Box<Instance>) as InstanceEvent: InstanceRequested = 2 {
+            InstancePlaced = 1,
+            InstanceRunning = 1,
+            InstanceTerminationRequested = 1,
+            InstanceTerminated = 1,
+            InstanceLaunchFailed = 1,
+            InstanceStartFailed = 1,
+            InstanceAddressed = 1,
+            InstancePublicAddressChanged = 1,
+            InstanceStopRequested = 1,
+            InstanceStopped = 1,
+            InstanceStartRequested = 1,
+            InstanceRebootRequested = 1,
+            InstanceAttributeChanged = 1,
+            InstanceGroupsChanged = 1,
+        }
+        /// `sg/ID`: rules, members and who names it.
+        SecurityGroup(SecurityGroup) as SecurityGroupEvent: SecurityGroupCreated = 1 {
+            SecurityRulesAuthorized = 1,
+            SecurityRulesRevoked = 1,
+            SecurityGroupMemberAdded = 1,
+            SecurityGroupMemberRemoved = 1,
+            SecurityGroupReferenced = 1,
+            SecurityGroupDereferenced = 1,
+            SecurityGroupDeleted = 1,
+        }
+        /// `network`: the address pools.
+        Network(Network) as NetworkEvent: AddressPoolConfigured = 1 {
+            PrivateAddressTaken = 1,
+            PrivateAddressFreed = 1,
+            PublicAddressTaken = 1,
+            PublicAddressFreed = 1,
+        }
+        /// `eip/ALLOCATION`: an elastic IP.
+        ElasticIp(ElasticIp) as ElasticIpEvent: AddressAllocated = 1 {
+            AddressAssociated = 1,
+            AddressDisassociated = 1,
+            AddressReleased = 1,
+        }
+    }
+    once {
+        /// `image/ID`.
+        Image(Image): ImageRegistered = 1,
+        /// `reservation/ID`: the instances of one RunInstances.
+        Reservation(Reservation): ReservationCreated = 1,
+        /// `token/ACCOUNT/TOKEN`: RunInstances' idempotency.
+        ClientToken(ClientToken): ClientTokenClaimed = 1,
+        /// `account-name/NAME`: a name taken by an account.
+        AccountName(AccountNameClaim): AccountNameClaimed = 1,
+        /// `node/ID`: a node id taken by a cluster.
+        Node(NodeClaim): NodeClaimed = 1,
+    }
+    tags as TagEvent {
+        TagsCreated = 1,
+        TagsDeleted = 1,
+    }
+    unfolded {
+        RequestRefused = 1,
+    }
+}
