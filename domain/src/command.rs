@@ -5,6 +5,9 @@ use crate::ids::*;
 use crate::model::*;
 use crate::stream::StreamId;
 
+mod login_profiles;
+pub use login_profiles::*;
+
 /// Sets up a new cloud in one atomic decision: region and VM types, the
 /// first cluster and node, the address pools, the admin account with its
 /// key, and the built-in images.
@@ -437,6 +440,7 @@ pub enum Command {
     ReportInstance(NodeReport),
     SetClusterPolicy(SetClusterPolicy),
     MarkNode(MarkNode),
+    ChangeLoginProfile(ChangeLoginProfile),
 }
 
 impl Command {
@@ -489,6 +493,7 @@ impl Command {
             Command::SetClusterPolicy(_) => "SetClusterPolicy",
             Command::MarkNode(c) if c.reachable => "MarkNodeReachable",
             Command::MarkNode(_) => "MarkNodeUnreachable",
+            Command::ChangeLoginProfile(c) => c.name(),
         }
     }
 
@@ -561,6 +566,7 @@ impl Command {
             }
             Command::SetClusterPolicy(c) => vec![StreamId::cluster(&c.zone)],
             Command::MarkNode(c) => vec![StreamId::cluster(&c.zone)],
+            Command::ChangeLoginProfile(c) => vec![StreamId::account(&c.account)],
         }
     }
 }

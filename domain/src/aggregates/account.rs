@@ -17,6 +17,8 @@ pub struct Account {
     pub inactive_keys: std::collections::BTreeSet<AccessKeyId>,
     pub key_pairs: BTreeMap<String, KeyPair>,
     pub groups: BTreeMap<String, SecurityGroupId>,
+    /// Users with a console password (see `login_profiles.rs`).
+    pub login_profiles: super::LoginProfiles,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -35,6 +37,7 @@ impl Account {
             inactive_keys: std::collections::BTreeSet::new(),
             key_pairs: BTreeMap::new(),
             groups: BTreeMap::new(),
+            login_profiles: super::LoginProfiles::default(),
         }
     }
 
@@ -72,6 +75,9 @@ impl Account {
             }
             Event::GroupNameReleased(e) => {
                 self.groups.remove(&e.name);
+            }
+            Event::LoginProfileCreated(_) | Event::LoginProfileUpdated(_) | Event::LoginProfileDeleted(_) => {
+                self.login_profiles.apply(event)
             }
             _ => {
                 if let Some(resource) = tag_resource(event)

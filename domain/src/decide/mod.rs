@@ -4,6 +4,7 @@
 mod addresses;
 mod instances;
 mod keys_and_groups;
+mod login_profiles;
 mod reports;
 mod setup;
 mod tags;
@@ -86,6 +87,7 @@ pub fn decide(command: &Command, view: &dyn StateView) -> Result<Decision, Decid
         Command::ReportInstance(r) => reports::report_instance(r, view).map(Decision::done),
         Command::SetClusterPolicy(c) => setup::set_cluster_policy(c, view).map(Decision::done),
         Command::MarkNode(c) => setup::mark_node(c, view).map(Decision::done),
+        Command::ChangeLoginProfile(c) => login_profiles::change_login_profile(c, view).map(Decision::done),
     }
 }
 

@@ -254,7 +254,8 @@ pub(super) fn delete_user(c: &DeleteUser, view: &dyn StateView) -> Result<Events
     if c.user == UserName::admin() {
         return Err(DecideError::UserInUse(c.user.clone()));
     }
-    if account.access_keys.values().any(|u| u == &c.user) {
+    // Like IAM: its keys and its login profile go first.
+    if account.access_keys.values().any(|u| u == &c.user) || account.login_profiles.has(&c.user) {
         return Err(DecideError::UserInUse(c.user.clone()));
     }
     Ok(vec![(StreamId::account(&c.account), UserDeleted { user: c.user.clone(), at: c.at }.into())])

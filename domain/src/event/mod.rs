@@ -10,6 +10,7 @@ mod audit;
 mod cloud;
 mod image;
 mod instance;
+mod login;
 mod network;
 mod security;
 mod tags;
@@ -19,6 +20,7 @@ pub use audit::*;
 pub use cloud::*;
 pub use image::*;
 pub use instance::*;
+pub use login::*;
 pub use network::*;
 pub use security::*;
 pub use tags::*;
@@ -161,6 +163,9 @@ events! {
     NodeReachable = 1,
     InstanceStartFailed = 1,
     NodeClaimed = 1,
+    LoginProfileCreated = 1,
+    LoginProfileUpdated = 1,
+    LoginProfileDeleted = 1,
 }
 
 /// Older schema versions, read as the current one. Every retired

@@ -7,6 +7,7 @@ mod codec;
 mod groups_and_keys;
 mod instances;
 mod lifecycle;
+mod login_profiles;
 mod nodes;
 pub(crate) mod samples;
 mod tags;

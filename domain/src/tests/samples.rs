@@ -384,6 +384,23 @@ pub(crate) fn every_event() -> Vec<Event> {
         }
         .into(),
         NodeClaimed { node: node(), zone: zone() }.into(),
+        LoginProfileCreated {
+            account: admin(),
+            user: UserName::admin(),
+            password: secret(),
+            reset_required: false,
+            at: t(35),
+        }
+        .into(),
+        LoginProfileUpdated {
+            account: admin(),
+            user: UserName::admin(),
+            password: Some(secret()),
+            reset_required: true,
+            at: t(36),
+        }
+        .into(),
+        LoginProfileDeleted { account: admin(), user: UserName::admin(), at: t(37) }.into(),
     ]
 }
 
