@@ -53,6 +53,9 @@ pub(crate) struct Session {
     pub account_name: String,
     pub user: UserName,
     pub csrf: String,
+    /// The user must choose a new password before anything else (its
+    /// login profile says PasswordResetRequired).
+    pub must_change_password: bool,
     created: Instant,
     last_seen: Instant,
 }
@@ -76,11 +79,25 @@ impl Sessions {
 
     /// A new session for `user` of `account`; returns its token (for the
     /// cookie, never stored).
-    pub fn start(&self, account: AccountId, account_name: String, user: UserName) -> String {
+    pub fn start(
+        &self,
+        account: AccountId,
+        account_name: String,
+        user: UserName,
+        must_change: bool,
+    ) -> String {
         let token = random_token();
         let now = Instant::now();
-        let session =
-            Session { account, account_name, user, csrf: random_token(), created: now, last_seen: now };
+        let csrf = random_token();
+        let session = Session {
+            account,
+            account_name,
+            user,
+            csrf,
+            must_change_password: must_change,
+            created: now,
+            last_seen: now,
+        };
         let mut table = self.table.lock().expect("sessions lock");
         if table.len() >= SWEEP_AT {
             table.retain(|_, (s, _)| self.alive(s, now));
@@ -108,6 +125,13 @@ impl Sessions {
     pub fn alive_token(&self, token: &str) -> bool {
         let table = self.table.lock().expect("sessions lock");
         table.get(&digest(token)).is_some_and(|(s, _)| self.alive(s, Instant::now()))
+    }
+
+    /// The user of `token`'s session chose a new password.
+    pub fn password_changed(&self, token: &str) {
+        if let Some((session, _)) = self.table.lock().expect("sessions lock").get_mut(&digest(token)) {
+            session.must_change_password = false;
+        }
     }
 
     /// Ends the session of `token`.
@@ -138,7 +162,7 @@ mod tests {
     use super::*;
 
     fn start(sessions: &Sessions) -> String {
-        sessions.start(AccountId::from_bits(1), "admin".into(), UserName::admin())
+        sessions.start(AccountId::from_bits(1), "admin".into(), UserName::admin(), false)
     }
 
     #[tokio::test(start_paused = true)]

@@ -134,7 +134,7 @@ async fn sign_in(State(console): State<Arc<Console>>, parts: Parts, body: Bytes)
         PasswordCheck::Valid { reset_required } if found.is_some() => {
             let name = found.map(|(_, name, _)| name).unwrap_or_default();
             tracing::info!(%account, %user, %ip, "signed in to the console");
-            let token = console.sessions.start(account, name, user);
+            let token = console.sessions.start(account, name, user, reset_required);
             let to = if reset_required {
                 "/password"
             } else if local_path(next) {
@@ -230,7 +230,10 @@ async fn change_password(State(console): State<Arc<Console>>, signed: Signed, bo
         .change_login_profile(account, user, LoginProfileKind::Update, new, Some(false), &meta)
         .await
     {
-        Ok(()) => done(&console, &signed, "/", "password-changed", &[]),
+        Ok(()) => {
+            console.sessions.password_changed(&signed.token);
+            done(&console, &signed, "/", "password-changed", &[])
+        }
         Err(LoginProfileError::PasswordPolicy) => wrong("password-policy"),
         Err(e) => {
             tracing::error!(error = %e, "a password could not be changed");

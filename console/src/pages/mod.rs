@@ -71,6 +71,11 @@ impl FromRequestParts<Arc<Console>> for Signed {
             };
             return Err(see_other(&next));
         };
+        // A password the administrator set or reset is changed first.
+        let path = parts.uri.path();
+        if session.must_change_password && path != "/password" && path != "/signout" {
+            return Err(see_other("/password"));
+        }
         let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
         Ok(Signed { session, token, tr, peer, here })
     }

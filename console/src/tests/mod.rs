@@ -4,6 +4,7 @@
 //! the translations.
 
 mod actions;
+mod lists;
 mod signin;
 mod strings;
 mod tenancy;

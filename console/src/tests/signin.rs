@@ -175,3 +175,69 @@ async fn plain_http_is_sent_to_https_on_the_same_address() {
     let answer = w.router.clone().oneshot(tls.body(Body::empty()).unwrap()).await.unwrap();
     assert_eq!(answer.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_user_changes_their_own_password_and_a_reset_one_is_asked_to() {
+    let w = world().await;
+    let mut b = signed_in(&w, "admin").await;
+    let csrf = b.csrf(&w.router).await;
+    let change = |current: &'static str, new: &'static str, confirm: &'static str| {
+        [
+            ("csrf", csrf.clone()),
+            ("current", current.into()),
+            ("new", new.into()),
+            ("confirm", confirm.into()),
+        ]
+    };
+    let tr = crate::i18n::Tr::new(crate::i18n::Lang::En);
+    for (fields, key) in [
+        (change(PASSWORD, "new password 1", "new password 2"), "password-mismatch"),
+        (change("wrong", "new password 1", "new password 1"), "password-wrong"),
+        (change(PASSWORD, "short", "short"), "password-policy"),
+    ] {
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let answer = b.post(&w.router, "/password", &fields).await;
+        let page = b.get(&w.router, answer.location()).await;
+        assert!(page.body.contains(&tr.msg(key)), "{key}: {}", page.body);
+    }
+    let fields = change(PASSWORD, "a brand new one", "a brand new one");
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let answer = b.post(&w.router, "/password", &fields).await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        Browser::default().sign_in(&w.router, "admin", "admin", PASSWORD).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let again = Browser::default().sign_in(&w.router, "admin", "admin", "a brand new one").await;
+    assert_eq!((again.status, again.location()), (StatusCode::SEE_OTHER, "/"));
+    // An administrator resets it with PasswordResetRequired: the next sign-in goes to the password page.
+    w.app
+        .change_login_profile(
+            &w.admin,
+            &UserName::admin(),
+            LoginProfileKind::Update,
+            Some("set by the admin".into()),
+            Some(true),
+            &meta(&w.admin),
+        )
+        .await
+        .unwrap();
+    let mut r = Browser::default();
+    let reset = r.sign_in(&w.router, "admin", "admin", "set by the admin").await;
+    assert_eq!((reset.status, reset.location()), (StatusCode::SEE_OTHER, "/password"));
+    // Nothing else until it is changed.
+    assert_eq!(r.get(&w.router, "/instances").await.location(), "/password");
+    let form = r.get(&w.router, "/password").await;
+    assert_eq!(form.status, StatusCode::OK);
+    let csrf = form.csrf();
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("current", "set by the admin"),
+        ("new", "my own choice"),
+        ("confirm", "my own choice"),
+    ];
+    r.post(&w.router, "/password", &fields).await;
+    assert_eq!(r.get(&w.router, "/instances").await.status, StatusCode::OK);
+    let row = w.app.projections.read().login_profiles.get(&w.admin, &UserName::admin()).cloned().unwrap();
+    assert!(!row.reset_required, "the flag is cleared in the log too");
+}
