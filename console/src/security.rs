@@ -1,7 +1,11 @@
 //! What every answer carries and every request is checked for: security
 //! headers (a Content-Security-Policy that allows only the console's own
 //! scripts and styles, no framing, no MIME sniffing, no referrer to other
-//! sites), plain HTTP sent to https, and the cookies.
+//! sites), plain HTTP sent to https, and the cookies. No
+//! Strict-Transport-Security: with the self-signed certificate most
+//! consoles run with, a browser that once trusted it would refuse any
+//! later certificate (a new data directory, the operator's own) without a
+//! way through.
 
 use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -28,7 +32,6 @@ pub(crate) async fn headers(request: Request, next: Next) -> Response {
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
-    h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
     h.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
     h.insert("permissions-policy", HeaderValue::from_static("camera=(), microphone=(), geolocation=()"));
     if !h.contains_key(header::CACHE_CONTROL) {

@@ -294,7 +294,16 @@ async fn an_instance_page_is_told_of_its_new_state_without_reloading() {
     let update = next_update(&mut body).await;
     assert!(update.contains("data-state=\"running\""), "{update}");
     assert!(update.contains("id=\"stop\""), "the actions follow the state: {update}");
-    // The list's rows follow too.
-    let list = b.get(&w.router, "/instances").await;
-    assert!(list.body.contains("/live/instances?state=&#38;q=&#38;after=&#38;since="), "{}", list.body);
+    // The list's rows follow too: its live part, for its filters.
+    let list = b.get(&w.router, "/instances?state=running").await;
+    assert!(list.body.contains(&id), "{}", list.body);
+    let at = list.body.find("data-live=\"").unwrap() + "data-live=\"".len();
+    let live = list.body[at..].split('"').next().unwrap().replace("&#38;", "&");
+    assert!(live.starts_with("/live/instances?state=running&q=&after=&since="), "{live}");
+    let answer = w.router.clone().oneshot(b.request("GET", &live, None)).await.unwrap();
+    let mut body = answer.into_body().into_data_stream();
+    ec2(&w, &w.admin, "StopInstances", &[("InstanceId.1", id.as_str())]).await;
+    let update = next_update(&mut body).await;
+    assert!(!update.contains(&id), "a stopping instance leaves the running ones: {update}");
+    assert!(update.contains("No instances."), "{update}");
 }
