@@ -284,6 +284,7 @@ async fn the_console_in_a_real_browser() {
     // A change made elsewhere (the EC2 API) shows in the list by itself.
     ui.go("/instances").await;
     assert!(ui.text("#instance-rows").await.contains("web-1"));
+    ui.shot("instances-running-en").await;
     ui.mark().await;
     let ec2 = cloud.wire("/");
     let stop = ec2.send(
