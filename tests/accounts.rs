@@ -293,8 +293,9 @@ fn euare_delegation_users_and_key_life() {
 
 /// Console passwords are Euare login profiles (IAM's shapes): the cloud
 /// administrator gets one on first start, written to DATA_DIR/console-password
-/// (0600) and never made again; other users get theirs from an account
-/// admin; no answer holds a password; a user with one cannot be deleted.
+/// (0600), and a new one only at a start where it has none; other users get
+/// theirs from an account admin; no answer holds a password; a user with
+/// one cannot be deleted.
 #[test]
 fn euare_login_profiles() {
     use common::wire::Signer;
@@ -366,6 +367,19 @@ fn euare_login_profiles() {
     assert!(cloud.stop().success());
     cloud.restart();
     assert!(!file.exists(), "a new password was made although the admin has one");
+    // An admin without one gets a new one at the next start.
+    let admin = cloud.wire("/services/Euare");
+    let iam = |params: &[(&str, &str)]| {
+        let mut p = params.to_vec();
+        p.push(("Version", "2010-05-08"));
+        admin.send(&p, Signer::Boto3)
+    };
+    assert_eq!(iam(&[("Action", "DeleteLoginProfile"), ("UserName", "admin")]).status, 200);
+    assert!(cloud.stop().success());
+    cloud.restart();
+    let second = std::fs::read_to_string(&file).expect("a new password for the admin");
+    assert!(second.trim().len() == 20 && second != first, "{second:?}");
+    assert_eq!(iam(&[("Action", "GetLoginProfile"), ("UserName", "admin")]).status, 200);
 }
 
 /// The command line speaks the user's language: help and errors in

@@ -68,22 +68,26 @@ pub fn tls(
     Ok((config, fingerprint))
 }
 
-/// Gives the cloud administrator (user `admin` of account `admin`) a
-/// console password when it has none and DATA_DIR/console-password does
-/// not exist: on first start, and after a crash between the two. The
-/// password goes to the file (0600) once it is in the log.
+/// Gives the cloud administrator (user `admin` of account `admin`) a new
+/// console password when it has none: on first start, and after its
+/// login profile was deleted. The password is written to
+/// DATA_DIR/console-password (0600) before it goes into the log, so that a
+/// crash between the two leaves no password nobody knows: the next start
+/// finds no profile and makes another, overwriting the file.
 pub async fn initial_password(app: &App, dir: &Path) -> anyhow::Result<Option<PathBuf>> {
     let path = dir.join(PASSWORD_FILE);
     let admin = UserName::admin();
     let account = {
         let models = app.projections.read();
         let Some((account, _)) = models.accounts.account_by_name("admin") else { return Ok(None) };
-        if path.exists() || models.login_profiles.get(account, &admin).is_some() {
+        if models.login_profiles.get(account, &admin).is_some() {
             return Ok(None);
         }
         account.clone()
     };
     let password = new_password();
+    console::tls::write_private(&path, format!("{password}\n").as_bytes())
+        .with_context(|| say!("cannot write {}", "{} に書き込めません", path.display()))?;
     let meta = RequestMeta {
         principal: Principal::system("console"),
         request_id: app.ids.request_id(),
@@ -95,8 +99,6 @@ pub async fn initial_password(app: &App, dir: &Path) -> anyhow::Result<Option<Pa
         .with_context(|| {
             say!("cannot give the admin a console password", "管理者のコンソール用パスワードを設定できません")
         })?;
-    console::tls::write_private(&path, format!("{password}\n").as_bytes())
-        .with_context(|| say!("cannot write {}", "{} に書き込めません", path.display()))?;
     Ok(Some(path))
 }
 
