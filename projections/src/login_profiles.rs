@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct LoginProfilesView {
-    pub profiles: BTreeMap<(AccountId, UserName), LoginProfileRow>,
+    /// Account → user → profile (nested rather than keyed by the pair, so
+    /// that the view writes as JSON too: `yukari replay state`).
+    pub profiles: BTreeMap<AccountId, BTreeMap<UserName, LoginProfileRow>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -24,8 +26,8 @@ pub struct LoginProfileRow {
 
 impl LoginProfilesView {
     pub(crate) fn created(&mut self, e: &LoginProfileCreated) {
-        self.profiles.insert(
-            (e.account.clone(), e.user.clone()),
+        self.profiles.entry(e.account.clone()).or_default().insert(
+            e.user.clone(),
             LoginProfileRow {
                 password: e.password.clone(),
                 reset_required: e.reset_required,
@@ -36,7 +38,7 @@ impl LoginProfilesView {
     }
 
     pub(crate) fn updated(&mut self, e: &LoginProfileUpdated) {
-        if let Some(row) = self.profiles.get_mut(&(e.account.clone(), e.user.clone())) {
+        if let Some(row) = self.profiles.get_mut(&e.account).and_then(|users| users.get_mut(&e.user)) {
             if let Some(password) = &e.password {
                 row.password = password.clone();
                 row.password_changed_at = e.at;
@@ -46,12 +48,17 @@ impl LoginProfilesView {
     }
 
     pub(crate) fn deleted(&mut self, e: &LoginProfileDeleted) {
-        self.profiles.remove(&(e.account.clone(), e.user.clone()));
+        if let Some(users) = self.profiles.get_mut(&e.account) {
+            users.remove(&e.user);
+            if users.is_empty() {
+                self.profiles.remove(&e.account);
+            }
+        }
     }
 
     /// The login profile of `user` in `account`, if it has one.
     pub fn get(&self, account: &AccountId, user: &UserName) -> Option<&LoginProfileRow> {
-        self.profiles.get(&(account.clone(), user.clone()))
+        self.profiles.get(account).and_then(|users| users.get(user))
     }
 }
 
@@ -97,5 +104,6 @@ mod tests {
         );
         view.deleted(&LoginProfileDeleted { account: a.clone(), user: admin.clone(), at: Timestamp(40) });
         assert!(view.get(&a, &admin).is_none());
+        assert_eq!(view, LoginProfilesView::default(), "nothing left of the account");
     }
 }
