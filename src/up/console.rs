@@ -61,10 +61,15 @@ pub fn tls(
         )
     })?;
     let fingerprint = console::tls::fingerprint(&files.cert)?;
+    // Written when it changed (a data directory on a read-only disk still
+    // starts, read-only); not a secret, but private like every file there.
     let path = dir.join(FINGERPRINT_FILE);
-    // Not a secret, but private like every file of the data directory.
-    console::tls::write_private(&path, format!("{fingerprint}\n").as_bytes())
-        .with_context(|| say!("cannot write {}", "{} に書き込めません", path.display()))?;
+    let line = format!("{fingerprint}\n");
+    if std::fs::read_to_string(&path).ok().as_deref() != Some(line.as_str())
+        && let Err(e) = console::tls::write_private(&path, line.as_bytes())
+    {
+        tracing::warn!(file = %path.display(), error = %e, "cannot write the console certificate's fingerprint");
+    }
     Ok((config, fingerprint))
 }
 
