@@ -9,12 +9,17 @@
 //!   `--time-travel-every` events (disposable; `yukari replay rebuild`
 //!   writes them again)
 //! - `eucarc`: the admin's credentials for clients
+//! - `console-cert.pem`, `console-key.pem`: the web console's self-signed
+//!   certificate and key, made on first start (unless `--tls-cert`)
+//! - `console-cert.sha256`: the console certificate's SHA-256 fingerprint
+//! - `console-password`: the cloud admin's first console password
 //! - `consoles/`: the last console output (64 KiB) each node on another
 //!   host pushed, one file per instance (kept an hour after termination)
 //! - `node/`: the node's guests with `--hypervisor libvirt`: `instances/`
 //!   (per-guest disk overlay and console log), `libvirt/` (the embedded
 //!   libvirt QEMU driver's state)
 
+mod console;
 pub(crate) mod hypervisor;
 mod log;
 pub(crate) mod network;
@@ -45,9 +50,11 @@ pub struct UpArgs {
     /// Port of the EC2 Query API (and, later, S3).
     #[arg(long, default_value_t = 8773)]
     pub ec2_port: u16,
-    /// Port of the web console (HTTPS), served by a later release.
+    /// Port of the web console (HTTPS; plain HTTP on it is sent to https)
     #[arg(long, default_value_t = 8443)]
     pub console_port: u16,
+    #[command(flatten)]
+    pub tls: console::TlsArgs,
     /// `libvirt` (real QEMU guests through libvirt's embedded driver in
     /// DATA_DIR/node/libvirt: no daemon), `libvirt:URI` (e.g.
     /// `libvirt:qemu:///system`) or `sim` (simulated guests, for tests and
@@ -225,6 +232,9 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     })?;
 
     let host = public_host(&args);
+    // The console's certificate first: a bad --tls-cert stops the start
+    // before anything is served.
+    let (tls, fingerprint) = console::tls(dir, &args.tls, &[host.clone(), args.bind.to_string()])?;
     let config = AppConfig { ec2_url: format!("http://{host}:{}/", args.ec2_port) };
     let app = Arc::new(App::new(log.clone(), projections.clone(), master_key, config));
     // Console output pushed by nodes on other hosts outlives a restart.
@@ -296,6 +306,8 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         tracing::info!(eucarc = %eucarc.display(), "eucarc written again");
     }
 
+    let password_file = if read_only { None } else { console::initial_password(&app, dir).await? };
+
     let (node, zone) =
         app.first_node().with_context(|| say!("the cloud has no node", "クラウドにノードがありません"))?;
     let _ = app.consoles.set(Arc::new(EmbeddedConsoles { node: node.clone(), driver: driver.clone() }));
@@ -359,6 +371,11 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         guest_net = Some(bridge.enforce(&node, Box::new(source), stopped.clone()));
     }
 
+    // The console's listener before the EC2 endpoint's: once clients can
+    // reach the API, the console answers too.
+    let console_listener = console::bind(SocketAddr::new(args.bind, args.console_port)).await?;
+    let console_task =
+        tokio::spawn(console::serve(app.clone(), console_listener, tls, limits, stopped.clone()));
     let address = SocketAddr::new(args.bind, args.ec2_port);
     let listener = tokio::net::TcpListener::bind(address)
         .await
@@ -372,6 +389,20 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         "Yukari is up; `. {}` to use it",
         eucarc.display()
     );
+    tracing::info!(
+        console = %format!("https://{host}:{}/", args.console_port),
+        certificate_sha256 = %fingerprint,
+        fingerprint_file = %dir.join(console::FINGERPRINT_FILE).display(),
+        "web console"
+    );
+    if let Some(path) = &password_file {
+        tracing::info!(
+            account = "admin",
+            user = "admin",
+            password_file = %path.display(),
+            "the cloud administrator's first console password"
+        );
+    }
     let router = api::ec2::router(app.clone())
         .merge(api::euare::router(app.clone()))
         .merge(api::metadata::router(app.clone()))
@@ -389,6 +420,9 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
 
     tracing::info!("shutting down");
     stop.send_replace(true);
+    if let Err(e) = console_task.await {
+        tracing::warn!(error = %e, "the web console stopped with an error");
+    }
     if let Some(executor) = executor
         && let Err(e) = executor.await?
     {

@@ -291,6 +291,97 @@ fn euare_delegation_users_and_key_life() {
     assert_eq!(gone.code(), Some("NoSuchEntity"), "{}", gone.body);
 }
 
+/// Console passwords are Euare login profiles (IAM's shapes): the cloud
+/// administrator gets one on first start, written to DATA_DIR/console-password
+/// (0600), and a new one only at a start where it has none; other users get
+/// theirs from an account admin; no answer holds a password; a user with
+/// one cannot be deleted.
+#[test]
+fn euare_login_profiles() {
+    use common::wire::Signer;
+    use std::os::unix::fs::PermissionsExt;
+    let mut cloud = Cloud::start();
+    let file = cloud.dir.join("console-password");
+    let first = std::fs::read_to_string(&file).expect("the admin's first console password");
+    assert_eq!(first.trim().len(), 20, "{first:?}");
+    assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+    let admin = cloud.wire("/services/Euare");
+    let iam = |params: &[(&str, &str)]| {
+        let mut p = params.to_vec();
+        p.push(("Version", "2010-05-08"));
+        admin.send(&p, Signer::Boto3)
+    };
+    let mine = iam(&[("Action", "GetLoginProfile"), ("UserName", "admin")]);
+    assert_eq!(mine.status, 200, "{}", mine.body);
+    assert_eq!(mine.element("UserName"), Some("admin"));
+    assert_eq!(mine.element("PasswordResetRequired"), Some("false"));
+
+    assert_eq!(iam(&[("Action", "CreateUser"), ("UserName", "dev")]).status, 200);
+    let none = iam(&[("Action", "GetLoginProfile"), ("UserName", "dev")]);
+    assert_eq!((none.status, none.code()), (404, Some("NoSuchEntity")), "{}", none.body);
+    let short = iam(&[("Action", "CreateLoginProfile"), ("UserName", "dev"), ("Password", "short")]);
+    assert_eq!((short.status, short.code()), (400, Some("PasswordPolicyViolation")), "{}", short.body);
+    let secret = "a long enough password";
+    let made = iam(&[("Action", "CreateLoginProfile"), ("UserName", "dev"), ("Password", secret)]);
+    assert_eq!(made.status, 200, "{}", made.body);
+    assert_eq!(made.element("UserName"), Some("dev"));
+    assert!(made.element("CreateDate").is_some_and(|d| d.ends_with('Z')), "{}", made.body);
+    assert!(!made.body.contains(secret), "the password is never answered");
+    let twice = iam(&[("Action", "CreateLoginProfile"), ("UserName", "dev"), ("Password", secret)]);
+    assert_eq!((twice.status, twice.code()), (409, Some("EntityAlreadyExists")), "{}", twice.body);
+    let flag =
+        iam(&[("Action", "UpdateLoginProfile"), ("UserName", "dev"), ("PasswordResetRequired", "true")]);
+    assert_eq!(flag.status, 200, "{}", flag.body);
+    let read = iam(&[("Action", "GetLoginProfile"), ("UserName", "dev")]);
+    assert_eq!(read.element("PasswordResetRequired"), Some("true"), "{}", read.body);
+    let busy = iam(&[("Action", "DeleteUser"), ("UserName", "dev")]);
+    assert_eq!(busy.code(), Some("DeleteConflict"), "{}", busy.body);
+    assert_eq!(iam(&[("Action", "DeleteLoginProfile"), ("UserName", "dev")]).status, 200);
+    let gone = iam(&[("Action", "GetLoginProfile"), ("UserName", "dev")]);
+    assert_eq!(gone.code(), Some("NoSuchEntity"), "{}", gone.body);
+    assert_eq!(iam(&[("Action", "DeleteUser"), ("UserName", "dev")]).status, 200);
+
+    // Another account's admin cannot touch the cloud admin's profile.
+    let other = iam(&[("Action", "CreateAccount"), ("AccountName", "acct9")]);
+    let mut other_iam = cloud.wire("/services/Euare");
+    other_iam.access_key = other.element("AccessKeyId").unwrap().to_owned();
+    other_iam.secret = other.element("SecretAccessKey").unwrap().to_owned();
+    let sneaky = other_iam.send(
+        &[
+            ("Action", "UpdateLoginProfile"),
+            ("UserName", "admin"),
+            ("Password", "taken over at last"),
+            ("DelegateAccount", "admin"),
+            ("Version", "2010-05-08"),
+        ],
+        Signer::Boto3,
+    );
+    assert_eq!(sneaky.code(), Some("AccessDenied"), "{}", sneaky.body);
+
+    // A restart keeps the password; with the file gone, it is not made
+    // again while the admin has one.
+    assert!(cloud.stop().success());
+    cloud.restart();
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), first);
+    std::fs::remove_file(&file).unwrap();
+    assert!(cloud.stop().success());
+    cloud.restart();
+    assert!(!file.exists(), "a new password was made although the admin has one");
+    // An admin without one gets a new one at the next start.
+    let admin = cloud.wire("/services/Euare");
+    let iam = |params: &[(&str, &str)]| {
+        let mut p = params.to_vec();
+        p.push(("Version", "2010-05-08"));
+        admin.send(&p, Signer::Boto3)
+    };
+    assert_eq!(iam(&[("Action", "DeleteLoginProfile"), ("UserName", "admin")]).status, 200);
+    assert!(cloud.stop().success());
+    cloud.restart();
+    let second = std::fs::read_to_string(&file).expect("a new password for the admin");
+    assert!(second.trim().len() == 20 && second != first, "{second:?}");
+    assert_eq!(iam(&[("Action", "GetLoginProfile"), ("UserName", "admin")]).status, 200);
+}
+
 /// The command line speaks the user's language: help and errors in
 /// Japanese under a Japanese locale, English otherwise; bad input exits
 /// non-zero without a backtrace.

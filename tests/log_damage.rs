@@ -89,7 +89,7 @@ fn up_until_it_exits(dir: &Path, extra: &[&str]) -> Output {
     let mut child = yukari()
         .args(["up", "--hypervisor", "sim", "--data-dir"])
         .arg(dir)
-        .args(["--ec2-port", &free_port().to_string()])
+        .args(["--ec2-port", &free_port().to_string(), "--console-port", &free_port().to_string()])
         .args(extra)
         .env("YUKARI_LOG", "info")
         .stdout(Stdio::null())

@@ -2,11 +2,15 @@
 //! on `/services/Euare`: accounts (cloud administrator only), users and
 //! access keys. Version 2010-05-08 (IAM's); answers and errors in IAM's XML.
 //!
+//! Login profiles (console passwords): CreateLoginProfile,
+//! UpdateLoginProfile, DeleteLoginProfile and GetLoginProfile, in IAM's
+//! shapes; the password is never answered, only whether one exists.
+//!
 //! CreateAccount is Eucalyptus's extension: it also makes the account's
 //! `default` security group and a first access key for its `admin` user,
 //! whose secret is in the answer once.
 
-use crate::app::App;
+use crate::app::{App, LoginProfileKind};
 use crate::ec2::error::Ec2Error;
 use crate::ec2::params::Params;
 use crate::ec2::render::iso_time;
@@ -65,7 +69,17 @@ impl From<crate::app::ExecuteError> for IamError {
             crate::app::ExecuteError::Refused(DecideError::UserInUse(u)) => IamError::new(
                 "DeleteConflict",
                 StatusCode::CONFLICT,
-                format!("User {u} still has access keys, or is the account's admin."),
+                format!("User {u} still has access keys or a login profile, or is the account's admin."),
+            ),
+            crate::app::ExecuteError::Refused(DecideError::LoginProfileExists(u)) => IamError::new(
+                "EntityAlreadyExists",
+                StatusCode::CONFLICT,
+                format!("Login Profile for user {u} already exists."),
+            ),
+            crate::app::ExecuteError::Refused(DecideError::LoginProfileNotFound(u)) => IamError::new(
+                "NoSuchEntity",
+                StatusCode::NOT_FOUND,
+                format!("Login Profile for User {u} cannot be found."),
             ),
             crate::app::ExecuteError::Refused(DecideError::AccessKeyNotFound(k)) => IamError::new(
                 "NoSuchEntity",
@@ -78,6 +92,17 @@ impl From<crate::app::ExecuteError> for IamError {
                 format!("The user with name {u} cannot be found."),
             ),
             other => IamError(other.into()),
+        }
+    }
+}
+
+impl From<crate::app::LoginProfileError> for IamError {
+    fn from(e: crate::app::LoginProfileError) -> Self {
+        match e {
+            crate::app::LoginProfileError::PasswordPolicy => {
+                IamError::new("PasswordPolicyViolation", StatusCode::BAD_REQUEST, e.to_string())
+            }
+            crate::app::LoginProfileError::Execute(e) => e.into(),
         }
     }
 }
@@ -137,8 +162,17 @@ fn name_param<'p>(params: &'p Params, name: &str) -> Result<&'p str, IamError> {
 }
 
 /// The actions that change something: any refusal of one is recorded.
-const CHANGES: &[&str] =
-    &["CreateAccount", "CreateUser", "DeleteUser", "CreateAccessKey", "UpdateAccessKey", "DeleteAccessKey"];
+const CHANGES: &[&str] = &[
+    "CreateAccount",
+    "CreateUser",
+    "DeleteUser",
+    "CreateAccessKey",
+    "UpdateAccessKey",
+    "DeleteAccessKey",
+    "CreateLoginProfile",
+    "UpdateLoginProfile",
+    "DeleteLoginProfile",
+];
 
 /// The actions that only read: recorded only when refused for
 /// authorization (see `ec2::refusal` and ADR 0006).
@@ -151,6 +185,7 @@ const READS: &[&str] = &[
     "ListGroupsForUser",
     "ListAttachedUserPolicies",
     "ListAccessKeys",
+    "GetLoginProfile",
 ];
 
 /// Is this refusal of an authenticated caller recorded?
@@ -369,6 +404,59 @@ async fn serve_authenticated(
                 x.text("CreateDate", &iso_time(row.created_at)).close();
             }
             x.close().display("IsTruncated", false).close();
+        }
+        "CreateLoginProfile" | "UpdateLoginProfile" | "DeleteLoginProfile" => {
+            if !(own || manages) {
+                return Err(denied());
+            }
+            let kind = match action.as_str() {
+                "CreateLoginProfile" => LoginProfileKind::Create,
+                "UpdateLoginProfile" => LoginProfileKind::Update,
+                _ => LoginProfileKind::Delete,
+            };
+            let password = match kind {
+                LoginProfileKind::Create => Some(params.required("Password")?.to_owned()),
+                LoginProfileKind::Update => {
+                    params.get("Password").filter(|p| !p.is_empty()).map(str::to_owned)
+                }
+                LoginProfileKind::Delete => None,
+            };
+            let reset_required = match params.get("PasswordResetRequired") {
+                None | Some("") => None,
+                Some(v) if v.eq_ignore_ascii_case("true") => Some(true),
+                Some(v) if v.eq_ignore_ascii_case("false") => Some(false),
+                Some(_) => {
+                    return Err(IamError::new(
+                        "ValidationError",
+                        StatusCode::BAD_REQUEST,
+                        "PasswordResetRequired must be true or false",
+                    ));
+                }
+            };
+            app.change_login_profile(&target, &subject, kind, password, reset_required, meta).await?;
+            if kind == LoginProfileKind::Create {
+                let models = app.projections.read();
+                let row = models.login_profiles.get(&target, &subject).ok_or_else(|| no_user(&subject))?;
+                x.open_owned(format!("{action}Result")).open("LoginProfile");
+                x.text("UserName", subject.as_str()).text("CreateDate", &iso_time(row.created_at));
+                x.display("PasswordResetRequired", row.reset_required).close().close();
+            }
+        }
+        "GetLoginProfile" => {
+            if !(own || manages) {
+                return Err(denied());
+            }
+            let models = app.projections.read();
+            let row = models.login_profiles.get(&target, &subject).ok_or_else(|| {
+                IamError::new(
+                    "NoSuchEntity",
+                    StatusCode::NOT_FOUND,
+                    format!("Login Profile for User {subject} cannot be found."),
+                )
+            })?;
+            x.open_owned(format!("{action}Result")).open("LoginProfile");
+            x.text("UserName", subject.as_str()).text("CreateDate", &iso_time(row.created_at));
+            x.display("PasswordResetRequired", row.reset_required).close().close();
         }
         other => {
             return Err(IamError::new(

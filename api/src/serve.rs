@@ -14,6 +14,9 @@
 //! - Handlers see the peer as `ConnectInfo<SocketAddr>`.
 //! - When `shutdown` completes, the listener closes, idle connections
 //!   close at once and requests being answered are finished.
+//! - [`serve_upgraded`] first turns each connection into something else
+//!   (the web console: TLS, or plain HTTP that is told to go to https),
+//!   within the header timeout; its requests carry [`Secure`].
 
 mod connections;
 #[cfg(test)]
@@ -110,12 +113,61 @@ fn is_connection_error(e: &std::io::Error) -> bool {
     matches!(e.kind(), ConnectionRefused | ConnectionAborted | ConnectionReset)
 }
 
+/// A byte stream HTTP is served on once a connection was upgraded.
+pub trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static {}
+
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static> Io for T {}
+
+/// What a connection became: the stream to speak HTTP on, and whether it
+/// is encrypted.
+pub struct Upgraded {
+    pub io: Box<dyn Io>,
+    pub secure: bool,
+}
+
+/// Set on every request of a listener served by [`serve_upgraded`]:
+/// whether its connection is encrypted (TLS).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Secure(pub bool);
+
+/// Turns a new connection into the stream HTTP is spoken on (a TLS
+/// handshake, say), before any request is read.
+pub trait Upgrade: Send + Sync + 'static {
+    fn upgrade(
+        &self,
+        stream: TcpStream,
+    ) -> Pin<Box<dyn Future<Output = std::io::Result<Upgraded>> + Send + 'static>>;
+}
+
 /// Serves `router` on `listener` within `limits` until `shutdown`
 /// completes and every request being answered then has been answered.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: Limits,
+    shutdown: impl Future<Output = ()> + Send,
+) {
+    serve_inner(listener, router, limits, None, shutdown).await
+}
+
+/// [`serve`], with each connection upgraded first by `upgrade` (which must
+/// finish within the header timeout, or the connection is closed); the
+/// connection's requests carry [`Secure`].
+pub async fn serve_upgraded(
+    listener: TcpListener,
+    router: Router,
+    limits: Limits,
+    upgrade: Arc<dyn Upgrade>,
+    shutdown: impl Future<Output = ()> + Send,
+) {
+    serve_inner(listener, router, limits, Some(upgrade), shutdown).await
+}
+
+async fn serve_inner(
+    listener: TcpListener,
+    router: Router,
+    limits: Limits,
+    upgrade: Option<Arc<dyn Upgrade>>,
     shutdown: impl Future<Output = ()> + Send,
 ) {
     let connections = Arc::new(Connections::default());
@@ -156,8 +208,30 @@ pub async fn serve(
                 "at the connection cap: each new connection closes the one idle the longest"
             );
         }
-        let connection = Connection { peer, router: router.clone(), body_timeout: limits.header_timeout };
-        tokio::spawn(connection.run(http.clone(), stream, admitted.tracker, admitted.close));
+        let mut connection =
+            Connection { peer, router: router.clone(), body_timeout: limits.header_timeout, secure: None };
+        let (http, tracker, mut close) = (http.clone(), admitted.tracker, admitted.close);
+        match upgrade.clone() {
+            None => {
+                tokio::spawn(connection.run(http, stream, tracker, close));
+            }
+            Some(upgrade) => {
+                tokio::spawn(async move {
+                    let upgraded = tokio::select! {
+                        upgraded = tokio::time::timeout(limits.header_timeout, upgrade.upgrade(stream)) => upgraded,
+                        _ = &mut close => return,
+                    };
+                    match upgraded {
+                        Ok(Ok(upgraded)) => {
+                            connection.secure = Some(Secure(upgraded.secure));
+                            connection.run(http, upgraded.io, tracker, close).await
+                        }
+                        Ok(Err(e)) => tracing::debug!(%peer, error = %e, "connection not upgraded"),
+                        Err(_) => tracing::debug!(%peer, "connection not upgraded in time"),
+                    }
+                });
+            }
+        }
     }
     drop(listener);
     connections.close_all();
@@ -169,6 +243,8 @@ struct Connection {
     peer: SocketAddr,
     router: Router,
     body_timeout: Duration,
+    /// For an upgraded connection: whether it is encrypted.
+    secure: Option<Secure>,
 }
 
 impl Connection {
@@ -178,7 +254,7 @@ impl Connection {
     async fn run(
         self,
         http: http1::Builder,
-        stream: TcpStream,
+        stream: impl Io,
         tracker: Tracker,
         close: tokio::sync::oneshot::Receiver<()>,
     ) {
@@ -217,6 +293,9 @@ impl Connection {
     ) -> Result<hyper::Response<Answer>, Infallible> {
         let mut request = request.map(|body| Body::new(TimeoutBody::new(self.body_timeout, body)));
         request.extensions_mut().insert(ConnectInfo(self.peer));
+        if let Some(secure) = self.secure {
+            request.extensions_mut().insert(secure);
+        }
         let response = self.router.clone().oneshot(request).await?;
         Ok(response.map(|body| Answer { body, _answering: answering }))
     }

@@ -86,7 +86,7 @@ impl Yukari {
         let child = Command::new(env!("CARGO_BIN_EXE_yukari"))
             .args(["up", "--data-dir"])
             .arg(dir)
-            .args(["--ec2-port", &port.to_string()])
+            .args(["--ec2-port", &port.to_string(), "--console-port", &free_port()?.to_string()])
             .args(hypervisor)
             .args([
                 "--node-cpus",

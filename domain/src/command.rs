@@ -5,7 +5,8 @@
 //! crates have always used.
 
 pub use crate::accounts::{
-    CreateAccessKey, CreateAccount, CreateUser, DeleteAccessKey, DeleteUser, NewAccessKey, UpdateAccessKey,
+    CreateAccessKey, CreateAccount, CreateLoginProfile, CreateUser, DeleteAccessKey, DeleteLoginProfile,
+    DeleteUser, NewAccessKey, UpdateAccessKey, UpdateLoginProfile,
 };
 pub use crate::addresses::{
     AddressRef, AllocateAddress, AssociateAddress, DisassociateAddress, DisassociateRef, ReleaseAddress,

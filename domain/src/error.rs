@@ -68,6 +68,10 @@ pub enum DecideError {
     AccessKeyNotFound(AccessKeyId),
     #[error("user {0} does not exist")]
     UserNotFound(UserName),
+    #[error("user {0} already has a login profile")]
+    LoginProfileExists(UserName),
+    #[error("user {0} has no login profile")]
+    LoginProfileNotFound(UserName),
     #[error("key pair {0} already exists")]
     KeyPairExists(String),
     #[error("key pair {0} does not exist")]

@@ -10,7 +10,7 @@
 
 pub use crate::accounts::{
     AccessKeyCreated, AccessKeyDeleted, AccessKeyStatusChanged, AccountCreated, AccountNameClaimed,
-    UserCreated, UserDeleted,
+    LoginProfileCreated, LoginProfileDeleted, LoginProfileUpdated, UserCreated, UserDeleted,
 };
 pub use crate::addresses::{
     AddressAllocated, AddressAssociated, AddressDisassociated, AddressHolder, AddressPoolConfigured,

@@ -40,6 +40,9 @@ commands! {
     CreateAccessKey(CreateAccessKey) => accounts::create_access_key,
     UpdateAccessKey(UpdateAccessKey) => accounts::update_access_key,
     DeleteAccessKey(DeleteAccessKey) => accounts::delete_access_key,
+    CreateLoginProfile(CreateLoginProfile) => accounts::create_login_profile,
+    UpdateLoginProfile(UpdateLoginProfile) => accounts::update_login_profile,
+    DeleteLoginProfile(DeleteLoginProfile) => accounts::delete_login_profile,
     // Images.
     RegisterImage(RegisterImage) => images::register_image,
     // Instances.
@@ -93,7 +96,7 @@ events! {
             NodeUnreachable = 1,
             NodeReachable = 1,
         }
-        /// `account/ID`: users, access keys, key pairs, group names.
+        /// `account/ID`: users, access keys, login profiles, key pairs, group names.
         Account(Account) as AccountEvent: AccountCreated = 1 {
             AccessKeyCreated = 1,
             UserCreated = 1,
@@ -104,6 +107,9 @@ events! {
             KeyPairDeleted = 1,
             GroupNameClaimed = 1,
             GroupNameReleased = 1,
+            LoginProfileCreated = 1,
+            LoginProfileUpdated = 1,
+            LoginProfileDeleted = 1,
         }
         /// `instance/ID`: the EC2 instance state machine.
         Instance(Box<Instance>) as InstanceEvent: InstanceRequested = 2 {

@@ -4,6 +4,7 @@ use crate::accounts::AccountsView;
 use crate::catalog::{CloudView, ImageRow, image_row};
 use crate::error::ProjectionError;
 use crate::instances::InstancesView;
+use crate::login_profiles::LoginProfilesView;
 use crate::network::NetworkView;
 use crate::security::SecurityView;
 use crate::tags::TagsView;
@@ -24,6 +25,8 @@ pub struct ReadModels {
     pub security: SecurityView,
     pub network: NetworkView,
     pub tags: TagsView,
+    /// Console passwords (sealed hashes).
+    pub login_profiles: LoginProfilesView,
 }
 
 impl ReadModels {
@@ -72,6 +75,9 @@ impl ReadModels {
             }
             Event::AccessKeyStatusChanged(e) => self.accounts.access_key_status_changed(&e),
             Event::AccessKeyDeleted(e) => self.accounts.access_key_deleted(&e),
+            Event::LoginProfileCreated(e) => self.login_profiles.created(&e),
+            Event::LoginProfileUpdated(e) => self.login_profiles.updated(&e),
+            Event::LoginProfileDeleted(e) => self.login_profiles.deleted(&e),
             Event::ImageRegistered(e) => {
                 self.images.insert(e.image.clone(), image_row(&e));
             }

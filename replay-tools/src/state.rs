@@ -94,8 +94,9 @@ pub fn advance(
     }
 }
 
-/// The read models as JSON, without sealed secrets (they are useless
-/// without the master key, and have no place in a report).
+/// The read models as JSON, without sealed secrets (secret keys and
+/// console password hashes: they are useless without the master key, and
+/// have no place in a report).
 pub fn to_json(models: &ReadModels) -> Value {
     let mut value = serde_json::to_value(models).unwrap_or(Value::Null);
     strip_secrets(&mut value);
@@ -106,6 +107,9 @@ fn strip_secrets(value: &mut Value) {
     match value {
         Value::Object(map) => {
             map.remove("secret");
+            if map.contains_key("password_changed_at") {
+                map.remove("password");
+            }
             map.values_mut().for_each(strip_secrets);
         }
         Value::Array(items) => items.iter_mut().for_each(strip_secrets),

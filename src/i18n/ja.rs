@@ -20,9 +20,16 @@ pub(super) const TABLE: &[(&str, &str)] = &[
     ),
     ("Port of the EC2 Query API (and, later, S3)", "EC2 Query API(のちに S3 も)のポート"),
     (
-        "Port of the web console (HTTPS), served by a later release",
-        "Web コンソール(HTTPS)のポート(今後のリリースで提供)",
+        "Port of the web console (HTTPS; plain HTTP on it is sent to https)",
+        "Web コンソール(HTTPS)のポート(同じポートへの平文の HTTP は https へ転送します)",
     ),
+    (
+        "The web console's certificate (PEM, the server's first, then its chain) [default: a self-signed one \
+         made on first start, DATA_DIR/console-cert.pem]",
+        "Web コンソールの証明書(PEM。サーバーの証明書、続いてその証明書チェーン)[既定: 初回起動時に作る\
+         自己署名証明書 DATA_DIR/console-cert.pem]",
+    ),
+    ("The private key of --tls-cert (PEM)", "--tls-cert の秘密鍵(PEM)"),
     (
         "`libvirt` (real QEMU guests through libvirt's embedded driver in DATA_DIR/node/libvirt: no \
          daemon), `libvirt:URI` (e.g. `libvirt:qemu:///system`) or `sim` (simulated guests, for tests and \

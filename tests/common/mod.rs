@@ -26,6 +26,8 @@ pub fn yukari() -> Command {
 pub struct Cloud {
     pub dir: PathBuf,
     pub port: u16,
+    /// The web console's port (HTTPS).
+    pub console_port: u16,
     child: Option<Child>,
     _temp: Option<tempfile::TempDir>,
     pub env: HashMap<String, String>,
@@ -71,6 +73,16 @@ impl Cloud {
             "--sim-boot-ms",
             "100",
         ]);
+        // A console port of its own unless the test names one (tests run
+        // side by side; the default 8443 would be taken by the first).
+        let console_port = match extra.iter().position(|a| *a == "--console-port") {
+            Some(i) => extra.get(i + 1).and_then(|p| p.parse().ok()).expect("a --console-port number"),
+            None => {
+                let port = free_port();
+                cmd.args(["--console-port", &port.to_string()]);
+                port
+            }
+        };
         // Simulated guests unless a test asks for a hypervisor (the
         // default of `yukari up` boots real QEMU guests).
         if !extra.iter().any(|a| *a == "--hypervisor" || a.starts_with("--hypervisor=")) {
@@ -82,8 +94,14 @@ impl Cloud {
             None => cmd.stderr(Stdio::null()),
         };
         let child = cmd.spawn().expect("yukari starts");
-        let mut cloud =
-            Cloud { dir: dir.to_path_buf(), port, child: Some(child), _temp: None, env: HashMap::new() };
+        let mut cloud = Cloud {
+            dir: dir.to_path_buf(),
+            port,
+            console_port,
+            child: Some(child),
+            _temp: None,
+            env: HashMap::new(),
+        };
         cloud.wait_ready();
         cloud
     }
@@ -181,7 +199,8 @@ impl Cloud {
     /// Starts the controller again on the same directory and port.
     pub fn restart(&mut self) {
         assert!(self.child.is_none(), "stop or kill first");
-        let again = Cloud::start_in(&self.dir, self.port, &[]);
+        let console_port = self.console_port.to_string();
+        let again = Cloud::start_in(&self.dir, self.port, &["--console-port", &console_port]);
         let mut again = std::mem::ManuallyDrop::new(again);
         self.child = again.child.take();
         self.env = std::mem::take(&mut again.env);

@@ -7,6 +7,7 @@ pub mod bootstrap;
 mod credentials;
 mod execute;
 pub mod ids;
+pub mod login_profiles;
 mod refusals;
 #[cfg(test)]
 pub(crate) mod testing;
@@ -15,6 +16,7 @@ pub mod time_travel;
 pub use credentials::Credentials;
 pub use execute::{ExecuteError, Executed};
 pub use ids::IdGen;
+pub use login_profiles::{LoginProfileError, LoginProfileKind, PasswordCheck};
 pub use time_travel::{AsOf, Past};
 
 use crate::secrets::MasterKey;

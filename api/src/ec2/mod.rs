@@ -184,9 +184,18 @@ async fn serve(
     source: &str,
 ) -> Result<String, Ec2Error> {
     let (params, meta) = crate::query::authenticate(app, method, uri, headers, body, request_id, source)?;
-    let result = serve_authenticated(app, &params, meta.clone()).await;
+    invoke(app, &params, meta).await
+}
+
+/// An EC2 action for a caller already authenticated some other way (the
+/// web console's signed-in user), in-process: exactly what a signed
+/// request goes through after its signature checked out: the same
+/// parsing, authorization, commands, answer and refusal records.
+/// `params` holds `Action`, `Version` and the action's parameters.
+pub async fn invoke(app: &App, params: &params::Params, meta: RequestMeta) -> Result<String, Ec2Error> {
+    let result = serve_authenticated(app, params, meta.clone()).await;
     if let Err(e) = &result
-        && let Some(action) = refusal::recorded(&params, e)
+        && let Some(action) = refusal::recorded(params, e)
     {
         // The caller is known: the refusal is recorded, durably, before
         // the answer leaves. If that fails the answer is still the
@@ -195,7 +204,7 @@ async fn serve(
         let refused = domain::event::RequestRefused::new(
             e.code,
             &e.message,
-            refusal::named_resources(&params),
+            refusal::named_resources(params),
             dry_run,
             crate::app::ids::now(),
         );

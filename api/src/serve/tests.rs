@@ -254,3 +254,51 @@ async fn shutdown_closes_idle_connections_and_finishes_answers() {
     tokio::time::timeout(EVENTUALLY, server.task).await.expect("serve returns").unwrap();
     assert!(TcpStream::connect(server.address).await.is_err(), "the listener is closed");
 }
+
+/// An upgrade for the test: a connection that starts with `!` is "secure"
+/// (the `!` is taken off), any other is served as it is; one that sends
+/// nothing never finishes its upgrade.
+struct Bang;
+
+impl Upgrade for Bang {
+    fn upgrade(
+        &self,
+        stream: TcpStream,
+    ) -> Pin<Box<dyn Future<Output = std::io::Result<Upgraded>> + Send + 'static>> {
+        Box::pin(async move {
+            let mut first = [0u8; 1];
+            let mut stream = stream;
+            stream.peek(&mut first).await?;
+            let secure = first[0] == b'!';
+            if secure {
+                stream.read_exact(&mut first).await?;
+            }
+            Ok(Upgraded { io: Box::new(stream), secure })
+        })
+    }
+}
+
+async fn secure(request: axum::extract::Request) -> String {
+    format!("{:?}", request.extensions().get::<Secure>())
+}
+
+#[tokio::test]
+async fn upgraded_connections_tell_their_requests_whether_they_are_secure() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let router = Router::new().route("/secure", get(secure));
+    let limits = Limits { max_connections: 8, header_timeout: Duration::from_millis(300) };
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(serve_upgraded(listener, router, limits, Arc::new(Bang), async move {
+        let _ = stopped.await;
+    }));
+    let mut plain = send(address, &get_request("/secure")).await;
+    assert_eq!(answer(&mut plain).await, (200, "Some(Secure(false))".to_owned()));
+    let mut bang = send(address, &format!("!{}", get_request("/secure"))).await;
+    assert_eq!(answer(&mut bang).await, (200, "Some(Secure(true))".to_owned()));
+    // One that never lets its upgrade finish is closed (after the header timeout).
+    let mut silent = TcpStream::connect(address).await.unwrap();
+    closes(&mut silent, "a connection that never upgraded").await;
+    let _ = stop.send(());
+    tokio::time::timeout(EVENTUALLY, task).await.unwrap().unwrap();
+}

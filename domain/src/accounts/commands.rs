@@ -149,7 +149,7 @@ pub(crate) fn create_user(c: &CreateUser, view: &dyn StateView) -> Result<Events
     )])
 }
 
-/// A user without keys, and not the account's admin.
+/// A user without keys or login profile, and not the account's admin.
 pub(crate) fn delete_user(c: &DeleteUser, view: &dyn StateView) -> Result<Events, DecideError> {
     let account = view.account(&c.account).ok_or_else(|| DecideError::AccountNotFound(c.account.clone()))?;
     if !account.users.contains(&c.user) {
@@ -158,7 +158,8 @@ pub(crate) fn delete_user(c: &DeleteUser, view: &dyn StateView) -> Result<Events
     if c.user == UserName::admin() {
         return Err(DecideError::UserInUse(c.user.clone()));
     }
-    if account.access_keys.values().any(|u| u == &c.user) {
+    // Like IAM: its keys and its login profile go first.
+    if account.access_keys.values().any(|u| u == &c.user) || account.login_profiles.contains_key(&c.user) {
         return Err(DecideError::UserInUse(c.user.clone()));
     }
     Ok(vec![(StreamId::account(&c.account), UserDeleted { user: c.user.clone(), at: c.at }.into())])

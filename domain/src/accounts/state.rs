@@ -21,6 +21,9 @@ pub struct Account {
     pub inactive_keys: BTreeSet<AccessKeyId>,
     pub key_pairs: BTreeMap<String, KeyPair>,
     pub groups: BTreeMap<String, SecurityGroupId>,
+    /// Users with a console password → whether they must change it at
+    /// the next sign-in (`login_profiles.rs`).
+    pub login_profiles: BTreeMap<UserName, bool>,
 }
 
 impl State for Account {
@@ -35,6 +38,7 @@ impl State for Account {
             inactive_keys: BTreeSet::new(),
             key_pairs: BTreeMap::new(),
             groups: BTreeMap::new(),
+            login_profiles: BTreeMap::new(),
         }
     }
 
@@ -76,6 +80,17 @@ impl Evolve for Account {
             }
             AccountEvent::GroupNameReleased(e) => {
                 self.groups.remove(&e.name);
+            }
+            AccountEvent::LoginProfileCreated(e) => {
+                self.login_profiles.insert(e.user.clone(), e.reset_required);
+            }
+            AccountEvent::LoginProfileUpdated(e) => {
+                if let Some(flag) = self.login_profiles.get_mut(&e.user) {
+                    *flag = e.reset_required;
+                }
+            }
+            AccountEvent::LoginProfileDeleted(e) => {
+                self.login_profiles.remove(&e.user);
             }
         }
     }

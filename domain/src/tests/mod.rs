@@ -9,6 +9,7 @@ mod codec;
 mod images;
 mod instances;
 mod lifecycle;
+mod login_profiles;
 mod registry;
 pub(crate) mod samples;
 mod security_groups;

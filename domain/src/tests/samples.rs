@@ -262,6 +262,23 @@ pub(crate) fn every_event() -> Vec<Event> {
         KeyPairDeleted { account: admin(), name: "mykey".into(), at: t(11) }.into(),
         GroupNameClaimed { name: "web".into(), group: SecurityGroupId::from_bits(4) }.into(),
         GroupNameReleased { name: "web".into(), group: SecurityGroupId::from_bits(4) }.into(),
+        LoginProfileCreated {
+            account: admin(),
+            user: UserName::admin(),
+            password: secret(),
+            reset_required: false,
+            at: t(35),
+        }
+        .into(),
+        LoginProfileUpdated {
+            account: admin(),
+            user: UserName::admin(),
+            password: Some(secret()),
+            reset_required: true,
+            at: t(36),
+        }
+        .into(),
+        LoginProfileDeleted { account: admin(), user: UserName::admin(), at: t(37) }.into(),
         InstanceRequested {
             instance: i.clone(),
             reservation: ReservationId::from_bits(5),

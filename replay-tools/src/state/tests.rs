@@ -54,3 +54,22 @@ async fn snapshots_give_the_same_state_as_a_fold_from_the_start() {
     let (_, folded) = state_at(&offline, Some(&store), 1_000, &Progress::hidden()).unwrap();
     assert_eq!(folded, Folded { from_snapshot: 0, events: 1_000 });
 }
+
+#[test]
+fn reports_hold_login_profiles_without_their_hashes() {
+    use domain::{AccountId, SealedSecret, Timestamp, UserName};
+    let mut models = ReadModels::default();
+    let account = AccountId::from_bits(1);
+    let row = projections::LoginProfileRow {
+        password: SealedSecret { nonce: vec![7; 12], ciphertext: vec![9; 40] },
+        reset_required: true,
+        created_at: Timestamp(1),
+        password_changed_at: Timestamp(2),
+    };
+    models.login_profiles.profiles.entry(account.clone()).or_default().insert(UserName::admin(), row);
+    let json = to_json(&models);
+    let profile = &json["login_profiles"]["profiles"][account.as_str()]["admin"];
+    assert_eq!(profile["reset_required"], true, "{json}");
+    assert!(profile.get("password").is_none(), "no hash in a report: {profile}");
+    assert!(json["instances"]["rows"].is_object(), "the rest of the state is there: {json}");
+}

@@ -1,0 +1,62 @@
+//! Images: the machine images, kernels and ramdisks the account may use
+//! (public ones and its own), each with a way to launch it.
+
+use super::{Chrome, Signed, render};
+use crate::Console;
+use askama::Template;
+use axum::Router;
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::get;
+use std::sync::Arc;
+
+pub(crate) fn routes() -> Router<Arc<Console>> {
+    Router::new().route("/images", get(list))
+}
+
+pub(crate) struct Image {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub kind: String,
+    pub architecture: String,
+    pub visibility: String,
+    pub registered: String,
+    pub launchable: bool,
+}
+
+#[derive(Template)]
+#[template(path = "images.html")]
+struct Images {
+    chrome: Chrome,
+    images: Vec<Image>,
+}
+
+async fn list(State(console): State<Arc<Console>>, signed: Signed) -> Response {
+    let tr = signed.tr;
+    let account = &signed.session.account;
+    let images = {
+        let models = console.app.projections.read();
+        models
+            .images
+            .iter()
+            .filter(|(_, i)| i.public || &i.owner == account)
+            .map(|(id, i)| Image {
+                id: id.to_string(),
+                name: i.name.clone(),
+                description: i.description.clone(),
+                kind: tr.msg(match i.kind {
+                    domain::ImageKind::Machine => "image-kind-machine",
+                    domain::ImageKind::Kernel => "image-kind-kernel",
+                    domain::ImageKind::Ramdisk => "image-kind-ramdisk",
+                }),
+                architecture: i.architecture.clone(),
+                visibility: tr.msg(if &i.owner == account { "image-own" } else { "image-public" }),
+                registered: tr.date(i.registered_at),
+                launchable: i.kind == domain::ImageKind::Machine,
+            })
+            .collect()
+    };
+    let chrome = Chrome::new(&console, &signed, "images", tr.msg("images-title"));
+    render(&Images { chrome, images })
+}

@@ -1,0 +1,74 @@
+//! Lists come a page at a time, in id order, with their filters.
+
+use super::*;
+use api::app::bootstrap::default_images;
+
+/// The ids in the rows of an instance list page.
+fn ids(page: &Page) -> Vec<String> {
+    page.body.split("<tr data-id=\"").skip(1).map(|s| s.split('"').next().unwrap().to_owned()).collect()
+}
+
+#[tokio::test]
+async fn the_instance_list_comes_a_page_at_a_time_with_its_filters() {
+    let w = world_with(ConsoleConfig { page_size: 2, ..ConsoleConfig::default() }).await;
+    let (emi, _, _) = default_images();
+    let run =
+        ec2(&w, &w.admin, "RunInstances", &[("ImageId", emi.as_str()), ("MinCount", "5"), ("MaxCount", "5")])
+            .await;
+    let mut all = run.all("instanceId");
+    all.sort();
+    assert_eq!(all.len(), 5);
+    ec2(
+        &w,
+        &w.admin,
+        "TerminateInstances",
+        &[("InstanceId.1", all[1].as_str()), ("InstanceId.2", all[3].as_str())],
+    )
+    .await;
+    ec2(
+        &w,
+        &w.admin,
+        "CreateTags",
+        &[("ResourceId.1", all[4].as_str()), ("Tag.1.Key", "Name"), ("Tag.1.Value", "Database")],
+    )
+    .await;
+    let mut b = signed_in(&w, "admin").await;
+    // Every instance once, in id order, two per page.
+    let mut seen = Vec::new();
+    let mut path = "/instances".to_owned();
+    let mut pages = 0;
+    loop {
+        let page = b.get(&w.router, &path).await;
+        let rows = ids(&page);
+        assert!(rows.len() <= 2, "{rows:?}");
+        seen.extend(rows);
+        pages += 1;
+        if !page.body.contains("id=\"next-page\"") {
+            break;
+        }
+        let href = page.body.split("href=\"/instances?").find(|s| s.contains("id=\"next-page\"")).unwrap();
+        path = format!(
+            "/instances?{}",
+            href.split('"').next().unwrap().replace("&amp;", "&").replace("&#38;", "&")
+        );
+        assert!(pages < 10, "paging must end");
+    }
+    assert_eq!(seen, all);
+    assert_eq!(pages, 3);
+    // The state filter, and paging within it.
+    let terminated: Vec<String> = [&all[1], &all[3]].iter().map(|s| s.to_string()).collect();
+    let mut shutting_or_terminated = ids(&b.get(&w.router, "/instances?state=shutting-down").await);
+    shutting_or_terminated.extend(ids(&b.get(&w.router, "/instances?state=terminated").await));
+    shutting_or_terminated.sort();
+    assert_eq!(shutting_or_terminated, terminated);
+    // The search, on the Name tag (any case) or the id.
+    assert_eq!(ids(&b.get(&w.router, "/instances?q=database").await), [all[4].clone()]);
+    assert_eq!(ids(&b.get(&w.router, &format!("/instances?q={}", &all[2][2..])).await), [all[2].clone()]);
+    // The dashboard counts them all.
+    let dashboard = b.get(&w.router, "/").await;
+    assert!(
+        dashboard.body.contains("<div class=\"value\">5</div><div class=\"label\">Instances</div>"),
+        "{}",
+        dashboard.body
+    );
+}
