@@ -387,9 +387,16 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
             }
         }
         ReplayCommand::Verify => {
+            let mut not_checked = Vec::new();
             let live = match &source {
                 Source::Offline(_) => {
-                    LiveModels::from_snapshot_file(&args.data_dir.join("projections.snapshot"))?
+                    match LiveModels::from_snapshot_file(&args.data_dir.join("projections.snapshot"))? {
+                        Ok(live) => live,
+                        Err(why) => {
+                            not_checked.push(why);
+                            None
+                        }
+                    }
                 }
                 Source::Online(o) => {
                     let (position, bytes) = o.block_on(o.client.models())?;
@@ -403,6 +410,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
             let store = snapshots(&args);
             let checks = Checks {
                 live,
+                not_checked,
                 snapshots: store.as_ref(),
                 stream_index: matches!(source, Source::Offline(_)),
             };

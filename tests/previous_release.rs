@@ -57,12 +57,17 @@ fn stdout_of(out: Output) -> String {
 }
 
 /// `replay verify` passes: every record's checksum, position and version,
-/// every event decoded by this build, and the read models this build
-/// rebuilds equal to the snapshot the release saved.
+/// every event decoded by this build. The release's read-model snapshot
+/// is of an older format than this build's (read models grew since), so
+/// verify says it could not compare them, and the controller rebuilds them
+/// from the log at start (the Describe* answers below check the result).
 fn verifies(dir: &Path, records: u64) {
     let report = stdout_of(replay(dir, &["verify"]));
     assert!(report.starts_with(&format!("{records} records in ")), "{report}");
-    assert!(report.contains("rebuilt read models compared with"), "{report}");
+    assert!(
+        report.contains("not checked: snapshot") && report.contains("is of format 3, this build reads"),
+        "{report}"
+    );
     assert!(report.contains("OK: the log verifies"), "{report}");
 }
 

@@ -26,3 +26,8 @@ pub use crate::security_groups::{
     CreateSecurityGroup, DeleteSecurityGroup, GroupRef, GroupRules, RuleRef, SourceRef,
 };
 pub use crate::tags::{CreateTags, DeleteTags};
+pub use crate::volumes::{
+    AttachVolume, AttachmentFailure, AttachmentReport, ConfigureStorage, CreateSnapshot, CreateVolume,
+    DeleteSnapshot, DeleteVolume, DetachVolume, ExpireSnapshot, ExpireVolume, SnapshotDone, SnapshotFailure,
+    SnapshotProgress, SnapshotReport, VolumeFailure, VolumeReport,
+};

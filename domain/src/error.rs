@@ -110,4 +110,26 @@ pub enum DecideError {
     NotPlacedOnNode { instance: InstanceId, node: NodeId },
     #[error("instance {instance} has had {current} launch attempt(s): there is no attempt {attempt}")]
     UnknownAttempt { instance: InstanceId, attempt: u32, current: u32 },
+    #[error("volume {0} does not exist")]
+    VolumeNotFound(VolumeId),
+    #[error("snapshot {0} does not exist")]
+    SnapshotNotFound(SnapshotId),
+    #[error("volume {volume} is attached to {instance}")]
+    VolumeInUse { volume: VolumeId, instance: InstanceId },
+    #[error("volume {volume} is {state}: cannot {action}")]
+    IncorrectVolumeState { volume: VolumeId, state: String, action: &'static str },
+    #[error("snapshot {snapshot} is {state}: cannot {action}")]
+    IncorrectSnapshotState { snapshot: SnapshotId, state: String, action: &'static str },
+    #[error("volume {volume} is in {volume_zone}, instance {instance} in {instance_zone}")]
+    ZoneMismatch { volume: VolumeId, volume_zone: ZoneName, instance: InstanceId, instance_zone: ZoneName },
+    #[error("device {device} of {instance} is in use")]
+    DeviceInUse { instance: InstanceId, device: String },
+    #[error("invalid device name {0}: use /dev/sdf to /dev/sdp (or /dev/xvdf…)")]
+    InvalidDevice(String),
+    #[error("invalid volume size: {0}")]
+    InvalidVolumeSize(String),
+    #[error("not enough block storage in {zone} for {requested} GiB ({free} GiB free)")]
+    InsufficientVolumeCapacity { zone: ZoneName, requested: u32, free: u64 },
+    #[error("{resource} is not in zone {zone}")]
+    NotInZone { resource: String, zone: ZoneName },
 }

@@ -38,6 +38,13 @@ pub use crate::security_groups::{
     SecurityRulesAuthorized, SecurityRulesRevoked,
 };
 pub use crate::tags::{TagsCreated, TagsDeleted};
+pub use crate::volumes::{
+    InstanceDeviceClaimed, InstanceDeviceReleased, SnapshotCompleted, SnapshotDeleted, SnapshotFailed,
+    SnapshotProgressed, SnapshotRequested, StorageCapacitySet, StorageConfigured, StorageReleased,
+    StorageReserved, VolumeAttachFailed, VolumeAttachRequested, VolumeAttached, VolumeCreated,
+    VolumeDeleteRequested, VolumeDeleted, VolumeDetachForced, VolumeDetachRequested, VolumeExported,
+    VolumeFailed, VolumeReleased, VolumeRequested, VolumeRevoked,
+};
 
 /// Errors decoding a stored event.
 #[derive(Debug, thiserror::Error)]

@@ -129,6 +129,14 @@ hex_id!(
     /// `eipassoc-…`: an elastic IP's association with an instance.
     AssociationId, "association", ["eipassoc"]
 );
+hex_id!(
+    /// `vol-…`: an EBS volume.
+    VolumeId, "volume", ["vol"]
+);
+hex_id!(
+    /// `snap-…`: a snapshot of a volume.
+    SnapshotId, "snapshot", ["snap"]
+);
 
 impl ImageId {
     pub fn with_kind(kind: crate::ImageKind, bits: u128) -> Self {

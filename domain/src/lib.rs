@@ -31,6 +31,7 @@ pub mod key_pairs;
 pub mod reservations;
 pub mod security_groups;
 pub mod tags;
+pub mod volumes;
 
 pub mod aggregate;
 pub mod aggregates;

@@ -21,7 +21,10 @@ use crate::key_pairs::*;
 use crate::reservations::*;
 use crate::security_groups::*;
 use crate::tags::*;
-use crate::{accounts, addresses, cloud, clusters, images, instances, key_pairs, security_groups, tags};
+use crate::volumes::*;
+use crate::{
+    accounts, addresses, cloud, clusters, images, instances, key_pairs, security_groups, tags, volumes,
+};
 
 commands! {
     // The cloud.
@@ -77,6 +80,30 @@ commands! {
     // Tags.
     CreateTags(CreateTags) => tags::create_tags,
     DeleteTags(DeleteTags) => tags::delete_tags,
+    // Block storage: volumes, attachments, snapshots.
+    ConfigureStorage(ConfigureStorage) => volumes::configure_storage,
+    CreateVolume(CreateVolume) => volumes::create_volume,
+    DeleteVolume(DeleteVolume) => volumes::delete_volume,
+    AttachVolume(AttachVolume) => volumes::attach_volume,
+    DetachVolume(DetachVolume) => volumes::detach_volume,
+    CreateSnapshot(CreateSnapshot) => volumes::create_snapshot,
+    DeleteSnapshot(DeleteSnapshot) => volumes::delete_snapshot,
+    // What storage controllers report.
+    ReportVolumeCreated(VolumeReport) => volumes::report_created,
+    ReportVolumeCreateFailed(VolumeFailure) => volumes::report_create_failed,
+    ReportVolumeExported(VolumeReport) => volumes::report_exported,
+    ReportVolumeRevoked(VolumeReport) => volumes::report_revoked,
+    ReportVolumeDeleted(VolumeReport) => volumes::report_deleted,
+    ReportSnapshotProgress(SnapshotProgress) => volumes::report_snapshot_progress,
+    ReportSnapshotCompleted(SnapshotDone) => volumes::report_snapshot_completed,
+    ReportSnapshotFailed(SnapshotFailure) => volumes::report_snapshot_failed,
+    // What node executors report on attachments.
+    ReportVolumeAttached(AttachmentReport) => volumes::report_attached,
+    ReportVolumeAttachFailed(AttachmentFailure) => volumes::report_attach_failed,
+    ReportVolumeDetached(AttachmentReport) => volumes::report_detached,
+    // Deadlines of transitional states.
+    ExpireVolume(ExpireVolume) => volumes::expire_volume,
+    ExpireSnapshot(ExpireSnapshot) => volumes::expire_snapshot,
 }
 
 events! {
@@ -127,6 +154,8 @@ events! {
             InstanceRebootRequested = 1,
             InstanceAttributeChanged = 1,
             InstanceGroupsChanged = 1,
+            InstanceDeviceClaimed = 1,
+            InstanceDeviceReleased = 1,
         }
         /// `sg/ID`: rules, members and who names it.
         SecurityGroup(SecurityGroup) as SecurityGroupEvent: SecurityGroupCreated = 1 {
@@ -150,6 +179,34 @@ events! {
             AddressAssociated = 1,
             AddressDisassociated = 1,
             AddressReleased = 1,
+        }
+        /// `volume/ID`: an EBS volume and its attachment.
+        Volume(Volume) as VolumeEvent: VolumeRequested = 1 {
+            VolumeCreated = 1,
+            VolumeFailed = 1,
+            VolumeAttachRequested = 1,
+            VolumeExported = 1,
+            VolumeAttached = 1,
+            VolumeAttachFailed = 1,
+            VolumeDetachRequested = 1,
+            VolumeDetachForced = 1,
+            VolumeReleased = 1,
+            VolumeRevoked = 1,
+            VolumeDeleteRequested = 1,
+            VolumeDeleted = 1,
+        }
+        /// `snapshot/ID`: a snapshot of a volume.
+        Snapshot(Snapshot) as SnapshotEvent: SnapshotRequested = 1 {
+            SnapshotProgressed = 1,
+            SnapshotCompleted = 1,
+            SnapshotFailed = 1,
+            SnapshotDeleted = 1,
+        }
+        /// `storage/ZONE`: a zone's block storage capacity.
+        Storage(Storage) as StorageEvent: StorageConfigured = 1 {
+            StorageCapacitySet = 1,
+            StorageReserved = 1,
+            StorageReleased = 1,
         }
     }
     once {

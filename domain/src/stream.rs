@@ -27,6 +27,10 @@ pub enum StreamKind {
     Node,
     /// Refused requests (audit only; no aggregate).
     Refused,
+    Volume,
+    Snapshot,
+    /// A zone's block storage (its storage controller's capacity).
+    Storage,
     Unknown,
 }
 
@@ -44,6 +48,9 @@ const NODE: &str = "node";
 const NETWORK: &str = "network";
 const ELASTIC_IP: &str = "eip";
 const REFUSED: &str = "refused";
+const VOLUME: &str = "volume";
+const SNAPSHOT: &str = "snapshot";
+const STORAGE: &str = "storage";
 
 impl StreamId {
     pub fn cloud() -> Self {
@@ -86,6 +93,16 @@ impl StreamId {
         StreamId(format!("{ELASTIC_IP}/{allocation}"))
     }
 
+    pub fn volume(volume: &VolumeId) -> Self {
+        StreamId(format!("{VOLUME}/{volume}"))
+    }
+    pub fn snapshot(snapshot: &SnapshotId) -> Self {
+        StreamId(format!("{SNAPSHOT}/{snapshot}"))
+    }
+    /// A zone's block storage: its capacity and what is reserved of it.
+    pub fn storage(zone: &ZoneName) -> Self {
+        StreamId(format!("{STORAGE}/{zone}"))
+    }
     /// Every refused request of every account (`RequestRefused`): one
     /// stream appended with any expected version, since no decision reads
     /// it, so refusals never conflict with each other or with decisions.
@@ -130,6 +147,9 @@ impl StreamKind {
             ACCOUNT_NAME => StreamKind::AccountName,
             NODE => StreamKind::Node,
             REFUSED => StreamKind::Refused,
+            VOLUME => StreamKind::Volume,
+            SNAPSHOT => StreamKind::Snapshot,
+            STORAGE => StreamKind::Storage,
             _ => StreamKind::Unknown,
         }
     }
@@ -154,6 +174,9 @@ pub enum ParsedStream {
     AccountName(String),
     Node(NodeId),
     Refused,
+    Volume(VolumeId),
+    Snapshot(SnapshotId),
+    Storage(ZoneName),
     /// Not a stream the domain writes (or an id of the wrong shape).
     Unknown,
 }
@@ -183,6 +206,9 @@ impl ParsedStream {
                 Some(ParsedStream::AccountName(name.to_owned()))
             }
             Some((NODE, id)) => NodeId::parse(id).ok().map(ParsedStream::Node),
+            Some((VOLUME, id)) => VolumeId::parse(id).ok().map(ParsedStream::Volume),
+            Some((SNAPSHOT, id)) => SnapshotId::parse(id).ok().map(ParsedStream::Snapshot),
+            Some((STORAGE, zone)) => ZoneName::parse(zone).ok().map(ParsedStream::Storage),
             Some(_) => None,
         };
         parsed.unwrap_or(ParsedStream::Unknown)

@@ -143,6 +143,10 @@ fn stream_of(account: &AccountId, resource: &str) -> Option<StreamId> {
         Some(StreamId::elastic_ip(&id))
     } else if let Ok(id) = ImageId::parse(resource) {
         Some(StreamId::image(&id))
+    } else if let Ok(id) = VolumeId::parse(resource) {
+        Some(StreamId::volume(&id))
+    } else if let Ok(id) = SnapshotId::parse(resource) {
+        Some(StreamId::snapshot(&id))
     } else if KeyPairId::parse(resource).is_ok() {
         Some(StreamId::account(account))
     } else {
@@ -163,12 +167,17 @@ fn owned_tags<'v>(
         Aggregate::ElasticIp(e) if &e.account == account && !e.released => Some(&e.tags),
         Aggregate::Image(i) if &i.owner == account => Some(&i.tags),
         Aggregate::Account(a) if &a.id == account => a.key_pair_by_id(resource).map(|(_, k)| &k.tags),
+        Aggregate::Volume(v) if &v.account == account && !v.is_deleted() => Some(&v.tags),
+        Aggregate::Snapshot(s) if &s.account == account && !s.deleted => Some(&s.tags),
         // Someone else's, or a kind of resource that has no tags.
         Aggregate::Instance(_)
         | Aggregate::SecurityGroup(_)
         | Aggregate::ElasticIp(_)
         | Aggregate::Image(_)
         | Aggregate::Account(_)
+        | Aggregate::Volume(_)
+        | Aggregate::Snapshot(_)
+        | Aggregate::Storage(_)
         | Aggregate::Empty
         | Aggregate::Cloud(_)
         | Aggregate::Cluster(_)

@@ -14,4 +14,10 @@ pub enum ProjectionError {
     OutOfOrder { position: u64, previous: u64 },
     #[error("snapshot {path}: {reason}")]
     Snapshot { path: String, reason: String },
+    /// A snapshot an older (or newer) build saved: read models are rebuilt
+    /// from the log instead.
+    #[error(
+        "snapshot {path} is of format {found}, this build reads {reads}: the read models are rebuilt from the log"
+    )]
+    SnapshotFormat { path: String, found: u32, reads: u32 },
 }

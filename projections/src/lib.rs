@@ -20,6 +20,7 @@ mod snapshot;
 mod sorted;
 mod tags;
 pub mod time_travel;
+mod volumes;
 
 pub use accounts::{AccessKeyRow, AccountRow, AccountsView};
 pub use catalog::{CloudView, ImageRow, NodeRow, ZoneRow};
@@ -33,6 +34,7 @@ pub use security::{GroupRow, KeyPairRow, SecurityView};
 pub use snapshot::{encode_snapshot, load_snapshot, save_snapshot};
 pub use tags::TagsView;
 pub use time_travel::TimeTravel;
+pub use volumes::{AttachmentRow, SnapshotRow, StorageRow, VolumeRow, VolumesView};
 
 #[cfg(test)]
 mod tests;

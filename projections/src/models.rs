@@ -8,6 +8,7 @@ use crate::login_profiles::LoginProfilesView;
 use crate::network::NetworkView;
 use crate::security::SecurityView;
 use crate::tags::TagsView;
+use crate::volumes::VolumesView;
 use domain::event::Event;
 use domain::{ImageId, ParsedStream};
 use eventlog::EnvelopeRef;
@@ -27,6 +28,8 @@ pub struct ReadModels {
     pub tags: TagsView,
     /// Console passwords (sealed hashes).
     pub login_profiles: LoginProfilesView,
+    /// Volumes, snapshots and block storage.
+    pub volumes: VolumesView,
 }
 
 impl ReadModels {
@@ -142,6 +145,34 @@ impl ReadModels {
             | Event::AddressAssociated(_)
             | Event::AddressDisassociated(_)) => self.network.apply(stream, e),
             e @ (Event::TagsCreated(_) | Event::TagsDeleted(_)) => self.tags.apply(&e),
+            e @ (Event::InstanceDeviceClaimed(_)
+            | Event::InstanceDeviceReleased(_)
+            | Event::VolumeRequested(_)
+            | Event::VolumeCreated(_)
+            | Event::VolumeFailed(_)
+            | Event::VolumeAttachRequested(_)
+            | Event::VolumeExported(_)
+            | Event::VolumeAttached(_)
+            | Event::VolumeAttachFailed(_)
+            | Event::VolumeDetachRequested(_)
+            | Event::VolumeDetachForced(_)
+            | Event::VolumeReleased(_)
+            | Event::VolumeRevoked(_)
+            | Event::VolumeDeleteRequested(_)
+            | Event::VolumeDeleted(_)
+            | Event::SnapshotRequested(_)
+            | Event::SnapshotProgressed(_)
+            | Event::SnapshotCompleted(_)
+            | Event::SnapshotFailed(_)
+            | Event::SnapshotDeleted(_)
+            | Event::StorageConfigured(_)
+            | Event::StorageCapacitySet(_)
+            | Event::StorageReserved(_)
+            | Event::StorageReleased(_)) => {
+                if let Some(gone) = self.volumes.apply(stream, e) {
+                    self.tags.forget(&gone);
+                }
+            }
         }
     }
 }

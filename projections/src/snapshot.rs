@@ -12,7 +12,7 @@ const MAGIC: &[u8; 8] = b"YKSNAP01";
 
 /// Bumped whenever the read models' stored shape changes: an old snapshot
 /// is then rebuilt from the log instead of misread.
-const FORMAT: u32 = 4;
+const FORMAT: u32 = 5;
 
 fn err(path: &Path, reason: impl ToString) -> ProjectionError {
     ProjectionError::Snapshot { path: path.display().to_string(), reason: reason.to_string() }
@@ -60,9 +60,15 @@ pub fn load_snapshot(path: &Path) -> Result<Option<ReadModels>, ProjectionError>
     if crc32c::crc32c(body) != stored {
         return Err(err(path, "checksum mismatch"));
     }
-    let (format, models): (u32, ReadModels) = postcard::from_bytes(body).map_err(|e| err(path, e))?;
+    // The format first: a snapshot of another format is not decoded.
+    let (format, _) = postcard::take_from_bytes::<u32>(body).map_err(|e| err(path, e))?;
     if format != FORMAT {
-        return Err(err(path, format!("format {format}, this build reads {FORMAT}")));
+        return Err(ProjectionError::SnapshotFormat {
+            path: path.display().to_string(),
+            found: format,
+            reads: FORMAT,
+        });
     }
+    let (_, models): (u32, ReadModels) = postcard::from_bytes(body).map_err(|e| err(path, e))?;
     Ok(Some(models))
 }

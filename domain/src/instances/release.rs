@@ -27,7 +27,8 @@ pub(crate) fn release_all(
     needed.extend(instance.groups.iter().map(StreamId::security_group));
     needed.extend(instance.elastic.iter().map(StreamId::elastic_ip));
     need(view, needed)?;
-    let mut events = release_capacity(view, instance);
+    let mut events = crate::volumes::detach_all(view, instance, at)?;
+    events.extend(release_capacity(view, instance));
     events.extend(release_public_address(view, instance, at));
     if let Some(address) = &instance.private_address {
         events.push((StreamId::network(), PrivateAddressFreed { address: address.clone() }.into()));

@@ -7,13 +7,14 @@ use crate::cloud::VmType;
 use crate::clusters::Resources;
 use crate::error::DecideError;
 use crate::ids::{
-    AccountId, AllocationId, ImageId, InstanceId, NodeId, ReservationId, SecurityGroupId, ZoneName,
+    AccountId, AllocationId, ImageId, InstanceId, NodeId, ReservationId, SecurityGroupId, VolumeId, ZoneName,
 };
 use crate::model::Timestamp;
 use crate::registry::InstanceEvent;
 use crate::stream::StreamId;
 use crate::tags::Tags;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// The EC2 instance state machine; the codes are EC2's.
@@ -176,6 +177,8 @@ pub struct Instance {
     /// not a new attempt. Node reports carry the attempt they are about,
     /// so that a late report of an earlier one cannot change this one.
     pub attempt: u32,
+    /// Its volumes, by the device name each was attached as.
+    pub volumes: BTreeMap<String, VolumeId>,
     pub tags: Tags,
 }
 
@@ -204,6 +207,7 @@ impl State for Instance {
             stop_forced: false,
             restarting: false,
             attempt: 1,
+            volumes: BTreeMap::new(),
             tags: Tags::default(),
         }
     }
@@ -267,6 +271,14 @@ impl Evolve for Instance {
                 self.attempt = self.attempt.saturating_add(1);
             }
             InstanceEvent::InstanceGroupsChanged(e) => self.groups = e.groups.clone(),
+            InstanceEvent::InstanceDeviceClaimed(e) => {
+                self.volumes.insert(e.device.clone(), e.volume.clone());
+            }
+            InstanceEvent::InstanceDeviceReleased(e) => {
+                if self.volumes.get(&e.device) == Some(&e.volume) {
+                    self.volumes.remove(&e.device);
+                }
+            }
             InstanceEvent::InstanceAttributeChanged(e) => match &e.attribute {
                 InstanceAttribute::InstanceType(t) => self.vm_type = t.clone(),
                 InstanceAttribute::UserData(_) => {}

@@ -14,6 +14,7 @@ mod registry;
 pub(crate) mod samples;
 mod security_groups;
 mod tags;
+mod volumes;
 
 use crate::*;
 use std::collections::HashMap;

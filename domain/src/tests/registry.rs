@@ -63,6 +63,9 @@ fn the_fold_is_total_and_only_first_events_make_a_stream() {
         "ClientTokenClaimed",
         "AccountNameClaimed",
         "NodeClaimed",
+        "VolumeRequested",
+        "SnapshotRequested",
+        "StorageConfigured",
     ]
     .into_iter()
     .collect();

@@ -325,6 +325,10 @@ pub(crate) fn every_event() -> Vec<Event> {
         }
         .into(),
         InstanceGroupsChanged { groups: vec![SecurityGroupId::from_bits(4)], at: t(29) }.into(),
+        InstanceDeviceClaimed { device: "/dev/sdf".into(), volume: VolumeId::from_bits(0x77), at: t(40) }
+            .into(),
+        InstanceDeviceReleased { device: "/dev/sdf".into(), volume: VolumeId::from_bits(0x77), at: t(41) }
+            .into(),
         SecurityGroupCreated {
             group: SecurityGroupId::from_bits(4),
             account: admin(),
@@ -365,6 +369,53 @@ pub(crate) fn every_event() -> Vec<Event> {
         AddressAssociated { association: AssociationId::from_bits(7), instance: i.clone(), at: t(15) }.into(),
         AddressDisassociated { at: t(16) }.into(),
         AddressReleased { at: t(17) }.into(),
+        VolumeRequested {
+            volume: VolumeId::from_bits(0x77),
+            account: admin(),
+            zone: zone(),
+            size_gib: 1,
+            volume_type: "gp2".into(),
+            snapshot: Some(SnapshotId::from_bits(0x88)),
+            at: t(42),
+        }
+        .into(),
+        VolumeCreated { at: t(43) }.into(),
+        VolumeFailed { reason: "disk full".into(), at: t(44) }.into(),
+        VolumeAttachRequested {
+            instance: i.clone(),
+            device: "/dev/sdf".into(),
+            grant: secret(),
+            delete_on_termination: true,
+            at: t(45),
+        }
+        .into(),
+        VolumeExported { at: t(46) }.into(),
+        VolumeAttached { at: t(47) }.into(),
+        VolumeAttachFailed { reason: "no such device".into(), at: t(48) }.into(),
+        VolumeDetachRequested { force: true, at: t(49) }.into(),
+        VolumeDetachForced { reason: "late".into(), at: t(50) }.into(),
+        VolumeReleased { at: t(51) }.into(),
+        VolumeRevoked { at: t(52) }.into(),
+        VolumeDeleteRequested { at: t(53) }.into(),
+        VolumeDeleted { at: t(54) }.into(),
+        SnapshotRequested {
+            snapshot: SnapshotId::from_bits(0x88),
+            account: admin(),
+            volume: VolumeId::from_bits(0x77),
+            zone: zone(),
+            size_gib: 1,
+            description: "nightly".into(),
+            at: t(55),
+        }
+        .into(),
+        SnapshotProgressed { percent: 40, at: t(56) }.into(),
+        SnapshotCompleted { manifest: "ab".repeat(32), at: t(57) }.into(),
+        SnapshotFailed { reason: "chunk store full".into(), at: t(58) }.into(),
+        SnapshotDeleted { at: t(59) }.into(),
+        StorageConfigured { zone: zone(), capacity_gib: 100, at: t(60) }.into(),
+        StorageCapacitySet { capacity_gib: 200, at: t(61) }.into(),
+        StorageReserved { volume: VolumeId::from_bits(0x77), gib: 1 }.into(),
+        StorageReleased { volume: VolumeId::from_bits(0x77) }.into(),
         ImageRegistered {
             image: default_image(),
             owner: AccountId::system(),

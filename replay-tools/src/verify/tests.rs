@@ -70,7 +70,8 @@ async fn rebuilt_models_are_compared_with_the_live_ones_and_every_time_travel_sn
     let (models, _) = crate::state::state_at(&offline, None, head - 10, &Progress::hidden()).unwrap();
     let live =
         LiveModels { origin: "the live models".into(), position: head - 10, bytes: encode_snapshot(&models) };
-    let checks = Checks { live: Some(live.clone()), snapshots: Some(&store), stream_index: true };
+    let checks =
+        Checks { live: Some(live.clone()), snapshots: Some(&store), stream_index: true, ..Checks::default() };
     let report = verify(&offline, checks, &Progress::hidden()).unwrap();
     assert!(report.ok(), "{report}");
     assert_eq!(report.compared.len(), 1 + rebuilt.snapshots.len(), "{report}");
