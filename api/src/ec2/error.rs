@@ -167,6 +167,36 @@ impl From<DecideError> for Ec2Error {
                 format!("The maximum number of Tags for a resource has been reached ({resource})."),
             ),
             CloudNotInitialized => Ec2Error::new("Unavailable", "The cloud is not initialized yet"),
+            VolumeNotFound(id) => not_found(id.as_str()),
+            SnapshotNotFound(id) => not_found(id.as_str()),
+            VolumeInUse { volume, instance } => {
+                Ec2Error::new("VolumeInUse", format!("Volume {volume} is currently attached to {instance}"))
+            }
+            IncorrectVolumeState { volume, state, action } => Ec2Error::new(
+                "IncorrectState",
+                format!("The volume '{volume}' is {state}; it cannot {action}."),
+            ),
+            IncorrectSnapshotState { snapshot, state, action } => Ec2Error::new(
+                "IncorrectState",
+                format!("The snapshot '{snapshot}' is {state}; it cannot {action}."),
+            ),
+            ZoneMismatch { volume, volume_zone, instance, instance_zone } => Ec2Error::new(
+                "InvalidVolume.ZoneMismatch",
+                format!(
+                    "The volume '{volume}' is not in the same availability zone as instance '{instance}' \
+                     ({volume_zone}, {instance_zone})"
+                ),
+            ),
+            DeviceInUse { instance, device } => Ec2Error::new(
+                "InvalidDevice.InUse",
+                format!("The device '{device}' is already in use on instance '{instance}'"),
+            ),
+            InvalidDevice(device) => Ec2Error::invalid(format!("Invalid device name {device}")),
+            InvalidVolumeSize(why) => Ec2Error::invalid(why),
+            InsufficientVolumeCapacity { zone, requested, free } => Ec2Error::new(
+                "InsufficientVolumeCapacity",
+                format!("There is not enough block storage in {zone} for {requested} GiB ({free} GiB free)."),
+            ),
             other => {
                 tracing::warn!(error = %other, "refusal without a specific EC2 code");
                 Ec2Error::invalid(other.to_string())
@@ -193,6 +223,8 @@ pub fn not_found(id: &str) -> Ec2Error {
         "sg" => ("InvalidGroup.NotFound", "security group"),
         "eipalloc" => ("InvalidAllocationID.NotFound", "allocation ID"),
         "key" => ("InvalidKeyPair.NotFound", "key pair"),
+        "vol" => ("InvalidVolume.NotFound", "volume"),
+        "snap" => ("InvalidSnapshot.NotFound", "snapshot"),
         "ami" | "emi" | "eki" | "eri" | "aki" | "ari" => ("InvalidAMIID.NotFound", "image id"),
         _ => ("InvalidID", "ID"),
     };
@@ -255,6 +287,45 @@ impl From<AuthError> for Ec2Error {
 mod tests {
     use super::*;
     use eventlog::Damage;
+
+    #[test]
+    fn volume_refusals_have_ec2s_codes() {
+        let volume = domain::VolumeId::from_bits(7);
+        let instance = domain::InstanceId::from_bits(8);
+        let zone = domain::ZoneName::parse("a").unwrap();
+        let cases: Vec<(DecideError, &str)> = vec![
+            (DecideError::VolumeNotFound(volume.clone()), "InvalidVolume.NotFound"),
+            (DecideError::SnapshotNotFound(domain::SnapshotId::from_bits(1)), "InvalidSnapshot.NotFound"),
+            (DecideError::VolumeInUse { volume: volume.clone(), instance: instance.clone() }, "VolumeInUse"),
+            (
+                DecideError::IncorrectVolumeState {
+                    volume: volume.clone(),
+                    state: "creating".into(),
+                    action: "x",
+                },
+                "IncorrectState",
+            ),
+            (
+                DecideError::ZoneMismatch {
+                    volume: volume.clone(),
+                    volume_zone: zone.clone(),
+                    instance: instance.clone(),
+                    instance_zone: zone.clone(),
+                },
+                "InvalidVolume.ZoneMismatch",
+            ),
+            (DecideError::DeviceInUse { instance, device: "/dev/sdf".into() }, "InvalidDevice.InUse"),
+            (DecideError::InvalidVolumeSize("0".into()), "InvalidParameterValue"),
+            (
+                DecideError::InsufficientVolumeCapacity { zone, requested: 2, free: 1 },
+                "InsufficientVolumeCapacity",
+            ),
+        ];
+        for (refusal, code) in cases {
+            let e = Ec2Error::from(refusal);
+            assert_eq!((e.code, e.status), (code, StatusCode::BAD_REQUEST));
+        }
+    }
 
     #[test]
     fn a_log_that_cannot_store_is_a_503_and_a_refusal_keeps_its_code() {
