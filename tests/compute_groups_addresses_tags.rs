@@ -600,6 +600,10 @@ fn tags_with_the_aws_cli() {
         "InvalidID"
     );
     assert_eq!(
+        fails(&cloud, &["create-tags", "--resources", "vol-00000000000000001", "--tags", "Key=a,Value=b"]),
+        "InvalidVolume.NotFound"
+    );
+    assert_eq!(
         fails(&cloud, &["create-tags", "--resources", web, "--tags", "Key=aws:x,Value=b"]),
         "InvalidParameterValue"
     );

@@ -223,8 +223,8 @@ pub fn not_found(id: &str) -> Ec2Error {
         "sg" => ("InvalidGroup.NotFound", "security group"),
         "eipalloc" => ("InvalidAllocationID.NotFound", "allocation ID"),
         "key" => ("InvalidKeyPair.NotFound", "key pair"),
-        "vol" => ("InvalidVolume.NotFound", "volume"),
-        "snap" => ("InvalidSnapshot.NotFound", "snapshot"),
+        "vol" if domain::VolumeId::parse(id).is_ok() => ("InvalidVolume.NotFound", "volume"),
+        "snap" if domain::SnapshotId::parse(id).is_ok() => ("InvalidSnapshot.NotFound", "snapshot"),
         "ami" | "emi" | "eki" | "eri" | "aki" | "ari" => ("InvalidAMIID.NotFound", "image id"),
         _ => ("InvalidID", "ID"),
     };
@@ -325,6 +325,9 @@ mod tests {
             let e = Ec2Error::from(refusal);
             assert_eq!((e.code, e.status), (code, StatusCode::BAD_REQUEST));
         }
+        // An id of the wrong shape is no volume's.
+        assert_eq!(not_found("vol-1").code, "InvalidID");
+        assert_eq!(not_found("snap-x").code, "InvalidID");
     }
 
     #[test]
