@@ -16,6 +16,7 @@ use crate::error::ReplayError;
 use crate::progress::Progress;
 use crate::source::{Records, scan};
 use crate::time::{MICROS_PER_SECOND, Micros};
+use domain::volumes::{SnapshotState, VolumeState};
 use domain::{Aggregate, Event, InstanceState, StreamKind};
 use eventlog::EnvelopeRef;
 use serde::{Deserialize, Serialize};
@@ -27,19 +28,20 @@ use std::path::Path;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Meter {
     pub account: String,
-    /// The kind of resource: `instance` (later `address`, `volume`, `snapshot`).
+    /// The kind of resource: `instance`, `volume` or `snapshot`.
     pub resource: &'static str,
-    /// What is counted within the kind: the instance type.
+    /// What is counted within the kind: the instance type, the volume type,
+    /// `standard` for snapshots.
     pub unit: String,
-    /// How many units: 1 instance; later, a volume's GB.
+    /// How many units: 1 instance; a volume's or snapshot's GiB (so a
+    /// line's quantity-seconds are GiB-seconds).
     pub quantity: u64,
 }
 
 /// Streams whose state can be metered; others are not folded at all.
 pub fn metered(stream: &str) -> bool {
-    // EXTENSION POINT: add the elastic IP stream kind (addresses held) and
-    // volume / snapshot streams (GB-hours) when the domain has them.
-    StreamKind::of(stream) == StreamKind::Instance
+    // EXTENSION POINT: add the elastic IP stream kind (addresses held).
+    matches!(StreamKind::of(stream), StreamKind::Instance | StreamKind::Volume | StreamKind::Snapshot)
 }
 
 #[cfg(test)]
@@ -51,12 +53,19 @@ fn metered_agrees_with_the_domains_stream_kinds() {
     {
         assert_eq!(metered(s), StreamId::from_stored(s).kind() == StreamKind::Instance, "{s}");
     }
+    for s in ["volume/vol-1", "snapshot/snap-1"] {
+        assert!(metered(s), "{s}");
+    }
 }
 
 /// EXTENSION POINT: what a folded state costs. An instance is charged while
 /// it is running (not while pending, stopping, stopped, shutting down or
-/// terminated). Addresses held (an elastic IP from allocation to release)
-/// and volume GB-hours go here when the domain has those aggregates: e.g.
+/// terminated); a volume by its size from the moment it is made until it
+/// is being deleted (not while creating, nor in error); a snapshot by its
+/// volume's size once completed until deleted (its chunks are shared and
+/// zeros not stored, so this is what the user is shown, not what the disk
+/// holds). Addresses held (an elastic IP from allocation to release) go
+/// here too when they are priced: e.g.
 /// `Aggregate::ElasticIp(a) if !a.released => Meter { resource: "address",
 /// unit: "elastic-ip", quantity: 1, .. }`.
 pub fn meter(aggregate: &Aggregate) -> Option<Meter> {
@@ -67,6 +76,20 @@ pub fn meter(aggregate: &Aggregate) -> Option<Meter> {
             unit: i.vm_type.name.clone(),
             quantity: 1,
         }),
+        Aggregate::Volume(v) if matches!(v.state, VolumeState::Available | VolumeState::InUse) => {
+            Some(Meter {
+                account: v.account.to_string(),
+                resource: "volume",
+                unit: v.volume_type.clone(),
+                quantity: u64::from(v.size_gib),
+            })
+        }
+        Aggregate::Snapshot(s) if s.state == SnapshotState::Completed && !s.deleted => Some(Meter {
+            account: s.account.to_string(),
+            resource: "snapshot",
+            unit: "standard".to_owned(),
+            quantity: u64::from(s.size_gib),
+        }),
         _ => None,
     }
 }
@@ -74,7 +97,12 @@ pub fn meter(aggregate: &Aggregate) -> Option<Meter> {
 /// Whether a folded state can never be charged again (its stream is
 /// dropped from memory).
 fn finished(aggregate: &Aggregate) -> bool {
-    matches!(aggregate, Aggregate::Instance(i) if i.state == InstanceState::Terminated)
+    match aggregate {
+        Aggregate::Instance(i) => i.state == InstanceState::Terminated,
+        Aggregate::Volume(v) => v.is_deleted(),
+        Aggregate::Snapshot(s) => s.deleted,
+        _ => false,
+    }
 }
 
 /// One line of usage: an account's use of one unit of one resource kind.

@@ -245,3 +245,51 @@ async fn usage_equals_a_brute_force_recomputation_on_a_synthetic_log() {
     let total: u128 = brute.values().sum();
     assert!(total > 0);
 }
+
+#[test]
+fn volumes_are_charged_by_their_size_while_they_exist_and_snapshots_once_completed() {
+    let account = AccountId::from_bits(222_222_222_222);
+    let (v, s) = (VolumeId::from_bits(1), SnapshotId::from_bits(2));
+    let (volume, snapshot) = (format!("volume/{v}"), format!("snapshot/{s}"));
+    let zone = ZoneName::parse("z").unwrap();
+    let mut log = Envelopes::default();
+    let requested = VolumeRequested {
+        volume: v.clone(),
+        account: account.clone(),
+        zone: zone.clone(),
+        size_gib: 4,
+        volume_type: "gp3".into(),
+        snapshot: None,
+        at: Timestamp(0),
+    };
+    log.push(&volume, T0, requested.into());
+    // Creating is not charged: from VolumeCreated on.
+    log.push(&volume, T0 + 10 * S, VolumeCreated { at: Timestamp(0) }.into());
+    log.push(
+        &snapshot,
+        T0 + 20 * S,
+        SnapshotRequested {
+            snapshot: s.clone(),
+            account: account.clone(),
+            volume: v.clone(),
+            zone,
+            size_gib: 4,
+            description: String::new(),
+            at: Timestamp(0),
+        }
+        .into(),
+    );
+    log.push(&snapshot, T0 + 30 * S, SnapshotCompleted { manifest: "m".into(), at: Timestamp(0) }.into());
+    // Charged until it is being deleted.
+    log.push(&volume, T0 + 110 * S, VolumeDeleteRequested { at: Timestamp(0) }.into());
+    log.push(&volume, T0 + 115 * S, VolumeDeleted { at: Timestamp(0) }.into());
+    log.push(&snapshot, T0 + 130 * S, SnapshotDeleted { at: Timestamp(0) }.into());
+    let report = log.usage(0, T0 + 1000 * S);
+    let line = |resource: &str, unit: &str| {
+        let key = UsageKey { account: account.to_string(), resource: resource.into(), unit: unit.into() };
+        report.lines[&key].seconds()
+    };
+    assert_eq!(report.lines.len(), 2, "{:?}", report.lines);
+    assert_eq!(line("volume", "gp3"), 4 * 100, "4 GiB for 100 s");
+    assert_eq!(line("snapshot", "standard"), 4 * 100, "4 GiB for 100 s");
+}
