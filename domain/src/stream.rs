@@ -271,6 +271,15 @@ mod tests {
             ),
             (StreamId::account_name("team-a"), ParsedStream::AccountName("team-a".into())),
             (StreamId::node(&NodeId::from_bits(8)), ParsedStream::Node(NodeId::from_bits(8))),
+            (StreamId::volume(&VolumeId::from_bits(9)), ParsedStream::Volume(VolumeId::from_bits(9))),
+            (
+                StreamId::snapshot(&SnapshotId::from_bits(10)),
+                ParsedStream::Snapshot(SnapshotId::from_bits(10)),
+            ),
+            (
+                StreamId::storage(&ZoneName::parse("yukari-1a").unwrap()),
+                ParsedStream::Storage(ZoneName::parse("yukari-1a").unwrap()),
+            ),
         ];
         for (stream, parsed) in cases {
             assert_eq!(stream.parse(), parsed, "{stream}");
@@ -291,6 +300,9 @@ mod tests {
             "instance/",
             "instance/i-nothex1",
             "sg/i-00000001",
+            "volume/snap-00000000000000001",
+            "snapshot/vol-1",
+            "storage/",
             "token/12",
             "bench-1/3",
         ] {
