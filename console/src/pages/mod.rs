@@ -5,6 +5,7 @@
 //! list) and acts through EC2 actions (`crate::ec2`).
 
 mod addresses;
+pub(crate) mod admin;
 mod dashboard;
 mod groups;
 mod images;
@@ -34,6 +35,13 @@ pub(crate) fn routes() -> Router<Arc<Console>> {
         .merge(keypairs::routes())
         .merge(groups::routes())
         .merge(addresses::routes())
+        .merge(admin::routes())
+}
+
+/// Any other path: the page that does not exist (after signing in, as
+/// for every page). The administrators' pages answer others exactly so.
+pub(crate) async fn unknown(State(console): State<Arc<Console>>, signed: Signed) -> Response {
+    instances::not_found(&console, &signed)
 }
 
 /// The language of a request: the switch's cookie, else Accept-Language.
@@ -103,6 +111,8 @@ pub(crate) struct Chrome {
     pub here: String,
     /// The message of the last action: (is an error, text).
     pub flash: Option<(bool, String)>,
+    /// The user is the cloud administrator (the administrators' pages are shown).
+    pub admin: bool,
 }
 
 impl Chrome {
@@ -122,6 +132,7 @@ impl Chrome {
             csrf: signed.session.csrf.clone(),
             here: q(&signed.here),
             flash,
+            admin: admin::is_admin(console, &signed.session),
         }
     }
 
