@@ -38,10 +38,26 @@ pub(crate) fn routes() -> Router<Arc<Console>> {
         .merge(admin::routes())
 }
 
-/// Any other path: the page that does not exist (after signing in, as
-/// for every page). The administrators' pages answer others exactly so.
-pub(crate) async fn unknown(State(console): State<Arc<Console>>, signed: Signed) -> Response {
-    instances::not_found(&console, &signed)
+/// Any other path: the page that does not exist, in the layout for a
+/// signed-in user (the administrators' pages answer everyone else exactly
+/// so). Without a session it is a bare 404, not the sign-in form: a
+/// browser's own requests (`/favicon.ico`) must not start a new sign-in
+/// form (and its token cookie) behind the one on screen.
+pub(crate) async fn unknown(
+    State(console): State<Arc<Console>>,
+    signed: Result<Signed, Response>,
+    parts: Parts,
+) -> Response {
+    match signed {
+        Ok(signed) => instances::not_found(&console, &signed),
+        Err(_) => {
+            let tr = Tr::new(language(&parts));
+            let page = Problem { t: tr, title: tr.msg("not-found-title"), text: tr.msg("not-found-text") };
+            let mut response = render(&page);
+            *response.status_mut() = StatusCode::NOT_FOUND;
+            response
+        }
+    }
 }
 
 /// The language of a request: the switch's cookie, else Accept-Language.

@@ -97,11 +97,16 @@ async fn no_one_but_the_cloud_administrator_sees_the_administrators_pages() {
             );
         }
     }
-    // Not signed in: the sign-in form, as for any page.
+    // Not signed in: the sign-in form, as for any page; a path that is no
+    // page is a bare 404 that starts no sign-in form (the browser asks for
+    // /favicon.ico behind the form on screen).
     let mut nobody = Browser::default();
     let page = nobody.get(&w.router, "/admin/clusters").await;
     assert_eq!(page.status, StatusCode::SEE_OTHER);
     assert!(page.location().starts_with("/signin"), "{}", page.location());
+    let page = nobody.get(&w.router, "/favicon.ico").await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert!(page.headers.get(header::SET_COOKIE).is_none() && nobody.cookies.is_empty());
     // The administrator sees every one.
     let mut admin = signed_in(&w, "admin").await;
     assert!(admin.get(&w.router, "/").await.body.contains("href=\"/admin/clusters\""));
