@@ -222,10 +222,11 @@ pub(crate) async fn time_page(
     // The live read models are the latest moment: no fold needed.
     let live = {
         let models = console.app.projections.read();
-        (asked == AsOf::Position(models.position)).then(|| moment(&tr, &models, &query.after, size))
+        (asked == AsOf::Position(models.position))
+            .then(|| (models.position, moment(&tr, &models, &query.after, size)))
     };
     let (position, moment) = match live {
-        Some(m) => (head.min(console.app.projections.position()), m),
+        Some(now) => now,
         None => match console.app.models_as_of(asked).await {
             Ok(past) => (past.models.position, moment(&tr, &past.models, &query.after, size)),
             Err(e) => return failed(&console, &signed, "time", &e),
