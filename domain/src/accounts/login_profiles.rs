@@ -106,7 +106,10 @@ fn profile_of<'v>(
     Ok((found, found.login_profiles.get(user).copied()))
 }
 
-pub(crate) fn create_login_profile(c: &CreateLoginProfile, view: &dyn StateView) -> Result<Events, DecideError> {
+pub(crate) fn create_login_profile(
+    c: &CreateLoginProfile,
+    view: &dyn StateView,
+) -> Result<Events, DecideError> {
     if profile_of(view, &c.account, &c.user)?.1.is_some() {
         return Err(DecideError::LoginProfileExists(c.user.clone()));
     }
@@ -124,7 +127,10 @@ pub(crate) fn create_login_profile(c: &CreateLoginProfile, view: &dyn StateView)
 }
 
 /// Nothing is recorded when nothing changes.
-pub(crate) fn update_login_profile(c: &UpdateLoginProfile, view: &dyn StateView) -> Result<Events, DecideError> {
+pub(crate) fn update_login_profile(
+    c: &UpdateLoginProfile,
+    view: &dyn StateView,
+) -> Result<Events, DecideError> {
     let Some(was) = profile_of(view, &c.account, &c.user)?.1 else {
         return Err(DecideError::LoginProfileNotFound(c.user.clone()));
     };
@@ -144,7 +150,10 @@ pub(crate) fn update_login_profile(c: &UpdateLoginProfile, view: &dyn StateView)
     )])
 }
 
-pub(crate) fn delete_login_profile(c: &DeleteLoginProfile, view: &dyn StateView) -> Result<Events, DecideError> {
+pub(crate) fn delete_login_profile(
+    c: &DeleteLoginProfile,
+    view: &dyn StateView,
+) -> Result<Events, DecideError> {
     if profile_of(view, &c.account, &c.user)?.1.is_none() {
         return Err(DecideError::LoginProfileNotFound(c.user.clone()));
     }

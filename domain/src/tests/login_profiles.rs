@@ -101,10 +101,7 @@ fn deleting_removes_it_and_a_user_with_one_cannot_be_deleted() {
     assert_eq!(g.when(&delete_user), Err(DecideError::UserInUse(alice.clone())));
     let d = g.then_apply(&delete("alice")).unwrap();
     assert_eq!(event_types(&d), ["LoginProfileDeleted"]);
-    assert_eq!(
-        g.when(&delete("alice")),
-        Err(DecideError::LoginProfileNotFound(alice))
-    );
+    assert_eq!(g.when(&delete("alice")), Err(DecideError::LoginProfileNotFound(alice)));
     assert_eq!(event_types(&g.then_apply(&delete_user).unwrap()), ["UserDeleted"]);
 }
 
