@@ -4,7 +4,9 @@
 //! password, launches an instance and sees it running, sees a change made
 //! through the EC2 API appear without reloading, terminates the instance,
 //! creates a key pair and downloads its private key, edits a security
-//! group, and switches to Japanese. A screenshot of every page, in both
+//! group, opens the administrator's pages and drags the time slider back to
+//! before the launch (the instance is absent) and forward to after it, and
+//! switches to Japanese. A screenshot of every page, in both
 //! languages, is kept under target/console-screenshots/.
 //!
 //! Chromium and chromedriver are required: without them the test fails,
@@ -13,6 +15,7 @@
 mod common;
 use common::wire::Signer;
 use common::*;
+use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
 use fantoccini::{Client, ClientBuilder, Locator};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -173,6 +176,42 @@ impl Console {
 
     async fn source(&self) -> String {
         self.c.source().await.unwrap()
+    }
+
+    /// Drags the thumb of the range input `selector` with the mouse, from
+    /// where its value puts it to its left end (`to_right` false) or its
+    /// right end, and lets go.
+    async fn drag_slider(&self, selector: &str, to_right: bool) {
+        let slider = self.css(selector).await;
+        let script = "const e = document.querySelector(arguments[0]); \
+            return [e.getBoundingClientRect().width, Number(e.value), Number(e.min), Number(e.max)];";
+        let geometry = self.c.execute(script, vec![selector.into()]).await.unwrap();
+        let g: Vec<f64> = geometry.as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+        let (width, value, min, max) = (g[0], g[1], g[2], g[3]);
+        // The thumb's centre, from the element's centre (a thumb is about 16 px wide).
+        let along = if max > min { (value - min) / (max - min) } else { 0.0 };
+        let thumb = 8.0 + along * (width - 16.0) - width / 2.0;
+        let end = if to_right { width / 2.0 - 2.0 } else { 2.0 - width / 2.0 };
+        let mouse = MouseActions::new("mouse".into())
+            .then(PointerAction::MoveToElement { element: slider.clone(), duration: None, x: thumb, y: 0.0 })
+            .then(PointerAction::Down { button: MOUSE_BUTTON_LEFT })
+            .then(PointerAction::MoveToElement {
+                element: slider.clone(),
+                duration: Some(Duration::from_millis(300)),
+                x: end,
+                y: 0.0,
+            })
+            .then(PointerAction::Up { button: MOUSE_BUTTON_LEFT });
+        self.c.perform_actions(mouse).await.unwrap();
+    }
+
+    /// Sets the range input `selector` to `value` as a keyboard or a hand
+    /// would, and lets go (the page reacts to its change event).
+    async fn set_slider(&self, selector: &str, value: u64) {
+        self.css(selector).await;
+        let script = "const e = document.querySelector(arguments[0]); e.value = String(arguments[1]); \
+            e.dispatchEvent(new Event('input')); e.dispatchEvent(new Event('change'));";
+        self.c.execute(script, vec![selector.into(), value.into()]).await.unwrap();
     }
 
     async fn lang(&self) -> String {
@@ -345,6 +384,51 @@ async fn the_console_in_a_real_browser() {
     ui.click(&format!("{rule} button")).await;
     ui.until("the rule to go", async |ui| !ui.source().await.contains("203.0.113.0/24")).await;
 
+    // The administrator's pages: the launch in the audit trail, and the
+    // time slider dragged back to before it (the instance is absent) and
+    // forward to after it (there it is).
+    ui.click("#nav-admin").await;
+    ui.until("the clusters page", async |ui| ui.here().await == "/admin/clusters").await;
+    assert!(ui.text("main").await.contains("127.0.0.1"), "the node");
+    ui.go(&format!("/admin/audit?resource={id}&action=RunInstances")).await;
+    let launch = "#audit tr.entry[data-action='RunInstances']";
+    let first: u64 = ui.attr(launch, "data-first").await.unwrap().parse().unwrap();
+    let last: u64 = ui.attr(launch, "data-position").await.unwrap().parse().unwrap();
+    assert!(first >= 1 && last >= first, "{first}..{last}");
+    let row = format!("#moment-instances tr[data-id='{id}']");
+    let shows_instance = async |ui: &Console| {
+        ui.c.execute("return document.querySelector(arguments[0]) !== null;", vec![row.as_str().into()])
+            .await
+            .unwrap()
+            .as_bool()
+            .unwrap()
+    };
+    ui.go("/admin/time").await;
+    assert!(shows_instance(&ui).await, "the instance is in today's cloud");
+    ui.mark().await;
+    ui.drag_slider("#at", false).await;
+    ui.until("the cloud at the beginning", async |ui| ui.here().await == "/admin/time?at=0").await;
+    assert!(!ui.marked().await, "letting go of the slider showed another moment");
+    assert!(!shows_instance(&ui).await, "no instance before the launch");
+    ui.set_slider("#at", first - 1).await;
+    let before = format!("/admin/time?at={}", first - 1);
+    ui.until("the cloud just before the launch", async |ui| ui.here().await == before).await;
+    assert_eq!(ui.attr("#moment", "data-position").await.as_deref(), Some((first - 1).to_string().as_str()));
+    assert!(!shows_instance(&ui).await, "the instance is absent just before its launch");
+    ui.shot("admin-time-before-en").await;
+    ui.set_slider("#at", last).await;
+    let after = format!("/admin/time?at={last}");
+    ui.until("the cloud just after the launch", async |ui| ui.here().await == after).await;
+    assert!(shows_instance(&ui).await, "the instance is there once launched");
+    ui.shot("admin-time-after-en").await;
+    ui.drag_slider("#at", true).await;
+    ui.until("the cloud now", async |ui| ui.attr("#moment", "data-position").await != Some(last.to_string()))
+        .await;
+    assert!(shows_instance(&ui).await);
+    // What the launch changed, resource by resource.
+    ui.go(&format!("/admin/diff?from={}&to={last}", first - 1)).await;
+    ui.css(&format!("#diff tr[data-kind='added'][data-resource='instances/rows/{id}']")).await;
+
     let pages = [
         ("dashboard", "/".to_owned()),
         ("instances", "/instances".to_owned()),
@@ -357,6 +441,12 @@ async fn the_console_in_a_real_browser() {
         ("group", group.clone()),
         ("addresses", "/addresses".to_owned()),
         ("password", "/password".to_owned()),
+        ("admin-clusters", "/admin/clusters".to_owned()),
+        ("admin-accounts", "/admin/accounts".to_owned()),
+        ("admin-usage", "/admin/usage".to_owned()),
+        ("admin-audit", "/admin/audit".to_owned()),
+        ("admin-time", format!("/admin/time?at={last}")),
+        ("admin-diff", format!("/admin/diff?from={}&to={last}", first - 1)),
     ];
     let mut english = Vec::new();
     for (name, path) in &pages {

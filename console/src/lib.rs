@@ -1,7 +1,9 @@
 //! Yukari's web console: server-rendered pages (askama templates, a few
 //! lines of JavaScript, no JavaScript build) served over HTTPS, in English
 //! and Japanese (Fluent), for the users of an account: dashboard,
-//! instances, images, key pairs, security groups and elastic addresses.
+//! instances, images, key pairs, security groups and elastic addresses;
+//! and for the cloud's administrator, clusters and nodes, accounts, usage,
+//! the audit trail and the cloud's history on a time slider.
 //!
 //! It owns sign-in (login profiles' passwords, sessions in cookies, CSRF
 //! tokens, rate limits), rendering and translation. It decides nothing:
@@ -93,6 +95,7 @@ pub fn router(console: Arc<Console>) -> Router {
         .merge(pages::routes())
         .merge(live::routes())
         .merge(assets::routes())
+        .fallback(pages::unknown)
         .with_state(console)
         .layer(axum::middleware::from_fn(security::headers))
         .layer(axum::middleware::from_fn(security::https_only))

@@ -18,3 +18,16 @@ document.querySelectorAll("[data-live]").forEach(function (el) {
     });
   });
 });
+// A control with data-autosubmit="EVENT" sends its form on that event
+// (the time slider: on letting go); data-shows="ID" names an element that
+// shows its value while it moves. Without script, the form's button does.
+document.querySelectorAll("[data-autosubmit]").forEach(function (el) {
+  var shows = el.getAttribute("data-shows");
+  var out = shows ? document.getElementById(shows) : null;
+  el.addEventListener("input", function () {
+    if (out) { out.textContent = el.value; }
+  });
+  el.addEventListener(el.getAttribute("data-autosubmit"), function () {
+    if (el.form) { el.form.submit(); }
+  });
+});

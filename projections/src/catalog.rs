@@ -47,6 +47,26 @@ impl NodeRow {
     }
 }
 
+/// How many instances of `vm` fit in `room`.
+pub fn fits(room: &Resources, vm: &VmType) -> u64 {
+    let by = |have: u64, need: u64| have.checked_div(need).unwrap_or(u64::MAX);
+    by(room.cpus.into(), vm.cpus.into())
+        .min(by(room.memory_mib, vm.memory_mib.into()))
+        .min(by(room.disk_gib, vm.disk_gib.into()))
+}
+
+impl ZoneRow {
+    /// (free, max) instances of `vm` in the zone, node by node: how many
+    /// more fit now, and how many would fit on its nodes were they empty
+    /// (Eucalyptus's capacity table, DescribeAvailabilityZones verbose).
+    pub fn capacity(&self, vm: &VmType) -> (u64, u64) {
+        self.nodes.values().fold((0, 0), |(free, max), node| {
+            // An unreachable node has no free room (NodeRow::free).
+            (free + fits(&node.free(), vm), max + fits(&node.capacity, vm))
+        })
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ImageRow {
     pub owner: AccountId,
@@ -169,5 +189,38 @@ pub(crate) fn image_row(e: &ImageRegistered) -> ImageRow {
         ramdisk: e.ramdisk.clone(),
         public: e.public,
         registered_at: e.at,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capacity_counts_what_fits_node_by_node() {
+        let node = |cpus, used_cpus| NodeRow {
+            host: "h".into(),
+            hypervisor: "sim".into(),
+            capacity: Resources { cpus, memory_mib: 4096, disk_gib: 100 },
+            used: Resources { cpus: used_cpus, memory_mib: 0, disk_gib: 0 },
+            instances: 0,
+            registered_at: Timestamp(0),
+            access_key: None,
+            secret: None,
+            reachable: true,
+            unreachable_since: None,
+        };
+        let zone = ZoneRow {
+            policy: SchedulingPolicy::Greedy,
+            nodes: [(NodeId::from_bits(1), node(4, 3)), (NodeId::from_bits(2), node(3, 0))].into(),
+        };
+        let small = VmType { name: "s".into(), cpus: 1, memory_mib: 256, disk_gib: 5 };
+        let big = VmType { name: "b".into(), cpus: 2, memory_mib: 1024, disk_gib: 10 };
+        assert_eq!(zone.capacity(&small), (1 + 3, 4 + 3));
+        // One fits per node when empty (by CPU: 4/2 = 2 and 3/2 = 1), and only on the second now.
+        assert_eq!(zone.capacity(&big), (1, 3));
+        let mut lost = zone.clone();
+        lost.nodes.get_mut(&NodeId::from_bits(2)).unwrap().reachable = false;
+        assert_eq!(lost.capacity(&small), (1, 4 + 3), "an unreachable node has no free room");
     }
 }

@@ -23,7 +23,7 @@ pub mod time_travel;
 mod volumes;
 
 pub use accounts::{AccessKeyRow, AccountRow, AccountsView};
-pub use catalog::{CloudView, ImageRow, NodeRow, ZoneRow};
+pub use catalog::{CloudView, ImageRow, NodeRow, ZoneRow, fits};
 pub use error::ProjectionError;
 pub use instances::{InstanceRow, InstancesView, ReservationRow};
 pub use login_profiles::{LoginProfileRow, LoginProfilesView};

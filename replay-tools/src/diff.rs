@@ -135,7 +135,8 @@ pub fn render(changes: &[Change]) -> String {
     out
 }
 
-fn clip(s: &str) -> String {
+/// `s` cut to 240 bytes (at a character boundary), with `…` when cut.
+pub fn clip(s: &str) -> String {
     const MAX: usize = 240;
     if s.len() <= MAX {
         return s.to_owned();

@@ -18,6 +18,9 @@ use std::path::Path;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Series {
     pub label: String,
+    /// The account (id) whose holding this is, and the resource kind.
+    pub account: String,
+    pub resource: &'static str,
     /// (time, level from then on), in time order, starting at the period's start.
     pub points: Vec<(time::Micros, i64)>,
 }
@@ -41,7 +44,7 @@ pub fn series(report: &UsageReport) -> Vec<Series> {
                     _ => points.push((at, level)),
                 }
             }
-            Series { label: format!("{account}{name} {resource}s"), points }
+            Series { label: format!("{account}{name} {resource}s"), account, resource, points }
         })
         .collect()
 }

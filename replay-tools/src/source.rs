@@ -111,12 +111,33 @@ impl Drop for Offline {
 
 impl Records for Offline {
     fn head(&self) -> Result<u64, ReplayError> {
-        Ok(self.log.head())
+        Records::head(&self.log)
     }
 
     fn visit(&self, from: u64, visit: Visit<'_>) -> Result<(), ReplayError> {
-        let head = self.log.head();
-        self.log.scan_all(from, |position, record| {
+        Records::visit(&self.log, from, visit)
+    }
+
+    fn stream(&self, stream: &str) -> Result<Vec<RecordedEvent>, ReplayError> {
+        Records::stream(&self.log, stream)
+    }
+
+    fn describe(&self) -> String {
+        self.path.clone()
+    }
+}
+
+/// A log this process has open, read where it is: the running
+/// controller's own (the web console's administrators' pages replay it
+/// this way). Unlike [`Offline`], nothing here closes it.
+impl Records for EventLog {
+    fn head(&self) -> Result<u64, ReplayError> {
+        Ok(EventLog::head(self))
+    }
+
+    fn visit(&self, from: u64, visit: Visit<'_>) -> Result<(), ReplayError> {
+        let head = EventLog::head(self);
+        self.scan_all(from, |position, record| {
             if position > head {
                 return ControlFlow::Break(());
             }
@@ -126,10 +147,10 @@ impl Records for Offline {
     }
 
     fn stream(&self, stream: &str) -> Result<Vec<RecordedEvent>, ReplayError> {
-        Ok(self.log.read_stream(stream, 0)?)
+        Ok(self.read_stream(stream, 0)?)
     }
 
     fn describe(&self) -> String {
-        self.path.clone()
+        "(open log)".to_owned()
     }
 }

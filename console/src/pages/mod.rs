@@ -5,6 +5,7 @@
 //! list) and acts through EC2 actions (`crate::ec2`).
 
 mod addresses;
+pub(crate) mod admin;
 mod dashboard;
 mod groups;
 mod images;
@@ -34,6 +35,29 @@ pub(crate) fn routes() -> Router<Arc<Console>> {
         .merge(keypairs::routes())
         .merge(groups::routes())
         .merge(addresses::routes())
+        .merge(admin::routes())
+}
+
+/// Any other path: the page that does not exist, in the layout for a
+/// signed-in user (the administrators' pages answer everyone else exactly
+/// so). Without a session it is a bare 404, not the sign-in form: a
+/// browser's own requests (`/favicon.ico`) must not start a new sign-in
+/// form (and its token cookie) behind the one on screen.
+pub(crate) async fn unknown(
+    State(console): State<Arc<Console>>,
+    signed: Result<Signed, Response>,
+    parts: Parts,
+) -> Response {
+    match signed {
+        Ok(signed) => instances::not_found(&console, &signed),
+        Err(_) => {
+            let tr = Tr::new(language(&parts));
+            let page = Problem { t: tr, title: tr.msg("not-found-title"), text: tr.msg("not-found-text") };
+            let mut response = render(&page);
+            *response.status_mut() = StatusCode::NOT_FOUND;
+            response
+        }
+    }
 }
 
 /// The language of a request: the switch's cookie, else Accept-Language.
@@ -103,6 +127,8 @@ pub(crate) struct Chrome {
     pub here: String,
     /// The message of the last action: (is an error, text).
     pub flash: Option<(bool, String)>,
+    /// The user is the cloud administrator (the administrators' pages are shown).
+    pub admin: bool,
 }
 
 impl Chrome {
@@ -122,6 +148,7 @@ impl Chrome {
             csrf: signed.session.csrf.clone(),
             here: q(&signed.here),
             flash,
+            admin: admin::is_admin(console, &signed.session),
         }
     }
 

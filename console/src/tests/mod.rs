@@ -4,6 +4,7 @@
 //! the translations.
 
 mod actions;
+mod admin;
 mod lists;
 mod signin;
 mod strings;

@@ -135,7 +135,7 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
         x.display("networkInterfaces", 1);
         x.open("availability");
         for (zone, row) in &models.cloud.zones {
-            let (free, max) = super::describe_availability_zones::capacity(row, vm);
+            let (free, max) = row.capacity(vm);
             x.open("item")
                 .text("zoneName", zone.as_str())
                 .display("max", max)

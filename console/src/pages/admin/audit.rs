@@ -1,0 +1,193 @@
+//! The audit trail: every request that changed something, newest first,
+//! as `yukari replay audit` finds it (`replay_tools::audit`: by reading
+//! the log, or through the stream index when a resource is named), with
+//! filters on account, user, resource, action, outcome and time, a page at
+//! a time. A page's cursor is the log position its oldest entry started at.
+
+use super::{Admin, Tabs, chrome, date_us, failed, form_time};
+use crate::Console;
+use crate::i18n::Tr;
+use crate::pages::{Chrome, q, render};
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use replay_tools::Progress;
+use replay_tools::audit::{AuditEntry, AuditFilter, Outcome, audit, audit_resource};
+use std::collections::VecDeque;
+use std::ops::ControlFlow;
+use std::sync::Arc;
+
+/// The filters, as the form has them.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+pub(crate) struct AuditQuery {
+    #[serde(default)]
+    pub account: String,
+    #[serde(default)]
+    pub user: String,
+    #[serde(default)]
+    pub resource: String,
+    #[serde(default)]
+    pub action: String,
+    /// `ok`, `refused` or empty (either).
+    #[serde(default)]
+    pub outcome: String,
+    #[serde(default)]
+    pub from: String,
+    #[serde(default)]
+    pub to: String,
+    /// Entries that started before this position (the next page).
+    #[serde(default)]
+    pub before: Option<u64>,
+}
+
+impl AuditQuery {
+    /// The query string of these filters (without the page).
+    pub fn filters(&self) -> String {
+        format!(
+            "account={}&user={}&resource={}&action={}&outcome={}&from={}&to={}",
+            q(&self.account),
+            q(&self.user),
+            q(&self.resource),
+            q(&self.action),
+            q(&self.outcome),
+            q(&self.from),
+            q(&self.to)
+        )
+    }
+
+    /// The replay tools' filter, or `None` when a time is not one.
+    fn filter(&self) -> Option<AuditFilter> {
+        let some = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_owned());
+        Some(AuditFilter {
+            account: some(&self.account),
+            user: some(&self.user),
+            resource: some(&self.resource),
+            action: some(&self.action),
+            from: form_time(&self.from).ok()?,
+            to: form_time(&self.to).ok()?,
+        })
+    }
+
+    fn outcome_matches(&self, outcome: &Outcome) -> bool {
+        match self.outcome.as_str() {
+            "ok" => *outcome == Outcome::Ok,
+            "refused" => matches!(outcome, Outcome::Refused { .. }),
+            _ => true,
+        }
+    }
+}
+
+/// The newest `size` entries that match, started before `query.before`,
+/// newest first, and whether there are older ones.
+pub(crate) fn newest(
+    records: &dyn replay_tools::Records,
+    query: &AuditQuery,
+    filter: &AuditFilter,
+    size: usize,
+) -> Result<(Vec<AuditEntry>, bool), replay_tools::ReplayError> {
+    let before = query.before.unwrap_or(u64::MAX);
+    let mut kept: VecDeque<AuditEntry> = VecDeque::with_capacity(size + 1);
+    let mut keep = |e: AuditEntry| {
+        if e.first_position >= before {
+            return ControlFlow::Break(());
+        }
+        if query.outcome_matches(&e.outcome) {
+            if kept.len() > size {
+                kept.pop_front();
+            }
+            kept.push_back(e);
+        }
+        ControlFlow::Continue(())
+    };
+    if filter.resource.is_some() {
+        for e in audit_resource(records, filter, &Progress::hidden())? {
+            if keep(e).is_break() {
+                break;
+            }
+        }
+    } else {
+        audit(records, filter, &Progress::hidden(), keep)?;
+    }
+    let more = kept.len() > size;
+    if more {
+        kept.pop_front();
+    }
+    Ok((kept.into_iter().rev().collect(), more))
+}
+
+/// One entry as shown.
+pub(crate) struct Row {
+    pub time: String,
+    pub account: String,
+    pub user: String,
+    pub source: String,
+    pub action: String,
+    pub resources: String,
+    pub ok: bool,
+    pub outcome: String,
+    pub request: String,
+    /// The positions of its first and last records.
+    pub first: u64,
+    pub position: u64,
+}
+
+fn row(tr: &Tr, e: AuditEntry) -> Row {
+    let outcome = match &e.outcome {
+        Outcome::Ok => tr.msg("admin-outcome-ok"),
+        Outcome::Refused { code: Some(code) } => tr.msg_args("admin-outcome-refused-code", &[("code", code)]),
+        Outcome::Refused { code: None } => tr.msg("admin-outcome-refused"),
+    };
+    Row {
+        time: date_us(tr, e.time),
+        account: e.account_name.map_or(e.account.clone(), |n| format!("{n} ({})", e.account)),
+        user: e.user,
+        source: e.source,
+        action: e.action,
+        resources: e.resources.join(", "),
+        ok: e.outcome == Outcome::Ok,
+        outcome,
+        request: e.request_id,
+        first: e.first_position,
+        position: e.last_position,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/audit.html")]
+struct Page {
+    chrome: Chrome,
+    tabs: Tabs,
+    query: AuditQuery,
+    rows: Vec<Row>,
+    /// Where the next (older) page starts.
+    older: Option<u64>,
+    invalid: bool,
+    outcomes: Vec<(&'static str, String)>,
+}
+
+pub(crate) async fn page(
+    State(console): State<Arc<Console>>,
+    Admin(signed): Admin,
+    Query(query): Query<AuditQuery>,
+) -> Response {
+    let tr = signed.tr;
+    let size = console.config.page_size;
+    let outcomes = vec![("ok", tr.msg("admin-outcome-ok")), ("refused", tr.msg("admin-outcome-refused"))];
+    let Some(filter) = query.filter() else {
+        let chrome = chrome(&console, &signed, "admin-audit-title");
+        let tabs = Tabs::new(&tr, "audit");
+        return render(&Page { chrome, tabs, query, rows: Vec::new(), older: None, invalid: true, outcomes });
+    };
+    let log = console.app.log.clone();
+    let asked = query.clone();
+    let found = tokio::task::spawn_blocking(move || newest(&log, &asked, &filter, size)).await;
+    let (entries, more) = match found {
+        Ok(Ok(found)) => found,
+        Ok(Err(e)) => return failed(&console, &signed, "audit", &e),
+        Err(e) => return failed(&console, &signed, "audit", &e),
+    };
+    let older = if more { entries.last().map(|e| e.first_position) } else { None };
+    let rows = entries.into_iter().map(|e| row(&tr, e)).collect();
+    let chrome = chrome(&console, &signed, "admin-audit-title");
+    render(&Page { chrome, tabs: Tabs::new(&tr, "audit"), query, rows, older, invalid: false, outcomes })
+}
