@@ -162,7 +162,7 @@ fn name_param<'p>(params: &'p Params, name: &str) -> Result<&'p str, IamError> {
 }
 
 /// The actions that change something: any refusal of one is recorded.
-const CHANGES: &[&str] = &[
+pub(crate) const CHANGES: &[&str] = &[
     "CreateAccount",
     "CreateUser",
     "DeleteUser",
@@ -176,7 +176,7 @@ const CHANGES: &[&str] = &[
 
 /// The actions that only read: recorded only when refused for
 /// authorization (see `ec2::refusal` and ADR 0006).
-const READS: &[&str] = &[
+pub(crate) const READS: &[&str] = &[
     "ListAccounts",
     "ListAccountAliases",
     "GetUser",

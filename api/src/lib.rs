@@ -16,3 +16,6 @@ pub mod nodes;
 pub mod query;
 pub mod secrets;
 pub mod serve;
+
+#[cfg(test)]
+mod tenancy_tests;
