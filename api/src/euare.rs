@@ -47,6 +47,12 @@ impl IamError {
     }
 }
 
+/// An IAM error answer for `message` (for the fuzz target of the renderers).
+#[doc(hidden)]
+pub fn error_xml(message: &str, request_id: &str) -> String {
+    IamError::new("ValidationError", StatusCode::BAD_REQUEST, message).to_xml(request_id)
+}
+
 impl From<Ec2Error> for IamError {
     fn from(e: Ec2Error) -> Self {
         IamError(e)

@@ -10,6 +10,8 @@ pub mod app;
 pub mod auth;
 pub mod ec2;
 pub mod euare;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod keys;
 pub mod metadata;
 pub mod nodes;
