@@ -230,7 +230,12 @@ fn carried(text: &str) -> String {
 /// goes, gives a well-formed document that reads back as the text.
 pub fn xml(data: &[u8]) {
     let mut input = Input::new(data);
-    let (namespace, request_id) = (input.text(), input.text());
+    // The namespace is always EC2's of some version (only checked versions
+    // reach it, but any text after the prefix must still give a document):
+    // an arbitrary one could be XML's own, which no document may declare
+    // as the default (found by this target, kept in tests.rs).
+    let namespace = format!("http://ec2.amazonaws.com/doc/{}/", input.text());
+    let request_id = input.text();
     let texts: Vec<String> = (0..1 + input.byte() % 6).map(|_| input.text()).collect();
     let mut x = Xml::response("FuzzResponse", &namespace, &request_id);
     x.open("set");
