@@ -136,10 +136,16 @@ impl App {
                 at,
             }),
             (LoginProfileKind::Create, None) => return Err(LoginProfileError::PasswordPolicy),
-            (LoginProfileKind::Update, password) => {
-                Command::UpdateLoginProfile(UpdateLoginProfile { account, user, password, reset_required, at })
+            (LoginProfileKind::Update, password) => Command::UpdateLoginProfile(UpdateLoginProfile {
+                account,
+                user,
+                password,
+                reset_required,
+                at,
+            }),
+            (LoginProfileKind::Delete, _) => {
+                Command::DeleteLoginProfile(DeleteLoginProfile { account, user, at })
             }
-            (LoginProfileKind::Delete, _) => Command::DeleteLoginProfile(DeleteLoginProfile { account, user, at }),
         };
         self.execute(command, meta).await?;
         Ok(())

@@ -80,8 +80,13 @@ pub fn query(data: &[u8]) {
         Some(action) => vec![action],
         None => Action::NAMES.to_vec(),
     };
+    // Most actions refuse the same way (a missing parameter): each distinct
+    // refusal is rendered and parsed once.
+    let mut seen = std::collections::HashSet::new();
     for name in names {
-        if let Err(e) = Action::parse(name, &params) {
+        if let Err(e) = Action::parse(name, &params)
+            && seen.insert((e.code, e.message.clone()))
+        {
             refusal_renders(&e);
         }
     }
