@@ -47,6 +47,12 @@ impl IamError {
     }
 }
 
+/// An IAM error answer for `message` (for the fuzz target of the renderers).
+#[doc(hidden)]
+pub fn error_xml(message: &str, request_id: &str) -> String {
+    IamError::new("ValidationError", StatusCode::BAD_REQUEST, message).to_xml(request_id)
+}
+
 impl From<Ec2Error> for IamError {
     fn from(e: Ec2Error) -> Self {
         IamError(e)
@@ -162,7 +168,7 @@ fn name_param<'p>(params: &'p Params, name: &str) -> Result<&'p str, IamError> {
 }
 
 /// The actions that change something: any refusal of one is recorded.
-const CHANGES: &[&str] = &[
+pub(crate) const CHANGES: &[&str] = &[
     "CreateAccount",
     "CreateUser",
     "DeleteUser",
@@ -176,7 +182,7 @@ const CHANGES: &[&str] = &[
 
 /// The actions that only read: recorded only when refused for
 /// authorization (see `ec2::refusal` and ADR 0006).
-const READS: &[&str] = &[
+pub(crate) const READS: &[&str] = &[
     "ListAccounts",
     "ListAccountAliases",
     "GetUser",

@@ -10,9 +10,14 @@ pub mod app;
 pub mod auth;
 pub mod ec2;
 pub mod euare;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod keys;
 pub mod metadata;
 pub mod nodes;
 pub mod query;
 pub mod secrets;
 pub mod serve;
+
+#[cfg(test)]
+mod tenancy_tests;

@@ -78,6 +78,10 @@ pub struct Limits {
 impl Limits {
     /// Connections at most by default, whatever the file limit.
     pub const MAX_CONNECTIONS: usize = 10_000;
+    /// Largest request head (request line with its query string, and
+    /// headers), in bytes: beyond it hyper answers 431 and closes. An EC2
+    /// GET naming 1,000 ids with a signature is about 40 KiB.
+    pub const HEAD_LIMIT: usize = 128 * 1024;
     /// The default header timeout.
     pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -172,7 +176,7 @@ async fn serve_inner(
 ) {
     let connections = Arc::new(Connections::default());
     let mut http = http1::Builder::new();
-    http.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
+    http.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout).max_buf_size(Limits::HEAD_LIMIT);
     let address = listener.local_addr().ok();
     let (mut at_cap, mut failing) = (Warned::default(), Warned::default());
     tokio::pin!(shutdown);

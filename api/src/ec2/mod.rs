@@ -14,6 +14,9 @@ pub mod render;
 pub mod tagging;
 pub mod xml;
 
+#[cfg(test)]
+mod limits_tests;
+
 use crate::app::{App, Executed, Past, RequestMeta};
 use axum::Router;
 use axum::extract::State;

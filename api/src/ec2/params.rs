@@ -5,6 +5,20 @@
 use crate::ec2::error::Ec2Error;
 use std::collections::BTreeMap;
 
+/// Most parameters one request may have (CreateTags of 1,000 resources
+/// with 50 tags needs 1,100).
+pub const MAX_PARAMETERS: usize = 2_000;
+/// Longest parameter name, in bytes.
+pub const MAX_NAME_LENGTH: usize = 256;
+/// Most entries of one numbered list in a request (`InstanceId.N`,
+/// `ResourceId.N`, `Filter.N.Value.M` of all filters …): the ids one call
+/// may name.
+pub const MAX_LIST_ENTRIES: usize = 1_000;
+/// Most filters one request may have, and values one filter may have
+/// (EC2's limits).
+pub const MAX_FILTERS: usize = 50;
+pub const MAX_FILTER_VALUES: usize = 200;
+
 /// The decoded parameters of one request (query string and form body).
 #[derive(Debug, Default, Clone)]
 pub struct Params {
@@ -28,9 +42,25 @@ impl Params {
     /// name or value holds a character an XML answer could not carry (a
     /// control character other than tab, line feed and carriage return),
     /// which EC2 refuses too.
+    ///
+    /// Limits: at most [`MAX_PARAMETERS`] parameters, names at most
+    /// [`MAX_NAME_LENGTH`] bytes, each numbered list at most
+    /// [`MAX_LIST_ENTRIES`] entries (values are bounded by the body limit).
     pub fn from_request(pairs: Vec<(String, String)>) -> Result<Params, Ec2Error> {
+        if pairs.len() > MAX_PARAMETERS {
+            return Err(Ec2Error::invalid(format!(
+                "The request has {} parameters; at most {MAX_PARAMETERS} are accepted.",
+                pairs.len()
+            )));
+        }
         let mut map = BTreeMap::new();
+        let mut lists: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
         for (name, value) in pairs {
+            if name.len() > MAX_NAME_LENGTH {
+                return Err(Ec2Error::invalid(format!(
+                    "A parameter name is longer than {MAX_NAME_LENGTH} bytes."
+                )));
+            }
             if let Some(c) = name.chars().chain(value.chars()).find(|&c| !crate::ec2::xml::xml_char(c)) {
                 let shown: String = name.chars().filter(|&c| crate::ec2::xml::xml_char(c)).collect();
                 let what =
@@ -44,6 +74,16 @@ impl Params {
                 return Err(Ec2Error::invalid(format!(
                     "The parameter {name} is given more than once; the request is ambiguous."
                 )));
+            }
+            if let Some(shape) = list_shape(&name) {
+                let count = lists.entry(shape).or_default();
+                *count += 1;
+                if *count > MAX_LIST_ENTRIES {
+                    let shape = list_shape(&name).unwrap_or_default();
+                    return Err(Ec2Error::invalid(format!(
+                        "The request has more than {MAX_LIST_ENTRIES} values for {shape}."
+                    )));
+                }
             }
             map.insert(name, value);
         }
@@ -141,6 +181,18 @@ impl Params {
                 _ => {}
             }
         }
+        if by_index.len() > MAX_FILTERS {
+            return Err(Ec2Error::new(
+                "FilterLimitExceeded",
+                format!("The request has {} filters; at most {MAX_FILTERS} are accepted.", by_index.len()),
+            ));
+        }
+        if let Some((_, values)) = by_index.values().find(|(_, values)| values.len() > MAX_FILTER_VALUES) {
+            return Err(Ec2Error::new(
+                "FilterLimitExceeded",
+                format!("A filter has {} values; at most {MAX_FILTER_VALUES} are accepted.", values.len()),
+            ));
+        }
         by_index
             .into_values()
             .map(|(name, values)| match name {
@@ -149,6 +201,24 @@ impl Params {
             })
             .collect()
     }
+}
+
+/// The list a numbered parameter belongs to, its numbers written `N`
+/// (`Filter.3.Value.7` → `Filter.N.Value.N`); `None` for a plain name.
+fn list_shape(name: &str) -> Option<String> {
+    let mut numbered = false;
+    let parts: Vec<&str> = name
+        .split('.')
+        .map(|part| {
+            if !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()) {
+                numbered = true;
+                "N"
+            } else {
+                part
+            }
+        })
+        .collect();
+    numbered.then(|| parts.join("."))
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 use crate::ec2::error::Ec2Error;
 use crate::ec2::params::Params;
 use crate::ec2::xml::Xml;
+use domain::aggregates::tags::MAX_TAGS;
 use domain::{Tag, TagRemoval};
 use projections::TagsView;
 
@@ -22,9 +23,17 @@ fn check(key: &str, value: &str) -> Result<(), Ec2Error> {
     Ok(())
 }
 
-/// `PREFIX.N.Key` / `PREFIX.N.Value` pairs; a missing value is "".
+/// `PREFIX.N.Key` / `PREFIX.N.Value` pairs; a missing value is "". At
+/// most [`MAX_TAGS`] (a resource's limit) in one list: EC2's
+/// TagLimitExceeded beyond.
 pub fn tags(params: &Params, prefix: &str) -> Result<Vec<Tag>, Ec2Error> {
     let keys = params.list_fields(prefix, "Key");
+    if keys.len() > MAX_TAGS {
+        return Err(Ec2Error::new(
+            "TagLimitExceeded",
+            format!("The request gives {} tags; at most {MAX_TAGS} are accepted.", keys.len()),
+        ));
+    }
     let mut out = Vec::with_capacity(keys.len());
     for (n, key) in keys {
         let value = params.get(&format!("{prefix}.{n}.Value")).unwrap_or("").to_owned();

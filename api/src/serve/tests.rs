@@ -196,6 +196,28 @@ async fn a_body_that_stops_coming_is_given_up() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_head_beyond_the_limit_is_refused_and_the_connection_closed() {
+    let server = start(100, Duration::from_secs(10)).await;
+    // A URI of up to 65,534 bytes (the http crate's limit) is served, a
+    // longer one answered 414.
+    let uri = |n: usize| format!("/peer?{}", "q".repeat(n - "/peer?".len()));
+    let mut within = send(server.address, &get_request(&uri(65_534))).await;
+    assert_eq!(answer(&mut within).await.0, 200);
+    let mut long = send(server.address, &get_request(&uri(65_535))).await;
+    assert_eq!(answer(&mut long).await.0, 414);
+    // Headers beyond the head limit: 431, and the connection closed.
+    let header = "h".repeat(2 * Limits::HEAD_LIMIT);
+    let mut stream = TcpStream::connect(server.address).await.unwrap();
+    // hyper may stop reading before the whole head is written.
+    let request = format!("GET /peer HTTP/1.1\r\nHost: test\r\nX-Pad: {header}\r\n\r\n");
+    let _ = stream.write_all(request.as_bytes()).await;
+    let mut head = Vec::new();
+    let read = tokio::time::timeout(EVENTUALLY, stream.read_to_end(&mut head)).await.expect("closed in time");
+    let head = String::from_utf8_lossy(&head);
+    assert!(read.is_err() || head.starts_with("HTTP/1.1 431"), "{head}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn at_the_cap_the_connection_idle_the_longest_closes_never_one_answering() {
     let mut server = start(3, Duration::from_secs(600)).await;
     let mut answering = send(server.address, &get_request("/slow")).await;

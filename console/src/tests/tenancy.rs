@@ -15,6 +15,8 @@ struct Owned {
     group_name: String,
     address: String,
     allocation: String,
+    /// The key pair's private key, shown once by CreateKeyPair.
+    private_key: String,
 }
 
 async fn make_resources(w: &World) -> Owned {
@@ -51,6 +53,7 @@ async fn make_resources(w: &World) -> Owned {
         group_name: "alices-web".into(),
         address: address.first("publicIp").unwrap(),
         allocation: address.first("allocationId").unwrap(),
+        private_key: key.first("keyMaterial").unwrap(),
     }
 }
 
@@ -180,18 +183,51 @@ async fn another_accounts_user_cannot_act_on_the_first_accounts_resources() {
 }
 
 #[tokio::test]
-async fn no_page_shows_a_secret_key_or_a_password_hash() {
+async fn no_page_shows_a_secret_key_a_password_hash_or_a_sealed_secret() {
     let w = world().await;
     let owned = make_resources(&w).await;
     let b_secret = second_account(&w).await;
     let mut alice = signed_in(&w, "admin").await;
     let mut bob = signed_in(&w, "team-b").await;
+    // The plain secrets, and the sealed forms the log and read models keep
+    // of the access keys and console passwords, in every encoding.
+    let mut secrets: Vec<String> =
+        [w.admin_secret.as_str(), b_secret.as_str(), PASSWORD, "$argon2", "SecretAccessKey"]
+            .map(str::to_owned)
+            .to_vec();
+    assert!(owned.private_key.contains("PRIVATE KEY"));
+    secrets.push(owned.private_key.clone());
+    secrets.extend(
+        owned.private_key.lines().filter(|l| l.len() > 20 && !l.contains("PRIVATE")).map(str::to_owned),
+    );
+    {
+        use base64::Engine;
+        use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+        let models = w.app.projections.read();
+        let sealed = models
+            .accounts
+            .keys
+            .values()
+            .map(|row| row.secret.ciphertext.clone())
+            .chain(
+                models
+                    .login_profiles
+                    .profiles
+                    .values()
+                    .flat_map(|users| users.values())
+                    .map(|p| p.password.ciphertext.clone()),
+            )
+            .collect::<Vec<_>>();
+        assert!(sealed.len() >= 4, "{}", sealed.len());
+        for bytes in sealed {
+            secrets.extend([hex::encode(&bytes), STANDARD.encode(&bytes), URL_SAFE_NO_PAD.encode(&bytes)]);
+        }
+    }
     for browser in [&mut alice, &mut bob] {
         for path in pages(&owned) {
             let page = browser.get(&w.router, &path).await;
-            for secret in [w.admin_secret.as_str(), b_secret.as_str(), PASSWORD, "$argon2", "SecretAccessKey"]
-            {
-                assert!(!page.body.contains(secret), "{path} shows a secret ({secret})");
+            for secret in &secrets {
+                assert!(!page.body.contains(secret.as_str()), "{path} shows a secret ({secret})");
             }
         }
     }

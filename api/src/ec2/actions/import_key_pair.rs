@@ -11,6 +11,10 @@ use base64::Engine;
 use domain::command::NewKeyPair;
 use domain::{Command, Tag};
 
+/// Longest PublicKeyMaterial accepted (an OpenSSH RSA 16384-bit public key,
+/// base64-encoded, is under 4 KiB).
+pub(crate) const MATERIAL_LIMIT: usize = 16 * 1024;
+
 #[derive(Debug)]
 pub struct Request {
     name: String,
@@ -21,6 +25,9 @@ pub struct Request {
 pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
     let name = key_name(params)?;
     let material = params.required("PublicKeyMaterial")?;
+    if material.len() > MATERIAL_LIMIT {
+        return Err(Ec2Error::invalid(format!("PublicKeyMaterial is limited to {MATERIAL_LIMIT} bytes")));
+    }
     // Clients send the key file base64-encoded; accept it plain too.
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(material.trim())

@@ -47,6 +47,10 @@ macro_rules! actions {
         }
 
         impl Action {
+            /// The name of every action this endpoint answers, in the
+            /// registry's order (the tenancy matrix is generated from it).
+            pub const NAMES: &'static [&'static str] = &[$(stringify!($name)),+];
+
             pub fn parse(name: &str, params: &Params) -> Result<Action, Ec2Error> {
                 match name {
                     $(stringify!($name) => Ok(Action::$name($module::$parse(params)?)),)+

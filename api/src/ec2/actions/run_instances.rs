@@ -46,6 +46,10 @@ fn count(params: &Params, name: &str) -> Result<u32, Ec2Error> {
 pub(crate) fn user_data(encoded: Option<&str>) -> Result<Vec<u8>, Ec2Error> {
     let data = match encoded {
         None | Some("") => Vec::new(),
+        // Refused before decoding when even its base64 is too long.
+        Some(encoded) if encoded.trim().len() > USER_DATA_LIMIT.div_ceil(3) * 4 => {
+            return Err(Ec2Error::invalid(format!("User data is limited to {USER_DATA_LIMIT} bytes")));
+        }
         Some(encoded) => base64::engine::general_purpose::STANDARD
             .decode(encoded.trim())
             .map_err(|_| Ec2Error::invalid("Invalid BASE64 encoding of user data."))?,
