@@ -44,6 +44,14 @@ impl IdGen {
         AssociationId::from_bits(self.bits())
     }
 
+    pub fn volume(&self) -> VolumeId {
+        VolumeId::from_bits(self.bits())
+    }
+
+    pub fn snapshot(&self) -> SnapshotId {
+        SnapshotId::from_bits(self.bits())
+    }
+
     pub fn account(&self) -> AccountId {
         AccountId::from_bits(rand::thread_rng().r#gen())
     }

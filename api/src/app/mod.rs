@@ -12,6 +12,7 @@ mod refusals;
 #[cfg(test)]
 pub(crate) mod testing;
 pub mod time_travel;
+pub mod volumes;
 
 pub use credentials::Credentials;
 pub use execute::{ExecuteError, Executed};
@@ -50,6 +51,8 @@ pub struct App {
     /// Every node's guest network as of the read models, computed once
     /// per position (api::nodes::network).
     pub network_views: crate::nodes::network::NetworkViews,
+    /// Where each zone's storage controller serves its volumes.
+    pub storage_targets: volumes::StorageTargets,
     cache: SharedCache,
 }
 
@@ -108,6 +111,7 @@ impl App {
             consoles: std::sync::OnceLock::new(),
             liveness: Default::default(),
             network_views: Default::default(),
+            storage_targets: Default::default(),
             cache: SharedCache::default(),
         }
     }

@@ -5,12 +5,14 @@
 
 use super::probes::{Probe, Target};
 use crate::app::bootstrap::BootstrapSpec;
+use crate::app::ids::now;
 use crate::app::{App, AppConfig, LoginProfileKind, RequestMeta};
 use crate::auth::{V4Key, V4Request, sign_v4_headers};
 use crate::secrets::MasterKey;
 use axum::body::Body;
 use axum::http::Request;
-use domain::{AccountId, Principal, Resources, StreamId, UserName, ZoneName};
+use domain::volumes::{ConfigureStorage, SnapshotDone, SnapshotReport, VolumeReport};
+use domain::{AccountId, Command, Principal, Resources, StreamId, UserName, ZoneName};
 use eventlog::{EventLog, LogOptions};
 use projections::Projections;
 use std::collections::BTreeMap;
@@ -328,6 +330,64 @@ impl World {
             .await);
         let own_address = ok(self.call_ec2(&bob, &[("Action", "AllocateAddress"), ("Domain", "vpc")]).await);
 
+        // Block storage in the zone; A's volume, made by the storage
+        // controller (its report), tagged, attached to A's instance, and a
+        // snapshot of it; B's own volume.
+        let zone = ZoneName::parse("yukari-1a").unwrap();
+        self.system(Command::ConfigureStorage(ConfigureStorage {
+            zone: zone.clone(),
+            capacity_gib: 100,
+            at: now(),
+        }))
+        .await;
+        let volume = self.made_volume(&alice, &zone).await;
+        ok(self
+            .call_ec2(
+                &alice,
+                &[
+                    ("Action", "CreateTags"),
+                    ("ResourceId.1", &volume),
+                    ("Tag.1.Key", "Name"),
+                    ("Tag.1.Value", "alices-secret-project"),
+                ],
+            )
+            .await);
+        let taken = ok(self.call_ec2(&alice, &[("Action", "CreateSnapshot"), ("VolumeId", &volume)]).await);
+        let snapshot = text_of(&taken.body, "snapshotId");
+        self.system(Command::ReportSnapshotCompleted(SnapshotDone {
+            report: SnapshotReport {
+                zone: zone.clone(),
+                snapshot: domain::SnapshotId::parse(&snapshot).unwrap(),
+                at: now(),
+            },
+            manifest: "00".repeat(32),
+        }))
+        .await;
+        // The instance running (its node's report), so the volume attaches.
+        let (node, node_zone) = self.app.first_node().unwrap();
+        let running = domain::command::NodeReport {
+            node,
+            zone: node_zone,
+            instance: domain::InstanceId::parse(&instance).unwrap(),
+            attempt: None,
+            outcome: domain::command::NodeOutcome::Running,
+            at: now(),
+        };
+        let ran = self.system(Command::from(running)).await;
+        assert!(!ran.decision.events.is_empty(), "the instance runs: {ran:?}");
+        ok(self
+            .call_ec2(
+                &alice,
+                &[
+                    ("Action", "AttachVolume"),
+                    ("VolumeId", &volume),
+                    ("InstanceId", &instance),
+                    ("Device", "/dev/sdf"),
+                ],
+            )
+            .await);
+        let own_volume = self.made_volume(&bob, &zone).await;
+
         let key_id = text_of(&key.body, "keyPairId");
         self.a_target = Target {
             instance,
@@ -352,6 +412,9 @@ impl World {
             own_group: text_of(&own_group.body, "groupId"),
             own_allocation: text_of(&own_address.body, "allocationId"),
             emi,
+            volume,
+            snapshot,
+            own_volume,
         };
         let ids = &self.app.ids;
         self.ghost = Target {
@@ -374,11 +437,43 @@ impl World {
             owner: ids.account().to_string(),
             account_name: "ghost".into(),
             access_key: ids.access_key().to_string(),
+            volume: ids.volume().to_string(),
+            snapshot: ids.snapshot().to_string(),
             ..self.a_target.clone()
         };
         // A's resources are A's: the answers below would show them.
         assert!(self.a_target.private_ip.starts_with("10.111."), "{}", described.body);
         assert!(!self.a_target.association.is_empty() && !self.a_target.fingerprint.is_empty());
+    }
+
+    /// A command of the cloud's own (a storage controller's report, say).
+    async fn system(&self, command: Command) -> crate::app::Executed {
+        let meta = RequestMeta {
+            principal: Principal::system("tenancy-setup"),
+            request_id: "tenancy-setup".into(),
+            correlation_id: String::new(),
+            source: "test".into(),
+        };
+        self.app.execute(command, &meta).await.unwrap()
+    }
+
+    /// A 1 GiB volume of `caller`'s, made (as its storage controller reports).
+    async fn made_volume(&self, caller: &Caller, zone: &ZoneName) -> String {
+        let made = self
+            .call_ec2(
+                caller,
+                &[("Action", "CreateVolume"), ("Size", "1"), ("AvailabilityZone", zone.as_str())],
+            )
+            .await;
+        assert_eq!(made.status, 200, "{}", made.body);
+        let volume = text_of(&made.body, "volumeId");
+        self.system(Command::ReportVolumeCreated(VolumeReport {
+            zone: zone.clone(),
+            volume: domain::VolumeId::parse(&volume).unwrap(),
+            at: now(),
+        }))
+        .await;
+        volume
     }
 
     /// A signed EC2 request (Version added) through the router.
@@ -463,6 +558,9 @@ impl World {
             vec![("Action", "DescribeSecurityGroups")],
             vec![("Action", "DescribeAddresses")],
             vec![("Action", "DescribeTags")],
+            vec![("Action", "DescribeVolumes")],
+            vec![("Action", "DescribeVolumeStatus")],
+            vec![("Action", "DescribeSnapshots")],
             vec![("Action", "DescribeImages")],
             vec![("Action", "DescribeAccountAttributes")],
         ];
@@ -483,6 +581,8 @@ impl World {
             StreamId::client_token(a, &t.client_token).to_string(),
             StreamId::security_group(&domain::SecurityGroupId::parse(&t.group_id).unwrap()).to_string(),
             StreamId::elastic_ip(&domain::AllocationId::parse(&t.allocation).unwrap()).to_string(),
+            StreamId::volume(&domain::VolumeId::parse(&t.volume).unwrap()).to_string(),
+            StreamId::snapshot(&domain::SnapshotId::parse(&t.snapshot).unwrap()).to_string(),
         ];
         let models = self.app.projections.read();
         for (id, row) in &models.security.groups {

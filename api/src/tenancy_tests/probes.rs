@@ -34,6 +34,10 @@ pub enum Value {
     OwnAllocation,
     /// The cloud's public machine image (the same in both runs).
     Emi,
+    Volume,
+    Snapshot,
+    /// B's own volume (the same in both runs).
+    OwnVolume,
     /// A fixed string.
     Lit(&'static str),
 }
@@ -65,6 +69,9 @@ pub struct Target {
     pub own_group: String,
     pub own_allocation: String,
     pub emi: String,
+    pub volume: String,
+    pub snapshot: String,
+    pub own_volume: String,
 }
 
 impl Target {
@@ -92,6 +99,9 @@ impl Target {
             Value::OwnGroup => self.own_group.clone(),
             Value::OwnAllocation => self.own_allocation.clone(),
             Value::Emi => self.emi.clone(),
+            Value::Volume => self.volume.clone(),
+            Value::Snapshot => self.snapshot.clone(),
+            Value::OwnVolume => self.own_volume.clone(),
             Value::Lit(s) => s.to_owned(),
         }
     }
@@ -118,6 +128,8 @@ impl Target {
             &self.owner,
             &self.account_name,
             &self.access_key,
+            &self.volume,
+            &self.snapshot,
         ]
         .into_iter()
         .cloned()
@@ -265,6 +277,18 @@ pub const COVERED: &[&str] = &[
     "CreateTags",
     "DeleteTags",
     "DescribeTags",
+    "CreateVolume",
+    "DescribeVolumes",
+    "DeleteVolume",
+    "AttachVolume",
+    "DetachVolume",
+    "DescribeVolumeStatus",
+    "DescribeVolumeAttribute",
+    "ModifyVolumeAttribute",
+    "CreateSnapshot",
+    "CreateSnapshots",
+    "DescribeSnapshots",
+    "DeleteSnapshot",
 ];
 
 /// The public key B imports (the same in both runs).
@@ -390,7 +414,42 @@ pub fn ec2(action: &'static str) -> Vec<Probe> {
             p(&[("ResourceId.1", GroupId)]),
             p(&[("ResourceId.1", Allocation)]),
         ],
+        "CreateVolume" => vec![
+            p(&[("AvailabilityZone", Lit("yukari-1a")), ("SnapshotId", Snapshot)]),
+            p(&[("AvailabilityZone", Lit("yukari-1a")), ("Size", Lit("2")), ("SnapshotId", Snapshot)]),
+        ],
+        "DescribeVolumes" => vec![
+            p(&[("VolumeId.1", Volume)]),
+            f("volume-id", Volume),
+            f("attachment.instance-id", Instance),
+            f("snapshot-id", Snapshot),
+            f("tag:Name", InstanceName),
+        ],
+        "DeleteVolume" => vec![p(&[("VolumeId", Volume)])],
+        "AttachVolume" => vec![
+            p(&[("VolumeId", Volume), ("InstanceId", OwnInstance), ("Device", Lit("/dev/sdg"))]),
+            p(&[("VolumeId", OwnVolume), ("InstanceId", Instance), ("Device", Lit("/dev/sdh"))]),
+        ],
+        "DetachVolume" => vec![
+            p(&[("VolumeId", Volume)]),
+            p(&[("VolumeId", Volume), ("InstanceId", Instance), ("Force", Lit("true"))]),
+        ],
+        "DescribeVolumeStatus" => vec![p(&[("VolumeId.1", Volume)]), f("volume-id", Volume)],
+        "DescribeVolumeAttribute" => vec![p(&[("VolumeId", Volume), ("Attribute", Lit("autoEnableIO"))])],
+        "ModifyVolumeAttribute" => vec![p(&[("VolumeId", Volume), ("AutoEnableIO.Value", Lit("true"))])],
+        "CreateSnapshot" => vec![p(&[("VolumeId", Volume), ("Description", Lit("b's"))])],
+        "CreateSnapshots" => vec![p(&[("InstanceSpecification.InstanceId", Instance)])],
+        "DescribeSnapshots" => vec![
+            p(&[("SnapshotId.1", Snapshot)]),
+            p(&[("Owner.1", Owner)]),
+            f("snapshot-id", Snapshot),
+            f("volume-id", Volume),
+            f("owner-id", Owner),
+        ],
+        "DeleteSnapshot" => vec![p(&[("SnapshotId", Snapshot)])],
         "DescribeTags" => vec![
+            f("resource-id", Volume),
+            f("resource-id", Snapshot),
             f("resource-id", Instance),
             f("resource-id", GroupId),
             f("resource-id", Allocation),

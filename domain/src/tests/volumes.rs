@@ -37,6 +37,7 @@ fn create(account: AccountId, volume: u128, size: Option<u32>, snapshot: Option<
         size_gib: size,
         snapshot,
         volume_type: "gp2".into(),
+        tags: vec![],
         at: t(30),
     })
 }
@@ -255,6 +256,7 @@ fn snapshots_are_taken_of_volumes_in_use_and_restored_into_larger_ones() {
         snapshot: snap(1),
         volume: vol(7),
         description: "before".into(),
+        tags: vec![],
         at: t(50),
     });
     assert_eq!(event_types(&g.then_apply(&take).unwrap()), ["SnapshotRequested"]);

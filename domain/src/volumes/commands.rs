@@ -12,6 +12,7 @@ use crate::ids::*;
 use crate::instances::InstanceState;
 use crate::model::*;
 use crate::stream::StreamId;
+use crate::tags::{Tag, Tags};
 
 /// The zone's block storage offers `capacity_gib` (made at the first, set
 /// again when it changes; nothing when it is as asked).
@@ -31,6 +32,8 @@ pub struct CreateVolume {
     pub size_gib: Option<u32>,
     pub snapshot: Option<SnapshotId>,
     pub volume_type: String,
+    /// TagSpecification's tags, made with the volume.
+    pub tags: Vec<Tag>,
     pub at: Timestamp,
 }
 
@@ -191,7 +194,7 @@ pub(crate) fn create_volume(c: &CreateVolume, view: &dyn StateView) -> Result<Ev
             free: storage.free_gib(),
         });
     }
-    Ok(vec![
+    let mut events = vec![
         (StreamId::storage(&c.zone), StorageReserved { volume: c.volume.clone(), gib: size }.into()),
         (
             StreamId::volume(&c.volume),
@@ -206,7 +209,12 @@ pub(crate) fn create_volume(c: &CreateVolume, view: &dyn StateView) -> Result<Ev
             }
             .into(),
         ),
-    ])
+    ];
+    if !c.tags.is_empty() {
+        let tags = Tags::default().create(c.volume.as_str(), &c.tags, c.at)?;
+        events.push((StreamId::volume(&c.volume), tags));
+    }
+    Ok(events)
 }
 
 pub(crate) fn delete_volume(c: &DeleteVolume, view: &dyn StateView) -> Result<Events, DecideError> {

@@ -10,6 +10,7 @@ use crate::error::DecideError;
 use crate::ids::*;
 use crate::model::*;
 use crate::stream::StreamId;
+use crate::tags::{Tag, Tags};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct CreateSnapshot {
@@ -17,6 +18,8 @@ pub struct CreateSnapshot {
     pub snapshot: SnapshotId,
     pub volume: VolumeId,
     pub description: String,
+    /// TagSpecification's tags, made with the snapshot.
+    pub tags: Vec<Tag>,
     pub at: Timestamp,
 }
 
@@ -53,7 +56,7 @@ pub(crate) fn create_snapshot(c: &CreateSnapshot, view: &dyn StateView) -> Resul
             action: "snapshot it",
         });
     }
-    Ok(vec![(
+    let mut events = vec![(
         StreamId::snapshot(&c.snapshot),
         SnapshotRequested {
             snapshot: c.snapshot.clone(),
@@ -65,7 +68,12 @@ pub(crate) fn create_snapshot(c: &CreateSnapshot, view: &dyn StateView) -> Resul
             at: c.at,
         }
         .into(),
-    )])
+    )];
+    if !c.tags.is_empty() {
+        let tags = Tags::default().create(c.snapshot.as_str(), &c.tags, c.at)?;
+        events.push((StreamId::snapshot(&c.snapshot), tags));
+    }
+    Ok(events)
 }
 
 /// A snapshot that is not being taken.

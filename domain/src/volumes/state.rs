@@ -105,14 +105,7 @@ impl Volume {
     /// (a forced detach waits only for the storage controller, which has
     /// the same time again).
     pub fn deadline(&self) -> Option<Timestamp> {
-        let span = match (self.state, &self.attachment) {
-            (VolumeState::Creating, _) => deadlines::CREATING,
-            (VolumeState::Deleting, _) => deadlines::DELETING,
-            (_, Some(a)) if a.state == AttachmentState::Attaching => deadlines::ATTACHING,
-            (_, Some(a)) if a.state == AttachmentState::Detaching => deadlines::DETACHING,
-            _ => return None,
-        };
-        Some(Timestamp(self.since.0.saturating_add(span)))
+        volume_deadline(self.state, self.attachment.as_ref().map(|a| a.state), self.since)
     }
 
     pub fn is_deleted(&self) -> bool {
@@ -263,6 +256,24 @@ pub struct Snapshot {
     pub error: Option<String>,
     pub deleted: bool,
     pub tags: Tags,
+}
+
+/// The moment a volume in `state` (its attachment in `attachment`) since
+/// `since` must have left it, if the state is transitional (the read
+/// models ask the same as the aggregate).
+pub fn volume_deadline(
+    state: VolumeState,
+    attachment: Option<AttachmentState>,
+    since: Timestamp,
+) -> Option<Timestamp> {
+    let span = match (state, attachment) {
+        (VolumeState::Creating, _) => deadlines::CREATING,
+        (VolumeState::Deleting, _) => deadlines::DELETING,
+        (_, Some(AttachmentState::Attaching)) => deadlines::ATTACHING,
+        (_, Some(AttachmentState::Detaching)) => deadlines::DETACHING,
+        _ => return None,
+    };
+    Some(Timestamp(since.0.saturating_add(span)))
 }
 
 impl Snapshot {

@@ -3,12 +3,17 @@
 
 mod allocate_address;
 mod associate_address;
+mod attach_volume;
 mod create_key_pair;
 mod create_security_group;
+mod create_snapshot;
 mod create_tags;
+mod create_volume;
 mod delete_key_pair;
 mod delete_security_group;
+mod delete_snapshot;
 mod delete_tags;
+mod delete_volume;
 mod describe_account_attributes;
 mod describe_addresses;
 mod describe_availability_zones;
@@ -20,7 +25,10 @@ mod describe_instances;
 mod describe_key_pairs;
 mod describe_regions;
 mod describe_security_groups;
+mod describe_snapshots;
 mod describe_tags;
+mod describe_volume_status;
+mod describe_volumes;
 mod disassociate_address;
 mod get_console_output;
 mod import_key_pair;
@@ -30,6 +38,8 @@ mod modify_instance_type_attribute;
 mod release_address;
 mod run_instances;
 mod security_group_rules;
+mod volume_attribute;
+mod volume_items;
 
 use crate::app::App;
 use crate::ec2::Ctx;
@@ -122,6 +132,18 @@ actions! {
     CreateTags => create_tags::parse, changes: true;
     DeleteTags => delete_tags::parse, changes: true;
     DescribeTags => describe_tags::parse, changes: false;
+    CreateVolume => create_volume::parse, changes: true;
+    DescribeVolumes => describe_volumes::parse, changes: false;
+    DeleteVolume => delete_volume::parse, changes: true;
+    AttachVolume => attach_volume::parse_attach, changes: true;
+    DetachVolume => attach_volume::parse_detach, changes: true;
+    DescribeVolumeStatus => describe_volume_status::parse, changes: false;
+    DescribeVolumeAttribute => volume_attribute::parse_describe, changes: false;
+    ModifyVolumeAttribute => volume_attribute::parse_modify, changes: true;
+    CreateSnapshot => create_snapshot::parse_one, changes: true;
+    CreateSnapshots => create_snapshot::parse_of_instance, changes: true;
+    DescribeSnapshots => describe_snapshots::parse, changes: false;
+    DeleteSnapshot => delete_snapshot::parse, changes: true;
 }
 
 /// Parses `prefix.N` instance ids; a malformed one is EC2's

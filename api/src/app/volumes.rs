@@ -1,0 +1,270 @@
+//! EBS's views and grants (docs/adr/0013-block-storage.md): what a zone's
+//! storage controller must hold and what a node's guests must have plugged
+//! in, computed from the read models, with each attachment's initiator
+//! name unsealed (only the controller holds the master key). The embedded
+//! storage controller and node of `yukari up` get them in the process;
+//! those on other hosts will get the same JSON over HTTP.
+//!
+//! Also the deadline monitor: a volume or snapshot whose transitional
+//! state outlived its deadline is sent `ExpireVolume` / `ExpireSnapshot`,
+//! which record the failure, so nothing stays stuck.
+
+use super::{App, ExecuteError, RequestMeta};
+use domain::volumes::{AttachmentState, SnapshotState, VolumeState, volume_deadline};
+use domain::{Command, InstanceId, NodeId, Principal, SealedSecret, Timestamp, VolumeId, ZoneName};
+use projections::ReadModels;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+/// Where a zone's storage controller serves its targets: the node's
+/// initiators connect to `portal` and log in to `iqn_prefix` + volume id.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StorageTarget {
+    pub portal: String,
+    pub iqn_prefix: String,
+}
+
+/// The storage targets the controller knows, by zone (memory only: a
+/// storage controller tells where it serves each time it starts).
+#[derive(Debug, Default)]
+pub struct StorageTargets(Mutex<BTreeMap<ZoneName, StorageTarget>>);
+
+impl StorageTargets {
+    pub fn set(&self, zone: ZoneName, target: StorageTarget) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).insert(zone, target);
+    }
+
+    pub fn of(&self, zone: &ZoneName) -> Option<StorageTarget> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).get(zone).cloned()
+    }
+}
+
+/// One volume as a zone's storage controller must hold it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StorageVolume {
+    pub volume: VolumeId,
+    pub size_bytes: u64,
+    /// The manifest of the snapshot a volume being created is restored from.
+    pub source: Option<String>,
+    /// The initiator to let in (the attachment's, unsealed).
+    pub grant: Option<String>,
+    /// The log knows the volume was made.
+    pub created: bool,
+    /// The log knows the grant is exported.
+    pub exported: bool,
+    /// A grant to revoke and report (a detach the node is done with, or forced).
+    pub revoke: Option<String>,
+}
+
+/// What a zone's storage controller must hold, as of `position`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StorageView {
+    pub position: u64,
+    pub volumes: Vec<StorageVolume>,
+    pub deleting: Vec<VolumeId>,
+    /// Snapshots to take: (snapshot, volume).
+    pub snapshots: Vec<(domain::SnapshotId, VolumeId)>,
+    /// Manifests of every completed snapshot of the zone (their chunks are kept).
+    pub live_snapshots: Vec<String>,
+}
+
+/// One attachment a node's guest must have.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeAttachment {
+    pub instance: InstanceId,
+    pub volume: VolumeId,
+    pub device: String,
+    pub iqn: String,
+    pub lun: u32,
+    pub portal: String,
+    pub initiator: String,
+    /// The log knows it is attached.
+    pub attached: bool,
+}
+
+/// What a node's guests must have plugged in, as of `position`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeVolumes {
+    pub position: u64,
+    pub attach: Vec<NodeAttachment>,
+    /// (instance, volume) to unplug and report.
+    pub detach: Vec<(InstanceId, VolumeId)>,
+    /// The node's guests whose disks the view covers: a volume disk no
+    /// attachment names is unplugged.
+    pub instances: Vec<InstanceId>,
+}
+
+/// A new attachment's initiator name (random: no other attachment can
+/// guess it) and its sealed form for the log.
+pub fn new_grant(app: &App, volume: &VolumeId) -> (String, SealedSecret) {
+    let bits: u128 = rand::random();
+    let initiator = format!("iqn.2026-12.io.yukari:att-{bits:032x}");
+    let sealed = app.credentials.master_key().seal(&initiator, &grant_context(volume));
+    (initiator, sealed)
+}
+
+fn grant_context(volume: &VolumeId) -> String {
+    format!("grant/{volume}")
+}
+
+impl App {
+    fn unseal_grant(&self, volume: &VolumeId, grant: &SealedSecret) -> Option<String> {
+        let opened = self.credentials.master_key().open(grant, &grant_context(volume));
+        if opened.is_none() {
+            tracing::error!(%volume, "an attachment's grant does not open with this master key");
+        }
+        opened
+    }
+
+    /// What `zone`'s storage controller must hold now.
+    pub fn storage_view(&self, zone: &ZoneName) -> StorageView {
+        let models = self.projections.read();
+        self.storage_view_of(&models, zone)
+    }
+
+    pub fn storage_view_of(&self, models: &ReadModels, zone: &ZoneName) -> StorageView {
+        let view = &models.volumes;
+        let mut out = StorageView { position: models.position, ..StorageView::default() };
+        for (id, row) in view.volumes.iter().filter(|(_, r)| &r.zone == zone) {
+            let size_bytes = u64::from(row.size_gib) << 30;
+            match row.state {
+                VolumeState::Deleting => {
+                    out.deleting.push(id.clone());
+                    continue;
+                }
+                // Nothing to hold: never made, or made and lost.
+                VolumeState::Error | VolumeState::Deleted => continue,
+                VolumeState::Creating | VolumeState::Available | VolumeState::InUse => {}
+            }
+            let created = row.state != VolumeState::Creating;
+            let source = match (&row.snapshot, created) {
+                (Some(snapshot), false) => {
+                    match view.snapshots.get(snapshot).and_then(|s| s.manifest.clone()) {
+                        Some(manifest) => Some(manifest),
+                        // The snapshot went before the volume was made:
+                        // left to its deadline, which records the failure.
+                        None => continue,
+                    }
+                }
+                _ => None,
+            };
+            let mut volume = StorageVolume {
+                volume: id.clone(),
+                size_bytes,
+                source,
+                grant: None,
+                created,
+                exported: false,
+                revoke: None,
+            };
+            if let Some(a) = &row.attachment {
+                let Some(initiator) = self.unseal_grant(id, &a.grant) else { continue };
+                let letting_go = a.state == AttachmentState::Detaching && (a.released || a.forced);
+                if letting_go {
+                    volume.revoke = Some(initiator);
+                } else {
+                    volume.exported = a.exported;
+                    volume.grant = Some(initiator);
+                }
+            }
+            out.volumes.push(volume);
+        }
+        for (id, row) in view.snapshots.iter().filter(|(_, r)| &r.zone == zone) {
+            match (&row.state, &row.manifest) {
+                (SnapshotState::Pending, _) => out.snapshots.push((id.clone(), row.volume.clone())),
+                (_, Some(manifest)) => out.live_snapshots.push(manifest.clone()),
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// What `node`'s guests must have plugged in now.
+    pub fn node_volumes(&self, node: &NodeId) -> NodeVolumes {
+        let models = self.projections.read();
+        self.node_volumes_of(&models, node)
+    }
+
+    pub fn node_volumes_of(&self, models: &ReadModels, node: &NodeId) -> NodeVolumes {
+        let mut out = NodeVolumes { position: models.position, ..NodeVolumes::default() };
+        let on_node = |instance: &InstanceId| {
+            models.instances.get(instance.as_str()).is_some_and(|i| i.node.as_ref() == Some(node))
+        };
+        for (instance, devices) in &models.volumes.by_instance {
+            if !on_node(instance) {
+                continue;
+            }
+            out.instances.push(instance.clone());
+            for volume in devices.values() {
+                let Some(row) = models.volumes.volumes.get(volume) else { continue };
+                let Some(a) = row.attachment.as_ref().filter(|a| &a.instance == instance) else { continue };
+                match a.state {
+                    AttachmentState::Detaching if !a.released => {
+                        out.detach.push((instance.clone(), volume.clone()))
+                    }
+                    AttachmentState::Detaching => {}
+                    AttachmentState::Attaching | AttachmentState::Attached => {
+                        // The node plugs in only what the storage controller exported.
+                        let Some(target) = self.storage_targets.of(&row.zone) else { continue };
+                        if !a.exported {
+                            continue;
+                        }
+                        let Some(initiator) = self.unseal_grant(volume, &a.grant) else { continue };
+                        out.attach.push(NodeAttachment {
+                            instance: instance.clone(),
+                            volume: volume.clone(),
+                            device: a.device.clone(),
+                            iqn: format!("{}{volume}", target.iqn_prefix),
+                            lun: 1,
+                            portal: target.portal,
+                            initiator,
+                            attached: a.state == AttachmentState::Attached,
+                        });
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Sends `ExpireVolume` / `ExpireSnapshot` for every volume and
+    /// snapshot whose transitional state outlived its deadline at `now`;
+    /// returns how many were expired.
+    pub async fn expire_storage(&self, now: Timestamp) -> Result<usize, ExecuteError> {
+        let commands: Vec<Command> = {
+            let models = self.projections.read();
+            let view = &models.volumes;
+            let volumes = view.volumes.iter().filter_map(|(id, row)| {
+                let deadline =
+                    volume_deadline(row.state, row.attachment.as_ref().map(|a| a.state), row.since)?;
+                (deadline < now).then(|| {
+                    Command::ExpireVolume(domain::volumes::ExpireVolume { volume: id.clone(), at: now })
+                })
+            });
+            let snapshots = view.snapshots.iter().filter_map(|(id, row)| {
+                let deadline =
+                    Timestamp(row.started_at.0.saturating_add(domain::volumes::deadlines::SNAPSHOT));
+                (row.state == SnapshotState::Pending && deadline < now).then(|| {
+                    Command::ExpireSnapshot(domain::volumes::ExpireSnapshot { snapshot: id.clone(), at: now })
+                })
+            });
+            volumes.chain(snapshots).collect()
+        };
+        let mut expired = 0;
+        for command in commands {
+            let meta = RequestMeta {
+                principal: Principal::system("storage-monitor"),
+                request_id: self.ids.request_id(),
+                correlation_id: String::new(),
+                source: "storage-monitor".to_owned(),
+            };
+            match self.execute(command, &meta).await {
+                Ok(_) => expired += 1,
+                Err(ExecuteError::Refused(e)) => tracing::debug!(error = %e, "nothing to expire"),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(expired)
+    }
+}
