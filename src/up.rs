@@ -15,6 +15,9 @@
 //! - `console-password`: the cloud admin's first console password
 //! - `consoles/`: the last console output (64 KiB) each node on another
 //!   host pushed, one file per instance (kept an hour after termination)
+//! - `storage/`: the zone's block storage with `--storage tgt`: `volumes/`
+//!   (one sparse file per volume), `chunks/` (snapshots' content-addressed
+//!   chunks), `tgtd.log`
 //! - `node/`: the node's guests with `--hypervisor libvirt`: `instances/`
 //!   (per-guest disk overlay and console log), `libvirt/` (the embedded
 //!   libvirt QEMU driver's state)
@@ -23,6 +26,7 @@ mod console;
 pub(crate) mod hypervisor;
 mod log;
 pub(crate) mod network;
+pub(crate) mod storage;
 
 use crate::credentials::Endpoint;
 use anyhow::Context;
@@ -63,6 +67,8 @@ pub struct UpArgs {
     pub hypervisor: String,
     #[command(flatten)]
     pub libvirt: hypervisor::LibvirtArgs,
+    #[command(flatten)]
+    pub storage: storage::StorageArgs,
     /// Address to listen on; 0.0.0.0 to serve other machines.
     #[arg(long, default_value = "127.0.0.1")]
     pub bind: IpAddr,
@@ -310,6 +316,8 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
 
     let (node, zone) =
         app.first_node().with_context(|| say!("the cloud has no node", "クラウドにノードがありません"))?;
+    let zone_of_node = zone.clone();
+    let node_driver = driver.clone();
     let _ = app.consoles.set(Arc::new(EmbeddedConsoles { node: node.clone(), driver: driver.clone() }));
     let executor = NodeExecutor::new(
         ExecutorConfig {
@@ -341,6 +349,32 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
             result
         }))
     };
+    // Block storage: the zone's storage controller, the embedded node's
+    // attachments and the deadline monitor.
+    let mut storage_tasks = Vec::new();
+    if !read_only {
+        let simulated = matches!(choice, hypervisor::Hypervisor::Sim);
+        if let Some((store, target)) = args.storage.open(dir, simulated, args.bind, &host)? {
+            storage::configure(&app, &zone_of_node, args.storage.storage_gib, target).await?;
+            storage_tasks.push(tokio::spawn(storage::run_controller(
+                app.clone(),
+                zone_of_node.clone(),
+                store,
+                stopped.clone(),
+            )));
+        }
+        storage_tasks.push(tokio::spawn(storage::run_node_volumes(
+            app.clone(),
+            node.clone(),
+            node_driver.clone(),
+            stopped.clone(),
+        )));
+        let monitor = storage::run_monitor(app.clone(), stopped.clone());
+        storage_tasks.push(tokio::spawn(async move {
+            monitor.await;
+            Ok(())
+        }));
+    }
     // Nodes on other hosts (`yukari node`) heartbeat; the embedded one is
     // in this process.
     let monitor = (!read_only).then(|| {
@@ -435,6 +469,13 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     }
     if let Some(monitor) = monitor {
         let _ = monitor.await;
+    }
+    for task in storage_tasks {
+        match task.await {
+            Ok(Err(e)) => tracing::warn!(error = %e, "block storage stopped with an error"),
+            Err(e) => tracing::warn!(error = %e, "block storage stopped with an error"),
+            Ok(Ok(())) => {}
+        }
     }
     let followed = match follower {
         Some(follower) => follower.await?,

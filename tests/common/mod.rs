@@ -87,6 +87,10 @@ impl Cloud {
         // default of `yukari up` boots real QEMU guests).
         if !extra.iter().any(|a| *a == "--hypervisor" || a.starts_with("--hypervisor=")) {
             cmd.args(["--hypervisor", "sim"]);
+        } else if !extra.iter().any(|a| *a == "--storage" || a.starts_with("--storage=")) {
+            // Real guests without volumes unless the test asks: tests run
+            // side by side, and each tgtd needs ports of its own.
+            cmd.args(["--storage", "none"]);
         }
         cmd.args(extra).env("YUKARI_LOG", "info").stdout(Stdio::null());
         match log {

@@ -68,7 +68,7 @@ pub fn instance_item(x: &mut Xml, row: &InstanceRow, models: &ReadModels) {
     x.text("architecture", image.map_or("x86_64", |i| i.architecture.as_str()));
     x.text("rootDeviceType", "instance-store");
     x.text("rootDeviceName", "/dev/sda1");
-    x.empty("blockDeviceMapping");
+    block_device_mapping(x, &row.id, models);
     x.text("virtualizationType", "paravirtual");
     x.text("clientToken", row.client_token.as_deref().unwrap_or(""));
     crate::ec2::tagging::tag_set(x, &models.tags, row.id.as_str());
@@ -114,4 +114,30 @@ mod tests {
         assert_eq!(iso_time(Timestamp(1_764_064_800_123)), "2025-11-25T10:00:00.123Z");
         assert_eq!(gmt_time(Timestamp(1_764_064_800_123)), "2025-11-25 10:00:00 GMT");
     }
+}
+
+/// `<blockDeviceMapping>`: the EBS volumes attached to an instance, by
+/// device name (its root disk is instance-store, so not among them).
+pub fn block_device_mapping(x: &mut Xml, instance: &domain::InstanceId, models: &ReadModels) {
+    let attached = models.volumes.by_instance.get(instance);
+    if attached.is_none_or(|devices| devices.is_empty()) {
+        x.empty("blockDeviceMapping");
+        return;
+    }
+    x.open("blockDeviceMapping");
+    for (device, volume) in attached.into_iter().flatten() {
+        let Some(a) = models.volumes.volumes.get(volume).and_then(|row| row.attachment.as_ref()) else {
+            continue;
+        };
+        x.open("item");
+        x.text("deviceName", device);
+        x.open("ebs");
+        x.text("volumeId", volume.as_str());
+        x.text("status", a.state.as_str());
+        x.text("attachTime", &iso_time(a.attach_time));
+        x.display("deleteOnTermination", a.delete_on_termination);
+        x.close();
+        x.close();
+    }
+    x.close();
 }

@@ -70,6 +70,11 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
                     format!("{free:04} / {max:04}  {:>3} {:>6} {:>5}", vm.cpus, vm.memory_mib, vm.disk_gib);
                 line(&mut x, &format!("|- {}", vm.name), &state);
             }
+            // The zone's block storage, in GiB of volumes (free / max).
+            if let Some(storage) = models.volumes.storage.get(zone) {
+                let free = storage.capacity_gib.saturating_sub(storage.used_gib());
+                line(&mut x, "|- ebs storage (GiB)", &format!("{free:04} / {:04}", storage.capacity_gib));
+            }
         }
     }
     x.close();

@@ -76,9 +76,7 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
         "groupSet" => group_set(&mut x, &row.groups, &models),
         "ebsOptimized" => value(&mut x, "ebsOptimized", "false"),
         "sourceDestCheck" => value(&mut x, "sourceDestCheck", "true"),
-        "blockDeviceMapping" => {
-            x.empty("blockDeviceMapping");
-        }
+        "blockDeviceMapping" => crate::ec2::render::block_device_mapping(&mut x, &row.id, &models),
         _ => {
             x.empty("productCodes");
         }

@@ -41,7 +41,7 @@ pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
     let ids = volume_ids(params, "VolumeId")?;
     let filters = params.filters()?;
     check_names(&filters, FILTERS)?;
-    let page = Page::parse(params, 5, 500)?;
+    let page = Page::parse(params, 5, 1000)?;
     if page.size.is_some() && !ids.is_empty() {
         return Err(Ec2Error::new(
             "InvalidParameterCombination",
