@@ -1,0 +1,341 @@
+//! EBS through the AWS CLI against `yukari up`: volumes and snapshots on
+//! simulated storage (every action, its errors and what a refused call
+//! leaves), and on the real thing: a tgtd the cloud starts and owns,
+//! volumes hot-plugged into real QEMU guests over QEMU's own iSCSI
+//! initiator, a marker written by one guest's user-data script, carried by
+//! a snapshot into a new volume and read by a second guest, and a kill -9
+//! of the controller in the middle of an attach that resumes by itself.
+//!
+//! The real test needs libvirt, QEMU, tgt and the built-in image
+//! (`scripts/test` installs and builds them).
+
+mod common;
+use common::*;
+use serde_json::Value;
+use std::process::Command;
+
+fn text(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_owned()
+}
+
+fn volume_of(cloud: &Cloud, id: &str) -> Value {
+    cloud.aws(&["describe-volumes", "--volume-ids", id])["Volumes"][0].clone()
+}
+
+fn volume_state(cloud: &Cloud, id: &str) -> (String, String) {
+    let v = volume_of(cloud, id);
+    (text(&v["State"]), text(&v["Attachments"][0]["State"]))
+}
+
+fn snapshot_state(cloud: &Cloud, id: &str) -> String {
+    text(&cloud.aws(&["describe-snapshots", "--snapshot-ids", id])["Snapshots"][0]["State"])
+}
+
+/// The EC2 error code of a refused `aws ec2` call.
+fn refused(cloud: &Cloud, args: &[&str]) -> String {
+    let out = cloud.aws_raw(args);
+    assert!(!out.status.success(), "aws {args:?} should be refused");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    err.split('(').nth(1).and_then(|s| s.split(')').next()).unwrap_or(&err).to_owned()
+}
+
+#[test]
+fn volumes_and_snapshots_through_the_aws_cli() {
+    let cloud = Cloud::start_with(&["--storage-gib", "20"]);
+    let made = cloud.aws(&[
+        "create-volume",
+        "--size",
+        "2",
+        "--availability-zone",
+        "yukari-1a",
+        "--volume-type",
+        "gp3",
+        "--tag-specifications",
+        "ResourceType=volume,Tags=[{Key=Name,Value=data}]",
+    ]);
+    let vol = text(&made["VolumeId"]);
+    assert!(vol.starts_with("vol-"), "{made}");
+    assert_eq!((text(&made["State"]), made["Size"].as_u64()), ("creating".into(), Some(2)));
+    assert_eq!(text(&made["Tags"][0]["Value"]), "data");
+    cloud.eventually(30, "the volume to be made", || volume_state(&cloud, &vol).0 == "available");
+    assert_eq!(text(&volume_of(&cloud, &vol)["VolumeType"]), "gp3");
+
+    // ClientToken: the same call again is the same volume; other parameters are refused.
+    let token = ["create-volume", "--size", "1", "--availability-zone", "yukari-1a", "--client-token", "t-1"];
+    let first = text(&cloud.aws(&token)["VolumeId"]);
+    assert_eq!(text(&cloud.aws(&token)["VolumeId"]), first, "a retried CreateVolume made a second volume");
+    let mut other = token.to_vec();
+    other[2] = "3";
+    assert_eq!(refused(&cloud, &other), "IdempotentParameterMismatch");
+
+    // Refusals, each with EC2's code, changing nothing.
+    let before = cloud.aws(&["describe-volumes"]);
+    for (args, code) in [
+        (vec!["create-volume", "--size", "0", "--availability-zone", "yukari-1a"], "InvalidParameterValue"),
+        (
+            vec!["create-volume", "--size", "30", "--availability-zone", "yukari-1a"],
+            "InsufficientVolumeCapacity",
+        ),
+        (vec!["create-volume", "--size", "1", "--availability-zone", "nowhere-1z"], "InvalidParameterValue"),
+        (
+            vec!["create-volume", "--size", "1", "--availability-zone", "yukari-1a", "--volume-type", "io1"],
+            "InvalidParameterValue",
+        ),
+        (vec!["describe-volumes", "--volume-ids", "vol-0123456789abcdef0"], "InvalidVolume.NotFound"),
+        (vec!["describe-volumes", "--volume-ids", "vol-x"], "InvalidVolumeID.Malformed"),
+        (vec!["delete-volume", "--volume-id", "vol-0123456789abcdef0"], "InvalidVolume.NotFound"),
+        (vec!["describe-snapshots", "--snapshot-ids", "snap-0123456789abcdef0"], "InvalidSnapshot.NotFound"),
+        (
+            vec![
+                "create-volume",
+                "--snapshot-id",
+                "snap-0123456789abcdef0",
+                "--availability-zone",
+                "yukari-1a",
+            ],
+            "InvalidSnapshot.NotFound",
+        ),
+    ] {
+        assert_eq!(refused(&cloud, &args), code, "{args:?}");
+    }
+    assert_eq!(cloud.aws(&["describe-volumes"]), before, "a refused call changed the volumes");
+
+    // The zone's storage, as the admin sees it: 20 GiB, 3 of them taken.
+    let zones = cloud.aws(&["describe-availability-zones", "--zone-names", "verbose"]);
+    let storage = zones["AvailabilityZones"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|z| text(&z["ZoneName"]) == "|- ebs storage (GiB)")
+        .unwrap_or_else(|| panic!("no storage line in {zones}"))
+        .clone();
+    assert_eq!(text(&storage["State"]), "0017 / 0020");
+
+    // Attach to a running instance, with the device it asked for.
+    let run = cloud.aws(&["run-instances", "--image-id", DEFAULT_IMAGE, "--count", "1"]);
+    let instance = text(&run["Instances"][0]["InstanceId"]);
+    cloud.eventually(30, "the instance to run", || {
+        instance_states(&cloud.aws(&["describe-instances", "--instance-ids", &instance]))[0].1 == "running"
+    });
+    let attach = cloud.aws(&[
+        "attach-volume",
+        "--volume-id",
+        &vol,
+        "--instance-id",
+        &instance,
+        "--device",
+        "/dev/sdf",
+    ]);
+    assert_eq!((text(&attach["State"]), text(&attach["Device"])), ("attaching".into(), "/dev/sdf".into()));
+    cloud.eventually(30, "the volume to be attached", || {
+        volume_state(&cloud, &vol) == ("in-use".into(), "attached".into())
+    });
+    let described = cloud.aws(&["describe-instances", "--instance-ids", &instance]);
+    let mapping = &described["Reservations"][0]["Instances"][0]["BlockDeviceMappings"][0];
+    assert_eq!(
+        (text(&mapping["DeviceName"]), text(&mapping["Ebs"]["VolumeId"])),
+        ("/dev/sdf".into(), vol.clone())
+    );
+    let filtered = cloud.aws(&[
+        "describe-volumes",
+        "--filters",
+        &format!("Name=attachment.instance-id,Values={instance}"),
+    ]);
+    assert_eq!(filtered["Volumes"].as_array().unwrap().len(), 1, "{filtered}");
+    assert_eq!(refused(&cloud, &["delete-volume", "--volume-id", &vol]), "VolumeInUse");
+    assert_eq!(
+        refused(
+            &cloud,
+            &["attach-volume", "--volume-id", &first, "--instance-id", &instance, "--device", "/dev/xvdf"]
+        ),
+        "InvalidDevice.InUse",
+        "/dev/xvdf is the guest's same disk as /dev/sdf"
+    );
+
+    // A snapshot while in use, then a detach.
+    let snap = cloud.aws(&["create-snapshot", "--volume-id", &vol, "--description", "before"]);
+    let snap = text(&snap["SnapshotId"]);
+    cloud.eventually(30, "the snapshot to complete", || snapshot_state(&cloud, &snap) == "completed");
+    let snaps = cloud.aws(&[
+        "describe-snapshots",
+        "--owner-ids",
+        "self",
+        "--filters",
+        &format!("Name=volume-id,Values={vol}"),
+    ]);
+    assert_eq!(text(&snaps["Snapshots"][0]["Progress"]), "100%", "{snaps}");
+    assert_eq!(snaps["Snapshots"][0]["VolumeSize"].as_u64(), Some(2));
+    let detach = cloud.aws(&["detach-volume", "--volume-id", &vol]);
+    assert_eq!(text(&detach["State"]), "detaching");
+    cloud.eventually(30, "the volume to be free", || volume_state(&cloud, &vol).0 == "available");
+
+    // Restored, no smaller than the snapshot.
+    let restore = ["create-volume", "--snapshot-id", &snap, "--availability-zone", "yukari-1a"];
+    let restored = text(&cloud.aws(&restore)["VolumeId"]);
+    cloud.eventually(30, "the restored volume", || volume_state(&cloud, &restored).0 == "available");
+    assert_eq!(volume_of(&cloud, &restored)["Size"].as_u64(), Some(2));
+    let smaller =
+        ["create-volume", "--snapshot-id", &snap, "--availability-zone", "yukari-1a", "--size", "1"];
+    assert_eq!(refused(&cloud, &smaller), "InvalidParameterValue");
+
+    // Terminating the instance frees a volume attached to it.
+    cloud.aws(&[
+        "attach-volume",
+        "--volume-id",
+        &restored,
+        "--instance-id",
+        &instance,
+        "--device",
+        "/dev/sdg",
+    ]);
+    cloud.eventually(30, "the restored volume attached", || volume_state(&cloud, &restored).1 == "attached");
+    cloud.aws(&["terminate-instances", "--instance-ids", &instance]);
+    cloud.eventually(30, "the volume freed by the termination", || {
+        volume_state(&cloud, &restored).0 == "available"
+    });
+
+    // Deleting: volumes, then the snapshot; nothing is left.
+    for v in [&vol, &restored, &first] {
+        cloud.aws(&["delete-volume", "--volume-id", v]);
+    }
+    cloud.aws(&["delete-snapshot", "--snapshot-id", &snap]);
+    cloud.eventually(30, "the volumes to be gone", || {
+        cloud.aws(&["describe-volumes"])["Volumes"].as_array().is_some_and(Vec::is_empty)
+    });
+    assert!(cloud.aws(&["describe-snapshots"])["Snapshots"].as_array().unwrap().is_empty());
+}
+
+/// Stops the test's tgtd (it outlives `yukari up`, as guests do) however
+/// the test ends.
+struct TgtReaper(u16);
+
+impl Drop for TgtReaper {
+    fn drop(&mut self) {
+        let _ = Command::new("pkill").args(["-f", &format!("tgtd -f -C {} ", self.0)]).status();
+    }
+}
+
+/// A tgtd control port no other tgtd uses (tgtd takes 0 to 32767).
+fn free_control_port() -> u16 {
+    loop {
+        let n = 1000 + free_port() % 30000;
+        if !std::path::Path::new(&format!("/run/tgtd/socket.{n}")).exists() {
+            return n;
+        }
+    }
+}
+
+/// The guest's user-data script: waits for a second disk, then prints the
+/// marker on it, or writes it there when there is none.
+const MARKER_SCRIPT: &str = r#"#!/bin/sh
+disk=
+for i in $(seq 1 900); do
+  for d in /sys/block/vd*; do d=${d##*/}; [ "$d" = vda ] || disk=$d; done
+  [ -n "$disk" ] && break
+  sleep 1
+done
+sleep 1
+m=$(dd if=/dev/$disk bs=32 count=1 2>/dev/null | tr -d '\000' | head -1)
+case "$m" in
+  yukari-marker*) echo "MARKER-FOUND $m" ;;
+  *) echo "yukari-marker-42" | dd of=/dev/$disk bs=32 count=1 conv=sync 2>/dev/null; sync
+     echo 3 > /proc/sys/vm/drop_caches
+     echo "MARKER-WRITTEN $(dd if=/dev/$disk bs=32 count=1 2>/dev/null | head -1)" ;;
+esac
+"#;
+
+#[test]
+fn a_marker_goes_from_one_real_guest_to_another_through_a_volume_and_its_snapshot() {
+    let images = image_dir();
+    let temp = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(temp.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let dir = temp.path().join("data");
+    let _qemu = QemuReaper(dir.clone());
+    let iscsi = free_control_port();
+    let _tgt = TgtReaper(iscsi);
+    let iscsi = iscsi.to_string();
+    let port = free_port();
+    let args = [
+        "--hypervisor",
+        "libvirt",
+        "--domain-type",
+        "qemu",
+        "--image-dir",
+        &images.to_string_lossy(),
+        "--storage",
+        "tgt",
+        "--iscsi-port",
+        &iscsi,
+    ];
+    let mut cloud = Cloud::start_in(&dir, port, &args);
+    let script = temp.path().join("marker.sh");
+    std::fs::write(&script, MARKER_SCRIPT).unwrap();
+    let user_data = format!("file://{}", script.display());
+    let launch = |cloud: &Cloud| {
+        let run = cloud.aws(&["run-instances", "--image-id", DEFAULT_IMAGE, "--user-data", &user_data]);
+        text(&run["Instances"][0]["InstanceId"])
+    };
+    let console =
+        |cloud: &Cloud, id: &str| text(&cloud.aws(&["get-console-output", "--instance-id", id])["Output"]);
+    let first = launch(&cloud);
+    let vol =
+        text(&cloud.aws(&["create-volume", "--size", "1", "--availability-zone", "yukari-1a"])["VolumeId"]);
+    poll(180, "the first guest to run", || {
+        instance_states(&cloud.aws(&["describe-instances", "--instance-ids", &first]))[0].1 == "running"
+    });
+    poll(60, "the volume's file and target", || volume_state(&cloud, &vol).0 == "available");
+    let file = dir.join("storage/volumes").join(&vol);
+    assert_eq!(std::fs::metadata(&file).unwrap().len(), 1 << 30, "a 1 GiB sparse file");
+
+    // kill -9 the controller right after it accepted the attach: started
+    // again, it finishes the attach by itself.
+    cloud.aws(&["attach-volume", "--volume-id", &vol, "--instance-id", &first, "--device", "/dev/sdf"]);
+    cloud.kill9();
+    drop(cloud);
+    let cloud = Cloud::start_in(&dir, port, &args);
+    poll(120, "the attach to finish after the crash", || volume_state(&cloud, &vol).1 == "attached");
+    let said = poll_text(
+        240,
+        "the first guest to see the disk and write its marker",
+        || console(&cloud, &first),
+        |c| c.contains("MARKER-WRITTEN yukari-marker-42") && c.contains("1024 MiB serial vol"),
+    );
+    assert!(said.contains("1024 MiB serial vol"), "the guest saw a 1 GiB disk: {said}");
+
+    cloud.aws(&["detach-volume", "--volume-id", &vol]);
+    poll(60, "the detach", || volume_state(&cloud, &vol).0 == "available");
+    let snap = text(&cloud.aws(&["create-snapshot", "--volume-id", &vol])["SnapshotId"]);
+    poll(120, "the snapshot", || snapshot_state(&cloud, &snap) == "completed");
+    let copy = text(
+        &cloud.aws(&["create-volume", "--snapshot-id", &snap, "--availability-zone", "yukari-1a"])["VolumeId"],
+    );
+    let second = launch(&cloud);
+    poll(180, "the second guest to run", || {
+        instance_states(&cloud.aws(&["describe-instances", "--instance-ids", &second]))[0].1 == "running"
+    });
+    poll(60, "the restored volume", || volume_state(&cloud, &copy).0 == "available");
+    cloud.aws(&["attach-volume", "--volume-id", &copy, "--instance-id", &second, "--device", "/dev/sdg"]);
+    poll(60, "the restored volume attached", || volume_state(&cloud, &copy).1 == "attached");
+    poll_text(
+        240,
+        "the second guest to read the marker",
+        || console(&cloud, &second),
+        |c| c.contains("MARKER-FOUND yukari-marker-42"),
+    );
+
+    // Terminating frees the volume and its target goes; deleting removes its file.
+    cloud.aws(&["terminate-instances", "--instance-ids", &first, &second]);
+    poll(120, "the copy to be freed", || volume_state(&cloud, &copy).0 == "available");
+    for v in [&vol, &copy] {
+        cloud.aws(&["delete-volume", "--volume-id", v]);
+    }
+    poll(60, "the volumes' files to go", || {
+        std::fs::read_dir(dir.join("storage/volumes")).unwrap().next().is_none()
+    });
+    let targets = Command::new("tgtadm")
+        .args(["-C", &iscsi, "--lld", "iscsi", "--mode", "target", "--op", "show"])
+        .output()
+        .unwrap();
+    let targets = String::from_utf8_lossy(&targets.stdout);
+    assert!(!targets.contains("Target "), "no target left: {targets}");
+}
