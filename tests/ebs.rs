@@ -339,3 +339,81 @@ fn a_marker_goes_from_one_real_guest_to_another_through_a_volume_and_its_snapsho
     let targets = String::from_utf8_lossy(&targets.stdout);
     assert!(!targets.contains("Target "), "no target left: {targets}");
 }
+
+/// What euca2ools 3.4 sends for euca-create-volume, euca-attach-volume,
+/// euca-detach-volume, euca-delete-volume, euca-describe-volumes,
+/// euca-create-snapshot, euca-describe-snapshots (Owner=self, then
+/// RestorableBy=self, answers shown together) and euca-delete-snapshot:
+/// its SigV4 with a made-up region, Version 2015-10-01, /services/compute.
+#[test]
+fn euca2ools_shaped_volume_and_snapshot_requests() {
+    use common::wire::Signer;
+    let cloud = Cloud::start();
+    let euca = Signer::Euca2ools { region: "undefined-4242" };
+    let client = cloud.wire("/services/compute");
+    let send = |params: &[(&str, &str)]| {
+        let answer = client.send(params, euca);
+        assert_eq!(answer.status, 200, "{params:?}: {}", answer.body);
+        assert!(answer.body.contains("http://ec2.amazonaws.com/doc/2015-10-01/"), "{}", answer.body);
+        answer
+    };
+    const V: (&str, &str) = ("Version", "2015-10-01");
+    let created = send(&[("Action", "CreateVolume"), ("AvailabilityZone", "yukari-1a"), ("Size", "1"), V]);
+    let vol = created.element("volumeId").unwrap().to_owned();
+    assert_eq!(created.element("status"), Some("creating"));
+    let run = send(&[
+        ("Action", "RunInstances"),
+        ("ImageId", DEFAULT_IMAGE),
+        ("MinCount", "1"),
+        ("MaxCount", "1"),
+        V,
+    ]);
+    let instance = run.element("instanceId").unwrap().to_owned();
+    poll(30, "the volume and the instance", || {
+        let v = send(&[("Action", "DescribeVolumes"), ("VolumeId.1", &vol), V]);
+        let i = send(&[("Action", "DescribeInstances"), ("InstanceId.1", &instance), V]);
+        v.element("status") == Some("available") && i.body.contains("<name>running</name>")
+    });
+    let attached = send(&[
+        ("Action", "AttachVolume"),
+        ("Device", "/dev/sdf"),
+        ("InstanceId", &instance),
+        ("VolumeId", &vol),
+        V,
+    ]);
+    assert_eq!(attached.element("status"), Some("attaching"));
+    poll(30, "the attachment", || {
+        send(&[("Action", "DescribeVolumes"), V]).body.contains("<status>attached</status>")
+    });
+    let snap = send(&[("Action", "CreateSnapshot"), ("VolumeId", &vol), ("Description", "euca"), V]);
+    let snap = snap.element("snapshotId").unwrap().to_owned();
+    poll(30, "the snapshot", || {
+        send(&[("Action", "DescribeSnapshots"), ("SnapshotId.1", &snap), V]).element("status")
+            == Some("completed")
+    });
+    let owned = send(&[("Action", "DescribeSnapshots"), ("Owner.1", "self"), V]);
+    assert_eq!(owned.all("snapshotId"), vec![snap.clone()]);
+    assert_eq!(owned.element("progress"), Some("100%"));
+    let shared = send(&[("Action", "DescribeSnapshots"), ("RestorableBy.1", "self"), V]);
+    assert!(shared.all("snapshotId").is_empty(), "no snapshot is shared, so none twice: {}", shared.body);
+    let busy = client.send(&[("Action", "DeleteVolume"), ("VolumeId", &vol), V], euca);
+    assert_eq!((busy.status, busy.code()), (400, Some("VolumeInUse")));
+    let detached = send(&[
+        ("Action", "DetachVolume"),
+        ("VolumeId", &vol),
+        ("InstanceId", &instance),
+        ("Device", "/dev/sdf"),
+        ("Force", "true"),
+        V,
+    ]);
+    assert_eq!(detached.element("status"), Some("detaching"));
+    poll(30, "the detach", || {
+        send(&[("Action", "DescribeVolumes"), ("VolumeId.1", &vol), V]).element("status") == Some("available")
+    });
+    assert_eq!(
+        send(&[("Action", "DeleteSnapshot"), ("SnapshotId", &snap), V]).element("return"),
+        Some("true")
+    );
+    assert_eq!(send(&[("Action", "DeleteVolume"), ("VolumeId", &vol), V]).element("return"), Some("true"));
+    poll(30, "the volume to go", || send(&[("Action", "DescribeVolumes"), V]).all("volumeId").is_empty());
+}

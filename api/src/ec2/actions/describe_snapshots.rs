@@ -1,8 +1,8 @@
 //! DescribeSnapshots: the caller's snapshots, by id, owner or filter,
 //! paged by MaxResults / NextToken. Snapshots are not yet shared between
 //! accounts (no createVolumePermission), so an owner other than the
-//! caller (`self` or its own id), or a RestorableBy other than the caller
-//! or `all`, finds none.
+//! caller (`self` or its own id) finds none, and so does RestorableBy
+//! without an owner (it asks for others' snapshots shared with the caller).
 
 use super::volume_items::{progress, snapshot_fields, snapshot_ids};
 use crate::app::App;
@@ -85,8 +85,15 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
         }
     }
     // Only the caller's own snapshots exist for it (none are shared yet).
-    let visible = (r.owners.is_empty() || r.owners.iter().any(|o| me(o)))
-        && (r.restorable_by.is_empty() || r.restorable_by.iter().any(|o| me(o) || o == "all"));
+    // RestorableBy alone asks for the snapshots others let it restore (as
+    // Eucalyptus answers it: euca-describe-snapshots sends Owner=self,
+    // then RestorableBy=self, and shows both answers together).
+    let visible = if r.owners.is_empty() {
+        r.restorable_by.is_empty()
+    } else {
+        r.owners.iter().any(|o| me(o))
+            && (r.restorable_by.is_empty() || r.restorable_by.iter().any(|o| me(o)))
+    };
     let candidates = view
         .snapshots
         .iter()
