@@ -7,9 +7,11 @@ mod account;
 mod cluster;
 mod credentials;
 mod data_dir;
+mod ebs;
 mod listen;
 mod node;
 mod replay;
+mod storage_controller;
 mod up;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
@@ -41,6 +43,9 @@ enum Commands {
     /// Run a node executor on this host for a controller on another
     /// (`yukari node --controller URL --cluster NAME`), or list the nodes.
     Node(node::NodeArgs),
+    /// Run a cluster's storage controller on this host for a controller on
+    /// another (`yukari storage --controller URL --cluster NAME --credentials EUCARC`).
+    Storage(storage_controller::StorageControllerArgs),
 }
 
 fn init_logs(format: &str) {
@@ -76,6 +81,7 @@ fn run(command: Commands) -> anyhow::Result<()> {
         Commands::Account(command) => runtime.block_on(account::run(command)),
         Commands::Cluster(command) => runtime.block_on(cluster::run(command)),
         Commands::Node(args) => runtime.block_on(node::run(args)),
+        Commands::Storage(args) => runtime.block_on(storage_controller::run(args)),
         Commands::Replay(command) => {
             let _guard = runtime.enter();
             replay::run(command)

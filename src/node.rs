@@ -316,6 +316,7 @@ async fn run_node(args: RunArgs) -> anyhow::Result<()> {
         Duration::from_secs(args.heartbeat_secs.max(1)),
         stopped.clone(),
     ));
+    let volume_driver = driver.clone();
     let executor = NodeExecutor::new(
         ExecutorConfig {
             node: node.clone(),
@@ -332,12 +333,19 @@ async fn run_node(args: RunArgs) -> anyhow::Result<()> {
         None => None,
     };
     tracing::info!(%node, %zone, controller = %controller, hypervisor = %args.hypervisor, "node executor starting");
+    // The node's guests' EBS volumes, as the controller's view of them says.
+    let volumes = tokio::spawn(crate::ebs::run_node_volumes(
+        Arc::new(crate::storage_controller::HttpNodeVolumes(client.clone())),
+        volume_driver,
+        stopped.clone(),
+    ));
     let mut executor = tokio::spawn(executor.run_from(Box::new(remote::RemoteFeed::new(client)), stopped));
     tokio::select! {
         _ = crate::up::shutdown_signal() => {
             tracing::info!("shutting down");
             stop.send_replace(true);
             let _ = beat.await;
+            let _ = volumes.await;
             executor.await??;
             if let Some(task) = guest_net
                 && let Err(e) = task.await?

@@ -68,7 +68,7 @@ pub struct UpArgs {
     #[command(flatten)]
     pub libvirt: hypervisor::LibvirtArgs,
     #[command(flatten)]
-    pub storage: storage::StorageArgs,
+    pub storage: crate::ebs::StorageArgs,
     /// Address to listen on; 0.0.0.0 to serve other machines.
     #[arg(long, default_value = "127.0.0.1")]
     pub bind: IpAddr,
@@ -356,24 +356,16 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         let simulated = matches!(choice, hypervisor::Hypervisor::Sim);
         if let Some((store, target)) = args.storage.open(dir, simulated, args.bind, &host)? {
             storage::configure(&app, &zone_of_node, args.storage.storage_gib, target).await?;
-            storage_tasks.push(tokio::spawn(storage::run_controller(
-                app.clone(),
-                zone_of_node.clone(),
-                store,
-                stopped.clone(),
-            )));
+            let link = Arc::new(storage::LocalStorage { app: app.clone(), zone: zone_of_node.clone() });
+            storage_tasks.push(tokio::spawn(crate::ebs::run_controller(link, store, stopped.clone())));
         }
-        storage_tasks.push(tokio::spawn(storage::run_node_volumes(
-            app.clone(),
-            node.clone(),
+        let link = Arc::new(storage::LocalNode { app: app.clone(), node: node.clone() });
+        storage_tasks.push(tokio::spawn(crate::ebs::run_node_volumes(
+            link,
             node_driver.clone(),
             stopped.clone(),
         )));
-        let monitor = storage::run_monitor(app.clone(), stopped.clone());
-        storage_tasks.push(tokio::spawn(async move {
-            monitor.await;
-            Ok(())
-        }));
+        storage_tasks.push(tokio::spawn(storage::run_monitor(app.clone(), stopped.clone())));
     }
     // Nodes on other hosts (`yukari node`) heartbeat; the embedded one is
     // in this process.
@@ -441,7 +433,8 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         .merge(api::euare::router(app.clone()))
         .merge(api::metadata::router(app.clone()))
         .merge(api::admin::router(app.clone()))
-        .merge(api::nodes::router(app.clone()));
+        .merge(api::nodes::router(app.clone()))
+        .merge(api::storage::router(app.clone()));
     let mut fatal_seen = fatal_seen;
     let mut fatal_wait = fatal_seen.clone();
     let stop_when = async move {
@@ -471,10 +464,8 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         let _ = monitor.await;
     }
     for task in storage_tasks {
-        match task.await {
-            Ok(Err(e)) => tracing::warn!(error = %e, "block storage stopped with an error"),
-            Err(e) => tracing::warn!(error = %e, "block storage stopped with an error"),
-            Ok(Ok(())) => {}
+        if let Err(e) = task.await {
+            tracing::warn!(error = %e, "block storage stopped with an error");
         }
     }
     let followed = match follower {

@@ -18,6 +18,7 @@ pub mod nodes;
 pub mod query;
 pub mod secrets;
 pub mod serve;
+pub mod storage;
 
 #[cfg(test)]
 mod tenancy_tests;

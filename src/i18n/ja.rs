@@ -357,4 +357,53 @@ pub(super) const TABLE: &[(&str, &str)] = &[
         "List the cloud's nodes: cluster, host, state, last heartbeat, capacity",
         "クラウドのノードを一覧表示します: クラスター、ホスト、状態、最後のハートビート、容量",
     ),
+    // EBS: yukari up and yukari storage
+    (
+        "EBS volumes: `tgt` (sparse files in DATA_DIR/storage exported over iSCSI by a tgtd Yukari starts and \
+         owns), `sim` (simulated, for tests; forgets its volumes when it stops), `none` (no block storage here), \
+         or `auto`: `sim` with `--hypervisor sim`, else `tgt`",
+        "EBS ボリューム: `tgt`(DATA_DIR/storage のスパースファイルを、Yukari が起動して管理する tgtd が iSCSI \
+         で公開)、`sim`(テスト用の模擬。停止するとボリュームを忘れます)、`none`(ここではブロックストレージなし)、\
+         `auto`(`--hypervisor sim` なら `sim`、それ以外は `tgt`)",
+    ),
+    (
+        "GiB of volumes the zone's storage controller offers (set at every start)",
+        "ゾーンのストレージコントローラーが提供するボリュームの容量 GiB(起動のたびに設定)",
+    ),
+    (
+        "The iSCSI portal's port, where nodes' QEMU attaches volumes",
+        "iSCSI ポータルのポート(ノードの QEMU がここでボリュームを接続します)",
+    ),
+    (
+        "The control channel of Yukari's own tgtd (/run/tgtd/socket.N, 0 to 32767), apart from any system tgtd \
+         [default: --iscsi-port]",
+        "Yukari 自身の tgtd の制御チャネル(/run/tgtd/socket.N、0〜32767。システムの tgtd とは別)\
+         [既定: --iscsi-port]",
+    ),
+    (
+        "Run a cluster's storage controller on this host for a controller on another (`yukari storage \
+         --controller URL --cluster NAME --credentials EUCARC`)",
+        "別のホストのコントローラーのために、このホストでクラスターのストレージコントローラーを動かします\
+         (`yukari storage --controller URL --cluster NAME --credentials EUCARC`)",
+    ),
+    (
+        "The cluster (availability zone) whose volumes this storage controller keeps",
+        "このストレージコントローラーがボリュームを預かるクラスター(アベイラビリティゾーン)",
+    ),
+    (
+        "The cloud admin's eucarc: the storage controller acts with its key",
+        "クラウド管理者の eucarc(ストレージコントローラーはその鍵で動きます)",
+    ),
+    (
+        "Where the storage controller keeps its volumes, snapshots and tgtd's log",
+        "ストレージコントローラーがボリューム、スナップショット、tgtd のログを置くディレクトリ",
+    ),
+    (
+        "Address the iSCSI portal listens on; 0.0.0.0 to serve other machines",
+        "iSCSI ポータルが待ち受けるアドレス。他のマシンに提供するには 0.0.0.0",
+    ),
+    (
+        "Host name or address nodes reach the iSCSI portal at [default: the --bind address]",
+        "ノードが iSCSI ポータルに届くホスト名またはアドレス [既定: --bind のアドレス]",
+    ),
 ];

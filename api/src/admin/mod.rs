@@ -65,9 +65,20 @@ impl IntoResponse for Refusal {
 
 /// Checks the signature, and that the signer is the admin account.
 pub(crate) fn authorize(app: &App, method: &Method, uri: &Uri, headers: &HeaderMap) -> Result<(), Refusal> {
+    authorize_signed(app, method, uri, headers, b"")
+}
+
+/// [`authorize`] for a request whose body the signature covers.
+pub(crate) fn authorize_signed(
+    app: &App,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(), Refusal> {
     let query = uri.query().unwrap_or("");
     let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
-    let signed = SignedRequest { method: method.as_str(), path: uri.path(), query, headers, body: b"" };
+    let signed = SignedRequest { method: method.as_str(), path: uri.path(), query, headers, body };
     let verified = verify(&signed, &pairs, SystemTime::now(), &app.credentials)
         .map_err(|e| Refusal(StatusCode::UNAUTHORIZED, format!("{}: {e}", e.ec2_code())))?;
     let (account, _) = app

@@ -268,3 +268,130 @@ impl App {
         Ok(expired)
     }
 }
+
+/// What a storage controller did, as it reports it (in the process, or
+/// as JSON from another host); recorded as the matching command.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum StorageDone {
+    Created { volume: VolumeId },
+    CreateFailed { volume: VolumeId, reason: String },
+    Exported { volume: VolumeId },
+    Revoked { volume: VolumeId },
+    Deleted { volume: VolumeId },
+    SnapshotProgress { snapshot: domain::SnapshotId, percent: u8 },
+    SnapshotCompleted { snapshot: domain::SnapshotId, manifest: String },
+    SnapshotFailed { snapshot: domain::SnapshotId, reason: String },
+}
+
+/// What a node did with a volume of one of its guests.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum NodeDone {
+    Attached { instance: InstanceId, volume: VolumeId },
+    AttachFailed { instance: InstanceId, volume: VolumeId, reason: String },
+    Detached { instance: InstanceId, volume: VolumeId },
+}
+
+impl StorageDone {
+    pub fn command(self, zone: &ZoneName, at: Timestamp) -> Command {
+        use domain::volumes::*;
+        let on = |volume| VolumeReport { zone: zone.clone(), volume, at };
+        let of = |snapshot| SnapshotReport { zone: zone.clone(), snapshot, at };
+        match self {
+            StorageDone::Created { volume } => Command::ReportVolumeCreated(on(volume)),
+            StorageDone::CreateFailed { volume, reason } => {
+                Command::ReportVolumeCreateFailed(VolumeFailure { report: on(volume), reason })
+            }
+            StorageDone::Exported { volume } => Command::ReportVolumeExported(on(volume)),
+            StorageDone::Revoked { volume } => Command::ReportVolumeRevoked(on(volume)),
+            StorageDone::Deleted { volume } => Command::ReportVolumeDeleted(on(volume)),
+            StorageDone::SnapshotProgress { snapshot, percent } => {
+                Command::ReportSnapshotProgress(SnapshotProgress { report: of(snapshot), percent })
+            }
+            StorageDone::SnapshotCompleted { snapshot, manifest } => {
+                Command::ReportSnapshotCompleted(SnapshotDone { report: of(snapshot), manifest })
+            }
+            StorageDone::SnapshotFailed { snapshot, reason } => {
+                Command::ReportSnapshotFailed(SnapshotFailure { report: of(snapshot), reason })
+            }
+        }
+    }
+}
+
+impl NodeDone {
+    pub fn command(self, node: &NodeId, at: Timestamp) -> Command {
+        use domain::volumes::{AttachmentFailure, AttachmentReport};
+        let of = |instance, volume| AttachmentReport { node: node.clone(), instance, volume, at };
+        match self {
+            NodeDone::Attached { instance, volume } => Command::ReportVolumeAttached(of(instance, volume)),
+            NodeDone::AttachFailed { instance, volume, reason } => {
+                Command::ReportVolumeAttachFailed(AttachmentFailure { report: of(instance, volume), reason })
+            }
+            NodeDone::Detached { instance, volume } => Command::ReportVolumeDetached(of(instance, volume)),
+        }
+    }
+}
+
+/// Why a report was not recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportRefused {
+    /// It names what is not the reporter's (another zone's volume, a
+    /// guest on another node): a 403 on the wire.
+    #[error("{0}")]
+    NotYours(String),
+    /// The log cannot take it now: try again.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+impl App {
+    async fn record(&self, command: Command, who: &str, source: String) -> Result<(), ReportRefused> {
+        let meta = RequestMeta {
+            principal: Principal::system(who),
+            request_id: self.ids.request_id(),
+            correlation_id: String::new(),
+            source,
+        };
+        match self.execute(command, &meta).await {
+            Ok(_) => Ok(()),
+            Err(ExecuteError::Refused(
+                e @ (domain::DecideError::NotInZone { .. } | domain::DecideError::NotPlacedOnNode { .. }),
+            )) => Err(ReportRefused::NotYours(e.to_string())),
+            // Overtaken by the log (a retry, a deadline): nothing to do.
+            Err(ExecuteError::Refused(e)) => {
+                tracing::info!(error = %e, "a storage report decided nothing");
+                Ok(())
+            }
+            Err(e) => Err(ReportRefused::Unavailable(e.to_string())),
+        }
+    }
+
+    /// Sets `zone`'s block storage capacity (nothing when it is so already).
+    pub async fn configure_storage(&self, zone: &ZoneName, capacity_gib: u64) -> Result<(), ExecuteError> {
+        let command = Command::ConfigureStorage(domain::volumes::ConfigureStorage {
+            zone: zone.clone(),
+            capacity_gib,
+            at: super::ids::now(),
+        });
+        let meta = RequestMeta {
+            principal: Principal::system("storage-controller"),
+            request_id: self.ids.request_id(),
+            correlation_id: String::new(),
+            source: format!("storage:{zone}"),
+        };
+        self.execute(command, &meta).await.map(drop)
+    }
+
+    /// Records what `zone`'s storage controller did.
+    pub async fn record_storage(&self, zone: &ZoneName, done: StorageDone) -> Result<(), ReportRefused> {
+        let command = done.command(zone, super::ids::now());
+        self.record(command, "storage-controller", format!("storage:{zone}")).await
+    }
+
+    /// Records what `node` did with its guests' volumes.
+    pub async fn record_node_volume(&self, node: &NodeId, done: NodeDone) -> Result<(), ReportRefused> {
+        let command = done.command(node, super::ids::now());
+        self.record(command, "node-executor", format!("node:{node}")).await
+    }
+}

@@ -28,6 +28,7 @@ pub mod consoles;
 pub mod feed;
 pub mod liveness;
 pub mod network;
+mod volumes;
 pub mod wire;
 
 use crate::admin::{Refusal, refuse};
@@ -53,6 +54,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/node/console", post(console))
         .route("/node/metadata-token", get(metadata_token))
         .route("/node/network", get(network::network))
+        .route("/node/volumes", get(volumes::volumes))
+        .route("/node/volume-report", post(volumes::report))
         .merge(admin::router())
         .with_state(app)
 }

@@ -1,0 +1,363 @@
+//! EBS's executors (docs/adr/0013-block-storage.md): a zone's storage
+//! controller and a node's volume attachments, each a loop that applies
+//! the view the controller computes from its read models and reports what
+//! it did. The same loops run in `yukari up` (links in the process) and
+//! in `yukari storage` / `yukari node` on other hosts (links over HTTP).
+//! Every step is idempotent and the view alone says what must exist, so a
+//! crash anywhere resumes from the log: on start the store is made to
+//! agree with it (orphan targets and files removed, missing exports made
+//! again), and so are the guests' disks.
+
+use api::app::volumes::{NodeDone, NodeVolumes, StorageDone, StorageTarget, StorageView};
+use node_executor::{
+    HypervisorDriver, VolumeDisk, VolumeReport, VolumeSync, WantedAttachment, WantedVolumes,
+};
+use std::future::Future;
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+use storage::{ChunkId, Grant, Reconciler, StorageDriver, StorageReport, TgtConfig, TgtDriver, Wanted};
+use tokio::sync::watch;
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// How a storage controller hears its view and tells what it did.
+pub trait StorageLink: Send + Sync {
+    /// The zone's view, once the log has moved past `have` (or after a
+    /// while, to look again anyway).
+    fn view(&self, have: u64) -> BoxFuture<'_, anyhow::Result<StorageView>>;
+    fn report(&self, done: StorageDone) -> BoxFuture<'_, anyhow::Result<()>>;
+}
+
+/// How a node hears its guests' volumes and tells what it did.
+pub trait NodeVolumesLink: Send + Sync {
+    fn view(&self, have: u64) -> BoxFuture<'_, anyhow::Result<NodeVolumes>>;
+    fn report(&self, done: NodeDone) -> BoxFuture<'_, anyhow::Result<()>>;
+}
+
+/// Block storage settings (`yukari up`, `yukari storage`).
+#[derive(clap::Args, Debug)]
+pub struct StorageArgs {
+    /// EBS volumes: `tgt` (sparse files in DATA_DIR/storage exported over
+    /// iSCSI by a tgtd Yukari starts and owns), `sim` (simulated, for
+    /// tests; forgets its volumes when it stops), `none` (no block storage
+    /// here), or `auto`: `sim` with `--hypervisor sim`, else `tgt`
+    #[arg(long, default_value = "auto", value_parser = ["auto", "tgt", "sim", "none"])]
+    pub storage: String,
+    /// GiB of volumes the zone's storage controller offers (set at every start)
+    #[arg(long, default_value_t = 100)]
+    pub storage_gib: u64,
+    /// The iSCSI portal's port, where nodes' QEMU attaches volumes
+    #[arg(long, default_value_t = 3260)]
+    pub iscsi_port: u16,
+    /// The control channel of Yukari's own tgtd (/run/tgtd/socket.N, 0 to
+    /// 32767), apart from any system tgtd [default: --iscsi-port]
+    #[arg(long)]
+    pub tgt_control_port: Option<u16>,
+}
+
+/// The store a storage controller runs, started.
+pub enum Store {
+    Tgt(TgtDriver),
+    Sim(storage::SimStorage),
+}
+
+impl StorageArgs {
+    /// The store asked for (`None`: no block storage), started, and where
+    /// nodes reach it: tgtd listens on `bind`, nodes connect to `host`.
+    pub fn open(
+        &self,
+        dir: &Path,
+        simulated_guests: bool,
+        bind: std::net::IpAddr,
+        host: &str,
+    ) -> anyhow::Result<Option<(Store, StorageTarget)>> {
+        use anyhow::Context;
+        let kind = match self.storage.as_str() {
+            "auto" if simulated_guests => "sim",
+            "auto" => "tgt",
+            other => other,
+        };
+        let target = StorageTarget {
+            portal: format!("{host}:{}", self.iscsi_port),
+            iqn_prefix: storage::tgt::IQN_PREFIX.to_owned(),
+        };
+        match kind {
+            "none" => Ok(None),
+            "sim" => Ok(Some((Store::Sim(storage::SimStorage::new()), target))),
+            _ => {
+                let data = dir.join("storage");
+                crate::data_dir::create(&data)?;
+                let control = self.tgt_control_port.unwrap_or(self.iscsi_port);
+                let config =
+                    TgtConfig::new(control, format!("{bind}:{}", self.iscsi_port), data.join("tgtd.log"));
+                let driver = tokio::task::block_in_place(|| TgtDriver::open(&data, config)).with_context(|| {
+                    say!(
+                        "cannot start the storage controller's iSCSI target (tgtd, Debian package tgt); \
+                         --storage none runs without volumes",
+                        "ストレージコントローラーの iSCSI ターゲット (tgtd、Debian パッケージ tgt) を起動できません。\
+                         ボリュームなしで動かすには --storage none"
+                    )
+                })?;
+                Ok(Some((Store::Tgt(driver), target)))
+            }
+        }
+    }
+}
+
+fn wanted(view: &StorageView) -> Wanted {
+    Wanted {
+        position: view.position,
+        volumes: view
+            .volumes
+            .iter()
+            .map(|v| storage::WantedVolume {
+                volume: v.volume.to_string(),
+                size: v.size_bytes,
+                source: v.source.as_deref().and_then(ChunkId::parse),
+                grant: v.grant.clone().map(|initiator| Grant { initiator }),
+                created: v.created,
+                exported: v.exported,
+                revoke: v.revoke.clone(),
+            })
+            .collect(),
+        deleting: view.deleting.iter().map(ToString::to_string).collect(),
+        snapshots: view
+            .snapshots
+            .iter()
+            .map(|(s, v)| storage::WantedSnapshot { snapshot: s.to_string(), volume: v.to_string() })
+            .collect(),
+        live_snapshots: view.live_snapshots.iter().filter_map(|m| ChunkId::parse(m)).collect(),
+    }
+}
+
+/// What the controller records of a store's report (nothing for what
+/// only the store's own log needs to say).
+fn storage_done(report: StorageReport) -> Option<StorageDone> {
+    let volume = |v: &str| domain::VolumeId::parse(v).ok();
+    let snapshot = |s: &str| domain::SnapshotId::parse(s).ok();
+    Some(match report {
+        StorageReport::Created { volume: v } => StorageDone::Created { volume: volume(&v)? },
+        StorageReport::CreateFailed { volume: v, reason } => {
+            StorageDone::CreateFailed { volume: volume(&v)?, reason }
+        }
+        StorageReport::Exported { volume: v, .. } => StorageDone::Exported { volume: volume(&v)? },
+        StorageReport::Revoked { volume: v, .. } => StorageDone::Revoked { volume: volume(&v)? },
+        StorageReport::Deleted { volume: v } => StorageDone::Deleted { volume: volume(&v)? },
+        StorageReport::SnapshotProgress { snapshot: s, percent } => {
+            StorageDone::SnapshotProgress { snapshot: snapshot(&s)?, percent }
+        }
+        StorageReport::SnapshotCompleted { snapshot: s, manifest, .. } => {
+            StorageDone::SnapshotCompleted { snapshot: snapshot(&s)?, manifest: manifest.to_string() }
+        }
+        StorageReport::SnapshotFailed { snapshot: s, reason } => {
+            StorageDone::SnapshotFailed { snapshot: snapshot(&s)?, reason }
+        }
+        StorageReport::Lost { volume } => {
+            tracing::error!(%volume, "the log holds a volume whose file is gone from this storage controller");
+            return None;
+        }
+        StorageReport::ExportFailed { volume, reason, .. } => {
+            tracing::warn!(%volume, %reason, "cannot export a volume (tried again; its attach deadline fails it)");
+            return None;
+        }
+    })
+}
+
+/// How often the store is compared with the log even when nothing moved
+/// (orphans, a tgtd restarted underneath).
+const RECONCILE_EVERY: Duration = Duration::from_secs(10);
+
+/// Waits a little, unless the process is stopping.
+async fn pause(stopped: &mut watch::Receiver<bool>) {
+    tokio::select! {
+        _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+        _ = stopped.changed() => {}
+    }
+}
+
+/// A storage controller: applies its zone's view whenever it changes (and
+/// every [`RECONCILE_EVERY`]), until `stopped`.
+pub async fn run_controller(link: Arc<dyn StorageLink>, store: Store, stopped: watch::Receiver<bool>) {
+    match store {
+        Store::Tgt(driver) => controller_loop(link, Reconciler::new(driver), stopped).await,
+        Store::Sim(driver) => controller_loop(link, Reconciler::new(driver), stopped).await,
+    }
+}
+
+async fn controller_loop<D: StorageDriver>(
+    link: Arc<dyn StorageLink>,
+    mut reconciler: Reconciler<D>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let mut have = 0;
+    let mut last: Option<StorageView> = None;
+    let mut last_full: Option<tokio::time::Instant> = None;
+    while !*stopped.borrow() {
+        let view = tokio::select! {
+            view = link.view(have) => view,
+            _ = stopped.changed() => continue,
+        };
+        let view = match view {
+            Ok(view) => view,
+            Err(e) => {
+                tracing::warn!(error = %format!("{e:#}"), "cannot read the storage controller's view; trying again");
+                pause(&mut stopped).await;
+                continue;
+            }
+        };
+        have = view.position;
+        let moved = last.as_ref().is_none_or(|l| {
+            (&l.volumes, &l.deleting, &l.snapshots) != (&view.volumes, &view.deleting, &view.snapshots)
+        });
+        if !moved && last_full.is_some_and(|t| t.elapsed() < RECONCILE_EVERY) {
+            continue;
+        }
+        let wanted = wanted(&view);
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let applying = tokio::task::spawn_blocking(move || {
+            let result = reconciler.apply(&wanted, &mut |report| {
+                let _ = tx.send(report);
+            });
+            (reconciler, result)
+        });
+        // Reports are recorded as they come (a snapshot's progress while it is taken).
+        while let Some(report) = rx.recv().await {
+            if let Some(done) = storage_done(report)
+                && let Err(e) = link.report(done).await
+            {
+                tracing::warn!(error = %format!("{e:#}"), "cannot record a storage report now (the next view asks again)");
+            }
+        }
+        let (back, result) = match applying.await {
+            Ok(done) => done,
+            Err(e) => {
+                tracing::error!(error = %e, "the storage controller's reconciler panicked; stopping it");
+                return;
+            }
+        };
+        reconciler = back;
+        match result {
+            Ok(cleanup) if !cleanup.orphan_volumes.is_empty() || !cleanup.orphan_exports.is_empty() => {
+                tracing::warn!(
+                    volumes = ?cleanup.orphan_volumes,
+                    exports = ?cleanup.orphan_exports,
+                    "removed what the log does not name (left by a crash)"
+                );
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "the storage controller could not apply its view; trying again");
+                pause(&mut stopped).await;
+            }
+        }
+        last_full = Some(tokio::time::Instant::now());
+        last = Some(view);
+    }
+}
+
+fn wanted_volumes(view: &NodeVolumes) -> WantedVolumes {
+    WantedVolumes {
+        position: view.position,
+        attach: view
+            .attach
+            .iter()
+            .map(|a| WantedAttachment {
+                instance: a.instance.clone(),
+                disk: VolumeDisk {
+                    volume: a.volume.to_string(),
+                    device: a.device.clone(),
+                    iqn: a.iqn.clone(),
+                    lun: a.lun,
+                    portal: a.portal.clone(),
+                    initiator: a.initiator.clone(),
+                },
+                attached: a.attached,
+            })
+            .collect(),
+        detach: view.detach.iter().map(|(i, v)| (i.clone(), v.to_string())).collect(),
+        instances: view.instances.clone(),
+    }
+}
+
+fn node_done(report: VolumeReport) -> Option<NodeDone> {
+    let volume = |v: &str| domain::VolumeId::parse(v).ok();
+    Some(match report {
+        VolumeReport::Attached { instance, volume: v } => {
+            NodeDone::Attached { instance, volume: volume(&v)? }
+        }
+        VolumeReport::AttachFailed { instance, volume: v, reason } => {
+            NodeDone::AttachFailed { instance, volume: volume(&v)?, reason }
+        }
+        VolumeReport::Detached { instance, volume: v } => {
+            NodeDone::Detached { instance, volume: volume(&v)? }
+        }
+        VolumeReport::DetachStuck { instance, volume, reason } => {
+            tracing::warn!(%instance, %volume, %reason, "a guest did not let a volume go (tried again)");
+            return None;
+        }
+    })
+}
+
+/// A node's volumes: plugs in and unplugs its guests' volumes as its view
+/// says, whenever it changes (and every [`RECONCILE_EVERY`]).
+pub async fn run_node_volumes(
+    link: Arc<dyn NodeVolumesLink>,
+    driver: Arc<dyn HypervisorDriver>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let mut have = 0;
+    let mut last: Option<NodeVolumes> = None;
+    let mut last_full: Option<tokio::time::Instant> = None;
+    while !*stopped.borrow() {
+        let view = tokio::select! {
+            view = link.view(have) => view,
+            _ = stopped.changed() => continue,
+        };
+        let view = match view {
+            Ok(view) => view,
+            Err(e) => {
+                tracing::warn!(error = %format!("{e:#}"), "cannot read this node's volumes; trying again");
+                pause(&mut stopped).await;
+                continue;
+            }
+        };
+        have = view.position;
+        let moved = last.as_ref().is_none_or(|l| {
+            (&l.attach, &l.detach, &l.instances) != (&view.attach, &view.detach, &view.instances)
+        });
+        if !moved && last_full.is_some_and(|t| t.elapsed() < RECONCILE_EVERY) {
+            continue;
+        }
+        let wanted = wanted_volumes(&view);
+        let driver = driver.clone();
+        let applied = tokio::task::spawn_blocking(move || {
+            let mut reports = Vec::new();
+            let result = VolumeSync::new(&*driver).apply(&wanted, &mut |r| reports.push(r));
+            (reports, result)
+        })
+        .await;
+        let Ok((reports, result)) = applied else {
+            tracing::error!("the node's volume sync panicked; stopping it");
+            return;
+        };
+        for done in reports.into_iter().filter_map(node_done) {
+            if let Err(e) = link.report(done).await {
+                tracing::warn!(error = %format!("{e:#}"), "cannot record a volume report now (the next view asks again)");
+            }
+        }
+        match result {
+            Ok(removed) if !removed.is_empty() => {
+                tracing::warn!(?removed, "unplugged volume disks the log does not name (left by a crash)")
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "the node could not apply its volumes; trying again");
+                pause(&mut stopped).await;
+            }
+        }
+        last_full = Some(tokio::time::Instant::now());
+        last = Some(view);
+    }
+}

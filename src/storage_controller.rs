@@ -1,0 +1,146 @@
+//! `yukari storage --controller URL --cluster NAME --credentials EUCARC`:
+//! a cluster's storage controller on a host of its own (Eucalyptus's SC):
+//! volumes as sparse files in DATA_DIR/storage exported by the tgtd it
+//! starts and owns, its view read from the controller and its reports
+//! sent back over the storage protocol (api::storage), signed with the
+//! cloud admin's key. Also the nodes' side of the same protocol
+//! ([`HttpNodeVolumes`], used by `yukari node`).
+
+use crate::ebs::{BoxFuture, NodeVolumesLink, StorageArgs, StorageLink};
+use anyhow::{Context, bail};
+use api::admin::client::AdminClient;
+use api::app::volumes::{NodeDone, NodeVolumes, StorageDone, StorageTarget, StorageView};
+use domain::ZoneName;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::sync::watch;
+
+#[derive(clap::Args, Debug)]
+pub struct StorageControllerArgs {
+    /// The controller's EC2 endpoint, e.g. http://10.0.0.1:8773/
+    #[arg(long)]
+    pub controller: String,
+    /// The cluster (availability zone) whose volumes this storage controller keeps
+    #[arg(long)]
+    pub cluster: String,
+    /// The cloud admin's eucarc: the storage controller acts with its key
+    #[arg(long)]
+    pub credentials: PathBuf,
+    /// Where the storage controller keeps its volumes, snapshots and tgtd's log
+    #[arg(long, default_value = "yukari-storage")]
+    pub data_dir: PathBuf,
+    /// Address the iSCSI portal listens on; 0.0.0.0 to serve other machines
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+    /// Host name or address nodes reach the iSCSI portal at [default: the --bind address]
+    #[arg(long)]
+    pub public_host: Option<String>,
+    #[command(flatten)]
+    pub storage: StorageArgs,
+}
+
+fn encode(text: &str) -> String {
+    percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+/// How long the controller may hold a view request open.
+const WAIT_SECS: u64 = 5;
+
+/// A storage controller's link to a controller on another host.
+pub struct HttpStorage {
+    client: AdminClient,
+    zone: ZoneName,
+    target: StorageTarget,
+    capacity_gib: u64,
+}
+
+impl StorageLink for HttpStorage {
+    fn view(&self, have: u64) -> BoxFuture<'_, anyhow::Result<StorageView>> {
+        Box::pin(async move {
+            let query = format!(
+                "capacity_gib={}&have={have}&iqn_prefix={}&portal={}&wait={WAIT_SECS}&zone={}",
+                self.capacity_gib,
+                encode(&self.target.iqn_prefix),
+                encode(&self.target.portal),
+                encode(self.zone.as_str()),
+            );
+            let response = self.client.call("GET", "/storage/exports", &query, Vec::new()).await?;
+            Ok(serde_json::from_slice(&response.bytes().await?)?)
+        })
+    }
+
+    fn report(&self, done: StorageDone) -> BoxFuture<'_, anyhow::Result<()>> {
+        Box::pin(async move {
+            let body = serde_json::to_vec(&[done])?;
+            let query = format!("zone={}", encode(self.zone.as_str()));
+            self.client.call("POST", "/storage/report", &query, body).await?;
+            Ok(())
+        })
+    }
+}
+
+/// A node's volumes from a controller on another host (signed with the
+/// node's own key).
+pub struct HttpNodeVolumes(pub AdminClient);
+
+impl NodeVolumesLink for HttpNodeVolumes {
+    fn view(&self, have: u64) -> BoxFuture<'_, anyhow::Result<NodeVolumes>> {
+        Box::pin(async move {
+            let query = format!("have={have}&wait={WAIT_SECS}");
+            let response = self.0.call("GET", "/node/volumes", &query, Vec::new()).await?;
+            Ok(serde_json::from_slice(&response.bytes().await?)?)
+        })
+    }
+
+    fn report(&self, done: NodeDone) -> BoxFuture<'_, anyhow::Result<()>> {
+        Box::pin(async move {
+            let body = serde_json::to_vec(&[done])?;
+            self.0.call("POST", "/node/volume-report", "", body).await?;
+            Ok(())
+        })
+    }
+}
+
+pub async fn run(args: StorageControllerArgs) -> anyhow::Result<()> {
+    let zone = ZoneName::parse(&args.cluster)
+        .map_err(|e| anyhow::anyhow!(say!("--cluster: {e}", "--cluster: {e}")))?;
+    let (_, key, secret) = crate::cluster::admin_key(&args.credentials)?;
+    let client = AdminClient::new(&args.controller, &key, &secret)?;
+    crate::data_dir::create(&args.data_dir)?;
+    let host = match &args.public_host {
+        Some(h) => h.clone(),
+        None if args.bind.is_unspecified() => {
+            bail!(say!(
+                "with --bind 0.0.0.0, give --public-host: the address nodes reach this host at",
+                "--bind 0.0.0.0 のときは --public-host (ノードがこのホストに届くアドレス) を指定してください"
+            ))
+        }
+        None => args.bind.to_string(),
+    };
+    let Some((store, target)) = args.storage.open(&args.data_dir, false, args.bind, &host)? else {
+        bail!(say!("--storage none: nothing to serve", "--storage none: 提供するものがありません"));
+    };
+    let link = Arc::new(HttpStorage {
+        client,
+        zone: zone.clone(),
+        target: target.clone(),
+        capacity_gib: args.storage.storage_gib,
+    });
+    // The first view proves the controller, the credentials and the cluster.
+    link.view(0).await.with_context(|| {
+        say!(
+            "cannot read the storage view of cluster {zone} from {}",
+            "{} からクラスター {zone} のストレージの状態を読めません",
+            args.controller
+        )
+    })?;
+    tracing::info!(%zone, portal = %target.portal, controller = %args.controller, "storage controller starting");
+    let (stop, stopped) = watch::channel(false);
+    let task = tokio::spawn(crate::ebs::run_controller(link, store, stopped));
+    crate::up::shutdown_signal().await;
+    tracing::info!("shutting down");
+    stop.send_replace(true);
+    task.await?;
+    Ok(())
+}
