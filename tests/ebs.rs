@@ -521,6 +521,11 @@ fn kill_9_at_any_step_of_the_volume_sagas_converges_with_no_orphan() {
         "a volume failed: {volumes:?}\n{}",
         sent.join("\n")
     );
+    let snapshots = cloud.aws(&["describe-snapshots"])["Snapshots"].as_array().cloned().unwrap();
+    assert!(
+        snapshots.iter().all(|s| text(&s["State"]) == "completed"),
+        "a snapshot interrupted by a kill is taken again, not failed: {snapshots:?}"
+    );
     // A moment for the last reconcile pass to remove what a kill left behind.
     poll(30, "the store to match the log", || {
         let files: std::collections::BTreeSet<String> = std::fs::read_dir(dir.join("storage/volumes"))

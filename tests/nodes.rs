@@ -752,3 +752,131 @@ fn pushed_console_output_outlives_a_controller_restart() {
     assert!(console(&world).contains("Yukari simulated guest"), "kept across the restart");
     assert!(world.dir.join(format!("ctl/consoles/{id}")).is_file());
 }
+
+/// Stops a tgtd started in a test (it outlives its storage controller).
+struct TgtReaper(u16);
+
+impl Drop for TgtReaper {
+    fn drop(&mut self) {
+        let _ = Command::new("pkill").args(["-f", &format!("tgtd -f -C {} ", self.0)]).status();
+    }
+}
+
+/// EBS across hosts: the controller (with no storage of its own), a
+/// storage controller (`yukari storage`, its own tgtd) and a node with a
+/// real guest, each in its own namespace. A volume made on the storage
+/// host is attached to the guest over iSCSI between the namespaces, the
+/// guest's user-data script writes a marker on it, and a snapshot of it
+/// restored into a new volume is attached again.
+#[test]
+fn a_storage_controller_and_a_node_on_other_hosts_serve_a_volume_to_a_real_guest() {
+    netns::require_netns("a cloud of several hosts");
+    let images = image_dir();
+    let (temp, world, _controller) =
+        start_with(&[("ctl", 1), ("sc", 21), ("n1", 11)], &["--storage", "none"]);
+    std::fs::set_permissions(temp.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let _reaper = QemuReaper(world.dir.clone());
+    world.yukari_ok(&["cluster", "add", "east"]);
+    let control = loop {
+        let n = 1000 + common::free_port() % 30000;
+        if !Path::new(&format!("/run/tgtd/socket.{n}")).exists() {
+            break n;
+        }
+    };
+    let _tgt = TgtReaper(control);
+    let (eucarc, sc_dir) = (world.dir.join("ctl/eucarc"), world.dir.join("sc"));
+    let control = control.to_string();
+    let url = format!("http://{CONTROLLER}:8773/");
+    let _sc = world.spawn(
+        "sc",
+        &[
+            "storage",
+            "--controller",
+            &url,
+            "--cluster",
+            "east",
+            "--credentials",
+            eucarc.to_str().unwrap(),
+            "--data-dir",
+            sc_dir.to_str().unwrap(),
+            "--bind",
+            "10.250.0.21",
+            "--storage-gib",
+            "8",
+            "--tgt-control-port",
+            &control,
+        ],
+        "sc.log",
+    );
+    let image_dir = images.to_string_lossy().into_owned();
+    let libvirt = ["--hypervisor", "libvirt", "--domain-type", "qemu", "--image-dir", &image_dir];
+    let _n1 = world.node_with("n1", 11, true, &libvirt);
+    poll(120, "n1 reachable", || world.east().get("10.250.0.11").is_some_and(|(s, _)| s == "reachable"));
+
+    let script = world.dir.join("marker.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\nwhile [ ! -b /dev/vdb ]; do sleep 1; done\nsleep 1\n\
+         echo yukari-marker-7 | dd of=/dev/vdb bs=32 count=1 conv=sync 2>/dev/null; sync\n\
+         echo \"MARKER $(dd if=/dev/vdb bs=16 count=1 2>/dev/null | head -1)\"\n",
+    )
+    .unwrap();
+    let user_data = format!("file://{}", script.display());
+    let run = world.aws(&[
+        "run-instances",
+        "--image-id",
+        IMAGE,
+        "--instance-type",
+        "m1.small",
+        "--placement",
+        "AvailabilityZone=east",
+        "--user-data",
+        &user_data,
+    ]);
+    let id = run["Instances"][0]["InstanceId"].as_str().unwrap().to_owned();
+    let volume_state = |v: &str| {
+        let d = world.aws(&["describe-volumes", "--volume-ids", v]);
+        let v = &d["Volumes"][0];
+        (
+            v["State"].as_str().unwrap_or_default().to_owned(),
+            v["Attachments"][0]["State"].as_str().unwrap_or_default().to_owned(),
+        )
+    };
+    let made = world.aws(&["create-volume", "--size", "1", "--availability-zone", "east"]);
+    let vol = made["VolumeId"].as_str().unwrap().to_owned();
+    poll(60, "the volume made on the storage host", || volume_state(&vol).0 == "available");
+    assert_eq!(
+        std::fs::metadata(sc_dir.join("storage/volumes").join(&vol)).unwrap().len(),
+        1 << 30,
+        "the volume's file is on the storage host"
+    );
+    poll(240, "the instance running", || world.states()[&id] == "running");
+    world.aws(&["attach-volume", "--volume-id", &vol, "--instance-id", &id, "--device", "/dev/sdf"]);
+    poll(60, "the attachment across hosts", || volume_state(&vol).1 == "attached");
+    let console = || {
+        world.aws(&["get-console-output", "--instance-id", &id])["Output"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    poll_text(240, "the guest to write its marker on the volume", console, |c| {
+        c.contains("MARKER yukari-marker-7")
+    });
+
+    world.aws(&["detach-volume", "--volume-id", &vol]);
+    poll(60, "the detach", || volume_state(&vol).0 == "available");
+    let snap =
+        world.aws(&["create-snapshot", "--volume-id", &vol])["SnapshotId"].as_str().unwrap().to_owned();
+    poll(60, "the snapshot", || {
+        world.aws(&["describe-snapshots", "--snapshot-ids", &snap])["Snapshots"][0]["State"] == "completed"
+    });
+    let copy = world.aws(&["create-volume", "--snapshot-id", &snap, "--availability-zone", "east"]);
+    let copy = copy["VolumeId"].as_str().unwrap().to_owned();
+    poll(60, "the restored volume", || volume_state(&copy).0 == "available");
+    world.aws(&["attach-volume", "--volume-id", &copy, "--instance-id", &id, "--device", "/dev/sdg"]);
+    poll(60, "the restored volume attached", || volume_state(&copy).1 == "attached");
+    let serial = format!("serial {}", copy.replace('-', ""));
+    poll_text(120, "the guest to see the restored volume", console, |c| c.contains(&serial));
+    world.aws(&["terminate-instances", "--instance-ids", &id]);
+    poll(120, "the restored volume freed", || volume_state(&copy).0 == "available");
+}
