@@ -116,7 +116,10 @@ fn wanted(view: &StorageView) -> Wanted {
                 volume: v.volume.to_string(),
                 size: v.size_bytes,
                 source: v.source.as_deref().and_then(ChunkId::parse),
-                grant: v.grant.clone().map(|initiator| Grant { initiator }),
+                grant: v.grant.clone().map(|initiator| Grant {
+                    initiator,
+                    chap: v.chap.clone().map(|c| storage::Chap { user: c.user, secret: c.secret }),
+                }),
                 created: v.created,
                 exported: v.exported,
                 revoke: v.revoke.clone(),
@@ -272,6 +275,10 @@ fn wanted_volumes(view: &NodeVolumes) -> WantedVolumes {
                     lun: a.lun,
                     portal: a.portal.clone(),
                     initiator: a.initiator.clone(),
+                    chap: a
+                        .chap
+                        .clone()
+                        .map(|c| node_executor::VolumeChap { user: c.user, secret: c.secret }),
                 },
                 attached: a.attached,
             })

@@ -69,6 +69,12 @@ pub struct UpArgs {
     pub libvirt: hypervisor::LibvirtArgs,
     #[command(flatten)]
     pub storage: crate::ebs::StorageArgs,
+    /// iSCSI targets ask each attachment for a CHAP secret as well as its
+    /// initiator name. Its nodes must reach libvirt through a daemon
+    /// (`--hypervisor libvirt:qemu:///system`): the embedded driver cannot
+    /// read libvirt secrets
+    #[arg(long)]
+    pub iscsi_chap: bool,
     /// Address to listen on; 0.0.0.0 to serve other machines.
     #[arg(long, default_value = "127.0.0.1")]
     pub bind: IpAddr,
@@ -351,6 +357,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     };
     // Block storage: the zone's storage controller, the embedded node's
     // attachments and the deadline monitor.
+    app.storage_targets.chap.store(args.iscsi_chap, std::sync::atomic::Ordering::Relaxed);
     let mut storage_tasks = Vec::new();
     if !read_only {
         let simulated = matches!(choice, hypervisor::Hypervisor::Sim);

@@ -287,6 +287,14 @@ fn a_marker_goes_from_one_real_guest_to_another_through_a_volume_and_its_snapsho
     let file = dir.join("storage/volumes").join(&vol);
     assert_eq!(std::fs::metadata(&file).unwrap().len(), 1 << 30, "a 1 GiB sparse file");
 
+    // The guest has its user data (it reads it once, at boot, from the
+    // controller's metadata service, which the kill below takes away).
+    poll_text(
+        240,
+        "the first guest to run its user-data script",
+        || console(&cloud, &first),
+        |c| c.contains("running its user-data script"),
+    );
     // kill -9 the controller right after it accepted the attach: started
     // again, it finishes the attach by itself.
     cloud.aws(&["attach-volume", "--volume-id", &vol, "--instance-id", &first, "--device", "/dev/sdf"]);
@@ -548,4 +556,37 @@ fn args_base(control: &str) -> Vec<String> {
 
 fn args_of(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
+}
+
+/// `--iscsi-chap`: each attachment's target binds a CHAP account of its
+/// own (made by the controller from the attachment's sealed grant) beside
+/// its initiator name, and the account goes with the attachment. (That
+/// tgtd then refuses a login without the secret is tested in
+/// storage/tests/tgt.rs; guests here are simulated.)
+#[test]
+fn with_iscsi_chap_each_attachment_has_its_own_chap_account() {
+    let control = free_control_port();
+    let _tgt = TgtReaper(control);
+    let control_text = control.to_string();
+    let cloud = Cloud::start_with(&["--storage", "tgt", "--iscsi-port", &control_text, "--iscsi-chap"]);
+    let tgt = || storage::Tgt::adopt(storage::TgtConfig::new(control, "", "")).expect("tgtd runs");
+    let run = cloud.aws(&["run-instances", "--image-id", DEFAULT_IMAGE, "--count", "1"]);
+    let instance = text(&run["Instances"][0]["InstanceId"]);
+    let vol =
+        text(&cloud.aws(&["create-volume", "--size", "1", "--availability-zone", "yukari-1a"])["VolumeId"]);
+    poll(30, "the volume and the instance", || {
+        volume_state(&cloud, &vol).0 == "available"
+            && instance_states(&cloud.aws(&["describe-instances"]))[0].1 == "running"
+    });
+    cloud.aws(&["attach-volume", "--volume-id", &vol, "--instance-id", &instance, "--device", "/dev/sdf"]);
+    poll(30, "the attachment", || volume_state(&cloud, &vol).1 == "attached");
+    let targets = tgt().targets().unwrap();
+    assert_eq!(targets.len(), 1, "{targets:?}");
+    assert_eq!(targets[0].acls.len(), 1, "one initiator name");
+    assert_eq!(targets[0].accounts.len(), 1, "one CHAP account");
+    assert!(targets[0].accounts[0].starts_with("att-"), "{:?}", targets[0].accounts);
+    cloud.aws(&["detach-volume", "--volume-id", &vol]);
+    poll(30, "the detach", || volume_state(&cloud, &vol).0 == "available");
+    assert!(tgt().targets().unwrap().is_empty(), "the target went with the attachment");
+    assert!(tgt().accounts().unwrap().is_empty(), "so did its CHAP account");
 }

@@ -94,11 +94,14 @@ fn a_data_directory_of_the_previous_release_opens_verifies_and_answers_the_same(
         assert_eq!(got, expected_json(&format!("describe-{action}.json")), "describe-{action}");
     }
     cloud.stop();
-    // Starting decided one thing only: the cloud admin's console password
-    // (the release had no web console), written to DATA_DIR first.
-    assert_eq!(log_head(&dir), records + 1, "starting on the release's log decided one thing");
+    // Starting decided two things only: the cloud admin's console password
+    // (the release had no web console), written to DATA_DIR first, and
+    // the zone's block storage (the release had none).
+    assert_eq!(log_head(&dir), records + 2, "starting on the release's log decided two things");
     let audit = stdout_of(replay(&dir, &["audit", "--action", "CreateLoginProfile"]));
     assert_eq!(audit.lines().filter(|l| l.contains("CreateLoginProfile")).count(), 1, "{audit}");
+    let audit = stdout_of(replay(&dir, &["audit", "--action", "ConfigureStorage"]));
+    assert_eq!(audit.lines().filter(|l| l.contains("ConfigureStorage")).count(), 1, "{audit}");
     assert!(dir.join("console-password").exists());
 
     // Decisions on the release's streams: the stopped instance with an

@@ -130,6 +130,21 @@ pub struct VolumeDisk {
     pub portal: String,
     /// `iqn.2026-12.io.yukari:att-…`, the attachment's own.
     pub initiator: String,
+    /// The attachment's CHAP account, if the target asks for one.
+    pub chap: Option<VolumeChap>,
+}
+
+/// A CHAP account to log in to a volume's target with.
+#[derive(Clone, PartialEq, Eq)]
+pub struct VolumeChap {
+    pub user: String,
+    pub secret: String,
+}
+
+impl std::fmt::Debug for VolumeChap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "VolumeChap({}, <secret>)", self.user)
+    }
 }
 
 /// Everything a driver needs to define a guest, taken from the instance's

@@ -27,7 +27,7 @@ mod source;
 pub mod volumes;
 mod worker;
 
-pub use driver::{DriverError, GuestSpec, GuestState, HypervisorDriver, VolumeDisk};
+pub use driver::{DriverError, GuestSpec, GuestState, HypervisorDriver, VolumeChap, VolumeDisk};
 pub use executor::{ExecutorConfig, ExecutorError, NodeExecutor};
 pub use libvirt::LibvirtDriver;
 pub use report::{ReportError, Reporter};

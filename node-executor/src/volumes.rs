@@ -143,6 +143,7 @@ mod tests {
             lun: 1,
             portal: "127.0.0.1:3260".into(),
             initiator: format!("iqn.2026-12.io.yukari:att-{n}"),
+            chap: None,
         }
     }
 

@@ -406,4 +406,12 @@ pub(super) const TABLE: &[(&str, &str)] = &[
         "Host name or address nodes reach the iSCSI portal at [default: the --bind address]",
         "ノードが iSCSI ポータルに届くホスト名またはアドレス [既定: --bind のアドレス]",
     ),
+    (
+        "iSCSI targets ask each attachment for a CHAP secret as well as its initiator name. Its nodes must reach \
+         libvirt through a daemon (`--hypervisor libvirt:qemu:///system`): the embedded driver cannot read \
+         libvirt secrets",
+        "iSCSI ターゲットが各アタッチメントにイニシエーター名に加えて CHAP シークレットを求めます。ノードは \
+         デーモン経由で libvirt に接続する必要があります(`--hypervisor libvirt:qemu:///system`)。組み込み\
+         ドライバーは libvirt のシークレットを読めません",
+    ),
 ];

@@ -13,6 +13,23 @@ use crate::snapshot::Taken;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Grant {
     pub initiator: String,
+    /// The attachment's CHAP account, which the initiator must log in
+    /// with too (the initiator name travels in clear at login; the CHAP
+    /// secret never does).
+    pub chap: Option<Chap>,
+}
+
+/// A CHAP account: user name and secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Chap {
+    pub user: String,
+    pub secret: String,
+}
+
+impl std::fmt::Debug for Chap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Chap({}, <secret>)", self.user)
+    }
 }
 
 /// Where an exported volume is: what a node's initiator connects to.

@@ -20,7 +20,7 @@ mod tgt_driver;
 
 pub use chunks::{ChunkId, ChunkStore};
 pub use controller::{Reconciler, StorageReport, Wanted, WantedSnapshot, WantedVolume};
-pub use driver::{Export, Grant, Inventory, StorageDriver};
+pub use driver::{Chap, Export, Grant, Inventory, StorageDriver};
 pub use sim::SimStorage;
 pub use snapshot::{Manifest, Taken};
 pub use tgt::{Tgt, TgtConfig};

@@ -235,8 +235,32 @@ impl Tgt {
     /// Lets the initiator named `initiator` into the target, and no one
     /// else: a volume has one attachment at a time, so any other entry is
     /// a stale grant, revoked first (its sessions dropped).
-    pub fn grant(&self, tid: u32, initiator: &str) -> Result<(), StorageError> {
+    ///
+    /// With `chap` (user, secret), the initiator must also log in with
+    /// that CHAP account (bound to this target only; any other account
+    /// bound to it is stale and goes).
+    pub fn grant(&self, tid: u32, initiator: &str, chap: Option<(&str, &str)>) -> Result<(), StorageError> {
         let target = self.target(tid)?;
+        if let Some((user, secret)) = chap {
+            for other in target.accounts.iter().filter(|a| *a != user) {
+                self.drop_account(tid, other)?;
+            }
+            if !target.accounts.iter().any(|a| a == user) {
+                if !self.accounts()?.iter().any(|a| a == user) {
+                    self.admin(&["--op", "new", "--mode", "account", "--user", user, "--password", secret])?;
+                }
+                self.admin(&[
+                    "--op",
+                    "bind",
+                    "--mode",
+                    "account",
+                    "--tid",
+                    &tid.to_string(),
+                    "--user",
+                    user,
+                ])?;
+            }
+        }
         let stale: Vec<&String> = target.acls.iter().filter(|a| *a != initiator).collect();
         if !stale.is_empty() {
             for other in &stale {
@@ -260,6 +284,32 @@ impl Tgt {
         Ok(())
     }
 
+    /// The CHAP accounts tgtd has (bound to a target or not).
+    pub fn accounts(&self) -> Result<Vec<String>, StorageError> {
+        let shown = self.admin(&["--op", "show", "--mode", "account"])?;
+        Ok(shown
+            .lines()
+            .skip_while(|l| !l.starts_with("Account list"))
+            .skip(1)
+            .map(|l| l.trim().trim_end_matches(" (outgoing)").to_owned())
+            .filter(|l| !l.is_empty())
+            .collect())
+    }
+
+    /// Unbinds a CHAP account from the target and deletes it.
+    fn drop_account(&self, tid: u32, user: &str) -> Result<(), StorageError> {
+        self.admin(&["--op", "unbind", "--mode", "account", "--tid", &tid.to_string(), "--user", user])?;
+        self.delete_account(user)
+    }
+
+    /// Deletes a CHAP account (one bound to no target); absent is fine.
+    pub fn delete_account(&self, user: &str) -> Result<(), StorageError> {
+        if self.accounts()?.iter().any(|a| a == user) {
+            self.admin(&["--op", "delete", "--mode", "account", "--user", user])?;
+        }
+        Ok(())
+    }
+
     fn unbind(&self, tid: u32, entry: &str) -> Result<(), StorageError> {
         // An entry with dots and digits only is an address.
         let kind = if entry.chars().all(|c| c.is_ascii_digit() || c == '.' || c == ':') {
@@ -277,6 +327,9 @@ impl Tgt {
         let target = self.target(tid)?;
         if target.acls.iter().any(|a| a == initiator) {
             self.unbind(tid, initiator)?;
+        }
+        for user in &target.accounts {
+            self.drop_account(tid, user)?;
         }
         self.drop_sessions(&target)
     }
@@ -306,6 +359,9 @@ impl Tgt {
         let Ok(target) = self.target(tid) else { return Ok(()) };
         for entry in &target.acls {
             self.unbind(tid, entry)?;
+        }
+        for user in &target.accounts {
+            self.drop_account(tid, user)?;
         }
         self.drop_sessions(&target)?;
         self.admin(&["--op", "delete", "--mode", "target", "--tid", &tid.to_string(), "--force"]).map(drop)

@@ -13,6 +13,10 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+/// The prefix of the CHAP user names of attachments (`att-…`): accounts
+/// of tgtd that Yukari made and may remove.
+pub const CHAP_PREFIX: &str = "att-";
+
 pub struct TgtDriver {
     volumes: PathBuf,
     chunks: ChunkStore,
@@ -99,7 +103,8 @@ impl StorageDriver for TgtDriver {
         }
         let _guard = self.lock();
         let target = self.tgt.ensure_target(volume, &path)?;
-        self.tgt.grant(target.tid, &grant.initiator)?;
+        let chap = grant.chap.as_ref().map(|c| (c.user.as_str(), c.secret.as_str()));
+        self.tgt.grant(target.tid, &grant.initiator, chap)?;
         Ok(Export { iqn: target.iqn, lun: 1, portal: self.portal() })
     }
 
@@ -140,6 +145,18 @@ impl StorageDriver for TgtDriver {
     }
 
     fn collect_garbage(&self, live: &[ChunkId]) -> Result<usize, StorageError> {
+        // CHAP accounts bound to no target: a crash between making one
+        // and binding it (or unbinding and deleting it) left it behind.
+        {
+            let _guard = self.lock();
+            let bound: HashSet<String> = self.tgt.targets()?.into_iter().flat_map(|t| t.accounts).collect();
+            for user in self.tgt.accounts()? {
+                if user.starts_with(CHAP_PREFIX) && !bound.contains(&user) {
+                    tracing::warn!(%user, "removing a CHAP account no target uses");
+                    self.tgt.delete_account(&user)?;
+                }
+            }
+        }
         let mut keep: HashSet<ChunkId> = live.iter().copied().collect();
         for id in live {
             match snapshot::manifest(&self.chunks, id) {

@@ -10,7 +10,7 @@
 
 use std::net::TcpListener;
 use std::process::{Command, Output};
-use storage::{Grant, StorageDriver, TgtConfig, TgtDriver};
+use storage::{Chap, Grant, StorageDriver, TgtConfig, TgtDriver};
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -41,17 +41,48 @@ fn run(program: &str, args: &[&str]) -> Output {
     Command::new(program).args(args).output().unwrap_or_else(|e| panic!("cannot run {program}: {e}"))
 }
 
-/// `qemu-io` on the volume through iSCSI, as the initiator `initiator`.
-fn qemu_io(portal: &str, iqn: &str, initiator: &str, command: &str) -> Output {
-    run("qemu-io", &["-c", command, "--image-opts", &image_opts(portal, iqn, initiator)])
+/// `qemu-io` on the volume through iSCSI, as `grant`'s initiator with its
+/// CHAP account.
+fn qemu_io(portal: &str, iqn: &str, grant: &Grant, command: &str) -> Output {
+    let mut args = vec!["-c".to_owned(), command.to_owned()];
+    args.extend(chap_args(grant));
+    args.extend(["--image-opts".to_owned(), image_opts(portal, iqn, grant)]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    run("qemu-io", &args)
 }
 
-fn image_opts(portal: &str, iqn: &str, initiator: &str) -> String {
-    format!("driver=iscsi,transport=tcp,portal={portal},target={iqn},lun=1,initiator-name={initiator}")
+/// The secret object qemu-io reads the CHAP secret from.
+fn chap_args(grant: &Grant) -> Vec<String> {
+    match &grant.chap {
+        Some(c) => vec!["--object".into(), format!("secret,id=chap0,data={}", c.secret)],
+        None => Vec::new(),
+    }
+}
+
+fn image_opts(portal: &str, iqn: &str, grant: &Grant) -> String {
+    let chap = match &grant.chap {
+        Some(c) => format!(",user={},password-secret=chap0", c.user),
+        None => String::new(),
+    };
+    format!(
+        "driver=iscsi,transport=tcp,portal={portal},target={iqn},lun=1,initiator-name={}{chap}",
+        grant.initiator
+    )
 }
 
 fn grant(name: &str) -> Grant {
-    Grant { initiator: format!("iqn.2026-12.io.yukari:{name}") }
+    Grant {
+        initiator: format!("iqn.2026-12.io.yukari:{name}"),
+        chap: Some(Chap { user: name.to_owned(), secret: format!("{name}-secret-0123456789") }),
+    }
+}
+
+/// The same initiator name, without (or with another) CHAP secret.
+fn without_chap(g: &Grant, secret: Option<&str>) -> Grant {
+    Grant {
+        initiator: g.initiator.clone(),
+        chap: secret.map(|s| Chap { user: g.chap.as_ref().unwrap().user.clone(), secret: s.to_owned() }),
+    }
 }
 
 #[test]
@@ -71,10 +102,17 @@ fn volumes_are_served_over_iscsi_to_one_initiator_snapshotted_in_use_and_revoked
     assert_eq!(export.portal, portal);
 
     // The granted initiator writes; another one (or none) is refused.
-    let wrote = qemu_io(&portal, &export.iqn, &g.initiator, "write -P 0xab 1M 1M");
+    let wrote = qemu_io(&portal, &export.iqn, &g, "write -P 0xab 1M 1M");
     assert!(wrote.status.success(), "{}", String::from_utf8_lossy(&wrote.stderr));
-    let wrong = qemu_io(&portal, &export.iqn, "iqn.2026-12.io.yukari:att-guess", "read 0 512");
+    let guess = Grant { initiator: "iqn.2026-12.io.yukari:att-guess".into(), chap: g.chap.clone() };
+    let wrong = qemu_io(&portal, &export.iqn, &guess, "read 0 512");
     assert!(!wrong.status.success(), "another initiator name must be refused");
+    // The initiator name (sent in clear at login) is not enough: CHAP too.
+    let no_chap = qemu_io(&portal, &export.iqn, &without_chap(&g, None), "read 0 512");
+    assert!(!no_chap.status.success(), "the initiator name without CHAP must be refused");
+    let bad_secret =
+        qemu_io(&portal, &export.iqn, &without_chap(&g, Some("not-the-secret-42")), "read 0 512");
+    assert!(!bad_secret.status.success(), "a wrong CHAP secret must be refused");
     let anonymous = run(
         "qemu-io",
         &[
@@ -96,8 +134,10 @@ fn volumes_are_served_over_iscsi_to_one_initiator_snapshotted_in_use_and_revoked
             "sleep 4000",
             "-c",
             "write -P 0xcd 3M 64k",
+            "--object",
+            &chap_args(&g)[1],
             "--image-opts",
-            &image_opts(&portal, &export.iqn, &g.initiator),
+            &image_opts(&portal, &export.iqn, &g),
         ])
         .spawn()
         .unwrap();
@@ -127,7 +167,8 @@ fn volumes_are_served_over_iscsi_to_one_initiator_snapshotted_in_use_and_revoked
         store.tgt().targets().unwrap().iter().all(|t| t.volume() != Some(vol)),
         "the last grant took the target"
     );
-    let after = qemu_io(&portal, &export.iqn, &g.initiator, "read 0 512");
+    let after = qemu_io(&portal, &export.iqn, &g, "read 0 512");
+    assert!(store.tgt().accounts().unwrap().is_empty(), "the attachment's CHAP account went with it");
     assert!(!after.status.success(), "a revoked grant must not log in");
     let listed = run("iscsi-ls", &["-i", &g.initiator, "-s", &format!("iscsi://{portal}")]);
     assert!(
@@ -144,9 +185,9 @@ fn volumes_are_served_over_iscsi_to_one_initiator_snapshotted_in_use_and_revoked
     let inventory = store.inventory().unwrap();
     assert_eq!(inventory.volumes, vec![(vol.to_owned(), 64 << 20), (copy.to_owned(), 128 << 20)]);
     assert_eq!(inventory.exports, vec![(vol.to_owned(), vec![third.initiator.clone()])]);
-    let stale = qemu_io(&portal, &export.iqn, &second.initiator, "read 0 512");
+    let stale = qemu_io(&portal, &export.iqn, &second, "read 0 512");
     assert!(!stale.status.success(), "a replaced grant must not log in");
-    let current = qemu_io(&portal, &export.iqn, &third.initiator, "read -P 0xab 1M 4k");
+    let current = qemu_io(&portal, &export.iqn, &third, "read -P 0xab 1M 4k");
     assert!(current.status.success(), "{}", String::from_utf8_lossy(&current.stderr));
     store.revoke(vol, &second.initiator).unwrap();
     assert_eq!(store.inventory().unwrap().exports, vec![(vol.to_owned(), vec![third.initiator.clone()])]);

@@ -28,15 +28,19 @@ pub struct StorageTarget {
 /// The storage targets the controller knows, by zone (memory only: a
 /// storage controller tells where it serves each time it starts).
 #[derive(Debug, Default)]
-pub struct StorageTargets(Mutex<BTreeMap<ZoneName, StorageTarget>>);
+pub struct StorageTargets {
+    targets: Mutex<BTreeMap<ZoneName, StorageTarget>>,
+    /// Targets ask for CHAP too (set once at start).
+    pub chap: std::sync::atomic::AtomicBool,
+}
 
 impl StorageTargets {
     pub fn set(&self, zone: ZoneName, target: StorageTarget) {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).insert(zone, target);
+        self.targets.lock().unwrap_or_else(|p| p.into_inner()).insert(zone, target);
     }
 
     pub fn of(&self, zone: &ZoneName) -> Option<StorageTarget> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).get(zone).cloned()
+        self.targets.lock().unwrap_or_else(|p| p.into_inner()).get(zone).cloned()
     }
 }
 
@@ -49,6 +53,8 @@ pub struct StorageVolume {
     pub source: Option<String>,
     /// The initiator to let in (the attachment's, unsealed).
     pub grant: Option<String>,
+    /// The CHAP account it must log in with too.
+    pub chap: Option<Chap>,
     /// The log knows the volume was made.
     pub created: bool,
     /// The log knows the grant is exported.
@@ -79,8 +85,25 @@ pub struct NodeAttachment {
     pub lun: u32,
     pub portal: String,
     pub initiator: String,
+    /// The CHAP account to log in with, when the cloud asks for CHAP.
+    pub chap: Option<Chap>,
     /// The log knows it is attached.
     pub attached: bool,
+}
+
+/// An attachment's CHAP account (user name and secret), derived from its
+/// grant with a key only the controller holds: the initiator name travels
+/// in clear when a node logs in, the CHAP secret never does.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Chap {
+    pub user: String,
+    pub secret: String,
+}
+
+impl std::fmt::Debug for Chap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Chap({}, <secret>)", self.user)
+    }
 }
 
 /// What a node's guests must have plugged in, as of `position`.
@@ -109,6 +132,27 @@ fn grant_context(volume: &VolumeId) -> String {
 }
 
 impl App {
+    /// Whether targets ask attachments for CHAP as well as their initiator
+    /// name (`yukari up --iscsi-chap`).
+    pub fn iscsi_chap(&self) -> bool {
+        self.storage_targets.chap.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The CHAP account of the attachment whose initiator is `initiator`.
+    pub fn chap_of(&self, initiator: &str) -> Chap {
+        use hmac::Mac;
+        let key = self.credentials.master_key().derive("iscsi-chap");
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).expect("any key length");
+        mac.update(initiator.as_bytes());
+        let secret = hex::encode(mac.finalize().into_bytes());
+        let id = initiator.rsplit(':').next().unwrap_or(initiator);
+        let user = match id.strip_prefix("att-") {
+            Some(random) => format!("att-{}", &random[..random.len().min(16)]),
+            None => format!("att-{}", &secret[40..56]),
+        };
+        Chap { user, secret: secret[..24].to_owned() }
+    }
+
     fn unseal_grant(&self, volume: &VolumeId, grant: &SealedSecret) -> Option<String> {
         let opened = self.credentials.master_key().open(grant, &grant_context(volume));
         if opened.is_none() {
@@ -154,6 +198,7 @@ impl App {
                 size_bytes,
                 source,
                 grant: None,
+                chap: None,
                 created,
                 exported: false,
                 revoke: None,
@@ -165,6 +210,7 @@ impl App {
                     volume.revoke = Some(initiator);
                 } else {
                     volume.exported = a.exported;
+                    volume.chap = self.iscsi_chap().then(|| self.chap_of(&initiator));
                     volume.grant = Some(initiator);
                 }
             }
@@ -218,6 +264,7 @@ impl App {
                             iqn: format!("{}{volume}", target.iqn_prefix),
                             lun: 1,
                             portal: target.portal,
+                            chap: self.iscsi_chap().then(|| self.chap_of(&initiator)),
                             initiator,
                             attached: a.state == AttachmentState::Attached,
                         });

@@ -56,6 +56,8 @@ pub struct LibvirtDriver {
     metadata_token: Option<MetadataToken>,
     /// Replaced when a remote connection (a daemon's) dies.
     conn: Mutex<Arc<Connect>>,
+    /// The embedded secret driver's connection, once opened.
+    secrets: Mutex<Option<Arc<Connect>>>,
 }
 
 impl std::fmt::Debug for LibvirtDriver {
@@ -106,7 +108,12 @@ impl LibvirtDriver {
         }
         let conn = connect(&config.uri)?;
         tracing::info!(uri = %config.uri, domain_type = %config.domain_type, "connected to libvirt");
-        Ok(LibvirtDriver { config, metadata_token: None, conn: Mutex::new(Arc::new(conn)) })
+        Ok(LibvirtDriver {
+            config,
+            metadata_token: None,
+            conn: Mutex::new(Arc::new(conn)),
+            secrets: Mutex::new(None),
+        })
     }
 
     pub fn config(&self) -> &LibvirtConfig {
@@ -244,6 +251,57 @@ impl LibvirtDriver {
             Err(e) if no_domain(&e) => Ok(None),
             Err(e) => Err(libvirt_error("cannot look the guest up", e)),
         }
+    }
+
+    /// Keeps a volume's CHAP secret in a libvirt secret (private: libvirt
+    /// never hands its value out again), for the disk's `<auth>` to name.
+    /// Where secrets are kept: libvirt's secret driver beside the
+    /// embedded QEMU driver (`secret:///embed`, same root), else the
+    /// connection itself.
+    /// The embedded secret driver stays open for as long as the driver:
+    /// the embedded QEMU driver looks secrets up through it when QEMU
+    /// connects a disk.
+    fn secrets(&self) -> Result<Arc<Connect>, DriverError> {
+        let Some(query) = self.config.uri.strip_prefix("qemu:///embed?") else { return self.conn() };
+        let mut kept = self.secrets.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(conn) = kept.as_ref() {
+            return Ok(conn.clone());
+        }
+        let conn = Arc::new(connect(&format!("secret:///embed?{query}"))?);
+        *kept = Some(conn.clone());
+        Ok(conn)
+    }
+
+    fn keep_chap_secret(&self, volume: &str, secret: &str) -> Result<(), DriverError> {
+        let conn = self.secrets()?;
+        let usage = xml::chap_usage(volume);
+        let found = match conn.lookup_secret_by_usage(virt::sys::VIR_SECRET_USAGE_TYPE_ISCSI as i32, &usage) {
+            Ok(found) => found,
+            Err(_) => {
+                let definition = format!(
+                    "<secret ephemeral='no' private='yes'><description>Yukari volume {}</description>\
+                     <usage type='iscsi'><target>{}</target></usage></secret>",
+                    xml::escape(volume),
+                    xml::escape(&usage)
+                );
+                conn.define_secret_xml(&definition, 0)
+                    .map_err(|e| libvirt_error("cannot keep the volume's CHAP secret", e))?
+            }
+        };
+        found
+            .set_value(secret.as_bytes(), 0)
+            .map_err(|e| libvirt_error("cannot set the volume's CHAP secret", e))
+    }
+
+    /// Drops a volume's CHAP secret (none is fine).
+    fn forget_chap_secret(&self, volume: &str) -> Result<(), DriverError> {
+        let conn = self.secrets()?;
+        let usage = xml::chap_usage(volume);
+        if let Ok(found) = conn.lookup_secret_by_usage(virt::sys::VIR_SECRET_USAGE_TYPE_ISCSI as i32, &usage)
+        {
+            found.undefine().map_err(|e| libvirt_error("cannot drop the volume's CHAP secret", e))?;
+        }
+        Ok(())
     }
 
     /// The domain's XML: as it runs (`live`), or as defined.
@@ -397,6 +455,9 @@ impl HypervisorDriver for LibvirtDriver {
 
     fn attach_volume(&self, instance: &InstanceId, disk: &VolumeDisk) -> Result<(), DriverError> {
         let dom = self.domain(instance)?.ok_or_else(|| DriverError::NoSuchGuest(instance.clone()))?;
+        if let Some(chap) = &disk.chap {
+            self.keep_chap_secret(&disk.volume, &chap.secret)?;
+        }
         let element = xml::volume_disk(disk);
         let active = dom.is_active().map_err(|e| libvirt_error("cannot read the state of the guest", e))?;
         if active && !xml::attached_volumes(&Self::xml_of(&dom, true)?).contains(&disk.volume) {
@@ -438,6 +499,7 @@ impl HypervisorDriver for LibvirtDriver {
             dom.detach_device_flags(&element, virt::sys::VIR_DOMAIN_AFFECT_CONFIG)
                 .map_err(|e| libvirt_error("cannot take the volume out of the guest's definition", e))?;
         }
+        self.forget_chap_secret(volume)?;
         tracing::info!(%instance, %volume, live = active, "volume detached");
         Ok(())
     }

@@ -325,7 +325,9 @@ fn a_volume_on_a_real_target_attaches_to_a_running_guest_stays_through_stop_and_
     .unwrap();
     let volume = "vol-0000000000000a77a";
     store.create(volume, 1 << 30).unwrap();
-    let grant = Grant { initiator: "iqn.2026-12.io.yukari:att-volume-test".into() };
+    // No CHAP: the embedded QEMU driver cannot read libvirt secrets ("No
+    // current identity to elevate"); access is by the initiator name.
+    let grant = Grant { initiator: "iqn.2026-12.io.yukari:att-volume-test".into(), chap: None };
     let export = store.export(volume, &grant).unwrap();
     let disk = VolumeDisk {
         volume: volume.into(),
@@ -334,6 +336,7 @@ fn a_volume_on_a_real_target_attaches_to_a_running_guest_stays_through_stop_and_
         lun: export.lun,
         portal: export.portal,
         initiator: grant.initiator.clone(),
+        chap: None,
     };
 
     let d = real_guest_driver(&images, dir.path());

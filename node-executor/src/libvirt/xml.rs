@@ -157,14 +157,27 @@ pub(crate) fn guest_device(device: &str) -> String {
 /// the attachment's initiator name (the target's only ACL entry); the
 /// disk's serial names the volume ([`serial_of`]), so the guest and
 /// reconciliation can tell which volume a disk is.
+/// The libvirt secret (usage type iscsi) holding a volume's CHAP secret.
+pub(crate) fn chap_usage(volume: &str) -> String {
+    format!("yukari-{volume}")
+}
+
 pub(crate) fn volume_disk(v: &VolumeDisk) -> String {
     let (host, port) = v.portal.rsplit_once(':').unwrap_or((v.portal.as_str(), "3260"));
+    let auth = match &v.chap {
+        Some(chap) => format!(
+            "<auth username='{}'>\n          <secret type='iscsi' usage='{}'/>\n        </auth>\n        ",
+            escape(&chap.user),
+            escape(&chap_usage(&v.volume))
+        ),
+        None => String::new(),
+    };
     format!(
         "    <disk type='network' device='disk'>\n      \
          <driver name='qemu' type='raw' cache='none'/>\n      \
          <source protocol='iscsi' name='{}/{}'>\n        \
          <host name='{}' port='{}'/>\n        \
-         <initiator>\n          <iqn name='{}'/>\n        </initiator>\n      \
+         {auth}<initiator>\n          <iqn name='{}'/>\n        </initiator>\n      \
          </source>\n      \
          <target dev='{}' bus='virtio'/>\n      \
          <serial>{}</serial>\n    \
@@ -308,6 +321,7 @@ mod tests {
             lun: 1,
             portal: "10.250.0.20:3260".into(),
             initiator: format!("iqn.2026-12.io.yukari:att-{n}"),
+            chap: None,
         }
     }
 

@@ -21,7 +21,7 @@ fn wanted_volume(n: u32) -> WantedVolume {
 }
 
 fn grant(n: u32) -> Grant {
-    Grant { initiator: format!("iqn.2026-12.io.yukari:att-{n}") }
+    Grant { initiator: format!("iqn.2026-12.io.yukari:att-{n}"), chap: None }
 }
 
 fn apply(r: &mut Reconciler<SimStorage>, wanted: &Wanted) -> (Vec<StorageReport>, Cleanup) {
