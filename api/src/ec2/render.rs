@@ -117,7 +117,9 @@ mod tests {
 }
 
 /// `<blockDeviceMapping>`: the EBS volumes attached to an instance, by
-/// device name (its root disk is instance-store, so not among them).
+/// device name (its root disk is instance-store, so not among them). A
+/// volume of its block device mappings not attached yet (being made, or
+/// the instance not running yet) is `attaching`, as EC2 shows it.
 pub fn block_device_mapping(x: &mut Xml, instance: &domain::InstanceId, models: &ReadModels) {
     let attached = models.volumes.by_instance.get(instance);
     if attached.is_none_or(|devices| devices.is_empty()) {
@@ -126,16 +128,21 @@ pub fn block_device_mapping(x: &mut Xml, instance: &domain::InstanceId, models: 
     }
     x.open("blockDeviceMapping");
     for (device, volume) in attached.into_iter().flatten() {
-        let Some(a) = models.volumes.volumes.get(volume).and_then(|row| row.attachment.as_ref()) else {
-            continue;
+        let Some(row) = models.volumes.volumes.get(volume) else { continue };
+        let (status, since, delete_on_termination) = match (&row.attachment, &row.planned) {
+            (Some(a), _) if &a.instance == instance => {
+                (a.state.as_str(), a.attach_time, a.delete_on_termination)
+            }
+            (None, Some(p)) if &p.instance == instance => ("attaching", p.at, p.delete_on_termination),
+            _ => continue,
         };
         x.open("item");
         x.text("deviceName", device);
         x.open("ebs");
         x.text("volumeId", volume.as_str());
-        x.text("status", a.state.as_str());
-        x.text("attachTime", &iso_time(a.attach_time));
-        x.display("deleteOnTermination", a.delete_on_termination);
+        x.text("status", status);
+        x.text("attachTime", &iso_time(since));
+        x.display("deleteOnTermination", delete_on_termination);
         x.close();
         x.close();
     }
