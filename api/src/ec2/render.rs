@@ -104,18 +104,6 @@ pub fn reservation_item(x: &mut Xml, rows: &[&InstanceRow], models: &ReadModels)
     x.close();
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn times_are_written_as_ec2_does() {
-        assert_eq!(iso_time(Timestamp(0)), "1970-01-01T00:00:00.000Z");
-        assert_eq!(iso_time(Timestamp(1_764_064_800_123)), "2025-11-25T10:00:00.123Z");
-        assert_eq!(gmt_time(Timestamp(1_764_064_800_123)), "2025-11-25 10:00:00 GMT");
-    }
-}
-
 /// `<blockDeviceMapping>`: the EBS volumes attached to an instance, by
 /// device name (its root disk is instance-store, so not among them). A
 /// volume of its block device mappings not attached yet (being made, or
@@ -147,4 +135,16 @@ pub fn block_device_mapping(x: &mut Xml, instance: &domain::InstanceId, models: 
         x.close();
     }
     x.close();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_written_as_ec2_does() {
+        assert_eq!(iso_time(Timestamp(0)), "1970-01-01T00:00:00.000Z");
+        assert_eq!(iso_time(Timestamp(1_764_064_800_123)), "2025-11-25T10:00:00.123Z");
+        assert_eq!(gmt_time(Timestamp(1_764_064_800_123)), "2025-11-25 10:00:00 GMT");
+    }
 }
