@@ -161,6 +161,7 @@ fn launch_zone(c: &RunInstances, view: &dyn StateView) -> Result<ZoneName, Decid
         .filter_map(|d| d.snapshot.as_ref())
         .find_map(|id| view.snapshot(id).filter(|s| s.account == c.account).map(|s| s.zone.clone()));
     if let Some(zone) = snapshot_zone {
+        need(view, [StreamId::cluster(&zone)])?;
         return Ok(zone);
     }
     let cloud = view.cloud().ok_or(DecideError::CloudNotInitialized)?;

@@ -235,3 +235,43 @@ fn delete_on_termination_of_a_planned_volume_is_kept_for_its_attachment() {
     g.then_apply(&report(i, NodeOutcome::Running)).unwrap();
     assert_eq!(volume(&g, 200).attachment.map(|a| a.delete_on_termination), Some(false));
 }
+
+#[test]
+fn a_mapping_restores_a_snapshot_in_its_zone_and_a_token_replays_the_launch() {
+    let (mut g, i) = cloud();
+    attached(&mut g, &i);
+    let take = Command::CreateSnapshot(CreateSnapshot {
+        account: admin(),
+        snapshot: snap(1),
+        volume: vol(7),
+        description: String::new(),
+        tags: vec![],
+        at: t(50),
+    });
+    g.then_apply(&take).unwrap();
+    let done = SnapshotDone {
+        report: SnapshotReport { zone: zone(), snapshot: snap(1), at: t(51) },
+        manifest: "ab".into(),
+    };
+    g.then_apply(&Command::ReportSnapshotCompleted(done)).unwrap();
+
+    let mut restored = ebs("/dev/sdf", None, true);
+    restored.snapshot = Some(snap(1));
+    let (run, ids) = launch(2, 1, vec![restored]);
+    let Command::RunInstances(mut c) = run else { unreachable!() };
+    // No zone asked: the snapshot's, where it can be restored.
+    c.zone = None;
+    c.client_token = Some("tok".into());
+    g.then_apply(&Command::RunInstances(c.clone())).unwrap();
+    let v = volume(&g, 200);
+    assert_eq!((v.zone, v.size_gib, v.snapshot), (zone(), 1, Some(snap(1))));
+    assert_eq!(instance(&g, &ids[0]).zone, Some(zone()));
+    // The same request again replays; other mappings under the token do not.
+    let again = g.when(&Command::RunInstances(c.clone())).unwrap();
+    assert!(again.events.is_empty());
+    c.block_devices[0].delete_on_termination = false;
+    assert!(matches!(
+        g.when(&Command::RunInstances(c)),
+        Err(DecideError::IdempotentParameterMismatch { .. })
+    ));
+}
