@@ -205,6 +205,118 @@ fn volumes_and_snapshots_through_the_aws_cli() {
     assert!(cloud.aws(&["describe-snapshots"])["Snapshots"].as_array().unwrap().is_empty());
 }
 
+#[test]
+fn block_device_mappings_and_delete_on_termination_through_the_aws_cli() {
+    let cloud = Cloud::start_with(&["--storage-gib", "10"]);
+    // Refused launches say why and leave nothing behind.
+    for (mappings, code) in [
+        (r#"[{"DeviceName":"/dev/sda1","Ebs":{"VolumeSize":1}}]"#, "InvalidBlockDeviceMapping"),
+        (r#"[{"DeviceName":"/dev/sdf","Ebs":{"VolumeSize":11}}]"#, "InsufficientVolumeCapacity"),
+        (
+            r#"[{"DeviceName":"/dev/sdf","Ebs":{"SnapshotId":"snap-0123456789abcdef0"}}]"#,
+            "InvalidSnapshot.NotFound",
+        ),
+    ] {
+        let launch = [
+            "run-instances",
+            "--image-id",
+            DEFAULT_IMAGE,
+            "--count",
+            "1",
+            "--block-device-mappings",
+            mappings,
+        ];
+        assert_eq!(refused(&cloud, &launch), code, "{mappings}");
+    }
+    assert!(cloud.aws(&["describe-volumes"])["Volumes"].as_array().unwrap().is_empty());
+    assert!(cloud.aws(&["describe-instances"])["Reservations"].as_array().unwrap().is_empty());
+
+    let mappings = r#"[{"DeviceName":"/dev/sdf","Ebs":{"VolumeSize":2}},
+        {"DeviceName":"/dev/sdg","Ebs":{"VolumeSize":1,"DeleteOnTermination":false,"VolumeType":"standard"}},
+        {"DeviceName":"/dev/sdb","VirtualName":"ephemeral0"}]"#;
+    let run = cloud.aws(&[
+        "run-instances",
+        "--image-id",
+        DEFAULT_IMAGE,
+        "--count",
+        "1",
+        "--block-device-mappings",
+        mappings,
+    ]);
+    let instance = text(&run["Instances"][0]["InstanceId"]);
+    let devices = |cloud: &Cloud| -> Vec<(String, String, bool)> {
+        let described = cloud.aws(&["describe-instances", "--instance-ids", &instance]);
+        described["Reservations"][0]["Instances"][0]["BlockDeviceMappings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                let ebs = &m["Ebs"];
+                (
+                    text(&m["DeviceName"]),
+                    text(&ebs["VolumeId"]),
+                    ebs["DeleteOnTermination"].as_bool().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let shown = devices(&cloud);
+    assert_eq!(shown.len(), 2, "the ephemeral mapping attaches nothing: {shown:?}");
+    let (sdf, sdg) = (shown[0].1.clone(), shown[1].1.clone());
+    assert_eq!((shown[0].2, shown[1].2), (true, false), "DeleteOnTermination is true unless asked");
+    for v in [&sdf, &sdg] {
+        cloud.eventually(30, "the launch's volumes attached", || {
+            volume_state(&cloud, v) == ("in-use".into(), "attached".into())
+        });
+    }
+    let made = volume_of(&cloud, &sdg);
+    assert_eq!((made["Size"].as_u64(), text(&made["VolumeType"])), (Some(1), "standard".into()));
+    assert_eq!(text(&made["Attachments"][0]["InstanceId"]), instance);
+
+    // DeleteOnTermination swapped, and shown by DescribeInstanceAttribute.
+    cloud.aws(&[
+        "modify-instance-attribute",
+        "--instance-id",
+        &instance,
+        "--block-device-mappings",
+        r#"[{"DeviceName":"/dev/sdf","Ebs":{"DeleteOnTermination":false}},
+            {"DeviceName":"/dev/sdg","Ebs":{"DeleteOnTermination":true}}]"#,
+    ]);
+    let attribute = cloud.aws(&[
+        "describe-instance-attribute",
+        "--instance-id",
+        &instance,
+        "--attribute",
+        "blockDeviceMapping",
+    ]);
+    let flags: Vec<bool> = attribute["BlockDeviceMappings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["Ebs"]["DeleteOnTermination"].as_bool().unwrap())
+        .collect();
+    assert_eq!(flags, [false, true], "{attribute}");
+    let unmapped = r#"[{"DeviceName":"/dev/sdz","Ebs":{"DeleteOnTermination":true}}]"#;
+    assert_eq!(
+        refused(
+            &cloud,
+            &["modify-instance-attribute", "--instance-id", &instance, "--block-device-mappings", unmapped]
+        ),
+        "InvalidInstanceAttributeValue"
+    );
+
+    // Termination deletes the one with DeleteOnTermination and frees the other.
+    cloud.aws(&["terminate-instances", "--instance-ids", &instance]);
+    cloud.eventually(30, "sdg's volume deleted with its instance", || {
+        cloud.aws(&["describe-volumes"])["Volumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|v| text(&v["VolumeId"]) != sdg)
+    });
+    cloud.eventually(30, "sdf's volume kept and free", || volume_state(&cloud, &sdf).0 == "available");
+}
+
 /// Stops the test's tgtd (it outlives `yukari up`, as guests do) however
 /// the test ends.
 struct TgtReaper(u16);

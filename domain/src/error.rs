@@ -132,4 +132,8 @@ pub enum DecideError {
     InsufficientVolumeCapacity { zone: ZoneName, requested: u32, free: u64 },
     #[error("{resource} is not in zone {zone}")]
     NotInZone { resource: String, zone: ZoneName },
+    #[error("invalid block device mapping: {0}")]
+    InvalidBlockDeviceMapping(String),
+    #[error("no volume of {instance} is mapped at {device}")]
+    DeviceNotMapped { instance: InstanceId, device: String },
 }

@@ -194,6 +194,9 @@ events! {
             VolumeRevoked = 1,
             VolumeDeleteRequested = 1,
             VolumeDeleted = 1,
+            VolumeAttachmentPlanned = 1,
+            VolumeAttachmentCancelled = 1,
+            VolumeDeleteOnTerminationSet = 1,
         }
         /// `snapshot/ID`: a snapshot of a volume.
         Snapshot(Snapshot) as SnapshotEvent: SnapshotRequested = 1 {

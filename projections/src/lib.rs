@@ -34,7 +34,7 @@ pub use security::{GroupRow, KeyPairRow, SecurityView};
 pub use snapshot::{encode_snapshot, load_snapshot, save_snapshot};
 pub use tags::TagsView;
 pub use time_travel::TimeTravel;
-pub use volumes::{AttachmentRow, SnapshotRow, StorageRow, VolumeRow, VolumesView};
+pub use volumes::{AttachmentRow, PlannedRow, SnapshotRow, StorageRow, VolumeRow, VolumesView};
 
 #[cfg(test)]
 mod tests;

@@ -271,6 +271,8 @@ impl World {
                     shutdown_behavior: ShutdownBehavior::Stop,
                     disable_api_termination: false,
                     tags: vec![Tag { key: "run".into(), value: bits.to_string() }],
+                    block_devices: vec![],
+                    volumes: vec![],
                     at,
                 })
             }

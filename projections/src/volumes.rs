@@ -34,7 +34,19 @@ pub struct VolumeRow {
     /// When it (or its attachment) entered its present state.
     pub since: Timestamp,
     pub attachment: Option<AttachmentRow>,
+    /// The attachment RunInstances planned for it, not made yet.
+    pub planned: Option<PlannedRow>,
     pub error: Option<String>,
+}
+
+/// A block device mapping's attachment, made once the volume is created
+/// and its instance runs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlannedRow {
+    pub instance: InstanceId,
+    pub device: String,
+    pub delete_on_termination: bool,
+    pub at: Timestamp,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -113,6 +125,7 @@ impl VolumesView {
                     state: VolumeState::Creating,
                     since: e.at,
                     attachment: None,
+                    planned: None,
                     error: None,
                 },
             );
@@ -130,6 +143,7 @@ impl VolumesView {
                 row.since = e.at;
             }
             Event::VolumeAttachRequested(e) => {
+                row.planned = None;
                 row.state = VolumeState::InUse;
                 row.since = e.at;
                 row.attachment = Some(AttachmentRow {
@@ -180,6 +194,23 @@ impl VolumesView {
             Event::VolumeDeleteRequested(e) => {
                 row.state = VolumeState::Deleting;
                 row.since = e.at;
+            }
+            Event::VolumeAttachmentPlanned(e) => {
+                row.planned = Some(PlannedRow {
+                    instance: e.instance,
+                    device: e.device,
+                    delete_on_termination: e.delete_on_termination,
+                    at: e.at,
+                });
+            }
+            Event::VolumeAttachmentCancelled(_) => row.planned = None,
+            Event::VolumeDeleteOnTerminationSet(e) => {
+                if let Some(a) = &mut row.attachment {
+                    a.delete_on_termination = e.delete_on_termination;
+                }
+                if let Some(p) = &mut row.planned {
+                    p.delete_on_termination = e.delete_on_termination;
+                }
             }
             Event::VolumeDeleted(_) => {
                 let row = self.volumes.remove(&id)?;

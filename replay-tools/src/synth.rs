@@ -335,6 +335,8 @@ pub async fn generate(log: &EventLog, spec: &Spec, progress: &Progress) -> Resul
             shutdown_behavior: ShutdownBehavior::Stop,
             disable_api_termination: false,
             tags: Vec::new(),
+            block_devices: Vec::new(),
+            volumes: Vec::new(),
             at: g.tick(),
         };
         let source = format!(

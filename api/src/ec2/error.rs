@@ -197,6 +197,13 @@ impl From<DecideError> for Ec2Error {
                 "InsufficientVolumeCapacity",
                 format!("There is not enough block storage in {zone} for {requested} GiB ({free} GiB free)."),
             ),
+            InvalidBlockDeviceMapping(why) => {
+                Ec2Error::new("InvalidBlockDeviceMapping", format!("Invalid block device mapping: {why}"))
+            }
+            DeviceNotMapped { instance, device } => Ec2Error::new(
+                "InvalidInstanceAttributeValue",
+                format!("No device is currently mapped at {device} on instance {instance}"),
+            ),
             other => {
                 tracing::warn!(error = %other, "refusal without a specific EC2 code");
                 Ec2Error::invalid(other.to_string())
@@ -319,6 +326,14 @@ mod tests {
             (
                 DecideError::InsufficientVolumeCapacity { zone, requested: 2, free: 1 },
                 "InsufficientVolumeCapacity",
+            ),
+            (DecideError::InvalidBlockDeviceMapping("/dev/sda1".into()), "InvalidBlockDeviceMapping"),
+            (
+                DecideError::DeviceNotMapped {
+                    instance: domain::InstanceId::from_bits(8),
+                    device: "/dev/sdz".into(),
+                },
+                "InvalidInstanceAttributeValue",
             ),
         ];
         for (refusal, code) in cases {

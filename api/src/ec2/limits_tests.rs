@@ -10,20 +10,20 @@ use axum::http::Request;
 use std::time::{Instant, SystemTime};
 use tower::ServiceExt;
 
-struct Answer {
-    status: u16,
-    body: String,
+pub(super) struct Answer {
+    pub(super) status: u16,
+    pub(super) body: String,
 }
 
 impl Answer {
-    fn code(&self) -> &str {
+    pub(super) fn code(&self) -> &str {
         let start = self.body.find("<Code>").map_or(0, |s| s + "<Code>".len());
         let end = self.body[start..].find("</Code>").map_or(start, |e| e + start);
         &self.body[start..end]
     }
 
     /// Refused with `code`, in a well-formed answer.
-    fn refused(&self, code: &str, what: &str) {
+    pub(super) fn refused(&self, code: &str, what: &str) {
         roxmltree::Document::parse(&self.body).unwrap_or_else(|e| panic!("{what}: {e}: {}", self.body));
         assert_eq!(self.code(), code, "{what}: {}", self.body);
         assert_eq!(self.status, 400, "{what}: {}", self.body);
@@ -39,7 +39,7 @@ impl Answer {
     }
 }
 
-async fn send(t: &TestApp, method: &str, params: &[(String, String)]) -> Answer {
+pub(super) async fn send(t: &TestApp, method: &str, params: &[(String, String)]) -> Answer {
     let (key, secret) = &t.admin;
     let mut all = params.to_vec();
     all.push(("Version".into(), "2016-11-15".into()));
@@ -64,7 +64,7 @@ async fn send(t: &TestApp, method: &str, params: &[(String, String)]) -> Answer 
     Answer { status, body: String::from_utf8(bytes.to_vec()).unwrap() }
 }
 
-fn p(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+pub(super) fn p(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
 }
 
@@ -77,7 +77,7 @@ fn with(mut base: Vec<(String, String)>, more: Vec<(String, String)>) -> Vec<(St
     base
 }
 
-fn emi() -> String {
+pub(super) fn emi() -> String {
     crate::app::bootstrap::default_images().0.to_string()
 }
 

@@ -15,6 +15,8 @@ pub mod tagging;
 pub mod xml;
 
 #[cfg(test)]
+mod block_device_tests;
+#[cfg(test)]
 mod limits_tests;
 
 use crate::app::{App, Executed, Past, RequestMeta};

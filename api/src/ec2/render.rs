@@ -104,6 +104,39 @@ pub fn reservation_item(x: &mut Xml, rows: &[&InstanceRow], models: &ReadModels)
     x.close();
 }
 
+/// `<blockDeviceMapping>`: the EBS volumes attached to an instance, by
+/// device name (its root disk is instance-store, so not among them). A
+/// volume of its block device mappings not attached yet (being made, or
+/// the instance not running yet) is `attaching`, as EC2 shows it.
+pub fn block_device_mapping(x: &mut Xml, instance: &domain::InstanceId, models: &ReadModels) {
+    let attached = models.volumes.by_instance.get(instance);
+    if attached.is_none_or(|devices| devices.is_empty()) {
+        x.empty("blockDeviceMapping");
+        return;
+    }
+    x.open("blockDeviceMapping");
+    for (device, volume) in attached.into_iter().flatten() {
+        let Some(row) = models.volumes.volumes.get(volume) else { continue };
+        let (status, since, delete_on_termination) = match (&row.attachment, &row.planned) {
+            (Some(a), _) if &a.instance == instance => {
+                (a.state.as_str(), a.attach_time, a.delete_on_termination)
+            }
+            (None, Some(p)) if &p.instance == instance => ("attaching", p.at, p.delete_on_termination),
+            _ => continue,
+        };
+        x.open("item");
+        x.text("deviceName", device);
+        x.open("ebs");
+        x.text("volumeId", volume.as_str());
+        x.text("status", status);
+        x.text("attachTime", &iso_time(since));
+        x.display("deleteOnTermination", delete_on_termination);
+        x.close();
+        x.close();
+    }
+    x.close();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,30 +147,4 @@ mod tests {
         assert_eq!(iso_time(Timestamp(1_764_064_800_123)), "2025-11-25T10:00:00.123Z");
         assert_eq!(gmt_time(Timestamp(1_764_064_800_123)), "2025-11-25 10:00:00 GMT");
     }
-}
-
-/// `<blockDeviceMapping>`: the EBS volumes attached to an instance, by
-/// device name (its root disk is instance-store, so not among them).
-pub fn block_device_mapping(x: &mut Xml, instance: &domain::InstanceId, models: &ReadModels) {
-    let attached = models.volumes.by_instance.get(instance);
-    if attached.is_none_or(|devices| devices.is_empty()) {
-        x.empty("blockDeviceMapping");
-        return;
-    }
-    x.open("blockDeviceMapping");
-    for (device, volume) in attached.into_iter().flatten() {
-        let Some(a) = models.volumes.volumes.get(volume).and_then(|row| row.attachment.as_ref()) else {
-            continue;
-        };
-        x.open("item");
-        x.text("deviceName", device);
-        x.open("ebs");
-        x.text("volumeId", volume.as_str());
-        x.text("status", a.state.as_str());
-        x.text("attachTime", &iso_time(a.attach_time));
-        x.display("deleteOnTermination", a.delete_on_termination);
-        x.close();
-        x.close();
-    }
-    x.close();
 }

@@ -1,6 +1,6 @@
 //! ModifyInstanceAttribute: the instance's type (as the cloud's VM types
-//! say it is), user data, termination protection, shutdown behaviour, and
-//! its security groups.
+//! say it is), user data, termination protection, shutdown behaviour, its
+//! security groups, and its volumes' DeleteOnTermination.
 
 use super::events::InstanceGroupsChanged;
 use super::state::{Instance, InstanceAttribute, ShutdownBehavior};
@@ -23,6 +23,9 @@ pub enum AttributeChange {
     ShutdownBehavior(ShutdownBehavior),
     /// Replace the instance's security groups.
     Groups(Vec<GroupRef>),
+    /// `BlockDeviceMapping.N`: DeleteOnTermination of the volume on each
+    /// device.
+    DeleteOnTermination(Vec<(String, bool)>),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -44,8 +47,12 @@ pub(crate) fn modify_instance_attribute(
     view: &dyn StateView,
 ) -> Result<Events, DecideError> {
     let instance = owned(view, &c.account, std::slice::from_ref(&c.instance))?[0];
-    if let AttributeChange::Groups(refs) = &c.change {
-        return change_groups(view, instance, &c.account, refs, c.at);
+    match &c.change {
+        AttributeChange::Groups(refs) => return change_groups(view, instance, &c.account, refs, c.at),
+        AttributeChange::DeleteOnTermination(changes) => {
+            return crate::volumes::set_delete_on_termination(view, instance, changes, c.at);
+        }
+        _ => {}
     }
     let attribute = match &c.change {
         AttributeChange::InstanceType(name) => {
@@ -56,7 +63,9 @@ pub(crate) fn modify_instance_attribute(
         AttributeChange::UserData(d) => InstanceAttribute::UserData(d.clone()),
         AttributeChange::DisableApiTermination(v) => InstanceAttribute::DisableApiTermination(*v),
         AttributeChange::ShutdownBehavior(b) => InstanceAttribute::ShutdownBehavior(*b),
-        AttributeChange::Groups(_) => unreachable!("handled above"),
+        AttributeChange::Groups(_) | AttributeChange::DeleteOnTermination(_) => {
+            unreachable!("handled above")
+        }
     };
     let event = instance.change_attribute(&attribute, c.at)?;
     Ok(vec![(StreamId::instance(&instance.id), event)])

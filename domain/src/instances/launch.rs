@@ -1,7 +1,7 @@
 //! RunInstances: the checks, the zone (asked for, or the one with most
 //! room), placement by the cluster, addresses from the network, the
-//! reservation, the client token, group memberships and tags, in one
-//! decision.
+//! reservation, the client token, group memberships, tags and the volumes
+//! of block device mappings, in one decision.
 
 use super::events::*;
 use super::state::ShutdownBehavior;
@@ -17,6 +17,7 @@ use crate::reservations::{ClientTokenClaimed, ReservationCreated};
 use crate::security_groups::{GroupRef, SecurityGroupMemberAdded, resolve_group};
 use crate::stream::StreamId;
 use crate::tags::{Tag, TagsCreated};
+use crate::volumes::{BlockDevice, LaunchVolume, check_block_devices, launch_volumes};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunInstances {
@@ -39,6 +40,13 @@ pub struct RunInstances {
     pub shutdown_behavior: ShutdownBehavior,
     pub disable_api_termination: bool,
     pub tags: Vec<Tag>,
+    /// `BlockDeviceMapping.N` with an EBS volume: one new volume per
+    /// mapping for each instance launched.
+    pub block_devices: Vec<BlockDevice>,
+    /// Fresh volume ids and sealed grants, at least `max_count` ×
+    /// `block_devices.len()`: instance `i`'s mapping `j` uses
+    /// `volumes[i * block_devices.len() + j]`.
+    pub volumes: Vec<LaunchVolume>,
     pub at: Timestamp,
 }
 
@@ -56,6 +64,11 @@ impl RunInstances {
             s.push(StreamId::client_token(&self.account, token));
         }
         s.extend(self.instance_ids.iter().map(StreamId::instance));
+        if !self.block_devices.is_empty() {
+            s.extend(self.zone.iter().map(StreamId::storage));
+            s.extend(self.block_devices.iter().filter_map(|d| d.snapshot.as_ref()).map(StreamId::snapshot));
+            s.extend(self.volumes.iter().map(|v| StreamId::volume(&v.volume)));
+        }
         s
     }
 
@@ -89,6 +102,8 @@ impl RunInstances {
             shutdown_behavior: ShutdownBehavior::Stop,
             disable_api_termination: false,
             tags: Vec::new(),
+            block_devices: Vec::new(),
+            volumes: Vec::new(),
             at,
         }
     }
@@ -100,9 +115,11 @@ impl RunInstances {
     }
 
     /// The fingerprint naming `zone`: how the previous release wrote it,
-    /// with the zone it chose when none was asked for.
+    /// with the zone it chose when none was asked for. Block device
+    /// mappings are added only when there are some, so a launch without
+    /// them keeps the fingerprint earlier releases stored.
     pub fn fingerprint_in(&self, zone: &str) -> String {
-        format!(
+        let base = format!(
             "{}|{}|{}|{}|{}|{}|{:?}|{:?}",
             self.image,
             self.vm_type,
@@ -112,15 +129,40 @@ impl RunInstances {
             self.user_data.len(),
             self.key_name,
             self.groups
-        )
+        );
+        if self.block_devices.is_empty() {
+            return base;
+        }
+        let devices: Vec<String> = self
+            .block_devices
+            .iter()
+            .map(|d| {
+                format!(
+                    "{}:{:?}:{:?}:{}:{}",
+                    d.device, d.size_gib, d.snapshot, d.volume_type, d.delete_on_termination
+                )
+            })
+            .collect();
+        format!("{base}|{}", devices.join(","))
     }
 }
 
-/// The zone asked for, or else the one whose reachable nodes have the most
-/// free CPUs (ties: the first by name), as the clusters' own streams say.
+/// The zone asked for, or else the zone of the snapshots its volumes are
+/// restored from (snapshots are restored in their own zone), or else the
+/// one whose reachable nodes have the most free CPUs (ties: the first by
+/// name), as the clusters' own streams say.
 fn launch_zone(c: &RunInstances, view: &dyn StateView) -> Result<ZoneName, DecideError> {
     if let Some(zone) = &c.zone {
         return Ok(zone.clone());
+    }
+    let snapshot_zone = c
+        .block_devices
+        .iter()
+        .filter_map(|d| d.snapshot.as_ref())
+        .find_map(|id| view.snapshot(id).filter(|s| s.account == c.account).map(|s| s.zone.clone()));
+    if let Some(zone) = snapshot_zone {
+        need(view, [StreamId::cluster(&zone)])?;
+        return Ok(zone);
     }
     let cloud = view.cloud().ok_or(DecideError::CloudNotInitialized)?;
     need(view, cloud.zones.iter().map(StreamId::cluster))?;
@@ -158,6 +200,14 @@ pub(crate) fn run_instances(c: &RunInstances, view: &dyn StateView) -> Result<De
     }
     if c.min_count < 1 || c.min_count > c.max_count || c.instance_ids.len() < c.max_count as usize {
         return Err(DecideError::InvalidCount { min: c.min_count, max: c.max_count });
+    }
+    let per_instance = c.block_devices.len();
+    if c.volumes.len() < c.max_count as usize * per_instance {
+        return Err(DecideError::InvalidBlockDeviceMapping(format!(
+            "{} volume ids for {} instances of {per_instance} volumes",
+            c.volumes.len(),
+            c.max_count
+        )));
     }
     let zone = launch_zone(c, view)?;
     let cloud = view.cloud().ok_or(DecideError::CloudNotInitialized)?;
@@ -205,6 +255,7 @@ pub(crate) fn run_instances(c: &RunInstances, view: &dyn StateView) -> Result<De
     nodes.truncate(private.len());
     let public = network.free_public(nodes.len());
     let launched: Vec<InstanceId> = c.instance_ids[..nodes.len()].to_vec();
+    let sizes = check_block_devices(view, &c.account, &zone, &c.block_devices, launched.len())?;
     for id in &launched {
         if view.instance(id).is_some() {
             return Err(DecideError::IdInUse(id.to_string()));
@@ -289,6 +340,8 @@ pub(crate) fn run_instances(c: &RunInstances, view: &dyn StateView) -> Result<De
                 TagsCreated { resource: id.to_string(), tags: c.tags.clone(), at: c.at }.into(),
             ));
         }
+        let volumes = &c.volumes[index * per_instance..(index + 1) * per_instance];
+        events.extend(launch_volumes(view, &c.account, &zone, id, &c.block_devices, &sizes, volumes, c.at)?);
     }
     Ok(Decision {
         events,

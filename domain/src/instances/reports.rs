@@ -126,13 +126,17 @@ fn report(
     }
     let facts = facts(instance)?;
     let Some(last) = facts.last() else { return Ok(Vec::new()) };
+    let runs = matches!(last, Event::InstanceRunning(_));
     let ends = matches!(last, Event::InstanceTerminated(_) | Event::InstanceLaunchFailed(_));
     let stops = matches!(last, Event::InstanceStopped(_) | Event::InstanceStartFailed(_));
     if instance.zone.as_ref() != Some(&r.zone) {
         return Err(DecideError::UnknownZone(r.zone.clone()));
     }
     let mut events: Events = facts.into_iter().map(|e| (StreamId::instance(&r.instance), e)).collect();
-    if ends {
+    if runs {
+        // The volumes made for it at launch are attached once it runs.
+        events.extend(crate::volumes::attach_planned(view, instance, r.at)?);
+    } else if ends {
         events.extend(release_all(view, instance, r.at)?);
     } else if stops {
         // A stopped instance (or one whose start failed) keeps its private

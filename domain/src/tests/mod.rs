@@ -3,6 +3,7 @@
 mod accounts;
 mod addresses;
 mod attempts;
+mod block_devices;
 mod cloud;
 mod clusters;
 mod codec;

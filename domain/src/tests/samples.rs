@@ -133,6 +133,8 @@ pub(crate) fn run_in(
         shutdown_behavior: ShutdownBehavior::Stop,
         disable_api_termination: false,
         tags: Vec::new(),
+        block_devices: Vec::new(),
+        volumes: Vec::new(),
         at: t(10),
     }
 }
@@ -398,6 +400,16 @@ pub(crate) fn every_event() -> Vec<Event> {
         VolumeRevoked { at: t(52) }.into(),
         VolumeDeleteRequested { at: t(53) }.into(),
         VolumeDeleted { at: t(54) }.into(),
+        VolumeAttachmentPlanned {
+            instance: InstanceId::from_bits(0x1234),
+            device: "/dev/sdg".into(),
+            grant: secret(),
+            delete_on_termination: true,
+            at: t(62),
+        }
+        .into(),
+        VolumeAttachmentCancelled { at: t(63) }.into(),
+        VolumeDeleteOnTerminationSet { delete_on_termination: false, at: t(64) }.into(),
         SnapshotRequested {
             snapshot: SnapshotId::from_bits(0x88),
             account: admin(),

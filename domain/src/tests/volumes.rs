@@ -6,17 +6,17 @@ use super::*;
 use crate::command::*;
 use crate::volumes::{AttachmentState, SnapshotState, VolumeState, deadlines};
 
-fn vol(bits: u128) -> VolumeId {
+pub(super) fn vol(bits: u128) -> VolumeId {
     VolumeId::from_bits(bits)
 }
 
-fn snap(bits: u128) -> SnapshotId {
+pub(super) fn snap(bits: u128) -> SnapshotId {
     SnapshotId::from_bits(bits)
 }
 
 /// A cloud with 10 GiB of storage in the zone and a running instance of
 /// the admin's.
-fn cloud() -> (Given, InstanceId) {
+pub(super) fn cloud() -> (Given, InstanceId) {
     let mut g = given(&[]);
     g.then_apply(&bootstrap(8)).unwrap();
     g.then_apply(&create_other()).unwrap();
@@ -29,7 +29,12 @@ fn cloud() -> (Given, InstanceId) {
     (g, instance)
 }
 
-fn create(account: AccountId, volume: u128, size: Option<u32>, snapshot: Option<SnapshotId>) -> Command {
+pub(super) fn create(
+    account: AccountId,
+    volume: u128,
+    size: Option<u32>,
+    snapshot: Option<SnapshotId>,
+) -> Command {
     Command::CreateVolume(CreateVolume {
         account,
         volume: vol(volume),
@@ -42,11 +47,11 @@ fn create(account: AccountId, volume: u128, size: Option<u32>, snapshot: Option<
     })
 }
 
-fn sc(volume: u128) -> VolumeReport {
+pub(super) fn sc(volume: u128) -> VolumeReport {
     VolumeReport { zone: zone(), volume: vol(volume), at: t(31) }
 }
 
-fn attach(volume: u128, instance: &InstanceId, device: &str) -> Command {
+pub(super) fn attach(volume: u128, instance: &InstanceId, device: &str) -> Command {
     Command::AttachVolume(AttachVolume {
         account: admin(),
         volume: vol(volume),
@@ -68,18 +73,18 @@ fn detach(volume: u128, force: bool) -> Command {
     })
 }
 
-fn node_report(volume: u128, instance: &InstanceId) -> AttachmentReport {
+pub(super) fn node_report(volume: u128, instance: &InstanceId) -> AttachmentReport {
     AttachmentReport { node: node(), instance: instance.clone(), volume: vol(volume), at: t(33) }
 }
 
-fn volume(g: &Given, bits: u128) -> crate::volumes::Volume {
+pub(super) fn volume(g: &Given, bits: u128) -> crate::volumes::Volume {
     match g.streams.get(&StreamId::volume(&vol(bits))).map(|f| &f.state) {
         Some(Aggregate::Volume(v)) => v.clone(),
         other => panic!("no volume: {other:?}"),
     }
 }
 
-fn storage_used(g: &Given) -> u64 {
+pub(super) fn storage_used(g: &Given) -> u64 {
     match g.streams.get(&StreamId::storage(&zone())).map(|f| &f.state) {
         Some(Aggregate::Storage(s)) => s.used_gib(),
         other => panic!("no storage: {other:?}"),
@@ -87,7 +92,7 @@ fn storage_used(g: &Given) -> u64 {
 }
 
 /// An available volume of 1 GiB, attached to `instance` as /dev/sdf.
-fn attached(g: &mut Given, instance: &InstanceId) {
+pub(super) fn attached(g: &mut Given, instance: &InstanceId) {
     g.then_apply(&create(admin(), 7, Some(1), None)).unwrap();
     g.then_apply(&Command::ReportVolumeCreated(sc(7))).unwrap();
     g.then_apply(&attach(7, instance, "/dev/sdf")).unwrap();

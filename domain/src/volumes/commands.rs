@@ -136,50 +136,7 @@ pub(crate) fn create_volume(c: &CreateVolume, view: &dyn StateView) -> Result<Ev
     if !cloud.has_zone(&c.zone) {
         return Err(DecideError::UnknownZone(c.zone.clone()));
     }
-    if !matches!(c.volume_type.as_str(), "standard" | "gp2" | "gp3") {
-        return Err(DecideError::InvalidVolumeSize(format!(
-            "volume type {} is not one of standard, gp2, gp3",
-            c.volume_type
-        )));
-    }
-    let source = match &c.snapshot {
-        None => None,
-        Some(id) => {
-            let snapshot = match view.snapshot(id) {
-                Some(s) if s.account == c.account && !s.deleted => s,
-                _ => return Err(DecideError::SnapshotNotFound(id.clone())),
-            };
-            if snapshot.state != SnapshotState::Completed {
-                return Err(DecideError::IncorrectSnapshotState {
-                    snapshot: id.clone(),
-                    state: snapshot.state.as_str().to_owned(),
-                    action: "restore a volume from it",
-                });
-            }
-            if snapshot.zone != c.zone {
-                return Err(DecideError::NotInZone { resource: id.to_string(), zone: c.zone.clone() });
-            }
-            Some(snapshot)
-        }
-    };
-    let size = match (c.size_gib, source) {
-        (None, None) => {
-            return Err(DecideError::InvalidVolumeSize("a size or a snapshot is required".into()));
-        }
-        (None, Some(s)) => s.size_gib,
-        (Some(size), Some(s)) if size < s.size_gib => {
-            return Err(DecideError::InvalidVolumeSize(format!(
-                "{size} GiB is smaller than snapshot {} ({} GiB)",
-                s.id, s.size_gib
-            )));
-        }
-        (Some(size), _) => size,
-    };
-    if size == 0 || size > MAX_VOLUME_GIB {
-        return Err(DecideError::InvalidVolumeSize(format!(
-            "{size} GiB is not between 1 and {MAX_VOLUME_GIB}"
-        )));
-    }
+    let size = new_volume_size(view, &c.account, &c.zone, c.size_gib, c.snapshot.as_ref(), &c.volume_type)?;
     let Some(storage) = view.storage(&c.zone) else {
         return Err(DecideError::InsufficientVolumeCapacity {
             zone: c.zone.clone(),
@@ -217,8 +174,70 @@ pub(crate) fn create_volume(c: &CreateVolume, view: &dyn StateView) -> Result<Ev
     Ok(events)
 }
 
+/// The size of a new volume of `zone`, after the checks CreateVolume and
+/// RunInstances' block device mappings share: its type, the snapshot it is
+/// restored from (the account's, completed, in the zone), and its size (at
+/// least the snapshot's, 1 GiB to [`MAX_VOLUME_GIB`]).
+pub(crate) fn new_volume_size(
+    view: &dyn StateView,
+    account: &AccountId,
+    zone: &ZoneName,
+    size_gib: Option<u32>,
+    snapshot: Option<&SnapshotId>,
+    volume_type: &str,
+) -> Result<u32, DecideError> {
+    if !matches!(volume_type, "standard" | "gp2" | "gp3") {
+        return Err(DecideError::InvalidVolumeSize(format!(
+            "volume type {} is not one of standard, gp2, gp3",
+            volume_type
+        )));
+    }
+    let source = match snapshot {
+        None => None,
+        Some(id) => {
+            let snapshot = match view.snapshot(id) {
+                Some(s) if &s.account == account && !s.deleted => s,
+                _ => return Err(DecideError::SnapshotNotFound(id.clone())),
+            };
+            if snapshot.state != SnapshotState::Completed {
+                return Err(DecideError::IncorrectSnapshotState {
+                    snapshot: id.clone(),
+                    state: snapshot.state.as_str().to_owned(),
+                    action: "restore a volume from it",
+                });
+            }
+            if &snapshot.zone != zone {
+                return Err(DecideError::NotInZone { resource: id.to_string(), zone: zone.clone() });
+            }
+            Some(snapshot)
+        }
+    };
+    let size = match (size_gib, source) {
+        (None, None) => {
+            return Err(DecideError::InvalidVolumeSize("a size or a snapshot is required".into()));
+        }
+        (None, Some(s)) => s.size_gib,
+        (Some(size), Some(s)) if size < s.size_gib => {
+            return Err(DecideError::InvalidVolumeSize(format!(
+                "{size} GiB is smaller than snapshot {} ({} GiB)",
+                s.id, s.size_gib
+            )));
+        }
+        (Some(size), _) => size,
+    };
+    if size == 0 || size > MAX_VOLUME_GIB {
+        return Err(DecideError::InvalidVolumeSize(format!(
+            "{size} GiB is not between 1 and {MAX_VOLUME_GIB}"
+        )));
+    }
+    Ok(size)
+}
+
 pub(crate) fn delete_volume(c: &DeleteVolume, view: &dyn StateView) -> Result<Events, DecideError> {
     let volume = own_volume(view, &c.account, &c.volume)?;
+    if let Some(p) = &volume.planned {
+        return Err(DecideError::VolumeInUse { volume: c.volume.clone(), instance: p.instance.clone() });
+    }
     match (volume.state, &volume.attachment) {
         (_, Some(a)) => {
             Err(DecideError::VolumeInUse { volume: c.volume.clone(), instance: a.instance.clone() })
@@ -253,8 +272,9 @@ pub(crate) fn attach_volume(c: &AttachVolume, view: &dyn StateView) -> Result<Ev
         Some(i) if i.account == c.account && i.state != InstanceState::Terminated => i,
         _ => return Err(DecideError::InstanceNotFound(vec![c.instance.clone()])),
     };
-    if let Some(a) = &volume.attachment {
-        return Err(DecideError::VolumeInUse { volume: c.volume.clone(), instance: a.instance.clone() });
+    let holder = volume.attachment.as_ref().map(|a| &a.instance);
+    if let Some(instance) = holder.or(volume.planned.as_ref().map(|p| &p.instance)) {
+        return Err(DecideError::VolumeInUse { volume: c.volume.clone(), instance: instance.clone() });
     }
     if volume.state != VolumeState::Available {
         return Err(DecideError::IncorrectVolumeState {

@@ -191,3 +191,33 @@ pub struct InstanceDeviceReleased {
     pub volume: VolumeId,
     pub at: Timestamp,
 }
+
+/// RunInstances' block device mapping: the volume, made with the instance,
+/// is to be attached to it as `device` once both are ready (the volume
+/// created, the instance running). `grant` is the attachment's initiator
+/// name, sealed, as in [`VolumeAttachRequested`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VolumeAttachmentPlanned {
+    pub instance: InstanceId,
+    pub device: String,
+    pub grant: SealedSecret,
+    pub delete_on_termination: bool,
+    pub at: Timestamp,
+}
+
+/// The instance a planned attachment was for ended before the attachment
+/// was made: the volume is its own (deleted instead, if it was to be
+/// deleted on termination).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VolumeAttachmentCancelled {
+    pub at: Timestamp,
+}
+
+/// ModifyInstanceAttribute's `BlockDeviceMapping.N.Ebs.DeleteOnTermination`:
+/// whether the volume goes with its instance's termination (for its
+/// attachment, or its planned one).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VolumeDeleteOnTerminationSet {
+    pub delete_on_termination: bool,
+    pub at: Timestamp,
+}

@@ -14,12 +14,15 @@
 
 mod commands;
 mod events;
+mod launch;
 mod reports;
 mod snapshots;
 mod state;
 
 pub use commands::*;
 pub use events::*;
+pub use launch::{BlockDevice, LaunchVolume};
+pub(crate) use launch::{attach_planned, check_block_devices, launch_volumes, set_delete_on_termination};
 pub use reports::*;
 pub use snapshots::*;
 pub use state::*;

@@ -156,7 +156,9 @@ pub(crate) fn report_created(r: &VolumeReport, view: &dyn StateView) -> Result<E
     if volume.state != VolumeState::Creating {
         return Ok(Vec::new());
     }
-    Ok(vec![(StreamId::volume(&r.volume), VolumeCreated { at: r.at }.into())])
+    let mut events: Events = vec![(StreamId::volume(&r.volume), VolumeCreated { at: r.at }.into())];
+    events.extend(super::launch::after_creation(view, volume, true, r.at)?);
+    Ok(events)
 }
 
 pub(crate) fn report_create_failed(f: &VolumeFailure, view: &dyn StateView) -> Result<Events, DecideError> {
@@ -164,10 +166,12 @@ pub(crate) fn report_create_failed(f: &VolumeFailure, view: &dyn StateView) -> R
     if volume.state != VolumeState::Creating {
         return Ok(Vec::new());
     }
-    Ok(vec![(
+    let mut events: Events = vec![(
         StreamId::volume(&f.report.volume),
         VolumeFailed { reason: f.reason.clone(), at: f.report.at }.into(),
-    )])
+    )];
+    events.extend(super::launch::after_creation(view, volume, false, f.report.at)?);
+    Ok(events)
 }
 
 pub(crate) fn report_exported(r: &VolumeReport, view: &dyn StateView) -> Result<Events, DecideError> {
@@ -338,7 +342,11 @@ pub(crate) fn expire_volume(c: &ExpireVolume, view: &dyn StateView) -> Result<Ev
         }
         _ => return Ok(Vec::new()),
     };
-    Ok(vec![(stream, event)])
+    let mut events: Events = vec![(stream, event)];
+    if volume.state == VolumeState::Creating {
+        events.extend(super::launch::after_creation(view, volume, false, c.at)?);
+    }
+    Ok(events)
 }
 
 pub(crate) fn expire_snapshot(c: &ExpireSnapshot, view: &dyn StateView) -> Result<Events, DecideError> {
@@ -355,7 +363,9 @@ pub(crate) fn expire_snapshot(c: &ExpireSnapshot, view: &dyn StateView) -> Resul
 
 /// The detaches an instance's end asks for: each of its volumes still
 /// attached (or attaching) is detached without waiting for the node, whose
-/// guest is gone. Needs the volumes' streams.
+/// guest is gone; each volume made for it at launch and not attached yet
+/// is given up (deleted if it was to go with the instance). Needs the
+/// volumes' streams.
 pub(crate) fn detach_all(
     view: &dyn StateView,
     instance: &crate::instances::Instance,
@@ -369,5 +379,6 @@ pub(crate) fn detach_all(
             events.push((StreamId::volume(volume), VolumeDetachRequested { force: true, at }.into()));
         }
     }
+    events.extend(super::launch::end_planned(view, instance, at));
     Ok(events)
 }

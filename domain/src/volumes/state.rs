@@ -81,6 +81,16 @@ pub struct Attachment {
     pub failure: Option<String>,
 }
 
+/// An attachment RunInstances planned for the volume it made: made once
+/// the volume is created and the instance runs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlannedAttachment {
+    pub instance: InstanceId,
+    pub device: String,
+    pub grant: SealedSecret,
+    pub delete_on_termination: bool,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Volume {
     pub id: VolumeId,
@@ -94,6 +104,8 @@ pub struct Volume {
     /// When the volume (or its attachment) entered its present state.
     pub since: Timestamp,
     pub attachment: Option<Attachment>,
+    /// The attachment RunInstances planned, not made yet.
+    pub planned: Option<PlannedAttachment>,
     /// Why the volume is in `error`.
     pub error: Option<String>,
     pub tags: Tags,
@@ -128,6 +140,7 @@ impl State for Volume {
             state: VolumeState::Creating,
             since: e.at,
             attachment: None,
+            planned: None,
             error: None,
             tags: Tags::default(),
         }
@@ -153,6 +166,7 @@ impl Evolve for Volume {
                 self.since = e.at;
             }
             VolumeEvent::VolumeAttachRequested(e) => {
+                self.planned = None;
                 self.state = VolumeState::InUse;
                 self.since = e.at;
                 self.attachment = Some(Attachment {
@@ -218,6 +232,23 @@ impl Evolve for Volume {
             VolumeEvent::VolumeDeleted(e) => {
                 self.state = VolumeState::Deleted;
                 self.since = e.at;
+            }
+            VolumeEvent::VolumeAttachmentPlanned(e) => {
+                self.planned = Some(PlannedAttachment {
+                    instance: e.instance.clone(),
+                    device: e.device.clone(),
+                    grant: e.grant.clone(),
+                    delete_on_termination: e.delete_on_termination,
+                });
+            }
+            VolumeEvent::VolumeAttachmentCancelled(_) => self.planned = None,
+            VolumeEvent::VolumeDeleteOnTerminationSet(e) => {
+                if let Some(a) = &mut self.attachment {
+                    a.delete_on_termination = e.delete_on_termination;
+                }
+                if let Some(p) = &mut self.planned {
+                    p.delete_on_termination = e.delete_on_termination;
+                }
             }
         }
     }

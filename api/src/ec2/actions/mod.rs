@@ -4,6 +4,7 @@
 mod allocate_address;
 mod associate_address;
 mod attach_volume;
+mod block_device_mappings;
 mod create_key_pair;
 mod create_security_group;
 mod create_snapshot;

@@ -1,5 +1,6 @@
 //! ModifyInstanceAttribute: instance type and user data (while stopped),
-//! termination protection and the shutdown behavior.
+//! termination protection, the shutdown behavior, security groups, and
+//! `BlockDeviceMapping.N.Ebs.DeleteOnTermination` of its volumes.
 
 use super::run_instances::{shutdown_behavior, user_data};
 use crate::app::{App, ids::now};
@@ -43,13 +44,10 @@ pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
             format!("The instance attribute '{name}' cannot be modified in Yukari"),
         ));
     }
-    if params.get("BlockDeviceMapping.1.DeviceName").is_some() {
-        return Err(Ec2Error::new(
-            "UnsupportedOperation",
-            "Block device mappings cannot be modified in Yukari",
-        ));
-    }
-    let change = if !groups.is_empty() {
+    let mappings = super::block_device_mappings::delete_on_termination(params)?;
+    let change = if let Some(changes) = mappings {
+        AttributeChange::DeleteOnTermination(changes)
+    } else if !groups.is_empty() {
         let mut refs = Vec::with_capacity(groups.len());
         for id in groups {
             let id = domain::SecurityGroupId::parse(id)

@@ -1,7 +1,10 @@
 //! RunInstances: launch instances of an image, with a key pair, security
-//! groups, user data, tags and EC2's instance attributes.
+//! groups, user data, tags, EC2's instance attributes and block device
+//! mappings (a new EBS volume per `Ebs` mapping for each instance, with its
+//! id and sealed grant made here: see `block_device_mappings`).
 
-use crate::app::{App, ids::now};
+use super::block_device_mappings;
+use crate::app::{App, ids::now, volumes::new_grant};
 use crate::ec2::Ctx;
 use crate::ec2::error::Ec2Error;
 use crate::ec2::params::Params;
@@ -9,6 +12,7 @@ use crate::ec2::render::{group_set, instance_item};
 use crate::ec2::tagging;
 use base64::Engine;
 use domain::command::{GroupRef, RunInstances};
+use domain::volumes::{BlockDevice, LaunchVolume};
 use domain::{Command, ImageId, Reply, SecurityGroupId, ShutdownBehavior, Tag, ZoneName};
 
 /// Most instances one call may launch.
@@ -30,6 +34,7 @@ pub struct Request {
     shutdown_behavior: ShutdownBehavior,
     disable_api_termination: bool,
     tags: Vec<Tag>,
+    block_devices: Vec<BlockDevice>,
 }
 
 fn count(params: &Params, name: &str) -> Result<u32, Ec2Error> {
@@ -116,10 +121,18 @@ pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
         shutdown_behavior,
         disable_api_termination: params.bool("DisableApiTermination")?.unwrap_or(false),
         tags: tagging::specifications(params, "instance", &["instance", "volume", "network-interface"])?,
+        block_devices: block_device_mappings::for_launch(params)?,
     })
 }
 
 pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
+    let volumes = (0..r.max as usize * r.block_devices.len())
+        .map(|_| {
+            let volume = app.ids.volume();
+            let (_, grant) = new_grant(app, &volume);
+            LaunchVolume { volume, grant }
+        })
+        .collect();
     let command = Command::RunInstances(RunInstances {
         account: ctx.account().clone(),
         requester: ctx.meta.principal.user.clone(),
@@ -137,6 +150,8 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
         shutdown_behavior: r.shutdown_behavior,
         disable_api_termination: r.disable_api_termination,
         tags: r.tags,
+        block_devices: r.block_devices,
+        volumes,
         at: now(),
     });
     let executed = ctx.execute(app, command).await?;
