@@ -129,26 +129,6 @@ fn host_name() -> String {
         .unwrap_or_else(|| "localhost".to_owned())
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write;
-    let tmp = path.with_extension("tmp");
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file =
-        options.open(&tmp).with_context(|| say!("cannot write {}", "{} に書き込めません", tmp.display()))?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, path)
-        .with_context(|| say!("cannot write {}", "{} に書き込めません", path.display()))?;
-    // The rename itself must survive a crash too.
-    if let Some(dir) = path.parent().and_then(|d| std::fs::File::open(d).ok()) {
-        let _ = dir.sync_all();
-    }
-    Ok(())
-}
-
 /// The saved credentials, or new ones from registering with the controller.
 async fn credentials(args: &RunArgs, controller: &str) -> anyhow::Result<NodeCredentials> {
     let path = args.data_dir.join(CREDENTIALS);
@@ -209,7 +189,7 @@ async fn credentials(args: &RunArgs, controller: &str) -> anyhow::Result<NodeCre
         ));
     }
     let saved = Saved { controller: controller.to_owned(), credentials: issued.clone() };
-    write_private(&path, &serde_json::to_vec_pretty(&saved)?)?;
+    crate::data_dir::write_private(&path, &serde_json::to_vec_pretty(&saved)?)?;
     let (node, zone) = (&issued.node, &issued.zone);
     tracing::info!(%node, %zone, credentials = %path.display(), "node registered");
     Ok(issued)
@@ -245,7 +225,7 @@ fn identity(args: &RunArgs, cluster: &ZoneName) -> anyhow::Result<NodeId> {
     }
     let node = NodeId::from_bits(rand::random());
     let identity = Identity { node: node.to_string(), cluster: cluster.to_string() };
-    write_private(&path, &serde_json::to_vec_pretty(&identity)?)?;
+    crate::data_dir::write_private(&path, &serde_json::to_vec_pretty(&identity)?)?;
     Ok(node)
 }
 

@@ -10,6 +10,7 @@ use crate::ebs::{BoxFuture, NodeVolumesLink, StorageArgs, StorageLink};
 use anyhow::{Context, bail};
 use api::admin::client::AdminClient;
 use api::app::volumes::{NodeDone, NodeVolumes, StorageDone, StorageTarget, StorageView};
+use api::storage::StorageCredentials;
 use domain::ZoneName;
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -24,9 +25,10 @@ pub struct StorageControllerArgs {
     /// The cluster (availability zone) whose volumes this storage controller keeps
     #[arg(long)]
     pub cluster: String,
-    /// The cloud admin's eucarc: the storage controller acts with its key
+    /// First start only: the cloud admin's eucarc, proving the storage
+    /// controller may join (it then gets a key of its own, kept in DATA_DIR)
     #[arg(long)]
-    pub credentials: PathBuf,
+    pub credentials: Option<PathBuf>,
     /// Where the storage controller keeps its volumes, snapshots and tgtd's log
     #[arg(long, default_value = "yukari-storage")]
     pub data_dir: PathBuf,
@@ -105,8 +107,6 @@ impl NodeVolumesLink for HttpNodeVolumes {
 pub async fn run(args: StorageControllerArgs) -> anyhow::Result<()> {
     let zone = ZoneName::parse(&args.cluster)
         .map_err(|e| anyhow::anyhow!(say!("--cluster: {e}", "--cluster: {e}")))?;
-    let (_, key, secret) = crate::cluster::admin_key(&args.credentials)?;
-    let client = AdminClient::new(&args.controller, &key, &secret)?;
     crate::data_dir::create(&args.data_dir)?;
     let host = match &args.public_host {
         Some(h) => h.clone(),
@@ -118,6 +118,8 @@ pub async fn run(args: StorageControllerArgs) -> anyhow::Result<()> {
         }
         None => args.bind.to_string(),
     };
+    let creds = credentials(&args, &zone, &host).await?;
+    let client = AdminClient::new(&args.controller, &creds.access_key, &creds.secret)?;
     let Some((store, target)) = args.storage.open(&args.data_dir, false, args.bind, &host)? else {
         bail!(say!("--storage none: nothing to serve", "--storage none: 提供するものがありません"));
     };
@@ -143,4 +145,45 @@ pub async fn run(args: StorageControllerArgs) -> anyhow::Result<()> {
     stop.send_replace(true);
     task.await?;
     Ok(())
+}
+
+const CREDENTIALS: &str = "storage-credentials.json";
+
+/// This storage controller's own credentials: saved in DATA_DIR, or got
+/// on first start by registering with the admin's eucarc.
+async fn credentials(
+    args: &StorageControllerArgs,
+    zone: &ZoneName,
+    host: &str,
+) -> anyhow::Result<StorageCredentials> {
+    let path = args.data_dir.join(CREDENTIALS);
+    if let Ok(bytes) = std::fs::read(&path) {
+        let saved: StorageCredentials = serde_json::from_slice(&bytes)
+            .with_context(|| say!("{} is damaged", "{} が壊れています", path.display()))?;
+        if saved.zone != zone.as_str() {
+            bail!(say!(
+                "this storage controller belongs to cluster {}, not {zone}",
+                "このストレージコントローラーはクラスター {} のもので、{zone} のものではありません",
+                saved.zone
+            ));
+        }
+        return Ok(saved);
+    }
+    let Some(eucarc) = &args.credentials else {
+        bail!(say!(
+            "this storage controller is not registered yet: give the admin's eucarc with --credentials FILE",
+            "このストレージコントローラーはまだ登録されていません: --credentials で管理者の eucarc を指定してください"
+        ));
+    };
+    let (_, key, secret) = crate::cluster::admin_key(eucarc)?;
+    let admin = AdminClient::new(&args.controller, &key, &secret)?;
+    let query = format!("host={}&zone={}", encode(host), encode(zone.as_str()));
+    let response = admin
+        .call("POST", "/admin/storage-controllers", &query, Vec::new())
+        .await
+        .with_context(|| say!("cannot register with {}", "{} に登録できません", args.controller))?;
+    let creds: StorageCredentials = serde_json::from_slice(&response.bytes().await?)?;
+    crate::data_dir::write_private(&path, &serde_json::to_vec_pretty(&creds)?)?;
+    tracing::info!(%zone, access_key = %creds.access_key, "registered this storage controller");
+    Ok(creds)
 }

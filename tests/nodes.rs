@@ -787,7 +787,7 @@ fn a_storage_controller_and_a_node_on_other_hosts_serve_a_volume_to_a_real_guest
     let (eucarc, sc_dir) = (world.dir.join("ctl/eucarc"), world.dir.join("sc"));
     let control = control.to_string();
     let url = format!("http://{CONTROLLER}:8773/");
-    let _sc = world.spawn(
+    let mut sc = world.spawn(
         "sc",
         &[
             "storage",
@@ -863,7 +863,35 @@ fn a_storage_controller_and_a_node_on_other_hosts_serve_a_volume_to_a_real_guest
         c.contains("MARKER yukari-marker-7")
     });
 
+    // The storage controller has a key of its own now, and is heard from.
+    assert!(sc_dir.join("storage-credentials.json").exists());
+    let zones = world.aws(&["describe-availability-zones", "--zone-names", "verbose"]);
+    assert!(zones.to_string().contains("10.250.0.21 reachable"), "{zones}");
+    // kill -9 of the storage controller while a detach waits for it: the
+    // volume stays `in-use` (its grant is not revoked yet, so no other
+    // guest may have it), and once the storage controller is started
+    // again (its own key, no eucarc) the detach finishes by itself.
+    sc.kill9();
     world.aws(&["detach-volume", "--volume-id", &vol]);
+    let _sc = world.spawn(
+        "sc",
+        &[
+            "storage",
+            "--controller",
+            &url,
+            "--cluster",
+            "east",
+            "--data-dir",
+            sc_dir.to_str().unwrap(),
+            "--bind",
+            "10.250.0.21",
+            "--storage-gib",
+            "8",
+            "--tgt-control-port",
+            &control,
+        ],
+        "sc-again.log",
+    );
     poll(60, "the detach", || volume_state(&vol).0 == "available");
     let snap =
         world.aws(&["create-snapshot", "--volume-id", &vol])["SnapshotId"].as_str().unwrap().to_owned();

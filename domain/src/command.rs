@@ -29,6 +29,6 @@ pub use crate::tags::{CreateTags, DeleteTags};
 pub use crate::volumes::{
     AttachVolume, AttachmentFailure, AttachmentReport, ConfigureStorage, CopySnapshot, CreateSnapshot,
     CreateVolume, DeleteSnapshot, DeleteVolume, DetachVolume, ExpireSnapshot, ExpireVolume,
-    ModifySnapshotAttribute, ResetSnapshotAttribute, SnapshotDone, SnapshotFailure, SnapshotProgress,
-    SnapshotReport, VolumeFailure, VolumeReport,
+    ModifySnapshotAttribute, RegisterStorageController, ResetSnapshotAttribute, SnapshotDone,
+    SnapshotFailure, SnapshotProgress, SnapshotReport, VolumeFailure, VolumeReport,
 };

@@ -41,10 +41,10 @@ pub use crate::tags::{TagsCreated, TagsDeleted};
 pub use crate::volumes::{
     InstanceDeviceClaimed, InstanceDeviceReleased, SnapshotCompleted, SnapshotDeleted, SnapshotFailed,
     SnapshotPermissionsSet, SnapshotProgressed, SnapshotRequested, StorageCapacitySet, StorageConfigured,
-    StorageReleased, StorageReserved, VolumeAttachFailed, VolumeAttachRequested, VolumeAttached,
-    VolumeAttachmentCancelled, VolumeAttachmentPlanned, VolumeCreated, VolumeDeleteOnTerminationSet,
-    VolumeDeleteRequested, VolumeDeleted, VolumeDetachForced, VolumeDetachRequested, VolumeExported,
-    VolumeFailed, VolumeReleased, VolumeRequested, VolumeRevoked,
+    StorageControllerRegistered, StorageReleased, StorageReserved, VolumeAttachFailed, VolumeAttachRequested,
+    VolumeAttached, VolumeAttachmentCancelled, VolumeAttachmentPlanned, VolumeCreated,
+    VolumeDeleteOnTerminationSet, VolumeDeleteRequested, VolumeDeleted, VolumeDetachForced,
+    VolumeDetachRequested, VolumeExported, VolumeFailed, VolumeReleased, VolumeRequested, VolumeRevoked,
 };
 
 /// Errors decoding a stored event.

@@ -82,6 +82,7 @@ commands! {
     DeleteTags(DeleteTags) => tags::delete_tags,
     // Block storage: volumes, attachments, snapshots.
     ConfigureStorage(ConfigureStorage) => volumes::configure_storage,
+    RegisterStorageController(RegisterStorageController) => volumes::register_storage_controller,
     CreateVolume(CreateVolume) => volumes::create_volume,
     DeleteVolume(DeleteVolume) => volumes::delete_volume,
     AttachVolume(AttachVolume) => volumes::attach_volume,
@@ -214,6 +215,7 @@ events! {
             StorageCapacitySet = 1,
             StorageReserved = 1,
             StorageReleased = 1,
+            StorageControllerRegistered = 1,
         }
     }
     once {

@@ -172,7 +172,8 @@ impl ReadModels {
             | Event::StorageConfigured(_)
             | Event::StorageCapacitySet(_)
             | Event::StorageReserved(_)
-            | Event::StorageReleased(_)) => {
+            | Event::StorageReleased(_)
+            | Event::StorageControllerRegistered(_)) => {
                 if let Some(gone) = self.volumes.apply(stream, e) {
                     self.tags.forget(&gone);
                 }

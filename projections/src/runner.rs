@@ -42,7 +42,8 @@ pub struct Projections {
     applied: watch::Sender<u64>,
     snapshot: Option<PathBuf>,
     snapshot_every: u64,
-    /// Set when following stopped on an error: waiters must not wait on.
+    /// Set when following stopped (on an error, or at shutdown): waiters
+    /// must not wait on.
     failed: std::sync::atomic::AtomicBool,
     /// Where and how often to write time-travel snapshots, if at all.
     time_travel: OnceLock<TimeTravelPolicy>,
@@ -205,17 +206,18 @@ impl Projections {
     }
 
     /// Follows the log until `shutdown` turns true (see [`Self::follow_inner`]);
-    /// on an error, wakes every waiter with [`Stalled`].
+    /// then, or on an error, wakes every waiter with [`Stalled`].
     pub async fn follow(
         self: Arc<Self>,
         log: EventLog,
         shutdown: watch::Receiver<bool>,
     ) -> Result<(), ProjectionError> {
         let result = self.clone().follow_inner(log, shutdown).await;
-        if result.is_err() {
-            self.failed.store(true, std::sync::atomic::Ordering::SeqCst);
-            self.applied.send_modify(|_| {});
-        }
+        // Stopped or failed, the models will not move any more: every
+        // waiter (a command recorded during the shutdown) is told so
+        // rather than left waiting forever.
+        self.failed.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.applied.send_modify(|_| {});
         result
     }
 

@@ -4,7 +4,9 @@
 
 use domain::event::*;
 use domain::volumes::{AttachmentState, SnapshotState, VolumeState};
-use domain::{AccountId, InstanceId, ParsedStream, SealedSecret, SnapshotId, Timestamp, VolumeId, ZoneName};
+use domain::{
+    AccessKeyId, AccountId, InstanceId, ParsedStream, SealedSecret, SnapshotId, Timestamp, VolumeId, ZoneName,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -93,6 +95,17 @@ impl SnapshotRow {
 pub struct StorageRow {
     pub capacity_gib: u64,
     pub reserved: BTreeMap<VolumeId, u32>,
+    /// The zone's storage controller on a host of its own, if one joined.
+    pub controller: Option<StorageControllerRow>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StorageControllerRow {
+    pub host: String,
+    pub access_key: AccessKeyId,
+    /// Its secret key, sealed.
+    pub secret: SealedSecret,
+    pub registered_at: Timestamp,
 }
 
 impl StorageRow {
@@ -291,6 +304,14 @@ impl VolumesView {
             }
             Event::StorageReleased(e) => {
                 row.reserved.remove(&e.volume);
+            }
+            Event::StorageControllerRegistered(e) => {
+                row.controller = Some(StorageControllerRow {
+                    host: e.host,
+                    access_key: e.access_key,
+                    secret: e.secret,
+                    registered_at: e.at,
+                });
             }
             _ => {}
         }

@@ -391,8 +391,10 @@ pub(super) const TABLE: &[(&str, &str)] = &[
         "このストレージコントローラーがボリュームを預かるクラスター(アベイラビリティゾーン)",
     ),
     (
-        "The cloud admin's eucarc: the storage controller acts with its key",
-        "クラウド管理者の eucarc(ストレージコントローラーはその鍵で動きます)",
+        "First start only: the cloud admin's eucarc, proving the storage controller may join (it then gets a \
+         key of its own, kept in DATA_DIR)",
+        "初回起動時のみ: ストレージコントローラーが参加してよいことを示すクラウド管理者の eucarc\
+         (その後は専用の鍵を受け取り DATA_DIR に保存します)",
     ),
     (
         "Where the storage controller keeps its volumes, snapshots and tgtd's log",

@@ -33,6 +33,7 @@ pub struct LocalStorage {
 impl StorageLink for LocalStorage {
     fn view(&self, have: u64) -> BoxFuture<'_, anyhow::Result<StorageView>> {
         Box::pin(async move {
+            self.app.storage_targets.heard(&self.zone);
             moved_past(&self.app, have).await;
             Ok(self.app.storage_view(&self.zone))
         })

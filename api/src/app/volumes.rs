@@ -27,12 +27,30 @@ pub struct StorageTarget {
 
 /// The storage targets the controller knows, by zone (memory only: a
 /// storage controller tells where it serves each time it starts).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct StorageTargets {
     targets: Mutex<BTreeMap<ZoneName, StorageTarget>>,
     /// Targets ask for CHAP too (set once at start).
     pub chap: std::sync::atomic::AtomicBool,
+    /// When each zone's storage controller last asked for its view.
+    heard: Mutex<BTreeMap<ZoneName, std::time::Instant>>,
+    started: std::time::Instant,
 }
+
+impl Default for StorageTargets {
+    fn default() -> Self {
+        StorageTargets {
+            targets: Mutex::default(),
+            chap: Default::default(),
+            heard: Mutex::default(),
+            started: std::time::Instant::now(),
+        }
+    }
+}
+
+/// A storage controller silent this long is unreachable: what needs it
+/// (making, attaching, snapshotting volumes) is refused meanwhile.
+pub const STORAGE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl StorageTargets {
     pub fn set(&self, zone: ZoneName, target: StorageTarget) {
@@ -41,6 +59,20 @@ impl StorageTargets {
 
     pub fn of(&self, zone: &ZoneName) -> Option<StorageTarget> {
         self.targets.lock().unwrap_or_else(|p| p.into_inner()).get(zone).cloned()
+    }
+
+    /// The zone's storage controller is alive (it asked for its view).
+    pub fn heard(&self, zone: &ZoneName) {
+        self.heard.lock().unwrap_or_else(|p| p.into_inner()).insert(zone.clone(), std::time::Instant::now());
+    }
+
+    /// How long the zone's storage controller has been silent, if beyond
+    /// [`STORAGE_TIMEOUT`] (counted from this controller's start when it
+    /// was never heard from).
+    pub fn silent(&self, zone: &ZoneName) -> Option<std::time::Duration> {
+        let last = self.heard.lock().unwrap_or_else(|p| p.into_inner()).get(zone).copied();
+        let silent = last.unwrap_or(self.started).elapsed();
+        (silent > STORAGE_TIMEOUT).then_some(silent)
     }
 }
 

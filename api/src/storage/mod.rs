@@ -1,30 +1,36 @@
 //! The storage controllers' protocol, for `yukari storage` on another
-//! host (docs/adr/0013-block-storage.md). Signed, like `/admin/`, by the
-//! cloud's admin account (a storage controller runs with the admin's
-//! eucarc; it is the operator's own service, as `yukari node` is before
-//! it registers):
+//! host (docs/adr/0013-block-storage.md):
 //!
+//! - `POST /admin/storage-controllers?zone=Z&host=H` — signed by the
+//!   cloud's admin account: registers zone `Z`'s storage controller and
+//!   answers its own credentials ([`StorageCredentials`]) once; only the
+//!   sealed secret stays in the log. Registering again replaces them.
 //! - `GET /storage/exports?zone=Z&portal=HOST:PORT&iqn_prefix=IQN&capacity_gib=N&have=P&wait=S`
-//!   — what zone `Z`'s storage controller must hold ([`StorageView`],
-//!   JSON), as of the read models; waits up to `S` s (at most 10) for them
-//!   to pass position `P`. It also says where the zone's targets are
-//!   (`portal`, for the nodes' views) and what it offers (`capacity_gib`,
-//!   recorded when it changes).
+//!   — signed by the zone's storage controller: what it must hold
+//!   ([`StorageView`], JSON), as of the read models; waits up to `S` s
+//!   (at most 10) for them to pass position `P`. It also says where the
+//!   zone's targets are (`portal`, for the nodes' views) and what it
+//!   offers (`capacity_gib`, recorded when it changes); each call is its
+//!   heartbeat.
 //! - `POST /storage/report?zone=Z` — a JSON list of [`StorageDone`],
 //!   recorded in order as the matching commands (403 for another zone's
 //!   volume, 503 while the log cannot take it).
 
-use crate::admin::{MAX_WAIT_SECS, Refusal, authorize, authorize_signed, refuse};
+use crate::admin::{MAX_WAIT_SECS, Refusal, authorize, refuse};
 use crate::app::App;
+use crate::app::RequestMeta;
 use crate::app::volumes::{ReportRefused, StorageDone, StorageTarget, StorageView};
+use crate::auth::{SecretLookup, SignedRequest, verify};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Query, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use domain::ZoneName;
-use serde::Deserialize;
+use domain::volumes::RegisterStorageController;
+use domain::{Command, Principal};
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,7 +38,117 @@ pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/storage/exports", get(exports))
         .route("/storage/report", post(report))
+        .route("/admin/storage-controllers", post(register))
         .with_state(app)
+}
+
+/// Storage controllers' secrets: sealed in the log, opened with the master key.
+struct ControllerSecrets<'a>(&'a App);
+
+impl SecretLookup for ControllerSecrets<'_> {
+    fn secret(&self, access_key_id: &str) -> Option<String> {
+        let sealed = {
+            let models = self.0.projections.read();
+            models
+                .volumes
+                .storage
+                .values()
+                .filter_map(|row| row.controller.as_ref())
+                .find(|c| c.access_key.as_str() == access_key_id)?
+                .secret
+                .clone()
+        };
+        self.0.credentials.master_key().open(&sealed, access_key_id)
+    }
+}
+
+/// The zone of the storage controller that signed the request (with the
+/// body, when it has one), which must be the zone it names.
+fn controller(
+    app: &App,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+    zone: &ZoneName,
+) -> Result<(), Refusal> {
+    let query = uri.query().unwrap_or("");
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+    let signed = SignedRequest { method: method.as_str(), path: uri.path(), query, headers, body };
+    let verified = verify(&signed, &pairs, std::time::SystemTime::now(), &ControllerSecrets(app))
+        .map_err(|e| Refusal(StatusCode::UNAUTHORIZED, format!("{}: {e}", e.ec2_code())))?;
+    let models = app.projections.read();
+    let theirs = models.volumes.storage.iter().find(|(_, row)| {
+        row.controller.as_ref().is_some_and(|c| c.access_key.as_str() == verified.access_key_id)
+    });
+    match theirs {
+        Some((z, _)) if z == zone => Ok(()),
+        Some((z, _)) => {
+            Err(Refusal(StatusCode::FORBIDDEN, format!("this is the storage controller of {z}, not {zone}")))
+        }
+        None => Err(Refusal(StatusCode::UNAUTHORIZED, "AuthFailure: not a storage controller's key".into())),
+    }
+}
+
+/// A storage controller's own credentials, answered once at registration.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct StorageCredentials {
+    pub zone: String,
+    pub access_key: String,
+    pub secret: String,
+}
+
+impl std::fmt::Debug for StorageCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "StorageCredentials({}, {})", self.zone, self.access_key)
+    }
+}
+
+#[derive(Deserialize)]
+struct RegisterQuery {
+    zone: String,
+    host: String,
+}
+
+async fn register(State(app): State<Arc<App>>, request: Request) -> Response {
+    let (parts, _) = request.into_parts();
+    if let Err(refusal) = authorize(&app, &parts.method, &parts.uri, &parts.headers) {
+        return refusal.into_response();
+    }
+    let Ok(Query(q)) = Query::<RegisterQuery>::try_from_uri(&parts.uri) else {
+        return refuse(StatusCode::BAD_REQUEST, "zone and host are required");
+    };
+    let zone = match zone_of(&app, &q.zone) {
+        Ok(z) => z,
+        Err(r) => return r.into_response(),
+    };
+    if q.host.is_empty() || q.host.len() > 255 || q.host.chars().any(char::is_control) {
+        return refuse(StatusCode::BAD_REQUEST, "host: a host name or address");
+    }
+    let access_key = app.ids.access_key();
+    let secret = crate::secrets::new_secret_key();
+    let sealed = app.credentials.master_key().seal(&secret, access_key.as_str());
+    let command = Command::RegisterStorageController(RegisterStorageController {
+        zone: zone.clone(),
+        host: q.host,
+        access_key: access_key.clone(),
+        secret: sealed,
+        at: crate::app::ids::now(),
+    });
+    let meta = RequestMeta {
+        principal: Principal::system("admin"),
+        request_id: app.ids.request_id(),
+        correlation_id: String::new(),
+        source: "admin-api".into(),
+    };
+    match app.execute(command, &meta).await {
+        Ok(_) => {
+            // Not heard from yet: the timeout runs from now.
+            app.storage_targets.heard(&zone);
+            json(&StorageCredentials { zone: zone.to_string(), access_key: access_key.to_string(), secret })
+        }
+        Err(e) => refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    }
 }
 
 #[derive(Deserialize)]
@@ -62,9 +178,6 @@ pub(crate) fn json(value: &impl serde::Serialize) -> Response {
 
 async fn exports(State(app): State<Arc<App>>, request: Request) -> Response {
     let (parts, _) = request.into_parts();
-    if let Err(refusal) = authorize(&app, &parts.method, &parts.uri, &parts.headers) {
-        return refusal.into_response();
-    }
     let Ok(Query(q)) = Query::<ExportsQuery>::try_from_uri(&parts.uri) else {
         return refuse(StatusCode::BAD_REQUEST, "zone, portal, iqn_prefix and capacity_gib are required");
     };
@@ -72,6 +185,10 @@ async fn exports(State(app): State<Arc<App>>, request: Request) -> Response {
         Ok(z) => z,
         Err(r) => return r.into_response(),
     };
+    if let Err(refusal) = controller(&app, &parts.method, &parts.uri, &parts.headers, b"", &zone) {
+        return refusal.into_response();
+    }
+    app.storage_targets.heard(&zone);
     app.storage_targets
         .set(zone.clone(), StorageTarget { portal: q.portal.clone(), iqn_prefix: q.iqn_prefix.clone() });
     let capacity = app.projections.read().volumes.storage.get(&zone).map(|s| s.capacity_gib);
@@ -99,9 +216,6 @@ async fn report(State(app): State<Arc<App>>, request: Request) -> Response {
         return refuse(StatusCode::PAYLOAD_TOO_LARGE, "at most 1 MiB of reports");
     };
     let body: Bytes = body;
-    if let Err(refusal) = authorize_signed(&app, &parts.method, &parts.uri, &parts.headers, &body) {
-        return refusal.into_response();
-    }
     let Ok(Query(q)) = Query::<ReportQuery>::try_from_uri(&parts.uri) else {
         return refuse(StatusCode::BAD_REQUEST, "zone is required");
     };
@@ -109,6 +223,9 @@ async fn report(State(app): State<Arc<App>>, request: Request) -> Response {
         Ok(z) => z,
         Err(r) => return r.into_response(),
     };
+    if let Err(refusal) = controller(&app, &parts.method, &parts.uri, &parts.headers, &body, &zone) {
+        return refusal.into_response();
+    }
     let reports: Vec<StorageDone> = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => return refuse(StatusCode::BAD_REQUEST, format!("not a list of reports: {e}")),

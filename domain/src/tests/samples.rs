@@ -434,6 +434,13 @@ pub(crate) fn every_event() -> Vec<Event> {
         StorageCapacitySet { capacity_gib: 200, at: t(61) }.into(),
         StorageReserved { volume: VolumeId::from_bits(0x77), gib: 1 }.into(),
         StorageReleased { volume: VolumeId::from_bits(0x77) }.into(),
+        StorageControllerRegistered {
+            host: "10.0.0.21".into(),
+            access_key: AccessKeyId::from_bits(0x5c),
+            secret: secret(),
+            at: t(61),
+        }
+        .into(),
         ImageRegistered {
             image: default_image(),
             owner: AccountId::system(),

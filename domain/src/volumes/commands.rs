@@ -23,6 +23,53 @@ pub struct ConfigureStorage {
     pub at: Timestamp,
 }
 
+/// `yukari storage` joins the zone with a key of its own (sealed by the
+/// caller).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RegisterStorageController {
+    pub zone: ZoneName,
+    pub host: String,
+    pub access_key: AccessKeyId,
+    pub secret: SealedSecret,
+    pub at: Timestamp,
+}
+
+impl RegisterStorageController {
+    pub fn streams(&self) -> Vec<StreamId> {
+        vec![StreamId::storage(&self.zone), StreamId::cloud()]
+    }
+}
+
+pub(crate) fn register_storage_controller(
+    c: &RegisterStorageController,
+    view: &dyn StateView,
+) -> Result<Events, DecideError> {
+    let cloud = view.cloud().ok_or(DecideError::CloudNotInitialized)?;
+    if !cloud.has_zone(&c.zone) {
+        return Err(DecideError::UnknownZone(c.zone.clone()));
+    }
+    let stream = StreamId::storage(&c.zone);
+    let mut events = Vec::new();
+    if view.storage(&c.zone).is_none() {
+        // No block storage yet: none offered until the controller says.
+        events.push((
+            stream.clone(),
+            StorageConfigured { zone: c.zone.clone(), capacity_gib: 0, at: c.at }.into(),
+        ));
+    }
+    events.push((
+        stream,
+        StorageControllerRegistered {
+            host: c.host.clone(),
+            access_key: c.access_key.clone(),
+            secret: c.secret.clone(),
+            at: c.at,
+        }
+        .into(),
+    ));
+    Ok(events)
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct CreateVolume {
     pub account: AccountId,

@@ -231,3 +231,14 @@ pub struct VolumeDeleteOnTerminationSet {
     pub delete_on_termination: bool,
     pub at: Timestamp,
 }
+
+/// A storage controller on a host of its own joined the zone (`yukari
+/// storage`), with an access key of its own; the secret is sealed. A new
+/// registration replaces the key (the old one stops working).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StorageControllerRegistered {
+    pub host: String,
+    pub access_key: AccessKeyId,
+    pub secret: SealedSecret,
+    pub at: Timestamp,
+}

@@ -384,6 +384,8 @@ pub struct Storage {
     pub zone: ZoneName,
     pub capacity_gib: u64,
     pub reserved: BTreeMap<VolumeId, u32>,
+    /// A storage controller on a host of its own: its host and key.
+    pub controller: Option<(String, AccessKeyId)>,
 }
 
 impl Storage {
@@ -400,7 +402,12 @@ impl State for Storage {
     type Created = StorageConfigured;
 
     fn created(e: &StorageConfigured) -> Self {
-        Storage { zone: e.zone.clone(), capacity_gib: e.capacity_gib, reserved: BTreeMap::new() }
+        Storage {
+            zone: e.zone.clone(),
+            capacity_gib: e.capacity_gib,
+            reserved: BTreeMap::new(),
+            controller: None,
+        }
     }
 
     fn tags_mut(&mut self, _resource: &str) -> Option<&mut Tags> {
@@ -419,6 +426,9 @@ impl Evolve for Storage {
             }
             StorageEvent::StorageReleased(e) => {
                 self.reserved.remove(&e.volume);
+            }
+            StorageEvent::StorageControllerRegistered(e) => {
+                self.controller = Some((e.host.clone(), e.access_key.clone()));
             }
         }
     }

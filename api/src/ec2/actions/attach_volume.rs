@@ -73,6 +73,7 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
 }
 
 async fn attach(app: &App, ctx: &Ctx, r: AttachRequest) -> Result<String, Ec2Error> {
+    super::volume_items::volume_storage_reachable(app, ctx, &r.volume)?;
     let (_, grant) = new_grant(app, &r.volume);
     let command = Command::AttachVolume(AttachVolume {
         account: ctx.account().clone(),

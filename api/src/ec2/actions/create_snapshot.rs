@@ -66,6 +66,7 @@ async fn take(
     description: &str,
     tags: Vec<Tag>,
 ) -> Result<SnapshotId, Ec2Error> {
+    super::volume_items::volume_storage_reachable(app, ctx, volume)?;
     let snapshot = app.ids.snapshot();
     let command = Command::CreateSnapshot(CreateSnapshot {
         account: ctx.account().clone(),

@@ -85,6 +85,7 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
         None => app.ids.volume(),
     };
     if r.client_token.is_none() || !made_before(app, ctx, &volume, &r)? {
+        super::volume_items::storage_reachable(app, &r.zone)?;
         let command = Command::CreateVolume(CreateVolume {
             account: ctx.account().clone(),
             volume: volume.clone(),

@@ -74,6 +74,10 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
             if let Some(storage) = models.volumes.storage.get(zone) {
                 let free = storage.capacity_gib.saturating_sub(storage.used_gib());
                 line(&mut x, "|- ebs storage (GiB)", &format!("{free:04} / {:04}", storage.capacity_gib));
+                let host = storage.controller.as_ref().map_or("embedded", |c| c.host.as_str());
+                let state =
+                    if app.storage_targets.silent(zone).is_some() { "unreachable" } else { "reachable" };
+                line(&mut x, "|- storage controller", &format!("{host} {state}"));
             }
         }
     }

@@ -92,3 +92,32 @@ pub(crate) fn snapshot_fields(x: &mut Xml, id: &SnapshotId, row: &SnapshotRow, t
     x.text("storageTier", "standard");
     tag_set(x, tags, id.as_str());
 }
+
+/// What needs the zone's storage controller is refused while it is
+/// unreachable (it would stay `creating` or `attaching` until its deadline).
+pub(crate) fn storage_reachable(app: &crate::app::App, zone: &domain::ZoneName) -> Result<(), Ec2Error> {
+    match app.storage_targets.silent(zone) {
+        None => Ok(()),
+        Some(silent) => Err(Ec2Error::new(
+            "Unavailable",
+            format!(
+                "The storage controller of {zone} has not been heard from for {} s; try again when it is back.",
+                silent.as_secs()
+            ),
+        )),
+    }
+}
+
+/// [`storage_reachable`] for the zone of a volume (none to check for a
+/// volume the caller does not have: the action refuses that itself).
+pub(crate) fn volume_storage_reachable(
+    app: &crate::app::App,
+    ctx: &crate::ec2::Ctx,
+    volume: &VolumeId,
+) -> Result<(), Ec2Error> {
+    let zone = ctx.models(app).volumes.volumes.get(volume).map(|row| row.zone.clone());
+    match zone {
+        Some(zone) => storage_reachable(app, &zone),
+        None => Ok(()),
+    }
+}
