@@ -20,11 +20,13 @@
 //! bench: `cargo bench -p yukari-storage --bench snapshot`.
 //!
 //! Needs what `scripts/run` installs (libvirt, QEMU, tgt, the built-in
-//! image) for parts 1 and 3. Everything goes under `target/bench-data/ebs-*`.
+//! image) for parts 1 and 3. The real cloud's data directory is
+//! `$TMPDIR/yukari-ebs-bench/data` (libvirt's socket paths must stay short), the
+//! others go under `target/bench-data/ebs-*`.
 //!
 //! Run: `cargo bench --bench ebs` (about 3 minutes under emulation), with
-//! `-- --rounds N` (attach rounds, 4), `--dd-mib N` (64), `--volumes N`
-//! (100,000), `--quick` (2 rounds, 16 MiB, 10,000 volumes), `--only
+//! `-- --rounds N` (attach rounds, 10), `--dd-mib N` (256), `--volumes N`
+//! (100,000), `--quick` (3 rounds, 64 MiB, 10,000 volumes), `--only
 //! attach|describe` (parts 1 and 3, or part 4).
 
 #[path = "ebs/attach.rs"]
@@ -105,12 +107,12 @@ fn options() -> Result<Options> {
     {
         bail!("--only takes attach or describe, not {o:?}");
     }
-    let dd_mib = value("--dd-mib")?.unwrap_or(if quick { 16 } else { 64 });
+    let dd_mib = value("--dd-mib")?.unwrap_or(if quick { 64 } else { 256 });
     if dd_mib > (io::IO_VOLUME_GIB as usize) << 10 {
         bail!("--dd-mib is at most {} (the volume's size)", io::IO_VOLUME_GIB << 10);
     }
     Ok(Options {
-        rounds: value("--rounds")?.unwrap_or(if quick { 2 } else { 4 }),
+        rounds: value("--rounds")?.unwrap_or(if quick { 3 } else { 10 }),
         dd_mib: dd_mib as u32,
         volumes: value("--volumes")?.unwrap_or(if quick { 10_000 } else { 100_000 }),
         attach: only.as_deref() != Some("describe"),
@@ -142,7 +144,7 @@ impl Drop for Reaper {
             let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
             let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
             let cmdline = String::from_utf8_lossy(&cmdline);
-            if cmdline.starts_with("qemu-system") && cmdline.contains(&needle) {
+            if cmdline.contains("qemu-system") && cmdline.contains(&needle) {
                 let _ = std::process::Command::new("kill").args(["-KILL", &pid.to_string()]).status();
             }
         }
@@ -244,7 +246,11 @@ async fn attach_run(mut cloud: Yukari, real: bool, opts: &Options) -> Result<Att
     for v in std::iter::once(&volume).chain(io_volume.as_ref()) {
         client.call("DeleteVolume", &[("VolumeId", v)]).await?;
     }
-    cloud.stop()?;
+    // A clean stop closes the log; a controller that does not stop in time
+    // is killed, and the log is read after redb's repair.
+    if let Err(e) = cloud.stop_within(Duration::from_secs(30)) {
+        eprintln!("ebs bench: warning: {e:#}; reading its log after the kill");
+    }
     attach::events_of(&cloud.log_path(), &volume, &mut rounds)?;
     Ok(AttachRun { rounds, dd })
 }
@@ -364,7 +370,13 @@ fn run(opts: &Options) -> Result<()> {
         let sim = runtime.block_on(attach_run(sim, false, opts))?;
         let domain_type = std::env::var("YUKARI_DOMAIN_TYPE").unwrap_or_else(|_| "qemu".to_owned());
         let control = free_control_port()?;
-        let dir = data.join("ebs-libvirt");
+        // Not under target/: libvirt puts QEMU's monitor socket under the
+        // data directory, and a Unix socket's path is at most 107 bytes.
+        let dir = std::env::temp_dir().join("yukari-ebs-bench");
+        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        // QEMU runs as another user and must reach the guest's files.
+        std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
+        let dir = dir.join("data");
         let _reaper = Reaper { control, dir: dir.clone() };
         let (iscsi, control) = (free_port()?.to_string(), control.to_string());
         let real = Yukari::start_with(
@@ -395,7 +407,9 @@ fn run(opts: &Options) -> Result<()> {
             &["--hypervisor", "sim", "--sim-boot-ms", "0", "--storage", "sim", "--storage-gib", &gib],
         )?;
         let d = runtime.block_on(describe::run(&cloud, opts.volumes))?;
-        cloud.stop()?;
+        if let Err(e) = cloud.stop_within(Duration::from_secs(60)) {
+            eprintln!("ebs bench: warning: {e:#}");
+        }
         report_describe(&d);
     }
     eprintln!("ebs bench: done in {:.0} s", started.elapsed().as_secs_f64());

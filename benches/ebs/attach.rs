@@ -132,7 +132,8 @@ pub async fn round(
 /// stopped cloud's log: the first of each, on the volume's stream,
 /// recorded after the round's AttachVolume was sent.
 pub fn events_of(log: &Path, volume: &str, rounds: &mut [Round]) -> Result<()> {
-    let log = EventLog::open_read_only(log, LogOptions::for_replay())
+    // Read-write, so that a log left by a killed controller is repaired.
+    let log = EventLog::open(log, LogOptions::for_replay())
         .with_context(|| format!("cannot open the event log {}", log.display()))?;
     let mut found: Vec<(String, i64)> = Vec::new();
     log.scan(1, |e| {

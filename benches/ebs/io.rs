@@ -27,7 +27,10 @@ pub fn guest_script(mib: u32) -> String {
     format!(
         r#"#!/bin/sh
 # Yukari's EBS bench: says when a second disk appears and goes; times dd on a {IO_VOLUME_GIB} GiB one.
-echo "EBS-BENCH ready"
+# The guest prints its user-data on the console: the tag is spelt apart
+# here so that only the lines the script says match the bench's needles.
+t=EBS-BENCH
+echo "$t ready"
 seen=
 while :; do
   disk=
@@ -38,22 +41,22 @@ while :; do
   if [ -n "$disk" ] && [ -z "$seen" ]; then
     seen=$disk
     mib=$(( $(cat /sys/block/$disk/size) / 2048 ))
-    echo "EBS-BENCH seen $disk $mib"
+    echo "$t seen $disk $mib"
     if [ "$mib" = {io_mib} ]; then
       for pass in $(seq 1 {PASSES}); do
         read t0 rest </proc/uptime
         dd if=/dev/zero of=/dev/$disk bs=1M count={mib} oflag=direct conv=fsync 2>/dev/null
         read t1 rest </proc/uptime
-        echo "EBS-BENCH write {mib} $t0 $t1"
+        echo "$t write {mib} $t0 $t1"
         read t0 rest </proc/uptime
         dd if=/dev/$disk of=/dev/null bs=1M count={mib} iflag=direct 2>/dev/null
         read t1 rest </proc/uptime
-        echo "EBS-BENCH read {mib} $t0 $t1"
+        echo "$t read {mib} $t0 $t1"
       done
-      echo "EBS-BENCH dd done"
+      echo "$t dd done"
     fi
   elif [ -z "$disk" ] && [ -n "$seen" ]; then
-    echo "EBS-BENCH gone $seen"
+    echo "$t gone $seen"
     seen=
   fi
   sleep 0.1
