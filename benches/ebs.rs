@@ -67,7 +67,7 @@ impl Stats {
 }
 
 pub fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1e3)
+    format!("{:.3} ms", d.as_secs_f64() * 1e3)
 }
 
 fn median(values: impl Iterator<Item = Duration>) -> Option<Duration> {
@@ -326,10 +326,14 @@ fn report_attach(sim: &AttachRun, real: &AttachRun, domain_type: &str) {
 
 fn report_describe(d: &describe::Describe) {
     println!("\n4. DescribeVolumes (p50 / p99), against DescribeInstances by id in the same cloud");
-    println!("   CreateVolume fill: {:.0} volumes/s from 8 clients", d.fill_per_sec);
     let small = &d.sizes[0];
     for at in &d.sizes {
-        println!("   at {} volumes (controller VmRSS {:.1} MiB):", at.volumes, at.rss as f64 / 1048576.0);
+        println!(
+            "   at {} volumes (filled at {:.0} CreateVolume/s from 8 clients; controller VmRSS {:.1} MiB):",
+            at.volumes,
+            at.fill_per_sec,
+            at.rss as f64 / 1048576.0
+        );
         // A figure, its ratio to DescribeInstances by id now, and to itself
         // at the smallest size.
         let row = |label: &str, now: Stats, then: Stats| {

@@ -21,6 +21,8 @@ const PAGE_CALLS: usize = 100;
 /// Figures at one size.
 pub struct AtSize {
     pub volumes: usize,
+    /// CreateVolume calls per second while filling up to this size.
+    pub fill_per_sec: f64,
     pub volume_by_id: Stats,
     pub page: Stats,
     pub instance_by_id: Stats,
@@ -29,7 +31,6 @@ pub struct AtSize {
 }
 
 pub struct Describe {
-    pub fill_per_sec: f64,
     pub sizes: Vec<AtSize>,
     pub rss_empty: u64,
 }
@@ -109,7 +110,7 @@ async fn time_calls(
     Ok(Stats::of(took))
 }
 
-async fn measure_at(cloud: &Yukari, ids: &[String], instance: &str) -> Result<AtSize> {
+async fn measure_at(cloud: &Yukari, ids: &[String], instance: &str, fill_per_sec: f64) -> Result<AtSize> {
     let client = cloud.client()?;
     settle(&client).await?;
     let mut x: u64 = 0x2545_f491_4f6c_dd1d;
@@ -133,7 +134,7 @@ async fn measure_at(cloud: &Yukari, ids: &[String], instance: &str) -> Result<At
     let page =
         time_calls(&client, "DescribeVolumes", PAGE_CALLS, 1000, |_| vec![("MaxResults", "1000".to_owned())])
             .await?;
-    Ok(AtSize { volumes: ids.len(), volume_by_id, page, instance_by_id, rss: cloud.rss()? })
+    Ok(AtSize { volumes: ids.len(), fill_per_sec, volume_by_id, page, instance_by_id, rss: cloud.rss()? })
 }
 
 pub async fn run(cloud: &Yukari, volumes: usize) -> Result<Describe> {
@@ -148,7 +149,6 @@ pub async fn run(cloud: &Yukari, volumes: usize) -> Result<Describe> {
     let instance = first(&answer, "instanceId").context("RunInstances answered no instanceId")?.to_owned();
     let mut ids = Vec::new();
     let mut sizes = Vec::new();
-    let mut fill_secs = 0.0;
     for size in [1000.min(volumes), volumes] {
         if size <= ids.len() {
             continue;
@@ -156,10 +156,10 @@ pub async fn run(cloud: &Yukari, volumes: usize) -> Result<Describe> {
         eprintln!("ebs bench: creating volumes up to {size}");
         let started = Instant::now();
         let made = fill(cloud, ids.len(), size).await?;
-        fill_secs += started.elapsed().as_secs_f64();
+        let fill_per_sec = made.len() as f64 / started.elapsed().as_secs_f64().max(1e-9);
         ids.extend(made);
         eprintln!("ebs bench: {} volumes; timing DescribeVolumes", ids.len());
-        let at = measure_at(cloud, &ids, &instance).await?;
+        let at = measure_at(cloud, &ids, &instance, fill_per_sec).await?;
         eprintln!(
             "ebs bench: at {}: by id p50 {}, page p50 {}",
             at.volumes,
@@ -168,5 +168,5 @@ pub async fn run(cloud: &Yukari, volumes: usize) -> Result<Describe> {
         );
         sizes.push(at);
     }
-    Ok(Describe { fill_per_sec: ids.len() as f64 / fill_secs.max(1e-9), sizes, rss_empty })
+    Ok(Describe { sizes, rss_empty })
 }
