@@ -178,6 +178,22 @@ async fn create_volume(client: &Ec2Client, gib: u32) -> Result<String> {
     Ok(id)
 }
 
+/// Polls DescribeVolumes until the volume is no more.
+async fn wait_gone(client: &Ec2Client, volume: &str) -> Result<()> {
+    let deadline = Instant::now() + attach::PATIENCE;
+    loop {
+        match client.call("DescribeVolumes", &[("VolumeId.1", volume)]).await {
+            Err(e) if format!("{e:#}").contains("InvalidVolume.NotFound") => return Ok(()),
+            Err(e) => return Err(e),
+            Ok(answer) if first(&answer, "status").is_none_or(|s| s == "deleted") => return Ok(()),
+            Ok(_) if Instant::now() > deadline => {
+                bail!("{volume} was not deleted within {:?}", attach::PATIENCE)
+            }
+            Ok(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
+}
+
 /// What one cloud gave for parts 1 and 3.
 struct AttachRun {
     rounds: Vec<Round>,
@@ -245,6 +261,11 @@ async fn attach_run(mut cloud: Yukari, real: bool, opts: &Options) -> Result<Att
     wait_instance(&client, &instance, "terminated").await?;
     for v in std::iter::once(&volume).chain(io_volume.as_ref()) {
         client.call("DeleteVolume", &[("VolumeId", v)]).await?;
+    }
+    // Stopping while the storage controller still reports a deletion can
+    // leave `yukari up` waiting for ever (see BENCHMARKS.md); let it finish.
+    for v in std::iter::once(&volume).chain(io_volume.as_ref()) {
+        wait_gone(&client, v).await?;
     }
     // A clean stop closes the log; a controller that does not stop in time
     // is killed, and the log is read after redb's repair.
