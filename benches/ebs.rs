@@ -21,10 +21,11 @@
 //!
 //! Needs what `scripts/run` installs (libvirt, QEMU, tgt, the built-in
 //! image) for parts 1 and 3. The real cloud's data directory is
-//! `$TMPDIR/yukari-ebs-bench/data` (libvirt's socket paths must stay short), the
-//! others go under `target/bench-data/ebs-*`.
+//! `$TMPDIR/yukari-ebs-bench/data` (libvirt's socket paths must stay
+//! short); the others go under `target/bench-data/ebs-*`.
 //!
-//! Run: `cargo bench --bench ebs` (about 3 minutes under emulation), with
+//! Run: `cargo bench --bench ebs` (about 5 minutes on 2 CPUs: 1 for parts
+//! 1 and 3 under emulation, 3.5 for part 4's 100,000 volumes), with
 //! `-- --rounds N` (attach rounds, 10), `--dd-mib N` (256), `--volumes N`
 //! (100,000), `--quick` (3 rounds, 64 MiB, 10,000 volumes), `--only
 //! attach|describe` (parts 1 and 3, or part 4).
