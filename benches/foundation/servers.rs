@@ -171,13 +171,18 @@ impl Yukari {
 
     /// SIGTERM, and waits for a clean exit (it saves its snapshot first).
     pub fn stop(&mut self) -> Result<()> {
+        self.stop_within(Duration::from_secs(180))
+    }
+
+    /// Like [`Yukari::stop`], killing it after `patience`.
+    pub fn stop_within(&mut self, patience: Duration) -> Result<()> {
         let mut child = self.child.take().context("yukari is not running")?;
         let pid = child.id().to_string();
         let sent = Command::new("kill").args(["-TERM", &pid]).status().context("cannot run kill")?;
         if !sent.success() {
             bail!("kill -TERM {pid} failed");
         }
-        let deadline = Instant::now() + Duration::from_secs(180);
+        let deadline = Instant::now() + patience;
         loop {
             if let Some(status) = child.try_wait().context("cannot wait for yukari")? {
                 if !status.success() {
@@ -187,7 +192,8 @@ impl Yukari {
             }
             if Instant::now() > deadline {
                 let _ = child.kill();
-                bail!("yukari did not stop within 180 s of SIGTERM");
+                let _ = child.wait();
+                bail!("yukari did not stop within {patience:?} of SIGTERM (killed)");
             }
             std::thread::sleep(Duration::from_millis(50));
         }
