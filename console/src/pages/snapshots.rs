@@ -3,7 +3,7 @@
 //! `SnapshotId`), and DeleteSnapshot. A snapshot is started from the
 //! volumes page (`/volumes/snapshot`).
 
-use super::volumes::{act, create_call, name_of, size_text};
+use super::volumes::{act, create_call, size_text};
 use super::{Chrome, Signed, render};
 use crate::Console;
 use crate::ec2::Call;
@@ -29,8 +29,9 @@ pub(crate) fn routes() -> Router<Arc<Console>> {
 /// One snapshot, as shown.
 pub(crate) struct Snapshot {
     pub id: String,
-    pub name: String,
     pub volume: String,
+    /// The volume is still the account's (its row links there).
+    pub volume_listed: bool,
     pub zone: String,
     pub size: String,
     pub state: &'static str,
@@ -54,8 +55,8 @@ pub(crate) fn snapshots_of(tr: &Tr, models: &ReadModels, account: &AccountId) ->
         .filter(|(_, s)| &s.account == account)
         .map(|(id, s)| Snapshot {
             id: id.to_string(),
-            name: name_of(models, id.as_str()),
             volume: s.volume.to_string(),
+            volume_listed: models.volumes.volumes.contains_key(&s.volume),
             zone: s.zone.to_string(),
             size: size_text(tr, s.size_gib),
             state: s.state.as_str(),
@@ -77,17 +78,8 @@ pub(crate) struct Rows {
     pub t: Tr,
     pub csrf: String,
     pub snapshots: Vec<Snapshot>,
-    /// The account's volumes (their ids), whose row links there.
-    pub volumes: Vec<String>,
     pub zones: Vec<String>,
     pub types: &'static [&'static str],
-}
-
-impl Rows {
-    /// The volume is still the account's (else it is shown without a link).
-    pub fn has_volume(&self, id: &str) -> bool {
-        self.volumes.iter().any(|v| v == id)
-    }
 }
 
 /// The rows for `account` from the read models.
@@ -96,7 +88,6 @@ pub(crate) fn rows(tr: Tr, csrf: String, models: &ReadModels, account: &AccountI
         t: tr,
         csrf,
         snapshots: snapshots_of(&tr, models, account),
-        volumes: models.volumes.of_account(account).map(|(id, _)| id.to_string()).collect(),
         zones: models.cloud.zones.keys().map(|z| z.to_string()).collect(),
         types: api::ec2::actions::VOLUME_TYPES,
     }
