@@ -82,6 +82,12 @@ async fn a_volume_is_created_attached_snapshotted_detached_and_deleted_through_e
     let shown = row_of(&page, &volume);
     assert!(shown.contains("data-1") && shown.contains("2 GiB") && shown.contains("creating"), "{shown}");
     assert!(!shown.contains("/volumes/attach"), "a creating volume cannot be attached: {shown}");
+    let dashboard = b.get(&w.router, "/").await;
+    assert!(
+        dashboard.body.contains("<a href=\"/volumes\"><div class=\"value\">1</div>"),
+        "{}",
+        dashboard.body
+    );
     // A refusal shows EC2's own message where the console has no words of its own.
     let early = b.post(&w.router, "/volumes/snapshot", &[("csrf", &csrf), ("volume", &volume)]).await;
     let (text, _) = after(&mut b, &w, &early).await;
