@@ -702,3 +702,106 @@ fn with_iscsi_chap_each_attachment_has_its_own_chap_account() {
     assert!(tgt().targets().unwrap().is_empty(), "the target went with the attachment");
     assert!(tgt().accounts().unwrap().is_empty(), "so did its CHAP account");
 }
+
+/// createVolumePermission between accounts: another account neither sees
+/// nor restores a snapshot until its owner shares it (by account, then
+/// publicly), copies it once shared (the copy is its own and stays when
+/// the owner resets the permission), and loses it on reset.
+#[test]
+fn snapshots_are_shared_with_another_account_copied_and_unshared() {
+    let cloud = Cloud::start();
+    let made = yukari().args(["account", "create", "team-b", "--data-dir"]).arg(&cloud.dir).output().unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let b_env = parse_eucarc(&std::fs::read_to_string(cloud.dir.join("accounts/team-b/eucarc")).unwrap());
+    let as_b = |args: &[&str]| {
+        cloud.client("aws").envs(&b_env).arg("ec2").args(args).args(["--output", "json"]).output().unwrap()
+    };
+    let b_ok = |args: &[&str]| {
+        let out = as_b(args);
+        assert!(out.status.success(), "aws {args:?} as B: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<Value>(&out.stdout).unwrap_or(Value::Null)
+    };
+    let b_refused = |args: &[&str]| {
+        let out = as_b(args);
+        assert!(!out.status.success(), "aws {args:?} as B should be refused");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let b_account = text(&b_ok(&["describe-security-groups"])["SecurityGroups"][0]["OwnerId"]);
+    let vol =
+        text(&cloud.aws(&["create-volume", "--size", "1", "--availability-zone", "yukari-1a"])["VolumeId"]);
+    cloud.eventually(30, "the volume", || volume_state(&cloud, &vol).0 == "available");
+    let snap = text(&cloud.aws(&["create-snapshot", "--volume-id", &vol])["SnapshotId"]);
+    cloud.eventually(30, "the snapshot", || snapshot_state(&cloud, &snap) == "completed");
+    let restore = ["create-volume", "--snapshot-id", &snap, "--availability-zone", "yukari-1a"];
+    let copy = ["copy-snapshot", "--source-snapshot-id", &snap, "--source-region", "yukari"];
+
+    assert!(b_refused(&["describe-snapshots", "--snapshot-ids", &snap]).contains("InvalidSnapshot.NotFound"));
+    assert!(b_refused(&restore).contains("InvalidSnapshot.NotFound"));
+    assert!(b_refused(&copy).contains("InvalidSnapshot.NotFound"));
+    assert!(b_ok(&["describe-snapshots"])["Snapshots"].as_array().unwrap().is_empty());
+
+    // Shared with B by account (the AWS CLI's structured shape).
+    cloud.aws(&[
+        "modify-snapshot-attribute",
+        "--snapshot-id",
+        &snap,
+        "--attribute",
+        "createVolumePermission",
+        "--operation-type",
+        "add",
+        "--user-ids",
+        &b_account,
+    ]);
+    let attribute = cloud.aws(&[
+        "describe-snapshot-attribute",
+        "--snapshot-id",
+        &snap,
+        "--attribute",
+        "createVolumePermission",
+    ]);
+    assert_eq!(text(&attribute["CreateVolumePermissions"][0]["UserId"]), b_account, "{attribute}");
+    let shared = b_ok(&["describe-snapshots", "--restorable-by-user-ids", "self"]);
+    assert_eq!(text(&shared["Snapshots"][0]["SnapshotId"]), snap, "{shared}");
+    let b_vol = text(&b_ok(&restore)["VolumeId"]);
+    let b_copy = text(&b_ok(&copy)["SnapshotId"]);
+    poll(30, "B's volume", || {
+        text(&b_ok(&["describe-volumes", "--volume-ids", &b_vol])["Volumes"][0]["State"]) == "available"
+    });
+    let b_copy_row = b_ok(&["describe-snapshots", "--snapshot-ids", &b_copy]);
+    assert_eq!(text(&b_copy_row["Snapshots"][0]["State"]), "completed", "a copy is whole at once");
+    assert_eq!(text(&b_copy_row["Snapshots"][0]["OwnerId"]), b_account);
+    // B cannot change who may use A's snapshot.
+    assert!(
+        b_refused(&[
+            "reset-snapshot-attribute",
+            "--snapshot-id",
+            &snap,
+            "--attribute",
+            "createVolumePermission"
+        ])
+        .contains("InvalidSnapshot.NotFound")
+    );
+
+    // Reset: not B's any more; B's own copy and volume stay.
+    cloud.aws(&["reset-snapshot-attribute", "--snapshot-id", &snap, "--attribute", "createVolumePermission"]);
+    assert!(b_refused(&restore).contains("InvalidSnapshot.NotFound"));
+    let b_snaps: Vec<String> = b_ok(&["describe-snapshots"])["Snapshots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| text(&s["SnapshotId"]))
+        .collect();
+    assert_eq!(b_snaps, vec![b_copy.clone()]);
+
+    // Public: everyone may.
+    cloud.aws(&[
+        "modify-snapshot-attribute",
+        "--snapshot-id",
+        &snap,
+        "--create-volume-permission",
+        "Add=[{Group=all}]",
+    ]);
+    let public = b_ok(&["describe-snapshots", "--restorable-by-user-ids", "all"]);
+    assert_eq!(text(&public["Snapshots"][0]["SnapshotId"]), snap, "{public}");
+    b_ok(&restore);
+}

@@ -27,7 +27,8 @@ pub use crate::security_groups::{
 };
 pub use crate::tags::{CreateTags, DeleteTags};
 pub use crate::volumes::{
-    AttachVolume, AttachmentFailure, AttachmentReport, ConfigureStorage, CreateSnapshot, CreateVolume,
-    DeleteSnapshot, DeleteVolume, DetachVolume, ExpireSnapshot, ExpireVolume, SnapshotDone, SnapshotFailure,
-    SnapshotProgress, SnapshotReport, VolumeFailure, VolumeReport,
+    AttachVolume, AttachmentFailure, AttachmentReport, ConfigureStorage, CopySnapshot, CreateSnapshot,
+    CreateVolume, DeleteSnapshot, DeleteVolume, DetachVolume, ExpireSnapshot, ExpireVolume,
+    ModifySnapshotAttribute, ResetSnapshotAttribute, SnapshotDone, SnapshotFailure, SnapshotProgress,
+    SnapshotReport, VolumeFailure, VolumeReport,
 };

@@ -40,11 +40,11 @@ pub use crate::security_groups::{
 pub use crate::tags::{TagsCreated, TagsDeleted};
 pub use crate::volumes::{
     InstanceDeviceClaimed, InstanceDeviceReleased, SnapshotCompleted, SnapshotDeleted, SnapshotFailed,
-    SnapshotProgressed, SnapshotRequested, StorageCapacitySet, StorageConfigured, StorageReleased,
-    StorageReserved, VolumeAttachFailed, VolumeAttachRequested, VolumeAttached, VolumeAttachmentCancelled,
-    VolumeAttachmentPlanned, VolumeCreated, VolumeDeleteOnTerminationSet, VolumeDeleteRequested,
-    VolumeDeleted, VolumeDetachForced, VolumeDetachRequested, VolumeExported, VolumeFailed, VolumeReleased,
-    VolumeRequested, VolumeRevoked,
+    SnapshotPermissionsSet, SnapshotProgressed, SnapshotRequested, StorageCapacitySet, StorageConfigured,
+    StorageReleased, StorageReserved, VolumeAttachFailed, VolumeAttachRequested, VolumeAttached,
+    VolumeAttachmentCancelled, VolumeAttachmentPlanned, VolumeCreated, VolumeDeleteOnTerminationSet,
+    VolumeDeleteRequested, VolumeDeleted, VolumeDetachForced, VolumeDetachRequested, VolumeExported,
+    VolumeFailed, VolumeReleased, VolumeRequested, VolumeRevoked,
 };
 
 /// Errors decoding a stored event.

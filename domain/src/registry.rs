@@ -88,6 +88,9 @@ commands! {
     DetachVolume(DetachVolume) => volumes::detach_volume,
     CreateSnapshot(CreateSnapshot) => volumes::create_snapshot,
     DeleteSnapshot(DeleteSnapshot) => volumes::delete_snapshot,
+    CopySnapshot(CopySnapshot) => volumes::copy_snapshot,
+    ModifySnapshotAttribute(ModifySnapshotAttribute) => volumes::modify_snapshot_attribute,
+    ResetSnapshotAttribute(ResetSnapshotAttribute) => volumes::reset_snapshot_attribute,
     // What storage controllers report.
     ReportVolumeCreated(VolumeReport) => volumes::report_created,
     ReportVolumeCreateFailed(VolumeFailure) => volumes::report_create_failed,
@@ -204,6 +207,7 @@ events! {
             SnapshotCompleted = 1,
             SnapshotFailed = 1,
             SnapshotDeleted = 1,
+            SnapshotPermissionsSet = 1,
         }
         /// `storage/ZONE`: a zone's block storage capacity.
         Storage(Storage) as StorageEvent: StorageConfigured = 1 {

@@ -168,6 +168,7 @@ impl ReadModels {
             | Event::SnapshotCompleted(_)
             | Event::SnapshotFailed(_)
             | Event::SnapshotDeleted(_)
+            | Event::SnapshotPermissionsSet(_)
             | Event::StorageConfigured(_)
             | Event::StorageCapacitySet(_)
             | Event::StorageReserved(_)

@@ -76,6 +76,17 @@ pub struct SnapshotRow {
     pub progress: u8,
     pub manifest: Option<String>,
     pub error: Option<String>,
+    /// Accounts besides the owner that may make volumes of it.
+    pub shared_with: BTreeSet<AccountId>,
+    /// Everyone may make volumes of it.
+    pub public: bool,
+}
+
+impl SnapshotRow {
+    /// Whether `account` may make volumes of (or copy) the snapshot.
+    pub fn restorable_by(&self, account: &AccountId) -> bool {
+        &self.account == account || self.public || self.shared_with.contains(account)
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -239,6 +250,8 @@ impl VolumesView {
                     progress: 0,
                     manifest: None,
                     error: None,
+                    shared_with: BTreeSet::new(),
+                    public: false,
                 },
             );
             return None;
@@ -254,6 +267,10 @@ impl VolumesView {
             Event::SnapshotFailed(e) => {
                 row.state = SnapshotState::Error;
                 row.error = Some(e.reason);
+            }
+            Event::SnapshotPermissionsSet(e) => {
+                row.shared_with = e.accounts.into_iter().collect();
+                row.public = e.public;
             }
             Event::SnapshotDeleted(_) => {
                 self.snapshots.remove(&id);

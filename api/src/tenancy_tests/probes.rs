@@ -289,6 +289,10 @@ pub const COVERED: &[&str] = &[
     "CreateSnapshots",
     "DescribeSnapshots",
     "DeleteSnapshot",
+    "CopySnapshot",
+    "DescribeSnapshotAttribute",
+    "ModifySnapshotAttribute",
+    "ResetSnapshotAttribute",
 ];
 
 /// The public key B imports (the same in both runs).
@@ -447,6 +451,22 @@ pub fn ec2(action: &'static str) -> Vec<Probe> {
             f("owner-id", Owner),
         ],
         "DeleteSnapshot" => vec![p(&[("SnapshotId", Snapshot)])],
+        "CopySnapshot" => vec![p(&[("SourceSnapshotId", Snapshot), ("SourceRegion", Lit("yukari"))])],
+        "DescribeSnapshotAttribute" => {
+            vec![p(&[("SnapshotId", Snapshot), ("Attribute", Lit("createVolumePermission"))])]
+        }
+        "ModifySnapshotAttribute" => vec![
+            p(&[("SnapshotId", Snapshot), ("CreateVolumePermission.Add.1.Group", Lit("all"))]),
+            p(&[
+                ("SnapshotId", Snapshot),
+                ("Attribute", Lit("createVolumePermission")),
+                ("OperationType", Lit("remove")),
+                ("UserId.1", Owner),
+            ]),
+        ],
+        "ResetSnapshotAttribute" => {
+            vec![p(&[("SnapshotId", Snapshot), ("Attribute", Lit("createVolumePermission"))])]
+        }
         "DescribeTags" => vec![
             f("resource-id", Volume),
             f("resource-id", Snapshot),

@@ -424,6 +424,12 @@ pub(crate) fn every_event() -> Vec<Event> {
         SnapshotCompleted { manifest: "ab".repeat(32), at: t(57) }.into(),
         SnapshotFailed { reason: "chunk store full".into(), at: t(58) }.into(),
         SnapshotDeleted { at: t(59) }.into(),
+        SnapshotPermissionsSet {
+            accounts: vec![admin(), AccountId::from_bits(222)],
+            public: true,
+            at: t(59),
+        }
+        .into(),
         StorageConfigured { zone: zone(), capacity_gib: 100, at: t(60) }.into(),
         StorageCapacitySet { capacity_gib: 200, at: t(61) }.into(),
         StorageReserved { volume: VolumeId::from_bits(0x77), gib: 1 }.into(),

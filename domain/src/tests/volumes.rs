@@ -298,3 +298,90 @@ fn snapshots_are_taken_of_volumes_in_use_and_restored_into_larger_ones() {
     assert_eq!(event_types(&g.then_apply(&delete).unwrap()), ["SnapshotDeleted"]);
     assert_eq!(g.when(&delete), Err(DecideError::SnapshotNotFound(snap(1))));
 }
+
+#[test]
+fn snapshots_are_shared_by_permission_copied_by_reference_and_reset() {
+    let (mut g, instance) = cloud();
+    attached(&mut g, &instance);
+    let take = Command::CreateSnapshot(CreateSnapshot {
+        account: admin(),
+        snapshot: snap(1),
+        volume: vol(7),
+        description: "shared".into(),
+        tags: vec![],
+        at: t(50),
+    });
+    g.then_apply(&take).unwrap();
+    let r = SnapshotReport { zone: zone(), snapshot: snap(1), at: t(51) };
+    g.then_apply(&Command::ReportSnapshotCompleted(SnapshotDone { report: r, manifest: "cd".into() }))
+        .unwrap();
+    let modify = |account: AccountId, add: Vec<AccountId>, remove: Vec<AccountId>, public: Option<bool>| {
+        Command::ModifySnapshotAttribute(ModifySnapshotAttribute {
+            account,
+            snapshot: snap(1),
+            add,
+            remove,
+            public,
+            at: t(52),
+        })
+    };
+    let copy = |account: AccountId, n: u128| {
+        Command::CopySnapshot(CopySnapshot {
+            account,
+            snapshot: snap(n),
+            source: snap(1),
+            description: "copy".into(),
+            tags: vec![],
+            at: t(53),
+        })
+    };
+    let other = other_account();
+    // Not shared: nobody else sees it, nor changes who may.
+    assert_eq!(
+        g.when(&create(other.clone(), 9, None, Some(snap(1)))),
+        Err(DecideError::SnapshotNotFound(snap(1)))
+    );
+    assert_eq!(g.when(&copy(other.clone(), 2)), Err(DecideError::SnapshotNotFound(snap(1))));
+    assert_eq!(
+        g.when(&modify(other.clone(), vec![other.clone()], vec![], None)),
+        Err(DecideError::SnapshotNotFound(snap(1)))
+    );
+    assert_eq!(
+        g.when(&modify(admin(), vec![AccountId::from_bits(999)], vec![], None)),
+        Err(DecideError::AccountNotFound(AccountId::from_bits(999)))
+    );
+    // Public: anyone restores and copies it; the copy is whole at once,
+    // with the same chunks.
+    assert_eq!(
+        event_types(&g.then_apply(&modify(admin(), vec![], vec![], Some(true))).unwrap()),
+        ["SnapshotPermissionsSet"]
+    );
+    assert!(g.when(&modify(admin(), vec![], vec![], Some(true))).unwrap().events.is_empty(), "as it is");
+    g.when(&create(other.clone(), 9, None, Some(snap(1)))).unwrap();
+    assert_eq!(
+        event_types(&g.then_apply(&copy(other.clone(), 2)).unwrap()),
+        ["SnapshotRequested", "SnapshotCompleted"]
+    );
+    match g.streams.get(&StreamId::snapshot(&snap(2))).map(|f| &f.state) {
+        Some(Aggregate::Snapshot(s)) => {
+            assert_eq!(
+                (&s.account, s.state, s.manifest.as_deref()),
+                (&other, SnapshotState::Completed, Some("cd"))
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    // Reset: the owner's alone again.
+    let reset = Command::ResetSnapshotAttribute(ResetSnapshotAttribute {
+        account: admin(),
+        snapshot: snap(1),
+        at: t(54),
+    });
+    g.then_apply(&reset).unwrap();
+    assert_eq!(
+        g.when(&create(other.clone(), 9, None, Some(snap(1)))),
+        Err(DecideError::SnapshotNotFound(snap(1)))
+    );
+    // The copy is the other account's own, whatever became of the source.
+    g.when(&create(other, 9, None, Some(snap(2)))).unwrap();
+}

@@ -196,7 +196,7 @@ pub(crate) fn new_volume_size(
         None => None,
         Some(id) => {
             let snapshot = match view.snapshot(id) {
-                Some(s) if &s.account == account && !s.deleted => s,
+                Some(s) if s.restorable_by(account) => s,
                 _ => return Err(DecideError::SnapshotNotFound(id.clone())),
             };
             if snapshot.state != SnapshotState::Completed {

@@ -148,6 +148,16 @@ pub struct SnapshotDeleted {
     pub at: Timestamp,
 }
 
+/// ModifySnapshotAttribute / ResetSnapshotAttribute (createVolumePermission):
+/// who besides its owner may make volumes of the snapshot, as it is now:
+/// these accounts, and everyone when `public`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotPermissionsSet {
+    pub accounts: Vec<AccountId>,
+    pub public: bool,
+    pub at: Timestamp,
+}
+
 /// A zone's block storage: what its storage controller offers, in GiB.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StorageConfigured {

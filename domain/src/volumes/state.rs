@@ -10,7 +10,7 @@ use crate::registry::{SnapshotEvent, StorageEvent, VolumeEvent};
 use crate::stream::StreamId;
 use crate::tags::Tags;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 /// EC2's volume states.
@@ -287,6 +287,10 @@ pub struct Snapshot {
     pub error: Option<String>,
     pub deleted: bool,
     pub tags: Tags,
+    /// Accounts besides the owner that may make volumes of it.
+    pub shared_with: BTreeSet<AccountId>,
+    /// Everyone may make volumes of it.
+    pub public: bool,
 }
 
 /// The moment a volume in `state` (its attachment in `attachment`) since
@@ -333,11 +337,20 @@ impl State for Snapshot {
             error: None,
             deleted: false,
             tags: Tags::default(),
+            shared_with: BTreeSet::new(),
+            public: false,
         }
     }
 
     fn tags_mut(&mut self, _resource: &str) -> Option<&mut Tags> {
         Some(&mut self.tags)
+    }
+}
+
+impl Snapshot {
+    /// Whether `account` may make volumes of (or copy) this snapshot.
+    pub fn restorable_by(&self, account: &AccountId) -> bool {
+        !self.deleted && (&self.account == account || self.public || self.shared_with.contains(account))
     }
 }
 
@@ -357,6 +370,10 @@ impl Evolve for Snapshot {
                 self.error = Some(e.reason.clone());
             }
             SnapshotEvent::SnapshotDeleted(_) => self.deleted = true,
+            SnapshotEvent::SnapshotPermissionsSet(e) => {
+                self.shared_with = e.accounts.iter().cloned().collect();
+                self.public = e.public;
+            }
         }
     }
 }

@@ -1,8 +1,6 @@
 //! DescribeSnapshots: the caller's snapshots, by id, owner or filter,
-//! paged by MaxResults / NextToken. Snapshots are not yet shared between
-//! accounts (no createVolumePermission), so an owner other than the
-//! caller (`self` or its own id) finds none, and so does RestorableBy
-//! without an owner (it asks for others' snapshots shared with the caller).
+//! paged by MaxResults / NextToken: the caller's own, and others' shared
+//! with it (createVolumePermission) or public.
 
 use super::volume_items::{progress, snapshot_fields, snapshot_ids};
 use crate::app::App;
@@ -76,29 +74,38 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
     let account = ctx.account();
     let view = &models.volumes;
     let me = |who: &str| who == "self" || who == account.as_str();
+    let visible = |row: &SnapshotRow| row.restorable_by(account);
     for id in &r.ids {
-        if view.snapshots.get(id).is_none_or(|row| &row.account != account) {
+        if view.snapshots.get(id).is_none_or(|row| !visible(row)) {
             return Err(Ec2Error::new(
                 "InvalidSnapshot.NotFound",
                 format!("The snapshot '{id}' does not exist."),
             ));
         }
     }
-    // Only the caller's own snapshots exist for it (none are shared yet).
-    // RestorableBy alone asks for the snapshots others let it restore (as
-    // Eucalyptus answers it: euca-describe-snapshots sends Owner=self,
-    // then RestorableBy=self, and shows both answers together).
-    let visible = if r.owners.is_empty() {
-        r.restorable_by.is_empty()
-    } else {
-        r.owners.iter().any(|o| me(o))
-            && (r.restorable_by.is_empty() || r.restorable_by.iter().any(|o| me(o)))
+    // Owner.N: snapshots of those owners. RestorableBy.N: `self`, those
+    // others shared with the caller explicitly (as Eucalyptus answers it:
+    // euca-describe-snapshots sends Owner=self, then RestorableBy=self, and
+    // shows both answers together); `all`, the public ones; an account id,
+    // the caller's own shared with that account. Neither: every snapshot
+    // the caller may use (its own, shared with it, public).
+    let asked = |row: &SnapshotRow| {
+        let owner_ok = r.owners.is_empty()
+            || r.owners
+                .iter()
+                .any(|o| if me(o) { &row.account == account } else { o == row.account.as_str() });
+        let restorable_ok = r.restorable_by.is_empty()
+            || r.restorable_by.iter().any(|who| match who.as_str() {
+                "all" => row.public,
+                w if me(w) => &row.account != account && row.shared_with.contains(account),
+                other => &row.account == account && row.shared_with.iter().any(|a| a.as_str() == other),
+            });
+        visible(row) && owner_ok && restorable_ok
     };
     let candidates = view
         .snapshots
         .iter()
-        .filter(|_| visible)
-        .filter(|(id, row)| &row.account == account && (r.ids.is_empty() || r.ids.contains(id)))
+        .filter(|(id, row)| asked(row) && (r.ids.is_empty() || r.ids.contains(id)))
         .filter(|(id, _)| r.page.after(id.as_str()))
         .filter(|(id, row)| all_match(&r.filters, &models.tags, id.as_str(), |name| values(id, row, name)));
     let (rows, next) = r.page.take(candidates, |(id, _)| id.to_string());

@@ -5,6 +5,7 @@ mod allocate_address;
 mod associate_address;
 mod attach_volume;
 mod block_device_mappings;
+mod copy_snapshot;
 mod create_key_pair;
 mod create_security_group;
 mod create_snapshot;
@@ -39,6 +40,7 @@ mod modify_instance_type_attribute;
 mod release_address;
 mod run_instances;
 mod security_group_rules;
+mod snapshot_attribute;
 mod volume_attribute;
 mod volume_items;
 
@@ -148,6 +150,10 @@ actions! {
     CreateSnapshots => create_snapshot::parse_of_instance, changes: true;
     DescribeSnapshots => describe_snapshots::parse, changes: false;
     DeleteSnapshot => delete_snapshot::parse, changes: true;
+    CopySnapshot => copy_snapshot::parse, changes: true;
+    DescribeSnapshotAttribute => snapshot_attribute::parse_describe, changes: false;
+    ModifySnapshotAttribute => snapshot_attribute::parse_modify, changes: true;
+    ResetSnapshotAttribute => snapshot_attribute::parse_reset, changes: true;
 }
 
 /// Parses `prefix.N` instance ids; a malformed one is EC2's
