@@ -217,6 +217,7 @@ snapshots-help = Snapshots are taken from the volumes page. A completed snapshot
 snapshot-to-volume = Create a volume
 snapshot-started = Snapshot { $id } started.
 snapshot-deleted = Snapshot { $id } deleted.
+snapshot-shared-by = (shared by account { $owner })
 instance-volumes = Volumes (block device mappings)
 instance-volumes-none = No volumes are attached.
 

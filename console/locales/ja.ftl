@@ -217,6 +217,7 @@ snapshots-help = スナップショットはボリュームのページで取り
 snapshot-to-volume = ボリュームを作成
 snapshot-started = スナップショット { $id } を開始しました。
 snapshot-deleted = スナップショット { $id } を削除しました。
+snapshot-shared-by = (アカウント { $owner } が共有)
 instance-volumes = ボリューム (ブロックデバイスマッピング)
 instance-volumes-none = アタッチされたボリュームはありません。
 

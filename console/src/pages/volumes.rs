@@ -134,7 +134,12 @@ async fn list(State(console): State<Arc<Console>>, signed: Signed) -> Response {
     let (volumes, zones, snapshots, position) = {
         let models = console.app.projections.read();
         let zones = models.cloud.zones.keys().map(|z| z.to_string()).collect();
-        (volumes_of(&tr, &models, account), zones, completed_snapshots(&models, account), models.position)
+        (
+            volumes_of(&tr, &models, account),
+            zones,
+            completed_snapshots(&tr, &models, account),
+            models.position,
+        )
     };
     let chrome = Chrome::new(&console, &signed, "volumes", tr.msg("volumes-title"));
     let rows = Rows { t: tr, csrf: signed.session.csrf.clone(), volumes, devices: DEVICES };
@@ -142,20 +147,33 @@ async fn list(State(console): State<Arc<Console>>, signed: Signed) -> Response {
     render(&ListPage { chrome, rows, zones, types: api::ec2::actions::VOLUME_TYPES, snapshots, live })
 }
 
-/// The account's completed snapshots (id, "id — description, N GiB"),
-/// which a new volume may restore.
-pub(crate) fn completed_snapshots(models: &ReadModels, account: &AccountId) -> Vec<(String, String)> {
-    models
+/// The completed snapshots the account may restore (its own, then those
+/// shared with it or public, by id): (id, "id — description (N GiB)").
+pub(crate) fn completed_snapshots(
+    tr: &Tr,
+    models: &ReadModels,
+    account: &AccountId,
+) -> Vec<(String, String)> {
+    let restorable = models
         .volumes
         .snapshots
         .iter()
-        .filter(|(_, s)| &s.account == account && s.state == SnapshotState::Completed)
+        .filter(|(_, s)| s.state == SnapshotState::Completed && s.restorable_by(account));
+    let (own, others): (Vec<_>, Vec<_>) = restorable.partition(|(_, s)| &s.account == account);
+    own.into_iter()
+        .chain(others)
         .map(|(id, s)| {
-            let label = if s.description.is_empty() {
-                format!("{id} ({} GiB)", s.size_gib)
-            } else {
-                format!("{id} — {} ({} GiB)", s.description, s.size_gib)
-            };
+            let mut label = id.to_string();
+            if !s.description.is_empty() {
+                label = format!("{label} — {}", s.description);
+            }
+            label = format!("{label} ({})", size_text(tr, s.size_gib));
+            if &s.account != account {
+                label = format!(
+                    "{label} {}",
+                    tr.msg_args("snapshot-shared-by", &[("owner", s.account.as_str())])
+                );
+            }
             (id.to_string(), label)
         })
         .collect()

@@ -231,3 +231,49 @@ async fn the_volume_rows_follow_the_read_models_and_the_pages_speak_japanese() {
     let snapshots = b.get(&w.router, "/snapshots").await;
     assert!(snapshots.body.contains("スナップショットはありません。"), "{}", snapshots.body);
 }
+
+#[tokio::test]
+async fn a_snapshot_shared_with_another_account_is_offered_there_and_restored_as_its_own_volume() {
+    let (w, _) = world_with_storage().await;
+    let made = ec2(&w, &w.admin, "CreateVolume", &[("Size", "2"), ("AvailabilityZone", "yukari-1a")]).await;
+    let volume = made.first("volumeId").unwrap();
+    w.app.record_storage(&zone(), StorageDone::Created { volume: row_id(&volume) }).await.unwrap();
+    let taken =
+        ec2(&w, &w.admin, "CreateSnapshot", &[("VolumeId", &volume), ("Description", "golden")]).await;
+    let snapshot = taken.first("snapshotId").unwrap();
+    let done = StorageDone::SnapshotCompleted {
+        snapshot: domain::SnapshotId::parse(&snapshot).unwrap(),
+        manifest: "00".repeat(32),
+    };
+    w.app.record_storage(&zone(), done).await.unwrap();
+    let other = w.app.create_account("team-b", &meta(&w.admin)).await.unwrap().account;
+    w.app
+        .change_login_profile(
+            &other,
+            &UserName::admin(),
+            LoginProfileKind::Create,
+            Some(PASSWORD.into()),
+            None,
+            &meta(&other),
+        )
+        .await
+        .unwrap();
+    let mut bob = signed_in(&w, "team-b").await;
+    let page = bob.get(&w.router, "/volumes").await;
+    assert!(!page.body.contains(&snapshot), "not shared yet: {}", page.body);
+    let share = [("SnapshotId", snapshot.as_str()), ("CreateVolumePermission.Add.1.UserId", other.as_str())];
+    ec2(&w, &w.admin, "ModifySnapshotAttribute", &share).await;
+    let page = bob.get(&w.router, "/volumes").await;
+    let option =
+        format!("<option value=\"{snapshot}\">{snapshot} — golden (2 GiB) (shared by account {})", w.admin);
+    assert!(page.body.contains(&option), "{}", page.body);
+    let snapshots = bob.get(&w.router, "/snapshots").await;
+    assert!(!snapshots.body.contains(&snapshot), "B's list is B's own snapshots: {}", snapshots.body);
+    let fields = [("csrf", page.csrf()), ("zone", "yukari-1a".into()), ("snapshot", snapshot.clone())];
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let answer = bob.post(&w.router, "/volumes", &fields).await;
+    let (text, _) = after(&mut bob, &w, &answer).await;
+    let restored = text.split_whitespace().find(|w| w.starts_with("vol-")).expect("a volume").to_owned();
+    let row = volume_of(&w, &restored);
+    assert_eq!((&row.account, row.size_gib), (&other, 2));
+}
