@@ -384,6 +384,23 @@ async fn the_console_in_a_real_browser() {
     ui.click(&format!("{rule} button")).await;
     ui.until("the rule to go", async |ui| !ui.source().await.contains("203.0.113.0/24")).await;
 
+    // A volume: created from the form, and made by the simulated storage
+    // (its row changes by itself).
+    ui.click("#nav-volumes").await;
+    ui.until("the volumes page", async |ui| ui.here().await == "/volumes").await;
+    ui.fill("#volume-name", "data-1").await;
+    ui.fill("#volume-size", "1").await;
+    ui.click("#volume-create-submit").await;
+    ui.until("the new volume", async |ui| ui.text("#flash").await.contains("vol-")).await;
+    ui.mark().await;
+    ui.until("the volume to be available", async |ui| {
+        ui.attr("#volume-rows tr", "data-state").await.as_deref() == Some("available")
+    })
+    .await;
+    assert!(ui.marked().await, "the row changed without a reload");
+    assert!(ui.text("#volume-rows").await.contains("data-1"));
+    ui.shot("volumes-en").await;
+
     // The administrator's pages: the launch in the audit trail, and the
     // time slider dragged back to before it (the instance is absent) and
     // forward to after it (there it is).
@@ -440,6 +457,8 @@ async fn the_console_in_a_real_browser() {
         ("groups", "/groups".to_owned()),
         ("group", group.clone()),
         ("addresses", "/addresses".to_owned()),
+        ("volumes", "/volumes".to_owned()),
+        ("snapshots", "/snapshots".to_owned()),
         ("password", "/password".to_owned()),
         ("admin-clusters", "/admin/clusters".to_owned()),
         ("admin-accounts", "/admin/accounts".to_owned()),

@@ -13,6 +13,8 @@ nav-images = Images
 nav-keypairs = Key pairs
 nav-groups = Security groups
 nav-addresses = Elastic IPs
+nav-volumes = Volumes
+nav-snapshots = Snapshots
 
 ## Sign-in
 signin-title = Sign in
@@ -169,6 +171,56 @@ address-associated = Address { $address } associated.
 address-disassociated = Address { $address } disassociated.
 address-released = Address { $address } released.
 
+## Volumes and snapshots
+volumes-title = Volumes
+volumes-none = No volumes.
+col-size = Size
+col-attachment = Attached to
+col-snapshot = Snapshot
+col-volume = Volume
+col-progress = Progress
+col-started = Started
+col-device = Device
+col-delete-on-termination = Deleted with the instance
+size-gib = { $size } GiB
+percent = { $value }%
+answer-yes = yes
+answer-no = no
+volume-state-creating = creating
+volume-state-available = available
+volume-state-in-use = in use
+volume-state-deleting = deleting
+volume-state-deleted = deleted
+volume-state-error = error
+attachment-state-attaching = attaching
+attachment-state-attached = attached
+attachment-state-detaching = detaching
+snapshot-state-pending = pending
+snapshot-state-completed = completed
+snapshot-state-error = error
+volume-create-title = Create a volume
+volume-size = Size (GiB)
+volume-no-snapshot = None (an empty volume)
+volume-create = Create volume
+volume-create-help = A new empty volume needs a size. From a snapshot, leave the size empty for the snapshot's size, or give a larger one. A volume can be attached to a running instance of its own zone.
+volume-attach = Attach
+volume-detach = Detach
+volume-force = force
+volume-snapshot = Take a snapshot
+volume-created = Volume { $id } is being created.
+volume-attaching = Volume { $id } is being attached.
+volume-detaching = Volume { $id } is being detached.
+volume-deleted = Volume { $id } is being deleted.
+snapshots-title = Snapshots
+snapshots-none = No snapshots.
+snapshots-help = Snapshots are taken from the volumes page. A completed snapshot can become a new volume, in any zone.
+snapshot-to-volume = Create a volume
+snapshot-started = Snapshot { $id } started.
+snapshot-deleted = Snapshot { $id } deleted.
+snapshot-shared-by = (shared by account { $owner })
+instance-volumes = Volumes (block device mappings)
+instance-volumes-none = No volumes are attached.
+
 ## Errors of the cloud, by EC2 error code (. written as -)
 ec2-other = The cloud refused: { $code }: { $message }
 ec2-MissingParameter = A required field is empty.
@@ -203,6 +255,13 @@ ec2-TagLimitExceeded = A resource may have at most 50 tags.
 ec2-ServiceUnavailable = The cloud cannot store changes right now. Pages still show its state; try again later.
 ec2-Unavailable = The cloud is not available right now.
 ec2-InternalError = The cloud failed to do this. Its log has the details.
+ec2-InvalidVolume-NotFound = There is no such volume.
+ec2-InvalidVolumeID-Malformed = That is not a volume id.
+ec2-InvalidSnapshot-NotFound = There is no such snapshot.
+ec2-InvalidSnapshotID-Malformed = That is not a snapshot id.
+ec2-VolumeInUse = The volume is attached to an instance: detach it first.
+ec2-InsufficientVolumeCapacity = The zone's block storage has no room for this volume now.
+ec2-InvalidVolume-ZoneMismatch = The volume and the instance are not in the same zone.
 
 ## Own password
 password-title = Change your password

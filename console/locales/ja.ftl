@@ -13,6 +13,8 @@ nav-images = イメージ
 nav-keypairs = キーペア
 nav-groups = セキュリティグループ
 nav-addresses = Elastic IP
+nav-volumes = ボリューム
+nav-snapshots = スナップショット
 
 ## サインイン
 signin-title = サインイン
@@ -169,6 +171,56 @@ address-associated = アドレス { $address } を関連付けました。
 address-disassociated = アドレス { $address } の関連付けを解除しました。
 address-released = アドレス { $address } を解放しました。
 
+## ボリュームとスナップショット
+volumes-title = ボリューム
+volumes-none = ボリュームはありません。
+col-size = サイズ
+col-attachment = アタッチ先
+col-snapshot = スナップショット
+col-volume = ボリューム
+col-progress = 進捗
+col-started = 開始
+col-device = デバイス
+col-delete-on-termination = インスタンスと共に削除
+size-gib = { $size } GiB
+percent = { $value }%
+answer-yes = はい
+answer-no = いいえ
+volume-state-creating = 作成中
+volume-state-available = 利用可能
+volume-state-in-use = 使用中
+volume-state-deleting = 削除中
+volume-state-deleted = 削除済み
+volume-state-error = エラー
+attachment-state-attaching = アタッチ中
+attachment-state-attached = アタッチ済み
+attachment-state-detaching = デタッチ中
+snapshot-state-pending = 作成中
+snapshot-state-completed = 完了
+snapshot-state-error = エラー
+volume-create-title = ボリュームの作成
+volume-size = サイズ (GiB)
+volume-no-snapshot = なし (空のボリューム)
+volume-create = ボリュームを作成
+volume-create-help = 空のボリュームにはサイズが必要です。スナップショットから作るときは、サイズを空にするとスナップショットと同じサイズになり、より大きなサイズも指定できます。ボリュームは同じゾーンの実行中のインスタンスにアタッチできます。
+volume-attach = アタッチ
+volume-detach = デタッチ
+volume-force = 強制
+volume-snapshot = スナップショットを取る
+volume-created = ボリューム { $id } を作成しています。
+volume-attaching = ボリューム { $id } をアタッチしています。
+volume-detaching = ボリューム { $id } をデタッチしています。
+volume-deleted = ボリューム { $id } を削除しています。
+snapshots-title = スナップショット
+snapshots-none = スナップショットはありません。
+snapshots-help = スナップショットはボリュームのページで取ります。完了したスナップショットから、どのゾーンにも新しいボリュームを作れます。
+snapshot-to-volume = ボリュームを作成
+snapshot-started = スナップショット { $id } を開始しました。
+snapshot-deleted = スナップショット { $id } を削除しました。
+snapshot-shared-by = (アカウント { $owner } が共有)
+instance-volumes = ボリューム (ブロックデバイスマッピング)
+instance-volumes-none = アタッチされたボリュームはありません。
+
 ## クラウドのエラー (EC2 のエラーコード、. は - に)
 ec2-other = クラウドが拒否しました: { $code }: { $message }
 ec2-MissingParameter = 必須の項目が空です。
@@ -203,6 +255,13 @@ ec2-TagLimitExceeded = 1 つのリソースに付けられるタグは 50 個ま
 ec2-ServiceUnavailable = クラウドは今、変更を保存できません。ページには現在の状態が表示されます。しばらくしてからお試しください。
 ec2-Unavailable = クラウドは今、利用できません。
 ec2-InternalError = クラウドがこの操作に失敗しました。詳しくはクラウドのログにあります。
+ec2-InvalidVolume-NotFound = そのボリュームはありません。
+ec2-InvalidVolumeID-Malformed = ボリューム ID ではありません。
+ec2-InvalidSnapshot-NotFound = そのスナップショットはありません。
+ec2-InvalidSnapshotID-Malformed = スナップショット ID ではありません。
+ec2-VolumeInUse = ボリュームはインスタンスにアタッチされています。先にデタッチしてください。
+ec2-InsufficientVolumeCapacity = ゾーンのブロックストレージに今このボリュームの空きがありません。
+ec2-InvalidVolume-ZoneMismatch = ボリュームとインスタンスが同じゾーンにありません。
 
 ## 自分のパスワード
 password-title = パスワードの変更

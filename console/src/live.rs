@@ -1,5 +1,6 @@
 //! Live pages: server-sent events that carry a page's live part (the
-//! instance list's rows, an instance's status) rendered again whenever
+//! instance list's rows, an instance's status, the volume and snapshot
+//! lists' rows) rendered again whenever
 //! the read models move past the position the page was rendered at. No
 //! timer re-fetches anything: a stream sleeps until the read models apply
 //! a new batch of the log (`Projections::wait_for`), renders its part from
@@ -14,6 +15,7 @@
 use crate::Console;
 use crate::pages::Signed;
 use crate::pages::instances::{ListQuery, Rows, Status, detail, page_of};
+use crate::pages::{snapshots as snaps, volumes as vols};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -25,7 +27,11 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 pub(crate) fn routes() -> Router<Arc<Console>> {
-    Router::new().route("/live/instances", get(list)).route("/live/instances/{id}", get(one))
+    Router::new()
+        .route("/live/instances", get(list))
+        .route("/live/instances/{id}", get(one))
+        .route("/live/volumes", get(volumes))
+        .route("/live/snapshots", get(snapshots))
 }
 
 #[derive(serde::Deserialize)]
@@ -127,5 +133,30 @@ async fn one(
         let d = detail(&tr, models, &account, &id)?;
         rendered(&Status { t: tr, csrf: csrf.clone(), d })
     };
+    Sse::new(updates(console, signed.token, since.since, render)).keep_alive(KeepAlive::default())
+}
+
+/// The rows of the volume list.
+async fn volumes(
+    State(console): State<Arc<Console>>,
+    signed: Signed,
+    Query(since): Query<Since>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let (tr, account, csrf) = (signed.tr, signed.session.account.clone(), signed.session.csrf.clone());
+    let render = move |models: &ReadModels| {
+        let volumes = vols::volumes_of(&tr, models, &account);
+        rendered(&vols::Rows { t: tr, csrf: csrf.clone(), volumes, devices: vols::DEVICES })
+    };
+    Sse::new(updates(console, signed.token, since.since, render)).keep_alive(KeepAlive::default())
+}
+
+/// The rows of the snapshot list.
+async fn snapshots(
+    State(console): State<Arc<Console>>,
+    signed: Signed,
+    Query(since): Query<Since>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let (tr, account, csrf) = (signed.tr, signed.session.account.clone(), signed.session.csrf.clone());
+    let render = move |models: &ReadModels| rendered(&snaps::rows(tr, csrf.clone(), models, &account));
     Sse::new(updates(console, signed.token, since.since, render)).keep_alive(KeepAlive::default())
 }

@@ -42,6 +42,8 @@ pub(crate) async fn page(State(console): State<Arc<Console>>, signed: Signed) ->
         let key_pairs = models.security.key_pairs_of(account).count() as u64;
         let groups = models.security.groups.values().filter(|g| &g.account == account).count() as u64;
         let addresses = models.network.addresses.values().filter(|a| &a.account == account).count() as u64;
+        let volumes = models.volumes.of_account(account).count() as u64;
+        let snapshots = models.volumes.snapshots.values().filter(|s| &s.account == account).count() as u64;
         let count = |key: &str, value: u64, link: &str| Count {
             label: tr.msg(key),
             value: tr.number(value),
@@ -53,6 +55,8 @@ pub(crate) async fn page(State(console): State<Arc<Console>>, signed: Signed) ->
             count("nav-keypairs", key_pairs, "/keypairs"),
             count("nav-groups", groups, "/groups"),
             count("nav-addresses", addresses, "/addresses"),
+            count("nav-volumes", volumes, "/volumes"),
+            count("nav-snapshots", snapshots, "/snapshots"),
         ];
         let states = InstanceState::ALL
             .iter()

@@ -173,10 +173,52 @@ pub(crate) struct Detail {
     pub launched: String,
     pub changed: String,
     pub tags: Vec<(String, String)>,
+    /// Its block device mappings: the volumes attached (or being attached or
+    /// detached) by device.
+    pub volumes: Vec<Mapping>,
     pub can_stop: bool,
     pub can_start: bool,
     pub can_reboot: bool,
     pub can_terminate: bool,
+}
+
+/// A volume an instance holds at a device, as shown.
+pub(crate) struct Mapping {
+    pub device: String,
+    pub volume: String,
+    /// The attachment's state (or, before it is attached, the volume's).
+    pub state: &'static str,
+    pub state_text: String,
+    pub delete_on_termination: bool,
+}
+
+/// The volumes of instance `id`, by device.
+fn mappings(tr: &Tr, models: &ReadModels, id: &domain::InstanceId) -> Vec<Mapping> {
+    let Some(devices) = models.volumes.by_instance.get(id) else { return Vec::new() };
+    devices
+        .iter()
+        .filter_map(|(device, volume)| {
+            let row = models.volumes.volumes.get(volume)?;
+            let (state, state_text, delete_on_termination) = match (&row.attachment, &row.planned) {
+                (Some(a), _) if &a.instance == id => {
+                    let state = a.state.as_str();
+                    (state, tr.msg(&format!("attachment-state-{state}")), a.delete_on_termination)
+                }
+                (_, planned) => {
+                    let state = row.state.as_str();
+                    let dot = planned.as_ref().is_some_and(|p| p.delete_on_termination);
+                    (state, tr.msg(&format!("volume-state-{state}")), dot)
+                }
+            };
+            Some(Mapping {
+                device: device.clone(),
+                volume: volume.to_string(),
+                state,
+                state_text,
+                delete_on_termination,
+            })
+        })
+        .collect()
 }
 
 /// Why an instance is in its state: translated by its code where the code
@@ -217,6 +259,7 @@ pub(crate) fn detail(tr: &Tr, models: &ReadModels, account: &AccountId, id: &str
         launched: tr.date(r.launched_at),
         changed: tr.date(r.state_changed_at),
         tags: models.tags.of(id).map(|(k, v)| (k.clone(), v.clone())).collect(),
+        volumes: mappings(tr, models, &r.id),
         can_stop: r.state == InstanceState::Running || r.state == InstanceState::Pending,
         can_start: r.state == InstanceState::Stopped,
         can_reboot: r.state == InstanceState::Running,

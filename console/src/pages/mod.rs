@@ -11,6 +11,8 @@ mod groups;
 mod images;
 pub(crate) mod instances;
 mod keypairs;
+pub(crate) mod snapshots;
+pub(crate) mod volumes;
 
 use crate::Console;
 use crate::i18n::{Lang, Tr};
@@ -35,6 +37,8 @@ pub(crate) fn routes() -> Router<Arc<Console>> {
         .merge(keypairs::routes())
         .merge(groups::routes())
         .merge(addresses::routes())
+        .merge(volumes::routes())
+        .merge(snapshots::routes())
         .merge(admin::routes())
 }
 

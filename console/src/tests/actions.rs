@@ -21,6 +21,13 @@ const POSTS: &[&str] = &[
     "/addresses/associate",
     "/addresses/disassociate",
     "/addresses/release",
+    "/volumes",
+    "/volumes/attach",
+    "/volumes/detach",
+    "/volumes/delete",
+    "/volumes/snapshot",
+    "/snapshots/volume",
+    "/snapshots/delete",
     "/password",
     "/signout",
 ];
@@ -244,7 +251,7 @@ async fn addresses_are_allocated_associated_disassociated_and_released() {
 }
 
 /// The next `update` event's data of a live stream.
-async fn next_update(
+pub(crate) async fn next_update(
     body: &mut (impl futures::Stream<Item = Result<axum::body::Bytes, axum::Error>> + Unpin),
 ) -> String {
     let mut text = String::new();

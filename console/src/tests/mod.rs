@@ -1,7 +1,7 @@
 //! The console's router called in-process (`tower::ServiceExt::oneshot`)
 //! on a real application layer over a temporary event log: sign-in,
-//! CSRF refusals, headers, tenancy, secrets, actions, live updates, and
-//! the translations.
+//! CSRF refusals, headers, tenancy, secrets, actions (volumes and
+//! snapshots too), live updates, and the translations.
 
 mod actions;
 mod admin;
@@ -9,6 +9,7 @@ mod lists;
 mod signin;
 mod strings;
 mod tenancy;
+mod volumes;
 
 use crate::{Console, ConsoleConfig, router};
 use api::app::bootstrap::BootstrapSpec;

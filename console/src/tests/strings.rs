@@ -164,11 +164,35 @@ fn every_key_used_is_in_both_languages_and_both_have_the_same_keys() {
         .iter()
         .filter(|k| Tr::new(Lang::En).msg(k) == Tr::new(Lang::Ja).msg(k))
         .filter(|k| {
-            !["lang-en", "lang-ja", "col-id", "key-type-rsa", "key-type-ed25519"].contains(&k.as_str())
+            !["lang-en", "lang-ja", "col-id", "key-type-rsa", "key-type-ed25519", "size-gib", "percent"]
+                .contains(&k.as_str())
         })
         .filter(|k| !k.starts_with("rule-protocol-") || k.as_str() == "rule-protocol-all")
         .collect();
     assert!(same.is_empty(), "not translated: {same:?}");
+}
+
+#[test]
+fn every_volume_attachment_and_snapshot_state_has_words() {
+    use domain::volumes::{AttachmentState, SnapshotState, VolumeState};
+    let volumes = [
+        VolumeState::Creating,
+        VolumeState::Available,
+        VolumeState::InUse,
+        VolumeState::Deleting,
+        VolumeState::Deleted,
+        VolumeState::Error,
+    ]
+    .map(|s| format!("volume-state-{}", s.as_str()));
+    let attachments = [AttachmentState::Attaching, AttachmentState::Attached, AttachmentState::Detaching]
+        .map(|s| format!("attachment-state-{}", s.as_str()));
+    let snapshots = [SnapshotState::Pending, SnapshotState::Completed, SnapshotState::Error]
+        .map(|s| format!("snapshot-state-{}", s.as_str()));
+    for key in volumes.iter().chain(&attachments).chain(&snapshots) {
+        for lang in Lang::ALL {
+            assert!(has(lang, key), "{key} in {lang:?}");
+        }
+    }
 }
 
 #[test]

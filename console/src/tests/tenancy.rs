@@ -17,6 +17,10 @@ struct Owned {
     allocation: String,
     /// The key pair's private key, shown once by CreateKeyPair.
     private_key: String,
+    volume: String,
+    volume_name: String,
+    snapshot: String,
+    snapshot_description: String,
 }
 
 async fn make_resources(w: &World) -> Owned {
@@ -44,6 +48,30 @@ async fn make_resources(w: &World) -> Owned {
     )
     .await;
     let address = ec2(w, &w.admin, "AllocateAddress", &[("Domain", "vpc")]).await;
+    let zone = ZoneName::parse("yukari-1a").unwrap();
+    w.app.configure_storage(&zone, 100).await.unwrap();
+    let volume = ec2(
+        w,
+        &w.admin,
+        "CreateVolume",
+        &[
+            ("Size", "1"),
+            ("AvailabilityZone", "yukari-1a"),
+            ("TagSpecification.1.ResourceType", "volume"),
+            ("TagSpecification.1.Tag.1.Key", "Name"),
+            ("TagSpecification.1.Tag.1.Value", "alices-disk"),
+        ],
+    )
+    .await
+    .first("volumeId")
+    .unwrap();
+    let made = api::app::volumes::StorageDone::Created { volume: domain::VolumeId::parse(&volume).unwrap() };
+    w.app.record_storage(&zone, made).await.unwrap();
+    let snapshot =
+        ec2(w, &w.admin, "CreateSnapshot", &[("VolumeId", &volume), ("Description", "alices-backup")])
+            .await
+            .first("snapshotId")
+            .unwrap();
     Owned {
         instance: run.first("instanceId").unwrap(),
         instance_name: "secret-project-web".into(),
@@ -54,6 +82,10 @@ async fn make_resources(w: &World) -> Owned {
         address: address.first("publicIp").unwrap(),
         allocation: address.first("allocationId").unwrap(),
         private_key: key.first("keyMaterial").unwrap(),
+        volume,
+        volume_name: "alices-disk".into(),
+        snapshot,
+        snapshot_description: "alices-backup".into(),
     }
 }
 
@@ -90,6 +122,8 @@ fn pages(o: &Owned) -> Vec<String> {
         "/groups".into(),
         format!("/groups/{}", o.group_id),
         "/addresses".into(),
+        "/volumes".into(),
+        "/snapshots".into(),
         "/password".into(),
     ]
 }
@@ -116,6 +150,10 @@ async fn another_accounts_user_sees_none_of_the_first_accounts_resources_on_any_
         &owned.group_name,
         &owned.address,
         &owned.allocation,
+        &owned.volume,
+        &owned.volume_name,
+        &owned.snapshot,
+        &owned.snapshot_description,
     ];
     for mark in marks {
         assert!(seen.contains(mark.as_str()), "account A's pages show {mark}");
@@ -171,6 +209,13 @@ async fn another_accounts_user_cannot_act_on_the_first_accounts_resources() {
     bob.post(&w.router, &rules, &fields).await;
     let release = [("csrf", csrf.as_str()), ("allocation", owned.allocation.as_str())];
     bob.post(&w.router, "/addresses/release", &release).await;
+    let volume = [("csrf", csrf.as_str()), ("volume", owned.volume.as_str())];
+    for path in ["/volumes/delete", "/volumes/snapshot"] {
+        let answer = bob.post(&w.router, path, &volume).await;
+        let next = bob.get(&w.router, answer.location()).await;
+        assert!(next.body.contains("There is no such volume."), "{path}: {}", next.body);
+    }
+    bob.post(&w.router, "/snapshots/delete", &[("csrf", &csrf), ("snapshot", &owned.snapshot)]).await;
     // Nothing of A's changed.
     let models = w.app.projections.read();
     let row = models.instances.get(&owned.instance).unwrap();
@@ -180,6 +225,9 @@ async fn another_accounts_user_cannot_act_on_the_first_accounts_resources() {
         models.security.groups.get(&domain::SecurityGroupId::parse(&owned.group_id).unwrap()).unwrap();
     assert!(group.ingress.is_empty());
     assert!(models.network.addresses.contains_key(&domain::AllocationId::parse(&owned.allocation).unwrap()));
+    let volume = &models.volumes.volumes[&domain::VolumeId::parse(&owned.volume).unwrap()];
+    assert_eq!(volume.state, domain::volumes::VolumeState::Available);
+    assert_eq!(models.volumes.snapshots.len(), 1, "A's own snapshot, still there, and no other");
 }
 
 #[tokio::test]

@@ -16,7 +16,7 @@ use domain::{AccountId, Command, SnapshotId, Tag, VolumeId, ZoneName};
 use sha2::Digest;
 
 /// Volume types Yukari records (all served alike, from the same store).
-pub(crate) const VOLUME_TYPES: &[&str] = &["standard", "gp2", "gp3"];
+pub const VOLUME_TYPES: &[&str] = &["standard", "gp2", "gp3"];
 
 #[derive(Debug)]
 pub struct Request {

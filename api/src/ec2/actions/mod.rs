@@ -44,6 +44,9 @@ mod snapshot_attribute;
 mod volume_attribute;
 mod volume_items;
 
+/// The volume types CreateVolume accepts (the console offers them).
+pub use create_volume::VOLUME_TYPES;
+
 use crate::app::App;
 use crate::ec2::Ctx;
 use crate::ec2::error::Ec2Error;
