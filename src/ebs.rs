@@ -168,6 +168,32 @@ fn storage_done(report: StorageReport) -> Option<StorageDone> {
     })
 }
 
+/// Fault injection for the crash tests (RELIABILITY.md):
+/// `YUKARI_CRASH_POINT=before:KIND` aborts the process when an executor
+/// has done a step of KIND (`created`, `exported`, `attached`, `revoked`,
+/// …, the reports' `kind`) and is about to record it; `after:KIND` right
+/// after it is recorded. Unset, nothing happens.
+fn crash_point(when: &str, done: &impl serde::Serialize) {
+    static POINT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    let Some(point) = POINT.get_or_init(|| std::env::var("YUKARI_CRASH_POINT").ok()) else { return };
+    let kind = serde_json::to_value(done).ok().and_then(|v| v.get("kind")?.as_str().map(str::to_owned));
+    if kind.is_some_and(|kind| *point == format!("{when}:{kind}")) {
+        eprintln!("YUKARI_CRASH_POINT {point}: aborting");
+        std::process::abort();
+    }
+}
+
+/// Records a report, with the crash points around it.
+async fn record<D: serde::Serialize>(done: &D, record: impl Future<Output = anyhow::Result<()>>) {
+    crash_point("before", done);
+    match record.await {
+        Ok(()) => crash_point("after", done),
+        Err(e) => {
+            tracing::warn!(error = %format!("{e:#}"), "cannot record a report now (the next view asks again)")
+        }
+    }
+}
+
 /// How often the store is compared with the log even when nothing moved
 /// (orphans, a tgtd restarted underneath).
 const RECONCILE_EVERY: Duration = Duration::from_secs(10);
@@ -177,6 +203,80 @@ async fn pause(stopped: &mut watch::Receiver<bool>) {
     tokio::select! {
         _ = tokio::time::sleep(Duration::from_secs(2)) => {}
         _ = stopped.changed() => {}
+    }
+}
+
+/// A view an executor applies: its position, and whether another one asks
+/// for the same work (positions aside).
+pub trait View: Send + 'static {
+    fn position(&self) -> u64;
+    fn same_work(&self, other: &Self) -> bool;
+}
+
+impl View for StorageView {
+    fn position(&self) -> u64 {
+        self.position
+    }
+
+    fn same_work(&self, other: &Self) -> bool {
+        (&self.volumes, &self.deleting, &self.snapshots)
+            == (&other.volumes, &other.deleting, &other.snapshots)
+    }
+}
+
+impl View for NodeVolumes {
+    fn position(&self) -> u64 {
+        self.position
+    }
+
+    fn same_work(&self, other: &Self) -> bool {
+        (&self.attach, &self.detach, &self.instances) == (&other.attach, &other.detach, &other.instances)
+    }
+}
+
+/// The views an executor follows: the next one to apply is one that asks
+/// for other work than the last applied, or any once [`RECONCILE_EVERY`]
+/// has passed (orphans, a store changed underneath).
+struct Views<V> {
+    have: u64,
+    last: Option<V>,
+    last_full: Option<tokio::time::Instant>,
+}
+
+impl<V> Default for Views<V> {
+    fn default() -> Self {
+        Views { have: 0, last: None, last_full: None }
+    }
+}
+
+impl<V: View> Views<V> {
+    /// The next view to apply; `None` when there is none yet (the caller
+    /// asks again, unless stopping).
+    async fn next<'a, F>(&mut self, fetch: F, stopped: &mut watch::Receiver<bool>, what: &str) -> Option<V>
+    where
+        F: FnOnce(u64) -> BoxFuture<'a, anyhow::Result<V>>,
+    {
+        let view = tokio::select! {
+            view = fetch(self.have) => view,
+            _ = stopped.changed() => return None,
+        };
+        let view = match view {
+            Ok(view) => view,
+            Err(e) => {
+                tracing::warn!(error = %format!("{e:#}"), "cannot read {what}; trying again");
+                pause(stopped).await;
+                return None;
+            }
+        };
+        self.have = view.position();
+        let moved = self.last.as_ref().is_none_or(|l| !l.same_work(&view));
+        let stale = self.last_full.is_none_or(|t| t.elapsed() >= RECONCILE_EVERY);
+        (moved || stale).then_some(view)
+    }
+
+    fn applied(&mut self, view: V) {
+        self.last_full = Some(tokio::time::Instant::now());
+        self.last = Some(view);
     }
 }
 
@@ -194,29 +294,13 @@ async fn controller_loop<D: StorageDriver>(
     mut reconciler: Reconciler<D>,
     mut stopped: watch::Receiver<bool>,
 ) {
-    let mut have = 0;
-    let mut last: Option<StorageView> = None;
-    let mut last_full: Option<tokio::time::Instant> = None;
+    let mut views = Views::default();
     while !*stopped.borrow() {
-        let view = tokio::select! {
-            view = link.view(have) => view,
-            _ = stopped.changed() => continue,
-        };
-        let view = match view {
-            Ok(view) => view,
-            Err(e) => {
-                tracing::warn!(error = %format!("{e:#}"), "cannot read the storage controller's view; trying again");
-                pause(&mut stopped).await;
-                continue;
-            }
-        };
-        have = view.position;
-        let moved = last.as_ref().is_none_or(|l| {
-            (&l.volumes, &l.deleting, &l.snapshots) != (&view.volumes, &view.deleting, &view.snapshots)
-        });
-        if !moved && last_full.is_some_and(|t| t.elapsed() < RECONCILE_EVERY) {
+        let Some(view) =
+            views.next(|have| link.view(have), &mut stopped, "the storage controller's view").await
+        else {
             continue;
-        }
+        };
         let wanted = wanted(&view);
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let applying = tokio::task::spawn_blocking(move || {
@@ -227,10 +311,8 @@ async fn controller_loop<D: StorageDriver>(
         });
         // Reports are recorded as they come (a snapshot's progress while it is taken).
         while let Some(report) = rx.recv().await {
-            if let Some(done) = storage_done(report)
-                && let Err(e) = link.report(done).await
-            {
-                tracing::warn!(error = %format!("{e:#}"), "cannot record a storage report now (the next view asks again)");
+            if let Some(done) = storage_done(report) {
+                record(&done, link.report(done.clone())).await;
             }
         }
         let (back, result) = match applying.await {
@@ -255,8 +337,7 @@ async fn controller_loop<D: StorageDriver>(
                 pause(&mut stopped).await;
             }
         }
-        last_full = Some(tokio::time::Instant::now());
-        last = Some(view);
+        views.applied(view);
     }
 }
 
@@ -314,29 +395,11 @@ pub async fn run_node_volumes(
     driver: Arc<dyn HypervisorDriver>,
     mut stopped: watch::Receiver<bool>,
 ) {
-    let mut have = 0;
-    let mut last: Option<NodeVolumes> = None;
-    let mut last_full: Option<tokio::time::Instant> = None;
+    let mut views = Views::default();
     while !*stopped.borrow() {
-        let view = tokio::select! {
-            view = link.view(have) => view,
-            _ = stopped.changed() => continue,
-        };
-        let view = match view {
-            Ok(view) => view,
-            Err(e) => {
-                tracing::warn!(error = %format!("{e:#}"), "cannot read this node's volumes; trying again");
-                pause(&mut stopped).await;
-                continue;
-            }
-        };
-        have = view.position;
-        let moved = last.as_ref().is_none_or(|l| {
-            (&l.attach, &l.detach, &l.instances) != (&view.attach, &view.detach, &view.instances)
-        });
-        if !moved && last_full.is_some_and(|t| t.elapsed() < RECONCILE_EVERY) {
+        let Some(view) = views.next(|have| link.view(have), &mut stopped, "this node's volumes").await else {
             continue;
-        }
+        };
         let wanted = wanted_volumes(&view);
         let driver = driver.clone();
         let applied = tokio::task::spawn_blocking(move || {
@@ -350,9 +413,7 @@ pub async fn run_node_volumes(
             return;
         };
         for done in reports.into_iter().filter_map(node_done) {
-            if let Err(e) = link.report(done).await {
-                tracing::warn!(error = %format!("{e:#}"), "cannot record a volume report now (the next view asks again)");
-            }
+            record(&done, link.report(done.clone())).await;
         }
         match result {
             Ok(removed) if !removed.is_empty() => {
@@ -364,7 +425,6 @@ pub async fn run_node_volumes(
                 pause(&mut stopped).await;
             }
         }
-        last_full = Some(tokio::time::Instant::now());
-        last = Some(view);
+        views.applied(view);
     }
 }

@@ -805,3 +805,101 @@ fn snapshots_are_shared_with_another_account_copied_and_unshared() {
     assert_eq!(text(&public["Snapshots"][0]["SnapshotId"]), snap, "{public}");
     b_ok(&restore);
 }
+
+/// Reliability (issue 10 part 6), step by step: for every step of the
+/// create, attach, snapshot, detach and delete sagas, `yukari up` (the
+/// controller, its storage controller and its node, on a real tgtd with
+/// simulated guests) is aborted just before the step's report is recorded
+/// and, in another run, just after (`YUKARI_CRASH_POINT`), then started
+/// again; every saga still ends where it should with no manual action,
+/// and the store ends as the log says: no file, no target, no account.
+#[test]
+fn an_abort_before_or_after_every_step_of_the_volume_sagas_resumes() {
+    let steps = ["created", "exported", "attached", "snapshot_completed", "detached", "revoked", "deleted"];
+    for point in steps.iter().flat_map(|s| [format!("before:{s}"), format!("after:{s}")]) {
+        let temp = tempfile::tempdir().unwrap();
+        let dir = temp.path().join("data");
+        let control = free_control_port();
+        let _tgt = TgtReaper(control);
+        let base = args_base(&control.to_string());
+        let base = args_of(&base);
+        let port = free_port();
+        let cloud = std::cell::RefCell::new(Cloud::start_with_env(
+            &dir,
+            port,
+            &base,
+            &[("YUKARI_CRASH_POINT", &point)],
+        ));
+        let crashed = std::cell::Cell::new(false);
+        // The cloud started again (without the crash point) if it aborted.
+        let revive = || {
+            let mut c = cloud.borrow_mut();
+            if c.exited() {
+                assert!(!crashed.get(), "{point}: crashed twice");
+                crashed.set(true);
+                *c = Cloud::start_in(&dir, port, &base);
+            }
+        };
+        // An `aws ec2` call, made again on the cloud started again if it
+        // aborted under it.
+        let aws = |args: &[&str]| -> Value {
+            let started = std::time::Instant::now();
+            let mut again = false;
+            loop {
+                revive();
+                let out = cloud.borrow().aws_raw(args);
+                if out.status.success() {
+                    return serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+                }
+                let err = String::from_utf8_lossy(&out.stderr).into_owned();
+                // Asked again after the abort: the first may have been done.
+                if again && !err.contains("Could not connect") && !err.contains("Connection") {
+                    return Value::Null;
+                }
+                assert!(
+                    err.contains("Could not connect") || err.contains("Connection"),
+                    "{point}: aws {args:?}: {err}"
+                );
+                again = true;
+                assert!(started.elapsed().as_secs() < 60, "{point}: the cloud does not come back");
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        };
+        let wait = |what: &str, done: &dyn Fn() -> bool| {
+            let started = std::time::Instant::now();
+            while !done() {
+                assert!(started.elapsed().as_secs() < 60, "{point}: timed out waiting for {what}");
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        };
+        let state = |v: &str| {
+            let d = aws(&["describe-volumes", "--volume-ids", v]);
+            (text(&d["Volumes"][0]["State"]), text(&d["Volumes"][0]["Attachments"][0]["State"]))
+        };
+        let run = aws(&["run-instances", "--image-id", DEFAULT_IMAGE, "--count", "1"]);
+        let instance = text(&run["Instances"][0]["InstanceId"]);
+        let vol =
+            text(&aws(&["create-volume", "--size", "1", "--availability-zone", "yukari-1a"])["VolumeId"]);
+        wait("the volume", &|| state(&vol).0 == "available");
+        wait("the instance", &|| instance_states(&aws(&["describe-instances"]))[0].1 == "running");
+        aws(&["attach-volume", "--volume-id", &vol, "--instance-id", &instance, "--device", "/dev/sdf"]);
+        wait("the attachment", &|| state(&vol).1 == "attached");
+        let snap = text(&aws(&["create-snapshot", "--volume-id", &vol])["SnapshotId"]);
+        wait("the snapshot", &|| {
+            text(&aws(&["describe-snapshots", "--snapshot-ids", &snap])["Snapshots"][0]["State"])
+                == "completed"
+        });
+        aws(&["detach-volume", "--volume-id", &vol]);
+        wait("the detach", &|| state(&vol).0 == "available");
+        aws(&["delete-volume", "--volume-id", &vol]);
+        wait("the delete", &|| aws(&["describe-volumes"])["Volumes"].as_array().is_some_and(Vec::is_empty));
+        let crashed = crashed.get();
+        assert!(crashed, "{point}: the crash point was never reached");
+        let tgt = storage::Tgt::adopt(storage::TgtConfig::new(control, "", "")).expect("tgtd runs");
+        poll(30, "the store to match the log", || {
+            let files = std::fs::read_dir(dir.join("storage/volumes")).unwrap().count();
+            files == 0 && tgt.targets().unwrap().is_empty() && tgt.accounts().unwrap().is_empty()
+        });
+        eprintln!("{point}: resumed");
+    }
+}

@@ -52,6 +52,19 @@ impl Cloud {
         Cloud::start_command(yukari(), dir, port, extra)
     }
 
+    /// `yukari up` on `dir` and `port` with more environment variables
+    /// (a crash point, say).
+    pub fn start_with_env(dir: &Path, port: u16, extra: &[&str], env: &[(&str, &str)]) -> Cloud {
+        let mut cmd = yukari();
+        cmd.envs(env.iter().copied());
+        Cloud::start_command(cmd, dir, port, extra)
+    }
+
+    /// Whether the process has ended (a crash point fired, say).
+    pub fn exited(&mut self) -> bool {
+        self.child.as_mut().is_none_or(|c| c.try_wait().ok().flatten().is_some())
+    }
+
     /// A new cloud whose `yukari` may open `files` files at most (soft and
     /// hard limit, so that it cannot raise them).
     pub fn start_with_file_limit(files: u64, extra: &[&str]) -> Cloud {

@@ -38,6 +38,25 @@ impl Page {
         Ok(Page { size, after })
     }
 
+    /// [`Page::parse`] for an action that also takes ids (`parameter`):
+    /// ids with MaxResults is InvalidParameterCombination, as EC2 answers.
+    pub fn parse_apart_from_ids(
+        params: &Params,
+        min: i64,
+        max: i64,
+        ids_given: bool,
+        parameter: &str,
+    ) -> Result<Page, Ec2Error> {
+        let page = Page::parse(params, min, max)?;
+        if page.size.is_some() && ids_given {
+            return Err(Ec2Error::new(
+                "InvalidParameterCombination",
+                format!("The parameter {parameter} cannot be used with the parameter maxResults"),
+            ));
+        }
+        Ok(page)
+    }
+
     /// Takes one page from `items` (in id order, already past `after`);
     /// returns it and the token of the next page, if any.
     pub fn take<T>(

@@ -41,13 +41,7 @@ pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
     let ids = snapshot_ids(params, "SnapshotId")?;
     let filters = params.filters()?;
     check_names(&filters, FILTERS)?;
-    let page = Page::parse(params, 5, 1000)?;
-    if page.size.is_some() && !ids.is_empty() {
-        return Err(Ec2Error::new(
-            "InvalidParameterCombination",
-            "The parameter snapshotIds cannot be used with the parameter maxResults",
-        ));
-    }
+    let page = Page::parse_apart_from_ids(params, 5, 1000, !ids.is_empty(), "snapshotIds")?;
     let owners = params.list("Owner").into_iter().chain(params.list("OwnerId")).map(str::to_owned).collect();
     let restorable_by = params.list("RestorableBy").into_iter().map(str::to_owned).collect();
     Ok(Request { ids, owners, restorable_by, filters, page })

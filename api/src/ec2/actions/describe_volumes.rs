@@ -41,13 +41,7 @@ pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
     let ids = volume_ids(params, "VolumeId")?;
     let filters = params.filters()?;
     check_names(&filters, FILTERS)?;
-    let page = Page::parse(params, 5, 1000)?;
-    if page.size.is_some() && !ids.is_empty() {
-        return Err(Ec2Error::new(
-            "InvalidParameterCombination",
-            "The parameter volumeIds cannot be used with the parameter maxResults",
-        ));
-    }
+    let page = Page::parse_apart_from_ids(params, 5, 1000, !ids.is_empty(), "volumeIds")?;
     Ok(Request { ids, filters, page })
 }
 
