@@ -478,6 +478,30 @@ fn euca2ools_shaped_volume_and_snapshot_requests() {
         answer
     };
     const V: (&str, &str) = ("Version", "2015-10-01");
+    let rfc3339 = |t: std::time::SystemTime| {
+        let d = t.duration_since(std::time::UNIX_EPOCH).unwrap();
+        let secs = d.as_secs() as i64;
+        let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+        // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        format!(
+            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+            rest / 3600,
+            rest % 3600 / 60,
+            rest % 60,
+            d.subsec_millis()
+        )
+    };
+    let before = rfc3339(std::time::SystemTime::now());
+    std::thread::sleep(std::time::Duration::from_millis(20));
     let created = send(&[("Action", "CreateVolume"), ("AvailabilityZone", "yukari-1a"), ("Size", "1"), V]);
     let vol = created.element("volumeId").unwrap().to_owned();
     assert_eq!(created.element("status"), Some("creating"));
@@ -511,6 +535,12 @@ fn euca2ools_shaped_volume_and_snapshot_requests() {
         send(&[("Action", "DescribeSnapshots"), ("SnapshotId.1", &snap), V]).element("status")
             == Some("completed")
     });
+    // The cloud's admin asks for the past: before the volume, none; now, it.
+    let past = send(&[("Action", "DescribeVolumes"), ("AsOf", &before), V]);
+    assert!(past.all("volumeId").is_empty(), "{}", past.body);
+    let now = rfc3339(std::time::SystemTime::now());
+    let present = send(&[("Action", "DescribeVolumes"), ("AsOf", &now), V]);
+    assert_eq!(present.element("volumeId"), Some(vol.as_str()), "{}", present.body);
     let owned = send(&[("Action", "DescribeSnapshots"), ("Owner.1", "self"), V]);
     assert_eq!(owned.all("snapshotId"), vec![snap.clone()]);
     assert_eq!(owned.element("progress"), Some("100%"));

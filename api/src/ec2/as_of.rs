@@ -32,6 +32,10 @@ pub const ANSWERS: &[&str] = &[
     "DescribeSecurityGroups",
     "DescribeAddresses",
     "DescribeTags",
+    "DescribeVolumes",
+    "DescribeVolumeStatus",
+    "DescribeSnapshots",
+    "DescribeSnapshotAttribute",
 ];
 
 /// Whether the request names a past moment at all (valid or not).
