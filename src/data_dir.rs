@@ -56,6 +56,26 @@ fn restrict(path: &Path, mode: u32) -> std::io::Result<()> {
     Ok(())
 }
 
+pub fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension("tmp");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file =
+        options.open(&tmp).with_context(|| say!("cannot write {}", "{} に書き込めません", tmp.display()))?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path)
+        .with_context(|| say!("cannot write {}", "{} に書き込めません", path.display()))?;
+    // The rename itself must survive a crash too.
+    if let Some(dir) = path.parent().and_then(|d| std::fs::File::open(d).ok()) {
+        let _ = dir.sync_all();
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,24 +119,4 @@ mod tests {
         create(&dir).unwrap();
         assert_eq!(mode(&dir), 0o700);
     }
-}
-
-pub fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write;
-    let tmp = path.with_extension("tmp");
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file =
-        options.open(&tmp).with_context(|| say!("cannot write {}", "{} に書き込めません", tmp.display()))?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, path)
-        .with_context(|| say!("cannot write {}", "{} に書き込めません", path.display()))?;
-    // The rename itself must survive a crash too.
-    if let Some(dir) = path.parent().and_then(|d| std::fs::File::open(d).ok()) {
-        let _ = dir.sync_all();
-    }
-    Ok(())
 }
