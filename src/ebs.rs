@@ -49,7 +49,7 @@ pub struct StorageArgs {
     #[arg(long, default_value_t = 100)]
     pub storage_gib: u64,
     /// The iSCSI portal's port, where nodes' QEMU attaches volumes
-    #[arg(long, default_value_t = 3260)]
+    #[arg(long, default_value_t = 3261)]
     pub iscsi_port: u16,
     /// The control channel of Yukari's own tgtd (/run/tgtd/socket.N, 0 to
     /// 32767), apart from any system tgtd [default: --iscsi-port]

@@ -361,7 +361,16 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let mut storage_tasks = Vec::new();
     if !read_only {
         let simulated = matches!(choice, hypervisor::Hypervisor::Sim);
-        if let Some((store, target)) = args.storage.open(dir, simulated, args.bind, &host)? {
+        // `auto` (the default) runs without volumes when tgtd cannot start
+        // (not installed, its port taken), saying so; asked for, it must.
+        let opened = match args.storage.open(dir, simulated, args.bind, &host) {
+            Err(e) if args.storage.storage == "auto" => {
+                tracing::error!(error = %format!("{e:#}"), "block storage is off: EBS volumes are refused until it runs");
+                None
+            }
+            opened => opened?,
+        };
+        if let Some((store, target)) = opened {
             storage::configure(&app, &zone_of_node, args.storage.storage_gib, target).await?;
             let link = Arc::new(storage::LocalStorage { app: app.clone(), zone: zone_of_node.clone() });
             storage_tasks.push(tokio::spawn(crate::ebs::run_controller(link, store, stopped.clone())));
