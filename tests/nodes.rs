@@ -758,7 +758,12 @@ struct TgtReaper(u16);
 
 impl Drop for TgtReaper {
     fn drop(&mut self) {
-        let _ = Command::new("pkill").args(["-f", &format!("tgtd -f -C {} ", self.0)]).status();
+        // tgtd does not stop on SIGTERM: asked on its control channel,
+        // then killed if it is still there.
+        if let Some(tgt) = storage::Tgt::adopt(storage::TgtConfig::new(self.0, "", "")) {
+            tgt.shutdown_daemon();
+        }
+        let _ = Command::new("pkill").args(["-KILL", "-f", &format!("tgtd -f -C {} ", self.0)]).status();
     }
 }
 
