@@ -229,7 +229,7 @@ fn identity(args: &RunArgs, cluster: &ZoneName) -> anyhow::Result<NodeId> {
     Ok(node)
 }
 
-fn form_urlencoded_value(text: &str) -> String {
+pub(crate) fn form_urlencoded_value(text: &str) -> String {
     percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 

@@ -42,10 +42,6 @@ pub struct StorageControllerArgs {
     pub storage: StorageArgs,
 }
 
-fn encode(text: &str) -> String {
-    percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
-}
-
 /// How long the controller may hold a view request open.
 const WAIT_SECS: u64 = 5;
 
@@ -63,9 +59,9 @@ impl StorageLink for HttpStorage {
             let query = format!(
                 "capacity_gib={}&have={have}&iqn_prefix={}&portal={}&wait={WAIT_SECS}&zone={}",
                 self.capacity_gib,
-                encode(&self.target.iqn_prefix),
-                encode(&self.target.portal),
-                encode(self.zone.as_str()),
+                crate::node::form_urlencoded_value(&self.target.iqn_prefix),
+                crate::node::form_urlencoded_value(&self.target.portal),
+                crate::node::form_urlencoded_value(self.zone.as_str()),
             );
             let response = self.client.call("GET", "/storage/exports", &query, Vec::new()).await?;
             Ok(serde_json::from_slice(&response.bytes().await?)?)
@@ -75,7 +71,7 @@ impl StorageLink for HttpStorage {
     fn report(&self, done: StorageDone) -> BoxFuture<'_, anyhow::Result<()>> {
         Box::pin(async move {
             let body = serde_json::to_vec(&[done])?;
-            let query = format!("zone={}", encode(self.zone.as_str()));
+            let query = format!("zone={}", crate::node::form_urlencoded_value(self.zone.as_str()));
             self.client.call("POST", "/storage/report", &query, body).await?;
             Ok(())
         })
@@ -177,7 +173,11 @@ async fn credentials(
     };
     let (_, key, secret) = crate::cluster::admin_key(eucarc)?;
     let admin = AdminClient::new(&args.controller, &key, &secret)?;
-    let query = format!("host={}&zone={}", encode(host), encode(zone.as_str()));
+    let query = format!(
+        "host={}&zone={}",
+        crate::node::form_urlencoded_value(host),
+        crate::node::form_urlencoded_value(zone.as_str())
+    );
     let response = admin
         .call("POST", "/admin/storage-controllers", &query, Vec::new())
         .await

@@ -332,12 +332,7 @@ impl App {
         };
         let mut expired = 0;
         for command in commands {
-            let meta = RequestMeta {
-                principal: Principal::system("storage-monitor"),
-                request_id: self.ids.request_id(),
-                correlation_id: String::new(),
-                source: "storage-monitor".to_owned(),
-            };
+            let meta = self.system_meta("storage-monitor", "storage-monitor".to_owned());
             match self.execute(command, &meta).await {
                 Ok(_) => expired += 1,
                 Err(ExecuteError::Refused(e)) => tracing::debug!(error = %e, "nothing to expire"),
@@ -425,14 +420,18 @@ pub enum ReportRefused {
 }
 
 impl App {
-    async fn record(&self, command: Command, who: &str, source: String) -> Result<(), ReportRefused> {
-        let meta = RequestMeta {
+    /// The metadata of a command the cloud's own parts (`who`) send.
+    fn system_meta(&self, who: &str, source: String) -> RequestMeta {
+        RequestMeta {
             principal: Principal::system(who),
             request_id: self.ids.request_id(),
             correlation_id: String::new(),
             source,
-        };
-        match self.execute(command, &meta).await {
+        }
+    }
+
+    async fn record(&self, command: Command, who: &str, source: String) -> Result<(), ReportRefused> {
+        match self.execute(command, &self.system_meta(who, source)).await {
             Ok(_) => Ok(()),
             Err(ExecuteError::Refused(
                 e @ (domain::DecideError::NotInZone { .. } | domain::DecideError::NotPlacedOnNode { .. }),
@@ -453,12 +452,7 @@ impl App {
             capacity_gib,
             at: super::ids::now(),
         });
-        let meta = RequestMeta {
-            principal: Principal::system("storage-controller"),
-            request_id: self.ids.request_id(),
-            correlation_id: String::new(),
-            source: format!("storage:{zone}"),
-        };
+        let meta = self.system_meta("storage-controller", format!("storage:{zone}"));
         self.execute(command, &meta).await.map(drop)
     }
 
