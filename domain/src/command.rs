@@ -11,6 +11,11 @@ pub use crate::accounts::{
 pub use crate::addresses::{
     AddressRef, AllocateAddress, AssociateAddress, DisassociateAddress, DisassociateRef, ReleaseAddress,
 };
+pub use crate::buckets::{
+    AbortMultipartUpload, CompleteMultipartUpload, CopyObject, CreateBucket, CreateMultipartUpload,
+    DeleteBucket, DeleteObject, ObjectRef, PutBucketAcl, PutBucketCors, PutBucketTagging,
+    PutBucketVersioning, PutObject, PutObjectAcl, UploadPart,
+};
 pub use crate::cloud::{BootstrapCloud, ModifyInstanceTypeAttribute};
 pub use crate::clusters::{
     AddCluster, MarkNodeReachable, MarkNodeUnreachable, NodeKey, RegisterNode, SetClusterPolicy,

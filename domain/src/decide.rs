@@ -46,6 +46,14 @@ pub enum Reply {
         vm_type: VmType,
         previous: Option<VmType>,
     },
+    /// An S3 object version stored or deleted: its version id (none on a
+    /// bucket never versioned), whether it is (or was) a delete marker,
+    /// and the stored object's ETag.
+    Object {
+        version: Option<String>,
+        delete_marker: bool,
+        etag: Option<String>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -1,6 +1,7 @@
 //! Why the domain refused a command. The API maps each to an EC2 error code
 //! in one place (api/src/ec2/error.rs).
 
+use crate::buckets::BucketName;
 use crate::ids::*;
 use crate::instances::InstanceState;
 
@@ -136,4 +137,32 @@ pub enum DecideError {
     InvalidBlockDeviceMapping(String),
     #[error("no volume of {instance} is mapped at {device}")]
     DeviceNotMapped { instance: InstanceId, device: String },
+    #[error("the bucket {0} does not exist")]
+    NoSuchBucket(BucketName),
+    #[error("the bucket name {0} is not available: another account has a bucket of that name")]
+    BucketAlreadyExists(BucketName),
+    #[error("your previous request to create the bucket {0} succeeded and you already own it")]
+    BucketAlreadyOwnedByYou(BucketName),
+    #[error("the bucket {0} is not empty: delete every object version in it first")]
+    BucketNotEmpty(BucketName),
+    #[error("the key {key} does not exist in bucket {bucket}")]
+    NoSuchKey { bucket: BucketName, key: String },
+    #[error("version {version} of {key} does not exist")]
+    NoSuchVersion { key: String, version: String },
+    #[error("the multipart upload {0} does not exist: it may have been completed or aborted")]
+    NoSuchUpload(String),
+    #[error("part {number} was not uploaded, or its ETag does not match the uploaded part's")]
+    InvalidPart { number: u32 },
+    #[error("the list of parts was not in ascending order")]
+    InvalidPartOrder,
+    #[error("part {number} is smaller than the minimum part size of 5 MiB")]
+    EntityTooSmall { number: u32 },
+    #[error("access denied to {0}")]
+    AccessDenied(String),
+    #[error("at least one of the preconditions did not hold: {0}")]
+    PreconditionFailed(String),
+    #[error("{0}")]
+    InvalidBucketRequest(String),
+    #[error("{0}")]
+    InvalidObjectRequest(String),
 }

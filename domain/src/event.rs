@@ -17,6 +17,11 @@ pub use crate::addresses::{
     AddressReleased, PrivateAddressFreed, PrivateAddressTaken, PublicAddressFreed, PublicAddressTaken,
 };
 pub use crate::audit::RequestRefused;
+pub use crate::buckets::{
+    BucketAclSet, BucketCorsSet, BucketCreated, BucketDeleted, BucketRecreated, BucketTaggingSet,
+    BucketVersioningSet, DeleteMarkerPlaced, MultipartPartStored, MultipartUploadEnded,
+    MultipartUploadStarted, ObjectAclSet, ObjectStored, ObjectVersionDeleted,
+};
 pub use crate::cloud::{CloudInitialized, ClusterAdded, VmTypeSet};
 pub use crate::clusters::{
     CapacityReleased, CapacityReserved, ClusterPolicySet, ClusterRegistered, NodeClaimed,

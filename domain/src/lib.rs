@@ -23,6 +23,7 @@ pub mod registry;
 pub mod accounts;
 pub mod addresses;
 pub mod audit;
+pub mod buckets;
 pub mod cloud;
 pub mod clusters;
 pub mod images;

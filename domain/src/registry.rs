@@ -13,6 +13,7 @@
 use crate::accounts::*;
 use crate::addresses::*;
 use crate::audit::*;
+use crate::buckets::*;
 use crate::cloud::*;
 use crate::clusters::*;
 use crate::images::*;
@@ -23,7 +24,8 @@ use crate::security_groups::*;
 use crate::tags::*;
 use crate::volumes::*;
 use crate::{
-    accounts, addresses, cloud, clusters, images, instances, key_pairs, security_groups, tags, volumes,
+    accounts, addresses, buckets, cloud, clusters, images, instances, key_pairs, security_groups, tags,
+    volumes,
 };
 
 commands! {
@@ -108,6 +110,21 @@ commands! {
     // Deadlines of transitional states.
     ExpireVolume(ExpireVolume) => volumes::expire_volume,
     ExpireSnapshot(ExpireSnapshot) => volumes::expire_snapshot,
+    // Walrus (S3): buckets and objects.
+    CreateBucket(CreateBucket) => buckets::create_bucket,
+    DeleteBucket(DeleteBucket) => buckets::delete_bucket,
+    PutBucketAcl(PutBucketAcl) => buckets::put_bucket_acl,
+    PutBucketVersioning(PutBucketVersioning) => buckets::put_bucket_versioning,
+    PutBucketCors(PutBucketCors) => buckets::put_bucket_cors,
+    PutBucketTagging(PutBucketTagging) => buckets::put_bucket_tagging,
+    PutObject(PutObject) => buckets::put_object,
+    CopyObject(CopyObject) => buckets::copy_object,
+    DeleteObject(DeleteObject) => buckets::delete_object,
+    PutObjectAcl(PutObjectAcl) => buckets::put_object_acl,
+    CreateMultipartUpload(CreateMultipartUpload) => buckets::create_multipart_upload,
+    UploadPart(UploadPart) => buckets::upload_part,
+    CompleteMultipartUpload(CompleteMultipartUpload) => buckets::complete_multipart_upload,
+    AbortMultipartUpload(AbortMultipartUpload) => buckets::abort_multipart_upload,
 }
 
 events! {
@@ -216,6 +233,22 @@ events! {
             StorageReserved = 1,
             StorageReleased = 1,
             StorageControllerRegistered = 1,
+        }
+        /// `bucket/NAME`: an S3 bucket, its objects and its uploads.
+        Bucket(Box<Bucket>) as BucketEvent: BucketCreated = 1 {
+            BucketRecreated = 1,
+            BucketDeleted = 1,
+            BucketAclSet = 1,
+            BucketVersioningSet = 1,
+            BucketCorsSet = 1,
+            BucketTaggingSet = 1,
+            ObjectStored = 1,
+            DeleteMarkerPlaced = 1,
+            ObjectVersionDeleted = 1,
+            ObjectAclSet = 1,
+            MultipartUploadStarted = 1,
+            MultipartPartStored = 1,
+            MultipartUploadEnded = 1,
         }
     }
     once {

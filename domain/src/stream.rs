@@ -31,6 +31,8 @@ pub enum StreamKind {
     Snapshot,
     /// A zone's block storage (its storage controller's capacity).
     Storage,
+    /// An S3 bucket (by name) with its objects.
+    Bucket,
     Unknown,
 }
 
@@ -51,6 +53,7 @@ const REFUSED: &str = "refused";
 const VOLUME: &str = "volume";
 const SNAPSHOT: &str = "snapshot";
 const STORAGE: &str = "storage";
+const BUCKET: &str = "bucket";
 
 impl StreamId {
     pub fn cloud() -> Self {
@@ -103,6 +106,10 @@ impl StreamId {
     pub fn storage(zone: &ZoneName) -> Self {
         StreamId(format!("{STORAGE}/{zone}"))
     }
+    /// An S3 bucket: its configuration, objects and uploads.
+    pub fn bucket(bucket: &crate::buckets::BucketName) -> Self {
+        StreamId(format!("{BUCKET}/{bucket}"))
+    }
     /// Every refused request of every account (`RequestRefused`): one
     /// stream appended with any expected version, since no decision reads
     /// it, so refusals never conflict with each other or with decisions.
@@ -150,6 +157,7 @@ impl StreamKind {
             VOLUME => StreamKind::Volume,
             SNAPSHOT => StreamKind::Snapshot,
             STORAGE => StreamKind::Storage,
+            BUCKET => StreamKind::Bucket,
             _ => StreamKind::Unknown,
         }
     }
@@ -177,6 +185,7 @@ pub enum ParsedStream {
     Volume(VolumeId),
     Snapshot(SnapshotId),
     Storage(ZoneName),
+    Bucket(crate::buckets::BucketName),
     /// Not a stream the domain writes (or an id of the wrong shape).
     Unknown,
 }
@@ -209,6 +218,7 @@ impl ParsedStream {
             Some((VOLUME, id)) => VolumeId::parse(id).ok().map(ParsedStream::Volume),
             Some((SNAPSHOT, id)) => SnapshotId::parse(id).ok().map(ParsedStream::Snapshot),
             Some((STORAGE, zone)) => ZoneName::parse(zone).ok().map(ParsedStream::Storage),
+            Some((BUCKET, name)) => crate::buckets::BucketName::parse(name).ok().map(ParsedStream::Bucket),
             Some(_) => None,
         };
         parsed.unwrap_or(ParsedStream::Unknown)

@@ -178,6 +178,7 @@ fn owned_tags<'v>(
         | Aggregate::Volume(_)
         | Aggregate::Snapshot(_)
         | Aggregate::Storage(_)
+        | Aggregate::Bucket(_)
         | Aggregate::Empty
         | Aggregate::Cloud(_)
         | Aggregate::Cluster(_)

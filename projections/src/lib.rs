@@ -8,6 +8,7 @@
 //! This crate knows the log and the domain's events; it must not know HTTP.
 
 mod accounts;
+mod buckets;
 mod catalog;
 mod error;
 mod instances;
@@ -23,6 +24,7 @@ pub mod time_travel;
 mod volumes;
 
 pub use accounts::{AccessKeyRow, AccountRow, AccountsView};
+pub use buckets::BucketsView;
 pub use catalog::{CloudView, ImageRow, NodeRow, ZoneRow, fits};
 pub use error::ProjectionError;
 pub use instances::{InstanceRow, InstancesView, ReservationRow};

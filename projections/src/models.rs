@@ -1,6 +1,7 @@
 //! All read models together, and the one place events are routed to them.
 
 use crate::accounts::AccountsView;
+use crate::buckets::BucketsView;
 use crate::catalog::{CloudView, ImageRow, image_row};
 use crate::error::ProjectionError;
 use crate::instances::InstancesView;
@@ -30,6 +31,8 @@ pub struct ReadModels {
     pub login_profiles: LoginProfilesView,
     /// Volumes, snapshots and block storage.
     pub volumes: VolumesView,
+    /// Buckets and objects (Walrus, S3).
+    pub buckets: BucketsView,
 }
 
 impl ReadModels {
@@ -178,6 +181,20 @@ impl ReadModels {
                     self.tags.forget(&gone);
                 }
             }
+            e @ (Event::BucketCreated(_)
+            | Event::BucketRecreated(_)
+            | Event::BucketDeleted(_)
+            | Event::BucketAclSet(_)
+            | Event::BucketVersioningSet(_)
+            | Event::BucketCorsSet(_)
+            | Event::BucketTaggingSet(_)
+            | Event::ObjectStored(_)
+            | Event::DeleteMarkerPlaced(_)
+            | Event::ObjectVersionDeleted(_)
+            | Event::ObjectAclSet(_)
+            | Event::MultipartUploadStarted(_)
+            | Event::MultipartPartStored(_)
+            | Event::MultipartUploadEnded(_)) => self.buckets.apply(stream, &e),
         }
     }
 }

@@ -4,6 +4,7 @@ mod accounts;
 mod addresses;
 mod attempts;
 mod block_devices;
+mod buckets;
 mod cloud;
 mod clusters;
 mod codec;

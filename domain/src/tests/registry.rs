@@ -66,6 +66,7 @@ fn the_fold_is_total_and_only_first_events_make_a_stream() {
         "VolumeRequested",
         "SnapshotRequested",
         "StorageConfigured",
+        "BucketCreated",
     ]
     .into_iter()
     .collect();

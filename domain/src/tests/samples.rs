@@ -1,5 +1,6 @@
 //! Sample commands and one sample of every event type.
 
+use crate::buckets::*;
 use crate::command::*;
 use crate::event::*;
 use crate::*;
@@ -441,6 +442,98 @@ pub(crate) fn every_event() -> Vec<Event> {
             at: t(61),
         }
         .into(),
+        BucketCreated {
+            bucket: bucket(),
+            account: admin(),
+            location: "yukari".into(),
+            acl: Acl::new(&AclRequest::default(), &admin(), &admin()),
+            at: t(70),
+        }
+        .into(),
+        BucketRecreated {
+            account: other_account(),
+            location: String::new(),
+            acl: Acl::new(&AclRequest::Canned(CannedAcl::PublicRead), &other_account(), &other_account()),
+            at: t(71),
+        }
+        .into(),
+        BucketDeleted { at: t(72) }.into(),
+        BucketAclSet {
+            acl: Acl {
+                owner: admin(),
+                grants: vec![
+                    Grant { grantee: Grantee::Account(other_account()), permission: Permission::Write },
+                    Grant { grantee: Grantee::AuthenticatedUsers, permission: Permission::Read },
+                    Grant { grantee: Grantee::Cloud, permission: Permission::ReadAcp },
+                ],
+            },
+            at: t(73),
+        }
+        .into(),
+        BucketVersioningSet { versioning: Versioning::Enabled, at: t(74) }.into(),
+        BucketCorsSet {
+            rules: vec![CorsRule {
+                id: Some("r1".into()),
+                allowed_origins: vec!["https://example.com".into()],
+                allowed_methods: vec!["GET".into(), "PUT".into()],
+                allowed_headers: vec!["*".into()],
+                expose_headers: vec!["ETag".into()],
+                max_age_seconds: Some(3000),
+            }],
+            at: t(75),
+        }
+        .into(),
+        BucketTaggingSet { tags: vec![("team".into(), "infra".into())], at: t(76) }.into(),
+        ObjectStored {
+            key: "photos/2026/cat.jpg".into(),
+            version: "3sL4kqtJlcpXroDTDmJ-rmSpXd3dIbrHY".into(),
+            content: sample_content(),
+            acl: Acl::new(&AclRequest::Canned(CannedAcl::AwsExecRead), &admin(), &admin()),
+            at: t(77),
+        }
+        .into(),
+        DeleteMarkerPlaced {
+            key: "photos/2026/cat.jpg".into(),
+            version: "QUpfdndhfd8438MNFDN93jdnJFkdmqnh893".into(),
+            account: admin(),
+            at: t(78),
+        }
+        .into(),
+        ObjectVersionDeleted { key: "photos/2026/cat.jpg".into(), version: "null".into(), at: t(79) }.into(),
+        ObjectAclSet {
+            key: "photos/2026/cat.jpg".into(),
+            version: "null".into(),
+            acl: Acl::new(&AclRequest::Canned(CannedAcl::BucketOwnerFullControl), &other_account(), &admin()),
+            at: t(80),
+        }
+        .into(),
+        MultipartUploadStarted {
+            upload: "2~wPjNmQFXDCbLiLQoPi7ZYHd0mX4Ui1d".into(),
+            key: "big.iso".into(),
+            account: admin(),
+            headers: ObjectHeaders {
+                content_type: Some("application/octet-stream".into()),
+                ..Default::default()
+            },
+            metadata: vec![],
+            acl: Acl::new(&AclRequest::default(), &admin(), &admin()),
+            at: t(81),
+        }
+        .into(),
+        MultipartPartStored {
+            upload: "2~wPjNmQFXDCbLiLQoPi7ZYHd0mX4Ui1d".into(),
+            number: 1,
+            part: BlobRef { blob: "ab".repeat(32), size: 5 * 1024 * 1024 },
+            etag: "9e107d9d372bb6826bd81d3542a419d6".into(),
+            at: t(82),
+        }
+        .into(),
+        MultipartUploadEnded {
+            upload: "2~wPjNmQFXDCbLiLQoPi7ZYHd0mX4Ui1d".into(),
+            completed: true,
+            at: t(83),
+        }
+        .into(),
         ImageRegistered {
             image: default_image(),
             owner: AccountId::system(),
@@ -493,6 +586,30 @@ pub(crate) fn every_event() -> Vec<Event> {
         }
         .into(),
     ]
+}
+
+pub(crate) fn bucket() -> BucketName {
+    BucketName::parse("my-bucket").unwrap()
+}
+
+pub(crate) fn sample_content() -> ObjectContent {
+    ObjectContent {
+        parts: vec![BlobRef {
+            blob: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855".into(),
+            size: 0,
+        }],
+        size: 0,
+        etag: "d41d8cd98f00b204e9800998ecf8427e".into(),
+        headers: ObjectHeaders {
+            content_type: Some("image/jpeg".into()),
+            content_encoding: None,
+            content_disposition: Some("attachment; filename=\"cat.jpg\"".into()),
+            content_language: Some("ja".into()),
+            cache_control: Some("max-age=60".into()),
+            expires: Some("Thu, 01 Dec 2027 16:00:00 GMT".into()),
+        },
+        metadata: vec![("camera".into(), "ねこ".into())],
+    }
 }
 
 pub(crate) fn sample_rule() -> SecurityRule {
