@@ -225,7 +225,10 @@ fn write_parts(
     }
     let mut rest = image.inner.into_inner();
     if rest.read(&mut [0u8; 1])? != 0 {
-        return Err(malformed(format!("the image is longer than its declared size of {} bytes", opts.image_size)));
+        return Err(malformed(format!(
+            "the image is longer than its declared size of {} bytes",
+            opts.image_size
+        )));
     }
 
     let mut tee = tar.into_inner()?;

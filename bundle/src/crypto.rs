@@ -31,9 +31,7 @@ pub fn private_key_from_pem(pem: &str) -> Result<RsaPrivateKey> {
 pub fn public_key_from_certificate_pem(pem: &str) -> Result<RsaPublicKey> {
     let (_, parsed) = x509_parser::pem::parse_x509_pem(pem.as_bytes())
         .map_err(|e| crypto(format_args!("not a PEM certificate: {e}")))?;
-    let cert = parsed
-        .parse_x509()
-        .map_err(|e| crypto(format_args!("not an X.509 certificate: {e}")))?;
+    let cert = parsed.parse_x509().map_err(|e| crypto(format_args!("not an X.509 certificate: {e}")))?;
     RsaPublicKey::from_public_key_der(cert.tbs_certificate.subject_pki.raw)
         .map_err(|e| crypto(format_args!("the certificate's key is not RSA: {e}")))
 }
@@ -47,24 +45,21 @@ pub(crate) fn sign_sha1(key: &RsaPrivateKey, message: &[u8]) -> Result<Vec<u8>> 
 
 pub(crate) fn verify_sha1(key: &RsaPublicKey, message: &[u8], signature: &[u8]) -> Result<()> {
     let digest = Sha1::digest(message);
-    key.verify(Pkcs1v15Sign::new::<Sha1>(), &digest, signature)
-        .map_err(|_| BundleError::BadSignature)
+    key.verify(Pkcs1v15Sign::new::<Sha1>(), &digest, signature).map_err(|_| BundleError::BadSignature)
 }
 
 /// Encrypts a key or IV the way euca2ools does: its 32 lower-case hex
 /// characters, as text, RSA PKCS#1 v1.5, and the result hex-encoded.
 pub fn encrypt_hex_text(recipient: &RsaPublicKey, value: &Aes128Bytes) -> Result<String> {
     let text = hex::encode(value);
-    let sealed = recipient
-        .encrypt(&mut rand::rngs::OsRng, Pkcs1v15Encrypt, text.as_bytes())
-        .map_err(crypto)?;
+    let sealed =
+        recipient.encrypt(&mut rand::rngs::OsRng, Pkcs1v15Encrypt, text.as_bytes()).map_err(crypto)?;
     Ok(hex::encode(sealed))
 }
 
 /// The inverse of [`encrypt_hex_text`]. `what` names the field in errors.
 pub fn decrypt_hex_text(key: &RsaPrivateKey, sealed_hex: &str, what: &str) -> Result<Aes128Bytes> {
-    let sealed = hex::decode(sealed_hex.trim())
-        .map_err(|_| malformed(format!("{what} is not hex")))?;
+    let sealed = hex::decode(sealed_hex.trim()).map_err(|_| malformed(format!("{what} is not hex")))?;
     let text = key
         .decrypt(Pkcs1v15Encrypt, &sealed)
         .map_err(|_| crypto(format_args!("cannot decrypt {what} with this private key")))?;
@@ -177,7 +172,9 @@ impl<R: Read> CbcReader<R> {
                 let padding_ok = (1..=BLOCK).contains(&pad)
                     && self.plain[BLOCK - pad..].iter().all(|&b| usize::from(b) == pad);
                 if !padding_ok {
-                    return Err(invalid_data("bad padding at the end of the encrypted image (wrong key or IV?)"));
+                    return Err(invalid_data(
+                        "bad padding at the end of the encrypted image (wrong key or IV?)",
+                    ));
                 }
                 self.plain.truncate(BLOCK - pad);
                 return Ok(());

@@ -163,7 +163,9 @@ pub struct SigningCertificate {
 
 impl fmt::Debug for SigningCertificate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SigningCertificate").field("certificate_pem", &self.certificate_pem).finish_non_exhaustive()
+        f.debug_struct("SigningCertificate")
+            .field("certificate_pem", &self.certificate_pem)
+            .finish_non_exhaustive()
     }
 }
 

@@ -17,11 +17,18 @@ mod parse;
 mod render;
 mod unbundle;
 
-pub use create::{BundleOptions, BundleOutput, DEFAULT_PART_SIZE, bundle_image, default_block_device_mappings, part_file_name};
-pub use crypto::{Aes128Bytes, decrypt_hex_text, encrypt_hex_text, private_key_from_pem, public_key_from_certificate_pem};
+pub use create::{
+    BundleOptions, BundleOutput, DEFAULT_PART_SIZE, bundle_image, default_block_device_mappings,
+    part_file_name,
+};
+pub use crypto::{
+    Aes128Bytes, decrypt_hex_text, encrypt_hex_text, private_key_from_pem, public_key_from_certificate_pem,
+};
 pub use error::{BundleError, Result};
 pub use identity::{CloudIdentity, IssuedCertificate, SigningCertificate};
-pub use manifest::{Architecture, Bundler, ImageType, MANIFEST_VERSION, Manifest, ManifestPart, ReencryptedKey};
+pub use manifest::{
+    Architecture, Bundler, ImageType, MANIFEST_VERSION, Manifest, ManifestPart, ReencryptedKey,
+};
 pub use unbundle::{PartName, UnbundleReport, unbundle};
 
 /// The RSA key types of the public API.

@@ -173,7 +173,10 @@ impl Manifest {
 
     /// The AES key and IV from `user_encrypted_*`, opened with the bundling
     /// user's private key (what `euca-unbundle -k` does).
-    pub fn decrypt_user_key_iv(&self, user_private_key: &RsaPrivateKey) -> Result<(Aes128Bytes, Aes128Bytes)> {
+    pub fn decrypt_user_key_iv(
+        &self,
+        user_private_key: &RsaPrivateKey,
+    ) -> Result<(Aes128Bytes, Aes128Bytes)> {
         let key = crypto::decrypt_hex_text(user_private_key, &self.user_encrypted_key, "user_encrypted_key")?;
         let iv = crypto::decrypt_hex_text(user_private_key, &self.user_encrypted_iv, "user_encrypted_iv")?;
         Ok((key, iv))
@@ -182,7 +185,11 @@ impl Manifest {
     /// The building block of a node's download manifest: the key and IV
     /// opened with the cloud's key and sealed again, the same way (hex text,
     /// PKCS#1 v1.5, hex), to a node's public key.
-    pub fn reencrypt_for(&self, cloud_private_key: &RsaPrivateKey, node_public_key: &RsaPublicKey) -> Result<ReencryptedKey> {
+    pub fn reencrypt_for(
+        &self,
+        cloud_private_key: &RsaPrivateKey,
+        node_public_key: &RsaPublicKey,
+    ) -> Result<ReencryptedKey> {
         let (key, iv) = self.decrypt_key_iv(cloud_private_key)?;
         Ok(ReencryptedKey {
             encrypted_key: crypto::encrypt_hex_text(node_public_key, &key)?,

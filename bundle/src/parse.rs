@@ -32,7 +32,8 @@ pub(crate) fn parse(xml: &str) -> Result<Manifest> {
     let mut block_device_mappings = BTreeMap::new();
     if let Some(list) = child(config, "block_device_mapping") {
         for mapping in children(list, "mapping") {
-            block_device_mappings.insert(text(required(mapping, "virtual")?), text(required(mapping, "device")?));
+            block_device_mappings
+                .insert(text(required(mapping, "virtual")?), text(required(mapping, "device")?));
         }
     }
     let product_codes = child(config, "product_codes")
@@ -136,7 +137,5 @@ fn optional_text(node: Node<'_, '_>, name: &str) -> String {
 }
 
 fn number(node: Node<'_, '_>, name: &str) -> Result<u64> {
-    required_text(node, name)?
-        .parse()
-        .map_err(|_| malformed(format!("<{name}> is not a whole number")))
+    required_text(node, name)?.parse().map_err(|_| malformed(format!("<{name}> is not a whole number")))
 }

@@ -49,14 +49,8 @@ pub fn unbundle<R: Read>(
     mut out: impl Write,
 ) -> Result<UnbundleReport> {
     check_algorithms(manifest)?;
-    let mut source = VerifiedParts {
-        manifest,
-        parts: parts.into_iter(),
-        next: 0,
-        current: None,
-        total: 0,
-        failure: None,
-    };
+    let mut source =
+        VerifiedParts { manifest, parts: parts.into_iter(), next: 0, current: None, total: 0, failure: None };
     let outcome = decode(&mut source, key, iv, &mut out);
     if let Some(failure) = source.failure.take() {
         return Err(failure);
@@ -72,7 +66,10 @@ pub fn unbundle<R: Read>(
         return Err(malformed("more parts were given than the manifest lists"));
     }
     if !image_digest.eq_ignore_ascii_case(&manifest.image_digest) {
-        return Err(BundleError::ImageDigestMismatch { expected: manifest.image_digest.clone(), actual: image_digest });
+        return Err(BundleError::ImageDigestMismatch {
+            expected: manifest.image_digest.clone(),
+            actual: image_digest,
+        });
     }
     if image_size != manifest.image_size {
         return Err(BundleError::ImageSizeMismatch { expected: manifest.image_size, actual: image_size });
@@ -84,20 +81,34 @@ pub fn unbundle<R: Read>(
 fn check_algorithms(manifest: &Manifest) -> Result<()> {
     let sha1 = |alg: &str| alg.eq_ignore_ascii_case("SHA1") || alg.eq_ignore_ascii_case("SHA-1");
     if !sha1(&manifest.image_digest_algorithm) {
-        return Err(malformed(format!("image digest algorithm {:?} is not SHA1", manifest.image_digest_algorithm)));
+        return Err(malformed(format!(
+            "image digest algorithm {:?} is not SHA1",
+            manifest.image_digest_algorithm
+        )));
     }
     if let Some(part) = manifest.parts.iter().find(|p| !sha1(&p.digest_algorithm)) {
-        return Err(malformed(format!("part {} has digest algorithm {:?}, not SHA1", part.filename, part.digest_algorithm)));
+        return Err(malformed(format!(
+            "part {} has digest algorithm {:?}, not SHA1",
+            part.filename, part.digest_algorithm
+        )));
     }
     if !manifest.encryption_algorithm.eq_ignore_ascii_case("AES-128-CBC") {
-        return Err(malformed(format!("encryption algorithm {:?} is not AES-128-CBC", manifest.encryption_algorithm)));
+        return Err(malformed(format!(
+            "encryption algorithm {:?} is not AES-128-CBC",
+            manifest.encryption_algorithm
+        )));
     }
     Ok(())
 }
 
 /// Decrypts, gunzips and un-tars; returns the member's name, its size and
 /// the SHA1 of the whole tar stream.
-fn decode(source: impl Read, key: &Aes128Bytes, iv: &Aes128Bytes, out: &mut impl Write) -> Result<(String, u64, String)> {
+fn decode(
+    source: impl Read,
+    key: &Aes128Bytes,
+    iv: &Aes128Bytes,
+    out: &mut impl Write,
+) -> Result<(String, u64, String)> {
     let mut tar_stream = Sha1Tee::new(MultiGzDecoder::new(CbcReader::new(source, key, iv)));
     let (name, written) = {
         let mut archive = tar::Archive::new(&mut tar_stream);

@@ -33,7 +33,8 @@ fn round_trip(image: &[u8], expected_parts: usize) {
     assert_eq!(manifest.decrypt_user_key_iv(&user_key).unwrap(), (key, iv));
 
     let mut unpacked = Vec::new();
-    let report = unbundle(parts_from_dir(dir.path(), &manifest), &manifest, &key, &iv, &mut unpacked).unwrap();
+    let report =
+        unbundle(parts_from_dir(dir.path(), &manifest), &manifest, &key, &iv, &mut unpacked).unwrap();
     assert_eq!(report.member_name, "disk.img");
     assert_eq!(report.image_digest, manifest.image_digest);
     assert_eq!(report.parts, expected_parts);
@@ -161,7 +162,8 @@ fn a_tampered_image_digest_is_an_image_digest_mismatch() {
     let (dir, mut manifest, _) = small_bundle(5000, 4096);
     manifest.image_digest = "0".repeat(40);
     let (key, iv) = manifest.decrypt_key_iv(keys().cloud.private_key()).unwrap();
-    let err = unbundle(parts_from_dir(dir.path(), &manifest), &manifest, &key, &iv, std::io::sink()).unwrap_err();
+    let err =
+        unbundle(parts_from_dir(dir.path(), &manifest), &manifest, &key, &iv, std::io::sink()).unwrap_err();
     assert!(matches!(err, BundleError::ImageDigestMismatch { .. }), "{err}");
 }
 
@@ -189,7 +191,9 @@ fn reencrypting_for_a_node_keeps_key_and_iv() {
 #[test]
 fn manifest_layout_is_euca2ools_order() {
     let (_dir, _, text) = small_bundle(10, 4096);
-    assert!(text.starts_with("<?xml version='1.0' encoding='ASCII'?>\n<manifest><version>2007-10-10</version><bundler><name>"));
+    assert!(text.starts_with(
+        "<?xml version='1.0' encoding='ASCII'?>\n<manifest><version>2007-10-10</version><bundler><name>"
+    ));
     assert!(!text.ends_with('\n'));
     let order = [
         "<machine_configuration><architecture>x86_64</architecture><block_device_mapping><mapping><virtual>ami</virtual><device>sda1</device></mapping><mapping><virtual>ephemeral0</virtual>",
