@@ -1,6 +1,11 @@
-//! Puts: the body is streamed to a file in `tmp/` by a writer on the
-//! blocking pool (hashing as it writes), then fsynced, its sidecar written
-//! and fsynced, and both renamed into `blobs/ab/cd/` under the pin lock.
+//! Puts: the body is received on the runtime in batches of about 1 MiB;
+//! each batch is written (with its SHA-256 and block CRCs) and hashed with
+//! MD5 by two jobs on the blocking pool (MD5 alone takes about as long as
+//! SHA-256 and the write together), in parallel with each other
+//! and with the receipt of the next batch. No thread waits on a slow
+//! client, and a put holds two batches at most, whatever the body's size.
+//! At the end the file is fsynced, its sidecar written and fsynced, and
+//! both renamed into `blobs/ab/cd/` under the pin lock.
 
 use crate::gc::Pin;
 use crate::store::{BlobStore, sync_dir};
@@ -11,16 +16,14 @@ use futures::{Stream, StreamExt};
 use md5::Md5;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::io::{self, Write};
+use std::io::{self, BufWriter, Write};
 use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
 use tempfile::NamedTempFile;
+use tokio::task::{JoinHandle, spawn_blocking};
 
-/// Chunks are handed to the writer in batches of about this many bytes,
-/// at most `QUEUE` batches ahead: what a put holds in memory is bounded by
-/// these and the writer's buffer, whatever the body's size.
-const BATCH: usize = 256 << 10;
-const QUEUE: usize = 4;
+/// The size of the batches handed to the blocking jobs.
+const BATCH: usize = 1 << 20;
 
 /// A body written to `tmp/`, not yet fsynced nor named. Dropping it
 /// removes the file.
@@ -36,6 +39,50 @@ fn joined(e: tokio::task::JoinError) -> io::Error {
     io::Error::other(format!("a blob store task failed: {e}"))
 }
 
+/// The file being written and what is computed along with it.
+struct Sink {
+    out: BufWriter<NamedTempFile>,
+    sha: Sha256,
+    sums: SumsBuilder,
+}
+
+/// The writer's state: idle between batches, or busy with one.
+enum Writer {
+    Idle(Sink, Md5),
+    Busy(JoinHandle<io::Result<Sink>>, JoinHandle<Md5>),
+}
+
+impl Writer {
+    /// Waits for the batch in hand, if any.
+    async fn settle(self) -> io::Result<(Sink, Md5)> {
+        match self {
+            Writer::Idle(sink, md5) => Ok((sink, md5)),
+            Writer::Busy(sink, md5) => Ok((sink.await.map_err(joined)??, md5.await.map_err(joined)?)),
+        }
+    }
+
+    /// Hands over the next batch once the previous one is done.
+    async fn feed(self, batch: Vec<Bytes>) -> io::Result<Writer> {
+        let (mut sink, mut md5) = self.settle().await?;
+        let hashed = batch.clone();
+        let written = spawn_blocking(move || {
+            for chunk in &batch {
+                sink.sha.update(chunk);
+                sink.sums.update(chunk);
+                sink.out.write_all(chunk)?;
+            }
+            Ok(sink)
+        });
+        let hashed = spawn_blocking(move || {
+            for chunk in &hashed {
+                md5.update(chunk);
+            }
+            md5
+        });
+        Ok(Writer::Busy(written, hashed))
+    }
+}
+
 impl BlobStore {
     /// Streams `body` into a new blob and returns its id, size, MD5 and a
     /// [`Pin`] that keeps it from GC. The same content already stored is
@@ -48,28 +95,14 @@ impl BlobStore {
         S: Stream<Item = Result<Bytes, E>> + Unpin + Send,
         E: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        let (batches, mut received) = tokio::sync::mpsc::channel::<Vec<Bytes>>(QUEUE);
         let tmp = self.inner.tmp.clone();
-        let writer = tokio::task::spawn_blocking(move || -> io::Result<Draft> {
-            let file = tempfile::Builder::new().prefix("put-").suffix(".tmp").tempfile_in(&tmp)?;
-            let mut out = io::BufWriter::with_capacity(BLOCK as usize, file);
-            let (mut sha, mut md5, mut sums) = (Sha256::new(), Md5::new(), SumsBuilder::new(BLOCK));
-            while let Some(batch) = received.blocking_recv() {
-                for chunk in batch {
-                    sha.update(&chunk);
-                    md5.update(&chunk);
-                    sums.update(&chunk);
-                    out.write_all(&chunk)?;
-                }
-            }
-            let file = out.into_inner().map_err(|e| e.into_error())?;
-            let sums = sums.finish();
-            Ok(Draft { file, id: BlobId(sha.finalize().into()), size: sums.size, md5: md5.finalize().into(), sums })
-        });
+        let file = spawn_blocking(move || tempfile::Builder::new().prefix("put-").suffix(".tmp").tempfile_in(tmp))
+            .await
+            .map_err(joined)??;
+        let sink = Sink { out: BufWriter::with_capacity(BLOCK as usize, file), sha: Sha256::new(), sums: SumsBuilder::new(BLOCK) };
+        let mut writer = Writer::Idle(sink, Md5::new());
 
-        let mut size = 0u64;
-        let mut batch = Vec::new();
-        let mut batched = 0;
+        let (mut size, mut batch, mut batched) = (0u64, Vec::new(), 0);
         let outcome = loop {
             let chunk = match body.next().await {
                 None => break Ok(()),
@@ -84,29 +117,27 @@ impl BlobStore {
             batch.push(chunk);
             if batched >= BATCH {
                 batched = 0;
-                // A failed send means the writer stopped on an error, read below.
-                if batches.send(std::mem::take(&mut batch)).await.is_err() {
-                    break Ok(());
-                }
+                writer = writer.feed(std::mem::take(&mut batch)).await?;
             }
         };
         if outcome.is_ok() && !batch.is_empty() {
-            let _ = batches.send(batch).await;
+            writer = writer.feed(batch).await?;
         }
-        drop(batches);
-        let draft = writer.await.map_err(joined);
+        let settled = writer.settle().await;
         let store = self.clone();
-        // Naming or discarding the draft both touch files: on the blocking pool.
-        tokio::task::spawn_blocking(move || match (outcome, draft) {
-            (Ok(()), draft) => store.finish(draft??),
-            (Err(e), Ok(Ok(draft))) => {
-                if let Err(close) = draft.file.close() {
+        // Naming or discarding the file both touch the disk: on the blocking pool.
+        spawn_blocking(move || {
+            let (sink, md5) = settled?;
+            if let Err(e) = outcome {
+                if let Err(close) = sink.out.into_parts().0.close() {
                     tracing::warn!(error = %close, "cannot remove a refused blob's temporary file");
                 }
-                Err(e)
+                return Err(e);
             }
-            // The writer's own failure dropped (removed) its file.
-            (Err(e), _) => Err(e),
+            let file = sink.out.into_inner().map_err(|e| e.into_error())?;
+            let sums = sink.sums.finish();
+            let (id, md5) = (BlobId(sink.sha.finalize().into()), md5.finalize().into());
+            store.finish(Draft { file, id, size: sums.size, md5, sums })
         })
         .await
         .map_err(joined)?

@@ -4,7 +4,7 @@ mod common;
 
 use bytes::Bytes;
 use common::*;
-use futures::TryStreamExt;
+use futures::{StreamExt as _, TryStreamExt};
 use md5::{Digest, Md5};
 use objectstore::{BlobId, BlobStore, WriteError};
 use proptest::prelude::*;
@@ -237,4 +237,23 @@ proptest! {
         });
         prop_assert_eq!(got, &bytes[range]);
     }
+}
+
+#[tokio::test]
+async fn a_put_dropped_midway_leaves_nothing() {
+    let (dir, store) = store();
+    let head = (0..3).map(|i| Ok::<_, io::Error>(Bytes::from(noise(MIB, i))));
+    let body = futures::stream::iter(head).chain(futures::stream::pending());
+    let put = tokio::time::timeout(std::time::Duration::from_millis(300), store.put(body, u64::MAX));
+    assert!(put.await.is_err(), "the put cannot finish");
+    // Its last jobs may still be running on the blocking pool; their end removes the file.
+    let tmp = dir.path().join("tmp");
+    for _ in 0..100 {
+        if files_under(&tmp).is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(files_under(&tmp).is_empty());
+    assert!(store.list().unwrap().is_empty());
 }
