@@ -1,7 +1,7 @@
 //! Gets and scrubs: whole blocks read and checked against the sidecar,
 //! then cut to the bytes asked for.
 
-use crate::store::BlobStore;
+use crate::store::{BlobStore, absent_is_none};
 use crate::sums::Sums;
 use crate::BlobId;
 use bytes::Bytes;
@@ -66,12 +66,20 @@ fn joined(e: tokio::task::JoinError) -> io::Error {
 
 impl Opened {
     fn open(store: &BlobStore, id: &BlobId) -> io::Result<Opened> {
-        let (blob, sums) = store.paths(id);
+        let (blob, sums_path) = store.paths(id);
+        let read_sums = || std::fs::read(&sums_path).map_err(|e| damaged(id, format_args!("its sidecar cannot be read: {e}")));
+        // The sidecar first: it comes before the blob and goes after it, so
+        // a get racing a put or a GC sees both or no blob (or, if the blob
+        // came back in between, finds its sidecar on a second look).
+        let sums = absent_is_none(std::fs::read(&sums_path))?;
         let file = File::open(&blob).map_err(|e| match e.kind() {
             io::ErrorKind::NotFound => io::Error::new(io::ErrorKind::NotFound, format!("no blob {id}")),
             _ => e,
         })?;
-        let sums = std::fs::read(&sums).map_err(|e| damaged(id, format_args!("its sidecar cannot be read: {e}")))?;
+        let sums = match sums {
+            Some(sums) => sums,
+            None => read_sums()?,
+        };
         let sums = Sums::decode(&sums).map_err(|e| damaged(id, e))?;
         let len = file.metadata()?.len();
         if len != sums.size {
