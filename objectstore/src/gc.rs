@@ -6,8 +6,8 @@
 //! checks the pins and removes a blob under it, so a blob is never removed
 //! between its rename and its pin.
 
-use crate::store::{BlobStore, absent_is_none, sorted_dir, sync_dir};
 use crate::BlobId;
+use crate::store::{BlobStore, absent_is_none, sorted_dir, sync_dir};
 use std::collections::HashMap;
 use std::io;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -103,9 +103,12 @@ impl BlobStore {
                     let Some(name) = file.file_name().and_then(|n| n.to_str()) else { continue };
                     if let Ok(id) = name.parse::<BlobId>() {
                         changed |= self.collect_one(id, &file, live, grace, now, &mut report)?;
-                    } else if let Some(id) = name.strip_suffix(".sums").and_then(|n| n.parse::<BlobId>().ok()) {
+                    } else if let Some(id) = name.strip_suffix(".sums").and_then(|n| n.parse::<BlobId>().ok())
+                    {
                         let table = self.inner.pins.lock();
-                        if !self.paths(&id).0.exists() && absent_is_none(std::fs::remove_file(&file))?.is_some() {
+                        if !self.paths(&id).0.exists()
+                            && absent_is_none(std::fs::remove_file(&file))?.is_some()
+                        {
                             report.orphan_sums_removed += 1;
                             changed = true;
                         }

@@ -1,9 +1,9 @@
 //! Gets and scrubs: whole blocks read and checked against the sidecar,
 //! then cut to the bytes asked for.
 
+use crate::BlobId;
 use crate::store::{BlobStore, absent_is_none};
 use crate::sums::Sums;
-use crate::BlobId;
 use bytes::Bytes;
 use futures::Stream;
 use sha2::{Digest, Sha256};
@@ -43,7 +43,10 @@ impl std::fmt::Debug for BlobStream {
 impl Stream for BlobStream {
     type Item = io::Result<Bytes>;
 
-    fn poll_next(mut self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<io::Result<Bytes>>> {
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<io::Result<Bytes>>> {
         self.chunks.as_mut().poll_next(cx)
     }
 }
@@ -67,7 +70,10 @@ fn joined(e: tokio::task::JoinError) -> io::Error {
 impl Opened {
     fn open(store: &BlobStore, id: &BlobId) -> io::Result<Opened> {
         let (blob, sums_path) = store.paths(id);
-        let read_sums = || std::fs::read(&sums_path).map_err(|e| damaged(id, format_args!("its sidecar cannot be read: {e}")));
+        let read_sums = || {
+            std::fs::read(&sums_path)
+                .map_err(|e| damaged(id, format_args!("its sidecar cannot be read: {e}")))
+        };
         // The sidecar first: it comes before the blob and goes after it, so
         // a get racing a put or a GC sees both or no blob (or, if the blob
         // came back in between, finds its sidecar on a second look).

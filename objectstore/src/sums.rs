@@ -40,7 +40,8 @@ impl Sums {
 
     /// Reads a sidecar; anything malformed is `InvalidData`.
     pub fn decode(bytes: &[u8]) -> io::Result<Sums> {
-        let bad = |why: &str| io::Error::new(io::ErrorKind::InvalidData, format!("bad checksum sidecar: {why}"));
+        let bad =
+            |why: &str| io::Error::new(io::ErrorKind::InvalidData, format!("bad checksum sidecar: {why}"));
         if bytes.len() < HEADER + 4 {
             return Err(bad("too short"));
         }
@@ -74,7 +75,8 @@ impl Sums {
 
     /// Checks one block's bytes against its CRC.
     pub fn check(&self, index: u64, bytes: &[u8]) -> bool {
-        self.crcs.get(index as usize) == Some(&crc32c::crc32c(bytes)) && bytes.len() as u64 == self.block_len(index)
+        self.crcs.get(index as usize) == Some(&crc32c::crc32c(bytes))
+            && bytes.len() as u64 == self.block_len(index)
     }
 }
 

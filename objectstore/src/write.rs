@@ -96,10 +96,15 @@ impl BlobStore {
         E: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
         let tmp = self.inner.tmp.clone();
-        let file = spawn_blocking(move || tempfile::Builder::new().prefix("put-").suffix(".tmp").tempfile_in(tmp))
-            .await
-            .map_err(joined)??;
-        let sink = Sink { out: BufWriter::with_capacity(BLOCK as usize, file), sha: Sha256::new(), sums: SumsBuilder::new(BLOCK) };
+        let file =
+            spawn_blocking(move || tempfile::Builder::new().prefix("put-").suffix(".tmp").tempfile_in(tmp))
+                .await
+                .map_err(joined)??;
+        let sink = Sink {
+            out: BufWriter::with_capacity(BLOCK as usize, file),
+            sha: Sha256::new(),
+            sums: SumsBuilder::new(BLOCK),
+        };
         let mut writer = Writer::Idle(sink, Md5::new());
 
         let (mut size, mut batch, mut batched) = (0u64, Vec::new(), 0);
@@ -152,7 +157,8 @@ impl BlobStore {
             return Ok(written(pin, true));
         }
         file.as_file().sync_all()?;
-        let mut sidecar = tempfile::Builder::new().prefix("sums-").suffix(".tmp").tempfile_in(&self.inner.tmp)?;
+        let mut sidecar =
+            tempfile::Builder::new().prefix("sums-").suffix(".tmp").tempfile_in(&self.inner.tmp)?;
         sidecar.write_all(&sums.encode())?;
         sidecar.as_file().sync_all()?;
         let created = self.make_folder(&id)?;
@@ -187,7 +193,8 @@ impl BlobStore {
     /// Restarts the grace period of a blob stored again.
     fn touch(&self, id: &BlobId) {
         let path = self.paths(id).0;
-        if let Err(e) = std::fs::File::open(&path).and_then(|f| f.set_modified(std::time::SystemTime::now())) {
+        if let Err(e) = std::fs::File::open(&path).and_then(|f| f.set_modified(std::time::SystemTime::now()))
+        {
             tracing::warn!(blob = %id, error = %e, "cannot restart a deduplicated blob's grace period");
         }
     }

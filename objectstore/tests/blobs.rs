@@ -85,7 +85,10 @@ async fn the_same_content_twice_is_one_file() {
     assert!(!first.deduplicated);
     assert!(second.deduplicated);
     assert_eq!((first.id, first.size, first.md5), (second.id, second.size, second.md5));
-    assert_eq!(files_under(&dir.path().join("blobs")), [blob_path(dir.path(), &first.id), sums_path(dir.path(), &first.id)]);
+    assert_eq!(
+        files_under(&dir.path().join("blobs")),
+        [blob_path(dir.path(), &first.id), sums_path(dir.path(), &first.id)]
+    );
     assert!(files_under(&dir.path().join("tmp")).is_empty());
     assert_eq!(store.pin_count(&first.id), 2);
 }
@@ -114,7 +117,8 @@ async fn a_body_over_the_limit_is_refused_as_it_arrives_and_leaves_nothing() {
 #[tokio::test]
 async fn a_body_that_fails_is_a_body_error_and_leaves_nothing() {
     let (dir, store) = store();
-    let mut chunks: Vec<Result<Bytes, io::Error>> = (0..40).map(|i| Ok(Bytes::from(noise(100_000, i)))).collect();
+    let mut chunks: Vec<Result<Bytes, io::Error>> =
+        (0..40).map(|i| Ok(Bytes::from(noise(100_000, i)))).collect();
     chunks.push(Err(io::Error::new(io::ErrorKind::ConnectionReset, "client went away")));
     chunks.push(Ok(Bytes::from_static(b"never read")));
     match store.put(futures::stream::iter(chunks), u64::MAX).await {

@@ -30,7 +30,8 @@ fn crash_child() {
             let body = futures::stream::iter(head).chain(futures::stream::pending());
             let _ = stalled.put(body, u64::MAX).await;
         });
-        let mut seed = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1;
+        let mut seed =
+            SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1;
         let mut ready = false;
         loop {
             seed ^= seed << 13;

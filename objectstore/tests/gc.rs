@@ -29,7 +29,13 @@ async fn gc_removes_unreferenced_old_blobs_and_keeps_live_pinned_and_young_ones(
     let report = store.collect(&is_live, Duration::ZERO).unwrap();
     assert_eq!(
         report,
-        GcReport { removed: 1, bytes_freed: MIB as u64 + 1, kept_pinned: 1, kept_live: 1, ..GcReport::default() }
+        GcReport {
+            removed: 1,
+            bytes_freed: MIB as u64 + 1,
+            kept_pinned: 1,
+            kept_live: 1,
+            ..GcReport::default()
+        }
     );
     assert!(!store.contains(&dropped_id));
     assert!(!sums_path(dir.path(), &dropped_id).exists());

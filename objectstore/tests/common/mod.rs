@@ -29,7 +29,10 @@ pub fn noise(len: usize, seed: u64) -> Vec<u8> {
 }
 
 /// `bytes` as a body of `piece`-sized chunks.
-pub fn body(bytes: &[u8], piece: usize) -> impl Stream<Item = Result<Bytes, io::Error>> + Unpin + Send + use<> {
+pub fn body(
+    bytes: &[u8],
+    piece: usize,
+) -> impl Stream<Item = Result<Bytes, io::Error>> + Unpin + Send + use<> {
     let chunks: Vec<_> = bytes.chunks(piece.max(1)).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
     futures::stream::iter(chunks)
 }
