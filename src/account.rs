@@ -106,10 +106,17 @@ pub async fn run(command: AccountCommand) -> anyhow::Result<()> {
                 reqwest::Url::parse(env.get("AWS_ENDPOINT_URL").with_context(|| {
                     say!("eucarc has no endpoint", "eucarc にエンドポイントがありません")
                 })?)?;
+            let host = base.host_str().unwrap_or("127.0.0.1").to_owned();
+            let port = base.port_or_known_default().unwrap_or(8773);
+            let s3_url = env
+                .get("S3_URL")
+                .cloned()
+                .unwrap_or_else(|| format!("http://{host}:{port}/services/objectstorage"));
             let endpoint = Endpoint {
-                host: base.host_str().unwrap_or("127.0.0.1").to_owned(),
-                port: base.port_or_known_default().unwrap_or(8773),
+                host,
+                port,
                 region: env.get("AWS_DEFAULT_REGION").cloned().unwrap_or_else(|| "yukari".into()),
+                s3_url,
             };
             let dir = data_dir.join("accounts").join(&name);
             credentials::write(&dir, &name, &endpoint, &key)?;

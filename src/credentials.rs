@@ -12,6 +12,8 @@ pub struct Endpoint {
     pub host: String,
     pub port: u16,
     pub region: String,
+    /// Walrus (S3) on its own port, e.g. `http://HOST:8774/`.
+    pub s3_url: String,
 }
 
 impl Endpoint {
@@ -44,7 +46,7 @@ pub fn write(dir: &Path, name: &str, endpoint: &Endpoint, key: &AdminKey) -> any
         "# Yukari credentials for account {name} ({account}). Use: . {path}\n\
          # Default image: {emi}\n\
          export EC2_URL={base}/services/compute\n\
-         export S3_URL={base}/services/objectstorage\n\
+         export S3_URL={s3_url}\n\
          export EUARE_URL={base}/services/Euare\n\
          export AWS_IAM_URL={base}/services/Euare\n\
          export EC2_ACCESS_KEY={key_id}\n\
@@ -52,12 +54,14 @@ pub fn write(dir: &Path, name: &str, endpoint: &Endpoint, key: &AdminKey) -> any
          export AWS_ACCESS_KEY_ID={key_id}\n\
          export AWS_SECRET_ACCESS_KEY={secret}\n\
          export AWS_DEFAULT_REGION={region}\n\
-         export AWS_ENDPOINT_URL={base}/\n",
+         export AWS_ENDPOINT_URL={base}/\n\
+         export AWS_ENDPOINT_URL_S3={s3_url}\n",
         account = key.account,
         path = eucarc.display(),
         key_id = key.access_key,
         secret = key.secret,
         region = endpoint.region,
+        s3_url = endpoint.s3_url,
     );
     write_private(&eucarc, &text)?;
     let user = format!("{name}-admin");

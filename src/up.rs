@@ -51,9 +51,13 @@ pub struct UpArgs {
     /// Where the cloud keeps its event log, keys and credentials.
     #[arg(long, default_value = "yukari-data")]
     pub data_dir: PathBuf,
-    /// Port of the EC2 Query API (and, later, S3).
+    /// Port of the EC2 Query API (and of S3 under /services/objectstorage).
     #[arg(long, default_value_t = 8773)]
     pub ec2_port: u16,
+    /// Port of Walrus, the S3 API: path style, and virtual-hosted buckets
+    /// (BUCKET.HOST) under localhost and --public-host
+    #[arg(long, default_value_t = 8774)]
+    pub s3_port: u16,
     /// Port of the web console (HTTPS; plain HTTP on it is sent to https)
     #[arg(long, default_value_t = 8443)]
     pub console_port: u16,
@@ -302,7 +306,12 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
             .bootstrap(spec)
             .await
             .with_context(|| say!("cannot initialize the cloud", "クラウドを初期化できません"))?;
-        let endpoint = Endpoint { host: host.clone(), port: args.ec2_port, region: "yukari".to_owned() };
+        let endpoint = Endpoint {
+            host: host.clone(),
+            port: args.ec2_port,
+            region: "yukari".to_owned(),
+            s3_url: format!("http://{host}:{}/", args.s3_port),
+        };
         crate::credentials::write(dir, "admin", &endpoint, &key)?;
         tracing::info!(account = %key.account, eucarc = %eucarc.display(), "new cloud initialized");
     } else if !eucarc.exists() {
@@ -313,7 +322,8 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
             )
         })?;
         let region = projections.read().cloud.region.clone();
-        let endpoint = Endpoint { host: host.clone(), port: args.ec2_port, region };
+        let s3_url = format!("http://{host}:{}/", args.s3_port);
+        let endpoint = Endpoint { host: host.clone(), port: args.ec2_port, region, s3_url };
         crate::credentials::write(dir, "admin", &endpoint, &key)?;
         tracing::info!(eucarc = %eucarc.display(), "eucarc written again");
     }
@@ -418,6 +428,29 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let console_listener = console::bind(SocketAddr::new(args.bind, args.console_port)).await?;
     let console_task =
         tokio::spawn(console::serve(app.clone(), console_listener, tls, limits, stopped.clone()));
+    // Walrus (S3): object bytes in DATA_DIR/objects, served on its own
+    // port and under /services/objectstorage of the EC2 port.
+    let blobs = objectstore::BlobStore::open(dir.join("objects")).with_context(|| {
+        say!(
+            "cannot open the object store in {}",
+            "{} のオブジェクトストアを開けません",
+            dir.join("objects").display()
+        )
+    })?;
+    let mut virtual_hosts = vec!["localhost".to_owned()];
+    if host.parse::<IpAddr>().is_err() && host != "localhost" {
+        virtual_hosts.push(host.clone());
+    }
+    let region = projections.read().cloud.region.clone();
+    let walrus = api::s3::Walrus::new(app.clone(), blobs, api::s3::WalrusConfig { region, virtual_hosts });
+    let s3_address = SocketAddr::new(args.bind, args.s3_port);
+    let s3_listener = tokio::net::TcpListener::bind(s3_address)
+        .await
+        .with_context(|| say!("cannot listen on {s3_address}", "{s3_address} で待ち受けられません"))?;
+    let s3_task = tokio::spawn(api::s3::serve(walrus.clone(), s3_listener, limits, stopped.clone()));
+    if !read_only {
+        tokio::spawn(walrus.clone().run_garbage_collection(stopped.clone()));
+    }
     let address = SocketAddr::new(args.bind, args.ec2_port);
     let listener = tokio::net::TcpListener::bind(address)
         .await
@@ -431,6 +464,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         "Yukari is up; `. {}` to use it",
         eucarc.display()
     );
+    tracing::info!(s3 = %format!("http://{host}:{}/", args.s3_port), "Walrus (S3)");
     tracing::info!(
         console = %format!("https://{host}:{}/", args.console_port),
         certificate_sha256 = %fingerprint,
@@ -450,7 +484,8 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         .merge(api::metadata::router(app.clone()))
         .merge(api::admin::router(app.clone()))
         .merge(api::nodes::router(app.clone()))
-        .merge(api::storage::router(app.clone()));
+        .merge(api::storage::router(app.clone()))
+        .merge(api::s3::prefixed_router(walrus.prefixed_service()));
     let mut fatal_seen = fatal_seen;
     let mut fatal_wait = fatal_seen.clone();
     let stop_when = async move {
@@ -463,6 +498,9 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
 
     tracing::info!("shutting down");
     stop.send_replace(true);
+    if let Err(e) = s3_task.await {
+        tracing::warn!(error = %e, "Walrus stopped with an error");
+    }
     if let Err(e) = console_task.await {
         tracing::warn!(error = %e, "the web console stopped with an error");
     }

@@ -523,6 +523,7 @@ fn an_operators_certificate_is_served() {
         .args(["up", "--hypervisor", "sim", "--data-dir"])
         .arg(temp.path().join("data"))
         .args(["--ec2-port", &free_port().to_string(), "--console-port", &free_port().to_string()])
+        .args(["--s3-port", &free_port().to_string()])
         .args(["--tls-cert", cert.to_str().unwrap(), "--tls-key", cert.to_str().unwrap()])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

@@ -149,6 +149,7 @@ fn bridge_mode_real_guest_gets_its_address_metadata_nat_and_security_groups() {
         .args(["up", "--data-dir"])
         .arg(&world.data)
         .args(["--ec2-port", &port.to_string(), "--hypervisor", "libvirt", "--domain-type", "qemu"])
+        .args(["--s3-port", &free_port().to_string()])
         // No volumes here: a tgtd of its own would outlive the test.
         .args(["--storage", "none"])
         .args(["--guest-network", "bridge", "--public-addresses", PUBLIC_POOL, "--image-dir"])

@@ -90,6 +90,7 @@ fn up_until_it_exits(dir: &Path, extra: &[&str]) -> Output {
         .args(["up", "--hypervisor", "sim", "--data-dir"])
         .arg(dir)
         .args(["--ec2-port", &free_port().to_string(), "--console-port", &free_port().to_string()])
+        .args(["--s3-port", &free_port().to_string()])
         .args(extra)
         .env("YUKARI_LOG", "info")
         .stdout(Stdio::null())

@@ -16,6 +16,7 @@ pub mod keys;
 pub mod metadata;
 pub mod nodes;
 pub mod query;
+pub mod s3;
 pub mod secrets;
 pub mod serve;
 pub mod storage;

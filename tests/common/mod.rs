@@ -28,6 +28,8 @@ pub struct Cloud {
     pub port: u16,
     /// The web console's port (HTTPS).
     pub console_port: u16,
+    /// Walrus's port (S3).
+    pub s3_port: u16,
     child: Option<Child>,
     _temp: Option<tempfile::TempDir>,
     pub env: HashMap<String, String>,
@@ -96,6 +98,15 @@ impl Cloud {
                 port
             }
         };
+        // Walrus's port likewise.
+        let s3_port = match extra.iter().position(|a| *a == "--s3-port") {
+            Some(i) => extra.get(i + 1).and_then(|p| p.parse().ok()).expect("an --s3-port number"),
+            None => {
+                let port = free_port();
+                cmd.args(["--s3-port", &port.to_string()]);
+                port
+            }
+        };
         // Simulated guests unless a test asks for a hypervisor (the
         // default of `yukari up` boots real QEMU guests).
         if !extra.iter().any(|a| *a == "--hypervisor" || a.starts_with("--hypervisor=")) {
@@ -115,6 +126,7 @@ impl Cloud {
             dir: dir.to_path_buf(),
             port,
             console_port,
+            s3_port,
             child: Some(child),
             _temp: None,
             env: HashMap::new(),
@@ -216,8 +228,9 @@ impl Cloud {
     /// Starts the controller again on the same directory and port.
     pub fn restart(&mut self) {
         assert!(self.child.is_none(), "stop or kill first");
-        let console_port = self.console_port.to_string();
-        let again = Cloud::start_in(&self.dir, self.port, &["--console-port", &console_port]);
+        let (console_port, s3_port) = (self.console_port.to_string(), self.s3_port.to_string());
+        let again =
+            Cloud::start_in(&self.dir, self.port, &["--console-port", &console_port, "--s3-port", &s3_port]);
         let mut again = std::mem::ManuallyDrop::new(again);
         self.child = again.child.take();
         self.env = std::mem::take(&mut again.env);

@@ -261,6 +261,13 @@ impl From<ExecuteError> for Ec2Error {
 /// it runs read-only. Reads are still answered meanwhile, and a command
 /// refused for its own reason still gets its own error.
 fn cannot_store(e: &ExecuteError) -> Option<Ec2Error> {
+    let why = unavailable(e)?;
+    Some(Ec2Error::new("ServiceUnavailable", format!("The cloud cannot store changes now: {why}")))
+}
+
+/// Why the event log cannot store a change now, if that is why `e`
+/// happened (EC2's and S3's answers both say it).
+pub(crate) fn unavailable(e: &ExecuteError) -> Option<String> {
     const READS: &str = "Reads are still served.";
     let why = match e {
         ExecuteError::Append(AppendError::Unavailable(cause)) => {
@@ -281,7 +288,7 @@ fn cannot_store(e: &ExecuteError) -> Option<Ec2Error> {
         }
         _ => return None,
     };
-    Some(Ec2Error::new("ServiceUnavailable", format!("The cloud cannot store changes now: {why}")))
+    Some(why)
 }
 
 impl From<AuthError> for Ec2Error {

@@ -1,0 +1,179 @@
+//! Walrus under `/services/objectstorage` and `/services/Walrus` of the
+//! EC2 port, path style, as Eucalyptus served it (euca2ools' default
+//! `S3_URL`). Clients sign the path they send, prefix included, so s3s
+//! authenticates the request as it came (a custom route that matches
+//! every request of the prefixed service), and [`Unprefix`] then hands
+//! it, prefix and signature removed, to the plain service with the key
+//! it verified ([`Verified`]), which [`super::Walrus::who`] believes.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{self, HeaderMap, Method, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use s3s::route::S3Route;
+use s3s::service::S3Service;
+use s3s::{Body, S3Request, S3Response, S3Result};
+
+/// The path prefixes Walrus answers under on the EC2 port.
+pub const PREFIXES: [&str; 2] = ["/services/objectstorage", "/services/Walrus"];
+
+/// The access key s3s verified for a request forwarded without its
+/// signature.
+#[derive(Clone, Debug)]
+pub(crate) struct Verified {
+    pub access_key: String,
+}
+
+/// The prefix of `path`, if it is one of [`PREFIXES`] (whole, or
+/// followed by `/`).
+fn prefix_of(path: &str) -> Option<&'static str> {
+    PREFIXES
+        .into_iter()
+        .find(|p| path.strip_prefix(p).is_some_and(|rest| rest.is_empty() || rest.starts_with('/')))
+}
+
+pub(crate) struct Unprefix {
+    pub inner: S3Service,
+}
+
+/// Query parameters that carry a presigned URL's signature.
+const SIGNATURE_PARAMS: [&str; 10] = [
+    "X-Amz-Algorithm",
+    "X-Amz-Credential",
+    "X-Amz-Date",
+    "X-Amz-Expires",
+    "X-Amz-SignedHeaders",
+    "X-Amz-Signature",
+    "X-Amz-Security-Token",
+    "AWSAccessKeyId",
+    "Signature",
+    "Expires",
+];
+
+/// Headers of a signature, or of a body s3s has already decoded.
+const SIGNATURE_HEADERS: [&str; 4] =
+    ["authorization", "x-amz-content-sha256", "x-amz-decoded-content-length", "x-amz-trailer"];
+
+#[async_trait::async_trait]
+impl S3Route for Unprefix {
+    fn is_match(
+        &self,
+        _method: &Method,
+        uri: &Uri,
+        _headers: &HeaderMap,
+        _ext: &mut http::Extensions,
+    ) -> bool {
+        prefix_of(uri.path()).is_some()
+    }
+
+    /// Anonymous requests go on too: the plain service answers them with
+    /// what `AllUsers` is granted.
+    async fn check_access(&self, _req: &mut S3Request<Body>) -> S3Result<()> {
+        Ok(())
+    }
+
+    async fn call(&self, req: S3Request<Body>) -> S3Result<S3Response<Body>> {
+        let path = req.uri.path();
+        let rest = prefix_of(path).map_or(path, |p| &path[p.len()..]);
+        let rest = if rest.is_empty() { "/" } else { rest };
+        let query: Vec<(String, String)> = form_urlencoded::parse(req.uri.query().unwrap_or("").as_bytes())
+            .into_owned()
+            .filter(|(k, _)| !SIGNATURE_PARAMS.contains(&k.as_str()))
+            .collect();
+        let mut target = rest.to_owned();
+        if !query.is_empty() {
+            target.push('?');
+            let mut s = form_urlencoded::Serializer::new(String::new());
+            for (k, v) in &query {
+                if v.is_empty() {
+                    // Sub-resources (`?acl`, `?uploads`) stay bare.
+                    s.append_key_only(k);
+                } else {
+                    s.append_pair(k, v);
+                }
+            }
+            target.push_str(&s.finish());
+        }
+        let mut forwarded = http::Request::builder().method(req.method.clone()).uri(target.as_str());
+        let mut headers = req.headers;
+        for h in SIGNATURE_HEADERS {
+            headers.remove(h);
+        }
+        if headers
+            .get(http::header::CONTENT_ENCODING)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"aws-chunked"))
+        {
+            headers.remove(http::header::CONTENT_ENCODING);
+        }
+        if let Some(h) = forwarded.headers_mut() {
+            *h = headers;
+        }
+        let mut request = forwarded
+            .body(req.input)
+            .map_err(|e| s3s::s3_error!(InvalidURI, "the request cannot be forwarded: {e}"))?;
+        if let Some(credentials) = req.credentials {
+            request.extensions_mut().insert(Verified { access_key: credentials.access_key });
+        }
+        let response = match self.inner.call(request).await {
+            Ok(response) => response,
+            Err(e) => {
+                tracing::error!(error = ?e, "the S3 service failed a forwarded request");
+                return Err(s3s::s3_error!(InternalError));
+            }
+        };
+        let (parts, body) = response.into_parts();
+        let mut answer = S3Response::new(body);
+        answer.status = Some(parts.status);
+        answer.headers = parts.headers;
+        Ok(answer)
+    }
+}
+
+/// Answers an HTTP request with an S3 service.
+pub(crate) async fn serve(service: &S3Service, request: axum::extract::Request) -> Response {
+    let (parts, body) = request.into_parts();
+    // An HTTP/1.1 request with neither a length nor chunks has no body:
+    // say so exactly (s3s checks a signed payload's length).
+    let bodiless = !parts.headers.contains_key(http::header::CONTENT_LENGTH)
+        && !parts.headers.contains_key(http::header::TRANSFER_ENCODING);
+    let body = if bodiless { Body::empty() } else { Body::http_body_unsync(body) };
+    let request = http::Request::from_parts(parts, body);
+    match service.call(request).await {
+        Ok(response) => {
+            let (parts, body) = response.into_parts();
+            Response::from_parts(parts, axum::body::Body::new(body))
+        }
+        Err(e) => {
+            tracing::error!(error = ?e, "the S3 service failed a request");
+            http::StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+/// The EC2 port's routes to Walrus.
+pub fn router(service: S3Service) -> Router {
+    let mut router = Router::new();
+    for prefix in PREFIXES {
+        router = router.route(prefix, any(handle)).route(&format!("{prefix}/{{*rest}}"), any(handle));
+    }
+    router.with_state(service)
+}
+
+async fn handle(State(service): State<S3Service>, request: axum::extract::Request) -> Response {
+    serve(&service, request).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_are_whole_path_segments() {
+        assert_eq!(prefix_of("/services/objectstorage"), Some("/services/objectstorage"));
+        assert_eq!(prefix_of("/services/objectstorage/b/k"), Some("/services/objectstorage"));
+        assert_eq!(prefix_of("/services/Walrus/b"), Some("/services/Walrus"));
+        assert_eq!(prefix_of("/services/objectstoragex"), None);
+        assert_eq!(prefix_of("/b/k"), None);
+    }
+}

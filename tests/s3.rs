@@ -1,0 +1,297 @@
+//! Walrus (S3) end to end: the AWS CLI, curl and hand-signed requests
+//! against `yukari up`, with two accounts.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn text(v: &Value) -> String {
+    v.as_str().unwrap_or_else(|| panic!("not a string: {v}")).to_owned()
+}
+
+/// `aws s3api ARGS` (or `aws s3 ARGS`) as the account whose eucarc is `env`.
+fn aws(cloud: &Cloud, env: &HashMap<String, String>, service: &str, args: &[&str]) -> Output {
+    cloud.client("aws").envs(env).args([service]).args(args).args(["--output", "json"]).output().unwrap()
+}
+
+fn ok(out: Output) -> Value {
+    assert!(out.status.success(), "failed: {}", String::from_utf8_lossy(&out.stderr));
+    if out.stdout.iter().all(u8::is_ascii_whitespace) {
+        return Value::Null;
+    }
+    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+}
+
+/// The error code in the AWS CLI's message, e.g. `NoSuchKey` or `304`.
+fn refused(out: Output) -> String {
+    assert!(!out.status.success(), "expected a refusal, got {}", String::from_utf8_lossy(&out.stdout));
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    err.split("An error occurred (").nth(1).and_then(|s| s.split(')').next()).unwrap_or(&err).to_owned()
+}
+
+fn admin(cloud: &Cloud) -> HashMap<String, String> {
+    cloud.env.clone()
+}
+
+fn account(cloud: &Cloud, name: &str) -> HashMap<String, String> {
+    let out = yukari().args(["account", "create", name, "--data-dir"]).arg(&cloud.dir).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    parse_eucarc(&std::fs::read_to_string(cloud.dir.join("accounts").join(name).join("eucarc")).unwrap())
+}
+
+fn write(path: &Path, bytes: &[u8]) -> String {
+    std::fs::write(path, bytes).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+fn curl(args: &[&str]) -> (u16, Vec<u8>) {
+    let out =
+        Command::new("curl").args(["-s", "-o", "-", "-w", "\n%{http_code}"]).args(args).output().unwrap();
+    let body = out.stdout;
+    let cut = body.iter().rposition(|b| *b == b'\n').unwrap();
+    let code = String::from_utf8_lossy(&body[cut + 1..]).trim().parse().unwrap();
+    (code, body[..cut].to_vec())
+}
+
+fn keys(listing: &Value) -> Vec<String> {
+    listing["Contents"].as_array().map(|c| c.iter().map(|o| text(&o["Key"])).collect()).unwrap_or_default()
+}
+
+#[test]
+fn buckets_and_objects_through_the_aws_cli() {
+    let cloud = Cloud::start();
+    let env = admin(&cloud);
+    let api = |args: &[&str]| aws(&cloud, &env, "s3api", args);
+    let temp = tempfile::tempdir().unwrap();
+
+    // eucarc names Walrus's own port for the AWS CLI and euca2ools.
+    assert_eq!(env["AWS_ENDPOINT_URL_S3"], format!("http://127.0.0.1:{}/", cloud.s3_port));
+    assert_eq!(env["S3_URL"], env["AWS_ENDPOINT_URL_S3"]);
+
+    ok(aws(&cloud, &env, "s3", &["mb", "s3://photos"]));
+    assert_eq!(refused(api(&["create-bucket", "--bucket", "photos"])), "BucketAlreadyOwnedByYou");
+    assert_eq!(refused(api(&["create-bucket", "--bucket", "Bad_Name"])), "InvalidBucketName");
+    let buckets = ok(api(&["list-buckets"]));
+    assert_eq!(text(&buckets["Buckets"][0]["Name"]), "photos");
+    assert_eq!(buckets["Buckets"].as_array().unwrap().len(), 1);
+
+    // PUT with standard headers and metadata; HEAD and GET give them back.
+    let file = write(&temp.path().join("cat.jpg"), b"meow meow");
+    let put = ok(api(&[
+        "put-object",
+        "--bucket",
+        "photos",
+        "--key",
+        "2026/cat.jpg",
+        "--body",
+        &file,
+        "--content-type",
+        "image/jpeg",
+        "--cache-control",
+        "max-age=60",
+        "--content-disposition",
+        "attachment; filename=cat.jpg",
+        "--metadata",
+        "camera=nikon,owner=alice",
+    ]));
+    assert_eq!(
+        text(&put["ETag"]),
+        "\"1c96f5f9ba0b1b1c3ba0d3a9d1e6d8b4\""
+            .replace("1c96f5f9ba0b1b1c3ba0d3a9d1e6d8b4", &md5_hex(b"meow meow"))
+    );
+    let head = ok(api(&["head-object", "--bucket", "photos", "--key", "2026/cat.jpg"]));
+    assert_eq!(head["ContentLength"], 9);
+    assert_eq!(text(&head["ContentType"]), "image/jpeg");
+    assert_eq!(text(&head["CacheControl"]), "max-age=60");
+    assert_eq!(text(&head["ContentDisposition"]), "attachment; filename=cat.jpg");
+    assert_eq!(head["Metadata"], serde_json::json!({"camera": "nikon", "owner": "alice"}));
+    let out = temp.path().join("out");
+    let got = ok(api(&["get-object", "--bucket", "photos", "--key", "2026/cat.jpg", out.to_str().unwrap()]));
+    assert_eq!(std::fs::read(&out).unwrap(), b"meow meow");
+    assert_eq!(got["ETag"], put["ETag"]);
+
+    // Ranges and conditions.
+    let ranged = ok(api(&[
+        "get-object",
+        "--bucket",
+        "photos",
+        "--key",
+        "2026/cat.jpg",
+        "--range",
+        "bytes=5-",
+        out.to_str().unwrap(),
+    ]));
+    assert_eq!(std::fs::read(&out).unwrap(), b"meow");
+    assert_eq!(text(&ranged["ContentRange"]), "bytes 5-8/9");
+    let etag = text(&put["ETag"]);
+    let get_if = |flag: &str, value: &str| {
+        api(&[
+            "get-object",
+            "--bucket",
+            "photos",
+            "--key",
+            "2026/cat.jpg",
+            flag,
+            value,
+            out.to_str().unwrap(),
+        ])
+    };
+    assert_eq!(refused(get_if("--if-none-match", &etag)), "304");
+    assert_eq!(refused(get_if("--if-match", "\"0000\"")), "PreconditionFailed");
+    ok(get_if("--if-match", &etag));
+    assert_eq!(refused(get_if("--if-modified-since", "2099-01-01T00:00:00Z")), "304");
+    assert_eq!(refused(get_if("--if-unmodified-since", "2000-01-01T00:00:00Z")), "PreconditionFailed");
+    assert_eq!(
+        refused(api(&[
+            "get-object",
+            "--bucket",
+            "photos",
+            "--key",
+            "2026/cat.jpg",
+            "--range",
+            "bytes=100-200",
+            out.to_str().unwrap()
+        ])),
+        "InvalidRange"
+    );
+    assert_eq!(refused(api(&["head-object", "--bucket", "photos", "--key", "nothing"])), "404");
+    assert_eq!(
+        refused(api(&["get-object", "--bucket", "photos", "--key", "nothing", out.to_str().unwrap()])),
+        "NoSuchKey"
+    );
+    assert_eq!(
+        refused(api(&["get-object", "--bucket", "nope-bucket", "--key", "k", out.to_str().unwrap()])),
+        "NoSuchBucket"
+    );
+    // A body that is not what its Content-MD5 says is refused and stores nothing.
+    assert_eq!(
+        refused(api(&[
+            "put-object",
+            "--bucket",
+            "photos",
+            "--key",
+            "bad",
+            "--body",
+            &file,
+            "--content-md5",
+            "AAAAAAAAAAAAAAAAAAAAAA=="
+        ])),
+        "BadDigest"
+    );
+    assert_eq!(refused(api(&["head-object", "--bucket", "photos", "--key", "bad"])), "404");
+
+    // Listings: prefixes, delimiters, pages.
+    for key in ["2026/dog.jpg", "2025/a.jpg", "2025/b.jpg", "readme.txt", "odd key+name&.txt"] {
+        ok(api(&["put-object", "--bucket", "photos", "--key", key, "--body", &file]));
+    }
+    let all = ok(api(&["list-objects-v2", "--bucket", "photos"]));
+    assert_eq!(
+        keys(&all),
+        ["2025/a.jpg", "2025/b.jpg", "2026/cat.jpg", "2026/dog.jpg", "odd key+name&.txt", "readme.txt"]
+    );
+    let top = ok(api(&["list-objects-v2", "--bucket", "photos", "--delimiter", "/"]));
+    assert_eq!(keys(&top), ["odd key+name&.txt", "readme.txt"]);
+    let prefixes: Vec<String> =
+        top["CommonPrefixes"].as_array().unwrap().iter().map(|p| text(&p["Prefix"])).collect();
+    assert_eq!(prefixes, ["2025/", "2026/"]);
+    let page = ok(api(&["list-objects-v2", "--bucket", "photos", "--max-keys", "2", "--no-paginate"]));
+    assert_eq!(keys(&page), ["2025/a.jpg", "2025/b.jpg"]);
+    assert_eq!(page["IsTruncated"], true);
+    let token = text(&page["NextContinuationToken"]);
+    let next = ok(api(&[
+        "list-objects-v2",
+        "--bucket",
+        "photos",
+        "--max-keys",
+        "2",
+        "--no-paginate",
+        "--continuation-token",
+        &token,
+    ]));
+    assert_eq!(keys(&next), ["2026/cat.jpg", "2026/dog.jpg"]);
+    let v1 = ok(api(&["list-objects", "--bucket", "photos", "--prefix", "2025/", "--no-paginate"]));
+    assert_eq!(keys(&v1), ["2025/a.jpg", "2025/b.jpg"]);
+    let after = ok(api(&["list-objects", "--bucket", "photos", "--marker", "2026/dog.jpg", "--no-paginate"]));
+    assert_eq!(keys(&after), ["odd key+name&.txt", "readme.txt"]);
+    let ls = aws(&cloud, &env, "s3", &["ls", "s3://photos/2026/"]);
+    assert!(String::from_utf8_lossy(&ls.stdout).contains("cat.jpg"), "{ls:?}");
+
+    // Copies: metadata kept (COPY) or replaced (REPLACE).
+    let copied = ok(api(&[
+        "copy-object",
+        "--bucket",
+        "photos",
+        "--key",
+        "copy.jpg",
+        "--copy-source",
+        "photos/2026/cat.jpg",
+    ]));
+    assert_eq!(copied["CopyObjectResult"]["ETag"], put["ETag"]);
+    let head = ok(api(&["head-object", "--bucket", "photos", "--key", "copy.jpg"]));
+    assert_eq!(head["Metadata"]["camera"], "nikon");
+    ok(api(&[
+        "copy-object",
+        "--bucket",
+        "photos",
+        "--key",
+        "copy.jpg",
+        "--copy-source",
+        "photos/2026/cat.jpg",
+        "--metadata-directive",
+        "REPLACE",
+        "--metadata",
+        "camera=canon",
+        "--content-type",
+        "image/png",
+    ]));
+    let head = ok(api(&["head-object", "--bucket", "photos", "--key", "copy.jpg"]));
+    assert_eq!(head["Metadata"], serde_json::json!({"camera": "canon"}));
+    assert_eq!(text(&head["ContentType"]), "image/png");
+    assert_eq!(
+        refused(api(&[
+            "copy-object",
+            "--bucket",
+            "photos",
+            "--key",
+            "x",
+            "--copy-source",
+            "photos/2026/cat.jpg",
+            "--copy-source-if-match",
+            "\"00\""
+        ])),
+        "PreconditionFailed"
+    );
+
+    // Location, a non-empty bucket, DeleteObjects, then the bucket goes.
+    // The AWS CLI asks for its region (AWS_DEFAULT_REGION, the cloud's).
+    let location = ok(api(&["get-bucket-location", "--bucket", "photos"]));
+    assert_eq!(location["LocationConstraint"], "yukari");
+    assert_eq!(
+        refused(api(&[
+            "create-bucket",
+            "--bucket",
+            "elsewhere",
+            "--create-bucket-configuration",
+            "LocationConstraint=eu-west-1"
+        ])),
+        "InvalidLocationConstraint"
+    );
+    assert_eq!(refused(api(&["delete-bucket", "--bucket", "photos"])), "BucketNotEmpty");
+    let listed = ok(api(&["list-objects-v2", "--bucket", "photos"]));
+    let objects: Vec<Value> = keys(&listed).iter().map(|k| serde_json::json!({"Key": k})).collect();
+    let delete = serde_json::json!({ "Objects": objects }).to_string();
+    let deleted = ok(api(&["delete-objects", "--bucket", "photos", "--delete", &delete]));
+    assert_eq!(deleted["Deleted"].as_array().unwrap().len(), 7);
+    ok(api(&["delete-bucket", "--bucket", "photos"]));
+    assert_eq!(refused(api(&["head-bucket", "--bucket", "photos"])), "404");
+    assert_eq!(ok(api(&["list-buckets"]))["Buckets"], serde_json::json!([]));
+}
+
+fn md5_hex(bytes: &[u8]) -> String {
+    use md5::{Digest, Md5};
+    hex::encode(Md5::digest(bytes))
+}
