@@ -87,6 +87,7 @@ impl Yukari {
             .args(["up", "--data-dir"])
             .arg(dir)
             .args(["--ec2-port", &port.to_string(), "--console-port", &free_port()?.to_string()])
+            .args(["--s3-port", &free_port()?.to_string()])
             .args(hypervisor)
             .args([
                 "--node-cpus",
