@@ -527,3 +527,341 @@ fn account_id(cloud: &Cloud, env: &HashMap<String, String>) -> String {
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     text(&v["Owner"]["ID"])
 }
+
+/// S3's SigV2 (HmacV1) signature of `string_to_sign`, base64.
+fn sigv2(secret: &str, string_to_sign: &str) -> String {
+    use base64::Engine as _;
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(string_to_sign.as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+fn http_date() -> String {
+    let out = Command::new("date").args(["-u", "+%a, %d %b %Y %H:%M:%S GMT"]).output().unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+#[test]
+fn multipart_uploads_presigned_urls_and_euca2ools_signatures() {
+    let cloud = Cloud::start();
+    let env = admin(&cloud);
+    let api = |args: &[&str]| aws(&cloud, &env, "s3api", args);
+    let temp = tempfile::tempdir().unwrap();
+    let out = temp.path().join("out");
+    let out = out.to_str().unwrap();
+    ok(api(&["create-bucket", "--bucket", "big"]));
+
+    // Multipart: parts listed, completed in order, the object their concatenation.
+    let upload = text(
+        &ok(api(&[
+            "create-multipart-upload",
+            "--bucket",
+            "big",
+            "--key",
+            "disk.img",
+            "--content-type",
+            "application/x-raw",
+        ]))["UploadId"],
+    );
+    let first: Vec<u8> = (0..5 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
+    let p1 = write(&temp.path().join("p1"), &first);
+    let p2 = write(&temp.path().join("p2"), b"the end");
+    let e1 = text(
+        &ok(api(&[
+            "upload-part",
+            "--bucket",
+            "big",
+            "--key",
+            "disk.img",
+            "--upload-id",
+            &upload,
+            "--part-number",
+            "1",
+            "--body",
+            &p1,
+        ]))["ETag"],
+    );
+    let e2 = text(
+        &ok(api(&[
+            "upload-part",
+            "--bucket",
+            "big",
+            "--key",
+            "disk.img",
+            "--upload-id",
+            &upload,
+            "--part-number",
+            "2",
+            "--body",
+            &p2,
+        ]))["ETag"],
+    );
+    let uploads = ok(api(&["list-multipart-uploads", "--bucket", "big"]));
+    assert_eq!(text(&uploads["Uploads"][0]["UploadId"]), upload);
+    let parts = ok(api(&["list-parts", "--bucket", "big", "--key", "disk.img", "--upload-id", &upload]));
+    let sizes: Vec<i64> =
+        parts["Parts"].as_array().unwrap().iter().map(|p| p["Size"].as_i64().unwrap()).collect();
+    assert_eq!(sizes, [5 * 1024 * 1024, 7]);
+    let too_few =
+        serde_json::json!({"Parts": [{"PartNumber": 1, "ETag": e1}, {"PartNumber": 3, "ETag": e2}]})
+            .to_string();
+    assert_eq!(
+        refused(api(&[
+            "complete-multipart-upload",
+            "--bucket",
+            "big",
+            "--key",
+            "disk.img",
+            "--upload-id",
+            &upload,
+            "--multipart-upload",
+            &too_few
+        ])),
+        "InvalidPart"
+    );
+    let list = serde_json::json!({"Parts": [{"PartNumber": 1, "ETag": e1}, {"PartNumber": 2, "ETag": e2}]})
+        .to_string();
+    let done = ok(api(&[
+        "complete-multipart-upload",
+        "--bucket",
+        "big",
+        "--key",
+        "disk.img",
+        "--upload-id",
+        &upload,
+        "--multipart-upload",
+        &list,
+    ]));
+    let mut both = md5::Md5::default();
+    for e in [&e1, &e2] {
+        md5::Digest::update(&mut both, hex::decode(e.trim_matches('"')).unwrap());
+    }
+    let expected = format!("\"{}-2\"", hex::encode(md5::Digest::finalize(both)));
+    assert_eq!(text(&done["ETag"]), expected);
+    let got = ok(api(&["get-object", "--bucket", "big", "--key", "disk.img", out]));
+    let mut whole = first.clone();
+    whole.extend_from_slice(b"the end");
+    assert_eq!(std::fs::read(out).unwrap(), whole);
+    assert_eq!(text(&got["ContentType"]), "application/x-raw");
+    assert_eq!(ok(api(&["list-multipart-uploads", "--bucket", "big"]))["Uploads"], Value::Null);
+    // A range across the parts' boundary.
+    ok(api(&["get-object", "--bucket", "big", "--key", "disk.img", "--range", "bytes=5242878-5242881", out]));
+    assert_eq!(std::fs::read(out).unwrap(), &whole[5242878..5242882]);
+    // Part copies, and an aborted upload leaves nothing.
+    let second =
+        text(&ok(api(&["create-multipart-upload", "--bucket", "big", "--key", "copy.img"]))["UploadId"]);
+    ok(api(&[
+        "upload-part-copy",
+        "--bucket",
+        "big",
+        "--key",
+        "copy.img",
+        "--upload-id",
+        &second,
+        "--part-number",
+        "1",
+        "--copy-source",
+        "big/disk.img",
+        "--copy-source-range",
+        "bytes=0-5242879",
+    ]));
+    ok(api(&["abort-multipart-upload", "--bucket", "big", "--key", "copy.img", "--upload-id", &second]));
+    assert_eq!(
+        refused(api(&["list-parts", "--bucket", "big", "--key", "copy.img", "--upload-id", &second])),
+        "NoSuchUpload"
+    );
+    assert_eq!(refused(api(&["head-object", "--bucket", "big", "--key", "copy.img"])), "404");
+
+    // A presigned GET (SigV4, query) works without credentials, until it
+    // expires or is changed.
+    let small = write(&temp.path().join("s"), b"presigned hello");
+    ok(api(&["put-object", "--bucket", "big", "--key", "note.txt", "--body", &small]));
+    let url = String::from_utf8(
+        aws(&cloud, &env, "s3", &["presign", "s3://big/note.txt", "--expires-in", "300"]).stdout,
+    )
+    .unwrap();
+    let url = url.trim();
+    assert!(url.contains("X-Amz-Signature="), "{url}");
+    assert_eq!(curl(&[url]), (200, b"presigned hello".to_vec()));
+    assert_eq!(curl(&[&url.replace("note.txt", "disk.img")]).0, 403, "the signature covers the key");
+
+    // euca2ools' way: SigV2 in the Authorization header, path style under
+    // /services/objectstorage of the EC2 port (the signature covers the
+    // prefixed path), and a SigV2 presigned URL.
+    let (key, secret) = (cloud.access_key().to_owned(), cloud.secret_key().to_owned());
+    let base = format!("http://127.0.0.1:{}", cloud.port);
+    let date = http_date();
+    let path = "/services/objectstorage/big/euca.txt";
+    let signature = sigv2(&secret, &format!("PUT\n\ntext/plain\n{date}\nx-amz-acl:aws-exec-read\n{path}"));
+    let (code, body) = curl(&[
+        "-X",
+        "PUT",
+        "--data-binary",
+        "bundled part",
+        "-H",
+        "Content-Type: text/plain",
+        "-H",
+        &format!("Date: {date}"),
+        "-H",
+        "x-amz-acl: aws-exec-read",
+        "-H",
+        &format!("Authorization: AWS {key}:{signature}"),
+        &format!("{base}{path}"),
+    ]);
+    assert_eq!(code, 200, "{}", String::from_utf8_lossy(&body));
+    let signature = sigv2(&secret, &format!("GET\n\n\n{date}\n{path}"));
+    let (code, body) = curl(&[
+        "-H",
+        &format!("Date: {date}"),
+        "-H",
+        &format!("Authorization: AWS {key}:{signature}"),
+        &format!("{base}{path}"),
+    ]);
+    assert_eq!((code, body), (200, b"bundled part".to_vec()));
+    let bad = sigv2("not the secret", &format!("GET\n\n\n{date}\n{path}"));
+    let (code, body) = curl(&[
+        "-H",
+        &format!("Date: {date}"),
+        "-H",
+        &format!("Authorization: AWS {key}:{bad}"),
+        &format!("{base}{path}"),
+    ]);
+    assert_eq!(code, 403);
+    assert!(
+        String::from_utf8_lossy(&body).contains("SignatureDoesNotMatch"),
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    let expires = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+        + 300)
+        .to_string();
+    let signature = sigv2(&secret, &format!("GET\n\n\n{expires}\n/big/euca.txt"));
+    let query: String =
+        form_urlencoded(&[("AWSAccessKeyId", &key), ("Expires", &expires), ("Signature", &signature)]);
+    let presigned = format!("http://127.0.0.1:{}/big/euca.txt?{query}", cloud.s3_port);
+    assert_eq!(curl(&[&presigned]), (200, b"bundled part".to_vec()));
+    // The AWS CLI through the prefixed path too.
+    let mut prefixed = env.clone();
+    prefixed.insert("AWS_ENDPOINT_URL_S3".into(), format!("{base}/services/objectstorage"));
+    let listed = ok(aws(&cloud, &prefixed, "s3api", &["list-objects-v2", "--bucket", "big"]));
+    assert_eq!(keys(&listed), ["disk.img", "euca.txt", "note.txt"]);
+    let acl =
+        ok(aws(&cloud, &prefixed, "s3api", &["get-object-acl", "--bucket", "big", "--key", "euca.txt"]));
+    assert_eq!(acl["Grants"].as_array().unwrap().len(), 2, "aws-exec-read: the owner and the cloud: {acl}");
+}
+
+fn form_urlencoded(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| {
+            format!("{k}={}", percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC))
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+#[test]
+fn cors_tagging_and_what_survives_kill_9() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("data");
+    let (port, s3_port) = (free_port(), free_port().to_string());
+    let mut cloud = Cloud::start_in(&dir, port, &["--s3-port", &s3_port]);
+    let env = admin(&cloud);
+    let api = |cloud: &Cloud, args: &[&str]| aws(cloud, &env, "s3api", args);
+    ok(api(&cloud, &["create-bucket", "--bucket", "site"]));
+    assert_eq!(refused(api(&cloud, &["get-bucket-cors", "--bucket", "site"])), "NoSuchCORSConfiguration");
+    let cors = r#"{"CORSRules":[{"AllowedOrigins":["https://example.com"],"AllowedMethods":["GET","PUT"],"AllowedHeaders":["*"],"MaxAgeSeconds":3000}]}"#;
+    ok(api(&cloud, &["put-bucket-cors", "--bucket", "site", "--cors-configuration", cors]));
+    let bad = r#"{"CORSRules":[{"AllowedOrigins":["*"],"AllowedMethods":["PATCH"]}]}"#;
+    assert_eq!(
+        refused(api(&cloud, &["put-bucket-cors", "--bucket", "site", "--cors-configuration", bad])),
+        "InvalidRequest"
+    );
+    ok(api(
+        &cloud,
+        &["put-bucket-tagging", "--bucket", "site", "--tagging", "TagSet=[{Key=team,Value=web}]"],
+    ));
+    let file = write(&temp.path().join("index.html"), b"<h1>hello</h1>");
+    for key in ["index.html", "a/b.html"] {
+        ok(api(&cloud, &["put-object", "--bucket", "site", "--key", key, "--body", &file]));
+    }
+
+    // kill -9: every acknowledged bucket, object and setting is there after.
+    cloud.kill9();
+    cloud.restart();
+    let rules = ok(api(&cloud, &["get-bucket-cors", "--bucket", "site"]));
+    assert_eq!(rules["CORSRules"][0]["AllowedOrigins"], serde_json::json!(["https://example.com"]));
+    assert_eq!(rules["CORSRules"][0]["MaxAgeSeconds"], 3000);
+    let tags = ok(api(&cloud, &["get-bucket-tagging", "--bucket", "site"]));
+    assert_eq!(tags["TagSet"], serde_json::json!([{"Key": "team", "Value": "web"}]));
+    let out = temp.path().join("out");
+    for key in ["index.html", "a/b.html"] {
+        ok(api(&cloud, &["get-object", "--bucket", "site", "--key", key, out.to_str().unwrap()]));
+        assert_eq!(std::fs::read(&out).unwrap(), b"<h1>hello</h1>");
+    }
+    ok(api(&cloud, &["delete-bucket-cors", "--bucket", "site"]));
+    ok(api(&cloud, &["delete-bucket-tagging", "--bucket", "site"]));
+    assert_eq!(refused(api(&cloud, &["get-bucket-tagging", "--bucket", "site"])), "NoSuchTagSet");
+
+    // An upload cut by kill -9 leaves no object and no partial file: the
+    // bytes go in first, the event that names them after.
+    // (An anonymous upload, so that curl needs no signature.)
+    ok(api(&cloud, &["put-bucket-acl", "--bucket", "site", "--acl", "public-read-write"]));
+    let big = temp.path().join("big");
+    std::fs::write(&big, vec![7u8; 64 << 20]).unwrap();
+    let mut upload = cloud
+        .client("curl")
+        .args(["-s", "--limit-rate", "8M", "-X", "PUT", "-T"])
+        .arg(&big)
+        .arg(format!("http://127.0.0.1:{s3_port}/site/cut.bin"))
+        .spawn()
+        .unwrap();
+    poll(30, "the upload to be under way", || {
+        std::fs::read_dir(dir.join("objects/tmp")).map(|d| d.count() > 0).unwrap_or(false)
+    });
+    cloud.kill9();
+    let _ = upload.kill();
+    let _ = upload.wait();
+    cloud.restart();
+    assert_eq!(refused(api(&cloud, &["head-object", "--bucket", "site", "--key", "cut.bin"])), "404");
+    assert_eq!(std::fs::read_dir(dir.join("objects/tmp")).unwrap().count(), 0, "no partial file is left");
+}
+
+#[test]
+fn a_large_upload_keeps_the_servers_memory_flat() {
+    let cloud = Cloud::start();
+    let env = admin(&cloud);
+    let temp = tempfile::tempdir().unwrap();
+    ok(aws(&cloud, &env, "s3api", &["create-bucket", "--bucket", "large"]));
+    let rss = || -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", cloud.pid())).unwrap();
+        let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+        line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024
+    };
+    let size = 384u64 << 20;
+    let file = temp.path().join("big");
+    {
+        use std::io::Write;
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&file).unwrap());
+        let block: Vec<u8> = (0..1 << 20).map(|i: u32| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+        for _ in 0..(size >> 20) {
+            f.write_all(&block).unwrap();
+        }
+    }
+    let before = rss();
+    // One streamed PUT (not multipart) and one multipart upload.
+    ok(aws(
+        &cloud,
+        &env,
+        "s3api",
+        &["put-object", "--bucket", "large", "--key", "one", "--body", file.to_str().unwrap()],
+    ));
+    ok(aws(&cloud, &env, "s3", &["cp", "--only-show-errors", file.to_str().unwrap(), "s3://large/parts"]));
+    let after = rss();
+    let grown = after.saturating_sub(before);
+    assert!(grown < size / 3, "the server grew by {} MiB for {} MiB uploads", grown >> 20, size >> 20);
+    let head = ok(aws(&cloud, &env, "s3api", &["head-object", "--bucket", "large", "--key", "parts"]));
+    assert_eq!(head["ContentLength"], size);
+    assert!(text(&head["ETag"]).contains('-'), "a multipart ETag");
+}
