@@ -826,6 +826,29 @@ fn cors_tagging_and_what_survives_kill_9() {
     cloud.restart();
     assert_eq!(refused(api(&cloud, &["head-object", "--bucket", "site", "--key", "cut.bin"])), "404");
     assert_eq!(std::fs::read_dir(dir.join("objects/tmp")).unwrap().count(), 0, "no partial file is left");
+
+    // The log tells who stored what (audit), what it cost (usage: the
+    // bucket owner's MiB-seconds) and what the bucket held (state).
+    cloud.stop();
+    let replay = |args: &[&str]| {
+        let out = yukari().args(["replay", "--data-dir"]).arg(&dir).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let audit = replay(&["audit"]);
+    assert!(audit.lines().any(|l| l.contains("PutObject") && l.contains("site site/index.html")), "{audit}");
+    let usage = replay(&["usage", "--format", "json"]);
+    let lines: Vec<Value> = usage.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let storage =
+        lines.iter().find(|l| l["resource"] == "object-storage").unwrap_or_else(|| panic!("{usage}"));
+    assert_eq!(storage["account_name"], "admin");
+    assert_eq!(storage["unit"], "MiB");
+    assert!(storage["seconds"].as_u64().unwrap() > 0, "{usage}");
+    let state: Value = serde_json::from_str(&replay(&["state", "--at", "now", "--format", "json"])).unwrap();
+    let objects = &state["state"]["buckets"]["buckets"]["site"]["objects"];
+    assert!(objects.get("index.html").is_some() && objects.get("a/b.html").is_some(), "{state}");
+    let verify = yukari().args(["replay", "--data-dir"]).arg(&dir).arg("verify").output().unwrap();
+    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stdout));
 }
 
 #[test]

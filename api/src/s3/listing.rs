@@ -198,6 +198,7 @@ mod tests {
             tags: vec![],
             objects: Default::default(),
             uploads: Default::default(),
+            stored: 0,
         };
         for (i, key) in keys.iter().enumerate() {
             let v = ObjectVersion {

@@ -145,9 +145,11 @@ fn unversioned_puts_replace_and_deletes_remove() {
     assert_eq!(b.objects["k"].len(), 1);
     assert_eq!(b.latest("k").unwrap().content.as_ref().unwrap().etag, "bb");
     assert_eq!(b.latest("k").unwrap().version, NULL_VERSION);
+    assert_eq!(bucket_state(&g, "plain").stored, 3, "the replaced version is not counted");
     let d = g.then_apply(&delete(me(), "plain", "k", None, "m")).unwrap();
     assert_eq!(event_types(&d), ["ObjectVersionDeleted"]);
     assert!(bucket_state(&g, "plain").is_empty());
+    assert_eq!(bucket_state(&g, "plain").stored, 0);
     // Deleting what is not there is done, and changes nothing.
     let d = g.then_apply(&delete(me(), "plain", "k", None, "m")).unwrap();
     assert!(d.events.is_empty());
@@ -188,6 +190,8 @@ fn versioned_buckets_keep_versions_behind_delete_markers() {
     let versions: Vec<String> =
         bucket_state(&g, "kept").objects["k"].iter().map(|v| v.version.clone()).collect();
     assert_eq!(versions, ["v1", "v2", "null"]);
+    let b = bucket_state(&g, "kept");
+    assert_eq!((b.stored, b.stored_bytes()), (9, 9), "three versions of 3 bytes, counted as they change");
 }
 
 #[test]
