@@ -22,6 +22,8 @@ mod objects;
 mod ops;
 mod prefixed;
 mod read;
+#[cfg(test)]
+mod tests;
 
 use crate::app::{App, RequestMeta};
 use domain::buckets::Caller;
