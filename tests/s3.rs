@@ -905,3 +905,16 @@ fn a_large_upload_keeps_the_servers_memory_flat() {
     assert_eq!(head["ContentLength"], size);
     assert!(text(&head["ETag"]).contains('-'), "a multipart ETag");
 }
+
+#[test]
+fn boto3_virtual_hosts_sigv2_transfers_and_presigned_urls() {
+    let cloud = Cloud::start();
+    let out = cloud.python("boto3_s3.py", &[]);
+    assert!(
+        out.status.success(),
+        "boto3_s3.py failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ok");
+}
