@@ -31,3 +31,36 @@ document.querySelectorAll("[data-autosubmit]").forEach(function (el) {
     if (el.form) { el.form.submit(); }
   });
 });
+// A form with data-upload="URL" sends its file as the body of a PUT to
+// URL?key=FOLDER+NAME (streamed by the browser, never read into memory
+// here), with the page's CSRF token in a header; the server answers as a
+// form does, with a 303 to the folder's page, which is then shown.
+document.querySelectorAll("form[data-upload]").forEach(function (form) {
+  form.addEventListener("submit", function (e) {
+    e.preventDefault();
+    var input = form.querySelector("input[type=file]");
+    var file = input && input.files[0];
+    if (!file) { return; }
+    var prefix = form.querySelector("input[name=prefix]");
+    var folder = prefix ? prefix.value : "";
+    if (folder !== "" && folder.slice(-1) !== "/") { folder += "/"; }
+    var status = form.querySelector("[role=status]");
+    var button = form.querySelector("button[type=submit]");
+    if (status) { status.textContent = form.getAttribute("data-uploading"); }
+    if (button) { button.disabled = true; }
+    fetch(form.getAttribute("data-upload") + "?key=" + encodeURIComponent(folder + file.name), {
+      method: "PUT",
+      body: file,
+      credentials: "same-origin",
+      headers: {
+        "x-csrf-token": form.getAttribute("data-csrf"),
+        "content-type": file.type || "application/octet-stream"
+      }
+    }).then(function (response) {
+      window.location.assign(response.redirected ? response.url : window.location.href);
+    }, function () {
+      if (status) { status.textContent = form.getAttribute("data-failed"); }
+      if (button) { button.disabled = false; }
+    });
+  });
+});
