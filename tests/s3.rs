@@ -782,6 +782,23 @@ fn cors_tagging_and_what_survives_kill_9() {
         &cloud,
         &["put-bucket-tagging", "--bucket", "site", "--tagging", "TagSet=[{Key=team,Value=web}]"],
     ));
+    // Browsers' preflight requests are answered from the rules, and
+    // answers to an allowed origin carry its CORS headers.
+    let url = format!("http://127.0.0.1:{s3_port}/site/index.html");
+    let preflight = |origin: &str, method: &str| {
+        let out = Command::new("curl")
+            .args(["-s", "-o", "/dev/null", "-D", "-", "-X", "OPTIONS", "-H", &format!("Origin: {origin}")])
+            .args(["-H", &format!("Access-Control-Request-Method: {method}"), &url])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).to_ascii_lowercase()
+    };
+    let allowed = preflight("https://example.com", "PUT");
+    assert!(allowed.starts_with("http/1.1 200"), "{allowed}");
+    assert!(allowed.contains("access-control-allow-origin: https://example.com"), "{allowed}");
+    assert!(allowed.contains("access-control-max-age: 3000"), "{allowed}");
+    assert!(preflight("https://evil.example", "PUT").starts_with("http/1.1 403"));
+    assert!(preflight("https://example.com", "DELETE").starts_with("http/1.1 403"));
     let file = write(&temp.path().join("index.html"), b"<h1>hello</h1>");
     for key in ["index.html", "a/b.html"] {
         ok(api(&cloud, &["put-object", "--bucket", "site", "--key", key, "--body", &file]));
@@ -887,4 +904,17 @@ fn a_large_upload_keeps_the_servers_memory_flat() {
     let head = ok(aws(&cloud, &env, "s3api", &["head-object", "--bucket", "large", "--key", "parts"]));
     assert_eq!(head["ContentLength"], size);
     assert!(text(&head["ETag"]).contains('-'), "a multipart ETag");
+}
+
+#[test]
+fn boto3_virtual_hosts_sigv2_transfers_and_presigned_urls() {
+    let cloud = Cloud::start();
+    let out = cloud.python("boto3_s3.py", &[]);
+    assert!(
+        out.status.success(),
+        "boto3_s3.py failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ok");
 }

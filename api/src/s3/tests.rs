@@ -37,7 +37,8 @@ async fn garbage_collection_keeps_what_objects_uploads_and_pins_hold() {
     let t = test_app().await;
     let dir = tempfile::tempdir().unwrap();
     let blobs = objectstore::BlobStore::open(dir.path()).unwrap();
-    let walrus = Walrus::new(t.app.clone(), blobs, WalrusConfig { region: "yukari".into(), virtual_hosts: vec![] });
+    let walrus =
+        Walrus::new(t.app.clone(), blobs, WalrusConfig { region: "yukari".into(), virtual_hosts: vec![] });
     let account = t.app.credentials.owner(&t.admin.0).unwrap().0;
     let caller = Caller::Account { account, cloud_admin: true };
     let bucket = BucketName::parse("gc-test").unwrap();
