@@ -426,8 +426,6 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     // The console's listener before the EC2 endpoint's: once clients can
     // reach the API, the console answers too.
     let console_listener = console::bind(SocketAddr::new(args.bind, args.console_port)).await?;
-    let console_task =
-        tokio::spawn(console::serve(app.clone(), console_listener, tls, limits, stopped.clone()));
     // Walrus (S3): object bytes in DATA_DIR/objects, served on its own
     // port and under /services/objectstorage of the EC2 port.
     let blobs = objectstore::BlobStore::open(dir.join("objects")).with_context(|| {
@@ -443,6 +441,14 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     }
     let region = projections.read().cloud.region.clone();
     let walrus = api::s3::Walrus::new(app.clone(), blobs, api::s3::WalrusConfig { region, virtual_hosts });
+    let console_task = tokio::spawn(console::serve(
+        app.clone(),
+        walrus.clone(),
+        console_listener,
+        tls,
+        limits,
+        stopped.clone(),
+    ));
     let s3_address = SocketAddr::new(args.bind, args.s3_port);
     let s3_listener = tokio::net::TcpListener::bind(s3_address)
         .await

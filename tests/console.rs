@@ -4,9 +4,10 @@
 //! password, launches an instance and sees it running, sees a change made
 //! through the EC2 API appear without reloading, terminates the instance,
 //! creates a key pair and downloads its private key, edits a security
-//! group, opens the administrator's pages and drags the time slider back to
-//! before the launch (the instance is absent) and forward to after it, and
-//! switches to Japanese. A screenshot of every page, in both
+//! group, creates a bucket and uploads and downloads a file in it, opens
+//! the administrator's pages and drags the time slider back to before the
+//! launch (the instance is absent) and forward to after it, and switches
+//! to Japanese. A screenshot of every page, in both
 //! languages, is kept under target/console-screenshots/.
 //!
 //! Chromium and chromedriver are required: without them the test fails,
@@ -401,6 +402,29 @@ async fn the_console_in_a_real_browser() {
     assert!(ui.text("#volume-rows").await.contains("data-1"));
     ui.shot("volumes-en").await;
 
+    // A bucket: created from the form; a small file chosen in the file
+    // input is uploaded by the page's script, listed, and downloaded as
+    // the same bytes.
+    ui.click("#nav-buckets").await;
+    ui.until("the buckets page", async |ui| ui.here().await == "/buckets").await;
+    ui.fill("#bucket-name", "console-files").await;
+    ui.click("#bucket-create-submit").await;
+    ui.until("the new bucket", async |ui| ui.text("#flash").await.contains("console-files")).await;
+    ui.click("#bucket-rows tr[data-name='console-files'] a").await;
+    ui.until("the bucket's page", async |ui| ui.here().await.starts_with("/buckets/console-files")).await;
+    let local = scratch.path().join("hello.txt");
+    let hello = "Hello from the browser, こんにちは\n";
+    std::fs::write(&local, hello).unwrap();
+    ui.css("#upload-file").await.send_keys(&local.display().to_string()).await.unwrap();
+    ui.click("#object-upload-submit").await;
+    ui.until("the uploaded file", async |ui| ui.source().await.contains("data-key=\"hello.txt\"")).await;
+    assert!(ui.text("#flash").await.contains("hello.txt"));
+    ui.click("#objects tr[data-key='hello.txt'] a").await;
+    let got = downloads.join("hello.txt");
+    poll(60, "the object's download", || {
+        got.exists() && std::fs::read_to_string(&got).is_ok_and(|t| t == hello)
+    });
+
     // The administrator's pages: the launch in the audit trail, and the
     // time slider dragged back to before it (the instance is absent) and
     // forward to after it (there it is).
@@ -459,6 +483,8 @@ async fn the_console_in_a_real_browser() {
         ("addresses", "/addresses".to_owned()),
         ("volumes", "/volumes".to_owned()),
         ("snapshots", "/snapshots".to_owned()),
+        ("buckets", "/buckets".to_owned()),
+        ("bucket", "/buckets/console-files".to_owned()),
         ("password", "/password".to_owned()),
         ("admin-clusters", "/admin/clusters".to_owned()),
         ("admin-accounts", "/admin/accounts".to_owned()),

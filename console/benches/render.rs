@@ -177,7 +177,13 @@ async fn main() {
         (ids, middle)
     };
     let (_stopping_tx, stopping) = tokio::sync::watch::channel(false);
-    let console = Console::new(app.clone(), ConsoleConfig::default(), stopping);
+    let blobs = objectstore::BlobStore::open(dir.path().join("objects")).unwrap();
+    let walrus = api::s3::Walrus::new(
+        app.clone(),
+        blobs,
+        api::s3::WalrusConfig { region: "yukari".into(), virtual_hosts: vec![] },
+    );
+    let console = Console::new(app.clone(), walrus, ConsoleConfig::default(), stopping);
     let router = router(console);
     let browser = Browser::sign_in(&router).await;
 

@@ -15,6 +15,7 @@ nav-groups = Security groups
 nav-addresses = Elastic IPs
 nav-volumes = Volumes
 nav-snapshots = Snapshots
+nav-buckets = Buckets
 
 ## Sign-in
 signin-title = Sign in
@@ -220,6 +221,48 @@ snapshot-deleted = Snapshot { $id } deleted.
 snapshot-shared-by = (shared by account { $owner })
 instance-volumes = Volumes (block device mappings)
 instance-volumes-none = No volumes are attached.
+
+## Buckets and objects (S3)
+buckets-title = Buckets
+buckets-none = No buckets.
+col-objects = Objects
+col-object-key = Name
+col-modified = Last modified
+col-etag = ETag
+bucket-title = Bucket { $bucket }
+bucket-create-title = Create a bucket
+bucket-create = Create bucket
+bucket-create-help = Bucket names are 3 to 63 characters: lowercase letters, digits, dots and hyphens, beginning and ending with a letter or digit. A name is unique in the whole cloud. The bucket can also be used with any S3 client.
+bucket-created = Bucket { $bucket } was created.
+bucket-deleted = Bucket { $bucket } was deleted.
+objects-none = This folder is empty.
+object-upload-title = Upload a file
+object-upload-prefix = Folder
+object-upload-file = File
+object-upload = Upload
+object-upload-help = The file is stored under the folder's name followed by the file's name. Uploading needs JavaScript; larger files and many files at once are easier with an S3 client.
+object-uploading = Uploading…
+object-upload-failed = The upload did not finish. Check the connection and try again.
+object-uploaded = { $key } was uploaded.
+object-deleted = { $key } was deleted.
+size-bytes = { $size } B
+size-kib = { $size } KiB
+size-mib = { $size } MiB
+size-gib-bytes = { $size } GiB
+
+## Errors of the object store, by S3 error code
+s3-other = The object store refused: { $code }: { $message }
+s3-InvalidBucketName = { $message }
+s3-BucketAlreadyExists = { $message }
+s3-BucketAlreadyOwnedByYou = You already own a bucket of this name.
+s3-BucketNotEmpty = { $message }
+s3-NoSuchBucket = There is no such bucket.
+s3-NoSuchKey = There is no such object.
+s3-AccessDenied = Access denied: only the account's admin user may change buckets and objects, and a bucket's or object's ACL decides what others may do.
+s3-KeyTooLongError = { $message }
+s3-EntityTooLarge = The file is larger than an object may be (5 GiB).
+s3-IncompleteBody = The file did not arrive whole. Try again.
+s3-TooManyBuckets = The account has as many buckets as it may have.
 
 ## Errors of the cloud, by EC2 error code (. written as -)
 ec2-other = The cloud refused: { $code }: { $message }

@@ -15,6 +15,7 @@ nav-groups = セキュリティグループ
 nav-addresses = Elastic IP
 nav-volumes = ボリューム
 nav-snapshots = スナップショット
+nav-buckets = バケット
 
 ## サインイン
 signin-title = サインイン
@@ -220,6 +221,48 @@ snapshot-deleted = スナップショット { $id } を削除しました。
 snapshot-shared-by = (アカウント { $owner } が共有)
 instance-volumes = ボリューム (ブロックデバイスマッピング)
 instance-volumes-none = アタッチされたボリュームはありません。
+
+## バケットとオブジェクト (S3)
+buckets-title = バケット
+buckets-none = バケットはありません。
+col-objects = オブジェクト数
+col-object-key = 名前
+col-modified = 最終更新
+col-etag = ETag
+bucket-title = バケット { $bucket }
+bucket-create-title = バケットの作成
+bucket-create = バケットを作成
+bucket-create-help = バケット名は 3〜63 文字の英小文字・数字・ピリオド・ハイフンで、英小文字か数字で始まり、終わります。名前はクラウド全体で一意です。バケットは S3 クライアントからも使えます。
+bucket-created = バケット { $bucket } を作成しました。
+bucket-deleted = バケット { $bucket } を削除しました。
+objects-none = このフォルダーは空です。
+object-upload-title = ファイルのアップロード
+object-upload-prefix = フォルダー
+object-upload-file = ファイル
+object-upload = アップロード
+object-upload-help = ファイルはフォルダー名にファイル名を続けた名前で保存されます。アップロードには JavaScript が必要です。大きなファイルや多数のファイルは S3 クライアントのほうが便利です。
+object-uploading = アップロード中…
+object-upload-failed = アップロードが完了しませんでした。接続を確認して、もう一度お試しください。
+object-uploaded = { $key } をアップロードしました。
+object-deleted = { $key } を削除しました。
+size-bytes = { $size } B
+size-kib = { $size } KiB
+size-mib = { $size } MiB
+size-gib-bytes = { $size } GiB
+
+## オブジェクトストアのエラー (S3 のエラーコード)
+s3-other = オブジェクトストアが拒否しました: { $code }: { $message }
+s3-InvalidBucketName = バケット名が正しくありません。3〜63 文字の英小文字・数字・ピリオド・ハイフンで、英小文字か数字で始まり終わる名前にしてください（IP アドレスの形は使えません）。
+s3-BucketAlreadyExists = この名前のバケットは別のアカウントが持っています。別の名前にしてください。
+s3-BucketAlreadyOwnedByYou = この名前のバケットはすでにあなたのアカウントにあります。
+s3-BucketNotEmpty = バケットが空ではありません。中のオブジェクトのすべてのバージョンを先に削除してください。
+s3-NoSuchBucket = そのバケットはありません。
+s3-NoSuchKey = そのオブジェクトはありません。
+s3-AccessDenied = アクセスが拒否されました。バケットとオブジェクトを変更できるのはアカウントの admin ユーザーだけで、それ以外の操作はバケットやオブジェクトの ACL で決まります。
+s3-KeyTooLongError = オブジェクトの名前が正しくありません（空ではなく、UTF-8 で 1024 バイトまで）。
+s3-EntityTooLarge = ファイルがオブジェクトの上限（5 GiB）を超えています。
+s3-IncompleteBody = ファイルが最後まで届きませんでした。もう一度お試しください。
+s3-TooManyBuckets = アカウントが持てるバケットの数に達しています。
 
 ## クラウドのエラー (EC2 のエラーコード、. は - に)
 ec2-other = クラウドが拒否しました: { $code }: { $message }

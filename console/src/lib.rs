@@ -1,16 +1,17 @@
 //! Yukari's web console: server-rendered pages (askama templates, a few
 //! lines of JavaScript, no JavaScript build) served over HTTPS, in English
 //! and Japanese (Fluent), for the users of an account: dashboard,
-//! instances, images, key pairs, security groups and elastic addresses;
+//! instances, images, key pairs, security groups, elastic addresses,
+//! volumes, snapshots, buckets and objects;
 //! and for the cloud's administrator, clusters and nodes, accounts, usage,
 //! the audit trail and the cloud's history on a time slider.
 //!
 //! It owns sign-in (login profiles' passwords, sessions in cookies, CSRF
 //! tokens, rate limits), rendering and translation. It decides nothing:
 //! pages read the API's read models, and every action is an EC2 action
-//! run in-process through `api::ec2::invoke`, as a signed request would
-//! be, so that it is authorized, decided and audited exactly as through
-//! the API. Nothing below it (`api`, `projections`, `domain`) knows it.
+//! run in-process through `api::ec2::invoke` (an S3 operation of Walrus's
+//! for buckets and objects), as a signed request would be, so that it is
+//! authorized, decided and audited exactly as through the API. Nothing below it (`api`, `projections`, `domain`) knows it.
 //!
 //! See docs/adr/0012-web-console.md.
 
@@ -20,6 +21,7 @@ pub mod i18n;
 mod limiter;
 mod live;
 mod pages;
+mod s3;
 mod security;
 mod sessions;
 mod signin;
@@ -62,6 +64,8 @@ impl Default for ConsoleConfig {
 /// out).
 pub struct Console {
     pub(crate) app: Arc<App>,
+    /// Walrus (S3), which bucket and object actions go through.
+    pub(crate) walrus: api::s3::Walrus,
     pub(crate) config: ConsoleConfig,
     pub(crate) sessions: sessions::Sessions,
     pub(crate) limiter: limiter::SignInLimiter,
@@ -76,9 +80,15 @@ impl std::fmt::Debug for Console {
 }
 
 impl Console {
-    pub fn new(app: Arc<App>, config: ConsoleConfig, stopping: watch::Receiver<bool>) -> Arc<Console> {
+    pub fn new(
+        app: Arc<App>,
+        walrus: api::s3::Walrus,
+        config: ConsoleConfig,
+        stopping: watch::Receiver<bool>,
+    ) -> Arc<Console> {
         Arc::new(Console {
             app,
+            walrus,
             sessions: sessions::Sessions::new(config.idle_timeout),
             limiter: limiter::SignInLimiter::new(config.sign_in_limits),
             config,

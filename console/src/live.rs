@@ -1,6 +1,6 @@
 //! Live pages: server-sent events that carry a page's live part (the
 //! instance list's rows, an instance's status, the volume and snapshot
-//! lists' rows) rendered again whenever
+//! lists' rows, the bucket list's rows) rendered again whenever
 //! the read models move past the position the page was rendered at. No
 //! timer re-fetches anything: a stream sleeps until the read models apply
 //! a new batch of the log (`Projections::wait_for`), renders its part from
@@ -15,7 +15,7 @@
 use crate::Console;
 use crate::pages::Signed;
 use crate::pages::instances::{ListQuery, Rows, Status, detail, page_of};
-use crate::pages::{snapshots as snaps, volumes as vols};
+use crate::pages::{buckets, snapshots as snaps, volumes as vols};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -32,6 +32,7 @@ pub(crate) fn routes() -> Router<Arc<Console>> {
         .route("/live/instances/{id}", get(one))
         .route("/live/volumes", get(volumes))
         .route("/live/snapshots", get(snapshots))
+        .route("/live/buckets", get(bucket_list))
 }
 
 #[derive(serde::Deserialize)]
@@ -158,5 +159,19 @@ async fn snapshots(
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let (tr, account, csrf) = (signed.tr, signed.session.account.clone(), signed.session.csrf.clone());
     let render = move |models: &ReadModels| rendered(&snaps::rows(tr, csrf.clone(), models, &account));
+    Sse::new(updates(console, signed.token, since.since, render)).keep_alive(KeepAlive::default())
+}
+
+/// The rows of the bucket list (objects' counts and sizes as they change).
+async fn bucket_list(
+    State(console): State<Arc<Console>>,
+    signed: Signed,
+    Query(since): Query<Since>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let (tr, account, csrf) = (signed.tr, signed.session.account.clone(), signed.session.csrf.clone());
+    let render = move |models: &ReadModels| {
+        let buckets = buckets::buckets_of(&tr, models, &account);
+        rendered(&buckets::Rows { t: tr, csrf: csrf.clone(), buckets })
+    };
     Sse::new(updates(console, signed.token, since.since, render)).keep_alive(KeepAlive::default())
 }

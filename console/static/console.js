@@ -31,3 +31,46 @@ document.querySelectorAll("[data-autosubmit]").forEach(function (el) {
     if (el.form) { el.form.submit(); }
   });
 });
+// A form with data-upload="URL" sends its file as the body of a PUT to
+// URL?key=FOLDER+NAME (streamed by the browser, never read into memory
+// here), with the page's CSRF token in a header. The server answers as a
+// form does, with a 303 to the folder's page and a message for it; the
+// redirect is not followed here (that would show the message to this
+// script): the folder's page (data-back?prefix=FOLDER) is opened instead.
+document.querySelectorAll("form[data-upload]").forEach(function (form) {
+  form.addEventListener("submit", function (e) {
+    e.preventDefault();
+    var input = form.querySelector("input[type=file]");
+    var file = input && input.files[0];
+    if (!file) { return; }
+    var prefix = form.querySelector("input[name=prefix]");
+    var folder = prefix ? prefix.value : "";
+    if (folder !== "" && folder.slice(-1) !== "/") { folder += "/"; }
+    var status = form.querySelector("[role=status]");
+    var button = form.querySelector("button[type=submit]");
+    var failed = function () {
+      if (status) { status.textContent = form.getAttribute("data-failed"); }
+      if (button) { button.disabled = false; }
+    };
+    if (status) { status.textContent = form.getAttribute("data-uploading"); }
+    if (button) { button.disabled = true; }
+    fetch(form.getAttribute("data-upload") + "?key=" + encodeURIComponent(folder + file.name), {
+      method: "PUT",
+      body: file,
+      credentials: "same-origin",
+      redirect: "manual",
+      headers: {
+        "x-csrf-token": form.getAttribute("data-csrf"),
+        "content-type": file.type || "application/octet-stream"
+      }
+    }).then(function (response) {
+      if (response.type === "opaqueredirect") {
+        var slash = folder.lastIndexOf("/");
+        var at = slash < 0 ? "" : folder.slice(0, slash + 1);
+        window.location.assign(form.getAttribute("data-back") + "?prefix=" + encodeURIComponent(at));
+      } else {
+        failed();
+      }
+    }, failed);
+  });
+});

@@ -121,12 +121,13 @@ pub async fn bind(address: SocketAddr) -> anyhow::Result<tokio::net::TcpListener
 /// Serves the console on `listener` until `stopped` turns true.
 pub fn serve(
     app: Arc<App>,
+    walrus: api::s3::Walrus,
     listener: tokio::net::TcpListener,
     tls: Arc<rustls::ServerConfig>,
     limits: Limits,
     stopped: watch::Receiver<bool>,
 ) -> impl Future<Output = ()> + Send + 'static {
-    let state = console::Console::new(app, console::ConsoleConfig::default(), stopped.clone());
+    let state = console::Console::new(app, walrus, console::ConsoleConfig::default(), stopped.clone());
     let router = console::router(state);
     let upgrade = Arc::new(console::tls::TlsOrPlain::new(tls));
     let mut stopped = stopped;

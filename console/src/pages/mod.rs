@@ -6,6 +6,7 @@
 
 mod addresses;
 pub(crate) mod admin;
+pub(crate) mod buckets;
 mod dashboard;
 mod groups;
 mod images;
@@ -39,6 +40,7 @@ pub(crate) fn routes() -> Router<Arc<Console>> {
         .merge(addresses::routes())
         .merge(volumes::routes())
         .merge(snapshots::routes())
+        .merge(buckets::routes())
         .merge(admin::routes())
 }
 
@@ -264,6 +266,15 @@ pub(crate) fn failed(
     } else {
         flash(console, signed, true, "ec2-other", &[("code", e.code), ("message", &e.message)]);
     }
+    see_other(to)
+}
+
+/// Keeps an S3 error for the next page (translated there) and sends the
+/// browser there.
+pub(crate) fn failed_s3(console: &Console, signed: &Signed, to: &str, e: &s3s::S3Error) -> Response {
+    let (key, args) = crate::s3::error_text(&signed.tr, e);
+    let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    flash(console, signed, true, &key, &args);
     see_other(to)
 }
 

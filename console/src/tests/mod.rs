@@ -5,6 +5,7 @@
 
 mod actions;
 mod admin;
+mod buckets;
 mod lists;
 mod signin;
 mod strings;
@@ -84,7 +85,13 @@ pub(crate) async fn world_with(config: ConsoleConfig) -> World {
     .await
     .unwrap();
     let (stopping_tx, stopping) = tokio::sync::watch::channel(false);
-    let console = Console::new(app.clone(), config, stopping);
+    let blobs = objectstore::BlobStore::open(dir.path().join("objects")).unwrap();
+    let walrus = api::s3::Walrus::new(
+        app.clone(),
+        blobs,
+        api::s3::WalrusConfig { region: "yukari".into(), virtual_hosts: vec![] },
+    );
+    let console = Console::new(app.clone(), walrus, config, stopping);
     let router = router(console);
     World {
         app,

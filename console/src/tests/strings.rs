@@ -107,6 +107,7 @@ const NOT_KEYS: &[&str] = &[
     "en-US",
     "ja-JP",
     "login-profile",
+    "x-csrf-token",
 ];
 
 /// Every message key the sources and templates name: `msg("…")`,
@@ -168,6 +169,9 @@ fn every_key_used_is_in_both_languages_and_both_have_the_same_keys() {
                 .contains(&k.as_str())
         })
         .filter(|k| !k.starts_with("rule-protocol-") || k.as_str() == "rule-protocol-all")
+        .filter(|k| {
+            !["size-bytes", "size-kib", "size-mib", "size-gib-bytes", "col-etag"].contains(&k.as_str())
+        })
         .collect();
     assert!(same.is_empty(), "not translated: {same:?}");
 }
