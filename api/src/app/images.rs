@@ -56,3 +56,34 @@ impl ImageSupport {
         Ok(total)
     }
 }
+
+impl crate::app::App {
+    /// A signing certificate for `user` of `account`, made and signed by
+    /// the cloud and recorded (its key is returned, never stored): the
+    /// admin's, on a cloud's first start.
+    pub async fn issue_signing_certificate(
+        &self,
+        cloud: &bundle::CloudIdentity,
+        account: &domain::AccountId,
+        user: &domain::UserName,
+    ) -> Result<bundle::IssuedCertificate, String> {
+        let issued =
+            cloud.issue_user_certificate(account.as_str(), user.as_str()).map_err(|e| e.to_string())?;
+        let command = domain::Command::UploadSigningCertificate(domain::command::UploadSigningCertificate {
+            account: account.clone(),
+            user: user.clone(),
+            certificate: issued.certificate_id.clone(),
+            pem: issued.certificate_pem.clone(),
+            issued_by_cloud: true,
+            at: crate::app::ids::now(),
+        });
+        let meta = crate::app::RequestMeta {
+            principal: domain::Principal::system("bootstrap"),
+            request_id: self.ids.request_id(),
+            correlation_id: "signing-certificate".to_owned(),
+            source: "bootstrap".to_owned(),
+        };
+        self.execute(command, &meta).await.map_err(|e| e.to_string())?;
+        Ok(issued)
+    }
+}
