@@ -514,7 +514,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         .merge(api::admin::router(app.clone()))
         .merge(api::nodes::router(app.clone()))
         .merge(api::storage::router(app.clone()))
-        .merge(api::s3::prefixed_router(walrus.prefixed_service()));
+        .merge(walrus.prefixed_router());
     let mut fatal_seen = fatal_seen;
     let mut fatal_wait = fatal_seen.clone();
     let stop_when = async move {

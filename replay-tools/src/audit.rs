@@ -99,6 +99,31 @@ pub fn resource_of(stream: &str) -> &str {
     }
 }
 
+/// The object (`BUCKET/KEY`) an event of a bucket's stream is about, if
+/// it is about one: who put, copied, deleted or shared what.
+fn object_of(envelope: &EnvelopeRef<'_>) -> Option<String> {
+    const ABOUT_AN_OBJECT: [&str; 5] = [
+        "ObjectStored",
+        "DeleteMarkerPlaced",
+        "ObjectVersionDeleted",
+        "ObjectAclSet",
+        "MultipartUploadStarted",
+    ];
+    if !ABOUT_AN_OBJECT.contains(&envelope.event_type) {
+        return None;
+    }
+    let bucket = envelope.stream.strip_prefix("bucket/")?;
+    let key = match domain::Event::decode(envelope.event_type, envelope.schema, envelope.payload).ok()? {
+        domain::Event::ObjectStored(e) => e.key,
+        domain::Event::DeleteMarkerPlaced(e) => e.key,
+        domain::Event::ObjectVersionDeleted(e) => e.key,
+        domain::Event::ObjectAclSet(e) => e.key,
+        domain::Event::MultipartUploadStarted(e) => e.key,
+        _ => return None,
+    };
+    Some(format!("{bucket}/{key}"))
+}
+
 /// The refusal a record stores, if it is one (`None` for other records
 /// and for a refusal whose payload does not decode).
 fn refusal_of(envelope: &EnvelopeRef<'_>) -> Option<domain::event::RequestRefused> {
@@ -166,7 +191,11 @@ impl Grouper {
         let named = match refusal_of(e) {
             Some(refused) => refused.resources,
             None if e.event_type == "RequestRefused" => Vec::new(),
-            None => vec![resource_of(e.stream).to_owned()],
+            None => {
+                let mut named = vec![resource_of(e.stream).to_owned()];
+                named.extend(object_of(e));
+                named
+            }
         };
         for resource in named {
             if !self.resources_seen.contains(&resource) {

@@ -41,7 +41,10 @@ pub struct Meter {
 /// Streams whose state can be metered; others are not folded at all.
 pub fn metered(stream: &str) -> bool {
     // EXTENSION POINT: add the elastic IP stream kind (addresses held).
-    matches!(StreamKind::of(stream), StreamKind::Instance | StreamKind::Volume | StreamKind::Snapshot)
+    matches!(
+        StreamKind::of(stream),
+        StreamKind::Instance | StreamKind::Volume | StreamKind::Snapshot | StreamKind::Bucket
+    )
 }
 
 #[cfg(test)]
@@ -53,7 +56,7 @@ fn metered_agrees_with_the_domains_stream_kinds() {
     {
         assert_eq!(metered(s), StreamId::from_stored(s).kind() == StreamKind::Instance, "{s}");
     }
-    for s in ["volume/vol-1", "snapshot/snap-1"] {
+    for s in ["volume/vol-1", "snapshot/snap-1", "bucket/photos"] {
         assert!(metered(s), "{s}");
     }
 }
@@ -64,7 +67,8 @@ fn metered_agrees_with_the_domains_stream_kinds() {
 /// is being deleted (not while creating, nor in error); a snapshot by its
 /// volume's size once completed until deleted (its chunks are shared and
 /// zeros not stored, so this is what the user is shown, not what the disk
-/// holds). Addresses held (an elastic IP from allocation to release) go
+/// holds); a bucket by the MiB its object versions hold (blobs shared by
+/// copies are counted for each copy, as S3 bills them). Addresses held (an elastic IP from allocation to release) go
 /// here too when they are priced: e.g.
 /// `Aggregate::ElasticIp(a) if !a.released => Meter { resource: "address",
 /// unit: "elastic-ip", quantity: 1, .. }`.
@@ -89,6 +93,14 @@ pub fn meter(aggregate: &Aggregate) -> Option<Meter> {
             resource: "snapshot",
             unit: "standard".to_owned(),
             quantity: u64::from(s.size_gib),
+        }),
+        // A bucket's owner pays for what it stores (every version of every
+        // object, whoever put it, as in S3), in MiB, rounded up.
+        Aggregate::Bucket(b) if !b.deleted && b.stored > 0 => Some(Meter {
+            account: b.owner.to_string(),
+            resource: "object-storage",
+            unit: "MiB".to_owned(),
+            quantity: b.stored.div_ceil(1 << 20),
         }),
         _ => None,
     }

@@ -87,10 +87,7 @@ impl Walrus {
             at: crate::app::ids::now(),
         });
         self.execute(&who, command, &[&i.bucket]).await?;
-        Ok(S3Response::new(CreateBucketOutput {
-            location: Some(format!("/{}", i.bucket)),
-            ..Default::default()
-        }))
+        Ok(S3Response::new(CreateBucketOutput { location: Some(format!("/{}", i.bucket)) }))
     }
 
     pub(crate) async fn delete_bucket_impl(

@@ -62,41 +62,51 @@ fn failure(e: &ExecuteError) -> S3Error {
 }
 
 impl Walrus {
-    /// Runs `command` for `who`: its result, or S3's error, the refusal
-    /// recorded in the audit trail first when the caller is known.
+    /// Runs `command` for `who`: what it did, or S3's error.
     pub(crate) async fn execute(
         &self,
         who: &Who,
         command: Command,
-        resources: &[&str],
+        _resources: &[&str],
     ) -> S3Result<Executed> {
-        let action = command.name();
         match self.app.execute(command, &who.meta).await {
             Ok(executed) => Ok(executed),
-            Err(ExecuteError::Refused(reason)) => {
-                let answer = refusal(&reason);
-                self.record(who, action, &answer, resources).await;
-                Err(answer)
-            }
+            Err(ExecuteError::Refused(reason)) => Err(refusal(&reason)),
             Err(other) => Err(failure(&other)),
         }
     }
 
-    /// Records a refusal of a signed request (an anonymous one names no
-    /// one to audit, as with EC2's unsigned requests).
-    pub(crate) async fn record(&self, who: &Who, action: &str, answer: &S3Error, resources: &[&str]) {
-        if who.account().is_none() {
-            return;
+    /// Records the refusal in `result` in the audit trail when it is
+    /// one to record (a change refused for any reason but the cloud's, or
+    /// AccessDenied of anything) and the caller is known (an anonymous
+    /// request names no one, as with EC2's unsigned requests).
+    pub(crate) async fn audit<T>(
+        &self,
+        who: S3Result<Who>,
+        action: &str,
+        changes: bool,
+        resources: &[String],
+        result: S3Result<T>,
+    ) -> S3Result<T> {
+        let (Err(answer), Ok(who)) = (&result, who) else { return result };
+        let wanted = match answer.code() {
+            S3ErrorCode::InternalError | S3ErrorCode::ServiceUnavailable | S3ErrorCode::NotModified => false,
+            S3ErrorCode::AccessDenied => true,
+            _ => changes,
+        };
+        if !wanted || who.account().is_none() {
+            return result;
         }
         let refused = domain::event::RequestRefused::new(
             answer.code().as_str(),
             answer.message().unwrap_or(""),
-            resources.iter().map(|r| (*r).to_owned()),
+            resources.iter().cloned(),
             false,
             crate::app::ids::now(),
         );
         if let Err(failure) = self.app.record_refusal(action, &who.meta, refused).await {
             tracing::error!(error = %failure, "could not record the refusal in the log");
         }
+        result
     }
 }

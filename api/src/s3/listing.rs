@@ -132,6 +132,18 @@ pub(crate) fn versions<'b>(
         return (Page { entries: head, prefixes: vec![], next: Some(next_key) }, Some(next_version));
     }
     let room = max - head.len();
+    if room == 0 {
+        // The page is the marker key's remaining versions: it goes on if
+        // anything follows them.
+        let rest = walk(bucket, prefix, delimiter, key_marker, 1, newest_first);
+        let more = !rest.entries.is_empty() || !rest.prefixes.is_empty();
+        let last = head.last().map(|(k, v, _)| ((*k).to_owned(), v.version.clone()));
+        let (next, next_version) = match last.filter(|_| more) {
+            Some((k, v)) => (Some(k), Some(v)),
+            None => (None, None),
+        };
+        return (Page { entries: head, prefixes: vec![], next }, next_version);
+    }
     let mut page = walk(bucket, prefix, delimiter, key_marker, room, newest_first);
     if head.len() + page.entries.len() > max {
         // One key's versions overflow the page: cut inside it.
@@ -198,6 +210,7 @@ mod tests {
             tags: vec![],
             objects: Default::default(),
             uploads: Default::default(),
+            stored: 0,
         };
         for (i, key) in keys.iter().enumerate() {
             let v = ObjectVersion {
@@ -272,5 +285,76 @@ mod tests {
         let (rest, _) = versions(&b, "", None, Some("k"), Some("v1"), 10);
         let listed: Vec<&str> = rest.entries.iter().map(|(_, v, _)| v.version.as_str()).collect();
         assert_eq!(listed, ["v0", "v2"]);
+    }
+
+    proptest::proptest! {
+        /// Paging through a listing with the markers it hands out gives
+        /// exactly the one-page listing: every key under the prefix that
+        /// does not roll into a common prefix, every common prefix once,
+        /// in order, each page at most `max` long.
+        #[test]
+        fn pages_add_up_to_the_whole_listing(
+            names in proptest::collection::vec("[ab/]{1,6}", 0..40),
+            prefix in "[ab/]{0,2}",
+            slash in proptest::bool::ANY,
+            max in 1usize..7,
+        ) {
+            let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+            let b = bucket(&refs);
+            let delimiter = slash.then_some("/");
+            let whole = objects(&b, &prefix, delimiter, None, 10_000);
+            proptest::prop_assert!(!whole.truncated());
+            let (mut listed, mut prefixes, mut after) = (Vec::new(), Vec::new(), None::<String>);
+            for _ in 0..100 {
+                let page = objects(&b, &prefix, delimiter, after.as_deref(), max);
+                proptest::prop_assert!(page.entries.len() + page.prefixes.len() <= max);
+                listed.extend(keys(&page));
+                prefixes.extend(page.prefixes.clone());
+                match page.next {
+                    Some(next) => after = Some(next),
+                    None => break,
+                }
+            }
+            proptest::prop_assert_eq!(&listed, &keys(&whole));
+            proptest::prop_assert_eq!(&prefixes, &whole.prefixes);
+            let mut expected: Vec<String> = b.objects.keys()
+                .filter(|k| k.starts_with(prefix.as_str()))
+                .filter(|k| !slash || !k[prefix.len()..].contains('/'))
+                .cloned()
+                .collect();
+            expected.dedup();
+            proptest::prop_assert_eq!(listed, expected);
+        }
+
+        /// The same for ListObjectVersions, whose pages may end inside a
+        /// key's versions.
+        #[test]
+        fn version_pages_add_up_to_every_version(
+            names in proptest::collection::vec("[ab]{1,3}", 0..30),
+            max in 1usize..6,
+        ) {
+            let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+            let b = bucket(&refs);
+            let (whole, _) = versions(&b, "", None, None, None, 10_000);
+            let all: Vec<(String, String)> =
+                whole.entries.iter().map(|(k, v, _)| ((*k).to_owned(), v.version.clone())).collect();
+            proptest::prop_assert_eq!(all.len(), names.len());
+            let (mut listed, mut key, mut version) = (Vec::new(), None::<String>, None::<String>);
+            for _ in 0..200 {
+                let (page, next_version) = versions(&b, "", None, key.as_deref(), version.as_deref(), max);
+                proptest::prop_assert!(page.entries.len() <= max);
+                listed.extend(page.entries.iter().map(|(k, v, _)| ((*k).to_owned(), v.version.clone())));
+                match page.next {
+                    Some(next) => {
+                        version = next_version.or_else(|| {
+                            page.entries.last().filter(|(k, _, _)| *k == next).map(|(_, v, _)| v.version.clone())
+                        });
+                        key = Some(next);
+                    }
+                    None => break,
+                }
+            }
+            proptest::prop_assert_eq!(listed, all);
+        }
     }
 }

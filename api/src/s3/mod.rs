@@ -15,6 +15,7 @@
 
 mod acl;
 mod buckets;
+mod cors;
 mod errors;
 mod listing;
 mod multipart;
@@ -22,6 +23,8 @@ mod objects;
 mod ops;
 mod prefixed;
 mod read;
+#[cfg(test)]
+mod tests;
 
 use crate::app::{App, RequestMeta};
 use domain::buckets::Caller;
@@ -34,7 +37,7 @@ use s3s::{S3Request, S3Result, s3_error};
 use std::sync::Arc;
 
 pub use errors::refusal;
-pub use prefixed::{PREFIXES, router as prefixed_router};
+pub use prefixed::PREFIXES;
 
 /// Walrus's settings.
 #[derive(Clone, Debug)]
@@ -72,6 +75,12 @@ impl Walrus {
         let mut builder = self.builder();
         builder.set_host(Hosts(self.config.virtual_hosts.clone()));
         builder.build()
+    }
+
+    /// The EC2 port's routes to Walrus (`/services/objectstorage`,
+    /// `/services/Walrus`).
+    pub fn prefixed_router(&self) -> axum::Router {
+        prefixed::router(self.clone(), self.prefixed_service())
     }
 
     /// The S3 service behind `/services/objectstorage` on the EC2 port:
@@ -206,7 +215,8 @@ pub async fn serve(
     limits: crate::serve::Limits,
     mut stopped: tokio::sync::watch::Receiver<bool>,
 ) {
-    let router = axum::Router::new().fallback(own_port).with_state(walrus.service());
+    let service = walrus.service();
+    let router = axum::Router::new().fallback(own_port).with_state((walrus, service));
     crate::serve::serve(listener, router, limits, async move {
         let _ = stopped.wait_for(|s| *s).await;
     })
@@ -214,10 +224,10 @@ pub async fn serve(
 }
 
 async fn own_port(
-    axum::extract::State(service): axum::extract::State<S3Service>,
+    axum::extract::State((walrus, service)): axum::extract::State<(Walrus, S3Service)>,
     request: axum::extract::Request,
 ) -> axum::response::Response {
-    prefixed::serve(&service, request).await
+    prefixed::serve(&walrus, &service, request).await
 }
 
 /// How often blobs no object names are looked for, and how old such a

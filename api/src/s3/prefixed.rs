@@ -130,8 +130,24 @@ impl S3Route for Unprefix {
     }
 }
 
-/// Answers an HTTP request with an S3 service.
-pub(crate) async fn serve(service: &S3Service, request: axum::extract::Request) -> Response {
+/// Answers an HTTP request with an S3 service (and CORS, which s3s
+/// leaves to its user).
+pub(crate) async fn serve(
+    walrus: &super::Walrus,
+    service: &S3Service,
+    request: axum::extract::Request,
+) -> Response {
+    let path = request.uri().path().to_owned();
+    if let Some(answer) = super::cors::preflight(walrus, request.method(), request.headers(), &path) {
+        return answer;
+    }
+    let (method, origin) = (request.method().clone(), request.headers().clone());
+    let mut response = forward(service, request).await;
+    super::cors::decorate(walrus, &method, &origin, &path, &mut response);
+    response
+}
+
+async fn forward(service: &S3Service, request: axum::extract::Request) -> Response {
     let (parts, body) = request.into_parts();
     // An HTTP/1.1 request with neither a length nor chunks has no body:
     // say so exactly (s3s checks a signed payload's length).
@@ -152,16 +168,19 @@ pub(crate) async fn serve(service: &S3Service, request: axum::extract::Request) 
 }
 
 /// The EC2 port's routes to Walrus.
-pub fn router(service: S3Service) -> Router {
+pub(crate) fn router(walrus: super::Walrus, service: S3Service) -> Router {
     let mut router = Router::new();
     for prefix in PREFIXES {
         router = router.route(prefix, any(handle)).route(&format!("{prefix}/{{*rest}}"), any(handle));
     }
-    router.with_state(service)
+    router.with_state((walrus, service))
 }
 
-async fn handle(State(service): State<S3Service>, request: axum::extract::Request) -> Response {
-    serve(&service, request).await
+async fn handle(
+    State((walrus, service)): State<(super::Walrus, S3Service)>,
+    request: axum::extract::Request,
+) -> Response {
+    serve(&walrus, &service, request).await
 }
 
 #[cfg(test)]

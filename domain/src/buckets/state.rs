@@ -32,6 +32,9 @@ pub struct Bucket {
     pub objects: BTreeMap<String, Vec<ObjectVersion>>,
     /// Multipart uploads in progress, by upload id.
     pub uploads: BTreeMap<String, Upload>,
+    /// Bytes of every stored version (what usage meters), kept with the
+    /// versions.
+    pub stored: u64,
 }
 
 /// One version of an object, or a delete marker.
@@ -107,16 +110,20 @@ impl Bucket {
         stored.chain(uploading)
     }
 
-    /// Bytes stored by every version of every object (what usage bills).
+    /// Bytes stored by every version of every object, counted again (the
+    /// check of [`Bucket::stored`]).
     pub fn stored_bytes(&self) -> u64 {
-        self.objects.values().flatten().filter_map(|v| v.content.as_ref()).map(|c| c.size).sum()
+        self.objects.values().flatten().map(size_of).sum()
     }
 
     fn put_version(&mut self, key: &str, version: ObjectVersion) {
         let versions = self.objects.entry(key.to_owned()).or_default();
         if version.version == NULL_VERSION {
+            let gone: u64 = versions.iter().filter(|v| v.version == NULL_VERSION).map(size_of).sum();
+            self.stored -= gone;
             versions.retain(|v| v.version != NULL_VERSION);
         }
+        self.stored += size_of(&version);
         versions.push(version);
     }
 
@@ -133,8 +140,13 @@ impl Bucket {
             tags: Vec::new(),
             objects: BTreeMap::new(),
             uploads: BTreeMap::new(),
+            stored: 0,
         }
     }
+}
+
+fn size_of(v: &ObjectVersion) -> u64 {
+    v.content.as_ref().map_or(0, |c| c.size)
 }
 
 impl State for Bucket {
@@ -159,6 +171,7 @@ impl Evolve for Bucket {
             }
             BucketEvent::BucketDeleted(_) => {
                 self.deleted = true;
+                self.stored = 0;
                 self.objects.clear();
                 self.uploads.clear();
                 self.cors.clear();
@@ -191,6 +204,8 @@ impl Evolve for Bucket {
             }
             BucketEvent::ObjectVersionDeleted(e) => {
                 if let Some(versions) = self.objects.get_mut(&e.key) {
+                    let gone: u64 = versions.iter().filter(|v| v.version == e.version).map(size_of).sum();
+                    self.stored -= gone;
                     versions.retain(|v| v.version != e.version);
                     if versions.is_empty() {
                         self.objects.remove(&e.key);

@@ -145,9 +145,11 @@ fn unversioned_puts_replace_and_deletes_remove() {
     assert_eq!(b.objects["k"].len(), 1);
     assert_eq!(b.latest("k").unwrap().content.as_ref().unwrap().etag, "bb");
     assert_eq!(b.latest("k").unwrap().version, NULL_VERSION);
+    assert_eq!(bucket_state(&g, "plain").stored, 3, "the replaced version is not counted");
     let d = g.then_apply(&delete(me(), "plain", "k", None, "m")).unwrap();
     assert_eq!(event_types(&d), ["ObjectVersionDeleted"]);
     assert!(bucket_state(&g, "plain").is_empty());
+    assert_eq!(bucket_state(&g, "plain").stored, 0);
     // Deleting what is not there is done, and changes nothing.
     let d = g.then_apply(&delete(me(), "plain", "k", None, "m")).unwrap();
     assert!(d.events.is_empty());
@@ -188,6 +190,8 @@ fn versioned_buckets_keep_versions_behind_delete_markers() {
     let versions: Vec<String> =
         bucket_state(&g, "kept").objects["k"].iter().map(|v| v.version.clone()).collect();
     assert_eq!(versions, ["v1", "v2", "null"]);
+    let b = bucket_state(&g, "kept");
+    assert_eq!((b.stored, b.stored_bytes()), (9, 9), "three versions of 3 bytes, counted as they change");
 }
 
 #[test]
@@ -298,4 +302,52 @@ fn the_read_side_folds_buckets_with_the_domains_fold() {
         }
     }
     assert_eq!(*slot.unwrap(), bucket_state(&g, "fold"));
+}
+
+proptest::proptest! {
+    /// Whatever the order of puts, deletes (of keys and of versions) and
+    /// versioning changes, the bytes a bucket counts are those of the
+    /// versions it holds, and a deleted version is never read again.
+    #[test]
+    fn stored_bytes_follow_the_versions(steps in proptest::collection::vec((0u8..5, 0u8..3, 1u64..50), 1..60)) {
+        let mut g = given(&[]);
+        g.then_apply(&create(me(), "count", AclRequest::default())).unwrap();
+        let mut n = 0;
+        for (op, key, size) in steps {
+            n += 1;
+            let key = format!("k{key}");
+            let command = match op {
+                0 | 1 => Command::PutObject(PutObject {
+                    caller: me(),
+                    bucket: name("count"),
+                    key: key.clone(),
+                    version: format!("v{n}"),
+                    content: content("e", size),
+                    acl: AclRequest::default(),
+                    if_none_match: false,
+                    at: t(n),
+                }),
+                2 => delete(me(), "count", &key, None, &format!("m{n}")),
+                3 => {
+                    let b = bucket_state(&g, "count");
+                    let version = b.objects.get(&key).and_then(|v| v.first()).map(|v| v.version.clone());
+                    delete(me(), "count", &key, Some(version.as_deref().unwrap_or("null")), "x")
+                }
+                _ => Command::PutBucketVersioning(PutBucketVersioning {
+                    caller: me(),
+                    bucket: name("count"),
+                    versioning: if size % 2 == 0 { Versioning::Enabled } else { Versioning::Suspended },
+                    at: t(n),
+                }),
+            };
+            let _ = g.then_apply(&command);
+            let b = bucket_state(&g, "count");
+            proptest::prop_assert_eq!(b.stored, b.stored_bytes());
+            for versions in b.objects.values() {
+                proptest::prop_assert!(!versions.is_empty());
+                let nulls = versions.iter().filter(|v| v.version == NULL_VERSION).count();
+                proptest::prop_assert!(nulls <= 1, "one null version at most");
+            }
+        }
+    }
 }
