@@ -51,12 +51,10 @@ pub struct Signing {
 fn write_signing(dir: &Path, name: &str, signing: &Signing) -> anyhow::Result<String> {
     let cloud = dir.join(CLOUD_CERT);
     if std::fs::read_to_string(&cloud).ok().as_deref() != Some(signing.cloud_cert_pem.as_str()) {
-        std::fs::write(&cloud, &signing.cloud_cert_pem)
-            .with_context(|| say!("cannot write {}", "{} に書き込めません", cloud.display()))?;
+        write_private(&cloud, &signing.cloud_cert_pem)?;
     }
     let cert = dir.join(format!("{name}-admin-cert.pem"));
-    std::fs::write(&cert, &signing.cert_pem)
-        .with_context(|| say!("cannot write {}", "{} に書き込めません", cert.display()))?;
+    write_private(&cert, &signing.cert_pem)?;
     let key = dir.join(format!("{name}-admin-pk.pem"));
     write_private(&key, &signing.key_pem)?;
     let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_owned());

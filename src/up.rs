@@ -295,6 +295,15 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
             dir.display()
         )
     })?);
+    // Public, but every file of the data directory is private (tests/data_dir.rs).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let cert = dir.join(crate::credentials::CLOUD_CERT);
+        if let Err(e) = std::fs::set_permissions(&cert, std::fs::Permissions::from_mode(0o600)) {
+            tracing::warn!(error = %e, path = %cert.display(), "cannot make the cloud's certificate private");
+        }
+    }
     // The admin's signing certificate and key, made now (the key is never stored).
     let admin_signing = |account: domain::AccountId| {
         let (app, identity) = (app.clone(), identity.clone());
