@@ -119,6 +119,7 @@ fn bootstrap(public: usize) -> Command {
         kernel,
         ramdisk,
         public: true,
+        bundle: None,
         at: Timestamp(1),
     };
     Command::BootstrapCloud(BootstrapCloud {

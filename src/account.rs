@@ -118,8 +118,37 @@ pub async fn run(command: AccountCommand) -> anyhow::Result<()> {
                 region: env.get("AWS_DEFAULT_REGION").cloned().unwrap_or_else(|| "yukari".into()),
                 s3_url,
             };
+            // The admin's signing certificate, made by the cloud (its key
+            // is in this answer only), and the cloud's certificate.
+            let signing = euare(
+                &env,
+                &[("Action", "CreateSigningCertificate"), ("DelegateAccount", &name), ("UserName", "admin")],
+            )
+            .await
+            .and_then(|answer| {
+                let cloud = data_dir.join(credentials::CLOUD_CERT);
+                Ok(credentials::Signing {
+                    cloud_cert_pem: std::fs::read_to_string(&cloud)
+                        .with_context(|| say!("cannot read {}", "{} を読めません", cloud.display()))?,
+                    cert_pem: element(&answer, "CertificateBody").context("CertificateBody")?.to_owned(),
+                    key_pem: element(&answer, "PrivateKey").context("PrivateKey")?.to_owned(),
+                })
+            });
+            let signing = match signing {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    eprintln!(
+                        "{}",
+                        say!(
+                            "warning: no signing certificate for {name}'s admin ({e:#}); eucarc names none",
+                            "警告: {name} の admin の署名証明書を作れませんでした({e:#})。eucarc には含まれません"
+                        )
+                    );
+                    None
+                }
+            };
             let dir = data_dir.join("accounts").join(&name);
-            credentials::write(&dir, &name, &endpoint, &key)?;
+            credentials::write(&dir, &name, &endpoint, &key, signing.as_ref())?;
             let (account, dir) = (&key.account, dir.display());
             println!(
                 "{}",

@@ -37,11 +37,57 @@ fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Writes `DIR/eucarc` and `DIR/euca2ools.ini` for the account `name`.
-pub fn write(dir: &Path, name: &str, endpoint: &Endpoint, key: &AdminKey) -> anyhow::Result<()> {
+/// What image bundles need: the cloud's certificate, and the user's
+/// signing certificate and private key (Eucalyptus's credentials had all
+/// three beside eucarc).
+#[derive(Clone)]
+pub struct Signing {
+    pub cloud_cert_pem: String,
+    pub cert_pem: String,
+    pub key_pem: String,
+}
+
+/// Writes the PEM files beside eucarc; the lines of eucarc naming them.
+fn write_signing(dir: &Path, name: &str, signing: &Signing) -> anyhow::Result<String> {
+    let cloud = dir.join(CLOUD_CERT);
+    if std::fs::read_to_string(&cloud).ok().as_deref() != Some(signing.cloud_cert_pem.as_str()) {
+        write_private(&cloud, &signing.cloud_cert_pem)?;
+    }
+    let cert = dir.join(format!("{name}-admin-cert.pem"));
+    write_private(&cert, &signing.cert_pem)?;
+    let key = dir.join(format!("{name}-admin-pk.pem"));
+    write_private(&key, &signing.key_pem)?;
+    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_owned());
+    Ok(format!(
+        "export EUCALYPTUS_CERT={}\nexport EC2_CERT={}\nexport EC2_PRIVATE_KEY={}\n",
+        absolute(&cloud).display(),
+        absolute(&cert).display(),
+        absolute(&key).display()
+    ))
+}
+
+/// The cloud's certificate in a data directory (`bundle::CloudIdentity`).
+pub const CLOUD_CERT: &str = "cloud-cert.pem";
+
+/// Writes `DIR/eucarc` and `DIR/euca2ools.ini` for the account `name`
+/// (and, with `signing`, the PEM files image bundles need).
+pub fn write(
+    dir: &Path,
+    name: &str,
+    endpoint: &Endpoint,
+    key: &AdminKey,
+    signing: Option<&Signing>,
+) -> anyhow::Result<()> {
     let (emi, _, _) = default_images();
     let base = endpoint.base();
     let eucarc = dir.join("eucarc");
+    if !dir.exists() {
+        crate::data_dir::create(dir)?;
+    }
+    let signing_lines = match signing {
+        Some(s) => write_signing(dir, name, s)?,
+        None => String::new(),
+    };
     let text = format!(
         "# Yukari credentials for account {name} ({account}). Use: . {path}\n\
          # Default image: {emi}\n\
@@ -51,11 +97,13 @@ pub fn write(dir: &Path, name: &str, endpoint: &Endpoint, key: &AdminKey) -> any
          export AWS_IAM_URL={base}/services/Euare\n\
          export EC2_ACCESS_KEY={key_id}\n\
          export EC2_SECRET_KEY={secret}\n\
+         export EC2_USER_ID={account}\n\
          export AWS_ACCESS_KEY_ID={key_id}\n\
          export AWS_SECRET_ACCESS_KEY={secret}\n\
          export AWS_DEFAULT_REGION={region}\n\
          export AWS_ENDPOINT_URL={base}/\n\
-         export AWS_ENDPOINT_URL_S3={s3_url}\n",
+         export AWS_ENDPOINT_URL_S3={s3_url}\n\
+         {signing_lines}",
         account = key.account,
         path = eucarc.display(),
         key_id = key.access_key,

@@ -8,6 +8,7 @@ mod cluster;
 mod credentials;
 mod data_dir;
 mod ebs;
+mod image;
 mod listen;
 mod node;
 mod replay;
@@ -46,6 +47,9 @@ enum Commands {
     /// Run a cluster's storage controller on this host for a controller on
     /// another (`yukari storage --controller URL --cluster NAME --credentials EUCARC`).
     Storage(storage_controller::StorageControllerArgs),
+    /// Machine images: bundle, upload to Walrus, register (euca2ools' bundle format)
+    #[command(subcommand)]
+    Image(image::ImageCommand),
 }
 
 fn init_logs(format: &str) {
@@ -82,6 +86,7 @@ fn run(command: Commands) -> anyhow::Result<()> {
         Commands::Cluster(command) => runtime.block_on(cluster::run(command)),
         Commands::Node(args) => runtime.block_on(node::run(args)),
         Commands::Storage(args) => runtime.block_on(storage_controller::run(args)),
+        Commands::Image(command) => runtime.block_on(image::run(command)),
         Commands::Replay(command) => {
             let _guard = runtime.enter();
             replay::run(command)

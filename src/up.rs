@@ -286,6 +286,41 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     });
 
     let eucarc = dir.join("eucarc");
+    // The cloud's RSA key and certificate: bundles' keys are sealed to it,
+    // users' signing certificates are signed with it.
+    let identity = Arc::new(bundle::CloudIdentity::load_or_create(dir).with_context(|| {
+        say!(
+            "cannot make or read the cloud's certificate in {}",
+            "{} のクラウド証明書を作成・読み込みできません",
+            dir.display()
+        )
+    })?);
+    // Public, but every file of the data directory is private (tests/data_dir.rs).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let cert = dir.join(crate::credentials::CLOUD_CERT);
+        if let Err(e) = std::fs::set_permissions(&cert, std::fs::Permissions::from_mode(0o600)) {
+            tracing::warn!(error = %e, path = %cert.display(), "cannot make the cloud's certificate private");
+        }
+    }
+    // The admin's signing certificate and key, made now (the key is never stored).
+    let admin_signing = |account: domain::AccountId| {
+        let (app, identity) = (app.clone(), identity.clone());
+        async move {
+            match app.issue_signing_certificate(&identity, &account, &domain::UserName::admin()).await {
+                Ok(issued) => Some(crate::credentials::Signing {
+                    cloud_cert_pem: identity.cert_pem().to_owned(),
+                    cert_pem: issued.certificate_pem,
+                    key_pem: issued.private_key_pem,
+                }),
+                Err(e) => {
+                    tracing::warn!(error = %e, "no signing certificate for the admin: eucarc will not name one");
+                    None
+                }
+            }
+        }
+    };
     let initialized = projections.read().cloud.initialized_at.is_some();
     if !initialized {
         let spec = BootstrapSpec {
@@ -312,7 +347,8 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
             region: "yukari".to_owned(),
             s3_url: format!("http://{host}:{}/", args.s3_port),
         };
-        crate::credentials::write(dir, "admin", &endpoint, &key)?;
+        let signing = admin_signing(key.account.clone()).await;
+        crate::credentials::write(dir, "admin", &endpoint, &key, signing.as_ref())?;
         tracing::info!(account = %key.account, eucarc = %eucarc.display(), "new cloud initialized");
     } else if !eucarc.exists() {
         let key = app.admin_key().with_context(|| {
@@ -324,7 +360,8 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         let region = projections.read().cloud.region.clone();
         let s3_url = format!("http://{host}:{}/", args.s3_port);
         let endpoint = Endpoint { host: host.clone(), port: args.ec2_port, region, s3_url };
-        crate::credentials::write(dir, "admin", &endpoint, &key)?;
+        let signing = if read_only { None } else { admin_signing(key.account.clone()).await };
+        crate::credentials::write(dir, "admin", &endpoint, &key, signing.as_ref())?;
         tracing::info!(eucarc = %eucarc.display(), "eucarc written again");
     }
 
@@ -440,6 +477,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         virtual_hosts.push(host.clone());
     }
     let region = projections.read().cloud.region.clone();
+    let _ = app.images.set(api::app::images::ImageSupport { cloud: identity.clone(), blobs: blobs.clone() });
     let walrus = api::s3::Walrus::new(app.clone(), blobs, api::s3::WalrusConfig { region, virtual_hosts });
     let console_task = tokio::spawn(console::serve(
         app.clone(),

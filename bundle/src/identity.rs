@@ -221,6 +221,14 @@ fn self_signed_ca(key: &RsaPrivateKey, common_name: &str) -> Result<String> {
     Ok(params.self_signed(&rcgen_key(key)?).map_err(crypto_error)?.pem())
 }
 
+/// IAM's `CertificateId` of a PEM certificate (as issued certificates get),
+/// after checking that it is an X.509 certificate with an RSA key.
+pub fn certificate_id_of_pem(pem: &str) -> Result<String> {
+    crate::crypto::public_key_from_certificate_pem(pem)?;
+    let (_, parsed) = x509_parser::pem::parse_x509_pem(pem.as_bytes()).map_err(crypto_error)?;
+    Ok(certificate_id(&parsed.contents))
+}
+
 fn certificate_id(der: &[u8]) -> String {
     const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
     // Base32 of the 160 bits of the certificate's SHA-1: 32 characters. An

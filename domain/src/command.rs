@@ -6,7 +6,8 @@
 
 pub use crate::accounts::{
     CreateAccessKey, CreateAccount, CreateLoginProfile, CreateUser, DeleteAccessKey, DeleteLoginProfile,
-    DeleteUser, NewAccessKey, UpdateAccessKey, UpdateLoginProfile,
+    DeleteSigningCertificate, DeleteUser, NewAccessKey, UpdateAccessKey, UpdateLoginProfile,
+    UpdateSigningCertificate, UploadSigningCertificate,
 };
 pub use crate::addresses::{
     AddressRef, AllocateAddress, AssociateAddress, DisassociateAddress, DisassociateRef, ReleaseAddress,
@@ -20,7 +21,9 @@ pub use crate::cloud::{BootstrapCloud, ModifyInstanceTypeAttribute};
 pub use crate::clusters::{
     AddCluster, MarkNodeReachable, MarkNodeUnreachable, NodeKey, RegisterNode, SetClusterPolicy,
 };
-pub use crate::images::RegisterImage;
+pub use crate::images::{
+    BundleRegistration, DeregisterImage, ModifyImageAttribute, RegisterImage, ResetImageAttribute,
+};
 pub use crate::instances::{
     AttributeChange, InstanceIds, InstanceReport, LaunchFailure, ModifyInstanceAttribute, NodeOutcome,
     NodeReport, RunInstances, StopInstances,

@@ -165,4 +165,14 @@ pub enum DecideError {
     InvalidBucketRequest(String),
     #[error("{0}")]
     InvalidObjectRequest(String),
+    #[error("the signing certificate {0} already exists")]
+    DuplicateCertificate(String),
+    #[error("user {0} already has two signing certificates")]
+    SigningCertificateLimit(UserName),
+    #[error("the signing certificate {0} does not exist")]
+    SigningCertificateNotFound(String),
+    #[error("the manifest is not signed by an active signing certificate of the account: {0}")]
+    ManifestNotSigned(String),
+    #[error("the bundle cannot be registered: {0}")]
+    InvalidManifest(String),
 }

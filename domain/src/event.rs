@@ -10,7 +10,8 @@
 
 pub use crate::accounts::{
     AccessKeyCreated, AccessKeyDeleted, AccessKeyStatusChanged, AccountCreated, AccountNameClaimed,
-    LoginProfileCreated, LoginProfileDeleted, LoginProfileUpdated, UserCreated, UserDeleted,
+    LoginProfileCreated, LoginProfileDeleted, LoginProfileUpdated, SigningCertificateDeleted,
+    SigningCertificateStatusChanged, SigningCertificateUploaded, UserCreated, UserDeleted,
 };
 pub use crate::addresses::{
     AddressAllocated, AddressAssociated, AddressDisassociated, AddressHolder, AddressPoolConfigured,
@@ -27,7 +28,10 @@ pub use crate::clusters::{
     CapacityReleased, CapacityReserved, ClusterPolicySet, ClusterRegistered, NodeClaimed,
     NodeCredentialsIssued, NodeReachable, NodeRegistered, NodeUnreachable,
 };
-pub use crate::images::ImageRegistered;
+pub use crate::images::{
+    ImageBundleRecorded, ImageDeregistered, ImageDescriptionSet, ImageLaunchPermissionsSet, ImagePart,
+    ImageRegistered,
+};
 pub use crate::instances::{
     InstanceAddressed, InstanceAttributeChanged, InstanceGroupsChanged, InstanceLaunchFailed, InstancePlaced,
     InstancePublicAddressChanged, InstanceRebootRequested, InstanceRequested, InstanceRequestedV1,

@@ -1,15 +1,26 @@
 //! Images (Eucalyptus's emi / eki / eri): RegisterImage, the image
 //! registered, and who may see it. An image's stream holds its
-//! registration and its tags.
+//! registration, for a bundle what was verified of it (`events.rs`), its
+//! launch permissions, description and deregistration (`attributes.rs`)
+//! and its tags.
 
-use crate::aggregate::{Aggregate, State, StateView};
+mod attributes;
+mod events;
+
+pub use attributes::*;
+pub use events::*;
+
+use crate::aggregate::{Aggregate, Evolve, State, StateView};
+use crate::buckets::{BucketName, Caller, Permission};
 use crate::decide::Events;
 use crate::error::DecideError;
 use crate::ids::{AccountId, ImageId};
 use crate::model::Timestamp;
+use crate::registry::ImageEvent;
 use crate::stream::StreamId;
 use crate::tags::Tags;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ImageKind {
@@ -53,6 +64,12 @@ pub struct Image {
     pub kernel: Option<ImageId>,
     pub ramdisk: Option<ImageId>,
     pub tags: Tags,
+    pub description: String,
+    /// Accounts besides the owner that may launch it.
+    pub shared_with: BTreeSet<AccountId>,
+    pub deregistered: bool,
+    /// What RegisterImage verified of its bundle (none for built-in images).
+    pub bundle: Option<ImageBundleRecorded>,
 }
 
 impl State for Image {
@@ -67,6 +84,10 @@ impl State for Image {
             kernel: e.kernel.clone(),
             ramdisk: e.ramdisk.clone(),
             tags: Tags::default(),
+            description: e.description.clone(),
+            shared_with: BTreeSet::new(),
+            deregistered: false,
+            bundle: None,
         }
     }
 
@@ -78,7 +99,23 @@ impl State for Image {
 impl Image {
     /// May `account` launch or see this image?
     pub fn visible_to(&self, account: &AccountId) -> bool {
-        self.public || &self.owner == account
+        !self.deregistered && (self.public || &self.owner == account || self.shared_with.contains(account))
+    }
+}
+
+impl Evolve for Image {
+    type Event<'a> = ImageEvent<'a>;
+
+    fn apply(&mut self, event: ImageEvent<'_>) {
+        match event {
+            ImageEvent::ImageBundleRecorded(e) => self.bundle = Some(e.clone()),
+            ImageEvent::ImageDeregistered(_) => self.deregistered = true,
+            ImageEvent::ImageLaunchPermissionsSet(e) => {
+                self.shared_with = e.accounts.iter().cloned().collect();
+                self.public = e.public;
+            }
+            ImageEvent::ImageDescriptionSet(e) => self.description = e.description.clone(),
+        }
     }
 }
 
@@ -103,13 +140,34 @@ pub struct RegisterImage {
     pub kernel: Option<ImageId>,
     pub ramdisk: Option<ImageId>,
     pub public: bool,
+    /// A bundle in Walrus (EC2's RegisterImage); `None` for the
+    /// built-in images.
+    pub bundle: Option<BundleRegistration>,
     pub at: Timestamp,
+}
+
+/// What the API found of a bundle: the manifest read, parsed, its
+/// signature checked with `recorded.signed_by`, its key opened with the
+/// cloud's key, its parts' digests checked. The domain checks what the
+/// log decides: the certificate is an active one of the registering
+/// account, and the caller may still read the manifest and every part in
+/// the versions that were read.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BundleRegistration {
+    pub caller: Caller,
+    pub recorded: ImageBundleRecorded,
 }
 
 impl RegisterImage {
     pub fn streams(&self) -> Vec<StreamId> {
         let mut s = vec![StreamId::image(&self.image)];
         s.extend(self.kernel.iter().chain(self.ramdisk.iter()).map(StreamId::image));
+        if let Some(b) = &self.bundle {
+            s.push(StreamId::account(&self.owner));
+            if let Ok(name) = BucketName::parse(&b.recorded.bucket) {
+                s.push(StreamId::bucket(&name));
+            }
+        }
         s
     }
 
@@ -144,5 +202,42 @@ pub(crate) fn register_image(c: &RegisterImage, view: &dyn StateView) -> Result<
             }
         }
     }
-    Ok(vec![(StreamId::image(&c.image), c.registered().into())])
+    let mut events: Events = vec![(StreamId::image(&c.image), c.registered().into())];
+    if let Some(b) = &c.bundle {
+        check_bundle(c, b, view)?;
+        events.push((StreamId::image(&c.image), b.recorded.clone().into()));
+    }
+    Ok(events)
+}
+
+/// The signer is an active certificate of the owner's; the manifest and
+/// the parts are still there, in the versions read, readable by the caller.
+fn check_bundle(c: &RegisterImage, b: &BundleRegistration, view: &dyn StateView) -> Result<(), DecideError> {
+    let r = &b.recorded;
+    let account = view.account(&c.owner).ok_or_else(|| DecideError::AccountNotFound(c.owner.clone()))?;
+    if !account.signing_certificates.get(&r.signed_by).is_some_and(|s| s.active) {
+        return Err(DecideError::ManifestNotSigned(format!(
+            "the certificate {} is not an active signing certificate of account {}",
+            r.signed_by, c.owner
+        )));
+    }
+    let name = BucketName::parse(&r.bucket).map_err(DecideError::InvalidManifest)?;
+    let bucket = view.bucket(&name).filter(|b| !b.deleted).ok_or(DecideError::NoSuchBucket(name))?;
+    let objects = std::iter::once((&r.manifest_key, &r.manifest_version))
+        .chain(r.parts.iter().map(|p| (&p.key, &p.version)));
+    for (key, version) in objects {
+        match bucket.latest(key) {
+            Some(v) if &v.version == version && v.acl.allows(&b.caller, Permission::Read) => {}
+            Some(v) if &v.version == version => {
+                return Err(DecideError::AccessDenied(format!("{}/{key}", r.bucket)));
+            }
+            _ => {
+                return Err(DecideError::InvalidManifest(format!(
+                    "{}/{key} changed or disappeared while the image was being registered",
+                    r.bucket
+                )));
+            }
+        }
+    }
+    Ok(())
 }

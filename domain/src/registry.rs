@@ -48,8 +48,14 @@ commands! {
     CreateLoginProfile(CreateLoginProfile) => accounts::create_login_profile,
     UpdateLoginProfile(UpdateLoginProfile) => accounts::update_login_profile,
     DeleteLoginProfile(DeleteLoginProfile) => accounts::delete_login_profile,
+    UploadSigningCertificate(UploadSigningCertificate) => accounts::upload_signing_certificate,
+    UpdateSigningCertificate(UpdateSigningCertificate) => accounts::update_signing_certificate,
+    DeleteSigningCertificate(DeleteSigningCertificate) => accounts::delete_signing_certificate,
     // Images.
     RegisterImage(RegisterImage) => images::register_image,
+    DeregisterImage(DeregisterImage) => images::deregister_image,
+    ModifyImageAttribute(ModifyImageAttribute) => images::modify_image_attribute,
+    ResetImageAttribute(ResetImageAttribute) => images::reset_image_attribute,
     // Instances.
     RunInstances(RunInstances) => instances::run_instances,
     TerminateInstances(InstanceIds) => instances::terminate_instances,
@@ -158,6 +164,9 @@ events! {
             LoginProfileCreated = 1,
             LoginProfileUpdated = 1,
             LoginProfileDeleted = 1,
+            SigningCertificateUploaded = 1,
+            SigningCertificateStatusChanged = 1,
+            SigningCertificateDeleted = 1,
         }
         /// `instance/ID`: the EC2 instance state machine.
         Instance(Box<Instance>) as InstanceEvent: InstanceRequested = 2 {
@@ -250,10 +259,16 @@ events! {
             MultipartPartStored = 1,
             MultipartUploadEnded = 1,
         }
+        /// `image/ID`: an image, what was verified of its bundle, who may
+        /// launch it.
+        Image(Image) as ImageEvent: ImageRegistered = 1 {
+            ImageBundleRecorded = 1,
+            ImageDeregistered = 1,
+            ImageLaunchPermissionsSet = 1,
+            ImageDescriptionSet = 1,
+        }
     }
     once {
-        /// `image/ID`.
-        Image(Image): ImageRegistered = 1,
         /// `reservation/ID`: the instances of one RunInstances.
         Reservation(Reservation): ReservationCreated = 1,
         /// `token/ACCOUNT/TOKEN`: RunInstances' idempotency.

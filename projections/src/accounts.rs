@@ -1,7 +1,8 @@
 //! Accounts and access keys (the secret stays sealed here too).
 
 use domain::event::{
-    AccessKeyCreated, AccessKeyDeleted, AccessKeyStatusChanged, AccountCreated, UserCreated, UserDeleted,
+    AccessKeyCreated, AccessKeyDeleted, AccessKeyStatusChanged, AccountCreated, SigningCertificateDeleted,
+    SigningCertificateStatusChanged, SigningCertificateUploaded, UserCreated, UserDeleted,
 };
 use domain::{AccessKeyId, AccountId, SealedSecret, Timestamp, UserName};
 use serde::{Deserialize, Serialize};
@@ -11,6 +12,18 @@ use std::collections::BTreeMap;
 pub struct AccountsView {
     pub accounts: BTreeMap<AccountId, AccountRow>,
     pub keys: BTreeMap<AccessKeyId, AccessKeyRow>,
+    /// Users' signing certificates by certificate id.
+    #[serde(default)]
+    pub certificates: BTreeMap<String, CertificateRow>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CertificateRow {
+    pub account: AccountId,
+    pub user: UserName,
+    pub pem: String,
+    pub active: bool,
+    pub uploaded_at: Timestamp,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -71,6 +84,27 @@ impl AccountsView {
         if let Some(row) = self.accounts.get_mut(account) {
             row.users.retain(|u| u != &e.user);
         }
+    }
+
+    pub(crate) fn certificate_uploaded(&mut self, e: &SigningCertificateUploaded) {
+        let row = CertificateRow {
+            account: e.account.clone(),
+            user: e.user.clone(),
+            pem: e.pem.clone(),
+            active: true,
+            uploaded_at: e.at,
+        };
+        self.certificates.insert(e.certificate.clone(), row);
+    }
+
+    pub(crate) fn certificate_status_changed(&mut self, e: &SigningCertificateStatusChanged) {
+        if let Some(row) = self.certificates.get_mut(&e.certificate) {
+            row.active = e.active;
+        }
+    }
+
+    pub(crate) fn certificate_deleted(&mut self, e: &SigningCertificateDeleted) {
+        self.certificates.remove(&e.certificate);
     }
 
     /// An account by its name or its id.

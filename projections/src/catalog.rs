@@ -79,6 +79,31 @@ pub struct ImageRow {
     pub ramdisk: Option<ImageId>,
     pub public: bool,
     pub registered_at: Timestamp,
+    /// Accounts besides the owner that may launch it.
+    pub shared_with: Vec<AccountId>,
+    pub deregistered: bool,
+    /// What RegisterImage verified of its bundle.
+    pub bundle: Option<ImageBundleRecorded>,
+}
+
+impl ImageRow {
+    /// May `account` see and launch it?
+    pub fn executable_by(&self, account: &AccountId) -> bool {
+        !self.deregistered && (self.public || &self.owner == account || self.shared_with.contains(account))
+    }
+
+    pub(crate) fn apply(&mut self, event: &Event) {
+        match event {
+            Event::ImageBundleRecorded(e) => self.bundle = Some(e.clone()),
+            Event::ImageDeregistered(_) => self.deregistered = true,
+            Event::ImageLaunchPermissionsSet(e) => {
+                self.shared_with = e.accounts.clone();
+                self.public = e.public;
+            }
+            Event::ImageDescriptionSet(e) => self.description = e.description.clone(),
+            _ => {}
+        }
+    }
 }
 
 impl CloudView {
@@ -189,6 +214,9 @@ pub(crate) fn image_row(e: &ImageRegistered) -> ImageRow {
         ramdisk: e.ramdisk.clone(),
         public: e.public,
         registered_at: e.at,
+        shared_with: Vec::new(),
+        deregistered: false,
+        bundle: None,
     }
 }
 

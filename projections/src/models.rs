@@ -87,6 +87,19 @@ impl ReadModels {
             Event::ImageRegistered(e) => {
                 self.images.insert(e.image.clone(), image_row(&e));
             }
+            e @ (Event::ImageBundleRecorded(_)
+            | Event::ImageDeregistered(_)
+            | Event::ImageLaunchPermissionsSet(_)
+            | Event::ImageDescriptionSet(_)) => {
+                if let ParsedStream::Image(id) = ParsedStream::of(stream)
+                    && let Some(row) = self.images.get_mut(&id)
+                {
+                    row.apply(&e);
+                }
+            }
+            Event::SigningCertificateUploaded(e) => self.accounts.certificate_uploaded(&e),
+            Event::SigningCertificateStatusChanged(e) => self.accounts.certificate_status_changed(&e),
+            Event::SigningCertificateDeleted(e) => self.accounts.certificate_deleted(&e),
             Event::ReservationCreated(e) => self.instances.reservation_created(e),
             Event::ClientTokenClaimed(_)
             | Event::GroupNameClaimed(_)

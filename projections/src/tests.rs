@@ -167,6 +167,7 @@ fn bootstrap() -> Command {
             kernel: None,
             ramdisk: None,
             public: true,
+            bundle: None,
             at: Timestamp(1),
         }],
         at: Timestamp(1),

@@ -218,6 +218,7 @@ pub async fn generate(log: &EventLog, spec: &Spec, progress: &Progress) -> Resul
         kernel,
         ramdisk,
         public: true,
+        bundle: None,
         at,
     };
     const BITS: u128 = 0x5955_4b41_5249;

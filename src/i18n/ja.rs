@@ -18,7 +18,15 @@ pub(super) const TABLE: &[(&str, &str)] = &[
         "Where the cloud keeps its event log, keys and credentials",
         "クラウドがイベントログ、鍵、認証情報を置くディレクトリ",
     ),
-    ("Port of the EC2 Query API (and, later, S3)", "EC2 Query API(のちに S3 も)のポート"),
+    (
+        "Port of the EC2 Query API (and of S3 under /services/objectstorage)",
+        "EC2 Query API のポート(/services/objectstorage で S3 も)",
+    ),
+    (
+        "Port of Walrus, the S3 API: path style, and virtual-hosted buckets (BUCKET.HOST) under localhost and \
+         --public-host",
+        "Walrus(S3 API)のポート: パス形式と、localhost および --public-host の下の仮想ホスト形式のバケット(BUCKET.HOST)",
+    ),
     (
         "Port of the web console (HTTPS; plain HTTP on it is sent to https)",
         "Web コンソール(HTTPS)のポート(同じポートへの平文の HTTP は https へ転送します)",
@@ -416,4 +424,53 @@ pub(super) const TABLE: &[(&str, &str)] = &[
          デーモン経由で libvirt に接続する必要があります(`--hypervisor libvirt:qemu:///system`)。組み込み\
          ドライバーは libvirt のシークレットを読めません",
     ),
+    // yukari image
+    (
+        "Machine images: bundle, upload to Walrus, register (euca2ools' bundle format)",
+        "マシンイメージ: バンドル、Walrus へのアップロード、登録(euca2ools のバンドル形式)",
+    ),
+    (
+        "Bundle a disk image, kernel or ramdisk: encrypted for the cloud, signed with your key",
+        "ディスクイメージ、カーネル、RAM ディスクをバンドルします: クラウド向けに暗号化し、あなたの鍵で署名します",
+    ),
+    (
+        "Upload a bundle into a bucket (made if missing), readable by the cloud",
+        "バンドルをバケットにアップロードします(なければ作成)。クラウドが読めるようにします",
+    ),
+    (
+        "Register an uploaded bundle (BUCKET/PREFIX.manifest.xml) as an image",
+        "アップロード済みのバンドル(BUCKET/PREFIX.manifest.xml)をイメージとして登録します",
+    ),
+    (
+        "Bundle, upload and register a disk image in one go",
+        "ディスクイメージのバンドル、アップロード、登録を一度に行います",
+    ),
+    (
+        "An eucarc to take credentials from (default: the environment, as `. eucarc` sets it)",
+        "認証情報を読む eucarc(既定: `. eucarc` で設定された環境変数)",
+    ),
+    (
+        "Name of the bundle's files (default: the image's file name)",
+        "バンドルのファイル名(既定: イメージのファイル名)",
+    ),
+    ("Architecture: x86_64 or i386", "アーキテクチャ: x86_64 または i386"),
+    (
+        "Kernel image (eki-…) to boot a machine image with",
+        "マシンイメージの起動に使うカーネルイメージ(eki-…)",
+    ),
+    (
+        "Ramdisk image (eri-…) to boot a machine image with",
+        "マシンイメージの起動に使う RAM ディスクイメージ(eri-…)",
+    ),
+    ("What the image is: machine, kernel or ramdisk", "イメージの種類: machine、kernel、ramdisk"),
+    ("The image file", "イメージファイル"),
+    ("Directory to write the parts and manifest to", "パーツとマニフェストを書き出すディレクトリ"),
+    ("The bucket to upload into", "アップロード先のバケット"),
+    (
+        "The bundle's manifest (PREFIX.manifest.xml); its parts are beside it",
+        "バンドルのマニフェスト(PREFIX.manifest.xml)。パーツは同じディレクトリにあります",
+    ),
+    ("The image's name", "イメージの名前"),
+    ("The image's description", "イメージの説明"),
+    ("Where the manifest is: BUCKET/PREFIX.manifest.xml", "マニフェストの場所: BUCKET/PREFIX.manifest.xml"),
 ];

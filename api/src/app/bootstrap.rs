@@ -67,6 +67,7 @@ fn image(
         kernel,
         ramdisk,
         public: true,
+        bundle: None,
         at,
     }
 }

@@ -7,6 +7,7 @@ pub mod bootstrap;
 mod credentials;
 mod execute;
 pub mod ids;
+pub mod images;
 pub mod login_profiles;
 mod refusals;
 #[cfg(test)]
@@ -53,6 +54,9 @@ pub struct App {
     pub network_views: crate::nodes::network::NetworkViews,
     /// Where each zone's storage controller serves its volumes.
     pub storage_targets: volumes::StorageTargets,
+    /// The cloud's identity and the object store, for image bundles (set
+    /// once by `yukari up`).
+    pub images: std::sync::OnceLock<images::ImageSupport>,
     cache: SharedCache,
 }
 
@@ -112,6 +116,7 @@ impl App {
             liveness: Default::default(),
             network_views: Default::default(),
             storage_targets: Default::default(),
+            images: std::sync::OnceLock::new(),
             cache: SharedCache::default(),
         }
     }

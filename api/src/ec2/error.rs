@@ -204,6 +204,17 @@ impl From<DecideError> for Ec2Error {
                 "InvalidInstanceAttributeValue",
                 format!("No device is currently mapped at {device} on instance {instance}"),
             ),
+            ManifestNotSigned(why) => Ec2Error::new(
+                "AuthFailure",
+                format!(
+                    "The manifest's signature does not verify: {why}. Bundle it with EC2_CERT and EC2_PRIVATE_KEY of your account."
+                ),
+            ),
+            InvalidManifest(why) => Ec2Error::new("InvalidManifest", why),
+            NoSuchBucket(b) => {
+                Ec2Error::new("InvalidManifest", format!("The bucket {b} of the manifest does not exist"))
+            }
+            AccessDenied(what) => Ec2Error::new("AuthFailure", format!("Not authorized to read {what}")),
             other => {
                 tracing::warn!(error = %other, "refusal without a specific EC2 code");
                 Ec2Error::invalid(other.to_string())

@@ -293,6 +293,11 @@ pub const COVERED: &[&str] = &[
     "DescribeSnapshotAttribute",
     "ModifySnapshotAttribute",
     "ResetSnapshotAttribute",
+    "RegisterImage",
+    "DeregisterImage",
+    "DescribeImageAttribute",
+    "ModifyImageAttribute",
+    "ResetImageAttribute",
 ];
 
 /// The public key B imports (the same in both runs).
@@ -467,6 +472,21 @@ pub fn ec2(action: &'static str) -> Vec<Probe> {
         "ResetSnapshotAttribute" => {
             vec![p(&[("SnapshotId", Snapshot), ("Attribute", Lit("createVolumePermission"))])]
         }
+        // A has no image of its own in the harness (a bundle needs Walrus):
+        // the probes name the cloud's public one and a bundle location.
+        "RegisterImage" => {
+            vec![p(&[("ImageLocation", Lit("a-images/disk.img.manifest.xml")), ("Name", Lit("b's"))])]
+        }
+        "DeregisterImage" => vec![p(&[("ImageId", Emi)])],
+        "DescribeImageAttribute" => vec![
+            p(&[("ImageId", Emi), ("Attribute", Lit("launchPermission"))]),
+            p(&[("ImageId", Emi), ("Attribute", Lit("description"))]),
+        ],
+        "ModifyImageAttribute" => vec![
+            p(&[("ImageId", Emi), ("LaunchPermission.Add.1.UserId", Owner)]),
+            p(&[("ImageId", Emi), ("Attribute", Lit("description")), ("Value", Lit("b's"))]),
+        ],
+        "ResetImageAttribute" => vec![p(&[("ImageId", Emi), ("Attribute", Lit("launchPermission"))])],
         "DescribeTags" => vec![
             f("resource-id", Volume),
             f("resource-id", Snapshot),
@@ -500,6 +520,11 @@ pub const EUARE_COVERED: &[&str] = &[
     "ListAttachedUserPolicies",
     "ListAccessKeys",
     "GetLoginProfile",
+    "UploadSigningCertificate",
+    "CreateSigningCertificate",
+    "ListSigningCertificates",
+    "UpdateSigningCertificate",
+    "DeleteSigningCertificate",
 ];
 
 /// The probes of Euare action `action` for another account's admin: the
@@ -521,6 +546,15 @@ pub fn euare(action: &'static str) -> Vec<Probe> {
         "CreateLoginProfile" | "UpdateLoginProfile" => {
             out.push(p(&[("DelegateAccount", AccountName), ("Password", Lit("another horse battery"))]));
         }
+        "UpdateSigningCertificate" => out.push(p(&[
+            ("DelegateAccount", AccountName),
+            ("CertificateId", Lit("QFYJ4UDWPW5BOMZ2BSQH4XUYRDBKJPXO")),
+            ("Status", Lit("Inactive")),
+        ])),
+        "DeleteSigningCertificate" => out.push(p(&[
+            ("DelegateAccount", AccountName),
+            ("CertificateId", Lit("QFYJ4UDWPW5BOMZ2BSQH4XUYRDBKJPXO")),
+        ])),
         _ => {}
     }
     out

@@ -3,6 +3,7 @@
 //! here); and the claim of an account name.
 
 use super::events::*;
+use super::signing_certificates::SigningCertificate;
 use crate::aggregate::{Aggregate, Evolve, State, StateView};
 use crate::ids::{AccessKeyId, AccountId, SecurityGroupId, UserName};
 use crate::key_pairs::KeyPair;
@@ -24,6 +25,8 @@ pub struct Account {
     /// Users with a console password → whether they must change it at
     /// the next sign-in (`login_profiles.rs`).
     pub login_profiles: BTreeMap<UserName, bool>,
+    /// Users' signing certificates by certificate id (`signing_certificates.rs`).
+    pub signing_certificates: BTreeMap<String, SigningCertificate>,
 }
 
 impl State for Account {
@@ -39,6 +42,7 @@ impl State for Account {
             key_pairs: BTreeMap::new(),
             groups: BTreeMap::new(),
             login_profiles: BTreeMap::new(),
+            signing_certificates: BTreeMap::new(),
         }
     }
 
@@ -91,6 +95,18 @@ impl Evolve for Account {
             }
             AccountEvent::LoginProfileDeleted(e) => {
                 self.login_profiles.remove(&e.user);
+            }
+            AccountEvent::SigningCertificateUploaded(e) => {
+                let certificate = SigningCertificate { user: e.user.clone(), active: true };
+                self.signing_certificates.insert(e.certificate.clone(), certificate);
+            }
+            AccountEvent::SigningCertificateStatusChanged(e) => {
+                if let Some(s) = self.signing_certificates.get_mut(&e.certificate) {
+                    s.active = e.active;
+                }
+            }
+            AccountEvent::SigningCertificateDeleted(e) => {
+                self.signing_certificates.remove(&e.certificate);
             }
         }
     }

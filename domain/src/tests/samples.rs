@@ -49,6 +49,7 @@ pub(crate) fn image_cmd(image: ImageId, kind: ImageKind, kernel: Option<ImageId>
         kernel,
         ramdisk: None,
         public: true,
+        bundle: None,
         at: t(1),
     }
 }
@@ -282,6 +283,28 @@ pub(crate) fn every_event() -> Vec<Event> {
         }
         .into(),
         LoginProfileDeleted { account: admin(), user: UserName::admin(), at: t(37) }.into(),
+        SigningCertificateUploaded {
+            account: admin(),
+            user: UserName::admin(),
+            certificate: "QFYJ4UDWPW5BOMZ2BSQH4XUYRDBKJPXO".into(),
+            pem: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n".into(),
+            issued_by_cloud: true,
+            at: t(90),
+        }
+        .into(),
+        SigningCertificateStatusChanged {
+            user: UserName::admin(),
+            certificate: "QFYJ4UDWPW5BOMZ2BSQH4XUYRDBKJPXO".into(),
+            active: false,
+            at: t(91),
+        }
+        .into(),
+        SigningCertificateDeleted {
+            user: UserName::admin(),
+            certificate: "QFYJ4UDWPW5BOMZ2BSQH4XUYRDBKJPXO".into(),
+            at: t(92),
+        }
+        .into(),
         InstanceRequested {
             instance: i.clone(),
             reservation: ReservationId::from_bits(5),
@@ -548,6 +571,29 @@ pub(crate) fn every_event() -> Vec<Event> {
             at: t(4),
         }
         .into(),
+        ImageBundleRecorded {
+            bucket: "images".into(),
+            manifest_key: "disk.img.manifest.xml".into(),
+            manifest_version: "null".into(),
+            manifest_sha256: "cd".repeat(32),
+            signed_by: "QFYJ4UDWPW5BOMZ2BSQH4XUYRDBKJPXO".into(),
+            image_digest: "ef".repeat(20),
+            image_size: 10240,
+            bundled_size: 2064,
+            encrypted_key: "0a".repeat(256),
+            encrypted_iv: "0b".repeat(256),
+            parts: vec![ImagePart {
+                key: "disk.img.part.00".into(),
+                version: "null".into(),
+                sha1: "12".repeat(20),
+                size: 2064,
+            }],
+            at: t(93),
+        }
+        .into(),
+        ImageDeregistered { at: t(94) }.into(),
+        ImageLaunchPermissionsSet { accounts: vec![other_account()], public: false, at: t(95) }.into(),
+        ImageDescriptionSet { description: "my image".into(), at: t(96) }.into(),
         ReservationCreated {
             reservation: ReservationId::from_bits(5),
             account: admin(),

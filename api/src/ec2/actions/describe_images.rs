@@ -1,4 +1,9 @@
-//! DescribeImages: the images the caller may see (public or its own).
+//! DescribeImages: the images the caller may launch (public, its own, or
+//! shared with it by launch permission), never a deregistered one.
+//! `Owner.N`: `self`, an account id, or `amazon` / `system` / `eucalyptus`
+//! for the cloud's built-in images. `ExecutableBy.N`: `self`, `all` (the
+//! public ones) or an account id (the caller's images that account may
+//! launch).
 
 use crate::app::App;
 use crate::ec2::Ctx;
@@ -7,7 +12,7 @@ use crate::ec2::filter::{all_match, check_names};
 use crate::ec2::params::{Filter, Params};
 use crate::ec2::render::iso_time;
 use crate::ec2::tagging;
-use domain::ImageId;
+use domain::{AccountId, ImageId};
 use projections::ImageRow;
 
 const FILTERS: &[&str] = &[
@@ -18,6 +23,7 @@ const FILTERS: &[&str] = &[
     "image-type",
     "is-public",
     "owner-id",
+    "owner-alias",
     "state",
     "kernel-id",
     "ramdisk-id",
@@ -31,6 +37,7 @@ const FILTERS: &[&str] = &[
 pub struct Request {
     ids: Vec<ImageId>,
     owners: Vec<String>,
+    executable_by: Vec<String>,
     filters: Vec<Filter>,
 }
 
@@ -45,7 +52,8 @@ pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
         .collect::<Result<Vec<_>, _>>()?;
     let filters = params.filters()?;
     check_names(&filters, FILTERS)?;
-    Ok(Request { ids, owners: params.list("Owner").into_iter().map(str::to_owned).collect(), filters })
+    let list = |name: &str| params.list(name).into_iter().map(str::to_owned).collect::<Vec<_>>();
+    Ok(Request { ids, owners: list("Owner"), executable_by: list("ExecutableBy"), filters })
 }
 
 fn values<'a>(id: &'a ImageId, row: &'a ImageRow, name: &str) -> Vec<&'a str> {
@@ -57,6 +65,13 @@ fn values<'a>(id: &'a ImageId, row: &'a ImageRow, name: &str) -> Vec<&'a str> {
         "image-type" => vec![row.kind.ec2_name()],
         "is-public" => vec![if row.public { "true" } else { "false" }],
         "owner-id" => vec![row.owner.as_str()],
+        "owner-alias" => {
+            if row.owner == AccountId::system() {
+                vec!["amazon"]
+            } else {
+                Vec::new()
+            }
+        }
         "state" => vec!["available"],
         "kernel-id" => row.kernel.iter().map(|k| k.as_str()).collect(),
         "ramdisk-id" => row.ramdisk.iter().map(|k| k.as_str()).collect(),
@@ -71,7 +86,7 @@ fn values<'a>(id: &'a ImageId, row: &'a ImageRow, name: &str) -> Vec<&'a str> {
 pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
     let models = ctx.models(app);
     let account = ctx.account();
-    let visible = |row: &ImageRow| row.public || &row.owner == account;
+    let visible = |row: &ImageRow| row.executable_by(account);
     let mut chosen: Vec<(&ImageId, &ImageRow)> = Vec::new();
     if r.ids.is_empty() {
         chosen.extend(models.images.iter().filter(|(_, row)| visible(row)));
@@ -94,9 +109,20 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
         let owner_ok = r.owners.is_empty()
             || r.owners.iter().any(|o| match o.as_str() {
                 "self" => &row.owner == account,
+                "amazon" | "system" | "eucalyptus" => row.owner == AccountId::system(),
                 other => row.owner.as_str() == other,
             });
+        let executable_ok = r.executable_by.is_empty()
+            || r.executable_by.iter().any(|e| match e.as_str() {
+                "all" => row.public,
+                "self" => row.executable_by(account),
+                other => {
+                    &row.owner == account
+                        && (row.public || row.shared_with.iter().any(|a| a.as_str() == other))
+                }
+            });
         owner_ok
+            && executable_ok
             && all_match(&r.filters, &models.tags, id.as_str(), |name| {
                 values(id, row, name).into_iter().map(std::borrow::Cow::Borrowed).collect()
             })

@@ -6,6 +6,9 @@
 //! UpdateLoginProfile, DeleteLoginProfile and GetLoginProfile, in IAM's
 //! shapes; the password is never answered, only whether one exists.
 //!
+//! Signing certificates (`certificates`): Upload/List/Update/Delete, and
+//! Eucalyptus's CreateSigningCertificate.
+//!
 //! CreateAccount is Eucalyptus's extension: it also makes the account's
 //! `default` security group and a first access key for its `admin` user,
 //! whose secret is in the answer once.
@@ -23,6 +26,8 @@ use axum::routing::any;
 use domain::{AccountId, DecideError, UserName};
 use std::sync::Arc;
 use tracing::Instrument;
+
+mod certificates;
 
 const NAMESPACE: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
 
@@ -96,6 +101,21 @@ impl From<crate::app::ExecuteError> for IamError {
                 "NoSuchEntity",
                 StatusCode::NOT_FOUND,
                 format!("The user with name {u} cannot be found."),
+            ),
+            crate::app::ExecuteError::Refused(DecideError::DuplicateCertificate(c)) => IamError::new(
+                "DuplicateCertificate",
+                StatusCode::CONFLICT,
+                format!("The certificate {c} already exists."),
+            ),
+            crate::app::ExecuteError::Refused(DecideError::SigningCertificateLimit(u)) => IamError::new(
+                "LimitExceeded",
+                StatusCode::CONFLICT,
+                format!("Cannot exceed quota for CertificatesPerUser: 2 (user {u})."),
+            ),
+            crate::app::ExecuteError::Refused(DecideError::SigningCertificateNotFound(c)) => IamError::new(
+                "NoSuchEntity",
+                StatusCode::NOT_FOUND,
+                format!("The Certificate with id {c} cannot be found."),
             ),
             other => IamError(other.into()),
         }
@@ -178,6 +198,10 @@ pub(crate) const CHANGES: &[&str] = &[
     "CreateLoginProfile",
     "UpdateLoginProfile",
     "DeleteLoginProfile",
+    "UploadSigningCertificate",
+    "CreateSigningCertificate",
+    "UpdateSigningCertificate",
+    "DeleteSigningCertificate",
 ];
 
 /// The actions that only read: recorded only when refused for
@@ -192,6 +216,7 @@ pub(crate) const READS: &[&str] = &[
     "ListAttachedUserPolicies",
     "ListAccessKeys",
     "GetLoginProfile",
+    "ListSigningCertificates",
 ];
 
 /// Is this refusal of an authenticated caller recorded?
@@ -463,6 +488,22 @@ async fn serve_authenticated(
             x.open_owned(format!("{action}Result")).open("LoginProfile");
             x.text("UserName", subject.as_str()).text("CreateDate", &iso_time(row.created_at));
             x.display("PasswordResetRequired", row.reset_required).close().close();
+        }
+        a if certificates::ACTIONS.contains(&a) => {
+            if !(own || manages) {
+                return Err(denied());
+            }
+            let models_has_user = app
+                .projections
+                .read()
+                .accounts
+                .accounts
+                .get(&target)
+                .is_some_and(|r| r.users.contains(&subject));
+            if !models_has_user {
+                return Err(no_user(&subject));
+            }
+            certificates::serve(app, a, params, &target, &subject, meta, &mut x).await?;
         }
         other => {
             return Err(IamError::new(
