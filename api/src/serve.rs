@@ -201,6 +201,12 @@ async fn serve_inner(
                 }
             }
         };
+        // Answers go out as soon as they are written: with Nagle's
+        // algorithm, a small body written after its head waited for the
+        // client's delayed ACK (about 40 ms a request).
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
         let admitted = tokio::select! {
             _ = &mut shutdown => break,
             admitted = connections.admit(limits.max_connections) => admitted,
