@@ -57,6 +57,12 @@ def main():
     sigv2 = boto3.client("s3", config=Config(signature_version="s3", s3={"addressing_style": "path"}))
 
     virtual.create_bucket(Bucket="boto-bucket")
+    # SigV2 on the bucket itself: botocore signs `/bucket/`, sends `/bucket`.
+    sigv2.create_bucket(Bucket="boto-v2")
+    assert sigv2.list_objects(Bucket="boto-v2").get("Contents") is None
+    sigv2.get_bucket_acl(Bucket="boto-v2")
+    sigv2.head_bucket(Bucket="boto-v2")
+    sigv2.delete_bucket(Bucket="boto-v2")
     assert error_code(path.create_bucket, Bucket="boto-bucket") == "BucketAlreadyOwnedByYou"
     names = [b["Name"] for b in sigv2.list_buckets()["Buckets"]]
     assert names == ["boto-bucket"], names

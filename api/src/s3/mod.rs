@@ -23,6 +23,7 @@ mod objects;
 mod ops;
 mod prefixed;
 mod read;
+mod sigv2_slash;
 #[cfg(test)]
 mod tests;
 

@@ -142,6 +142,11 @@ pub(crate) async fn serve(
         return answer;
     }
     let (method, origin) = (request.method().clone(), request.headers().clone());
+    let mut request = request;
+    let secret_of = |key: &str| crate::auth::SecretLookup::secret(&walrus.app.credentials, key);
+    if let Some(uri) = super::sigv2_slash::uri_for_s3s(request.uri(), &method, &origin, secret_of) {
+        *request.uri_mut() = uri;
+    }
     let mut response = forward(service, request).await;
     super::cors::decorate(walrus, &method, &origin, &path, &mut response);
     response
