@@ -115,6 +115,17 @@ fn buckets_and_objects_through_the_aws_cli() {
     assert_eq!(got["ETag"], put["ETag"]);
 
     // Ranges and conditions.
+    ok(api(&[
+        "put-object",
+        "--bucket",
+        "photos",
+        "--key",
+        "2026/pub.jpg",
+        "--body",
+        &file,
+        "--acl",
+        "public-read",
+    ]));
     let ranged = ok(api(&[
         "get-object",
         "--bucket",
@@ -141,6 +152,21 @@ fn buckets_and_objects_through_the_aws_cli() {
         ])
     };
     assert_eq!(refused(get_if("--if-none-match", &etag)), "304");
+    let (code, headers) = {
+        let out = Command::new("curl")
+            .args(["-s", "-o", "/dev/null", "-D", "-", "-H", &format!("If-None-Match: {etag}")])
+            .arg(format!("http://127.0.0.1:{}/photos/2026/pub.jpg", cloud.s3_port))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_ascii_lowercase();
+        (text.lines().next().unwrap_or("").to_owned(), text)
+    };
+    assert!(code.contains("304"), "{headers}");
+    assert!(
+        headers.contains(&format!("etag: {}", etag.to_ascii_lowercase())),
+        "a 304 names its ETag: {headers}"
+    );
+    ok(api(&["delete-object", "--bucket", "photos", "--key", "2026/pub.jpg"]));
     assert_eq!(refused(get_if("--if-match", "\"0000\"")), "PreconditionFailed");
     ok(get_if("--if-match", &etag));
     assert_eq!(refused(get_if("--if-modified-since", "2099-01-01T00:00:00Z")), "304");

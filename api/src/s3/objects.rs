@@ -199,14 +199,24 @@ fn preconditions(
             "At least one of the preconditions you specified did not hold."
         ));
     }
+    let not_modified = || {
+        // A 304 still says which version the client has (RFC 9110).
+        let mut e = S3Error::new(S3ErrorCode::NotModified);
+        let mut headers = axum::http::HeaderMap::new();
+        if let Ok(v) = axum::http::HeaderValue::from_str(&format!("\"{}\"", content.etag)) {
+            headers.insert(axum::http::header::ETAG, v);
+        }
+        e.set_headers(headers);
+        e
+    };
     if let Some(c) = if_none_match {
         if matches(c) {
-            return Err(S3Error::new(S3ErrorCode::NotModified));
+            return Err(not_modified());
         }
     } else if let Some(t) = if_modified_since
         && modified <= secs(t)
     {
-        return Err(S3Error::new(S3ErrorCode::NotModified));
+        return Err(not_modified());
     }
     Ok(())
 }
@@ -650,7 +660,7 @@ impl Walrus {
             is_truncated: Some(truncated),
             contents: Some(page.entries.iter().map(|(k, v)| listed(&models, encode(k), v, true)).collect()),
             common_prefixes: prefixes(page.prefixes, &encode),
-            delimiter: i.delimiter.as_deref().map(&encode),
+            delimiter: delimiter_of(i.delimiter.as_deref()).map(&encode),
             next_marker: page.next.as_deref().map(&encode),
             encoding_type: i.encoding_type.clone(),
             ..Default::default()
@@ -688,7 +698,7 @@ impl Walrus {
                 page.entries.iter().map(|(k, v)| listed(&models, encode(k), v, with_owner)).collect(),
             ),
             common_prefixes: prefixes(page.prefixes, &encode),
-            delimiter: i.delimiter.as_deref().map(&encode),
+            delimiter: delimiter_of(i.delimiter.as_deref()).map(&encode),
             encoding_type: i.encoding_type.clone(),
             start_after: i.start_after.as_deref().map(&encode),
             ..Default::default()
@@ -754,7 +764,7 @@ impl Walrus {
         Ok(S3Response::new(ListObjectVersionsOutput {
             common_prefixes: prefixes(page.prefixes, &encode),
             delete_markers: (!markers.is_empty()).then_some(markers),
-            delimiter: i.delimiter.as_deref().map(&encode),
+            delimiter: delimiter_of(i.delimiter.as_deref()).map(&encode),
             encoding_type: i.encoding_type.clone(),
             is_truncated: Some(truncated),
             key_marker: Some(encode(i.key_marker.as_deref().unwrap_or(""))),
