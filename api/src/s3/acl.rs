@@ -22,6 +22,52 @@ pub(crate) struct GrantHeaders<'a> {
     pub write_acp: Option<&'a str>,
 }
 
+/// The ACL a request of an s3s input with a canned `acl` and the
+/// `x-amz-grant-*` fields asks for (`write`: whether the input has
+/// `grant_write`, which only buckets' have), with `policy` if it has one.
+macro_rules! requested_by {
+    ($i:expr, write) => {
+        $crate::s3::acl::requested(
+            $i.acl.as_ref().map(|a| a.as_str()),
+            &$crate::s3::acl::GrantHeaders {
+                full_control: $i.grant_full_control.as_deref(),
+                read: $i.grant_read.as_deref(),
+                read_acp: $i.grant_read_acp.as_deref(),
+                write: $i.grant_write.as_deref(),
+                write_acp: $i.grant_write_acp.as_deref(),
+            },
+            None,
+        )
+    };
+    ($i:expr, write, $policy:expr) => {
+        $crate::s3::acl::requested(
+            $i.acl.as_ref().map(|a| a.as_str()),
+            &$crate::s3::acl::GrantHeaders {
+                full_control: $i.grant_full_control.as_deref(),
+                read: $i.grant_read.as_deref(),
+                read_acp: $i.grant_read_acp.as_deref(),
+                write: $i.grant_write.as_deref(),
+                write_acp: $i.grant_write_acp.as_deref(),
+            },
+            $policy,
+        )
+    };
+    ($i:expr) => {
+        $crate::s3::acl::requested(
+            $i.acl.as_ref().map(|a| a.as_str()),
+            &$crate::s3::acl::GrantHeaders {
+                full_control: $i.grant_full_control.as_deref(),
+                read: $i.grant_read.as_deref(),
+                read_acp: $i.grant_read_acp.as_deref(),
+                write: None,
+                write_acp: $i.grant_write_acp.as_deref(),
+            },
+            None,
+        )
+    };
+}
+pub(crate) use requested_by;
+
 fn malformed(why: impl Into<String>) -> S3Error {
     S3Error::with_message(S3ErrorCode::InvalidArgument, why.into())
 }

@@ -1,7 +1,7 @@
 //! Buckets: create, delete, head, list, location, ACL, versioning, CORS
 //! and tagging.
 
-use super::acl::{self, GrantHeaders};
+use super::acl;
 use super::objects::bucket_name;
 use super::read;
 use super::{Walrus, s3_time};
@@ -68,17 +68,7 @@ impl Walrus {
                 ),
             ));
         }
-        let acl = acl::requested(
-            i.acl.as_ref().map(|a| a.as_str()),
-            &GrantHeaders {
-                full_control: i.grant_full_control.as_deref(),
-                read: i.grant_read.as_deref(),
-                read_acp: i.grant_read_acp.as_deref(),
-                write: i.grant_write.as_deref(),
-                write_acp: i.grant_write_acp.as_deref(),
-            },
-            None,
-        )?;
+        let acl = acl::requested_by!(i, write)?;
         let command = Command::CreateBucket(CreateBucket {
             caller: who.caller.clone(),
             bucket: name,
@@ -153,17 +143,7 @@ impl Walrus {
         let who = self.who(&req)?;
         who.changing()?;
         let i = req.input;
-        let acl = acl::requested(
-            i.acl.as_ref().map(|a| a.as_str()),
-            &GrantHeaders {
-                full_control: i.grant_full_control.as_deref(),
-                read: i.grant_read.as_deref(),
-                read_acp: i.grant_read_acp.as_deref(),
-                write: i.grant_write.as_deref(),
-                write_acp: i.grant_write_acp.as_deref(),
-            },
-            i.access_control_policy.as_ref(),
-        )?;
+        let acl = acl::requested_by!(i, write, i.access_control_policy.as_ref())?;
         let command = Command::PutBucketAcl(PutBucketAcl {
             caller: who.caller.clone(),
             bucket: bucket_name(&i.bucket)?,

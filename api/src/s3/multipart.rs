@@ -2,9 +2,9 @@
 //! from another object's range), the object made of the listed parts in
 //! order without copying them, its ETag the MD5 of their MD5s and `-N`.
 
-use super::acl::{self, GrantHeaders};
+use super::acl;
 use super::listing;
-use super::objects::{bucket_name, etag, fresh_id, headers, key_ok, metadata};
+use super::objects::{bucket_name, etag, fresh_id, headers_of, key_ok, metadata};
 use super::read;
 use super::{Walrus, s3_time};
 use domain::Command;
@@ -43,31 +43,14 @@ impl Walrus {
         who.changing()?;
         let i = req.input;
         key_ok(&i.key)?;
-        let acl = acl::requested(
-            i.acl.as_ref().map(|a| a.as_str()),
-            &GrantHeaders {
-                full_control: i.grant_full_control.as_deref(),
-                read: i.grant_read.as_deref(),
-                read_acp: i.grant_read_acp.as_deref(),
-                write: None,
-                write_acp: i.grant_write_acp.as_deref(),
-            },
-            None,
-        )?;
+        let acl = acl::requested_by!(i)?;
         let upload = fresh_id();
         let command = Command::CreateMultipartUpload(CreateMultipartUpload {
             caller: who.caller.clone(),
             bucket: bucket_name(&i.bucket)?,
             key: i.key.clone(),
             upload: upload.clone(),
-            headers: headers(
-                i.content_type.as_deref(),
-                i.content_encoding.as_deref(),
-                i.content_disposition.as_deref(),
-                i.content_language.as_deref(),
-                i.cache_control.as_deref(),
-                i.expires.as_ref(),
-            ),
+            headers: headers_of!(i),
             metadata: metadata(i.metadata.as_ref()),
             acl,
             at: crate::app::ids::now(),

@@ -2,7 +2,7 @@
 //! names them), GET and HEAD (ranges, conditions, the stored headers),
 //! DELETE (one or many), COPY, ACLs, and the bucket listings.
 
-use super::acl::{self, GrantHeaders};
+use super::acl;
 use super::listing::{self, MAX_KEYS};
 use super::read;
 use super::{Walrus, Who, s3_time};
@@ -53,6 +53,21 @@ pub(crate) fn headers(
         expires,
     }
 }
+
+/// [`headers`] of an s3s input that has the standard header fields.
+macro_rules! headers_of {
+    ($i:expr) => {
+        $crate::s3::objects::headers(
+            $i.content_type.as_deref(),
+            $i.content_encoding.as_deref(),
+            $i.content_disposition.as_deref(),
+            $i.content_language.as_deref(),
+            $i.cache_control.as_deref(),
+            $i.expires.as_ref(),
+        )
+    };
+}
+pub(crate) use headers_of;
 
 /// `x-amz-meta-*`, names lowercase, sorted (so a stored object's metadata
 /// does not depend on a hash map's order).
@@ -282,31 +297,14 @@ impl Walrus {
             let models = self.app.projections.read();
             read::bucket_for(&models, &input.bucket, &who.caller, Permission::Write)?;
         }
-        let acl = acl::requested(
-            input.acl.as_ref().map(|a| a.as_str()),
-            &GrantHeaders {
-                full_control: input.grant_full_control.as_deref(),
-                read: input.grant_read.as_deref(),
-                read_acp: input.grant_read_acp.as_deref(),
-                write: None,
-                write_acp: input.grant_write_acp.as_deref(),
-            },
-            None,
-        )?;
+        let acl = acl::requested_by!(input)?;
         let (part, md5, _pin) =
             self.store_body(input.body, input.content_length, input.content_md5.as_deref()).await?;
         let content = ObjectContent {
             size: part.size,
             parts: vec![part],
             etag: md5,
-            headers: headers(
-                input.content_type.as_deref(),
-                input.content_encoding.as_deref(),
-                input.content_disposition.as_deref(),
-                input.content_language.as_deref(),
-                input.cache_control.as_deref(),
-                input.expires.as_ref(),
-            ),
+            headers: headers_of!(input),
             metadata: metadata(input.metadata.as_ref()),
         };
         let command = Command::PutObject(PutObject {
@@ -538,33 +536,12 @@ impl Walrus {
             let content = v.content.as_ref().ok_or_else(|| S3Error::new(S3ErrorCode::NoSuchKey))?;
             copy_preconditions(v, content, &i)?;
         }
-        let replace =
-            i.metadata_directive.as_ref().is_some_and(|d| d.as_str() == MetadataDirective::REPLACE).then(
-                || {
-                    (
-                        headers(
-                            i.content_type.as_deref(),
-                            i.content_encoding.as_deref(),
-                            i.content_disposition.as_deref(),
-                            i.content_language.as_deref(),
-                            i.cache_control.as_deref(),
-                            i.expires.as_ref(),
-                        ),
-                        metadata(i.metadata.as_ref()),
-                    )
-                },
-            );
-        let acl = acl::requested(
-            i.acl.as_ref().map(|a| a.as_str()),
-            &GrantHeaders {
-                full_control: i.grant_full_control.as_deref(),
-                read: i.grant_read.as_deref(),
-                read_acp: i.grant_read_acp.as_deref(),
-                write: None,
-                write_acp: i.grant_write_acp.as_deref(),
-            },
-            None,
-        )?;
+        let replace = i
+            .metadata_directive
+            .as_ref()
+            .is_some_and(|d| d.as_str() == MetadataDirective::REPLACE)
+            .then(|| (headers_of!(i), metadata(i.metadata.as_ref())));
+        let acl = acl::requested_by!(i)?;
         let at = crate::app::ids::now();
         let command = Command::CopyObject(CopyObject {
             caller: who.caller.clone(),
@@ -615,17 +592,7 @@ impl Walrus {
         let who = self.who(&req)?;
         who.changing()?;
         let i = req.input;
-        let acl = acl::requested(
-            i.acl.as_ref().map(|a| a.as_str()),
-            &GrantHeaders {
-                full_control: i.grant_full_control.as_deref(),
-                read: i.grant_read.as_deref(),
-                read_acp: i.grant_read_acp.as_deref(),
-                write: i.grant_write.as_deref(),
-                write_acp: i.grant_write_acp.as_deref(),
-            },
-            i.access_control_policy.as_ref(),
-        )?;
+        let acl = acl::requested_by!(i, write, i.access_control_policy.as_ref())?;
         let command = Command::PutObjectAcl(PutObjectAcl {
             caller: who.caller.clone(),
             bucket: bucket_name(&i.bucket)?,
