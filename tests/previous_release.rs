@@ -94,10 +94,14 @@ fn a_data_directory_of_the_previous_release_opens_verifies_and_answers_the_same(
         assert_eq!(got, expected_json(&format!("describe-{action}.json")), "describe-{action}");
     }
     cloud.stop();
-    // Starting decided two things only: the cloud admin's console password
-    // (the release had no web console), written to DATA_DIR first, and
-    // the zone's block storage (the release had none).
-    assert_eq!(log_head(&dir), records + 2, "starting on the release's log decided two things");
+    // Starting decided three things only: the cloud admin's console
+    // password (the release had no web console), written to DATA_DIR
+    // first, the zone's block storage (the release had none), and, as the
+    // fixture keeps no eucarc, the admin's signing certificate named by
+    // the eucarc written again (the release had no image bundles).
+    assert_eq!(log_head(&dir), records + 3, "starting on the release's log decided three things");
+    let audit = stdout_of(replay(&dir, &["audit", "--action", "UploadSigningCertificate"]));
+    assert_eq!(audit.lines().filter(|l| l.contains("UploadSigningCertificate")).count(), 1, "{audit}");
     let audit = stdout_of(replay(&dir, &["audit", "--action", "CreateLoginProfile"]));
     assert_eq!(audit.lines().filter(|l| l.contains("CreateLoginProfile")).count(), 1, "{audit}");
     let audit = stdout_of(replay(&dir, &["audit", "--action", "ConfigureStorage"]));
