@@ -26,44 +26,27 @@ pub(crate) struct GrantHeaders<'a> {
 /// `x-amz-grant-*` fields asks for (`write`: whether the input has
 /// `grant_write`, which only buckets' have), with `policy` if it has one.
 macro_rules! requested_by {
-    ($i:expr, write) => {
+    (@ $i:expr, $write:expr, $policy:expr) => {
         $crate::s3::acl::requested(
             $i.acl.as_ref().map(|a| a.as_str()),
             &$crate::s3::acl::GrantHeaders {
                 full_control: $i.grant_full_control.as_deref(),
                 read: $i.grant_read.as_deref(),
                 read_acp: $i.grant_read_acp.as_deref(),
-                write: $i.grant_write.as_deref(),
-                write_acp: $i.grant_write_acp.as_deref(),
-            },
-            None,
-        )
-    };
-    ($i:expr, write, $policy:expr) => {
-        $crate::s3::acl::requested(
-            $i.acl.as_ref().map(|a| a.as_str()),
-            &$crate::s3::acl::GrantHeaders {
-                full_control: $i.grant_full_control.as_deref(),
-                read: $i.grant_read.as_deref(),
-                read_acp: $i.grant_read_acp.as_deref(),
-                write: $i.grant_write.as_deref(),
+                write: $write,
                 write_acp: $i.grant_write_acp.as_deref(),
             },
             $policy,
         )
     };
+    ($i:expr, write) => {
+        $crate::s3::acl::requested_by!(@ $i, $i.grant_write.as_deref(), None)
+    };
+    ($i:expr, write, $policy:expr) => {
+        $crate::s3::acl::requested_by!(@ $i, $i.grant_write.as_deref(), $policy)
+    };
     ($i:expr) => {
-        $crate::s3::acl::requested(
-            $i.acl.as_ref().map(|a| a.as_str()),
-            &$crate::s3::acl::GrantHeaders {
-                full_control: $i.grant_full_control.as_deref(),
-                read: $i.grant_read.as_deref(),
-                read_acp: $i.grant_read_acp.as_deref(),
-                write: None,
-                write_acp: $i.grant_write_acp.as_deref(),
-            },
-            None,
-        )
+        $crate::s3::acl::requested_by!(@ $i, None, None)
     };
 }
 pub(crate) use requested_by;

@@ -76,7 +76,7 @@ impl Walrus {
             acl,
             at: crate::app::ids::now(),
         });
-        self.execute(&who, command, &[&i.bucket]).await?;
+        self.execute(&who, command).await?;
         Ok(S3Response::new(CreateBucketOutput { location: Some(format!("/{}", i.bucket)) }))
     }
 
@@ -92,7 +92,7 @@ impl Walrus {
             bucket: bucket_name(&bucket)?,
             at: crate::app::ids::now(),
         });
-        self.execute(&who, command, &[&bucket]).await?;
+        self.execute(&who, command).await?;
         Ok(S3Response::new(DeleteBucketOutput::default()))
     }
 
@@ -150,7 +150,7 @@ impl Walrus {
             acl,
             at: crate::app::ids::now(),
         });
-        self.execute(&who, command, &[&i.bucket]).await?;
+        self.execute(&who, command).await?;
         Ok(S3Response::new(PutBucketAclOutput::default()))
     }
 
@@ -189,7 +189,7 @@ impl Walrus {
             versioning,
             at: crate::app::ids::now(),
         });
-        self.execute(&who, command, &[&i.bucket]).await?;
+        self.execute(&who, command).await?;
         Ok(S3Response::new(PutBucketVersioningOutput::default()))
     }
 
@@ -274,7 +274,7 @@ impl Walrus {
             rules,
             at: crate::app::ids::now(),
         });
-        self.execute(who, command, &[bucket]).await.map(|_| ())
+        self.execute(who, command).await.map(|_| ())
     }
 
     pub(crate) async fn get_bucket_tagging_impl(
@@ -336,6 +336,6 @@ impl Walrus {
             tags,
             at: crate::app::ids::now(),
         });
-        self.execute(who, command, &[bucket]).await.map(|_| ())
+        self.execute(who, command).await.map(|_| ())
     }
 }

@@ -63,12 +63,7 @@ fn failure(e: &ExecuteError) -> S3Error {
 
 impl Walrus {
     /// Runs `command` for `who`: what it did, or S3's error.
-    pub(crate) async fn execute(
-        &self,
-        who: &Who,
-        command: Command,
-        _resources: &[&str],
-    ) -> S3Result<Executed> {
+    pub(crate) async fn execute(&self, who: &Who, command: Command) -> S3Result<Executed> {
         match self.app.execute(command, &who.meta).await {
             Ok(executed) => Ok(executed),
             Err(ExecuteError::Refused(reason)) => Err(refusal(&reason)),

@@ -55,7 +55,7 @@ impl Walrus {
             acl,
             at: crate::app::ids::now(),
         });
-        self.execute(&who, command, &[&i.bucket, &i.key]).await?;
+        self.execute(&who, command).await?;
         Ok(S3Response::new(CreateMultipartUploadOutput {
             bucket: Some(i.bucket),
             key: Some(i.key),
@@ -110,7 +110,7 @@ impl Walrus {
             etag: md5,
             at: crate::app::ids::now(),
         });
-        self.execute(who, command, &[bucket, key]).await.map(|_| ())
+        self.execute(who, command).await.map(|_| ())
     }
 
     pub(crate) async fn upload_part_copy_impl(
@@ -181,7 +181,7 @@ impl Walrus {
             version: fresh_id(),
             at: crate::app::ids::now(),
         });
-        let executed = self.execute(&who, command, &[&i.bucket, &i.key]).await?;
+        let executed = self.execute(&who, command).await?;
         let version = match executed.decision.reply {
             domain::Reply::Object { version, .. } => version,
             _ => None,
@@ -210,7 +210,7 @@ impl Walrus {
             upload: i.upload_id.clone(),
             at: crate::app::ids::now(),
         });
-        self.execute(&who, command, &[&i.bucket, &i.key]).await?;
+        self.execute(&who, command).await?;
         Ok(S3Response::new(AbortMultipartUploadOutput::default()))
     }
 

@@ -7,8 +7,8 @@ use super::listing::{self, MAX_KEYS};
 use super::read;
 use super::{Walrus, Who, s3_time};
 use domain::buckets::{
-    BlobRef, Bucket, CopyObject, DeleteObject, MAX_PUT_BYTES, ObjectContent, ObjectHeaders, ObjectRef,
-    ObjectVersion, Permission, PutObject, PutObjectAcl, check_key,
+    BlobRef, CopyObject, DeleteObject, MAX_PUT_BYTES, ObjectContent, ObjectHeaders, ObjectRef, ObjectVersion,
+    Permission, PutObject, PutObjectAcl, check_key,
 };
 use domain::{Command, Reply};
 use futures::{StreamExt, TryStreamExt};
@@ -317,7 +317,7 @@ impl Walrus {
             if_none_match: input.if_none_match.as_ref().is_some_and(ETagCondition::is_any),
             at: crate::app::ids::now(),
         });
-        let executed = self.execute(&who, command, &[&input.bucket, &input.key]).await?;
+        let executed = self.execute(&who, command).await?;
         let Reply::Object { version, etag: Some(tag), .. } = executed.decision.reply else {
             return Err(S3Error::new(S3ErrorCode::InternalError));
         };
@@ -334,27 +334,23 @@ impl Walrus {
     ) -> S3Result<S3Response<GetObjectOutput>> {
         let who = self.who(&req)?;
         let i = req.input;
-        let (content, v, last_modified) = {
+        // One look at the read models: the version, its conditions, and
+        // the version id S3 shows for it.
+        let (content, version, last_modified) = {
             let models = self.app.projections.read();
             let bucket = read::bucket(&models, &i.bucket)?;
             let v = read::object(bucket, &i.key, i.version_id.as_deref(), &who.caller, Permission::Read)?;
             let content = v.content.clone().ok_or_else(|| S3Error::new(S3ErrorCode::NoSuchKey))?;
-            (content, v.version.clone(), s3_time(v.modified))
-        };
-        let version = self.version_shown(&i.bucket, &v);
-        {
-            let models = self.app.projections.read();
-            let bucket = read::bucket(&models, &i.bucket)?;
-            let object = read::object(bucket, &i.key, Some(&v), &who.caller, Permission::Read)?;
             preconditions(
-                object,
+                v,
                 &content,
                 i.if_match.as_ref(),
                 i.if_none_match.as_ref(),
                 i.if_modified_since.as_ref(),
                 i.if_unmodified_since.as_ref(),
             )?;
-        }
+            (content, bucket.version_shown(&v.version), s3_time(v.modified))
+        };
         let range = range_of(i.range.as_ref(), content.size)?;
         let bytes = range.clone().unwrap_or(0..content.size);
         let body = self.body(&content.parts, bytes.clone())?;
@@ -381,8 +377,9 @@ impl Walrus {
             version_id: version,
             ..Default::default()
         };
+        let partial = output.content_range.is_some();
         let mut response = S3Response::new(output);
-        if i_range_given(&response) {
+        if partial {
             response.status = Some(axum::http::StatusCode::PARTIAL_CONTENT);
         }
         Ok(response)
@@ -424,16 +421,9 @@ impl Walrus {
             last_modified: Some(s3_time(v.modified)),
             metadata: to_metadata(&content.metadata),
             parts_count: (content.parts.len() > 1).then_some(content.parts.len() as i32),
-            version_id: shown(bucket, &v.version),
+            version_id: bucket.version_shown(&v.version),
             ..Default::default()
         }))
-    }
-
-    /// The version id S3 shows for `version` of a bucket: none if the
-    /// bucket was never versioned.
-    fn version_shown(&self, bucket: &str, version: &str) -> Option<String> {
-        let models = self.app.projections.read();
-        models.buckets.bucket(bucket).and_then(|b| shown(b, version))
     }
 
     pub(crate) async fn delete_object_impl(
@@ -467,7 +457,7 @@ impl Walrus {
             marker: fresh_id(),
             at: crate::app::ids::now(),
         });
-        let executed = self.execute(who, command, &[bucket, key]).await?;
+        let executed = self.execute(who, command).await?;
         match executed.decision.reply {
             Reply::Object { version, delete_marker, .. } => Ok((version, delete_marker)),
             _ => Err(S3Error::new(S3ErrorCode::InternalError)),
@@ -553,7 +543,7 @@ impl Walrus {
             acl,
             at,
         });
-        let executed = self.execute(&who, command, &[&i.bucket, &i.key, source_bucket, source_key]).await?;
+        let executed = self.execute(&who, command).await?;
         let Reply::Object { version, etag: tag, .. } = executed.decision.reply else {
             return Err(S3Error::new(S3ErrorCode::InternalError));
         };
@@ -601,7 +591,7 @@ impl Walrus {
             acl,
             at: crate::app::ids::now(),
         });
-        self.execute(&who, command, &[&i.bucket, &i.key]).await?;
+        self.execute(&who, command).await?;
         Ok(S3Response::new(PutObjectAclOutput::default()))
     }
 
@@ -745,15 +735,6 @@ impl Walrus {
             ..Default::default()
         }))
     }
-}
-
-fn i_range_given(response: &S3Response<GetObjectOutput>) -> bool {
-    response.output.content_range.is_some()
-}
-
-/// The version id S3 shows for `version` in `bucket`.
-pub(crate) fn shown(bucket: &Bucket, version: &str) -> Option<String> {
-    (bucket.versioning != domain::buckets::Versioning::Unversioned).then(|| version.to_owned())
 }
 
 fn http_date(s: Option<&str>) -> Option<Timestamp> {

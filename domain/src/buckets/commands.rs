@@ -257,12 +257,6 @@ fn next_version(bucket: &Bucket, fresh: &str) -> String {
     }
 }
 
-/// What a reply says about a version: its id unless the bucket was never
-/// versioned (S3 sends no `x-amz-version-id` then).
-fn shown(bucket: &Bucket, version: &str) -> Option<String> {
-    (bucket.versioning != Versioning::Unversioned).then(|| version.to_owned())
-}
-
 pub(crate) fn create_bucket(c: &CreateBucket, view: &dyn StateView) -> Result<Events, DecideError> {
     let Some(account) = c.caller.account() else {
         return Err(DecideError::AccessDenied(c.bucket.to_string()));
@@ -331,7 +325,11 @@ pub(crate) fn put_bucket_tagging(c: &PutBucketTagging, view: &dyn StateView) -> 
 }
 
 fn stored_reply(bucket: &Bucket, version: &str, etag: &str) -> Reply {
-    Reply::Object { version: shown(bucket, version), delete_marker: false, etag: Some(etag.to_owned()) }
+    Reply::Object {
+        version: bucket.version_shown(version),
+        delete_marker: false,
+        etag: Some(etag.to_owned()),
+    }
 }
 
 pub(crate) fn put_object(c: &PutObject, view: &dyn StateView) -> Result<Decision, DecideError> {

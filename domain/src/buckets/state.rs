@@ -96,6 +96,12 @@ impl Bucket {
         self.current(key).filter(|v| !v.is_delete_marker())
     }
 
+    /// The version id S3 shows for `version`: none on a bucket never
+    /// versioned (it sends no `x-amz-version-id` then).
+    pub fn version_shown(&self, version: &str) -> Option<String> {
+        (self.versioning != Versioning::Unversioned).then(|| version.to_owned())
+    }
+
     /// Whether the bucket holds no version of anything (DeleteBucket's
     /// condition; delete markers count, as in S3).
     pub fn is_empty(&self) -> bool {
