@@ -152,6 +152,23 @@ impl Reading {
 }
 
 impl BlobStore {
+    /// Several blobs (or ranges of them) one after the other as one stream:
+    /// an object made of parts. Each is opened once the one before it is
+    /// done; an error of any ends the stream.
+    pub fn concat(
+        &self,
+        pieces: Vec<(BlobId, Option<Range<u64>>)>,
+    ) -> impl Stream<Item = io::Result<Bytes>> + Send + 'static {
+        use futures::{StreamExt, TryStreamExt};
+        let store = self.clone();
+        futures::stream::iter(pieces)
+            .then(move |(id, range)| {
+                let store = store.clone();
+                async move { store.get(&id, range).await }
+            })
+            .try_flatten()
+    }
+
     /// The blob's bytes, or those of `range` (end exclusive), as a stream of
     /// chunks, each block checked before any of its bytes is yielded. A
     /// blob not stored is `NotFound`; a range outside it `InvalidInput`; a

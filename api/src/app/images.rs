@@ -46,12 +46,14 @@ impl ImageSupport {
         if total > limit {
             return Err(ObjectReadError::TooLarge(limit));
         }
+        let mut pieces = Vec::with_capacity(parts.len());
         for part in parts {
             let id: BlobId = part.blob.parse().map_err(|_| ObjectReadError::BadBlob)?;
-            let mut stream = self.blobs.get(&id, None).await?;
-            while let Some(chunk) = stream.next().await {
-                each(&chunk?);
-            }
+            pieces.push((id, None));
+        }
+        let mut stream = std::pin::pin!(self.blobs.concat(pieces));
+        while let Some(chunk) = stream.next().await {
+            each(&chunk?);
         }
         Ok(total)
     }

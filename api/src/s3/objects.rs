@@ -11,7 +11,6 @@ use domain::buckets::{
     Permission, PutObject, PutObjectAcl, check_key,
 };
 use domain::{Command, Reply};
-use futures::{StreamExt, TryStreamExt};
 use objectstore::{BlobId, WriteError};
 use s3s::dto::*;
 use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
@@ -161,17 +160,11 @@ impl Walrus {
                         "An object names a blob that is not one.",
                     )
                 })?;
-                pieces.push((id, range.start.max(start) - start..range.end.min(end) - start));
+                pieces.push((id, Some(range.start.max(start) - start..range.end.min(end) - start)));
             }
             offset = end;
         }
-        let blobs = self.blobs.clone();
-        let stream = futures::stream::iter(pieces)
-            .then(move |(id, r)| {
-                let blobs = blobs.clone();
-                async move { blobs.get(&id, Some(r)).await }
-            })
-            .try_flatten();
+        let stream = self.blobs.concat(pieces);
         Ok(StreamingBlob::wrap(sync_wrapper::SyncStream::new(stream)))
     }
 }
