@@ -16,6 +16,12 @@
 //! after one warm-up launch, and the medians are printed with their ratio
 //! to the baseline measured in the same run.
 //!
+//! 3. in the same libvirt cloud, the built-in image's kernel, initramfs and
+//!    disk imported as Walrus bundles (`yukari image import`): the import,
+//!    the first launch (the node fetches, checks, decrypts and caches the
+//!    three images; the split comes from its log) and a second launch that
+//!    finds them cached, against the built-in image's launch (2.).
+//!
 //! Needs what `scripts/run` installs (libvirt, QEMU, the built-in image).
 //! Run: `cargo bench --bench boot` (about a minute under emulation), or
 //! `cargo bench --bench boot -- --rounds N`.
@@ -72,11 +78,15 @@ async fn wait_state(client: &Ec2Client, id: &str, wanted: &str) -> Result<()> {
 }
 
 async fn launch(client: &Ec2Client, consoles: Option<&Path>) -> Result<Sample> {
+    launch_image(client, YUKARI_IMAGE, consoles).await
+}
+
+async fn launch_image(client: &Ec2Client, image: &str, consoles: Option<&Path>) -> Result<Sample> {
     let token = client_token();
     let signed = client.sign(
         "RunInstances",
         &[
-            ("ImageId", YUKARI_IMAGE),
+            ("ImageId", image),
             ("MinCount", "1"),
             ("MaxCount", "1"),
             ("InstanceType", "m1.small"),
@@ -148,15 +158,18 @@ fn run(rounds: usize) -> Result<()> {
     let domain_type = std::env::var("YUKARI_DOMAIN_TYPE").unwrap_or_else(|_| "qemu".to_owned());
     let real_dir = data.join("boot-libvirt");
     let real = {
-        let mut cloud = Yukari::start_with(
+        let mut cloud = Yukari::start_logging(
             &real_dir,
             &["--hypervisor", "libvirt", "--domain-type", &domain_type, "--stop-timeout-secs", "5"],
+            "warn,node_executor::image_cache=info",
         )?;
         let consoles = real_dir.join("node/instances");
         let samples = runtime.block_on(measure(&cloud, rounds, Some(&consoles)))?;
+        let bundled = bundled(&runtime, &cloud, &consoles)?;
         cloud.stop()?;
-        samples
+        (samples, bundled)
     };
+    let (real, bundled) = real;
 
     let sim_answer = median(sim.iter().map(|s| s.answered).collect());
     let sim_running = median(sim.iter().map(|s| s.running).collect());
@@ -189,7 +202,106 @@ fn run(rounds: usize) -> Result<()> {
         "\n  API, scheduling and libvirt are {:.1}% of the time to a booted guest; QEMU's boot the rest",
         100.0 * running.as_secs_f64() / total.as_secs_f64().max(1e-9)
     );
+    let Bundled { import, first, cached, fetched_ms, download_ms } = bundled;
+    println!("\nthe built-in image's kernel, initramfs and disk as Walrus bundles (issue 11 part 4);");
+    println!("ratios against the built-in image's RunInstances → running under libvirt above");
+    println!("  import (bundle, upload, register) of the three     {:>10}", ms(import));
+    println!(
+        "  first launch  RunInstances → running              {:>10}   {:.1}×",
+        ms(first.running),
+        over(first.running, running)
+    );
+    println!(
+        "                of which fetching the three images  {:>10}   (download {}, check + decrypt + unpack {})",
+        ms(Duration::from_millis(fetched_ms)),
+        ms(Duration::from_millis(download_ms)),
+        ms(Duration::from_millis(fetched_ms.saturating_sub(download_ms)))
+    );
+    println!(
+        "                and starting QEMU                   {:>10}",
+        ms(first.running.saturating_sub(Duration::from_millis(fetched_ms)))
+    );
+    println!(
+        "  first launch  running → guest boot line           {:>10}",
+        ms(first.up.unwrap_or_default().saturating_sub(first.running))
+    );
+    println!(
+        "  cached launch RunInstances → running              {:>10}   {:.1}×  (nothing fetched)",
+        ms(cached.running),
+        over(cached.running, running)
+    );
+    println!(
+        "  image import to first boot line                   {:>10}",
+        ms(import + first.up.unwrap_or_default())
+    );
     Ok(())
+}
+
+/// What the bundled-image phase measured.
+struct Bundled {
+    import: Duration,
+    first: Sample,
+    cached: Sample,
+    /// Summed over the three images, from the node's log.
+    fetched_ms: u64,
+    download_ms: u64,
+}
+
+/// Imports the built-in image's three files as bundles, launches the
+/// machine image twice (the first fetches, the second finds the cache)
+/// and reads the node's fetch times from its log.
+fn bundled(runtime: &tokio::runtime::Runtime, cloud: &Yukari, consoles: &Path) -> Result<Bundled> {
+    let images = image_dir();
+    let eucarc = cloud.dir.join("eucarc");
+    let import = |file: &str, extra: &[&str]| -> Result<String> {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_yukari"))
+            .args(["image", "import"])
+            .arg(images.join(file))
+            .args(["--bucket", "bench-images", "--credentials"])
+            .arg(&eucarc)
+            .args(extra)
+            .stderr(std::process::Stdio::null())
+            .output()
+            .context("cannot run yukari image import")?;
+        if !out.status.success() {
+            bail!("yukari image import {file} failed");
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    };
+    let started = Instant::now();
+    let eki = import("yukari-kernel", &["--image-type", "kernel"])?;
+    let eri = import("yukari-initrd", &["--image-type", "ramdisk"])?;
+    let emi = import("yukari-default", &["--kernel", &eki, "--ramdisk", &eri])?;
+    let import = started.elapsed();
+    let client = cloud.client()?;
+    let first = runtime.block_on(launch_image(&client, &emi, Some(consoles)))?;
+    let cached = runtime.block_on(launch_image(&client, &emi, Some(consoles)))?;
+    let log = std::fs::read_to_string(cloud.log_path()).context("cannot read the cloud's log")?;
+    let field = |line: &str, name: &str| -> u64 {
+        line.split_whitespace()
+            .find_map(|w| w.strip_prefix(name)?.strip_prefix('=')?.parse().ok())
+            .unwrap_or(0)
+    };
+    let fetches: Vec<&str> = log.lines().filter(|l| l.contains("bundled image fetched")).collect();
+    if fetches.len() != 3 {
+        bail!("the node fetched {} images, not 3; see {}", fetches.len(), cloud.log_path().display());
+    }
+    let fetched_ms = fetches.iter().map(|l| field(l, "took_ms")).sum();
+    let download_ms = fetches.iter().map(|l| field(l, "download_ms")).sum();
+    Ok(Bundled { import, first, cached, fetched_ms, download_ms })
+}
+
+/// Where the built-in image's files are (`scripts/build-guest-image`'s rule).
+fn image_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("YUKARI_IMAGE_DIR").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    let root = std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0);
+    if root.unwrap_or(false) {
+        return PathBuf::from("/var/cache/yukari/images");
+    }
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+    std::env::var_os("XDG_CACHE_HOME").map(PathBuf::from).unwrap_or(home.join(".cache")).join("yukari/images")
 }
 
 fn main() -> ExitCode {

@@ -278,7 +278,7 @@ async fn run_node(args: RunArgs) -> anyhow::Result<()> {
         network,
         addressing: bridge.as_ref().map(crate::up::network::Bridge::addressing),
     };
-    let (driver, poll_interval) = tokio::task::block_in_place(|| {
+    let hypervisor::NodeDriver { driver, poll_interval, images } = tokio::task::block_in_place(|| {
         hypervisor::driver(
             &choice,
             &args.libvirt,
@@ -289,6 +289,11 @@ async fn run_node(args: RunArgs) -> anyhow::Result<()> {
             networking,
         )
     })?;
+    if let Some(cache) = &images {
+        let source =
+            crate::up::images::WalrusImages::new(crate::up::images::Manifests::Remote(client.clone()))?;
+        cache.connect(Arc::new(source));
+    }
     let (stop, stopped) = watch::channel(false);
     let beat = tokio::spawn(remote::heartbeat(
         client.clone(),

@@ -24,6 +24,7 @@
 
 mod console;
 pub(crate) mod hypervisor;
+pub(crate) mod images;
 mod log;
 pub(crate) mod network;
 pub(crate) mod storage;
@@ -232,7 +233,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     };
     // Connecting to libvirt blocks (the first start of the embedded driver
     // probes QEMU for seconds).
-    let (driver, poll_interval) = tokio::task::block_in_place(|| {
+    let hypervisor::NodeDriver { driver, poll_interval, images } = tokio::task::block_in_place(|| {
         hypervisor::driver(
             &choice,
             &args.libvirt,
@@ -372,6 +373,13 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let zone_of_node = zone.clone();
     let node_driver = driver.clone();
     let _ = app.consoles.set(Arc::new(EmbeddedConsoles { node: node.clone(), driver: driver.clone() }));
+    if let Some(cache) = &images {
+        // Parts come through Walrus on the EC2 port, as a remote node's do.
+        let reach = if args.bind.is_unspecified() { std::net::Ipv4Addr::LOCALHOST.into() } else { args.bind };
+        let base = format!("http://{}", std::net::SocketAddr::new(reach, args.ec2_port));
+        let manifests = images::Manifests::Local { app: app.clone(), node: node.clone(), base };
+        cache.connect(Arc::new(images::WalrusImages::new(manifests)?));
+    }
     let executor = NodeExecutor::new(
         ExecutorConfig {
             node: node.clone(),

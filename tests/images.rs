@@ -223,3 +223,144 @@ fn bundles_are_made_uploaded_registered_shared_and_launched() {
     assert!(ec2(&cloud, &env, &["deregister-image", "--image-id", &py_emi]).status.success());
     assert_eq!(own_images(&cloud, &env), vec![emi.clone()]);
 }
+
+/// The state and StateReason message of an instance.
+fn state_and_reason(cloud: &Cloud, env: &HashMap<String, String>, id: &str) -> (String, String) {
+    let d = json(ec2(cloud, env, &["describe-instances", "--instance-ids", id]));
+    let i = &d["Reservations"][0]["Instances"][0];
+    let state = i["State"]["Name"].as_str().unwrap_or_default().to_owned();
+    (state, i["StateReason"]["Message"].as_str().unwrap_or_default().to_owned())
+}
+
+/// Issue 11 part 4: nodes boot from Walrus. The built-in image's kernel,
+/// initramfs and disk, imported as bundles, boot a real QEMU guest: the
+/// node gets a download manifest (presigned part URLs, the key sealed to
+/// its own key), fetches and checks every part, decrypts and caches each
+/// image once by digest, and boots an overlay on it. A part changed in
+/// Walrus after registration, or one the cloud may not read, fails the
+/// launch with a StateReason that says so, and nothing is cached.
+#[test]
+fn bundled_images_boot_real_guests_from_walrus() {
+    let images = image_dir();
+    let temp = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(temp.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let dir = temp.path().join("data");
+    let _reaper = QemuReaper(dir.clone());
+    let cloud = Cloud::start_in(
+        &dir,
+        free_port(),
+        &["--hypervisor", "libvirt", "--domain-type", "qemu", "--image-dir", &images.to_string_lossy()],
+    );
+    let env = cloud.env.clone();
+    let file = |name: &str| images.join(name).to_string_lossy().into_owned();
+    let eki =
+        ok(image(&env, &["import", &file("yukari-kernel"), "--bucket", "boot", "--image-type", "kernel"]));
+    let eri =
+        ok(image(&env, &["import", &file("yukari-initrd"), "--bucket", "boot", "--image-type", "ramdisk"]));
+    let emi = ok(image(
+        &env,
+        &["import", &file("yukari-default"), "--bucket", "boot", "--kernel", &eki, "--ramdisk", &eri],
+    ));
+    assert!(
+        eki.starts_with("eki-") && eri.starts_with("eri-") && emi.starts_with("emi-"),
+        "{eki} {eri} {emi}"
+    );
+
+    let run = json(ec2(&cloud, &env, &["run-instances", "--image-id", &emi, "--instance-type", "m1.small"]));
+    let id = run["Instances"][0]["InstanceId"].as_str().unwrap().to_owned();
+    poll(240, "the guest of the bundled image to run", || {
+        let (state, reason) = state_and_reason(&cloud, &env, &id);
+        assert_ne!(state, "terminated", "the launch failed: {reason}");
+        state == "running"
+    });
+    let cache = dir.join("node/images");
+    let cached = || {
+        let mut names: Vec<String> = std::fs::read_dir(&cache)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let first = cached();
+    assert_eq!(first.len(), 3, "kernel, ramdisk and disk, each once: {first:?}");
+    assert!(first.iter().all(|n| n.len() == 40 && !n.contains('.')), "named by digest: {first:?}");
+    // The cached files are the very bytes that were bundled.
+    let mut sizes: Vec<u64> = first.iter().map(|n| std::fs::metadata(cache.join(n)).unwrap().len()).collect();
+    sizes.sort();
+    let mut expected: Vec<u64> = ["yukari-initrd", "yukari-kernel", "yukari-default"]
+        .iter()
+        .map(|n| std::fs::metadata(images.join(n)).unwrap().len())
+        .collect();
+    expected.sort();
+    assert_eq!(sizes, expected);
+    let qemu = qemu_processes(&format!("guest={id}"));
+    assert_eq!(qemu.len(), 1, "{qemu:?}");
+    assert!(qemu[0].1.contains("node/images/"), "the guest boots the cached kernel: {}", qemu[0].1);
+    let console = dir.join("node/instances").join(&id).join("console.log");
+    let up_line = format!("Yukari guest {id} is up");
+    poll(180, "the bundled guest's boot line", || {
+        String::from_utf8_lossy(&std::fs::read(&console).unwrap_or_default()).contains(&up_line)
+    });
+
+    // A second guest of the same image: the cache answers.
+    let stamp = |n: &str| std::fs::metadata(cache.join(n)).unwrap().modified().unwrap();
+    let stamps: Vec<_> = first.iter().map(|n| stamp(n)).collect();
+    let run = json(ec2(&cloud, &env, &["run-instances", "--image-id", &emi]));
+    let second = run["Instances"][0]["InstanceId"].as_str().unwrap().to_owned();
+    poll(240, "the second guest to run", || state_and_reason(&cloud, &env, &second).0 == "running");
+    assert_eq!(cached(), first);
+    assert_eq!(first.iter().map(|n| stamp(n)).collect::<Vec<_>>(), stamps, "nothing fetched again");
+    assert!(ec2(&cloud, &env, &["terminate-instances", "--instance-ids", &id, &second]).status.success());
+
+    // A disk whose part is changed in Walrus after registration.
+    let temp_disk = temp.path().join("small.img");
+    std::fs::write(&temp_disk, (0..200_000u32).map(|i| (i * 13 % 251) as u8).collect::<Vec<_>>()).unwrap();
+    let disk = temp_disk.to_string_lossy().into_owned();
+    let tampered =
+        ok(image(&env, &["import", &disk, "--bucket", "boot", "--kernel", &eki, "--ramdisk", &eri]));
+    let aws_s3 = |env: &HashMap<String, String>, args: &[&str]| {
+        let out = cloud.client("aws").envs(env).args(args).output().unwrap();
+        assert!(out.status.success(), "aws {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    let failed_launch = |env: &HashMap<String, String>, image: &str| {
+        let run = json(ec2(&cloud, env, &["run-instances", "--image-id", image]));
+        let id = run["Instances"][0]["InstanceId"].as_str().unwrap().to_owned();
+        let mut last = (String::new(), String::new());
+        poll(120, "the launch to fail", || {
+            last = state_and_reason(&cloud, env, &id);
+            assert_ne!(last.0, "running", "a guest booted a bad image");
+            !last.1.is_empty()
+        });
+        last.1
+    };
+    let body = temp.path().join("tampered.part");
+    std::fs::write(&body, b"not the part that was signed").unwrap();
+    let body = body.to_string_lossy().into_owned();
+    let key = ["--bucket", "boot", "--key", "small.img.part.00"];
+    aws_s3(
+        &env,
+        &[&["s3api", "put-object"][..], &key, &["--body", &body, "--acl", "aws-exec-read"]].concat(),
+    );
+    let reason = failed_launch(&env, &tampered);
+    assert!(reason.contains(&tampered) && reason.contains("SHA1") && reason.contains("not used"), "{reason}");
+
+    // Another account's bundle whose part, intact, the cloud may not read.
+    let out = yukari().args(["account", "create", "other", "--data-dir"]).arg(&cloud.dir).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let other = parse_eucarc(&std::fs::read_to_string(cloud.dir.join("accounts/other/eucarc")).unwrap());
+    let theirs = ok(image(&other, &["import", &disk, "--bucket", "theirs"]));
+    let part = temp.path().join("their.part");
+    let part = part.to_string_lossy().into_owned();
+    aws_s3(&other, &["s3", "cp", "s3://theirs/small.img.part.00", &part]);
+    aws_s3(
+        &other,
+        &["s3api", "put-object", "--bucket", "theirs", "--key", "small.img.part.00", "--body", &part],
+    );
+    let reason = failed_launch(&other, &theirs);
+    assert!(
+        reason.contains("may not read theirs/small.img.part.00") && reason.contains("aws-exec-read"),
+        "{reason}"
+    );
+    assert_eq!(cached(), first, "a failed fetch leaves nothing in the cache");
+}

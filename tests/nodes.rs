@@ -447,10 +447,11 @@ fn a_remote_libvirt_node_real_guest_survives_the_executors_sigkill() {
     poll(120, "n1 reachable", || world.east().get("10.250.0.11").is_some_and(|(s, _)| s == "reachable"));
 
     let id = world.run(1).remove(0);
-    let user_data_seen = |world: &World| {
-        let console = world.aws(&["get-console-output", "--instance-id", &id]);
+    let metadata_seen = |world: &World, id: &str| {
+        let console = world.aws(&["get-console-output", "--instance-id", id]);
         console["Output"].as_str().unwrap_or_default().contains(&format!("instance-id {id}"))
     };
+    let user_data_seen = |world: &World| metadata_seen(world, &id);
     poll(240, "the instance running", || world.states()[&id] == "running");
     // The console, pushed by the node: the guest booted and read its own
     // instance id from the controller's metadata service.
@@ -480,6 +481,39 @@ fn a_remote_libvirt_node_real_guest_survives_the_executors_sigkill() {
     world.aws(&["terminate-instances", "--instance-ids", &id]);
     poll(120, "the instance terminated", || world.states()[&id] == "terminated");
     poll(60, "its QEMU gone", || !Path::new(&format!("/proc/{pid}")).exists());
+
+    // Images bundled into Walrus boot on the remote node: it gets their
+    // download manifests over the node protocol and their parts from
+    // Walrus on the controller's EC2 port, through presigned URLs.
+    let eucarc = world.dir.join("ctl/eucarc");
+    let import = |file: &Path, extra: &[&str]| {
+        let out = world
+            .net
+            .exec("ctl", env!("CARGO_BIN_EXE_yukari"))
+            .args(["image", "import"])
+            .arg(file)
+            .args(["--bucket", "boot", "--credentials"])
+            .arg(&eucarc)
+            .args(extra)
+            .env("LANG", "C")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "yukari image import: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    let eki = import(&images.join("yukari-kernel"), &["--image-type", "kernel"]);
+    let eri = import(&images.join("yukari-initrd"), &["--image-type", "ramdisk"]);
+    let disk = temp.path().join("tiny.img");
+    std::fs::write(&disk, vec![0u8; 1 << 20]).unwrap();
+    let emi = import(&disk, &["--kernel", &eki, "--ramdisk", &eri]);
+    let launched = world.aws(&["run-instances", "--image-id", &emi, "--placement", "AvailabilityZone=east"]);
+    let bundled = launched["Instances"][0]["InstanceId"].as_str().unwrap().to_owned();
+    poll(240, "the bundled image's guest running", || world.states()[&bundled] == "running");
+    poll(240, "the bundled guest's metadata on its console", || metadata_seen(&world, &bundled));
+    let cached = std::fs::read_dir(world.dir.join("n1/node/images")).unwrap().count();
+    assert_eq!(cached, 3, "the node cached the kernel, ramdisk and disk");
+    world.aws(&["terminate-instances", "--instance-ids", &bundled]);
+    poll(120, "the bundled instance terminated", || world.states()[&bundled] == "terminated");
 }
 
 /// Kills a helper process when the test ends.

@@ -78,6 +78,11 @@ impl Yukari {
 
     /// Like [`Yukari::start`], with the hypervisor flags given.
     pub fn start_with(dir: &Path, hypervisor: &[&str]) -> Result<Yukari> {
+        Yukari::start_logging(dir, hypervisor, "warn")
+    }
+
+    /// Like [`Yukari::start_with`], logging what `filter` (`YUKARI_LOG`) lets through.
+    pub fn start_logging(dir: &Path, hypervisor: &[&str], filter: &str) -> Result<Yukari> {
         if dir.exists() {
             std::fs::remove_dir_all(dir).with_context(|| format!("cannot clear {}", dir.display()))?;
         }
@@ -97,7 +102,7 @@ impl Yukari {
                 "--node-disk-gib",
                 NODE_DISK_GIB,
             ])
-            .env("YUKARI_LOG", "warn")
+            .env("YUKARI_LOG", filter)
             .stdout(Stdio::null())
             .stderr(log_file(&log)?)
             .spawn()

@@ -10,6 +10,7 @@
 
 mod create;
 mod crypto;
+mod download;
 mod error;
 mod identity;
 mod manifest;
@@ -24,12 +25,13 @@ pub use create::{
 pub use crypto::{
     Aes128Bytes, decrypt_hex_text, encrypt_hex_text, private_key_from_pem, public_key_from_certificate_pem,
 };
+pub use download::{DownloadManifest, DownloadPart, NodeKey, public_key_from_pem};
 pub use error::{BundleError, Result};
 pub use identity::{CloudIdentity, IssuedCertificate, SigningCertificate, certificate_id_of_pem};
 pub use manifest::{
     Architecture, Bundler, ImageType, MANIFEST_VERSION, Manifest, ManifestPart, ReencryptedKey,
 };
-pub use unbundle::{PartName, UnbundleReport, unbundle};
+pub use unbundle::{Layout, PartName, UnbundleReport, unbundle, unbundle_layout};
 
 /// The RSA key types of the public API.
 pub use rsa::{RsaPrivateKey, RsaPublicKey};

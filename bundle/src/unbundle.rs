@@ -18,6 +18,35 @@ pub type PartName = String;
 /// file.
 const SPOOL_IN_MEMORY: usize = 16 * 1024 * 1024;
 
+/// What a bundle's parts must add up to: the part names and digests and
+/// the sizes and digest of what they hold. A signed [`Manifest`] gives it
+/// ([`Layout::of_manifest`]), and so does a node's download manifest
+/// ([`crate::DownloadManifest::layout`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Layout {
+    /// `(file name, lower-case hex SHA1)` of each part, in order.
+    pub parts: Vec<(PartName, String)>,
+    /// The sum of the parts' sizes.
+    pub bundled_size: u64,
+    /// SHA1 (hex) of the tar stream.
+    pub image_digest: String,
+    pub image_size: u64,
+}
+
+impl Layout {
+    /// The layout a manifest describes, once its algorithms are checked to
+    /// be the ones this crate opens (SHA1 and AES-128-CBC).
+    pub fn of_manifest(manifest: &Manifest) -> Result<Layout> {
+        check_algorithms(manifest)?;
+        Ok(Layout {
+            parts: manifest.parts.iter().map(|p| (p.filename.clone(), p.digest.clone())).collect(),
+            bundled_size: manifest.bundled_size,
+            image_digest: manifest.image_digest.clone(),
+            image_size: manifest.image_size,
+        })
+    }
+}
+
 /// What [`unbundle`] found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UnbundleReport {
@@ -46,36 +75,47 @@ pub fn unbundle<R: Read>(
     manifest: &Manifest,
     key: &Aes128Bytes,
     iv: &Aes128Bytes,
+    out: impl Write,
+) -> Result<UnbundleReport> {
+    unbundle_layout(parts, &Layout::of_manifest(manifest)?, key, iv, out)
+}
+
+/// [`unbundle`] against a [`Layout`] (a node's download manifest): the same
+/// checks, part by part and of the whole.
+pub fn unbundle_layout<R: Read>(
+    parts: impl IntoIterator<Item = (PartName, R)>,
+    layout: &Layout,
+    key: &Aes128Bytes,
+    iv: &Aes128Bytes,
     mut out: impl Write,
 ) -> Result<UnbundleReport> {
-    check_algorithms(manifest)?;
     let mut source =
-        VerifiedParts { manifest, parts: parts.into_iter(), next: 0, current: None, total: 0, failure: None };
+        VerifiedParts { layout, parts: parts.into_iter(), next: 0, current: None, total: 0, failure: None };
     let outcome = decode(&mut source, key, iv, &mut out);
     if let Some(failure) = source.failure.take() {
         return Err(failure);
     }
     let (member_name, image_size, image_digest) = outcome?;
-    if source.total != manifest.bundled_size {
+    if source.total != layout.bundled_size {
         return Err(malformed(format!(
             "the parts hold {} bytes, the manifest's bundled_size is {}",
-            source.total, manifest.bundled_size
+            source.total, layout.bundled_size
         )));
     }
     if source.parts.next().is_some() {
         return Err(malformed("more parts were given than the manifest lists"));
     }
-    if !image_digest.eq_ignore_ascii_case(&manifest.image_digest) {
+    if !image_digest.eq_ignore_ascii_case(&layout.image_digest) {
         return Err(BundleError::ImageDigestMismatch {
-            expected: manifest.image_digest.clone(),
+            expected: layout.image_digest.clone(),
             actual: image_digest,
         });
     }
-    if image_size != manifest.image_size {
-        return Err(BundleError::ImageSizeMismatch { expected: manifest.image_size, actual: image_size });
+    if image_size != layout.image_size {
+        return Err(BundleError::ImageSizeMismatch { expected: layout.image_size, actual: image_size });
     }
     out.flush()?;
-    Ok(UnbundleReport { member_name, image_size, image_digest, parts: manifest.parts.len() })
+    Ok(UnbundleReport { member_name, image_size, image_digest, parts: layout.parts.len() })
 }
 
 fn check_algorithms(manifest: &Manifest) -> Result<()> {
@@ -133,7 +173,7 @@ fn decode(
 /// The parts as one stream, each verified before it is handed on. The first
 /// failure is kept typed in `failure` (the readers above see an io::Error).
 struct VerifiedParts<'m, I> {
-    manifest: &'m Manifest,
+    layout: &'m Layout,
     parts: I,
     next: usize,
     current: Option<SpooledTempFile>,
@@ -143,19 +183,19 @@ struct VerifiedParts<'m, I> {
 
 impl<R: Read, I: Iterator<Item = (PartName, R)>> VerifiedParts<'_, I> {
     fn load_next(&mut self) -> Result<SpooledTempFile> {
-        let expected = &self.manifest.parts[self.next];
-        let missing = || BundleError::MissingPart { part: expected.filename.clone() };
+        let (expected_name, expected_digest) = &self.layout.parts[self.next];
+        let missing = || BundleError::MissingPart { part: expected_name.clone() };
         let (name, mut reader) = self.parts.next().ok_or_else(missing)?;
-        if name != expected.filename {
+        if &name != expected_name {
             return Err(missing());
         }
-        let room = self.manifest.bundled_size.saturating_sub(self.total);
+        let room = self.layout.bundled_size.saturating_sub(self.total);
         let mut spool = Sha1Tee::new(SpooledTempFile::new(SPOOL_IN_MEMORY));
         io::copy(&mut (&mut reader).take(room.saturating_add(1)), &mut spool)?;
         if spool.count > room {
             return Err(malformed(format!("part {name} makes the bundle larger than its bundled_size")));
         }
-        if !spool.hex_digest().eq_ignore_ascii_case(&expected.digest) {
+        if !spool.hex_digest().eq_ignore_ascii_case(expected_digest) {
             return Err(BundleError::PartDigestMismatch { part: name });
         }
         self.total += spool.count;
@@ -179,7 +219,7 @@ impl<R: Read, I: Iterator<Item = (PartName, R)>> Read for VerifiedParts<'_, I> {
             if self.failure.is_some() {
                 return Err(io::Error::other("an earlier part failed its check"));
             }
-            if self.next == self.manifest.parts.len() {
+            if self.next == self.layout.parts.len() {
                 return Ok(0);
             }
             match self.load_next() {

@@ -18,6 +18,7 @@
 mod driver;
 mod executor;
 mod fold;
+pub mod image_cache;
 pub mod libvirt;
 pub mod net;
 mod report;
@@ -29,6 +30,7 @@ mod worker;
 
 pub use driver::{DriverError, GuestSpec, GuestState, HypervisorDriver, VolumeChap, VolumeDisk};
 pub use executor::{ExecutorConfig, ExecutorError, NodeExecutor};
+pub use image_cache::{ImageCache, ImageError, ImageSource};
 pub use libvirt::LibvirtDriver;
 pub use report::{ReportError, Reporter};
 pub use sim::SimDriver;

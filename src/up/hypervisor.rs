@@ -8,7 +8,7 @@ use node_executor::libvirt::{
     DomainType, GuestAddressing, GuestNetwork, ImageFiles, LibvirtConfig, MetadataToken, default_image_dir,
     embedded_uri,
 };
-use node_executor::{HypervisorDriver, LibvirtDriver, SimDriver};
+use node_executor::{HypervisorDriver, ImageCache, LibvirtDriver, SimDriver};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -83,6 +83,15 @@ pub struct GuestNetworking {
     pub addressing: Option<GuestAddressing>,
 }
 
+/// What [`driver`] made: the node's driver, how often the executor polls
+/// a booting guest, and (libvirt) the cache of images fetched from Walrus,
+/// to connect once the controller is there.
+pub struct NodeDriver {
+    pub driver: Arc<dyn HypervisorDriver>,
+    pub poll_interval: Duration,
+    pub images: Option<Arc<ImageCache>>,
+}
+
 /// The node's driver and how often the executor polls a booting guest.
 /// `metadata_base` is the controller as the guests reach it under user-mode
 /// networking (`http://10.0.2.2:PORT`, the host's loopback, for `yukari
@@ -95,7 +104,7 @@ pub fn driver(
     metadata_token: MetadataToken,
     sim_boot_ms: u64,
     network: GuestNetworking,
-) -> anyhow::Result<(Arc<dyn HypervisorDriver>, Duration)> {
+) -> anyhow::Result<NodeDriver> {
     let uri = match choice {
         Hypervisor::Sim => {
             // Its failures (made on request) name no folder of the node.
@@ -103,7 +112,8 @@ pub fn driver(
                 SimDriver::new(Duration::from_millis(sim_boot_ms))
                     .with_private_dirs(vec![(absolute(data_dir)?, "data dir")]),
             );
-            return Ok((driver, Duration::from_millis(50.min(sim_boot_ms.max(5)))));
+            let poll_interval = Duration::from_millis(50.min(sim_boot_ms.max(5)));
+            return Ok(NodeDriver { driver, poll_interval, images: None });
         }
         Hypervisor::Libvirt(Some(uri)) => uri.clone(),
         Hypervisor::Libvirt(None) => embedded_uri(&absolute(&data_dir.join("node/libvirt"))?),
@@ -137,10 +147,19 @@ pub fn driver(
         // host: the service knows the guest by the token in the path.
         config.metadata_urls = vec![format!("{metadata_base}/metadata/{{token}}/")];
     }
+    let cache_dir = absolute(&data_dir.join("node/images"))?;
+    let images = Arc::new(ImageCache::open(&cache_dir).with_context(|| {
+        say!("cannot open the image cache {}", "イメージキャッシュ {} を開けません", cache_dir.display())
+    })?);
     let driver = LibvirtDriver::open(config)
         .with_context(|| say!("cannot open the libvirt hypervisor", "libvirt ハイパーバイザーを開けません"))?
-        .with_metadata_token(metadata_token);
-    Ok((Arc::new(driver), Duration::from_millis(500)))
+        .with_metadata_token(metadata_token)
+        .with_image_cache(images.clone());
+    Ok(NodeDriver {
+        driver: Arc::new(driver),
+        poll_interval: Duration::from_millis(500),
+        images: Some(images),
+    })
 }
 
 fn absolute(path: &Path) -> anyhow::Result<PathBuf> {

@@ -7,6 +7,7 @@ pub mod bootstrap;
 mod credentials;
 mod execute;
 pub mod ids;
+pub mod image_downloads;
 pub mod images;
 pub mod login_profiles;
 mod refusals;

@@ -30,7 +30,7 @@
 //! a secret or a signature the server computed.
 
 mod clock;
-mod encoding;
+pub(crate) mod encoding;
 mod signer;
 mod sigv2;
 mod sigv4;
@@ -52,6 +52,7 @@ use std::time::SystemTime;
 use axum::http::HeaderMap;
 use subtle::ConstantTimeEq;
 
+pub(crate) use signer::presign_v4_with_payload;
 pub use signer::{
     V2Target, V4Key, V4Request, boto3_headers, encode_params, euca2ools_headers, presign_v4, sign_v2_query,
     sign_v4_headers,

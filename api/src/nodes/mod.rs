@@ -21,11 +21,18 @@
 //! - `GET /node/network?have=V&wait=S` — the node's guest network, computed
 //!   by the controller ([`network`]).
 //!
+//! - `POST /node/image-manifest` — a JSON [`images::ManifestRequest`]: the
+//!   download manifest of a bundled image one of the node's guests boots
+//!   ([`bundle::DownloadManifest`], JSON), its key sealed to the key the
+//!   node sent; 403 for another node's instance or another image.
+//!
 //! The admin side (register a node, list nodes, clusters) is in [`admin`].
 
 pub mod admin;
 pub mod consoles;
 pub mod feed;
+mod images;
+pub use images::ManifestRequest;
 pub mod liveness;
 pub mod network;
 mod volumes;
@@ -56,6 +63,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/node/network", get(network::network))
         .route("/node/volumes", get(volumes::volumes))
         .route("/node/volume-report", post(volumes::report))
+        .route("/node/image-manifest", post(images::manifest))
         .merge(admin::router())
         .with_state(app)
 }

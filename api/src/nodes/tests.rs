@@ -147,6 +147,28 @@ async fn a_node_reads_and_reports_only_its_own_instances() {
     assert_eq!(tokens.instance_of(&String::from_utf8(token).unwrap()), Some(instance.clone()));
     let (status, _, _) = call(&c.app, &key_b, "GET", "/node/metadata-token", &query, Vec::new()).await;
     assert_eq!(status, 403);
+    // Download manifests: only of its own guests' images, only of bundles.
+    let ask = |image: &str| {
+        let asked = images::ManifestRequest {
+            instance: instance.to_string(),
+            image: image.to_owned(),
+            public_key: "not read before the checks".into(),
+            base: "http://localhost:8773".into(),
+        };
+        serde_json::to_vec(&asked).unwrap()
+    };
+    let emi = default_images().0.to_string();
+    let (status, _, text) = call(&c.app, &key_b, "POST", "/node/image-manifest", "", ask(&emi)).await;
+    assert_eq!(status, 403, "{}", String::from_utf8_lossy(&text));
+    let (status, _, text) =
+        call(&c.app, &key_a, "POST", "/node/image-manifest", "", ask("emi-00000abc")).await;
+    assert_eq!(status, 403, "{}", String::from_utf8_lossy(&text));
+    assert!(String::from_utf8_lossy(&text).contains("is not one instance"));
+    let (status, _, text) = call(&c.app, &key_a, "POST", "/node/image-manifest", "", ask(&emi)).await;
+    assert_eq!(status, 404, "{}", String::from_utf8_lossy(&text));
+    assert!(String::from_utf8_lossy(&text).contains("not registered from a bundle"));
+    let (status, _, _) = call(&c.app, &key_a, "POST", "/node/image-manifest", "", b"{}".to_vec()).await;
+    assert_eq!(status, 400);
     // A report the domain refuses (stopped, never asked to stop): 409.
     let (status, _, _) =
         call(&c.app, &key_a, "POST", "/node/report", "", report_body(&instance, NodeOutcome::Stopped)).await;

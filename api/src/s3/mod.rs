@@ -27,6 +27,7 @@ mod sigv2_slash;
 #[cfg(test)]
 mod tests;
 
+use crate::app::image_downloads::IMAGE_READER_KEY;
 use crate::app::{App, RequestMeta};
 use domain::buckets::Caller;
 use domain::{Principal, UserName};
@@ -137,6 +138,9 @@ impl Walrus {
             };
             return Ok(Who { caller: Caller::Anonymous, meta, may_change: true });
         };
+        if access_key == IMAGE_READER_KEY {
+            return self.image_reader(request_id);
+        }
         let (account, user) = self.app.credentials.owner(&access_key).ok_or_else(|| {
             s3_error!(InvalidAccessKeyId, "The AWS access key Id you provided does not exist in our records.")
         })?;
@@ -153,6 +157,24 @@ impl Walrus {
             source: "s3".to_owned(),
         };
         Ok(Who { caller: Caller::Account { account, cloud_admin }, meta, may_change })
+    }
+}
+
+impl Walrus {
+    /// The cloud's image reader (a node fetching a bundle's parts through
+    /// a presigned URL): the cloud, as `aws-exec-read` grants it, and only
+    /// reading.
+    fn image_reader(&self, request_id: String) -> S3Result<Who> {
+        let account = self.app.projections.read().accounts.account_by_name("admin").map(|(id, _)| id.clone());
+        let account =
+            account.ok_or_else(|| s3_error!(InvalidAccessKeyId, "The cloud has no admin account."))?;
+        let meta = RequestMeta {
+            principal: Principal::system("image-reader"),
+            request_id: request_id.clone(),
+            correlation_id: request_id,
+            source: "s3:image-reader".to_owned(),
+        };
+        Ok(Who { caller: Caller::Account { account, cloud_admin: true }, meta, may_change: false })
     }
 }
 
@@ -187,6 +209,9 @@ struct Keys(Arc<App>);
 impl S3Auth for Keys {
     async fn get_secret_key(&self, access_key: &str) -> S3Result<SecretKey> {
         use crate::auth::SecretLookup;
+        if access_key == IMAGE_READER_KEY {
+            return Ok(SecretKey::from(self.0.image_reader_secret()));
+        }
         match self.0.credentials.secret(access_key) {
             Some(secret) => Ok(SecretKey::from(secret)),
             None => Err(s3_error!(

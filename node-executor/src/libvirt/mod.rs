@@ -24,6 +24,7 @@ pub use config::{
 };
 
 use crate::driver::{DriverError, GuestSpec, GuestState, HypervisorDriver, VolumeDisk};
+use crate::image_cache::ImageCache;
 use domain::{ImageId, InstanceId};
 use files::InstanceFiles;
 use std::path::PathBuf;
@@ -58,6 +59,8 @@ pub struct LibvirtDriver {
     conn: Mutex<Arc<Connect>>,
     /// The embedded secret driver's connection, once opened.
     secrets: Mutex<Option<Arc<Connect>>>,
+    /// Images registered from Walrus bundles, fetched on first use.
+    bundles: Option<Arc<ImageCache>>,
 }
 
 impl std::fmt::Debug for LibvirtDriver {
@@ -113,6 +116,7 @@ impl LibvirtDriver {
             metadata_token: None,
             conn: Mutex::new(Arc::new(conn)),
             secrets: Mutex::new(None),
+            bundles: None,
         })
     }
 
@@ -123,6 +127,13 @@ impl LibvirtDriver {
     /// Where the instance's files (disk overlay, console log) are.
     pub fn instance_files(&self, instance: &InstanceId) -> PathBuf {
         self.files(instance).dir().to_path_buf()
+    }
+
+    /// Images this node has no file for are fetched from Walrus into
+    /// `cache` (bundled images).
+    pub fn with_image_cache(mut self, cache: Arc<ImageCache>) -> Self {
+        self.bundles = Some(cache);
+        self
     }
 
     /// Metadata URLs with a `{token}` in them (for networks where the
@@ -208,11 +219,9 @@ impl LibvirtDriver {
 
     /// The file of a kernel or ramdisk the guest needs; it must exist.
     fn image_file(&self, spec: &GuestSpec, image: &ImageId) -> Result<PathBuf, DriverError> {
-        let path = self
-            .config
-            .images
-            .path(image)
-            .ok_or_else(|| start_failed(spec, format!("image {image} is not available on this node")))?;
+        let Some(path) = self.config.images.path(image) else {
+            return self.bundled(spec, image);
+        };
         if !path.is_file() {
             return Err(start_failed(spec, missing_image(image, &path, &self.config.images)));
         }
@@ -220,14 +229,25 @@ impl LibvirtDriver {
     }
 
     /// The machine image's disk, if it has one on this node. An image this
-    /// node does not know is an error only when there is no kernel to boot.
+    /// node has no file for is a bundle to fetch from Walrus, or, without
+    /// an image cache, an error unless there is a kernel to boot.
     fn machine_disk(&self, spec: &GuestSpec) -> Result<Option<PathBuf>, DriverError> {
         match self.config.images.path(&spec.image) {
             Some(path) if path.is_file() => Ok(Some(path)),
             Some(path) => Err(start_failed(spec, missing_image(&spec.image, &path, &self.config.images))),
+            None if self.bundles.is_some() => self.bundled(spec, &spec.image).map(Some),
             None if spec.kernel.is_some() => Ok(None),
             None => Err(start_failed(spec, format!("image {} is not available on this node", spec.image))),
         }
+    }
+
+    /// A bundled image's file in the cache, fetched first if need be.
+    fn bundled(&self, spec: &GuestSpec, image: &ImageId) -> Result<PathBuf, DriverError> {
+        let cache = self
+            .bundles
+            .as_ref()
+            .ok_or_else(|| start_failed(spec, format!("image {image} is not available on this node")))?;
+        cache.file(&spec.instance, image).map_err(|e| start_failed(spec, e.to_string()))
     }
 
     fn files(&self, instance: &InstanceId) -> InstanceFiles {
@@ -521,6 +541,7 @@ impl HypervisorDriver for LibvirtDriver {
             (self.config.instance_dir.clone(), "instance dir"),
             (self.config.images.dir().to_path_buf(), "image dir"),
         ];
+        dirs.extend(self.bundles.as_ref().map(|cache| (cache.dir().to_path_buf(), "image cache")));
         dirs.extend(self.config.embed_root().map(|root| (root, "libvirt dir")));
         // QEMU and qemu-img name files by their real paths.
         let real: Vec<(PathBuf, &'static str)> = dirs

@@ -1,0 +1,233 @@
+//! The node's cache of bundled images, Eucalyptus's NC image cache: an
+//! image registered from a Walrus bundle is fetched once per node, checked
+//! part by part against the digests its owner signed, decrypted and
+//! unpacked into a file named by the bundle's digest, and shared by every
+//! instance of it (each guest writes to its own overlay, never to it).
+//!
+//! Where the bundle comes from is an [`ImageSource`] the binary provides
+//! (this crate must not know HTTP): it asks the controller for a download
+//! manifest sealed to this node's key and opens the presigned part URLs.
+//! A part that does not match its digest, or an image that does not match
+//! the manifest's, fails the launch and leaves nothing in the cache: no
+//! guest ever boots a damaged image.
+
+use bundle::{BundleError, DownloadManifest, DownloadPart, NodeKey, PartName};
+use domain::{ImageId, InstanceId};
+use std::collections::HashMap;
+use std::fs::{self, File};
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::Instant;
+
+/// Where a node gets bundled images from.
+pub trait ImageSource: Send + Sync + 'static {
+    /// The download manifest of `image` (the machine image, kernel or
+    /// ramdisk of `instance`, placed on this node), its key sealed to the
+    /// public key `node_key_pem`. The error is the controller's reason.
+    fn download_manifest(
+        &self,
+        instance: &InstanceId,
+        image: &ImageId,
+        node_key_pem: &str,
+    ) -> Result<DownloadManifest, String>;
+
+    /// The bytes at a part's presigned URL, as they arrive.
+    fn open_part(&self, part: &DownloadPart) -> Result<Box<dyn Read + Send>, String>;
+}
+
+/// Why an image could not be had. Its text is what the instance's
+/// `stateReason` says.
+#[derive(Debug, thiserror::Error)]
+pub enum ImageError {
+    #[error("image {image} cannot be fetched: this node has no way to reach Walrus")]
+    NoSource { image: ImageId },
+    #[error("image {image} is not available: {reason}")]
+    Unavailable { image: ImageId, reason: String },
+    #[error("image {image} is damaged in Walrus ({reason}); it was not used")]
+    Damaged { image: ImageId, reason: String },
+    #[error("image {image} could not be downloaded: {reason}")]
+    Download { image: ImageId, reason: String },
+    #[error("this node cannot make its RSA key: {0}")]
+    Key(String),
+    #[error("image {image} cannot be stored on this node: {source}")]
+    Store { image: ImageId, source: io::Error },
+}
+
+/// Bundled images on this node, by digest, in one folder.
+pub struct ImageCache {
+    dir: PathBuf,
+    source: OnceLock<Arc<dyn ImageSource>>,
+    key: OnceLock<NodeKey>,
+    /// One fetch at a time per digest (two guests of a new image wait
+    /// for one download).
+    fetching: Mutex<HashMap<String, Arc<Mutex<()>>>>,
+}
+
+impl std::fmt::Debug for ImageCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImageCache").field("dir", &self.dir).finish_non_exhaustive()
+    }
+}
+
+/// The suffix of a file being written; such files are removed on start.
+const PARTIAL: &str = "partial";
+
+impl ImageCache {
+    /// The cache in `dir` (made if missing, readable by QEMU's user);
+    /// files a crash left half-written are removed.
+    pub fn open(dir: impl Into<PathBuf>) -> io::Result<ImageCache> {
+        let dir = dir.into();
+        fs::create_dir_all(&dir)?;
+        set_mode(&dir, 0o755)?;
+        for entry in fs::read_dir(&dir)? {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == PARTIAL) {
+                fs::remove_file(&path)?;
+            }
+        }
+        Ok(ImageCache {
+            dir,
+            source: OnceLock::new(),
+            key: OnceLock::new(),
+            fetching: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Gives the cache its source, once (the controller may come up after
+    /// the driver is made).
+    pub fn connect(&self, source: Arc<dyn ImageSource>) {
+        let _ = self.source.set(source);
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The images held, by digest (sorted).
+    pub fn cached(&self) -> io::Result<Vec<String>> {
+        let mut names = Vec::new();
+        for entry in fs::read_dir(&self.dir)? {
+            let name = entry?.file_name().to_string_lossy().into_owned();
+            if !name.ends_with(PARTIAL) {
+                names.push(name);
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    /// The file holding `image` for `instance`: from the cache, or fetched
+    /// into it first. Blocking (downloads), so call it on a blocking thread.
+    pub fn file(&self, instance: &InstanceId, image: &ImageId) -> Result<PathBuf, ImageError> {
+        let source = self.source.get().ok_or_else(|| ImageError::NoSource { image: image.clone() })?;
+        let key = self.key()?;
+        let manifest = source
+            .download_manifest(instance, image, key.public_pem())
+            .map_err(|reason| ImageError::Unavailable { image: image.clone(), reason })?;
+        let damaged = |e: BundleError| ImageError::Damaged { image: image.clone(), reason: e.to_string() };
+        let layout = manifest.layout().map_err(damaged)?;
+        let path = self.dir.join(&layout.image_digest);
+        if path.is_file() {
+            return Ok(path);
+        }
+        let lock = self.lock_for(&layout.image_digest);
+        let _fetching = lock.lock().unwrap_or_else(PoisonError::into_inner);
+        if path.is_file() {
+            return Ok(path);
+        }
+        let (aes_key, iv) = manifest.key_iv(key).map_err(damaged)?;
+        let partial = path.with_extension(PARTIAL);
+        let store = |source: io::Error| ImageError::Store { image: image.clone(), source };
+        let file = File::create(&partial).map_err(store)?;
+        let mut out = io::BufWriter::with_capacity(1 << 20, file);
+        // Time spent waiting for Walrus, apart from checking and unpacking.
+        let downloading = Arc::new(AtomicU64::new(0));
+        let parts = manifest.parts.iter().map(|part| -> (PartName, PartReader) {
+            let opening = Instant::now();
+            let reader = match source.open_part(part) {
+                Ok(reader) => PartReader::Open(reader, downloading.clone()),
+                Err(reason) => PartReader::Failed(Some(reason)),
+            };
+            downloading.fetch_add(opening.elapsed().as_nanos() as u64, Ordering::Relaxed);
+            (part.name.clone(), reader)
+        });
+        let started = Instant::now();
+        let unpacked = bundle::unbundle_layout(parts, &layout, &aes_key, &iv, &mut out);
+        let written = unpacked.and_then(|report| {
+            let file = out.into_inner().map_err(io::IntoInnerError::into_error)?;
+            file.sync_all()?;
+            Ok(report)
+        });
+        let report = match written {
+            Ok(report) => report,
+            Err(e) => {
+                let _ = fs::remove_file(&partial);
+                return Err(match e {
+                    BundleError::Io(e) => {
+                        ImageError::Download { image: image.clone(), reason: e.to_string() }
+                    }
+                    e => damaged(e),
+                });
+            }
+        };
+        set_mode(&partial, 0o644).map_err(store)?;
+        fs::rename(&partial, &path).map_err(store)?;
+        File::open(&self.dir).and_then(|d| d.sync_all()).map_err(store)?;
+        tracing::info!(
+            %image,
+            digest = %layout.image_digest,
+            bytes = report.image_size,
+            parts = report.parts,
+            took_ms = started.elapsed().as_millis() as u64,
+            download_ms = downloading.load(Ordering::Relaxed) / 1_000_000,
+            "bundled image fetched, checked and unpacked"
+        );
+        Ok(path)
+    }
+
+    fn key(&self) -> Result<&NodeKey, ImageError> {
+        if let Some(key) = self.key.get() {
+            return Ok(key);
+        }
+        let key = NodeKey::generate().map_err(|e| ImageError::Key(e.to_string()))?;
+        Ok(self.key.get_or_init(|| key))
+    }
+
+    fn lock_for(&self, digest: &str) -> Arc<Mutex<()>> {
+        let mut fetching = self.fetching.lock().unwrap_or_else(PoisonError::into_inner);
+        fetching.entry(digest.to_owned()).or_default().clone()
+    }
+}
+
+/// A part's bytes (adding the time spent waiting for them to a total),
+/// or why it could not be opened (said on first read).
+enum PartReader {
+    Open(Box<dyn Read + Send>, Arc<AtomicU64>),
+    Failed(Option<String>),
+}
+
+impl Read for PartReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            PartReader::Open(reader, waited) => {
+                let start = Instant::now();
+                let n = reader.read(buf);
+                waited.fetch_add(start.elapsed().as_nanos() as u64, Ordering::Relaxed);
+                n
+            }
+            PartReader::Failed(reason) => {
+                Err(io::Error::other(reason.take().unwrap_or_else(|| "the part cannot be read".into())))
+            }
+        }
+    }
+}
+
+fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(mode))
+}
+
+#[cfg(test)]
+mod tests;
