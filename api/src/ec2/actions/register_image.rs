@@ -122,6 +122,16 @@ fn readable(
     if !v.acl.allows(caller, Permission::Read) {
         return Err(Ec2Error::new("AuthFailure", format!("Not authorized to read {bucket}/{key}")));
     }
+    // Nodes read bundles as the cloud does (`aws-exec-read`): refuse now
+    // what no node could fetch later, as EC2 does.
+    let cloud = models.accounts.account_by_name("admin").map(|(id, _)| id.clone());
+    let cloud = cloud.map(|account| Caller::Account { account, cloud_admin: true });
+    if cloud.is_some_and(|cloud| !v.acl.allows(&cloud, Permission::Read)) {
+        return Err(invalid_manifest(format!(
+            "HTTP 403 (Forbidden) response for {bucket}/{key}: check your S3 ACLs are correct \
+             (the cloud reads bundles through the aws-exec-read ACL)"
+        )));
+    }
     let parts = v.content.as_ref().map(|c| c.parts.clone()).unwrap_or_default();
     Ok((v.version.clone(), parts))
 }
