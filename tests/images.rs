@@ -186,7 +186,8 @@ fn bundles_are_made_uploaded_registered_shared_and_launched() {
     // Its own bundle, uploaded private (no aws-exec-read): the cloud could
     // not fetch it for a node, so it is refused now, as EC2 does.
     let private_dir = temp.path().join("private");
-    let manifest = ok(image(&other, &["bundle", disk.to_str().unwrap(), "-d", private_dir.to_str().unwrap()]));
+    let manifest =
+        ok(image(&other, &["bundle", disk.to_str().unwrap(), "-d", private_dir.to_str().unwrap()]));
     for args in [
         vec!["s3", "mb", "s3://private-bundles"],
         vec!["s3", "cp", "--recursive", private_dir.to_str().unwrap(), "s3://private-bundles/"],
@@ -195,7 +196,8 @@ fn bundles_are_made_uploaded_registered_shared_and_launched() {
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     }
     assert!(manifest.ends_with("disk.img.manifest.xml"));
-    let err = refused(image(&other, &["register", "private-bundles/disk.img.manifest.xml", "--name", "private"]));
+    let err =
+        refused(image(&other, &["register", "private-bundles/disk.img.manifest.xml", "--name", "private"]));
     assert!(err.contains("InvalidManifest") && err.contains("check your S3 ACLs"), "{err}");
     assert_eq!(own_images(&cloud, &env), registered, "refusals registered nothing");
     assert!(own_images(&cloud, &other).is_empty());

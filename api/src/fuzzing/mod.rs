@@ -12,6 +12,9 @@
 //!   (what decodes encodes back to itself) and the admin log's frames
 //!   (the same frames however the stream is split).
 //! - [`event_decode`]: stored records and event payloads of every type.
+//! - [`bundle_manifest`]: euca2ools bundle manifests (what RegisterImage
+//!   reads from a user's bucket), and nodes' download manifests (in
+//!   [`node_wire`]).
 //!
 //! The same functions run under libFuzzer (`fuzz/`, see RELIABILITY.md)
 //! and, briefly, as ordinary tests (`tests.rs`: seeded mutations of valid
@@ -285,7 +288,7 @@ pub fn node_wire(data: &[u8]) {
         Some(value)
     }
     let Some((&which, bytes)) = data.split_first() else { return };
-    match which % 8 {
+    match which % 10 {
         0 => {
             if let Some(report) = round_trip::<ReportBody>(bytes) {
                 let node = domain::NodeId::from_bits(1);
@@ -301,9 +304,44 @@ pub fn node_wire(data: &[u8]) {
         4 => drop(round_trip::<ClusterInfo>(bytes)),
         5 => drop(round_trip::<NodeInfo>(bytes)),
         6 => drop(round_trip::<NodeNetwork>(bytes)),
-        _ => drop(round_trip::<Vec<NetRule>>(bytes)),
+        7 => drop(round_trip::<Vec<NetRule>>(bytes)),
+        8 => drop(serde_json::from_slice::<crate::nodes::ManifestRequest>(bytes)),
+        _ => {
+            // A download manifest as a node reads it: what it accepts
+            // names files by 40 hex digits and adds up.
+            if let Some(manifest) = round_trip::<bundle::DownloadManifest>(bytes)
+                && let Ok(layout) = manifest.layout()
+            {
+                assert!(
+                    layout.image_digest.len() == 40
+                        && layout.image_digest.bytes().all(|b| b.is_ascii_hexdigit())
+                );
+                assert_eq!(layout.parts.len(), manifest.parts.len());
+                assert_eq!(manifest.parts.iter().map(|p| p.size).sum::<u64>(), layout.bundled_size);
+            }
+        }
     }
 }
+
+/// A bundle manifest (euca2ools' XML): parsed or refused, never a panic;
+/// what parses renders back to XML that parses to the same manifest, and
+/// its layout and signature check refuse or accept without panicking.
+pub fn bundle_manifest(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(manifest) = bundle::Manifest::parse(text) else { return };
+    let rendered = manifest.render();
+    let again = bundle::Manifest::parse(&rendered).expect("a rendered manifest parses");
+    assert_eq!(again.render(), rendered, "rendering is stable");
+    assert_eq!(
+        (&again.parts, again.image_size, &again.image_digest),
+        (&manifest.parts, manifest.image_size, &manifest.image_digest)
+    );
+    let _ = bundle::Layout::of_manifest(&manifest);
+    assert!(manifest.verify_signature(FUZZ_CERT).is_err() || manifest.signature.len() > 2);
+}
+
+/// A certificate no fuzzed manifest is signed with.
+const FUZZ_CERT: &str = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
 
 /// The admin log's frames: the stream split anywhere gives the same frames
 /// (or the same refusal), each of which decodes as a record or is refused.

@@ -132,6 +132,26 @@ fn xml_target() {
 }
 
 #[test]
+fn bundle_manifest_target() {
+    let h = "0123456789abcdef0123456789abcdef01234567";
+    let manifest = format!(
+        "<?xml version='1.0' encoding='ASCII'?>\n<manifest><version>2007-10-10</version><bundler><name>euca-tools\
+         </name><version>3.4.1</version><release>0</release></bundler><machine_configuration><architecture>\
+         x86_64</architecture><kernel_id>eki-1</kernel_id></machine_configuration><image><name>disk.img</name>\
+         <user>123456789012</user><type>machine</type><digest algorithm=\"SHA1\">{h}</digest><size>300000\
+         </size><bundled_size>1234</bundled_size><ec2_encrypted_key algorithm=\"AES-128-CBC\">ab\
+         </ec2_encrypted_key><user_encrypted_key algorithm=\"AES-128-CBC\">cd</user_encrypted_key>\
+         <ec2_encrypted_iv>ef</ec2_encrypted_iv><user_encrypted_iv>01</user_encrypted_iv><parts count=\"2\">\
+         <part index=\"0\"><filename>disk.img.part.00</filename><digest algorithm=\"SHA1\">{h}</digest></part>\
+         <part index=\"1\"><filename>disk.img.part.01</filename><digest algorithm=\"SHA1\">{h}</digest></part>\
+         </parts></image><signature>{h}</signature></manifest>"
+    );
+    assert!(bundle::Manifest::parse(&manifest).is_ok(), "the seed parses");
+    let seeds = vec![manifest.into_bytes()];
+    run(bundle_manifest, &seeds);
+}
+
+#[test]
 fn node_wire_target() {
     let seeds: Vec<Vec<u8>> = [
         &b"\x00{\"instance\":\"i-0123456789abcdef0\",\"attempt\":1,\"outcome\":\"launch-failed\",\"detail\":\"x\",\"at\":5}"[..],
@@ -140,6 +160,8 @@ fn node_wire_target() {
         b"\x03{\"node\":\"nc-1\",\"zone\":\"z\",\"access_key\":\"a\",\"secret\":\"s\"}",
         b"\x04{\"zone\":\"z\",\"policy\":\"p\",\"nodes\":1,\"reachable_nodes\":1,\"instances\":0}",
         b"\x07[{\"protocol\":\"tcp\",\"from\":22,\"to\":22}]",
+        b"\x08{\"instance\":\"i-1\",\"image\":\"emi-1\",\"public_key\":\"k\",\"base\":\"http://h:1\"}",
+        b"\x09{\"image\":\"emi-1\",\"image_digest\":\"0123456789012345678901234567890123456789\",\"image_size\":5,\"bundled_size\":3,\"encrypted_key\":\"\",\"encrypted_iv\":\"\",\"parts\":[{\"name\":\"a\",\"url\":\"u\",\"sha1\":\"0123456789012345678901234567890123456789\",\"size\":3}],\"expires\":1}",
     ]
     .iter()
     .map(|s| s.to_vec())
