@@ -276,7 +276,8 @@ fn bundled(runtime: &tokio::runtime::Runtime, cloud: &Yukari, consoles: &Path) -
     let client = cloud.client()?;
     let first = runtime.block_on(launch_image(&client, &emi, Some(consoles)))?;
     let cached = runtime.block_on(launch_image(&client, &emi, Some(consoles)))?;
-    let log = std::fs::read_to_string(cloud.log_path()).context("cannot read the cloud's log")?;
+    let log = std::fs::read(cloud.log_path()).context("cannot read the cloud's log")?;
+    let log = without_colours(&String::from_utf8_lossy(&log));
     let field = |line: &str, name: &str| -> u64 {
         line.split_whitespace()
             .find_map(|w| w.strip_prefix(name)?.strip_prefix('=')?.parse().ok())
@@ -289,6 +290,24 @@ fn bundled(runtime: &tokio::runtime::Runtime, cloud: &Yukari, consoles: &Path) -
     let fetched_ms = fetches.iter().map(|l| field(l, "took_ms")).sum();
     let download_ms = fetches.iter().map(|l| field(l, "download_ms")).sum();
     Ok(Bundled { import, first, cached, fetched_ms, download_ms })
+}
+
+/// A log line without its terminal colours (`ESC [ … m`).
+fn without_colours(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            for c in chars.by_ref() {
+                if c == 'm' {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Where the built-in image's files are (`scripts/build-guest-image`'s rule).

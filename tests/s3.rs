@@ -527,7 +527,10 @@ fn accounts_see_only_what_acls_grant_them() {
     assert_eq!(curl(&["-H", &host, &format!("{base}/secret.txt")]).0, 403);
     let (code, body) = curl(&["-X", "PUT", "--data-binary", "x", &format!("{base}/alice-data/anon.txt")]);
     assert_eq!(code, 403, "{}", String::from_utf8_lossy(&body));
-    assert!(String::from_utf8_lossy(&body).contains("<Code>AccessDenied</Code>"), "S3's error XML");
+    let text = String::from_utf8_lossy(&body);
+    assert!(text.contains("<Code>AccessDenied</Code>"), "S3's error XML: {text}");
+    let request_id = text.split("<RequestId>").nth(1).and_then(|t| t.split("</RequestId>").next());
+    assert!(request_id.is_some_and(|id| !id.is_empty()), "the error names its request: {text}");
     // Bob's refusals are in the audit trail, under his account's name:
     // refused changes (those refused before the command too) and denied reads.
     let audit = yukari()

@@ -36,6 +36,11 @@ pub struct LibvirtArgs {
     /// with qemu:///system) or `none`.
     #[arg(long, default_value = "user")]
     pub guest_network: String,
+    /// libvirt: how many GiB of images fetched from Walrus the node keeps
+    /// (`DATA_DIR/node/images`); past it, the least recently used images
+    /// no guest holds are removed. 0: no limit.
+    #[arg(long, env = "YUKARI_IMAGE_CACHE_GIB", default_value_t = 32)]
+    pub image_cache_gib: u64,
     /// Bridge mode: the port of the metadata service on the bridge's
     /// address (guests' requests to 169.254.169.254:80 are sent there).
     #[arg(long, default_value_t = 8775)]
@@ -148,9 +153,13 @@ pub fn driver(
         config.metadata_urls = vec![format!("{metadata_base}/metadata/{{token}}/")];
     }
     let cache_dir = absolute(&data_dir.join("node/images"))?;
-    let images = Arc::new(ImageCache::open(&cache_dir).with_context(|| {
+    let mut cache = ImageCache::open(&cache_dir).with_context(|| {
         say!("cannot open the image cache {}", "イメージキャッシュ {} を開けません", cache_dir.display())
-    })?);
+    })?;
+    if args.image_cache_gib > 0 {
+        cache = cache.with_limit(args.image_cache_gib.saturating_mul(1 << 30));
+    }
+    let images = Arc::new(cache);
     let driver = LibvirtDriver::open(config)
         .with_context(|| say!("cannot open the libvirt hypervisor", "libvirt ハイパーバイザーを開けません"))?
         .with_metadata_token(metadata_token)

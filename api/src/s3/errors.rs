@@ -83,6 +83,14 @@ impl Walrus {
         resources: &[String],
         result: S3Result<T>,
     ) -> S3Result<T> {
+        let mut result = result;
+        if let Err(answer) = &mut result
+            && answer.request_id().is_none()
+        {
+            // S3's error XML names the request, as its audit record does.
+            let id = who.as_ref().map_or_else(|_| self.app.ids.request_id(), |w| w.meta.request_id.clone());
+            answer.set_request_id(id);
+        }
         let (Err(answer), Ok(who)) = (&result, who) else { return result };
         let wanted = match answer.code() {
             S3ErrorCode::InternalError | S3ErrorCode::ServiceUnavailable | S3ErrorCode::NotModified => false,

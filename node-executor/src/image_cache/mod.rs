@@ -13,13 +13,13 @@
 
 use bundle::{BundleError, DownloadManifest, DownloadPart, NodeKey, PartName};
 use domain::{ImageId, InstanceId};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::{self, File};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 /// Where a node gets bundled images from.
 pub trait ImageSource: Send + Sync + 'static {
@@ -55,9 +55,14 @@ pub enum ImageError {
     Store { image: ImageId, source: io::Error },
 }
 
-/// Bundled images on this node, by digest, in one folder.
+/// Bundled images on this node, by digest, in one folder, with the
+/// images each guest holds in `in-use/<instance-id>` (kept across
+/// restarts; released when the guest is destroyed).
 pub struct ImageCache {
     dir: PathBuf,
+    /// Past this many bytes, the least recently used images no guest
+    /// holds are removed (after each fetch).
+    limit: Option<u64>,
     source: OnceLock<Arc<dyn ImageSource>>,
     key: OnceLock<NodeKey>,
     /// One fetch at a time per digest (two guests of a new image wait
@@ -73,6 +78,8 @@ impl std::fmt::Debug for ImageCache {
 
 /// The suffix of a file being written; such files are removed on start.
 const PARTIAL: &str = "partial";
+/// The folder of the images each guest holds.
+const IN_USE: &str = "in-use";
 
 impl ImageCache {
     /// The cache in `dir` (made if missing, readable by QEMU's user);
@@ -87,12 +94,20 @@ impl ImageCache {
                 fs::remove_file(&path)?;
             }
         }
+        fs::create_dir_all(dir.join(IN_USE))?;
         Ok(ImageCache {
             dir,
+            limit: None,
             source: OnceLock::new(),
             key: OnceLock::new(),
             fetching: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Keeps the cache under `bytes`, as far as the images guests hold allow.
+    pub fn with_limit(mut self, bytes: u64) -> Self {
+        self.limit = Some(bytes);
+        self
     }
 
     /// Gives the cache its source, once (the controller may come up after
@@ -107,15 +122,85 @@ impl ImageCache {
 
     /// The images held, by digest (sorted).
     pub fn cached(&self) -> io::Result<Vec<String>> {
-        let mut names = Vec::new();
-        for entry in fs::read_dir(&self.dir)? {
-            let name = entry?.file_name().to_string_lossy().into_owned();
-            if !name.ends_with(PARTIAL) {
-                names.push(name);
-            }
-        }
+        let mut names: Vec<String> = self.images()?.into_iter().map(|(name, _, _)| name).collect();
         names.sort();
         Ok(names)
+    }
+
+    /// Every whole image: its digest, size and last use.
+    fn images(&self) -> io::Result<Vec<(String, u64, SystemTime)>> {
+        let mut images = Vec::new();
+        for entry in fs::read_dir(&self.dir)? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let meta = entry.metadata()?;
+            if meta.is_file() && !name.ends_with(PARTIAL) {
+                images.push((name, meta.len(), meta.modified()?));
+            }
+        }
+        Ok(images)
+    }
+
+    /// `instance` holds the image `digest` (its guest boots from it).
+    fn hold(&self, instance: &InstanceId, digest: &str) -> io::Result<()> {
+        let path = self.dir.join(IN_USE).join(instance.as_str());
+        let held = match fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(e),
+        };
+        if held.lines().any(|l| l == digest) {
+            return Ok(());
+        }
+        let partial = path.with_extension(PARTIAL);
+        fs::write(&partial, format!("{held}{digest}\n"))?;
+        File::open(&partial)?.sync_all()?;
+        fs::rename(&partial, &path)
+    }
+
+    /// The guest of `instance` is gone: its images may be removed.
+    pub fn release(&self, instance: &InstanceId) -> io::Result<()> {
+        match fs::remove_file(self.dir.join(IN_USE).join(instance.as_str())) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// The digests some guest holds.
+    fn held(&self) -> io::Result<HashSet<String>> {
+        let mut held = HashSet::new();
+        for entry in fs::read_dir(self.dir.join(IN_USE))? {
+            let path = entry?.path();
+            if path.extension().is_none_or(|e| e != PARTIAL) {
+                held.extend(fs::read_to_string(&path)?.lines().map(str::to_owned));
+            }
+        }
+        Ok(held)
+    }
+
+    /// Removes the least recently used images no guest holds (never
+    /// `keep`) until the cache is within its limit.
+    fn trim(&self, keep: &str) -> io::Result<()> {
+        let Some(limit) = self.limit else { return Ok(()) };
+        let mut images = self.images()?;
+        let mut total: u64 = images.iter().map(|(_, size, _)| size).sum();
+        if total <= limit {
+            return Ok(());
+        }
+        let held = self.held()?;
+        images.sort_by_key(|(_, _, used)| *used);
+        for (name, size, _) in images {
+            if total <= limit {
+                break;
+            }
+            if name == keep || held.contains(&name) {
+                continue;
+            }
+            fs::remove_file(self.dir.join(&name))?;
+            total -= size;
+            tracing::info!(digest = %name, bytes = size, "cached image removed: the cache is over its limit");
+        }
+        Ok(())
     }
 
     /// The file holding `image` for `instance`: from the cache, or fetched
@@ -128,18 +213,21 @@ impl ImageCache {
             .map_err(|reason| ImageError::Unavailable { image: image.clone(), reason })?;
         let damaged = |e: BundleError| ImageError::Damaged { image: image.clone(), reason: e.to_string() };
         let layout = manifest.layout().map_err(damaged)?;
-        let path = self.dir.join(&layout.image_digest);
-        if path.is_file() {
-            return Ok(path);
-        }
-        let lock = self.lock_for(&layout.image_digest);
+        let digest = layout.image_digest.clone();
+        let path = self.dir.join(&digest);
+        let store = |source: io::Error| ImageError::Store { image: image.clone(), source };
+        self.hold(instance, &digest).map_err(store)?;
+        let lock = self.lock_for(&digest);
         let _fetching = lock.lock().unwrap_or_else(PoisonError::into_inner);
         if path.is_file() {
+            // Its last use, for trimming.
+            let used =
+                File::options().write(true).open(&path).and_then(|f| f.set_modified(SystemTime::now()));
+            used.map_err(store)?;
             return Ok(path);
         }
         let (aes_key, iv) = manifest.key_iv(key).map_err(damaged)?;
         let partial = path.with_extension(PARTIAL);
-        let store = |source: io::Error| ImageError::Store { image: image.clone(), source };
         let file = File::create(&partial).map_err(store)?;
         let mut out = io::BufWriter::with_capacity(1 << 20, file);
         // Time spent waiting for Walrus, apart from checking and unpacking.
@@ -175,6 +263,7 @@ impl ImageCache {
         set_mode(&partial, 0o644).map_err(store)?;
         fs::rename(&partial, &path).map_err(store)?;
         File::open(&self.dir).and_then(|d| d.sync_all()).map_err(store)?;
+        self.trim(&digest).map_err(store)?;
         tracing::info!(
             %image,
             digest = %layout.image_digest,

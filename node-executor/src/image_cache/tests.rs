@@ -35,7 +35,7 @@ impl ImageSource for Folder {
             .iter()
             .map(|p| DownloadPart {
                 name: p.filename.clone(),
-                url: p.filename.clone(),
+                url: self.dir.join(&p.filename).to_string_lossy().into_owned(),
                 sha1: p.digest.clone(),
                 size: fs::metadata(self.dir.join(&p.filename)).unwrap().len(),
             })
@@ -63,7 +63,11 @@ impl ImageSource for Folder {
 
 /// Incompressible bytes (xorshift), so that the bundle has several parts.
 fn image_bytes() -> Vec<u8> {
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    image_bytes_from(0x9e37_79b9_7f4a_7c15)
+}
+
+fn image_bytes_from(seed: u64) -> Vec<u8> {
+    let mut state = seed;
     (0..3_000_000)
         .map(|_| {
             state ^= state << 13;
@@ -75,9 +79,12 @@ fn image_bytes() -> Vec<u8> {
 }
 
 fn folder(dir: &Path) -> Folder {
+    folder_of(dir, image_bytes())
+}
+
+fn folder_of(dir: &Path, image: Vec<u8>) -> Folder {
     let cloud = CloudIdentity::load_or_create_for_region(&dir.join("cloud"), "test-1").unwrap();
     let user = cloud.issue_user_certificate("123456789012", "alice").unwrap();
-    let image = image_bytes();
     let mut options = BundleOptions::machine(
         "disk.img",
         Architecture::X86_64,
@@ -141,7 +148,8 @@ fn a_damaged_part_fails_and_leaves_nothing_behind() {
     assert!(matches!(err, ImageError::Damaged { .. }), "{err:?}");
     let text = err.to_string();
     assert!(text.contains("emi-0000000a") && text.contains("SHA1") && text.contains("not used"), "{text}");
-    assert!(fs::read_dir(cache.dir()).unwrap().next().is_none(), "no file, whole or partial, is kept");
+    let names: Vec<_> = fs::read_dir(cache.dir()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("in-use")], "no image, whole or partial, is kept");
 }
 
 #[test]
@@ -200,4 +208,65 @@ fn half_written_files_of_a_crash_are_removed_on_open() {
     fs::write(cache_dir.join(&digest), b"whole").unwrap();
     let cache = ImageCache::open(&cache_dir).unwrap();
     assert_eq!(cache.cached().unwrap(), vec![digest]);
+}
+
+/// Several images, each from its own folder (by the image id's last letter).
+struct Several(HashMap<char, Folder>);
+
+impl Several {
+    fn of(&self, image: &ImageId) -> &Folder {
+        &self.0[&image.as_str().chars().last().unwrap()]
+    }
+}
+
+impl ImageSource for Several {
+    fn download_manifest(&self, i: &InstanceId, m: &ImageId, key: &str) -> Result<DownloadManifest, String> {
+        self.of(m).download_manifest(i, m, key)
+    }
+    fn open_part(&self, part: &DownloadPart) -> Result<Box<dyn Read + Send>, String> {
+        let from = self.0.values().find(|f| part.url.starts_with(f.dir.to_str().unwrap())).unwrap();
+        from.open_part(part)
+    }
+}
+
+#[test]
+fn over_its_limit_the_cache_drops_the_least_recently_used_images_no_guest_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let several = Several(
+        ['a', 'b', 'c']
+            .into_iter()
+            .enumerate()
+            .map(|(n, c)| (c, folder_of(&dir.path().join(c.to_string()), image_bytes_from(n as u64 * 7 + 1))))
+            .collect(),
+    );
+    let digest = |c: char| several.0[&c].manifest.image_digest.clone();
+    let (a, b, c) = (digest('a'), digest('b'), digest('c'));
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    // Three images of 3 MB; room for two.
+    let cache = ImageCache::open(dir.path().join("cache")).unwrap().with_limit(7_000_000);
+    cache.connect(Arc::new(several));
+    let guest = |n: u32| InstanceId::parse(&format!("i-0000000{n}")).unwrap();
+    let image = |c: char| ImageId::parse(&format!("emi-0000000{c}")).unwrap();
+
+    cache.file(&guest(1), &image('a')).unwrap();
+    cache.file(&guest(2), &image('b')).unwrap();
+    assert_eq!(cache.cached().unwrap(), sorted(vec![a.clone(), b.clone()]));
+    // Guest 1 is gone: fetching C drops A, the oldest no guest holds.
+    cache.release(&guest(1)).unwrap();
+    cache.file(&guest(3), &image('c')).unwrap();
+    assert_eq!(cache.cached().unwrap(), sorted(vec![b.clone(), c.clone()]), "A made room for C");
+    // Every guest gone, B used again (a cache hit: it is now the most
+    // recently used) and A fetched again: C, the least recently used, goes.
+    cache.release(&guest(2)).unwrap();
+    cache.release(&guest(3)).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    cache.file(&guest(4), &image('b')).unwrap();
+    cache.file(&guest(5), &image('a')).unwrap();
+    assert_eq!(cache.cached().unwrap(), sorted(vec![a.clone(), b.clone()]), "C made room for A");
+    // Held images stay even over the limit.
+    cache.file(&guest(6), &image('c')).unwrap();
+    assert_eq!(cache.cached().unwrap(), sorted(vec![a, b, c]), "every image is held by a guest");
 }

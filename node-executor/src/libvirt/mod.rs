@@ -413,7 +413,11 @@ impl HypervisorDriver for LibvirtDriver {
             }
         }
         let files = self.files(instance);
-        files.remove().map_err(|e| hypervisor(format!("cannot remove {}", files.dir().display()), e))
+        files.remove().map_err(|e| hypervisor(format!("cannot remove {}", files.dir().display()), e))?;
+        if let Some(cache) = &self.bundles {
+            cache.release(instance).map_err(|e| hypervisor("cannot release its cached images".into(), e))?;
+        }
+        Ok(())
     }
 
     /// Presses the guest's ACPI power button: a guest that listens powers
