@@ -218,7 +218,7 @@ fn run(rounds: usize) -> Result<()> {
         ms(Duration::from_millis(fetched_ms.saturating_sub(download_ms)))
     );
     println!(
-        "                and starting QEMU                   {:>10}",
+        "                and the rest (node key, QEMU)       {:>10}",
         ms(first.running.saturating_sub(Duration::from_millis(fetched_ms)))
     );
     println!(
@@ -276,7 +276,8 @@ fn bundled(runtime: &tokio::runtime::Runtime, cloud: &Yukari, consoles: &Path) -
     let client = cloud.client()?;
     let first = runtime.block_on(launch_image(&client, &emi, Some(consoles)))?;
     let cached = runtime.block_on(launch_image(&client, &emi, Some(consoles)))?;
-    let log = std::fs::read(cloud.log_path()).context("cannot read the cloud's log")?;
+    let log_file = cloud.dir.with_extension("log");
+    let log = std::fs::read(&log_file).context("cannot read the cloud's log")?;
     let log = without_colours(&String::from_utf8_lossy(&log));
     let field = |line: &str, name: &str| -> u64 {
         line.split_whitespace()
@@ -285,7 +286,7 @@ fn bundled(runtime: &tokio::runtime::Runtime, cloud: &Yukari, consoles: &Path) -
     };
     let fetches: Vec<&str> = log.lines().filter(|l| l.contains("bundled image fetched")).collect();
     if fetches.len() != 3 {
-        bail!("the node fetched {} images, not 3; see {}", fetches.len(), cloud.log_path().display());
+        bail!("the node fetched {} images, not 3; see {}", fetches.len(), log_file.display());
     }
     let fetched_ms = fetches.iter().map(|l| field(l, "took_ms")).sum();
     let download_ms = fetches.iter().map(|l| field(l, "download_ms")).sum();
