@@ -13,8 +13,8 @@
 //! session alive: only what the user does does.
 
 use crate::Console;
-use crate::pages::Signed;
 use crate::pages::instances::{ListQuery, Rows, Status, detail, page_of};
+use crate::pages::{PageQuery, Signed};
 use crate::pages::{buckets, snapshots as snaps, volumes as vols};
 use askama::Template;
 use axum::Router;
@@ -141,11 +141,13 @@ async fn one(
 async fn volumes(
     State(console): State<Arc<Console>>,
     signed: Signed,
+    Query(page): Query<PageQuery>,
     Query(since): Query<Since>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let (tr, account, csrf) = (signed.tr, signed.session.account.clone(), signed.session.csrf.clone());
+    let size = console.config.page_size;
     let render = move |models: &ReadModels| {
-        let volumes = vols::volumes_of(&tr, models, &account);
+        let (volumes, _) = vols::volumes_of(&tr, models, &account, &page, size);
         rendered(&vols::Rows { t: tr, csrf: csrf.clone(), volumes, devices: vols::DEVICES })
     };
     Sse::new(updates(console, signed.token, since.since, render)).keep_alive(KeepAlive::default())
@@ -155,10 +157,13 @@ async fn volumes(
 async fn snapshots(
     State(console): State<Arc<Console>>,
     signed: Signed,
+    Query(page): Query<PageQuery>,
     Query(since): Query<Since>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let (tr, account, csrf) = (signed.tr, signed.session.account.clone(), signed.session.csrf.clone());
-    let render = move |models: &ReadModels| rendered(&snaps::rows(tr, csrf.clone(), models, &account));
+    let size = console.config.page_size;
+    let render =
+        move |models: &ReadModels| rendered(&snaps::rows(tr, csrf.clone(), models, &account, &page, size).0);
     Sse::new(updates(console, signed.token, since.since, render)).keep_alive(KeepAlive::default())
 }
 

@@ -315,3 +315,36 @@ pub(crate) struct Paging {
     /// This is not the first page.
     pub later: bool,
 }
+
+/// Where a list's page starts: after the id `after` (none: the first page).
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+pub(crate) struct PageQuery {
+    #[serde(default)]
+    pub after: String,
+}
+
+impl PageQuery {
+    /// `after=ID&` for a later page's live part, nothing for the first.
+    pub fn live_query(&self) -> String {
+        if self.after.is_empty() { String::new() } else { format!("after={}&", q(&self.after)) }
+    }
+
+    /// Is `id` (in a list in id order) on or before this page's start?
+    pub fn before(&self, id: &str) -> bool {
+        !self.after.is_empty() && id <= self.after.as_str()
+    }
+}
+
+/// The first `size` of `rows` (those of this page on), and the paging.
+pub(crate) fn paged<T>(
+    rows: impl Iterator<Item = T>,
+    query: &PageQuery,
+    size: usize,
+    id: impl Fn(&T) -> &str,
+) -> (Vec<T>, Paging) {
+    let mut page: Vec<T> = rows.take(size + 1).collect();
+    let more = page.len() > size;
+    page.truncate(size);
+    let next = if more { page.last().map(|r| id(r).to_owned()) } else { None };
+    (page, Paging { next, later: !query.after.is_empty() })
+}

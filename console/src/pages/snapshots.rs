@@ -4,19 +4,20 @@
 //! volumes page (`/volumes/snapshot`).
 
 use super::volumes::{act, create_call, size_text};
-use super::{Chrome, Signed, render};
+use super::{Chrome, PageQuery, Paging, Signed, paged, render};
 use crate::Console;
 use crate::ec2::Call;
 use crate::i18n::Tr;
 use askama::Template;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::routing::{get, post};
 use domain::AccountId;
 use domain::volumes::SnapshotState;
 use projections::ReadModels;
+use std::ops::Bound;
 use std::sync::Arc;
 
 pub(crate) fn routes() -> Router<Arc<Console>> {
@@ -46,12 +47,22 @@ pub(crate) struct Snapshot {
     pub deletable: bool,
 }
 
-/// The account's snapshots, in id order.
-pub(crate) fn snapshots_of(tr: &Tr, models: &ReadModels, account: &AccountId) -> Vec<Snapshot> {
-    models
+/// A page of the account's snapshots, in id order.
+pub(crate) fn snapshots_of(
+    tr: &Tr,
+    models: &ReadModels,
+    account: &AccountId,
+    page: &PageQuery,
+    size: usize,
+) -> (Vec<Snapshot>, Paging) {
+    let after = match page.after.as_str() {
+        "" => Bound::Unbounded,
+        after => Bound::Excluded(after),
+    };
+    let snapshots = models
         .volumes
         .snapshots
-        .iter()
+        .range::<str, _>((after, Bound::Unbounded))
         .filter(|(_, s)| &s.account == account)
         .map(|(id, s)| Snapshot {
             id: id.to_string(),
@@ -67,8 +78,8 @@ pub(crate) fn snapshots_of(tr: &Tr, models: &ReadModels, account: &AccountId) ->
             description: s.description.clone(),
             completed: s.state == SnapshotState::Completed,
             deletable: s.state != SnapshotState::Pending,
-        })
-        .collect()
+        });
+    paged(snapshots, page, size, |s| &s.id)
 }
 
 /// The rows of the list: the part that live updates replace.
@@ -82,15 +93,18 @@ pub(crate) struct Rows {
     pub types: &'static [&'static str],
 }
 
-/// The rows for `account` from the read models.
-pub(crate) fn rows(tr: Tr, csrf: String, models: &ReadModels, account: &AccountId) -> Rows {
-    Rows {
-        t: tr,
-        csrf,
-        snapshots: snapshots_of(&tr, models, account),
-        zones: models.cloud.zones.keys().map(|z| z.to_string()).collect(),
-        types: api::ec2::actions::VOLUME_TYPES,
-    }
+/// The rows of a page for `account` from the read models, and the paging.
+pub(crate) fn rows(
+    tr: Tr,
+    csrf: String,
+    models: &ReadModels,
+    account: &AccountId,
+    page: &PageQuery,
+    size: usize,
+) -> (Rows, Paging) {
+    let (snapshots, paging) = snapshots_of(&tr, models, account, page, size);
+    let zones = models.cloud.zones.keys().map(|z| z.to_string()).collect();
+    (Rows { t: tr, csrf, snapshots, zones, types: api::ec2::actions::VOLUME_TYPES }, paging)
 }
 
 #[derive(Template)]
@@ -98,18 +112,27 @@ pub(crate) fn rows(tr: Tr, csrf: String, models: &ReadModels, account: &AccountI
 struct ListPage {
     chrome: Chrome,
     rows: Rows,
+    paging: Paging,
     live: String,
 }
 
-async fn list(State(console): State<Arc<Console>>, signed: Signed) -> Response {
+async fn list(
+    State(console): State<Arc<Console>>,
+    signed: Signed,
+    Query(page): Query<PageQuery>,
+) -> Response {
     let tr = signed.tr;
-    let (rows, position) = {
+    let size = console.config.page_size;
+    let ((rows, paging), position) = {
         let models = console.app.projections.read();
-        (rows(tr, signed.session.csrf.clone(), &models, &signed.session.account), models.position)
+        (
+            rows(tr, signed.session.csrf.clone(), &models, &signed.session.account, &page, size),
+            models.position,
+        )
     };
     let chrome = Chrome::new(&console, &signed, "snapshots", tr.msg("snapshots-title"));
-    let live = format!("/live/snapshots?since={position}");
-    render(&ListPage { chrome, rows, live })
+    let live = format!("/live/snapshots?{}since={position}", page.live_query());
+    render(&ListPage { chrome, rows, paging, live })
 }
 
 async fn create_volume(State(console): State<Arc<Console>>, signed: Signed, body: Bytes) -> Response {

@@ -4,14 +4,14 @@
 //! a volume's `creating` → `available`, an attachment's `attaching` →
 //! `attached` reach the page as the read models fold them.
 
-use super::{Chrome, Form, Signed, done, failed, render};
+use super::{Chrome, Form, PageQuery, Paging, Signed, done, failed, paged, render};
 use crate::Console;
 use crate::ec2::{self, Call};
 use crate::i18n::Tr;
 use askama::Template;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use domain::volumes::{SnapshotState, VolumeState};
@@ -66,8 +66,14 @@ pub(crate) fn name_of(models: &ReadModels, id: &str) -> String {
     models.tags.of(id).find(|(k, _)| k.as_str() == "Name").map(|(_, v)| v.clone()).unwrap_or_default()
 }
 
-/// The account's volumes, in id order.
-pub(crate) fn volumes_of(tr: &Tr, models: &ReadModels, account: &AccountId) -> Vec<Volume> {
+/// A page of the account's volumes, in id order.
+pub(crate) fn volumes_of(
+    tr: &Tr,
+    models: &ReadModels,
+    account: &AccountId,
+    page: &PageQuery,
+    size: usize,
+) -> (Vec<Volume>, Paging) {
     let running: Vec<(String, String)> = models
         .instances
         .of_account(account, None)
@@ -75,10 +81,8 @@ pub(crate) fn volumes_of(tr: &Tr, models: &ReadModels, account: &AccountId) -> V
         .take(CHOICES)
         .map(|r| (r.id.to_string(), r.zone.as_ref().map(|z| z.to_string()).unwrap_or_default()))
         .collect();
-    models
-        .volumes
-        .of_account(account)
-        .map(|(id, v)| {
+    let volumes =
+        models.volumes.of_account(account).skip_while(|(id, _)| page.before(id.as_str())).map(|(id, v)| {
             let zone = v.zone.to_string();
             Volume {
                 id: id.to_string(),
@@ -103,8 +107,8 @@ pub(crate) fn volumes_of(tr: &Tr, models: &ReadModels, account: &AccountId) -> V
                 can_snapshot: matches!(v.state, VolumeState::Available | VolumeState::InUse),
                 zone,
             }
-        })
-        .collect()
+        });
+    paged(volumes, page, size, |v| &v.id)
 }
 
 /// The rows of the list: the part that live updates replace.
@@ -122,29 +126,31 @@ pub(crate) struct Rows {
 struct ListPage {
     chrome: Chrome,
     rows: Rows,
+    paging: Paging,
     zones: Vec<String>,
     types: &'static [&'static str],
     snapshots: Vec<(String, String)>,
     live: String,
 }
 
-async fn list(State(console): State<Arc<Console>>, signed: Signed) -> Response {
+async fn list(
+    State(console): State<Arc<Console>>,
+    signed: Signed,
+    Query(page): Query<PageQuery>,
+) -> Response {
     let tr = signed.tr;
     let account = &signed.session.account;
-    let (volumes, zones, snapshots, position) = {
+    let (volumes, paging, zones, snapshots, position) = {
         let models = console.app.projections.read();
         let zones = models.cloud.zones.keys().map(|z| z.to_string()).collect();
-        (
-            volumes_of(&tr, &models, account),
-            zones,
-            completed_snapshots(&tr, &models, account),
-            models.position,
-        )
+        let (volumes, paging) = volumes_of(&tr, &models, account, &page, console.config.page_size);
+        (volumes, paging, zones, completed_snapshots(&tr, &models, account), models.position)
     };
     let chrome = Chrome::new(&console, &signed, "volumes", tr.msg("volumes-title"));
     let rows = Rows { t: tr, csrf: signed.session.csrf.clone(), volumes, devices: DEVICES };
-    let live = format!("/live/volumes?since={position}");
-    render(&ListPage { chrome, rows, zones, types: api::ec2::actions::VOLUME_TYPES, snapshots, live })
+    let live = format!("/live/volumes?{}since={position}", page.live_query());
+    let types = api::ec2::actions::VOLUME_TYPES;
+    render(&ListPage { chrome, rows, paging, zones, types, snapshots, live })
 }
 
 /// The completed snapshots the account may restore (its own, then those

@@ -277,3 +277,57 @@ async fn a_snapshot_shared_with_another_account_is_offered_there_and_restored_as
     let row = volume_of(&w, &restored);
     assert_eq!((&row.account, row.size_gib), (&other, 2));
 }
+
+/// Every id of a list, page by page from `path`, and how many pages.
+async fn walk(b: &mut Browser, w: &World, path: &str) -> (Vec<String>, usize) {
+    let (mut seen, mut pages, mut path) = (Vec::new(), 0, path.to_owned());
+    loop {
+        let page = b.get(&w.router, &path).await;
+        let rows: Vec<String> = page
+            .body
+            .split("<tr data-id=\"")
+            .skip(1)
+            .map(|s| s.split('"').next().unwrap().to_owned())
+            .collect();
+        assert!(rows.len() <= 2, "{rows:?}");
+        seen.extend(rows);
+        pages += 1;
+        let Some(at) = page.body.find("id=\"next-page\"") else { break };
+        let href = page.body[..at].rsplit("href=\"").next().unwrap().split('"').next().unwrap();
+        path = href.replace("&amp;", "&");
+        if pages > 1 {
+            assert!(page.body.contains("id=\"first-page\""), "a later page links to the first");
+            assert!(
+                page.body.contains("data-live=\"/live/") && page.body.contains("after="),
+                "live rows of this page"
+            );
+        }
+        assert!(pages < 10, "paging must end");
+    }
+    (seen, pages)
+}
+
+#[tokio::test]
+async fn the_volume_and_snapshot_lists_come_a_page_at_a_time() {
+    let w = world_with(ConsoleConfig { page_size: 2, ..ConsoleConfig::default() }).await;
+    w.app.configure_storage(&zone(), 100).await.unwrap();
+    let mut volumes = Vec::new();
+    for _ in 0..5 {
+        let made =
+            ec2(&w, &w.admin, "CreateVolume", &[("Size", "1"), ("AvailabilityZone", "yukari-1a")]).await;
+        let volume = made.first("volumeId").unwrap();
+        w.app.record_storage(&zone(), StorageDone::Created { volume: row_id(&volume) }).await.unwrap();
+        volumes.push(volume);
+    }
+    let mut snapshots = Vec::new();
+    for volume in &volumes[..3] {
+        snapshots.push(
+            ec2(&w, &w.admin, "CreateSnapshot", &[("VolumeId", volume)]).await.first("snapshotId").unwrap(),
+        );
+    }
+    volumes.sort();
+    snapshots.sort();
+    let mut b = signed_in(&w, "admin").await;
+    assert_eq!(walk(&mut b, &w, "/volumes").await, (volumes, 3), "every volume once, in id order");
+    assert_eq!(walk(&mut b, &w, "/snapshots").await, (snapshots, 2), "every snapshot once, in id order");
+}
