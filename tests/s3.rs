@@ -377,7 +377,9 @@ fn versions_and_delete_markers() {
     ok(api(&["put-bucket-versioning", "--bucket", "kept", "--versioning-configuration", "Status=Suspended"]));
     let four = write(&temp.path().join("4"), b"four");
     let put = ok(api(&["put-object", "--bucket", "kept", "--key", "k", "--body", &four]));
-    assert_eq!(put["VersionId"], "null");
+    // S3 names no version on a suspended bucket's write (ceph/s3-tests'
+    // test_versioning_bucket_atomic_upload_return_version_id).
+    assert!(put.get("VersionId").is_none(), "{put}");
     let versions = ok(api(&["list-object-versions", "--bucket", "kept"]));
     let ids: Vec<String> =
         versions["Versions"].as_array().unwrap().iter().map(|v| text(&v["VersionId"])).collect();

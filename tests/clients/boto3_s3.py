@@ -110,6 +110,35 @@ def main():
     assert path.get_object(Bucket="boto-bucket", Key="v.txt", VersionId=first)["Body"].read() == b"1"
     versions = path.list_object_versions(Bucket="boto-bucket", Prefix="v.txt")["Versions"]
     assert len(versions) == 2 and versions[0]["IsLatest"], versions
+    # A deleted key's HEAD says whether a delete marker hides it.
+    marker = path.delete_object(Bucket="boto-bucket", Key="v.txt")
+    assert marker["DeleteMarker"] is True, marker
+    try:
+        path.head_object(Bucket="boto-bucket", Key="v.txt")
+        raise AssertionError("a delete marker's key answered HEAD")
+    except ClientError as e:
+        headers = e.response["ResponseMetadata"]["HTTPHeaders"]
+        assert headers.get("x-amz-delete-marker") == "true", headers
+        assert headers.get("x-amz-version-id") == marker["VersionId"], headers
+    # Errors name their request, in the XML and its header alike.
+    try:
+        path.get_object(Bucket="boto-bucket", Key="never-there")
+        raise AssertionError("a missing key was read")
+    except ClientError as e:
+        request_id = e.response["ResponseMetadata"]["RequestId"]
+        headers = e.response["ResponseMetadata"]["HTTPHeaders"]
+        assert request_id and headers.get("x-amz-request-id") == request_id, e.response
+        assert headers.get("x-amz-delete-marker") == "false", headers
+    # A suspended bucket's writes make `null` versions and name none.
+    path.create_bucket(Bucket="boto-suspended")
+    path.put_bucket_versioning(Bucket="boto-suspended", VersioningConfiguration={"Status": "Suspended"})
+    put = path.put_object(Bucket="boto-suspended", Key="k", Body=b"x", ContentEncoding="gzip, aws-chunked")
+    assert "VersionId" not in put, put
+    # `aws-chunked` is the upload's framing, not the object's encoding.
+    got = path.get_object(Bucket="boto-suspended", Key="k")
+    assert got.get("ContentEncoding") == "gzip", got
+    path.delete_object(Bucket="boto-suspended", Key="k", VersionId="null")
+    path.delete_bucket(Bucket="boto-suspended")
 
     # ACLs: a canned public-read object is readable by anyone.
     path.put_object_acl(Bucket="boto-bucket", Key="a/two.txt", ACL="public-read")

@@ -89,6 +89,11 @@ impl Walrus {
         {
             // S3's error XML names the request, as its audit record does.
             let id = who.as_ref().map_or_else(|_| self.app.ids.request_id(), |w| w.meta.request_id.clone());
+            let mut headers = answer.headers().cloned().unwrap_or_default();
+            if let Ok(value) = axum::http::HeaderValue::from_str(&id) {
+                headers.insert("x-amz-request-id", value);
+            }
+            answer.set_headers(headers);
             answer.set_request_id(id);
         }
         let (Err(answer), Ok(who)) = (&result, who) else { return result };

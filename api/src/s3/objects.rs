@@ -45,12 +45,24 @@ pub(crate) fn headers(
     });
     ObjectHeaders {
         content_type: content_type.map(str::to_owned),
-        content_encoding: content_encoding.map(str::to_owned),
+        content_encoding: content_encoding.and_then(stored_encoding),
         content_disposition: content_disposition.map(str::to_owned),
         content_language: content_language.map(str::to_owned),
         cache_control: cache_control.map(str::to_owned),
         expires,
     }
+}
+
+/// A `Content-Encoding` as stored: without `aws-chunked`, the upload's
+/// own framing (S3 keeps `gzip` of `gzip, aws-chunked`, and nothing of
+/// `aws-chunked` alone).
+fn stored_encoding(value: &str) -> Option<String> {
+    let kept: Vec<&str> = value
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty() && !e.eq_ignore_ascii_case("aws-chunked"))
+        .collect();
+    (!kept.is_empty()).then(|| kept.join(", "))
 }
 
 /// [`headers`] of an s3s input that has the standard header fields.

@@ -63,9 +63,7 @@ pub(crate) fn object<'m>(
         Some(v) => bucket.version(key, v).ok_or_else(|| {
             S3Error::with_message(S3ErrorCode::NoSuchVersion, "The specified version does not exist.")
         })?,
-        None => bucket.latest(key).ok_or_else(|| {
-            S3Error::with_message(S3ErrorCode::NoSuchKey, "The specified key does not exist.")
-        })?,
+        None => bucket.latest(key).ok_or_else(|| no_such_key(bucket, key))?,
     };
     if found.is_delete_marker() {
         // GET of a delete marker by version id is 405 in S3; without one
@@ -79,4 +77,21 @@ pub(crate) fn object<'m>(
         return Err(denied());
     }
     Ok(found)
+}
+
+/// NoSuchKey, saying (as S3 does, in `x-amz-delete-marker`) whether the
+/// key's current version is a delete marker, and naming the marker.
+fn no_such_key(bucket: &Bucket, key: &str) -> S3Error {
+    let mut error = S3Error::with_message(S3ErrorCode::NoSuchKey, "The specified key does not exist.");
+    let marker = bucket.current(key).filter(|v| v.is_delete_marker());
+    let mut headers = axum::http::HeaderMap::new();
+    let flag = if marker.is_some() { "true" } else { "false" };
+    headers.insert("x-amz-delete-marker", axum::http::HeaderValue::from_static(flag));
+    if let Some(version) = marker.and_then(|m| bucket.version_shown(&m.version))
+        && let Ok(value) = axum::http::HeaderValue::from_str(&version)
+    {
+        headers.insert("x-amz-version-id", value);
+    }
+    error.set_headers(headers);
+    error
 }

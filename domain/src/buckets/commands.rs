@@ -324,9 +324,12 @@ pub(crate) fn put_bucket_tagging(c: &PutBucketTagging, view: &dyn StateView) -> 
     Ok(vec![(StreamId::bucket(&c.bucket), event.into())])
 }
 
+/// What S3 answers a write with: the new version's id only on a bucket
+/// whose versioning is enabled (a suspended one stores `null` and says
+/// nothing, as S3 does).
 fn stored_reply(bucket: &Bucket, version: &str, etag: &str) -> Reply {
     Reply::Object {
-        version: bucket.version_shown(version),
+        version: (bucket.versioning == Versioning::Enabled).then(|| version.to_owned()),
         delete_marker: false,
         etag: Some(etag.to_owned()),
     }
