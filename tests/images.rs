@@ -293,7 +293,9 @@ fn bundled_images_boot_real_guests_from_walrus() {
     let cached = || {
         let mut names: Vec<String> = std::fs::read_dir(&cache)
             .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .map(|e| e.unwrap())
+            .filter(|e| e.file_type().unwrap().is_file())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
             .collect();
         names.sort();
         names
@@ -320,7 +322,8 @@ fn bundled_images_boot_real_guests_from_walrus() {
     });
 
     // A second guest of the same image: the cache answers.
-    let stamp = |n: &str| std::fs::metadata(cache.join(n)).unwrap().modified().unwrap();
+    // A fetch writes a new file (a new inode); a cache hit only marks its use.
+    let stamp = |n: &str| std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(cache.join(n)).unwrap());
     let stamps: Vec<_> = first.iter().map(|n| stamp(n)).collect();
     let run = json(ec2(&cloud, &env, &["run-instances", "--image-id", &emi]));
     let second = run["Instances"][0]["InstanceId"].as_str().unwrap().to_owned();

@@ -510,7 +510,10 @@ fn a_remote_libvirt_node_real_guest_survives_the_executors_sigkill() {
     let bundled = launched["Instances"][0]["InstanceId"].as_str().unwrap().to_owned();
     poll(240, "the bundled image's guest running", || world.states()[&bundled] == "running");
     poll(240, "the bundled guest's metadata on its console", || metadata_seen(&world, &bundled));
-    let cached = std::fs::read_dir(world.dir.join("n1/node/images")).unwrap().count();
+    let cached = std::fs::read_dir(world.dir.join("n1/node/images"))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_type().unwrap().is_file())
+        .count();
     assert_eq!(cached, 3, "the node cached the kernel, ramdisk and disk");
     world.aws(&["terminate-instances", "--instance-ids", &bundled]);
     poll(120, "the bundled instance terminated", || world.states()[&bundled] == "terminated");

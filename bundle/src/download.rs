@@ -82,6 +82,23 @@ impl DownloadManifest {
     }
 }
 
+/// The name a node's cache keeps an unpacked image under: a digest (SHA1,
+/// hex) of everything that makes it, the image's digest, each part's
+/// digest, the AES key and IV. Only a manifest that could have made the
+/// image finds it, whatever digest another bundle claims.
+pub fn cache_name(layout: &Layout, key: &Aes128Bytes, iv: &Aes128Bytes) -> String {
+    use sha1::{Digest, Sha1};
+    let mut hash = Sha1::new();
+    hash.update(layout.image_digest.as_bytes());
+    for (_, digest) in &layout.parts {
+        hash.update(b"\n");
+        hash.update(digest.as_bytes());
+    }
+    hash.update(key);
+    hash.update(iv);
+    hex::encode(hash.finalize())
+}
+
 fn is_sha1_hex(text: &str) -> bool {
     text.len() == 40 && text.bytes().all(|b| b.is_ascii_hexdigit())
 }

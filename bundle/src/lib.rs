@@ -25,7 +25,7 @@ pub use create::{
 pub use crypto::{
     Aes128Bytes, decrypt_hex_text, encrypt_hex_text, private_key_from_pem, public_key_from_certificate_pem,
 };
-pub use download::{DownloadManifest, DownloadPart, NodeKey, public_key_from_pem};
+pub use download::{DownloadManifest, DownloadPart, NodeKey, cache_name, public_key_from_pem};
 pub use error::{BundleError, Result};
 pub use identity::{CloudIdentity, IssuedCertificate, SigningCertificate, certificate_id_of_pem};
 pub use manifest::{

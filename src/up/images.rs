@@ -74,7 +74,8 @@ impl ImageSource for WalrusImages {
 
     fn open_part(&self, part: &DownloadPart) -> Result<Box<dyn Read + Send>, String> {
         let response = self.handle.block_on(async {
-            let response = self.http.get(&part.url).send().await.map_err(|e| e.to_string())?;
+            // Errors without the URL: it carries a signature.
+            let response = self.http.get(&part.url).send().await.map_err(|e| e.without_url().to_string())?;
             if !response.status().is_success() {
                 let status = response.status();
                 let body = response.text().await.unwrap_or_default();
@@ -100,7 +101,7 @@ impl Read for Body {
             match self.handle.block_on(self.response.chunk()) {
                 Ok(Some(chunk)) => self.chunk = chunk,
                 Ok(None) => return Ok(0),
-                Err(e) => return Err(io::Error::other(e)),
+                Err(e) => return Err(io::Error::other(e.without_url())),
             }
         }
         let n = buf.len().min(self.chunk.len());

@@ -103,6 +103,9 @@ impl App {
             region: &models.cloud.region,
             service: "s3",
         };
+        // An hour, and a second more per MiB of bundle (a slow link), at
+        // most SigV4's seven days.
+        let lifetime = (URL_LIFETIME.as_secs() + (recorded.bundled_size >> 20)).min(7 * 24 * 3600);
         let mut parts = Vec::with_capacity(recorded.parts.len());
         for part in &recorded.parts {
             let shown = bucket.version_shown(&part.version);
@@ -123,13 +126,8 @@ impl App {
             let query =
                 shown.map(|v| format!("versionId={}", uri_encode(v.as_bytes(), false))).unwrap_or_default();
             let request = V4Request { method: "GET", host, path: &path, query: &query, body: b"" };
-            let signed = crate::auth::presign_v4_with_payload(
-                &request,
-                &key,
-                now,
-                URL_LIFETIME.as_secs(),
-                "UNSIGNED-PAYLOAD",
-            );
+            let signed =
+                crate::auth::presign_v4_with_payload(&request, &key, now, lifetime, "UNSIGNED-PAYLOAD");
             parts.push(DownloadPart {
                 name: part.key.rsplit('/').next().unwrap_or(&part.key).to_owned(),
                 url: format!("{base}{}?{signed}", uri_encode(path.as_bytes(), true)),
@@ -137,13 +135,17 @@ impl App {
                 size: part.size,
             });
         }
+        // The RSA work after the read models' lock is let go.
+        let recorded = recorded.clone();
+        drop(models);
         let opened = |field: &str, sealed: &str| {
             let value = bundle::decrypt_hex_text(support.cloud.private_key(), sealed, field)
                 .map_err(|e| DownloadRefused::Unavailable(format!("the bundle's {field}: {e}")))?;
             bundle::encrypt_hex_text(&node_key, &value)
                 .map_err(|e| DownloadRefused::Unavailable(format!("sealing the {field} to the node: {e}")))
         };
-        let expires = now.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default() + URL_LIFETIME;
+        let expires =
+            now.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default() + Duration::from_secs(lifetime);
         Ok(DownloadManifest {
             image: image.to_string(),
             image_digest: recorded.image_digest.clone(),

@@ -17,7 +17,7 @@ use std::collections::{HashMap, HashSet};
 use std::fs::{self, File};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Instant, SystemTime};
 
@@ -65,9 +65,12 @@ pub struct ImageCache {
     limit: Option<u64>,
     source: OnceLock<Arc<dyn ImageSource>>,
     key: OnceLock<NodeKey>,
-    /// One fetch at a time per digest (two guests of a new image wait
+    /// One fetch at a time per image (two guests of a new image wait
     /// for one download).
     fetching: Mutex<HashMap<String, Arc<Mutex<()>>>>,
+    /// Held while holds are recorded and images marked used, and while
+    /// images are trimmed.
+    trimming: Mutex<()>,
 }
 
 impl std::fmt::Debug for ImageCache {
@@ -95,12 +98,19 @@ impl ImageCache {
             }
         }
         fs::create_dir_all(dir.join(IN_USE))?;
+        for entry in fs::read_dir(dir.join(IN_USE))? {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == PARTIAL) {
+                fs::remove_file(&path)?;
+            }
+        }
         Ok(ImageCache {
             dir,
             limit: None,
             source: OnceLock::new(),
             key: OnceLock::new(),
             fetching: Mutex::new(HashMap::new()),
+            trimming: Mutex::new(()),
         })
     }
 
@@ -133,7 +143,11 @@ impl ImageCache {
         for entry in fs::read_dir(&self.dir)? {
             let entry = entry?;
             let name = entry.file_name().to_string_lossy().into_owned();
-            let meta = entry.metadata()?;
+            let meta = match entry.metadata() {
+                Ok(meta) => meta,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
             if meta.is_file() && !name.ends_with(PARTIAL) {
                 images.push((name, meta.len(), meta.modified()?));
             }
@@ -155,11 +169,13 @@ impl ImageCache {
         let partial = path.with_extension(PARTIAL);
         fs::write(&partial, format!("{held}{digest}\n"))?;
         File::open(&partial)?.sync_all()?;
-        fs::rename(&partial, &path)
+        fs::rename(&partial, &path)?;
+        File::open(self.dir.join(IN_USE))?.sync_all()
     }
 
     /// The guest of `instance` is gone: its images may be removed.
     pub fn release(&self, instance: &InstanceId) -> io::Result<()> {
+        let _trimming = self.trimming.lock().unwrap_or_else(PoisonError::into_inner);
         match fs::remove_file(self.dir.join(IN_USE).join(instance.as_str())) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
             _ => Ok(()),
@@ -172,14 +188,19 @@ impl ImageCache {
         for entry in fs::read_dir(self.dir.join(IN_USE))? {
             let path = entry?.path();
             if path.extension().is_none_or(|e| e != PARTIAL) {
-                held.extend(fs::read_to_string(&path)?.lines().map(str::to_owned));
+                match fs::read_to_string(&path) {
+                    Ok(text) => held.extend(text.lines().map(str::to_owned)),
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e),
+                }
             }
         }
         Ok(held)
     }
 
     /// Removes the least recently used images no guest holds (never
-    /// `keep`) until the cache is within its limit.
+    /// `keep`) until the cache is within its limit. Called with the
+    /// trimming lock held.
     fn trim(&self, keep: &str) -> io::Result<()> {
         let Some(limit) = self.limit else { return Ok(()) };
         let mut images = self.images()?;
@@ -196,7 +217,10 @@ impl ImageCache {
             if name == keep || held.contains(&name) {
                 continue;
             }
-            fs::remove_file(self.dir.join(&name))?;
+            match fs::remove_file(self.dir.join(&name)) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
             total -= size;
             tracing::info!(digest = %name, bytes = size, "cached image removed: the cache is over its limit");
         }
@@ -205,31 +229,44 @@ impl ImageCache {
 
     /// The file holding `image` for `instance`: from the cache, or fetched
     /// into it first. Blocking (downloads), so call it on a blocking thread.
+    ///
+    /// A cached image is named by a digest of everything that makes it
+    /// (the image's digest, each part's, the AES key and IV): an image is
+    /// found in the cache only by a manifest that could have made it, so a
+    /// bundle that claims another's digest never reads another's image.
     pub fn file(&self, instance: &InstanceId, image: &ImageId) -> Result<PathBuf, ImageError> {
         let source = self.source.get().ok_or_else(|| ImageError::NoSource { image: image.clone() })?;
         let key = self.key()?;
-        let manifest = source
-            .download_manifest(instance, image, key.public_pem())
-            .map_err(|reason| ImageError::Unavailable { image: image.clone(), reason })?;
+        let ask = || {
+            source
+                .download_manifest(instance, image, key.public_pem())
+                .map_err(|reason| ImageError::Unavailable { image: image.clone(), reason })
+        };
+        let mut manifest = ask()?;
         let damaged = |e: BundleError| ImageError::Damaged { image: image.clone(), reason: e.to_string() };
-        let layout = manifest.layout().map_err(damaged)?;
-        let digest = layout.image_digest.clone();
-        let path = self.dir.join(&digest);
         let store = |source: io::Error| ImageError::Store { image: image.clone(), source };
-        self.hold(instance, &digest).map_err(store)?;
-        let lock = self.lock_for(&digest);
-        let _fetching = lock.lock().unwrap_or_else(PoisonError::into_inner);
-        if path.is_file() {
-            // Its last use, for trimming.
-            let used =
-                File::options().write(true).open(&path).and_then(|f| f.set_modified(SystemTime::now()));
-            used.map_err(store)?;
+        let layout = manifest.layout().map_err(damaged)?;
+        let (aes_key, iv) = manifest.key_iv(key).map_err(|e| ImageError::Key(format!(
+            "the key of image {image} does not open with this node's key ({e}); the controller sealed it to another"
+        )))?;
+        let name = bundle::cache_name(&layout, &aes_key, &iv);
+        let path = self.dir.join(&name);
+        if self.held_and_present(instance, &name, &path).map_err(store)? {
             return Ok(path);
         }
-        let (aes_key, iv) = manifest.key_iv(key).map_err(damaged)?;
+        let lock = self.lock_for(&name);
+        let _fetching = lock.lock().unwrap_or_else(PoisonError::into_inner);
+        if self.held_and_present(instance, &name, &path).map_err(store)? {
+            return Ok(path);
+        }
+        // The URLs may have aged while another fetch of it failed.
+        if manifest.expires < unix_now() + MIN_URL_LIFE.as_secs() {
+            manifest = ask()?;
+        }
         let partial = path.with_extension(PARTIAL);
         let file = File::create(&partial).map_err(store)?;
-        let mut out = io::BufWriter::with_capacity(1 << 20, file);
+        let wrote = Arc::new(AtomicBool::new(true));
+        let mut out = io::BufWriter::with_capacity(1 << 20, Written { file, ok: wrote.clone() });
         // Time spent waiting for Walrus, apart from checking and unpacking.
         let downloading = Arc::new(AtomicU64::new(0));
         let parts = manifest.parts.iter().map(|part| -> (PartName, PartReader) {
@@ -245,7 +282,7 @@ impl ImageCache {
         let unpacked = bundle::unbundle_layout(parts, &layout, &aes_key, &iv, &mut out);
         let written = unpacked.and_then(|report| {
             let file = out.into_inner().map_err(io::IntoInnerError::into_error)?;
-            file.sync_all()?;
+            file.file.sync_all()?;
             Ok(report)
         });
         let report = match written {
@@ -253,6 +290,8 @@ impl ImageCache {
             Err(e) => {
                 let _ = fs::remove_file(&partial);
                 return Err(match e {
+                    // This node's disk, not Walrus.
+                    BundleError::Io(e) if !wrote.load(Ordering::Relaxed) => store(e),
                     BundleError::Io(e) => {
                         ImageError::Download { image: image.clone(), reason: e.to_string() }
                     }
@@ -261,12 +300,20 @@ impl ImageCache {
             }
         };
         set_mode(&partial, 0o644).map_err(store)?;
-        fs::rename(&partial, &path).map_err(store)?;
-        File::open(&self.dir).and_then(|d| d.sync_all()).map_err(store)?;
-        self.trim(&digest).map_err(store)?;
+        {
+            let _trimming = self.trimming.lock().unwrap_or_else(PoisonError::into_inner);
+            fs::rename(&partial, &path).map_err(store)?;
+            File::open(&self.dir).and_then(|d| d.sync_all()).map_err(store)?;
+            // A cache over its limit is the operator's to see, not a
+            // reason to fail a launch whose image is here.
+            if let Err(e) = self.trim(&name) {
+                tracing::warn!(error = %e, "the image cache could not be trimmed");
+            }
+        }
         tracing::info!(
             %image,
             digest = %layout.image_digest,
+            file = %name,
             bytes = report.image_size,
             parts = report.parts,
             took_ms = started.elapsed().as_millis() as u64,
@@ -274,6 +321,20 @@ impl ImageCache {
             "bundled image fetched, checked and unpacked"
         );
         Ok(path)
+    }
+
+    /// Records that `instance` holds the image `name` and, if the image is
+    /// cached, marks its use; both under the trimming lock, so that no
+    /// trim removes an image between its hold and its use.
+    fn held_and_present(&self, instance: &InstanceId, name: &str, path: &Path) -> io::Result<bool> {
+        let _trimming = self.trimming.lock().unwrap_or_else(PoisonError::into_inner);
+        self.hold(instance, name)?;
+        match File::options().write(true).open(path) {
+            // Its last use, for trimming.
+            Ok(file) => file.set_modified(SystemTime::now()).map(|()| true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     fn key(&self) -> Result<&NodeKey, ImageError> {
@@ -287,6 +348,31 @@ impl ImageCache {
     fn lock_for(&self, digest: &str) -> Arc<Mutex<()>> {
         let mut fetching = self.fetching.lock().unwrap_or_else(PoisonError::into_inner);
         fetching.entry(digest.to_owned()).or_default().clone()
+    }
+}
+
+/// The least time a download manifest's URLs must have left when a fetch
+/// starts; older manifests are asked for again.
+const MIN_URL_LIFE: std::time::Duration = std::time::Duration::from_secs(600);
+
+fn unix_now() -> u64 {
+    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// The image file being written; `ok` turns false when a write fails (so
+/// that this node's disk is not blamed on Walrus).
+struct Written {
+    file: File,
+    ok: Arc<AtomicBool>,
+}
+
+impl io::Write for Written {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.file.write(buf).inspect_err(|_| self.ok.store(false, Ordering::Relaxed))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush().inspect_err(|_| self.ok.store(false, Ordering::Relaxed))
     }
 }
 

@@ -109,6 +109,12 @@ fn folder_of(dir: &Path, image: Vec<u8>) -> Folder {
     }
 }
 
+/// The name the cache gives the folder's image.
+fn cached_name(f: &Folder) -> String {
+    let (key, iv) = f.manifest.decrypt_key_iv(f.cloud.private_key()).unwrap();
+    bundle::cache_name(&bundle::Layout::of_manifest(&f.manifest).unwrap(), &key, &iv)
+}
+
 fn ids() -> (InstanceId, ImageId) {
     (InstanceId::parse("i-00000001").unwrap(), ImageId::parse("emi-0000000a").unwrap())
 }
@@ -123,14 +129,14 @@ fn an_image_is_fetched_once_and_shared() {
     cache.connect(source.clone());
     let path = cache.file(&instance, &image).unwrap();
     assert_eq!(fs::read(&path).unwrap(), image_bytes(), "the image as it was bundled");
-    assert_eq!(path.file_name().unwrap().to_str().unwrap(), source.manifest.image_digest);
+    assert_eq!(path.file_name().unwrap().to_str().unwrap(), cached_name(&source));
     let parts = source.manifest.parts.len();
     assert_eq!(source.opened.load(Ordering::SeqCst), parts);
     // A second instance: the cache answers, nothing is downloaded.
     let again = cache.file(&InstanceId::parse("i-00000002").unwrap(), &image).unwrap();
     assert_eq!(again, path);
     assert_eq!(source.opened.load(Ordering::SeqCst), parts);
-    assert_eq!(cache.cached().unwrap(), vec![source.manifest.image_digest.clone()]);
+    assert_eq!(cache.cached().unwrap(), vec![cached_name(&source)]);
 }
 
 #[test]
@@ -239,7 +245,7 @@ fn over_its_limit_the_cache_drops_the_least_recently_used_images_no_guest_holds(
             .map(|(n, c)| (c, folder_of(&dir.path().join(c.to_string()), image_bytes_from(n as u64 * 7 + 1))))
             .collect(),
     );
-    let digest = |c: char| several.0[&c].manifest.image_digest.clone();
+    let digest = |c: char| cached_name(&several.0[&c]);
     let (a, b, c) = (digest('a'), digest('b'), digest('c'));
     let sorted = |mut v: Vec<String>| {
         v.sort();
@@ -269,4 +275,45 @@ fn over_its_limit_the_cache_drops_the_least_recently_used_images_no_guest_holds(
     // Held images stay even over the limit.
     cache.file(&guest(6), &image('c')).unwrap();
     assert_eq!(cache.cached().unwrap(), sorted(vec![a, b, c]), "every image is held by a guest");
+}
+
+/// A bundle that claims another image's digest, with its own parts and key.
+struct Impostor {
+    real: Folder,
+    claimed: String,
+}
+
+impl ImageSource for Impostor {
+    fn download_manifest(&self, i: &InstanceId, m: &ImageId, key: &str) -> Result<DownloadManifest, String> {
+        let mut manifest = self.real.download_manifest(i, m, key)?;
+        manifest.image_digest = self.claimed.clone();
+        Ok(manifest)
+    }
+    fn open_part(&self, part: &DownloadPart) -> Result<Box<dyn Read + Send>, String> {
+        self.real.open_part(part)
+    }
+}
+
+#[test]
+fn a_bundle_claiming_a_cached_images_digest_never_reads_that_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let theirs = folder(&dir.path().join("theirs"));
+    let (claimed, name) = (theirs.manifest.image_digest.clone(), cached_name(&theirs));
+    let cache = Arc::new(ImageCache::open(dir.path().join("cache")).unwrap());
+    cache.connect(Arc::new(theirs));
+    let (instance, image) = ids();
+    let path = cache.file(&instance, &image).unwrap();
+
+    // Another cache, the same folder: the impostor's manifest names the
+    // cached image's digest, but its own parts and key.
+    let other = ImageCache::open(cache.dir()).unwrap();
+    let impostor = Impostor { real: folder_of(&dir.path().join("mine"), image_bytes_from(3)), claimed };
+    other.connect(Arc::new(impostor));
+    let err = other.file(&InstanceId::parse("i-00000009").unwrap(), &image).unwrap_err();
+    assert!(
+        matches!(err, ImageError::Damaged { .. }),
+        "its own parts do not make the claimed image: {err:?}"
+    );
+    assert_eq!(other.cached().unwrap(), vec![name], "the cached image is untouched");
+    assert_eq!(fs::read(path).unwrap(), image_bytes());
 }
