@@ -364,8 +364,7 @@ esac
 #[test]
 fn a_marker_goes_from_one_real_guest_to_another_through_a_volume_and_its_snapshot() {
     let images = image_dir();
-    let temp = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(temp.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let temp = qemu_temp_dir();
     let dir = temp.path().join("data");
     let _qemu = QemuReaper(dir.clone());
     let iscsi = free_control_port();

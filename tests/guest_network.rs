@@ -113,9 +113,7 @@ fn bridge_mode_real_guest_gets_its_address_metadata_nat_and_security_groups() {
     netns::require_netns("bridge mode (a bridge, nftables)");
     assert!(netns::nft_works(), "nft is missing: apt-get install nftables (scripts/test does)");
     let images = image_dir();
-    let temp = tempfile::tempdir().unwrap();
-    // QEMU runs as libvirt-qemu: it must be able to enter the data directory.
-    std::fs::set_permissions(temp.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let temp = qemu_temp_dir();
     let pid = std::process::id();
     let mut world = World {
         node: format!("yk-gn-{pid}"),

@@ -258,15 +258,10 @@ fn state_and_reason(cloud: &Cloud, env: &HashMap<String, String>, id: &str) -> (
 #[test]
 fn bundled_images_boot_real_guests_from_walrus() {
     let images = image_dir();
-    let temp = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(temp.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let temp = qemu_temp_dir();
     let dir = temp.path().join("data");
     let _reaper = QemuReaper(dir.clone());
-    let cloud = Cloud::start_in(
-        &dir,
-        free_port(),
-        &["--hypervisor", "libvirt", "--domain-type", "qemu", "--image-dir", &images.to_string_lossy()],
-    );
+    let cloud = Cloud::start_in(&dir, free_port(), &libvirt_flags(&images).each_ref().map(String::as_str));
     let env = cloud.env.clone();
     let file = |name: &str| images.join(name).to_string_lossy().into_owned();
     let eki =

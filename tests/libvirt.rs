@@ -21,17 +21,10 @@ fn state_of(cloud: &Cloud, id: &str) -> String {
 #[test]
 fn run_instances_boots_a_real_guest_and_terminate_removes_it() {
     let images = image_dir();
-    let temp = tempfile::tempdir().unwrap();
-    // QEMU runs as libvirt-qemu when we are root: it must be able to enter
-    // the data directory (a temporary directory is private by default).
-    std::fs::set_permissions(temp.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let temp = qemu_temp_dir();
     let dir = temp.path().join("data");
     let _reaper = QemuReaper(dir.clone());
-    let cloud = Cloud::start_in(
-        &dir,
-        free_port(),
-        &["--hypervisor", "libvirt", "--domain-type", "qemu", "--image-dir", &images.to_string_lossy()],
-    );
+    let cloud = Cloud::start_in(&dir, free_port(), &libvirt_flags(&images).each_ref().map(String::as_str));
 
     let run = cloud.aws(&[
         "run-instances",

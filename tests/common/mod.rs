@@ -397,6 +397,22 @@ pub fn qemu_processes(needle: &str) -> Vec<(u32, String)> {
 /// whose command line names the test's directory.
 pub struct QemuReaper(pub PathBuf);
 
+/// A temporary directory QEMU's own user (libvirt-qemu, when the tests run
+/// as root) can enter: data directories below it hold guests' disks and
+/// console logs (a temporary directory is private by default).
+pub fn qemu_temp_dir() -> tempfile::TempDir {
+    let temp = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(temp.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    temp
+}
+
+/// `yukari up`'s flags for real guests of the built-in image (in
+/// `images`) under emulation, on the embedded libvirt driver.
+pub fn libvirt_flags(images: &Path) -> [String; 6] {
+    ["--hypervisor", "libvirt", "--domain-type", "qemu", "--image-dir", &images.to_string_lossy()]
+        .map(str::to_owned)
+}
+
 impl Drop for QemuReaper {
     fn drop(&mut self) {
         for (pid, _) in qemu_processes(&self.0.to_string_lossy()) {
