@@ -129,6 +129,21 @@ def main():
         headers = e.response["ResponseMetadata"]["HTTPHeaders"]
         assert request_id and headers.get("x-amz-request-id") == request_id, e.response
         assert headers.get("x-amz-delete-marker") == "false", headers
+    # ListBuckets a page at a time.
+    names = sorted(["boto-page-a", "boto-page-b", "boto-page-c"])
+    for name in names:
+        path.create_bucket(Bucket=name)
+    seen, token = [], None
+    while True:
+        page = path.list_buckets(MaxBuckets=2, Prefix="boto-page-", **({"ContinuationToken": token} if token else {}))
+        assert len(page["Buckets"]) <= 2, page
+        seen += [b["Name"] for b in page["Buckets"]]
+        token = page.get("ContinuationToken")
+        if not token:
+            break
+    assert seen == names, seen
+    for name in names:
+        path.delete_bucket(Bucket=name)
     # A suspended bucket's writes make `null` versions and name none.
     path.create_bucket(Bucket="boto-suspended")
     path.put_bucket_versioning(Bucket="boto-suspended", VersioningConfiguration={"Status": "Suspended"})

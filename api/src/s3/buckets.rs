@@ -24,21 +24,34 @@ impl Walrus {
         };
         let models = self.app.projections.read();
         let prefix = req.input.prefix.as_deref().unwrap_or("");
-        let buckets: Vec<Bucket> = models
+        // Pages of `max-buckets` (1 to 10,000), in name order; the token is
+        // the last name of the page before.
+        let max = match req.input.max_buckets {
+            None => usize::MAX,
+            Some(n @ 1..=10_000) => n as usize,
+            Some(_) => return Err(s3_error!(InvalidArgument, "max-buckets must be between 1 and 10000.")),
+        };
+        let after = req.input.continuation_token.as_deref().unwrap_or("");
+        let mut buckets: Vec<Bucket> = models
             .buckets
             .owned_by(account)
-            .filter(|b| b.name.as_str().starts_with(prefix))
+            .filter(|b| b.name.as_str().starts_with(prefix) && b.name.as_str() > after)
+            .take(max.saturating_add(1))
             .map(|b| Bucket {
                 bucket_region: Some(self.config.region.clone()),
                 creation_date: Some(s3_time(b.created_at)),
                 name: Some(b.name.to_string()),
             })
             .collect();
+        let continuation_token = (buckets.len() > max).then(|| {
+            buckets.truncate(max);
+            buckets.last().and_then(|b| b.name.clone()).unwrap_or_default()
+        });
         Ok(S3Response::new(ListBucketsOutput {
             buckets: Some(buckets),
+            continuation_token,
             owner: Some(acl::owner(&models, account)),
             prefix: req.input.prefix.clone(),
-            ..Default::default()
         }))
     }
 
