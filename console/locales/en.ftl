@@ -55,6 +55,7 @@ col-description = Description
 col-kind = Kind
 col-architecture = Architecture
 col-visibility = Visibility
+col-location = Registered from
 col-registered = Registered
 col-fingerprint = Fingerprint
 col-key-type = Key type
@@ -123,6 +124,7 @@ image-kind-machine = machine
 image-kind-kernel = kernel
 image-kind-ramdisk = ramdisk
 image-own = yours
+image-shared = shared with you
 image-public = public
 
 ## Key pairs

@@ -55,6 +55,7 @@ col-description = 説明
 col-kind = 種類
 col-architecture = アーキテクチャ
 col-visibility = 公開範囲
+col-location = 登録元
 col-registered = 登録日時
 col-fingerprint = フィンガープリント
 col-key-type = 鍵の種類
@@ -123,6 +124,7 @@ image-kind-machine = マシン
 image-kind-kernel = カーネル
 image-kind-ramdisk = RAM ディスク
 image-own = 自分のもの
+image-shared = 共有されたもの
 image-public = 公開
 
 ## キーペア

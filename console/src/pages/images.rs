@@ -1,5 +1,6 @@
 //! Images: the machine images, kernels and ramdisks the account may use
-//! (public ones and its own), each with a way to launch it.
+//! (its own, those shared with it and public ones; never a deregistered
+//! one), where each was registered from, and a way to launch it.
 
 use super::{Chrome, Signed, render};
 use crate::Console;
@@ -21,6 +22,8 @@ pub(crate) struct Image {
     pub kind: String,
     pub architecture: String,
     pub visibility: String,
+    /// Where it was registered from (`BUCKET/PREFIX.manifest.xml`).
+    pub location: String,
     pub registered: String,
     pub launchable: bool,
 }
@@ -40,7 +43,7 @@ async fn list(State(console): State<Arc<Console>>, signed: Signed) -> Response {
         models
             .images
             .iter()
-            .filter(|(_, i)| i.public || &i.owner == account)
+            .filter(|(_, i)| i.executable_by(account))
             .map(|(id, i)| Image {
                 id: id.to_string(),
                 name: i.name.clone(),
@@ -51,7 +54,12 @@ async fn list(State(console): State<Arc<Console>>, signed: Signed) -> Response {
                     domain::ImageKind::Ramdisk => "image-kind-ramdisk",
                 }),
                 architecture: i.architecture.clone(),
-                visibility: tr.msg(if &i.owner == account { "image-own" } else { "image-public" }),
+                visibility: tr.msg(match () {
+                    () if &i.owner == account => "image-own",
+                    () if i.public => "image-public",
+                    () => "image-shared",
+                }),
+                location: i.location.clone(),
                 registered: tr.date(i.registered_at),
                 launchable: i.kind == domain::ImageKind::Machine,
             })

@@ -72,3 +72,46 @@ async fn the_instance_list_comes_a_page_at_a_time_with_its_filters() {
         dashboard.body
     );
 }
+
+/// Registers an image of `owner` the way the built-in ones are (no bundle).
+async fn register(w: &World, owner: &domain::AccountId, n: u128, name: &str) -> String {
+    let image = domain::ImageId::with_kind(domain::ImageKind::Machine, n);
+    let command = domain::command::RegisterImage {
+        image: image.clone(),
+        owner: owner.clone(),
+        kind: domain::ImageKind::Machine,
+        name: name.into(),
+        description: String::new(),
+        architecture: "x86_64".into(),
+        location: format!("images/{name}.manifest.xml"),
+        kernel: None,
+        ramdisk: None,
+        public: false,
+        bundle: None,
+        at: api::app::ids::now(),
+    };
+    w.app.execute(domain::Command::RegisterImage(command), &meta(owner)).await.unwrap();
+    image.to_string()
+}
+
+#[tokio::test]
+async fn the_image_list_shows_what_the_account_may_launch_and_where_it_came_from() {
+    let w = world().await;
+    let team = w.app.create_account("team-b", &meta(&w.admin)).await.unwrap().account;
+    let shared = register(&w, &team, 0x51, "shared-disk").await;
+    let private = register(&w, &team, 0x52, "their-disk").await;
+    let gone = register(&w, &w.admin, 0x53, "old-disk").await;
+    let own = register(&w, &w.admin, 0x54, "my-disk").await;
+    let admin_id = w.admin.to_string();
+    let add = [("ImageId", shared.as_str()), ("LaunchPermission.Add.1.UserId", admin_id.as_str())];
+    ec2(&w, &team, "ModifyImageAttribute", &add).await;
+    ec2(&w, &w.admin, "DeregisterImage", &[("ImageId", gone.as_str())]).await;
+    let mut b = signed_in(&w, "admin").await;
+    let page = b.get(&w.router, "/images").await;
+    assert!(page.body.contains(&own) && page.body.contains("images/my-disk.manifest.xml"), "{}", page.body);
+    let at = page.body.find(&shared).expect("an image shared with the account is listed");
+    let row = &page.body[at..at + page.body[at..].find("</tr>").unwrap()];
+    assert!(row.contains("shared with you") && row.contains("images/shared-disk.manifest.xml"), "{row}");
+    assert!(!page.body.contains(&private), "another account's private image");
+    assert!(!page.body.contains(&gone), "a deregistered image");
+}
