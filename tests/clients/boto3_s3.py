@@ -93,6 +93,16 @@ def main():
     out = io.BytesIO()
     path.download_fileobj("boto-bucket", "big.bin", out, Config=config)
     assert out.getvalue() == data
+    # One part of it at a time (partNumber), and only parts it has.
+    part_size = 5 * 1024 * 1024
+    for number in (1, 2, 3):
+        part = path.get_object(Bucket="boto-bucket", Key="big.bin", PartNumber=number)
+        assert part["PartsCount"] == 3 and part["ETag"] == head["ETag"], part
+        assert part["Body"].read() == data[(number - 1) * part_size:number * part_size], number
+    assert path.head_object(Bucket="boto-bucket", Key="big.bin", PartNumber=3)["ContentLength"] == len(data) - 2 * part_size
+    assert error_code(path.get_object, Bucket="boto-bucket", Key="big.bin", PartNumber=4) == "InvalidPart"
+    assert path.get_object(Bucket="boto-bucket", Key="a/two.txt", PartNumber=1)["Body"].read() == b"two two"
+    assert error_code(path.get_object, Bucket="boto-bucket", Key="a/two.txt", PartNumber=2) == "InvalidPart"
 
     # Presigned URLs, SigV4 and SigV2.
     for client in (path, sigv2):

@@ -53,6 +53,37 @@ pub(crate) fn headers(
     }
 }
 
+/// The parts of a multipart upload's object (its ETag ends in `-N`, one
+/// blob per part); `None` for any other object.
+fn parts_count(content: &ObjectContent) -> Option<i32> {
+    let (_, n) = content.etag.rsplit_once('-')?;
+    let n: usize = n.parse().ok()?;
+    (n == content.parts.len()).then_some(n as i32)
+}
+
+/// `partNumber` of GET and HEAD: the bytes of that part (`None`: the whole
+/// object, part 1 of an object not uploaded in parts), and the parts count.
+struct PartAsked {
+    bytes: Option<std::ops::Range<u64>>,
+    count: Option<i32>,
+}
+
+fn part_of(content: &ObjectContent, number: Option<i32>) -> S3Result<Option<PartAsked>> {
+    let Some(number) = number else { return Ok(None) };
+    let count = parts_count(content);
+    let refused = || s3_error!(InvalidPart, "The requested partnumber is not satisfiable.");
+    let index = usize::try_from(number).ok().and_then(|n| n.checked_sub(1)).ok_or_else(refused)?;
+    match count {
+        None if index == 0 => Ok(Some(PartAsked { bytes: None, count: None })),
+        None => Err(refused()),
+        Some(_) => {
+            let part = content.parts.get(index).ok_or_else(refused)?;
+            let start: u64 = content.parts[..index].iter().map(|p| p.size).sum();
+            Ok(Some(PartAsked { bytes: Some(start..start + part.size), count }))
+        }
+    }
+}
+
 /// A `Content-Encoding` as stored: without `aws-chunked`, the upload's
 /// own framing (S3 keeps `gzip` of `gzip, aws-chunked`, and nothing of
 /// `aws-chunked` alone).
@@ -356,7 +387,11 @@ impl Walrus {
             )?;
             (content, bucket.version_shown(&v.version), s3_time(v.modified))
         };
-        let range = range_of(i.range.as_ref(), content.size)?;
+        let part = part_of(&content, i.part_number)?;
+        let range = match &part {
+            Some(p) => p.bytes.clone(),
+            None => range_of(i.range.as_ref(), content.size)?,
+        };
         let bytes = range.clone().unwrap_or(0..content.size);
         let body = self.body(&content.parts, bytes.clone())?;
         let h = &content.headers;
@@ -378,7 +413,7 @@ impl Walrus {
             expires: i.response_expires.or_else(|| http_date(h.expires.as_deref())),
             last_modified: Some(last_modified),
             metadata: to_metadata(&content.metadata),
-            parts_count: (content.parts.len() > 1).then_some(content.parts.len() as i32),
+            parts_count: part.and_then(|p| p.count).or_else(|| parts_count(&content)),
             version_id: version,
             ..Default::default()
         };
@@ -408,7 +443,11 @@ impl Walrus {
             i.if_modified_since.as_ref(),
             i.if_unmodified_since.as_ref(),
         )?;
-        let range = range_of(i.range.as_ref(), content.size)?;
+        let part = part_of(content, i.part_number)?;
+        let range = match &part {
+            Some(p) => p.bytes.clone(),
+            None => range_of(i.range.as_ref(), content.size)?,
+        };
         let h = &content.headers;
         let length = range.as_ref().map_or(content.size, |r| r.end - r.start);
         Ok(S3Response::new(HeadObjectOutput {
@@ -425,7 +464,7 @@ impl Walrus {
             expires: http_date(h.expires.as_deref()),
             last_modified: Some(s3_time(v.modified)),
             metadata: to_metadata(&content.metadata),
-            parts_count: (content.parts.len() > 1).then_some(content.parts.len() as i32),
+            parts_count: part.and_then(|p| p.count).or_else(|| parts_count(content)),
             version_id: bucket.version_shown(&v.version),
             ..Default::default()
         }))
