@@ -55,6 +55,12 @@ pub(super) const TABLE: &[(&str, &str)] = &[
          実際には動かないホスト(入れ子の VM)でも KVM を提示することがあるため、既定はエミュレーションです",
     ),
     (
+        "libvirt: how many GiB of images fetched from Walrus the node keeps (`DATA_DIR/node/images`); past it, \
+         the least recently used images no guest holds are removed. 0: no limit",
+        "libvirt: Walrus から取得したイメージをノードに何 GiB まで保持するか(`DATA_DIR/node/images`)。\
+         超えると、どのゲストも使っていないイメージを最後に使われた順に古いものから削除します。0: 上限なし",
+    ),
+    (
         "libvirt: where the built-in image's files are (scripts/build-guest-image writes them) [default: \
          /var/cache/yukari/images for root, else ~/.cache/yukari/images]",
         "libvirt: 組み込みイメージのファイルの場所(scripts/build-guest-image が書き出します)[既定: \
