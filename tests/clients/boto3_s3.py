@@ -139,6 +139,13 @@ def main():
         headers = e.response["ResponseMetadata"]["HTTPHeaders"]
         assert request_id and headers.get("x-amz-request-id") == request_id, e.response
         assert headers.get("x-amz-delete-marker") == "false", headers
+    # x-amz-expected-bucket-owner: the owner's account passes, another is refused.
+    owner = path.get_bucket_acl(Bucket="boto-bucket")["Owner"]["ID"]
+    path.head_bucket(Bucket="boto-bucket", ExpectedBucketOwner=owner)
+    assert path.get_object(Bucket="boto-bucket", Key="a/two.txt", ExpectedBucketOwner=owner)["Body"].read() == b"two two"
+    other = "111122223333" if owner != "111122223333" else "444455556666"
+    assert error_code(path.get_object, Bucket="boto-bucket", Key="a/two.txt", ExpectedBucketOwner=other) == "AccessDenied"
+    assert error_code(path.head_bucket, Bucket="boto-bucket", ExpectedBucketOwner=other) == "403"
     # ListBuckets a page at a time.
     names = sorted(["boto-page-a", "boto-page-b", "boto-page-c"])
     for name in names:

@@ -35,7 +35,7 @@ pub(crate) fn matching<'r>(
 
 /// The bucket a request names: `BUCKET.HOST` under a virtual host, else
 /// the first segment of the path (after the EC2 port's prefix).
-fn bucket_of(walrus: &Walrus, headers: &HeaderMap, path: &str) -> Option<String> {
+pub(crate) fn bucket_of(walrus: &Walrus, headers: &HeaderMap, path: &str) -> Option<String> {
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
     let name = host.rsplit_once(':').map_or(host, |(n, _)| n);
     for base in &walrus.config.virtual_hosts {

@@ -141,6 +141,9 @@ pub(crate) async fn serve(
     if let Some(answer) = super::cors::preflight(walrus, request.method(), request.headers(), &path) {
         return answer;
     }
+    if let Some(refused) = expected_owner_refused(walrus, request.headers(), &path) {
+        return refused;
+    }
     let (method, origin) = (request.method().clone(), request.headers().clone());
     let mut request = request;
     let secret_of = |key: &str| crate::auth::SecretLookup::secret(&walrus.app.credentials, key);
@@ -150,6 +153,29 @@ pub(crate) async fn serve(
     let mut response = forward(service, request).await;
     super::cors::decorate(walrus, &method, &origin, &path, &mut response);
     response
+}
+
+/// `x-amz-expected-bucket-owner` naming another account than the
+/// bucket's owner: AccessDenied, before anything else is done (a bucket
+/// that does not exist is left to the operation to refuse).
+fn expected_owner_refused(walrus: &super::Walrus, headers: &HeaderMap, path: &str) -> Option<Response> {
+    let expected = headers.get("x-amz-expected-bucket-owner")?.to_str().unwrap_or("");
+    let bucket = super::cors::bucket_of(walrus, headers, path)?;
+    let owner =
+        walrus.app.projections.read().buckets.bucket(&bucket).filter(|b| !b.deleted)?.owner.to_string();
+    if owner == expected {
+        return None;
+    }
+    let request_id = walrus.app.ids.request_id();
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>AccessDenied</Code><Message>Access Denied\
+         </Message><RequestId>{request_id}</RequestId></Error>"
+    );
+    let headers = [
+        (http::header::CONTENT_TYPE, "application/xml".to_owned()),
+        (http::header::HeaderName::from_static("x-amz-request-id"), request_id),
+    ];
+    Some((http::StatusCode::FORBIDDEN, headers, body).into_response())
 }
 
 async fn forward(service: &S3Service, request: axum::extract::Request) -> Response {
