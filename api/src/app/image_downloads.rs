@@ -23,6 +23,14 @@ pub const IMAGE_READER_KEY: &str = "YKIMAGEREADER0000000";
 /// How long a download manifest's part URLs work.
 const URL_LIFETIME: Duration = Duration::from_secs(3600);
 
+/// The cloud as a reader of Walrus (what `aws-exec-read` grants): its
+/// admin account, as cloud administrator. Nodes read bundles as it; the
+/// image reader key is it; RegisterImage asks whether it may read.
+pub(crate) fn cloud_reader(models: &projections::ReadModels) -> Option<Caller> {
+    let (account, _) = models.accounts.account_by_name("admin")?;
+    Some(Caller::Account { account: account.clone(), cloud_admin: true })
+}
+
 /// Why a node gets no download manifest.
 #[derive(Debug, thiserror::Error)]
 pub enum DownloadRefused {
@@ -84,12 +92,9 @@ impl App {
         })?;
         let node_key = bundle::public_key_from_pem(node_key_pem)
             .map_err(|e| DownloadRefused::Unavailable(format!("the node's key: {e}")))?;
-        let cloud = Caller::Account {
-            account: models.accounts.account_by_name("admin").map(|(id, _)| id.clone()).ok_or_else(|| {
-                DownloadRefused::Unavailable("the cloud has no admin account to read bundles as".into())
-            })?,
-            cloud_admin: true,
-        };
+        let cloud = cloud_reader(&models).ok_or_else(|| {
+            DownloadRefused::Unavailable("the cloud has no admin account to read bundles as".into())
+        })?;
         let bucket = models
             .buckets
             .bucket(&recorded.bucket)

@@ -165,16 +165,15 @@ impl Walrus {
     /// a presigned URL): the cloud, as `aws-exec-read` grants it, and only
     /// reading.
     fn image_reader(&self, request_id: String) -> S3Result<Who> {
-        let account = self.app.projections.read().accounts.account_by_name("admin").map(|(id, _)| id.clone());
-        let account =
-            account.ok_or_else(|| s3_error!(InvalidAccessKeyId, "The cloud has no admin account."))?;
+        let caller = crate::app::image_downloads::cloud_reader(&self.app.projections.read())
+            .ok_or_else(|| s3_error!(InvalidAccessKeyId, "The cloud has no admin account."))?;
         let meta = RequestMeta {
             principal: Principal::system("image-reader"),
             request_id: request_id.clone(),
             correlation_id: request_id,
             source: "s3:image-reader".to_owned(),
         };
-        Ok(Who { caller: Caller::Account { account, cloud_admin: true }, meta, may_change: false })
+        Ok(Who { caller, meta, may_change: false })
     }
 }
 

@@ -11,6 +11,7 @@
 //! the manifest's, fails the launch and leaves nothing in the cache: no
 //! guest ever boots a damaged image.
 
+use crate::libvirt::set_mode;
 use bundle::{BundleError, DownloadManifest, DownloadPart, NodeKey, PartName};
 use domain::{ImageId, InstanceId};
 use std::collections::{HashMap, HashSet};
@@ -397,11 +398,6 @@ impl Read for PartReader {
             }
         }
     }
-}
-
-fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    fs::set_permissions(path, fs::Permissions::from_mode(mode))
 }
 
 #[cfg(test)]

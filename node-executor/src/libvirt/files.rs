@@ -115,7 +115,7 @@ pub(crate) fn create_overlay(qemu_img: &Path, base: &Path, overlay: &Path, min_s
     std::fs::rename(&partial, overlay)
 }
 
-fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
+pub(crate) fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
 }

@@ -27,6 +27,7 @@ use crate::driver::{DriverError, GuestSpec, GuestState, HypervisorDriver, Volume
 use crate::image_cache::ImageCache;
 use domain::{ImageId, InstanceId};
 use files::InstanceFiles;
+pub(crate) use files::set_mode;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;

@@ -124,8 +124,7 @@ fn readable(
     }
     // Nodes read bundles as the cloud does (`aws-exec-read`): refuse now
     // what no node could fetch later, as EC2 does.
-    let cloud = models.accounts.account_by_name("admin").map(|(id, _)| id.clone());
-    let cloud = cloud.map(|account| Caller::Account { account, cloud_admin: true });
+    let cloud = crate::app::image_downloads::cloud_reader(&models);
     if cloud.is_some_and(|cloud| !v.acl.allows(&cloud, Permission::Read)) {
         return Err(invalid_manifest(format!(
             "HTTP 403 (Forbidden) response for {bucket}/{key}: check your S3 ACLs are correct \
