@@ -10,7 +10,7 @@
 
 use api::app::volumes::{NodeDone, NodeVolumes, StorageDone, StorageTarget, StorageView};
 use node_executor::{
-    HypervisorDriver, VolumeDisk, VolumeReport, VolumeSync, WantedAttachment, WantedVolumes,
+    HypervisorDriver, RootDisks, VolumeDisk, VolumeReport, VolumeSync, WantedAttachment, WantedVolumes,
 };
 use std::future::Future;
 use std::path::Path;
@@ -393,6 +393,7 @@ fn node_done(report: VolumeReport) -> Option<NodeDone> {
 pub async fn run_node_volumes(
     link: Arc<dyn NodeVolumesLink>,
     driver: Arc<dyn HypervisorDriver>,
+    roots: Arc<RootDisks>,
     mut stopped: watch::Receiver<bool>,
 ) {
     let mut views = Views::default();
@@ -401,10 +402,11 @@ pub async fn run_node_volumes(
             continue;
         };
         let wanted = wanted_volumes(&view);
-        let driver = driver.clone();
+        let (driver, roots) = (driver.clone(), roots.clone());
         let applied = tokio::task::spawn_blocking(move || {
             let mut reports = Vec::new();
-            let result = VolumeSync::new(&*driver).apply(&wanted, &mut |r| reports.push(r));
+            let sync = VolumeSync::new(&*driver).with_root_disks(&roots);
+            let result = sync.apply(&wanted, &mut |r| reports.push(r));
             (reports, result)
         })
         .await;

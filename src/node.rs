@@ -302,6 +302,7 @@ async fn run_node(args: RunArgs) -> anyhow::Result<()> {
         stopped.clone(),
     ));
     let volume_driver = driver.clone();
+    let roots = Arc::new(node_executor::RootDisks::default());
     let executor = NodeExecutor::new(
         ExecutorConfig {
             node: node.clone(),
@@ -312,7 +313,8 @@ async fn run_node(args: RunArgs) -> anyhow::Result<()> {
         },
         driver,
         Arc::new(remote::HttpReporter(client.clone())),
-    );
+    )
+    .with_root_disks(roots.clone());
     let guest_net = match &bridge {
         Some(bridge) => Some(bridge_mode(bridge, &node, &client, limits, stopped.clone()).await),
         None => None,
@@ -322,6 +324,7 @@ async fn run_node(args: RunArgs) -> anyhow::Result<()> {
     let volumes = tokio::spawn(crate::ebs::run_node_volumes(
         Arc::new(crate::storage_controller::HttpNodeVolumes(client.clone())),
         volume_driver,
+        roots,
         stopped.clone(),
     ));
     let mut executor = tokio::spawn(executor.run_from(Box::new(remote::RemoteFeed::new(client)), stopped));

@@ -380,6 +380,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         let manifests = images::Manifests::Local { app: app.clone(), node: node.clone(), base };
         cache.connect(Arc::new(images::WalrusImages::new(manifests)?));
     }
+    let roots = Arc::new(node_executor::RootDisks::default());
     let executor = NodeExecutor::new(
         ExecutorConfig {
             node: node.clone(),
@@ -390,7 +391,8 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         },
         driver,
         Arc::new(LocalReporter(app.clone())),
-    );
+    )
+    .with_root_disks(roots.clone());
     let executor = if read_only {
         tracing::warn!(node = %node, "the node is not driven while the controller runs read-only");
         None
@@ -434,6 +436,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         storage_tasks.push(tokio::spawn(crate::ebs::run_node_volumes(
             link,
             node_driver.clone(),
+            roots,
             stopped.clone(),
         )));
         storage_tasks.push(tokio::spawn(storage::run_monitor(app.clone(), stopped.clone())));

@@ -940,3 +940,155 @@ fn an_abort_before_or_after_every_step_of_the_volume_sagas_resumes() {
         eprintln!("{point}: resumed");
     }
 }
+
+fn instance_of(cloud: &Cloud, id: &str) -> Value {
+    cloud.aws(&["describe-instances", "--instance-ids", id])["Reservations"][0]["Instances"][0].clone()
+}
+
+fn image_of(cloud: &Cloud, id: &str) -> Value {
+    cloud.aws(&["describe-images", "--image-ids", id])["Images"][0].clone()
+}
+
+/// A completed snapshot of a new 1 GiB volume (simulated storage).
+fn completed_snapshot(cloud: &Cloud) -> (String, String) {
+    let vol =
+        text(&cloud.aws(&["create-volume", "--size", "1", "--availability-zone", "yukari-1a"])["VolumeId"]);
+    poll(60, "the volume", || volume_state(cloud, &vol).0 == "available");
+    let snap = text(&cloud.aws(&["create-snapshot", "--volume-id", &vol])["SnapshotId"]);
+    poll(60, "the snapshot", || snapshot_state(cloud, &snap) == "completed");
+    (vol, snap)
+}
+
+#[test]
+fn ebs_backed_images_register_launch_onto_root_volumes_and_are_made_from_instances() {
+    let cloud = Cloud::start_with(&["--storage-gib", "20"]);
+    let (_, snap) = completed_snapshot(&cloud);
+    let root = format!("DeviceName=/dev/sda1,Ebs={{SnapshotId={snap}}}");
+
+    // Refusals change nothing.
+    assert_eq!(
+        refused(&cloud, &["register-image", "--name", "xyz", "--root-device-name", "/dev/sda1"]),
+        "InvalidBlockDeviceMapping",
+        "a root device that maps no snapshot"
+    );
+    let both = [
+        "register-image",
+        "--image-location",
+        "b/x.manifest.xml",
+        "--block-device-mappings",
+        &root,
+        "--name",
+        "both",
+    ];
+    assert_eq!(refused(&cloud, &both), "InvalidParameterCombination");
+    let wrong_root = [
+        "register-image",
+        "--name",
+        "wrong",
+        "--root-device-name",
+        "/dev/sdf",
+        "--block-device-mappings",
+        &root,
+    ];
+    assert_eq!(refused(&cloud, &wrong_root), "InvalidBlockDeviceMapping");
+    let images_before =
+        cloud.aws(&["describe-images", "--owners", "self"])["Images"].as_array().unwrap().len();
+    assert_eq!(images_before, 0);
+
+    // Registered: EBS-backed, mapping the snapshot, which it holds.
+    let kernel = text(&image_of(&cloud, DEFAULT_IMAGE)["KernelId"]);
+    let emi = text(
+        &cloud.aws(&[
+            "register-image",
+            "--name",
+            "ebs-root",
+            "--root-device-name",
+            "/dev/sda1",
+            "--block-device-mappings",
+            &root,
+            "DeviceName=/dev/sdb,Ebs={VolumeSize=2,DeleteOnTermination=false}",
+            "--kernel-id",
+            &kernel,
+        ])["ImageId"],
+    );
+    let image = image_of(&cloud, &emi);
+    assert_eq!(text(&image["RootDeviceType"]), "ebs");
+    assert_eq!(text(&image["RootDeviceName"]), "/dev/sda1");
+    assert_eq!(text(&image["State"]), "available");
+    let mappings = image["BlockDeviceMappings"].as_array().unwrap();
+    assert_eq!(text(&mappings[0]["DeviceName"]), "/dev/sda1");
+    assert_eq!(text(&mappings[0]["Ebs"]["SnapshotId"]), snap);
+    assert_eq!(mappings[0]["Ebs"]["VolumeSize"], 1);
+    assert_eq!(mappings[1]["Ebs"]["DeleteOnTermination"], false);
+    let ebs_images = cloud.aws(&["describe-images", "--filters", "Name=root-device-type,Values=ebs"]);
+    assert_eq!(ebs_images["Images"].as_array().unwrap().len(), 1);
+    assert_eq!(refused(&cloud, &["delete-snapshot", "--snapshot-id", &snap]), "InvalidSnapshot.InUse");
+
+    // Launched: a root volume from the snapshot (its size raised by the
+    // request's mapping) and the image's second volume, both attached.
+    let run = cloud.aws(&[
+        "run-instances",
+        "--image-id",
+        &emi,
+        "--block-device-mappings",
+        "DeviceName=/dev/sda1,Ebs={VolumeSize=3}",
+    ]);
+    let id = text(&run["Instances"][0]["InstanceId"]);
+    poll(60, "the EBS-backed instance to run", || {
+        text(&instance_of(&cloud, &id)["State"]["Name"]) == "running"
+    });
+    let instance = instance_of(&cloud, &id);
+    assert_eq!(text(&instance["RootDeviceType"]), "ebs");
+    assert_eq!(text(&instance["RootDeviceName"]), "/dev/sda1");
+    let devices = instance["BlockDeviceMappings"].as_array().unwrap().clone();
+    let root_volume = devices
+        .iter()
+        .find(|d| d["DeviceName"] == "/dev/sda1")
+        .map(|d| text(&d["Ebs"]["VolumeId"]))
+        .expect("the root device is mapped");
+    poll(60, "both volumes attached", || {
+        let i = instance_of(&cloud, &id);
+        let all = i["BlockDeviceMappings"].as_array().cloned().unwrap_or_default();
+        all.len() == 2 && all.iter().all(|d| d["Ebs"]["Status"] == "attached")
+    });
+    let v = volume_of(&cloud, &root_volume);
+    assert_eq!((text(&v["SnapshotId"]), v["Size"].clone()), (snap.clone(), Value::from(3)));
+    assert_eq!(
+        refused(&cloud, &["detach-volume", "--volume-id", &root_volume, "--force"]),
+        "OperationNotPermitted"
+    );
+
+    // Made into an image: pending until its snapshot is taken.
+    let made = text(&cloud.aws(&["create-image", "--instance-id", &id, "--name", "made-from-it"])["ImageId"]);
+    poll(60, "the made image", || text(&image_of(&cloud, &made)["State"]) == "available");
+    let made_image = image_of(&cloud, &made);
+    assert_eq!(text(&made_image["RootDeviceType"]), "ebs");
+    assert_eq!(made_image["BlockDeviceMappings"].as_array().unwrap().len(), 2, "{made_image}");
+    assert_eq!(text(&made_image["KernelId"]), kernel, "the instance's image's kernel");
+    let second = text(&cloud.aws(&["run-instances", "--image-id", &made])["Instances"][0]["InstanceId"]);
+    poll(60, "an instance of the made image", || {
+        text(&instance_of(&cloud, &second)["State"]["Name"]) == "running"
+    });
+
+    // An instance-store instance is not made into an image this way.
+    let plain =
+        text(&cloud.aws(&["run-instances", "--image-id", DEFAULT_IMAGE])["Instances"][0]["InstanceId"]);
+    assert_eq!(
+        refused(&cloud, &["create-image", "--instance-id", &plain, "--name", "nope"]),
+        "InvalidParameterValue"
+    );
+
+    // Terminated: the root volume goes with it, the other stays.
+    cloud.aws(&["terminate-instances", "--instance-ids", &id, &second, &plain]);
+    poll(60, "the root volume to be deleted", || {
+        let out = cloud.aws_raw(&["describe-volumes", "--volume-ids", &root_volume]);
+        !out.status.success() || volume_state(&cloud, &root_volume).0 == "deleted"
+    });
+    let kept =
+        devices.iter().find(|d| d["DeviceName"] == "/dev/sdb").map(|d| text(&d["Ebs"]["VolumeId"])).unwrap();
+    poll(60, "the kept volume to be free", || volume_state(&cloud, &kept).0 == "available");
+
+    // Deregistered, the snapshot may go.
+    cloud.aws(&["deregister-image", "--image-id", &emi]);
+    cloud.aws(&["delete-snapshot", "--snapshot-id", &snap]);
+}

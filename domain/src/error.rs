@@ -135,6 +135,12 @@ pub enum DecideError {
     NotInZone { resource: String, zone: ZoneName },
     #[error("invalid block device mapping: {0}")]
     InvalidBlockDeviceMapping(String),
+    #[error("snapshot {snapshot} is in use by image {image}")]
+    SnapshotInUse { snapshot: SnapshotId, image: ImageId },
+    #[error("{0}")]
+    NotEbsBacked(String),
+    #[error("volume {volume} is the root device of {instance}: it stays with the instance")]
+    RootVolume { volume: VolumeId, instance: InstanceId },
     #[error("no volume of {instance} is mapped at {device}")]
     DeviceNotMapped { instance: InstanceId, device: String },
     #[error("the bucket {0} does not exist")]

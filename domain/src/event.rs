@@ -29,8 +29,8 @@ pub use crate::clusters::{
     NodeCredentialsIssued, NodeReachable, NodeRegistered, NodeUnreachable,
 };
 pub use crate::images::{
-    ImageBundleRecorded, ImageDeregistered, ImageDescriptionSet, ImageLaunchPermissionsSet, ImagePart,
-    ImageRegistered,
+    ImageBlockDevice, ImageBlockDevicesRecorded, ImageBundleRecorded, ImageDeregistered, ImageDescriptionSet,
+    ImageLaunchPermissionsSet, ImagePart, ImageRegistered,
 };
 pub use crate::instances::{
     InstanceAddressed, InstanceAttributeChanged, InstanceGroupsChanged, InstanceLaunchFailed, InstancePlaced,
@@ -49,11 +49,12 @@ pub use crate::security_groups::{
 pub use crate::tags::{TagsCreated, TagsDeleted};
 pub use crate::volumes::{
     InstanceDeviceClaimed, InstanceDeviceReleased, SnapshotCompleted, SnapshotDeleted, SnapshotFailed,
-    SnapshotPermissionsSet, SnapshotProgressed, SnapshotRequested, StorageCapacitySet, StorageConfigured,
-    StorageControllerRegistered, StorageReleased, StorageReserved, VolumeAttachFailed, VolumeAttachRequested,
-    VolumeAttached, VolumeAttachmentCancelled, VolumeAttachmentPlanned, VolumeCreated,
-    VolumeDeleteOnTerminationSet, VolumeDeleteRequested, VolumeDeleted, VolumeDetachForced,
-    VolumeDetachRequested, VolumeExported, VolumeFailed, VolumeReleased, VolumeRequested, VolumeRevoked,
+    SnapshotImageDeregistered, SnapshotImageRegistered, SnapshotPermissionsSet, SnapshotProgressed,
+    SnapshotRequested, StorageCapacitySet, StorageConfigured, StorageControllerRegistered, StorageReleased,
+    StorageReserved, VolumeAttachFailed, VolumeAttachRequested, VolumeAttached, VolumeAttachmentCancelled,
+    VolumeAttachmentPlanned, VolumeCreated, VolumeDeleteOnTerminationSet, VolumeDeleteRequested,
+    VolumeDeleted, VolumeDetachForced, VolumeDetachRequested, VolumeExported, VolumeFailed, VolumeReleased,
+    VolumeRequested, VolumeRevoked,
 };
 
 /// Errors decoding a stored event.

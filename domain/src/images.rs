@@ -5,9 +5,11 @@
 //! and its tags.
 
 mod attributes;
+mod ebs;
 mod events;
 
 pub use attributes::*;
+pub use ebs::*;
 pub use events::*;
 
 use crate::aggregate::{Aggregate, Evolve, State, StateView};
@@ -70,6 +72,8 @@ pub struct Image {
     pub deregistered: bool,
     /// What RegisterImage verified of its bundle (none for built-in images).
     pub bundle: Option<ImageBundleRecorded>,
+    /// An EBS-backed image's root device and block device mapping.
+    pub ebs: Option<ImageBlockDevicesRecorded>,
 }
 
 impl State for Image {
@@ -88,6 +92,7 @@ impl State for Image {
             shared_with: BTreeSet::new(),
             deregistered: false,
             bundle: None,
+            ebs: None,
         }
     }
 
@@ -115,6 +120,7 @@ impl Evolve for Image {
                 self.public = e.public;
             }
             ImageEvent::ImageDescriptionSet(e) => self.description = e.description.clone(),
+            ImageEvent::ImageBlockDevicesRecorded(e) => self.ebs = Some(e.clone()),
         }
     }
 }
@@ -143,6 +149,9 @@ pub struct RegisterImage {
     /// A bundle in Walrus (EC2's RegisterImage); `None` for the
     /// built-in images.
     pub bundle: Option<BundleRegistration>,
+    /// An EBS-backed image: its root device and block device mapping
+    /// (RegisterImage with `RootDeviceName` and `BlockDeviceMapping.N`).
+    pub ebs: Option<EbsRegistration>,
     pub at: Timestamp,
 }
 
@@ -167,6 +176,9 @@ impl RegisterImage {
             if let Ok(name) = BucketName::parse(&b.recorded.bucket) {
                 s.push(StreamId::bucket(&name));
             }
+        }
+        if let Some(e) = &self.ebs {
+            s.extend(e.devices.iter().filter_map(|d| d.snapshot.as_ref()).map(StreamId::snapshot));
         }
         s
     }
@@ -206,6 +218,20 @@ pub(crate) fn register_image(c: &RegisterImage, view: &dyn StateView) -> Result<
     if let Some(b) = &c.bundle {
         check_bundle(c, b, view)?;
         events.push((StreamId::image(&c.image), b.recorded.clone().into()));
+    }
+    if let Some(e) = &c.ebs {
+        if c.bundle.is_some() || c.kind != ImageKind::Machine {
+            return Err(DecideError::InvalidBlockDeviceMapping(
+                "an image is either a bundle (ImageLocation) or EBS-backed (a root device's snapshot)".into(),
+            ));
+        }
+        let recorded = ImageBlockDevicesRecorded {
+            root_device: e.root_device.clone(),
+            devices: ebs::image_devices(view, &c.owner, e)?,
+            at: c.at,
+        };
+        events.extend(ebs::hold_snapshots(&c.image, &recorded));
+        events.push((StreamId::image(&c.image), recorded.into()));
     }
     Ok(events)
 }

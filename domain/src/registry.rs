@@ -56,6 +56,7 @@ commands! {
     DeregisterImage(DeregisterImage) => images::deregister_image,
     ModifyImageAttribute(ModifyImageAttribute) => images::modify_image_attribute,
     ResetImageAttribute(ResetImageAttribute) => images::reset_image_attribute,
+    CreateImage(CreateImage) => images::create_image,
     // Instances.
     RunInstances(RunInstances) => instances::run_instances,
     TerminateInstances(InstanceIds) => instances::terminate_instances,
@@ -235,6 +236,8 @@ events! {
             SnapshotFailed = 1,
             SnapshotDeleted = 1,
             SnapshotPermissionsSet = 1,
+            SnapshotImageRegistered = 1,
+            SnapshotImageDeregistered = 1,
         }
         /// `storage/ZONE`: a zone's block storage capacity.
         Storage(Storage) as StorageEvent: StorageConfigured = 1 {
@@ -266,6 +269,7 @@ events! {
             ImageDeregistered = 1,
             ImageLaunchPermissionsSet = 1,
             ImageDescriptionSet = 1,
+            ImageBlockDevicesRecorded = 1,
         }
     }
     once {

@@ -165,6 +165,10 @@ pub struct GuestSpec {
     pub private_address: Option<String>,
     /// The volumes attached to the instance, part of its definition.
     pub volumes: Vec<VolumeDisk>,
+    /// An EBS-backed instance's root volume: its guest boots from that
+    /// volume's disk (in `volumes` by the time the guest is started), not
+    /// from a copy of its image.
+    pub root_volume: Option<String>,
 }
 
 impl From<&InstanceRequested> for GuestSpec {
@@ -181,6 +185,7 @@ impl From<&InstanceRequested> for GuestSpec {
             launch_index: e.launch_index,
             private_address: None,
             volumes: Vec::new(),
+            root_volume: None,
         }
     }
 }

@@ -12,6 +12,7 @@ use crate::fold::{Desired, Fold};
 use crate::report::Reporter;
 use crate::scrub::Scrub;
 use crate::source::{LocalSource, RecordSource, SourceError};
+use crate::volumes::RootDisks;
 use crate::worker::{Context, Worker, WorkerExit};
 use domain::{InstanceId, NodeId, ZoneName};
 use eventlog::{EventLog, ReadError};
@@ -66,6 +67,7 @@ pub struct NodeExecutor {
     config: ExecutorConfig,
     driver: Arc<dyn HypervisorDriver>,
     reporter: Arc<dyn Reporter>,
+    root_disks: Option<Arc<RootDisks>>,
 }
 
 impl NodeExecutor {
@@ -74,7 +76,14 @@ impl NodeExecutor {
         driver: Arc<dyn HypervisorDriver>,
         reporter: Arc<dyn Reporter>,
     ) -> Self {
-        NodeExecutor { config, driver, reporter }
+        NodeExecutor { config, driver, reporter, root_disks: None }
+    }
+
+    /// EBS-backed guests start once their root volume's disk is in `roots`
+    /// (the node's volume loop fills it); without it they cannot start.
+    pub fn with_root_disks(mut self, roots: Arc<RootDisks>) -> Self {
+        self.root_disks = Some(roots);
+        self
     }
 
     /// Replays the log to learn the desired state of every instance placed
@@ -102,7 +111,7 @@ impl NodeExecutor {
         mut source: Box<dyn RecordSource>,
         shutdown: watch::Receiver<bool>,
     ) -> Result<(), ExecutorError> {
-        let NodeExecutor { config, driver, reporter } = self;
+        let NodeExecutor { config, driver, reporter, root_disks } = self;
         let ctx = Arc::new(Context {
             node: config.node.clone(),
             zone: config.zone,
@@ -112,6 +121,7 @@ impl NodeExecutor {
             driver: driver.clone(),
             reporter,
             scrub: Scrub::new(driver.private_dirs()),
+            root_disks,
         });
         let span = tracing::Span::current();
         let (source, fold, work) = tokio::task::spawn_blocking(move || {
@@ -449,6 +459,7 @@ mod tests {
             driver: sim.clone(),
             reporter: reporter.clone(),
             scrub: Scrub::default(),
+            root_disks: None,
         });
         let (stop, shutdown) = watch::channel(false);
         let live = Live { ctx, fold, workers: JoinSet::new(), tasks: HashMap::new(), shutdown };

@@ -173,6 +173,11 @@ impl Fold {
                 _ => {}
             }
         }
+        if let Event::InstanceDeviceClaimed(claimed) = &event
+            && domain::volumes::is_root_device(&claimed.device)
+        {
+            Arc::make_mut(&mut tracked.spec).root_volume = Some(claimed.volume.to_string());
+        }
         if let Event::InstanceAddressed(addressed) = &event {
             Arc::make_mut(&mut tracked.spec).private_address = Some(addressed.private_address.clone());
         }

@@ -35,7 +35,7 @@ pub use libvirt::LibvirtDriver;
 pub use report::{ReportError, Reporter};
 pub use sim::SimDriver;
 pub use source::{LocalSource, RecordSource, Records, SourceError};
-pub use volumes::{VolumeReport, VolumeSync, WantedAttachment, WantedVolumes};
+pub use volumes::{RootDisks, VolumeReport, VolumeSync, WantedAttachment, WantedVolumes};
 
 #[cfg(test)]
 mod tests;

@@ -293,6 +293,7 @@ mod tests {
             launch_index: 0,
             private_address: None,
             volumes: Vec::new(),
+            root_volume: None,
         }
     }
 

@@ -13,6 +13,46 @@
 use crate::driver::{DriverError, HypervisorDriver, VolumeDisk};
 use domain::InstanceId;
 use std::collections::{BTreeMap, BTreeSet};
+use tokio::sync::watch;
+
+/// The root disks of EBS-backed guests, as the volume view last gave them
+/// (exported by the storage controller): the executor's workers wait here
+/// for an instance's root volume before they define its guest, which boots
+/// from it. Root volumes are never hot-plugged.
+pub struct RootDisks {
+    disks: watch::Sender<BTreeMap<InstanceId, VolumeDisk>>,
+}
+
+impl Default for RootDisks {
+    fn default() -> Self {
+        RootDisks { disks: watch::Sender::new(BTreeMap::new()) }
+    }
+}
+
+impl RootDisks {
+    /// The root disks now (wakes the waiting workers if they changed).
+    pub fn set(&self, disks: BTreeMap<InstanceId, VolumeDisk>) {
+        self.disks.send_if_modified(|now| {
+            let changed = *now != disks;
+            *now = disks;
+            changed
+        });
+    }
+
+    /// The root disk of `instance`'s `volume`, if it is exported.
+    pub fn get(&self, instance: &InstanceId, volume: &str) -> Option<VolumeDisk> {
+        self.disks.borrow().get(instance).filter(|d| d.volume == volume).cloned()
+    }
+
+    pub(crate) fn subscribe(&self) -> watch::Receiver<BTreeMap<InstanceId, VolumeDisk>> {
+        self.disks.subscribe()
+    }
+}
+
+/// Is this the disk of an instance's root device?
+fn is_root(disk: &VolumeDisk) -> bool {
+    domain::volumes::is_root_device(&disk.device)
+}
 
 /// One attachment as the log wants it on this node.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -63,11 +103,19 @@ pub enum VolumeReport {
 /// Applies volume views to one hypervisor.
 pub struct VolumeSync<'a> {
     driver: &'a dyn HypervisorDriver,
+    roots: Option<&'a RootDisks>,
 }
 
 impl<'a> VolumeSync<'a> {
     pub fn new(driver: &'a dyn HypervisorDriver) -> Self {
-        VolumeSync { driver }
+        VolumeSync { driver, roots: None }
+    }
+
+    /// Root volumes in the views are handed to `roots` (for the guests to
+    /// start from) instead of being hot-plugged.
+    pub fn with_root_disks(mut self, roots: &'a RootDisks) -> Self {
+        self.roots = Some(roots);
+        self
     }
 
     /// Makes the guests' volumes agree with `wanted`; returns the disks
@@ -89,6 +137,10 @@ impl<'a> VolumeSync<'a> {
                 }),
             }
         }
+        if let Some(roots) = self.roots {
+            let disks = wanted.attach.iter().filter(|a| is_root(&a.disk));
+            roots.set(disks.map(|a| (a.instance.clone(), a.disk.clone())).collect());
+        }
         let mut named: BTreeMap<&InstanceId, BTreeSet<&str>> = BTreeMap::new();
         for a in &wanted.attach {
             named.entry(&a.instance).or_default().insert(a.disk.volume.as_str());
@@ -100,6 +152,10 @@ impl<'a> VolumeSync<'a> {
                         volume: a.disk.volume.clone(),
                     });
                 }
+                continue;
+            }
+            if is_root(&a.disk) {
+                // The guest is defined with it when it starts.
                 continue;
             }
             match self.driver.attach_volume(&a.instance, &a.disk) {

@@ -11,6 +11,7 @@ use crate::driver::{DriverError, GuestSpec, GuestState, HypervisorDriver};
 use crate::fold::Desired;
 use crate::report::{Backoff, ReportError, Reporter};
 use crate::scrub::Scrub;
+use crate::volumes::RootDisks;
 use domain::command::{NodeOutcome, NodeReport};
 use domain::{InstanceId, NodeId, Timestamp, ZoneName};
 use std::sync::Arc;
@@ -39,7 +40,14 @@ pub(crate) struct Context {
     pub reporter: Arc<dyn Reporter>,
     /// Takes the node's paths out of failures before they are reported.
     pub scrub: Scrub,
+    /// The root disks of EBS-backed guests, once exported.
+    pub root_disks: Option<Arc<RootDisks>>,
 }
+
+/// How long an EBS-backed guest waits for its root volume to be made and
+/// exported before its launch fails (past the domain's own deadline for
+/// making a volume, which fails the launch first with its reason).
+const ROOT_WAIT: Duration = Duration::from_secs(35 * 60);
 
 /// How a worker ended.
 #[derive(Debug)]
@@ -116,7 +124,10 @@ impl Worker {
     /// on a failed start or a boot timeout, clear it away and report the
     /// failure (`restart`: a stopped instance started again keeps its disk).
     async fn launch(&mut self, restart: bool) -> Flow {
-        let spec = self.spec.clone();
+        let spec = match self.with_root_disk(restart).await {
+            Ok(spec) => spec,
+            Err(flow) => return flow,
+        };
         if let Err(e) = self.call(move |d| d.start(&spec)).await {
             tracing::warn!(error = %e, restart, "the guest did not start");
             return self.fail_launch(e.to_string(), restart).await;
@@ -150,6 +161,49 @@ impl Worker {
         }
     }
 
+    /// The spec to start the guest from: an EBS-backed guest's with its
+    /// root volume's disk first among its volumes, once the storage
+    /// controller exports it (waiting up to [`ROOT_WAIT`], or until the
+    /// target changes).
+    async fn with_root_disk(&mut self, restart: bool) -> Result<Arc<GuestSpec>, Flow> {
+        let Some(volume) = self.spec.root_volume.clone() else { return Ok(self.spec.clone()) };
+        let Some(roots) = self.ctx.root_disks.clone() else {
+            let why = format!("its root volume {volume} cannot be attached: this node has no block storage");
+            return Err(self.fail_launch(why, restart).await);
+        };
+        let mut changes = roots.subscribe();
+        let deadline = Instant::now() + ROOT_WAIT;
+        loop {
+            if let Some(disk) = roots.get(&self.spec.instance, &volume) {
+                return Ok(self.spec_with_root(disk));
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                let why = format!(
+                    "its root volume {volume} was not attached within {} minutes",
+                    ROOT_WAIT.as_secs() / 60
+                );
+                return Err(self.fail_launch(why, restart).await);
+            }
+            tracing::debug!(%volume, "waiting for the root volume");
+            tokio::select! {
+                _ = changes.changed() => {}
+                _ = tokio::time::sleep(deadline - now) => {}
+                changed = self.target.changed() => {
+                    return Err(if changed.is_ok() { Flow::Changed } else { Flow::Shutdown });
+                }
+                _ = self.shutdown.wait_for(|stop| *stop) => return Err(Flow::Shutdown),
+            }
+        }
+    }
+
+    fn spec_with_root(&self, disk: crate::driver::VolumeDisk) -> Arc<GuestSpec> {
+        let mut spec = (*self.spec).clone();
+        spec.volumes.retain(|v| v.volume != disk.volume);
+        spec.volumes.insert(0, disk);
+        Arc::new(spec)
+    }
+
     /// A first launch that failed leaves nothing behind (guest and disk
     /// are destroyed); a stopped instance started again only loses its
     /// guest, and keeps its disk for the next start. The reason reported
@@ -171,7 +225,19 @@ impl Worker {
         let id = self.spec.instance.clone();
         match self.call(move |d| d.state(&id)).await {
             Ok(GuestState::Absent) => {
-                let spec = self.spec.clone();
+                let root = self.spec.root_volume.as_ref().map(|volume| {
+                    self.ctx.root_disks.as_ref().and_then(|roots| roots.get(&self.spec.instance, volume))
+                });
+                let spec = match root {
+                    None => self.spec.clone(),
+                    Some(Some(disk)) => self.spec_with_root(disk),
+                    Some(None) => {
+                        tracing::warn!(
+                            "the guest of a running instance is missing and its root volume is not exported yet"
+                        );
+                        return Flow::Done;
+                    }
+                };
                 match self.call(move |d| d.start(&spec)).await {
                     Ok(()) => tracing::info!("the guest of a running instance was missing; started it again"),
                     Err(e) => {

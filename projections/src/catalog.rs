@@ -84,6 +84,8 @@ pub struct ImageRow {
     pub deregistered: bool,
     /// What RegisterImage verified of its bundle.
     pub bundle: Option<ImageBundleRecorded>,
+    /// An EBS-backed image's root device and block device mapping.
+    pub ebs: Option<ImageBlockDevicesRecorded>,
 }
 
 impl ImageRow {
@@ -101,6 +103,7 @@ impl ImageRow {
                 self.public = e.public;
             }
             Event::ImageDescriptionSet(e) => self.description = e.description.clone(),
+            Event::ImageBlockDevicesRecorded(e) => self.ebs = Some(e.clone()),
             _ => {}
         }
     }
@@ -217,6 +220,7 @@ pub(crate) fn image_row(e: &ImageRegistered) -> ImageRow {
         shared_with: Vec::new(),
         deregistered: false,
         bundle: None,
+        ebs: None,
     }
 }
 

@@ -90,7 +90,8 @@ impl ReadModels {
             e @ (Event::ImageBundleRecorded(_)
             | Event::ImageDeregistered(_)
             | Event::ImageLaunchPermissionsSet(_)
-            | Event::ImageDescriptionSet(_)) => {
+            | Event::ImageDescriptionSet(_)
+            | Event::ImageBlockDevicesRecorded(_)) => {
                 if let ParsedStream::Image(id) = ParsedStream::of(stream)
                     && let Some(row) = self.images.get_mut(&id)
                 {
@@ -185,6 +186,8 @@ impl ReadModels {
             | Event::SnapshotFailed(_)
             | Event::SnapshotDeleted(_)
             | Event::SnapshotPermissionsSet(_)
+            | Event::SnapshotImageRegistered(_)
+            | Event::SnapshotImageDeregistered(_)
             | Event::StorageConfigured(_)
             | Event::StorageCapacitySet(_)
             | Event::StorageReserved(_)

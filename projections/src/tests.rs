@@ -168,6 +168,7 @@ fn bootstrap() -> Command {
             ramdisk: None,
             public: true,
             bundle: None,
+            ebs: None,
             at: Timestamp(1),
         }],
         at: Timestamp(1),

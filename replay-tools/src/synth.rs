@@ -219,6 +219,7 @@ pub async fn generate(log: &EventLog, spec: &Spec, progress: &Progress) -> Resul
         ramdisk,
         public: true,
         bundle: None,
+        ebs: None,
         at,
     };
     const BITS: u128 = 0x5955_4b41_5249;

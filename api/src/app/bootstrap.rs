@@ -68,6 +68,7 @@ fn image(
         ramdisk,
         public: true,
         bundle: None,
+        ebs: None,
         at,
     }
 }

@@ -200,6 +200,18 @@ impl From<DecideError> for Ec2Error {
             InvalidBlockDeviceMapping(why) => {
                 Ec2Error::new("InvalidBlockDeviceMapping", format!("Invalid block device mapping: {why}"))
             }
+            SnapshotInUse { snapshot, image } => Ec2Error::new(
+                "InvalidSnapshot.InUse",
+                format!("The snapshot {snapshot} is currently in use by {image}"),
+            ),
+            NotEbsBacked(why) => Ec2Error::new("InvalidParameterValue", why),
+            RootVolume { volume, instance } => Ec2Error::new(
+                "OperationNotPermitted",
+                format!(
+                    "The volume '{volume}' is the root device volume of instance '{instance}' and cannot \
+                     be detached or deleted while the instance exists."
+                ),
+            ),
             DeviceNotMapped { instance, device } => Ec2Error::new(
                 "InvalidInstanceAttributeValue",
                 format!("No device is currently mapped at {device} on instance {instance}"),

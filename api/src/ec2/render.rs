@@ -66,8 +66,10 @@ pub fn instance_item(x: &mut Xml, row: &InstanceRow, models: &ReadModels) {
         x.open("stateReason").text("code", &reason.code).text("message", &reason.message).close();
     }
     x.text("architecture", image.map_or("x86_64", |i| i.architecture.as_str()));
-    x.text("rootDeviceType", "instance-store");
-    x.text("rootDeviceName", "/dev/sda1");
+    match root_device(&row.id, models) {
+        Some(device) => x.text("rootDeviceType", "ebs").text("rootDeviceName", device),
+        None => x.text("rootDeviceType", "instance-store").text("rootDeviceName", "/dev/sda1"),
+    };
     block_device_mapping(x, &row.id, models);
     x.text("virtualizationType", "paravirtual");
     x.text("clientToken", row.client_token.as_deref().unwrap_or(""));
@@ -104,8 +106,14 @@ pub fn reservation_item(x: &mut Xml, rows: &[&InstanceRow], models: &ReadModels)
     x.close();
 }
 
+/// The root device of an EBS-backed instance (a volume is mapped there).
+pub fn root_device<'m>(instance: &domain::InstanceId, models: &'m ReadModels) -> Option<&'m str> {
+    let devices = models.volumes.by_instance.get(instance)?;
+    devices.keys().map(String::as_str).find(|d| domain::volumes::is_root_device(d))
+}
+
 /// `<blockDeviceMapping>`: the EBS volumes attached to an instance, by
-/// device name (its root disk is instance-store, so not among them). A
+/// device name (with the root device's, for an EBS-backed instance). A
 /// volume of its block device mappings not attached yet (being made, or
 /// the instance not running yet) is `attaching`, as EC2 shows it.
 pub fn block_device_mapping(x: &mut Xml, instance: &domain::InstanceId, models: &ReadModels) {

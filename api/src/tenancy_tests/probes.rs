@@ -294,6 +294,7 @@ pub const COVERED: &[&str] = &[
     "ModifySnapshotAttribute",
     "ResetSnapshotAttribute",
     "RegisterImage",
+    "CreateImage",
     "DeregisterImage",
     "DescribeImageAttribute",
     "ModifyImageAttribute",
@@ -475,8 +476,17 @@ pub fn ec2(action: &'static str) -> Vec<Probe> {
         // A has no image of its own in the harness (a bundle needs Walrus):
         // the probes name the cloud's public one and a bundle location.
         "RegisterImage" => {
-            vec![p(&[("ImageLocation", Lit("a-images/disk.img.manifest.xml")), ("Name", Lit("b's"))])]
+            vec![
+                p(&[("ImageLocation", Lit("a-images/disk.img.manifest.xml")), ("Name", Lit("b's"))]),
+                p(&[
+                    ("Name", Lit("b-ebs")),
+                    ("RootDeviceName", Lit("/dev/sda1")),
+                    ("BlockDeviceMapping.1.DeviceName", Lit("/dev/sda1")),
+                    ("BlockDeviceMapping.1.Ebs.SnapshotId", Snapshot),
+                ]),
+            ]
         }
+        "CreateImage" => vec![p(&[("InstanceId", Instance), ("Name", Lit("b-image"))])],
         "DeregisterImage" => vec![p(&[("ImageId", Emi)])],
         "DescribeImageAttribute" => vec![
             p(&[("ImageId", Emi), ("Attribute", Lit("launchPermission"))]),

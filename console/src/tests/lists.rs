@@ -88,6 +88,7 @@ async fn register(w: &World, owner: &domain::AccountId, n: u128, name: &str) -> 
         ramdisk: None,
         public: false,
         bundle: None,
+        ebs: None,
         at: api::app::ids::now(),
     };
     w.app.execute(domain::Command::RegisterImage(command), &meta(owner)).await.unwrap();

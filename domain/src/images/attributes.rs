@@ -60,7 +60,7 @@ impl ResetImageAttribute {
 }
 
 /// The caller's own image, not deregistered.
-fn own_image<'v>(
+pub(crate) fn own_image<'v>(
     view: &'v dyn StateView,
     account: &AccountId,
     image: &ImageId,
@@ -72,8 +72,10 @@ fn own_image<'v>(
 }
 
 pub(crate) fn deregister_image(c: &DeregisterImage, view: &dyn StateView) -> Result<Events, DecideError> {
-    own_image(view, &c.account, &c.image)?;
-    Ok(vec![(StreamId::image(&c.image), ImageDeregistered { at: c.at }.into())])
+    let image = own_image(view, &c.account, &c.image)?;
+    let mut events: Events = vec![(StreamId::image(&c.image), ImageDeregistered { at: c.at }.into())];
+    events.extend(super::ebs::release_snapshots(view, image, c.at)?);
+    Ok(events)
 }
 
 fn permissions(image: &Image, accounts: BTreeSet<AccountId>, public: bool, at: Timestamp) -> Events {

@@ -1,7 +1,7 @@
 //! Events of an image's stream after its registration (`ImageRegistered`
 //! is in `images.rs`, unchanged since its release).
 
-use crate::ids::AccountId;
+use crate::ids::{AccountId, SnapshotId};
 use crate::model::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -62,5 +62,29 @@ pub struct ImageLaunchPermissionsSet {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ImageDescriptionSet {
     pub description: String,
+    pub at: Timestamp,
+}
+
+/// One device of an EBS-backed image's block device mapping: a volume
+/// made from `snapshot` (or empty, of `size_gib`) for each instance
+/// launched from it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ImageBlockDevice {
+    /// As registered (`/dev/sda1`, `/dev/sdb`…).
+    pub device: String,
+    pub snapshot: Option<SnapshotId>,
+    pub size_gib: u32,
+    pub volume_type: String,
+    pub delete_on_termination: bool,
+}
+
+/// RegisterImage from a snapshot, or CreateImage (right after its
+/// `ImageRegistered`): the image is EBS-backed, its instances boot from a
+/// volume made from the root device's snapshot.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ImageBlockDevicesRecorded {
+    /// The root device's name (`/dev/sda1`, `/dev/xvda`): one of `devices`.
+    pub root_device: String,
+    pub devices: Vec<ImageBlockDevice>,
     pub at: Timestamp,
 }

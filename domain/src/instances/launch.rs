@@ -11,7 +11,7 @@ use crate::clusters::{CapacityReserved, Cluster, Resources};
 use crate::decide::{Decision, Events, Reply};
 use crate::error::DecideError;
 use crate::ids::*;
-use crate::images::ImageKind;
+use crate::images::{ImageKind, launch_block_devices};
 use crate::model::*;
 use crate::reservations::{ClientTokenClaimed, ReservationCreated};
 use crate::security_groups::{GroupRef, SecurityGroupMemberAdded, resolve_group};
@@ -64,7 +64,7 @@ impl RunInstances {
             s.push(StreamId::client_token(&self.account, token));
         }
         s.extend(self.instance_ids.iter().map(StreamId::instance));
-        if !self.block_devices.is_empty() {
+        if !self.volumes.is_empty() {
             s.extend(self.zone.iter().map(StreamId::storage));
             s.extend(self.block_devices.iter().filter_map(|d| d.snapshot.as_ref()).map(StreamId::snapshot));
             s.extend(self.volumes.iter().map(|v| StreamId::volume(&v.volume)));
@@ -151,12 +151,16 @@ impl RunInstances {
 /// restored from (snapshots are restored in their own zone), or else the
 /// one whose reachable nodes have the most free CPUs (ties: the first by
 /// name), as the clusters' own streams say.
-fn launch_zone(c: &RunInstances, view: &dyn StateView) -> Result<ZoneName, DecideError> {
+fn launch_zone(
+    c: &RunInstances,
+    view: &dyn StateView,
+    devices: &[BlockDevice],
+) -> Result<ZoneName, DecideError> {
     if let Some(zone) = &c.zone {
         return Ok(zone.clone());
     }
-    let snapshot_zone = c
-        .block_devices
+    need(view, devices.iter().filter_map(|d| d.snapshot.as_ref()).map(StreamId::snapshot))?;
+    let snapshot_zone = devices
         .iter()
         .filter_map(|d| d.snapshot.as_ref())
         .find_map(|id| view.snapshot(id).filter(|s| s.account == c.account).map(|s| s.zone.clone()));
@@ -185,7 +189,8 @@ pub(crate) fn run_instances(c: &RunInstances, view: &dyn StateView) -> Result<De
         // A claim of the previous release names the zone it chose for a
         // request that named none.
         let same = claimed.fingerprint == c.fingerprint()
-            || c.zone.is_none() && claimed.fingerprint == c.fingerprint_in(launch_zone(c, view)?.as_str());
+            || c.zone.is_none()
+                && claimed.fingerprint == c.fingerprint_in(launch_zone(c, view, &c.block_devices)?.as_str());
         if !same {
             return Err(DecideError::IdempotentParameterMismatch { token: token.clone() });
         }
@@ -201,18 +206,7 @@ pub(crate) fn run_instances(c: &RunInstances, view: &dyn StateView) -> Result<De
     if c.min_count < 1 || c.min_count > c.max_count || c.instance_ids.len() < c.max_count as usize {
         return Err(DecideError::InvalidCount { min: c.min_count, max: c.max_count });
     }
-    let per_instance = c.block_devices.len();
-    if c.volumes.len() < c.max_count as usize * per_instance {
-        return Err(DecideError::InvalidBlockDeviceMapping(format!(
-            "{} volume ids for {} instances of {per_instance} volumes",
-            c.volumes.len(),
-            c.max_count
-        )));
-    }
-    let zone = launch_zone(c, view)?;
     let cloud = view.cloud().ok_or(DecideError::CloudNotInitialized)?;
-    let vm_type =
-        cloud.vm_type(&c.vm_type).ok_or_else(|| DecideError::UnknownInstanceType(c.vm_type.clone()))?;
     let image = match view.image(&c.image) {
         Some(img) if img.visible_to(&c.account) => img,
         _ => return Err(DecideError::ImageNotFound(c.image.clone())),
@@ -220,6 +214,20 @@ pub(crate) fn run_instances(c: &RunInstances, view: &dyn StateView) -> Result<De
     if image.kind != ImageKind::Machine {
         return Err(DecideError::NotAMachineImage(c.image.clone()));
     }
+    // An EBS-backed image's devices (its root first), with the request's.
+    let devices = launch_block_devices(image.ebs.as_ref(), &c.block_devices);
+    let root_device = image.ebs.as_ref().map(|e| e.root_device.as_str());
+    let per_instance = devices.len();
+    if c.volumes.len() < c.max_count as usize * per_instance {
+        return Err(DecideError::InvalidBlockDeviceMapping(format!(
+            "{} volume ids for {} instances of {per_instance} volumes",
+            c.volumes.len(),
+            c.max_count
+        )));
+    }
+    let zone = launch_zone(c, view, &devices)?;
+    let vm_type =
+        cloud.vm_type(&c.vm_type).ok_or_else(|| DecideError::UnknownInstanceType(c.vm_type.clone()))?;
     let account = view.account(&c.account).ok_or_else(|| DecideError::AccountNotFound(c.account.clone()))?;
     if let Some(key) = &c.key_name
         && !account.key_pairs.contains_key(key)
@@ -255,7 +263,9 @@ pub(crate) fn run_instances(c: &RunInstances, view: &dyn StateView) -> Result<De
     nodes.truncate(private.len());
     let public = network.free_public(nodes.len());
     let launched: Vec<InstanceId> = c.instance_ids[..nodes.len()].to_vec();
-    let sizes = check_block_devices(view, &c.account, &zone, &c.block_devices, launched.len())?;
+    need(view, devices.iter().filter_map(|d| d.snapshot.as_ref()).map(StreamId::snapshot))?;
+    need(view, c.volumes[..launched.len() * per_instance].iter().map(|v| StreamId::volume(&v.volume)))?;
+    let sizes = check_block_devices(view, &c.account, &zone, &devices, root_device, launched.len())?;
     for id in &launched {
         if view.instance(id).is_some() {
             return Err(DecideError::IdInUse(id.to_string()));
@@ -341,7 +351,7 @@ pub(crate) fn run_instances(c: &RunInstances, view: &dyn StateView) -> Result<De
             ));
         }
         let volumes = &c.volumes[index * per_instance..(index + 1) * per_instance];
-        events.extend(launch_volumes(view, &c.account, &zone, id, &c.block_devices, &sizes, volumes, c.at)?);
+        events.extend(launch_volumes(view, &c.account, &zone, id, &devices, &sizes, volumes, c.at)?);
     }
     Ok(Decision {
         events,

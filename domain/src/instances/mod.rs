@@ -15,6 +15,7 @@ mod states;
 pub use attributes::*;
 pub use events::*;
 pub use launch::*;
+pub(crate) use release::release_all;
 pub use reports::*;
 pub use state::*;
 pub use states::*;

@@ -8,6 +8,7 @@ mod buckets;
 mod cloud;
 mod clusters;
 mod codec;
+mod ebs_images;
 mod images;
 mod instances;
 mod lifecycle;

@@ -50,6 +50,7 @@ pub(crate) fn image_cmd(image: ImageId, kind: ImageKind, kernel: Option<ImageId>
         ramdisk: None,
         public: true,
         bundle: None,
+        ebs: None,
         at: t(1),
     }
 }
@@ -454,6 +455,8 @@ pub(crate) fn every_event() -> Vec<Event> {
             at: t(59),
         }
         .into(),
+        SnapshotImageRegistered { image: default_image(), at: t(97) }.into(),
+        SnapshotImageDeregistered { image: default_image(), at: t(98) }.into(),
         StorageConfigured { zone: zone(), capacity_gib: 100, at: t(60) }.into(),
         StorageCapacitySet { capacity_gib: 200, at: t(61) }.into(),
         StorageReserved { volume: VolumeId::from_bits(0x77), gib: 1 }.into(),
@@ -594,6 +597,27 @@ pub(crate) fn every_event() -> Vec<Event> {
         ImageDeregistered { at: t(94) }.into(),
         ImageLaunchPermissionsSet { accounts: vec![other_account()], public: false, at: t(95) }.into(),
         ImageDescriptionSet { description: "my image".into(), at: t(96) }.into(),
+        ImageBlockDevicesRecorded {
+            root_device: "/dev/sda1".into(),
+            devices: vec![
+                ImageBlockDevice {
+                    device: "/dev/sda1".into(),
+                    snapshot: Some(SnapshotId::from_bits(7)),
+                    size_gib: 2,
+                    volume_type: "standard".into(),
+                    delete_on_termination: true,
+                },
+                ImageBlockDevice {
+                    device: "/dev/sdb".into(),
+                    snapshot: None,
+                    size_gib: 5,
+                    volume_type: "gp3".into(),
+                    delete_on_termination: false,
+                },
+            ],
+            at: t(99),
+        }
+        .into(),
         ReservationCreated {
             reservation: ReservationId::from_bits(5),
             account: admin(),

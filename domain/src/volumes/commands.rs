@@ -300,6 +300,22 @@ pub(crate) fn delete_volume(c: &DeleteVolume, view: &dyn StateView) -> Result<Ev
     }
 }
 
+/// Is `device` a name of an instance's root device, the guest's first disk
+/// (`/dev/sda1`, `/dev/sda`, `/dev/xvda`, `/dev/vda`, with or without the
+/// partition `1`)? An EBS-backed instance boots from the volume there.
+pub fn is_root_device(device: &str) -> bool {
+    let Some(name) = device.strip_prefix("/dev/") else { return false };
+    ["xvda", "sda", "vda"]
+        .iter()
+        .any(|p| name.strip_prefix(p).is_some_and(|rest| rest.is_empty() || rest == "1"))
+}
+
+/// The guest disk letter of any device name an instance may have: `a` for
+/// the root device ([`is_root_device`]), else [`device_letter`].
+pub fn disk_letter(device: &str) -> Option<char> {
+    if is_root_device(device) { Some('a') } else { device_letter(device) }
+}
+
 /// The guest disk a device name becomes (`/dev/sdf`, `/dev/xvdf` and
 /// `/dev/vdf` are all the guest's `vdf`), if the name is one a volume may
 /// take: `b` to `z` (`a` is the root disk's).
@@ -389,6 +405,12 @@ pub(crate) fn detach_volume(c: &DetachVolume, view: &dyn StateView) -> Result<Ev
             });
         }
     };
+    if is_root_device(&attachment.device) && attachment.state != AttachmentState::Detaching {
+        return Err(DecideError::RootVolume {
+            volume: c.volume.clone(),
+            instance: attachment.instance.clone(),
+        });
+    }
     match attachment.state {
         AttachmentState::Detaching if !c.force || attachment.forced => Ok(Vec::new()),
         _ => {

@@ -242,3 +242,19 @@ pub struct StorageControllerRegistered {
     pub secret: SealedSecret,
     pub at: Timestamp,
 }
+
+/// RegisterImage or CreateImage made an image whose block device mapping
+/// restores this snapshot: it may not be deleted while the image is
+/// registered (EC2's InvalidSnapshot.InUse).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotImageRegistered {
+    pub image: ImageId,
+    pub at: Timestamp,
+}
+
+/// DeregisterImage: the image no longer holds the snapshot.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotImageDeregistered {
+    pub image: ImageId,
+    pub at: Timestamp,
+}

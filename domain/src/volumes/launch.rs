@@ -5,7 +5,7 @@
 //! the instance ends first. Also DeleteOnTermination changed on an
 //! instance's volumes (ModifyInstanceAttribute).
 
-use super::commands::{device_letter, new_volume_size};
+use super::commands::{device_letter, is_root_device, new_volume_size};
 use super::events::*;
 use super::state::*;
 use crate::aggregate::{StateView, need};
@@ -43,6 +43,7 @@ pub(crate) fn check_block_devices(
     account: &AccountId,
     zone: &ZoneName,
     devices: &[BlockDevice],
+    root_device: Option<&str>,
     count: usize,
 ) -> Result<Vec<u32>, DecideError> {
     if devices.is_empty() {
@@ -52,7 +53,8 @@ pub(crate) fn check_block_devices(
     let mut letters = Vec::new();
     let mut sizes = Vec::new();
     for d in devices {
-        let letter = device_letter(&d.device).ok_or_else(|| {
+        let root = (root_device == Some(d.device.as_str())).then_some('a');
+        let letter = root.or_else(|| device_letter(&d.device)).ok_or_else(|| {
             DecideError::InvalidBlockDeviceMapping(format!(
                 "device name {} cannot take a volume: use /dev/sdb to /dev/sdz (or /dev/xvdb…); the root \
                  device is the image's",
@@ -212,22 +214,41 @@ pub(crate) fn end_planned(view: &dyn StateView, instance: &Instance, at: Timesta
     events
 }
 
-/// After a planned volume's creation ended (made, or failed): attached if
-/// it was made and its instance runs, given up if the instance has ended,
-/// else nothing yet. Needs the instance's stream.
+/// After a planned volume's creation ended (made, or failed with
+/// `failure`): attached if it was made and its instance runs (or, for the
+/// root device, whatever the instance's state: its guest cannot start
+/// without it), given up if the instance has ended, else nothing yet. A
+/// root volume that could not be made fails its instance's launch. Needs
+/// the instance's stream.
 pub(crate) fn after_creation(
     view: &dyn StateView,
     volume: &Volume,
-    created: bool,
+    failure: Option<&str>,
     at: Timestamp,
 ) -> Result<Events, DecideError> {
     let Some(p) = &volume.planned else { return Ok(Vec::new()) };
     need(view, [StreamId::instance(&p.instance)])?;
     let instance = view.instance(&p.instance);
-    match instance.map(|i| i.state) {
-        Some(InstanceState::Running) if created => Ok(vec![attach_planned_one(&volume.id, p, at)]),
-        None | Some(InstanceState::Terminated) => Ok(end_plan(&volume.id, p, instance, at)),
-        Some(_) => Ok(Vec::new()),
+    let root = is_root_device(&p.device);
+    match (instance, failure) {
+        (None, _) => Ok(end_plan(&volume.id, p, None, at)),
+        (Some(i), _) if i.state == InstanceState::Terminated => Ok(end_plan(&volume.id, p, instance, at)),
+        (Some(i), None) if i.state == InstanceState::Running || root => {
+            Ok(vec![attach_planned_one(&volume.id, p, at)])
+        }
+        (Some(i), Some(why)) if root && i.state == InstanceState::Pending => {
+            let Some(node) = i.node.as_ref() else { return Ok(Vec::new()) };
+            let detail = format!("the root volume {} could not be made: {why}", volume.id);
+            let mut events: Events = i
+                .report_launch_failed(node, &detail, at)?
+                .into_iter()
+                .map(|e| (StreamId::instance(&i.id), e))
+                .collect();
+            events.extend(crate::instances::release_all(view, i, at)?);
+            events.extend(end_plan(&volume.id, p, instance, at));
+            Ok(events)
+        }
+        (Some(_), _) => Ok(Vec::new()),
     }
 }
 

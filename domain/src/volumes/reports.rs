@@ -157,7 +157,7 @@ pub(crate) fn report_created(r: &VolumeReport, view: &dyn StateView) -> Result<E
         return Ok(Vec::new());
     }
     let mut events: Events = vec![(StreamId::volume(&r.volume), VolumeCreated { at: r.at }.into())];
-    events.extend(super::launch::after_creation(view, volume, true, r.at)?);
+    events.extend(super::launch::after_creation(view, volume, None, r.at)?);
     Ok(events)
 }
 
@@ -170,7 +170,7 @@ pub(crate) fn report_create_failed(f: &VolumeFailure, view: &dyn StateView) -> R
         StreamId::volume(&f.report.volume),
         VolumeFailed { reason: f.reason.clone(), at: f.report.at }.into(),
     )];
-    events.extend(super::launch::after_creation(view, volume, false, f.report.at)?);
+    events.extend(super::launch::after_creation(view, volume, Some(&f.reason), f.report.at)?);
     Ok(events)
 }
 
@@ -344,7 +344,7 @@ pub(crate) fn expire_volume(c: &ExpireVolume, view: &dyn StateView) -> Result<Ev
     };
     let mut events: Events = vec![(stream, event)];
     if volume.state == VolumeState::Creating {
-        events.extend(super::launch::after_creation(view, volume, false, c.at)?);
+        events.extend(super::launch::after_creation(view, volume, Some("it was not made in time"), c.at)?);
     }
     Ok(events)
 }

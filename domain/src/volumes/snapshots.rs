@@ -143,6 +143,9 @@ pub(crate) fn delete_snapshot(c: &DeleteSnapshot, view: &dyn StateView) -> Resul
             action: "delete it",
         });
     }
+    if let Some(image) = snapshot.images.first() {
+        return Err(DecideError::SnapshotInUse { snapshot: c.snapshot.clone(), image: image.clone() });
+    }
     Ok(vec![(StreamId::snapshot(&c.snapshot), SnapshotDeleted { at: c.at }.into())])
 }
 

@@ -291,6 +291,8 @@ pub struct Snapshot {
     pub shared_with: BTreeSet<AccountId>,
     /// Everyone may make volumes of it.
     pub public: bool,
+    /// Registered images whose block device mappings restore it.
+    pub images: BTreeSet<ImageId>,
 }
 
 /// The moment a volume in `state` (its attachment in `attachment`) since
@@ -338,6 +340,7 @@ impl State for Snapshot {
             deleted: false,
             tags: Tags::default(),
             shared_with: BTreeSet::new(),
+            images: BTreeSet::new(),
             public: false,
         }
     }
@@ -373,6 +376,12 @@ impl Evolve for Snapshot {
             SnapshotEvent::SnapshotPermissionsSet(e) => {
                 self.shared_with = e.accounts.iter().cloned().collect();
                 self.public = e.public;
+            }
+            SnapshotEvent::SnapshotImageRegistered(e) => {
+                self.images.insert(e.image.clone());
+            }
+            SnapshotEvent::SnapshotImageDeregistered(e) => {
+                self.images.remove(&e.image);
             }
         }
     }

@@ -178,6 +178,11 @@ impl LibvirtDriver {
         disk: Option<PathBuf>,
     ) -> Result<String, DriverError> {
         let name = spec.instance.as_str();
+        if let Some(root) = &spec.root_volume
+            && !spec.volumes.iter().any(|v| &v.volume == root)
+        {
+            return Err(start_failed(spec, format!("its root volume {root} is not attached yet")));
+        }
         let kernel = spec.kernel.as_ref().map(|k| self.image_file(spec, k)).transpose()?;
         let initrd = spec.ramdisk.as_ref().map(|r| self.image_file(spec, r)).transpose()?;
         let boot = match &kernel {
@@ -186,7 +191,7 @@ impl LibvirtDriver {
                 initrd: initrd.as_deref(),
                 cmdline: xml::kernel_cmdline(name, &self.metadata_urls(&spec.instance), self.guest_ip(spec)),
             },
-            None if disk.is_some() => Boot::Disk,
+            None if disk.is_some() || spec.root_volume.is_some() => Boot::Disk,
             None => {
                 return Err(start_failed(
                     spec,
@@ -233,6 +238,10 @@ impl LibvirtDriver {
     /// node has no file for is a bundle to fetch from Walrus, or, without
     /// an image cache, an error unless there is a kernel to boot.
     fn machine_disk(&self, spec: &GuestSpec) -> Result<Option<PathBuf>, DriverError> {
+        if spec.root_volume.is_some() {
+            // EBS-backed: the guest boots from its root volume.
+            return Ok(None);
+        }
         match self.config.images.path(&spec.image) {
             Some(path) if path.is_file() => Ok(Some(path)),
             Some(path) => Err(start_failed(spec, missing_image(&spec.image, &path, &self.config.images))),

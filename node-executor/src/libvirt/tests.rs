@@ -43,6 +43,7 @@ fn spec(n: u128) -> GuestSpec {
         launch_index: 0,
         private_address: None,
         volumes: Vec::new(),
+        root_volume: None,
     }
 }
 
@@ -204,6 +205,38 @@ fn the_domain_xml_follows_the_guest_and_the_settings() {
     let console = node.driver.instance_files(&s.instance).join("console.log");
     assert!(xml.contains(&format!("<source path='{}' append='on'/>", console.display())), "{xml}");
     assert!(!xml.contains("<disk"), "the machine image has no disk here: {xml}");
+}
+
+#[test]
+fn an_ebs_backed_guest_boots_from_its_root_volume_and_no_copy_of_its_image() {
+    let node = node();
+    let mut s = spec(0x6101);
+    // The machine image has a disk on this node; an EBS-backed guest does
+    // not use it.
+    s.image = ImageId::with_kind(ImageKind::Machine, 2);
+    s.root_volume = Some("vol-00000000000000b01".into());
+    let err = node.driver.domain_xml(&s).unwrap_err().to_string();
+    assert!(err.contains("root volume vol-00000000000000b01 is not attached yet"), "{err}");
+    s.volumes = vec![VolumeDisk {
+        volume: "vol-00000000000000b01".into(),
+        device: "/dev/sda1".into(),
+        iqn: "iqn.2026-12.io.yukari:vol-00000000000000b01".into(),
+        lun: 1,
+        portal: "127.0.0.1:3260".into(),
+        initiator: "iqn.2026-12.io.yukari:att-9".into(),
+        chap: None,
+    }];
+    let xml = node.driver.domain_xml(&s).unwrap();
+    assert!(!xml.contains("qcow2"), "no overlay of the image: {xml}");
+    assert!(
+        xml.contains("<target dev='vda' bus='virtio'/>") && xml.contains("vol00000000000000b01"),
+        "{xml}"
+    );
+    assert!(xml.contains("<kernel>"), "the image's kernel still boots it: {xml}");
+    s.kernel = None;
+    s.ramdisk = None;
+    let xml = node.driver.domain_xml(&s).unwrap();
+    assert!(xml.contains("<boot dev='hd'/>"), "without a kernel, from the volume's boot loader: {xml}");
 }
 
 #[test]

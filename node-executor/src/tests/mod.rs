@@ -4,6 +4,7 @@
 //! records every call and submits it to that controller.
 
 mod attempts;
+mod ebs_root;
 mod lifecycle;
 mod restart;
 mod start_failure;
@@ -75,6 +76,7 @@ pub(crate) fn spec_of(instance: &InstanceId) -> GuestSpec {
         launch_index: 0,
         private_address: None,
         volumes: Vec::new(),
+        root_volume: None,
     }
 }
 
@@ -127,10 +129,22 @@ impl Controller {
         id: InstanceId,
         kernel: Option<(ImageId, ImageId)>,
     ) -> InstanceId {
+        self.launch_with(node, id, kernel, Vec::new()).await
+    }
+
+    /// Launches `id` as [`Controller::launch_as`] does, with `more` of the
+    /// instance's events in the same append (its devices claimed…).
+    pub(crate) async fn launch_with(
+        &self,
+        node: &NodeId,
+        id: InstanceId,
+        kernel: Option<(ImageId, ImageId)>,
+        more: Vec<Event>,
+    ) -> InstanceId {
         let n = self.next.fetch_add(1, Ordering::SeqCst);
         let vm_type = VmType::eucalyptus_defaults()[1].clone();
         let at = Timestamp(1_700_000_000_000 + n as i64);
-        let instance: Vec<Event> = vec![
+        let mut instance: Vec<Event> = vec![
             InstanceRequested {
                 instance: id.clone(),
                 reservation: ReservationId::from_bits(u128::from(n)),
@@ -151,6 +165,7 @@ impl Controller {
             .into(),
             InstancePlaced { node: node.clone(), zone: zone(), at }.into(),
         ];
+        instance.extend(more);
         let cluster: Event =
             CapacityReserved { node: node.clone(), instance: id.clone(), amount: Resources::of(&vm_type) }
                 .into();
@@ -417,8 +432,12 @@ pub(crate) fn start(
     reporter: &Arc<Recorder>,
     config: ExecutorConfig,
 ) -> Running {
+    start_with(controller, NodeExecutor::new(config, driver.clone(), reporter.clone()))
+}
+
+/// Runs `executor` over the controller's log.
+pub(crate) fn start_with(controller: &Controller, executor: NodeExecutor) -> Running {
     let (shutdown, receiver) = watch::channel(false);
-    let executor = NodeExecutor::new(config, driver.clone(), reporter.clone());
     let handle = tokio::spawn(executor.run(controller.log.clone(), receiver));
     Running { shutdown, handle }
 }

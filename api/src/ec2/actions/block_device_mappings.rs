@@ -87,9 +87,8 @@ pub(crate) fn for_launch(params: &Params) -> Result<Vec<BlockDevice>, Ec2Error> 
             },
         };
         let snapshot = get("Ebs.SnapshotId").filter(|s| !s.is_empty()).map(snapshot_id).transpose()?;
-        if size_gib.is_none() && snapshot.is_none() {
-            return Err(invalid(n, format!("{device}: Ebs needs VolumeSize or SnapshotId")));
-        }
+        // Neither size nor snapshot changes only DeleteOnTermination of a
+        // device the image maps (the domain refuses it for any other).
         let volume_type = get("Ebs.VolumeType").filter(|t| !t.is_empty()).unwrap_or("gp2");
         if !VOLUME_TYPES.contains(&volume_type) {
             return Err(Ec2Error::invalid(format!(
@@ -183,10 +182,11 @@ mod tests {
         assert_eq!(code(&[("BlockDeviceMapping.1.Ebs.VolumeSize", "1")]), "MissingParameter");
         assert_eq!(code(&[("BlockDeviceMapping.1.DeviceName", "/dev/sdf")]), "InvalidBlockDeviceMapping");
         let dev = ("BlockDeviceMapping.1.DeviceName", "/dev/sdf");
-        assert_eq!(
-            code(&[dev, ("BlockDeviceMapping.1.Ebs.DeleteOnTermination", "true")]),
-            "InvalidBlockDeviceMapping"
-        );
+        // Neither size nor snapshot: only for a device the image maps, which
+        // the domain checks.
+        let only_flag =
+            for_launch(&p(&[dev, ("BlockDeviceMapping.1.Ebs.DeleteOnTermination", "false")])).unwrap();
+        assert_eq!((only_flag[0].size_gib, only_flag[0].delete_on_termination), (None, false));
         assert_eq!(code(&[dev, ("BlockDeviceMapping.1.VirtualName", "swap")]), "InvalidBlockDeviceMapping");
         assert_eq!(
             code(&[

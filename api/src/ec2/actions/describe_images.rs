@@ -12,8 +12,9 @@ use crate::ec2::filter::{all_match, check_names};
 use crate::ec2::params::{Filter, Params};
 use crate::ec2::render::iso_time;
 use crate::ec2::tagging;
+use domain::volumes::SnapshotState;
 use domain::{AccountId, ImageId};
-use projections::ImageRow;
+use projections::{ImageRow, ReadModels};
 
 const FILTERS: &[&str] = &[
     "image-id",
@@ -28,6 +29,9 @@ const FILTERS: &[&str] = &[
     "kernel-id",
     "ramdisk-id",
     "root-device-type",
+    "root-device-name",
+    "block-device-mapping.snapshot-id",
+    "block-device-mapping.device-name",
     "virtualization-type",
     "hypervisor",
     "manifest-location",
@@ -56,7 +60,22 @@ pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
     Ok(Request { ids, owners: list("Owner"), executable_by: list("ExecutableBy"), filters })
 }
 
-fn values<'a>(id: &'a ImageId, row: &'a ImageRow, name: &str) -> Vec<&'a str> {
+/// An image's state: an EBS-backed image is `pending` until every snapshot
+/// it maps is completed, `failed` if one failed or is gone.
+pub(crate) fn image_state(row: &ImageRow, models: &ReadModels) -> &'static str {
+    let Some(ebs) = &row.ebs else { return "available" };
+    let mut state = "available";
+    for snapshot in ebs.devices.iter().filter_map(|d| d.snapshot.as_ref()) {
+        match models.volumes.snapshots.get(snapshot).map(|s| s.state) {
+            Some(SnapshotState::Completed) => {}
+            Some(SnapshotState::Pending) => state = "pending",
+            Some(SnapshotState::Error) | None => return "failed",
+        }
+    }
+    state
+}
+
+fn values<'a>(id: &'a ImageId, row: &'a ImageRow, state: &'static str, name: &str) -> Vec<&'a str> {
     match name {
         "image-id" => vec![id.as_str()],
         "name" => vec![row.name.as_str()],
@@ -72,10 +91,20 @@ fn values<'a>(id: &'a ImageId, row: &'a ImageRow, name: &str) -> Vec<&'a str> {
                 Vec::new()
             }
         }
-        "state" => vec!["available"],
+        "state" => vec![state],
         "kernel-id" => row.kernel.iter().map(|k| k.as_str()).collect(),
         "ramdisk-id" => row.ramdisk.iter().map(|k| k.as_str()).collect(),
-        "root-device-type" => vec!["instance-store"],
+        "root-device-type" => vec![if row.ebs.is_some() { "ebs" } else { "instance-store" }],
+        "root-device-name" => vec![row.ebs.as_ref().map_or("/dev/sda1", |e| e.root_device.as_str())],
+        "block-device-mapping.snapshot-id" => row
+            .ebs
+            .iter()
+            .flat_map(|e| e.devices.iter().filter_map(|d| d.snapshot.as_ref()))
+            .map(|s| s.as_str())
+            .collect(),
+        "block-device-mapping.device-name" => {
+            row.ebs.iter().flat_map(|e| e.devices.iter()).map(|d| d.device.as_str()).collect()
+        }
         "virtualization-type" => vec!["paravirtual"],
         "hypervisor" => vec!["xen"],
         "manifest-location" => vec![row.location.as_str()],
@@ -124,7 +153,10 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
         owner_ok
             && executable_ok
             && all_match(&r.filters, &models.tags, id.as_str(), |name| {
-                values(id, row, name).into_iter().map(std::borrow::Cow::Borrowed).collect()
+                values(id, row, image_state(row, &models), name)
+                    .into_iter()
+                    .map(std::borrow::Cow::Borrowed)
+                    .collect()
             })
     });
     let mut x = ctx.response("DescribeImagesResponse");
@@ -133,7 +165,7 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
         x.open("item");
         x.text("imageId", id.as_str());
         x.text("imageLocation", &row.location);
-        x.text("imageState", "available");
+        x.text("imageState", image_state(row, &models));
         x.text("imageOwnerId", row.owner.as_str());
         x.text("creationDate", &iso_time(row.registered_at));
         x.display("isPublic", row.public);
@@ -143,9 +175,27 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
         x.opt("ramdiskId", row.ramdisk.as_ref().map(|k| k.as_str()));
         x.text("name", &row.name);
         x.text("description", &row.description);
-        x.text("rootDeviceType", "instance-store");
-        x.text("rootDeviceName", "/dev/sda1");
-        x.empty("blockDeviceMapping");
+        match &row.ebs {
+            None => {
+                x.text("rootDeviceType", "instance-store");
+                x.text("rootDeviceName", "/dev/sda1");
+                x.empty("blockDeviceMapping");
+            }
+            Some(ebs) => {
+                x.text("rootDeviceType", "ebs");
+                x.text("rootDeviceName", &ebs.root_device);
+                x.open("blockDeviceMapping");
+                for d in &ebs.devices {
+                    x.open("item").text("deviceName", &d.device).open("ebs");
+                    x.opt("snapshotId", d.snapshot.as_ref().map(|s| s.as_str()));
+                    x.display("volumeSize", d.size_gib);
+                    x.display("deleteOnTermination", d.delete_on_termination);
+                    x.text("volumeType", &d.volume_type);
+                    x.close().close();
+                }
+                x.close();
+            }
+        }
         x.text("virtualizationType", "paravirtual");
         x.text("hypervisor", "xen");
         tagging::tag_set(&mut x, &models.tags, id.as_str());

@@ -6,6 +6,7 @@ mod associate_address;
 mod attach_volume;
 mod block_device_mappings;
 mod copy_snapshot;
+mod create_image;
 mod create_key_pair;
 mod create_security_group;
 mod create_snapshot;
@@ -121,6 +122,7 @@ actions! {
     DescribeImages => describe_images::parse, changes: false;
     RegisterImage => register_image::parse, changes: true;
     DeregisterImage => deregister_image::parse, changes: true;
+    CreateImage => create_image::parse, changes: true;
     DescribeImageAttribute => image_attribute::parse_describe, changes: false;
     ModifyImageAttribute => image_attribute::parse_modify, changes: true;
     ResetImageAttribute => image_attribute::parse_reset, changes: true;

@@ -8,7 +8,13 @@
 //! Architecture, KernelId and RamdiskId override what the manifest says.
 //! The domain then checks, against the log, the signer and that nothing
 //! read has changed.
+//!
+//! Without ImageLocation, RegisterImage makes an EBS-backed image
+//! (`--root-device-name /dev/sda1 --block-device-mappings
+//! DeviceName=/dev/sda1,Ebs={SnapshotId=snap-…}`): its instances boot from
+//! a volume made from the root device's snapshot.
 
+use super::block_device_mappings;
 use crate::app::images::{ImageSupport, ObjectReadError};
 use crate::app::{App, ids::now};
 use crate::ec2::Ctx;
@@ -17,6 +23,7 @@ use crate::ec2::params::Params;
 use domain::buckets::{BlobRef, BucketName, Caller, Permission};
 use domain::command::{BundleRegistration, RegisterImage};
 use domain::event::{ImageBundleRecorded, ImagePart};
+use domain::images::EbsRegistration;
 use domain::{Command, ImageId, ImageKind};
 use sha1::Digest;
 
@@ -25,10 +32,18 @@ const MANIFEST_LIMIT: u64 = 4 << 20;
 /// Parts are 10 MiB as euca2ools makes them; allow some room.
 const PART_LIMIT: u64 = 64 << 20;
 
+/// Where the image comes from.
+#[derive(Debug)]
+enum Source {
+    /// A bundle's manifest in Walrus.
+    Bundle { bucket: BucketName, key: String },
+    /// Snapshots: the root device's and the other mapped devices'.
+    Ebs(EbsRegistration),
+}
+
 #[derive(Debug)]
 pub struct Request {
-    bucket: BucketName,
-    key: String,
+    source: Source,
     name: Option<String>,
     description: String,
     architecture: Option<String>,
@@ -47,12 +62,8 @@ fn image_id(params: &Params, name: &str) -> Result<Option<ImageId>, Ec2Error> {
         .transpose()
 }
 
-pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
-    let location = params.required("ImageLocation").map_err(|_| {
-        Ec2Error::missing(
-            "ImageLocation (bucket/prefix.manifest.xml; EBS-backed images are not supported yet)",
-        )
-    })?;
+/// A bundle's location (`bucket/prefix.manifest.xml`).
+fn bundle_source(location: &str) -> Result<Source, Ec2Error> {
     let (bucket, key) = location.trim_start_matches('/').split_once('/').ok_or_else(|| {
         Ec2Error::invalid(format!("ImageLocation {location} is not bucket/prefix.manifest.xml"))
     })?;
@@ -63,6 +74,33 @@ pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
     }
     let bucket =
         BucketName::parse(bucket).map_err(|e| Ec2Error::invalid(format!("ImageLocation {location}: {e}")))?;
+    Ok(Source::Bundle { bucket, key: key.to_owned() })
+}
+
+pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
+    let location = params.get("ImageLocation").filter(|l| !l.is_empty());
+    let devices = block_device_mappings::for_launch(params)?;
+    let root = params.get("RootDeviceName").filter(|r| !r.is_empty());
+    let source = match (location, root) {
+        (Some(_), _) if !devices.is_empty() => {
+            return Err(Ec2Error::new(
+                "InvalidParameterCombination",
+                "A bundle (ImageLocation) is registered without BlockDeviceMapping: its root device is \
+                 the bundled image",
+            ));
+        }
+        (Some(location), _) => bundle_source(location)?,
+        (None, Some(root)) => Source::Ebs(EbsRegistration { root_device: root.to_owned(), devices }),
+        (None, None) => {
+            return Err(Ec2Error::missing(
+                "ImageLocation (bucket/prefix.manifest.xml), or RootDeviceName with a BlockDeviceMapping \
+                 of its snapshot",
+            ));
+        }
+    };
+    if matches!(source, Source::Ebs(_)) && params.get("Name").is_none_or(str::is_empty) {
+        return Err(Ec2Error::missing("Name"));
+    }
     let architecture = params.get("Architecture").filter(|a| !a.is_empty()).map(str::to_owned);
     if let Some(a) = &architecture
         && !matches!(a.as_str(), "i386" | "x86_64")
@@ -78,14 +116,24 @@ pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
         return Err(Ec2Error::invalid("Name must be 3 to 128 characters long"));
     }
     Ok(Request {
-        bucket,
-        key: key.to_owned(),
+        source,
         name,
         description: params.get("Description").unwrap_or("").to_owned(),
         architecture,
         kernel: image_id(params, "KernelId")?,
         ramdisk: image_id(params, "RamdiskId")?,
     })
+}
+
+/// RegisterImage of a bundle, its location parsed.
+struct BundleRequest {
+    bucket: BucketName,
+    key: String,
+    name: Option<String>,
+    description: String,
+    architecture: Option<String>,
+    kernel: Option<ImageId>,
+    ramdisk: Option<ImageId>,
 }
 
 fn invalid_manifest(message: impl Into<String>) -> Ec2Error {
@@ -136,6 +184,42 @@ fn readable(
 }
 
 pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
+    let (bucket, key) = match r.source {
+        Source::Bundle { bucket, key } => (bucket, key),
+        Source::Ebs(ebs) => {
+            let account = ctx.account().clone();
+            let name = r.name.unwrap_or_default();
+            let image = app.ids.image(ImageKind::Machine);
+            let command = Command::RegisterImage(RegisterImage {
+                image: image.clone(),
+                owner: account.clone(),
+                kind: ImageKind::Machine,
+                location: format!("{account}/{name}"),
+                name,
+                description: r.description,
+                architecture: r.architecture.unwrap_or_else(|| "x86_64".into()),
+                kernel: r.kernel,
+                ramdisk: r.ramdisk,
+                public: false,
+                bundle: None,
+                ebs: Some(ebs),
+                at: now(),
+            });
+            ctx.execute(app, command).await?;
+            let mut x = ctx.response("RegisterImageResponse");
+            x.text("imageId", image.as_str());
+            return Ok(x.finish());
+        }
+    };
+    let r = BundleRequest {
+        bucket,
+        key,
+        name: r.name,
+        description: r.description,
+        architecture: r.architecture,
+        kernel: r.kernel,
+        ramdisk: r.ramdisk,
+    };
     let support: &ImageSupport = app.images.get().ok_or_else(|| {
         Ec2Error::new("Unsupported", "This cloud has no object store or certificate to register bundles with")
     })?;
@@ -254,6 +338,7 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
         ramdisk,
         public: false,
         bundle: Some(BundleRegistration { caller, recorded }),
+        ebs: None,
         at,
     });
     ctx.execute(app, command).await?;

@@ -126,7 +126,15 @@ pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
 }
 
 pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
-    let volumes = (0..r.max as usize * r.block_devices.len())
+    // An EBS-backed image's devices make volumes too: as many ids as the
+    // decision will merge from the image (an image never changes its
+    // mapping, so the count read here is the count decided).
+    let per_instance = {
+        let models = app.projections.read();
+        let ebs = models.images.get(&r.image).and_then(|i| i.ebs.as_ref());
+        domain::images::launch_block_devices(ebs, &r.block_devices).len()
+    };
+    let volumes = (0..r.max as usize * per_instance)
         .map(|_| {
             let volume = app.ids.volume();
             let (_, grant) = new_grant(app, &volume);
