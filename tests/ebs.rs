@@ -1092,3 +1092,119 @@ fn ebs_backed_images_register_launch_onto_root_volumes_and_are_made_from_instanc
     cloud.aws(&["deregister-image", "--image-id", &emi]);
     cloud.aws(&["delete-snapshot", "--snapshot-id", &snap]);
 }
+
+/// The user-data script of an EBS-backed guest: says what its root disk
+/// (vda, the root volume) starts with, and moves the marker on once.
+const ROOT_SCRIPT: &str = r#"#!/bin/sh
+m=$(dd if=/dev/vda bs=32 count=1 2>/dev/null | tr -d '\000' | head -1)
+echo "ROOT-SAYS $m"
+case "$m" in
+  yukari-root-7) echo "yukari-root-8" | dd of=/dev/vda bs=32 count=1 conv=sync 2>/dev/null; sync
+     echo "ROOT-WROTE yukari-root-8" ;;
+esac
+"#;
+
+#[test]
+fn a_real_guest_boots_from_its_root_volume_keeps_it_through_a_stop_and_is_made_into_an_image() {
+    let images = image_dir();
+    let temp = qemu_temp_dir();
+    let dir = temp.path().join("data");
+    let _qemu = QemuReaper(dir.clone());
+    let iscsi = free_control_port();
+    let _tgt = TgtReaper(iscsi);
+    let iscsi = iscsi.to_string();
+    let cloud = Cloud::start_in(
+        &dir,
+        free_port(),
+        &[
+            "--hypervisor",
+            "libvirt",
+            "--domain-type",
+            "qemu",
+            "--image-dir",
+            &images.to_string_lossy(),
+            "--storage",
+            "tgt",
+            "--iscsi-port",
+            &iscsi,
+        ],
+    );
+    // A volume whose first bytes are a marker, snapshotted.
+    let vol =
+        text(&cloud.aws(&["create-volume", "--size", "1", "--availability-zone", "yukari-1a"])["VolumeId"]);
+    poll(60, "the volume's file", || volume_state(&cloud, &vol).0 == "available");
+    let file = dir.join("storage/volumes").join(&vol);
+    {
+        use std::os::unix::fs::FileExt;
+        let f = std::fs::OpenOptions::new().write(true).open(&file).unwrap();
+        f.write_all_at(b"yukari-root-7\n", 0).unwrap();
+        f.sync_all().unwrap();
+    }
+    let snap = text(&cloud.aws(&["create-snapshot", "--volume-id", &vol])["SnapshotId"]);
+    poll(120, "the snapshot", || snapshot_state(&cloud, &snap) == "completed");
+    let default = image_of(&cloud, DEFAULT_IMAGE);
+    let emi = text(
+        &cloud.aws(&[
+            "register-image",
+            "--name",
+            "ebs-root",
+            "--root-device-name",
+            "/dev/sda1",
+            "--block-device-mappings",
+            &format!("DeviceName=/dev/sda1,Ebs={{SnapshotId={snap}}}"),
+            "--kernel-id",
+            &text(&default["KernelId"]),
+            "--ramdisk-id",
+            &text(&default["RamdiskId"]),
+        ])["ImageId"],
+    );
+
+    let script = temp.path().join("root.sh");
+    std::fs::write(&script, ROOT_SCRIPT).unwrap();
+    let user_data = format!("file://{}", script.display());
+    let launch = |image: &str| {
+        let run = cloud.aws(&["run-instances", "--image-id", image, "--user-data", &user_data]);
+        text(&run["Instances"][0]["InstanceId"])
+    };
+    let console = |id: &str| text(&cloud.aws(&["get-console-output", "--instance-id", id])["Output"]);
+    let state = |id: &str| text(&instance_of(&cloud, id)["State"]["Name"]);
+    let first = launch(&emi);
+    poll(240, "the EBS-backed guest to run", || state(&first) == "running");
+    let said = poll_text(
+        240,
+        "the guest to read and move its root volume's marker",
+        || console(&first),
+        |c| c.contains("ROOT-WROTE yukari-root-8"),
+    );
+    assert!(said.contains("ROOT-SAYS yukari-root-7"), "the root disk is the snapshot's: {said}");
+    assert!(said.contains("Yukari guest disk vda: 1024 MiB"), "vda is the 1 GiB root volume: {said}");
+    let root = instance_of(&cloud, &first)["BlockDeviceMappings"][0]["Ebs"]["VolumeId"].clone();
+    let root = text(&root);
+    assert!(dir.join("storage/volumes").join(&root).is_file(), "the root volume is the storage controller's");
+
+    // Stopped and started: the same root volume, with what the guest wrote.
+    cloud.aws(&["stop-instances", "--instance-ids", &first]);
+    poll(120, "the guest to stop", || state(&first) == "stopped");
+    cloud.aws(&["start-instances", "--instance-ids", &first]);
+    poll(240, "the guest to run again", || state(&first) == "running");
+    poll_text(240, "the second boot to read the moved marker", || console(&first), |c| {
+        c.contains("ROOT-SAYS yukari-root-8")
+    });
+
+    // Made into an image, which boots with the same root content.
+    let made = text(&cloud.aws(&["create-image", "--instance-id", &first, "--name", "made-from-first"])["ImageId"]);
+    poll(180, "the made image", || text(&image_of(&cloud, &made)["State"]) == "available");
+    let second = launch(&made);
+    poll(240, "a guest of the made image to run", || state(&second) == "running");
+    poll_text(240, "the made image's guest to read the marker", || console(&second), |c| {
+        c.contains("ROOT-SAYS yukari-root-8")
+    });
+
+    // Terminated: the root volumes go, with their files.
+    let second_root = text(&instance_of(&cloud, &second)["BlockDeviceMappings"][0]["Ebs"]["VolumeId"]);
+    cloud.aws(&["terminate-instances", "--instance-ids", &first, &second]);
+    poll(180, "the root volumes' files to go", || {
+        [&root, &second_root].iter().all(|v| !dir.join("storage/volumes").join(v).exists())
+    });
+    assert!(file.is_file(), "the volume the image was made from stays");
+}
