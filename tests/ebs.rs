@@ -1187,18 +1187,25 @@ fn a_real_guest_boots_from_its_root_volume_keeps_it_through_a_stop_and_is_made_i
     poll(120, "the guest to stop", || state(&first) == "stopped");
     cloud.aws(&["start-instances", "--instance-ids", &first]);
     poll(240, "the guest to run again", || state(&first) == "running");
-    poll_text(240, "the second boot to read the moved marker", || console(&first), |c| {
-        c.contains("ROOT-SAYS yukari-root-8")
-    });
+    poll_text(
+        240,
+        "the second boot to read the moved marker",
+        || console(&first),
+        |c| c.contains("ROOT-SAYS yukari-root-8"),
+    );
 
     // Made into an image, which boots with the same root content.
-    let made = text(&cloud.aws(&["create-image", "--instance-id", &first, "--name", "made-from-first"])["ImageId"]);
+    let made =
+        text(&cloud.aws(&["create-image", "--instance-id", &first, "--name", "made-from-first"])["ImageId"]);
     poll(180, "the made image", || text(&image_of(&cloud, &made)["State"]) == "available");
     let second = launch(&made);
     poll(240, "a guest of the made image to run", || state(&second) == "running");
-    poll_text(240, "the made image's guest to read the marker", || console(&second), |c| {
-        c.contains("ROOT-SAYS yukari-root-8")
-    });
+    poll_text(
+        240,
+        "the made image's guest to read the marker",
+        || console(&second),
+        |c| c.contains("ROOT-SAYS yukari-root-8"),
+    );
 
     // Terminated: the root volumes go, with their files.
     let second_root = text(&instance_of(&cloud, &second)["BlockDeviceMappings"][0]["Ebs"]["VolumeId"]);

@@ -71,6 +71,9 @@ pub struct Console {
     pub(crate) limiter: limiter::SignInLimiter,
     /// Turns true when the server stops: live updates end then.
     pub(crate) stopping: watch::Receiver<bool>,
+    /// Every metered interval of the log, kept up with the log by the
+    /// usage page (which then reads only the records since its last view).
+    pub(crate) usage: Arc<std::sync::Mutex<replay_tools::usage::UsageLedger>>,
 }
 
 impl std::fmt::Debug for Console {
@@ -93,6 +96,7 @@ impl Console {
             limiter: limiter::SignInLimiter::new(config.sign_in_limits),
             config,
             stopping,
+            usage: Arc::default(),
         })
     }
 }

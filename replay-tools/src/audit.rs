@@ -226,29 +226,66 @@ pub fn audit(
     records: &dyn Records,
     filter: &AuditFilter,
     progress: &Progress,
+    visit: impl FnMut(AuditEntry) -> ControlFlow<()>,
+) -> Result<(), ReplayError> {
+    audit_from(records, 1, filter, progress, visit)
+}
+
+/// As [`audit`], from the record at `from`: the first entry visited may
+/// lack the records of its request before `from`. Accounts created before
+/// `from` are named through their streams.
+pub fn audit_from(
+    records: &dyn Records,
+    from: u64,
+    filter: &AuditFilter,
+    progress: &Progress,
     mut visit: impl FnMut(AuditEntry) -> ControlFlow<()>,
 ) -> Result<(), ReplayError> {
     let mut grouper = Grouper::default();
     let mut stopped = false;
     let mut done = 0u64;
-    scan(records, 1, |e| {
+    let mut failure = None;
+    let mut named: HashMap<String, Option<String>> = HashMap::new();
+    let mut name = |entry: &mut AuditEntry| -> Result<(), ReplayError> {
+        if from > 1 && entry.account_name.is_none() && !entry.account.is_empty() {
+            let found = match named.get(&entry.account) {
+                Some(n) => n.clone(),
+                None => {
+                    let n = account_name(records, &entry.account)?;
+                    named.insert(entry.account.clone(), n.clone());
+                    n
+                }
+            };
+            entry.account_name = found;
+        }
+        Ok(())
+    };
+    scan(records, from.max(1), |e| {
         done += 1;
         progress.at(done);
         if filter.to.is_some_and(|to| e.recorded_at >= to) {
             // The log is in time order: nothing later can match.
             return ControlFlow::Break(());
         }
-        if let Some(entry) = grouper.push(e)
-            && filter.matches(&entry)
-            && visit(entry).is_break()
-        {
+        let Some(mut entry) = grouper.push(e) else { return ControlFlow::Continue(()) };
+        if let Err(e) = name(&mut entry) {
+            failure = Some(e);
+            return ControlFlow::Break(());
+        }
+        if filter.matches(&entry) && visit(entry).is_break() {
             stopped = true;
             return ControlFlow::Break(());
         }
         ControlFlow::Continue(())
     })?;
-    if !stopped && let Some(entry) = grouper.close().filter(|e| filter.matches(e)) {
-        let _ = visit(entry);
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    if !stopped && let Some(mut entry) = grouper.close() {
+        name(&mut entry)?;
+        if filter.matches(&entry) {
+            let _ = visit(entry);
+        }
     }
     Ok(())
 }

@@ -5,7 +5,7 @@ use crate::Progress;
 use crate::source::Offline;
 use crate::synth::{self, Spec, Summary};
 use crate::time::Micros;
-use crate::usage::{UsageFold, UsageReport};
+use crate::usage::{UsageLedger, UsageReport};
 use domain::Event;
 use eventlog::{EventLog, LogOptions, Metadata, RecordedEvent};
 use std::collections::HashMap;
@@ -42,11 +42,11 @@ impl Envelopes {
     }
 
     pub fn usage(&self, from: Micros, to: Micros) -> UsageReport {
-        let mut fold = UsageFold::new(from, to);
+        let mut ledger = UsageLedger::new();
         for r in self.records.iter().filter(|r| r.recorded_at < to) {
-            fold.apply(&r.as_envelope());
+            ledger.apply(&r.as_envelope());
         }
-        fold.finish()
+        ledger.report(from, to)
     }
 }
 

@@ -165,31 +165,38 @@ pub struct UsageReport {
     pub records: u64,
 }
 
-/// The fold behind [`usage`]: feed it records in log order, then finish.
-pub struct UsageFold {
-    from: Micros,
-    to: Micros,
+/// Every metered interval of the log so far, whatever the period: what
+/// each stream's state was charged as, from the record that put it in
+/// place to the one that changed it (open ones still run). Fed records in
+/// log order, it can be advanced as the log grows and asked for the usage
+/// of any period ([`UsageLedger::report`]) without reading the log again:
+/// the web console keeps one.
+#[derive(Default)]
+pub struct UsageLedger {
+    /// The last position folded.
+    position: u64,
     streams: HashMap<String, (Aggregate, Option<(Meter, Micros)>)>,
-    /// Resources counted per line (a resource is counted once per line).
-    counted: HashMap<(String, UsageKey), ()>,
-    report: UsageReport,
+    /// Intervals that ended: (stream, meter, since, until), in log order.
+    closed: Vec<(String, Meter, Micros, Micros)>,
+    names: BTreeMap<String, String>,
+    skipped: BTreeMap<String, u64>,
+    records: u64,
 }
 
-impl UsageFold {
-    /// Usage within `[from, to)` (microseconds).
-    pub fn new(from: Micros, to: Micros) -> UsageFold {
-        UsageFold {
-            from,
-            to,
-            streams: HashMap::new(),
-            counted: HashMap::new(),
-            report: UsageReport { from, to, ..UsageReport::default() },
-        }
+impl UsageLedger {
+    pub fn new() -> UsageLedger {
+        UsageLedger::default()
     }
 
-    /// Folds one record.
+    /// The last position folded (0: none).
+    pub fn position(&self) -> u64 {
+        self.position
+    }
+
+    /// Folds one record (the next in log order).
     pub fn apply(&mut self, e: &EnvelopeRef<'_>) {
-        self.report.records += 1;
+        self.position = e.position;
+        self.records += 1;
         let interesting = e.event_type == "AccountCreated" || metered(e.stream);
         if !interesting {
             return;
@@ -197,12 +204,12 @@ impl UsageFold {
         let event = match Event::decode(e.event_type, e.schema, e.payload) {
             Ok(event) => event,
             Err(_) => {
-                *self.report.skipped.entry(e.event_type.to_owned()).or_default() += 1;
+                *self.skipped.entry(e.event_type.to_owned()).or_default() += 1;
                 return;
             }
         };
         if let Event::AccountCreated(a) = &event {
-            self.report.names.insert(a.account.to_string(), a.name.clone());
+            self.names.insert(a.account.to_string(), a.name.clone());
         }
         if !metered(e.stream) {
             return;
@@ -223,10 +230,62 @@ impl UsageFold {
             self.streams.remove(e.stream);
         }
         if let Some((m, since)) = closing {
-            self.accrue(e.stream, m, since, e.recorded_at);
+            self.closed.push((e.stream.to_owned(), m, since, e.recorded_at));
         }
     }
 
+    /// Folds the records after [`UsageLedger::position`] up to the head,
+    /// stopping before the first one recorded at or after `until`.
+    pub fn advance(&mut self, records: &dyn Records, until: Option<Micros>) -> Result<(), ReplayError> {
+        scan(records, self.position + 1, |e| {
+            if until.is_some_and(|until| e.recorded_at >= until) {
+                return ControlFlow::Break(());
+            }
+            self.apply(e);
+            ControlFlow::Continue(())
+        })
+    }
+
+    /// The usage within `[from, to)` of what has been folded (which must
+    /// include every record before `to`): what is still charged is charged
+    /// up to `to`.
+    pub fn report(&self, from: Micros, to: Micros) -> UsageReport {
+        let mut period = Period { from, to, counted: HashMap::new(), report: UsageReport::default() };
+        period.report = UsageReport {
+            from,
+            to,
+            names: self.names.clone(),
+            skipped: self.skipped.clone(),
+            records: self.records,
+            ..UsageReport::default()
+        };
+        for (stream, m, since, until) in &self.closed {
+            period.accrue(stream, m.clone(), *since, *until);
+        }
+        let mut open: Vec<(&String, &Meter, Micros)> = self
+            .streams
+            .iter()
+            .filter_map(|(s, (_, o))| o.as_ref().map(|(m, since)| (s, m, *since)))
+            .collect();
+        open.sort_by(|a, b| a.0.cmp(b.0));
+        for (stream, m, since) in open {
+            period.accrue(stream, m.clone(), since, to);
+        }
+        period.report.steps.sort_by(|a, b| a.at.cmp(&b.at).then(a.account.cmp(&b.account)));
+        period.report
+    }
+}
+
+/// A report being made for one period.
+struct Period {
+    from: Micros,
+    to: Micros,
+    /// Resources counted per line (a resource is counted once per line).
+    counted: HashMap<(String, UsageKey), ()>,
+    report: UsageReport,
+}
+
+impl Period {
     /// Charges `m` for `[since, until)` within the period.
     fn accrue(&mut self, stream: &str, m: Meter, since: Micros, until: Micros) {
         let (start, end) = (since.max(self.from), until.min(self.to));
@@ -245,20 +304,6 @@ impl UsageFold {
             self.report.steps.push(Step { at: end, account, resource, delta: -delta });
         }
     }
-
-    /// Closes what is still charged at the end of the period.
-    pub fn finish(mut self) -> UsageReport {
-        let open: Vec<(String, Meter, Micros)> = self
-            .streams
-            .iter()
-            .filter_map(|(s, (_, o))| o.clone().map(|(m, since)| (s.clone(), m, since)))
-            .collect();
-        for (stream, m, since) in open {
-            self.accrue(&stream, m, since, self.to);
-        }
-        self.report.steps.sort_by(|a, b| a.at.cmp(&b.at).then(a.account.cmp(&b.account)));
-        self.report
-    }
 }
 
 /// Usage within `[from, to)`, optionally of one account (id or name).
@@ -271,7 +316,7 @@ pub fn usage(
     if to <= from {
         return Err(ReplayError::Invalid("the period is empty: --to must be after --from".into()));
     }
-    let mut fold = UsageFold::new(from, to);
+    let mut ledger = UsageLedger::new();
     let mut done = 0u64;
     scan(records, 1, |e| {
         done += 1;
@@ -279,10 +324,10 @@ pub fn usage(
         if e.recorded_at >= to {
             return ControlFlow::Break(());
         }
-        fold.apply(e);
+        ledger.apply(e);
         ControlFlow::Continue(())
     })?;
-    Ok(fold.finish())
+    Ok(ledger.report(from, to))
 }
 
 /// Prices in milli-units of `currency` per unit-hour, by resource kind and

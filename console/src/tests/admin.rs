@@ -208,6 +208,33 @@ async fn the_audit_trail_filters_and_pages_newest_first() {
     assert_eq!(actions(&page.body), ["RunInstances"]);
     let page = admin.get(&w.router, "/admin/audit?from=yesterday-ish").await;
     assert!(page.body.contains("id=\"audit-invalid\""));
+
+    // Read back from the newest records in windows of any size, every page
+    // of every filter is what a scan of the whole log finds.
+    use crate::pages::admin::audit::{AuditQuery, newest_in};
+    let queries = [
+        AuditQuery::default(),
+        AuditQuery { outcome: "ok".into(), ..AuditQuery::default() },
+        AuditQuery { outcome: "refused".into(), ..AuditQuery::default() },
+        AuditQuery { action: "ImportKeyPair".into(), ..AuditQuery::default() },
+        AuditQuery { action: "RunInstances".into(), ..AuditQuery::default() },
+    ];
+    for query in queries {
+        let filter = query.filter().unwrap();
+        let mut before = None;
+        loop {
+            let query = AuditQuery { before, ..query.clone() };
+            let whole = newest_in(&w.app.log, &query, &filter, 2, u64::MAX / 2).unwrap();
+            for window in [1, 2, 3, 5, 8] {
+                let windowed = newest_in(&w.app.log, &query, &filter, 2, window).unwrap();
+                assert_eq!(windowed, whole, "{query:?} in windows of {window}");
+            }
+            match (whole.1, whole.0.last()) {
+                (true, Some(last)) => before = Some(last.first_position),
+                _ => break,
+            }
+        }
+    }
 }
 
 /// The log position after the request that launched `instance`, and the

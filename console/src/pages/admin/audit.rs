@@ -12,7 +12,7 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
 use replay_tools::Progress;
-use replay_tools::audit::{AuditEntry, AuditFilter, Outcome, audit, audit_resource};
+use replay_tools::audit::{AuditEntry, AuditFilter, Outcome, audit_from, audit_resource};
 use std::collections::VecDeque;
 use std::ops::ControlFlow;
 use std::sync::Arc;
@@ -56,7 +56,7 @@ impl AuditQuery {
     }
 
     /// The replay tools' filter, or `None` when a time is not one.
-    fn filter(&self) -> Option<AuditFilter> {
+    pub(crate) fn filter(&self) -> Option<AuditFilter> {
         let some = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_owned());
         Some(AuditFilter {
             account: some(&self.account),
@@ -77,17 +77,36 @@ impl AuditQuery {
     }
 }
 
+/// Records read first, back from the newest, when looking for a page of
+/// the audit trail; the window grows eightfold while it holds too few.
+const FIRST_WINDOW: u64 = 4096;
+
 /// The newest `size` entries that match, started before `query.before`,
-/// newest first, and whether there are older ones.
+/// newest first, and whether there are older ones. Without a resource
+/// (whose records the stream index finds), the log is read back from its
+/// newest records in growing windows, so a page costs what its own
+/// records cost, not the log's length (a filter that matches little
+/// reads further back).
 pub(crate) fn newest(
     records: &dyn replay_tools::Records,
     query: &AuditQuery,
     filter: &AuditFilter,
     size: usize,
 ) -> Result<(Vec<AuditEntry>, bool), replay_tools::ReplayError> {
+    newest_in(records, query, filter, size, FIRST_WINDOW.max(size as u64 * 64))
+}
+
+/// [`newest`], reading back `window` records at first.
+pub(crate) fn newest_in(
+    records: &dyn replay_tools::Records,
+    query: &AuditQuery,
+    filter: &AuditFilter,
+    size: usize,
+    mut window: u64,
+) -> Result<(Vec<AuditEntry>, bool), replay_tools::ReplayError> {
     let before = query.before.unwrap_or(u64::MAX);
     let mut kept: VecDeque<AuditEntry> = VecDeque::with_capacity(size + 1);
-    let mut keep = |e: AuditEntry| {
+    let keep = |kept: &mut VecDeque<AuditEntry>, e: AuditEntry| {
         if e.first_position >= before {
             return ControlFlow::Break(());
         }
@@ -101,12 +120,30 @@ pub(crate) fn newest(
     };
     if filter.resource.is_some() {
         for e in audit_resource(records, filter, &Progress::hidden())? {
-            if keep(e).is_break() {
+            if keep(&mut kept, e).is_break() {
                 break;
             }
         }
     } else {
-        audit(records, filter, &Progress::hidden(), keep)?;
+        let last = records.head()?.min(before.saturating_sub(1));
+        window = window.max(1);
+        loop {
+            let from = last.saturating_sub(window) + 1;
+            kept.clear();
+            // The first entry of a window that does not start the log may
+            // lack its request's earlier records: it is left to a wider one.
+            let mut cut = from > 1;
+            audit_from(records, from, filter, &Progress::hidden(), |e| {
+                if std::mem::take(&mut cut) {
+                    return ControlFlow::Continue(());
+                }
+                keep(&mut kept, e)
+            })?;
+            if kept.len() > size || from == 1 {
+                break;
+            }
+            window = window.saturating_mul(8);
+        }
     }
     let more = kept.len() > size;
     if more {

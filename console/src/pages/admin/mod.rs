@@ -12,7 +12,7 @@
 //! starts from the nearest time-travel snapshot.
 
 mod accounts;
-mod audit;
+pub(crate) mod audit;
 mod chart;
 mod clusters;
 mod history;

@@ -10,9 +10,8 @@ use crate::pages::{Chrome, render};
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
-use replay_tools::Progress;
 use replay_tools::time::{MICROS_PER_SECOND, hms, now};
-use replay_tools::usage::{UsageReport, usage};
+use replay_tools::usage::{UsageLedger, UsageReport};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -68,8 +67,17 @@ pub(crate) async fn page(
         Some(p) => (false, p),
         None => (true, period(&UsageQuery::default(), now()).unwrap_or((0, 1))),
     };
-    let log = console.app.log.clone();
-    let report = tokio::task::spawn_blocking(move || usage(&log, from, to, &Progress::hidden())).await;
+    let (log, ledger) = (console.app.log.clone(), console.usage.clone());
+    let report = tokio::task::spawn_blocking(move || {
+        // A ledger left half-way by a panic is started again.
+        let mut ledger = ledger.lock().unwrap_or_else(|poisoned| {
+            let mut ledger = poisoned.into_inner();
+            *ledger = UsageLedger::new();
+            ledger
+        });
+        ledger.advance(&log, None).map(|()| ledger.report(from, to))
+    })
+    .await;
     let report: UsageReport = match report {
         Ok(Ok(r)) => r,
         Ok(Err(e)) => return failed(&console, &signed, "usage", &e),
