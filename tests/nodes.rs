@@ -949,4 +949,52 @@ fn a_storage_controller_and_a_node_on_other_hosts_serve_a_volume_to_a_real_guest
     poll_text(120, "the guest to see the restored volume", console, |c| c.contains(&serial));
     world.aws(&["terminate-instances", "--instance-ids", &id]);
     poll(120, "the restored volume freed", || volume_state(&copy).0 == "available");
+
+    // An EBS-backed image of the snapshot: its guest, on the node's host,
+    // boots from a root volume the storage host serves, and reads there
+    // what the first guest wrote.
+    let default = world.aws(&["describe-images", "--image-ids", IMAGE])["Images"][0].clone();
+    let field = |name: &str| default[name].as_str().unwrap_or_default().to_owned();
+    let emi = world.aws(&[
+        "register-image",
+        "--name",
+        "remote-root",
+        "--root-device-name",
+        "/dev/sda1",
+        "--block-device-mappings",
+        &format!("DeviceName=/dev/sda1,Ebs={{SnapshotId={snap}}}"),
+        "--kernel-id",
+        &field("KernelId"),
+        "--ramdisk-id",
+        &field("RamdiskId"),
+    ])["ImageId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let root_script = world.dir.join("root.sh");
+    std::fs::write(
+        &root_script,
+        "#!/bin/sh\necho \"ROOT $(dd if=/dev/vda bs=16 count=1 2>/dev/null | head -1)\"\n",
+    )
+    .unwrap();
+    let run = world.aws(&[
+        "run-instances",
+        "--image-id",
+        &emi,
+        "--placement",
+        "AvailabilityZone=east",
+        "--user-data",
+        &format!("file://{}", root_script.display()),
+    ]);
+    let rooted = run["Instances"][0]["InstanceId"].as_str().unwrap().to_owned();
+    poll(240, "the EBS-backed instance running on the node's host", || world.states()[&rooted] == "running");
+    let root_console = || {
+        world.aws(&["get-console-output", "--instance-id", &rooted])["Output"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    poll_text(240, "the guest to read its root volume", root_console, |c| c.contains("ROOT yukari-marker-7"));
+    world.aws(&["terminate-instances", "--instance-ids", &rooted]);
+    poll(120, "the EBS-backed instance terminated", || world.states()[&rooted] == "terminated");
 }
