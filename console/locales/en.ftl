@@ -56,6 +56,7 @@ col-kind = Kind
 col-architecture = Architecture
 col-visibility = Visibility
 col-location = Registered from
+col-root-device = Root device
 col-registered = Registered
 col-fingerprint = Fingerprint
 col-key-type = Key type
@@ -125,6 +126,10 @@ image-kind-kernel = kernel
 image-kind-ramdisk = ramdisk
 image-own = yours
 image-shared = shared with you
+image-root-ebs = EBS: { $snapshot }
+image-root-instance-store = instance store
+image-state-pending = pending (its snapshot is being taken)
+image-state-failed = failed (its snapshot failed)
 image-public = public
 
 ## Key pairs

@@ -56,6 +56,7 @@ col-kind = 種類
 col-architecture = アーキテクチャ
 col-visibility = 公開範囲
 col-location = 登録元
+col-root-device = ルートデバイス
 col-registered = 登録日時
 col-fingerprint = フィンガープリント
 col-key-type = 鍵の種類
@@ -125,6 +126,10 @@ image-kind-kernel = カーネル
 image-kind-ramdisk = RAM ディスク
 image-own = 自分のもの
 image-shared = 共有されたもの
+image-root-ebs = EBS: { $snapshot }
+image-root-instance-store = インスタンスストア
+image-state-pending = 保留中（スナップショット作成中）
+image-state-failed = 失敗（スナップショットが失敗）
 image-public = 公開
 
 ## キーペア

@@ -89,6 +89,24 @@ pub struct ImageRow {
 }
 
 impl ImageRow {
+    /// EC2's image state: an EBS-backed image is `pending` until every
+    /// snapshot it maps is completed, `failed` if one failed or is gone.
+    pub fn state(
+        &self,
+        snapshots: &BTreeMap<domain::SnapshotId, crate::volumes::SnapshotRow>,
+    ) -> &'static str {
+        let Some(ebs) = &self.ebs else { return "available" };
+        let mut state = "available";
+        for snapshot in ebs.devices.iter().filter_map(|d| d.snapshot.as_ref()) {
+            match snapshots.get(snapshot).map(|s| s.state) {
+                Some(domain::volumes::SnapshotState::Completed) => {}
+                Some(domain::volumes::SnapshotState::Pending) => state = "pending",
+                Some(domain::volumes::SnapshotState::Error) | None => return "failed",
+            }
+        }
+        state
+    }
+
     /// May `account` see and launch it?
     pub fn executable_by(&self, account: &AccountId) -> bool {
         !self.deregistered && (self.public || &self.owner == account || self.shared_with.contains(account))

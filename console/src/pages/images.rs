@@ -25,6 +25,10 @@ pub(crate) struct Image {
     /// Where it was registered from (`BUCKET/PREFIX.manifest.xml`).
     pub location: String,
     pub registered: String,
+    /// Instance store, or EBS with its root device's snapshot; and the
+    /// image's state when it is not available.
+    pub root: String,
+    pub state: Option<String>,
     pub launchable: bool,
 }
 
@@ -61,6 +65,19 @@ async fn list(State(console): State<Arc<Console>>, signed: Signed) -> Response {
                 }),
                 location: i.location.clone(),
                 registered: tr.date(i.registered_at),
+                root: match &i.ebs {
+                    None => tr.msg("image-root-instance-store"),
+                    Some(ebs) => {
+                        let root = ebs.devices.iter().find(|d| d.device == ebs.root_device);
+                        let snapshot = root.and_then(|d| d.snapshot.as_ref()).map_or("", |s| s.as_str());
+                        tr.msg_args("image-root-ebs", &[("snapshot", snapshot)])
+                    }
+                },
+                state: match i.state(&models.volumes.snapshots) {
+                    "pending" => Some(tr.msg("image-state-pending")),
+                    "failed" => Some(tr.msg("image-state-failed")),
+                    _ => None,
+                },
                 launchable: i.kind == domain::ImageKind::Machine,
             })
             .collect()

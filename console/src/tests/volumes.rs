@@ -331,3 +331,41 @@ async fn the_volume_and_snapshot_lists_come_a_page_at_a_time() {
     assert_eq!(walk(&mut b, &w, "/volumes").await, (volumes, 3), "every volume once, in id order");
     assert_eq!(walk(&mut b, &w, "/snapshots").await, (snapshots, 2), "every snapshot once, in id order");
 }
+
+#[tokio::test]
+async fn an_ebs_backed_image_shows_its_root_snapshot_and_its_state() {
+    let (w, _) = world_with_storage().await;
+    let made = ec2(&w, &w.admin, "CreateVolume", &[("Size", "1"), ("AvailabilityZone", "yukari-1a")]).await;
+    let volume = made.first("volumeId").unwrap();
+    w.app.record_storage(&zone(), StorageDone::Created { volume: row_id(&volume) }).await.unwrap();
+    let snapshot =
+        ec2(&w, &w.admin, "CreateSnapshot", &[("VolumeId", &volume)]).await.first("snapshotId").unwrap();
+    let done = StorageDone::SnapshotCompleted {
+        snapshot: domain::SnapshotId::parse(&snapshot).unwrap(),
+        manifest: "00".repeat(32),
+    };
+    w.app.record_storage(&zone(), done).await.unwrap();
+    let registered = ec2(
+        &w,
+        &w.admin,
+        "RegisterImage",
+        &[
+            ("Name", "ebs-root"),
+            ("RootDeviceName", "/dev/sda1"),
+            ("BlockDeviceMapping.1.DeviceName", "/dev/sda1"),
+            ("BlockDeviceMapping.1.Ebs.SnapshotId", &snapshot),
+        ],
+    )
+    .await;
+    let image = registered.first("imageId").unwrap();
+    let mut b = signed_in(&w, "admin").await;
+    let page = b.get(&w.router, "/images").await;
+    let row = page.body.split(&format!("<td class=\"mono\">{image}</td>")).nth(1).expect("the image's row");
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(row.contains(&format!("EBS: {snapshot}")), "{row}");
+    assert!(!row.contains("image-state"), "available: {row}");
+    assert!(page.body.contains("instance store"), "the built-in image");
+    b.lang = Some("ja");
+    let page = b.get(&w.router, "/images").await;
+    assert!(page.body.contains("インスタンスストア"), "{}", page.body);
+}

@@ -12,7 +12,6 @@ use crate::ec2::filter::{all_match, check_names};
 use crate::ec2::params::{Filter, Params};
 use crate::ec2::render::iso_time;
 use crate::ec2::tagging;
-use domain::volumes::SnapshotState;
 use domain::{AccountId, ImageId};
 use projections::{ImageRow, ReadModels};
 
@@ -60,19 +59,8 @@ pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
     Ok(Request { ids, owners: list("Owner"), executable_by: list("ExecutableBy"), filters })
 }
 
-/// An image's state: an EBS-backed image is `pending` until every snapshot
-/// it maps is completed, `failed` if one failed or is gone.
-pub(crate) fn image_state(row: &ImageRow, models: &ReadModels) -> &'static str {
-    let Some(ebs) = &row.ebs else { return "available" };
-    let mut state = "available";
-    for snapshot in ebs.devices.iter().filter_map(|d| d.snapshot.as_ref()) {
-        match models.volumes.snapshots.get(snapshot).map(|s| s.state) {
-            Some(SnapshotState::Completed) => {}
-            Some(SnapshotState::Pending) => state = "pending",
-            Some(SnapshotState::Error) | None => return "failed",
-        }
-    }
-    state
+fn image_state(row: &ImageRow, models: &ReadModels) -> &'static str {
+    row.state(&models.volumes.snapshots)
 }
 
 fn values<'a>(id: &'a ImageId, row: &'a ImageRow, state: &'static str, name: &str) -> Vec<&'a str> {
