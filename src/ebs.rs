@@ -66,12 +66,16 @@ pub enum Store {
 impl StorageArgs {
     /// The store asked for (`None`: no block storage), started, and where
     /// nodes reach it: tgtd listens on `bind`, nodes connect to `host`.
+    /// `walrus`: the cloud's object store, where snapshots go (the
+    /// storage controller of `yukari up`); `None` keeps them in
+    /// `DIR/storage/chunks/` (a storage controller on a host of its own).
     pub fn open(
         &self,
         dir: &Path,
         simulated_guests: bool,
         bind: std::net::IpAddr,
         host: &str,
+        walrus: Option<Arc<dyn storage::Chunks>>,
     ) -> anyhow::Result<Option<(Store, StorageTarget)>> {
         use anyhow::Context;
         let kind = match self.storage.as_str() {
@@ -100,10 +104,38 @@ impl StorageArgs {
                          ボリュームなしで動かすには --storage none"
                     )
                 })?;
+                let driver = match walrus {
+                    None => driver,
+                    Some(walrus) => {
+                        tokio::task::block_in_place(|| import_chunks(&data.join("chunks"), &*walrus))?;
+                        driver.with_chunks(walrus)
+                    }
+                };
                 Ok(Some((Store::Tgt(driver), target)))
             }
         }
     }
+}
+
+/// Moves the snapshot chunks an earlier release kept in `dir` into the
+/// object store (each read back checked before its file goes), once.
+fn import_chunks(dir: &Path, walrus: &dyn storage::Chunks) -> anyhow::Result<()> {
+    if !dir.is_dir() {
+        return Ok(());
+    }
+    let local = storage::ChunkStore::open(dir)?;
+    let ids = local.list()?;
+    for id in &ids {
+        if !walrus.contains(id) {
+            walrus.put(&local.get(id)?)?;
+        }
+        walrus.get(id)?;
+        local.remove(id)?;
+    }
+    if !ids.is_empty() {
+        tracing::info!(chunks = ids.len(), "moved the snapshots' chunks into the object store");
+    }
+    Ok(())
 }
 
 fn wanted(view: &StorageView) -> Wanted {

@@ -116,7 +116,7 @@ pub async fn run(args: StorageControllerArgs) -> anyhow::Result<()> {
     };
     let creds = credentials(&args, &zone, &host).await?;
     let client = AdminClient::new(&args.controller, &creds.access_key, &creds.secret)?;
-    let Some((store, target)) = args.storage.open(&args.data_dir, false, args.bind, &host)? else {
+    let Some((store, target)) = args.storage.open(&args.data_dir, false, args.bind, &host, None)? else {
         bail!(say!("--storage none: nothing to serve", "--storage none: 提供するものがありません"));
     };
     let link = Arc::new(HttpStorage {

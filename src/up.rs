@@ -412,6 +412,15 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
             result
         }))
     };
+    // Walrus (S3): object bytes in DATA_DIR/objects, served on its own
+    // port and under /services/objectstorage of the EC2 port.
+    let blobs = objectstore::BlobStore::open(dir.join("objects")).with_context(|| {
+        say!(
+            "cannot open the object store in {}",
+            "{} のオブジェクトストアを開けません",
+            dir.join("objects").display()
+        )
+    })?;
     // Block storage: the zone's storage controller, the embedded node's
     // attachments and the deadline monitor.
     app.storage_targets.chap.store(args.iscsi_chap, std::sync::atomic::Ordering::Relaxed);
@@ -420,7 +429,10 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         let simulated = matches!(choice, hypervisor::Hypervisor::Sim);
         // `auto` (the default) runs without volumes when tgtd cannot start
         // (not installed, its port taken), saying so; asked for, it must.
-        let opened = match args.storage.open(dir, simulated, args.bind, &host) {
+        // Snapshots go to Walrus's blob store.
+        let walrus_chunks: Arc<dyn ::storage::Chunks> =
+            Arc::new(::storage::BlobChunks::new(blobs.clone(), tokio::runtime::Handle::current()));
+        let opened = match args.storage.open(dir, simulated, args.bind, &host, Some(walrus_chunks)) {
             Err(e) if args.storage.storage == "auto" => {
                 tracing::error!(error = %format!("{e:#}"), "block storage is off: EBS volumes are refused until it runs");
                 None
@@ -474,15 +486,6 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     // The console's listener before the EC2 endpoint's: once clients can
     // reach the API, the console answers too.
     let console_listener = console::bind(SocketAddr::new(args.bind, args.console_port)).await?;
-    // Walrus (S3): object bytes in DATA_DIR/objects, served on its own
-    // port and under /services/objectstorage of the EC2 port.
-    let blobs = objectstore::BlobStore::open(dir.join("objects")).with_context(|| {
-        say!(
-            "cannot open the object store in {}",
-            "{} のオブジェクトストアを開けません",
-            dir.join("objects").display()
-        )
-    })?;
     let mut virtual_hosts = vec!["localhost".to_owned()];
     if host.parse::<IpAddr>().is_err() && host != "localhost" {
         virtual_hosts.push(host.clone());

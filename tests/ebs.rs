@@ -1093,6 +1093,20 @@ fn ebs_backed_images_register_launch_onto_root_volumes_and_are_made_from_instanc
     cloud.aws(&["delete-snapshot", "--snapshot-id", &snap]);
 }
 
+/// Every file under `dir` (none if it does not exist).
+fn walk_files(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk_files(&path));
+        } else {
+            out.push(path.display().to_string());
+        }
+    }
+    out
+}
+
 /// The user-data script of an EBS-backed guest: says what its root disk
 /// (vda, the root volume) starts with, and moves the marker on once.
 const ROOT_SCRIPT: &str = r#"#!/bin/sh
@@ -1142,6 +1156,11 @@ fn a_real_guest_boots_from_its_root_volume_keeps_it_through_a_stop_and_is_made_i
     }
     let snap = text(&cloud.aws(&["create-snapshot", "--volume-id", &vol])["SnapshotId"]);
     poll(120, "the snapshot", || snapshot_state(&cloud, &snap) == "completed");
+    // Snapshots live in Walrus's blob store (its chunk and its manifest),
+    // not in the storage controller's folder.
+    let blobs = walk_files(&dir.join("objects/blobs"));
+    assert_eq!(blobs.iter().filter(|p| !p.ends_with(".sums")).count(), 2, "{blobs:?}");
+    assert!(walk_files(&dir.join("storage/chunks")).is_empty());
     let default = image_of(&cloud, DEFAULT_IMAGE);
     let emi = text(
         &cloud.aws(&[
@@ -1214,4 +1233,21 @@ fn a_real_guest_boots_from_its_root_volume_keeps_it_through_a_stop_and_is_made_i
         [&root, &second_root].iter().all(|v| !dir.join("storage/volumes").join(v).exists())
     });
     assert!(file.is_file(), "the volume the image was made from stays");
+}
+
+#[test]
+fn snapshot_chunks_an_earlier_release_kept_move_into_walrus_at_start() {
+    let temp = qemu_temp_dir();
+    let dir = temp.path().join("data");
+    std::fs::create_dir_all(dir.join("storage")).unwrap();
+    let old = storage::ChunkStore::open(dir.join("storage/chunks")).unwrap();
+    let (id, _) = old.put(b"a chunk of a snapshot taken before").unwrap();
+    let iscsi = free_control_port();
+    let _tgt = TgtReaper(iscsi);
+    let iscsi = iscsi.to_string();
+    let _cloud = Cloud::start_in(&dir, free_port(), &["--storage", "tgt", "--iscsi-port", &iscsi]);
+    let name = id.to_string();
+    let blob = dir.join("objects/blobs").join(&name[..2]).join(&name[2..4]).join(&name);
+    assert_eq!(std::fs::read(&blob).unwrap(), b"a chunk of a snapshot taken before");
+    assert!(!old.contains(&id), "moved, not copied");
 }

@@ -38,6 +38,43 @@ impl fmt::Debug for ChunkId {
     }
 }
 
+/// Where a storage controller keeps snapshot chunks: a folder of its own
+/// ([`ChunkStore`]), or Walrus's blob store ([`crate::BlobChunks`]).
+/// Calls block.
+pub trait Chunks: Send + Sync + std::fmt::Debug {
+    /// Stores `bytes` (durably) unless a chunk of the same content is
+    /// there; returns its id and whether it was written now.
+    fn put(&self, bytes: &[u8]) -> Result<(ChunkId, bool), StorageError>;
+
+    /// The chunk's bytes, checked against its id.
+    fn get(&self, id: &ChunkId) -> Result<Vec<u8>, StorageError>;
+
+    fn contains(&self, id: &ChunkId) -> bool;
+
+    /// Every chunk stored and its removal, for the storage controller's
+    /// garbage collection; `None` when the store is shared and collected
+    /// by its owner (Walrus keeps what live snapshots need).
+    fn collectable(&self) -> Option<&ChunkStore>;
+}
+
+impl Chunks for ChunkStore {
+    fn put(&self, bytes: &[u8]) -> Result<(ChunkId, bool), StorageError> {
+        ChunkStore::put(self, bytes)
+    }
+
+    fn get(&self, id: &ChunkId) -> Result<Vec<u8>, StorageError> {
+        ChunkStore::get(self, id)
+    }
+
+    fn contains(&self, id: &ChunkId) -> bool {
+        ChunkStore::contains(self, id)
+    }
+
+    fn collectable(&self) -> Option<&ChunkStore> {
+        Some(self)
+    }
+}
+
 /// The chunks under one folder.
 #[derive(Clone, Debug)]
 pub struct ChunkStore {

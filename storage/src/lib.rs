@@ -9,6 +9,7 @@
 //! [`StorageDriver`] trait — the real one ([`TgtDriver`]: files and tgt)
 //! and a simulated one ([`SimStorage`]) for tests and benchmarks.
 
+mod blob_chunks;
 pub mod chunks;
 pub mod controller;
 mod driver;
@@ -18,7 +19,8 @@ pub mod snapshot;
 pub mod tgt;
 mod tgt_driver;
 
-pub use chunks::{ChunkId, ChunkStore};
+pub use blob_chunks::BlobChunks;
+pub use chunks::{ChunkId, ChunkStore, Chunks};
 pub use controller::{Reconciler, StorageReport, Wanted, WantedSnapshot, WantedVolume};
 pub use driver::{Chap, Export, Grant, Inventory, StorageDriver};
 pub use sim::SimStorage;

@@ -6,7 +6,7 @@
 //! sparse file of equal or larger size.
 
 use crate::StorageError;
-use crate::chunks::{ChunkId, ChunkStore};
+use crate::chunks::{ChunkId, Chunks};
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
@@ -95,7 +95,7 @@ pub struct Taken {
 /// (bytes done, bytes in all) after each chunk. The file must not change
 /// meanwhile (the caller holds its writers or works on a copy).
 pub fn take(
-    store: &ChunkStore,
+    store: &dyn Chunks,
     path: &Path,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Taken, StorageError> {
@@ -137,14 +137,14 @@ pub fn take(
 }
 
 /// The manifest of the snapshot `id`.
-pub fn manifest(store: &ChunkStore, id: &ChunkId) -> Result<Manifest, StorageError> {
+pub fn manifest(store: &dyn Chunks, id: &ChunkId) -> Result<Manifest, StorageError> {
     Manifest::decode(&store.get(id)?)
 }
 
 /// Writes snapshot `id` into a new sparse file at `path` of `size` bytes
 /// (at least the snapshot's), through a temporary name; every chunk is
 /// checked as it is read.
-pub fn restore(store: &ChunkStore, id: &ChunkId, path: &Path, size: u64) -> Result<(), StorageError> {
+pub fn restore(store: &dyn Chunks, id: &ChunkId, path: &Path, size: u64) -> Result<(), StorageError> {
     let manifest = manifest(store, id)?;
     if size < manifest.size {
         return Err(StorageError::Io(format!(
@@ -170,6 +170,7 @@ pub fn restore(store: &ChunkStore, id: &ChunkId, path: &Path, size: u64) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ChunkStore;
 
     fn write_at(path: &Path, at: u64, bytes: &[u8]) {
         let f = std::fs::OpenOptions::new().write(true).open(path).unwrap();

@@ -4,13 +4,14 @@
 //! (initiators wait and retry) only for a sparse in-kernel copy of the
 //! file, then cuts the copy into chunks with I/O resumed.
 
-use crate::chunks::{ChunkId, ChunkStore};
+use crate::chunks::{ChunkId, ChunkStore, Chunks};
 use crate::driver::{Export, Grant, Inventory, StorageDriver};
 use crate::snapshot::{self, Taken};
 use crate::tgt::{IQN_PREFIX, TargetInfo, Tgt, TgtConfig};
 use crate::{StorageError, files};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::Mutex;
 
 /// The prefix of the CHAP user names of attachments (`att-…`): accounts
@@ -19,7 +20,7 @@ pub const CHAP_PREFIX: &str = "att-";
 
 pub struct TgtDriver {
     volumes: PathBuf,
-    chunks: ChunkStore,
+    chunks: Arc<dyn Chunks>,
     tgt: Tgt,
     /// tgtadm changes (target ids in particular) one at a time.
     admin: Mutex<()>,
@@ -36,9 +37,16 @@ impl TgtDriver {
     pub fn open(dir: &Path, config: TgtConfig) -> Result<TgtDriver, StorageError> {
         let volumes = dir.join("volumes");
         files::private_dir(&volumes)?;
-        let chunks = ChunkStore::open(dir.join("chunks"))?;
+        let chunks = Arc::new(ChunkStore::open(dir.join("chunks"))?);
         let tgt = Tgt::start(config)?;
         Ok(TgtDriver { volumes, chunks, tgt, admin: Mutex::new(()) })
+    }
+
+    /// Snapshots go to `chunks` (Walrus's blob store) instead of
+    /// `DIR/chunks/`.
+    pub fn with_chunks(mut self, chunks: Arc<dyn Chunks>) -> Self {
+        self.chunks = chunks;
+        self
     }
 
     /// The volume's file.
@@ -46,8 +54,8 @@ impl TgtDriver {
         self.volumes.join(volume)
     }
 
-    pub fn chunks(&self) -> &ChunkStore {
-        &self.chunks
+    pub fn chunks(&self) -> &dyn Chunks {
+        &*self.chunks
     }
 
     pub fn tgt(&self) -> &Tgt {
@@ -82,7 +90,7 @@ impl StorageDriver for TgtDriver {
         if std::fs::metadata(&path).is_ok_and(|m| m.len() == size) {
             return Ok(());
         }
-        snapshot::restore(&self.chunks, snapshot, &path, size)
+        snapshot::restore(&*self.chunks, snapshot, &path, size)
     }
 
     fn delete(&self, volume: &str) -> Result<(), StorageError> {
@@ -130,7 +138,7 @@ impl StorageDriver for TgtDriver {
         };
         let Some(target) = target else {
             // Not exported: nobody writes to it.
-            return snapshot::take(&self.chunks, &path, progress);
+            return snapshot::take(&*self.chunks, &path, progress);
         };
         // In use: hold its I/O for a sparse copy, then work on the copy.
         let copy = self.volumes.join(format!(".{volume}.snapshot"));
@@ -139,7 +147,7 @@ impl StorageDriver for TgtDriver {
         let resumed = self.tgt.set_ready(target.tid, true);
         copied?;
         resumed?;
-        let taken = snapshot::take(&self.chunks, &copy, progress);
+        let taken = snapshot::take(&*self.chunks, &copy, progress);
         let _ = std::fs::remove_file(&copy);
         taken
     }
@@ -157,9 +165,11 @@ impl StorageDriver for TgtDriver {
                 }
             }
         }
+        // A shared store (Walrus) is collected by its owner.
+        let Some(own) = self.chunks.collectable() else { return Ok(0) };
         let mut keep: HashSet<ChunkId> = live.iter().copied().collect();
         for id in live {
-            match snapshot::manifest(&self.chunks, id) {
+            match snapshot::manifest(&*self.chunks, id) {
                 Ok(manifest) => keep.extend(manifest.referenced().copied()),
                 // A manifest that cannot be read keeps nothing alive but
                 // itself; what it needed is removed only if nothing else
@@ -171,9 +181,9 @@ impl StorageDriver for TgtDriver {
             }
         }
         let mut removed = 0;
-        for id in self.chunks.list()? {
+        for id in own.list()? {
             if !keep.contains(&id) {
-                self.chunks.remove(&id)?;
+                own.remove(&id)?;
                 removed += 1;
             }
         }

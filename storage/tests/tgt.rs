@@ -199,7 +199,7 @@ fn volumes_are_served_over_iscsi_to_one_initiator_snapshotted_in_use_and_revoked
     // The chunks of a snapshot no longer wanted are collected.
     assert!(store.collect_garbage(&[taken.manifest]).unwrap() == 0);
     assert!(store.collect_garbage(&[]).unwrap() > 0);
-    assert!(store.chunks().list().unwrap().is_empty());
+    assert!(store.chunks().collectable().unwrap().list().unwrap().is_empty());
 
     // A restarted controller adopts the running tgtd (its guests keep
     // their disks); the daemon stops only when asked.

@@ -278,16 +278,50 @@ pub const GC_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
 pub const GC_GRACE: std::time::Duration = std::time::Duration::from_secs(3600);
 
 impl Walrus {
-    /// Removes blobs that no object version or upload names (nor a pin,
-    /// nor youth, keeps).
+    /// Removes blobs that no object version or upload names, nor a live
+    /// snapshot (its manifest and the chunks it lists: the storage
+    /// controller of `yukari up` keeps snapshots here), nor a pin, nor
+    /// youth, keeps. Nothing is removed while a snapshot is being taken
+    /// (its chunks are not named anywhere until it completes), nor when a
+    /// live snapshot's manifest cannot be read.
     pub async fn collect_garbage(
         &self,
         grace: std::time::Duration,
     ) -> std::io::Result<objectstore::GcReport> {
-        let live: std::collections::HashSet<objectstore::BlobId> = {
+        use objectstore::BlobId;
+        let (mut live, manifests, pending) = {
             let models = self.app.projections.read();
-            models.buckets.blobs().into_iter().filter_map(|b| b.parse().ok()).collect()
+            let live: std::collections::HashSet<BlobId> =
+                models.buckets.blobs().into_iter().filter_map(|b| b.parse().ok()).collect();
+            let snapshots = models.volumes.snapshots.values();
+            let pending = snapshots.clone().any(|s| s.state == domain::volumes::SnapshotState::Pending);
+            let manifests: Vec<BlobId> =
+                snapshots.filter_map(|s| s.manifest.as_deref()).filter_map(|m| m.parse().ok()).collect();
+            (live, manifests, pending)
         };
+        if pending {
+            tracing::debug!("a snapshot is being taken: no object store garbage is collected now");
+            return Ok(objectstore::GcReport::default());
+        }
+        for manifest in manifests {
+            // Another zone's storage controller keeps its own snapshots.
+            if !self.blobs.contains(&manifest) {
+                continue;
+            }
+            live.insert(manifest);
+            let mut bytes = Vec::new();
+            let mut stream = self.blobs.get(&manifest, None).await?;
+            while let Some(piece) = futures::StreamExt::next(&mut stream).await {
+                bytes.extend_from_slice(&piece?);
+            }
+            match storage::Manifest::decode(&bytes) {
+                Ok(m) => live.extend(m.referenced().map(|c| BlobId(c.0))),
+                Err(e) => {
+                    tracing::error!(%manifest, error = %e, "a live snapshot's manifest is unreadable: no garbage collected");
+                    return Ok(objectstore::GcReport::default());
+                }
+            }
+        }
         let blobs = self.blobs.clone();
         tokio::task::spawn_blocking(move || blobs.collect(&|id| live.contains(id), grace))
             .await

@@ -119,3 +119,74 @@ async fn garbage_collection_keeps_what_objects_uploads_and_pins_hold() {
     assert!(!walrus.blobs.contains(&named_id));
     assert!(walrus.blobs.contains(&in_flight.id), "still pinned");
 }
+
+/// Snapshots of `yukari up`'s storage controller live in the blob store:
+/// their manifests and chunks are kept while the snapshot lives, nothing
+/// goes while one is being taken, and they go once it is deleted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_collection_keeps_the_chunks_of_live_snapshots() {
+    use crate::app::volumes::StorageDone;
+    use domain::volumes::{CreateSnapshot, CreateVolume, DeleteSnapshot};
+    let t = test_app().await;
+    let dir = tempfile::tempdir().unwrap();
+    let blobs = objectstore::BlobStore::open(dir.path().join("objects")).unwrap();
+    let walrus = Walrus::new(
+        t.app.clone(),
+        blobs.clone(),
+        WalrusConfig { region: "yukari".into(), virtual_hosts: vec![] },
+    );
+    let (_, zone) = t.app.first_node().unwrap();
+    t.app.configure_storage(&zone, 10).await.unwrap();
+    let account = t.app.credentials.owner(&t.admin.0).unwrap().0;
+    let (volume, snapshot) = (t.app.ids.volume(), t.app.ids.snapshot());
+    let create = CreateVolume {
+        account: account.clone(),
+        volume: volume.clone(),
+        zone: zone.clone(),
+        size_gib: Some(1),
+        snapshot: None,
+        volume_type: "gp2".into(),
+        tags: vec![],
+        at: now(),
+    };
+    t.app.execute(Command::CreateVolume(create), &meta()).await.unwrap();
+    t.app.record_storage(&zone, StorageDone::Created { volume: volume.clone() }).await.unwrap();
+    let take = CreateSnapshot {
+        account: account.clone(),
+        snapshot: snapshot.clone(),
+        volume,
+        description: String::new(),
+        tags: vec![],
+        at: now(),
+    };
+    t.app.execute(Command::CreateSnapshot(take), &meta()).await.unwrap();
+
+    // The storage controller cuts the volume into chunks in the blob store.
+    let file = dir.path().join("vol");
+    std::fs::write(&file, [b"chunk one".as_slice(), &vec![7u8; 5 << 20]].concat()).unwrap();
+    let chunks = storage::BlobChunks::new(blobs.clone(), tokio::runtime::Handle::current());
+    let taken = tokio::task::spawn_blocking(move || storage::snapshot::take(&chunks, &file, &mut |_, _| {}))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(blobs.list().unwrap().len(), 3, "two chunks and the manifest");
+    let stray = blob(&walrus, b"no one's").await;
+    let stray_id = stray.id;
+    drop(stray.pin);
+    let report = walrus.collect_garbage(Duration::ZERO).await.unwrap();
+    assert_eq!(report.removed, 0, "nothing goes while a snapshot is being taken");
+    assert!(blobs.contains(&stray_id));
+
+    let done =
+        StorageDone::SnapshotCompleted { snapshot: snapshot.clone(), manifest: taken.manifest.to_string() };
+    t.app.record_storage(&zone, done).await.unwrap();
+    let report = walrus.collect_garbage(Duration::ZERO).await.unwrap();
+    assert_eq!((report.removed, report.kept_live), (1, 3), "{report:?}");
+    assert!(!blobs.contains(&stray_id));
+
+    let delete = DeleteSnapshot { account, snapshot, at: now() };
+    t.app.execute(Command::DeleteSnapshot(delete), &meta()).await.unwrap();
+    let report = walrus.collect_garbage(Duration::ZERO).await.unwrap();
+    assert_eq!(report.removed, 3, "{report:?}");
+    assert!(blobs.list().unwrap().is_empty());
+}
