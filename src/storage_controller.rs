@@ -15,6 +15,7 @@ use domain::ZoneName;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use storage::ChunkId;
 use tokio::sync::watch;
 
 #[derive(clap::Args, Debug)]
@@ -78,6 +79,74 @@ impl StorageLink for HttpStorage {
     }
 }
 
+/// Snapshot chunks kept in the cloud's Walrus, sent to and read from the
+/// controller (`/storage/chunks/ID`, signed with this storage controller's
+/// key). Calls block on `runtime`: the storage controller makes them on
+/// its blocking pool.
+pub struct HttpChunks {
+    client: AdminClient,
+    zone: ZoneName,
+    runtime: tokio::runtime::Handle,
+}
+
+impl std::fmt::Debug for HttpChunks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "HttpChunks({})", self.client.url())
+    }
+}
+
+impl HttpChunks {
+    fn call(&self, method: &str, id: &ChunkId, body: Vec<u8>) -> Result<Option<bytes::Bytes>, String> {
+        let (path, query) = (
+            format!("/storage/chunks/{id}"),
+            format!("zone={}", crate::node::form_urlencoded_value(self.zone.as_str())),
+        );
+        self.runtime.block_on(async {
+            match self.client.call(method, &path, &query, body).await {
+                Ok(response) => response.bytes().await.map(Some).map_err(|e| e.to_string()),
+                Err(api::admin::client::AdminClientError::Refused { status: 404, .. }) => Ok(None),
+                Err(e) => Err(e.to_string()),
+            }
+        })
+    }
+}
+
+impl storage::Chunks for HttpChunks {
+    fn put(&self, bytes: &[u8]) -> Result<(ChunkId, bool), storage::StorageError> {
+        let id = ChunkId::of(bytes);
+        if self.contains(&id) {
+            return Ok((id, false));
+        }
+        self.call("PUT", &id, bytes.to_vec()).map_err(|e| {
+            storage::StorageError::Io(format!("cannot send chunk {id} to the controller: {e}"))
+        })?;
+        Ok((id, true))
+    }
+
+    fn get(&self, id: &ChunkId) -> Result<Vec<u8>, storage::StorageError> {
+        let bytes = self
+            .call("GET", id, Vec::new())
+            .map_err(|e| {
+                storage::StorageError::Io(format!("cannot read chunk {id} from the controller: {e}"))
+            })?
+            .ok_or_else(|| {
+                storage::StorageError::Corrupt(format!("chunk {id} is not in the object store"))
+            })?;
+        if ChunkId::of(&bytes) != *id {
+            return Err(storage::StorageError::Corrupt(format!("chunk {id} does not match its content")));
+        }
+        Ok(bytes.to_vec())
+    }
+
+    fn contains(&self, id: &ChunkId) -> bool {
+        matches!(self.call("HEAD", id, Vec::new()), Ok(Some(_)))
+    }
+
+    fn collectable(&self) -> Option<&storage::ChunkStore> {
+        None
+    }
+}
+
 /// A node's volumes from a controller on another host (signed with the
 /// node's own key).
 pub struct HttpNodeVolumes(pub AdminClient);
@@ -116,7 +185,14 @@ pub async fn run(args: StorageControllerArgs) -> anyhow::Result<()> {
     };
     let creds = credentials(&args, &zone, &host).await?;
     let client = AdminClient::new(&args.controller, &creds.access_key, &creds.secret)?;
-    let Some((store, target)) = args.storage.open(&args.data_dir, false, args.bind, &host, None)? else {
+    // Snapshots go to the cloud's Walrus, through the controller.
+    let chunks: Arc<dyn storage::Chunks> = Arc::new(HttpChunks {
+        client: client.clone(),
+        zone: zone.clone(),
+        runtime: tokio::runtime::Handle::current(),
+    });
+    let Some((store, target)) = args.storage.open(&args.data_dir, false, args.bind, &host, Some(chunks))?
+    else {
         bail!(say!("--storage none: nothing to serve", "--storage none: 提供するものがありません"));
     };
     let link = Arc::new(HttpStorage {

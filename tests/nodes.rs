@@ -940,6 +940,23 @@ fn a_storage_controller_and_a_node_on_other_hosts_serve_a_volume_to_a_real_guest
     poll(60, "the snapshot", || {
         world.aws(&["describe-snapshots", "--snapshot-ids", &snap])["Snapshots"][0]["State"] == "completed"
     });
+    // Its chunks went to the controller's Walrus, not the storage host's disk.
+    let files = |dir: &Path| -> usize {
+        fn count(dir: &Path) -> usize {
+            std::fs::read_dir(dir)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| if e.path().is_dir() { count(&e.path()) } else { 1 })
+                .sum()
+        }
+        count(dir)
+    };
+    assert_eq!(files(&sc_dir.join("storage/chunks")), 0, "no chunk stays on the storage host");
+    assert!(
+        files(&world.dir.join("ctl/objects/blobs")) >= 4,
+        "a chunk and a manifest, each with its sidecar"
+    );
     let copy = world.aws(&["create-volume", "--snapshot-id", &snap, "--availability-zone", "east"]);
     let copy = copy["VolumeId"].as_str().unwrap().to_owned();
     poll(60, "the restored volume", || volume_state(&copy).0 == "available");

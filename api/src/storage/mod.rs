@@ -15,6 +15,11 @@
 //! - `POST /storage/report?zone=Z` — a JSON list of [`StorageDone`],
 //!   recorded in order as the matching commands (403 for another zone's
 //!   volume, 503 while the log cannot take it).
+//! - `PUT /storage/chunks/ID?zone=Z` — a snapshot chunk (or manifest),
+//!   whose SHA-256 must be `ID`, stored in Walrus's blob store, where the
+//!   controller's own snapshots are (400 if the bytes are not `ID`'s, 503
+//!   without an object store); `GET` answers its bytes, `HEAD` whether it
+//!   is there (404 if not). Signed by a storage controller.
 
 use crate::admin::{MAX_WAIT_SECS, Refusal, authorize, refuse};
 use crate::app::App;
@@ -38,6 +43,7 @@ pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/storage/exports", get(exports))
         .route("/storage/report", post(report))
+        .route("/storage/chunks/{id}", get(chunk).head(chunk).put(chunk))
         .route("/admin/storage-controllers", post(register))
         .with_state(app)
 }
@@ -239,3 +245,67 @@ async fn report(State(app): State<Arc<App>>, request: Request) -> Response {
     }
     StatusCode::NO_CONTENT.into_response()
 }
+
+/// The largest chunk a storage controller sends (chunks are 4 MiB; a
+/// manifest of the largest volume is under 1 MiB).
+const CHUNK_LIMIT: usize = 64 << 20;
+
+/// A snapshot chunk in Walrus's blob store, for a storage controller on
+/// another host: PUT stores it (checked against its id), GET reads it
+/// back (checked by the blob store), HEAD says whether it is there.
+async fn chunk(
+    State(app): State<Arc<App>>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    request: Request,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, CHUNK_LIMIT).await else {
+        return refuse(StatusCode::PAYLOAD_TOO_LARGE, "a chunk is at most 64 MiB");
+    };
+    let Ok(Query(q)) = Query::<ReportQuery>::try_from_uri(&parts.uri) else {
+        return refuse(StatusCode::BAD_REQUEST, "zone is required");
+    };
+    let zone = match zone_of(&app, &q.zone) {
+        Ok(z) => z,
+        Err(r) => return r.into_response(),
+    };
+    if let Err(refusal) = controller(&app, &parts.method, &parts.uri, &parts.headers, &body, &zone) {
+        return refusal.into_response();
+    }
+    let Ok(blob) = id.parse::<objectstore::BlobId>() else {
+        return refuse(StatusCode::BAD_REQUEST, "a chunk id is the SHA-256 of its bytes, in hex");
+    };
+    let Some(blobs) = app.images.get().map(|s| s.blobs.clone()) else {
+        return refuse(StatusCode::SERVICE_UNAVAILABLE, "this controller has no object store");
+    };
+    match parts.method {
+        Method::PUT => {
+            if objectstore::BlobId::of(&body) != blob {
+                return refuse(StatusCode::BAD_REQUEST, format!("the bytes sent are not chunk {blob}"));
+            }
+            let stream = futures::stream::iter([Ok::<_, std::io::Error>(body)]);
+            match blobs.put(stream, CHUNK_LIMIT as u64).await {
+                Ok(_) => StatusCode::NO_CONTENT.into_response(),
+                Err(e) => refuse(StatusCode::SERVICE_UNAVAILABLE, format!("cannot store chunk {blob}: {e}")),
+            }
+        }
+        Method::HEAD if blobs.contains(&blob) => StatusCode::OK.into_response(),
+        Method::HEAD => StatusCode::NOT_FOUND.into_response(),
+        _ => match blobs.get(&blob, None).await {
+            Ok(stream) => {
+                let mut response = axum::body::Body::from_stream(stream).into_response();
+                response
+                    .headers_mut()
+                    .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+                response
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                refuse(StatusCode::NOT_FOUND, format!("no chunk {blob}"))
+            }
+            Err(e) => refuse(StatusCode::SERVICE_UNAVAILABLE, format!("cannot read chunk {blob}: {e}")),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests;
