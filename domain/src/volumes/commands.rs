@@ -228,7 +228,7 @@ pub(crate) fn create_volume(c: &CreateVolume, view: &dyn StateView) -> Result<Ev
 pub(crate) fn new_volume_size(
     view: &dyn StateView,
     account: &AccountId,
-    zone: &ZoneName,
+    _zone: &ZoneName,
     size_gib: Option<u32>,
     snapshot: Option<&SnapshotId>,
     volume_type: &str,
@@ -253,9 +253,8 @@ pub(crate) fn new_volume_size(
                     action: "restore a volume from it",
                 });
             }
-            if &snapshot.zone != zone {
-                return Err(DecideError::NotInZone { resource: id.to_string(), zone: zone.clone() });
-            }
+            // Snapshots are kept in Walrus, which every zone's storage
+            // controller reads: a volume is restored in any zone.
             Some(snapshot)
         }
     };
