@@ -226,24 +226,45 @@ pub fn audit(
     records: &dyn Records,
     filter: &AuditFilter,
     progress: &Progress,
-    visit: impl FnMut(AuditEntry) -> ControlFlow<()>,
-) -> Result<(), ReplayError> {
-    audit_from(records, 1, filter, progress, visit)
-}
-
-/// As [`audit`], from the record at `from`: the first entry visited may
-/// lack the records of its request before `from`. Accounts created before
-/// `from` are named through their streams.
-pub fn audit_from(
-    records: &dyn Records,
-    from: u64,
-    filter: &AuditFilter,
-    progress: &Progress,
     mut visit: impl FnMut(AuditEntry) -> ControlFlow<()>,
 ) -> Result<(), ReplayError> {
     let mut grouper = Grouper::default();
     let mut stopped = false;
     let mut done = 0u64;
+    scan(records, 1, |e| {
+        done += 1;
+        progress.at(done);
+        if filter.to.is_some_and(|to| e.recorded_at >= to) {
+            // The log is in time order: nothing later can match.
+            return ControlFlow::Break(());
+        }
+        if let Some(entry) = grouper.push(e)
+            && filter.matches(&entry)
+            && visit(entry).is_break()
+        {
+            stopped = true;
+            return ControlFlow::Break(());
+        }
+        ControlFlow::Continue(())
+    })?;
+    if !stopped && let Some(entry) = grouper.close().filter(|e| filter.matches(e)) {
+        let _ = visit(entry);
+    }
+    Ok(())
+}
+
+/// Every entry (matching or not) of the records from `from` up to, not
+/// including, `until` (the first record of a request, or past the head),
+/// in log order: the first may lack the records of its request before
+/// `from`. Accounts created before `from` are named through their
+/// streams. For reading the log back from its newest records.
+pub fn audit_range(
+    records: &dyn Records,
+    from: u64,
+    until: u64,
+    mut visit: impl FnMut(AuditEntry),
+) -> Result<(), ReplayError> {
+    let mut grouper = Grouper::default();
     let mut failure = None;
     let mut named: HashMap<String, Option<String>> = HashMap::new();
     let mut name = |entry: &mut AuditEntry| -> Result<(), ReplayError> {
@@ -261,31 +282,27 @@ pub fn audit_from(
         Ok(())
     };
     scan(records, from.max(1), |e| {
-        done += 1;
-        progress.at(done);
-        if filter.to.is_some_and(|to| e.recorded_at >= to) {
-            // The log is in time order: nothing later can match.
+        if e.position >= until {
             return ControlFlow::Break(());
         }
         let Some(mut entry) = grouper.push(e) else { return ControlFlow::Continue(()) };
-        if let Err(e) = name(&mut entry) {
-            failure = Some(e);
-            return ControlFlow::Break(());
+        match name(&mut entry) {
+            Ok(()) => {
+                visit(entry);
+                ControlFlow::Continue(())
+            }
+            Err(e) => {
+                failure = Some(e);
+                ControlFlow::Break(())
+            }
         }
-        if filter.matches(&entry) && visit(entry).is_break() {
-            stopped = true;
-            return ControlFlow::Break(());
-        }
-        ControlFlow::Continue(())
     })?;
     if let Some(e) = failure {
         return Err(e);
     }
-    if !stopped && let Some(mut entry) = grouper.close() {
+    if let Some(mut entry) = grouper.close() {
         name(&mut entry)?;
-        if filter.matches(&entry) {
-            let _ = visit(entry);
-        }
+        visit(entry);
     }
     Ok(())
 }

@@ -218,6 +218,8 @@ async fn the_audit_trail_filters_and_pages_newest_first() {
         AuditQuery { outcome: "refused".into(), ..AuditQuery::default() },
         AuditQuery { action: "ImportKeyPair".into(), ..AuditQuery::default() },
         AuditQuery { action: "RunInstances".into(), ..AuditQuery::default() },
+        AuditQuery { from: "1".into(), ..AuditQuery::default() },
+        AuditQuery { account: "admin".into(), ..AuditQuery::default() },
     ];
     for query in queries {
         let filter = query.filter().unwrap();

@@ -296,11 +296,21 @@ fn snapshots_are_taken_of_volumes_in_use_and_restored_into_larger_ones() {
     assert_eq!(storage_used(&g), 3);
     // In another zone too (snapshots are in Walrus, not in their zone).
     let west = ZoneName::parse("west-1").unwrap();
-    g.then_apply(&Command::AddCluster(AddCluster { zone: west.clone(), policy: SchedulingPolicy::Greedy, at: t(52) }))
-        .unwrap();
-    g.then_apply(&Command::ConfigureStorage(ConfigureStorage { zone: west.clone(), capacity_gib: 5, at: t(53) }))
-        .unwrap();
-    let Command::CreateVolume(mut elsewhere) = create(admin(), 10, None, Some(snap(1))) else { unreachable!() };
+    g.then_apply(&Command::AddCluster(AddCluster {
+        zone: west.clone(),
+        policy: SchedulingPolicy::Greedy,
+        at: t(52),
+    }))
+    .unwrap();
+    g.then_apply(&Command::ConfigureStorage(ConfigureStorage {
+        zone: west.clone(),
+        capacity_gib: 5,
+        at: t(53),
+    }))
+    .unwrap();
+    let Command::CreateVolume(mut elsewhere) = create(admin(), 10, None, Some(snap(1))) else {
+        unreachable!()
+    };
     elsewhere.zone = west;
     g.then_apply(&Command::CreateVolume(elsewhere)).unwrap();
     assert_eq!(volume(&g, 10).zone.as_str(), "west-1");

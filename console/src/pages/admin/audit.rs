@@ -12,9 +12,7 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
 use replay_tools::Progress;
-use replay_tools::audit::{AuditEntry, AuditFilter, Outcome, audit_from, audit_resource};
-use std::collections::VecDeque;
-use std::ops::ControlFlow;
+use replay_tools::audit::{AuditEntry, AuditFilter, Outcome, audit_range, audit_resource};
 use std::sync::Arc;
 
 /// The filters, as the form has them.
@@ -78,15 +76,15 @@ impl AuditQuery {
 }
 
 /// Records read first, back from the newest, when looking for a page of
-/// the audit trail; the window grows eightfold while it holds too few.
+/// the audit trail; each further stretch back is twice the one before.
 const FIRST_WINDOW: u64 = 4096;
 
 /// The newest `size` entries that match, started before `query.before`,
 /// newest first, and whether there are older ones. Without a resource
 /// (whose records the stream index finds), the log is read back from its
-/// newest records in growing windows, so a page costs what its own
-/// records cost, not the log's length (a filter that matches little
-/// reads further back).
+/// newest records, stretch by stretch (each record once), until a page is
+/// found: a page costs what its own records cost, not the log's length (a
+/// filter that matches little reads further back).
 pub(crate) fn newest(
     records: &dyn replay_tools::Records,
     query: &AuditQuery,
@@ -102,54 +100,49 @@ pub(crate) fn newest_in(
     query: &AuditQuery,
     filter: &AuditFilter,
     size: usize,
-    mut window: u64,
+    window: u64,
 ) -> Result<(Vec<AuditEntry>, bool), replay_tools::ReplayError> {
     let before = query.before.unwrap_or(u64::MAX);
-    let mut kept: VecDeque<AuditEntry> = VecDeque::with_capacity(size + 1);
-    let keep = |kept: &mut VecDeque<AuditEntry>, e: AuditEntry| {
-        if e.first_position >= before {
-            return ControlFlow::Break(());
-        }
-        if query.outcome_matches(&e.outcome) {
-            if kept.len() > size {
-                kept.pop_front();
-            }
-            kept.push_back(e);
-        }
-        ControlFlow::Continue(())
-    };
+    let wanted = |e: &AuditEntry| filter.matches(e) && query.outcome_matches(&e.outcome);
+    // Newest first.
+    let mut found: Vec<AuditEntry> = Vec::with_capacity(size + 1);
     if filter.resource.is_some() {
-        for e in audit_resource(records, filter, &Progress::hidden())? {
-            if keep(&mut kept, e).is_break() {
-                break;
-            }
-        }
+        let entries = audit_resource(records, filter, &Progress::hidden())?;
+        found.extend(
+            entries.into_iter().filter(|e| e.first_position < before && wanted(e)).rev().take(size + 1),
+        );
     } else {
-        let last = records.head()?.min(before.saturating_sub(1));
-        window = window.max(1);
-        loop {
-            let from = last.saturating_sub(window) + 1;
-            kept.clear();
-            // The first entry of a window that does not start the log may
-            // lack its request's earlier records: it is left to a wider one.
-            let mut cut = from > 1;
-            audit_from(records, from, filter, &Progress::hidden(), |e| {
-                if std::mem::take(&mut cut) {
-                    return ControlFlow::Continue(());
+        // Entries from `boundary` on are read (its record starts one).
+        let mut boundary = records.head()?.saturating_add(1).min(before);
+        let mut window = window.max(1);
+        while boundary > 1 && found.len() <= size {
+            let from = boundary.saturating_sub(window).max(1);
+            let mut stretch = Vec::new();
+            audit_range(records, from, boundary, |e| stretch.push(e))?;
+            // The first entry of a stretch that does not start the log may
+            // lack its request's earlier records: it is read again with
+            // the next stretch.
+            if from > 1 {
+                if stretch.len() < 2 {
+                    window = window.saturating_mul(2);
+                    continue;
                 }
-                keep(&mut kept, e)
-            })?;
-            if kept.len() > size || from == 1 {
+                stretch.remove(0);
+            }
+            boundary = stretch.first().map_or(from, |e| e.first_position);
+            // The log is in time order: past the filter's start, nothing older matches.
+            let earliest = stretch.first().map(|e| e.time);
+            found.extend(stretch.into_iter().rev().filter(wanted));
+            if filter.from.zip(earliest).is_some_and(|(start, earliest)| earliest < start) {
                 break;
             }
-            window = window.saturating_mul(8);
+            window = window.saturating_mul(2);
         }
+        found.truncate(size + 1);
     }
-    let more = kept.len() > size;
-    if more {
-        kept.pop_front();
-    }
-    Ok((kept.into_iter().rev().collect(), more))
+    let more = found.len() > size;
+    found.truncate(size);
+    Ok((found, more))
 }
 
 /// One entry as shown.
