@@ -120,6 +120,7 @@ fn bootstrap(public: usize) -> Command {
         ramdisk,
         public: true,
         bundle: None,
+        ebs: None,
         at: Timestamp(1),
     };
     Command::BootstrapCloud(BootstrapCloud {
