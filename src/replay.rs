@@ -371,9 +371,9 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
             }
             let store = snapshots(&args);
             let (mut models, _) = state::state_at(records, store.as_ref(), p1, &Progress::new("diff", p1))?;
-            let before = state::to_json(&models);
+            let before = models.clone();
             state::advance(&mut models, records, p2, &Progress::new("diff", p2 - p1))?;
-            let changes = diff::diff(&before, &state::to_json(&models));
+            let changes = diff::diff_models(&before, &models);
             if format == "json" {
                 let value = serde_json::json!({ "from_position": p1, "to_position": models.position, "changes": changes });
                 let _ = out.put(&format!("{}\n", serde_json::to_string_pretty(&value)?));

@@ -963,7 +963,7 @@ fn completed_snapshot(cloud: &Cloud) -> (String, String) {
 fn ebs_backed_images_register_launch_onto_root_volumes_and_are_made_from_instances() {
     let cloud = Cloud::start_with(&["--storage-gib", "20"]);
     let (_, snap) = completed_snapshot(&cloud);
-    let root = format!("DeviceName=/dev/sda1,Ebs={{SnapshotId={snap}}}");
+    let root = format!("DeviceName=/dev/xvda,Ebs={{SnapshotId={snap}}}");
 
     // Refusals change nothing.
     assert_eq!(
@@ -1003,7 +1003,7 @@ fn ebs_backed_images_register_launch_onto_root_volumes_and_are_made_from_instanc
             "--name",
             "ebs-root",
             "--root-device-name",
-            "/dev/sda1",
+            "/dev/xvda",
             "--block-device-mappings",
             &root,
             "DeviceName=/dev/sdb,Ebs={VolumeSize=2,DeleteOnTermination=false}",
@@ -1013,19 +1013,23 @@ fn ebs_backed_images_register_launch_onto_root_volumes_and_are_made_from_instanc
     );
     let image = image_of(&cloud, &emi);
     assert_eq!(text(&image["RootDeviceType"]), "ebs");
-    assert_eq!(text(&image["RootDeviceName"]), "/dev/sda1");
+    assert_eq!(text(&image["RootDeviceName"]), "/dev/xvda");
     assert_eq!(text(&image["State"]), "available");
     let mappings = image["BlockDeviceMappings"].as_array().unwrap();
-    assert_eq!(text(&mappings[0]["DeviceName"]), "/dev/sda1");
+    assert_eq!(text(&mappings[0]["DeviceName"]), "/dev/xvda");
     assert_eq!(text(&mappings[0]["Ebs"]["SnapshotId"]), snap);
     assert_eq!(mappings[0]["Ebs"]["VolumeSize"], 1);
     assert_eq!(mappings[1]["Ebs"]["DeleteOnTermination"], false);
+    let attribute =
+        cloud.aws(&["describe-image-attribute", "--image-id", &emi, "--attribute", "blockDeviceMapping"]);
+    assert_eq!(attribute["BlockDeviceMappings"], image["BlockDeviceMappings"], "{attribute}");
     let ebs_images = cloud.aws(&["describe-images", "--filters", "Name=root-device-type,Values=ebs"]);
     assert_eq!(ebs_images["Images"].as_array().unwrap().len(), 1);
     assert_eq!(refused(&cloud, &["delete-snapshot", "--snapshot-id", &snap]), "InvalidSnapshot.InUse");
 
     // Launched: a root volume from the snapshot (its size raised by the
-    // request's mapping) and the image's second volume, both attached.
+    // request's mapping, which names the same first disk as /dev/sda1) and
+    // the image's second volume, both attached.
     let run = cloud.aws(&[
         "run-instances",
         "--image-id",
@@ -1039,11 +1043,14 @@ fn ebs_backed_images_register_launch_onto_root_volumes_and_are_made_from_instanc
     });
     let instance = instance_of(&cloud, &id);
     assert_eq!(text(&instance["RootDeviceType"]), "ebs");
-    assert_eq!(text(&instance["RootDeviceName"]), "/dev/sda1");
+    assert_eq!(text(&instance["RootDeviceName"]), "/dev/xvda");
+    let root_name =
+        cloud.aws(&["describe-instance-attribute", "--instance-id", &id, "--attribute", "rootDeviceName"]);
+    assert_eq!(text(&root_name["RootDeviceName"]["Value"]), "/dev/xvda");
     let devices = instance["BlockDeviceMappings"].as_array().unwrap().clone();
     let root_volume = devices
         .iter()
-        .find(|d| d["DeviceName"] == "/dev/sda1")
+        .find(|d| d["DeviceName"] == "/dev/xvda")
         .map(|d| text(&d["Ebs"]["VolumeId"]))
         .expect("the root device is mapped");
     poll(60, "both volumes attached", || {

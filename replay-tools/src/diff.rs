@@ -4,6 +4,7 @@
 //! in it is taken for a resource id (`i-…`, `123456789012`, `yukari-1a`,
 //! `nc-…`): changes below it are reported as changes of that resource.
 
+use projections::ReadModels;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -110,6 +111,57 @@ fn walk(out: &mut Vec<Change>, path: &str, resource: &str, field: &str, a: &Valu
     }
 }
 
+/// The changes from `before` to `after`, as [`diff`] of their JSON
+/// ([`crate::state::to_json`]) finds them, in the same order, serializing
+/// only the read models that differ (a diff over a few records touches a
+/// few of them; the instances of a large cloud are not serialized unless
+/// one changed).
+pub fn diff_models(before: &ReadModels, after: &ReadModels) -> Vec<Change> {
+    // Every read model, so that one added to ReadModels is not forgotten
+    // here (`position` is bookkeeping, skipped as `diff` skips it).
+    let ReadModels {
+        position: _,
+        cloud,
+        accounts,
+        images,
+        instances,
+        security,
+        network,
+        tags,
+        login_profiles,
+        volumes,
+        buckets,
+    } = before;
+    let mut out = Vec::new();
+    // In the order of their JSON keys, as `diff` walks them.
+    part(&mut out, "accounts", accounts, &after.accounts);
+    part(&mut out, "buckets", buckets, &after.buckets);
+    part(&mut out, "cloud", cloud, &after.cloud);
+    part(&mut out, "images", images, &after.images);
+    part(&mut out, "instances", instances, &after.instances);
+    part(&mut out, "login_profiles", login_profiles, &after.login_profiles);
+    part(&mut out, "network", network, &after.network);
+    part(&mut out, "security", security, &after.security);
+    part(&mut out, "tags", tags, &after.tags);
+    part(&mut out, "volumes", volumes, &after.volumes);
+    out
+}
+
+/// The changes of one read model, named as at the top of the JSON.
+fn part<T: Serialize + PartialEq>(out: &mut Vec<Change>, name: &str, before: &T, after: &T) {
+    if before == after {
+        return;
+    }
+    let json = |value: &T| {
+        let mut map = serde_json::Map::new();
+        map.insert(name.to_owned(), serde_json::to_value(value).unwrap_or(Value::Null));
+        let mut value = Value::Object(map);
+        crate::state::strip_secrets(&mut value);
+        value
+    };
+    walk(out, "", "", "", &json(before), &json(after));
+}
+
 /// One line per change: `+` added, `-` removed, `~` changed.
 pub fn render(changes: &[Change]) -> String {
     let mut out = String::new();
@@ -152,6 +204,29 @@ pub fn clip(s: &str) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Read model by read model, the diff is the whole JSON's, change for
+    /// change, at many pairs of positions of a synthetic log.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_diff_of_the_changed_read_models_is_the_diff_of_the_whole_json() {
+        use crate::source::Records;
+        use crate::state::{advance, to_json};
+        let (_dir, offline, _summary) = crate::testing::synthetic_log(3_000, 10).await;
+        let head = offline.head().unwrap();
+        let mut models = ReadModels::default();
+        let mut compared = 0;
+        let mut from = 0;
+        for step in [1, 7, 50, 400, 1, 900, 3, 2_000] {
+            let to = (from + step).min(head);
+            let before = models.clone();
+            advance(&mut models, &offline, to, &crate::Progress::hidden()).unwrap();
+            let whole = diff(&to_json(&before), &to_json(&models));
+            assert_eq!(diff_models(&before, &models), whole, "{from}..{to}");
+            compared += whole.len();
+            from = to;
+        }
+        assert!(compared > 100, "the positions changed things: {compared}");
+    }
 
     #[test]
     fn changes_are_grouped_by_resource() {

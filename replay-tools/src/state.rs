@@ -103,7 +103,7 @@ pub fn to_json(models: &ReadModels) -> Value {
     value
 }
 
-fn strip_secrets(value: &mut Value) {
+pub(crate) fn strip_secrets(value: &mut Value) {
     match value {
         Value::Object(map) => {
             map.remove("secret");

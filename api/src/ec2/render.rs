@@ -106,6 +106,25 @@ pub fn reservation_item(x: &mut Xml, rows: &[&InstanceRow], models: &ReadModels)
     x.close();
 }
 
+/// `<blockDeviceMapping>` of an image: an EBS-backed image's devices with
+/// their snapshots (empty for an instance-store image).
+pub fn image_block_device_mapping(x: &mut Xml, row: &projections::ImageRow) {
+    let Some(ebs) = &row.ebs else {
+        x.empty("blockDeviceMapping");
+        return;
+    };
+    x.open("blockDeviceMapping");
+    for d in &ebs.devices {
+        x.open("item").text("deviceName", &d.device).open("ebs");
+        x.opt("snapshotId", d.snapshot.as_ref().map(|s| s.as_str()));
+        x.display("volumeSize", d.size_gib);
+        x.display("deleteOnTermination", d.delete_on_termination);
+        x.text("volumeType", &d.volume_type);
+        x.close().close();
+    }
+    x.close();
+}
+
 /// The root device of an EBS-backed instance (a volume is mapped there).
 pub fn root_device<'m>(instance: &domain::InstanceId, models: &'m ReadModels) -> Option<&'m str> {
     let devices = models.volumes.by_instance.get(instance)?;

@@ -17,7 +17,7 @@ use crate::reservations::{ClientTokenClaimed, ReservationCreated};
 use crate::security_groups::{GroupRef, SecurityGroupMemberAdded, resolve_group};
 use crate::stream::StreamId;
 use crate::tags::{Tag, TagsCreated};
-use crate::volumes::{BlockDevice, LaunchVolume, check_block_devices, launch_volumes};
+use crate::volumes::{BlockDevice, LaunchImage, LaunchVolume, check_block_devices, launch_volumes};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunInstances {
@@ -265,7 +265,16 @@ pub(crate) fn run_instances(c: &RunInstances, view: &dyn StateView) -> Result<De
     let launched: Vec<InstanceId> = c.instance_ids[..nodes.len()].to_vec();
     need(view, devices.iter().filter_map(|d| d.snapshot.as_ref()).map(StreamId::snapshot))?;
     need(view, c.volumes[..launched.len() * per_instance].iter().map(|v| StreamId::volume(&v.volume)))?;
-    let sizes = check_block_devices(view, &c.account, &zone, &devices, root_device, launched.len())?;
+    let from_image = LaunchImage {
+        root_device,
+        owner: &image.owner,
+        snapshots: image
+            .ebs
+            .iter()
+            .flat_map(|e| e.devices.iter().filter_map(|d| d.snapshot.as_ref()))
+            .collect(),
+    };
+    let sizes = check_block_devices(view, &c.account, &zone, &devices, &from_image, launched.len())?;
     for id in &launched {
         if view.instance(id).is_some() {
             return Err(DecideError::IdInUse(id.to_string()));

@@ -254,3 +254,47 @@ fn create_image_snapshots_an_ebs_backed_instance() {
     assert!(matches!(g.when(&launch(4, &emi(6), 1).0), Err(DecideError::IncorrectSnapshotState { .. })));
     assert_eq!(g.when(&create(&id, 6)), Err(DecideError::ImageExists(emi(6))));
 }
+
+#[test]
+fn an_ebs_image_shared_with_an_account_launches_there_without_a_permission_on_its_snapshot() {
+    let (mut g, instance) = cloud();
+    snapshot(&mut g, &instance);
+    g.then_apply(&register(admin(), emi(5), "/dev/sda1", vec![device("/dev/sda1", None, Some(snap(1)))]))
+        .unwrap();
+    let mut c = run_in(other_account(), 6, 1, 1, None);
+    c.image = emi(5);
+    c.volumes = vec![LaunchVolume { volume: vol(600), grant: secret() }];
+    let launch = Command::RunInstances(c);
+    assert_eq!(g.when(&launch).map(|_| ()), Err(DecideError::ImageNotFound(emi(5))), "not shared yet");
+    let share = Command::ModifyImageAttribute(ModifyImageAttribute {
+        account: admin(),
+        image: emi(5),
+        add: vec![other_account()],
+        remove: vec![],
+        public: None,
+        description: None,
+        at: t(60),
+    });
+    g.then_apply(&share).unwrap();
+    g.then_apply(&launch).unwrap();
+    let v = volume(&g, 600);
+    assert_eq!((v.account, v.snapshot), (other_account(), Some(snap(1))), "the launching account's volume");
+    // A snapshot of the owner's that the image does not map stays the owner's.
+    let take = Command::CreateSnapshot(CreateSnapshot {
+        account: admin(),
+        snapshot: snap(2),
+        volume: vol(7),
+        description: String::new(),
+        tags: vec![],
+        at: t(61),
+    });
+    g.then_apply(&take).unwrap();
+    let r = SnapshotReport { zone: zone(), snapshot: snap(2), at: t(62) };
+    g.then_apply(&Command::ReportSnapshotCompleted(SnapshotDone { report: r, manifest: "cd".into() }))
+        .unwrap();
+    let mut c = run_in(other_account(), 7, 1, 1, None);
+    c.image = emi(5);
+    c.block_devices = vec![device("/dev/sdf", None, Some(snap(2)))];
+    c.volumes = (0..2).map(|i| LaunchVolume { volume: vol(700 + i), grant: secret() }).collect();
+    assert_eq!(g.when(&Command::RunInstances(c)).map(|_| ()), Err(DecideError::SnapshotNotFound(snap(2))));
+}

@@ -35,6 +35,16 @@ pub struct LaunchVolume {
     pub grant: SealedSecret,
 }
 
+/// The image a launch is from, as its block devices see it: its root
+/// device, and its owner, who may restore the snapshots it maps (a user
+/// the image is shared with launches it without a permission on its
+/// snapshots, as on EC2).
+pub(crate) struct LaunchImage<'a> {
+    pub root_device: Option<&'a str>,
+    pub owner: &'a AccountId,
+    pub snapshots: Vec<&'a SnapshotId>,
+}
+
 /// Checks the mappings of a launch of `count` instances in `zone`: device
 /// names (one per guest disk letter), each volume as CreateVolume would,
 /// and the zone's storage for all of them. Returns each mapping's size.
@@ -43,9 +53,10 @@ pub(crate) fn check_block_devices(
     account: &AccountId,
     zone: &ZoneName,
     devices: &[BlockDevice],
-    root_device: Option<&str>,
+    image: &LaunchImage<'_>,
     count: usize,
 ) -> Result<Vec<u32>, DecideError> {
+    let root_device = image.root_device;
     if devices.is_empty() {
         return Ok(Vec::new());
     }
@@ -74,7 +85,11 @@ pub(crate) fn check_block_devices(
                 d.device
             )));
         }
-        sizes.push(new_volume_size(view, account, zone, d.size_gib, d.snapshot.as_ref(), &d.volume_type)?);
+        let restorer = match &d.snapshot {
+            Some(snapshot) if image.snapshots.contains(&snapshot) => image.owner,
+            _ => account,
+        };
+        sizes.push(new_volume_size(view, restorer, zone, d.size_gib, d.snapshot.as_ref(), &d.volume_type)?);
     }
     let total = sizes.iter().map(|s| u64::from(*s)).sum::<u64>() * count as u64;
     let free = view.storage(zone).map_or(0, Storage::free_gib);

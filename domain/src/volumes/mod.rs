@@ -22,7 +22,9 @@ mod state;
 pub use commands::*;
 pub use events::*;
 pub use launch::{BlockDevice, LaunchVolume};
-pub(crate) use launch::{attach_planned, check_block_devices, launch_volumes, set_delete_on_termination};
+pub(crate) use launch::{
+    LaunchImage, attach_planned, check_block_devices, launch_volumes, set_delete_on_termination,
+};
 pub use reports::*;
 pub use snapshots::*;
 pub use state::*;

@@ -172,16 +172,7 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
             Some(ebs) => {
                 x.text("rootDeviceType", "ebs");
                 x.text("rootDeviceName", &ebs.root_device);
-                x.open("blockDeviceMapping");
-                for d in &ebs.devices {
-                    x.open("item").text("deviceName", &d.device).open("ebs");
-                    x.opt("snapshotId", d.snapshot.as_ref().map(|s| s.as_str()));
-                    x.display("volumeSize", d.size_gib);
-                    x.display("deleteOnTermination", d.delete_on_termination);
-                    x.text("volumeType", &d.volume_type);
-                    x.close().close();
-                }
-                x.close();
+                crate::ec2::render::image_block_device_mapping(&mut x, row);
             }
         }
         x.text("virtualizationType", "paravirtual");

@@ -72,7 +72,11 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
         "instanceInitiatedShutdownBehavior" => {
             value(&mut x, "instanceInitiatedShutdownBehavior", row.shutdown_behavior.ec2_name())
         }
-        "rootDeviceName" => value(&mut x, "rootDeviceName", "/dev/sda1"),
+        "rootDeviceName" => value(
+            &mut x,
+            "rootDeviceName",
+            crate::ec2::render::root_device(&row.id, &models).unwrap_or("/dev/sda1"),
+        ),
         "groupSet" => group_set(&mut x, &row.groups, &models),
         "ebsOptimized" => value(&mut x, "ebsOptimized", "false"),
         "sourceDestCheck" => value(&mut x, "sourceDestCheck", "true"),

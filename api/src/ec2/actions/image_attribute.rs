@@ -158,9 +158,7 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
                 "productCodes" => {
                     x.empty("productCodes");
                 }
-                _ => {
-                    x.empty("blockDeviceMapping");
-                }
+                _ => crate::ec2::render::image_block_device_mapping(&mut x, row),
             }
             Ok(x.finish())
         }

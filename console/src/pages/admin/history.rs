@@ -18,8 +18,8 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
 use projections::ReadModels;
-use replay_tools::diff::{ChangeKind, clip, diff};
-use replay_tools::state::{advance, to_json};
+use replay_tools::diff::{ChangeKind, clip, diff_models};
+use replay_tools::state::advance;
 use replay_tools::{Progress, Records};
 use std::sync::Arc;
 
@@ -282,9 +282,9 @@ pub(crate) async fn changes(
     let log = console.app.log.clone();
     let mut models = past.models;
     tokio::task::spawn_blocking(move || {
-        let before = to_json(&models);
+        let before = models.clone();
         advance(&mut models, &log, to, &Progress::hidden()).map_err(|e| e.to_string())?;
-        Ok(diff(&before, &to_json(&models)))
+        Ok(diff_models(&before, &models))
     })
     .await
     .map_err(|e| e.to_string())?
