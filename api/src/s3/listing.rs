@@ -211,6 +211,7 @@ mod tests {
             objects: Default::default(),
             uploads: Default::default(),
             stored: 0,
+            listed: (0, 0),
         };
         for (i, key) in keys.iter().enumerate() {
             let v = ObjectVersion {

@@ -64,12 +64,8 @@ pub(crate) fn buckets_of(tr: &Tr, models: &ReadModels, account: &AccountId) -> V
         .buckets
         .owned_by(account)
         .map(|b| {
-            let (count, size) = b
-                .objects
-                .keys()
-                .filter_map(|k| b.latest(k))
-                .filter_map(|v| v.content.as_ref())
-                .fold((0u64, 0u64), |(n, s), c| (n + 1, s + c.size));
+            // Kept with the versions by the bucket's fold: no walk of its keys.
+            let (count, size) = b.listed;
             BucketRow {
                 name: b.name.to_string(),
                 link: format!("/buckets/{}", q(b.name.as_str())),

@@ -35,6 +35,9 @@ pub struct Bucket {
     /// Bytes of every stored version (what usage meters), kept with the
     /// versions.
     pub stored: u64,
+    /// Objects whose current version is not a delete marker, and their
+    /// bytes (what a listing shows), kept with the versions.
+    pub listed: (u64, u64),
 }
 
 /// One version of an object, or a delete marker.
@@ -122,7 +125,31 @@ impl Bucket {
         self.objects.values().flatten().map(size_of).sum()
     }
 
+    /// The current objects and their bytes, counted again (the check of
+    /// [`Bucket::listed`]).
+    pub fn current_counted(&self) -> (u64, u64) {
+        self.objects.keys().filter_map(|k| self.latest(k)).fold((0, 0), |(n, b), v| (n + 1, b + size_of(v)))
+    }
+
+    /// What `key`'s current version adds to [`Bucket::listed`].
+    fn current_of(&self, key: &str) -> (u64, u64) {
+        self.latest(key).map_or((0, 0), |v| (1, size_of(v)))
+    }
+
+    /// Changes `key`'s versions, keeping [`Bucket::listed`].
+    fn change_key(&mut self, key: &str, change: impl FnOnce(&mut Bucket)) {
+        let (n, b) = self.current_of(key);
+        self.listed = (self.listed.0 - n, self.listed.1 - b);
+        change(self);
+        let (n, b) = self.current_of(key);
+        self.listed = (self.listed.0 + n, self.listed.1 + b);
+    }
+
     fn put_version(&mut self, key: &str, version: ObjectVersion) {
+        self.change_key(key, |bucket| bucket.push_version(key, version));
+    }
+
+    fn push_version(&mut self, key: &str, version: ObjectVersion) {
         let versions = self.objects.entry(key.to_owned()).or_default();
         if version.version == NULL_VERSION {
             let gone: u64 = versions.iter().filter(|v| v.version == NULL_VERSION).map(size_of).sum();
@@ -147,6 +174,7 @@ impl Bucket {
             objects: BTreeMap::new(),
             uploads: BTreeMap::new(),
             stored: 0,
+            listed: (0, 0),
         }
     }
 }
@@ -178,6 +206,7 @@ impl Evolve for Bucket {
             BucketEvent::BucketDeleted(_) => {
                 self.deleted = true;
                 self.stored = 0;
+                self.listed = (0, 0);
                 self.objects.clear();
                 self.uploads.clear();
                 self.cors.clear();
@@ -208,16 +237,16 @@ impl Evolve for Bucket {
                 };
                 self.put_version(&e.key, marker);
             }
-            BucketEvent::ObjectVersionDeleted(e) => {
-                if let Some(versions) = self.objects.get_mut(&e.key) {
+            BucketEvent::ObjectVersionDeleted(e) => self.change_key(&e.key, |bucket| {
+                if let Some(versions) = bucket.objects.get_mut(&e.key) {
                     let gone: u64 = versions.iter().filter(|v| v.version == e.version).map(size_of).sum();
-                    self.stored -= gone;
+                    bucket.stored -= gone;
                     versions.retain(|v| v.version != e.version);
                     if versions.is_empty() {
-                        self.objects.remove(&e.key);
+                        bucket.objects.remove(&e.key);
                     }
                 }
-            }
+            }),
             BucketEvent::ObjectAclSet(e) => {
                 if let Some(v) =
                     self.objects.get_mut(&e.key).and_then(|vs| vs.iter_mut().find(|v| v.version == e.version))

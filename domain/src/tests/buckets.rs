@@ -192,6 +192,7 @@ fn versioned_buckets_keep_versions_behind_delete_markers() {
     assert_eq!(versions, ["v1", "v2", "null"]);
     let b = bucket_state(&g, "kept");
     assert_eq!((b.stored, b.stored_bytes()), (9, 9), "three versions of 3 bytes, counted as they change");
+    assert_eq!(b.listed, b.current_counted());
 }
 
 #[test]
@@ -343,6 +344,7 @@ proptest::proptest! {
             let _ = g.then_apply(&command);
             let b = bucket_state(&g, "count");
             proptest::prop_assert_eq!(b.stored, b.stored_bytes());
+            proptest::prop_assert_eq!(b.listed, b.current_counted());
             for versions in b.objects.values() {
                 proptest::prop_assert!(!versions.is_empty());
                 let nulls = versions.iter().filter(|v| v.version == NULL_VERSION).count();
