@@ -4,7 +4,8 @@
 //! in it is taken for a resource id (`i-…`, `123456789012`, `yukari-1a`,
 //! `nc-…`): changes below it are reported as changes of that resource.
 
-use projections::ReadModels;
+use domain::InstanceId;
+use projections::{InstancesView, ReadModels};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -138,13 +139,51 @@ pub fn diff_models(before: &ReadModels, after: &ReadModels) -> Vec<Change> {
     part(&mut out, "buckets", buckets, &after.buckets);
     part(&mut out, "cloud", cloud, &after.cloud);
     part(&mut out, "images", images, &after.images);
-    part(&mut out, "instances", instances, &after.instances);
+    instances_part(&mut out, instances, &after.instances);
     part(&mut out, "login_profiles", login_profiles, &after.login_profiles);
     part(&mut out, "network", network, &after.network);
     part(&mut out, "security", security, &after.security);
     part(&mut out, "tags", tags, &after.tags);
     part(&mut out, "volumes", volumes, &after.volumes);
     out
+}
+
+/// The instances, row by row: of a large cloud's rows only those that
+/// changed are serialized (`by_account` is an index `diff` skips).
+fn instances_part(out: &mut Vec<Change>, before: &InstancesView, after: &InstancesView) {
+    if before == after {
+        return;
+    }
+    let ids: BTreeSet<&InstanceId> = before.rows.keys().chain(after.rows.keys()).collect();
+    let changed: Vec<&InstanceId> =
+        ids.into_iter().filter(|id| before.rows.get(*id) != after.rows.get(*id)).collect();
+    let reservations = before.reservations != after.reservations;
+    let json = |view: &InstancesView| {
+        let mut rows = serde_json::Map::new();
+        for id in &changed {
+            if let Some(row) = view.rows.get(*id) {
+                let key = match serde_json::to_value(id) {
+                    Ok(Value::String(s)) => s,
+                    _ => id.to_string(),
+                };
+                rows.insert(key, serde_json::to_value(row).unwrap_or(Value::Null));
+            }
+        }
+        let mut instances = serde_json::Map::new();
+        instances.insert("rows".to_owned(), Value::Object(rows));
+        if reservations {
+            instances.insert(
+                "reservations".to_owned(),
+                serde_json::to_value(&view.reservations).unwrap_or(Value::Null),
+            );
+        }
+        let mut map = serde_json::Map::new();
+        map.insert("instances".to_owned(), Value::Object(instances));
+        let mut value = Value::Object(map);
+        crate::state::strip_secrets(&mut value);
+        value
+    };
+    walk(out, "", "", "", &json(before), &json(after));
 }
 
 /// The changes of one read model, named as at the top of the JSON.
