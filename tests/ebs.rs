@@ -342,6 +342,56 @@ fn free_control_port() -> u16 {
     }
 }
 
+/// A cloud of real QEMU guests and a real tgtd, in a data directory of its
+/// own (guests and tgtd are stopped when it goes); started again on the
+/// same directory, port and arguments.
+struct RealGuests {
+    temp: tempfile::TempDir,
+    dir: std::path::PathBuf,
+    port: u16,
+    /// tgtd's control port (and the iSCSI portal's).
+    iscsi: u16,
+    args: Vec<String>,
+    _qemu: QemuReaper,
+    _tgt: TgtReaper,
+}
+
+impl RealGuests {
+    fn new() -> RealGuests {
+        let temp = qemu_temp_dir();
+        let dir = temp.path().join("data");
+        let iscsi = free_control_port();
+        let args = [
+            "--hypervisor",
+            "libvirt",
+            "--domain-type",
+            "qemu",
+            "--image-dir",
+            &image_dir().to_string_lossy(),
+            "--storage",
+            "tgt",
+            "--iscsi-port",
+            &iscsi.to_string(),
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        RealGuests {
+            _qemu: QemuReaper(dir.clone()),
+            _tgt: TgtReaper(iscsi),
+            temp,
+            dir,
+            port: free_port(),
+            iscsi,
+            args,
+        }
+    }
+
+    fn start(&self) -> Cloud {
+        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        Cloud::start_in(&self.dir, self.port, &args)
+    }
+}
+
 /// The guest's user-data script: waits for a second disk, then prints the
 /// marker on it, or writes it there when there is none.
 const MARKER_SCRIPT: &str = r#"#!/bin/sh
@@ -363,27 +413,9 @@ esac
 
 #[test]
 fn a_marker_goes_from_one_real_guest_to_another_through_a_volume_and_its_snapshot() {
-    let images = image_dir();
-    let temp = qemu_temp_dir();
-    let dir = temp.path().join("data");
-    let _qemu = QemuReaper(dir.clone());
-    let iscsi = free_control_port();
-    let _tgt = TgtReaper(iscsi);
-    let iscsi = iscsi.to_string();
-    let port = free_port();
-    let args = [
-        "--hypervisor",
-        "libvirt",
-        "--domain-type",
-        "qemu",
-        "--image-dir",
-        &images.to_string_lossy(),
-        "--storage",
-        "tgt",
-        "--iscsi-port",
-        &iscsi,
-    ];
-    let mut cloud = Cloud::start_in(&dir, port, &args);
+    let real = RealGuests::new();
+    let (temp, dir) = (&real.temp, real.dir.clone());
+    let mut cloud = real.start();
     let script = temp.path().join("marker.sh");
     std::fs::write(&script, MARKER_SCRIPT).unwrap();
     let user_data = format!("file://{}", script.display());
@@ -416,7 +448,7 @@ fn a_marker_goes_from_one_real_guest_to_another_through_a_volume_and_its_snapsho
     cloud.aws(&["attach-volume", "--volume-id", &vol, "--instance-id", &first, "--device", "/dev/sdf"]);
     cloud.kill9();
     drop(cloud);
-    let cloud = Cloud::start_in(&dir, port, &args);
+    let cloud = real.start();
     // Under 3 minutes (the attach deadline), with room for a busy machine.
     poll(170, "the attach to finish after the crash", || volume_state(&cloud, &vol).1 == "attached");
     let said = poll_text(
@@ -458,7 +490,7 @@ fn a_marker_goes_from_one_real_guest_to_another_through_a_volume_and_its_snapsho
         std::fs::read_dir(dir.join("storage/volumes")).unwrap().next().is_none()
     });
     let targets = Command::new("tgtadm")
-        .args(["-C", &iscsi, "--lld", "iscsi", "--mode", "target", "--op", "show"])
+        .args(["-C", &real.iscsi.to_string(), "--lld", "iscsi", "--mode", "target", "--op", "show"])
         .output()
         .unwrap();
     let targets = String::from_utf8_lossy(&targets.stdout);
@@ -1127,29 +1159,9 @@ esac
 
 #[test]
 fn a_real_guest_boots_from_its_root_volume_keeps_it_through_a_stop_and_is_made_into_an_image() {
-    let images = image_dir();
-    let temp = qemu_temp_dir();
-    let dir = temp.path().join("data");
-    let _qemu = QemuReaper(dir.clone());
-    let iscsi = free_control_port();
-    let _tgt = TgtReaper(iscsi);
-    let iscsi = iscsi.to_string();
-    let cloud = Cloud::start_in(
-        &dir,
-        free_port(),
-        &[
-            "--hypervisor",
-            "libvirt",
-            "--domain-type",
-            "qemu",
-            "--image-dir",
-            &images.to_string_lossy(),
-            "--storage",
-            "tgt",
-            "--iscsi-port",
-            &iscsi,
-        ],
-    );
+    let real = RealGuests::new();
+    let (temp, dir) = (&real.temp, real.dir.clone());
+    let cloud = real.start();
     // A volume whose first bytes are a marker, snapshotted.
     let vol =
         text(&cloud.aws(&["create-volume", "--size", "1", "--availability-zone", "yukari-1a"])["VolumeId"]);

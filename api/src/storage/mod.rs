@@ -216,22 +216,34 @@ struct ReportQuery {
     zone: String,
 }
 
-async fn report(State(app): State<Arc<App>>, request: Request) -> Response {
+/// A request of `?zone=Z`'s storage controller, its body read (up to
+/// `limit` bytes) and its signature checked over it: the request's parts,
+/// its body and the zone; else the refusal to answer.
+async fn signed_by_controller(
+    app: &App,
+    request: Request,
+    limit: usize,
+    too_large: &str,
+) -> Result<(axum::http::request::Parts, Bytes, ZoneName), Response> {
     let (parts, body) = request.into_parts();
-    let Ok(body) = axum::body::to_bytes(body, 1 << 20).await else {
-        return refuse(StatusCode::PAYLOAD_TOO_LARGE, "at most 1 MiB of reports");
+    let Ok(body) = axum::body::to_bytes(body, limit).await else {
+        return Err(refuse(StatusCode::PAYLOAD_TOO_LARGE, too_large));
     };
-    let body: Bytes = body;
     let Ok(Query(q)) = Query::<ReportQuery>::try_from_uri(&parts.uri) else {
-        return refuse(StatusCode::BAD_REQUEST, "zone is required");
+        return Err(refuse(StatusCode::BAD_REQUEST, "zone is required"));
     };
-    let zone = match zone_of(&app, &q.zone) {
-        Ok(z) => z,
-        Err(r) => return r.into_response(),
+    let zone = zone_of(app, &q.zone).map_err(IntoResponse::into_response)?;
+    controller(app, &parts.method, &parts.uri, &parts.headers, &body, &zone)
+        .map_err(IntoResponse::into_response)?;
+    Ok((parts, body, zone))
+}
+
+async fn report(State(app): State<Arc<App>>, request: Request) -> Response {
+    let (_, body, zone) = match signed_by_controller(&app, request, 1 << 20, "at most 1 MiB of reports").await
+    {
+        Ok(signed) => signed,
+        Err(refused) => return refused,
     };
-    if let Err(refusal) = controller(&app, &parts.method, &parts.uri, &parts.headers, &body, &zone) {
-        return refusal.into_response();
-    }
     let reports: Vec<StorageDone> = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => return refuse(StatusCode::BAD_REQUEST, format!("not a list of reports: {e}")),
@@ -258,20 +270,11 @@ async fn chunk(
     axum::extract::Path(id): axum::extract::Path<String>,
     request: Request,
 ) -> Response {
-    let (parts, body) = request.into_parts();
-    let Ok(body) = axum::body::to_bytes(body, CHUNK_LIMIT).await else {
-        return refuse(StatusCode::PAYLOAD_TOO_LARGE, "a chunk is at most 64 MiB");
-    };
-    let Ok(Query(q)) = Query::<ReportQuery>::try_from_uri(&parts.uri) else {
-        return refuse(StatusCode::BAD_REQUEST, "zone is required");
-    };
-    let zone = match zone_of(&app, &q.zone) {
-        Ok(z) => z,
-        Err(r) => return r.into_response(),
-    };
-    if let Err(refusal) = controller(&app, &parts.method, &parts.uri, &parts.headers, &body, &zone) {
-        return refusal.into_response();
-    }
+    let (parts, body, _) =
+        match signed_by_controller(&app, request, CHUNK_LIMIT, "a chunk is at most 64 MiB").await {
+            Ok(signed) => signed,
+            Err(refused) => return refused,
+        };
     let Ok(blob) = id.parse::<objectstore::BlobId>() else {
         return refuse(StatusCode::BAD_REQUEST, "a chunk id is the SHA-256 of its bytes, in hex");
     };
