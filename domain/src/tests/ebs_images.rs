@@ -298,3 +298,26 @@ fn an_ebs_image_shared_with_an_account_launches_there_without_a_permission_on_it
     c.volumes = (0..2).map(|i| LaunchVolume { volume: vol(700 + i), grant: secret() }).collect();
     assert_eq!(g.when(&Command::RunInstances(c)).map(|_| ()), Err(DecideError::SnapshotNotFound(snap(2))));
 }
+
+#[test]
+fn a_root_volume_never_attached_fails_the_launch_at_its_deadline() {
+    let (mut g, instance) = cloud();
+    snapshot(&mut g, &instance);
+    g.then_apply(&register(admin(), emi(5), "/dev/sda1", vec![device("/dev/sda1", None, Some(snap(1)))]))
+        .unwrap();
+    let (run, id) = launch(3, &emi(5), 1);
+    g.then_apply(&run).unwrap();
+    g.then_apply(&Command::ReportVolumeCreated(sc(300))).unwrap();
+    assert_eq!(volume(&g, 300).attachment.map(|a| a.state), Some(AttachmentState::Attaching));
+    let expire = |at: i64| Command::ExpireVolume(ExpireVolume { volume: vol(300), at: t(at) });
+    assert!(g.when(&expire(60)).unwrap().events.is_empty(), "not yet");
+    let d = g.then_apply(&expire(31 + crate::volumes::deadlines::ATTACHING + 1)).unwrap();
+    let types = event_types(&d);
+    assert!(types.starts_with(&["VolumeAttachFailed", "InstanceLaunchFailed"]), "{types:?}");
+    let (state, reason) = instance_state(&g, &id);
+    assert_eq!(state, InstanceState::Terminated);
+    assert!(reason.unwrap().contains("could not be attached"));
+    // Revoked, the root volume goes with its instance.
+    let d = g.then_apply(&Command::ReportVolumeRevoked(sc(300))).unwrap();
+    assert!(event_types(&d).contains(&"VolumeDeleteRequested"), "{d:?}");
+}

@@ -252,18 +252,55 @@ pub(crate) fn after_creation(
             Ok(vec![attach_planned_one(&volume.id, p, at)])
         }
         (Some(i), Some(why)) if root && i.state == InstanceState::Pending => {
-            let Some(node) = i.node.as_ref() else { return Ok(Vec::new()) };
-            let detail = format!("the root volume {} could not be made: {why}", volume.id);
-            let mut events: Events = i
-                .report_launch_failed(node, &detail, at)?
-                .into_iter()
-                .map(|e| (StreamId::instance(&i.id), e))
-                .collect();
-            events.extend(crate::instances::release_all(view, i, at)?);
-            events.extend(end_plan(&volume.id, p, instance, at));
+            let mut events =
+                launch_without_root(view, i, &format!("could not be made: {why}"), &volume.id, at)?;
+            if !events.is_empty() {
+                events.extend(end_plan(&volume.id, p, instance, at));
+            }
             Ok(events)
         }
         (Some(_), _) => Ok(Vec::new()),
+    }
+}
+
+/// A pending instance whose root volume `volume` cannot be had (`what`
+/// happened to it) fails its launch: its guest cannot start without it.
+/// Nothing for an instance not pending or not placed.
+fn launch_without_root(
+    view: &dyn StateView,
+    instance: &Instance,
+    what: &str,
+    volume: &VolumeId,
+    at: Timestamp,
+) -> Result<Events, DecideError> {
+    let Some(node) = instance.node.as_ref().filter(|_| instance.state == InstanceState::Pending) else {
+        return Ok(Vec::new());
+    };
+    let detail = format!("the root volume {volume} {what}");
+    let mut events: Events = instance
+        .report_launch_failed(node, &detail, at)?
+        .into_iter()
+        .map(|e| (StreamId::instance(&instance.id), e))
+        .collect();
+    events.extend(crate::instances::release_all(view, instance, at)?);
+    Ok(events)
+}
+
+/// A root volume's attachment failed (past its deadline): a pending
+/// instance waiting for it fails its launch. Needs the instance's stream.
+pub(crate) fn after_root_attach_failed(
+    view: &dyn StateView,
+    volume: &Volume,
+    why: &str,
+    at: Timestamp,
+) -> Result<Events, DecideError> {
+    let Some(a) = volume.attachment.as_ref().filter(|a| is_root_device(&a.device)) else {
+        return Ok(Vec::new());
+    };
+    need(view, [StreamId::instance(&a.instance)])?;
+    match view.instance(&a.instance) {
+        Some(i) => launch_without_root(view, i, &format!("could not be attached: {why}"), &volume.id, at),
+        None => Ok(Vec::new()),
     }
 }
 

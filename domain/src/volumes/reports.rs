@@ -342,7 +342,16 @@ pub(crate) fn expire_volume(c: &ExpireVolume, view: &dyn StateView) -> Result<Ev
         }
         _ => return Ok(Vec::new()),
     };
+    let attach_failed = matches!(&event, crate::Event::VolumeAttachFailed(_));
     let mut events: Events = vec![(stream, event)];
+    if attach_failed {
+        events.extend(super::launch::after_root_attach_failed(
+            view,
+            volume,
+            "it was not attached in time",
+            c.at,
+        )?);
+    }
     if volume.state == VolumeState::Creating {
         events.extend(super::launch::after_creation(view, volume, Some("it was not made in time"), c.at)?);
     }
