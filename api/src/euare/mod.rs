@@ -187,44 +187,71 @@ fn name_param<'p>(params: &'p Params, name: &str) -> Result<&'p str, IamError> {
     }
 }
 
-/// The actions that change something: any refusal of one is recorded.
-pub(crate) const CHANGES: &[&str] = &[
-    "CreateAccount",
-    "CreateUser",
-    "DeleteUser",
-    "CreateAccessKey",
-    "UpdateAccessKey",
-    "DeleteAccessKey",
-    "CreateLoginProfile",
-    "UpdateLoginProfile",
-    "DeleteLoginProfile",
-    "UploadSigningCertificate",
-    "CreateSigningCertificate",
-    "UpdateSigningCertificate",
-    "DeleteSigningCertificate",
+/// Who may call an Euare action: decided once per request, from the table,
+/// before the action runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Allowed {
+    /// The cloud's administrator only.
+    CloudAdmin,
+    /// Any user, about its own account.
+    AnyUser,
+    /// The admin of the account acted on (its own, or any account as the
+    /// cloud's administrator with DelegateAccount).
+    AccountAdmin,
+    /// The user acted on itself, or its account's admin.
+    UserOrAdmin,
+}
+
+/// One Euare action: its name, whether it changes anything (any refusal of
+/// one that does is recorded; of one that reads, only refusals for
+/// authorization) and who may call it.
+pub(crate) struct Action {
+    pub name: &'static str,
+    pub changes: bool,
+    pub allowed: Allowed,
+}
+
+const fn action(name: &'static str, changes: bool, allowed: Allowed) -> Action {
+    Action { name, changes, allowed }
+}
+
+/// Every action Euare answers.
+pub(crate) const ACTIONS: &[Action] = &[
+    action("CreateAccount", true, Allowed::CloudAdmin),
+    action("ListAccounts", false, Allowed::CloudAdmin),
+    action("ListAccountAliases", false, Allowed::AnyUser),
+    action("CreateUser", true, Allowed::AccountAdmin),
+    action("GetUser", false, Allowed::UserOrAdmin),
+    action("ListUsers", false, Allowed::AccountAdmin),
+    action("DeleteUser", true, Allowed::AccountAdmin),
+    action("ListUserPolicies", false, Allowed::UserOrAdmin),
+    action("ListGroupsForUser", false, Allowed::UserOrAdmin),
+    action("ListAttachedUserPolicies", false, Allowed::UserOrAdmin),
+    action("CreateAccessKey", true, Allowed::UserOrAdmin),
+    action("UpdateAccessKey", true, Allowed::UserOrAdmin),
+    action("DeleteAccessKey", true, Allowed::UserOrAdmin),
+    action("ListAccessKeys", false, Allowed::UserOrAdmin),
+    action("CreateLoginProfile", true, Allowed::UserOrAdmin),
+    action("UpdateLoginProfile", true, Allowed::UserOrAdmin),
+    action("DeleteLoginProfile", true, Allowed::UserOrAdmin),
+    action("GetLoginProfile", false, Allowed::UserOrAdmin),
+    action("UploadSigningCertificate", true, Allowed::UserOrAdmin),
+    action("CreateSigningCertificate", true, Allowed::UserOrAdmin),
+    action("ListSigningCertificates", false, Allowed::UserOrAdmin),
+    action("UpdateSigningCertificate", true, Allowed::UserOrAdmin),
+    action("DeleteSigningCertificate", true, Allowed::UserOrAdmin),
 ];
 
-/// The actions that only read: recorded only when refused for
-/// authorization (see `ec2::refusal` and ADR 0006).
-pub(crate) const READS: &[&str] = &[
-    "ListAccounts",
-    "ListAccountAliases",
-    "GetUser",
-    "ListUsers",
-    "ListUserPolicies",
-    "ListGroupsForUser",
-    "ListAttachedUserPolicies",
-    "ListAccessKeys",
-    "GetLoginProfile",
-    "ListSigningCertificates",
-];
+fn action_named(name: &str) -> Option<&'static Action> {
+    ACTIONS.iter().find(|a| a.name == name)
+}
 
 /// Is this refusal of an authenticated caller recorded?
 fn recorded(action: &str, code: &str) -> bool {
     match code {
         "InternalError" | "ServiceUnavailable" => false,
-        "AccessDenied" => CHANGES.contains(&action) || READS.contains(&action),
-        _ => CHANGES.contains(&action),
+        "AccessDenied" => action_named(action).is_some(),
+        _ => action_named(action).is_some_and(|a| a.changes),
     }
 }
 
@@ -282,6 +309,13 @@ async fn serve_authenticated(
         })?,
         None => principal.account.clone(),
     };
+    let Some(spec) = action_named(&action) else {
+        return Err(IamError::new(
+            "InvalidAction",
+            StatusCode::BAD_REQUEST,
+            format!("The action {action} is not valid for this web service."),
+        ));
+    };
     // May the caller manage the target account's users and keys?
     let manages = account_admin && (target == principal.account || cloud_admin);
     let user_param = |name: &str| -> Result<UserName, IamError> {
@@ -295,6 +329,15 @@ async fn serve_authenticated(
         None => UserName::admin(),
     };
     let own = target == principal.account && subject == principal.user;
+    let permitted = match spec.allowed {
+        Allowed::CloudAdmin => cloud_admin,
+        Allowed::AnyUser => true,
+        Allowed::AccountAdmin => manages,
+        Allowed::UserOrAdmin => own || manages,
+    };
+    if !permitted {
+        return Err(denied());
+    }
     let no_user = |u: &UserName| {
         IamError::new(
             "NoSuchEntity",
@@ -306,9 +349,6 @@ async fn serve_authenticated(
     let mut x = Xml::response_iam(&format!("{action}Response"), NAMESPACE);
     match action.as_str() {
         "CreateAccount" => {
-            if !cloud_admin {
-                return Err(denied());
-            }
             let name = name_param(params, "AccountName")?;
             let key = app.create_account(name, meta).await?;
             x.open_owned(format!("{action}Result")).open("Account");
@@ -319,9 +359,6 @@ async fn serve_authenticated(
             x.close();
         }
         "ListAccounts" => {
-            if !cloud_admin {
-                return Err(denied());
-            }
             let models = app.projections.read();
             x.open_owned(format!("{action}Result")).open("Accounts");
             for (id, row) in &models.accounts.accounts {
@@ -336,18 +373,12 @@ async fn serve_authenticated(
             x.text("member", &row.name).close().display("IsTruncated", false).close();
         }
         "CreateUser" => {
-            if !manages {
-                return Err(denied());
-            }
             let user = user_param("UserName")?;
             app.create_user(&target, &user, meta).await?;
             x.open_owned(format!("{action}Result")).open("User");
             x.text("UserName", user.as_str()).text("Path", "/").text("Arn", &arn(&user)).close().close();
         }
         "GetUser" => {
-            if !(own || manages) {
-                return Err(denied());
-            }
             let models = app.projections.read();
             let row = models.accounts.accounts.get(&target).ok_or_else(denied)?;
             if !row.users.contains(&subject) {
@@ -359,9 +390,6 @@ async fn serve_authenticated(
             x.close().close();
         }
         "ListUsers" => {
-            if !manages {
-                return Err(denied());
-            }
             let models = app.projections.read();
             let row = models.accounts.accounts.get(&target).ok_or_else(denied)?;
             x.open_owned(format!("{action}Result")).open("Users");
@@ -375,15 +403,9 @@ async fn serve_authenticated(
             x.close().display("IsTruncated", false).close();
         }
         "DeleteUser" => {
-            if !manages {
-                return Err(denied());
-            }
             app.delete_user(&target, &user_param("UserName")?, meta).await?;
         }
         "ListUserPolicies" | "ListGroupsForUser" | "ListAttachedUserPolicies" => {
-            if !(own || manages) {
-                return Err(denied());
-            }
             // No policies or groups yet: an empty list.
             let list = match action.as_str() {
                 "ListUserPolicies" => "PolicyNames",
@@ -394,18 +416,12 @@ async fn serve_authenticated(
             x.display("IsTruncated", false).close();
         }
         "CreateAccessKey" => {
-            if !(own || manages) {
-                return Err(denied());
-            }
             let key = app.create_access_key(&target, &subject, meta).await?;
             x.open_owned(format!("{action}Result"));
             access_key(&mut x, subject.as_str(), key.access_key.as_str(), Some(&key.secret));
             x.close();
         }
         "UpdateAccessKey" | "DeleteAccessKey" => {
-            if !(own || manages) {
-                return Err(denied());
-            }
             let key = domain::AccessKeyId::parse(params.required("AccessKeyId")?)
                 .map_err(|e| IamError::new("ValidationError", StatusCode::BAD_REQUEST, e.to_string()))?;
             match (action.as_str(), params.get("Status")) {
@@ -422,9 +438,6 @@ async fn serve_authenticated(
             }
         }
         "ListAccessKeys" => {
-            if !(own || manages) {
-                return Err(denied());
-            }
             let models = app.projections.read();
             x.open_owned(format!("{action}Result")).open("AccessKeyMetadata");
             for (key, row) in
@@ -437,9 +450,6 @@ async fn serve_authenticated(
             x.close().display("IsTruncated", false).close();
         }
         "CreateLoginProfile" | "UpdateLoginProfile" | "DeleteLoginProfile" => {
-            if !(own || manages) {
-                return Err(denied());
-            }
             let kind = match action.as_str() {
                 "CreateLoginProfile" => LoginProfileKind::Create,
                 "UpdateLoginProfile" => LoginProfileKind::Update,
@@ -474,9 +484,6 @@ async fn serve_authenticated(
             }
         }
         "GetLoginProfile" => {
-            if !(own || manages) {
-                return Err(denied());
-            }
             let models = app.projections.read();
             let row = models.login_profiles.get(&target, &subject).ok_or_else(|| {
                 IamError::new(
@@ -490,9 +497,6 @@ async fn serve_authenticated(
             x.display("PasswordResetRequired", row.reset_required).close().close();
         }
         a if certificates::ACTIONS.contains(&a) => {
-            if !(own || manages) {
-                return Err(denied());
-            }
             let models_has_user = app
                 .projections
                 .read()
@@ -524,16 +528,4 @@ fn access_key(x: &mut Xml, user: &str, id: &str, secret: Option<&str>) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::recorded;
-
-    #[test]
-    fn refused_changes_and_denied_reads_are_recorded() {
-        assert!(recorded("CreateAccount", "AccessDenied"));
-        assert!(recorded("CreateUser", "EntityAlreadyExists"));
-        assert!(recorded("ListUsers", "AccessDenied"));
-        assert!(!recorded("ListUsers", "NoSuchEntity"));
-        assert!(!recorded("CreateUser", "InternalError"));
-        assert!(!recorded("NoSuchAction", "AccessDenied"));
-    }
-}
+mod tests;
