@@ -27,18 +27,23 @@ fn device(name: &str, size: Option<u32>, snapshot: Option<SnapshotId>) -> BlockD
 /// The admin's completed snapshot `snap(1)` of a 1 GiB volume.
 fn snapshot(g: &mut Given, instance: &InstanceId) {
     attached(g, instance);
+    take_snapshot(g, 1, 50);
+}
+
+/// The admin's completed snapshot `snap(bits)` of volume 7, taken at `at`.
+fn take_snapshot(g: &mut Given, bits: u128, at: i64) {
     let take = Command::CreateSnapshot(CreateSnapshot {
         account: admin(),
-        snapshot: snap(1),
+        snapshot: snap(bits),
         volume: vol(7),
         description: String::new(),
         tags: vec![],
-        at: t(50),
+        at: t(at),
     });
     g.then_apply(&take).unwrap();
-    let r = SnapshotReport { zone: zone(), snapshot: snap(1), at: t(51) };
-    g.then_apply(&Command::ReportSnapshotCompleted(SnapshotDone { report: r, manifest: "ab".into() }))
-        .unwrap();
+    let r = SnapshotReport { zone: zone(), snapshot: snap(bits), at: t(at + 1) };
+    let manifest = format!("{bits:02x}");
+    g.then_apply(&Command::ReportSnapshotCompleted(SnapshotDone { report: r, manifest })).unwrap();
 }
 
 fn register(account: AccountId, image: ImageId, root: &str, devices: Vec<BlockDevice>) -> Command {
@@ -73,6 +78,19 @@ fn launch(bits: u128, image: &ImageId, volumes: usize) -> (Command, InstanceId) 
         (0..volumes as u128).map(|i| LaunchVolume { volume: vol(bits * 100 + i), grant: secret() }).collect();
     let id = c.instance_ids[0].clone();
     (Command::RunInstances(c), id)
+}
+
+/// A cloud where image `emi(5)` is registered from `snap(1)` at
+/// `/dev/sda1` and instance `id` was just launched from it (its root
+/// volume is `vol(300)`, being made).
+fn launched_from_an_ebs_image() -> (Given, InstanceId) {
+    let (mut g, instance) = cloud();
+    snapshot(&mut g, &instance);
+    g.then_apply(&register(admin(), emi(5), "/dev/sda1", vec![device("/dev/sda1", None, Some(snap(1)))]))
+        .unwrap();
+    let (run, id) = launch(3, &emi(5), 1);
+    g.then_apply(&run).unwrap();
+    (g, id)
 }
 
 fn instance_state(g: &Given, id: &InstanceId) -> (InstanceState, Option<String>) {
@@ -189,12 +207,7 @@ fn an_ebs_image_launches_onto_a_root_volume_attached_before_it_runs() {
 
 #[test]
 fn a_root_volume_that_cannot_be_made_fails_the_launch() {
-    let (mut g, instance) = cloud();
-    snapshot(&mut g, &instance);
-    g.then_apply(&register(admin(), emi(5), "/dev/sda1", vec![device("/dev/sda1", None, Some(snap(1)))]))
-        .unwrap();
-    let (run, id) = launch(3, &emi(5), 1);
-    g.then_apply(&run).unwrap();
+    let (mut g, id) = launched_from_an_ebs_image();
     let failed =
         Command::ReportVolumeCreateFailed(VolumeFailure { report: sc(300), reason: "disk full".into() });
     let d = g.then_apply(&failed).unwrap();
@@ -280,18 +293,7 @@ fn an_ebs_image_shared_with_an_account_launches_there_without_a_permission_on_it
     let v = volume(&g, 600);
     assert_eq!((v.account, v.snapshot), (other_account(), Some(snap(1))), "the launching account's volume");
     // A snapshot of the owner's that the image does not map stays the owner's.
-    let take = Command::CreateSnapshot(CreateSnapshot {
-        account: admin(),
-        snapshot: snap(2),
-        volume: vol(7),
-        description: String::new(),
-        tags: vec![],
-        at: t(61),
-    });
-    g.then_apply(&take).unwrap();
-    let r = SnapshotReport { zone: zone(), snapshot: snap(2), at: t(62) };
-    g.then_apply(&Command::ReportSnapshotCompleted(SnapshotDone { report: r, manifest: "cd".into() }))
-        .unwrap();
+    take_snapshot(&mut g, 2, 61);
     let mut c = run_in(other_account(), 7, 1, 1, None);
     c.image = emi(5);
     c.block_devices = vec![device("/dev/sdf", None, Some(snap(2)))];
@@ -301,12 +303,7 @@ fn an_ebs_image_shared_with_an_account_launches_there_without_a_permission_on_it
 
 #[test]
 fn a_root_volume_never_attached_fails_the_launch_at_its_deadline() {
-    let (mut g, instance) = cloud();
-    snapshot(&mut g, &instance);
-    g.then_apply(&register(admin(), emi(5), "/dev/sda1", vec![device("/dev/sda1", None, Some(snap(1)))]))
-        .unwrap();
-    let (run, id) = launch(3, &emi(5), 1);
-    g.then_apply(&run).unwrap();
+    let (mut g, id) = launched_from_an_ebs_image();
     g.then_apply(&Command::ReportVolumeCreated(sc(300))).unwrap();
     assert_eq!(volume(&g, 300).attachment.map(|a| a.state), Some(AttachmentState::Attaching));
     let expire = |at: i64| Command::ExpireVolume(ExpireVolume { volume: vol(300), at: t(at) });
