@@ -269,15 +269,7 @@ pub fn audit_range(
     let mut named: HashMap<String, Option<String>> = HashMap::new();
     let mut name = |entry: &mut AuditEntry| -> Result<(), ReplayError> {
         if from > 1 && entry.account_name.is_none() && !entry.account.is_empty() {
-            let found = match named.get(&entry.account) {
-                Some(n) => n.clone(),
-                None => {
-                    let n = account_name(records, &entry.account)?;
-                    named.insert(entry.account.clone(), n.clone());
-                    n
-                }
-            };
-            entry.account_name = found;
+            entry.account_name = account_name_cached(records, &mut named, &entry.account)?;
         }
         Ok(())
     };
@@ -379,15 +371,7 @@ pub fn audit_resource(
             }
         }
         let Some(mut entry) = entry.or_else(|| grouper.close()) else { continue };
-        let name = match names.get(&entry.account) {
-            Some(n) => n.clone(),
-            None => {
-                let n = account_name(records, &entry.account)?;
-                names.insert(entry.account.clone(), n.clone());
-                n
-            }
-        };
-        entry.account_name = name;
+        entry.account_name = account_name_cached(records, &mut names, &entry.account)?;
         if filter.matches(&entry) {
             out.push(entry);
         }
@@ -433,6 +417,20 @@ fn request_around(records: &dyn Records, position: u64) -> Result<Vec<RecordedEv
         }
     }
     Ok(before)
+}
+
+/// [`account_name`], looked up once per account in `names`.
+fn account_name_cached(
+    records: &dyn Records,
+    names: &mut HashMap<String, Option<String>>,
+    account: &str,
+) -> Result<Option<String>, ReplayError> {
+    if let Some(name) = names.get(account) {
+        return Ok(name.clone());
+    }
+    let name = account_name(records, account)?;
+    names.insert(account.to_owned(), name.clone());
+    Ok(name)
 }
 
 /// The name an account was created with, from its stream.
