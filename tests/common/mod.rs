@@ -14,8 +14,28 @@ use std::time::{Duration, Instant};
 
 pub const DEFAULT_IMAGE: &str = "emi-0000059554b415249";
 
+/// A port free now, for a server a test starts. Drawn below the kernel's
+/// ephemeral range (where a port that `bind(0)` hands out lies, and where
+/// every outgoing connection takes its own: with tests side by side, and
+/// some opening thousands of connections, such a port was taken by a
+/// client before `yukari` could listen on it), at random, so that test
+/// processes do not draw the same sequence.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    use std::hash::{BuildHasher, RandomState};
+    let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
+        .filter(|low| *low > 12_000)
+        .unwrap_or(32_768);
+    let state = RandomState::new();
+    for attempt in 0u32..1_000 {
+        let draw = state.hash_one((std::process::id(), attempt));
+        let port = 10_000 + (draw % u64::from(low - 10_000)) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port below {low}")
 }
 
 pub fn yukari() -> Command {
