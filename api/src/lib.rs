@@ -23,3 +23,19 @@ pub mod storage;
 
 #[cfg(test)]
 mod tenancy_tests;
+
+use std::sync::Arc;
+
+/// The controller's API on its one port, for `yukari up` to serve and
+/// tests to call in-process: EC2 (with Eucalyptus's paths), Euare, the
+/// metadata service, and the admin, node and storage protocols. Walrus
+/// (S3) joins it under `/services/objectstorage` where an object store
+/// is set up (`s3::Walrus::prefixed_router`).
+pub fn app(state: Arc<app::App>) -> axum::Router {
+    ec2::router(state.clone())
+        .merge(euare::router(state.clone()))
+        .merge(metadata::router(state.clone()))
+        .merge(admin::router(state.clone()))
+        .merge(nodes::router(state.clone()))
+        .merge(storage::router(state))
+}

@@ -4,7 +4,7 @@
 
 use crate::app::{App, RequestMeta};
 use crate::auth::{SignedRequest, verify};
-use crate::ec2::error::Ec2Error;
+use crate::ec2::error::{Code, Ec2Error};
 use crate::ec2::params::Params;
 use axum::http::{HeaderMap, Method, Uri, header};
 use domain::Principal;
@@ -28,7 +28,7 @@ pub fn authenticate(
     source: &str,
 ) -> Result<(Params, RequestMeta), Ec2Error> {
     if method != Method::GET && method != Method::POST {
-        return Err(Ec2Error::new("InvalidAction", format!("The HTTP method {method} is not supported")));
+        return Err(Ec2Error::new(Code::InvalidAction, format!("The HTTP method {method} is not supported")));
     }
     let query = uri.query().unwrap_or("");
     let mut pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
@@ -38,7 +38,7 @@ pub fn authenticate(
     let signed = SignedRequest { method: method.as_str(), path: uri.path(), query, headers, body };
     let verified = verify(&signed, &pairs, SystemTime::now(), &app.credentials)?;
     let (account, user) = app.credentials.owner(&verified.access_key_id).ok_or_else(|| {
-        Ec2Error::new("AuthFailure", "AWS was not able to validate the provided access credentials")
+        Ec2Error::new(Code::AuthFailure, "AWS was not able to validate the provided access credentials")
     })?;
     tracing::Span::current().record("account", account.as_str());
     let access_key = domain::AccessKeyId::parse(&verified.access_key_id).ok();

@@ -2,9 +2,9 @@
 //! follow the log, for the api crate's tests of its routers.
 
 use super::bootstrap::BootstrapSpec;
-use super::{App, AppConfig};
+use super::{App, AppConfig, RequestMeta};
 use crate::secrets::MasterKey;
-use domain::{Resources, ZoneName};
+use domain::{AccountId, Principal, Resources, UserName, ZoneName};
 use eventlog::{EventLog, LogOptions};
 use projections::Projections;
 use std::sync::Arc;
@@ -40,4 +40,18 @@ pub(crate) async fn test_app() -> TestApp {
     };
     let admin = app.bootstrap(spec).await.unwrap();
     TestApp { app, admin: (admin.access_key.to_string(), admin.secret), _dir: dir, _following: following }
+}
+
+/// A request of `user` of `account`, already authenticated.
+pub(crate) fn meta(account: &AccountId, user: &str) -> RequestMeta {
+    RequestMeta {
+        principal: Principal {
+            account: account.clone(),
+            user: UserName::parse(user).unwrap(),
+            access_key: None,
+        },
+        request_id: "r".into(),
+        correlation_id: "r".into(),
+        source: "test".into(),
+    }
 }

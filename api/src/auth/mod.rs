@@ -190,19 +190,20 @@ fn missing_message(prefix: &str, missing: &[&'static str], suffix: &str) -> Stri
 
 impl AuthError {
     /// The EC2 error code this failure is reported as.
-    pub fn ec2_code(&self) -> &'static str {
+    pub fn ec2_code(&self) -> crate::ec2::error::Code {
+        use crate::ec2::error::Code;
         use AuthError::*;
         match self {
             MissingAuthentication
             | UnknownAccessKey
             | UnsupportedAlgorithm(_)
             | UnsupportedSignatureVersion(_)
-            | UnsupportedSignatureMethod(_) => "AuthFailure",
+            | UnsupportedSignatureMethod(_) => Code::AuthFailure,
             SignatureDoesNotMatch
             | CredentialScopeDateMismatch { .. }
             | ContentSha256Mismatch
-            | SignedHeaderMissing(_) => "SignatureDoesNotMatch",
-            RequestTimeTooSkewed { .. } | Expired { .. } => "RequestExpired",
+            | SignedHeaderMissing(_) => Code::SignatureDoesNotMatch,
+            RequestTimeTooSkewed { .. } | Expired { .. } => Code::RequestExpired,
             MalformedAuthorization
             | AuthorizationMissingComponents(_)
             | QueryMissingComponents(_)
@@ -210,9 +211,9 @@ impl AuthError {
             | InvalidCredentialTerminator(_)
             | HostNotSigned
             | MissingDate
-            | MalformedDate(_) => "IncompleteSignature",
-            MissingParameter(_) => "MissingParameter",
-            InvalidParameterValue { .. } => "InvalidParameterValue",
+            | MalformedDate(_) => Code::IncompleteSignature,
+            MissingParameter(_) => Code::MissingParameter,
+            InvalidParameterValue { .. } => Code::InvalidParameterValue,
         }
     }
 }

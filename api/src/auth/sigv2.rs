@@ -225,7 +225,7 @@ mod tests {
         ));
         assert_eq!(check_time(None, None, t), Err(AuthError::MissingParameter("Timestamp")));
         assert_eq!(
-            check_time(Some("yesterday"), None, t).map_err(|e| e.ec2_code()),
+            check_time(Some("yesterday"), None, t).map_err(|e| e.ec2_code().as_str()),
             Err("InvalidParameterValue")
         );
     }

@@ -83,7 +83,7 @@ fn unknown_access_key_and_missing_credentials_are_auth_failures() {
     let unsigned =
         Wire::new("POST", String::new(), &[("Host".into(), HOST.into())], b"Action=DescribeRegions".to_vec());
     let err = unsigned.verify().unwrap_err();
-    assert_eq!((err.clone(), err.ec2_code()), (AuthError::MissingAuthentication, "AuthFailure"));
+    assert_eq!((err.clone(), err.ec2_code().as_str()), (AuthError::MissingAuthentication, "AuthFailure"));
 }
 
 #[test]

@@ -12,7 +12,7 @@
 //! and not beyond the present (`InvalidParameterValue`).
 
 use crate::app::AsOf;
-use crate::ec2::error::Ec2Error;
+use crate::ec2::error::{Code, Ec2Error};
 use crate::ec2::params::Params;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -47,9 +47,10 @@ pub fn asked(params: &Params) -> bool {
 pub fn requested(params: &Params, now_us: i64, head: u64) -> Result<Option<AsOf>, Ec2Error> {
     match (params.get("AsOf"), params.get("AsOfPosition")) {
         (None, None) => Ok(None),
-        (Some(_), Some(_)) => {
-            Err(Ec2Error::new("InvalidParameterCombination", "AsOf and AsOfPosition cannot be used together"))
-        }
+        (Some(_), Some(_)) => Err(Ec2Error::new(
+            Code::InvalidParameterCombination,
+            "AsOf and AsOfPosition cannot be used together",
+        )),
         (Some(text), None) => {
             let bad = || {
                 Ec2Error::invalid(format!(
@@ -87,7 +88,7 @@ pub fn check_action(action: &str) -> Result<(), Ec2Error> {
         Ok(())
     } else {
         Err(Ec2Error::new(
-            "InvalidParameterCombination",
+            Code::InvalidParameterCombination,
             format!("AsOf and AsOfPosition apply to Describe* actions only, not to {action}"),
         ))
     }

@@ -57,8 +57,7 @@ pub(super) async fn send(t: &TestApp, method: &str, params: &[(String, String)])
     for (k, v) in &headers {
         builder = builder.header(k, v);
     }
-    let response =
-        crate::ec2::router(t.app.clone()).oneshot(builder.body(Body::from(body)).unwrap()).await.unwrap();
+    let response = crate::app(t.app.clone()).oneshot(builder.body(Body::from(body)).unwrap()).await.unwrap();
     let status = response.status().as_u16();
     let bytes = axum::body::to_bytes(response.into_body(), 1 << 24).await.unwrap();
     Answer { status, body: String::from_utf8(bytes.to_vec()).unwrap() }
@@ -91,7 +90,7 @@ async fn a_body_beyond_one_mebibyte_is_refused_before_anything_else() {
         .header("Content-Type", "application/x-www-form-urlencoded")
         .body(Body::from(format!("Action=DescribeInstances&Pad={big}")))
         .unwrap();
-    let response = crate::ec2::router(t.app.clone()).oneshot(request).await.unwrap();
+    let response = crate::app(t.app.clone()).oneshot(request).await.unwrap();
     let status = response.status().as_u16();
     let body = String::from_utf8(axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap().to_vec())
         .unwrap();

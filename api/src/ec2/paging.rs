@@ -2,7 +2,7 @@
 //! A token is the id of the last item of the page (base64url): pages are
 //! served in id order, so a token stays valid while items come and go.
 
-use crate::ec2::error::Ec2Error;
+use crate::ec2::error::{Code, Ec2Error};
 use crate::ec2::params::Params;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -31,7 +31,7 @@ impl Page {
             None => None,
             Some(token) => {
                 Some(URL_SAFE_NO_PAD.decode(token).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(
-                    || Ec2Error::new("InvalidPaginationToken", format!("Invalid NextToken: {token}")),
+                    || Ec2Error::new(Code::InvalidPaginationToken, format!("Invalid NextToken: {token}")),
                 )?)
             }
         };
@@ -50,7 +50,7 @@ impl Page {
         let page = Page::parse(params, min, max)?;
         if page.size.is_some() && ids_given {
             return Err(Ec2Error::new(
-                "InvalidParameterCombination",
+                Code::InvalidParameterCombination,
                 format!("The parameter {parameter} cannot be used with the parameter maxResults"),
             ));
         }

@@ -2,7 +2,7 @@
 //! (`InstanceId.1`, `InstanceId.2` …) and filters
 //! (`Filter.1.Name`, `Filter.1.Value.1` …), with EC2's errors.
 
-use crate::ec2::error::Ec2Error;
+use crate::ec2::error::{Code, Ec2Error};
 use std::collections::BTreeMap;
 
 /// Most parameters one request may have (CreateTags of 1,000 resources
@@ -183,13 +183,13 @@ impl Params {
         }
         if by_index.len() > MAX_FILTERS {
             return Err(Ec2Error::new(
-                "FilterLimitExceeded",
+                Code::FilterLimitExceeded,
                 format!("The request has {} filters; at most {MAX_FILTERS} are accepted.", by_index.len()),
             ));
         }
         if let Some((_, values)) = by_index.values().find(|(_, values)| values.len() > MAX_FILTER_VALUES) {
             return Err(Ec2Error::new(
-                "FilterLimitExceeded",
+                Code::FilterLimitExceeded,
                 format!("A filter has {} values; at most {MAX_FILTER_VALUES} are accepted.", values.len()),
             ));
         }

@@ -13,16 +13,16 @@
 //! store now, not the caller).
 
 use crate::ec2::actions::Action;
-use crate::ec2::error::Ec2Error;
+use crate::ec2::error::{Code, Ec2Error};
 use crate::ec2::params::Params;
 
 /// The action under which to record `error`, when it is recorded.
 pub fn recorded<'p>(params: &'p Params, error: &Ec2Error) -> Option<&'p str> {
     let action = params.get("Action")?;
-    let changes = Action::changes_by_name(action)?;
+    let changes = Action::access_by_name(action)?.changes();
     let wanted = match error.code {
-        "DryRunOperation" | "InternalError" | "ServiceUnavailable" => false,
-        "UnauthorizedOperation" => true,
+        Code::DryRunOperation | Code::InternalError | Code::ServiceUnavailable => false,
+        Code::UnauthorizedOperation => true,
         _ => changes,
     };
     wanted.then_some(action)
@@ -70,14 +70,14 @@ mod tests {
         let terminate = params(&[("Action", "TerminateInstances")]);
         let describe = params(&[("Action", "DescribeInstances")]);
         let unknown = params(&[("Action", "LaunchMissiles")]);
-        let state = Ec2Error::new("IncorrectInstanceState", "no");
-        let denied = Ec2Error::new("UnauthorizedOperation", "no");
+        let state = Ec2Error::new(Code::IncorrectInstanceState, "no");
+        let denied = Ec2Error::new(Code::UnauthorizedOperation, "no");
         assert_eq!(recorded(&terminate, &state), Some("TerminateInstances"));
         assert_eq!(recorded(&terminate, &denied), Some("TerminateInstances"));
         assert_eq!(recorded(&terminate, &Ec2Error::dry_run()), None);
         assert_eq!(recorded(&terminate, &Ec2Error::internal()), None);
-        assert_eq!(recorded(&terminate, &Ec2Error::new("ServiceUnavailable", "disk full")), None);
-        assert_eq!(recorded(&describe, &Ec2Error::new("InvalidInstanceID.NotFound", "no")), None);
+        assert_eq!(recorded(&terminate, &Ec2Error::new(Code::ServiceUnavailable, "disk full")), None);
+        assert_eq!(recorded(&describe, &Ec2Error::new(Code::InvalidInstanceIdNotFound, "no")), None);
         assert_eq!(recorded(&describe, &denied), Some("DescribeInstances"));
         assert_eq!(recorded(&unknown, &denied), None);
         assert_eq!(recorded(&params(&[]), &denied), None);

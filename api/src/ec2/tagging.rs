@@ -1,7 +1,7 @@
 //! Tags on the wire: `Tag.N.Key`/`Tag.N.Value`, `TagSpecification.N…`, EC2's
 //! rules for keys and values, and the `tagSet` element.
 
-use crate::ec2::error::Ec2Error;
+use crate::ec2::error::{Code, Ec2Error};
 use crate::ec2::params::Params;
 use crate::ec2::xml::Xml;
 use domain::aggregates::tags::MAX_TAGS;
@@ -30,7 +30,7 @@ pub fn tags(params: &Params, prefix: &str) -> Result<Vec<Tag>, Ec2Error> {
     let keys = params.list_fields(prefix, "Key");
     if keys.len() > MAX_TAGS {
         return Err(Ec2Error::new(
-            "TagLimitExceeded",
+            Code::TagLimitExceeded,
             format!("The request gives {} tags; at most {MAX_TAGS} are accepted.", keys.len()),
         ));
     }

@@ -35,18 +35,24 @@ pub fn router(app: Arc<App>) -> Router {
     Router::new().route("/services/Euare", any(handle)).route("/services/Euare/", any(handle)).with_state(app)
 }
 
-/// An IAM error: code, message, HTTP status.
-struct IamError(Ec2Error);
+/// An IAM error: code, message, HTTP status. IAM's codes are its own
+/// (`EntityAlreadyExists`, `NoSuchEntity`…); EC2's refusals of the shared
+/// parts (authentication, parameters) keep theirs.
+struct IamError {
+    code: &'static str,
+    message: String,
+    status: StatusCode,
+}
 
 impl IamError {
     fn new(code: &'static str, status: StatusCode, message: impl Into<String>) -> IamError {
-        IamError(Ec2Error { code, message: message.into(), status })
+        IamError { code, message: message.into(), status }
     }
 
     fn to_xml(&self, request_id: &str) -> String {
         let mut x = Xml::bare("ErrorResponse");
-        let kind = if self.0.status.is_server_error() { "Receiver" } else { "Sender" };
-        x.open("Error").text("Type", kind).text("Code", self.0.code).text("Message", &self.0.message).close();
+        let kind = if self.status.is_server_error() { "Receiver" } else { "Sender" };
+        x.open("Error").text("Type", kind).text("Code", self.code).text("Message", &self.message).close();
         x.text("RequestId", request_id);
         x.finish()
     }
@@ -60,7 +66,7 @@ pub fn error_xml(message: &str, request_id: &str) -> String {
 
 impl From<Ec2Error> for IamError {
     fn from(e: Ec2Error) -> Self {
-        IamError(e)
+        IamError { code: e.code.as_str(), status: e.status(), message: e.message }
     }
 }
 
@@ -117,7 +123,7 @@ impl From<crate::app::ExecuteError> for IamError {
                 StatusCode::NOT_FOUND,
                 format!("The Certificate with id {c} cannot be found."),
             ),
-            other => IamError(other.into()),
+            other => Ec2Error::from(other).into(),
         }
     }
 }
@@ -157,8 +163,8 @@ async fn handle(State(app): State<Arc<App>>, request: axum::extract::Request) ->
         let (status, xml) = match result {
             Ok(xml) => (StatusCode::OK, xml),
             Err(e) => {
-                tracing::info!(code = e.0.code, message = %e.0.message, "refused");
-                (e.0.status, e.to_xml(&request_id))
+                tracing::info!(code = e.code, message = %e.message, "refused");
+                (e.status, e.to_xml(&request_id))
             }
         };
         let mut response = (status, xml).into_response();
@@ -265,7 +271,7 @@ async fn serve(
     let (params, meta) =
         crate::query::authenticate(app, &parts.method, &parts.uri, &parts.headers, body, request_id, source)?;
     let result = serve_authenticated(app, &params, &meta).await;
-    if let Err(IamError(e)) = &result
+    if let Err(e) = &result
         && let Some(action) = params.get("Action").filter(|a| recorded(a, e.code))
     {
         let named = ["UserName", "AccountName", "AccessKeyId", "DelegateAccount"]

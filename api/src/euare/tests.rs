@@ -3,21 +3,7 @@
 
 use super::*;
 use crate::app::RequestMeta;
-use crate::app::testing::test_app;
-use domain::Principal;
-
-fn meta(account: &AccountId, user: &str) -> RequestMeta {
-    RequestMeta {
-        principal: Principal {
-            account: account.clone(),
-            user: UserName::parse(user).unwrap(),
-            access_key: None,
-        },
-        request_id: "r".into(),
-        correlation_id: "r".into(),
-        source: "test".into(),
-    }
-}
+use crate::app::testing::{meta, test_app};
 
 async fn code(app: &App, meta: &RequestMeta, pairs: &[(&str, &str)]) -> &'static str {
     let pairs: Vec<(String, String)> =
@@ -25,7 +11,7 @@ async fn code(app: &App, meta: &RequestMeta, pairs: &[(&str, &str)]) -> &'static
     let params = Params::from_request(pairs).unwrap();
     match serve_authenticated(app, &params, meta).await {
         Ok(_) => "ok",
-        Err(IamError(e)) => e.code,
+        Err(e) => e.code,
     }
 }
 

@@ -29,7 +29,7 @@ use crate::ec2::actions::Action;
 use crate::ec2::error::Ec2Error;
 use crate::ec2::params::Params;
 use crate::ec2::xml::{Xml, xml_char};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use input::Input;
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -265,8 +265,7 @@ pub fn xml(data: &[u8]) {
     assert!(request_id.is_empty() || request_ids == [carried(&request_id)]);
     // Error answers, EC2's and Euare's.
     let message = input.text();
-    let error =
-        Ec2Error { code: "InvalidParameterValue", message: message.clone(), status: StatusCode::BAD_REQUEST };
+    let error = Ec2Error::invalid(message.clone());
     let out = error.to_xml(&request_id);
     let doc = roxmltree::Document::parse(&out).unwrap_or_else(|e| panic!("ill-formed error ({e}): {out:?}"));
     let shown = doc.descendants().find(|n| n.has_tag_name("Message")).and_then(|n| n.text()).unwrap_or("");

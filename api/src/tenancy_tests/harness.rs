@@ -481,21 +481,21 @@ impl World {
         let mut all: Vec<(String, String)> =
             params.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         all.push(("Version".into(), "2016-11-15".into()));
-        self.signed(crate::ec2::router(self.app.clone()), "/", "ec2", caller, &all).await
+        self.signed(crate::app(self.app.clone()), "/", "ec2", caller, &all).await
     }
 
     pub async fn ec2(&self, caller: &Caller, probe: &Probe, target: &Target) -> Answer {
         let mut params = probe.fill(target);
         params.push(("Action".into(), probe.action.into()));
         params.push(("Version".into(), "2016-11-15".into()));
-        self.signed(crate::ec2::router(self.app.clone()), "/", "ec2", caller, &params).await
+        self.signed(crate::app(self.app.clone()), "/", "ec2", caller, &params).await
     }
 
     pub async fn euare(&self, caller: &Caller, probe: &Probe, target: &Target) -> Answer {
         let mut params = probe.fill(target);
         params.push(("Action".into(), probe.action.into()));
         params.push(("Version".into(), "2010-05-08".into()));
-        self.signed(crate::euare::router(self.app.clone()), "/services/Euare", "iam", caller, &params).await
+        self.signed(crate::app(self.app.clone()), "/services/Euare", "iam", caller, &params).await
     }
 
     async fn signed(

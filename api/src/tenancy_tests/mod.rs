@@ -55,7 +55,7 @@ async fn another_account_gets_the_answer_for_nothing_and_changes_nothing() {
     // Account B, on each of A's resources against a resource that does not exist.
     for &action in Action::NAMES {
         for probe in probes::ec2(action) {
-            for variant in probe.variants(Action::changes_by_name(action).unwrap()) {
+            for variant in probe.variants(Action::access_by_name(action).unwrap().changes()) {
                 let real = w.ec2(&w.bob, &variant, &w.a_target).await;
                 let ghost = w.ec2(&w.bob, &variant, &w.ghost).await;
                 compare(&w, action, &variant, &real, &ghost);
@@ -77,7 +77,7 @@ async fn another_account_gets_the_answer_for_nothing_and_changes_nothing() {
 
     // A user of A who is not its admin: reads A's resources, changes none.
     for &action in Action::NAMES {
-        let changes = Action::changes_by_name(action).unwrap();
+        let changes = Action::access_by_name(action).unwrap().changes();
         for probe in probes::ec2(action) {
             for variant in probe.variants(changes) {
                 let answer = w.ec2(&w.reader, &variant, &w.a_target).await;

@@ -260,11 +260,11 @@ pub(crate) fn failed(
     to: &str,
     e: &api::ec2::error::Ec2Error,
 ) -> Response {
-    let key = crate::ec2::error_key(e.code);
+    let key = crate::ec2::error_key(e.code.as_str());
     if crate::i18n::has(signed.tr.lang, &key) {
         flash(console, signed, true, &key, &[]);
     } else {
-        flash(console, signed, true, "ec2-other", &[("code", e.code), ("message", &e.message)]);
+        flash(console, signed, true, "ec2-other", &[("code", e.code.as_str()), ("message", &e.message)]);
     }
     see_other(to)
 }

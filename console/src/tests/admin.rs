@@ -55,7 +55,7 @@ async fn call(w: &World, action: &str, params: &[(&str, &str)]) -> Result<crate:
     let mut m = meta(&w.admin);
     m.request_id = w.app.ids.request_id();
     m.correlation_id = m.request_id.clone();
-    api::ec2::invoke(&w.app, &params, m).await.map(crate::ec2::Answer).map_err(|e| e.code.to_owned())
+    api::ec2::invoke(&w.app, &params, m).await.map(crate::ec2::Answer).map_err(|e| e.code.to_string())
 }
 
 /// A page's body with this page's own path taken out (the language

@@ -3,7 +3,7 @@
 
 use crate::app::{App, ids::now};
 use crate::ec2::Ctx;
-use crate::ec2::error::Ec2Error;
+use crate::ec2::error::{Code, Ec2Error};
 use crate::ec2::params::Params;
 use crate::ec2::tagging;
 use domain::aggregates::tags::MAX_TAGS;
@@ -37,7 +37,7 @@ pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
     }
     let tags = tagging::specifications(params, "elastic-ip", &["elastic-ip"])?;
     if tags.len() > MAX_TAGS {
-        return Err(Ec2Error::new("TagLimitExceeded", format!("At most {MAX_TAGS} tags may be given.")));
+        return Err(Ec2Error::new(Code::TagLimitExceeded, format!("At most {MAX_TAGS} tags may be given.")));
     }
     Ok(Request { domain, tags })
 }

@@ -4,7 +4,7 @@
 
 use crate::app::{App, ids::now};
 use crate::ec2::Ctx;
-use crate::ec2::error::Ec2Error;
+use crate::ec2::error::{Code, Ec2Error};
 use crate::ec2::params::Params;
 use domain::command::{AddressRef, AssociateAddress};
 use domain::{AllocationId, Command, InstanceId, Reply};
@@ -19,13 +19,19 @@ pub struct Request {
 /// A public IPv4 address as a parameter value.
 pub(crate) fn public_ip(value: &str) -> Result<String, Ec2Error> {
     value.parse::<std::net::Ipv4Addr>().map(|_| value.to_owned()).map_err(|_| {
-        Ec2Error::new("InvalidAddress.Malformed", format!("The specified IP address '{value}' is not valid."))
+        Ec2Error::new(
+            Code::InvalidAddressMalformed,
+            format!("The specified IP address '{value}' is not valid."),
+        )
     })
 }
 
 pub(crate) fn allocation_id(value: &str) -> Result<AllocationId, Ec2Error> {
     AllocationId::parse(value).map_err(|_| {
-        Ec2Error::new("InvalidAllocationID.NotFound", format!("The allocation ID '{value}' does not exist"))
+        Ec2Error::new(
+            Code::InvalidAllocationIdNotFound,
+            format!("The allocation ID '{value}' does not exist"),
+        )
     })
 }
 
@@ -34,7 +40,7 @@ pub(crate) fn address_ref(params: &Params) -> Result<AddressRef, Ec2Error> {
     let get = |name| params.get(name).filter(|v| !v.is_empty());
     match (get("PublicIp"), get("AllocationId")) {
         (Some(_), Some(_)) => Err(Ec2Error::new(
-            "InvalidParameterCombination",
+            Code::InvalidParameterCombination,
             "The parameter PublicIp cannot be used with the parameter AllocationId",
         )),
         (Some(ip), None) => Ok(AddressRef::PublicIp(public_ip(ip)?)),
@@ -47,7 +53,7 @@ pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
     let address = address_ref(params)?;
     let instance = match params.get("InstanceId").filter(|v| !v.is_empty()) {
         Some(id) => InstanceId::parse(id)
-            .map_err(|_| Ec2Error::new("InvalidInstanceID.Malformed", format!("Invalid id: \"{id}\"")))?,
+            .map_err(|_| Ec2Error::new(Code::InvalidInstanceIdMalformed, format!("Invalid id: \"{id}\"")))?,
         None if params.get("NetworkInterfaceId").is_some() => {
             return Err(Ec2Error::invalid("Network interfaces are not supported: give an InstanceId."));
         }

@@ -7,7 +7,7 @@
 use super::volume_items::{attachment_fields, volume_id};
 use crate::app::{App, ids::now, volumes::new_grant};
 use crate::ec2::Ctx;
-use crate::ec2::error::Ec2Error;
+use crate::ec2::error::{Code, Ec2Error};
 use crate::ec2::params::Params;
 use domain::volumes::{AttachVolume, DetachVolume};
 use domain::{Command, InstanceId, VolumeId};
@@ -36,7 +36,7 @@ pub struct DetachRequest {
 
 fn instance_id(text: &str) -> Result<InstanceId, Ec2Error> {
     InstanceId::parse(text)
-        .map_err(|_| Ec2Error::new("InvalidInstanceID.Malformed", format!("Invalid id: \"{text}\"")))
+        .map_err(|_| Ec2Error::new(Code::InvalidInstanceIdMalformed, format!("Invalid id: \"{text}\"")))
 }
 
 pub fn parse_attach(params: &Params) -> Result<Request, Ec2Error> {

@@ -11,7 +11,7 @@
 
 use super::create_volume::VOLUME_TYPES;
 use super::volume_items::snapshot_id;
-use crate::ec2::error::Ec2Error;
+use crate::ec2::error::{Code, Ec2Error};
 use crate::ec2::params::Params;
 use domain::volumes::{BlockDevice, MAX_VOLUME_GIB};
 use std::collections::BTreeMap;
@@ -32,7 +32,7 @@ fn mappings(params: &Params) -> BTreeMap<u64, BTreeMap<String, String>> {
 }
 
 fn invalid(n: u64, why: impl std::fmt::Display) -> Ec2Error {
-    Ec2Error::new("InvalidBlockDeviceMapping", format!("{PREFIX}{n}: {why}"))
+    Ec2Error::new(Code::InvalidBlockDeviceMapping, format!("{PREFIX}{n}: {why}"))
 }
 
 fn boolean(n: u64, field: &str, value: &str) -> Result<bool, Ec2Error> {
@@ -99,7 +99,7 @@ pub(crate) fn for_launch(params: &Params) -> Result<Vec<BlockDevice>, Ec2Error> 
         if let Some(e) = get("Ebs.Encrypted")
             && boolean(n, "Ebs.Encrypted", e)?
         {
-            return Err(Ec2Error::new("UnsupportedOperation", "Encrypted volumes are not supported."));
+            return Err(Ec2Error::new(Code::UnsupportedOperation, "Encrypted volumes are not supported."));
         }
         let delete_on_termination = match get("Ebs.DeleteOnTermination").filter(|v| !v.is_empty()) {
             Some(v) => boolean(n, "Ebs.DeleteOnTermination", v)?,
@@ -128,7 +128,7 @@ pub(crate) fn delete_on_termination(params: &Params) -> Result<Option<Vec<(Strin
         };
         if get("NoDevice").is_some() || get("VirtualName").is_some() {
             return Err(Ec2Error::new(
-                "UnsupportedOperation",
+                Code::UnsupportedOperation,
                 "Only Ebs.DeleteOnTermination of a mapped volume can be modified (detach a volume with \
                  DetachVolume).",
             ));

@@ -6,7 +6,7 @@
 use super::volume_items::snapshot_id;
 use crate::app::{App, ids::now};
 use crate::ec2::Ctx;
-use crate::ec2::error::Ec2Error;
+use crate::ec2::error::{Code, Ec2Error};
 use crate::ec2::params::Params;
 use crate::ec2::tagging;
 use domain::aggregates::tags::MAX_TAGS;
@@ -25,7 +25,7 @@ pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
     let source = snapshot_id(params.required("SourceSnapshotId")?)?;
     let source_region = params.required("SourceRegion")?.to_owned();
     if params.bool("Encrypted")? == Some(true) {
-        return Err(Ec2Error::new("UnsupportedOperation", "Encrypted snapshots are not supported."));
+        return Err(Ec2Error::new(Code::UnsupportedOperation, "Encrypted snapshots are not supported."));
     }
     let description = params.get("Description").unwrap_or("").to_owned();
     if description.len() > 255 {
@@ -33,7 +33,7 @@ pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
     }
     let tags = tagging::specifications(params, "snapshot", &["snapshot"])?;
     if tags.len() > MAX_TAGS {
-        return Err(Ec2Error::new("TagLimitExceeded", format!("At most {MAX_TAGS} tags may be given.")));
+        return Err(Ec2Error::new(Code::TagLimitExceeded, format!("At most {MAX_TAGS} tags may be given.")));
     }
     Ok(Request { source, source_region, description, tags })
 }

@@ -8,7 +8,7 @@
 
 use crate::app::{App, ids::now};
 use crate::ec2::Ctx;
-use crate::ec2::error::Ec2Error;
+use crate::ec2::error::{Code, Ec2Error};
 use crate::ec2::params::Params;
 use domain::images::CreateImage;
 use domain::{Command, ImageKind, InstanceId};
@@ -26,12 +26,12 @@ pub struct Request {
 pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
     let text = params.required("InstanceId")?;
     let instance = InstanceId::parse(text)
-        .map_err(|_| Ec2Error::new("InvalidInstanceID.Malformed", format!("Invalid id: \"{text}\"")))?;
+        .map_err(|_| Ec2Error::new(Code::InvalidInstanceIdMalformed, format!("Invalid id: \"{text}\"")))?;
     let name = params.required("Name")?;
     let allowed = |c: char| c.is_ascii_alphanumeric() || "()[] ./-'@_".contains(c);
     if name.len() < 3 || name.len() > 128 || !name.chars().all(allowed) {
         return Err(Ec2Error::new(
-            "InvalidAMIName.Malformed",
+            Code::InvalidAmiNameMalformed,
             format!(
                 "AMI names must be between 3 and 128 characters long, and may contain letters, numbers, \
                  '(', ')', '.', '-', '/' and '_' ({name:?})"

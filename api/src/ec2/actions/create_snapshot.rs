@@ -5,7 +5,7 @@
 use super::volume_items::{snapshot_fields, volume_id};
 use crate::app::{App, ids::now};
 use crate::ec2::Ctx;
-use crate::ec2::error::Ec2Error;
+use crate::ec2::error::{Code, Ec2Error};
 use crate::ec2::params::Params;
 use crate::ec2::tagging;
 use domain::aggregates::tags::MAX_TAGS;
@@ -34,7 +34,7 @@ fn description(params: &Params) -> Result<String, Ec2Error> {
 fn tags(params: &Params) -> Result<Vec<Tag>, Ec2Error> {
     let tags = tagging::specifications(params, "snapshot", &["snapshot"])?;
     if tags.len() > MAX_TAGS {
-        return Err(Ec2Error::new("TagLimitExceeded", format!("At most {MAX_TAGS} tags may be given.")));
+        return Err(Ec2Error::new(Code::TagLimitExceeded, format!("At most {MAX_TAGS} tags may be given.")));
     }
     Ok(tags)
 }
@@ -50,7 +50,7 @@ pub fn parse_one(params: &Params) -> Result<Request, Ec2Error> {
 pub fn parse_of_instance(params: &Params) -> Result<Request, Ec2Error> {
     let text = params.required("InstanceSpecification.InstanceId")?;
     let instance = InstanceId::parse(text)
-        .map_err(|_| Ec2Error::new("InvalidInstanceID.Malformed", format!("Invalid id: \"{text}\"")))?;
+        .map_err(|_| Ec2Error::new(Code::InvalidInstanceIdMalformed, format!("Invalid id: \"{text}\"")))?;
     Ok(Request::OfInstance {
         instance,
         description: description(params)?,

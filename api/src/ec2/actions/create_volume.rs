@@ -7,7 +7,7 @@
 use super::volume_items::{snapshot_id, volume_fields};
 use crate::app::{App, ids::now};
 use crate::ec2::Ctx;
-use crate::ec2::error::Ec2Error;
+use crate::ec2::error::{Code, Ec2Error};
 use crate::ec2::params::Params;
 use crate::ec2::tagging;
 use domain::aggregates::tags::MAX_TAGS;
@@ -41,7 +41,7 @@ pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
     let snapshot = params.get("SnapshotId").filter(|s| !s.is_empty()).map(snapshot_id).transpose()?;
     if size_gib.is_none() && snapshot.is_none() {
         return Err(Ec2Error::new(
-            "MissingParameter",
+            Code::MissingParameter,
             "The request must contain the parameter size or snapshotId",
         ));
     }
@@ -55,14 +55,14 @@ pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
         )));
     }
     if params.bool("Encrypted")? == Some(true) {
-        return Err(Ec2Error::new("UnsupportedOperation", "Encrypted volumes are not supported."));
+        return Err(Ec2Error::new(Code::UnsupportedOperation, "Encrypted volumes are not supported."));
     }
     if params.bool("MultiAttachEnabled")? == Some(true) {
-        return Err(Ec2Error::new("UnsupportedOperation", "Multi-attach volumes are not supported."));
+        return Err(Ec2Error::new(Code::UnsupportedOperation, "Multi-attach volumes are not supported."));
     }
     let tags = tagging::specifications(params, "volume", &["volume"])?;
     if tags.len() > MAX_TAGS {
-        return Err(Ec2Error::new("TagLimitExceeded", format!("At most {MAX_TAGS} tags may be given.")));
+        return Err(Ec2Error::new(Code::TagLimitExceeded, format!("At most {MAX_TAGS} tags may be given.")));
     }
     let client_token = params.get("ClientToken").filter(|t| !t.is_empty()).map(str::to_owned);
     if client_token.as_ref().is_some_and(|t| t.len() > 64) {
@@ -128,7 +128,7 @@ fn made_before(app: &App, ctx: &Ctx, volume: &VolumeId, r: &Request) -> Result<b
         Ok(true)
     } else {
         Err(Ec2Error::new(
-            "IdempotentParameterMismatch",
+            Code::IdempotentParameterMismatch,
             "The client token was already used with different parameters",
         ))
     }

@@ -2,7 +2,7 @@
 
 use crate::app::{App, ids::now};
 use crate::ec2::Ctx;
-use crate::ec2::error::Ec2Error;
+use crate::ec2::error::{Code, Ec2Error};
 use crate::ec2::params::Params;
 use domain::command::DeleteKeyPair;
 use domain::{Command, KeyPairId};
@@ -17,7 +17,7 @@ pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
     let name = params.get("KeyName").filter(|n| !n.is_empty()).map(str::to_owned);
     let id = match params.get("KeyPairId").filter(|n| !n.is_empty()) {
         Some(id) => Some(KeyPairId::parse(id).map_err(|_| {
-            Ec2Error::new("InvalidKeyPair.NotFound", format!("The key pair '{id}' does not exist"))
+            Ec2Error::new(Code::InvalidKeyPairNotFound, format!("The key pair '{id}' does not exist"))
         })?),
         None => None,
     };

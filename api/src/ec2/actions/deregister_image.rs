@@ -3,7 +3,7 @@
 
 use crate::app::{App, ids::now};
 use crate::ec2::Ctx;
-use crate::ec2::error::Ec2Error;
+use crate::ec2::error::{Code, Ec2Error};
 use crate::ec2::params::Params;
 use domain::command::DeregisterImage;
 use domain::{Command, ImageId};
@@ -15,7 +15,7 @@ pub struct Request {
 
 pub(crate) fn image_id(text: &str) -> Result<ImageId, Ec2Error> {
     ImageId::parse(text)
-        .map_err(|_| Ec2Error::new("InvalidAMIID.Malformed", format!("Invalid id: \"{text}\"")))
+        .map_err(|_| Ec2Error::new(Code::InvalidAmiIdMalformed, format!("Invalid id: \"{text}\"")))
 }
 
 pub fn parse(params: &Params) -> Result<Request, Ec2Error> {

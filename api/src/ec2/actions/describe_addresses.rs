@@ -4,7 +4,7 @@
 use super::associate_address::{allocation_id, public_ip};
 use crate::app::App;
 use crate::ec2::Ctx;
-use crate::ec2::error::Ec2Error;
+use crate::ec2::error::{Code, Ec2Error};
 use crate::ec2::filter::{all_match, check_names};
 use crate::ec2::params::{Filter, Params};
 use crate::ec2::tagging::tag_set;
@@ -80,7 +80,10 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
                 chosen.insert(id);
             }
             None => {
-                return Err(Ec2Error::new("InvalidAddress.NotFound", format!("Address '{ip}' not found.")));
+                return Err(Ec2Error::new(
+                    Code::InvalidAddressNotFound,
+                    format!("Address '{ip}' not found."),
+                ));
             }
         }
     }
@@ -91,7 +94,7 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
             }
             None => {
                 return Err(Ec2Error::new(
-                    "InvalidAllocationID.NotFound",
+                    Code::InvalidAllocationIdNotFound,
                     format!("The allocation ID '{id}' does not exist"),
                 ));
             }

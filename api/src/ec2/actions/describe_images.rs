@@ -7,7 +7,7 @@
 
 use crate::app::App;
 use crate::ec2::Ctx;
-use crate::ec2::error::Ec2Error;
+use crate::ec2::error::{Code, Ec2Error};
 use crate::ec2::filter::{all_match, check_names};
 use crate::ec2::params::{Filter, Params};
 use crate::ec2::render::iso_time;
@@ -50,7 +50,7 @@ pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
         .into_iter()
         .map(|s| {
             ImageId::parse(s)
-                .map_err(|_| Ec2Error::new("InvalidAMIID.Malformed", format!("Invalid id: \"{s}\"")))
+                .map_err(|_| Ec2Error::new(Code::InvalidAmiIdMalformed, format!("Invalid id: \"{s}\"")))
         })
         .collect::<Result<Vec<_>, _>>()?;
     let filters = params.filters()?;
@@ -117,7 +117,7 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
         }
         if !missing.is_empty() {
             return Err(Ec2Error::new(
-                "InvalidAMIID.NotFound",
+                Code::InvalidAmiIdNotFound,
                 format!("The image id '[{}]' does not exist", missing.join(", ")),
             ));
         }

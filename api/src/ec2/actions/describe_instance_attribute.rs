@@ -2,7 +2,7 @@
 
 use crate::app::App;
 use crate::ec2::Ctx;
-use crate::ec2::error::Ec2Error;
+use crate::ec2::error::{Code, Ec2Error};
 use crate::ec2::params::Params;
 use crate::ec2::render::group_set;
 use base64::Engine;
@@ -32,7 +32,7 @@ pub struct Request {
 pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
     let id = params.required("InstanceId")?;
     let instance = InstanceId::parse(id)
-        .map_err(|_| Ec2Error::new("InvalidInstanceID.Malformed", format!("Invalid id: \"{id}\"")))?;
+        .map_err(|_| Ec2Error::new(Code::InvalidInstanceIdMalformed, format!("Invalid id: \"{id}\"")))?;
     let attribute = params.required("Attribute")?;
     if !ATTRIBUTES.contains(&attribute) {
         return Err(Ec2Error::invalid(format!(

@@ -4,7 +4,7 @@
 use super::instance_ids;
 use crate::app::App;
 use crate::ec2::Ctx;
-use crate::ec2::error::Ec2Error;
+use crate::ec2::error::{Code, Ec2Error};
 use crate::ec2::filter::{all_match, check_names};
 use crate::ec2::paging::Page;
 use crate::ec2::params::{Filter, Params};
@@ -37,7 +37,7 @@ pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
     let page = Page::parse(params, 5, 1000)?;
     if !ids.is_empty() && page.size.is_some() {
         return Err(Ec2Error::new(
-            "InvalidParameterCombination",
+            Code::InvalidParameterCombination,
             "The parameter instancesSet cannot be used with the parameter maxResults",
         ));
     }

@@ -4,7 +4,7 @@
 
 use crate::app::App;
 use crate::ec2::Ctx;
-use crate::ec2::error::Ec2Error;
+use crate::ec2::error::{Code, Ec2Error};
 use crate::ec2::filter::{any_matches, check_names};
 use crate::ec2::paging::Page;
 use crate::ec2::params::{Filter, Params};
@@ -74,7 +74,7 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
         r.names.iter().filter(|n| !types.iter().any(|t| &t.name == *n)).map(String::as_str).collect();
     if !unknown.is_empty() {
         return Err(Ec2Error::new(
-            "InvalidInstanceType",
+            Code::InvalidInstanceType,
             format!("The following supplied instance types do not exist: [{}]", unknown.join(", ")),
         ));
     }
@@ -82,7 +82,7 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
         None => 0,
         Some(after) => match types.iter().position(|t| &t.name == after) {
             Some(i) => i + 1,
-            None => return Err(Ec2Error::new("InvalidPaginationToken", "Invalid NextToken")),
+            None => return Err(Ec2Error::new(Code::InvalidPaginationToken, "Invalid NextToken")),
         },
     };
     let candidates = types[start..]

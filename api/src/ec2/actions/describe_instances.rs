@@ -3,7 +3,7 @@
 use super::instance_ids;
 use crate::app::App;
 use crate::ec2::Ctx;
-use crate::ec2::error::Ec2Error;
+use crate::ec2::error::{Code, Ec2Error};
 use crate::ec2::filter::{all_match, check_names, tagged};
 use crate::ec2::params::{Filter, Params};
 use crate::ec2::render::reservation_item;
@@ -62,7 +62,7 @@ pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
         None => None,
         Some(_) if !ids.is_empty() => {
             return Err(Ec2Error::new(
-                "InvalidParameterCombination",
+                Code::InvalidParameterCombination,
                 "The parameter instancesSet cannot be used with the parameter maxResults",
             ));
         }
@@ -82,7 +82,7 @@ pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
                 .and_then(|b| String::from_utf8(b).ok())
                 .and_then(|s| InstanceId::parse(&s).ok())
                 .ok_or_else(|| {
-                    Ec2Error::new("InvalidPaginationToken", format!("Invalid NextToken: {token}"))
+                    Ec2Error::new(Code::InvalidPaginationToken, format!("Invalid NextToken: {token}"))
                 })?;
             Some(id)
         }

@@ -2,7 +2,7 @@
 
 use crate::app::App;
 use crate::ec2::Ctx;
-use crate::ec2::error::Ec2Error;
+use crate::ec2::error::{Code, Ec2Error};
 use crate::ec2::filter::{all_match, check_names};
 use crate::ec2::params::{Filter, Params};
 use crate::ec2::render::iso_time;
@@ -36,7 +36,7 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
     for name in &r.names {
         if !mine.iter().any(|(n, _)| n == name) {
             return Err(Ec2Error::new(
-                "InvalidKeyPair.NotFound",
+                Code::InvalidKeyPairNotFound,
                 format!("The key pair '{name}' does not exist"),
             ));
         }
@@ -44,7 +44,7 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
     for id in &r.ids {
         if !mine.iter().any(|(_, k)| k.id.as_str() == id) {
             return Err(Ec2Error::new(
-                "InvalidKeyPair.NotFound",
+                Code::InvalidKeyPairNotFound,
                 format!("The key pair '{id}' does not exist"),
             ));
         }

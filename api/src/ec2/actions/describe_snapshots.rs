@@ -5,7 +5,7 @@
 use super::volume_items::{progress, snapshot_fields, snapshot_ids};
 use crate::app::App;
 use crate::ec2::Ctx;
-use crate::ec2::error::Ec2Error;
+use crate::ec2::error::{Code, Ec2Error};
 use crate::ec2::filter::{all_match, check_names};
 use crate::ec2::paging::Page;
 use crate::ec2::params::{Filter, Params};
@@ -72,7 +72,7 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
     for id in &r.ids {
         if view.snapshots.get(id).is_none_or(|row| !visible(row)) {
             return Err(Ec2Error::new(
-                "InvalidSnapshot.NotFound",
+                Code::InvalidSnapshotNotFound,
                 format!("The snapshot '{id}' does not exist."),
             ));
         }

@@ -5,7 +5,7 @@
 use super::volume_items::volume_ids;
 use crate::app::App;
 use crate::ec2::Ctx;
-use crate::ec2::error::Ec2Error;
+use crate::ec2::error::{Code, Ec2Error};
 use crate::ec2::filter::{all_match, check_names};
 use crate::ec2::paging::Page;
 use crate::ec2::params::{Filter, Params};
@@ -55,7 +55,7 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
     for id in &r.ids {
         if view.volumes.get(id).is_none_or(|row| &row.account != account) {
             return Err(Ec2Error::new(
-                "InvalidVolume.NotFound",
+                Code::InvalidVolumeNotFound,
                 format!("The volume '{id}' does not exist."),
             ));
         }

@@ -4,7 +4,7 @@
 use super::volume_items::{volume_fields, volume_ids};
 use crate::app::App;
 use crate::ec2::Ctx;
-use crate::ec2::error::Ec2Error;
+use crate::ec2::error::{Code, Ec2Error};
 use crate::ec2::filter::{all_match, check_names};
 use crate::ec2::paging::Page;
 use crate::ec2::params::{Filter, Params};
@@ -76,7 +76,7 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
     for id in &r.ids {
         if mine(id).is_none() {
             return Err(Ec2Error::new(
-                "InvalidVolume.NotFound",
+                Code::InvalidVolumeNotFound,
                 format!("The volume '{id}' does not exist."),
             ));
         }

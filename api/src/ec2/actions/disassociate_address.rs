@@ -4,7 +4,7 @@
 use super::associate_address::public_ip;
 use crate::app::{App, ids::now};
 use crate::ec2::Ctx;
-use crate::ec2::error::Ec2Error;
+use crate::ec2::error::{Code, Ec2Error};
 use crate::ec2::params::Params;
 use domain::command::{DisassociateAddress, DisassociateRef};
 use domain::{AssociationId, Command};
@@ -19,14 +19,14 @@ pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
     let address = match (get("PublicIp"), get("AssociationId")) {
         (Some(_), Some(_)) => {
             return Err(Ec2Error::new(
-                "InvalidParameterCombination",
+                Code::InvalidParameterCombination,
                 "The parameter PublicIp cannot be used with the parameter AssociationId",
             ));
         }
         (Some(ip), None) => DisassociateRef::PublicIp(public_ip(ip)?),
         (None, Some(id)) => DisassociateRef::Association(AssociationId::parse(id).map_err(|_| {
             Ec2Error::new(
-                "InvalidAssociationID.NotFound",
+                Code::InvalidAssociationIdNotFound,
                 format!("The association ID '{id}' does not exist"),
             )
         })?),

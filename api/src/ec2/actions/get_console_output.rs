@@ -3,7 +3,7 @@
 
 use crate::app::App;
 use crate::ec2::Ctx;
-use crate::ec2::error::Ec2Error;
+use crate::ec2::error::{Code, Ec2Error};
 use crate::ec2::params::Params;
 use crate::ec2::render::iso_time;
 use base64::Engine;
@@ -20,7 +20,7 @@ pub struct Request {
 pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
     let id = params.required("InstanceId")?;
     let instance = InstanceId::parse(id)
-        .map_err(|_| Ec2Error::new("InvalidInstanceID.Malformed", format!("Invalid id: \"{id}\"")))?;
+        .map_err(|_| Ec2Error::new(Code::InvalidInstanceIdMalformed, format!("Invalid id: \"{id}\"")))?;
     Ok(Request { instance })
 }
 
@@ -35,7 +35,7 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
     let output = match (app.consoles.get(), node) {
         (Some(consoles), Some(node)) => consoles.console_output(&node, &r.instance).map_err(|e| {
             tracing::warn!(error = %e, instance = %r.instance, "console output unavailable");
-            Ec2Error::new("Unavailable", "The console output of this instance cannot be read now")
+            Ec2Error::new(Code::Unavailable, "The console output of this instance cannot be read now")
         })?,
         _ => None,
     };

@@ -3,7 +3,7 @@
 use super::create_key_pair::key_name;
 use crate::app::{App, ids::now};
 use crate::ec2::Ctx;
-use crate::ec2::error::Ec2Error;
+use crate::ec2::error::{Code, Ec2Error};
 use crate::ec2::params::Params;
 use crate::ec2::tagging;
 use crate::keys;
@@ -34,7 +34,7 @@ pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
         .unwrap_or_else(|| material.to_owned());
-    let public = keys::import(&decoded).map_err(|e| Ec2Error::new("InvalidKey.Format", e.to_string()))?;
+    let public = keys::import(&decoded).map_err(|e| Ec2Error::new(Code::InvalidKeyFormat, e.to_string()))?;
     Ok(Request { name, public, tags: tagging::specifications(params, "key-pair", &["key-pair"])? })
 }
 

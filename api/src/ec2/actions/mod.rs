@@ -48,18 +48,23 @@ mod snapshot_attribute;
 mod volume_attribute;
 mod volume_items;
 
+#[cfg(test)]
+mod parser_tests;
+
 /// The volume types CreateVolume accepts (the console offers them).
 pub use create_volume::VOLUME_TYPES;
 
 use crate::app::App;
 use crate::ec2::Ctx;
-use crate::ec2::error::Ec2Error;
+use crate::ec2::access::Access;
+use crate::ec2::error::{Code, Ec2Error};
 use crate::ec2::params::Params;
 
-/// The registry: each action, the module that parses and runs it, and
-/// whether it changes anything (DryRun and authorization depend on it).
+/// The registry: each action, the module that parses and runs it, and who
+/// may call it (its [`Access`]: authorization, DryRun and which refusals
+/// are recorded depend on it).
 macro_rules! actions {
-    ($($name:ident => $module:ident :: $parse:ident, changes: $changes:literal;)+) => {
+    ($($name:ident => $module:ident :: $parse:ident, access: $access:ident;)+) => {
         /// Every action this endpoint answers, parsed.
         #[derive(Debug)]
         pub enum Action {
@@ -74,26 +79,16 @@ macro_rules! actions {
             pub fn parse(name: &str, params: &Params) -> Result<Action, Ec2Error> {
                 match name {
                     $(stringify!($name) => Ok(Action::$name($module::$parse(params)?)),)+
-                    other => Err(Ec2Error::new(
-                        "InvalidAction",
-                        format!("The action {other} is not valid for this web service."),
-                    )),
+                    other => Err(invalid_action(other)),
                 }
             }
 
-            /// Whether the action named `name` changes anything; `None`
-            /// for a name this endpoint does not answer.
-            pub fn changes_by_name(name: &str) -> Option<bool> {
+            /// Who may call the action named `name`; `None` for a name
+            /// this endpoint does not answer.
+            pub fn access_by_name(name: &str) -> Option<Access> {
                 match name {
-                    $(stringify!($name) => Some($changes),)+
+                    $(stringify!($name) => Some(Access::$access),)+
                     _ => None,
-                }
-            }
-
-            /// Does the action change anything (as opposed to describe)?
-            pub fn changes(&self) -> bool {
-                match self {
-                    $(Action::$name(_) => $changes),+
                 }
             }
 
@@ -107,63 +102,68 @@ macro_rules! actions {
 }
 
 actions! {
-    RunInstances => run_instances::parse, changes: true;
-    DescribeInstances => describe_instances::parse, changes: false;
-    TerminateInstances => instance_states::parse_terminate, changes: true;
-    StopInstances => instance_states::parse_stop, changes: true;
-    StartInstances => instance_states::parse_start, changes: true;
-    RebootInstances => instance_states::parse_reboot, changes: true;
-    DescribeInstanceStatus => describe_instance_status::parse, changes: false;
-    DescribeInstanceAttribute => describe_instance_attribute::parse, changes: false;
-    ModifyInstanceAttribute => modify_instance_attribute::parse, changes: true;
-    GetConsoleOutput => get_console_output::parse, changes: false;
-    DescribeInstanceTypes => describe_instance_types::parse, changes: false;
-    ModifyInstanceTypeAttribute => modify_instance_type_attribute::parse, changes: true;
-    DescribeImages => describe_images::parse, changes: false;
-    RegisterImage => register_image::parse, changes: true;
-    DeregisterImage => deregister_image::parse, changes: true;
-    CreateImage => create_image::parse, changes: true;
-    DescribeImageAttribute => image_attribute::parse_describe, changes: false;
-    ModifyImageAttribute => image_attribute::parse_modify, changes: true;
-    ResetImageAttribute => image_attribute::parse_reset, changes: true;
-    DescribeRegions => describe_regions::parse, changes: false;
-    DescribeAvailabilityZones => describe_availability_zones::parse, changes: false;
-    DescribeAccountAttributes => describe_account_attributes::parse, changes: false;
-    CreateKeyPair => create_key_pair::parse, changes: true;
-    ImportKeyPair => import_key_pair::parse, changes: true;
-    DescribeKeyPairs => describe_key_pairs::parse, changes: false;
-    DeleteKeyPair => delete_key_pair::parse, changes: true;
-    CreateSecurityGroup => create_security_group::parse, changes: true;
-    DeleteSecurityGroup => delete_security_group::parse, changes: true;
-    DescribeSecurityGroups => describe_security_groups::parse, changes: false;
-    AuthorizeSecurityGroupIngress => security_group_rules::parse_authorize_ingress, changes: true;
-    AuthorizeSecurityGroupEgress => security_group_rules::parse_authorize_egress, changes: true;
-    RevokeSecurityGroupIngress => security_group_rules::parse_revoke_ingress, changes: true;
-    RevokeSecurityGroupEgress => security_group_rules::parse_revoke_egress, changes: true;
-    AllocateAddress => allocate_address::parse, changes: true;
-    AssociateAddress => associate_address::parse, changes: true;
-    DisassociateAddress => disassociate_address::parse, changes: true;
-    ReleaseAddress => release_address::parse, changes: true;
-    DescribeAddresses => describe_addresses::parse, changes: false;
-    CreateTags => create_tags::parse, changes: true;
-    DeleteTags => delete_tags::parse, changes: true;
-    DescribeTags => describe_tags::parse, changes: false;
-    CreateVolume => create_volume::parse, changes: true;
-    DescribeVolumes => describe_volumes::parse, changes: false;
-    DeleteVolume => delete_volume::parse, changes: true;
-    AttachVolume => attach_volume::parse_attach, changes: true;
-    DetachVolume => attach_volume::parse_detach, changes: true;
-    DescribeVolumeStatus => describe_volume_status::parse, changes: false;
-    DescribeVolumeAttribute => volume_attribute::parse_describe, changes: false;
-    ModifyVolumeAttribute => volume_attribute::parse_modify, changes: true;
-    CreateSnapshot => create_snapshot::parse_one, changes: true;
-    CreateSnapshots => create_snapshot::parse_of_instance, changes: true;
-    DescribeSnapshots => describe_snapshots::parse, changes: false;
-    DeleteSnapshot => delete_snapshot::parse, changes: true;
-    CopySnapshot => copy_snapshot::parse, changes: true;
-    DescribeSnapshotAttribute => snapshot_attribute::parse_describe, changes: false;
-    ModifySnapshotAttribute => snapshot_attribute::parse_modify, changes: true;
-    ResetSnapshotAttribute => snapshot_attribute::parse_reset, changes: true;
+    RunInstances => run_instances::parse, access: Change;
+    DescribeInstances => describe_instances::parse, access: Read;
+    TerminateInstances => instance_states::parse_terminate, access: Change;
+    StopInstances => instance_states::parse_stop, access: Change;
+    StartInstances => instance_states::parse_start, access: Change;
+    RebootInstances => instance_states::parse_reboot, access: Change;
+    DescribeInstanceStatus => describe_instance_status::parse, access: Read;
+    DescribeInstanceAttribute => describe_instance_attribute::parse, access: Read;
+    ModifyInstanceAttribute => modify_instance_attribute::parse, access: Change;
+    GetConsoleOutput => get_console_output::parse, access: Read;
+    DescribeInstanceTypes => describe_instance_types::parse, access: Read;
+    ModifyInstanceTypeAttribute => modify_instance_type_attribute::parse, access: CloudAdmin;
+    DescribeImages => describe_images::parse, access: Read;
+    RegisterImage => register_image::parse, access: Change;
+    DeregisterImage => deregister_image::parse, access: Change;
+    CreateImage => create_image::parse, access: Change;
+    DescribeImageAttribute => image_attribute::parse_describe, access: Read;
+    ModifyImageAttribute => image_attribute::parse_modify, access: Change;
+    ResetImageAttribute => image_attribute::parse_reset, access: Change;
+    DescribeRegions => describe_regions::parse, access: Read;
+    DescribeAvailabilityZones => describe_availability_zones::parse, access: Read;
+    DescribeAccountAttributes => describe_account_attributes::parse, access: Read;
+    CreateKeyPair => create_key_pair::parse, access: Change;
+    ImportKeyPair => import_key_pair::parse, access: Change;
+    DescribeKeyPairs => describe_key_pairs::parse, access: Read;
+    DeleteKeyPair => delete_key_pair::parse, access: Change;
+    CreateSecurityGroup => create_security_group::parse, access: Change;
+    DeleteSecurityGroup => delete_security_group::parse, access: Change;
+    DescribeSecurityGroups => describe_security_groups::parse, access: Read;
+    AuthorizeSecurityGroupIngress => security_group_rules::parse_authorize_ingress, access: Change;
+    AuthorizeSecurityGroupEgress => security_group_rules::parse_authorize_egress, access: Change;
+    RevokeSecurityGroupIngress => security_group_rules::parse_revoke_ingress, access: Change;
+    RevokeSecurityGroupEgress => security_group_rules::parse_revoke_egress, access: Change;
+    AllocateAddress => allocate_address::parse, access: Change;
+    AssociateAddress => associate_address::parse, access: Change;
+    DisassociateAddress => disassociate_address::parse, access: Change;
+    ReleaseAddress => release_address::parse, access: Change;
+    DescribeAddresses => describe_addresses::parse, access: Read;
+    CreateTags => create_tags::parse, access: Change;
+    DeleteTags => delete_tags::parse, access: Change;
+    DescribeTags => describe_tags::parse, access: Read;
+    CreateVolume => create_volume::parse, access: Change;
+    DescribeVolumes => describe_volumes::parse, access: Read;
+    DeleteVolume => delete_volume::parse, access: Change;
+    AttachVolume => attach_volume::parse_attach, access: Change;
+    DetachVolume => attach_volume::parse_detach, access: Change;
+    DescribeVolumeStatus => describe_volume_status::parse, access: Read;
+    DescribeVolumeAttribute => volume_attribute::parse_describe, access: Read;
+    ModifyVolumeAttribute => volume_attribute::parse_modify, access: Change;
+    CreateSnapshot => create_snapshot::parse_one, access: Change;
+    CreateSnapshots => create_snapshot::parse_of_instance, access: Change;
+    DescribeSnapshots => describe_snapshots::parse, access: Read;
+    DeleteSnapshot => delete_snapshot::parse, access: Change;
+    CopySnapshot => copy_snapshot::parse, access: Change;
+    DescribeSnapshotAttribute => snapshot_attribute::parse_describe, access: Read;
+    ModifySnapshotAttribute => snapshot_attribute::parse_modify, access: Change;
+    ResetSnapshotAttribute => snapshot_attribute::parse_reset, access: Change;
+}
+
+/// EC2's answer to an action it does not know.
+pub fn invalid_action(name: &str) -> Ec2Error {
+    Ec2Error::new(Code::InvalidAction, format!("The action {name} is not valid for this web service."))
 }
 
 /// Parses `prefix.N` instance ids; a malformed one is EC2's
@@ -174,7 +174,7 @@ pub(crate) fn instance_ids(params: &Params, prefix: &str) -> Result<Vec<domain::
         .into_iter()
         .map(|s| {
             domain::InstanceId::parse(s)
-                .map_err(|_| Ec2Error::new("InvalidInstanceID.Malformed", format!("Invalid id: \"{s}\"")))
+                .map_err(|_| Ec2Error::new(Code::InvalidInstanceIdMalformed, format!("Invalid id: \"{s}\"")))
         })
         .collect()
 }

@@ -5,7 +5,7 @@
 use super::run_instances::{shutdown_behavior, user_data};
 use crate::app::{App, ids::now};
 use crate::ec2::Ctx;
-use crate::ec2::error::Ec2Error;
+use crate::ec2::error::{Code, Ec2Error};
 use crate::ec2::params::Params;
 use domain::command::{AttributeChange, ModifyInstanceAttribute};
 use domain::{Command, InstanceId};
@@ -27,7 +27,7 @@ fn boolean(value: &str) -> Result<bool, Ec2Error> {
 pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
     let id = params.required("InstanceId")?;
     let instance = InstanceId::parse(id)
-        .map_err(|_| Ec2Error::new("InvalidInstanceID.Malformed", format!("Invalid id: \"{id}\"")))?;
+        .map_err(|_| Ec2Error::new(Code::InvalidInstanceIdMalformed, format!("Invalid id: \"{id}\"")))?;
     // Either `Attribute` + `Value`, or `<Attribute>.Value` (newer clients).
     let pick = |name: &str| {
         params.get(&format!("{name}.Value")).or_else(|| {
@@ -40,7 +40,7 @@ pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
         ["Kernel", "Ramdisk", "SourceDestCheck", "EbsOptimized", "SriovNetSupport", "EnaSupport"];
     if let Some(name) = unsupported.iter().find(|n| pick(n).is_some()) {
         return Err(Ec2Error::new(
-            "UnsupportedOperation",
+            Code::UnsupportedOperation,
             format!("The instance attribute '{name}' cannot be modified in Yukari"),
         ));
     }
@@ -51,7 +51,7 @@ pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
         let mut refs = Vec::with_capacity(groups.len());
         for id in groups {
             let id = domain::SecurityGroupId::parse(id)
-                .map_err(|_| Ec2Error::new("InvalidGroupId.Malformed", format!("Invalid id: \"{id}\"")))?;
+                .map_err(|_| Ec2Error::new(Code::InvalidGroupIdMalformed, format!("Invalid id: \"{id}\"")))?;
             refs.push(domain::command::GroupRef::Id(id));
         }
         AttributeChange::Groups(refs)

@@ -40,12 +40,6 @@ pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
 }
 
 pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
-    if !app.is_cloud_admin(ctx.account()) {
-        return Err(Ec2Error::new(
-            "UnauthorizedOperation",
-            "Only the cloud administrator changes instance types.",
-        ));
-    }
     let command = Command::ModifyInstanceTypeAttribute(ModifyInstanceTypeAttribute {
         name: r.name,
         cpus: r.cpus,

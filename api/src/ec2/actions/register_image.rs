@@ -18,7 +18,7 @@ use super::block_device_mappings;
 use crate::app::images::{ImageSupport, ObjectReadError};
 use crate::app::{App, ids::now};
 use crate::ec2::Ctx;
-use crate::ec2::error::Ec2Error;
+use crate::ec2::error::{Code, Ec2Error};
 use crate::ec2::params::Params;
 use domain::buckets::{BlobRef, BucketName, Caller, Permission};
 use domain::command::{BundleRegistration, RegisterImage};
@@ -57,7 +57,7 @@ fn image_id(params: &Params, name: &str) -> Result<Option<ImageId>, Ec2Error> {
         .filter(|s| !s.is_empty())
         .map(|s| {
             ImageId::parse(s)
-                .map_err(|_| Ec2Error::new("InvalidAMIID.Malformed", format!("Invalid id: \"{s}\"")))
+                .map_err(|_| Ec2Error::new(Code::InvalidAmiIdMalformed, format!("Invalid id: \"{s}\"")))
         })
         .transpose()
 }
@@ -84,7 +84,7 @@ pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
     let source = match (location, root) {
         (Some(_), _) if !devices.is_empty() => {
             return Err(Ec2Error::new(
-                "InvalidParameterCombination",
+                Code::InvalidParameterCombination,
                 "A bundle (ImageLocation) is registered without BlockDeviceMapping: its root device is \
                  the bundled image",
             ));
@@ -137,7 +137,7 @@ struct BundleRequest {
 }
 
 fn invalid_manifest(message: impl Into<String>) -> Ec2Error {
-    Ec2Error::new("InvalidManifest", message)
+    Ec2Error::new(Code::InvalidManifest, message)
 }
 
 fn read_failed(what: &str, e: ObjectReadError) -> Ec2Error {
@@ -168,7 +168,7 @@ fn readable(
         .ok_or_else(|| invalid_manifest(format!("The bucket {bucket} does not exist")))?;
     let v = b.latest(key).ok_or_else(|| invalid_manifest(format!("{bucket}/{key} does not exist")))?;
     if !v.acl.allows(caller, Permission::Read) {
-        return Err(Ec2Error::new("AuthFailure", format!("Not authorized to read {bucket}/{key}")));
+        return Err(Ec2Error::new(Code::AuthFailure, format!("Not authorized to read {bucket}/{key}")));
     }
     // Nodes read bundles as the cloud does (`aws-exec-read`): refuse now
     // what no node could fetch later, as EC2 does.
@@ -221,7 +221,10 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
         ramdisk: r.ramdisk,
     };
     let support: &ImageSupport = app.images.get().ok_or_else(|| {
-        Ec2Error::new("Unsupported", "This cloud has no object store or certificate to register bundles with")
+        Ec2Error::new(
+            Code::Unsupported,
+            "This cloud has no object store or certificate to register bundles with",
+        )
     })?;
     let account = ctx.account().clone();
     let caller = Caller::Account { account: account.clone(), cloud_admin: app.is_cloud_admin(&account) };
@@ -242,7 +245,7 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
     let owner = manifest.account_id.replace('-', "");
     if owner != account.as_str() {
         return Err(Ec2Error::new(
-            "AuthFailure",
+            Code::AuthFailure,
             format!("The manifest {location} was bundled for account {owner}, not for yours ({account})"),
         ));
     }
@@ -262,7 +265,7 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
         .map(|(id, _)| id.clone())
         .ok_or_else(|| {
             Ec2Error::new(
-                "AuthFailure",
+                Code::AuthFailure,
                 format!(
                     "The signature of {location} does not verify with any active signing certificate of \
                      account {account} ({} checked): the manifest was changed, or signed with another key",

@@ -6,7 +6,7 @@
 use super::block_device_mappings;
 use crate::app::{App, ids::now, volumes::new_grant};
 use crate::ec2::Ctx;
-use crate::ec2::error::Ec2Error;
+use crate::ec2::error::{Code, Ec2Error};
 use crate::ec2::params::Params;
 use crate::ec2::render::{group_set, instance_item};
 use crate::ec2::tagging;
@@ -79,7 +79,7 @@ pub(crate) fn shutdown_behavior(value: &str) -> Result<ShutdownBehavior, Ec2Erro
 pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
     let image = params.required("ImageId")?;
     let image = ImageId::parse(image)
-        .map_err(|_| Ec2Error::new("InvalidAMIID.Malformed", format!("Invalid id: \"{image}\"")))?;
+        .map_err(|_| Ec2Error::new(Code::InvalidAmiIdMalformed, format!("Invalid id: \"{image}\"")))?;
     let min = count(params, "MinCount")?;
     let max = count(params, "MaxCount")?;
     if min > max {
@@ -101,7 +101,7 @@ pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
         params.list("SecurityGroup").into_iter().map(|n| GroupRef::Name(n.to_owned())).collect();
     for id in params.list("SecurityGroupId") {
         let id = SecurityGroupId::parse(id)
-            .map_err(|_| Ec2Error::new("InvalidGroupId.Malformed", format!("Invalid id: \"{id}\"")))?;
+            .map_err(|_| Ec2Error::new(Code::InvalidGroupIdMalformed, format!("Invalid id: \"{id}\"")))?;
         groups.push(GroupRef::Id(id));
     }
     let shutdown_behavior = match params.get("InstanceInitiatedShutdownBehavior").filter(|v| !v.is_empty()) {

@@ -13,7 +13,7 @@
 
 use crate::app::{App, ids::now};
 use crate::ec2::Ctx;
-use crate::ec2::error::Ec2Error;
+use crate::ec2::error::{Code, Ec2Error};
 use crate::ec2::params::Params;
 use domain::command::{GroupRef, GroupRules, RuleRef, SourceRef};
 use domain::{AccountId, Command, Direction, SecurityGroupId};
@@ -50,7 +50,7 @@ fn parse(params: &Params, direction: Direction, authorize: bool) -> Result<Reque
     let listed = !indices(params, "IpPermissions", PERMISSION_FIELDS).is_empty();
     if listed && !flat.is_empty() {
         return Err(Ec2Error::new(
-            "InvalidParameterCombination",
+            Code::InvalidParameterCombination,
             "The parameter IpPermissions cannot be used with IpProtocol, FromPort, ToPort, CidrIp \
              or SourceSecurityGroupName",
         ));
@@ -72,7 +72,7 @@ fn non_empty<'a>(params: &'a Params, name: &str) -> Option<&'a str> {
 pub(crate) fn group_ref(params: &Params, id_key: &str, name_key: &str) -> Result<Option<GroupRef>, Ec2Error> {
     match (non_empty(params, id_key), non_empty(params, name_key)) {
         (Some(_), Some(_)) => Err(Ec2Error::new(
-            "InvalidParameterCombination",
+            Code::InvalidParameterCombination,
             format!("The parameter {name_key} cannot be used with the parameter {id_key}"),
         )),
         (Some(id), None) => Ok(Some(GroupRef::Id(group_id(id)?))),
@@ -83,7 +83,7 @@ pub(crate) fn group_ref(params: &Params, id_key: &str, name_key: &str) -> Result
 
 pub(crate) fn group_id(id: &str) -> Result<SecurityGroupId, Ec2Error> {
     SecurityGroupId::parse(id)
-        .map_err(|_| Ec2Error::new("InvalidGroupId.Malformed", format!("Invalid id: \"{id}\"")))
+        .map_err(|_| Ec2Error::new(Code::InvalidGroupIdMalformed, format!("Invalid id: \"{id}\"")))
 }
 
 fn named_group(name: &str) -> GroupRef {
@@ -101,7 +101,7 @@ fn protocol(value: &str) -> Result<&'static str, Ec2Error> {
         "icmp" | "1" => Ok("icmp"),
         "-1" | "all" => Ok("-1"),
         _ => Err(Ec2Error::new(
-            "InvalidPermission.Malformed",
+            Code::InvalidPermissionMalformed,
             format!("Unsupported IP protocol \"{value}\"  - supported: [tcp, udp, icmp, -1]"),
         )),
     }
@@ -184,7 +184,10 @@ fn owner(value: Option<&str>) -> Result<Option<AccountId>, Ec2Error> {
 }
 
 fn no_source() -> Ec2Error {
-    Ec2Error::new("InvalidPermission.Malformed", "A rule needs a source: a CIDR block or a security group.")
+    Ec2Error::new(
+        Code::InvalidPermissionMalformed,
+        "A rule needs a source: a CIDR block or a security group.",
+    )
 }
 
 /// The flat (EC2-Classic) parameters; empty when none is given.
@@ -217,7 +220,7 @@ fn flat_rules(params: &Params) -> Result<Vec<RuleRef>, Ec2Error> {
     let source = match (cidr_ip, group_source) {
         (Some(_), Some(_)) => {
             return Err(Ec2Error::new(
-                "InvalidParameterCombination",
+                Code::InvalidParameterCombination,
                 "The parameter CidrIp cannot be used with the parameter SourceSecurityGroupName",
             ));
         }
@@ -333,7 +336,7 @@ mod tests {
     }
 
     fn code(params: &[(&str, &str)]) -> &'static str {
-        parse_authorize_ingress(&p(params)).unwrap_err().code
+        parse_authorize_ingress(&p(params)).unwrap_err().code.as_str()
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use super::volume_items::volume_id;
 use crate::app::App;
 use crate::ec2::Ctx;
-use crate::ec2::error::Ec2Error;
+use crate::ec2::error::{Code, Ec2Error};
 use crate::ec2::params::Params;
 use domain::VolumeId;
 
@@ -36,7 +36,7 @@ pub fn parse_modify(params: &Params) -> Result<Request, Ec2Error> {
         None => Err(Ec2Error::missing("AutoEnableIO.Value")),
         Some(true) => Ok(Request::Modify { volume }),
         Some(false) => Err(Ec2Error::new(
-            "UnsupportedOperation",
+            Code::UnsupportedOperation,
             "Yukari never disables a volume's I/O, so autoEnableIO cannot be turned off.",
         )),
     }
@@ -49,7 +49,7 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
     let models = ctx.models(app);
     if models.volumes.volumes.get(volume).is_none_or(|row| &row.account != ctx.account()) {
         return Err(Ec2Error::new(
-            "InvalidVolume.NotFound",
+            Code::InvalidVolumeNotFound,
             format!("The volume '{volume}' does not exist."),
         ));
     }

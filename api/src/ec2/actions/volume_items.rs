@@ -1,7 +1,7 @@
 //! What the volume and snapshot actions share: parsing their ids, and
 //! the `<item>`s of a volume, its attachment and a snapshot, in EC2's shapes.
 
-use crate::ec2::error::Ec2Error;
+use crate::ec2::error::{Code, Ec2Error};
 use crate::ec2::params::Params;
 use crate::ec2::render::iso_time;
 use crate::ec2::tagging::tag_set;
@@ -11,14 +11,17 @@ use projections::{AttachmentRow, SnapshotRow, TagsView, VolumeRow};
 
 pub(crate) fn volume_id(text: &str) -> Result<VolumeId, Ec2Error> {
     VolumeId::parse(text).map_err(|_| {
-        Ec2Error::new("InvalidVolumeID.Malformed", format!("Invalid id: \"{text}\" (expecting \"vol-...\")"))
+        Ec2Error::new(
+            Code::InvalidVolumeIdMalformed,
+            format!("Invalid id: \"{text}\" (expecting \"vol-...\")"),
+        )
     })
 }
 
 pub(crate) fn snapshot_id(text: &str) -> Result<SnapshotId, Ec2Error> {
     SnapshotId::parse(text).map_err(|_| {
         Ec2Error::new(
-            "InvalidSnapshotID.Malformed",
+            Code::InvalidSnapshotIdMalformed,
             format!("Invalid id: \"{text}\" (expecting \"snap-...\")"),
         )
     })
@@ -99,7 +102,7 @@ pub(crate) fn storage_reachable(app: &crate::app::App, zone: &domain::ZoneName) 
     match app.storage_targets.silent(zone) {
         None => Ok(()),
         Some(silent) => Err(Ec2Error::new(
-            "Unavailable",
+            Code::Unavailable,
             format!(
                 "The storage controller of {zone} has not been heard from for {} s; try again when it is back.",
                 silent.as_secs()

@@ -1,0 +1,1 @@
+//! One test per action's parser: see the next commit.
