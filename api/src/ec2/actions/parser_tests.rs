@@ -1,1 +1,0 @@
-//! One test per action's parser: see the next commit.
