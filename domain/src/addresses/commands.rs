@@ -158,6 +158,9 @@ fn detach(
     let gone = view.instance(instance).is_none_or(Instance::is_gone);
     let running = view.instance(instance).is_some_and(|i| i.state != InstanceState::Stopped);
     let fresh = if gone || !running { None } else { next_public(view, taken)? };
+    // An instance shutting down loses the address too (it must not show
+    // it, nor give it back when it terminates); a terminated one has none.
+    let terminated = view.instance(instance).is_none_or(|i| i.state == InstanceState::Terminated);
     if let Some(address) = &fresh {
         events.push((
             StreamId::network(),
@@ -168,7 +171,7 @@ fn detach(
             .into(),
         ));
     }
-    if !gone {
+    if !terminated {
         events.push((
             StreamId::instance(instance),
             InstancePublicAddressChanged { public_address: fresh, elastic: None }.into(),

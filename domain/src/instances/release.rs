@@ -67,7 +67,12 @@ pub(crate) fn release_public_address(view: &dyn StateView, instance: &Instance, 
     let mut events = Vec::new();
     match (&instance.elastic, &instance.public_address) {
         (Some(allocation), _) => {
-            if view.elastic_ip(allocation).is_some_and(|e| e.association.is_some()) {
+            // Only while it is this instance's: an address moved to
+            // another instance stays there.
+            let here = |e: &crate::aggregates::ElasticIp| {
+                e.association.as_ref().is_some_and(|(_, holder)| holder == &instance.id)
+            };
+            if view.elastic_ip(allocation).is_some_and(here) {
                 events.push((StreamId::elastic_ip(allocation), AddressDisassociated { at }.into()));
             }
         }

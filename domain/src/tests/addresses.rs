@@ -160,3 +160,32 @@ fn a_terminated_instance_gives_its_addresses_back_and_keeps_no_elastic_ip() {
         _ => unreachable!(),
     }
 }
+
+/// Found by the deterministic simulator (seed 2, step 333): an elastic IP
+/// moved away from an instance that is shutting down stayed on that
+/// instance's stream, so the instance still showed the address, and its
+/// termination then disassociated the address from the instance it had
+/// moved to.
+#[test]
+fn an_address_moved_from_a_shutting_down_instance_leaves_it_and_stays_where_it_went() {
+    let mut g = cloud();
+    let a = launch(&mut g, 1);
+    let b = launch(&mut g, 2);
+    g.then_apply(&allocate(admin(), 1)).unwrap();
+    let alloc = AddressRef::Allocation(AllocationId::from_bits(1));
+    g.then_apply(&associate(alloc.clone(), &a, false)).unwrap();
+    g.then_apply(&report(&a, NodeOutcome::Running)).unwrap();
+    g.then_apply(&terminate(admin(), std::slice::from_ref(&a))).unwrap();
+    g.then_apply(&associate(alloc, &b, true)).unwrap();
+    assert_eq!((instance(&g, &a).public_address, instance(&g, &a).elastic), (None, None));
+    assert_eq!(instance(&g, &b).public_address.as_deref(), Some("192.0.2.12"));
+    let d = g.then_apply(&report(&a, NodeOutcome::Terminated)).unwrap();
+    assert!(!event_types(&d).contains(&"AddressDisassociated"), "{:?}", event_types(&d));
+    match g.state(&StreamId::elastic_ip(&AllocationId::from_bits(1))) {
+        Some(Aggregate::ElasticIp(e)) => {
+            assert_eq!(e.association.as_ref().map(|(_, i)| i), Some(&b));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(instance(&g, &b).elastic, Some(AllocationId::from_bits(1)));
+}
