@@ -34,6 +34,34 @@ pub struct LogOptions {
     /// system) checks whether it can again; the wait after a commit that
     /// failed again doubles from this, up to 30 s.
     pub retry_every: std::time::Duration,
+    /// The clock records are stamped with: the wall clock, or the
+    /// deterministic simulator's.
+    pub clock: Clock,
+}
+
+/// A clock in microseconds since the Unix epoch.
+#[derive(Clone)]
+pub struct Clock(std::sync::Arc<dyn Fn() -> i64 + Send + Sync>);
+
+impl Clock {
+    pub fn new(now_micros: impl Fn() -> i64 + Send + Sync + 'static) -> Clock {
+        Clock(std::sync::Arc::new(now_micros))
+    }
+
+    /// The wall clock.
+    pub fn wall() -> Clock {
+        Clock::new(crate::writer::wall_clock_micros)
+    }
+
+    pub fn now_micros(&self) -> i64 {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Clock({})", self.now_micros())
+    }
 }
 
 impl LogOptions {
@@ -51,6 +79,7 @@ impl Default for LogOptions {
             queue: 16384,
             cache_bytes: 64 << 20,
             retry_every: std::time::Duration::from_secs(1),
+            clock: Clock::wall(),
         }
     }
 }
@@ -110,6 +139,18 @@ impl EventLog {
     /// it is served.
     pub fn open_read_only(path: &Path, options: LogOptions) -> Result<EventLog, OpenError> {
         Self::open_with(Opener::new(path, options.cache_bytes), options, true)
+    }
+
+    /// Opens (or creates) the log on a simulated disk (`simdisk`), for the
+    /// deterministic simulator: the same log, writer and recovery as on a
+    /// file.
+    pub fn open_simulated(
+        disk: &crate::simdisk::SimDisk,
+        options: LogOptions,
+    ) -> Result<EventLog, OpenError> {
+        let mut opener = Opener::new(Path::new("simulated-disk/events.redb"), options.cache_bytes);
+        opener.sim = Some(disk.clone());
+        Self::open_with(opener, options, false)
     }
 
     #[cfg(test)]
@@ -179,9 +220,10 @@ impl EventLog {
         let (sender, receiver) = mpsc::channel(options.queue.max(1));
         let writer_shared = shared.clone();
         let max_batch = options.max_batch.max(1);
+        let clock = options.clock.clone();
         let thread = std::thread::Builder::new()
             .name("eventlog-writer".into())
-            .spawn(move || writer::run(writer_shared, receiver, max_batch))
+            .spawn(move || writer::run(writer_shared, receiver, max_batch, clock))
             .map_err(|e| OpenError::Storage(storage(e)))?;
         Ok(EventLog {
             inner: Arc::new(Inner {

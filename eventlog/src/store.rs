@@ -77,6 +77,8 @@ pub(crate) struct Opener {
     pub cache_bytes: usize,
     #[cfg(test)]
     pub faults: Option<std::sync::Arc<crate::faults::Faults>>,
+    /// A simulated disk instead of the file at `path`.
+    pub sim: Option<crate::simdisk::SimDisk>,
 }
 
 /// Bytes written (and removed) by [`Opener::probe`].
@@ -89,6 +91,7 @@ impl Opener {
             cache_bytes,
             #[cfg(test)]
             faults: None,
+            sim: None,
         }
     }
 
@@ -101,6 +104,9 @@ impl Opener {
     /// Opens (or creates) the file for reading and writing; redb recovers a
     /// file that was not closed cleanly.
     pub fn open_writable(&self) -> Result<redb::Database, redb::DatabaseError> {
+        if let Some(disk) = &self.sim {
+            return self.builder().create_with_backend(disk.backend());
+        }
         #[cfg(test)]
         if let Some(faults) = &self.faults {
             return self.builder().create_with_backend(faults.backend(&self.path, true)?);
@@ -110,6 +116,9 @@ impl Opener {
 
     /// Opens the file without writing to it.
     pub fn open_read_only(&self) -> Result<redb::ReadOnlyDatabase, redb::DatabaseError> {
+        if let Some(disk) = &self.sim {
+            return self.builder().open_read_only_with_backend(disk.backend());
+        }
         #[cfg(test)]
         if let Some(faults) = &self.faults {
             return self.builder().open_read_only_with_backend(faults.backend(&self.path, false)?);
@@ -121,6 +130,9 @@ impl Opener {
     /// system take writes again? Cheap next to a failed commit, which
     /// costs a re-open (and redb's recovery) of the database.
     pub fn probe(&self) -> std::io::Result<()> {
+        if let Some(disk) = &self.sim {
+            return disk.probe();
+        }
         #[cfg(test)]
         if let Some(faults) = &self.faults {
             return faults.probe();

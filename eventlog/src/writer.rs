@@ -69,12 +69,18 @@ pub(crate) struct Shared {
     pub health: Mutex<HealthState>,
 }
 
-fn now_micros() -> i64 {
+/// The wall clock, in microseconds since the Unix epoch.
+pub(crate) fn wall_clock_micros() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as i64)
 }
 
 /// Runs until every sender is gone, then merges the index one last time.
-pub(crate) fn run(shared: Arc<Shared>, mut rx: tokio::sync::mpsc::Receiver<Job>, max_batch: usize) {
+pub(crate) fn run(
+    shared: Arc<Shared>,
+    mut rx: tokio::sync::mpsc::Receiver<Job>,
+    max_batch: usize,
+    clock: crate::log::Clock,
+) {
     let mut last_time = 0i64;
     while let Some(first) = rx.blocking_recv() {
         let mut jobs = vec![first];
@@ -84,7 +90,7 @@ pub(crate) fn run(shared: Arc<Shared>, mut rx: tokio::sync::mpsc::Receiver<Job>,
                 Err(_) => break,
             }
         }
-        last_time = last_time.max(now_micros());
+        last_time = last_time.max(clock.now_micros());
         let (jobs, refusal) = match shared.refusal() {
             Some(refusal) => (jobs, refusal),
             None => {
@@ -106,7 +112,7 @@ pub(crate) fn run(shared: Arc<Shared>, mut rx: tokio::sync::mpsc::Receiver<Job>,
     }
     let pending = shared.index.read().map_or(0, |o| o.len());
     if pending > 0 && shared.refusal().is_none() {
-        let outcome = commit_batch(&shared, Vec::new(), last_time.max(now_micros()), true);
+        let outcome = commit_batch(&shared, Vec::new(), last_time.max(clock.now_micros()), true);
         if let Err(e) = outcome.result {
             tracing::warn!(error = %e, "could not merge the stream index on close; it is rebuilt on open");
         }

@@ -1,15 +1,29 @@
 //! Fresh ids and the clock: the domain gets both from here, in commands.
 
 use domain::*;
-use rand::Rng;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::cell::Cell;
+use std::sync::Mutex;
 
-/// Makes new random ids.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct IdGen;
+/// Makes new random ids: from the thread's generator, or from a seeded one
+/// (the deterministic simulator's: one seed, the same ids).
+#[derive(Debug, Default)]
+pub struct IdGen {
+    seeded: Option<Mutex<StdRng>>,
+}
 
 impl IdGen {
+    /// Ids drawn from `seed`, the same every run.
+    pub fn seeded(seed: u64) -> IdGen {
+        IdGen { seeded: Some(Mutex::new(StdRng::seed_from_u64(seed))) }
+    }
+
     fn bits(&self) -> u128 {
-        rand::thread_rng().r#gen()
+        match &self.seeded {
+            Some(rng) => rng.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).r#gen(),
+            None => rand::thread_rng().r#gen(),
+        }
     }
 
     pub fn instance(&self) -> InstanceId {
@@ -53,7 +67,7 @@ impl IdGen {
     }
 
     pub fn account(&self) -> AccountId {
-        AccountId::from_bits(rand::thread_rng().r#gen())
+        AccountId::from_bits(self.bits() as u64)
     }
 
     pub fn access_key(&self) -> AccessKeyId {
@@ -62,14 +76,35 @@ impl IdGen {
 
     /// A request id, as AWS formats them (a UUID).
     pub fn request_id(&self) -> String {
-        uuid::Uuid::new_v4().to_string()
+        match &self.seeded {
+            Some(_) => uuid::Builder::from_random_bytes(self.bits().to_le_bytes()).into_uuid().to_string(),
+            None => uuid::Uuid::new_v4().to_string(),
+        }
     }
 }
 
-/// The wall clock, in the domain's unit.
+thread_local! {
+    /// The simulated clock of this thread, in milliseconds; 0: the wall
+    /// clock is used.
+    static SIMULATED_MS: Cell<i64> = const { Cell::new(0) };
+}
+
+/// Sets the clock [`now`] reads on this thread to a simulated time (the
+/// deterministic simulator's, whose cloud runs on one thread); `None`: the
+/// wall clock.
+pub fn set_simulated_clock(ms: Option<i64>) {
+    SIMULATED_MS.with(|c| c.set(ms.unwrap_or(0)));
+}
+
+/// The clock, in the domain's unit: the wall clock, or the simulated one.
 pub fn now() -> Timestamp {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
-    Timestamp(ms)
+    match SIMULATED_MS.with(Cell::get) {
+        0 => {
+            let ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as i64);
+            Timestamp(ms)
+        }
+        ms => Timestamp(ms),
+    }
 }

@@ -111,7 +111,7 @@ impl App {
             credentials: Credentials::new(projections.clone(), master_key),
             log,
             projections,
-            ids: IdGen,
+            ids: IdGen::default(),
             config,
             consoles: std::sync::OnceLock::new(),
             liveness: Default::default(),
