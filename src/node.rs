@@ -16,20 +16,23 @@
 //!
 //! With `--guest-network bridge` the node keeps its guests' network (bridge,
 //! NAT, security groups, metadata at 169.254.169.254) from the controller's
-//! view of it (`network`, docs/adr/0008-remote-guest-networking.md).
+//! view of it (`controller_link::guest_network`,
+//! docs/adr/0008-remote-guest-networking.md).
+//!
+//! The node's link to the controller (feed, reports, heartbeat, volumes,
+//! network view, metadata forwarder) is `controller_link`; this is its
+//! command line, registration and wiring.
 //!
 //! Data directory layout: `node-identity.json`, `node-credentials.json`,
 //! and with `--hypervisor libvirt` the guests under `node/` as with
 //! `yukari up`.
-
-mod network;
-mod remote;
 
 use crate::cluster::{admin_client, admin_key, required, zone_name};
 use crate::up::hypervisor::{self, Hypervisor, LibvirtArgs};
 use anyhow::{Context, bail};
 use api::admin::client::{AdminClient, AdminClientError};
 use api::nodes::wire::{NodeCredentials, NodeInfo};
+use controller_link::{form_urlencoded_value, guest_network, node_feed};
 use domain::{NodeId, ZoneName};
 use node_executor::libvirt::GuestNetwork;
 use node_executor::{ExecutorConfig, NodeExecutor};
@@ -229,10 +232,6 @@ fn identity(args: &RunArgs, cluster: &ZoneName) -> anyhow::Result<NodeId> {
     Ok(node)
 }
 
-pub(crate) fn form_urlencoded_value(text: &str) -> String {
-    percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
-}
-
 async fn run_node(args: RunArgs) -> anyhow::Result<()> {
     let controller = required(&args.controller, "--controller")?.to_owned();
     let choice = Hypervisor::parse(&args.hypervisor)?;
@@ -250,7 +249,7 @@ async fn run_node(args: RunArgs) -> anyhow::Result<()> {
     let metadata_base = client.url().to_owned();
     let token = {
         let (client, handle) = (client.clone(), tokio::runtime::Handle::current());
-        Arc::new(move |id: &domain::InstanceId| handle.block_on(remote::metadata_token(&client, id)))
+        Arc::new(move |id: &domain::InstanceId| handle.block_on(node_feed::metadata_token(&client, id)))
     };
     // Bridge mode: the bridge takes the cloud's private network, which the
     // controller's view of this node's network names.
@@ -260,7 +259,7 @@ async fn run_node(args: RunArgs) -> anyhow::Result<()> {
             // A controller not reachable yet (or not ready) is waited for,
             // as the feed does; refused credentials end the node.
             let view = tokio::select! {
-                view = network::view_retrying(&client, "", 0) => view.with_context(|| {
+                view = guest_network::view_retrying(&client, "", 0) => view.with_context(|| {
                     say!(
                         "cannot read this node's network from the controller",
                         "コントローラーからこのノードのネットワークを読めません"
@@ -295,7 +294,7 @@ async fn run_node(args: RunArgs) -> anyhow::Result<()> {
         cache.connect(Arc::new(source));
     }
     let (stop, stopped) = watch::channel(false);
-    let beat = tokio::spawn(remote::heartbeat(
+    let beat = tokio::spawn(node_feed::heartbeat(
         client.clone(),
         driver.clone(),
         Duration::from_secs(args.heartbeat_secs.max(1)),
@@ -312,7 +311,7 @@ async fn run_node(args: RunArgs) -> anyhow::Result<()> {
             stop_timeout: Duration::from_secs(args.stop_timeout_secs),
         },
         driver,
-        Arc::new(remote::HttpReporter(client.clone())),
+        Arc::new(node_feed::HttpReporter(client.clone())),
     )
     .with_root_disks(roots.clone());
     let guest_net = match &bridge {
@@ -321,13 +320,13 @@ async fn run_node(args: RunArgs) -> anyhow::Result<()> {
     };
     tracing::info!(%node, %zone, controller = %controller, hypervisor = %args.hypervisor, "node executor starting");
     // The node's guests' EBS volumes, as the controller's view of them says.
-    let volumes = tokio::spawn(crate::ebs::run_node_volumes(
-        Arc::new(crate::storage_controller::HttpNodeVolumes(client.clone())),
+    let volumes = tokio::spawn(controller_link::volume_sync::run_node_volumes(
+        Arc::new(controller_link::storage_link::HttpNodeVolumes(client.clone())),
         volume_driver,
         roots,
         stopped.clone(),
     ));
-    let mut executor = tokio::spawn(executor.run_from(Box::new(remote::RemoteFeed::new(client)), stopped));
+    let mut executor = tokio::spawn(executor.run_from(Box::new(node_feed::RemoteFeed::new(client)), stopped));
     tokio::select! {
         _ = crate::up::shutdown_signal() => {
             tracing::info!("shutting down");
@@ -360,10 +359,10 @@ async fn bridge_mode(
     limits: api::serve::Limits,
     stopped: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<Result<(), node_executor::net::NetError>> {
-    let guests = network::Guests::default();
+    let guests = guest_network::Guests::default();
     match tokio::net::TcpListener::bind(std::net::SocketAddr::V4(bridge.metadata)).await {
         Ok(listener) => {
-            tokio::spawn(network::serve_metadata(
+            tokio::spawn(guest_network::serve_metadata(
                 listener,
                 limits,
                 client.clone(),
@@ -373,7 +372,7 @@ async fn bridge_mode(
         }
         Err(e) => bridge.metadata_unavailable(&e),
     }
-    let source = network::ControllerNetwork::new(client.clone(), guests);
+    let source = guest_network::ControllerNetwork::new(client.clone(), guests);
     bridge.enforce(node, Box::new(source), stopped)
 }
 

@@ -2,20 +2,23 @@
 //! a cluster's storage controller on a host of its own (Eucalyptus's SC):
 //! volumes as sparse files in DATA_DIR/storage exported by the tgtd it
 //! starts and owns, its view read from the controller and its reports
-//! sent back over the storage protocol (api::storage), signed with the
-//! cloud admin's key. Also the nodes' side of the same protocol
-//! ([`HttpNodeVolumes`], used by `yukari node`).
+//! sent back over the storage protocol (api::storage), signed with its
+//! own key (issued once on the cloud admin's signature, then kept in
+//! DATA_DIR). The protocol's clients and the loop are in
+//! `controller_link` (`storage_link`, `volume_sync`); this is their
+//! command line, registration and wiring.
 
-use crate::ebs::{BoxFuture, NodeVolumesLink, StorageArgs, StorageLink};
+use crate::ebs::StorageArgs;
 use anyhow::{Context, bail};
 use api::admin::client::AdminClient;
-use api::app::volumes::{NodeDone, NodeVolumes, StorageDone, StorageTarget, StorageView};
 use api::storage::StorageCredentials;
+use controller_link::form_urlencoded_value;
+use controller_link::storage_link::{HttpChunks, HttpStorage};
+use controller_link::volume_sync::StorageLink;
 use domain::ZoneName;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use storage::ChunkId;
 use tokio::sync::watch;
 
 #[derive(clap::Args, Debug)]
@@ -41,132 +44,6 @@ pub struct StorageControllerArgs {
     pub public_host: Option<String>,
     #[command(flatten)]
     pub storage: StorageArgs,
-}
-
-/// How long the controller may hold a view request open.
-const WAIT_SECS: u64 = 5;
-
-/// A storage controller's link to a controller on another host.
-pub struct HttpStorage {
-    client: AdminClient,
-    zone: ZoneName,
-    target: StorageTarget,
-    capacity_gib: u64,
-}
-
-impl StorageLink for HttpStorage {
-    fn view(&self, have: u64) -> BoxFuture<'_, anyhow::Result<StorageView>> {
-        Box::pin(async move {
-            let query = format!(
-                "capacity_gib={}&have={have}&iqn_prefix={}&portal={}&wait={WAIT_SECS}&zone={}",
-                self.capacity_gib,
-                crate::node::form_urlencoded_value(&self.target.iqn_prefix),
-                crate::node::form_urlencoded_value(&self.target.portal),
-                crate::node::form_urlencoded_value(self.zone.as_str()),
-            );
-            let response = self.client.call("GET", "/storage/exports", &query, Vec::new()).await?;
-            Ok(serde_json::from_slice(&response.bytes().await?)?)
-        })
-    }
-
-    fn report(&self, done: StorageDone) -> BoxFuture<'_, anyhow::Result<()>> {
-        Box::pin(async move {
-            let body = serde_json::to_vec(&[done])?;
-            let query = format!("zone={}", crate::node::form_urlencoded_value(self.zone.as_str()));
-            self.client.call("POST", "/storage/report", &query, body).await?;
-            Ok(())
-        })
-    }
-}
-
-/// Snapshot chunks kept in the cloud's Walrus, sent to and read from the
-/// controller (`/storage/chunks/ID`, signed with this storage controller's
-/// key). Calls block on `runtime`: the storage controller makes them on
-/// its blocking pool.
-pub struct HttpChunks {
-    client: AdminClient,
-    zone: ZoneName,
-    runtime: tokio::runtime::Handle,
-}
-
-impl std::fmt::Debug for HttpChunks {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "HttpChunks({})", self.client.url())
-    }
-}
-
-impl HttpChunks {
-    fn call(&self, method: &str, id: &ChunkId, body: Vec<u8>) -> Result<Option<bytes::Bytes>, String> {
-        let (path, query) = (
-            format!("/storage/chunks/{id}"),
-            format!("zone={}", crate::node::form_urlencoded_value(self.zone.as_str())),
-        );
-        self.runtime.block_on(async {
-            match self.client.call(method, &path, &query, body).await {
-                Ok(response) => response.bytes().await.map(Some).map_err(|e| e.to_string()),
-                Err(api::admin::client::AdminClientError::Refused { status: 404, .. }) => Ok(None),
-                Err(e) => Err(e.to_string()),
-            }
-        })
-    }
-}
-
-impl storage::Chunks for HttpChunks {
-    fn put(&self, bytes: &[u8]) -> Result<(ChunkId, bool), storage::StorageError> {
-        let id = ChunkId::of(bytes);
-        if self.contains(&id) {
-            return Ok((id, false));
-        }
-        self.call("PUT", &id, bytes.to_vec()).map_err(|e| {
-            storage::StorageError::Io(format!("cannot send chunk {id} to the controller: {e}"))
-        })?;
-        Ok((id, true))
-    }
-
-    fn get(&self, id: &ChunkId) -> Result<Vec<u8>, storage::StorageError> {
-        let bytes = self
-            .call("GET", id, Vec::new())
-            .map_err(|e| {
-                storage::StorageError::Io(format!("cannot read chunk {id} from the controller: {e}"))
-            })?
-            .ok_or_else(|| {
-                storage::StorageError::Corrupt(format!("chunk {id} is not in the object store"))
-            })?;
-        if ChunkId::of(&bytes) != *id {
-            return Err(storage::StorageError::Corrupt(format!("chunk {id} does not match its content")));
-        }
-        Ok(bytes.to_vec())
-    }
-
-    fn contains(&self, id: &ChunkId) -> bool {
-        matches!(self.call("HEAD", id, Vec::new()), Ok(Some(_)))
-    }
-
-    fn collectable(&self) -> Option<&storage::ChunkStore> {
-        None
-    }
-}
-
-/// A node's volumes from a controller on another host (signed with the
-/// node's own key).
-pub struct HttpNodeVolumes(pub AdminClient);
-
-impl NodeVolumesLink for HttpNodeVolumes {
-    fn view(&self, have: u64) -> BoxFuture<'_, anyhow::Result<NodeVolumes>> {
-        Box::pin(async move {
-            let query = format!("have={have}&wait={WAIT_SECS}");
-            let response = self.0.call("GET", "/node/volumes", &query, Vec::new()).await?;
-            Ok(serde_json::from_slice(&response.bytes().await?)?)
-        })
-    }
-
-    fn report(&self, done: NodeDone) -> BoxFuture<'_, anyhow::Result<()>> {
-        Box::pin(async move {
-            let body = serde_json::to_vec(&[done])?;
-            self.0.call("POST", "/node/volume-report", "", body).await?;
-            Ok(())
-        })
-    }
 }
 
 pub async fn run(args: StorageControllerArgs) -> anyhow::Result<()> {
@@ -249,11 +126,7 @@ async fn credentials(
     };
     let (_, key, secret) = crate::cluster::admin_key(eucarc)?;
     let admin = AdminClient::new(&args.controller, &key, &secret)?;
-    let query = format!(
-        "host={}&zone={}",
-        crate::node::form_urlencoded_value(host),
-        crate::node::form_urlencoded_value(zone.as_str())
-    );
+    let query = format!("host={}&zone={}", form_urlencoded_value(host), form_urlencoded_value(zone.as_str()));
     let response = admin
         .call("POST", "/admin/storage-controllers", &query, Vec::new())
         .await

@@ -445,7 +445,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
             storage_tasks.push(tokio::spawn(crate::ebs::run_controller(link, store, stopped.clone())));
         }
         let link = Arc::new(storage::LocalNode { app: app.clone(), node: node.clone() });
-        storage_tasks.push(tokio::spawn(crate::ebs::run_node_volumes(
+        storage_tasks.push(tokio::spawn(controller_link::volume_sync::run_node_volumes(
             link,
             node_driver.clone(),
             roots,
@@ -537,13 +537,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
             "the cloud administrator's first console password"
         );
     }
-    let router = api::ec2::router(app.clone())
-        .merge(api::euare::router(app.clone()))
-        .merge(api::metadata::router(app.clone()))
-        .merge(api::admin::router(app.clone()))
-        .merge(api::nodes::router(app.clone()))
-        .merge(api::storage::router(app.clone()))
-        .merge(walrus.prefixed_router());
+    let router = api::app(app.clone()).merge(walrus.prefixed_router());
     let mut fatal_seen = fatal_seen;
     let mut fatal_wait = fatal_seen.clone();
     let stop_when = async move {

@@ -1,7 +1,8 @@
 //! Guest networking of `yukari up`: what `--guest-network bridge` needs
 //! on this host, the bridge itself, and the embedded node's network view,
 //! read in the process from the controller's read models with the very
-//! resolution remote nodes get over HTTP (`api::nodes::network`, ADR 0008).
+//! resolution remote nodes get over HTTP (`api::nodes::network`, ADR 0008),
+//! enforced as they enforce it (`controller_link::guest_network::node_view`).
 //!
 //! Bridge mode changes the host's network (a bridge, IPv4 forwarding, an
 //! nftables table), so it is never the default. Where the host cannot
@@ -12,12 +13,10 @@
 //! groups.
 
 use api::app::App;
-use api::nodes::wire::{NetRule, NodeNetwork};
-use domain::{InstanceId, NodeId};
+use controller_link::guest_network::node_view;
+use domain::NodeId;
 use node_executor::libvirt::{GuestAddressing, GuestNetwork};
-use node_executor::net::{
-    self, Allow, GuestRules, GuestSource, Missing, NetError, NodeView, Peers, PlanBase, Traffic,
-};
+use node_executor::net::{self, GuestSource, Missing, NetError, NodeView, PlanBase};
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::Path;
@@ -199,56 +198,10 @@ impl GuestSource for LocalNetwork {
     }
 }
 
-/// A network view (as the controller computes it, for any node) as the
-/// node enforces it: what this node cannot enforce (an unknown protocol, a
-/// bad address) is left out, with a warning.
-pub fn node_view(view: &NodeNetwork) -> NodeView {
-    let allow = |rule: &NetRule| -> Option<Allow> {
-        let traffic = Traffic::from_rule(&rule.protocol, rule.from_port, rule.to_port)?;
-        let peers = match &rule.cidr {
-            Some(cidr) => Peers::cidr(cidr)?,
-            None => Peers::Addresses(rule.addresses.iter().filter_map(|a| a.parse().ok()).collect()),
-        };
-        Some(Allow { traffic, peers })
-    };
-    let allows = |rules: &[NetRule]| -> Vec<Allow> {
-        let mut out: Vec<Allow> = rules
-            .iter()
-            .filter_map(|r| {
-                let a = allow(r);
-                if a.is_none() {
-                    tracing::warn!(?r, "a security group rule this node cannot enforce is left out");
-                }
-                a
-            })
-            .collect();
-        out.sort();
-        out.dedup();
-        out
-    };
-    let guests = view
-        .guests
-        .iter()
-        .filter_map(|g| {
-            let instance = InstanceId::parse(&g.instance).ok()?;
-            let private = g.private.parse().ok()?;
-            Some(GuestRules {
-                instance,
-                private,
-                public: g.public.as_deref().and_then(|a| a.parse().ok()),
-                ingress: allows(&g.ingress),
-                egress: allows(&g.egress),
-            })
-        })
-        .collect();
-    let routes =
-        view.routes.iter().filter_map(|r| Some((r.address.parse().ok()?, r.via.parse().ok()?))).collect();
-    NodeView { guests, routes }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use node_executor::net::{Allow, Peers, Traffic};
 
     #[test]
     fn the_bridge_takes_the_networks_first_address() {
@@ -282,65 +235,6 @@ mod tests {
     fn other_networks_are_left_as_asked() {
         assert_eq!(prepare(GuestNetwork::User, "10.111.0.0/16", 8775), (GuestNetwork::User, None));
         assert_eq!(prepare(GuestNetwork::None, "10.111.0.0/16", 8775), (GuestNetwork::None, None));
-    }
-
-    fn rule(protocol: &str, from: i32, to: i32, cidr: Option<&str>, addresses: &[&str]) -> NetRule {
-        NetRule {
-            protocol: protocol.into(),
-            from_port: from,
-            to_port: to,
-            cidr: cidr.map(str::to_owned),
-            addresses: addresses.iter().map(|a| (*a).to_owned()).collect(),
-        }
-    }
-
-    #[test]
-    fn a_view_becomes_the_rules_and_routes_the_node_enforces() {
-        use api::nodes::wire::{NetGuest, NetRoute};
-        let view = NodeNetwork {
-            position: 9,
-            version: "v".into(),
-            private_network: "10.111.0.0/16".into(),
-            guests: vec![NetGuest {
-                instance: InstanceId::from_bits(1).to_string(),
-                private: "10.111.0.2".into(),
-                public: Some("198.51.100.3".into()),
-                ingress: vec![
-                    rule("-1", -1, -1, None, &["10.111.0.2", "10.111.0.9"]),
-                    rule("tcp", 22, 22, Some("192.0.2.0/24"), &[]),
-                    rule("gre", 0, 0, Some("0.0.0.0/0"), &[]),
-                    rule("tcp", 80, 80, Some("not a block"), &[]),
-                ],
-                egress: vec![rule("-1", -1, -1, Some("0.0.0.0/0"), &[])],
-            }],
-            routes: vec![
-                NetRoute { address: "10.111.0.9".into(), via: "10.250.0.12".into() },
-                NetRoute { address: "10.111.0.10".into(), via: "not-an-address".into() },
-            ],
-        };
-        let enforced = node_view(&view);
-        assert_eq!(enforced.guests.len(), 1);
-        let g = &enforced.guests[0];
-        assert_eq!(
-            (g.private, g.public),
-            ("10.111.0.2".parse().unwrap(), Some("198.51.100.3".parse().unwrap()))
-        );
-        assert_eq!(
-            g.ingress,
-            vec![
-                Allow {
-                    traffic: Traffic::All,
-                    peers: Peers::Addresses(vec![
-                        "10.111.0.2".parse().unwrap(),
-                        "10.111.0.9".parse().unwrap()
-                    ])
-                },
-                Allow { traffic: Traffic::Tcp(22, 22), peers: Peers::cidr("192.0.2.0/24").unwrap() },
-            ],
-            "what nft cannot express is left out"
-        );
-        assert_eq!(g.egress, vec![Allow { traffic: Traffic::All, peers: Peers::cidr("0.0.0.0/0").unwrap() }]);
-        assert_eq!(enforced.routes, vec![("10.111.0.9".parse().unwrap(), "10.250.0.12".parse().unwrap())]);
     }
 
     /// The embedded node's view comes from the read models in the process

@@ -1,11 +1,12 @@
 //! EBS in `yukari up`: the zone's storage controller and the embedded
-//! node's attachments (crate::ebs) linked to the application in the
-//! process, and the monitor of volume and snapshot deadlines.
+//! node's attachments (`controller_link::volume_sync`) linked to the
+//! application in the process, and the monitor of volume and snapshot
+//! deadlines.
 
-use crate::ebs::{BoxFuture, NodeVolumesLink, StorageLink};
 use anyhow::Context;
 use api::app::volumes::{NodeDone, NodeVolumes, ReportRefused, StorageDone, StorageTarget, StorageView};
 use api::app::{App, ids::now};
+use controller_link::volume_sync::{BoxFuture, NodeVolumesLink, StorageLink};
 use domain::{NodeId, ZoneName};
 use std::sync::Arc;
 use std::time::Duration;

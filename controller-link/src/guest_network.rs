@@ -8,16 +8,20 @@
 //! token, the guest known by its source address. Other nodes' guests are
 //! routed to their hosts, so guests of different nodes reach each other
 //! by private address.
+//!
+//! [`node_view`] turns a view into what the node enforces, for this node
+//! and for `yukari up`'s embedded node alike (which reads its view in the
+//! process).
 
 use api::admin::client::{AdminClient, AdminClientError};
-use api::nodes::wire::NodeNetwork;
+use api::nodes::wire::{NetRule, NodeNetwork};
 use axum::Router;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use domain::InstanceId;
-use node_executor::net::{GuestSource, NetError, NodeView};
+use node_executor::net::{Allow, GuestRules, GuestSource, NetError, NodeView, Peers, Traffic};
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -86,11 +90,58 @@ pub async fn view_retrying(
     wait: u64,
 ) -> Result<NodeNetwork, AdminClientError> {
     loop {
-        let view = super::remote::retrying("the node's network", || view(client, have, wait)).await?;
+        let view = crate::node_feed::retrying("the node's network", || view(client, have, wait)).await?;
         if view.version != have {
             return Ok(view);
         }
     }
+}
+
+/// A network view (as the controller computes it, for any node) as the
+/// node enforces it: what this node cannot enforce (an unknown protocol, a
+/// bad address) is left out, with a warning.
+pub fn node_view(view: &NodeNetwork) -> NodeView {
+    let allow = |rule: &NetRule| -> Option<Allow> {
+        let traffic = Traffic::from_rule(&rule.protocol, rule.from_port, rule.to_port)?;
+        let peers = match &rule.cidr {
+            Some(cidr) => Peers::cidr(cidr)?,
+            None => Peers::Addresses(rule.addresses.iter().filter_map(|a| a.parse().ok()).collect()),
+        };
+        Some(Allow { traffic, peers })
+    };
+    let allows = |rules: &[NetRule]| -> Vec<Allow> {
+        let mut out: Vec<Allow> = rules
+            .iter()
+            .filter_map(|r| {
+                let a = allow(r);
+                if a.is_none() {
+                    tracing::warn!(?r, "a security group rule this node cannot enforce is left out");
+                }
+                a
+            })
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    };
+    let guests = view
+        .guests
+        .iter()
+        .filter_map(|g| {
+            let instance = InstanceId::parse(&g.instance).ok()?;
+            let private = g.private.parse().ok()?;
+            Some(GuestRules {
+                instance,
+                private,
+                public: g.public.as_deref().and_then(|a| a.parse().ok()),
+                ingress: allows(&g.ingress),
+                egress: allows(&g.egress),
+            })
+        })
+        .collect();
+    let routes =
+        view.routes.iter().filter_map(|r| Some((r.address.parse().ok()?, r.via.parse().ok()?))).collect();
+    NodeView { guests, routes }
 }
 
 /// The controller's view of this node's network, as a guest source.
@@ -110,7 +161,7 @@ impl ControllerNetwork {
             .await
             .map_err(|e| NetError::Remote(e.to_string()))?;
         self.have = view.version.clone();
-        let enforced = crate::up::network::node_view(&view);
+        let enforced = node_view(&view);
         self.guests.write().expect("guests lock").update(&enforced);
         Ok(enforced)
     }
@@ -177,7 +228,7 @@ async fn forward(
     let token = match cached {
         Some(token) => token,
         None => {
-            let token = super::remote::metadata_token(&m.client, &instance).await;
+            let token = crate::node_feed::metadata_token(&m.client, &instance).await;
             if token.is_empty() {
                 return text(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable\n");
             }
@@ -207,7 +258,6 @@ async fn forward(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use node_executor::net::GuestRules;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn guest(bits: u128, private: &str) -> GuestRules {
@@ -240,6 +290,65 @@ mod tests {
         guests.keep_token(&two, "late".into());
         assert_eq!(guests.token(&two), None);
         assert_eq!(guests.tokens.len(), 1);
+    }
+
+    fn rule(protocol: &str, from: i32, to: i32, cidr: Option<&str>, addresses: &[&str]) -> NetRule {
+        NetRule {
+            protocol: protocol.into(),
+            from_port: from,
+            to_port: to,
+            cidr: cidr.map(str::to_owned),
+            addresses: addresses.iter().map(|a| (*a).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_view_becomes_the_rules_and_routes_the_node_enforces() {
+        use api::nodes::wire::{NetGuest, NetRoute};
+        let view = NodeNetwork {
+            position: 9,
+            version: "v".into(),
+            private_network: "10.111.0.0/16".into(),
+            guests: vec![NetGuest {
+                instance: InstanceId::from_bits(1).to_string(),
+                private: "10.111.0.2".into(),
+                public: Some("198.51.100.3".into()),
+                ingress: vec![
+                    rule("-1", -1, -1, None, &["10.111.0.2", "10.111.0.9"]),
+                    rule("tcp", 22, 22, Some("192.0.2.0/24"), &[]),
+                    rule("gre", 0, 0, Some("0.0.0.0/0"), &[]),
+                    rule("tcp", 80, 80, Some("not a block"), &[]),
+                ],
+                egress: vec![rule("-1", -1, -1, Some("0.0.0.0/0"), &[])],
+            }],
+            routes: vec![
+                NetRoute { address: "10.111.0.9".into(), via: "10.250.0.12".into() },
+                NetRoute { address: "10.111.0.10".into(), via: "not-an-address".into() },
+            ],
+        };
+        let enforced = node_view(&view);
+        assert_eq!(enforced.guests.len(), 1);
+        let g = &enforced.guests[0];
+        assert_eq!(
+            (g.private, g.public),
+            ("10.111.0.2".parse().unwrap(), Some("198.51.100.3".parse().unwrap()))
+        );
+        assert_eq!(
+            g.ingress,
+            vec![
+                Allow {
+                    traffic: Traffic::All,
+                    peers: Peers::Addresses(vec![
+                        "10.111.0.2".parse().unwrap(),
+                        "10.111.0.9".parse().unwrap()
+                    ])
+                },
+                Allow { traffic: Traffic::Tcp(22, 22), peers: Peers::cidr("192.0.2.0/24").unwrap() },
+            ],
+            "what nft cannot express is left out"
+        );
+        assert_eq!(g.egress, vec![Allow { traffic: Traffic::All, peers: Peers::cidr("0.0.0.0/0").unwrap() }]);
+        assert_eq!(enforced.routes, vec![("10.111.0.9".parse().unwrap(), "10.250.0.12".parse().unwrap())]);
     }
 
     /// A controller on loopback that answers `refusals` times with `status`,

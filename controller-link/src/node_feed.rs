@@ -3,9 +3,9 @@
 //! heartbeat that also pushes console output. All signed with the node's
 //! own credentials (see docs/adr/0007-node-protocol.md).
 //!
-//! This lives in the binary, not in `node-executor` (which must not know
-//! HTTP) nor in `api` (the server side): it is the glue between the two,
-//! using `api`'s signing client and wire types.
+//! Not in `node-executor` (which must not know HTTP) nor in `api` (the
+//! server side): it is the glue between the two, using `api`'s signing
+//! client and wire types.
 
 use api::admin::client::{AdminClient, AdminClientError};
 use api::nodes::wire::{HeartbeatBody, HeartbeatReply, ReportBody};
@@ -33,7 +33,7 @@ fn fatal(e: &AdminClientError) -> bool {
 /// `call`'s answer, retrying an unreachable (or not yet ready) controller
 /// with backoff; only a refusal that retrying cannot fix is an error.
 /// `what` names what is read, for the log.
-pub(super) async fn retrying<T, F, Fut>(what: &str, mut call: F) -> Result<T, AdminClientError>
+pub(crate) async fn retrying<T, F, Fut>(what: &str, mut call: F) -> Result<T, AdminClientError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, AdminClientError>>,

@@ -1,0 +1,362 @@
+//! EBS's executors (docs/adr/0013-block-storage.md): a zone's storage
+//! controller and a node's volume attachments, each a loop that applies
+//! the view the controller computes from its read models and reports what
+//! it did. The same loops run in `yukari up` (links in the process) and
+//! in `yukari storage` / `yukari node` on other hosts (links over HTTP).
+//! Every step is idempotent and the view alone says what must exist, so a
+//! crash anywhere resumes from the log: on start the store is made to
+//! agree with it (orphan targets and files removed, missing exports made
+//! again), and so are the guests' disks.
+
+use api::app::volumes::{NodeDone, NodeVolumes, StorageDone, StorageView};
+use node_executor::{
+    HypervisorDriver, RootDisks, VolumeDisk, VolumeReport, VolumeSync, WantedAttachment, WantedVolumes,
+};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+use storage::{ChunkId, Grant, Reconciler, StorageDriver, StorageReport, Wanted};
+use tokio::sync::watch;
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// How a storage controller hears its view and tells what it did.
+pub trait StorageLink: Send + Sync {
+    /// The zone's view, once the log has moved past `have` (or after a
+    /// while, to look again anyway).
+    fn view(&self, have: u64) -> BoxFuture<'_, anyhow::Result<StorageView>>;
+    fn report(&self, done: StorageDone) -> BoxFuture<'_, anyhow::Result<()>>;
+}
+
+/// How a node hears its guests' volumes and tells what it did.
+pub trait NodeVolumesLink: Send + Sync {
+    fn view(&self, have: u64) -> BoxFuture<'_, anyhow::Result<NodeVolumes>>;
+    fn report(&self, done: NodeDone) -> BoxFuture<'_, anyhow::Result<()>>;
+}
+
+fn wanted(view: &StorageView) -> Wanted {
+    Wanted {
+        position: view.position,
+        volumes: view
+            .volumes
+            .iter()
+            .map(|v| storage::WantedVolume {
+                volume: v.volume.to_string(),
+                size: v.size_bytes,
+                source: v.source.as_deref().and_then(ChunkId::parse),
+                grant: v.grant.clone().map(|initiator| Grant {
+                    initiator,
+                    chap: v.chap.clone().map(|c| storage::Chap { user: c.user, secret: c.secret }),
+                }),
+                created: v.created,
+                exported: v.exported,
+                revoke: v.revoke.clone(),
+            })
+            .collect(),
+        deleting: view.deleting.iter().map(ToString::to_string).collect(),
+        snapshots: view
+            .snapshots
+            .iter()
+            .map(|(s, v)| storage::WantedSnapshot { snapshot: s.to_string(), volume: v.to_string() })
+            .collect(),
+        live_snapshots: view.live_snapshots.iter().filter_map(|m| ChunkId::parse(m)).collect(),
+    }
+}
+
+/// What the controller records of a store's report (nothing for what
+/// only the store's own log needs to say).
+fn storage_done(report: StorageReport) -> Option<StorageDone> {
+    let volume = |v: &str| domain::VolumeId::parse(v).ok();
+    let snapshot = |s: &str| domain::SnapshotId::parse(s).ok();
+    Some(match report {
+        StorageReport::Created { volume: v } => StorageDone::Created { volume: volume(&v)? },
+        StorageReport::CreateFailed { volume: v, reason } => {
+            StorageDone::CreateFailed { volume: volume(&v)?, reason }
+        }
+        StorageReport::Exported { volume: v, .. } => StorageDone::Exported { volume: volume(&v)? },
+        StorageReport::Revoked { volume: v, .. } => StorageDone::Revoked { volume: volume(&v)? },
+        StorageReport::Deleted { volume: v } => StorageDone::Deleted { volume: volume(&v)? },
+        StorageReport::SnapshotProgress { snapshot: s, percent } => {
+            StorageDone::SnapshotProgress { snapshot: snapshot(&s)?, percent }
+        }
+        StorageReport::SnapshotCompleted { snapshot: s, manifest, .. } => {
+            StorageDone::SnapshotCompleted { snapshot: snapshot(&s)?, manifest: manifest.to_string() }
+        }
+        StorageReport::SnapshotFailed { snapshot: s, reason } => {
+            StorageDone::SnapshotFailed { snapshot: snapshot(&s)?, reason }
+        }
+        StorageReport::Lost { volume } => {
+            tracing::error!(%volume, "the log holds a volume whose file is gone from this storage controller");
+            return None;
+        }
+        StorageReport::ExportFailed { volume, reason, .. } => {
+            tracing::warn!(%volume, %reason, "cannot export a volume (tried again; its attach deadline fails it)");
+            return None;
+        }
+    })
+}
+
+/// Fault injection for the crash tests (RELIABILITY.md):
+/// `YUKARI_CRASH_POINT=before:KIND` aborts the process when an executor
+/// has done a step of KIND (`created`, `exported`, `attached`, `revoked`,
+/// …, the reports' `kind`) and is about to record it; `after:KIND` right
+/// after it is recorded. Unset, nothing happens.
+fn crash_point(when: &str, done: &impl serde::Serialize) {
+    static POINT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    let Some(point) = POINT.get_or_init(|| std::env::var("YUKARI_CRASH_POINT").ok()) else { return };
+    let kind = serde_json::to_value(done).ok().and_then(|v| v.get("kind")?.as_str().map(str::to_owned));
+    if kind.is_some_and(|kind| *point == format!("{when}:{kind}")) {
+        eprintln!("YUKARI_CRASH_POINT {point}: aborting");
+        std::process::abort();
+    }
+}
+
+/// Records a report, with the crash points around it.
+async fn record<D: serde::Serialize>(done: &D, record: impl Future<Output = anyhow::Result<()>>) {
+    crash_point("before", done);
+    match record.await {
+        Ok(()) => crash_point("after", done),
+        Err(e) => {
+            tracing::warn!(error = %format!("{e:#}"), "cannot record a report now (the next view asks again)")
+        }
+    }
+}
+
+/// How often the store is compared with the log even when nothing moved
+/// (orphans, a tgtd restarted underneath).
+pub const RECONCILE_EVERY: Duration = Duration::from_secs(10);
+
+/// Waits a little, unless the process is stopping.
+async fn pause(stopped: &mut watch::Receiver<bool>) {
+    tokio::select! {
+        _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+        _ = stopped.changed() => {}
+    }
+}
+
+/// A view an executor applies: its position, and whether another one asks
+/// for the same work (positions aside).
+pub trait View: Send + 'static {
+    fn position(&self) -> u64;
+    fn same_work(&self, other: &Self) -> bool;
+}
+
+impl View for StorageView {
+    fn position(&self) -> u64 {
+        self.position
+    }
+
+    fn same_work(&self, other: &Self) -> bool {
+        (&self.volumes, &self.deleting, &self.snapshots)
+            == (&other.volumes, &other.deleting, &other.snapshots)
+    }
+}
+
+impl View for NodeVolumes {
+    fn position(&self) -> u64 {
+        self.position
+    }
+
+    fn same_work(&self, other: &Self) -> bool {
+        (&self.attach, &self.detach, &self.instances) == (&other.attach, &other.detach, &other.instances)
+    }
+}
+
+/// The views an executor follows: the next one to apply is one that asks
+/// for other work than the last applied, or any once [`RECONCILE_EVERY`]
+/// has passed (orphans, a store changed underneath).
+struct Views<V> {
+    have: u64,
+    last: Option<V>,
+    last_full: Option<tokio::time::Instant>,
+}
+
+impl<V> Default for Views<V> {
+    fn default() -> Self {
+        Views { have: 0, last: None, last_full: None }
+    }
+}
+
+impl<V: View> Views<V> {
+    /// The next view to apply; `None` when there is none yet (the caller
+    /// asks again, unless stopping).
+    async fn next<'a, F>(&mut self, fetch: F, stopped: &mut watch::Receiver<bool>, what: &str) -> Option<V>
+    where
+        F: FnOnce(u64) -> BoxFuture<'a, anyhow::Result<V>>,
+    {
+        let view = tokio::select! {
+            view = fetch(self.have) => view,
+            _ = stopped.changed() => return None,
+        };
+        let view = match view {
+            Ok(view) => view,
+            Err(e) => {
+                tracing::warn!(error = %format!("{e:#}"), "cannot read {what}; trying again");
+                pause(stopped).await;
+                return None;
+            }
+        };
+        self.have = view.position();
+        let moved = self.last.as_ref().is_none_or(|l| !l.same_work(&view));
+        let stale = self.last_full.is_none_or(|t| t.elapsed() >= RECONCILE_EVERY);
+        (moved || stale).then_some(view)
+    }
+
+    fn applied(&mut self, view: V) {
+        self.last_full = Some(tokio::time::Instant::now());
+        self.last = Some(view);
+    }
+}
+
+/// A storage controller: applies its zone's view to `driver` whenever it
+/// changes (and every [`RECONCILE_EVERY`]), until `stopped`.
+pub async fn run_controller<D: StorageDriver>(
+    link: Arc<dyn StorageLink>,
+    driver: D,
+    stopped: watch::Receiver<bool>,
+) {
+    controller_loop(link, Reconciler::new(driver), stopped).await
+}
+
+async fn controller_loop<D: StorageDriver>(
+    link: Arc<dyn StorageLink>,
+    mut reconciler: Reconciler<D>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let mut views = Views::default();
+    while !*stopped.borrow() {
+        let Some(view) =
+            views.next(|have| link.view(have), &mut stopped, "the storage controller's view").await
+        else {
+            continue;
+        };
+        let wanted = wanted(&view);
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let applying = tokio::task::spawn_blocking(move || {
+            let result = reconciler.apply(&wanted, &mut |report| {
+                let _ = tx.send(report);
+            });
+            (reconciler, result)
+        });
+        // Reports are recorded as they come (a snapshot's progress while it is taken).
+        while let Some(report) = rx.recv().await {
+            if let Some(done) = storage_done(report) {
+                record(&done, link.report(done.clone())).await;
+            }
+        }
+        let (back, result) = match applying.await {
+            Ok(done) => done,
+            Err(e) => {
+                tracing::error!(error = %e, "the storage controller's reconciler panicked; stopping it");
+                return;
+            }
+        };
+        reconciler = back;
+        match result {
+            Ok(cleanup) if !cleanup.orphan_volumes.is_empty() || !cleanup.orphan_exports.is_empty() => {
+                tracing::warn!(
+                    volumes = ?cleanup.orphan_volumes,
+                    exports = ?cleanup.orphan_exports,
+                    "removed what the log does not name (left by a crash)"
+                );
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "the storage controller could not apply its view; trying again");
+                pause(&mut stopped).await;
+            }
+        }
+        views.applied(view);
+    }
+}
+
+fn wanted_volumes(view: &NodeVolumes) -> WantedVolumes {
+    WantedVolumes {
+        position: view.position,
+        attach: view
+            .attach
+            .iter()
+            .map(|a| WantedAttachment {
+                instance: a.instance.clone(),
+                disk: VolumeDisk {
+                    volume: a.volume.to_string(),
+                    device: a.device.clone(),
+                    iqn: a.iqn.clone(),
+                    lun: a.lun,
+                    portal: a.portal.clone(),
+                    initiator: a.initiator.clone(),
+                    chap: a
+                        .chap
+                        .clone()
+                        .map(|c| node_executor::VolumeChap { user: c.user, secret: c.secret }),
+                },
+                attached: a.attached,
+            })
+            .collect(),
+        detach: view.detach.iter().map(|(i, v)| (i.clone(), v.to_string())).collect(),
+        instances: view.instances.clone(),
+    }
+}
+
+fn node_done(report: VolumeReport) -> Option<NodeDone> {
+    let volume = |v: &str| domain::VolumeId::parse(v).ok();
+    Some(match report {
+        VolumeReport::Attached { instance, volume: v } => {
+            NodeDone::Attached { instance, volume: volume(&v)? }
+        }
+        VolumeReport::AttachFailed { instance, volume: v, reason } => {
+            NodeDone::AttachFailed { instance, volume: volume(&v)?, reason }
+        }
+        VolumeReport::Detached { instance, volume: v } => {
+            NodeDone::Detached { instance, volume: volume(&v)? }
+        }
+        VolumeReport::DetachStuck { instance, volume, reason } => {
+            tracing::warn!(%instance, %volume, %reason, "a guest did not let a volume go (tried again)");
+            return None;
+        }
+    })
+}
+
+/// A node's volumes: plugs in and unplugs its guests' volumes as its view
+/// says, whenever it changes (and every [`RECONCILE_EVERY`]).
+pub async fn run_node_volumes(
+    link: Arc<dyn NodeVolumesLink>,
+    driver: Arc<dyn HypervisorDriver>,
+    roots: Arc<RootDisks>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let mut views = Views::default();
+    while !*stopped.borrow() {
+        let Some(view) = views.next(|have| link.view(have), &mut stopped, "this node's volumes").await else {
+            continue;
+        };
+        let wanted = wanted_volumes(&view);
+        let (driver, roots) = (driver.clone(), roots.clone());
+        let applied = tokio::task::spawn_blocking(move || {
+            let mut reports = Vec::new();
+            let sync = VolumeSync::new(&*driver).with_root_disks(&roots);
+            let result = sync.apply(&wanted, &mut |r| reports.push(r));
+            (reports, result)
+        })
+        .await;
+        let Ok((reports, result)) = applied else {
+            tracing::error!("the node's volume sync panicked; stopping it");
+            return;
+        };
+        for done in reports.into_iter().filter_map(node_done) {
+            record(&done, link.report(done.clone())).await;
+        }
+        match result {
+            Ok(removed) if !removed.is_empty() => {
+                tracing::warn!(?removed, "unplugged volume disks the log does not name (left by a crash)")
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "the node could not apply its volumes; trying again");
+                pause(&mut stopped).await;
+            }
+        }
+        views.applied(view);
+    }
+}
