@@ -97,6 +97,13 @@ pub enum AppendError {
     /// nothing more until an operator salvages it.
     #[error("the event log is damaged ({0}); it stores nothing until it is salvaged")]
     Damaged(Damage),
+    /// A sync (fsync) of the log's file failed: what was written since the
+    /// previous sync may not be on disk although it reads back (the kernel
+    /// marks such pages clean and never writes them again), so appending
+    /// on it could lose acknowledged records later. Nothing more is
+    /// appended until the process restarts.
+    #[error("a sync of the event log failed ({0}); it stores nothing until the controller restarts")]
+    SyncFailed(String),
     /// The log was opened read-only.
     #[error("the event log is open read-only")]
     ReadOnly,

@@ -25,6 +25,7 @@ pub(crate) struct Faults {
 const FULL: u8 = 1;
 const READ_ONLY: u8 = 2;
 const BROKEN: u8 = 3;
+const SYNCS_FAIL: u8 = 4;
 
 impl Faults {
     pub fn new() -> Arc<Faults> {
@@ -45,6 +46,11 @@ impl Faults {
     /// Writes fail with a plain I/O error (a failing disk).
     pub fn broken(&self) {
         self.failing.store(BROKEN, Ordering::SeqCst);
+    }
+
+    /// Writes succeed but syncs fail (fsync's EIO).
+    pub fn syncs_fail(&self) {
+        self.failing.store(SYNCS_FAIL, Ordering::SeqCst);
     }
 
     pub fn heal(&self) {
@@ -107,6 +113,10 @@ impl redb::StorageBackend for Faulty {
     }
 
     fn sync_data(&self) -> Result<(), io::Error> {
+        if self.faults.failing.load(Ordering::SeqCst) == SYNCS_FAIL {
+            self.faults.refused.fetch_add(1, Ordering::SeqCst);
+            return Err(io::Error::other("fsync failed (injected by the test)"));
+        }
         match self.faults.error(Some(0)) {
             Some(e) => Err(e),
             None => self.inner.sync_data(),

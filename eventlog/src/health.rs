@@ -39,6 +39,9 @@ pub enum Health {
     Unavailable(Unavailable),
     /// It reads (what is not damaged) and stores nothing until salvaged.
     Damaged(Damage),
+    /// A sync of its file failed: it reads, and stores nothing until the
+    /// process restarts (see [`AppendError::SyncFailed`]).
+    SyncFailed(String),
     /// It was opened read-only.
     ReadOnly,
 }
@@ -47,6 +50,8 @@ pub enum Health {
 pub(crate) struct HealthState {
     pub read_only: bool,
     pub damaged: Option<Damage>,
+    /// Why a sync failed, once one did.
+    pub sync_failed: Option<String>,
     pub outage: Option<Outage>,
     /// How often an unavailable log checks whether it can store again.
     pub retry_every: Duration,
@@ -74,6 +79,9 @@ impl Shared {
 
     pub fn health(&self) -> Health {
         let state = self.state();
+        if let Some(why) = &state.sync_failed {
+            return Health::SyncFailed(why.clone());
+        }
         match (&state.damaged, state.read_only, &state.outage) {
             (Some(d), _, _) => Health::Damaged(d.clone()),
             (None, true, _) => Health::ReadOnly,
@@ -116,6 +124,9 @@ impl Shared {
     pub fn refusal(&self) -> Option<AppendError> {
         {
             let mut state = self.state();
+            if let Some(why) = &state.sync_failed {
+                return Some(AppendError::SyncFailed(why.clone()));
+            }
             if let Some(d) = &state.damaged {
                 return Some(AppendError::Damaged(d.clone()));
             }
@@ -162,6 +173,9 @@ impl Shared {
     /// redb needs it, starts or extends an outage).
     pub fn failed(&self, e: redb::Error) -> AppendError {
         self.generation.fetch_add(1, Ordering::SeqCst);
+        if let Some(why) = self.store.opener.sync_failed.get() {
+            return self.sync_failed(why);
+        }
         let fault = Fault::of(&e);
         if let Fault::Unavailable(cause) = &fault {
             let mut state = self.state();
@@ -203,6 +217,50 @@ impl Shared {
                 reason: format!("the database file is damaged: {why}"),
             }),
             Fault::Io(why) | Fault::Other(why) => AppendError::Storage(why),
+        }
+    }
+
+    /// A sync failed: the log stops appending for good (until the process
+    /// restarts) and is opened again for reading only. What reads back now
+    /// may include the batch whose sync failed (it is in the page cache);
+    /// whether it is on disk is unknown.
+    fn sync_failed(&self, why: &str) -> AppendError {
+        let first = {
+            let mut state = self.state();
+            let first = state.sync_failed.is_none();
+            state.sync_failed.get_or_insert_with(|| why.to_owned());
+            state.outage = None;
+            first
+        };
+        if first {
+            tracing::error!(
+                error = %why,
+                "a sync (fsync) of the event log failed: what it wrote since the last sync may not be on disk \
+                 although it reads back. It stores nothing more; reads go on. Check the disk, drop the page \
+                 cache (`sync; echo 1 > /proc/sys/vm/drop_caches`) or reboot, then restart the controller"
+            );
+        }
+        self.open_for_reads();
+        AppendError::SyncFailed(why.to_owned())
+    }
+
+    /// After a failed sync: opens the file again to serve reads only (the
+    /// writer refuses every batch from now on), never for writing: a file
+    /// redb would have to repair first (the failed commit left it so) is
+    /// not written to either (a repair commits, and what is on the platter
+    /// is unknown), and reads fail until the restart.
+    fn open_for_reads(&self) {
+        {
+            let mut db = self.store.swap();
+            // The failed handle lets go of the file first.
+            *db = Db::Closed(Some("the event log is being opened again for reading".into()));
+            *db = match self.store.opener.open_read_only() {
+                Ok(readable) => Db::ReadOnly(readable),
+                Err(e) => Db::Closed(Some(describe(&e.into()))),
+            };
+        }
+        if let Err(e) = self.resync() {
+            tracing::warn!(error = %e, "cannot read the event log after a failed sync");
         }
     }
 

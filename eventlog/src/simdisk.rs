@@ -178,6 +178,11 @@ impl SimDisk {
         self.disk().cut_in = Some(operations);
     }
 
+    /// No power cut is planned any more (one that happened stays).
+    pub fn cancel_power_cut(&self) {
+        self.disk().cut_in = None;
+    }
+
     /// Has the power gone?
     pub fn power_cut(&self) -> bool {
         self.disk().dead
@@ -345,7 +350,7 @@ mod tests {
         assert!(b.write(0, &[3; 1]).is_err(), "the old disk is dead");
         let mut kept = [0u8; 1024];
         after.backend().read(0, &mut kept).unwrap();
-        let whole_or_prefix = kept.iter().position(|&x| x == 1).map_or(true, |first_old| {
+        let whole_or_prefix = kept.iter().position(|&x| x == 1).is_none_or(|first_old| {
             kept[..first_old].iter().all(|&x| x == 2) && kept[first_old..].iter().all(|&x| x == 1)
         });
         assert!(whole_or_prefix, "a torn write keeps a prefix of sectors: {kept:?}");

@@ -10,7 +10,9 @@
 
 use crate::error::{ReadError, Unavailable};
 use redb::ReadableDatabase;
+use std::ops::Bound;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// The database as it is open now.
@@ -79,6 +81,8 @@ pub(crate) struct Opener {
     pub faults: Option<std::sync::Arc<crate::faults::Faults>>,
     /// A simulated disk instead of the file at `path`.
     pub sim: Option<crate::simdisk::SimDisk>,
+    /// Set by the first failed sync of the file (see [`Watched`]).
+    pub sync_failed: Arc<OnceLock<String>>,
 }
 
 /// Bytes written (and removed) by [`Opener::probe`].
@@ -92,6 +96,7 @@ impl Opener {
             #[cfg(test)]
             faults: None,
             sim: None,
+            sync_failed: Arc::default(),
         }
     }
 
@@ -105,13 +110,24 @@ impl Opener {
     /// file that was not closed cleanly.
     pub fn open_writable(&self) -> Result<redb::Database, redb::DatabaseError> {
         if let Some(disk) = &self.sim {
-            return self.builder().create_with_backend(disk.backend());
+            return self.builder().create_with_backend(self.watched(disk.backend()));
         }
         #[cfg(test)]
         if let Some(faults) = &self.faults {
-            return self.builder().create_with_backend(faults.backend(&self.path, true)?);
+            return self.builder().create_with_backend(self.watched(faults.backend(&self.path, true)?));
         }
-        self.builder().create(&self.path)
+        // What `redb::Builder::create` opens, behind the watch on syncs.
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&self.path)?;
+        self.builder().create_with_backend(self.watched(redb::backends::FileBackend::new(file)?))
+    }
+
+    fn watched<B: redb::StorageBackend>(&self, inner: B) -> Watched<B> {
+        Watched { inner, sync_failed: self.sync_failed.clone() }
     }
 
     /// Opens the file without writing to it.
@@ -204,4 +220,67 @@ pub(crate) fn read_error(e: redb::Error) -> ReadError {
 /// `read_error` for any redb error type.
 pub(crate) fn rd<E: Into<redb::Error>>(e: E) -> ReadError {
     read_error(e.into())
+}
+
+/// A storage backend that notes its first failed sync: after one, the
+/// file's pages may read back what is not on disk, and the log must stop
+/// appending (see [`crate::AppendError::SyncFailed`]).
+#[derive(Debug)]
+pub(crate) struct Watched<B> {
+    inner: B,
+    sync_failed: Arc<OnceLock<String>>,
+}
+
+impl<B: redb::StorageBackend> redb::StorageBackend for Watched<B> {
+    fn len(&self) -> Result<u64, std::io::Error> {
+        self.inner.len()
+    }
+
+    fn read(&self, offset: u64, out: &mut [u8]) -> Result<(), std::io::Error> {
+        self.inner.read(offset, out)
+    }
+
+    fn set_len(&self, len: u64) -> Result<(), std::io::Error> {
+        self.inner.set_len(len)
+    }
+
+    fn sync_data(&self) -> Result<(), std::io::Error> {
+        let synced = self.inner.sync_data();
+        if let Err(e) = &synced {
+            let _ = self.sync_failed.set(e.to_string());
+        }
+        synced
+    }
+
+    fn write(&self, offset: u64, data: &[u8]) -> Result<(), std::io::Error> {
+        self.inner.write(offset, data)
+    }
+
+    fn close(&self) -> Result<(), std::io::Error> {
+        self.inner.close()
+    }
+
+    fn try_lock_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<bool, redb::BackendError> {
+        self.inner.try_lock_range(start, end)
+    }
+
+    fn try_lock_shared_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<bool, redb::BackendError> {
+        self.inner.try_lock_shared_range(start, end)
+    }
+
+    fn lock_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<(), redb::BackendError> {
+        self.inner.lock_range(start, end)
+    }
+
+    fn lock_shared_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<(), redb::BackendError> {
+        self.inner.lock_shared_range(start, end)
+    }
+
+    fn unlock_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<(), redb::BackendError> {
+        self.inner.unlock_range(start, end)
+    }
+
+    fn query_lock_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<bool, redb::BackendError> {
+        self.inner.query_lock_range(start, end)
+    }
 }

@@ -424,6 +424,11 @@ pub(crate) fn unavailable(e: &ExecuteError) -> Option<String> {
             format!("its event log is damaged and must be salvaged by its operator. {READS}")
         }
         ExecuteError::Append(AppendError::ReadOnly) => format!("it runs read-only. {READS}"),
+        ExecuteError::Append(AppendError::SyncFailed(_)) => {
+            format!(
+                "a sync of its event log to disk failed; it stores nothing until its operator restarts it. {READS}"
+            )
+        }
         ExecuteError::Read(ReadError::Unavailable(_)) => {
             "its storage cannot be read now. Retry later.".to_owned()
         }

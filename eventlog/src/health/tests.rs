@@ -101,6 +101,34 @@ async fn another_io_error_fails_the_batch_and_the_next_one_is_stored() {
     assert_eq!(log.health(), Health::Writable);
 }
 
+/// After a failed sync the kernel may have dropped the pages it could not
+/// write and still show them: the log stops appending until the process
+/// restarts (PostgreSQL's "fsyncgate"), and reads go on. The deterministic
+/// simulator found what happened before: appends went on after a re-open,
+/// and a later power cut left a log redb could not open.
+#[tokio::test]
+async fn a_failed_sync_stops_appends_until_the_log_is_opened_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events.redb");
+    let faults = Faults::new();
+    let log = EventLog::open_faulty(&path, options(), faults.clone()).unwrap();
+    log.append(meta("r1"), one("s/a", ExpectedVersion::NoStream, &[b"1"])).await.unwrap();
+    faults.syncs_fail();
+    let failed = log.append(meta("r2"), one("s/a", ExpectedVersion::Exactly(1), &[b"2"])).await;
+    assert!(matches!(failed, Err(AppendError::SyncFailed(_))), "{failed:?}");
+    faults.heal();
+    // Refused even with the disk working again.
+    let refused = log.append(meta("r3"), one("s/b", ExpectedVersion::NoStream, &[b"3"])).await;
+    assert!(matches!(refused, Err(AppendError::SyncFailed(_))), "{refused:?}");
+    assert!(matches!(log.health(), Health::SyncFailed(_)), "{:?}", log.health());
+    log.close();
+    let reopened = EventLog::open(&path, options()).unwrap();
+    assert_eq!(reopened.health(), Health::Writable);
+    let version = reopened.stream_version("s/a").unwrap();
+    let stored = reopened.append(meta("r4"), one("s/a", ExpectedVersion::Exactly(version), &[b"4"])).await;
+    assert!(stored.is_ok(), "{stored:?}");
+}
+
 /// A log of three records whose index is merged through all of them (so
 /// that opening decodes only the last one), with a byte of record 2 flipped.
 async fn log_with_a_bad_second_record(path: &Path) {
