@@ -1,0 +1,501 @@
+//! Yukari's deterministic simulator (issue 13, part 1): the controller —
+//! the real decide loop, event log, read models and EC2 endpoint — on a
+//! simulated disk, a simulated node, and clients of several accounts, all
+//! in one thread, driven by one seed: the same seed gives the same
+//! requests, answers and log, so a failing seed replays exactly.
+//!
+//! Faults drawn from the seed: power cuts at any disk operation (the
+//! controller restarts on what the disk kept, torn writes included),
+//! failing writes and syncs, a full disk, a node cut off from the
+//! controller (its reports wait) and reports arriving late and
+//! reordered. After every step the invariants in `invariants.rs` are
+//! checked; the first one broken ends the run with a [`Violation`].
+//!
+//! Not simulated here, and kept in the real-process tests: libvirt and
+//! QEMU, tgt and iSCSI, HTTP and signatures (requests enter after
+//! authentication, as the console's do), concurrent clients (requests go
+//! one at a time, so that a seed decides the log's order), and volumes
+//! (their attachments carry fresh CHAP secrets).
+
+mod controller;
+mod invariants;
+mod node;
+mod workload;
+
+use controller::Controller;
+use domain::command::*;
+use domain::*;
+use eventlog::simdisk::{DiskStats, FaultRates, SimDisk};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+/// What to simulate.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub seed: u64,
+    pub steps: u64,
+    /// Customer accounts.
+    pub accounts: usize,
+    /// Inject faults (power cuts, failing writes and syncs, a full disk,
+    /// partitions); without, a run checks the invariants of a healthy cloud.
+    pub faults: bool,
+}
+
+impl Config {
+    pub fn new(seed: u64, steps: u64) -> Config {
+        Config { seed, steps, accounts: 3, faults: true }
+    }
+}
+
+/// What a run did.
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    pub seed: u64,
+    pub steps: u64,
+    pub requests: u64,
+    pub acknowledged: u64,
+    pub refused: u64,
+    /// Requests that failed because of an injected fault (503, 500).
+    pub failed: u64,
+    pub node_reports: u64,
+    pub restarts: u64,
+    /// Restarts after the log stopped on a failed sync.
+    pub sync_failures: u64,
+    pub partitions: u64,
+    pub full_disks: u64,
+    pub invariant_checks: u64,
+    pub disk: DiskStats,
+    /// Records in the log at the end.
+    pub records: u64,
+    /// SHA-256 of every record of the final log, in order: equal for
+    /// equal seeds.
+    pub digest: String,
+}
+
+/// An invariant that did not hold.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    pub seed: u64,
+    pub step: u64,
+    pub what: String,
+}
+
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "seed {} step {}: {}", self.seed, self.step, self.what)
+    }
+}
+
+/// Runs one seed.
+pub fn run(config: &Config) -> Result<Report, Violation> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Violation { seed: config.seed, step: 0, what: format!("no runtime: {e}") })?;
+    runtime.block_on(simulate(config))
+}
+
+const START_MS: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
+
+struct Sim {
+    config: Config,
+    rng: StdRng,
+    dir: tempfile::TempDir,
+    controller: Option<Controller>,
+    clock: i64,
+    sim_clock: controller::SimClock,
+    step: u64,
+    report: Report,
+    node: NodeId,
+    zone: ZoneName,
+    /// Steps left in a partition between the node and the controller.
+    partition: u64,
+    /// Steps left with the disk full.
+    full: u64,
+    checks: invariants::Checks,
+}
+
+impl Sim {
+    fn violation(&self, what: impl Into<String>) -> Violation {
+        Violation { seed: self.config.seed, step: self.step, what: what.into() }
+    }
+
+    fn controller(&self) -> &Controller {
+        self.controller.as_ref().expect("the controller runs between steps")
+    }
+
+    fn tick(&mut self) -> Timestamp {
+        self.clock += self.rng.gen_range(1..2_000);
+        self.sim_clock.set(self.clock);
+        Timestamp(self.clock)
+    }
+
+    fn request_id(&mut self) -> String {
+        format!("sim-{:016x}", self.rng.r#gen::<u64>())
+    }
+
+    /// Are faults being injected now (so that a 503 or 500 is expected)?
+    fn faulty(&self) -> bool {
+        self.config.faults
+    }
+
+    /// Executes a command of the simulator's own (bootstrap, accounts, the
+    /// node's reports).
+    async fn execute(
+        &mut self,
+        command: Command,
+        principal: Principal,
+    ) -> Result<(), api::app::ExecuteError> {
+        let request_id = self.request_id();
+        let meta = api::app::RequestMeta {
+            principal,
+            correlation_id: request_id.clone(),
+            request_id,
+            source: "simulation".into(),
+        };
+        self.controller().app.execute(command, &meta).await.map(|_| ())
+    }
+
+    /// The controller restarts on the disk as a power cut left it.
+    async fn restart(&mut self) -> Result<(), Violation> {
+        let controller = self.controller.take().expect("a running controller");
+        let disk = controller.disk.after_power_cut();
+        // The machine comes back with a working disk; faults are drawn
+        // again from the next step.
+        disk.set_rates(FaultRates::default());
+        controller.stop().await;
+        self.report.restarts += 1;
+        let seed = self.rng.r#gen();
+        let started = Controller::start(disk, self.dir.path(), seed, &self.sim_clock);
+        let controller = started.map_err(|e| self.violation(format!("after a power cut: {e}")))?;
+        self.controller = Some(controller);
+        let app = self.controller().app.clone();
+        caught_up(&app).await.map_err(|e| self.violation(e))?;
+        self.checks.after_restart(&app).map_err(|e| self.violation(e))?;
+        Ok(())
+    }
+}
+
+async fn simulate(config: &Config) -> Result<Report, Violation> {
+    let dir =
+        tempfile::tempdir().map_err(|e| Violation { seed: config.seed, step: 0, what: e.to_string() })?;
+    let mut rng = StdRng::seed_from_u64(config.seed);
+    let disk = SimDisk::new(rng.r#gen());
+    let sim_clock = controller::SimClock::default();
+    sim_clock.set(START_MS);
+    let controller = Controller::start(disk, dir.path(), rng.r#gen(), &sim_clock)
+        .map_err(|what| Violation { seed: config.seed, step: 0, what })?;
+    let node = NodeId::from_bits(rng.r#gen());
+    let mut sim = Sim {
+        config: config.clone(),
+        rng,
+        dir,
+        controller: Some(controller),
+        clock: START_MS,
+        sim_clock,
+        step: 0,
+        report: Report { seed: config.seed, ..Report::default() },
+        node,
+        zone: ZoneName::parse("sim-1a").expect("a valid zone"),
+        partition: 0,
+        full: 0,
+        checks: invariants::Checks::default(),
+    };
+    let mut clients = bootstrap(&mut sim).await?;
+    let image = api::app::bootstrap::default_images().0.to_string();
+    while sim.step < config.steps {
+        sim.step += 1;
+        let at = sim.tick();
+        if sim.faulty() {
+            inject(&mut sim);
+        }
+        let partitioned = sim.partition > 0;
+        if !partitioned && sim.rng.gen_ratio(1, 3) {
+            node_step(&mut sim, at).await?;
+        } else {
+            let request = workload::next(&mut sim.rng, &clients, &image);
+            client_step(&mut sim, &mut clients, request).await?;
+        }
+        sim.partition = sim.partition.saturating_sub(1);
+        if sim.full > 0 {
+            sim.full -= 1;
+            if sim.full == 0 {
+                sim.controller().disk.set_capacity(u64::MAX);
+            }
+        }
+        // A power cut, or a failed sync after which the log stores
+        // nothing until restarted: the machine restarts (its page cache
+        // gone, as the log's error asks).
+        let sync_failed = matches!(sim.controller().app.log.health(), eventlog::Health::SyncFailed(_));
+        if sim.controller().disk.power_cut() || sync_failed {
+            sim.report.sync_failures += u64::from(sync_failed);
+            sim.restart().await?;
+        }
+        let app = sim.controller().app.clone();
+        caught_up(&app).await.map_err(|e| sim.violation(e))?;
+        sim.checks.after_step(&app, sim.step).map_err(|e| sim.violation(e))?;
+        sim.report.invariant_checks += 1;
+    }
+    settle(&mut sim).await?;
+    let controller = sim.controller.take().expect("a running controller");
+    sim.report.disk = controller.disk.stats();
+    let (records, digest) = invariants::digest(&controller.app.log).map_err(|e| sim.violation(e))?;
+    sim.report.records = records;
+    sim.report.digest = digest;
+    controller.stop().await;
+    api::app::ids::set_simulated_clock(None);
+    sim.report.steps = sim.step;
+    Ok(sim.report)
+}
+
+/// Waits until the read models include the whole log (a refusal's record
+/// is not waited for by its request).
+async fn caught_up(app: &api::app::App) -> Result<(), String> {
+    app.projections.wait_for(app.log.head()).await.map_err(|e| format!("the read models stopped: {e}"))
+}
+
+/// Draws this step's faults.
+fn inject(sim: &mut Sim) {
+    let disk = sim.controller().disk.clone();
+    if !disk.power_cut() && sim.rng.gen_ratio(1, 150) {
+        let operations = sim.rng.gen_range(0..400);
+        disk.cut_power_after(operations);
+    }
+    let rates = if sim.rng.gen_ratio(1, 40) {
+        FaultRates { write_fails: 20_000, sync_fails: 20_000 }
+    } else {
+        FaultRates::default()
+    };
+    disk.set_rates(rates);
+    if sim.partition == 0 && sim.rng.gen_ratio(1, 100) {
+        sim.partition = sim.rng.gen_range(5..60);
+        sim.report.partitions += 1;
+    }
+    if sim.full == 0 && sim.rng.gen_ratio(1, 200) {
+        sim.full = sim.rng.gen_range(3..30);
+        sim.report.full_disks += 1;
+        disk.set_capacity(disk.len());
+    }
+}
+
+/// The cloud, its accounts and the simulator's view of them.
+async fn bootstrap(sim: &mut Sim) -> Result<Vec<workload::Known>, Violation> {
+    let at = sim.tick();
+    let sealed = || SealedSecret { nonce: vec![7; 12], ciphertext: vec![9; 56] };
+    let admin = AccountId::from_bits(sim.rng.gen_range(100_000_000_000..999_999_999_999));
+    let (emi, eki, eri) = api::app::bootstrap::default_images();
+    let image = |id: ImageId, kind, name: &str, kernel, ramdisk| RegisterImage {
+        image: id,
+        owner: AccountId::system(),
+        kind,
+        name: name.to_owned(),
+        description: format!("built-in {name}"),
+        architecture: "x86_64".to_owned(),
+        location: format!("builtin/{name}"),
+        kernel,
+        ramdisk,
+        public: true,
+        bundle: None,
+        ebs: None,
+        at,
+    };
+    let command = Command::BootstrapCloud(BootstrapCloud {
+        region: "sim".to_owned(),
+        vm_types: VmType::eucalyptus_defaults(),
+        cluster: AddCluster { zone: sim.zone.clone(), policy: SchedulingPolicy::Greedy, at },
+        node: RegisterNode {
+            node: sim.node.clone(),
+            zone: sim.zone.clone(),
+            host: "127.0.0.1".to_owned(),
+            hypervisor: "sim".to_owned(),
+            capacity: Resources { cpus: 8, memory_mib: 8192, disk_gib: 100 },
+            key: None,
+            at,
+        },
+        private_cidr: "10.111.0.0/24".to_owned(),
+        public_addresses: (1..=6).map(|i| format!("198.51.100.{i}")).collect(),
+        admin: CreateAccount {
+            account: admin.clone(),
+            name: "admin".to_owned(),
+            default_group: SecurityGroupId::from_bits(sim.rng.r#gen()),
+            access_key: Some(NewAccessKey {
+                user: UserName::admin(),
+                access_key: AccessKeyId::from_bits(sim.rng.r#gen()),
+                secret: sealed(),
+            }),
+            at,
+        },
+        images: vec![
+            image(eki.clone(), ImageKind::Kernel, "kernel", None, None),
+            image(eri.clone(), ImageKind::Ramdisk, "initrd", None, None),
+            image(emi, ImageKind::Machine, "default", Some(eki), Some(eri)),
+        ],
+        at,
+    });
+    let system = Principal::system("bootstrap");
+    sim.execute(command, system).await.map_err(|e| sim.violation(format!("bootstrap: {e}")))?;
+    let mut clients = Vec::new();
+    for n in 0..sim.config.accounts.max(2) {
+        let account = AccountId::from_bits(sim.rng.gen_range(100_000_000_000..999_999_999_999));
+        let create = CreateAccount {
+            account: account.clone(),
+            name: format!("customer-{n}"),
+            default_group: SecurityGroupId::from_bits(sim.rng.r#gen()),
+            access_key: None,
+            at: sim.tick(),
+        };
+        let by = Principal { account: admin.clone(), user: UserName::admin(), access_key: None };
+        sim.execute(Command::CreateAccount(create), by)
+            .await
+            .map_err(|e| sim.violation(format!("account: {e}")))?;
+        clients.push(workload::Known {
+            account,
+            instances: Vec::new(),
+            allocations: Vec::new(),
+            tokens: Vec::new(),
+        });
+    }
+    let app = sim.controller().app.clone();
+    sim.checks.after_step(&app, 0).map_err(|e| sim.violation(e))?;
+    Ok(clients)
+}
+
+/// One report of the node, if one is due.
+async fn node_step(sim: &mut Sim, at: Timestamp) -> Result<(), Violation> {
+    let app = sim.controller().app.clone();
+    let command = {
+        let models = app.projections.read();
+        node::next_report(&models, &sim.node, &sim.zone, &mut sim.rng, at)
+    };
+    let Some(command) = command else { return Ok(()) };
+    match sim.execute(command, node::principal()).await {
+        Ok(()) => {
+            sim.report.node_reports += 1;
+            let app = sim.controller().app.clone();
+            sim.checks.acknowledged(&app).map_err(|e| sim.violation(e))?;
+        }
+        // A late report (the instance moved on) is refused.
+        Err(api::app::ExecuteError::Refused(_)) => {}
+        Err(_) if sim.faulty() => sim.report.failed += 1,
+        Err(e) => return Err(sim.violation(format!("a node report failed without a fault: {e}"))),
+    }
+    Ok(())
+}
+
+/// One client request through the EC2 endpoint.
+async fn client_step(
+    sim: &mut Sim,
+    clients: &mut [workload::Known],
+    request: workload::Request,
+) -> Result<(), Violation> {
+    sim.report.requests += 1;
+    let account = clients[request.client].account.clone();
+    let request_id = sim.request_id();
+    let meta = controller::meta(&account, request_id);
+    let pairs = request.params.clone();
+    let params = api::ec2::params::Params::from_request(pairs)
+        .map_err(|e| sim.violation(format!("the simulator built a bad request: {e:?}")))?;
+    let head = sim.controller().app.log.head();
+    let answer = api::ec2::invoke(&sim.controller().app, &params, meta).await;
+    if std::env::var_os("SIM_TRACE").is_some() {
+        let outcome = answer.as_ref().map(|_| "ok".to_owned()).unwrap_or_else(|e| e.code.to_string());
+        eprintln!(
+            "step {} {:?}: {outcome} (log at {})",
+            sim.step,
+            request.params,
+            sim.controller().app.log.head()
+        );
+    }
+    match answer {
+        Ok(xml) => {
+            if request.foreign {
+                return Err(sim.violation(format!(
+                    "{} of another account's resource was answered: {xml}",
+                    request.action()
+                )));
+            }
+            sim.report.acknowledged += 1;
+            learn(&mut clients[request.client], &request, &xml).map_err(|e| sim.violation(e))?;
+            let app = sim.controller().app.clone();
+            sim.checks.acknowledged(&app).map_err(|e| sim.violation(e))?;
+        }
+        Err(e) if matches!(e.code.as_str(), "ServiceUnavailable" | "InternalError") => {
+            if !sim.faulty() {
+                return Err(sim.violation(format!("{} failed without a fault: {e:?}", request.action())));
+            }
+            sim.report.failed += 1;
+        }
+        Err(e) => {
+            sim.report.refused += 1;
+            if request.foreign && !e.code.as_str().ends_with(".NotFound") {
+                return Err(sim.violation(format!(
+                    "{} of another account's resource was refused as {} ({}), not as one that does not exist",
+                    request.action(),
+                    e.code,
+                    e.message
+                )));
+            }
+            let app = sim.controller().app.clone();
+            sim.checks.refusal_changed_nothing(&app, head).map_err(|e| sim.violation(e))?;
+        }
+    }
+    Ok(())
+}
+
+/// What a client learns from an answer: the ids it will name next.
+fn learn(known: &mut workload::Known, request: &workload::Request, xml: &str) -> Result<(), String> {
+    let doc = roxmltree::Document::parse(xml).map_err(|e| format!("an ill-formed answer ({e}): {xml}"))?;
+    let texts = |tag: &str| -> Vec<String> {
+        doc.descendants()
+            .filter(|n| n.has_tag_name(tag))
+            .filter_map(|n| n.text())
+            .map(str::to_owned)
+            .collect()
+    };
+    match request.action() {
+        "RunInstances" => {
+            for id in texts("instanceId") {
+                if !known.instances.contains(&id) {
+                    known.instances.push(id);
+                }
+            }
+            if let Some((_, token)) = request.params.iter().find(|(k, _)| k == "ClientToken")
+                && !known.tokens.contains(token)
+            {
+                known.tokens.push(token.clone());
+            }
+        }
+        "AllocateAddress" => known.allocations.extend(texts("allocationId")),
+        "ReleaseAddress" => {
+            let released = request.params.iter().find(|(k, _)| k == "AllocationId").map(|(_, v)| v.clone());
+            known.allocations.retain(|a| Some(a) != released.as_ref());
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Faults stop; the node reports until no instance is between states.
+async fn settle(sim: &mut Sim) -> Result<(), Violation> {
+    let disk = sim.controller().disk.clone();
+    disk.set_rates(FaultRates::default());
+    disk.set_capacity(u64::MAX);
+    disk.cancel_power_cut();
+    sim.partition = 0;
+    sim.config.faults = false;
+    let sync_failed = matches!(sim.controller().app.log.health(), eventlog::Health::SyncFailed(_));
+    if disk.power_cut() || sync_failed {
+        sim.restart().await?;
+    }
+    for _ in 0..100_000 {
+        let settled = node::settled(&sim.controller().app.projections.read(), &sim.node);
+        if settled {
+            let app = sim.controller().app.clone();
+            caught_up(&app).await.map_err(|e| sim.violation(e))?;
+            return sim.checks.rebuild_equals_live(&app).map_err(|e| sim.violation(e));
+        }
+        let at = sim.tick();
+        node_step(sim, at).await?;
+    }
+    Err(sim.violation("instances were still between states long after the faults stopped"))
+}

@@ -1,0 +1,148 @@
+//! The clients: accounts issuing EC2 requests drawn from the seed, naming
+//! their own resources mostly and now and then another account's (which
+//! must be answered as for a resource that does not exist).
+
+use domain::AccountId;
+use rand::Rng;
+use rand::rngs::StdRng;
+
+/// What a client knows of its account: the ids and names its answers gave.
+#[derive(Debug)]
+pub struct Known {
+    pub account: AccountId,
+    pub instances: Vec<String>,
+    pub allocations: Vec<String>,
+    pub tokens: Vec<String>,
+}
+
+/// A request to send, and how to read its answer.
+#[derive(Debug)]
+pub struct Request {
+    /// Index of the asking account.
+    pub client: usize,
+    pub params: Vec<(String, String)>,
+    /// It names another account's resource: only "not found" may come back.
+    pub foreign: bool,
+}
+
+impl Request {
+    pub fn action(&self) -> &str {
+        self.params.first().map_or("", |(_, v)| v.as_str())
+    }
+}
+
+const TYPES: [&str; 3] = ["t1.micro", "m1.small", "m1.medium"];
+const KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl sim";
+
+fn pick<'a>(rng: &mut StdRng, from: &'a [String]) -> Option<&'a String> {
+    (!from.is_empty()).then(|| &from[rng.gen_range(0..from.len())])
+}
+
+/// The next request of a client drawn at random.
+pub fn next(rng: &mut StdRng, clients: &[Known], image: &str) -> Request {
+    let client = rng.gen_range(0..clients.len());
+    let me = &clients[client];
+    let other = &clients[rng.gen_range(0..clients.len())];
+    // An instance id: the client's own, or (one time in ten) another's.
+    let foreign = other.account != me.account && !other.instances.is_empty() && rng.gen_ratio(1, 10);
+    let instance = if foreign { pick(rng, &other.instances) } else { pick(rng, &me.instances) }.cloned();
+    let group = format!("g{}", rng.gen_range(0..4));
+    let mut p: Vec<(String, String)> = Vec::new();
+    let mut set = |k: &str, v: String| p.push((k.to_owned(), v));
+    let mut named_foreign = false;
+    match (rng.gen_range(0..100), instance) {
+        (0..20, _) => {
+            set("Action", "RunInstances".into());
+            set("ImageId", image.to_owned());
+            set("MinCount", "1".into());
+            set("MaxCount", rng.gen_range(1..=3).to_string());
+            set("InstanceType", TYPES[rng.gen_range(0..TYPES.len())].into());
+            match pick(rng, &me.tokens) {
+                Some(token) if rng.gen_ratio(1, 4) => set("ClientToken", token.clone()),
+                _ => set("ClientToken", format!("t{}", rng.r#gen::<u32>())),
+            }
+            if rng.gen_ratio(1, 3) {
+                set("SecurityGroup.1", group);
+            }
+            if rng.gen_ratio(1, 3) {
+                set("KeyName", format!("k{}", rng.gen_range(0..3)));
+            }
+        }
+        (20..45, Some(id)) => {
+            let action =
+                ["TerminateInstances", "StopInstances", "StartInstances", "RebootInstances", "StopInstances"]
+                    [rng.gen_range(0..5)];
+            set("Action", action.into());
+            set("InstanceId.1", id);
+            named_foreign = foreign;
+        }
+        (45..55, Some(id)) => {
+            let delete = rng.gen_ratio(1, 3);
+            set("Action", if delete { "DeleteTags" } else { "CreateTags" }.into());
+            set("ResourceId.1", id);
+            set("Tag.1.Key", format!("k{}", rng.gen_range(0..3)));
+            if !delete {
+                set("Tag.1.Value", format!("v{}", rng.gen_range(0..100)));
+            }
+            named_foreign = foreign;
+        }
+        (55..70, _) => {
+            let action = [
+                "CreateSecurityGroup",
+                "DeleteSecurityGroup",
+                "AuthorizeSecurityGroupIngress",
+                "AuthorizeSecurityGroupIngress",
+                "RevokeSecurityGroupIngress",
+            ][rng.gen_range(0..5)];
+            set("Action", action.into());
+            set("GroupName", group);
+            match action {
+                "CreateSecurityGroup" => set("GroupDescription", "simulated".into()),
+                "DeleteSecurityGroup" => {}
+                _ => {
+                    let port = 20 + rng.gen_range(0..4) * 1000;
+                    set("IpPermissions.1.IpProtocol", "tcp".into());
+                    set("IpPermissions.1.FromPort", port.to_string());
+                    set("IpPermissions.1.ToPort", port.to_string());
+                    set("IpPermissions.1.IpRanges.1.CidrIp", "10.0.0.0/8".into());
+                }
+            }
+        }
+        (70..75, _) => {
+            let import = rng.gen_ratio(2, 3);
+            set("Action", if import { "ImportKeyPair" } else { "DeleteKeyPair" }.into());
+            set("KeyName", format!("k{}", rng.gen_range(0..3)));
+            if import {
+                set("PublicKeyMaterial", KEY.into());
+            }
+        }
+        (75..88, instance) => {
+            let allocation = pick(rng, &me.allocations).cloned();
+            match (rng.gen_range(0..4), allocation, instance) {
+                (0, _, _) | (_, None, _) => set("Action", "AllocateAddress".into()),
+                (1, Some(a), Some(i)) if !foreign => {
+                    set("Action", "AssociateAddress".into());
+                    set("AllocationId", a);
+                    set("InstanceId", i);
+                    set("AllowReassociation", "true".into());
+                }
+                (2, Some(a), _) => {
+                    set("Action", "ReleaseAddress".into());
+                    set("AllocationId", a);
+                }
+                (_, Some(a), _) => {
+                    set("Action", "DescribeAddresses".into());
+                    set("AllocationId.1", a);
+                }
+            }
+        }
+        (_, Some(id)) => {
+            set("Action", "DescribeInstances".into());
+            set("InstanceId.1", id);
+            named_foreign = foreign;
+        }
+        (_, None) => set("Action", "DescribeInstances".into()),
+    }
+    p.push(("Version".into(), "2016-11-15".into()));
+    Request { client, params: p, foreign: named_foreign }
+}
