@@ -20,6 +20,8 @@ pub(crate) struct Faults {
     full_at: AtomicU64,
     /// Writes refused so far.
     pub refused: AtomicU64,
+    /// Syncs to let through before one fails (0: none is planned).
+    sync_countdown: AtomicU64,
 }
 
 const FULL: u8 = 1;
@@ -46,6 +48,11 @@ impl Faults {
     /// Writes fail with a plain I/O error (a failing disk).
     pub fn broken(&self) {
         self.failing.store(BROKEN, Ordering::SeqCst);
+    }
+
+    /// The `n`-th sync from now fails (fsync's EIO), and the ones after it.
+    pub fn fail_sync_number(&self, n: u64) {
+        self.sync_countdown.store(n, Ordering::SeqCst);
     }
 
     /// Writes succeed but syncs fail (fsync's EIO).
@@ -113,6 +120,11 @@ impl redb::StorageBackend for Faulty {
     }
 
     fn sync_data(&self) -> Result<(), io::Error> {
+        let countdown = &self.faults.sync_countdown;
+        if countdown.load(Ordering::SeqCst) == 1 {
+            self.faults.syncs_fail();
+        }
+        let _ = countdown.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
         if self.faults.failing.load(Ordering::SeqCst) == SYNCS_FAIL {
             self.faults.refused.fetch_add(1, Ordering::SeqCst);
             return Err(io::Error::other("fsync failed (injected by the test)"));
@@ -134,27 +146,5 @@ impl redb::StorageBackend for Faulty {
         self.inner.close()
     }
 
-    fn try_lock_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<bool, redb::BackendError> {
-        self.inner.try_lock_range(start, end)
-    }
-
-    fn try_lock_shared_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<bool, redb::BackendError> {
-        self.inner.try_lock_shared_range(start, end)
-    }
-
-    fn lock_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<(), redb::BackendError> {
-        self.inner.lock_range(start, end)
-    }
-
-    fn lock_shared_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<(), redb::BackendError> {
-        self.inner.lock_shared_range(start, end)
-    }
-
-    fn unlock_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<(), redb::BackendError> {
-        self.inner.unlock_range(start, end)
-    }
-
-    fn query_lock_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<bool, redb::BackendError> {
-        self.inner.query_lock_range(start, end)
-    }
+    crate::store::forward_locks!();
 }

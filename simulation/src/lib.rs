@@ -283,22 +283,6 @@ async fn bootstrap(sim: &mut Sim) -> Result<Vec<workload::Known>, Violation> {
     let at = sim.tick();
     let sealed = || SealedSecret { nonce: vec![7; 12], ciphertext: vec![9; 56] };
     let admin = AccountId::from_bits(sim.rng.gen_range(100_000_000_000..999_999_999_999));
-    let (emi, eki, eri) = api::app::bootstrap::default_images();
-    let image = |id: ImageId, kind, name: &str, kernel, ramdisk| RegisterImage {
-        image: id,
-        owner: AccountId::system(),
-        kind,
-        name: name.to_owned(),
-        description: format!("built-in {name}"),
-        architecture: "x86_64".to_owned(),
-        location: format!("builtin/{name}"),
-        kernel,
-        ramdisk,
-        public: true,
-        bundle: None,
-        ebs: None,
-        at,
-    };
     let command = Command::BootstrapCloud(BootstrapCloud {
         region: "sim".to_owned(),
         vm_types: VmType::eucalyptus_defaults(),
@@ -325,11 +309,7 @@ async fn bootstrap(sim: &mut Sim) -> Result<Vec<workload::Known>, Violation> {
             }),
             at,
         },
-        images: vec![
-            image(eki.clone(), ImageKind::Kernel, "kernel", None, None),
-            image(eri.clone(), ImageKind::Ramdisk, "initrd", None, None),
-            image(emi, ImageKind::Machine, "default", Some(eki), Some(eri)),
-        ],
+        images: api::app::bootstrap::builtin_images(at),
         at,
     });
     let system = Principal::system("bootstrap");

@@ -48,6 +48,17 @@ impl std::fmt::Debug for AdminKey {
     }
 }
 
+/// The built-in images (kernel, ramdisk, and the machine image booting
+/// them) as `BootstrapCloud` registers them.
+pub fn builtin_images(at: Timestamp) -> Vec<RegisterImage> {
+    let (emi, eki, eri) = default_images();
+    vec![
+        image(eki.clone(), ImageKind::Kernel, "yukari-kernel", None, None, at),
+        image(eri.clone(), ImageKind::Ramdisk, "yukari-initrd", None, None, at),
+        image(emi, ImageKind::Machine, "yukari-default", Some(eki), Some(eri), at),
+    ]
+}
+
 fn image(
     id: ImageId,
     kind: ImageKind,
@@ -82,7 +93,6 @@ impl App {
         let access_key = self.ids.access_key();
         let secret = new_secret_key();
         let sealed = self.credentials.master_key().seal(&secret, access_key.as_str());
-        let (emi, eki, eri) = default_images();
         let command = Command::BootstrapCloud(BootstrapCloud {
             region: spec.region,
             vm_types: VmType::eucalyptus_defaults(),
@@ -109,11 +119,7 @@ impl App {
                 }),
                 at,
             },
-            images: vec![
-                image(eki.clone(), ImageKind::Kernel, "yukari-kernel", None, None, at),
-                image(eri.clone(), ImageKind::Ramdisk, "yukari-initrd", None, None, at),
-                image(emi, ImageKind::Machine, "yukari-default", Some(eki), Some(eri), at),
-            ],
+            images: builtin_images(at),
             at,
         });
         let meta = RequestMeta {
