@@ -129,6 +129,44 @@ async fn a_failed_sync_stops_appends_until_the_log_is_opened_again() {
     assert!(stored.is_ok(), "{stored:?}");
 }
 
+/// A failing sync at each point of a run in turn, on a real file: what was
+/// acknowledged before it is there after the restart, in order, and
+/// nothing is acknowledged after it.
+#[tokio::test]
+async fn a_sync_failing_at_any_point_loses_nothing_acknowledged() {
+    let mut failed_somewhere = 0;
+    for n in 1..=12u64 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.redb");
+        let faults = Faults::new();
+        let log = EventLog::open_faulty(&path, options(), faults.clone()).unwrap();
+        faults.fail_sync_number(n);
+        let mut acknowledged: Vec<Vec<u8>> = Vec::new();
+        let mut stopped = false;
+        for i in 0..10u64 {
+            let payload = format!("{n}-{i}").into_bytes();
+            let expected = ExpectedVersion::from_seen(acknowledged.len() as u64);
+            match log.append(meta("r"), one("s/a", expected, &[&payload])).await {
+                Ok(_) => {
+                    assert!(!stopped, "sync {n}: an append was acknowledged after a failed sync");
+                    acknowledged.push(payload);
+                }
+                Err(AppendError::SyncFailed(_)) => stopped = true,
+                Err(e) => panic!("sync {n}: {e}"),
+            }
+        }
+        failed_somewhere += u64::from(stopped);
+        log.close();
+        let reopened = EventLog::open(&path, options()).unwrap();
+        let stored = payloads(&reopened, "s/a");
+        assert_eq!(&stored[..acknowledged.len()], &acknowledged[..], "sync {n}");
+        let version = reopened.stream_version("s/a").unwrap();
+        let next = one("s/a", ExpectedVersion::Exactly(version), &[b"after"]);
+        assert!(reopened.append(meta("r"), next).await.is_ok(), "sync {n}: appends resume after the restart");
+    }
+    assert!(failed_somewhere >= 10, "the failing sync fell inside the run {failed_somewhere} times");
+}
+
 /// A log of three records whose index is merged through all of them (so
 /// that opening decodes only the last one), with a byte of record 2 flipped.
 async fn log_with_a_bad_second_record(path: &Path) {
