@@ -55,7 +55,15 @@ pub fn parse_of_instance(params: &Params) -> Result<Request, Ec2Error> {
         instance,
         description: description(params)?,
         tags: tags(params)?,
-        copy_tags: params.get("CopyTagsFromSource") == Some("volume"),
+        copy_tags: match params.get("CopyTagsFromSource") {
+            None => false,
+            Some("volume") => true,
+            Some(other) => {
+                return Err(Ec2Error::invalid(format!(
+                    "Value ({other}) for parameter CopyTagsFromSource is invalid. Expected: 'volume'."
+                )));
+            }
+        },
     })
 }
 

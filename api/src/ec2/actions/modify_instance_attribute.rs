@@ -64,6 +64,16 @@ pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
     } else if let Some(b) = pick("InstanceInitiatedShutdownBehavior") {
         AttributeChange::ShutdownBehavior(shutdown_behavior(b)?)
     } else if let Some(attribute) = params.get("Attribute") {
+        const KNOWN: [&str; 5] = [
+            "instanceType",
+            "userData",
+            "disableApiTermination",
+            "instanceInitiatedShutdownBehavior",
+            "groupSet",
+        ];
+        if KNOWN.iter().any(|k| k.eq_ignore_ascii_case(attribute)) && params.get("Value").is_none() {
+            return Err(Ec2Error::missing("Value"));
+        }
         return Err(Ec2Error::invalid(format!("The attribute '{attribute}' cannot be modified")));
     } else {
         return Err(Ec2Error::missing("Attribute"));

@@ -47,7 +47,7 @@ fn parse(params: &Params, direction: Direction, authorize: bool) -> Result<Reque
     let group = group_ref(params, "GroupId", "GroupName")?
         .ok_or_else(|| Ec2Error::missing("GroupId or GroupName"))?;
     let flat = flat_rules(params)?;
-    let listed = !indices(params, "IpPermissions", PERMISSION_FIELDS).is_empty();
+    let listed = !permission_indices(params).is_empty();
     if listed && !flat.is_empty() {
         return Err(Ec2Error::new(
             Code::InvalidParameterCombination,
@@ -231,9 +231,15 @@ fn flat_rules(params: &Params) -> Result<Vec<RuleRef>, Ec2Error> {
     Ok(vec![RuleRef { protocol: protocol.to_owned(), from_port, to_port, source }])
 }
 
-/// The fields that make an `IpPermissions.N` entry (its sources alone do
-/// not: a protocol is required).
-const PERMISSION_FIELDS: &[&str] = &["IpProtocol", "FromPort", "ToPort"];
+/// The indices N of every `IpPermissions.N.…` parameter: an entry with
+/// sources but no protocol is one too (and refused for its missing
+/// `IpProtocol`, not dropped).
+fn permission_indices(params: &Params) -> BTreeSet<u64> {
+    params
+        .pairs()
+        .filter_map(|(name, _)| name.strip_prefix("IpPermissions.")?.split('.').next()?.parse().ok())
+        .collect()
+}
 
 /// The indices N of `prefix.N.field` over several fields, in order.
 fn indices(params: &Params, prefix: &str, fields: &[&str]) -> BTreeSet<u64> {
@@ -243,7 +249,7 @@ fn indices(params: &Params, prefix: &str, fields: &[&str]) -> BTreeSet<u64> {
 /// `IpPermissions.N…`; empty when none is given.
 fn permission_rules(params: &Params) -> Result<Vec<RuleRef>, Ec2Error> {
     let mut rules = Vec::new();
-    for n in indices(params, "IpPermissions", PERMISSION_FIELDS) {
+    for n in permission_indices(params) {
         let key = |field: &str| format!("IpPermissions.{n}.{field}");
         let ip_protocol =
             non_empty(params, &key("IpProtocol")).ok_or_else(|| Ec2Error::missing(&key("IpProtocol")))?;
@@ -574,6 +580,18 @@ mod tests {
             ]),
             "InvalidPermission.Malformed"
         );
+        // An entry with a source but no protocol is refused, not dropped.
+        let second_without_protocol = parse_authorize_ingress(&p(&[
+            ("GroupName", "web"),
+            ("IpPermissions.1.IpProtocol", "tcp"),
+            ("IpPermissions.1.FromPort", "22"),
+            ("IpPermissions.1.ToPort", "22"),
+            ("IpPermissions.1.IpRanges.1.CidrIp", "10.0.0.0/8"),
+            ("IpPermissions.2.IpRanges.1.CidrIp", "0.0.0.0/0"),
+        ]))
+        .unwrap_err();
+        assert_eq!(second_without_protocol.code, "MissingParameter");
+        assert!(second_without_protocol.message.contains("IpPermissions.2.IpProtocol"));
         assert_eq!(
             code(&[
                 ("GroupName", "web"),

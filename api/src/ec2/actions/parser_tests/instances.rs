@@ -130,6 +130,16 @@ pub(super) const INSTANCES: &[Case] = &[
         refused: ("InstanceId=$instance&Attribute=userData&Value=!!", "InvalidParameterValue"),
     },
     Case {
+        // euca-modify-instance-attribute -t m1.small: an attribute it knows
+        // without its value is a missing Value, not an unknown attribute.
+        action: "ModifyInstanceAttribute",
+        given: "InstanceId=$instance&Attribute=instanceType&Value=m1.small",
+        then: builds!(ModifyInstanceAttribute, |_, c| {
+            assert_eq!(c.change, AttributeChange::InstanceType("m1.small".into()))
+        }),
+        refused: ("InstanceId=$instance&Attribute=instanceType", "MissingParameter"),
+    },
+    Case {
         action: "ModifyInstanceAttribute",
         given: "InstanceId=$instance&BlockDeviceMapping.1.DeviceName=/dev/sdf\
                 &BlockDeviceMapping.1.Ebs.DeleteOnTermination=false",

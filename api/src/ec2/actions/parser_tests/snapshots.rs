@@ -30,6 +30,20 @@ pub(super) const SNAPSHOTS: &[Case] = &[
         refused: ("Description=before upgrade", "MissingParameter"),
     },
     Case {
+        // CopyTagsFromSource takes `volume` only: another value is refused,
+        // not taken as "no".
+        action: "CreateSnapshots",
+        given: "InstanceSpecification.InstanceId=$instance",
+        then: builds!(CreateSnapshot, |f, c| {
+            assert_eq!(c.volume.as_str(), f.id("$attached"));
+            assert!(c.tags.is_empty(), "{:?}", c.tags);
+        }),
+        refused: (
+            "InstanceSpecification.InstanceId=$instance&CopyTagsFromSource=instance",
+            "InvalidParameterValue",
+        ),
+    },
+    Case {
         action: "DescribeSnapshots",
         given: "SnapshotId.1=$snapshot&Owner.1=self&Filter.1.Name=status&Filter.1.Value.1=completed",
         then: Then::Answers {
