@@ -337,6 +337,7 @@ pub async fn generate(log: &EventLog, spec: &Spec, progress: &Progress) -> Resul
             shutdown_behavior: ShutdownBehavior::Stop,
             disable_api_termination: false,
             tags: Vec::new(),
+            volume_tags: Vec::new(),
             block_devices: Vec::new(),
             volumes: Vec::new(),
             at: g.tick(),

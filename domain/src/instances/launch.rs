@@ -40,6 +40,8 @@ pub struct RunInstances {
     pub shutdown_behavior: ShutdownBehavior,
     pub disable_api_termination: bool,
     pub tags: Vec<Tag>,
+    /// TagSpecification's tags for the volumes the launch makes.
+    pub volume_tags: Vec<Tag>,
     /// `BlockDeviceMapping.N` with an EBS volume: one new volume per
     /// mapping for each instance launched.
     pub block_devices: Vec<BlockDevice>,
@@ -102,6 +104,7 @@ impl RunInstances {
             shutdown_behavior: ShutdownBehavior::Stop,
             disable_api_termination: false,
             tags: Vec::new(),
+            volume_tags: Vec::new(),
             block_devices: Vec::new(),
             volumes: Vec::new(),
             at,
@@ -360,7 +363,17 @@ pub(crate) fn run_instances(c: &RunInstances, view: &dyn StateView) -> Result<De
             ));
         }
         let volumes = &c.volumes[index * per_instance..(index + 1) * per_instance];
-        events.extend(launch_volumes(view, &c.account, &zone, id, &devices, &sizes, volumes, c.at)?);
+        events.extend(launch_volumes(
+            view,
+            &c.account,
+            &zone,
+            id,
+            &devices,
+            &sizes,
+            volumes,
+            &c.volume_tags,
+            c.at,
+        )?);
     }
     Ok(Decision {
         events,

@@ -275,3 +275,17 @@ fn a_mapping_restores_a_snapshot_in_its_zone_and_a_token_replays_the_launch() {
         Err(DecideError::IdempotentParameterMismatch { .. })
     ));
 }
+
+/// RunInstances' `TagSpecification` of resource type `volume` tags every
+/// volume the launch makes (before, its tags were dropped).
+#[test]
+fn the_volumes_of_a_launch_get_the_tags_specified_for_volumes() {
+    let (mut g, _) = cloud();
+    let (run, _) = launch(3, 2, vec![ebs("/dev/sdf", Some(1), true)]);
+    let Command::RunInstances(mut c) = run else { unreachable!() };
+    c.volume_tags = vec![Tag { key: "tier".into(), value: "data".into() }];
+    let d = g.then_apply(&Command::RunInstances(c)).unwrap();
+    let tagged: Vec<&StreamId> =
+        d.events.iter().filter(|(_, e)| e.type_name() == "TagsCreated").map(|(s, _)| s).collect();
+    assert_eq!(tagged, [&StreamId::volume(&vol(300)), &StreamId::volume(&vol(301))]);
+}

@@ -136,6 +136,7 @@ pub(crate) fn run_in(
         shutdown_behavior: ShutdownBehavior::Stop,
         disable_api_termination: false,
         tags: Vec::new(),
+        volume_tags: Vec::new(),
         block_devices: Vec::new(),
         volumes: Vec::new(),
         at: t(10),

@@ -115,6 +115,7 @@ pub(crate) fn launch_volumes(
     devices: &[BlockDevice],
     sizes: &[u32],
     volumes: &[LaunchVolume],
+    tags: &[crate::tags::Tag],
     at: Timestamp,
 ) -> Result<Events, DecideError> {
     let mut events = Events::new();
@@ -138,6 +139,10 @@ pub(crate) fn launch_volumes(
             }
             .into(),
         ));
+        if !tags.is_empty() {
+            let tagged = crate::tags::Tags::default().create(v.volume.as_str(), tags, at)?;
+            events.push((stream.clone(), tagged));
+        }
         events.push((
             stream,
             VolumeAttachmentPlanned {

@@ -20,6 +20,10 @@ const MAX_PER_CALL: i64 = 1000;
 /// EC2's limit on user data, before base64.
 const USER_DATA_LIMIT: usize = 16 * 1024;
 
+/// The resource types RunInstances' TagSpecification may name (network
+/// interfaces are accepted and have nothing to tag yet).
+const TAGGABLE: &[&str] = &["instance", "volume", "network-interface"];
+
 #[derive(Debug)]
 pub struct Request {
     image: ImageId,
@@ -34,6 +38,8 @@ pub struct Request {
     shutdown_behavior: ShutdownBehavior,
     disable_api_termination: bool,
     tags: Vec<Tag>,
+    /// Tags for the volumes of the launch's block device mappings.
+    volume_tags: Vec<Tag>,
     block_devices: Vec<BlockDevice>,
 }
 
@@ -120,7 +126,8 @@ pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
         groups,
         shutdown_behavior,
         disable_api_termination: params.bool("DisableApiTermination")?.unwrap_or(false),
-        tags: tagging::specifications(params, "instance", &["instance", "volume", "network-interface"])?,
+        tags: tagging::specifications(params, "instance", TAGGABLE)?,
+        volume_tags: tagging::specifications(params, "volume", TAGGABLE)?,
         block_devices: block_device_mappings::for_launch(params)?,
     })
 }
@@ -158,6 +165,7 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
         shutdown_behavior: r.shutdown_behavior,
         disable_api_termination: r.disable_api_termination,
         tags: r.tags,
+        volume_tags: r.volume_tags,
         block_devices: r.block_devices,
         volumes,
         at: now(),

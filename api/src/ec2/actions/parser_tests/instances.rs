@@ -13,7 +13,9 @@ pub(super) const INSTANCES: &[Case] = &[
                 &SecurityGroupId.1=$group&UserData=$user_data&ClientToken=launch-0001\
                 &InstanceInitiatedShutdownBehavior=terminate&DisableApiTermination=true\
                 &TagSpecification.1.ResourceType=instance&TagSpecification.1.Tag.1.Key=Name\
-                &TagSpecification.1.Tag.1.Value=web-1&BlockDeviceMapping.1.DeviceName=/dev/sdg\
+                &TagSpecification.1.Tag.1.Value=web-1&TagSpecification.2.ResourceType=volume\
+                &TagSpecification.2.Tag.1.Key=tier&TagSpecification.2.Tag.1.Value=data\
+                &BlockDeviceMapping.1.DeviceName=/dev/sdg\
                 &BlockDeviceMapping.1.Ebs.VolumeSize=2&BlockDeviceMapping.1.Ebs.VolumeType=gp3\
                 &BlockDeviceMapping.1.Ebs.DeleteOnTermination=false&BlockDeviceMapping.2.DeviceName=/dev/sdb\
                 &BlockDeviceMapping.2.VirtualName=ephemeral0",
@@ -30,7 +32,7 @@ pub(super) const INSTANCES: &[Case] = &[
             let group = SecurityGroupId::parse(f.id("$group")).unwrap();
             assert_eq!(c.groups, [GroupRef::Name("default".into()), GroupRef::Id(group)]);
             assert_eq!((c.shutdown_behavior, c.disable_api_termination), (ShutdownBehavior::Terminate, true));
-            assert_eq!(c.tags, tags("Name=web-1"));
+            assert_eq!((c.tags.clone(), c.volume_tags.clone()), (tags("Name=web-1"), tags("tier=data")));
             // The ephemeral mapping makes nothing; the EBS one a volume for
             // each instance.
             assert_eq!(c.block_devices, [device("/dev/sdg", Some(2), None, "gp3", false)]);
