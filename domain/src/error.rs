@@ -37,6 +37,9 @@ pub enum DecideError {
     ImageNotFound(ImageId),
     #[error("image {0} is not a machine image")]
     NotAMachineImage(ImageId),
+    /// A kernel or ramdisk asked for by a launch is an image of another kind.
+    #[error("image {image} is not a {expected} image")]
+    WrongImageKind { image: ImageId, expected: &'static str },
     #[error("the VM type {0} needs a name, at least 1 CPU, 64 MiB of memory and 1 GiB of disk")]
     InvalidVmType(String),
     #[error("the instance type {0} does not exist; a new one needs its CPUs, memory and disk")]

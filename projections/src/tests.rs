@@ -273,6 +273,8 @@ impl World {
                     shutdown_behavior: ShutdownBehavior::Stop,
                     disable_api_termination: false,
                     tags: vec![Tag { key: "run".into(), value: bits.to_string() }],
+                    kernel: None,
+                    ramdisk: None,
                     volume_tags: Vec::new(),
                     block_devices: vec![],
                     volumes: vec![],

@@ -337,6 +337,8 @@ pub async fn generate(log: &EventLog, spec: &Spec, progress: &Progress) -> Resul
             shutdown_behavior: ShutdownBehavior::Stop,
             disable_api_termination: false,
             tags: Vec::new(),
+            kernel: None,
+            ramdisk: None,
             volume_tags: Vec::new(),
             block_devices: Vec::new(),
             volumes: Vec::new(),

@@ -184,6 +184,9 @@ impl From<DecideError> for Ec2Error {
                 Ec2Error::new(Code::InvalidAmiIdNotFound, format!("The image id '[{id}]' does not exist"))
             }
             NotAMachineImage(id) => Ec2Error::invalid(format!("The image '{id}' is not a machine image")),
+            WrongImageKind { image, expected } => {
+                Ec2Error::invalid(format!("The image '{image}' is not a {expected} image"))
+            }
             UnknownInstanceType(t) => Ec2Error::invalid(format!("The instance type '{t}' does not exist")),
             InvalidCount { min, max } => Ec2Error::invalid(format!(
                 "Invalid instance count: MinCount ({min}) must be at least 1 and not more than MaxCount ({max})"

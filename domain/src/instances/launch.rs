@@ -40,6 +40,10 @@ pub struct RunInstances {
     pub shutdown_behavior: ShutdownBehavior,
     pub disable_api_termination: bool,
     pub tags: Vec<Tag>,
+    /// A kernel and a ramdisk instead of the image's (euca-run-instances
+    /// --kernel/--ramdisk, EC2's KernelId/RamdiskId).
+    pub kernel: Option<ImageId>,
+    pub ramdisk: Option<ImageId>,
     /// TagSpecification's tags for the volumes the launch makes.
     pub volume_tags: Vec<Tag>,
     /// `BlockDeviceMapping.N` with an EBS volume: one new volume per
@@ -61,6 +65,7 @@ impl RunInstances {
             StreamId::account(&self.account),
             StreamId::reservation(&self.reservation),
         ];
+        s.extend(self.kernel.iter().chain(&self.ramdisk).map(StreamId::image));
         s.extend(self.zone.iter().map(StreamId::cluster));
         if let Some(token) = &self.client_token {
             s.push(StreamId::client_token(&self.account, token));
@@ -104,6 +109,8 @@ impl RunInstances {
             shutdown_behavior: ShutdownBehavior::Stop,
             disable_api_termination: false,
             tags: Vec::new(),
+            kernel: None,
+            ramdisk: None,
             volume_tags: Vec::new(),
             block_devices: Vec::new(),
             volumes: Vec::new(),
@@ -133,6 +140,11 @@ impl RunInstances {
             self.key_name,
             self.groups
         );
+        // A kernel or ramdisk asked for is added only then, likewise.
+        let base = match (&self.kernel, &self.ramdisk) {
+            (None, None) => base,
+            (kernel, ramdisk) => format!("{base}|{kernel:?}|{ramdisk:?}"),
+        };
         if self.block_devices.is_empty() {
             return base;
         }
@@ -147,6 +159,26 @@ impl RunInstances {
             })
             .collect();
         format!("{base}|{}", devices.join(","))
+    }
+}
+
+/// The kernel (or ramdisk) a launch boots: the one asked for, which must be
+/// an image of that kind the account may use, or else the image's own.
+fn boot_image(
+    view: &dyn StateView,
+    account: &AccountId,
+    asked: Option<&ImageId>,
+    kind: ImageKind,
+    image_default: &Option<ImageId>,
+) -> Result<Option<ImageId>, DecideError> {
+    let Some(id) = asked else { return Ok(image_default.clone()) };
+    match view.image(id) {
+        Some(found) if found.visible_to(account) && found.kind == kind => Ok(Some(id.clone())),
+        Some(found) if found.visible_to(account) => Err(DecideError::WrongImageKind {
+            image: id.clone(),
+            expected: if kind == ImageKind::Kernel { "kernel" } else { "ramdisk" },
+        }),
+        _ => Err(DecideError::ImageNotFound(id.clone())),
     }
 }
 
@@ -217,6 +249,8 @@ pub(crate) fn run_instances(c: &RunInstances, view: &dyn StateView) -> Result<De
     if image.kind != ImageKind::Machine {
         return Err(DecideError::NotAMachineImage(c.image.clone()));
     }
+    let kernel = boot_image(view, &c.account, c.kernel.as_ref(), ImageKind::Kernel, &image.kernel)?;
+    let ramdisk = boot_image(view, &c.account, c.ramdisk.as_ref(), ImageKind::Ramdisk, &image.ramdisk)?;
     // An EBS-backed image's devices (its root first), with the request's.
     let devices = launch_block_devices(image.ebs.as_ref(), &c.block_devices);
     let root_device = image.ebs.as_ref().map(|e| e.root_device.as_str());
@@ -318,8 +352,8 @@ pub(crate) fn run_instances(c: &RunInstances, view: &dyn StateView) -> Result<De
                 reservation: c.reservation.clone(),
                 account: c.account.clone(),
                 image: c.image.clone(),
-                kernel: image.kernel.clone(),
-                ramdisk: image.ramdisk.clone(),
+                kernel: kernel.clone(),
+                ramdisk: ramdisk.clone(),
                 vm_type: vm_type.clone(),
                 launch_index: index as u32,
                 user_data: c.user_data.clone(),

@@ -275,3 +275,40 @@ fn every_transition_of_the_state_machine() {
         }
     }
 }
+
+/// KernelId/RamdiskId (euca-run-instances --kernel/--ramdisk): a kernel
+/// instead of the image's, if it is a kernel image the account may use.
+#[test]
+fn a_launch_boots_the_kernel_asked_for_instead_of_the_images() {
+    let mut g = cloud(8);
+    let other_kernel = ImageId::with_kind(ImageKind::Kernel, 77);
+    g.then_apply(&Command::RegisterImage(image_cmd(other_kernel.clone(), ImageKind::Kernel, None))).unwrap();
+    let asking = |kernel: ImageId| {
+        let mut cmd = run(admin(), 1, 1, 1, None);
+        if let Command::RunInstances(c) = &mut cmd {
+            c.kernel = Some(kernel);
+        }
+        cmd
+    };
+    assert_eq!(
+        g.when(&asking(default_image())),
+        Err(DecideError::WrongImageKind { image: default_image(), expected: "kernel" })
+    );
+    let missing = ImageId::with_kind(ImageKind::Kernel, 404);
+    assert_eq!(g.when(&asking(missing.clone())), Err(DecideError::ImageNotFound(missing)));
+    let d = g.then_apply(&asking(other_kernel.clone())).unwrap();
+    let booted: Vec<Option<ImageId>> = d
+        .events
+        .iter()
+        .filter_map(|(_, e)| match e {
+            Event::InstanceRequested(r) => Some(r.kernel.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(booted, [Some(other_kernel)]);
+    // Without one, the image's own.
+    let d = g.then_apply(&run(admin(), 2, 1, 1, None)).unwrap();
+    assert!(
+        d.events.iter().any(|(_, e)| matches!(e, Event::InstanceRequested(r) if r.kernel == Some(kernel())))
+    );
+}

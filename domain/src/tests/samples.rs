@@ -136,6 +136,8 @@ pub(crate) fn run_in(
         shutdown_behavior: ShutdownBehavior::Stop,
         disable_api_termination: false,
         tags: Vec::new(),
+        kernel: None,
+        ramdisk: None,
         volume_tags: Vec::new(),
         block_devices: Vec::new(),
         volumes: Vec::new(),

@@ -20,6 +20,16 @@ const MAX_PER_CALL: i64 = 1000;
 /// EC2's limit on user data, before base64.
 const USER_DATA_LIMIT: usize = 16 * 1024;
 
+/// `KernelId` or `RamdiskId`: an image id of that kind (eki-/aki-,
+/// eri-/ari-), or none.
+fn boot_image(params: &Params, name: &str, prefixes: [&str; 2]) -> Result<Option<ImageId>, Ec2Error> {
+    let Some(value) = params.get(name).filter(|v| !v.is_empty()) else { return Ok(None) };
+    match ImageId::parse(value) {
+        Ok(id) if prefixes.contains(&value.split('-').next().unwrap_or_default()) => Ok(Some(id)),
+        _ => Err(Ec2Error::new(Code::InvalidAmiIdMalformed, format!("Invalid id: \"{value}\" ({name})"))),
+    }
+}
+
 /// The resource types RunInstances' TagSpecification may name (network
 /// interfaces are accepted and have nothing to tag yet).
 const TAGGABLE: &[&str] = &["instance", "volume", "network-interface"];
@@ -40,6 +50,8 @@ pub struct Request {
     tags: Vec<Tag>,
     /// Tags for the volumes of the launch's block device mappings.
     volume_tags: Vec<Tag>,
+    kernel: Option<ImageId>,
+    ramdisk: Option<ImageId>,
     block_devices: Vec<BlockDevice>,
 }
 
@@ -128,6 +140,8 @@ pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
         disable_api_termination: params.bool("DisableApiTermination")?.unwrap_or(false),
         tags: tagging::specifications(params, "instance", TAGGABLE)?,
         volume_tags: tagging::specifications(params, "volume", TAGGABLE)?,
+        kernel: boot_image(params, "KernelId", ["eki", "aki"])?,
+        ramdisk: boot_image(params, "RamdiskId", ["eri", "ari"])?,
         block_devices: block_device_mappings::for_launch(params)?,
     })
 }
@@ -166,6 +180,8 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
         disable_api_termination: r.disable_api_termination,
         tags: r.tags,
         volume_tags: r.volume_tags,
+        kernel: r.kernel,
+        ramdisk: r.ramdisk,
         block_devices: r.block_devices,
         volumes,
         at: now(),

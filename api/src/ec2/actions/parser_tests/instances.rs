@@ -41,6 +41,17 @@ pub(super) const INSTANCES: &[Case] = &[
         refused: ("ImageId=ami-12345&MinCount=1&MaxCount=1", "InvalidAMIID.Malformed"),
     },
     Case {
+        // euca-run-instances --kernel eki-… --ramdisk eri-…
+        action: "RunInstances",
+        given: "ImageId=$emi&MinCount=1&MaxCount=1&KernelId=$eki&RamdiskId=eri-0123456789abcdef0",
+        then: builds!(RunInstances, |f, c| {
+            let (kernel, ramdisk) =
+                (c.kernel.as_ref().map(|k| k.as_str()), c.ramdisk.as_ref().map(|r| r.as_str()));
+            assert_eq!((kernel, ramdisk), (Some(f.id("$eki")), Some("eri-0123456789abcdef0")));
+        }),
+        refused: ("ImageId=$emi&MinCount=1&MaxCount=1&KernelId=$emi", "InvalidAMIID.Malformed"),
+    },
+    Case {
         action: "DescribeInstances",
         given: "InstanceId.1=$instance&Filter.1.Name=instance-type&Filter.1.Value.1=m1.small\
                 &Filter.1.Value.2=c1.medium",
