@@ -178,6 +178,15 @@ impl SimDisk {
         self.disk().cut_in = Some(operations);
     }
 
+    pub fn rates(&self) -> FaultRates {
+        self.disk().rates
+    }
+
+    /// Is a power cut planned (and not happened yet)?
+    pub fn power_cut_planned(&self) -> bool {
+        self.disk().cut_in.is_some()
+    }
+
     /// No power cut is planned any more (one that happened stays).
     pub fn cancel_power_cut(&self) {
         self.disk().cut_in = None;

@@ -134,9 +134,17 @@ impl Sim {
         format!("sim-{:016x}", self.rng.r#gen::<u64>())
     }
 
-    /// Are faults being injected now (so that a 503 or 500 is expected)?
+    /// Is a fault at work now, so that a 503 or 500 may be answered: the
+    /// disk fails writes or syncs, is full, lost its power or is about to,
+    /// or the log has not recovered from one of these yet.
     fn faulty(&self) -> bool {
-        self.config.faults
+        let Some(controller) = &self.controller else { return true };
+        let disk = &controller.disk;
+        disk.rates() != FaultRates::default()
+            || self.full > 0
+            || disk.power_cut()
+            || disk.power_cut_planned()
+            || controller.app.log.health() != eventlog::Health::Writable
     }
 
     /// Executes a command of the simulator's own (bootstrap, accounts, the
@@ -206,7 +214,7 @@ async fn simulate(config: &Config) -> Result<Report, Violation> {
     while sim.step < config.steps {
         sim.step += 1;
         let at = sim.tick();
-        if sim.faulty() {
+        if sim.config.faults {
             inject(&mut sim);
         }
         let partitioned = sim.partition > 0;
