@@ -292,16 +292,6 @@ mod tests {
         assert_eq!(guests.tokens.len(), 1);
     }
 
-    fn rule(protocol: &str, from: i32, to: i32, cidr: Option<&str>, addresses: &[&str]) -> NetRule {
-        NetRule {
-            protocol: protocol.into(),
-            from_port: from,
-            to_port: to,
-            cidr: cidr.map(str::to_owned),
-            addresses: addresses.iter().map(|a| (*a).to_owned()).collect(),
-        }
-    }
-
     #[test]
     fn a_view_becomes_the_rules_and_routes_the_node_enforces() {
         use api::nodes::wire::{NetGuest, NetRoute};
@@ -314,12 +304,12 @@ mod tests {
                 private: "10.111.0.2".into(),
                 public: Some("198.51.100.3".into()),
                 ingress: vec![
-                    rule("-1", -1, -1, None, &["10.111.0.2", "10.111.0.9"]),
-                    rule("tcp", 22, 22, Some("192.0.2.0/24"), &[]),
-                    rule("gre", 0, 0, Some("0.0.0.0/0"), &[]),
-                    rule("tcp", 80, 80, Some("not a block"), &[]),
+                    NetRule::new("-1", -1, -1, None, &["10.111.0.2", "10.111.0.9"]),
+                    NetRule::new("tcp", 22, 22, Some("192.0.2.0/24"), &[]),
+                    NetRule::new("gre", 0, 0, Some("0.0.0.0/0"), &[]),
+                    NetRule::new("tcp", 80, 80, Some("not a block"), &[]),
                 ],
-                egress: vec![rule("-1", -1, -1, Some("0.0.0.0/0"), &[])],
+                egress: vec![NetRule::new("-1", -1, -1, Some("0.0.0.0/0"), &[])],
             }],
             routes: vec![
                 NetRoute { address: "10.111.0.9".into(), via: "10.250.0.12".into() },

@@ -149,16 +149,6 @@ impl Models {
     }
 }
 
-fn net_rule(protocol: &str, from: i32, to: i32, cidr: Option<&str>, addresses: &[&str]) -> NetRule {
-    NetRule {
-        protocol: protocol.into(),
-        from_port: from,
-        to_port: to,
-        cidr: cidr.map(str::to_owned),
-        addresses: addresses.iter().map(|a| (*a).to_owned()).collect(),
-    }
-}
-
 fn route(address: &str, via: &str) -> NetRoute {
     NetRoute { address: address.into(), via: via.into() }
 }
@@ -186,11 +176,11 @@ fn a_guest_gets_its_groups_rules_with_group_sources_resolved_across_nodes() {
     assert_eq!(
         db_guest.ingress,
         [
-            net_rule("icmp", -1, -1, Some("10.0.0.0/8"), &[]),
-            net_rule("tcp", 5432, 5432, None, &["10.111.0.3", "10.111.0.4"]),
+            NetRule::new("icmp", -1, -1, Some("10.0.0.0/8"), &[]),
+            NetRule::new("tcp", 5432, 5432, None, &["10.111.0.3", "10.111.0.4"]),
         ]
     );
-    assert_eq!(db_guest.egress, [net_rule("-1", -1, -1, Some("0.0.0.0/0"), &[])]);
+    assert_eq!(db_guest.egress, [NetRule::new("-1", -1, -1, Some("0.0.0.0/0"), &[])]);
     assert_eq!(view.routes, [route("10.111.0.4", "10.250.0.12"), route("10.111.0.5", "10.250.0.12")]);
 
     let theirs = view_of(&m.0, &elsewhere());
@@ -258,7 +248,7 @@ fn rules_follow_authorize_revoke_and_addresses_moving() {
         vec![SecurityRulesAuthorized { direction: Direction::Ingress, rules: port.clone(), at }.into()],
     );
     let authorized = view_of(&m.0, &here());
-    assert_eq!(authorized.guests[0].ingress, [net_rule("tcp", 8080, 8080, Some("0.0.0.0/0"), &[])]);
+    assert_eq!(authorized.guests[0].ingress, [NetRule::new("tcp", 8080, 8080, Some("0.0.0.0/0"), &[])]);
     assert_ne!(authorized.version, first.version);
     let moved = InstancePublicAddressChanged { public_address: Some("198.51.100.9".into()), elastic: None };
     m.on(1, vec![moved.into()]);
@@ -344,10 +334,10 @@ fn groups_named_by_name_or_by_another_owner_resolve_only_to_that_owners_group() 
     assert_eq!(
         view.guests[0].ingress,
         [
-            net_rule("tcp", 1, 1, None, &["10.111.0.3"]),
-            net_rule("tcp", 2, 2, None, &[]),
-            net_rule("tcp", 3, 3, None, &[]),
-            net_rule("tcp", 4, 4, None, &[]),
+            NetRule::new("tcp", 1, 1, None, &["10.111.0.3"]),
+            NetRule::new("tcp", 2, 2, None, &[]),
+            NetRule::new("tcp", 3, 3, None, &[]),
+            NetRule::new("tcp", 4, 4, None, &[]),
         ]
     );
 }

@@ -182,6 +182,25 @@ pub struct NetRule {
     pub addresses: Vec<String>,
 }
 
+impl NetRule {
+    /// A rule of `protocol` and ports from a CIDR block or from addresses.
+    pub fn new(
+        protocol: &str,
+        from_port: i32,
+        to_port: i32,
+        cidr: Option<&str>,
+        addresses: &[&str],
+    ) -> NetRule {
+        NetRule {
+            protocol: protocol.to_owned(),
+            from_port,
+            to_port,
+            cidr: cidr.map(str::to_owned),
+            addresses: addresses.iter().map(|a| (*a).to_owned()).collect(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
