@@ -56,6 +56,7 @@ fn acknowledged_work_survives_repeated_sigkill() {
     let acked = Arc::new(Mutex::new(Acked::default()));
     let rounds: u64 = std::env::var("YUKARI_CRASH_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(5);
     for round in 0..rounds {
+        let launched_before = acked.lock().unwrap().launched.len();
         let workers: Vec<_> = (0..8)
             .map(|w| {
                 let client = cloud.wire("/");
@@ -103,7 +104,16 @@ fn acknowledged_work_survives_repeated_sigkill() {
                 })
             })
             .collect();
-        std::thread::sleep(Duration::from_millis(400 + (round * 317) % 900));
+        // The kill comes while clients are being answered: after the first
+        // acknowledged launch of the round (a controller that restarts on
+        // a long log takes a while before it answers), then at a moment
+        // that varies from round to round.
+        let answering = (0..600).any(|_| {
+            std::thread::sleep(Duration::from_millis(100));
+            acked.lock().unwrap().launched.len() > launched_before
+        });
+        assert!(answering, "round {round}: no launch was acknowledged within a minute of the restart");
+        std::thread::sleep(Duration::from_millis(100 + (round * 317) % 900));
         cloud.kill9();
         for w in workers {
             let _ = w.join();
