@@ -47,11 +47,15 @@ fn describe_states(cloud: &Cloud, ids: &[String]) -> Vec<(String, String)> {
 fn acknowledged_work_survives_repeated_sigkill() {
     let mut cloud = Cloud::start_with(&[
         "--node-cpus",
-        "100000",
+        "100000000",
         "--node-memory-mib",
         "100000000",
         "--node-disk-gib",
         "100000000",
+        // The long run launches more instances than a /16 has addresses
+        // (and than 100,000 CPUs hold).
+        "--private-network",
+        "10.0.0.0/8",
     ]);
     let acked = Arc::new(Mutex::new(Acked::default()));
     let rounds: u64 = std::env::var("YUKARI_CRASH_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(5);
