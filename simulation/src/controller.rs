@@ -75,11 +75,11 @@ impl Controller {
 }
 
 /// A request of `account`'s admin user, already authenticated.
-pub fn meta(account: &AccountId, request_id: String) -> RequestMeta {
-    RequestMeta {
-        principal: Principal { account: account.clone(), user: UserName::admin(), access_key: None },
-        correlation_id: request_id.clone(),
-        request_id,
-        source: "simulation".into(),
-    }
+pub fn admin(account: &AccountId) -> Principal {
+    Principal { account: account.clone(), user: UserName::admin(), access_key: None }
+}
+
+/// A request of `principal`, already authenticated.
+pub fn meta(principal: Principal, request_id: String) -> RequestMeta {
+    RequestMeta { principal, correlation_id: request_id.clone(), request_id, source: "simulation".into() }
 }

@@ -84,9 +84,9 @@ impl Checks {
                 position = p + 1;
             }
         }
-        // What was stored but not acknowledged is kept too: it is the log now.
-        self.acknowledged = head;
-        self.shadow.truncate(0);
+        // What was stored but not acknowledged is kept too: it is the log
+        // now, and the next power cut must keep all of it.
+        self.acknowledged(app)?;
         self.rebuild_equals_live(app)
     }
 
@@ -134,19 +134,7 @@ impl Checks {
                 live.position
             ));
         }
-        let mut rebuilt = ReadModels::default();
-        let mut from = 1;
-        while from <= head {
-            let records = app.log.raw_records(from, 4096).map_err(|e| format!("replay: {e}"))?;
-            if records.is_empty() {
-                break;
-            }
-            for (position, bytes) in &records {
-                let envelope = decode_record(*position, bytes).map_err(|e| format!("replay: {e}"))?;
-                rebuilt.apply(&envelope).map_err(|e| format!("replay: {e}"))?;
-                from = position + 1;
-            }
-        }
+        let rebuilt = projections::rebuild(&app.log).map_err(|e| format!("replay: {e}"))?;
         if rebuilt != live {
             return Err(format!("the read models differ from a replay of the log at position {head}"));
         }

@@ -155,12 +155,7 @@ impl Sim {
         principal: Principal,
     ) -> Result<(), api::app::ExecuteError> {
         let request_id = self.request_id();
-        let meta = api::app::RequestMeta {
-            principal,
-            correlation_id: request_id.clone(),
-            request_id,
-            source: "simulation".into(),
-        };
+        let meta = controller::meta(principal, request_id);
         self.controller().app.execute(command, &meta).await.map(|_| ())
     }
 
@@ -332,7 +327,7 @@ async fn bootstrap(sim: &mut Sim) -> Result<Vec<workload::Known>, Violation> {
             access_key: None,
             at: sim.tick(),
         };
-        let by = Principal { account: admin.clone(), user: UserName::admin(), access_key: None };
+        let by = controller::admin(&admin);
         sim.execute(Command::CreateAccount(create), by)
             .await
             .map_err(|e| sim.violation(format!("account: {e}")))?;
@@ -379,7 +374,7 @@ async fn client_step(
     sim.report.requests += 1;
     let account = clients[request.client].account.clone();
     let request_id = sim.request_id();
-    let meta = controller::meta(&account, request_id);
+    let meta = controller::meta(controller::admin(&account), request_id);
     let pairs = request.params.clone();
     let params = api::ec2::params::Params::from_request(pairs)
         .map_err(|e| sim.violation(format!("the simulator built a bad request: {e:?}")))?;
