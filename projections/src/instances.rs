@@ -7,8 +7,14 @@ use domain::{
     Resources, SecurityGroupId, ShutdownBehavior, StateReason, Timestamp, UserName, ZoneName,
 };
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::ops::Bound;
+
+/// How long a terminated instance stays in the read models (and so in
+/// DescribeInstances, the console and time travel), in µs of record time:
+/// an hour, as in EC2. The log keeps it for ever (audit, usage); the read
+/// models follow the live cloud, not its age.
+pub const TERMINATED_VISIBLE_US: i64 = 3_600_000_000;
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct InstancesView {
@@ -16,6 +22,9 @@ pub struct InstancesView {
     pub rows: HashMap<InstanceId, InstanceRow>,
     pub by_account: BTreeMap<AccountId, BTreeSet<InstanceId>>,
     pub reservations: BTreeMap<ReservationId, ReservationRow>,
+    /// Terminated instances in the order they ended, with the record time
+    /// (µs) they ended at: each leaves [`TERMINATED_VISIBLE_US`] later.
+    pub ended: VecDeque<(i64, InstanceId)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -106,11 +115,13 @@ impl InstancesView {
         );
     }
 
-    /// Applies an event of the instance's own stream.
-    pub(crate) fn instance_event(&mut self, instance: &InstanceId, event: &Event) {
+    /// Applies an event of the instance's own stream, recorded at
+    /// `recorded_at` (µs).
+    pub(crate) fn instance_event(&mut self, instance: &InstanceId, event: &Event, recorded_at: i64) {
         let Some(row) = self.rows.get_mut(instance.as_str()) else {
             return;
         };
+        let was_terminated = row.state == InstanceState::Terminated;
         match event {
             Event::InstancePlaced(e) => {
                 row.node = Some(e.node.clone());
@@ -155,6 +166,43 @@ impl InstancesView {
                 InstanceAttribute::ShutdownBehavior(b) => row.shutdown_behavior = *b,
             },
             _ => {}
+        }
+        if row.state == InstanceState::Terminated && !was_terminated {
+            self.ended.push_back((recorded_at, instance.clone()));
+        }
+    }
+
+    /// Removes the instances that ended [`TERMINATED_VISIBLE_US`] or more
+    /// before `now` (µs of record time), with their reservations once empty;
+    /// calls `gone` with each. One that still holds node capacity or an
+    /// elastic address (their release comes as later events) waits another
+    /// period.
+    pub(crate) fn expire(&mut self, now: i64, mut gone: impl FnMut(&InstanceId)) {
+        while let Some((ended, _)) = self.ended.front() {
+            if now - ended < TERMINATED_VISIBLE_US {
+                return;
+            }
+            let Some((_, id)) = self.ended.pop_front() else { return };
+            let Some(row) = self.rows.get(id.as_str()) else { continue };
+            if row.holds.is_some() || row.elastic.is_some() {
+                self.ended.push_back((now, id));
+                continue;
+            }
+            let Some(row) = self.rows.remove(id.as_str()) else { continue };
+            if let Some(ids) = self.by_account.get_mut(&row.account) {
+                ids.remove(&id);
+                if ids.is_empty() {
+                    self.by_account.remove(&row.account);
+                }
+            }
+            let empty = self
+                .reservations
+                .get(&row.reservation)
+                .is_some_and(|r| !r.instances.iter().any(|i| self.rows.contains_key(i.as_str())));
+            if empty {
+                self.reservations.remove(&row.reservation);
+            }
+            gone(&id);
         }
     }
 

@@ -27,7 +27,7 @@ pub use accounts::{AccessKeyRow, AccountRow, AccountsView};
 pub use buckets::BucketsView;
 pub use catalog::{CloudView, ImageRow, NodeRow, ZoneRow, fits};
 pub use error::ProjectionError;
-pub use instances::{InstanceRow, InstancesView, ReservationRow};
+pub use instances::{InstanceRow, InstancesView, ReservationRow, TERMINATED_VISIBLE_US};
 pub use login_profiles::{LoginProfileRow, LoginProfilesView};
 pub use models::ReadModels;
 pub use network::{AddressRow, NetworkView};

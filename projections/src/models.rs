@@ -43,12 +43,14 @@ impl ReadModels {
         }
         let event = Event::decode(envelope.event_type, envelope.schema, envelope.payload)
             .map_err(|source| ProjectionError::Decode { position: envelope.position, source })?;
-        self.apply_event(envelope.stream, event);
+        self.apply_event(envelope.stream, event, envelope.recorded_at);
+        let tags = &mut self.tags;
+        self.instances.expire(envelope.recorded_at, |gone| tags.forget(gone.as_str()));
         self.position = envelope.position;
         Ok(())
     }
 
-    fn apply_event(&mut self, stream: &str, event: Event) {
+    fn apply_event(&mut self, stream: &str, event: Event, recorded_at: i64) {
         match event {
             Event::CloudInitialized(e) => self.cloud.initialized(&e),
             Event::ClusterAdded(_) => {}
@@ -126,7 +128,7 @@ impl ReadModels {
             | Event::InstanceAttributeChanged(_)
             | Event::InstanceGroupsChanged(_)) => {
                 if let Some(id) = ParsedStream::instance(stream) {
-                    self.instances.instance_event(&id, &e);
+                    self.instances.instance_event(&id, &e, recorded_at);
                 }
             }
             Event::KeyPairDeleted(e) => {
@@ -161,6 +163,12 @@ impl ReadModels {
             | Event::AddressAllocated(_)
             | Event::AddressAssociated(_)
             | Event::AddressDisassociated(_)) => self.network.apply(stream, e),
+            Event::TagsCreated(t)
+                if t.resource.starts_with("i-") && self.instances.get(&t.resource).is_none() =>
+            {
+                // Tags on an instance gone from the read models (ended an
+                // hour ago or more) are not shown: it is not.
+            }
             e @ (Event::TagsCreated(_) | Event::TagsDeleted(_)) => self.tags.apply(&e),
             e @ (Event::InstanceDeviceClaimed(_)
             | Event::InstanceDeviceReleased(_)

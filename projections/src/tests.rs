@@ -66,6 +66,8 @@ pub(crate) enum Op {
     },
     /// Save and reload the incremental models here.
     Snapshot,
+    /// An hour passes (terminated instances leave the read models).
+    Wait,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -110,6 +112,7 @@ fn op() -> impl Strategy<Value = Op> {
             delete
         }),
         Just(Op::Snapshot),
+        Just(Op::Wait),
     ]
 }
 
@@ -422,6 +425,10 @@ impl World {
                 }
             }
             Op::Snapshot => return,
+            Op::Wait => {
+                self.clock += crate::TERMINATED_VISIBLE_US;
+                return;
+            }
         };
         self.execute(&command);
     }
@@ -462,7 +469,14 @@ proptest! {
                 Some(Aggregate::Instance(i)) => i.state,
                 _ => unreachable!(),
             };
-            prop_assert_eq!(rebuilt.instances.get(id.as_str()).unwrap().state, state);
+            match rebuilt.instances.get(id.as_str()) {
+                Some(row) => prop_assert_eq!(row.state, state),
+                // Gone an hour after it ended, and its tags with it.
+                None => {
+                    prop_assert_eq!(state, InstanceState::Terminated);
+                    prop_assert_eq!(rebuilt.tags.of(id.as_str()).count(), 0);
+                }
+            }
         }
         let zone_row = &rebuilt.cloud.zones[&zone()];
         let used: u32 = rebuilt.instances.rows.values().filter_map(|r| r.holds).map(|h| h.cpus).sum();
@@ -470,7 +484,7 @@ proptest! {
         // Tags, groups and addresses agree with the domain's streams.
         for (stream, folded) in &world.streams {
             match &folded.state {
-                Aggregate::Instance(i) => {
+                Aggregate::Instance(i) if rebuilt.instances.get(i.id.as_str()).is_some() => {
                     let tags: std::collections::BTreeMap<String, String> =
                         rebuilt.tags.of(i.id.as_str()).map(|(k, v)| (k.clone(), v.clone())).collect();
                     prop_assert_eq!(&tags, &i.tags.0, "tags of {}", stream);
@@ -705,4 +719,101 @@ async fn a_partial_open_folds_as_far_as_the_log_can_be_folded_and_saves_nothing(
     assert_eq!(*partial.read(), expected);
     partial.save().await;
     assert!(!snapshot.exists(), "a partial open wrote the checkpoint");
+}
+
+#[test]
+fn a_terminated_instance_leaves_the_read_models_an_hour_after_it_ended() {
+    let mut world = World::new();
+    // Two reservations of account 0: the first's instance ends, tagged.
+    world.play(&Op::Run { account: 0, min: 1, max: 1, token: None, group: None });
+    world.play(&Op::Run { account: 0, min: 1, max: 1, token: None, group: None });
+    let (ended, kept) = (world.instances[0].1.clone(), world.instances[1].1.clone());
+    world.play(&Op::Report { pick: 0, outcome: 0 });
+    world.play(&Op::Tag { account: 0, pick: 0, key: 1, delete: false });
+    world.play(&Op::Change { account: 0, picks: vec![0], request: 0 });
+    world.play(&Op::Report { pick: 0, outcome: 1 });
+    let fold = |world: &World| {
+        let mut models = ReadModels::default();
+        apply_all(&mut models, &world.records);
+        models
+    };
+    let models = fold(&world);
+    let row = models.instances.get(ended.as_str()).expect("shown while recently terminated");
+    assert_eq!(row.state, InstanceState::Terminated);
+    assert_eq!(row.holds, None);
+    assert!(models.tags.of(ended.as_str()).any(|(k, _)| k == "k1"));
+    let reservation = row.reservation.clone();
+    let used = models.cloud.zones[&zone()].nodes[&node()].used;
+
+    // Just under an hour later it is still there; at an hour, it is gone.
+    world.clock += crate::TERMINATED_VISIBLE_US - 2_000;
+    world.play(&Op::CreateAccount(1));
+    assert!(fold(&world).instances.get(ended.as_str()).is_some());
+    world.clock += 2_000;
+    world.play(&Op::CreateAccount(2));
+    let models = fold(&world);
+    assert!(models.instances.get(ended.as_str()).is_none());
+    assert_eq!(models.tags.of(ended.as_str()).count(), 0, "its tags went with it");
+    assert!(!models.instances.reservations.contains_key(&reservation), "and its empty reservation");
+    assert!(models.instances.ended.is_empty());
+    let listed: Vec<_> = models.instances.of_account(&account(0), None).map(|r| r.id.clone()).collect();
+    assert_eq!(listed, vec![kept.clone()]);
+    assert_eq!(models.instances.get(kept.as_str()).unwrap().state, InstanceState::Pending, "others stay");
+    assert_eq!(models.cloud.zones[&zone()].nodes[&node()].used, used, "capacity untouched");
+    // A snapshot carries the queue: the same models after a reload.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("snap");
+    save_snapshot(&path, &models).unwrap();
+    assert_eq!(load_snapshot(&path).unwrap().unwrap(), models);
+}
+
+#[test]
+fn an_ended_instance_that_still_holds_capacity_waits_for_its_release() {
+    let mut models = ReadModels::default();
+    let world = World::new();
+    apply_all(&mut models, &world.records);
+    let id = InstanceId::from_bits(0x77);
+    models.instances.rows.insert(
+        id.clone(),
+        InstanceRow {
+            holds: Some(Resources { cpus: 1, memory_mib: 1, disk_gib: 1 }),
+            state: InstanceState::Terminated,
+            ..models_row(&id)
+        },
+    );
+    models.instances.ended.push_back((0, id.clone()));
+    models.instances.expire(crate::TERMINATED_VISIBLE_US, |_| {});
+    assert!(models.instances.get(id.as_str()).is_some(), "kept while it holds room");
+    assert_eq!(models.instances.ended.back().map(|e| e.0), Some(crate::TERMINATED_VISIBLE_US));
+    models.instances.rows.get_mut(id.as_str()).unwrap().holds = None;
+    models.instances.expire(2 * crate::TERMINATED_VISIBLE_US, |_| {});
+    assert!(models.instances.get(id.as_str()).is_none());
+}
+
+fn models_row(id: &InstanceId) -> InstanceRow {
+    InstanceRow {
+        id: id.clone(),
+        account: account(0),
+        reservation: ReservationId::from_bits(0x78),
+        image: image(),
+        kernel: None,
+        ramdisk: None,
+        vm_type: "m1.small".into(),
+        launch_index: 0,
+        client_token: None,
+        state: InstanceState::Pending,
+        reason: None,
+        launched_at: Timestamp(0),
+        state_changed_at: Timestamp(0),
+        node: None,
+        zone: None,
+        holds: None,
+        key_name: None,
+        groups: vec![],
+        private_address: None,
+        public_address: None,
+        elastic: None,
+        shutdown_behavior: ShutdownBehavior::Stop,
+        disable_api_termination: false,
+    }
 }

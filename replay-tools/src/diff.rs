@@ -11,7 +11,7 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 
 /// Keys that are indexes derived from other read models, or bookkeeping.
-const SKIPPED: [&str; 2] = ["by_account", "position"];
+const SKIPPED: [&str; 3] = ["by_account", "ended", "position"];
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "lowercase")]

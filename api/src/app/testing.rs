@@ -21,8 +21,14 @@ pub(crate) struct TestApp {
 /// A new cloud: one zone (`yukari-1a`) with one simulated node, no public
 /// addresses, and the admin account.
 pub(crate) async fn test_app() -> TestApp {
+    test_app_with(LogOptions::default()).await
+}
+
+/// [`test_app`] on a log opened with `options` (a clock of the test's own,
+/// say).
+pub(crate) async fn test_app_with(options: LogOptions) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
-    let log = EventLog::open(&dir.path().join("events.redb"), LogOptions::default()).unwrap();
+    let log = EventLog::open(&dir.path().join("events.redb"), options).unwrap();
     let projections = Projections::open(&log, None).unwrap();
     let master = MasterKey::load_or_create(&dir.path().join("master.key")).unwrap();
     let config = AppConfig { ec2_url: "http://localhost/".into() };

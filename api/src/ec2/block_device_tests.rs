@@ -24,17 +24,17 @@ async fn system(t: &TestApp, command: Command) {
     t.app.execute(command, &meta).await.unwrap();
 }
 
-async fn call(t: &TestApp, pairs: &[(&str, &str)]) -> Answer {
+pub(super) async fn call(t: &TestApp, pairs: &[(&str, &str)]) -> Answer {
     send(t, "GET", &p(pairs)).await
 }
 
-async fn ok(t: &TestApp, pairs: &[(&str, &str)]) -> String {
+pub(super) async fn ok(t: &TestApp, pairs: &[(&str, &str)]) -> String {
     let answer = call(t, pairs).await;
     assert_eq!(answer.status, 200, "{pairs:?}: {}", answer.body);
     answer.body
 }
 
-async fn node_report(t: &TestApp, instance: &str, outcome: NodeOutcome) {
+pub(super) async fn node_report(t: &TestApp, instance: &str, outcome: NodeOutcome) {
     let (node, zone) = t.app.first_node().unwrap();
     let report = NodeReport {
         node,
@@ -52,7 +52,7 @@ async fn storage_report(t: &TestApp, volume: &str, command: fn(VolumeReport) -> 
     system(t, command(report)).await;
 }
 
-fn texts(body: &str, tag: &str) -> Vec<String> {
+pub(super) fn texts(body: &str, tag: &str) -> Vec<String> {
     let doc = roxmltree::Document::parse(body).unwrap();
     doc.descendants().filter(|n| n.has_tag_name(tag)).map(|n| n.text().unwrap_or("").to_owned()).collect()
 }

@@ -47,6 +47,7 @@ codes! {
     DependencyViolation = "DependencyViolation", BAD_REQUEST;
     DryRunOperation = "DryRunOperation", PRECONDITION_FAILED;
     FilterLimitExceeded = "FilterLimitExceeded", BAD_REQUEST;
+    IdempotentInstanceTerminated = "IdempotentInstanceTerminated", BAD_REQUEST;
     IdempotentParameterMismatch = "IdempotentParameterMismatch", BAD_REQUEST;
     IncompleteSignature = "IncompleteSignature", BAD_REQUEST;
     IncorrectInstanceState = "IncorrectInstanceState", BAD_REQUEST;

@@ -21,6 +21,8 @@ mod block_device_tests;
 pub(crate) mod capture;
 #[cfg(test)]
 mod limits_tests;
+#[cfg(test)]
+mod retention_tests;
 
 use crate::app::{App, Executed, Past, RequestMeta};
 use axum::Router;

@@ -197,7 +197,16 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
         .get(&reservation)
         .map(|res| res.instances.iter().filter_map(|id| models.instances.get(id.as_str())).collect())
         .unwrap_or_default();
-    let Some(first) = rows.first() else { return Err(Ec2Error::internal()) };
+    // A retry (the same ClientToken) of a launch whose instances ended
+    // more than an hour ago: they are no longer shown, as in EC2.
+    let Some(first) = rows.first() else {
+        return Err(Ec2Error::new(
+            Code::IdempotentInstanceTerminated,
+            format!(
+                "The client token was used by reservation {reservation}, whose instances have been terminated"
+            ),
+        ));
+    };
     let mut x = ctx.response("RunInstancesResponse");
     x.text("reservationId", reservation.as_str());
     x.text("ownerId", first.account.as_str());
