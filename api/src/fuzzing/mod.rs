@@ -15,14 +15,20 @@
 //! - [`bundle_manifest`]: euca2ools bundle manifests (what RegisterImage
 //!   reads from a user's bucket), and nodes' download manifests (in
 //!   [`node_wire`]).
+//! - [`s3`]: the S3 request path (s3s's parsing and authentication, then
+//!   Walrus) on a real log and object store: never a panic or a 500,
+//!   errors in well-formed XML, no secret shown.
 //!
 //! The same functions run under libFuzzer (`fuzz/`, see RELIABILITY.md)
 //! and, briefly, as ordinary tests (`tests.rs`: seeded mutations of valid
 //! inputs, a fixed number of cases).
 
 mod input;
+mod s3;
 #[cfg(test)]
 mod tests;
+
+pub use s3::s3;
 
 use crate::auth::{SignedRequest, V2Target, V4Key, V4Request, sign_v2_query, sign_v4_headers, verify};
 use crate::ec2::actions::Action;

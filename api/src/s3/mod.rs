@@ -255,12 +255,17 @@ pub async fn serve(
     limits: crate::serve::Limits,
     mut stopped: tokio::sync::watch::Receiver<bool>,
 ) {
-    let service = walrus.service();
-    let router = axum::Router::new().fallback(own_port).with_state((walrus, service));
-    crate::serve::serve(listener, router, limits, async move {
+    crate::serve::serve(listener, own_port_router(walrus), limits, async move {
         let _ = stopped.wait_for(|s| *s).await;
     })
     .await;
+}
+
+/// Walrus's own port as a router: what [`serve`] serves (and the S3
+/// fuzz target calls in process).
+pub fn own_port_router(walrus: Walrus) -> axum::Router {
+    let service = walrus.service();
+    axum::Router::new().fallback(own_port).with_state((walrus, service))
 }
 
 async fn own_port(

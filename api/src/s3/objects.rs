@@ -153,6 +153,15 @@ impl Walrus {
         };
         let written = written.map_err(|e| match e {
             WriteError::TooLarge { .. } => too_large(),
+            // s3s checks a streamed body against its declared SHA-256.
+            WriteError::Body(e) if e.to_string().contains("Sha256Mismatch") => {
+                let mut error = S3Error::with_message(
+                    S3ErrorCode::Custom("XAmzContentSHA256Mismatch".into()),
+                    "The provided 'x-amz-content-sha256' header does not match what was computed.",
+                );
+                error.set_status_code(axum::http::StatusCode::BAD_REQUEST);
+                error
+            }
             WriteError::Body(e) => S3Error::with_message(
                 S3ErrorCode::IncompleteBody,
                 format!("The request body could not be read: {e}"),

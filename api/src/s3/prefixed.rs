@@ -14,6 +14,7 @@ use axum::routing::any;
 use s3s::route::S3Route;
 use s3s::service::S3Service;
 use s3s::{Body, S3Request, S3Response, S3Result};
+use sha2::Digest;
 
 /// The path prefixes Walrus answers under on the EC2 port.
 pub const PREFIXES: [&str; 2] = ["/services/objectstorage", "/services/Walrus"];
@@ -178,13 +179,62 @@ fn expected_owner_refused(walrus: &super::Walrus, headers: &HeaderMap, path: &st
     Some((http::StatusCode::FORBIDDEN, headers, body).into_response())
 }
 
+/// Bodies up to this size that come with their SHA-256
+/// (`x-amz-content-sha256`) are read and checked before s3s sees them:
+/// s3s answers a body that does not match with 500 InternalError where S3
+/// answers 400 XAmzContentSHA256Mismatch (found by the `s3` fuzz target).
+/// Larger bodies are streamed (PutObject, UploadPart) and checked as they
+/// are stored (`objects.rs`).
+const CHECKED_BODY: usize = 8 << 20;
+
+/// The payload's SHA-256 the request declares, when it declares one (not
+/// `UNSIGNED-PAYLOAD` nor a streaming signature).
+fn declared_sha256(headers: &HeaderMap) -> Option<Vec<u8>> {
+    let value = headers.get("x-amz-content-sha256")?.to_str().ok()?;
+    (value.len() == 64).then(|| hex::decode(value).ok()).flatten()
+}
+
+/// S3's answer to a body whose SHA-256 is not the one declared.
+pub(crate) fn sha256_mismatch(declared: &[u8], computed: &[u8]) -> Response {
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>XAmzContentSHA256Mismatch</Code>\
+         <Message>The provided 'x-amz-content-sha256' header does not match what was computed.</Message>\
+         <ClientComputedContentSHA256>{}</ClientComputedContentSHA256>\
+         <S3ComputedContentSHA256>{}</S3ComputedContentSHA256></Error>",
+        hex::encode(declared),
+        hex::encode(computed)
+    );
+    (http::StatusCode::BAD_REQUEST, [(http::header::CONTENT_TYPE, "application/xml")], body).into_response()
+}
+
 async fn forward(service: &S3Service, request: axum::extract::Request) -> Response {
     let (parts, body) = request.into_parts();
     // An HTTP/1.1 request with neither a length nor chunks has no body:
     // say so exactly (s3s checks a signed payload's length).
     let bodiless = !parts.headers.contains_key(http::header::CONTENT_LENGTH)
         && !parts.headers.contains_key(http::header::TRANSFER_ENCODING);
-    let body = if bodiless { Body::empty() } else { Body::http_body_unsync(body) };
+    let length =
+        parts.headers.get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    let body = match declared_sha256(&parts.headers) {
+        Some(declared) if bodiless || length.is_some_and(|l| l <= CHECKED_BODY) => {
+            let bytes = if bodiless {
+                bytes::Bytes::new()
+            } else {
+                match axum::body::to_bytes(body, CHECKED_BODY).await {
+                    Ok(bytes) => bytes,
+                    // The client went away or sent more than it said.
+                    Err(_) => return http::StatusCode::BAD_REQUEST.into_response(),
+                }
+            };
+            let computed = sha2::Sha256::digest(&bytes);
+            if computed.as_slice() != declared.as_slice() {
+                return sha256_mismatch(&declared, &computed);
+            }
+            if bodiless { Body::empty() } else { Body::from(bytes) }
+        }
+        _ if bodiless => Body::empty(),
+        _ => Body::http_body_unsync(body),
+    };
     let request = http::Request::from_parts(parts, body);
     match service.call(request).await {
         Ok(response) => {
