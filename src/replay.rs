@@ -139,7 +139,7 @@ enum ReplayCommand {
     /// snapshot (offline) and the time-travel snapshots in DIR/snapshots.
     Rebuild {
         /// A time-travel snapshot every N events.
-        #[arg(long, default_value_t = 1_000_000)]
+        #[arg(long, default_value_t = 100_000)]
         every: u64,
     },
     /// Copy every readable record of a damaged log (offline) into a new

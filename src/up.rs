@@ -113,10 +113,10 @@ pub struct UpArgs {
     pub public_addresses: String,
     /// Write a time-travel snapshot of the read models into DATA_DIR/snapshots every this many events
     /// (0: none). They make `yukari replay state --at` and the admin's AsOf answers fast
-    #[arg(long, default_value_t = 1_000_000)]
+    #[arg(long, default_value_t = 100_000)]
     pub time_travel_every: u64,
     /// Time-travel snapshots kept at most; beyond, those closest to their neighbours are deleted
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = 128)]
     pub time_travel_keep: usize,
     /// Seconds without a heartbeat after which a node on another host is
     /// marked unreachable (its instances impaired, nothing new placed on it).
@@ -286,6 +286,27 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         })
     });
 
+    // The whole log read once in the background, every record's checksum
+    // and envelope checked: damage the start-up check cannot see (it reads
+    // the tail only) stops the controller, naming the record and the
+    // salvage command. (The embedded node executor used to find it by
+    // scanning the log at every start; it now reads only its own
+    // instances' records, through the stream index.)
+    if !read_only {
+        let (log, fatal) = (log.clone(), fatal.clone());
+        tokio::task::spawn_blocking(move || match log.scan(1, |_| std::ops::ControlFlow::Continue(())) {
+            Ok(last) => tracing::info!(records = last, "the event log was read through: no damage"),
+            Err(eventlog::ReadError::Closed) => {}
+            Err(e) => {
+                tracing::error!(error = %e, "the event log is damaged; shutting down");
+                fatal.send_replace(Some(say!(
+                    "reading the whole event log after the start found damage: {e}",
+                    "起動後のイベントログ全体の読み取りで損傷が見つかりました: {e}"
+                )));
+            }
+        });
+    }
+
     let eucarc = dir.join("eucarc");
     // The cloud's RSA key and certificate: bundles' keys are sealed to it,
     // users' signing certificates are signed with it.
@@ -397,8 +418,9 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         tracing::warn!(node = %node, "the node is not driven while the controller runs read-only");
         None
     } else {
+        let source = Box::new(controller_link::node_feed::LocalFeed::new(app.clone(), node.clone()));
         let (run, fatal, stopped) =
-            (executor.run(log.clone(), stopped.clone()), fatal.clone(), stopped.clone());
+            (executor.run_from(source, stopped.clone()), fatal.clone(), stopped.clone());
         Some(tokio::spawn(async move {
             let result = run.await;
             if !*stopped.borrow() {

@@ -4,8 +4,9 @@
 //! starts on, `yukari up` refuses a damaged log (naming the position and
 //! the salvage command) unless `--allow-damaged-log`, which serves reads and
 //! refuses every change with 503, a damaged record that the start-up check
-//! cannot see stops the controller through its node executor, and only a
-//! log in use gets the hint about another yukari.
+//! cannot see stops the controller once it has read the log through (in the
+//! background, after the start), and only a log in use gets the hint about
+//! another yukari.
 
 mod common;
 use common::wire::{Answer, Signer};
@@ -227,7 +228,7 @@ fn a_damaged_log_stops_the_start_unless_allowed_and_then_every_change_is_refused
 }
 
 #[test]
-fn damage_the_start_up_check_cannot_see_stops_the_controller_through_its_node_executor() {
+fn damage_the_start_up_check_cannot_see_stops_the_controller_once_the_log_is_read_through() {
     let marker = "executor-marker-c3a1";
     // Stopped cleanly: the read models' checkpoint and the stream index
     // cover the whole log, so opening decodes only the last record.
@@ -236,7 +237,7 @@ fn damage_the_start_up_check_cannot_see_stops_the_controller_through_its_node_ex
     let stopped = up_until_it_exits(&cloud.dir, &[]);
     let said = text(&stopped.stderr);
     assert!(!stopped.status.success(), "{said}");
-    assert!(said.contains("the node executor stopped"), "{said}");
+    assert!(said.contains("reading the whole event log after the start found damage"), "{said}");
     assert!(said.contains(&format!("record at position {position}")), "{said}");
     assert!(said.contains("yukari replay salvage"), "{said}");
     // The flag the message offers starts it read-only, whatever the

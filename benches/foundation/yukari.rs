@@ -42,9 +42,30 @@ pub fn launch() -> Launch {
 fn throughput(config: &Config, runtime: &Runtime) -> Result<Throughput> {
     let mut cloud = Yukari::start(&config.data.join("yukari-throughput"))?;
     let clients = (0..config.clients).map(|_| cloud.client()).collect::<Result<Vec<_>>>()?;
+    // YUKARI_BENCH_PERF=FILE: the server's profile during the load phase
+    // (`perf record --call-graph dwarf`; read it with `perf report -i FILE`).
+    let perf = match std::env::var_os("YUKARI_BENCH_PERF") {
+        Some(out) => Some(
+            std::process::Command::new("perf")
+                .args(["record", "-F", "499", "--call-graph", "dwarf,32768", "-o"])
+                .arg(&out)
+                .args(["-p", &cloud.pid()?.to_string()])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .context("perf record (YUKARI_BENCH_PERF)")?,
+        ),
+        None => None,
+    };
     let result = runtime
         .block_on(workload::run_instances_load(clients, &launch(), config.load_phase, cloud.pid()?))
-        .context("RunInstances load on yukari")?;
+        .context("RunInstances load on yukari");
+    if let Some(mut perf) = perf {
+        // SIGINT makes perf write its file and exit.
+        let _ = std::process::Command::new("kill").args(["-INT", &perf.id().to_string()]).status();
+        let _ = perf.wait();
+    }
+    let result = result?;
     cloud.stop()?;
     Ok(result)
 }

@@ -11,7 +11,7 @@ use api::admin::client::{AdminClient, AdminClientError};
 use api::nodes::wire::{HeartbeatBody, HeartbeatReply, ReportBody};
 use domain::InstanceId;
 use domain::command::NodeReport;
-use eventlog::{EnvelopeRef, decode_record};
+use eventlog::{EnvelopeRef, Subscription, decode_record};
 use node_executor::{HypervisorDriver, RecordSource, Records, ReportError, Reporter, SourceError};
 use std::collections::HashMap;
 use std::future::Future;
@@ -93,6 +93,46 @@ impl RecordSource for RemoteFeed {
             let page = self.page(FEED_WAIT_SECS).await?;
             self.next = page.next;
             Ok(Records::Raw(page.records))
+        })
+    }
+}
+
+/// The embedded node's record source (the node of `yukari up`, in the
+/// controller's process): its start reads its own instances' records
+/// through the stream index in one pass (`api::nodes::feed::catch_up`: a
+/// start costs the node's records, not the log's length), then it follows
+/// the log's subscription (the fold ignores other nodes' records).
+pub struct LocalFeed {
+    app: Arc<api::app::App>,
+    node: domain::NodeId,
+    subscription: Option<Subscription>,
+    handle: tokio::runtime::Handle,
+}
+
+impl LocalFeed {
+    pub fn new(app: Arc<api::app::App>, node: domain::NodeId) -> Self {
+        LocalFeed { app, node, subscription: None, handle: tokio::runtime::Handle::current() }
+    }
+}
+
+impl RecordSource for LocalFeed {
+    fn replay(&mut self, visit: &mut dyn FnMut(&EnvelopeRef<'_>)) -> Result<u64, SourceError> {
+        let (records, head) = self
+            .handle
+            .block_on(api::nodes::feed::catch_up(&self.app, &self.node))
+            .map_err(|refusal| SourceError::Remote(refusal.1))?;
+        for (position, bytes) in &records {
+            visit(&decode_record(*position, bytes)?);
+        }
+        self.subscription = Some(self.app.log.subscribe(head + 1));
+        Ok(head)
+    }
+
+    fn next_batch(&mut self) -> Pin<Box<dyn Future<Output = Result<Records, SourceError>> + Send + '_>> {
+        Box::pin(async move {
+            let log = &self.app.log;
+            let subscription = self.subscription.get_or_insert_with(|| log.subscribe(1));
+            Ok(Records::Log(subscription.next_batch().await?))
         })
     }
 }

@@ -264,3 +264,20 @@ async fn the_stream_index_survives_merges_and_reopening() {
     assert_eq!(batch.len(), total);
     assert_eq!(batch.last_position(), total as u64);
 }
+
+#[test]
+fn a_replay_page_cache_is_sized_to_the_log_file_within_the_machines_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let gib = 1usize << 30;
+    assert_eq!(LogOptions::for_replay_of(&dir.path().join("none.redb")).cache_bytes, gib, "no file: 1 GiB");
+    let small = dir.path().join("small.redb");
+    std::fs::write(&small, b"x").unwrap();
+    assert_eq!(LogOptions::for_replay_of(&small).cache_bytes, gib, "a small file: 1 GiB");
+    // A sparse file of 2 GiB: an eighth more, unless a quarter of the
+    // machine's memory is less.
+    let large = dir.path().join("large.redb");
+    std::fs::File::create(&large).unwrap().set_len(2 << 30).unwrap();
+    let quarter = crate::log::physical_memory().unwrap() as usize / 4;
+    let wanted = (2 * gib + gib / 4).min(quarter.max(gib));
+    assert_eq!(LogOptions::for_replay_of(&large).cache_bytes, wanted);
+}

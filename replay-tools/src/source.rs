@@ -89,11 +89,13 @@ impl Offline {
         }
         let shown = path.display().to_string();
         let log =
-            EventLog::open_read_only(path, eventlog::LogOptions::for_replay()).map_err(|e| match e {
-                OpenError::InUse { .. } => ReplayError::InUse(shown.clone()),
-                OpenError::NotClosedCleanly { .. } => ReplayError::NotClosedCleanly(shown.clone()),
-                other => ReplayError::Open(other.to_string()),
-            })?;
+            EventLog::open_read_only(path, eventlog::LogOptions::for_replay_of(path)).map_err(
+                |e| match e {
+                    OpenError::InUse { .. } => ReplayError::InUse(shown.clone()),
+                    OpenError::NotClosedCleanly { .. } => ReplayError::NotClosedCleanly(shown.clone()),
+                    other => ReplayError::Open(other.to_string()),
+                },
+            )?;
         Ok(Offline { log, path: shown })
     }
 

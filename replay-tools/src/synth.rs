@@ -58,9 +58,28 @@ const VM_TYPES: [&str; 5] = ["t1.micro", "m1.small", "m1.medium", "c1.medium", "
 
 type Batch = Vec<(Metadata, Vec<StreamAppend>)>;
 
+/// Record times that follow the generated history instead of the wall
+/// clock: open the log with [`HistoryClock::log_clock`] and pass the same
+/// clock to [`generate_with`], and the log's records are stamped with the
+/// synthetic time of the commands being generated (a history of weeks,
+/// made in minutes, then reads as weeks: what ages by record time, such
+/// as a terminated instance leaving the read models, ages as in the
+/// cloud it imitates).
+#[derive(Clone, Debug, Default)]
+pub struct HistoryClock(std::sync::Arc<std::sync::atomic::AtomicI64>);
+
+impl HistoryClock {
+    /// The clock to open the log with.
+    pub fn log_clock(&self) -> eventlog::Clock {
+        let now = self.0.clone();
+        eventlog::Clock::new(move || now.load(std::sync::atomic::Ordering::SeqCst))
+    }
+}
+
 struct Generator {
     rng: StdRng,
     clock: i64,
+    history: Option<HistoryClock>,
     /// Every stream a later command may read (a stream not here is new).
     cache: HashMap<StreamId, Folded>,
     batch: Batch,
@@ -82,6 +101,9 @@ impl Generator {
 
     fn tick(&mut self) -> Timestamp {
         self.clock += self.rng.gen_range(1..2_000);
+        if let Some(history) = &self.history {
+            history.0.store(self.clock * 1000, std::sync::atomic::Ordering::SeqCst);
+        }
         Timestamp(self.clock)
     }
 
@@ -191,8 +213,20 @@ async fn flush(log: &EventLog, batch: Batch) -> Result<(), ReplayError> {
 
 /// Appends a synthetic cloud's history to `log` (which should be empty).
 pub async fn generate(log: &EventLog, spec: &Spec, progress: &Progress) -> Result<Summary, ReplayError> {
+    generate_with(log, spec, progress, None).await
+}
+
+/// [`generate`], with record times from `history` when given (the log
+/// must have been opened with its [`HistoryClock::log_clock`]).
+pub async fn generate_with(
+    log: &EventLog,
+    spec: &Spec,
+    progress: &Progress,
+    history: Option<&HistoryClock>,
+) -> Result<Summary, ReplayError> {
     let mut g = Generator {
         rng: StdRng::seed_from_u64(spec.seed),
+        history: history.cloned(),
         clock: 1_767_225_600_000, // 2026-01-01T00:00:00Z
         cache: HashMap::new(),
         batch: Vec::new(),

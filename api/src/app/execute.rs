@@ -28,7 +28,7 @@ pub(crate) struct StreamCache {
 /// reservations, client tokens) are dropped from the cache: it is only a
 /// shortcut, and they fold again from a few events. Long, hot streams
 /// (cloud, clusters, accounts) stay.
-const CACHE_LIMIT: usize = 250_000;
+const CACHE_LIMIT: usize = 16_384;
 
 pub(crate) type SharedCache = Arc<Mutex<StreamCache>>;
 

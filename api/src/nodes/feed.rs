@@ -97,6 +97,17 @@ pub async fn page(
 
 type Records = Vec<(u64, std::sync::Arc<[u8]>)>;
 
+/// Every record of `node`'s instances up to the log's head as it is now,
+/// in log order, through the stream index in one pass, with that head:
+/// what the node of `yukari up` (in the controller's process) folds when
+/// it starts, before it follows the log. Its cost is that of the node's
+/// records, not the log's length.
+pub async fn catch_up(app: &App, node: &NodeId) -> Result<(Records, u64), Refusal> {
+    let head = app.log.head();
+    let (records, _) = indexed(app, node, 1, head, usize::MAX).await?;
+    Ok((records, head))
+}
+
 /// Every record from `from` (up to `page`), waiting for new ones when
 /// caught up; `next` is one past the last.
 async fn near_head(
