@@ -1110,6 +1110,216 @@ impl Drop for TgtReaper {
     }
 }
 
+/// A tgtd control port no other test uses.
+fn free_tgt_control_port() -> u16 {
+    loop {
+        let n = 1000 + common::free_port() % 30000;
+        if !Path::new(&format!("/run/tgtd/socket.{n}")).exists() {
+            break n;
+        }
+    }
+}
+
+/// Part 2 of the reliability issue for a storage controller on another
+/// host: `yukari storage` killed with SIGKILL at a random moment of each
+/// cycle (sometimes again at once after its restart) while a client makes
+/// volumes, deletes some, snapshots one and restores a snapshot into a new
+/// volume. Once it runs again, every acknowledged volume is available (or
+/// gone, if its deletion was acknowledged) with its file on the storage
+/// host, every acknowledged snapshot is completed with its chunks in the
+/// controller's Walrus, no file is left for a volume that is gone, and
+/// the log verifies. `YUKARI_STORAGE_CRASH_CYCLES` (5 in CI) and
+/// `YUKARI_CRASH_SEED` for longer runs.
+#[test]
+fn a_remote_storage_controller_killed_again_and_again_converges() {
+    netns::require_netns("a cloud of several hosts");
+    let seed: u64 = std::env::var("YUKARI_CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(20261206);
+    let cycles: u64 =
+        std::env::var("YUKARI_STORAGE_CRASH_CYCLES").ok().and_then(|s| s.parse().ok()).unwrap_or(5);
+    eprintln!("seed {seed}, {cycles} cycles");
+    let mut rng = SplitMix(seed);
+    let began = Instant::now();
+    let (_temp, world, mut controller) = start_with(&[("ctl", 1), ("sc", 21)], &["--storage", "none"]);
+    world.yukari_ok(&["cluster", "add", "east"]);
+    let control = free_tgt_control_port();
+    let _tgt = TgtReaper(control);
+    let (eucarc, sc_dir) = (world.dir.join("ctl/eucarc"), world.dir.join("sc"));
+    let (control, url) = (control.to_string(), format!("http://{CONTROLLER}:8773/"));
+    let storage = |first: bool, log: &str| {
+        let mut args = vec!["storage", "--controller", &url, "--cluster", "east"];
+        if first {
+            args.extend(["--credentials", eucarc.to_str().unwrap()]);
+        }
+        args.extend([
+            "--data-dir",
+            sc_dir.to_str().unwrap(),
+            "--bind",
+            "10.250.0.21",
+            "--storage-gib",
+            "16",
+            "--tgt-control-port",
+            &control,
+        ]);
+        world.spawn("sc", &args, log)
+    };
+    let mut sc = storage(true, "sc-0.log");
+    poll(60, "the storage controller registered", || {
+        world
+            .aws(&["describe-availability-zones", "--zone-names", "verbose"])
+            .to_string()
+            .contains("10.250.0.21")
+    });
+    let state_of = |volumes: &serde_json::Value, id: &str| -> Option<String> {
+        volumes["Volumes"].as_array()?.iter().find(|v| v["VolumeId"] == id)?["State"]
+            .as_str()
+            .map(str::to_owned)
+    };
+
+    // What the client was told.
+    let (mut made, mut deleted, mut snapshots) =
+        (Vec::<String>::new(), Vec::<String>::new(), Vec::<String>::new());
+    let mut refused = Vec::<String>::new();
+    for cycle in 1..=cycles {
+        let volumes = world.aws(&["describe-volumes"]);
+        let available: Vec<String> = made
+            .iter()
+            .filter(|id| !deleted.contains(id) && state_of(&volumes, id).as_deref() == Some("available"))
+            .cloned()
+            .collect();
+        let live = made.iter().filter(|id| !deleted.contains(id)).count();
+        let count = if live >= 8 { 0 } else { 1 + rng.next(2) as usize };
+        let doomed: Vec<String> = available.iter().take(rng.next(3) as usize).cloned().collect();
+        let to_snapshot =
+            available.iter().find(|id| !doomed.contains(id)).cloned().filter(|_| rng.next(2) == 0);
+        let restore = snapshots.last().cloned().filter(|_| rng.next(3) == 0 && live < 8);
+        let delay = Duration::from_millis(rng.next(2500));
+        let early = (rng.next(4) == 0).then(|| Duration::from_millis(rng.next(500)));
+        let (new, gone, snapped, failures, calls) = std::thread::scope(|s| {
+            let client = s.spawn(|| {
+                let called = Instant::now();
+                let (mut new, mut gone, mut snapped, mut failures) = (vec![], vec![], vec![], vec![]);
+                let mut create = |args: &[&str]| match world.try_aws(args) {
+                    Ok(v) => new.push(v["VolumeId"].as_str().unwrap().to_owned()),
+                    Err(e) => failures.push(e),
+                };
+                for _ in 0..count {
+                    create(&["create-volume", "--size", "1", "--availability-zone", "east"]);
+                }
+                if let Some(snapshot) = &restore {
+                    create(&["create-volume", "--snapshot-id", snapshot, "--availability-zone", "east"]);
+                }
+                for id in &doomed {
+                    world.aws(&["delete-volume", "--volume-id", id]);
+                    gone.push(id.clone());
+                }
+                if let Some(id) = &to_snapshot {
+                    let answer = world.aws(&["create-snapshot", "--volume-id", id]);
+                    snapped.push(answer["SnapshotId"].as_str().unwrap().to_owned());
+                }
+                (new, gone, snapped, failures, called.elapsed())
+            });
+            std::thread::sleep(delay);
+            sc.kill9();
+            client.join().expect("the client's calls")
+        });
+        // A refusal only for room (the storage host's 16 GiB).
+        for e in &failures {
+            assert!(e.contains("InsufficientVolumeCapacity"), "cycle {cycle}: a call refused: {e}");
+        }
+        eprintln!(
+            "cycle {cycle}: killed after {delay:?}; {} made, {} deleted, {} snapshot(s), {} refused, the calls took {calls:.1?}",
+            new.len(),
+            gone.len(),
+            snapped.len(),
+            failures.len()
+        );
+        made.extend(new);
+        deleted.extend(gone);
+        snapshots.extend(snapped);
+        refused.extend(failures);
+        if let Some(early) = early {
+            sc = storage(false, &format!("sc-{cycle}-early.log"));
+            std::thread::sleep(early);
+            sc.kill9();
+            eprintln!("cycle {cycle}: restarted and killed again after {early:?}");
+        }
+        sc = storage(false, &format!("sc-{cycle}.log"));
+    }
+    let restarted = Instant::now();
+
+    // Settled: each volume and snapshot as its client left it.
+    let live: Vec<String> = made.iter().filter(|id| !deleted.contains(id)).cloned().collect();
+    let unsettled = || {
+        let volumes = world.aws(&["describe-volumes"]);
+        let mut wrong = Vec::new();
+        for id in &made {
+            let state = state_of(&volumes, id);
+            let want = if deleted.contains(id) { None } else { Some("available") };
+            if state.as_deref() != want {
+                wrong.push(format!("{id} is {state:?}, not {want:?}"));
+            }
+        }
+        let shots = world.aws(&["describe-snapshots", "--owner-ids", "self"]);
+        for id in &snapshots {
+            let state =
+                shots["Snapshots"].as_array().into_iter().flatten().find(|s| s["SnapshotId"] == id.as_str());
+            if state.map(|s| s["State"].clone()) != Some(serde_json::json!("completed")) {
+                wrong.push(format!("{id} is {:?}, not completed", state.map(|s| &s["State"])));
+            }
+        }
+        wrong.join("\n")
+    };
+    poll_text(
+        180,
+        "every acknowledged volume available or gone, every snapshot completed",
+        unsettled,
+        str::is_empty,
+    );
+    let settled = restarted.elapsed();
+    // The storage host holds a file for each live volume, and for no other.
+    let files = || {
+        let mut names: Vec<String> = std::fs::read_dir(sc_dir.join("storage/volumes"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("vol-"))
+            .collect();
+        names.sort();
+        names.join(" ")
+    };
+    let mut expected = live.clone();
+    expected.sort();
+    let expected = expected.join(" ");
+    poll_text(60, "a file on the storage host for each live volume, and no other", files, |f| f == expected);
+    let logs: Vec<String> = std::fs::read_dir(&world.dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("sc-"))
+        .map(|p| std::fs::read_to_string(p).unwrap_or_default())
+        .collect();
+    assert!(sc.stop().success(), "the storage controller ends cleanly on SIGTERM");
+    assert!(controller.stop().success(), "the controller ends cleanly on SIGTERM");
+    let verify = world.yukari(&["replay", "verify"]);
+    let report = String::from_utf8_lossy(&verify.stdout);
+    assert!(
+        verify.status.success() && report.contains("OK"),
+        "{report}{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    eprintln!(
+        "storage crash loop: seed {seed}, {cycles} kill -9 cycles ({} storage controllers started); {} volumes \
+         made, {} deleted, {} snapshots taken, acknowledged, 0 lost ({} refused for room); settled {settled:.1?} \
+         after the last restart, {:.1?} in all",
+        logs.len(),
+        made.len(),
+        deleted.len(),
+        snapshots.len(),
+        refused.len(),
+        began.elapsed()
+    );
+}
+
 /// EBS across hosts: the controller (with no storage of its own), a
 /// storage controller (`yukari storage`, its own tgtd) and a node with a
 /// real guest, each in its own namespace. A volume made on the storage
@@ -1125,12 +1335,7 @@ fn a_storage_controller_and_a_node_on_other_hosts_serve_a_volume_to_a_real_guest
     std::fs::set_permissions(temp.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let _reaper = QemuReaper(world.dir.clone());
     world.yukari_ok(&["cluster", "add", "east"]);
-    let control = loop {
-        let n = 1000 + common::free_port() % 30000;
-        if !Path::new(&format!("/run/tgtd/socket.{n}")).exists() {
-            break n;
-        }
-    };
+    let control = free_tgt_control_port();
     let _tgt = TgtReaper(control);
     let (eucarc, sc_dir) = (world.dir.join("ctl/eucarc"), world.dir.join("sc"));
     let control = control.to_string();
