@@ -178,6 +178,37 @@ fn double_booking(models: &ReadModels) -> Result<(), String> {
             }
         }
     }
+    // Block storage: a zone reserves room for each volume that has it, of
+    // the volume's size, and never more than it has.
+    for (zone, storage) in &models.volumes.storage {
+        let reserved: u64 = storage.reserved.values().map(|gib| u64::from(*gib)).sum();
+        if reserved > storage.capacity_gib {
+            return Err(format!("{zone} reserves {reserved} GiB of its {} GiB", storage.capacity_gib));
+        }
+        for (volume, gib) in &storage.reserved {
+            match models.volumes.volumes.get(volume) {
+                Some(row) if row.size_gib == *gib && &row.zone == zone => {}
+                other => {
+                    return Err(format!(
+                        "{zone} reserves {gib} GiB for {volume}, which is {:?}",
+                        other.map(|r| r.state)
+                    ));
+                }
+            }
+        }
+    }
+    for (id, row) in &models.volumes.volumes {
+        let holds = matches!(
+            row.state,
+            domain::volumes::VolumeState::Creating
+                | domain::volumes::VolumeState::Available
+                | domain::volumes::VolumeState::InUse
+        );
+        let reserved = models.volumes.storage.get(&row.zone).is_some_and(|s| s.reserved.contains_key(id));
+        if holds && !reserved {
+            return Err(format!("{id} is {:?} but its zone reserves no room for it", row.state));
+        }
+    }
     for (allocation, row) in &models.network.addresses {
         if let Some((_, instance)) = &row.association {
             let shown = models.instances.get(instance.as_str()).and_then(|i| i.public_address.as_deref());

@@ -14,12 +14,15 @@
 //! Not simulated here, and kept in the real-process tests: libvirt and
 //! QEMU, tgt and iSCSI, HTTP and signatures (requests enter after
 //! authentication, as the console's do), concurrent clients (requests go
-//! one at a time, so that a seed decides the log's order), and volumes
-//! (their attachments carry fresh CHAP secrets).
+//! one at a time, so that a seed decides the log's order), and volume
+//! attachments (they carry fresh CHAP secrets). Volumes and snapshots are
+//! made, restored and deleted, with a simulated storage controller that
+//! reports from the read models as the simulated node does.
 
 mod controller;
 mod invariants;
 mod node;
+mod storage;
 mod workload;
 
 use controller::Controller;
@@ -58,6 +61,8 @@ pub struct Report {
     /// Requests that failed because of an injected fault (503, 500).
     pub failed: u64,
     pub node_reports: u64,
+    /// Reports of the simulated storage controller.
+    pub storage_reports: u64,
     pub restarts: u64,
     /// Restarts after the log stopped on a failed sync.
     pub sync_failures: u64,
@@ -214,9 +219,13 @@ async fn simulate(config: &Config) -> Result<Report, Violation> {
         }
         let partitioned = sim.partition > 0;
         if !partitioned && sim.rng.gen_ratio(1, 3) {
-            node_step(&mut sim, at).await?;
+            if sim.rng.gen_ratio(1, 4) {
+                storage_step(&mut sim, at).await?;
+            } else {
+                node_step(&mut sim, at).await?;
+            }
         } else {
-            let request = workload::next(&mut sim.rng, &clients, &image);
+            let request = workload::next(&mut sim.rng, &clients, &image, sim.zone.as_str());
             client_step(&mut sim, &mut clients, request).await?;
         }
         sim.partition = sim.partition.saturating_sub(1);
@@ -317,6 +326,10 @@ async fn bootstrap(sim: &mut Sim) -> Result<Vec<workload::Known>, Violation> {
     });
     let system = Principal::system("bootstrap");
     sim.execute(command, system).await.map_err(|e| sim.violation(format!("bootstrap: {e}")))?;
+    let storage = ConfigureStorage { zone: sim.zone.clone(), capacity_gib: 40, at: sim.tick() };
+    sim.execute(Command::ConfigureStorage(storage), Principal::system("bootstrap"))
+        .await
+        .map_err(|e| sim.violation(format!("storage: {e}")))?;
     let mut clients = Vec::new();
     for n in 0..sim.config.accounts.max(2) {
         let account = AccountId::from_bits(sim.rng.gen_range(100_000_000_000..999_999_999_999));
@@ -336,6 +349,8 @@ async fn bootstrap(sim: &mut Sim) -> Result<Vec<workload::Known>, Violation> {
             instances: Vec::new(),
             allocations: Vec::new(),
             tokens: Vec::new(),
+            volumes: Vec::new(),
+            snapshots: Vec::new(),
         });
     }
     let app = sim.controller().app.clone();
@@ -361,6 +376,27 @@ async fn node_step(sim: &mut Sim, at: Timestamp) -> Result<(), Violation> {
         Err(api::app::ExecuteError::Refused(_)) => {}
         Err(_) if sim.faulty() => sim.report.failed += 1,
         Err(e) => return Err(sim.violation(format!("a node report failed without a fault: {e}"))),
+    }
+    Ok(())
+}
+
+/// One report of the storage controller, if one is due.
+async fn storage_step(sim: &mut Sim, at: Timestamp) -> Result<(), Violation> {
+    let app = sim.controller().app.clone();
+    let command = {
+        let models = app.projections.read();
+        storage::next_report(&models, &sim.zone, &mut sim.rng, at)
+    };
+    let Some(command) = command else { return Ok(()) };
+    match sim.execute(command, storage::principal()).await {
+        Ok(()) => {
+            sim.report.storage_reports += 1;
+            let app = sim.controller().app.clone();
+            sim.checks.acknowledged(&app).map_err(|e| sim.violation(e))?;
+        }
+        Err(api::app::ExecuteError::Refused(_)) => {}
+        Err(_) if sim.faulty() => sim.report.failed += 1,
+        Err(e) => return Err(sim.violation(format!("a storage report failed without a fault: {e}"))),
     }
     Ok(())
 }
@@ -449,6 +485,13 @@ fn learn(known: &mut workload::Known, request: &workload::Request, xml: &str) ->
             }
         }
         "AllocateAddress" => known.allocations.extend(texts("allocationId")),
+        "CreateVolume" => known.volumes.extend(texts("volumeId")),
+        "CreateSnapshot" => known.snapshots.extend(texts("snapshotId")),
+        "DeleteVolume" | "DeleteSnapshot" => {
+            let gone = request.params.get(1).map(|(_, v)| v.clone());
+            known.volumes.retain(|v| Some(v) != gone.as_ref());
+            known.snapshots.retain(|s| Some(s) != gone.as_ref());
+        }
         "ReleaseAddress" => {
             let released = request.params.iter().find(|(k, _)| k == "AllocationId").map(|(_, v)| v.clone());
             known.allocations.retain(|a| Some(a) != released.as_ref());
@@ -471,14 +514,22 @@ async fn settle(sim: &mut Sim) -> Result<(), Violation> {
         sim.restart().await?;
     }
     for _ in 0..100_000 {
-        let settled = node::settled(&sim.controller().app.projections.read(), &sim.node);
+        let settled = {
+            let models = sim.controller().app.projections.read();
+            node::settled(&models, &sim.node) && storage::settled(&models, &sim.zone)
+        };
         if settled {
             let app = sim.controller().app.clone();
             caught_up(&app).await.map_err(|e| sim.violation(e))?;
             return sim.checks.rebuild_equals_live(&app).map_err(|e| sim.violation(e));
         }
         let at = sim.tick();
-        node_step(sim, at).await?;
+        if sim.rng.gen_ratio(1, 2) {
+            storage_step(sim, at).await?;
+        } else {
+            node_step(sim, at).await?;
+        }
     }
-    Err(sim.violation("instances were still between states long after the faults stopped"))
+    Err(sim
+        .violation("instances, volumes or snapshots were still between states long after the faults stopped"))
 }

@@ -13,6 +13,8 @@ pub struct Known {
     pub instances: Vec<String>,
     pub allocations: Vec<String>,
     pub tokens: Vec<String>,
+    pub volumes: Vec<String>,
+    pub snapshots: Vec<String>,
 }
 
 /// A request to send, and how to read its answer.
@@ -39,7 +41,7 @@ fn pick<'a>(rng: &mut StdRng, from: &'a [String]) -> Option<&'a String> {
 }
 
 /// The next request of a client drawn at random.
-pub fn next(rng: &mut StdRng, clients: &[Known], image: &str) -> Request {
+pub fn next(rng: &mut StdRng, clients: &[Known], image: &str, zone: &str) -> Request {
     let client = rng.gen_range(0..clients.len());
     let me = &clients[client];
     let other = &clients[rng.gen_range(0..clients.len())];
@@ -133,6 +135,50 @@ pub fn next(rng: &mut StdRng, clients: &[Known], image: &str) -> Request {
                 (_, Some(a), _) => {
                     set("Action", "DescribeAddresses".into());
                     set("AllocationId.1", a);
+                }
+            }
+        }
+        (88..96, _) => {
+            // Volumes and snapshots: the client's own, or (one time in
+            // ten) another account's.
+            let foreign_volume =
+                other.account != me.account && !other.volumes.is_empty() && rng.gen_ratio(1, 10);
+            let volume =
+                if foreign_volume { pick(rng, &other.volumes) } else { pick(rng, &me.volumes) }.cloned();
+            let snapshot = pick(rng, &me.snapshots).cloned();
+            match (rng.gen_range(0..7), volume, snapshot) {
+                (0 | 1, _, _) | (_, None, None) => {
+                    set("Action", "CreateVolume".into());
+                    set("Size", rng.gen_range(1..=4).to_string());
+                    set("AvailabilityZone", zone.to_owned());
+                }
+                (2, _, Some(s)) => {
+                    set("Action", "CreateVolume".into());
+                    set("SnapshotId", s);
+                    set("AvailabilityZone", zone.to_owned());
+                }
+                (3, Some(v), _) => {
+                    set("Action", "DeleteVolume".into());
+                    set("VolumeId", v);
+                    named_foreign = foreign_volume;
+                }
+                (4, Some(v), _) => {
+                    set("Action", "CreateSnapshot".into());
+                    set("VolumeId", v);
+                    named_foreign = foreign_volume;
+                }
+                (5, _, Some(s)) => {
+                    set("Action", "DeleteSnapshot".into());
+                    set("SnapshotId", s);
+                }
+                (_, Some(v), _) => {
+                    set("Action", "DescribeVolumes".into());
+                    set("VolumeId.1", v);
+                    named_foreign = foreign_volume;
+                }
+                (_, None, Some(s)) => {
+                    set("Action", "DescribeSnapshots".into());
+                    set("SnapshotId.1", s);
                 }
             }
         }
