@@ -296,14 +296,15 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         let (log, fatal) = (log.clone(), fatal.clone());
         tokio::task::spawn_blocking(move || match log.scan(1, |_| std::ops::ControlFlow::Continue(())) {
             Ok(last) => tracing::info!(records = last, "the event log was read through: no damage"),
-            Err(eventlog::ReadError::Closed) => {}
-            Err(e) => {
+            Err(e @ eventlog::ReadError::Corrupt { .. }) => {
                 tracing::error!(error = %e, "the event log is damaged; shutting down");
                 fatal.send_replace(Some(say!(
                     "reading the whole event log after the start found damage: {e}",
                     "起動後のイベントログ全体の読み取りで損傷が見つかりました: {e}"
                 )));
             }
+            // Closed at shutdown, or a storage error the log itself reports.
+            Err(e) => tracing::warn!(error = %e, "the event log was not read through after the start"),
         });
     }
 

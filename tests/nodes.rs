@@ -287,6 +287,28 @@ impl World {
 
     /// `count` instances of m1.small in cluster `east`: their ids, or the
     /// AWS CLI's stderr when the launch was refused.
+    /// The text of every log file of this world whose name starts with
+    /// `prefix` (each start of a process logged apart).
+    fn logs_of(&self, prefix: &str) -> Vec<String> {
+        std::fs::read_dir(&self.dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(prefix))
+            .map(|p| std::fs::read_to_string(p).unwrap_or_default())
+            .collect()
+    }
+
+    /// `yukari replay verify` of the stopped controller's log passes.
+    fn assert_log_verifies(&self) {
+        let verify = self.yukari(&["replay", "verify"]);
+        let report = String::from_utf8_lossy(&verify.stdout);
+        assert!(
+            verify.status.success() && report.contains("OK"),
+            "{report}{}",
+            String::from_utf8_lossy(&verify.stderr)
+        );
+    }
+
     fn try_run(&self, count: u32) -> Result<Vec<String>, String> {
         let n = count.to_string();
         let answer = self.try_aws(&[
@@ -698,24 +720,13 @@ fn a_remote_node_executor_killed_again_and_again_converges() {
     };
     poll_text(60, "the last executor's guests to be the running instances'", guests, str::is_empty);
     // Every executor's log: the first, each restart, each early one.
-    let logs: Vec<String> = std::fs::read_dir(&world.dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("n1-"))
-        .map(|p| std::fs::read_to_string(p).unwrap())
-        .collect();
+    let logs = world.logs_of("n1-");
     let replayed = logs.iter().filter(|l| l.contains("replayed the log and reconciled")).count();
     let again: usize = logs.iter().map(|l| l.matches(STARTED_AGAIN).count()).sum();
 
     assert!(n1.stop().success(), "the node executor ends cleanly on SIGTERM");
     assert!(controller.stop().success(), "the controller ends cleanly on SIGTERM");
-    let verify = world.yukari(&["replay", "verify"]);
-    let report = String::from_utf8_lossy(&verify.stdout);
-    assert!(
-        verify.status.success() && report.contains("OK"),
-        "{report}{}",
-        String::from_utf8_lossy(&verify.stderr)
-    );
+    world.assert_log_verifies();
     eprintln!(
         "node crash loop: seed {seed}, {cycles} kill -9 cycles; {} launches and {} terminations acknowledged, \
          0 lost ({refused} launches refused while n1 was unreachable); {replayed} of {} executors replayed \
@@ -1292,21 +1303,10 @@ fn a_remote_storage_controller_killed_again_and_again_converges() {
     expected.sort();
     let expected = expected.join(" ");
     poll_text(60, "a file on the storage host for each live volume, and no other", files, |f| f == expected);
-    let logs: Vec<String> = std::fs::read_dir(&world.dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("sc-"))
-        .map(|p| std::fs::read_to_string(p).unwrap_or_default())
-        .collect();
+    let logs = world.logs_of("sc-");
     assert!(sc.stop().success(), "the storage controller ends cleanly on SIGTERM");
     assert!(controller.stop().success(), "the controller ends cleanly on SIGTERM");
-    let verify = world.yukari(&["replay", "verify"]);
-    let report = String::from_utf8_lossy(&verify.stdout);
-    assert!(
-        verify.status.success() && report.contains("OK"),
-        "{report}{}",
-        String::from_utf8_lossy(&verify.stderr)
-    );
+    world.assert_log_verifies();
     eprintln!(
         "storage crash loop: seed {seed}, {cycles} kill -9 cycles ({} storage controllers started); {} volumes \
          made, {} deleted, {} snapshots taken, acknowledged, 0 lost ({} refused for room); settled {settled:.1?} \

@@ -17,7 +17,7 @@ fn main() {
     let first = env("SIM_FIRST_SEED", 1000);
     let started = Instant::now();
     let (mut steps, mut seeds, mut restarts, mut partitions, mut full, mut failed_io) = (0, 0, 0, 0, 0, 0);
-    let (mut requests, mut reports) = (0, 0);
+    let (mut requests, mut reports, mut storage) = (0, 0, 0);
     while steps < total {
         let seed = first + seeds;
         match simulation::run(&simulation::Config::new(seed, per_seed.min(total - steps))) {
@@ -29,6 +29,7 @@ fn main() {
                 failed_io += r.disk.failed_writes + r.disk.failed_syncs;
                 requests += r.requests;
                 reports += r.node_reports;
+                storage += r.storage_reports;
             }
             Err(v) => {
                 println!("VIOLATION {v}");
@@ -40,7 +41,7 @@ fn main() {
     let secs = started.elapsed().as_secs_f64();
     println!(
         "simulation: {steps} steps over {seeds} seeds ({first}..{}) in {secs:.1} s = {:.0} steps/s; \
-         {requests} requests, {reports} node reports; faults: {restarts} power cuts, {failed_io} failed writes/syncs, \
+         {requests} requests, {reports} node reports, {storage} storage reports; faults: {restarts} power cuts, {failed_io} failed writes/syncs, \
          {full} full disks, {partitions} partitions; 0 violations",
         first + seeds - 1,
         steps as f64 / secs

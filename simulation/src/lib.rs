@@ -219,11 +219,8 @@ async fn simulate(config: &Config) -> Result<Report, Violation> {
         }
         let partitioned = sim.partition > 0;
         if !partitioned && sim.rng.gen_ratio(1, 3) {
-            if sim.rng.gen_ratio(1, 4) {
-                storage_step(&mut sim, at).await?;
-            } else {
-                node_step(&mut sim, at).await?;
-            }
+            let host = if sim.rng.gen_ratio(1, 4) { Host::Storage } else { Host::Node };
+            host_step(&mut sim, at, host).await?;
         } else {
             let request = workload::next(&mut sim.rng, &clients, &image, sim.zone.as_str());
             client_step(&mut sim, &mut clients, request).await?;
@@ -245,7 +242,8 @@ async fn simulate(config: &Config) -> Result<Report, Violation> {
         }
         let app = sim.controller().app.clone();
         caught_up(&app).await.map_err(|e| sim.violation(e))?;
-        sim.checks.after_step(&app, sim.step).map_err(|e| sim.violation(e))?;
+        let cut_due = sim.controller().disk.power_cut_planned() || sim.controller().disk.power_cut();
+        sim.checks.after_step(&app, sim.step, cut_due).map_err(|e| sim.violation(e))?;
         sim.report.invariant_checks += 1;
     }
     settle(&mut sim).await?;
@@ -354,49 +352,45 @@ async fn bootstrap(sim: &mut Sim) -> Result<Vec<workload::Known>, Violation> {
         });
     }
     let app = sim.controller().app.clone();
-    sim.checks.after_step(&app, 0).map_err(|e| sim.violation(e))?;
+    sim.checks.after_step(&app, 0, false).map_err(|e| sim.violation(e))?;
     Ok(clients)
 }
 
-/// One report of the node, if one is due.
-async fn node_step(sim: &mut Sim, at: Timestamp) -> Result<(), Violation> {
-    let app = sim.controller().app.clone();
-    let command = {
-        let models = app.projections.read();
-        node::next_report(&models, &sim.node, &sim.zone, &mut sim.rng, at)
-    };
-    let Some(command) = command else { return Ok(()) };
-    match sim.execute(command, node::principal()).await {
-        Ok(()) => {
-            sim.report.node_reports += 1;
-            let app = sim.controller().app.clone();
-            sim.checks.acknowledged(&app).map_err(|e| sim.violation(e))?;
-        }
-        // A late report (the instance moved on) is refused.
-        Err(api::app::ExecuteError::Refused(_)) => {}
-        Err(_) if sim.faulty() => sim.report.failed += 1,
-        Err(e) => return Err(sim.violation(format!("a node report failed without a fault: {e}"))),
-    }
-    Ok(())
+/// The hosts that report to the controller.
+#[derive(Clone, Copy, Debug)]
+enum Host {
+    Node,
+    Storage,
 }
 
-/// One report of the storage controller, if one is due.
-async fn storage_step(sim: &mut Sim, at: Timestamp) -> Result<(), Violation> {
+/// One report of the node or of the storage controller, if one is due.
+async fn host_step(sim: &mut Sim, at: Timestamp, host: Host) -> Result<(), Violation> {
     let app = sim.controller().app.clone();
     let command = {
         let models = app.projections.read();
-        storage::next_report(&models, &sim.zone, &mut sim.rng, at)
+        match host {
+            Host::Node => node::next_report(&models, &sim.node, &sim.zone, &mut sim.rng, at),
+            Host::Storage => storage::next_report(&models, &sim.zone, &mut sim.rng, at),
+        }
     };
     let Some(command) = command else { return Ok(()) };
-    match sim.execute(command, storage::principal()).await {
+    let principal = match host {
+        Host::Node => node::principal(),
+        Host::Storage => storage::principal(),
+    };
+    match sim.execute(command, principal).await {
         Ok(()) => {
-            sim.report.storage_reports += 1;
+            match host {
+                Host::Node => sim.report.node_reports += 1,
+                Host::Storage => sim.report.storage_reports += 1,
+            }
             let app = sim.controller().app.clone();
             sim.checks.acknowledged(&app).map_err(|e| sim.violation(e))?;
         }
+        // A late report (the instance or volume moved on) is refused.
         Err(api::app::ExecuteError::Refused(_)) => {}
         Err(_) if sim.faulty() => sim.report.failed += 1,
-        Err(e) => return Err(sim.violation(format!("a storage report failed without a fault: {e}"))),
+        Err(e) => return Err(sim.violation(format!("a {host:?} report failed without a fault: {e}"))),
     }
     Ok(())
 }
@@ -524,11 +518,8 @@ async fn settle(sim: &mut Sim) -> Result<(), Violation> {
             return sim.checks.rebuild_equals_live(&app).map_err(|e| sim.violation(e));
         }
         let at = sim.tick();
-        if sim.rng.gen_ratio(1, 2) {
-            storage_step(sim, at).await?;
-        } else {
-            node_step(sim, at).await?;
-        }
+        let host = if sim.rng.gen_ratio(1, 2) { Host::Storage } else { Host::Node };
+        host_step(sim, at, host).await?;
     }
     Err(sim
         .violation("instances, volumes or snapshots were still between states long after the faults stopped"))

@@ -35,7 +35,7 @@ async fn a_terminated_instance_is_shown_for_an_hour_then_answered_as_missing() {
     assert_eq!(texts(&described, "name"), ["terminated"], "{described}");
     // A retry of the launch answers the same reservation while it is shown.
     let again = ok(&t, &launch("once")).await;
-    assert_eq!(texts(&again, "instanceId"), [instance.clone()]);
+    assert_eq!(texts(&again, "instanceId"), std::slice::from_ref(&instance));
 
     // An hour later (and one more record to fold), it is gone.
     later.store(projections::TERMINATED_VISIBLE_US, Ordering::SeqCst);

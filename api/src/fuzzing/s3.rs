@@ -77,7 +77,7 @@ fn new_cloud() -> Cloud {
             public_addresses: Vec::new(),
         };
         let admin = app.bootstrap(spec).await.expect("a bootstrapped cloud");
-        let blobs = objectstore::BlobStore::open(&dir.join("blobs")).expect("a blob store");
+        let blobs = objectstore::BlobStore::open(dir.join("blobs")).expect("a blob store");
         let config =
             crate::s3::WalrusConfig { region: "yukari".into(), virtual_hosts: vec!["s3.yukari".into()] };
         let router = crate::s3::own_port_router(crate::s3::Walrus::new(app, blobs, config));
