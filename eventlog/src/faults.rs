@@ -22,6 +22,10 @@ pub(crate) struct Faults {
     pub refused: AtomicU64,
     /// Syncs to let through before one fails (0: none is planned).
     sync_countdown: AtomicU64,
+    /// Writes to let through before one fails, once (0: none is planned).
+    write_countdown: AtomicU64,
+    /// Writes made so far (failed ones included).
+    pub writes: AtomicU64,
 }
 
 const FULL: u8 = 1;
@@ -53,6 +57,12 @@ impl Faults {
     /// The `n`-th sync from now fails (fsync's EIO), and the ones after it.
     pub fn fail_sync_number(&self, n: u64) {
         self.sync_countdown.store(n, Ordering::SeqCst);
+    }
+
+    /// The `n`-th write from now fails with a plain I/O error, once; the
+    /// writes after it succeed.
+    pub fn fail_write_number(&self, n: u64) {
+        self.write_countdown.store(n, Ordering::SeqCst);
     }
 
     /// Writes succeed but syncs fail (fsync's EIO).
@@ -136,6 +146,12 @@ impl redb::StorageBackend for Faulty {
     }
 
     fn write(&self, offset: u64, data: &[u8]) -> Result<(), io::Error> {
+        self.faults.writes.fetch_add(1, Ordering::SeqCst);
+        let countdown = &self.faults.write_countdown;
+        if countdown.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)) == Ok(1) {
+            self.faults.refused.fetch_add(1, Ordering::SeqCst);
+            return Err(io::Error::other("a write failed (injected by the test, once)"));
+        }
         match self.faults.error(Some(offset + data.len() as u64)) {
             Some(e) => Err(e),
             None => self.inner.write(offset, data),

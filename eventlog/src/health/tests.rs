@@ -167,6 +167,53 @@ async fn a_sync_failing_at_any_point_loses_nothing_acknowledged() {
     assert!(failed_somewhere >= 10, "the failing sync fell inside the run {failed_somewhere} times");
 }
 
+/// A write failing at each point of a run in turn, on a real file, once:
+/// the batch it was part of is refused and stored nowhere, the appends
+/// after it are stored, and after a restart the log holds exactly what was
+/// acknowledged, in order.
+#[tokio::test]
+async fn a_write_failing_at_any_point_loses_nothing_acknowledged_and_stores_nothing_refused() {
+    // How many writes a run makes, to fail each of them in turn.
+    let writes = {
+        let dir = tempfile::tempdir().unwrap();
+        let faults = Faults::new();
+        let log = EventLog::open_faulty(&dir.path().join("events.redb"), options(), faults.clone()).unwrap();
+        let before = faults.writes.load(std::sync::atomic::Ordering::SeqCst);
+        for i in 0..10u64 {
+            let expected = ExpectedVersion::from_seen(i);
+            log.append(meta("r"), one("s/a", expected, &[format!("{i}").as_bytes()])).await.unwrap();
+        }
+        faults.writes.load(std::sync::atomic::Ordering::SeqCst) - before
+    };
+    assert!(writes >= 10, "a run makes {writes} writes");
+    let mut refused_somewhere = 0;
+    for n in 1..=writes {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.redb");
+        let faults = Faults::new();
+        let log = EventLog::open_faulty(&path, options(), faults.clone()).unwrap();
+        faults.fail_write_number(n);
+        let mut acknowledged: Vec<Vec<u8>> = Vec::new();
+        let mut refused = 0;
+        for i in 0..10u64 {
+            let payload = format!("{n}-{i}").into_bytes();
+            let expected = ExpectedVersion::from_seen(acknowledged.len() as u64);
+            match log.append(meta("r"), one("s/a", expected, &[&payload])).await {
+                Ok(_) => acknowledged.push(payload),
+                Err(AppendError::Storage(_) | AppendError::Unavailable(_)) => refused += 1,
+                Err(e) => panic!("write {n}: {e}"),
+            }
+        }
+        assert!(refused <= 1, "write {n}: one failed write refused {refused} appends");
+        refused_somewhere += refused;
+        log.close();
+        let reopened = EventLog::open(&path, options()).unwrap();
+        assert_eq!(payloads(&reopened, "s/a"), acknowledged, "write {n}");
+    }
+    eprintln!("{writes} writes failed in turn; {refused_somewhere} of them refused an append");
+    assert!(refused_somewhere >= writes / 2, "{refused_somewhere} of {writes} failed writes refused an append");
+}
+
 /// A log of three records whose index is merged through all of them (so
 /// that opening decodes only the last one), with a byte of record 2 flipped.
 async fn log_with_a_bad_second_record(path: &Path) {
