@@ -185,7 +185,7 @@ impl App {
         Chap { user, secret: secret[..24].to_owned() }
     }
 
-    fn unseal_grant(&self, volume: &VolumeId, grant: &SealedSecret) -> Option<String> {
+    pub(crate) fn unseal_grant(&self, volume: &VolumeId, grant: &SealedSecret) -> Option<String> {
         let opened = self.credentials.master_key().open(grant, &grant_context(volume));
         if opened.is_none() {
             tracing::error!(%volume, "an attachment's grant does not open with this master key");

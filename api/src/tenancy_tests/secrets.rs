@@ -1,5 +1,8 @@
 //! No secret the test made appears anywhere it could leak: log lines,
 //! answers (error messages included), audit records, the log's events.
+//! Secrets: access keys' secrets (plain and sealed), console passwords,
+//! private keys, attachments' grants (initiator names, plain and sealed)
+//! and their CHAP secrets.
 
 use super::harness::{Logs, World};
 use base64::Engine;
@@ -37,6 +40,22 @@ pub async fn assert_no_secret_anywhere(w: &World, logs: &Logs) {
             }
         }
         assert!(profiles >= 1 && models.accounts.keys.len() >= 4, "the test made secrets to look for");
+        // An attachment's grant: its initiator name (only the attachment's
+        // node and storage controller may know it), sealed in the log, and
+        // the CHAP secret derived from it (`--iscsi-chap`).
+        let mut grants = 0;
+        for (volume, row) in &models.volumes.volumes {
+            let Some(attachment) = &row.attachment else { continue };
+            grants += 1;
+            for form in forms(&attachment.grant.ciphertext) {
+                secrets.push((format!("{volume}'s sealed grant"), form));
+            }
+            let initiator = w.app.unseal_grant(volume, &attachment.grant).expect("the grant unseals");
+            let chap = w.app.chap_of(&initiator);
+            secrets.push((format!("{volume}'s CHAP secret"), chap.secret.clone()));
+            secrets.push((format!("{volume}'s initiator name"), initiator));
+        }
+        assert!(grants >= 1, "the test attached a volume");
     }
     secrets.push(("a password hash".into(), "$argon2".into()));
     assert!(w.secrets.iter().any(|s| s.contains("PRIVATE KEY")), "a private key is among the secrets");

@@ -211,7 +211,10 @@ async fn a_write_failing_at_any_point_loses_nothing_acknowledged_and_stores_noth
         assert_eq!(payloads(&reopened, "s/a"), acknowledged, "write {n}");
     }
     eprintln!("{writes} writes failed in turn; {refused_somewhere} of them refused an append");
-    assert!(refused_somewhere >= writes / 2, "{refused_somewhere} of {writes} failed writes refused an append");
+    assert!(
+        refused_somewhere >= writes / 2,
+        "{refused_somewhere} of {writes} failed writes refused an append"
+    );
 }
 
 /// A log of three records whose index is merged through all of them (so
