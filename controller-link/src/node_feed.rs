@@ -11,7 +11,7 @@ use api::admin::client::{AdminClient, AdminClientError};
 use api::nodes::wire::{HeartbeatBody, HeartbeatReply, ReportBody};
 use domain::InstanceId;
 use domain::command::NodeReport;
-use eventlog::{EnvelopeRef, Subscription, decode_record};
+use eventlog::{EnvelopeRef, decode_record};
 use node_executor::{HypervisorDriver, RecordSource, Records, ReportError, Reporter, SourceError};
 use std::collections::HashMap;
 use std::future::Future;
@@ -101,17 +101,23 @@ impl RecordSource for RemoteFeed {
 /// controller's process): its start reads its own instances' records
 /// through the stream index in one pass (`api::nodes::feed::catch_up`: a
 /// start costs the node's records, not the log's length), then it follows
-/// the log's subscription (the fold ignores other nodes' records).
+/// the log (`LocalSource`; the fold ignores other nodes' records). As a
+/// node on another host, which the feed gives only records the read
+/// models hold, it hands on a batch once the read models have folded it:
+/// what it then asks of the controller (a bundled image's download
+/// manifest, checked against the instance's placement) finds the
+/// placement there. (Before, a second guest of a bundled image was once
+/// refused as "not placed on this node", in tests/images.rs.)
 pub struct LocalFeed {
     app: Arc<api::app::App>,
     node: domain::NodeId,
-    subscription: Option<Subscription>,
+    following: Option<node_executor::LocalSource>,
     handle: tokio::runtime::Handle,
 }
 
 impl LocalFeed {
     pub fn new(app: Arc<api::app::App>, node: domain::NodeId) -> Self {
-        LocalFeed { app, node, subscription: None, handle: tokio::runtime::Handle::current() }
+        LocalFeed { app, node, following: None, handle: tokio::runtime::Handle::current() }
     }
 }
 
@@ -124,15 +130,24 @@ impl RecordSource for LocalFeed {
         for (position, bytes) in &records {
             visit(&decode_record(*position, bytes)?);
         }
-        self.subscription = Some(self.app.log.subscribe(head + 1));
+        self.following = Some(node_executor::LocalSource::following(self.app.log.clone(), head + 1));
         Ok(head)
     }
 
     fn next_batch(&mut self) -> Pin<Box<dyn Future<Output = Result<Records, SourceError>> + Send + '_>> {
         Box::pin(async move {
             let log = &self.app.log;
-            let subscription = self.subscription.get_or_insert_with(|| log.subscribe(1));
-            Ok(Records::Log(subscription.next_batch().await?))
+            let following =
+                self.following.get_or_insert_with(|| node_executor::LocalSource::following(log.clone(), 1));
+            let records = following.next_batch().await?;
+            if let Records::Log(batch) = &records {
+                self.app
+                    .projections
+                    .wait_for(batch.last_position())
+                    .await
+                    .map_err(|stalled| SourceError::Remote(stalled.to_string()))?;
+            }
+            Ok(records)
         })
     }
 }

@@ -74,6 +74,14 @@ impl LocalSource {
     pub fn new(log: EventLog) -> Self {
         LocalSource { log, subscription: None }
     }
+
+    /// A source whose records up to `position - 1` were read elsewhere (a
+    /// start through the stream index): it follows the log from
+    /// `position`.
+    pub fn following(log: EventLog, position: u64) -> Self {
+        let subscription = Some(log.subscribe(position));
+        LocalSource { log, subscription }
+    }
 }
 
 impl RecordSource for LocalSource {

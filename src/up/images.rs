@@ -49,21 +49,9 @@ impl ImageSource for WalrusImages {
         node_key_pem: &str,
     ) -> Result<DownloadManifest, String> {
         match &self.manifests {
-            Manifests::Local { app, node, base } => {
-                // The embedded node follows the log itself and may act on an
-                // instance's placement before the read models, which the
-                // controller checks it against, have folded it (a second
-                // guest of a bundled image was refused as "not placed on
-                // this node" once, in tests/images.rs): they are waited for
-                // up to the log's head first. (A node on another host gets
-                // only records the read models already hold.)
-                let head = app.log.head();
-                if let Err(e) = self.handle.block_on(app.projections.wait_for(head)) {
-                    tracing::warn!(error = %e, "the read models did not reach the log's head");
-                }
-                app.download_manifest(node, instance, image, node_key_pem, base)
-                    .map_err(|e: DownloadRefused| e.to_string())
-            }
+            Manifests::Local { app, node, base } => app
+                .download_manifest(node, instance, image, node_key_pem, base)
+                .map_err(|e: DownloadRefused| e.to_string()),
             Manifests::Remote(client) => {
                 let asked = api::nodes::ManifestRequest {
                     instance: instance.to_string(),
