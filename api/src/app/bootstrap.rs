@@ -34,6 +34,44 @@ pub struct BootstrapSpec {
     pub public_addresses: Vec<String>,
 }
 
+impl BootstrapSpec {
+    /// Region `yukari`, zone `yukari-1a` with one simulated node of
+    /// `capacity` on 127.0.0.1, private addresses in 10.111.0.0/16, no
+    /// public ones: the cloud the api crate's tests and fuzz targets run.
+    pub fn simulated(capacity: Resources) -> BootstrapSpec {
+        BootstrapSpec {
+            region: "yukari".into(),
+            zone: ZoneName::parse("yukari-1a").expect("a valid zone name"),
+            node_host: "127.0.0.1".into(),
+            hypervisor: "sim".into(),
+            node_capacity: capacity,
+            private_cidr: "10.111.0.0/16".into(),
+            public_addresses: Vec::new(),
+        }
+    }
+}
+
+/// A cloud in process: the application on `dir/events.redb` (opened with
+/// `options`) and `dir/master.key`, bootstrapped by `spec`, its read
+/// models following the log until the returned sender sends `true` or is
+/// dropped. For tests and fuzz targets (`yukari up` wires its own).
+pub async fn in_process(
+    dir: &std::path::Path,
+    options: eventlog::LogOptions,
+    spec: BootstrapSpec,
+) -> Result<(std::sync::Arc<App>, AdminKey, tokio::sync::watch::Sender<bool>), String> {
+    let log = eventlog::EventLog::open(&dir.join("events.redb"), options).map_err(|e| e.to_string())?;
+    let projections = projections::Projections::open(&log, None).map_err(|e| e.to_string())?;
+    let master =
+        crate::secrets::MasterKey::load_or_create(&dir.join("master.key")).map_err(|e| e.to_string())?;
+    let config = super::AppConfig { ec2_url: "http://localhost/".into() };
+    let app = std::sync::Arc::new(App::new(log.clone(), projections.clone(), master, config));
+    let (following, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(projections.follow(log, stopped));
+    let admin = app.bootstrap(spec).await.map_err(|e| e.to_string())?;
+    Ok((app, admin, following))
+}
+
 /// The admin's credentials, to write into eucarc.
 #[derive(Clone)]
 pub struct AdminKey {

@@ -2,11 +2,9 @@
 //! follow the log, for the api crate's tests of its routers.
 
 use super::bootstrap::BootstrapSpec;
-use super::{App, AppConfig, RequestMeta};
-use crate::secrets::MasterKey;
-use domain::{AccountId, Principal, Resources, UserName, ZoneName};
-use eventlog::{EventLog, LogOptions};
-use projections::Projections;
+use super::{App, RequestMeta};
+use domain::{AccountId, Principal, Resources, UserName};
+use eventlog::LogOptions;
 use std::sync::Arc;
 
 pub(crate) struct TestApp {
@@ -28,23 +26,8 @@ pub(crate) async fn test_app() -> TestApp {
 /// say).
 pub(crate) async fn test_app_with(options: LogOptions) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
-    let log = EventLog::open(&dir.path().join("events.redb"), options).unwrap();
-    let projections = Projections::open(&log, None).unwrap();
-    let master = MasterKey::load_or_create(&dir.path().join("master.key")).unwrap();
-    let config = AppConfig { ec2_url: "http://localhost/".into() };
-    let app = Arc::new(App::new(log.clone(), projections.clone(), master, config));
-    let (following, stopped) = tokio::sync::watch::channel(false);
-    tokio::spawn(projections.clone().follow(log.clone(), stopped));
-    let spec = BootstrapSpec {
-        region: "yukari".into(),
-        zone: ZoneName::parse("yukari-1a").unwrap(),
-        node_host: "127.0.0.1".into(),
-        hypervisor: "sim".into(),
-        node_capacity: Resources { cpus: 8, memory_mib: 8192, disk_gib: 100 },
-        private_cidr: "10.111.0.0/16".into(),
-        public_addresses: Vec::new(),
-    };
-    let admin = app.bootstrap(spec).await.unwrap();
+    let spec = BootstrapSpec::simulated(Resources { cpus: 8, memory_mib: 8192, disk_gib: 100 });
+    let (app, admin, following) = super::bootstrap::in_process(dir.path(), options, spec).await.unwrap();
     TestApp { app, admin: (admin.access_key.to_string(), admin.secret), _dir: dir, _following: following }
 }
 

@@ -13,14 +13,12 @@
 use super::input::Input;
 use super::well_formed;
 use crate::app::bootstrap::BootstrapSpec;
-use crate::app::{App, AppConfig};
 use crate::auth::{V4Key, V4Request, sign_v4_headers};
 use axum::body::Body;
 use axum::http::Request;
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::SystemTime;
 use tower::ServiceExt;
 
@@ -59,24 +57,12 @@ fn new_cloud() -> Cloud {
     std::fs::create_dir_all(&dir).expect("a temporary directory");
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
     let (router, admin, following) = runtime.block_on(async {
-        let log = eventlog::EventLog::open(&dir.join("events.redb"), eventlog::LogOptions::default())
-            .expect("a new log");
-        let projections = projections::Projections::open(&log, None).expect("read models");
-        let master = crate::secrets::MasterKey::load_or_create(&dir.join("master.key")).expect("a key");
-        let config = AppConfig { ec2_url: "http://localhost/".into() };
-        let app = Arc::new(App::new(log.clone(), projections.clone(), master, config));
-        let (following, stopped) = tokio::sync::watch::channel(false);
-        tokio::spawn(projections.follow(log, stopped));
-        let spec = BootstrapSpec {
-            region: "yukari".into(),
-            zone: domain::ZoneName::parse("yukari-1a").expect("a zone"),
-            node_host: "127.0.0.1".into(),
-            hypervisor: "sim".into(),
-            node_capacity: domain::Resources { cpus: 1, memory_mib: 1024, disk_gib: 10 },
-            private_cidr: "10.111.0.0/16".into(),
-            public_addresses: Vec::new(),
-        };
-        let admin = app.bootstrap(spec).await.expect("a bootstrapped cloud");
+        let capacity = domain::Resources { cpus: 1, memory_mib: 1024, disk_gib: 10 };
+        let spec = BootstrapSpec::simulated(capacity);
+        let (app, admin, following) =
+            crate::app::bootstrap::in_process(&dir, eventlog::LogOptions::default(), spec)
+                .await
+                .expect("a bootstrapped cloud");
         let blobs = objectstore::BlobStore::open(dir.join("blobs")).expect("a blob store");
         let config =
             crate::s3::WalrusConfig { region: "yukari".into(), virtual_hosts: vec!["s3.yukari".into()] };

@@ -6,15 +6,13 @@
 use super::probes::{Probe, Target};
 use crate::app::bootstrap::BootstrapSpec;
 use crate::app::ids::now;
-use crate::app::{App, AppConfig, LoginProfileKind, RequestMeta};
+use crate::app::{App, LoginProfileKind, RequestMeta};
 use crate::auth::{V4Key, V4Request, sign_v4_headers};
-use crate::secrets::MasterKey;
 use axum::body::Body;
 use axum::http::Request;
 use domain::volumes::{ConfigureStorage, SnapshotDone, SnapshotReport, VolumeReport};
 use domain::{AccountId, Command, Principal, Resources, StreamId, UserName, ZoneName};
-use eventlog::{EventLog, LogOptions};
-use projections::Projections;
+use eventlog::LogOptions;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
@@ -185,24 +183,13 @@ impl World {
 
     async fn new() -> World {
         let dir = tempfile::tempdir().unwrap();
-        let log = EventLog::open(&dir.path().join("events.redb"), LogOptions::default()).unwrap();
-        let projections = Projections::open(&log, None).unwrap();
-        let master = MasterKey::load_or_create(&dir.path().join("master.key")).unwrap();
-        let config = AppConfig { ec2_url: "http://localhost/".into() };
-        let app = Arc::new(App::new(log.clone(), projections.clone(), master, config));
-        let (following, stopped) = tokio::sync::watch::channel(false);
-        tokio::spawn(projections.clone().follow(log.clone(), stopped));
         let pool: Vec<String> = (10..250).map(|i| format!("198.51.100.{i}")).collect();
         let spec = BootstrapSpec {
-            region: "yukari".into(),
-            zone: ZoneName::parse("yukari-1a").unwrap(),
-            node_host: "127.0.0.1".into(),
-            hypervisor: "sim".into(),
-            node_capacity: Resources { cpus: 64, memory_mib: 65536, disk_gib: 1000 },
-            private_cidr: "10.111.0.0/16".into(),
             public_addresses: pool.clone(),
+            ..BootstrapSpec::simulated(Resources { cpus: 64, memory_mib: 65536, disk_gib: 1000 })
         };
-        let admin = app.bootstrap(spec).await.unwrap();
+        let (app, admin, following) =
+            crate::app::bootstrap::in_process(dir.path(), LogOptions::default(), spec).await.unwrap();
         let cloud_admin = Caller {
             account: admin.account.clone(),
             access_key: admin.access_key.to_string(),
