@@ -447,8 +447,13 @@ fn nodes_on_other_hosts_take_instances_by_policy_and_survive_a_sigkill() {
         let states = world.states();
         second.iter().all(|id| states.get(id).map(String::as_str) == Some("running"))
     });
-    let console = world.aws(&["get-console-output", "--instance-id", &second[0]]);
-    assert!(console["Output"].as_str().unwrap_or_default().contains("Yukari simulated guest"), "{console}");
+    // A node on another host pushes console output after each heartbeat,
+    // so a guest can be running a moment before its console is readable
+    // (as on EC2): wait for it.
+    poll(30, "the console output of a guest on another host", || {
+        let console = world.aws(&["get-console-output", "--instance-id", &second[0]]);
+        console["Output"].as_str().unwrap_or_default().contains("Yukari simulated guest")
+    });
 
     // SIGKILL one node executor: after the timeout it is unreachable and
     // its instances are impaired, not lost; nothing new goes there.
