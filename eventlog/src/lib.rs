@@ -18,6 +18,7 @@ mod envelope;
 mod error;
 #[cfg(test)]
 mod faults;
+pub mod gate;
 mod health;
 mod index;
 mod log;

@@ -37,6 +37,9 @@ pub struct LogOptions {
     /// The clock records are stamped with: the wall clock, or the
     /// deterministic simulator's.
     pub clock: Clock,
+    /// Lets the deterministic simulator decide which jobs share a batch
+    /// (see [`crate::gate`]); `None` everywhere else.
+    pub gate: Option<crate::gate::BatchGate>,
 }
 
 /// A clock in microseconds since the Unix epoch.
@@ -101,6 +104,7 @@ impl Default for LogOptions {
             cache_bytes: 64 << 20,
             retry_every: std::time::Duration::from_secs(1),
             clock: Clock::wall(),
+            gate: None,
         }
     }
 }
@@ -115,6 +119,7 @@ struct Inner {
     shared: Arc<Shared>,
     sender: Mutex<Option<mpsc::Sender<Job>>>,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    gate: Option<crate::gate::BatchGate>,
 }
 
 impl Inner {
@@ -242,15 +247,17 @@ impl EventLog {
         let writer_shared = shared.clone();
         let max_batch = options.max_batch.max(1);
         let clock = options.clock.clone();
+        let writer_gate = options.gate.clone();
         let thread = std::thread::Builder::new()
             .name("eventlog-writer".into())
-            .spawn(move || writer::run(writer_shared, receiver, max_batch, clock))
+            .spawn(move || writer::run(writer_shared, receiver, max_batch, clock, writer_gate))
             .map_err(|e| OpenError::Storage(storage(e)))?;
         Ok(EventLog {
             inner: Arc::new(Inner {
                 shared,
                 sender: Mutex::new(Some(sender)),
                 thread: Mutex::new(Some(thread)),
+                gate: options.gate,
             }),
         })
     }
@@ -308,6 +315,9 @@ impl EventLog {
         });
         let sender = self.inner.sender.lock().expect("sender lock").clone().ok_or(AppendError::Closed)?;
         sender.send(job).await.map_err(|_| AppendError::Closed)?;
+        if let Some(gate) = &self.inner.gate {
+            gate.submitted();
+        }
         answer.await.unwrap_or_else(|_| {
             Err(AppendError::Storage("the write was abandoned; see the controller log".into()))
         })

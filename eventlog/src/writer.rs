@@ -80,9 +80,13 @@ pub(crate) fn run(
     mut rx: tokio::sync::mpsc::Receiver<Job>,
     max_batch: usize,
     clock: crate::log::Clock,
+    gate: Option<crate::gate::BatchGate>,
 ) {
     let mut last_time = 0i64;
     while let Some(first) = rx.blocking_recv() {
+        if let Some(gate) = &gate {
+            gate.wait_turn();
+        }
         let mut jobs = vec![first];
         while jobs.len() < max_batch {
             match rx.try_recv() {
@@ -90,25 +94,14 @@ pub(crate) fn run(
                 Err(_) => break,
             }
         }
-        last_time = last_time.max(clock.now_micros());
-        let (jobs, refusal) = match shared.refusal() {
-            Some(refusal) => (jobs, refusal),
-            None => {
-                let outcome = commit_batch(&shared, jobs, last_time, false);
-                for (complete, untouched) in outcome.completions {
-                    complete(match &outcome.result {
-                        // It depended on nothing the batch lost.
-                        Err(_) if untouched => Ok(()),
-                        result => result.clone(),
-                    });
-                }
-                match outcome.result {
-                    Err(e) if !outcome.leftover.is_empty() => (outcome.leftover, e),
-                    _ => continue,
-                }
-            }
-        };
-        read_only_batch(&shared, jobs, refusal, last_time);
+        let count = jobs.len();
+        if let Some(gate) = &gate {
+            gate.took(count);
+        }
+        run_batch(&shared, jobs, &mut last_time, &clock);
+        if let Some(gate) = &gate {
+            gate.batch_done(count);
+        }
     }
     let pending = shared.index.read().map_or(0, |o| o.len());
     if pending > 0 && shared.refusal().is_none() {
@@ -117,6 +110,31 @@ pub(crate) fn run(
             tracing::warn!(error = %e, "could not merge the stream index on close; it is rebuilt on open");
         }
     }
+}
+
+/// Runs one batch of jobs and answers each: committed together, or, while
+/// the log may not append, run on what is stored with their appends
+/// refused.
+fn run_batch(shared: &Shared, jobs: Vec<Job>, last_time: &mut i64, clock: &crate::log::Clock) {
+    *last_time = (*last_time).max(clock.now_micros());
+    let (jobs, refusal) = match shared.refusal() {
+        Some(refusal) => (jobs, refusal),
+        None => {
+            let outcome = commit_batch(shared, jobs, *last_time, false);
+            for (complete, untouched) in outcome.completions {
+                complete(match &outcome.result {
+                    // It depended on nothing the batch lost.
+                    Err(_) if untouched => Ok(()),
+                    result => result.clone(),
+                });
+            }
+            match outcome.result {
+                Err(e) if !outcome.leftover.is_empty() => (outcome.leftover, e),
+                _ => return,
+            }
+        }
+    };
+    read_only_batch(shared, jobs, refusal, *last_time);
 }
 
 /// What a batch came to.
