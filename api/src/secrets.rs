@@ -75,6 +75,12 @@ impl MasterKey {
     pub fn seal(&self, secret: &str, context: &str) -> SealedSecret {
         let mut nonce = [0u8; 12];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
+        self.seal_with_nonce(secret, context, nonce)
+    }
+
+    /// [`Self::seal`] with a nonce the caller drew (random: a nonce is never
+    /// used twice with one key; the deterministic simulator's is seeded).
+    pub fn seal_with_nonce(&self, secret: &str, context: &str, nonce: [u8; 12]) -> SealedSecret {
         let cipher = ChaCha20Poly1305::new(&self.0);
         let ciphertext = cipher
             .encrypt(Nonce::from_slice(&nonce), Payload { msg: secret.as_bytes(), aad: context.as_bytes() })

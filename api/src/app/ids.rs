@@ -74,6 +74,27 @@ impl IdGen {
         AccessKeyId::from_bits(self.bits())
     }
 
+    /// 128 secret bits (an attachment's initiator name): from the
+    /// operating system's generator, or the seeded one.
+    pub fn secret(&self) -> u128 {
+        match &self.seeded {
+            Some(_) => self.bits(),
+            None => {
+                let mut bytes = [0u8; 16];
+                rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
+                u128::from_le_bytes(bytes)
+            }
+        }
+    }
+
+    /// A nonce to seal a secret with (see `MasterKey::seal_with_nonce`).
+    pub fn nonce(&self) -> [u8; 12] {
+        let bits = self.secret().to_le_bytes();
+        let mut nonce = [0u8; 12];
+        nonce.copy_from_slice(&bits[..12]);
+        nonce
+    }
+
     /// A request id, as AWS formats them (a UUID).
     pub fn request_id(&self) -> String {
         match &self.seeded {
@@ -106,5 +127,22 @@ pub fn now() -> Timestamp {
             Timestamp(ms)
         }
         ms => Timestamp(ms),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::IdGen;
+
+    /// Secrets and nonces come from the operating system's generator, or,
+    /// in the simulator, from its seed: one seed, the same grants.
+    #[test]
+    fn secrets_are_random_unless_seeded() {
+        let (a, b) = (IdGen::default(), IdGen::default());
+        assert_ne!(a.secret(), b.secret());
+        assert_ne!(a.nonce(), a.nonce());
+        let (c, d) = (IdGen::seeded(7), IdGen::seeded(7));
+        assert_eq!((c.secret(), c.nonce()), (d.secret(), d.nonce()));
+        assert_ne!(IdGen::seeded(8).secret(), IdGen::seeded(7).secret());
     }
 }

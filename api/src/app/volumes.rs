@@ -153,9 +153,10 @@ pub struct NodeVolumes {
 /// A new attachment's initiator name (random: no other attachment can
 /// guess it) and its sealed form for the log.
 pub fn new_grant(app: &App, volume: &VolumeId) -> (String, SealedSecret) {
-    let bits: u128 = rand::random();
+    let bits = app.ids.secret();
     let initiator = format!("iqn.2026-12.io.yukari:att-{bits:032x}");
-    let sealed = app.credentials.master_key().seal(&initiator, &grant_context(volume));
+    let sealed =
+        app.credentials.master_key().seal_with_nonce(&initiator, &grant_context(volume), app.ids.nonce());
     (initiator, sealed)
 }
 
