@@ -18,6 +18,7 @@ fn main() {
     let started = Instant::now();
     let (mut steps, mut seeds, mut restarts, mut partitions, mut full, mut failed_io) = (0, 0, 0, 0, 0, 0);
     let (mut requests, mut reports, mut storage) = (0, 0, 0);
+    let (mut concurrent, mut overlapping, mut shared, mut retried, mut histories) = (0, 0, 0, 0, 0);
     while steps < total {
         let seed = first + seeds;
         match simulation::run(&simulation::Config::new(seed, per_seed.min(total - steps))) {
@@ -30,6 +31,11 @@ fn main() {
                 requests += r.requests;
                 reports += r.node_reports;
                 storage += r.storage_reports;
+                concurrent += r.concurrent_steps;
+                overlapping += r.concurrent_requests;
+                shared += r.shared_commits;
+                retried += r.retries_in_flight;
+                histories += r.history_checks;
             }
             Err(v) => {
                 println!("VIOLATION {v}");
@@ -42,7 +48,8 @@ fn main() {
     println!(
         "simulation: {steps} steps over {seeds} seeds ({first}..{}) in {secs:.1} s = {:.0} steps/s; \
          {requests} requests, {reports} node reports, {storage} storage reports; faults: {restarts} power cuts, {failed_io} failed writes/syncs, \
-         {full} full disks, {partitions} partitions; 0 violations",
+         {full} full disks, {partitions} partitions; {concurrent} concurrent steps ({overlapping} requests in flight together, \
+         {shared} shared commits, {retried} retries in flight, {histories} histories checked against the log's order); 0 violations",
         first + seeds - 1,
         steps as f64 / secs
     );

@@ -6,6 +6,7 @@
 use api::app::{App, AppConfig, IdGen, RequestMeta};
 use api::secrets::MasterKey;
 use domain::{AccountId, Principal, UserName};
+use eventlog::gate::BatchGate;
 use eventlog::simdisk::SimDisk;
 use eventlog::{Clock, EventLog, LogOptions};
 use projections::Projections;
@@ -36,6 +37,8 @@ impl SimClock {
 pub struct Controller {
     pub app: Arc<App>,
     pub disk: SimDisk,
+    /// Open but while a concurrent step decides the log's batches.
+    pub gate: BatchGate,
     stop: watch::Sender<bool>,
     follow: tokio::task::JoinHandle<()>,
 }
@@ -44,10 +47,12 @@ impl Controller {
     /// Opens the log on `disk` and the read models from it (a rebuild, as
     /// after a crash without a snapshot), with ids drawn from `seed`.
     pub fn start(disk: SimDisk, dir: &Path, seed: u64, clock: &SimClock) -> Result<Controller, String> {
+        let gate = BatchGate::default();
         let options = LogOptions {
             retry_every: std::time::Duration::ZERO,
             clock: clock.for_log(),
             cache_bytes: 4 << 20,
+            gate: Some(gate.clone()),
             ..LogOptions::default()
         };
         let log =
@@ -62,12 +67,13 @@ impl Controller {
         let follow = tokio::spawn(async move {
             let _ = projections.follow(log, stopped).await;
         });
-        Ok(Controller { app: Arc::new(app), disk, stop, follow })
+        Ok(Controller { app: Arc::new(app), disk, gate, stop, follow })
     }
 
     /// Stops following and closes the log (what a crash does to a process:
     /// nothing more reaches the disk from it).
     pub async fn stop(self) {
+        self.gate.open();
         self.stop.send_replace(true);
         let _ = self.follow.await;
         self.app.log.close();

@@ -9,7 +9,8 @@
 //! - **Nothing is double-booked**: a node's used capacity is the sum of
 //!   what its instances hold and within its capacity; no public or private
 //!   address belongs to two live instances; an address's association and
-//!   its instance agree.
+//!   its instance agree; a volume is in use exactly while attached, and
+//!   no device of an instance holds two volumes.
 
 use api::app::App;
 use domain::InstanceState;
@@ -211,6 +212,20 @@ fn double_booking(models: &ReadModels) -> Result<(), String> {
         let reserved = models.volumes.storage.get(&row.zone).is_some_and(|s| s.reserved.contains_key(id));
         if holds && !reserved {
             return Err(format!("{id} is {:?} but its zone reserves no room for it", row.state));
+        }
+    }
+    // Attachments: a volume is in use exactly while it has one, and no
+    // device of an instance holds two volumes.
+    let mut devices: BTreeMap<(&domain::InstanceId, &str), &domain::VolumeId> = BTreeMap::new();
+    for (id, row) in &models.volumes.volumes {
+        let in_use = row.state == domain::volumes::VolumeState::InUse;
+        if in_use != row.attachment.is_some() {
+            return Err(format!("{id} is {:?} with attachment {:?}", row.state, row.attachment));
+        }
+        if let Some(a) = &row.attachment
+            && let Some(other) = devices.insert((&a.instance, a.device.as_str()), id)
+        {
+            return Err(format!("{} of {} holds both {other} and {id}", a.device, a.instance));
         }
     }
     for (allocation, row) in &models.network.addresses {

@@ -19,7 +19,9 @@
 //! made, restored and deleted, with a simulated storage controller that
 //! reports from the read models as the simulated node does.
 
+mod concurrent;
 mod controller;
+mod history;
 mod invariants;
 mod node;
 mod storage;
@@ -42,11 +44,15 @@ pub struct Config {
     /// Inject faults (power cuts, failing writes and syncs, a full disk,
     /// partitions); without, a run checks the invariants of a healthy cloud.
     pub faults: bool,
+    /// Now and then several requests in flight at once (`concurrent.rs`),
+    /// their answers checked against the log's order (`history.rs`).
+    /// Seeds found before there were concurrent steps run without.
+    pub concurrent: bool,
 }
 
 impl Config {
     pub fn new(seed: u64, steps: u64) -> Config {
-        Config { seed, steps, accounts: 3, faults: true }
+        Config { seed, steps, accounts: 3, faults: true, concurrent: true }
     }
 }
 
@@ -63,12 +69,23 @@ pub struct Report {
     pub node_reports: u64,
     /// Reports of the simulated storage controller.
     pub storage_reports: u64,
+    /// Volumes and snapshots the storage monitor found past their deadline.
+    pub expired: u64,
     pub restarts: u64,
     /// Restarts after the log stopped on a failed sync.
     pub sync_failures: u64,
     pub partitions: u64,
     pub full_disks: u64,
     pub invariant_checks: u64,
+    /// Steps with several requests in flight at once, and their requests.
+    pub concurrent_steps: u64,
+    pub concurrent_requests: u64,
+    /// Group commits of more than one request's job in such steps.
+    pub shared_commits: u64,
+    /// Requests sent again while the first was in flight.
+    pub retries_in_flight: u64,
+    /// Histories of such steps checked against the log's order.
+    pub history_checks: u64,
     pub disk: DiskStats,
     /// Records in the log at the end.
     pub records: u64,
@@ -118,6 +135,8 @@ struct Sim {
     /// Steps left with the disk full.
     full: u64,
     checks: invariants::Checks,
+    /// Concurrent steps' histories not checked yet (`history.rs`).
+    histories: Vec<history::History>,
 }
 
 impl Sim {
@@ -188,6 +207,15 @@ async fn simulate(config: &Config) -> Result<Report, Violation> {
     let dir =
         tempfile::tempdir().map_err(|e| Violation { seed: config.seed, step: 0, what: e.to_string() })?;
     let mut rng = StdRng::seed_from_u64(config.seed);
+    // The master key the attachments' grants are sealed with, from the
+    // seed (its own generator: the run's draws stay as they were).
+    let mut key = [0u8; 32];
+    StdRng::seed_from_u64(config.seed ^ 0x6d61_7374_6572).fill(&mut key);
+    std::fs::write(dir.path().join("master.key"), key).map_err(|e| Violation {
+        seed: config.seed,
+        step: 0,
+        what: format!("master key: {e}"),
+    })?;
     let disk = SimDisk::new(rng.r#gen());
     let sim_clock = controller::SimClock::default();
     sim_clock.set(START_MS);
@@ -208,6 +236,7 @@ async fn simulate(config: &Config) -> Result<Report, Violation> {
         partition: 0,
         full: 0,
         checks: invariants::Checks::default(),
+        histories: Vec::new(),
     };
     let mut clients = bootstrap(&mut sim).await?;
     let image = api::app::bootstrap::default_images().0.to_string();
@@ -219,8 +248,14 @@ async fn simulate(config: &Config) -> Result<Report, Violation> {
         }
         let partitioned = sim.partition > 0;
         if !partitioned && sim.rng.gen_ratio(1, 3) {
-            let host = if sim.rng.gen_ratio(1, 4) { Host::Storage } else { Host::Node };
+            let host = match sim.rng.gen_range(0..8) {
+                0 | 1 => Host::Storage,
+                2 => Host::Monitor,
+                _ => Host::Node,
+            };
             host_step(&mut sim, at, host).await?;
+        } else if sim.config.concurrent && sim.rng.gen_ratio(1, 5) {
+            concurrent::step(&mut sim, &mut clients, &image).await?;
         } else {
             let request = workload::next(&mut sim.rng, &clients, &image, sim.zone.as_str());
             client_step(&mut sim, &mut clients, request).await?;
@@ -242,11 +277,16 @@ async fn simulate(config: &Config) -> Result<Report, Violation> {
         }
         let app = sim.controller().app.clone();
         caught_up(&app).await.map_err(|e| sim.violation(e))?;
+        check_histories(&mut sim)?;
         let cut_due = sim.controller().disk.power_cut_planned() || sim.controller().disk.power_cut();
         sim.checks.after_step(&app, sim.step, cut_due).map_err(|e| sim.violation(e))?;
         sim.report.invariant_checks += 1;
     }
     settle(&mut sim).await?;
+    check_histories(&mut sim)?;
+    if !sim.histories.is_empty() {
+        return Err(sim.violation("concurrent steps' histories could not be read after the faults stopped"));
+    }
     let controller = sim.controller.take().expect("a running controller");
     sim.report.disk = controller.disk.stats();
     let (records, digest) = invariants::digest(&controller.app.log).map_err(|e| sim.violation(e))?;
@@ -256,6 +296,24 @@ async fn simulate(config: &Config) -> Result<Report, Violation> {
     api::app::ids::set_simulated_clock(None);
     sim.report.steps = sim.step;
     Ok(sim.report)
+}
+
+/// Checks the concurrent steps' histories the log can be read for now.
+fn check_histories(sim: &mut Sim) -> Result<(), Violation> {
+    while let Some(history) = sim.histories.first() {
+        match history::check(&sim.controller().app.log, history) {
+            Ok(()) => {
+                sim.histories.remove(0);
+                sim.report.history_checks += 1;
+            }
+            Err(history::Unchecked::Unreadable(_)) if sim.faulty() => return Ok(()),
+            Err(history::Unchecked::Unreadable(e)) => {
+                return Err(sim.violation(format!("history: the log cannot be read without a fault: {e}")));
+            }
+            Err(history::Unchecked::Violation(what)) => return Err(sim.violation(what)),
+        }
+    }
+    Ok(())
 }
 
 /// Waits until the read models include the whole log (a refusal's record
@@ -356,11 +414,15 @@ async fn bootstrap(sim: &mut Sim) -> Result<Vec<workload::Known>, Violation> {
     Ok(clients)
 }
 
-/// The hosts that report to the controller.
+/// The hosts that report to the controller, and the controller's own
+/// storage monitor (which expires volumes and snapshots whose transitional
+/// state outlived its deadline: `App::expire_storage`, as `yukari up` runs
+/// it).
 #[derive(Clone, Copy, Debug)]
 enum Host {
     Node,
     Storage,
+    Monitor,
 }
 
 /// One report of the node or of the storage controller, if one is due.
@@ -371,18 +433,30 @@ async fn host_step(sim: &mut Sim, at: Timestamp, host: Host) -> Result<(), Viola
         match host {
             Host::Node => node::next_report(&models, &sim.node, &sim.zone, &mut sim.rng, at),
             Host::Storage => storage::next_report(&models, &sim.zone, &mut sim.rng, at),
+            Host::Monitor => None,
         }
     };
+    if let Host::Monitor = host {
+        match app.expire_storage(at).await {
+            Ok(expired) => {
+                sim.report.expired += expired as u64;
+                sim.checks.acknowledged(&app).map_err(|e| sim.violation(e))?;
+            }
+            Err(_) if sim.faulty() => sim.report.failed += 1,
+            Err(e) => return Err(sim.violation(format!("the storage monitor failed without a fault: {e}"))),
+        }
+        return Ok(());
+    }
     let Some(command) = command else { return Ok(()) };
     let principal = match host {
-        Host::Node => node::principal(),
         Host::Storage => storage::principal(),
+        _ => node::principal(),
     };
     match sim.execute(command, principal).await {
         Ok(()) => {
             match host {
-                Host::Node => sim.report.node_reports += 1,
                 Host::Storage => sim.report.storage_reports += 1,
+                _ => sim.report.node_reports += 1,
             }
             let app = sim.controller().app.clone();
             sim.checks.acknowledged(&app).map_err(|e| sim.violation(e))?;
@@ -401,15 +475,42 @@ async fn client_step(
     clients: &mut [workload::Known],
     request: workload::Request,
 ) -> Result<(), Violation> {
-    sim.report.requests += 1;
-    let account = clients[request.client].account.clone();
     let request_id = sim.request_id();
-    let meta = controller::meta(controller::admin(&account), request_id);
-    let pairs = request.params.clone();
-    let params = api::ec2::params::Params::from_request(pairs)
-        .map_err(|e| sim.violation(format!("the simulator built a bad request: {e:?}")))?;
     let head = sim.controller().app.log.head();
+    let params = request_params(sim, &request)?;
+    let meta = controller::meta(controller::admin(&clients[request.client].account), request_id);
     let answer = api::ec2::invoke(&sim.controller().app, &params, meta).await;
+    if answered(sim, clients, &request, answer)? == Answer::Refused {
+        let app = sim.controller().app.clone();
+        sim.checks.refusal_changed_nothing(&app, head).map_err(|e| sim.violation(e))?;
+    }
+    Ok(())
+}
+
+fn request_params(sim: &Sim, request: &workload::Request) -> Result<api::ec2::params::Params, Violation> {
+    api::ec2::params::Params::from_request(request.params.clone())
+        .map_err(|e| sim.violation(format!("the simulator built a bad request: {e:?}")))
+}
+
+/// How a request was answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Answer {
+    Acknowledged,
+    /// Refused (an EC2 error other than the faults' 503 and 500).
+    Refused,
+    /// Failed on an injected fault: it may or may not have taken effect.
+    Failed,
+}
+
+/// Checks an answer against what may be answered, counts it, and lets the
+/// client learn from it.
+fn answered(
+    sim: &mut Sim,
+    clients: &mut [workload::Known],
+    request: &workload::Request,
+    answer: Result<String, api::ec2::error::Ec2Error>,
+) -> Result<Answer, Violation> {
+    sim.report.requests += 1;
     if std::env::var_os("SIM_TRACE").is_some() {
         let outcome = answer.as_ref().map(|_| "ok".to_owned()).unwrap_or_else(|e| e.code.to_string());
         eprintln!(
@@ -428,15 +529,17 @@ async fn client_step(
                 )));
             }
             sim.report.acknowledged += 1;
-            learn(&mut clients[request.client], &request, &xml).map_err(|e| sim.violation(e))?;
+            learn(&mut clients[request.client], request, &xml).map_err(|e| sim.violation(e))?;
             let app = sim.controller().app.clone();
             sim.checks.acknowledged(&app).map_err(|e| sim.violation(e))?;
+            Ok(Answer::Acknowledged)
         }
         Err(e) if matches!(e.code.as_str(), "ServiceUnavailable" | "InternalError") => {
             if !sim.faulty() {
                 return Err(sim.violation(format!("{} failed without a fault: {e:?}", request.action())));
             }
             sim.report.failed += 1;
+            Ok(Answer::Failed)
         }
         Err(e) => {
             sim.report.refused += 1;
@@ -448,11 +551,9 @@ async fn client_step(
                     e.message
                 )));
             }
-            let app = sim.controller().app.clone();
-            sim.checks.refusal_changed_nothing(&app, head).map_err(|e| sim.violation(e))?;
+            Ok(Answer::Refused)
         }
     }
-    Ok(())
 }
 
 /// What a client learns from an answer: the ids it will name next.
@@ -510,7 +611,12 @@ async fn settle(sim: &mut Sim) -> Result<(), Violation> {
     for _ in 0..100_000 {
         let settled = {
             let models = sim.controller().app.projections.read();
-            node::settled(&models, &sim.node) && storage::settled(&models, &sim.zone)
+            node::settled(&models, &sim.node)
+                && storage::settled(&models, &sim.zone)
+                && models.volumes.volumes.values().all(|v| {
+                    domain::volumes::volume_deadline(v.state, v.attachment.as_ref().map(|a| a.state), v.since)
+                        .is_none()
+                })
         };
         if settled {
             let app = sim.controller().app.clone();
@@ -518,7 +624,11 @@ async fn settle(sim: &mut Sim) -> Result<(), Violation> {
             return sim.checks.rebuild_equals_live(&app).map_err(|e| sim.violation(e));
         }
         let at = sim.tick();
-        let host = if sim.rng.gen_ratio(1, 2) { Host::Storage } else { Host::Node };
+        let host = match sim.rng.gen_range(0..5) {
+            0 | 1 => Host::Storage,
+            2 => Host::Monitor,
+            _ => Host::Node,
+        };
         host_step(sim, at, host).await?;
     }
     Err(sim

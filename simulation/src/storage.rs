@@ -3,9 +3,12 @@
 //! the seed, and none while it is cut off from the controller. It answers
 //! from the read models, as the simulated node does: the storage
 //! controller's own code (files, tgt, chunks) is the real-process tests'.
+//! It exports a volume to an attachment's grant and revokes the export
+//! once the attachment is undone.
 
 use domain::volumes::{
-    SnapshotDone, SnapshotProgress, SnapshotReport, SnapshotState, VolumeFailure, VolumeReport, VolumeState,
+    AttachmentState, SnapshotDone, SnapshotProgress, SnapshotReport, SnapshotState, VolumeFailure,
+    VolumeReport, VolumeState,
 };
 use domain::{Command, Principal, SnapshotId, VolumeId, ZoneName};
 use projections::ReadModels;
@@ -18,14 +21,27 @@ use rand::rngs::StdRng;
 enum Due {
     Volume(VolumeId, VolumeState),
     Snapshot(SnapshotId, u8),
+    /// Export the volume to its attachment's grant.
+    Export(VolumeId),
+    /// Revoke the export of an attachment being undone.
+    Revoke(VolumeId),
 }
 
 fn due(models: &ReadModels, zone: &ZoneName) -> Vec<Due> {
     let volumes = models.volumes.volumes.iter().filter(|(_, v)| &v.zone == zone);
     let snapshots = models.volumes.snapshots.iter().filter(|(_, s)| &s.zone == zone);
+    let attachments = volumes.clone().filter_map(|(id, v)| {
+        let a = v.attachment.as_ref()?;
+        match a.state {
+            AttachmentState::Attaching if !a.exported => Some(Due::Export(id.clone())),
+            AttachmentState::Detaching if a.released || a.forced => Some(Due::Revoke(id.clone())),
+            _ => None,
+        }
+    });
     volumes
         .filter(|(_, v)| matches!(v.state, VolumeState::Creating | VolumeState::Deleting))
         .map(|(id, v)| Due::Volume(id.clone(), v.state))
+        .chain(attachments)
         .chain(
             snapshots
                 .filter(|(_, s)| s.state == SnapshotState::Pending)
@@ -60,6 +76,8 @@ pub fn next_report(
         Due::Volume(volume, _) => {
             Command::ReportVolumeDeleted(VolumeReport { zone: zone.clone(), volume, at })
         }
+        Due::Export(volume) => Command::ReportVolumeExported(VolumeReport { zone: zone.clone(), volume, at }),
+        Due::Revoke(volume) => Command::ReportVolumeRevoked(VolumeReport { zone: zone.clone(), volume, at }),
         Due::Snapshot(snapshot, progress) if progress < 50 && rng.gen_ratio(1, 2) => {
             let report = SnapshotReport { zone: zone.clone(), snapshot, at };
             Command::ReportSnapshotProgress(SnapshotProgress { report, percent: 50 })

@@ -18,7 +18,7 @@ pub struct Known {
 }
 
 /// A request to send, and how to read its answer.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Request {
     /// Index of the asking account.
     pub client: usize,
@@ -31,6 +31,13 @@ impl Request {
     pub fn action(&self) -> &str {
         self.params.first().map_or("", |(_, v)| v.as_str())
     }
+}
+
+/// Whether a client may send `request` again while it is in flight (a
+/// retry after a timeout): a RunInstances (with its ClientToken), a stop,
+/// start or termination.
+pub fn retried(request: &Request) -> bool {
+    matches!(request.action(), "RunInstances" | "StopInstances" | "StartInstances" | "TerminateInstances")
 }
 
 const TYPES: [&str; 3] = ["t1.micro", "m1.small", "m1.medium"];
@@ -138,7 +145,7 @@ pub fn next(rng: &mut StdRng, clients: &[Known], image: &str, zone: &str) -> Req
                 }
             }
         }
-        (88..96, _) => {
+        (88..96, instance) => {
             // Volumes and snapshots: the client's own, or (one time in
             // ten) another account's.
             let foreign_volume =
@@ -146,40 +153,36 @@ pub fn next(rng: &mut StdRng, clients: &[Known], image: &str, zone: &str) -> Req
             let volume =
                 if foreign_volume { pick(rng, &other.volumes) } else { pick(rng, &me.volumes) }.cloned();
             let snapshot = pick(rng, &me.snapshots).cloned();
-            match (rng.gen_range(0..7), volume, snapshot) {
-                (0 | 1, _, _) | (_, None, None) => {
-                    set("Action", "CreateVolume".into());
-                    set("Size", rng.gen_range(1..=4).to_string());
-                    set("AvailabilityZone", zone.to_owned());
-                }
-                (2, _, Some(s)) => {
-                    set("Action", "CreateVolume".into());
-                    set("SnapshotId", s);
-                    set("AvailabilityZone", zone.to_owned());
-                }
-                (3, Some(v), _) => {
-                    set("Action", "DeleteVolume".into());
+            // Attachments name the newest instance and volume mostly (the
+            // older ones are likely gone).
+            let attachment = rng.gen_ratio(1, 2);
+            let newest = |from: &[String], or: Option<String>| match from.last() {
+                Some(last) if !foreign_volume && !foreign => Some(last.clone()),
+                _ => or,
+            };
+            let (volume, instance) = if attachment && rng.gen_ratio(2, 3) {
+                (newest(&me.volumes, volume), newest(&me.instances, instance))
+            } else {
+                (volume, instance)
+            };
+            if let (true, Some(v), Some(i)) = (attachment, volume.clone(), instance) {
+                // Attach one's own volume to one's own instance (or, now
+                // and then, another's volume to one's own), or detach it.
+                if rng.gen_ratio(2, 3) && !foreign {
+                    set("Action", "AttachVolume".into());
                     set("VolumeId", v);
-                    named_foreign = foreign_volume;
-                }
-                (4, Some(v), _) => {
-                    set("Action", "CreateSnapshot".into());
+                    set("InstanceId", i);
+                    set("Device", format!("/dev/sd{}", ['f', 'g', 'h'][rng.gen_range(0..3)]));
+                } else {
+                    set("Action", "DetachVolume".into());
                     set("VolumeId", v);
-                    named_foreign = foreign_volume;
+                    if rng.gen_ratio(1, 4) {
+                        set("Force", "true".into());
+                    }
                 }
-                (5, _, Some(s)) => {
-                    set("Action", "DeleteSnapshot".into());
-                    set("SnapshotId", s);
-                }
-                (_, Some(v), _) => {
-                    set("Action", "DescribeVolumes".into());
-                    set("VolumeId.1", v);
-                    named_foreign = foreign_volume;
-                }
-                (_, None, Some(s)) => {
-                    set("Action", "DescribeSnapshots".into());
-                    set("SnapshotId.1", s);
-                }
+                named_foreign = foreign_volume;
+            } else {
+                volume_or_snapshot(rng, &mut set, &mut named_foreign, foreign_volume, volume, snapshot, zone);
             }
         }
         (_, Some(id)) => {
@@ -191,4 +194,51 @@ pub fn next(rng: &mut StdRng, clients: &[Known], image: &str, zone: &str) -> Req
     }
     p.push(("Version".into(), "2016-11-15".into()));
     Request { client, params: p, foreign: named_foreign }
+}
+
+/// A request about a volume or a snapshot (not an attachment).
+fn volume_or_snapshot(
+    rng: &mut StdRng,
+    set: &mut impl FnMut(&str, String),
+    named_foreign: &mut bool,
+    foreign_volume: bool,
+    volume: Option<String>,
+    snapshot: Option<String>,
+    zone: &str,
+) {
+    match (rng.gen_range(0..7), volume, snapshot) {
+        (0 | 1, _, _) | (_, None, None) => {
+            set("Action", "CreateVolume".into());
+            set("Size", rng.gen_range(1..=4).to_string());
+            set("AvailabilityZone", zone.to_owned());
+        }
+        (2, _, Some(s)) => {
+            set("Action", "CreateVolume".into());
+            set("SnapshotId", s);
+            set("AvailabilityZone", zone.to_owned());
+        }
+        (3, Some(v), _) => {
+            set("Action", "DeleteVolume".into());
+            set("VolumeId", v);
+            *named_foreign = foreign_volume;
+        }
+        (4, Some(v), _) => {
+            set("Action", "CreateSnapshot".into());
+            set("VolumeId", v);
+            *named_foreign = foreign_volume;
+        }
+        (5, _, Some(s)) => {
+            set("Action", "DeleteSnapshot".into());
+            set("SnapshotId", s);
+        }
+        (_, Some(v), _) => {
+            set("Action", "DescribeVolumes".into());
+            set("VolumeId.1", v);
+            *named_foreign = foreign_volume;
+        }
+        (_, None, Some(s)) => {
+            set("Action", "DescribeSnapshots".into());
+            set("SnapshotId.1", s);
+        }
+    }
 }

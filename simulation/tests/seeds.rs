@@ -16,15 +16,23 @@ fn a_healthy_cloud_keeps_every_invariant() {
 
 #[test]
 fn fixed_seeds_keep_every_invariant_under_faults() {
-    let (mut restarts, mut failed) = (0, 0);
+    let (mut restarts, mut failed, mut shared, mut retried, mut histories) = (0, 0, 0, 0, 0);
     for seed in 1..=4 {
         let report = passes(Config::new(seed, 1_500));
         restarts += report.restarts;
         failed += report.failed;
+        shared += report.shared_commits;
+        retried += report.retries_in_flight;
+        histories += report.history_checks;
+        assert_eq!(report.history_checks, report.concurrent_steps, "{report:?}");
     }
     assert!(
         restarts > 0 && failed > 0,
         "faults were injected: {restarts} restarts, {failed} failed requests"
+    );
+    assert!(
+        histories > 100 && shared > 100 && retried > 20,
+        "requests overlapped: {histories} concurrent steps, {shared} shared commits, {retried} retries in flight"
     );
 }
 
@@ -38,7 +46,9 @@ fn seeds_that_found_bugs_stay_fixed() {
         (118, 3_900, "appends went on after a failed sync; a power cut then left a log redb could not open"),
         (136, 3_300, "the same, another way"),
         // Since volumes joined the workload (the seeds above draw other
-        // runs since; the domain's and the log's own tests keep their bugs).
+        // runs since, and so does this one since concurrent steps and
+        // attachments joined; the domain's and the log's own tests keep
+        // their bugs).
         (1000, 19_800, "the checker's replay read the disk through a power cut that was due"),
     ] {
         if let Err(v) = run(&Config::new(seed, steps)) {
