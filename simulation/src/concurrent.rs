@@ -36,6 +36,8 @@ pub async fn step(sim: &mut Sim, clients: &mut [workload::Known], image: &str) -
     gate.close();
     let count = sim.rng.gen_range(2..=MOST);
     let mut flights: Vec<InFlight> = Vec::new();
+    let mut commits = vec![from];
+    let mut seq = 0u64;
     let mut outcome = Ok(());
     for _ in 0..count {
         let request = match flights.last() {
@@ -51,20 +53,26 @@ pub async fn step(sim: &mut Sim, clients: &mut [workload::Known], image: &str) -
         let invoked = app.log.head();
         let task_app = app.clone();
         let task = tokio::spawn(async move { api::ec2::invoke(&task_app, &params, meta).await });
-        flights.push(InFlight {
-            flight: Flight { request_id, invoked, answered: invoked, outcome: None },
-            request,
-            task: Some(task),
-            answer: None,
-        });
-        outcome = settle(&gate, &mut flights, &app).await;
+        seq += 1;
+        let flight = Flight {
+            request_id,
+            account: clients[request.client].account.clone(),
+            invoked,
+            answered: invoked,
+            invoked_seq: seq,
+            answered_seq: u64::MAX,
+            outcome: None,
+        };
+        flights.push(InFlight { flight, request, task: Some(task), answer: None });
+        outcome = settle(&gate, &mut flights, &app, &mut seq).await;
         if outcome.is_err() {
             break;
         }
         if sim.rng.gen_ratio(1, 2) {
             sim.report.shared_commits += u64::from(gate.waiting() > 1);
             gate.run_batch();
-            outcome = settle(&gate, &mut flights, &app).await;
+            commits.push(app.log.head());
+            outcome = settle(&gate, &mut flights, &app, &mut seq).await;
             if outcome.is_err() {
                 break;
             }
@@ -73,7 +81,8 @@ pub async fn step(sim: &mut Sim, clients: &mut [workload::Known], image: &str) -
     while outcome.is_ok() && flights.iter().any(|f| f.task.is_some()) {
         sim.report.shared_commits += u64::from(gate.waiting() > 1);
         gate.run_batch();
-        outcome = settle(&gate, &mut flights, &app).await;
+        commits.push(app.log.head());
+        outcome = settle(&gate, &mut flights, &app, &mut seq).await;
     }
     gate.open();
     outcome.map_err(|what| sim.violation(what))?;
@@ -87,7 +96,8 @@ pub async fn step(sim: &mut Sim, clients: &mut [workload::Known], image: &str) -
         done.push((Flight { outcome: Some((kind, xml)), ..f.flight }, f.request));
     }
     // Checked after the step's restart, if the disk lost its power.
-    sim.histories.push(History { from, to: app.log.head(), flights: done });
+    commits.dedup();
+    sim.histories.push(History { from, to: app.log.head(), commits, flights: done });
     Ok(())
 }
 
@@ -98,6 +108,7 @@ async fn settle(
     gate: &eventlog::gate::BatchGate,
     flights: &mut [InFlight],
     app: &api::app::App,
+    seq: &mut u64,
 ) -> Result<(), String> {
     for round in 0..50_000u32 {
         // Wake-ups from the writer thread are queued before `run_batch`
@@ -112,6 +123,8 @@ async fn settle(
                 let answer = task.await.map_err(|e| format!("a request panicked: {e}"))?;
                 f.answer = Some(answer);
                 f.flight.answered = head;
+                *seq += 1;
+                f.flight.answered_seq = *seq;
             }
         }
         let running = flights.iter().filter(|f| f.task.is_some()).count() as u64;

@@ -19,9 +19,11 @@
 //!   flight launches nothing more**: both acknowledged answers name the
 //!   same reservation and instances.
 //!
-//! Reads are answered from the read models without waiting on the writer,
-//! so each is answered at its invocation: that the models then equal the
-//! log's replay is the step invariants' check (`invariants.rs`).
+//! - **A read shows the cloud as the log had it at some commit of its
+//!   interval**: no earlier than the last write its client saw answered,
+//!   no later than the head when it was invoked (`reads.rs` renders it
+//!   again from the read models folded from the log to each such commit;
+//!   one must give the same answer, byte for byte).
 
 use crate::Answer;
 use crate::workload::Request;
@@ -32,10 +34,16 @@ use std::collections::BTreeMap;
 #[derive(Clone, Debug)]
 pub struct Flight {
     pub request_id: String,
+    pub account: domain::AccountId,
     /// The log's head when it was invoked.
     pub invoked: u64,
     /// The log's head when its answer was seen.
     pub answered: u64,
+    /// When it was invoked and when its answer was seen, in the step's
+    /// own order of moments (to tell what was answered before what was
+    /// invoked).
+    pub invoked_seq: u64,
+    pub answered_seq: u64,
     /// How it was answered, and the answer's XML if acknowledged.
     pub outcome: Option<(Answer, Option<String>)>,
 }
@@ -54,7 +62,20 @@ pub struct History {
     /// The log's head before the step and after it.
     pub from: u64,
     pub to: u64,
+    /// The positions the read models can have been at during the step:
+    /// `from` and the head after each group commit (the read models
+    /// follow the log a commit at a time).
+    pub commits: Vec<u64>,
     pub flights: Vec<(Flight, Request)>,
+}
+
+/// An acknowledged read, and the positions of the log it may have seen:
+/// the commits from the last one its client could know of (a request
+/// answered before the read was invoked) to the head when it was invoked.
+#[derive(Debug)]
+pub struct Read {
+    pub flight: usize,
+    pub positions: Vec<u64>,
 }
 
 /// Why a history was not checked.
@@ -74,8 +95,9 @@ impl From<String> for Unchecked {
 }
 
 /// Checks the step's requests against the records appended from `from`
-/// (exclusive) to `to`.
-pub fn check(log: &EventLog, history: &History) -> Result<(), Unchecked> {
+/// (exclusive) to `to`; returns the reads, to compare with the read models
+/// folded from the log (`reads.rs`).
+pub fn check(log: &EventLog, history: &History) -> Result<Vec<Read>, Unchecked> {
     let (from, to, flights) = (history.from, history.to, &history.flights);
     let mut records: BTreeMap<String, Vec<(u64, String)>> = BTreeMap::new();
     let mut next = from + 1;
@@ -92,8 +114,9 @@ pub fn check(log: &EventLog, history: &History) -> Result<(), Unchecked> {
         }
     }
     let mut changes: Vec<(u64, Change)> = Vec::new();
+    let mut reads = Vec::new();
     let mut launches: BTreeMap<(usize, String), Vec<String>> = BTreeMap::new();
-    for (flight, request) in flights {
+    for (index, (flight, request)) in flights.iter().enumerate() {
         let Some((answer, xml)) = flight.outcome.clone() else {
             return Err(Unchecked::Violation("a request of the step was not answered".into()));
         };
@@ -122,6 +145,22 @@ pub fn check(log: &EventLog, history: &History) -> Result<(), Unchecked> {
             _ => {}
         }
         let Some(xml) = xml.filter(|_| answer == Answer::Acknowledged) else { continue };
+        if action.starts_with("Describe") {
+            // What its client knew had happened: every request answered
+            // before it was invoked.
+            let known = flights
+                .iter()
+                .filter(|(f, _)| f.answered_seq < flight.invoked_seq)
+                .filter_map(|(f, _)| records.get(&f.request_id)?.iter().map(|(p, _)| *p).max())
+                .max()
+                .unwrap_or(from);
+            let positions: Vec<u64> =
+                history.commits.iter().copied().filter(|p| (known..=flight.invoked).contains(p)).collect();
+            if positions.is_empty() {
+                return Err(describe("saw no commit of the step").into());
+            }
+            reads.push(Read { flight: index, positions });
+        }
         if matches!(action, "StopInstances" | "StartInstances" | "TerminateInstances") {
             for change in changes_in(&xml)? {
                 if own.is_empty() {
@@ -169,7 +208,7 @@ pub fn check(log: &EventLog, history: &History) -> Result<(), Unchecked> {
         }
         last.insert(&change.instance, (*position, change));
     }
-    Ok(())
+    Ok(reads)
 }
 
 fn parse(xml: &str) -> Result<roxmltree::Document<'_>, String> {
@@ -255,7 +294,9 @@ mod tests {
 
     fn flight(id: &str, invoked: u64, answered: u64, xml: &str) -> Flight {
         let outcome = Some((Answer::Acknowledged, Some(xml.to_owned())));
-        Flight { request_id: id.to_owned(), invoked, answered, outcome }
+        let account = domain::AccountId::from_bits(123_456_789_012);
+        let (invoked_seq, answered_seq) = (invoked * 2, answered * 2 + 1);
+        Flight { request_id: id.to_owned(), account, invoked, answered, invoked_seq, answered_seq, outcome }
     }
 
     /// A log of one record for each request id, in this order.
@@ -294,7 +335,9 @@ mod tests {
     async fn answers_that_fit_the_logs_order_pass_and_others_are_named() {
         let dir = tempfile::tempdir().unwrap();
         let log = log_of(dir.path(), &["a", "b"]).await;
-        let check = |flights: Vec<(Flight, Request)>| check(&log, &History { from: 0, to: 2, flights });
+        let check = |flights: Vec<(Flight, Request)>| {
+            check(&log, &History { from: 0, to: 2, commits: vec![0, 1, 2], flights }).map(|_| ())
+        };
         let t = || request("TerminateInstances", None);
 
         // Two overlapping terminations: the first (in the log) stopped a

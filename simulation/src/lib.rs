@@ -24,6 +24,7 @@ mod controller;
 mod history;
 mod invariants;
 mod node;
+mod reads;
 mod storage;
 mod workload;
 
@@ -84,8 +85,11 @@ pub struct Report {
     pub shared_commits: u64,
     /// Requests sent again while the first was in flight.
     pub retries_in_flight: u64,
-    /// Histories of such steps checked against the log's order.
+    /// Histories of such steps (and of single reads) checked against the
+    /// log's order.
     pub history_checks: u64,
+    /// Reads answered again from read models folded from the log.
+    pub reads_checked: u64,
     pub disk: DiskStats,
     /// Records in the log at the end.
     pub records: u64,
@@ -135,8 +139,10 @@ struct Sim {
     /// Steps left with the disk full.
     full: u64,
     checks: invariants::Checks,
-    /// Concurrent steps' histories not checked yet (`history.rs`).
+    /// Concurrent steps' histories and reads not checked yet
+    /// (`history.rs`, `reads.rs`).
     histories: Vec<history::History>,
+    shadow: reads::Shadow,
 }
 
 impl Sim {
@@ -237,6 +243,7 @@ async fn simulate(config: &Config) -> Result<Report, Violation> {
         full: 0,
         checks: invariants::Checks::default(),
         histories: Vec::new(),
+        shadow: reads::Shadow::default(),
     };
     let mut clients = bootstrap(&mut sim).await?;
     let image = api::app::bootstrap::default_images().0.to_string();
@@ -277,13 +284,13 @@ async fn simulate(config: &Config) -> Result<Report, Violation> {
         }
         let app = sim.controller().app.clone();
         caught_up(&app).await.map_err(|e| sim.violation(e))?;
-        check_histories(&mut sim)?;
+        check_histories(&mut sim).await?;
         let cut_due = sim.controller().disk.power_cut_planned() || sim.controller().disk.power_cut();
         sim.checks.after_step(&app, sim.step, cut_due).map_err(|e| sim.violation(e))?;
         sim.report.invariant_checks += 1;
     }
     settle(&mut sim).await?;
-    check_histories(&mut sim)?;
+    check_histories(&mut sim).await?;
     if !sim.histories.is_empty() {
         return Err(sim.violation("concurrent steps' histories could not be read after the faults stopped"));
     }
@@ -298,13 +305,20 @@ async fn simulate(config: &Config) -> Result<Report, Violation> {
     Ok(sim.report)
 }
 
-/// Checks the concurrent steps' histories the log can be read for now.
-fn check_histories(sim: &mut Sim) -> Result<(), Violation> {
+/// Checks the concurrent steps' histories and the reads the log can be
+/// read for now.
+async fn check_histories(sim: &mut Sim) -> Result<(), Violation> {
+    let app = sim.controller().app.clone();
     while let Some(history) = sim.histories.first() {
-        match history::check(&sim.controller().app.log, history) {
-            Ok(()) => {
+        let checked = match history::check(&app.log, history) {
+            Ok(reads) => reads::check(&mut sim.shadow, &app, history, &reads).await.map(|()| reads.len()),
+            Err(e) => Err(e),
+        };
+        match checked {
+            Ok(reads) => {
                 sim.histories.remove(0);
                 sim.report.history_checks += 1;
+                sim.report.reads_checked += reads as u64;
             }
             Err(history::Unchecked::Unreadable(_)) if sim.faulty() => return Ok(()),
             Err(history::Unchecked::Unreadable(e)) => {
@@ -478,11 +492,35 @@ async fn client_step(
     let request_id = sim.request_id();
     let head = sim.controller().app.log.head();
     let params = request_params(sim, &request)?;
-    let meta = controller::meta(controller::admin(&clients[request.client].account), request_id);
+    let account = clients[request.client].account.clone();
+    let meta = controller::meta(controller::admin(&account), request_id.clone());
     let answer = api::ec2::invoke(&sim.controller().app, &params, meta).await;
-    if answered(sim, clients, &request, answer)? == Answer::Refused {
-        let app = sim.controller().app.clone();
-        sim.checks.refusal_changed_nothing(&app, head).map_err(|e| sim.violation(e))?;
+    let xml = answer.as_ref().ok().cloned();
+    match answered(sim, clients, &request, answer)? {
+        Answer::Refused => {
+            let app = sim.controller().app.clone();
+            sim.checks.refusal_changed_nothing(&app, head).map_err(|e| sim.violation(e))?;
+        }
+        // A read is checked against the log as the concurrent steps' are.
+        Answer::Acknowledged if request.action().starts_with("Describe") => {
+            let flight = history::Flight {
+                request_id,
+                account,
+                invoked: head,
+                answered: head,
+                invoked_seq: 1,
+                answered_seq: 2,
+                outcome: Some((Answer::Acknowledged, xml)),
+            };
+            let commits = vec![head];
+            sim.histories.push(history::History {
+                from: head,
+                to: head,
+                commits,
+                flights: vec![(flight, request)],
+            });
+        }
+        _ => {}
     }
     Ok(())
 }

@@ -24,7 +24,7 @@ fn fixed_seeds_keep_every_invariant_under_faults() {
         shared += report.shared_commits;
         retried += report.retries_in_flight;
         histories += report.history_checks;
-        assert_eq!(report.history_checks, report.concurrent_steps, "{report:?}");
+        assert!(report.history_checks > report.concurrent_steps && report.reads_checked > 100, "{report:?}");
     }
     assert!(
         restarts > 0 && failed > 0,

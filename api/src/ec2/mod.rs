@@ -201,7 +201,7 @@ async fn serve(
 /// parsing, authorization, commands, answer and refusal records.
 /// `params` holds `Action`, `Version` and the action's parameters.
 pub async fn invoke(app: &App, params: &params::Params, meta: RequestMeta) -> Result<String, Ec2Error> {
-    let result = serve_authenticated(app, params, meta.clone()).await;
+    let result = serve_with(app, params, meta.clone(), None).await;
     if let Err(e) = &result
         && let Some(action) = refusal::recorded(params, e)
     {
@@ -223,10 +223,26 @@ pub async fn invoke(app: &App, params: &params::Params, meta: RequestMeta) -> Re
     result
 }
 
-async fn serve_authenticated(
+/// A read (an action that changes nothing) answered from `models`
+/// instead of the live read models, as [`invoke`] would answer it, without
+/// recording a refusal: the deterministic simulator compares a live answer
+/// with this one over the read models folded from the log up to a
+/// position the read may have seen.
+#[doc(hidden)]
+pub async fn read_from(
     app: &App,
     params: &params::Params,
     meta: RequestMeta,
+    models: projections::ReadModels,
+) -> Result<String, Ec2Error> {
+    serve_with(app, params, meta, Some(models)).await
+}
+
+async fn serve_with(
+    app: &App,
+    params: &params::Params,
+    meta: RequestMeta,
+    given: Option<projections::ReadModels>,
 ) -> Result<String, Ec2Error> {
     let span = tracing::Span::current();
     let action = params
@@ -259,7 +275,12 @@ async fn serve_authenticated(
     if dry_run && !access.changes() {
         return Err(Ec2Error::dry_run());
     }
-    if let Some(at) = as_of {
+    if let Some(models) = given {
+        if access.changes() {
+            return Err(Ec2Error::new(Code::InvalidAction, format!("{action} is not a read")));
+        }
+        ctx.past = Some(Arc::new(crate::app::time_travel::Past { models, from_snapshot: 0 }));
+    } else if let Some(at) = as_of {
         let past = app.models_as_of(at).await?;
         tracing::debug!(
             position = past.models.position,
