@@ -25,6 +25,7 @@ mod report;
 mod scrub;
 mod sim;
 mod source;
+pub mod view;
 pub mod volumes;
 mod worker;
 

@@ -3,9 +3,10 @@
 //! layer and EC2 endpoint (`api::ec2::invoke`, after authentication) —
 //! started, stopped, and started again on the disk a power cut left.
 
+use api::app::volumes::StorageTarget;
 use api::app::{App, AppConfig, IdGen, RequestMeta};
 use api::secrets::MasterKey;
-use domain::{AccountId, Principal, UserName};
+use domain::{AccountId, Principal, UserName, ZoneName};
 use eventlog::gate::BatchGate;
 use eventlog::simdisk::SimDisk;
 use eventlog::{Clock, EventLog, LogOptions};
@@ -46,7 +47,13 @@ pub struct Controller {
 impl Controller {
     /// Opens the log on `disk` and the read models from it (a rebuild, as
     /// after a crash without a snapshot), with ids drawn from `seed`.
-    pub fn start(disk: SimDisk, dir: &Path, seed: u64, clock: &SimClock) -> Result<Controller, String> {
+    pub fn start(
+        disk: SimDisk,
+        dir: &Path,
+        seed: u64,
+        clock: &SimClock,
+        zone: &ZoneName,
+    ) -> Result<Controller, String> {
         let gate = BatchGate::default();
         let options = LogOptions {
             retry_every: std::time::Duration::ZERO,
@@ -63,6 +70,13 @@ impl Controller {
         let mut app =
             App::new(log.clone(), projections.clone(), master, AppConfig { ec2_url: "http://sim/".into() });
         app.ids = IdGen::seeded(seed);
+        // The zone's storage controller serves its volumes here (what a
+        // node is told to log in to).
+        let target = StorageTarget {
+            portal: "127.0.0.1:3260".into(),
+            iqn_prefix: "iqn.2026-12.io.yukari.sim:".into(),
+        };
+        app.storage_targets.set(zone.clone(), target);
         let (stop, stopped) = watch::channel(false);
         let follow = tokio::spawn(async move {
             let _ = projections.follow(log, stopped).await;

@@ -70,6 +70,8 @@ pub struct Report {
     pub node_reports: u64,
     /// Reports of the simulated storage controller.
     pub storage_reports: u64,
+    /// Crashes of the node's executor (its fold starts again).
+    pub node_crashes: u64,
     /// Volumes and snapshots the storage monitor found past their deadline.
     pub expired: u64,
     pub restarts: u64,
@@ -132,7 +134,7 @@ struct Sim {
     sim_clock: controller::SimClock,
     step: u64,
     report: Report,
-    node: NodeId,
+    node: node::Node,
     zone: ZoneName,
     /// Steps left in a partition between the node and the controller.
     partition: u64,
@@ -199,7 +201,7 @@ impl Sim {
         controller.stop().await;
         self.report.restarts += 1;
         let seed = self.rng.r#gen();
-        let started = Controller::start(disk, self.dir.path(), seed, &self.sim_clock);
+        let started = Controller::start(disk, self.dir.path(), seed, &self.sim_clock, &self.zone);
         let controller = started.map_err(|e| self.violation(format!("after a power cut: {e}")))?;
         self.controller = Some(controller);
         let app = self.controller().app.clone();
@@ -225,9 +227,10 @@ async fn simulate(config: &Config) -> Result<Report, Violation> {
     let disk = SimDisk::new(rng.r#gen());
     let sim_clock = controller::SimClock::default();
     sim_clock.set(START_MS);
-    let controller = Controller::start(disk, dir.path(), rng.r#gen(), &sim_clock)
+    let zone = ZoneName::parse("sim-1a").expect("a valid zone");
+    let controller = Controller::start(disk, dir.path(), rng.r#gen(), &sim_clock, &zone)
         .map_err(|what| Violation { seed: config.seed, step: 0, what })?;
-    let node = NodeId::from_bits(rng.r#gen());
+    let node = node::Node::new(NodeId::from_bits(rng.r#gen()));
     let mut sim = Sim {
         config: config.clone(),
         rng,
@@ -238,7 +241,7 @@ async fn simulate(config: &Config) -> Result<Report, Violation> {
         step: 0,
         report: Report { seed: config.seed, ..Report::default() },
         node,
-        zone: ZoneName::parse("sim-1a").expect("a valid zone"),
+        zone,
         partition: 0,
         full: 0,
         checks: invariants::Checks::default(),
@@ -370,7 +373,7 @@ async fn bootstrap(sim: &mut Sim) -> Result<Vec<workload::Known>, Violation> {
         vm_types: VmType::eucalyptus_defaults(),
         cluster: AddCluster { zone: sim.zone.clone(), policy: SchedulingPolicy::Greedy, at },
         node: RegisterNode {
-            node: sim.node.clone(),
+            node: sim.node.id.clone(),
             zone: sim.zone.clone(),
             host: "127.0.0.1".to_owned(),
             hypervisor: "sim".to_owned(),
@@ -442,10 +445,25 @@ enum Host {
 /// One report of the node or of the storage controller, if one is due.
 async fn host_step(sim: &mut Sim, at: Timestamp, host: Host) -> Result<(), Violation> {
     let app = sim.controller().app.clone();
+    if let Host::Node = host {
+        // The node's executor crashes now and then, and folds the log
+        // again from its beginning; it reads what it has not seen yet.
+        if sim.rng.gen_ratio(1, 200) {
+            sim.node.crash();
+            sim.report.node_crashes += 1;
+        }
+        match sim.node.follow(&app.log) {
+            Ok(()) => {}
+            Err(_) if sim.faulty() => return Ok(()),
+            Err(e) => return Err(sim.violation(format!("the node cannot read the log without a fault: {e}"))),
+        }
+        let models = app.projections.read();
+        sim.node.agrees_with(&models).map_err(|e| sim.violation(e))?;
+    }
     let command = {
         let models = app.projections.read();
         match host {
-            Host::Node => node::next_report(&models, &sim.node, &sim.zone, &mut sim.rng, at),
+            Host::Node => sim.node.next_report(&app, &models, &sim.zone, &mut sim.rng, at),
             Host::Storage => storage::next_report(&models, &sim.zone, &mut sim.rng, at),
             Host::Monitor => None,
         }
@@ -647,9 +665,13 @@ async fn settle(sim: &mut Sim) -> Result<(), Violation> {
         sim.restart().await?;
     }
     for _ in 0..100_000 {
+        let app = sim.controller().app.clone();
+        caught_up(&app).await.map_err(|e| sim.violation(e))?;
+        sim.node.follow(&app.log).map_err(|e| sim.violation(format!("the node cannot read the log: {e}")))?;
         let settled = {
-            let models = sim.controller().app.projections.read();
-            node::settled(&models, &sim.node)
+            let models = app.projections.read();
+            sim.node.agrees_with(&models).map_err(|e| sim.violation(e))?;
+            sim.node.settled(&app, &models)
                 && storage::settled(&models, &sim.zone)
                 && models.volumes.volumes.values().all(|v| {
                     domain::volumes::volume_deadline(v.state, v.attachment.as_ref().map(|a| a.state), v.since)
@@ -657,8 +679,6 @@ async fn settle(sim: &mut Sim) -> Result<(), Violation> {
                 })
         };
         if settled {
-            let app = sim.controller().app.clone();
-            caught_up(&app).await.map_err(|e| sim.violation(e))?;
             return sim.checks.rebuild_equals_live(&app).map_err(|e| sim.violation(e));
         }
         let at = sim.tick();

@@ -2,100 +2,177 @@
 //! placed on it, one report at a time, in an order drawn from the seed
 //! (reports arrive late and reordered), and none while it is cut off from
 //! the controller (a partition).
+//!
+//! What is due comes from the node executor's own fold of the log
+//! (`node_executor::view`), which the node follows record by record as the
+//! real one follows its feed, and which starts again from nothing when the
+//! node's executor crashes; after every step its view must agree with the
+//! controller's read models. Which volumes to plug in and unplug comes
+//! from what the controller hands a node (`App::node_volumes`, with each
+//! attachment's grant unsealed). The hypervisor itself is the real-process
+//! tests'.
 
 use domain::command::{NodeOutcome, NodeReport};
 use domain::volumes::{AttachmentFailure, AttachmentReport, AttachmentState};
 use domain::{Command, InstanceId, InstanceState, NodeId, Principal, VolumeId, ZoneName};
+use eventlog::{EventLog, decode_record};
+use node_executor::view::{NodeView, Placed, Step};
 use projections::ReadModels;
 use rand::Rng;
 use rand::rngs::StdRng;
 
-/// The instances on `node` whose next step is the node's, with what it
-/// reports once the step is done.
-fn due(models: &ReadModels, node: &NodeId) -> Vec<(InstanceId, InstanceState)> {
-    let mut due: Vec<(InstanceId, InstanceState)> = models
-        .instances
-        .rows
-        .values()
-        .filter(|row| row.node.as_ref() == Some(node))
-        .filter(|row| {
-            matches!(
-                row.state,
-                InstanceState::Pending | InstanceState::Stopping | InstanceState::ShuttingDown
-            )
-        })
-        .map(|row| (row.id.clone(), row.state))
-        .collect();
-    // The read models keep instances in a hash map: sorted, one seed
-    // picks the same one every run.
-    due.sort();
-    due
+/// The simulated node executor.
+pub struct Node {
+    pub id: NodeId,
+    view: NodeView,
 }
 
-/// The attachments of volumes to instances on `node` whose next step is
-/// the node's: plug in a volume exported to it (true), or unplug one being
-/// detached (false).
-fn attachments_due(models: &ReadModels, node: &NodeId) -> Vec<(VolumeId, InstanceId, bool)> {
-    models
-        .volumes
-        .volumes
-        .iter()
-        .filter_map(|(volume, row)| {
-            let a = row.attachment.as_ref()?;
-            let here =
-                models.instances.get(a.instance.as_str()).is_some_and(|i| i.node.as_ref() == Some(node));
-            let plug = match a.state {
-                AttachmentState::Attaching if a.exported => true,
-                AttachmentState::Detaching if !a.released && !a.forced => false,
-                _ => return None,
-            };
-            here.then(|| (volume.clone(), a.instance.clone(), plug))
-        })
-        .collect()
-}
+impl Node {
+    pub fn new(id: NodeId) -> Node {
+        let view = NodeView::new(id.clone());
+        Node { id, view }
+    }
 
-/// The report of one guest's step, chosen at random among those due; a
-/// launch fails now and then, and so does plugging in a volume.
-pub fn next_report(
-    models: &ReadModels,
-    node: &NodeId,
-    zone: &ZoneName,
-    rng: &mut StdRng,
-    at: domain::Timestamp,
-) -> Option<Command> {
-    let due = due(models, node);
-    let attachments = attachments_due(models, node);
-    if due.is_empty() && attachments.is_empty() {
-        return None;
+    /// The executor crashed: it starts again from nothing and folds the
+    /// log from its beginning.
+    pub fn crash(&mut self) {
+        self.view = NodeView::new(self.id.clone());
     }
-    let pick = rng.gen_range(0..due.len() + attachments.len());
-    if let Some((volume, instance, plug)) = attachments.get(pick.wrapping_sub(due.len())).cloned() {
-        let report = AttachmentReport { node: node.clone(), instance, volume, at };
-        return Some(match plug {
-            true if rng.gen_ratio(1, 20) => Command::ReportVolumeAttachFailed(AttachmentFailure {
-                report,
-                reason: "the simulated hypervisor could not plug the disk in".into(),
-            }),
-            true => Command::ReportVolumeAttached(report),
-            false => Command::ReportVolumeDetached(report),
-        });
-    }
-    let (instance, state) = due[pick].clone();
-    let outcome = match state {
-        InstanceState::Pending if rng.gen_ratio(1, 20) => {
-            NodeOutcome::LaunchFailed("the simulated hypervisor refused the guest".into())
+
+    /// Folds the log's records it has not seen yet, up to the head.
+    pub fn follow(&mut self, log: &EventLog) -> Result<(), eventlog::ReadError> {
+        let head = log.head();
+        while self.view.position() < head {
+            let records = log.raw_records(self.view.position() + 1, 1024)?;
+            if records.is_empty() {
+                break;
+            }
+            for (position, bytes) in records.iter().filter(|(p, _)| *p <= head) {
+                let envelope = decode_record(*position, bytes).map_err(|e| eventlog::ReadError::Corrupt {
+                    position: *position,
+                    reason: e.to_string(),
+                })?;
+                self.view.apply(&envelope);
+            }
         }
-        InstanceState::Pending => NodeOutcome::Running,
-        InstanceState::Stopping => NodeOutcome::Stopped,
-        _ => NodeOutcome::Terminated,
-    };
-    let report = NodeReport { node: node.clone(), zone: zone.clone(), instance, attempt: None, outcome, at };
-    Some(Command::from(report))
+        Ok(())
+    }
+
+    /// Its view, caught up to `models`' position, agrees with the read
+    /// models on every instance placed on it.
+    pub fn agrees_with(&self, models: &ReadModels) -> Result<(), String> {
+        if self.view.position() != models.position {
+            return Ok(());
+        }
+        let mut expected: Vec<(InstanceId, &'static str)> = models
+            .instances
+            .rows
+            .values()
+            .filter(|row| row.node.as_ref() == Some(&self.id))
+            .filter_map(|row| Some((row.id.clone(), coarse_state(row.state)?)))
+            .collect();
+        expected.sort();
+        let seen: Vec<(InstanceId, &'static str)> =
+            self.view.placed().into_iter().map(|(id, placed)| (id, coarse_placed(placed))).collect();
+        if seen != expected {
+            return Err(format!(
+                "at {} the node executor's fold has {seen:?}, the read models {expected:?}",
+                models.position
+            ));
+        }
+        Ok(())
+    }
+
+    /// The report of one step, chosen at random among those due: of a
+    /// guest (a launch fails now and then) or of a volume to plug in (which
+    /// fails now and then too) or unplug.
+    pub fn next_report(
+        &self,
+        app: &api::app::App,
+        models: &ReadModels,
+        zone: &ZoneName,
+        rng: &mut StdRng,
+        at: domain::Timestamp,
+    ) -> Option<Command> {
+        let due = self.view.due();
+        let plugs = plugs_due(app, models, &self.id);
+        if due.is_empty() && plugs.is_empty() {
+            return None;
+        }
+        let pick = rng.gen_range(0..due.len() + plugs.len());
+        if pick >= due.len() {
+            let (volume, instance, plug) = plugs[pick - due.len()].clone();
+            let report = AttachmentReport { node: self.id.clone(), instance, volume, at };
+            return Some(match plug {
+                true if rng.gen_ratio(1, 20) => Command::ReportVolumeAttachFailed(AttachmentFailure {
+                    report,
+                    reason: "the simulated hypervisor could not plug the disk in".into(),
+                }),
+                true => Command::ReportVolumeAttached(report),
+                false => Command::ReportVolumeDetached(report),
+            });
+        }
+        let (instance, step) = due[pick].clone();
+        let outcome = match step {
+            Step::Launch { .. } if rng.gen_ratio(1, 20) => {
+                NodeOutcome::LaunchFailed("the simulated hypervisor refused the guest".into())
+            }
+            Step::Launch { .. } => NodeOutcome::Running,
+            Step::Stop => NodeOutcome::Stopped,
+            Step::Terminate => NodeOutcome::Terminated,
+        };
+        let report =
+            NodeReport { node: self.id.clone(), zone: zone.clone(), instance, attempt: None, outcome, at };
+        Some(Command::from(report))
+    }
+
+    /// Are any guests or volumes of the node still between two states?
+    pub fn settled(&self, app: &api::app::App, models: &ReadModels) -> bool {
+        self.view.due().is_empty() && plugs_due(app, models, &self.id).is_empty()
+    }
 }
 
-/// Are any guests still between two states?
-pub fn settled(models: &ReadModels, node: &NodeId) -> bool {
-    due(models, node).is_empty() && attachments_due(models, node).is_empty()
+fn coarse_state(state: InstanceState) -> Option<&'static str> {
+    Some(match state {
+        InstanceState::Pending => "launch",
+        InstanceState::Running => "running",
+        InstanceState::Stopping => "stop",
+        InstanceState::Stopped => "stopped",
+        InstanceState::ShuttingDown => "terminate",
+        InstanceState::Terminated => return None,
+    })
+}
+
+fn coarse_placed(placed: Placed) -> &'static str {
+    match placed {
+        Placed::Due(Step::Launch { .. }) => "launch",
+        Placed::Running => "running",
+        Placed::Due(Step::Stop) => "stop",
+        Placed::Stopped => "stopped",
+        Placed::Due(Step::Terminate) => "terminate",
+    }
+}
+
+/// What the controller hands the node to plug in or unplug
+/// (`App::node_volumes_of`), less what is done: a volume to plug in while
+/// its attachment is still attaching (true), one to unplug (false).
+fn plugs_due(app: &api::app::App, models: &ReadModels, node: &NodeId) -> Vec<(VolumeId, InstanceId, bool)> {
+    let wanted = app.node_volumes_of(models, node);
+    let attaching = |volume: &VolumeId| {
+        models
+            .volumes
+            .volumes
+            .get(volume)
+            .and_then(|row| row.attachment.as_ref())
+            .is_some_and(|a| a.state == AttachmentState::Attaching)
+    };
+    let plug = wanted
+        .attach
+        .iter()
+        .filter(|a| attaching(&a.volume))
+        .map(|a| (a.volume.clone(), a.instance.clone(), true));
+    let unplug = wanted.detach.iter().map(|(instance, volume)| (volume.clone(), instance.clone(), false));
+    plug.chain(unplug).collect()
 }
 
 /// Who reports.

@@ -17,6 +17,7 @@ fn a_healthy_cloud_keeps_every_invariant() {
 #[test]
 fn fixed_seeds_keep_every_invariant_under_faults() {
     let (mut restarts, mut failed, mut shared, mut retried, mut histories) = (0, 0, 0, 0, 0);
+    let mut node_crashes = 0;
     for seed in 1..=4 {
         let report = passes(Config::new(seed, 1_500));
         restarts += report.restarts;
@@ -24,11 +25,12 @@ fn fixed_seeds_keep_every_invariant_under_faults() {
         shared += report.shared_commits;
         retried += report.retries_in_flight;
         histories += report.history_checks;
+        node_crashes += report.node_crashes;
         assert!(report.history_checks > report.concurrent_steps && report.reads_checked > 100, "{report:?}");
     }
     assert!(
-        restarts > 0 && failed > 0,
-        "faults were injected: {restarts} restarts, {failed} failed requests"
+        restarts > 0 && failed > 0 && node_crashes > 0,
+        "faults were injected: {restarts} restarts, {failed} failed requests, {node_crashes} node crashes"
     );
     assert!(
         histories > 100 && shared > 100 && retried > 20,
