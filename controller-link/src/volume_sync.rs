@@ -35,7 +35,9 @@ pub trait NodeVolumesLink: Send + Sync {
     fn report(&self, done: NodeDone) -> BoxFuture<'_, anyhow::Result<()>>;
 }
 
-fn wanted(view: &StorageView) -> Wanted {
+/// What a storage controller's reconciler is to make of the controller's
+/// view of its zone.
+pub fn wanted(view: &StorageView) -> Wanted {
     Wanted {
         position: view.position,
         volumes: view
@@ -66,7 +68,7 @@ fn wanted(view: &StorageView) -> Wanted {
 
 /// What the controller records of a store's report (nothing for what
 /// only the store's own log needs to say).
-fn storage_done(report: StorageReport) -> Option<StorageDone> {
+pub fn storage_done(report: StorageReport) -> Option<StorageDone> {
     let volume = |v: &str| domain::VolumeId::parse(v).ok();
     let snapshot = |s: &str| domain::SnapshotId::parse(s).ok();
     Some(match report {

@@ -70,8 +70,10 @@ pub struct Report {
     pub node_reports: u64,
     /// Reports of the simulated storage controller.
     pub storage_reports: u64,
-    /// Crashes of the node's executor (its fold starts again).
+    /// Crashes of the node's executor (its fold starts again) and of the
+    /// storage controller (its memory and undelivered reports lost).
     pub node_crashes: u64,
+    pub storage_crashes: u64,
     /// Volumes and snapshots the storage monitor found past their deadline.
     pub expired: u64,
     pub restarts: u64,
@@ -135,6 +137,7 @@ struct Sim {
     step: u64,
     report: Report,
     node: node::Node,
+    storage: storage::StorageController,
     zone: ZoneName,
     /// Steps left in a partition between the node and the controller.
     partition: u64,
@@ -231,6 +234,7 @@ async fn simulate(config: &Config) -> Result<Report, Violation> {
     let controller = Controller::start(disk, dir.path(), rng.r#gen(), &sim_clock, &zone)
         .map_err(|what| Violation { seed: config.seed, step: 0, what })?;
     let node = node::Node::new(NodeId::from_bits(rng.r#gen()));
+    let storage = storage::StorageController::new(zone.clone(), config.seed ^ 0x0073_746f_7261_6765);
     let mut sim = Sim {
         config: config.clone(),
         rng,
@@ -241,6 +245,7 @@ async fn simulate(config: &Config) -> Result<Report, Violation> {
         step: 0,
         report: Report { seed: config.seed, ..Report::default() },
         node,
+        storage,
         zone,
         partition: 0,
         full: 0,
@@ -460,12 +465,14 @@ async fn host_step(sim: &mut Sim, at: Timestamp, host: Host) -> Result<(), Viola
         let models = app.projections.read();
         sim.node.agrees_with(&models).map_err(|e| sim.violation(e))?;
     }
+    if let Host::Storage = host {
+        return storage_step(sim, &app).await;
+    }
     let command = {
         let models = app.projections.read();
         match host {
             Host::Node => sim.node.next_report(&app, &models, &sim.zone, &mut sim.rng, at),
-            Host::Storage => storage::next_report(&models, &sim.zone, &mut sim.rng, at),
-            Host::Monitor => None,
+            _ => None,
         }
     };
     if let Host::Monitor = host {
@@ -480,16 +487,9 @@ async fn host_step(sim: &mut Sim, at: Timestamp, host: Host) -> Result<(), Viola
         return Ok(());
     }
     let Some(command) = command else { return Ok(()) };
-    let principal = match host {
-        Host::Storage => storage::principal(),
-        _ => node::principal(),
-    };
-    match sim.execute(command, principal).await {
+    match sim.execute(command, node::principal()).await {
         Ok(()) => {
-            match host {
-                Host::Storage => sim.report.storage_reports += 1,
-                _ => sim.report.node_reports += 1,
-            }
+            sim.report.node_reports += 1;
             let app = sim.controller().app.clone();
             sim.checks.acknowledged(&app).map_err(|e| sim.violation(e))?;
         }
@@ -497,6 +497,41 @@ async fn host_step(sim: &mut Sim, at: Timestamp, host: Host) -> Result<(), Viola
         Err(api::app::ExecuteError::Refused(_)) => {}
         Err(_) if sim.faulty() => sim.report.failed += 1,
         Err(e) => return Err(sim.violation(format!("a {host:?} report failed without a fault: {e}"))),
+    }
+    Ok(())
+}
+
+/// One step of the storage controller: a crash, its view applied, or one
+/// of its reports delivered.
+async fn storage_step(sim: &mut Sim, app: &api::app::App) -> Result<(), Violation> {
+    let step = {
+        let models = app.projections.read();
+        // Every volume the log holds as made is on the store.
+        let zone = sim.storage.zone();
+        let made = models.volumes.volumes.iter().filter(|(_, v)| &v.zone == zone).filter(|(_, v)| {
+            matches!(v.state, domain::volumes::VolumeState::Available | domain::volumes::VolumeState::InUse)
+        });
+        if let Some((id, _)) = made.clone().find(|(id, _)| !sim.storage.holds(id.as_str())) {
+            return Err(sim.violation(format!("{id} is made as the log says, but not on the store")));
+        }
+        sim.storage.step(app, &models, &mut sim.rng).map_err(|e| sim.violation(e))?
+    };
+    let done = match step {
+        storage::Step::Report(done) => done,
+        storage::Step::Crashed => {
+            sim.report.storage_crashes += 1;
+            return Ok(());
+        }
+        storage::Step::Idle | storage::Step::Applied => return Ok(()),
+    };
+    let zone = sim.storage.zone().clone();
+    match app.record_storage(&zone, done).await {
+        Ok(()) => {
+            sim.report.storage_reports += 1;
+            sim.checks.acknowledged(app).map_err(|e| sim.violation(e))?;
+        }
+        Err(_) if sim.faulty() => sim.report.failed += 1,
+        Err(e) => return Err(sim.violation(format!("a storage report failed without a fault: {e}"))),
     }
     Ok(())
 }

@@ -25,12 +25,12 @@ fn fixed_seeds_keep_every_invariant_under_faults() {
         shared += report.shared_commits;
         retried += report.retries_in_flight;
         histories += report.history_checks;
-        node_crashes += report.node_crashes;
+        node_crashes += report.node_crashes + report.storage_crashes;
         assert!(report.history_checks > report.concurrent_steps && report.reads_checked > 100, "{report:?}");
     }
     assert!(
         restarts > 0 && failed > 0 && node_crashes > 0,
-        "faults were injected: {restarts} restarts, {failed} failed requests, {node_crashes} node crashes"
+        "faults were injected: {restarts} restarts, {failed} failed requests, {node_crashes} node and storage controller crashes"
     );
     assert!(
         histories > 100 && shared > 100 && retried > 20,
