@@ -3,7 +3,7 @@
 //! - **No acknowledged record is lost**: every record up to the last
 //!   acknowledged position survives every power cut, byte for byte.
 //! - **A refusal changes nothing**: it appends at most its own
-//!   `RequestRefused` record.
+//!   `RequestRefused` record (checked with the histories, `history.rs`).
 //! - **The read models equal a replay of the log** (every 200 steps, after
 //!   each restart, and at the end).
 //! - **Nothing is double-booked**: a node's used capacity is the sum of
@@ -89,28 +89,6 @@ impl Checks {
         // now, and the next power cut must keep all of it.
         self.acknowledged(app)?;
         self.rebuild_equals_live(app)
-    }
-
-    /// A refused request appended nothing but its refusal.
-    pub fn refusal_changed_nothing(&self, app: &App, head_before: u64) -> Result<(), String> {
-        let head = app.log.head();
-        if head == head_before {
-            return Ok(());
-        }
-        let records = app.log.raw_records(head_before + 1, 16).map_err(|e| e.to_string())?;
-        for (position, bytes) in &records {
-            let envelope = decode_record(*position, bytes).map_err(|e| e.to_string())?;
-            if envelope.event_type != "RequestRefused" {
-                return Err(format!(
-                    "a refused request appended {} to {}",
-                    envelope.event_type, envelope.stream
-                ));
-            }
-        }
-        if head - head_before > 1 {
-            return Err(format!("a refused request appended {} records", head - head_before));
-        }
-        Ok(())
     }
 
     /// After every step; `power_cut_planned`: the disk is to lose its

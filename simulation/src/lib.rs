@@ -549,31 +549,24 @@ async fn client_step(
     let meta = controller::meta(controller::admin(&account), request_id.clone());
     let answer = api::ec2::invoke(&sim.controller().app, &params, meta).await;
     let xml = answer.as_ref().ok().cloned();
-    match answered(sim, clients, &request, answer)? {
-        Answer::Refused => {
-            let app = sim.controller().app.clone();
-            sim.checks.refusal_changed_nothing(&app, head).map_err(|e| sim.violation(e))?;
-        }
-        // A read is checked against the log as the concurrent steps' are.
-        Answer::Acknowledged if request.action().starts_with("Describe") => {
-            let flight = history::Flight {
-                request_id,
-                account,
-                invoked: head,
-                answered: head,
-                invoked_seq: 1,
-                answered_seq: 2,
-                outcome: Some((Answer::Acknowledged, xml)),
-            };
-            let commits = vec![head];
-            sim.histories.push(history::History {
-                from: head,
-                to: head,
-                commits,
-                flights: vec![(flight, request)],
-            });
-        }
-        _ => {}
+    let answer = answered(sim, clients, &request, answer)?;
+    // A refusal (it appended at most its refusal) and a read (it shows the
+    // log as it was) are checked against the log as the concurrent steps'
+    // requests are, once the log can be read.
+    let read = answer == Answer::Acknowledged && request.action().starts_with("Describe");
+    if answer == Answer::Refused || read {
+        let to = sim.controller().app.log.head();
+        let flight = history::Flight {
+            request_id,
+            account,
+            invoked: head,
+            answered: to,
+            invoked_seq: 1,
+            answered_seq: 2,
+            outcome: Some((answer, xml)),
+        };
+        let commits = vec![head];
+        sim.histories.push(history::History { from: head, to, commits, flights: vec![(flight, request)] });
     }
     Ok(())
 }

@@ -8,9 +8,11 @@
 
 use crate::controller;
 use crate::history::{History, Read, Unchecked};
+use api::app::time_travel::Past;
 use eventlog::{EventLog, decode_record};
 use projections::ReadModels;
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 /// The checker's read models, folded from the log up to where the last
 /// read checked looked.
@@ -21,7 +23,7 @@ pub struct Shadow {
 
 impl Shadow {
     /// Folds the log's records up to `position`.
-    fn fold_to(&mut self, log: &EventLog, position: u64) -> Result<&ReadModels, Unchecked> {
+    fn fold_to(&mut self, log: &EventLog, position: u64) -> Result<(), Unchecked> {
         if position < self.models.position {
             return Err(Unchecked::Violation(format!(
                 "reads checked out of order: at {position} after {}",
@@ -40,7 +42,7 @@ impl Shadow {
                 self.models.apply(&envelope).map_err(|e| format!("folding {p}: {e}"))?;
             }
         }
-        Ok(&self.models)
+        Ok(())
     }
 }
 
@@ -56,7 +58,10 @@ pub async fn check(
     let mut matched = vec![false; reads.len()];
     let mut differences = vec![Vec::new(); reads.len()];
     for position in positions {
-        let models = shadow.fold_to(&app.log, position)?.clone();
+        shadow.fold_to(&app.log, position)?;
+        // Lent to the reads at this position, not copied.
+        let models = std::mem::take(&mut shadow.models);
+        let past = Arc::new(Past { models, from_snapshot: 0 });
         for (i, read) in reads.iter().enumerate() {
             if matched[i] || !read.positions.contains(&position) {
                 continue;
@@ -66,7 +71,7 @@ pub async fn check(
             let params = api::ec2::params::Params::from_request(request.params.clone())
                 .map_err(|e| format!("the simulator built a bad request: {e:?}"))?;
             let meta = controller::meta(controller::admin(&flight.account), flight.request_id.clone());
-            match api::ec2::read_from(app, &params, meta, models.clone()).await {
+            match api::ec2::read_from(app, &params, meta, past.clone()).await {
                 Ok(again) if again == live => matched[i] = true,
                 Ok(again) => {
                     differences[i].push(format!("at {position}: {}", first_difference(live, &again)))
@@ -74,6 +79,9 @@ pub async fn check(
                 Err(e) => differences[i].push(format!("at {position}: {} ({})", e.code, e.message)),
             }
         }
+        shadow.models = Arc::try_unwrap(past)
+            .map(|past| past.models)
+            .map_err(|_| "a read kept the checker's read models".to_owned())?;
     }
     for (i, read) in reads.iter().enumerate() {
         if !matched[i] {

@@ -233,7 +233,7 @@ pub async fn read_from(
     app: &App,
     params: &params::Params,
     meta: RequestMeta,
-    models: projections::ReadModels,
+    models: Arc<crate::app::time_travel::Past>,
 ) -> Result<String, Ec2Error> {
     serve_with(app, params, meta, Some(models)).await
 }
@@ -242,7 +242,7 @@ async fn serve_with(
     app: &App,
     params: &params::Params,
     meta: RequestMeta,
-    given: Option<projections::ReadModels>,
+    given: Option<Arc<crate::app::time_travel::Past>>,
 ) -> Result<String, Ec2Error> {
     let span = tracing::Span::current();
     let action = params
@@ -275,11 +275,11 @@ async fn serve_with(
     if dry_run && !access.changes() {
         return Err(Ec2Error::dry_run());
     }
-    if let Some(models) = given {
+    if let Some(past) = given {
         if access.changes() {
             return Err(Ec2Error::new(Code::InvalidAction, format!("{action} is not a read")));
         }
-        ctx.past = Some(Arc::new(crate::app::time_travel::Past { models, from_snapshot: 0 }));
+        ctx.past = Some(past);
     } else if let Some(at) = as_of {
         let past = app.models_as_of(at).await?;
         tracing::debug!(
