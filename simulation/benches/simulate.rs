@@ -19,6 +19,7 @@ fn main() {
     let (mut steps, mut seeds, mut restarts, mut partitions, mut full, mut failed_io) = (0, 0, 0, 0, 0, 0);
     let (mut requests, mut reports, mut storage) = (0, 0, 0);
     let (mut concurrent, mut overlapping, mut shared, mut retried, mut histories) = (0, 0, 0, 0, 0);
+    let (mut reads, mut crashes, mut expired) = (0, 0, 0);
     while steps < total {
         let seed = first + seeds;
         match simulation::run(&simulation::Config::new(seed, per_seed.min(total - steps))) {
@@ -36,6 +37,9 @@ fn main() {
                 shared += r.shared_commits;
                 retried += r.retries_in_flight;
                 histories += r.history_checks;
+                reads += r.reads_checked;
+                crashes += r.node_crashes + r.storage_crashes;
+                expired += r.expired;
             }
             Err(v) => {
                 println!("VIOLATION {v}");
@@ -49,7 +53,8 @@ fn main() {
         "simulation: {steps} steps over {seeds} seeds ({first}..{}) in {secs:.1} s = {:.0} steps/s; \
          {requests} requests, {reports} node reports, {storage} storage reports; faults: {restarts} power cuts, {failed_io} failed writes/syncs, \
          {full} full disks, {partitions} partitions; {concurrent} concurrent steps ({overlapping} requests in flight together, \
-         {shared} shared commits, {retried} retries in flight, {histories} histories checked against the log's order); 0 violations",
+         {shared} shared commits, {retried} retries in flight, {histories} histories checked against the log's order, {reads} reads answered again from the log); \
+         {crashes} node and storage controller crashes, {expired} expired by the storage monitor; 0 violations",
         first + seeds - 1,
         steps as f64 / secs
     );
