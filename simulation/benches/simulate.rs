@@ -16,31 +16,11 @@ fn main() {
     let per_seed = env("SIM_STEPS_PER_SEED", 20_000).max(1);
     let first = env("SIM_FIRST_SEED", 1000);
     let started = Instant::now();
-    let (mut steps, mut seeds, mut restarts, mut partitions, mut full, mut failed_io) = (0, 0, 0, 0, 0, 0);
-    let (mut requests, mut reports, mut storage) = (0, 0, 0);
-    let (mut concurrent, mut overlapping, mut shared, mut retried, mut histories) = (0, 0, 0, 0, 0);
-    let (mut reads, mut crashes, mut expired) = (0, 0, 0);
-    while steps < total {
+    let (mut all, mut seeds) = (simulation::Report::default(), 0);
+    while all.steps < total {
         let seed = first + seeds;
-        match simulation::run(&simulation::Config::new(seed, per_seed.min(total - steps))) {
-            Ok(r) => {
-                steps += r.steps;
-                restarts += r.restarts;
-                partitions += r.partitions;
-                full += r.full_disks;
-                failed_io += r.disk.failed_writes + r.disk.failed_syncs;
-                requests += r.requests;
-                reports += r.node_reports;
-                storage += r.storage_reports;
-                concurrent += r.concurrent_steps;
-                overlapping += r.concurrent_requests;
-                shared += r.shared_commits;
-                retried += r.retries_in_flight;
-                histories += r.history_checks;
-                reads += r.reads_checked;
-                crashes += r.node_crashes + r.storage_crashes;
-                expired += r.expired;
-            }
+        match simulation::run(&simulation::Config::new(seed, per_seed.min(total - all.steps))) {
+            Ok(r) => all.add(&r),
             Err(v) => {
                 println!("VIOLATION {v}");
                 std::process::exit(1);
@@ -49,13 +29,30 @@ fn main() {
         seeds += 1;
     }
     let secs = started.elapsed().as_secs_f64();
+    let r = &all;
     println!(
-        "simulation: {steps} steps over {seeds} seeds ({first}..{}) in {secs:.1} s = {:.0} steps/s; \
-         {requests} requests, {reports} node reports, {storage} storage reports; faults: {restarts} power cuts, {failed_io} failed writes/syncs, \
-         {full} full disks, {partitions} partitions; {concurrent} concurrent steps ({overlapping} requests in flight together, \
-         {shared} shared commits, {retried} retries in flight, {histories} histories checked against the log's order, {reads} reads answered again from the log); \
-         {crashes} node and storage controller crashes, {expired} expired by the storage monitor; 0 violations",
+        "simulation: {} steps over {seeds} seeds ({first}..{}) in {secs:.1} s = {:.0} steps/s; \
+         {} requests, {} node reports, {} storage reports; faults: {} power cuts, {} failed writes/syncs, \
+         {} full disks, {} partitions; {} concurrent steps ({} requests in flight together, \
+         {} shared commits, {} retries in flight, {} histories checked against the log's order, {} reads answered again from the log); \
+         {} node and storage controller crashes, {} expired by the storage monitor; 0 violations",
+        r.steps,
         first + seeds - 1,
-        steps as f64 / secs
+        r.steps as f64 / secs,
+        r.requests,
+        r.node_reports,
+        r.storage_reports,
+        r.restarts,
+        r.disk.failed_writes + r.disk.failed_syncs,
+        r.full_disks,
+        r.partitions,
+        r.concurrent_steps,
+        r.concurrent_requests,
+        r.shared_commits,
+        r.retries_in_flight,
+        r.history_checks,
+        r.reads_checked,
+        r.node_crashes + r.storage_crashes,
+        r.expired,
     );
 }

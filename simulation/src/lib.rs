@@ -102,6 +102,42 @@ pub struct Report {
     pub digest: String,
 }
 
+impl Report {
+    /// Adds `other`'s counts to these (several seeds' totals; the seed,
+    /// records and digest stay this report's).
+    pub fn add(&mut self, other: &Report) {
+        let counts = [
+            (&mut self.steps, other.steps),
+            (&mut self.requests, other.requests),
+            (&mut self.acknowledged, other.acknowledged),
+            (&mut self.refused, other.refused),
+            (&mut self.failed, other.failed),
+            (&mut self.node_reports, other.node_reports),
+            (&mut self.storage_reports, other.storage_reports),
+            (&mut self.node_crashes, other.node_crashes),
+            (&mut self.storage_crashes, other.storage_crashes),
+            (&mut self.expired, other.expired),
+            (&mut self.restarts, other.restarts),
+            (&mut self.sync_failures, other.sync_failures),
+            (&mut self.partitions, other.partitions),
+            (&mut self.full_disks, other.full_disks),
+            (&mut self.invariant_checks, other.invariant_checks),
+            (&mut self.concurrent_steps, other.concurrent_steps),
+            (&mut self.concurrent_requests, other.concurrent_requests),
+            (&mut self.shared_commits, other.shared_commits),
+            (&mut self.retries_in_flight, other.retries_in_flight),
+            (&mut self.history_checks, other.history_checks),
+            (&mut self.reads_checked, other.reads_checked),
+            (&mut self.disk.failed_writes, other.disk.failed_writes),
+            (&mut self.disk.failed_syncs, other.disk.failed_syncs),
+            (&mut self.disk.power_cuts, other.disk.power_cuts),
+        ];
+        for (total, count) in counts {
+            *total += count;
+        }
+    }
+}
+
 /// An invariant that did not hold.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Violation {

@@ -16,18 +16,14 @@ fn a_healthy_cloud_keeps_every_invariant() {
 
 #[test]
 fn fixed_seeds_keep_every_invariant_under_faults() {
-    let (mut restarts, mut failed, mut shared, mut retried, mut histories) = (0, 0, 0, 0, 0);
-    let mut node_crashes = 0;
+    let mut all = simulation::Report::default();
     for seed in 1..=4 {
         let report = passes(Config::new(seed, 1_500));
-        restarts += report.restarts;
-        failed += report.failed;
-        shared += report.shared_commits;
-        retried += report.retries_in_flight;
-        histories += report.history_checks;
-        node_crashes += report.node_crashes + report.storage_crashes;
         assert!(report.history_checks > report.concurrent_steps && report.reads_checked > 100, "{report:?}");
+        all.add(&report);
     }
+    let (restarts, failed, node_crashes) = (all.restarts, all.failed, all.node_crashes + all.storage_crashes);
+    let (histories, shared, retried) = (all.history_checks, all.shared_commits, all.retries_in_flight);
     assert!(
         restarts > 0 && failed > 0 && node_crashes > 0,
         "faults were injected: {restarts} restarts, {failed} failed requests, {node_crashes} node and storage controller crashes"
