@@ -275,6 +275,15 @@ mod tests {
             assert!(answer.contains("<Code>XAmzContentSHA256Mismatch</Code>"), "{answer}");
             well_formed("the refusal", &answer);
         }
+        // A body too large to be read before s3s: streamed, checked as it
+        // is stored, refused the same way.
+        let large = vec![7u8; 2 << 20];
+        let length = ("content-length".to_owned(), large.len().to_string());
+        let (status, _, answer) =
+            cloud.send("PUT", &format!("/{BUCKET}/{KEY}"), "", vec![wrong.clone(), length], large, true);
+        let answer = String::from_utf8_lossy(&answer);
+        assert_eq!(status, 400, "a streamed body: {answer}");
+        assert!(answer.contains("<Code>XAmzContentSHA256Mismatch</Code>"), "{answer}");
         // No body at all, but a declared one.
         let (status, _, answer) =
             cloud.send("PUT", &format!("/{BUCKET}/{KEY}"), "", vec![wrong], Vec::new(), true);
