@@ -38,6 +38,8 @@ struct Inner {
     fail_next: Option<String>,
     /// Guests defined so far (starts of an existing guest do not count).
     defined: u64,
+    /// Volumes hot-plugged into a guest so far.
+    hot_plugs: u64,
     /// Volumes in each instance's definition (kept while it is stopped).
     volumes: HashMap<InstanceId, BTreeSet<String>>,
 }
@@ -107,6 +109,12 @@ impl SimDriver {
     /// How many times the guest was rebooted (`None`: no such guest).
     pub fn reboots(&self, instance: &InstanceId) -> Option<u32> {
         self.lock().guests.get(instance).map(|g| g.reboots)
+    }
+
+    /// How many volumes were hot-plugged (not given at a guest's start)
+    /// since this driver was made.
+    pub fn hot_plugs(&self) -> u64 {
+        self.lock().hot_plugs
     }
 
     /// How many guests were defined since this driver was made.
@@ -193,6 +201,7 @@ impl HypervisorDriver for SimDriver {
             return Err(DriverError::NoSuchGuest(instance.clone()));
         }
         inner.volumes.entry(instance.clone()).or_default().insert(disk.volume.clone());
+        inner.hot_plugs += 1;
         Ok(())
     }
 

@@ -49,13 +49,18 @@ async fn an_ebs_backed_guest_waits_for_its_root_volume_and_boots_from_it() {
         detach: vec![],
         instances: vec![id.clone()],
     };
-    let mut reports = Vec::new();
-    VolumeSync::new(&*sim).with_root_disks(&roots).apply(&wanted, &mut |r| reports.push(r)).unwrap();
-    assert!(reports.is_empty(), "nothing attached by the loop itself: {reports:?}");
+    let mut first = Vec::new();
+    VolumeSync::new(&*sim).with_root_disks(&roots).apply(&wanted, &mut |r| first.push(r)).unwrap();
     eventually("running", || controller.state(&id) == Some(InstanceState::Running)).await;
     assert_eq!(sim.volumes(&id).unwrap(), vec![volume.to_owned()], "the guest has its root disk");
-    // The loop's next pass finds it in the guest and reports it attached.
+    assert_eq!(sim.hot_plugs(), 0, "the root disk is given at the guest's start, never hot-plugged");
+    // The loop's pass finds it in the guest and reports it attached: the
+    // next one, or this one already if the executor started the guest
+    // between the hand-over and the loop's look at it.
+    let attached = VolumeReport::Attached { instance: id.clone(), volume: volume.into() };
+    assert!(first.is_empty() || first == [attached.clone()], "only the truth is reported: {first:?}");
+    let mut reports = Vec::new();
     VolumeSync::new(&*sim).with_root_disks(&roots).apply(&wanted, &mut |r| reports.push(r)).unwrap();
-    assert_eq!(reports, vec![VolumeReport::Attached { instance: id.clone(), volume: volume.into() }]);
+    assert_eq!(reports, vec![attached]);
     executor.stop().await;
 }
