@@ -132,8 +132,9 @@ pub const RECONCILE_EVERY: Duration = Duration::from_secs(10);
 /// Waits a little, unless the process is stopping.
 async fn pause(stopped: &mut watch::Receiver<bool>) {
     tokio::select! {
-        _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+        biased;
         _ = stopped.changed() => {}
+        _ = tokio::time::sleep(Duration::from_secs(2)) => {}
     }
 }
 
@@ -188,6 +189,7 @@ impl<V: View> Views<V> {
         F: FnOnce(u64) -> BoxFuture<'a, anyhow::Result<V>>,
     {
         let view = tokio::select! {
+            biased;
             view = fetch(self.have) => view,
             _ = stopped.changed() => return None,
         };
@@ -334,12 +336,14 @@ pub async fn run_node_volumes(
             continue;
         };
         let wanted = wanted_volumes(&view);
-        let (driver, roots) = (driver.clone(), roots.clone());
-        let applied = tokio::task::spawn_blocking(move || {
+        // On the blocking pool for a blocking driver (libvirt); in line for
+        // the simulated one, so that a simulated node runs in one order.
+        let roots = roots.clone();
+        let applied = node_executor::driver_call(driver.clone(), move |driver| {
             let mut reports = Vec::new();
-            let sync = VolumeSync::new(&*driver).with_root_disks(&roots);
+            let sync = VolumeSync::new(driver).with_root_disks(&roots);
             let result = sync.apply(&wanted, &mut |r| reports.push(r));
-            (reports, result)
+            Ok((reports, result))
         })
         .await;
         let Ok((reports, result)) = applied else {

@@ -13,7 +13,7 @@ use crate::report::Reporter;
 use crate::scrub::Scrub;
 use crate::source::{LocalSource, RecordSource, SourceError};
 use crate::volumes::RootDisks;
-use crate::worker::{Context, Worker, WorkerExit};
+use crate::worker::{Clock, Context, Worker, WorkerExit, wall_clock};
 use domain::{InstanceId, NodeId, ZoneName};
 use eventlog::{EventLog, ReadError};
 use std::collections::{HashMap, HashSet};
@@ -68,6 +68,7 @@ pub struct NodeExecutor {
     driver: Arc<dyn HypervisorDriver>,
     reporter: Arc<dyn Reporter>,
     root_disks: Option<Arc<RootDisks>>,
+    clock: Clock,
 }
 
 impl NodeExecutor {
@@ -76,13 +77,20 @@ impl NodeExecutor {
         driver: Arc<dyn HypervisorDriver>,
         reporter: Arc<dyn Reporter>,
     ) -> Self {
-        NodeExecutor { config, driver, reporter, root_disks: None }
+        NodeExecutor { config, driver, reporter, root_disks: None, clock: wall_clock() }
     }
 
     /// EBS-backed guests start once their root volume's disk is in `roots`
     /// (the node's volume loop fills it); without it they cannot start.
     pub fn with_root_disks(mut self, roots: Arc<RootDisks>) -> Self {
         self.root_disks = Some(roots);
+        self
+    }
+
+    /// Reports carry the time `clock` reads when the outcome was seen (the
+    /// wall clock unless told; the simulator's clock in a simulation).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
         self
     }
 
@@ -111,7 +119,7 @@ impl NodeExecutor {
         mut source: Box<dyn RecordSource>,
         shutdown: watch::Receiver<bool>,
     ) -> Result<(), ExecutorError> {
-        let NodeExecutor { config, driver, reporter, root_disks } = self;
+        let NodeExecutor { config, driver, reporter, root_disks, clock } = self;
         let ctx = Arc::new(Context {
             node: config.node.clone(),
             zone: config.zone,
@@ -122,6 +130,7 @@ impl NodeExecutor {
             reporter,
             scrub: Scrub::new(driver.private_dirs()),
             root_disks,
+            clock,
         });
         let span = tracing::Span::current();
         let (source, fold, work) = tokio::task::spawn_blocking(move || {
@@ -211,6 +220,9 @@ fn reconcile(fold: &Fold, driver: &dyn HypervisorDriver) -> Result<Vec<InstanceI
     if destroyed > 0 {
         tracing::info!(destroyed, "destroyed stray guests");
     }
+    // In the order of ids, not of the fold's hash map: workers start in the
+    // same order every time (a seeded simulation replays).
+    work.sort_unstable();
     Ok(work)
 }
 
@@ -272,7 +284,7 @@ impl Live {
         let span = tracing::info_span!("instance", instance = %id, node = %self.ctx.node);
         tokio::spawn(
             async move {
-                match crate::worker::blocking(driver, move |d| d.reboot(&id)).await {
+                match crate::worker::driver_call(driver, move |d| d.reboot(&id)).await {
                     Ok(()) => tracing::info!("the guest rebooted"),
                     Err(e) => tracing::warn!(error = %e, "the guest did not reboot"),
                 }
@@ -298,7 +310,8 @@ impl Live {
                 })
                 .collect())
         };
-        let Ok(down) = crate::worker::blocking(driver, check).await else { return };
+        let Ok(mut down) = crate::worker::driver_call(driver, check).await else { return };
+        down.sort_unstable();
         for id in down {
             if let Some(tracked) = self.fold.get_mut(&id) {
                 // Hand the same target over again: the worker checks the guest.
@@ -372,6 +385,7 @@ impl Live {
         tokio::pin!(grace);
         while !self.workers.is_empty() {
             tokio::select! {
+                biased;
                 _ = &mut grace => {
                     tracing::warn!(left = self.workers.len(), "abandoning instance workers at shutdown");
                     self.workers.abort_all();
@@ -460,6 +474,7 @@ mod tests {
             reporter: reporter.clone(),
             scrub: Scrub::default(),
             root_disks: None,
+            clock: wall_clock(),
         });
         let (stop, shutdown) = watch::channel(false);
         let live = Live { ctx, fold, workers: JoinSet::new(), tasks: HashMap::new(), shutdown };

@@ -37,6 +37,7 @@ pub use report::{ReportError, Reporter};
 pub use sim::SimDriver;
 pub use source::{LocalSource, RecordSource, Records, SourceError};
 pub use volumes::{RootDisks, VolumeReport, VolumeSync, WantedAttachment, WantedVolumes};
+pub use worker::{Clock, driver_call};
 
 #[cfg(test)]
 mod tests;

@@ -17,7 +17,9 @@ use domain::InstanceId;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+// Tokio's clock: a simulation's paused clock, else the monotonic one.
+use tokio::time::Instant;
 
 /// An in-memory hypervisor for tests, benchmarks and `--hypervisor sim`.
 #[derive(Debug)]
@@ -40,6 +42,8 @@ struct Inner {
     defined: u64,
     /// Volumes hot-plugged into a guest so far.
     hot_plugs: u64,
+    /// The next hot-plug fails with this reason.
+    fail_next_attach: Option<String>,
     /// Volumes in each instance's definition (kept while it is stopped).
     volumes: HashMap<InstanceId, BTreeSet<String>>,
 }
@@ -89,10 +93,17 @@ impl SimDriver {
         self.lock().fail_next = Some(reason.into());
     }
 
+    /// The next hot-plug of a volume into an existing guest fails with
+    /// `reason`.
+    pub fn fail_next_attach(&self, reason: impl Into<String>) {
+        self.lock().fail_next_attach = Some(reason.into());
+    }
+
     pub fn clear_failures(&self) {
         let mut inner = self.lock();
         inner.failing.clear();
         inner.fail_next = None;
+        inner.fail_next_attach = None;
     }
 
     /// Marks a guest as crashed, as if its QEMU died; `false` if it does not exist.
@@ -199,6 +210,9 @@ impl HypervisorDriver for SimDriver {
         let mut inner = self.lock();
         if !inner.disks.contains(instance) {
             return Err(DriverError::NoSuchGuest(instance.clone()));
+        }
+        if let Some(reason) = inner.fail_next_attach.take() {
+            return Err(DriverError::Hypervisor(reason));
         }
         inner.volumes.entry(instance.clone()).or_default().insert(disk.volume.clone());
         inner.hot_plugs += 1;

@@ -42,6 +42,16 @@ pub(crate) struct Context {
     pub scrub: Scrub,
     /// The root disks of EBS-backed guests, once exported.
     pub root_disks: Option<Arc<RootDisks>>,
+    /// The time reports carry (the wall clock, or the simulator's).
+    pub clock: Clock,
+}
+
+/// Reads the time reports carry, in milliseconds since the Unix epoch.
+pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+
+/// The wall clock.
+pub(crate) fn wall_clock() -> Clock {
+    Arc::new(now)
 }
 
 /// How long an EBS-backed guest waits for its root volume to be made and
@@ -186,13 +196,16 @@ impl Worker {
                 return Err(self.fail_launch(why, restart).await);
             }
             tracing::debug!(%volume, "waiting for the root volume");
+            // Biased (here and below): of several ready at once, the same
+            // one is taken every time, so that a seeded simulation replays.
             tokio::select! {
-                _ = changes.changed() => {}
-                _ = tokio::time::sleep(deadline - now) => {}
+                biased;
+                _ = self.shutdown.wait_for(|stop| *stop) => return Err(Flow::Shutdown),
                 changed = self.target.changed() => {
                     return Err(if changed.is_ok() { Flow::Changed } else { Flow::Shutdown });
                 }
-                _ = self.shutdown.wait_for(|stop| *stop) => return Err(Flow::Shutdown),
+                _ = changes.changed() => {}
+                _ = tokio::time::sleep(deadline - now) => {}
             }
         }
     }
@@ -367,7 +380,7 @@ impl Worker {
     /// try: usage is billed from these times.
     async fn report(&mut self, outcome: NodeOutcome) -> Flow {
         let mut backoff = Backoff::new();
-        let seen = now();
+        let seen = (self.ctx.clock)();
         loop {
             let report = NodeReport {
                 node: self.ctx.node.clone(),
@@ -378,6 +391,7 @@ impl Worker {
                 at: seen,
             };
             let result = tokio::select! {
+                biased;
                 result = self.ctx.reporter.report(report) => result,
                 _ = self.shutdown.wait_for(|stop| *stop) => return Flow::Shutdown,
             };
@@ -406,13 +420,14 @@ impl Worker {
     /// Waits `delay`, or less if a newer target or shutdown arrives.
     async fn pause(&mut self, delay: Duration) -> Wake {
         tokio::select! {
-            _ = tokio::time::sleep(delay) => Wake::Elapsed,
+            biased;
+            _ = self.shutdown.wait_for(|stop| *stop) => Wake::Shutdown,
             changed = self.target.changed() => match changed {
                 Ok(()) => Wake::Changed,
                 // The executor is gone.
                 Err(_) => Wake::Shutdown,
             },
-            _ = self.shutdown.wait_for(|stop| *stop) => Wake::Shutdown,
+            _ = tokio::time::sleep(delay) => Wake::Elapsed,
         }
     }
 
@@ -422,13 +437,13 @@ impl Worker {
         T: Send + 'static,
         F: FnOnce(&dyn HypervisorDriver) -> Result<T, DriverError> + Send + 'static,
     {
-        blocking(self.ctx.driver.clone(), f).await
+        driver_call(self.ctx.driver.clone(), f).await
     }
 }
 
 /// Runs a driver call: on the blocking pool when the driver blocks, else
-/// right here. A panic in the driver is a hypervisor error.
-pub(crate) async fn blocking<T, F>(driver: Arc<dyn HypervisorDriver>, f: F) -> Result<T, DriverError>
+/// right here (so that a simulated node runs on one thread, in order). A panic in the driver is a hypervisor error.
+pub async fn driver_call<T, F>(driver: Arc<dyn HypervisorDriver>, f: F) -> Result<T, DriverError>
 where
     T: Send + 'static,
     F: FnOnce(&dyn HypervisorDriver) -> Result<T, DriverError> + Send + 'static,

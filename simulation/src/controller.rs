@@ -28,6 +28,11 @@ impl SimClock {
         api::app::ids::set_simulated_clock(Some(ms));
     }
 
+    /// The time now, in milliseconds since the Unix epoch.
+    pub fn now_ms(&self) -> i64 {
+        self.0.load(Ordering::SeqCst)
+    }
+
     fn for_log(&self) -> Clock {
         let ms = self.0.clone();
         Clock::new(move || ms.load(Ordering::SeqCst).saturating_mul(1000))

@@ -269,7 +269,8 @@ async fn simulate(config: &Config) -> Result<Report, Violation> {
     let zone = ZoneName::parse("sim-1a").expect("a valid zone");
     let controller = Controller::start(disk, dir.path(), rng.r#gen(), &sim_clock, &zone)
         .map_err(|what| Violation { seed: config.seed, step: 0, what })?;
-    let node = node::Node::new(NodeId::from_bits(rng.r#gen()));
+    let node = node::Node::new(NodeId::from_bits(rng.r#gen()), zone.clone(), sim_clock.clone())
+        .map_err(|what| Violation { seed: config.seed, step: 0, what })?;
     let storage = storage::StorageController::new(zone.clone(), config.seed ^ 0x0073_746f_7261_6765);
     let mut sim = Sim {
         config: config.clone(),
@@ -486,53 +487,66 @@ enum Host {
 /// One report of the node or of the storage controller, if one is due.
 async fn host_step(sim: &mut Sim, at: Timestamp, host: Host) -> Result<(), Violation> {
     let app = sim.controller().app.clone();
-    if let Host::Node = host {
-        // The node's executor crashes now and then, and folds the log
-        // again from its beginning; it reads what it has not seen yet.
-        if sim.rng.gen_ratio(1, 200) {
-            sim.node.crash();
-            sim.report.node_crashes += 1;
-        }
-        match sim.node.follow(&app.log) {
-            Ok(()) => {}
-            Err(_) if sim.faulty() => return Ok(()),
-            Err(e) => return Err(sim.violation(format!("the node cannot read the log without a fault: {e}"))),
-        }
-        let models = app.projections.read();
-        sim.node.agrees_with(&models).map_err(|e| sim.violation(e))?;
-    }
-    if let Host::Storage = host {
-        return storage_step(sim, &app).await;
-    }
-    let command = {
-        let models = app.projections.read();
-        match host {
-            Host::Node => sim.node.next_report(&app, &models, &sim.zone, &mut sim.rng, at),
-            _ => None,
-        }
-    };
-    if let Host::Monitor = host {
-        match app.expire_storage(at).await {
+    match host {
+        Host::Node => node_step(sim, &app, at).await,
+        Host::Storage => storage_step(sim, &app).await,
+        Host::Monitor => match app.expire_storage(at).await {
             Ok(expired) => {
                 sim.report.expired += expired as u64;
-                sim.checks.acknowledged(&app).map_err(|e| sim.violation(e))?;
+                sim.checks.acknowledged(&app).map_err(|e| sim.violation(e))
             }
-            Err(_) if sim.faulty() => sim.report.failed += 1,
-            Err(e) => return Err(sim.violation(format!("the storage monitor failed without a fault: {e}"))),
-        }
-        return Ok(());
+            Err(_) if sim.faulty() => {
+                sim.report.failed += 1;
+                Ok(())
+            }
+            Err(e) => Err(sim.violation(format!("the storage monitor failed without a fault: {e}"))),
+        },
     }
-    let Some(command) = command else { return Ok(()) };
+}
+
+/// One step of the node: now and then its process crashes; it reads the
+/// log's new records and the controller's view of its volumes, runs for a
+/// while of its own time (its workers drive the simulated hypervisor), and
+/// one of its reports waiting to go is delivered.
+async fn node_step(sim: &mut Sim, app: &api::app::App, at: Timestamp) -> Result<(), Violation> {
+    if sim.rng.gen_ratio(1, 200) {
+        sim.node.crash();
+        sim.report.node_crashes += 1;
+    }
+    match sim.node.follow(&app.log) {
+        Ok(()) => {}
+        Err(_) if sim.faulty() => return Ok(()),
+        Err(e) => return Err(sim.violation(format!("the node cannot read the log without a fault: {e}"))),
+    }
+    {
+        let models = app.projections.read();
+        sim.node.agrees_with(&models).map_err(|e| sim.violation(e))?;
+        sim.node.hand_volumes(app.node_volumes_of(&models, &sim.node.id));
+    }
+    if sim.rng.gen_ratio(1, 60) {
+        sim.node.fail_next(true);
+    }
+    if sim.rng.gen_ratio(1, 60) {
+        sim.node.fail_next(false);
+    }
+    let time = std::time::Duration::from_millis(sim.rng.gen_range(0..3_000));
+    sim.node.run_for(time).map_err(|e| sim.violation(e))?;
+    let Some(outgoing) = sim.node.take_report(|waiting| sim.rng.gen_range(0..waiting)) else { return Ok(()) };
+    let (command, answer) = outgoing.command(&sim.node.id, at);
     match sim.execute(command, node::principal()).await {
         Ok(()) => {
+            answer(node::Answer::Recorded);
             sim.report.node_reports += 1;
             let app = sim.controller().app.clone();
             sim.checks.acknowledged(&app).map_err(|e| sim.violation(e))?;
         }
         // A late report (the instance or volume moved on) is refused.
-        Err(api::app::ExecuteError::Refused(_)) => {}
-        Err(_) if sim.faulty() => sim.report.failed += 1,
-        Err(e) => return Err(sim.violation(format!("a {host:?} report failed without a fault: {e}"))),
+        Err(api::app::ExecuteError::Refused(why)) => answer(node::Answer::Refused(why.to_string())),
+        Err(e) if sim.faulty() => {
+            sim.report.failed += 1;
+            answer(node::Answer::Unavailable(e.to_string()));
+        }
+        Err(e) => return Err(sim.violation(format!("a node report failed without a fault: {e}"))),
     }
     Ok(())
 }
@@ -743,6 +757,13 @@ async fn settle(sim: &mut Sim) -> Result<(), Violation> {
                 })
         };
         if settled {
+            // What the node's workers and volume loop still do about
+            // changes no report waits for (a guest to destroy once its
+            // instance is gone), they do in a minute of the node's time.
+            sim.node.run_for(std::time::Duration::from_secs(60)).map_err(|e| sim.violation(e))?;
+            let models = app.projections.read();
+            sim.node.hypervisor_agrees(&models).map_err(|e| sim.violation(format!("settled, but {e}")))?;
+            drop(models);
             return sim.checks.rebuild_equals_live(&app).map_err(|e| sim.violation(e));
         }
         let at = sim.tick();

@@ -1,67 +1,246 @@
-//! The simulated node: what a node executor reports about the guests
-//! placed on it, one report at a time, in an order drawn from the seed
-//! (reports arrive late and reordered), and none while it is cut off from
-//! the controller (a partition).
+//! The simulated node: the real node executor (`node_executor`: its
+//! replay and reconciliation, its follow loop and one worker per instance)
+//! and the real volume loop (`controller_link::volume_sync`), driving the
+//! simulated hypervisor (`SimDriver`), on a runtime of their own whose
+//! clock is paused: time moves only when the simulator lets the node run
+//! for a while, from one timer to the next, and every task runs on one
+//! thread in one order, so a seed decides everything they do.
 //!
-//! What is due comes from the node executor's own fold of the log
-//! (`node_executor::view`), which the node follows record by record as the
-//! real one follows its feed, and which starts again from nothing when the
-//! node's executor crashes; after every step its view must agree with the
-//! controller's read models. Which volumes to plug in and unplug comes
-//! from what the controller hands a node (`App::node_volumes`, with each
-//! attachment's grant unsealed). The hypervisor itself is the real-process
-//! tests'.
+//! What the node reads is what the simulator has read from the log for it
+//! (the records up to the head, as the controller's node feed gives them);
+//! what it reports waits in an outbox until the simulator delivers one,
+//! late and in an order drawn from the seed, and none while the node is
+//! cut off from the controller. The reporting worker waits for the answer
+//! as it waits for an HTTP one. Now and then the node's process crashes:
+//! its tasks are dropped wherever they were waiting, its memory (the
+//! records read, the root disks handed over) is lost, and a new executor
+//! replays from the log while the hypervisor's guests stay.
+//!
+//! Beside it the node's own fold of the log (`node_executor::view`, the
+//! fold its executor keeps) is checked after every step against the
+//! controller's read models. The hypervisor is simulated (libvirt and QEMU
+//! are the real-process tests').
 
-use domain::command::{NodeOutcome, NodeReport};
-use domain::volumes::{AttachmentFailure, AttachmentReport, AttachmentState};
-use domain::{Command, InstanceId, InstanceState, NodeId, Principal, VolumeId, ZoneName};
-use eventlog::{EventLog, decode_record};
+use api::app::volumes::{NodeDone, NodeVolumes};
+use controller_link::volume_sync::{BoxFuture, NodeVolumesLink, RECONCILE_EVERY, run_node_volumes};
+use domain::command::NodeReport;
+use domain::volumes::AttachmentState;
+use domain::{Command, InstanceId, InstanceState, NodeId, Principal, Timestamp, VolumeId, ZoneName};
+use eventlog::{EnvelopeRef, EventLog, decode_record};
 use node_executor::view::{NodeView, Placed, Step};
+use node_executor::{
+    ExecutorConfig, ExecutorError, NodeExecutor, RecordSource, Records, ReportError, Reporter, RootDisks,
+    SimDriver, SourceError,
+};
 use projections::ReadModels;
-use rand::Rng;
-use rand::rngs::StdRng;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+use tokio::sync::{oneshot, watch};
+use tokio::task::JoinHandle;
+
+/// How long a simulated guest takes to boot (in the node's time).
+const BOOT: Duration = Duration::from_millis(1_500);
+
+/// A report on its way to the controller, and where its answer goes.
+pub enum Outgoing {
+    Guest(NodeReport, oneshot::Sender<Result<(), ReportError>>),
+    Volume(NodeDone, oneshot::Sender<anyhow::Result<()>>),
+}
+
+/// How a delivered report was answered.
+pub enum Answer {
+    Recorded,
+    Refused(String),
+    /// The controller failed (an injected fault): the node tries again.
+    Unavailable(String),
+}
+
+type Outbox = Arc<Mutex<Vec<Outgoing>>>;
+
+/// The log's records a node's process has read, `(position, bytes)`.
+type Read = Arc<Mutex<Vec<(u64, Arc<[u8]>)>>>;
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The node's process: its executor's and volume loop's tasks.
+struct Process {
+    /// Held while the process runs: dropping it would tell the tasks to
+    /// stop.
+    _stop: watch::Sender<bool>,
+    executor: JoinHandle<Result<(), ExecutorError>>,
+    volumes: JoinHandle<()>,
+    /// What the process has read of the log, and the head it has read to.
+    read: Read,
+    head: watch::Sender<u64>,
+    /// The node's view of its volumes, as the controller last gave it.
+    view: watch::Sender<Option<NodeVolumes>>,
+}
 
 /// The simulated node executor.
 pub struct Node {
     pub id: NodeId,
-    view: NodeView,
+    zone: ZoneName,
+    /// The node's own fold, checked against the read models.
+    fold: NodeView,
+    driver: Arc<SimDriver>,
+    runtime: Option<tokio::runtime::Runtime>,
+    process: Option<Process>,
+    outbox: Outbox,
+    clock: crate::controller::SimClock,
 }
 
 impl Node {
-    pub fn new(id: NodeId) -> Node {
-        let view = NodeView::new(id.clone());
-        Node { id, view }
+    pub fn new(id: NodeId, zone: ZoneName, clock: crate::controller::SimClock) -> Result<Node, String> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .map_err(|e| format!("the node's runtime: {e}"))?;
+        let mut node = Node {
+            fold: NodeView::new(id.clone()),
+            id,
+            zone,
+            driver: Arc::new(SimDriver::new(BOOT)),
+            runtime: Some(runtime),
+            process: None,
+            outbox: Outbox::default(),
+            clock,
+        };
+        node.start();
+        Ok(node)
     }
 
-    /// The executor crashed: it starts again from nothing and folds the
-    /// log from its beginning.
+    fn runtime(&self) -> &tokio::runtime::Runtime {
+        self.runtime.as_ref().expect("the node's runtime lives as long as the node")
+    }
+
+    /// Starts the node's process: an executor replaying what it reads
+    /// from the log, and the volume loop.
+    fn start(&mut self) {
+        let (stop, stopped) = watch::channel(false);
+        let read = Arc::new(Mutex::new(Vec::new()));
+        let (head, heads) = watch::channel(0);
+        let (view, views) = watch::channel(None);
+        let roots = Arc::new(RootDisks::default());
+        let config = ExecutorConfig {
+            node: self.id.clone(),
+            zone: self.zone.clone(),
+            boot_timeout: Duration::from_secs(30),
+            poll_interval: Duration::from_millis(500),
+            stop_timeout: Duration::from_secs(5),
+        };
+        let clock = self.clock.clone();
+        let executor = NodeExecutor::new(config, self.driver.clone(), Arc::new(Mail(self.outbox.clone())))
+            .with_root_disks(roots.clone())
+            .with_clock(Arc::new(move || Timestamp(clock.now_ms())));
+        let source = Feed { read: read.clone(), heads, next: 0 };
+        let executor = self.runtime().spawn(executor.run_from(Box::new(source), stopped.clone()));
+        let link = Arc::new(Link { views, outbox: self.outbox.clone() });
+        let volumes = self.runtime().spawn(run_node_volumes(link, self.driver.clone(), roots, stopped));
+        self.process = Some(Process { _stop: stop, executor, volumes, read, head, view });
+    }
+
+    /// The node's process crashed: its tasks are dropped where they
+    /// waited, its memory is lost, and it starts again (the guests stay;
+    /// reports already sent may still arrive).
     pub fn crash(&mut self) {
-        self.view = NodeView::new(self.id.clone());
+        if let Some(process) = self.process.take() {
+            process.executor.abort();
+            process.volumes.abort();
+        }
+        self.fold = NodeView::new(self.id.clone());
+        self.start();
     }
 
-    /// Folds the log's records it has not seen yet, up to the head.
+    /// Reads the log's records the node has not seen yet, up to the head,
+    /// for its process and its fold.
     pub fn follow(&mut self, log: &EventLog) -> Result<(), eventlog::ReadError> {
+        let Some(process) = &self.process else { return Ok(()) };
         let head = log.head();
-        while self.view.position() < head {
-            let records = log.raw_records(self.view.position() + 1, 1024)?;
+        let mut read = lock(&process.read);
+        let mut from = read.last().map_or(1, |(p, _)| p + 1);
+        while from <= head {
+            let records = log.raw_records(from, 1024)?;
             if records.is_empty() {
                 break;
             }
-            for (position, bytes) in records.iter().filter(|(p, _)| *p <= head) {
-                let envelope = decode_record(*position, bytes).map_err(|e| eventlog::ReadError::Corrupt {
-                    position: *position,
-                    reason: e.to_string(),
-                })?;
-                self.view.apply(&envelope);
+            for (position, bytes) in records.into_iter().filter(|(p, _)| *p <= head) {
+                let envelope = decode_record(position, &bytes)?;
+                if self.fold.position() < position {
+                    self.fold.apply(&envelope);
+                }
+                from = position + 1;
+                read.push((position, bytes));
             }
+        }
+        drop(read);
+        process.head.send_replace(from - 1);
+        Ok(())
+    }
+
+    /// The controller's view of the node's volumes, as its volume loop
+    /// asks for it.
+    pub fn hand_volumes(&self, view: NodeVolumes) {
+        if let Some(process) = &self.process {
+            process.view.send_if_modified(|now| {
+                let changed = now.as_ref().is_none_or(|n| n.position < view.position);
+                if changed {
+                    *now = Some(view);
+                }
+                changed
+            });
+        }
+    }
+
+    /// The hypervisor fails the next guest's start, or the next hot-plug.
+    pub fn fail_next(&self, start: bool) {
+        match start {
+            true => self.driver.fail_next_start("the simulated hypervisor refused the guest"),
+            false => self.driver.fail_next_attach("the simulated hypervisor could not plug the disk in"),
+        }
+    }
+
+    /// Lets the node's process run for `time` of the node's clock: its
+    /// tasks run until none is ready, the clock moves to the next timer,
+    /// and so on. An error if the process stopped (it never should).
+    pub fn run_for(&mut self, time: Duration) -> Result<(), String> {
+        let runtime = self.runtime.as_ref().expect("the node's runtime lives as long as the node");
+        // A thread of its own: the simulator's thread is inside its own
+        // runtime, where another cannot be entered. The simulator waits
+        // for it, so one thread runs at a time.
+        std::thread::scope(|s| s.spawn(|| runtime.block_on(async { tokio::time::sleep(time).await })).join())
+            .map_err(|_| "the node's runtime panicked".to_owned())?;
+        let Some(process) = &mut self.process else { return Ok(()) };
+        if process.volumes.is_finished() {
+            return Err("the node's volume loop stopped".to_owned());
+        }
+        if process.executor.is_finished() {
+            let executor = &mut process.executor;
+            let result = std::thread::scope(|s| s.spawn(|| runtime.block_on(executor)).join());
+            return Err(format!("the node's executor stopped: {result:?}"));
         }
         Ok(())
     }
 
-    /// Its view, caught up to `models`' position, agrees with the read
+    /// The next report on its way, drawn from the outbox by `pick` (of
+    /// the number waiting), if any.
+    pub fn take_report(&self, pick: impl FnOnce(usize) -> usize) -> Option<Outgoing> {
+        let mut outbox = lock(&self.outbox);
+        if outbox.is_empty() {
+            return None;
+        }
+        let index = pick(outbox.len());
+        Some(outbox.swap_remove(index))
+    }
+
+    /// Its fold, caught up to `models`' position, agrees with the read
     /// models on every instance placed on it.
     pub fn agrees_with(&self, models: &ReadModels) -> Result<(), String> {
-        if self.view.position() != models.position {
+        if self.fold.position() != models.position {
             return Ok(());
         }
         let mut expected: Vec<(InstanceId, &'static str)> = models
@@ -73,7 +252,7 @@ impl Node {
             .collect();
         expected.sort();
         let seen: Vec<(InstanceId, &'static str)> =
-            self.view.placed().into_iter().map(|(id, placed)| (id, coarse_placed(placed))).collect();
+            self.fold.placed().into_iter().map(|(id, placed)| (id, coarse_placed(placed))).collect();
         if seen != expected {
             return Err(format!(
                 "at {} the node executor's fold has {seen:?}, the read models {expected:?}",
@@ -83,52 +262,178 @@ impl Node {
         Ok(())
     }
 
-    /// The report of one step, chosen at random among those due: of a
-    /// guest (a launch fails now and then) or of a volume to plug in (which
-    /// fails now and then too) or unplug.
-    pub fn next_report(
-        &self,
-        app: &api::app::App,
-        models: &ReadModels,
-        zone: &ZoneName,
-        rng: &mut StdRng,
-        at: domain::Timestamp,
-    ) -> Option<Command> {
-        let due = self.view.due();
-        let plugs = plugs_due(app, models, &self.id);
-        if due.is_empty() && plugs.is_empty() {
-            return None;
-        }
-        let pick = rng.gen_range(0..due.len() + plugs.len());
-        if pick >= due.len() {
-            let (volume, instance, plug) = plugs[pick - due.len()].clone();
-            let report = AttachmentReport { node: self.id.clone(), instance, volume, at };
-            return Some(match plug {
-                true if rng.gen_ratio(1, 20) => Command::ReportVolumeAttachFailed(AttachmentFailure {
-                    report,
-                    reason: "the simulated hypervisor could not plug the disk in".into(),
-                }),
-                true => Command::ReportVolumeAttached(report),
-                false => Command::ReportVolumeDetached(report),
-            });
-        }
-        let (instance, step) = due[pick].clone();
-        let outcome = match step {
-            Step::Launch { .. } if rng.gen_ratio(1, 20) => {
-                NodeOutcome::LaunchFailed("the simulated hypervisor refused the guest".into())
+    /// Once settled: the simulated hypervisor holds what the log says,
+    /// a guest for each running instance of the node, with exactly the
+    /// volumes attached to it, no guest for a stopped one, neither guest
+    /// nor disk for a terminated one, and nothing the log does not place
+    /// here.
+    pub fn hypervisor_agrees(&self, models: &ReadModels) -> Result<(), String> {
+        use node_executor::HypervisorDriver;
+        let mut guests: std::collections::BTreeSet<InstanceId> =
+            self.driver.list().map_err(|e| e.to_string())?.into_iter().collect();
+        for row in models.instances.rows.values().filter(|row| row.node.as_ref() == Some(&self.id)) {
+            let (id, guest, disk) = (&row.id, guests.remove(&row.id), self.driver.has_disk(&row.id));
+            let wrong = match row.state {
+                InstanceState::Running => !guest,
+                InstanceState::Stopped => guest,
+                InstanceState::Terminated => guest || disk,
+                state => return Err(format!("{id} is still {state:?} once settled")),
+            };
+            if wrong {
+                return Err(format!(
+                    "{id} is {:?}, yet its guest is there: {guest}, its disk: {disk}",
+                    row.state
+                ));
             }
-            Step::Launch { .. } => NodeOutcome::Running,
-            Step::Stop => NodeOutcome::Stopped,
-            Step::Terminate => NodeOutcome::Terminated,
-        };
-        let report =
-            NodeReport { node: self.id.clone(), zone: zone.clone(), instance, attempt: None, outcome, at };
-        Some(Command::from(report))
+            if row.state != InstanceState::Running {
+                continue;
+            }
+            let attached: Vec<String> = models
+                .volumes
+                .volumes
+                .iter()
+                .filter(|(_, v)| {
+                    v.attachment
+                        .as_ref()
+                        .is_some_and(|a| &a.instance == id && a.state == AttachmentState::Attached)
+                })
+                .map(|(volume, _)| volume.to_string())
+                .collect();
+            let plugged = self.driver.volumes(id).map_err(|e| e.to_string())?;
+            if plugged != attached {
+                return Err(format!("{id} has {plugged:?} plugged in, the log {attached:?} attached"));
+            }
+        }
+        if let Some(stray) = guests.first() {
+            return Err(format!("the hypervisor runs {stray}, which the log does not place on the node"));
+        }
+        Ok(())
     }
 
     /// Are any guests or volumes of the node still between two states?
     pub fn settled(&self, app: &api::app::App, models: &ReadModels) -> bool {
-        self.view.due().is_empty() && plugs_due(app, models, &self.id).is_empty()
+        self.fold.due().is_empty() && plugs_due(app, models, &self.id).is_empty()
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        // Not on the simulator's thread, inside its runtime, where a
+        // runtime cannot be dropped.
+        if let Some(runtime) = self.runtime.take() {
+            self.process = None;
+            let _ = std::thread::scope(|s| s.spawn(move || drop(runtime)).join());
+        }
+    }
+}
+
+/// The node's reporter: a report waits in the outbox for the simulator to
+/// deliver it, and its worker for the answer.
+struct Mail(Outbox);
+
+impl Reporter for Mail {
+    fn report(
+        &self,
+        report: NodeReport,
+    ) -> Pin<Box<dyn Future<Output = Result<(), ReportError>> + Send + '_>> {
+        let (answer, answered) = oneshot::channel();
+        lock(&self.0).push(Outgoing::Guest(report, answer));
+        Box::pin(async move {
+            answered.await.unwrap_or_else(|_| Err(ReportError::Unavailable("the report was lost".into())))
+        })
+    }
+}
+
+/// The node's volume loop's link to the controller.
+struct Link {
+    views: watch::Receiver<Option<NodeVolumes>>,
+    outbox: Outbox,
+}
+
+impl NodeVolumesLink for Link {
+    /// A view newer than `have` once there is one, or the last one after
+    /// a while (as the controller's long poll answers).
+    fn view(&self, have: u64) -> BoxFuture<'_, anyhow::Result<NodeVolumes>> {
+        let mut views = self.views.clone();
+        Box::pin(async move {
+            let newer = views.wait_for(|v| v.as_ref().is_some_and(|v| v.position > have));
+            if let Ok(Ok(view)) = tokio::time::timeout(RECONCILE_EVERY, newer).await {
+                return Ok(view.clone().expect("a view"));
+            }
+            views.borrow().clone().ok_or_else(|| anyhow::anyhow!("no view of the node's volumes yet"))
+        })
+    }
+
+    fn report(&self, done: NodeDone) -> BoxFuture<'_, anyhow::Result<()>> {
+        let (answer, answered) = oneshot::channel();
+        lock(&self.outbox).push(Outgoing::Volume(done, answer));
+        Box::pin(
+            async move { answered.await.unwrap_or_else(|_| Err(anyhow::anyhow!("the report was lost"))) },
+        )
+    }
+}
+
+impl Outgoing {
+    /// The command it asks the controller for, and answers it.
+    pub fn command(self, node: &NodeId, at: Timestamp) -> (Command, Box<dyn FnOnce(Answer) + Send>) {
+        match self {
+            Outgoing::Guest(report, answer) => (
+                Command::from(report),
+                Box::new(move |a| {
+                    let _ = answer.send(match a {
+                        Answer::Recorded => Ok(()),
+                        Answer::Refused(why) => Err(ReportError::Refused(why)),
+                        Answer::Unavailable(why) => Err(ReportError::Unavailable(why)),
+                    });
+                }),
+            ),
+            Outgoing::Volume(done, answer) => (
+                done.command(node, at),
+                Box::new(move |a| {
+                    let _ = answer.send(match a {
+                        Answer::Recorded => Ok(()),
+                        Answer::Refused(why) | Answer::Unavailable(why) => Err(anyhow::anyhow!(why)),
+                    });
+                }),
+            ),
+        }
+    }
+}
+
+/// What the node's process has read of the log, replayed and followed.
+struct Feed {
+    read: Read,
+    heads: watch::Receiver<u64>,
+    /// The index in `read` of the next record to give.
+    next: usize,
+}
+
+impl RecordSource for Feed {
+    fn replay(&mut self, visit: &mut dyn FnMut(&EnvelopeRef<'_>)) -> Result<u64, SourceError> {
+        let read = lock(&self.read);
+        let mut last = 0;
+        for (position, bytes) in read.iter() {
+            visit(&decode_record(*position, bytes)?);
+            last = *position;
+        }
+        self.next = read.len();
+        Ok(last)
+    }
+
+    fn next_batch(&mut self) -> Pin<Box<dyn Future<Output = Result<Records, SourceError>> + Send + '_>> {
+        Box::pin(async move {
+            loop {
+                {
+                    let read = lock(&self.read);
+                    if read.len() > self.next {
+                        let batch = read[self.next..].iter().map(|(p, b)| (*p, b.to_vec())).collect();
+                        self.next = read.len();
+                        return Ok(Records::Raw(batch));
+                    }
+                }
+                self.heads.changed().await.map_err(|_| SourceError::Remote("the node stopped".into()))?;
+            }
+        })
     }
 }
 
@@ -155,8 +460,8 @@ fn coarse_placed(placed: Placed) -> &'static str {
 
 /// What the controller hands the node to plug in or unplug
 /// (`App::node_volumes_of`), less what is done: a volume to plug in while
-/// its attachment is still attaching (true), one to unplug (false).
-fn plugs_due(app: &api::app::App, models: &ReadModels, node: &NodeId) -> Vec<(VolumeId, InstanceId, bool)> {
+/// its attachment is still attaching, one to unplug.
+fn plugs_due(app: &api::app::App, models: &ReadModels, node: &NodeId) -> Vec<(VolumeId, InstanceId)> {
     let wanted = app.node_volumes_of(models, node);
     let attaching = |volume: &VolumeId| {
         models
@@ -166,12 +471,9 @@ fn plugs_due(app: &api::app::App, models: &ReadModels, node: &NodeId) -> Vec<(Vo
             .and_then(|row| row.attachment.as_ref())
             .is_some_and(|a| a.state == AttachmentState::Attaching)
     };
-    let plug = wanted
-        .attach
-        .iter()
-        .filter(|a| attaching(&a.volume))
-        .map(|a| (a.volume.clone(), a.instance.clone(), true));
-    let unplug = wanted.detach.iter().map(|(instance, volume)| (volume.clone(), instance.clone(), false));
+    let plug =
+        wanted.attach.iter().filter(|a| attaching(&a.volume)).map(|a| (a.volume.clone(), a.instance.clone()));
+    let unplug = wanted.detach.iter().map(|(instance, volume)| (volume.clone(), instance.clone()));
     plug.chain(unplug).collect()
 }
 
