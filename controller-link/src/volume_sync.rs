@@ -237,24 +237,34 @@ async fn controller_loop<D: StorageDriver>(
         };
         let wanted = wanted(&view);
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        let applying = tokio::task::spawn_blocking(move || {
+        let blocks = reconciler.driver().blocks();
+        let apply = move || {
             let result = reconciler.apply(&wanted, &mut |report| {
                 let _ = tx.send(report);
             });
             (reconciler, result)
-        });
+        };
+        // On the blocking pool for a blocking store; in line for the
+        // simulated one, so that a simulated machine runs in one order.
+        let applying = match blocks {
+            true => Err(tokio::task::spawn_blocking(apply)),
+            false => Ok(apply()),
+        };
         // Reports are recorded as they come (a snapshot's progress while it is taken).
         while let Some(report) = rx.recv().await {
             if let Some(done) = storage_done(report) {
                 record(&done, link.report(done.clone())).await;
             }
         }
-        let (back, result) = match applying.await {
+        let (back, result) = match applying {
             Ok(done) => done,
-            Err(e) => {
-                tracing::error!(error = %e, "the storage controller's reconciler panicked; stopping it");
-                return;
-            }
+            Err(pool) => match pool.await {
+                Ok(done) => done,
+                Err(e) => {
+                    tracing::error!(error = %e, "the storage controller's reconciler panicked; stopping it");
+                    return;
+                }
+            },
         };
         reconciler = back;
         match result {

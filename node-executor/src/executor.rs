@@ -133,7 +133,8 @@ impl NodeExecutor {
             clock,
         });
         let span = tracing::Span::current();
-        let (source, fold, work) = tokio::task::spawn_blocking(move || {
+        let blocks = source.blocks() || driver.blocks();
+        let start = move || {
             span.in_scope(|| -> Result<_, ExecutorError> {
                 let started = std::time::Instant::now();
                 let (fold, last) = replay(&mut *source, config.node)?;
@@ -152,9 +153,15 @@ impl NodeExecutor {
                 );
                 Ok((source, fold, work))
             })
-        })
-        .await
-        .map_err(|e| ExecutorError::Replay(e.to_string()))??;
+        };
+        // On the blocking pool, unless neither the source nor the driver
+        // blocks (a simulated node: in line, so that it runs in one order).
+        let (source, fold, work) = match blocks {
+            true => tokio::task::spawn_blocking(start)
+                .await
+                .map_err(|e| ExecutorError::Replay(e.to_string()))??,
+            false => start()?,
+        };
 
         let mut live = Live { ctx, fold, workers: JoinSet::new(), tasks: HashMap::new(), shutdown };
         for id in &work {

@@ -53,6 +53,13 @@ impl Records {
 
 /// A stream of stored records: replayed up to the head once, then followed.
 pub trait RecordSource: Send + 'static {
+    /// Does the replay block on I/O? A blocking one (a log on disk, a
+    /// feed over the network) runs on the blocking thread pool; the others
+    /// in line (a simulated node's records, so that it runs in one order).
+    fn blocks(&self) -> bool {
+        true
+    }
+
     /// Visits every record (that concerns this node) up to the head as it
     /// is now, in order; following then continues after them. Blocking:
     /// called on the blocking pool. Returns the last position read.

@@ -23,6 +23,7 @@ mod concurrent;
 mod controller;
 mod history;
 mod invariants;
+mod machine;
 mod node;
 mod reads;
 mod storage;
@@ -271,7 +272,8 @@ async fn simulate(config: &Config) -> Result<Report, Violation> {
         .map_err(|what| Violation { seed: config.seed, step: 0, what })?;
     let node = node::Node::new(NodeId::from_bits(rng.r#gen()), zone.clone(), sim_clock.clone())
         .map_err(|what| Violation { seed: config.seed, step: 0, what })?;
-    let storage = storage::StorageController::new(zone.clone(), config.seed ^ 0x0073_746f_7261_6765);
+    let storage = storage::StorageController::new(zone.clone(), config.seed ^ 0x0073_746f_7261_6765)
+        .map_err(|what| Violation { seed: config.seed, step: 0, what })?;
     let mut sim = Sim {
         config: config.clone(),
         rng,
@@ -554,7 +556,7 @@ async fn node_step(sim: &mut Sim, app: &api::app::App, at: Timestamp) -> Result<
 /// One step of the storage controller: a crash, its view applied, or one
 /// of its reports delivered.
 async fn storage_step(sim: &mut Sim, app: &api::app::App) -> Result<(), Violation> {
-    let step = {
+    {
         let models = app.projections.read();
         // Every volume the log holds as made is on the store.
         let zone = sim.storage.zone();
@@ -564,23 +566,28 @@ async fn storage_step(sim: &mut Sim, app: &api::app::App) -> Result<(), Violatio
         if let Some((id, _)) = made.clone().find(|(id, _)| !sim.storage.holds(id.as_str())) {
             return Err(sim.violation(format!("{id} is made as the log says, but not on the store")));
         }
-        sim.storage.step(app, &models, &mut sim.rng).map_err(|e| sim.violation(e))?
-    };
-    let done = match step {
-        storage::Step::Report(done) => done,
-        storage::Step::Crashed => {
-            sim.report.storage_crashes += 1;
-            return Ok(());
-        }
-        storage::Step::Idle | storage::Step::Applied => return Ok(()),
+        sim.storage.hand_view(app.storage_view_of(&models, zone));
+    }
+    if sim.rng.gen_ratio(1, 200) {
+        sim.storage.crash();
+        sim.report.storage_crashes += 1;
+    }
+    let time = std::time::Duration::from_millis(sim.rng.gen_range(0..3_000));
+    sim.storage.run_for(time).map_err(|e| sim.violation(e))?;
+    let Some((done, answer)) = sim.storage.take_report(|waiting| sim.rng.gen_range(0..waiting)) else {
+        return Ok(());
     };
     let zone = sim.storage.zone().clone();
     match app.record_storage(&zone, done).await {
         Ok(()) => {
+            let _ = answer.send(Ok(()));
             sim.report.storage_reports += 1;
             sim.checks.acknowledged(app).map_err(|e| sim.violation(e))?;
         }
-        Err(_) if sim.faulty() => sim.report.failed += 1,
+        Err(e) if sim.faulty() => {
+            sim.report.failed += 1;
+            let _ = answer.send(Err(anyhow::anyhow!("{e}")));
+        }
         Err(e) => return Err(sim.violation(format!("a storage report failed without a fault: {e}"))),
     }
     Ok(())

@@ -21,6 +21,7 @@
 //! controller's read models. The hypervisor is simulated (libvirt and QEMU
 //! are the real-process tests').
 
+use crate::machine::Machine;
 use api::app::volumes::{NodeDone, NodeVolumes};
 use controller_link::volume_sync::{BoxFuture, NodeVolumesLink, RECONCILE_EVERY, run_node_volumes};
 use domain::command::NodeReport;
@@ -87,7 +88,7 @@ pub struct Node {
     /// The node's own fold, checked against the read models.
     fold: NodeView,
     driver: Arc<SimDriver>,
-    runtime: Option<tokio::runtime::Runtime>,
+    machine: Machine,
     process: Option<Process>,
     outbox: Outbox,
     clock: crate::controller::SimClock,
@@ -95,27 +96,18 @@ pub struct Node {
 
 impl Node {
     pub fn new(id: NodeId, zone: ZoneName, clock: crate::controller::SimClock) -> Result<Node, String> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .start_paused(true)
-            .build()
-            .map_err(|e| format!("the node's runtime: {e}"))?;
         let mut node = Node {
             fold: NodeView::new(id.clone()),
             id,
             zone,
             driver: Arc::new(SimDriver::new(BOOT)),
-            runtime: Some(runtime),
+            machine: Machine::new()?,
             process: None,
             outbox: Outbox::default(),
             clock,
         };
         node.start();
         Ok(node)
-    }
-
-    fn runtime(&self) -> &tokio::runtime::Runtime {
-        self.runtime.as_ref().expect("the node's runtime lives as long as the node")
     }
 
     /// Starts the node's process: an executor replaying what it reads
@@ -138,9 +130,9 @@ impl Node {
             .with_root_disks(roots.clone())
             .with_clock(Arc::new(move || Timestamp(clock.now_ms())));
         let source = Feed { read: read.clone(), heads, next: 0 };
-        let executor = self.runtime().spawn(executor.run_from(Box::new(source), stopped.clone()));
+        let executor = self.machine.spawn(executor.run_from(Box::new(source), stopped.clone()));
         let link = Arc::new(Link { views, outbox: self.outbox.clone() });
-        let volumes = self.runtime().spawn(run_node_volumes(link, self.driver.clone(), roots, stopped));
+        let volumes = self.machine.spawn(run_node_volumes(link, self.driver.clone(), roots, stopped));
         self.process = Some(Process { _stop: stop, executor, volumes, read, head, view });
     }
 
@@ -204,23 +196,16 @@ impl Node {
         }
     }
 
-    /// Lets the node's process run for `time` of the node's clock: its
-    /// tasks run until none is ready, the clock moves to the next timer,
-    /// and so on. An error if the process stopped (it never should).
+    /// Lets the node's process run for `time` of the node's clock; an
+    /// error if it stopped (it never should).
     pub fn run_for(&mut self, time: Duration) -> Result<(), String> {
-        let runtime = self.runtime.as_ref().expect("the node's runtime lives as long as the node");
-        // A thread of its own: the simulator's thread is inside its own
-        // runtime, where another cannot be entered. The simulator waits
-        // for it, so one thread runs at a time.
-        std::thread::scope(|s| s.spawn(|| runtime.block_on(async { tokio::time::sleep(time).await })).join())
-            .map_err(|_| "the node's runtime panicked".to_owned())?;
+        self.machine.run_for(time)?;
         let Some(process) = &mut self.process else { return Ok(()) };
         if process.volumes.is_finished() {
             return Err("the node's volume loop stopped".to_owned());
         }
         if process.executor.is_finished() {
-            let executor = &mut process.executor;
-            let result = std::thread::scope(|s| s.spawn(|| runtime.block_on(executor)).join());
+            let result = self.machine.block_on(&mut process.executor)?;
             return Err(format!("the node's executor stopped: {result:?}"));
         }
         Ok(())
@@ -316,17 +301,6 @@ impl Node {
     }
 }
 
-impl Drop for Node {
-    fn drop(&mut self) {
-        // Not on the simulator's thread, inside its runtime, where a
-        // runtime cannot be dropped.
-        if let Some(runtime) = self.runtime.take() {
-            self.process = None;
-            let _ = std::thread::scope(|s| s.spawn(move || drop(runtime)).join());
-        }
-    }
-}
-
 /// The node's reporter: a report waits in the outbox for the simulator to
 /// deliver it, and its worker for the answer.
 struct Mail(Outbox);
@@ -409,6 +383,10 @@ struct Feed {
 }
 
 impl RecordSource for Feed {
+    fn blocks(&self) -> bool {
+        false
+    }
+
     fn replay(&mut self, visit: &mut dyn FnMut(&EnvelopeRef<'_>)) -> Result<u64, SourceError> {
         let read = lock(&self.read);
         let mut last = 0;

@@ -1,25 +1,30 @@
-//! The simulated storage controller: the storage controller's own
-//! reconciler (`storage::Reconciler`) over a simulated store, fed the
-//! controller's view of its zone (`App::storage_view_of`, turned into what
-//! the reconciler wants by `controller_link::volume_sync::wanted`, as the
-//! real one's loop does). What it did goes into a queue of reports
-//! (`volume_sync::storage_done`), delivered one at a time, late and now
-//! and then out of order, through `App::record_storage`, and none while it
-//! is cut off from the controller. It crashes now and then: its memory
-//! (what it granted, what it took) and its undelivered reports are lost,
-//! its store is not. The store fails a volume's making now and then.
-//! Files, tgt and chunks are the real-process tests'.
+//! The simulated storage controller: the storage controller's own loop
+//! (`controller_link::volume_sync::run_controller`, with its reconciler
+//! `storage::Reconciler`) over a simulated store, on a simulated machine
+//! of its own (`machine.rs`: a paused clock, one order), fed the
+//! controller's view of its zone (`App::storage_view_of`) as the real
+//! one's link gives it. What it did waits in an outbox, its loop waiting
+//! for the answer, until the simulator delivers it through
+//! `App::record_storage`, late, and never while it is cut off from the
+//! controller. It crashes now and then: its tasks are dropped wherever
+//! they wait and its memory (what it granted, what it took) is lost, its
+//! store is not. The store fails a volume's making now and then. Files,
+//! tgt and chunks are the real-process tests'.
 
-use api::app::volumes::StorageDone;
+use crate::machine::Machine;
+use api::app::volumes::{StorageDone, StorageView};
+use controller_link::volume_sync::{BoxFuture, RECONCILE_EVERY, StorageLink, run_controller};
 use domain::ZoneName;
 use domain::volumes::{AttachmentState, SnapshotState, VolumeState};
 use projections::ReadModels;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 use storage::chunks::ChunkId;
-use storage::{Export, Grant, Inventory, Reconciler, SimStorage, StorageDriver, StorageError, Taken};
+use storage::{Export, Grant, Inventory, SimStorage, StorageDriver, StorageError, Taken};
+use tokio::sync::{oneshot, watch};
+use tokio::task::JoinHandle;
 
 /// The simulated store: `SimStorage`'s bookkeeping (kept across crashes),
 /// whose making of a volume fails one time in twenty, drawn from its own
@@ -39,6 +44,10 @@ impl Store {
 impl StorageDriver for Store {
     fn name(&self) -> &str {
         self.inner.name()
+    }
+
+    fn blocks(&self) -> bool {
+        self.inner.blocks()
     }
 
     fn portal(&self) -> String {
@@ -88,73 +97,135 @@ impl StorageDriver for Store {
     }
 }
 
+/// A report on its way to the controller, and where its answer goes.
+pub type Letter = (StorageDone, oneshot::Sender<anyhow::Result<()>>);
+
+type Outbox = Arc<Mutex<Vec<Letter>>>;
+
+/// The storage controller's process: its loop, and the view it is given.
+struct Process {
+    /// Held while the process runs: dropping it would tell the loop to stop.
+    _stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+    view: watch::Sender<Option<StorageView>>,
+}
+
 /// The zone's storage controller.
 pub struct StorageController {
     zone: ZoneName,
     store: Store,
-    reconciler: Reconciler<Store>,
-    /// Reports made and not delivered yet.
-    queue: VecDeque<StorageDone>,
-}
-
-/// What one step of the storage controller came to.
-pub enum Step {
-    /// Nothing to do.
-    Idle,
-    /// It applied the controller's view (and queued what it did).
-    Applied,
-    /// It crashed and started again.
-    Crashed,
-    /// A report to deliver.
-    Report(StorageDone),
+    machine: Machine,
+    process: Option<Process>,
+    outbox: Outbox,
 }
 
 impl StorageController {
-    pub fn new(zone: ZoneName, seed: u64) -> StorageController {
+    pub fn new(zone: ZoneName, seed: u64) -> Result<StorageController, String> {
         let store = Store {
             inner: Arc::new(SimStorage::new()),
             rng: Arc::new(Mutex::new(StdRng::seed_from_u64(seed))),
         };
-        let reconciler = Reconciler::new(store.clone());
-        StorageController { zone, store, reconciler, queue: VecDeque::new() }
+        let mut controller = StorageController {
+            zone,
+            store,
+            machine: Machine::new()?,
+            process: None,
+            outbox: Outbox::default(),
+        };
+        controller.start();
+        Ok(controller)
+    }
+
+    fn start(&mut self) {
+        let (stop, stopped) = watch::channel(false);
+        let (view, views) = watch::channel(None);
+        let link = Arc::new(Link { views, outbox: self.outbox.clone() });
+        let task = self.machine.spawn(run_controller(link, self.store.clone(), stopped));
+        self.process = Some(Process { _stop: stop, task, view });
     }
 
     pub fn zone(&self) -> &ZoneName {
         &self.zone
     }
 
-    /// One step: crash now and then; else deliver a queued report (the
-    /// oldest mostly, another now and then), or, with none queued, apply
-    /// the controller's view.
-    pub fn step(
-        &mut self,
-        app: &api::app::App,
-        models: &ReadModels,
-        rng: &mut StdRng,
-    ) -> Result<Step, String> {
-        if rng.gen_ratio(1, 200) {
-            self.reconciler = Reconciler::new(self.store.clone());
-            self.queue.clear();
-            return Ok(Step::Crashed);
+    /// It crashed: its loop is dropped where it waited, its memory lost,
+    /// and it starts again on the same store (reports already sent may
+    /// still arrive).
+    pub fn crash(&mut self) {
+        if let Some(process) = self.process.take() {
+            process.task.abort();
         }
-        if !self.queue.is_empty() {
-            let at = if rng.gen_ratio(1, 4) { rng.gen_range(0..self.queue.len()) } else { 0 };
-            return Ok(self.queue.remove(at).map_or(Step::Idle, Step::Report));
+        self.start();
+    }
+
+    /// The controller's view of the zone, as the loop asks for it.
+    pub fn hand_view(&self, view: StorageView) {
+        if let Some(process) = &self.process {
+            process.view.send_if_modified(|now| {
+                let changed = now.as_ref().is_none_or(|n| n.position < view.position);
+                if changed {
+                    *now = Some(view);
+                }
+                changed
+            });
         }
-        let view = app.storage_view_of(models, &self.zone);
-        let wanted = controller_link::volume_sync::wanted(&view);
-        let mut made = Vec::new();
-        self.reconciler
-            .apply(&wanted, &mut |report| made.push(report))
-            .map_err(|e| format!("the storage controller's reconciler failed: {e}"))?;
-        self.queue.extend(made.into_iter().filter_map(controller_link::volume_sync::storage_done));
-        Ok(if self.queue.is_empty() { Step::Idle } else { Step::Applied })
+    }
+
+    /// Lets it run for `time` of its clock; an error if its loop stopped.
+    pub fn run_for(&mut self, time: Duration) -> Result<(), String> {
+        self.machine.run_for(time)?;
+        match &self.process {
+            Some(process) if process.task.is_finished() => {
+                Err("the storage controller's loop stopped".into())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The next report on its way, drawn from the outbox by `pick` (of
+    /// the number waiting), if any.
+    pub fn take_report(&self, pick: impl FnOnce(usize) -> usize) -> Option<Letter> {
+        let mut outbox = self.outbox.lock().unwrap_or_else(PoisonError::into_inner);
+        if outbox.is_empty() {
+            return None;
+        }
+        let index = pick(outbox.len());
+        Some(outbox.swap_remove(index))
     }
 
     /// Volumes on the store, for the invariants: every one the log holds
     /// as made is there.
     pub fn holds(&self, volume: &str) -> bool {
         self.store.inner.inventory().is_ok_and(|i| i.volumes.iter().any(|(v, _)| v == volume))
+    }
+}
+
+/// The storage controller's link to the controller.
+struct Link {
+    views: watch::Receiver<Option<StorageView>>,
+    outbox: Outbox,
+}
+
+impl StorageLink for Link {
+    /// A view newer than `have` once there is one, or the last one after
+    /// a while (as the controller's long poll answers).
+    fn view(&self, have: u64) -> BoxFuture<'_, anyhow::Result<StorageView>> {
+        let mut views = self.views.clone();
+        Box::pin(async move {
+            let newer = views.wait_for(|v| v.as_ref().is_some_and(|v| v.position > have));
+            if let Ok(Ok(view)) = tokio::time::timeout(RECONCILE_EVERY, newer).await {
+                return Ok(view.clone().expect("a view"));
+            }
+            views.borrow().clone().ok_or_else(|| anyhow::anyhow!("no view of the zone yet"))
+        })
+    }
+
+    fn report(&self, done: StorageDone) -> BoxFuture<'_, anyhow::Result<()>> {
+        let (answer, answered) = oneshot::channel();
+        self.outbox.lock().unwrap_or_else(PoisonError::into_inner).push((done, answer));
+        Box::pin(
+            async move { answered.await.unwrap_or_else(|_| Err(anyhow::anyhow!("the report was lost"))) },
+        )
     }
 }
 

@@ -54,6 +54,12 @@ pub trait StorageDriver: Send + Sync + 'static {
     /// Short name for logs: `"tgt"`, `"sim"`.
     fn name(&self) -> &str;
 
+    /// Do calls block on I/O? A blocking store (tgt, files) is worked on
+    /// the blocking thread pool; the others in line.
+    fn blocks(&self) -> bool {
+        true
+    }
+
     /// The address initiators reach this store at (`HOST:PORT`).
     fn portal(&self) -> String;
 

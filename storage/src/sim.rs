@@ -42,6 +42,10 @@ impl SimStorage {
 }
 
 impl StorageDriver for SimStorage {
+    fn blocks(&self) -> bool {
+        false
+    }
+
     fn name(&self) -> &str {
         "sim"
     }
