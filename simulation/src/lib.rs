@@ -1,23 +1,27 @@
 //! Yukari's deterministic simulator (issue 13, part 1): the controller —
 //! the real decide loop, event log, read models and EC2 endpoint — on a
-//! simulated disk, a simulated node, and clients of several accounts, all
-//! in one thread, driven by one seed: the same seed gives the same
-//! requests, answers and log, so a failing seed replays exactly.
+//! simulated disk; a node — the real node executor and volume loop on the
+//! simulated hypervisor — and a storage controller — its real loop and
+//! reconciler on a simulated store — each on a simulated machine whose
+//! clock moves only when the simulator lets it run (`machine.rs`); and
+//! clients of several accounts, some with several requests in flight
+//! (`concurrent.rs`). One seed drives it all: the same seed gives the
+//! same requests, answers and log, so a failing seed replays exactly.
 //!
 //! Faults drawn from the seed: power cuts at any disk operation (the
 //! controller restarts on what the disk kept, torn writes included),
-//! failing writes and syncs, a full disk, a node cut off from the
-//! controller (its reports wait) and reports arriving late and
-//! reordered. After every step the invariants in `invariants.rs` are
-//! checked; the first one broken ends the run with a [`Violation`].
+//! failing writes and syncs, a full disk, the node and the storage
+//! controller crashing wherever their tasks wait, cut off from the
+//! controller (their reports wait), their reports arriving late and
+//! reordered, the hypervisor failing starts and hot-plugs, the store
+//! failing to make volumes. After every step the invariants in
+//! `invariants.rs` are checked; the first one broken ends the run with a
+//! [`Violation`].
 //!
 //! Not simulated here, and kept in the real-process tests: libvirt and
-//! QEMU, tgt and iSCSI, HTTP and signatures (requests enter after
-//! authentication, as the console's do), concurrent clients (requests go
-//! one at a time, so that a seed decides the log's order), and volume
-//! attachments (they carry fresh CHAP secrets). Volumes and snapshots are
-//! made, restored and deleted, with a simulated storage controller that
-//! reports from the read models as the simulated node does.
+//! QEMU, tgt and iSCSI, files and chunks, HTTP and signatures (requests
+//! enter after authentication, as the console's do), and the wire between
+//! the hosts (their links hand views and reports over in memory).
 
 mod concurrent;
 mod controller;
@@ -71,8 +75,9 @@ pub struct Report {
     pub node_reports: u64,
     /// Reports of the simulated storage controller.
     pub storage_reports: u64,
-    /// Crashes of the node's executor (its fold starts again) and of the
-    /// storage controller (its memory and undelivered reports lost).
+    /// Crashes of the node's process (executor and volume loop: their
+    /// tasks dropped where they waited, their memory lost, the guests kept)
+    /// and of the storage controller's (likewise, its store kept).
     pub node_crashes: u64,
     pub storage_crashes: u64,
     /// Volumes and snapshots the storage monitor found past their deadline.
@@ -737,7 +742,8 @@ fn learn(known: &mut workload::Known, request: &workload::Request, xml: &str) ->
     Ok(())
 }
 
-/// Faults stop; the node reports until no instance is between states.
+/// Faults stop; the node and the storage controller run until nothing is
+/// between states, and the hypervisor holds what the log says.
 async fn settle(sim: &mut Sim) -> Result<(), Violation> {
     let disk = sim.controller().disk.clone();
     disk.set_rates(FaultRates::default());
