@@ -27,6 +27,7 @@ mod concurrent;
 mod controller;
 mod history;
 mod invariants;
+mod links;
 mod machine;
 mod node;
 mod reads;

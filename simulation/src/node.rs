@@ -21,9 +21,10 @@
 //! controller's read models. The hypervisor is simulated (libvirt and QEMU
 //! are the real-process tests').
 
+use crate::links::{self, Views};
 use crate::machine::Machine;
 use api::app::volumes::{NodeDone, NodeVolumes};
-use controller_link::volume_sync::{BoxFuture, NodeVolumesLink, RECONCILE_EVERY, run_node_volumes};
+use controller_link::volume_sync::{BoxFuture, NodeVolumesLink, run_node_volumes};
 use domain::command::NodeReport;
 use domain::volumes::AttachmentState;
 use domain::{Command, InstanceId, InstanceState, NodeId, Principal, Timestamp, VolumeId, ZoneName};
@@ -58,7 +59,7 @@ pub enum Answer {
     Unavailable(String),
 }
 
-type Outbox = Arc<Mutex<Vec<Outgoing>>>;
+type Outbox = links::Outbox<Outgoing>;
 
 /// The log's records a node's process has read, `(position, bytes)`.
 type Read = Arc<Mutex<Vec<(u64, Arc<[u8]>)>>>;
@@ -78,7 +79,7 @@ struct Process {
     read: Read,
     head: watch::Sender<u64>,
     /// The node's view of its volumes, as the controller last gave it.
-    view: watch::Sender<Option<NodeVolumes>>,
+    views: Views<NodeVolumes>,
 }
 
 /// The simulated node executor.
@@ -116,7 +117,7 @@ impl Node {
         let (stop, stopped) = watch::channel(false);
         let read = Arc::new(Mutex::new(Vec::new()));
         let (head, heads) = watch::channel(0);
-        let (view, views) = watch::channel(None);
+        let (views, handed) = Views::new();
         let roots = Arc::new(RootDisks::default());
         let config = ExecutorConfig {
             node: self.id.clone(),
@@ -131,9 +132,9 @@ impl Node {
             .with_clock(Arc::new(move || Timestamp(clock.now_ms())));
         let source = Feed { read: read.clone(), heads, next: 0 };
         let executor = self.machine.spawn(executor.run_from(Box::new(source), stopped.clone()));
-        let link = Arc::new(Link { views, outbox: self.outbox.clone() });
+        let link = Arc::new(Link { views: handed, outbox: self.outbox.clone() });
         let volumes = self.machine.spawn(run_node_volumes(link, self.driver.clone(), roots, stopped));
-        self.process = Some(Process { _stop: stop, executor, volumes, read, head, view });
+        self.process = Some(Process { _stop: stop, executor, volumes, read, head, views });
     }
 
     /// The node's process crashed: its tasks are dropped where they
@@ -178,13 +179,7 @@ impl Node {
     /// asks for it.
     pub fn hand_volumes(&self, view: NodeVolumes) {
         if let Some(process) = &self.process {
-            process.view.send_if_modified(|now| {
-                let changed = now.as_ref().is_none_or(|n| n.position < view.position);
-                if changed {
-                    *now = Some(view);
-                }
-                changed
-            });
+            process.views.hand(view);
         }
     }
 
@@ -214,12 +209,7 @@ impl Node {
     /// The next report on its way, drawn from the outbox by `pick` (of
     /// the number waiting), if any.
     pub fn take_report(&self, pick: impl FnOnce(usize) -> usize) -> Option<Outgoing> {
-        let mut outbox = lock(&self.outbox);
-        if outbox.is_empty() {
-            return None;
-        }
-        let index = pick(outbox.len());
-        Some(outbox.swap_remove(index))
+        self.outbox.take(pick)
     }
 
     /// Its fold, caught up to `models`' position, agrees with the read
@@ -311,10 +301,8 @@ impl Reporter for Mail {
         report: NodeReport,
     ) -> Pin<Box<dyn Future<Output = Result<(), ReportError>> + Send + '_>> {
         let (answer, answered) = oneshot::channel();
-        lock(&self.0).push(Outgoing::Guest(report, answer));
-        Box::pin(async move {
-            answered.await.unwrap_or_else(|_| Err(ReportError::Unavailable("the report was lost".into())))
-        })
+        self.0.push(Outgoing::Guest(report, answer));
+        Box::pin(links::answer(answered, || Err(ReportError::Unavailable("the report was lost".into()))))
     }
 }
 
@@ -325,25 +313,14 @@ struct Link {
 }
 
 impl NodeVolumesLink for Link {
-    /// A view newer than `have` once there is one, or the last one after
-    /// a while (as the controller's long poll answers).
     fn view(&self, have: u64) -> BoxFuture<'_, anyhow::Result<NodeVolumes>> {
-        let mut views = self.views.clone();
-        Box::pin(async move {
-            let newer = views.wait_for(|v| v.as_ref().is_some_and(|v| v.position > have));
-            if let Ok(Ok(view)) = tokio::time::timeout(RECONCILE_EVERY, newer).await {
-                return Ok(view.clone().expect("a view"));
-            }
-            views.borrow().clone().ok_or_else(|| anyhow::anyhow!("no view of the node's volumes yet"))
-        })
+        Box::pin(links::next_view(self.views.clone(), have))
     }
 
     fn report(&self, done: NodeDone) -> BoxFuture<'_, anyhow::Result<()>> {
         let (answer, answered) = oneshot::channel();
-        lock(&self.outbox).push(Outgoing::Volume(done, answer));
-        Box::pin(
-            async move { answered.await.unwrap_or_else(|_| Err(anyhow::anyhow!("the report was lost"))) },
-        )
+        self.outbox.push(Outgoing::Volume(done, answer));
+        Box::pin(links::answer(answered, || Err(anyhow::anyhow!("the report was lost"))))
     }
 }
 

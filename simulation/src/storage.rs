@@ -11,15 +11,16 @@
 //! store is not. The store fails a volume's making now and then. Files,
 //! tgt and chunks are the real-process tests'.
 
+use crate::links::{self, Views};
 use crate::machine::Machine;
 use api::app::volumes::{StorageDone, StorageView};
-use controller_link::volume_sync::{BoxFuture, RECONCILE_EVERY, StorageLink, run_controller};
+use controller_link::volume_sync::{BoxFuture, StorageLink, run_controller};
 use domain::ZoneName;
 use domain::volumes::{AttachmentState, SnapshotState, VolumeState};
 use projections::ReadModels;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use storage::chunks::ChunkId;
 use storage::{Export, Grant, Inventory, SimStorage, StorageDriver, StorageError, Taken};
@@ -100,14 +101,14 @@ impl StorageDriver for Store {
 /// A report on its way to the controller, and where its answer goes.
 pub type Letter = (StorageDone, oneshot::Sender<anyhow::Result<()>>);
 
-type Outbox = Arc<Mutex<Vec<Letter>>>;
+type Outbox = links::Outbox<Letter>;
 
 /// The storage controller's process: its loop, and the view it is given.
 struct Process {
     /// Held while the process runs: dropping it would tell the loop to stop.
     _stop: watch::Sender<bool>,
     task: JoinHandle<()>,
-    view: watch::Sender<Option<StorageView>>,
+    views: Views<StorageView>,
 }
 
 /// The zone's storage controller.
@@ -138,10 +139,10 @@ impl StorageController {
 
     fn start(&mut self) {
         let (stop, stopped) = watch::channel(false);
-        let (view, views) = watch::channel(None);
-        let link = Arc::new(Link { views, outbox: self.outbox.clone() });
+        let (views, handed) = Views::new();
+        let link = Arc::new(Link { views: handed, outbox: self.outbox.clone() });
         let task = self.machine.spawn(run_controller(link, self.store.clone(), stopped));
-        self.process = Some(Process { _stop: stop, task, view });
+        self.process = Some(Process { _stop: stop, task, views });
     }
 
     pub fn zone(&self) -> &ZoneName {
@@ -161,13 +162,7 @@ impl StorageController {
     /// The controller's view of the zone, as the loop asks for it.
     pub fn hand_view(&self, view: StorageView) {
         if let Some(process) = &self.process {
-            process.view.send_if_modified(|now| {
-                let changed = now.as_ref().is_none_or(|n| n.position < view.position);
-                if changed {
-                    *now = Some(view);
-                }
-                changed
-            });
+            process.views.hand(view);
         }
     }
 
@@ -185,12 +180,7 @@ impl StorageController {
     /// The next report on its way, drawn from the outbox by `pick` (of
     /// the number waiting), if any.
     pub fn take_report(&self, pick: impl FnOnce(usize) -> usize) -> Option<Letter> {
-        let mut outbox = self.outbox.lock().unwrap_or_else(PoisonError::into_inner);
-        if outbox.is_empty() {
-            return None;
-        }
-        let index = pick(outbox.len());
-        Some(outbox.swap_remove(index))
+        self.outbox.take(pick)
     }
 
     /// Volumes on the store, for the invariants: every one the log holds
@@ -207,25 +197,14 @@ struct Link {
 }
 
 impl StorageLink for Link {
-    /// A view newer than `have` once there is one, or the last one after
-    /// a while (as the controller's long poll answers).
     fn view(&self, have: u64) -> BoxFuture<'_, anyhow::Result<StorageView>> {
-        let mut views = self.views.clone();
-        Box::pin(async move {
-            let newer = views.wait_for(|v| v.as_ref().is_some_and(|v| v.position > have));
-            if let Ok(Ok(view)) = tokio::time::timeout(RECONCILE_EVERY, newer).await {
-                return Ok(view.clone().expect("a view"));
-            }
-            views.borrow().clone().ok_or_else(|| anyhow::anyhow!("no view of the zone yet"))
-        })
+        Box::pin(links::next_view(self.views.clone(), have))
     }
 
     fn report(&self, done: StorageDone) -> BoxFuture<'_, anyhow::Result<()>> {
         let (answer, answered) = oneshot::channel();
-        self.outbox.lock().unwrap_or_else(PoisonError::into_inner).push((done, answer));
-        Box::pin(
-            async move { answered.await.unwrap_or_else(|_| Err(anyhow::anyhow!("the report was lost"))) },
-        )
+        self.outbox.push((done, answer));
+        Box::pin(links::answer(answered, || Err(anyhow::anyhow!("the report was lost"))))
     }
 }
 
