@@ -365,7 +365,10 @@ pub async fn run_node_volumes(
         }
         match result {
             Ok(removed) if !removed.is_empty() => {
-                tracing::warn!(?removed, "unplugged volume disks the log does not name (left by a crash)")
+                tracing::warn!(
+                    ?removed,
+                    "unplugged volume disks the log does not name (left by a crash or a forced detach)"
+                )
             }
             Ok(_) => {}
             Err(e) => {

@@ -44,8 +44,11 @@ impl ReadModels {
         let event = Event::decode(envelope.event_type, envelope.schema, envelope.payload)
             .map_err(|source| ProjectionError::Decode { position: envelope.position, source })?;
         self.apply_event(envelope.stream, event, envelope.recorded_at);
-        let tags = &mut self.tags;
-        self.instances.expire(envelope.recorded_at, |gone| tags.forget(gone.as_str()));
+        let (tags, volumes) = (&mut self.tags, &mut self.volumes);
+        self.instances.expire(envelope.recorded_at, |gone| {
+            tags.forget(gone.as_str());
+            volumes.by_instance.remove(gone);
+        });
         self.position = envelope.position;
         Ok(())
     }

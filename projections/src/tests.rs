@@ -235,6 +235,22 @@ impl World {
         driven.apply_to(&mut self.streams);
     }
 
+    /// Appends `event` to `instance`'s stream as it is (no decision).
+    fn append(&mut self, instance: &InstanceId, event: Event) {
+        let stream = StreamId::instance(instance).to_string();
+        let version = self.records.iter().filter(|r| r.stream == stream).count() as u64 + 1;
+        self.records.push(eventlog::RecordedEvent {
+            position: self.records.len() as u64 + 1,
+            stream,
+            version,
+            event_type: event.type_name().into(),
+            schema: event.schema(),
+            recorded_at: self.clock,
+            metadata: Metadata::default(),
+            payload: event.encode(),
+        });
+    }
+
     fn fresh(&mut self) -> u128 {
         self.ids += 1;
         self.ids
@@ -765,6 +781,39 @@ fn a_terminated_instance_leaves_the_read_models_an_hour_after_it_ended() {
     let path = dir.path().join("snap");
     save_snapshot(&path, &models).unwrap();
     assert_eq!(load_snapshot(&path).unwrap().unwrap(), models);
+}
+
+/// Seed 1023 of the simulator: a forced detach left the volume's disk
+/// plugged in the guest, because the node's view stopped naming the
+/// instance once its last device was released, and the node only unplugs
+/// stray disks of the instances its view names.
+#[test]
+fn an_instance_that_had_a_volume_stays_listed_until_it_leaves_the_read_models() {
+    let mut world = World::new();
+    world.play(&Op::Run { account: 0, min: 1, max: 1, token: None, group: None });
+    world.play(&Op::Report { pick: 0, outcome: 0 });
+    let id = world.instances[0].1.clone();
+    let volume = VolumeId::from_bits(9);
+    let device = "/dev/sdf".to_owned();
+    use domain::event::{InstanceDeviceClaimed, InstanceDeviceReleased};
+    let claimed = InstanceDeviceClaimed { device: device.clone(), volume: volume.clone(), at: Timestamp(20) };
+    world.append(&id, claimed.into());
+    let fold = |world: &World| {
+        let mut models = ReadModels::default();
+        apply_all(&mut models, &world.records);
+        models
+    };
+    let devices = |models: &ReadModels| models.volumes.by_instance.get(&id).cloned();
+    assert_eq!(devices(&fold(&world)), Some([(device.clone(), volume.clone())].into()));
+    world.append(&id, InstanceDeviceReleased { device, volume, at: Timestamp(30) }.into());
+    assert_eq!(devices(&fold(&world)), Some(Default::default()), "listed, with no device");
+    // Terminated, it is listed while it is shown, and goes with it.
+    world.play(&Op::Change { account: 0, picks: vec![0], request: 0 });
+    world.play(&Op::Report { pick: 0, outcome: 1 });
+    assert_eq!(devices(&fold(&world)), Some(Default::default()));
+    world.clock += crate::TERMINATED_VISIBLE_US;
+    world.play(&Op::CreateAccount(1));
+    assert_eq!(devices(&fold(&world)), None);
 }
 
 #[test]

@@ -20,7 +20,9 @@ pub struct VolumesView {
     pub storage: BTreeMap<ZoneName, StorageRow>,
     /// Volumes by account, for DescribeVolumes.
     pub by_account: BTreeMap<AccountId, BTreeSet<VolumeId>>,
-    /// Volumes by instance (device → volume), for DescribeInstances.
+    /// Volumes by instance (device → volume), for DescribeInstances and
+    /// the nodes. An instance that had a volume stays here (its devices
+    /// maybe none) until it leaves the read models.
     pub by_instance: BTreeMap<InstanceId, BTreeMap<String, VolumeId>>,
 }
 
@@ -323,13 +325,14 @@ impl VolumesView {
                 self.by_instance.entry(id).or_default().insert(e.device, e.volume);
             }
             Event::InstanceDeviceReleased(e) => {
-                if let Some(devices) = self.by_instance.get_mut(&id) {
-                    if devices.get(&e.device) == Some(&e.volume) {
-                        devices.remove(&e.device);
-                    }
-                    if devices.is_empty() {
-                        self.by_instance.remove(&id);
-                    }
+                // An instance that had volumes stays listed, without
+                // devices, until it leaves the read models: its node keeps
+                // looking at its guest's disks, so that one a forced
+                // detach left plugged in is unplugged (seed 1023).
+                if let Some(devices) = self.by_instance.get_mut(&id)
+                    && devices.get(&e.device) == Some(&e.volume)
+                {
+                    devices.remove(&e.device);
                 }
             }
             _ => {}

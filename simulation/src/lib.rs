@@ -773,10 +773,18 @@ async fn settle(sim: &mut Sim) -> Result<(), Violation> {
         if settled {
             // What the node's workers and volume loop still do about
             // changes no report waits for (a guest to destroy once its
-            // instance is gone), they do in a minute of the node's time.
+            // instance is gone, a disk to unplug once its attachment is
+            // gone), they do in a minute of the node's time, given the
+            // last view of its volumes.
+            sim.node.hand_volumes(app.node_volumes_of(&app.projections.read(), &sim.node.id));
             sim.node.run_for(std::time::Duration::from_secs(60)).map_err(|e| sim.violation(e))?;
             let models = app.projections.read();
-            sim.node.hypervisor_agrees(&models).map_err(|e| sim.violation(format!("settled, but {e}")))?;
+            if let Err(e) = sim.node.hypervisor_agrees(&models) {
+                if std::env::var_os("SIM_DUMP").is_some() {
+                    invariants::digest(&app.log).map_err(|e| sim.violation(e))?;
+                }
+                return Err(sim.violation(format!("settled, but {e}")));
+            }
             drop(models);
             return sim.checks.rebuild_equals_live(&app).map_err(|e| sim.violation(e));
         }

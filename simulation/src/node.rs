@@ -276,7 +276,14 @@ impl Node {
                 .collect();
             let plugged = self.driver.volumes(id).map_err(|e| e.to_string())?;
             if plugged != attached {
-                return Err(format!("{id} has {plugged:?} plugged in, the log {attached:?} attached"));
+                let rows: Vec<_> = plugged
+                    .iter()
+                    .filter_map(|v| VolumeId::parse(v).ok())
+                    .map(|v| (models.volumes.volumes.get(&v).map(|r| (r.state, r.attachment.clone())), v))
+                    .collect();
+                return Err(format!(
+                    "{id} has {plugged:?} plugged in, the log {attached:?} attached (the log's volumes plugged in: {rows:?})"
+                ));
             }
         }
         if let Some(stray) = guests.first() {
