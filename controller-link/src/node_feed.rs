@@ -95,6 +95,20 @@ impl RecordSource for RemoteFeed {
             Ok(Records::Raw(page.records))
         })
     }
+
+    fn history(
+        &mut self,
+        stream: String,
+        to: u64,
+    ) -> Pin<Box<dyn Future<Output = Result<Records, SourceError>> + Send + '_>> {
+        Box::pin(async move {
+            let client = &self.client;
+            let records = retrying("an instance's history", || client.node_history(&stream, to))
+                .await
+                .map_err(|e| SourceError::Remote(e.to_string()))?;
+            Ok(Records::Raw(records))
+        })
+    }
 }
 
 /// The embedded node's record source (the node of `yukari up`, in the
@@ -149,6 +163,14 @@ impl RecordSource for LocalFeed {
             }
             Ok(records)
         })
+    }
+
+    fn history(
+        &mut self,
+        stream: String,
+        to: u64,
+    ) -> Pin<Box<dyn Future<Output = Result<Records, SourceError>> + Send + '_>> {
+        Box::pin(node_executor::history_in(self.app.log.clone(), stream, to))
     }
 }
 

@@ -134,34 +134,32 @@ impl NodeExecutor {
         });
         let span = tracing::Span::current();
         let blocks = source.blocks() || driver.blocks();
-        let start = move || {
-            span.in_scope(|| -> Result<_, ExecutorError> {
-                let started = std::time::Instant::now();
-                let (fold, last) = replay(&mut *source, config.node)?;
-                let replayed = started.elapsed();
-                let work = reconcile(&fold, &*driver).map_err(|source| ExecutorError::Reconcile {
-                    driver: driver.name().to_owned(),
-                    source,
-                })?;
-                tracing::info!(
-                    position = last,
-                    placed = fold.len(),
-                    to_converge = work.len(),
-                    ?replayed,
-                    reconciled = ?started.elapsed() - replayed,
-                    "replayed the log and reconciled the hypervisor"
-                );
-                Ok((source, fold, work))
-            })
-        };
-        // On the blocking pool, unless neither the source nor the driver
-        // blocks (a simulated node: in line, so that it runs in one order).
-        let (source, fold, work) = match blocks {
-            true => tokio::task::spawn_blocking(start)
-                .await
-                .map_err(|e| ExecutorError::Replay(e.to_string()))??,
-            false => start()?,
-        };
+        let started = std::time::Instant::now();
+        let node = config.node;
+        let replayed = off_thread(blocks, move || {
+            let (fold, last) = span.in_scope(|| replay(&mut *source, node))?;
+            Ok((source, fold, last))
+        });
+        let (mut source, mut fold, last) = replayed.await?;
+        // Before reconciling: an adopted instance's guest is not a stray.
+        adopt_missing(&mut *source, &mut fold, last).await?;
+        let replayed = started.elapsed();
+        let span = tracing::Span::current();
+        let reconciled = off_thread(blocks, move || {
+            let work = span
+                .in_scope(|| reconcile(&fold, &*driver))
+                .map_err(|source| ExecutorError::Reconcile { driver: driver.name().to_owned(), source })?;
+            Ok((fold, work))
+        });
+        let (fold, work) = reconciled.await?;
+        tracing::info!(
+            position = last,
+            placed = fold.len(),
+            to_converge = work.len(),
+            ?replayed,
+            reconciled = ?started.elapsed() - replayed,
+            "replayed the log and reconciled the hypervisor"
+        );
 
         let mut live = Live { ctx, fold, workers: JoinSet::new(), tasks: HashMap::new(), shutdown };
         for id in &work {
@@ -176,6 +174,34 @@ impl NodeExecutor {
         tracing::info!("node executor stopped");
         result
     }
+}
+
+/// Runs `work` on the blocking pool, unless nothing it uses `blocks` (a
+/// simulated node: in line, so that it runs in one order).
+async fn off_thread<T, F>(blocks: bool, work: F) -> Result<T, ExecutorError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, ExecutorError> + Send + 'static,
+{
+    match blocks {
+        true => tokio::task::spawn_blocking(work).await.map_err(|e| ExecutorError::Replay(e.to_string()))?,
+        false => work(),
+    }
+}
+
+/// Adopts the instances placed on this node after a life on another
+/// (their streams read again up to `to`); returns those to act on.
+async fn adopt_missing(
+    source: &mut dyn RecordSource,
+    fold: &mut Fold,
+    to: u64,
+) -> Result<Vec<InstanceId>, ExecutorError> {
+    let mut adopted = Vec::new();
+    for id in fold.take_missing() {
+        let history = source.history(domain::StreamId::instance(&id).to_string(), to).await?;
+        adopted.extend(fold.adopt(&id, &history)?);
+    }
+    Ok(adopted)
 }
 
 /// Folds the whole log; instances already terminated are dropped as the
@@ -271,10 +297,16 @@ impl Live {
                     }
                 }
             };
+            let mut last = None;
             for envelope in batch.iter() {
-                if let Some(id) = self.fold.apply_ref(&envelope?) {
+                let envelope = envelope?;
+                last = Some(envelope.position);
+                if let Some(id) = self.fold.apply_ref(&envelope) {
                     changed.push(id);
                 }
+            }
+            if let Some(last) = last {
+                changed.extend(adopt_missing(&mut *source, &mut self.fold, last).await?);
             }
             for id in changed.drain(..) {
                 self.dispatch(&id);

@@ -8,11 +8,12 @@
 //! so memory follows the live instances of this node, not the log.
 
 use crate::driver::GuestSpec;
+use crate::source::Records;
 use crate::worker::Target;
 use domain::{
     Aggregate, Event, InstanceAttribute, InstanceId, InstanceState, NodeId, ParsedStream, StreamKind,
 };
-use eventlog::EnvelopeRef;
+use eventlog::{EnvelopeRef, ReadError};
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
@@ -102,11 +103,15 @@ pub(crate) struct Fold {
     instances: HashMap<InstanceId, Tracked>,
     /// Running instances of ours asked to reboot since the last `take_reboots`.
     reboots: Vec<InstanceId>,
+    /// Instances placed on this node after a life on another (a stopped
+    /// instance started where there is room): the fold dropped them, so
+    /// their streams must be read again and adopted (see [`Fold::adopt`]).
+    missing: Vec<InstanceId>,
 }
 
 impl Fold {
     pub(crate) fn new(node: NodeId) -> Self {
-        Fold { node, instances: HashMap::new(), reboots: Vec::new() }
+        Fold { node, instances: HashMap::new(), reboots: Vec::new(), missing: Vec::new() }
     }
 
     pub(crate) fn apply_ref(&mut self, e: &EnvelopeRef<'_>) -> Option<InstanceId> {
@@ -133,8 +138,18 @@ impl Fold {
         };
         let known = self.instances.contains_key(&id);
         // Only a request makes an instance known; other events of unknown
-        // instances (placed elsewhere, or dealt with) are not even decoded.
+        // instances (placed elsewhere, or dealt with) are not even decoded,
+        // but for a placement here: an instance that lived on another node
+        // is to be adopted.
         if !known && event_type != "InstanceRequested" {
+            if event_type == "InstancePlaced"
+                && let Ok(Event::InstancePlaced(placed)) = Event::decode(event_type, schema, payload)
+                && placed.node == self.node
+                && !self.missing.contains(&id)
+            {
+                tracing::info!(position, instance = %id, "an instance that lived on another node is placed here");
+                self.missing.push(id);
+            }
             return None;
         }
         let event = match Event::decode(event_type, schema, payload) {
@@ -144,6 +159,51 @@ impl Fold {
                 return None;
             }
         };
+        self.evolve(id, event, false)
+    }
+
+    /// Instances placed here after a life on another node, since the last
+    /// call: their streams are to be [adopted](Fold::adopt).
+    pub(crate) fn take_missing(&mut self) -> Vec<InstanceId> {
+        std::mem::take(&mut self.missing)
+    }
+
+    /// Folds the whole stream of `id` (its records up to now, in order),
+    /// an instance placed here after a life on another node, as if it had
+    /// always been followed. Returns it if it is ours to act on.
+    pub(crate) fn adopt(
+        &mut self,
+        id: &InstanceId,
+        records: &Records,
+    ) -> Result<Option<InstanceId>, ReadError> {
+        self.instances.remove(id);
+        let stream = domain::StreamId::instance(id);
+        let mut changed = None;
+        for envelope in records.iter() {
+            let envelope = envelope?;
+            if envelope.stream != stream.as_str() {
+                continue;
+            }
+            let event = match Event::decode(envelope.event_type, envelope.schema, envelope.payload) {
+                Ok(event) => event,
+                Err(e) => {
+                    tracing::warn!(position = envelope.position, instance = %id, error = %e, "skipping an event this executor cannot read");
+                    continue;
+                }
+            };
+            changed = self.evolve(id.clone(), event, true).or(changed);
+        }
+        if self.instances.get(id).is_some_and(|t| t.desired.is_none()) {
+            self.instances.remove(id);
+            return Ok(None);
+        }
+        Ok(changed)
+    }
+
+    /// Folds one event of instance `id`; `adopting`: its whole stream is
+    /// being folded again, and a placement elsewhere on the way does not
+    /// drop it.
+    fn evolve(&mut self, id: InstanceId, event: Event, adopting: bool) -> Option<InstanceId> {
         let tracked = match (self.instances.get_mut(&id), &event) {
             (Some(t), _) => t,
             (None, Event::InstanceRequested(requested)) => {
@@ -181,7 +241,10 @@ impl Fold {
         if let Event::InstanceAddressed(addressed) = &event {
             Arc::make_mut(&mut tracked.spec).private_address = Some(addressed.private_address.clone());
         }
-        if matches!(event, Event::InstanceRebootRequested(_)) && tracked.desired == Some(Desired::Run) {
+        if matches!(event, Event::InstanceRebootRequested(_))
+            && tracked.desired == Some(Desired::Run)
+            && !adopting
+        {
             self.reboots.push(id.clone());
         }
         let now = match (tracked.desired, desired_of(&tracked.instance, &self.node)) {
@@ -192,7 +255,7 @@ impl Fold {
         let Some(now) = now else {
             // Not placed yet, or placed on another node: not ours to follow.
             let placed_elsewhere = matches!(&tracked.instance, Aggregate::Instance(i) if i.node.is_some());
-            if placed_elsewhere {
+            if placed_elsewhere && !adopting {
                 self.instances.remove(&id);
             }
             return None;

@@ -35,7 +35,7 @@ pub use image_cache::{ImageCache, ImageError, ImageSource};
 pub use libvirt::LibvirtDriver;
 pub use report::{ReportError, Reporter};
 pub use sim::SimDriver;
-pub use source::{LocalSource, RecordSource, Records, SourceError};
+pub use source::{LocalSource, RecordSource, Records, SourceError, history_in};
 pub use volumes::{RootDisks, VolumeReport, VolumeSync, WantedAttachment, WantedVolumes};
 pub use worker::{Clock, driver_call};
 

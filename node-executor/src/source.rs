@@ -69,6 +69,15 @@ pub trait RecordSource: Send + 'static {
     /// source retries an unreachable controller itself and may return an
     /// empty batch (nothing new for this node).
     fn next_batch(&mut self) -> Pin<Box<dyn Future<Output = Result<Records, SourceError>> + Send + '_>>;
+
+    /// Every record of `stream` up to position `to`, in order: the history
+    /// of an instance placed on this node after a life on another, which a
+    /// source that gives only this node's records did not give.
+    fn history(
+        &mut self,
+        stream: String,
+        to: u64,
+    ) -> Pin<Box<dyn Future<Output = Result<Records, SourceError>> + Send + '_>>;
 }
 
 /// The local event log (the embedded node of `yukari up`).
@@ -108,4 +117,20 @@ impl RecordSource for LocalSource {
             Ok(Records::Log(subscription.next_batch().await?))
         })
     }
+
+    fn history(
+        &mut self,
+        stream: String,
+        to: u64,
+    ) -> Pin<Box<dyn Future<Output = Result<Records, SourceError>> + Send + '_>> {
+        Box::pin(history_in(self.log.clone(), stream, to))
+    }
+}
+
+/// Every record of `stream` in `log` up to `to` (read on the blocking pool).
+pub async fn history_in(log: EventLog, stream: String, to: u64) -> Result<Records, SourceError> {
+    let records = tokio::task::spawn_blocking(move || log.raw_stream_records(&[stream], 1, to, usize::MAX))
+        .await
+        .map_err(|e| SourceError::Remote(format!("reading a stream's history: {e}")))??;
+    Ok(Records::Raw(records.into_iter().map(|(p, r)| (p, r.to_vec())).collect()))
 }

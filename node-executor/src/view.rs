@@ -6,8 +6,9 @@
 //! against the controller's read models.
 
 use crate::fold::{Desired, Fold};
+use crate::source::Records;
 use domain::{InstanceId, NodeId};
-use eventlog::EnvelopeRef;
+use eventlog::{EnvelopeRef, ReadError};
 
 /// What the node must do next about an instance, and report once done.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -56,6 +57,22 @@ impl NodeView {
             // worker forgets it once its guest is gone.
             self.fold.forget(&id);
         }
+    }
+
+    /// Instances placed on the node after a life on another since the
+    /// last call: their streams are to be [adopted](NodeView::adopt).
+    pub fn take_missing(&mut self) -> Vec<InstanceId> {
+        self.fold.take_missing()
+    }
+
+    /// Folds the whole stream of `id` (its records so far), an instance
+    /// placed on the node after a life on another, as the executor does.
+    pub fn adopt(&mut self, id: &InstanceId, records: &Records) -> Result<(), ReadError> {
+        self.fold.adopt(id, records)?;
+        if self.fold.get(id).and_then(|t| t.desired) == Some(Desired::Absent) {
+            self.fold.forget(id);
+        }
+        Ok(())
     }
 
     /// Every instance placed on the node, sorted by id, with what it should

@@ -179,7 +179,8 @@ struct Sim {
     sim_clock: controller::SimClock,
     step: u64,
     report: Report,
-    node: node::Node,
+    /// The zone's nodes (two: the scheduler places by round robin).
+    nodes: Vec<node::Node>,
     storage: storage::StorageController,
     zone: ZoneName,
     /// Steps left in a partition between the node and the controller.
@@ -205,6 +206,10 @@ impl Sim {
     fn tick(&mut self) -> Timestamp {
         self.clock += self.rng.gen_range(1..2_000);
         self.sim_clock.set(self.clock);
+        Timestamp(self.clock)
+    }
+
+    fn clock_now(&self) -> Timestamp {
         Timestamp(self.clock)
     }
 
@@ -276,8 +281,12 @@ async fn simulate(config: &Config) -> Result<Report, Violation> {
     let zone = ZoneName::parse("sim-1a").expect("a valid zone");
     let controller = Controller::start(disk, dir.path(), rng.r#gen(), &sim_clock, &zone)
         .map_err(|what| Violation { seed: config.seed, step: 0, what })?;
-    let node = node::Node::new(NodeId::from_bits(rng.r#gen()), zone.clone(), sim_clock.clone())
-        .map_err(|what| Violation { seed: config.seed, step: 0, what })?;
+    let mut nodes = Vec::new();
+    for _ in 0..2 {
+        let node = node::Node::new(NodeId::from_bits(rng.r#gen()), zone.clone(), sim_clock.clone())
+            .map_err(|what| Violation { seed: config.seed, step: 0, what })?;
+        nodes.push(node);
+    }
     let storage = storage::StorageController::new(zone.clone(), config.seed ^ 0x0073_746f_7261_6765)
         .map_err(|what| Violation { seed: config.seed, step: 0, what })?;
     let mut sim = Sim {
@@ -289,7 +298,7 @@ async fn simulate(config: &Config) -> Result<Report, Violation> {
         sim_clock,
         step: 0,
         report: Report { seed: config.seed, ..Report::default() },
-        node,
+        nodes,
         storage,
         zone,
         partition: 0,
@@ -421,16 +430,8 @@ async fn bootstrap(sim: &mut Sim) -> Result<Vec<workload::Known>, Violation> {
     let command = Command::BootstrapCloud(BootstrapCloud {
         region: "sim".to_owned(),
         vm_types: VmType::eucalyptus_defaults(),
-        cluster: AddCluster { zone: sim.zone.clone(), policy: SchedulingPolicy::Greedy, at },
-        node: RegisterNode {
-            node: sim.node.id.clone(),
-            zone: sim.zone.clone(),
-            host: "127.0.0.1".to_owned(),
-            hypervisor: "sim".to_owned(),
-            capacity: Resources { cpus: 8, memory_mib: 8192, disk_gib: 100 },
-            key: None,
-            at,
-        },
+        cluster: AddCluster { zone: sim.zone.clone(), policy: SchedulingPolicy::RoundRobin, at },
+        node: register(sim, 0, at),
         private_cidr: "10.111.0.0/24".to_owned(),
         public_addresses: (1..=6).map(|i| format!("198.51.100.{i}")).collect(),
         admin: CreateAccount {
@@ -449,6 +450,12 @@ async fn bootstrap(sim: &mut Sim) -> Result<Vec<workload::Known>, Violation> {
     });
     let system = Principal::system("bootstrap");
     sim.execute(command, system).await.map_err(|e| sim.violation(format!("bootstrap: {e}")))?;
+    for n in 1..sim.nodes.len() {
+        let command = Command::RegisterNode(register(sim, n, sim.clock_now()));
+        sim.execute(command, controller::admin(&admin))
+            .await
+            .map_err(|e| sim.violation(format!("node {n}: {e}")))?;
+    }
     let storage = ConfigureStorage { zone: sim.zone.clone(), capacity_gib: 40, at: sim.tick() };
     sim.execute(Command::ConfigureStorage(storage), Principal::system("bootstrap"))
         .await
@@ -479,6 +486,19 @@ async fn bootstrap(sim: &mut Sim) -> Result<Vec<workload::Known>, Violation> {
     let app = sim.controller().app.clone();
     sim.checks.after_step(&app, 0, false).map_err(|e| sim.violation(e))?;
     Ok(clients)
+}
+
+/// The `n`th node's registration.
+fn register(sim: &Sim, n: usize, at: Timestamp) -> RegisterNode {
+    RegisterNode {
+        node: sim.nodes[n].id.clone(),
+        zone: sim.zone.clone(),
+        host: format!("127.0.0.{}", n + 1),
+        hypervisor: "sim".to_owned(),
+        capacity: Resources { cpus: 8, memory_mib: 8192, disk_gib: 100 },
+        key: None,
+        at,
+    }
 }
 
 /// The hosts that report to the controller, and the controller's own
@@ -512,35 +532,40 @@ async fn host_step(sim: &mut Sim, at: Timestamp, host: Host) -> Result<(), Viola
     }
 }
 
-/// One step of the node: now and then its process crashes; it reads the
+/// One step of a node: now and then its process crashes; it reads the
 /// log's new records and the controller's view of its volumes, runs for a
 /// while of its own time (its workers drive the simulated hypervisor), and
-/// one of its reports waiting to go is delivered.
+/// one of its reports waiting to go is delivered. Then no guest may be on
+/// two hypervisors, nor on one the log does not place it on.
 async fn node_step(sim: &mut Sim, app: &api::app::App, at: Timestamp) -> Result<(), Violation> {
+    let n = sim.rng.gen_range(0..sim.nodes.len());
     if sim.rng.gen_ratio(1, 200) {
-        sim.node.crash();
+        sim.nodes[n].crash();
         sim.report.node_crashes += 1;
     }
-    match sim.node.follow(&app.log) {
+    match sim.nodes[n].follow(&app.log) {
         Ok(()) => {}
         Err(_) if sim.faulty() => return Ok(()),
         Err(e) => return Err(sim.violation(format!("the node cannot read the log without a fault: {e}"))),
     }
     {
         let models = app.projections.read();
-        sim.node.agrees_with(&models).map_err(|e| sim.violation(e))?;
-        sim.node.hand_volumes(app.node_volumes_of(&models, &sim.node.id));
+        sim.nodes[n].agrees_with(&models).map_err(|e| sim.violation(e))?;
+        sim.nodes[n].hand_volumes(app.node_volumes_of(&models, &sim.nodes[n].id));
     }
     if sim.rng.gen_ratio(1, 60) {
-        sim.node.fail_next(true);
+        sim.nodes[n].fail_next(true);
     }
     if sim.rng.gen_ratio(1, 60) {
-        sim.node.fail_next(false);
+        sim.nodes[n].fail_next(false);
     }
     let time = std::time::Duration::from_millis(sim.rng.gen_range(0..3_000));
-    sim.node.run_for(time).map_err(|e| sim.violation(e))?;
-    let Some(outgoing) = sim.node.take_report(|waiting| sim.rng.gen_range(0..waiting)) else { return Ok(()) };
-    let (command, answer) = outgoing.command(&sim.node.id, at);
+    sim.nodes[n].run_for(time).map_err(|e| sim.violation(e))?;
+    node::guests_where_placed(&sim.nodes, &app.projections.read()).map_err(|e| sim.violation(e))?;
+    let Some(outgoing) = sim.nodes[n].take_report(|waiting| sim.rng.gen_range(0..waiting)) else {
+        return Ok(());
+    };
+    let (command, answer) = outgoing.command(&sim.nodes[n].id, at);
     match sim.execute(command, node::principal()).await {
         Ok(()) => {
             answer(node::Answer::Recorded);
@@ -759,11 +784,20 @@ async fn settle(sim: &mut Sim) -> Result<(), Violation> {
     for _ in 0..100_000 {
         let app = sim.controller().app.clone();
         caught_up(&app).await.map_err(|e| sim.violation(e))?;
-        sim.node.follow(&app.log).map_err(|e| sim.violation(format!("the node cannot read the log: {e}")))?;
+        for node in &mut sim.nodes {
+            let read = node.follow(&app.log);
+            read.map_err(|e| Violation {
+                seed: sim.config.seed,
+                step: sim.step,
+                what: format!("a node cannot read the log: {e}"),
+            })?;
+        }
         let settled = {
             let models = app.projections.read();
-            sim.node.agrees_with(&models).map_err(|e| sim.violation(e))?;
-            sim.node.settled(&app, &models)
+            for node in &sim.nodes {
+                node.agrees_with(&models).map_err(|e| sim.violation(e))?;
+            }
+            sim.nodes.iter().all(|node| node.settled(&app, &models))
                 && storage::settled(&models, &sim.zone)
                 && models.volumes.volumes.values().all(|v| {
                     domain::volumes::volume_deadline(v.state, v.attachment.as_ref().map(|a| a.state), v.since)
@@ -776,10 +810,14 @@ async fn settle(sim: &mut Sim) -> Result<(), Violation> {
             // instance is gone, a disk to unplug once its attachment is
             // gone), they do in a minute of the node's time, given the
             // last view of its volumes.
-            sim.node.hand_volumes(app.node_volumes_of(&app.projections.read(), &sim.node.id));
-            sim.node.run_for(std::time::Duration::from_secs(60)).map_err(|e| sim.violation(e))?;
+            for n in 0..sim.nodes.len() {
+                let view = app.node_volumes_of(&app.projections.read(), &sim.nodes[n].id);
+                sim.nodes[n].hand_volumes(view);
+                sim.nodes[n].run_for(std::time::Duration::from_secs(60)).map_err(|e| sim.violation(e))?;
+            }
             let models = app.projections.read();
-            if let Err(e) = sim.node.hypervisor_agrees(&models) {
+            let agrees = sim.nodes.iter().try_for_each(|node| node.hypervisor_agrees(&models));
+            if let Err(e) = agrees {
                 if std::env::var_os("SIM_DUMP").is_some() {
                     invariants::digest(&app.log).map_err(|e| sim.violation(e))?;
                 }

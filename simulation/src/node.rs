@@ -170,6 +170,9 @@ impl Node {
                 read.push((position, bytes));
             }
         }
+        for id in self.fold.take_missing() {
+            self.fold.adopt(&id, &history(&read, domain::StreamId::instance(&id).as_str(), from - 1))?;
+        }
         drop(read);
         process.head.send_replace(from - 1);
         Ok(())
@@ -366,9 +369,26 @@ struct Feed {
     next: usize,
 }
 
+/// The records of `stream` among those read, up to `to`.
+fn history(read: &[(u64, Arc<[u8]>)], stream: &str, to: u64) -> Records {
+    let records = read.iter().filter(|(position, _)| *position <= to).filter(|(position, bytes)| {
+        decode_record(*position, bytes).is_ok_and(|envelope| envelope.stream == stream)
+    });
+    Records::Raw(records.map(|(position, bytes)| (*position, bytes.to_vec())).collect())
+}
+
 impl RecordSource for Feed {
     fn blocks(&self) -> bool {
         false
+    }
+
+    fn history(
+        &mut self,
+        stream: String,
+        to: u64,
+    ) -> Pin<Box<dyn Future<Output = Result<Records, SourceError>> + Send + '_>> {
+        let records = history(&lock(&self.read), &stream, to);
+        Box::pin(async move { Ok(records) })
     }
 
     fn replay(&mut self, visit: &mut dyn FnMut(&EnvelopeRef<'_>)) -> Result<u64, SourceError> {
@@ -437,6 +457,27 @@ fn plugs_due(app: &api::app::App, models: &ReadModels, node: &NodeId) -> Vec<(Vo
         wanted.attach.iter().filter(|a| attaching(&a.volume)).map(|a| (a.volume.clone(), a.instance.clone()));
     let unplug = wanted.detach.iter().map(|(instance, volume)| (volume.clone(), instance.clone()));
     plug.chain(unplug).collect()
+}
+
+/// No guest is on two nodes' hypervisors, nor on one whose node the log
+/// does not place its instance on (placement never moves).
+pub fn guests_where_placed(nodes: &[Node], models: &ReadModels) -> Result<(), String> {
+    use node_executor::HypervisorDriver;
+    let mut seen: std::collections::BTreeMap<InstanceId, &NodeId> = std::collections::BTreeMap::new();
+    for node in nodes {
+        for guest in node.driver.list().map_err(|e| e.to_string())? {
+            if let Some(other) = seen.insert(guest.clone(), &node.id) {
+                return Err(format!("{guest} has a guest on {other} and on {}", node.id));
+            }
+            let placed = models.instances.get(guest.as_str()).map(|row| row.node.as_ref());
+            if let Some(placed) = placed
+                && placed != Some(&node.id)
+            {
+                return Err(format!("{guest} has a guest on {}, the log places it on {placed:?}", node.id));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Who reports.

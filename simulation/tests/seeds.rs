@@ -19,7 +19,7 @@ fn fixed_seeds_keep_every_invariant_under_faults() {
     let mut all = simulation::Report::default();
     for seed in 1..=4 {
         let report = passes(Config::new(seed, 1_500));
-        assert!(report.history_checks > report.concurrent_steps && report.reads_checked > 100, "{report:?}");
+        assert!(report.history_checks > report.concurrent_steps && report.reads_checked > 50, "{report:?}");
         all.add(&report);
     }
     let (restarts, failed, node_crashes) = (all.restarts, all.failed, all.node_crashes + all.storage_crashes);

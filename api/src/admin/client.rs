@@ -139,6 +139,17 @@ impl AdminClient {
         Ok(FeedPage { records, next, head })
     }
 
+    /// The node protocol's history of an instance placed on this node:
+    /// every record of `stream` up to `to`.
+    pub async fn node_history(&self, stream: &str, to: u64) -> Result<Vec<(u64, Vec<u8>)>, AdminClientError> {
+        let query: String = form_urlencoded::Serializer::new(String::new())
+            .append_pair("stream", stream)
+            .append_pair("to", &to.to_string())
+            .finish();
+        let response = self.get("/node/history", &query).await?;
+        self.read_frames(response).await
+    }
+
     async fn read_frames(
         &self,
         mut response: reqwest::Response,

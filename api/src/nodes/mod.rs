@@ -56,6 +56,7 @@ use std::time::{Duration, SystemTime};
 pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/node/feed", get(feed))
+        .route("/node/history", get(history))
         .route("/node/report", post(report))
         .route("/node/heartbeat", post(heartbeat))
         .route("/node/console", post(console))
@@ -163,6 +164,48 @@ async fn feed(
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
     h.insert("x-yukari-head", HeaderValue::from(app.log.head()));
     h.insert("x-yukari-next", HeaderValue::from(page.next));
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+struct HistoryQuery {
+    stream: String,
+    to: u64,
+}
+
+/// `GET /node/history?stream=instance/ID&to=N`: every record of an
+/// instance's stream up to `N`, for a node the instance is placed on now
+/// (one started there after a life on another node, whose earlier records
+/// the feed gave that other node).
+async fn history(
+    Caller { node, .. }: Caller,
+    State(app): State<Arc<App>>,
+    Query(q): Query<HistoryQuery>,
+) -> Result<Response, Refusal> {
+    let instance = domain::ParsedStream::instance(&q.stream)
+        .ok_or_else(|| Refusal(StatusCode::BAD_REQUEST, "stream: not an instance's stream".into()))?;
+    if !placed_on(&app, &instance, &node) {
+        return Err(Refusal(
+            StatusCode::FORBIDDEN,
+            format!("instance {instance} is not placed on node {node}"),
+        ));
+    }
+    let head = app.log.head();
+    let log = app.log.clone();
+    let records = tokio::task::spawn_blocking(move || {
+        log.raw_stream_records(&[q.stream], 1, q.to.min(head), usize::MAX)
+    })
+    .await
+    .map_err(|e| Refusal(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?
+    .map_err(|e| Refusal(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
+    let mut body = Vec::new();
+    for (position, record) in &records {
+        crate::admin::wire::encode(&mut body, *position, record);
+    }
+    let mut response = (StatusCode::OK, body).into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    h.insert("x-yukari-head", HeaderValue::from(head));
     Ok(response)
 }
 

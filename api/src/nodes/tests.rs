@@ -118,6 +118,28 @@ async fn a_node_reads_and_reports_only_its_own_instances() {
     assert_eq!(status, 200);
     assert!(frames(&feed).is_empty(), "B's feed has records of A's instance");
     assert_eq!(headers["x-yukari-next"].to_str().unwrap(), (head + 1).to_string());
+    // Nor read its history (that of an instance placed on it after a life
+    // elsewhere), which A may.
+    let stream = StreamId::instance(&instance);
+    let history = format!("stream={}&to={head}", stream.as_str().replace('/', "%2F"));
+    let (status, _, text) = call(&c.app, &key_b, "GET", "/node/history", &history, Vec::new()).await;
+    assert_eq!(status, 403, "{}", String::from_utf8_lossy(&text));
+    let (status, _, text) = call(&c.app, &key_a, "GET", "/node/history", &history, Vec::new()).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&text));
+    let kinds: Vec<String> = frames(&text)
+        .iter()
+        .map(|(p, r)| {
+            eventlog::decode_record(*p, r).map(|e| (e.stream == stream.as_str(), e.event_type.to_owned()))
+        })
+        .map(|e| match e.unwrap() {
+            (true, kind) => kind,
+            (false, kind) => panic!("another stream's {kind}"),
+        })
+        .collect();
+    assert_eq!(kinds.first().map(String::as_str), Some("InstanceRequested"), "{kinds:?}");
+    let (status, _, _) =
+        call(&c.app, &key_a, "GET", "/node/history", "stream=volume%2Fvol-1&to=9", Vec::new()).await;
+    assert_eq!(status, 400);
 
     // A reads its instance's stream, reports it, pushes its console.
     let (_, _, feed) = call(&c.app, &key_a, "GET", "/node/feed", "from=1", Vec::new()).await;

@@ -6,6 +6,7 @@
 mod attempts;
 mod ebs_root;
 mod lifecycle;
+mod moved;
 mod restart;
 mod start_failure;
 
