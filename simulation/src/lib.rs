@@ -1,7 +1,8 @@
 //! Yukari's deterministic simulator (issue 13, part 1): the controller —
 //! the real decide loop, event log, read models and EC2 endpoint — on a
-//! simulated disk; a node — the real node executor and volume loop on the
-//! simulated hypervisor — and a storage controller — its real loop and
+//! simulated disk; two nodes — each the real node executor and volume loop
+//! on a simulated hypervisor, placed on by round robin — and a storage
+//! controller — its real loop and
 //! reconciler on a simulated store — each on a simulated machine whose
 //! clock moves only when the simulator lets it run (`machine.rs`); and
 //! clients of several accounts, some with several requests in flight
@@ -10,7 +11,7 @@
 //!
 //! Faults drawn from the seed: power cuts at any disk operation (the
 //! controller restarts on what the disk kept, torn writes included),
-//! failing writes and syncs, a full disk, the node and the storage
+//! failing writes and syncs, a full disk, the nodes and the storage
 //! controller crashing wherever their tasks wait, cut off from the
 //! controller (their reports wait), their reports arriving late and
 //! reordered, the hypervisor failing starts and hot-plugs, the store

@@ -1,4 +1,4 @@
-//! The simulated node: the real node executor (`node_executor`: its
+//! A simulated node (the simulator runs two): the real node executor (`node_executor`: its
 //! replay and reconciliation, its follow loop and one worker per instance)
 //! and the real volume loop (`controller_link::volume_sync`), driving the
 //! simulated hypervisor (`SimDriver`), on a runtime of their own whose
