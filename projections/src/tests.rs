@@ -220,25 +220,13 @@ impl World {
         }
         for append in driven.appends(&self.streams) {
             for (version, event) in (append.expected + 1..).zip(append.events) {
-                self.records.push(eventlog::RecordedEvent {
-                    position: self.records.len() as u64 + 1,
-                    stream: append.stream.to_string(),
-                    version,
-                    event_type: event.type_name().into(),
-                    schema: event.schema(),
-                    recorded_at: self.clock,
-                    metadata: Metadata::default(),
-                    payload: event.encode(),
-                });
+                self.record(append.stream.to_string(), version, &event);
             }
         }
         driven.apply_to(&mut self.streams);
     }
 
-    /// Appends `event` to `instance`'s stream as it is (no decision).
-    fn append(&mut self, instance: &InstanceId, event: Event) {
-        let stream = StreamId::instance(instance).to_string();
-        let version = self.records.iter().filter(|r| r.stream == stream).count() as u64 + 1;
+    fn record(&mut self, stream: String, version: u64, event: &Event) {
         self.records.push(eventlog::RecordedEvent {
             position: self.records.len() as u64 + 1,
             stream,
@@ -249,6 +237,16 @@ impl World {
             metadata: Metadata::default(),
             payload: event.encode(),
         });
+    }
+
+    /// Appends `event` to `instance`'s stream as it is (no decision), and
+    /// folds it into the stream the next decisions read.
+    fn append(&mut self, instance: &InstanceId, event: Event) {
+        let folded = self.streams.entry(StreamId::instance(instance)).or_default();
+        folded.state.evolve(&event);
+        folded.version += 1;
+        let version = folded.version;
+        self.record(StreamId::instance(instance).to_string(), version, &event);
     }
 
     fn fresh(&mut self) -> u128 {
