@@ -220,7 +220,7 @@ impl World {
         }
         for append in driven.appends(&self.streams) {
             for (version, event) in (append.expected + 1..).zip(append.events) {
-                self.record(append.stream.to_string(), version, &event);
+                self.record(append.stream.to_string(), version, event);
             }
         }
         driven.apply_to(&mut self.streams);
