@@ -43,6 +43,10 @@ pub struct InstanceRow {
     pub launched_at: Timestamp,
     pub state_changed_at: Timestamp,
     pub node: Option<NodeId>,
+    /// The nodes it was placed on before `node` (a stopped instance
+    /// started on another node), each once: their feeds still carry its
+    /// placements elsewhere, so that they let its guest go.
+    pub moved_from: Vec<NodeId>,
     pub zone: Option<ZoneName>,
     /// Room held on the node, between CapacityReserved and CapacityReleased.
     pub holds: Option<Resources>,
@@ -90,6 +94,7 @@ impl InstancesView {
                 launched_at: e.at,
                 state_changed_at: e.at,
                 node: None,
+                moved_from: Vec::new(),
                 zone: None,
                 holds: None,
                 key_name: e.key_name,
@@ -124,7 +129,13 @@ impl InstancesView {
         let was_terminated = row.state == InstanceState::Terminated;
         match event {
             Event::InstancePlaced(e) => {
-                row.node = Some(e.node.clone());
+                if let Some(before) = row.node.replace(e.node.clone())
+                    && before != e.node
+                    && !row.moved_from.contains(&before)
+                {
+                    row.moved_from.push(before);
+                }
+                row.moved_from.retain(|n| n != &e.node);
                 row.zone = Some(e.zone.clone());
             }
             Event::InstanceRunning(e) => row.set_state(InstanceState::Running, None, e.at),

@@ -12,7 +12,7 @@ const MAGIC: &[u8; 8] = b"YKSNAP01";
 
 /// Bumped whenever the read models' stored shape changes: an old snapshot
 /// is then rebuilt from the log instead of misread.
-const FORMAT: u32 = 12;
+const FORMAT: u32 = 13;
 
 fn err(path: &Path, reason: impl ToString) -> ProjectionError {
     ProjectionError::Snapshot { path: path.display().to_string(), reason: reason.to_string() }

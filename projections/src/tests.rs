@@ -853,6 +853,7 @@ fn models_row(id: &InstanceId) -> InstanceRow {
         launched_at: Timestamp(0),
         state_changed_at: Timestamp(0),
         node: None,
+        moved_from: Vec::new(),
         zone: None,
         holds: None,
         key_name: None,

@@ -1,5 +1,6 @@
 //! `GET /node/feed?from=N&wait=S`: the stored records of the instances
-//! placed on the calling node, from position `N` (see
+//! placed on the calling node, and the placements elsewhere of those that
+//! were (see [`concerns`]), from position `N` (see
 //! docs/adr/0007-node-protocol.md).
 //!
 //! Two ways to find them, one answer:
@@ -17,9 +18,13 @@
 //!   past the last record sent when the page is full, else `H + 1`.
 //!
 //! Why nothing is skipped: an instance is placed in the same append as its
-//! first record, and placement never moves, so every instance with a record
-//! at or below `H` is known to the read models once they reach `H`; one
-//! placed later has all its records above `H`, hence at or after `next`.
+//! first record, so every instance with a record at or below `H` is known
+//! to the read models once they reach `H`; one placed later has all its
+//! records above `H`, hence at or after `next`. One moved to another node
+//! (started there after a stop) is served as the read models place it when
+//! the page is made: its later records go to its new node, which reads the
+//! earlier ones through `GET /node/history`, and its placements elsewhere
+//! to the nodes it left.
 
 use crate::admin::Refusal;
 use crate::admin::wire as frames;
@@ -86,13 +91,34 @@ pub async fn page(
     for (position, record) in &records {
         let envelope = eventlog::decode_record(*position, record)
             .map_err(|e| Refusal(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-        let Some(id) = ParsedStream::instance(envelope.stream) else { continue };
-        if models.instances.get(id.as_str()).and_then(|row| row.node.as_ref()) == Some(node) {
+        if concerns(&models, node, &envelope) {
             frames::encode(&mut body, *position, record);
             sent += 1;
         }
     }
     Ok(FeedPage { body, sent, next, indexed: far_behind })
+}
+
+/// Is the record `envelope` one for `node`'s feed: a record of an instance
+/// placed on `node`, or the placement elsewhere of one that was (a stopped
+/// instance started on another node while `node` was cut off), which tells
+/// `node` to let its guest go. Placements are those of the read models now:
+/// the instance's earlier records go to the node it is on (which adopts
+/// them, see `GET /node/history`), not to the one it left.
+fn concerns(models: &projections::ReadModels, node: &NodeId, envelope: &eventlog::EnvelopeRef<'_>) -> bool {
+    let Some(row) = ParsedStream::instance(envelope.stream).and_then(|id| models.instances.get(id.as_str()))
+    else {
+        return false;
+    };
+    if row.node.as_ref() == Some(node) {
+        return true;
+    }
+    row.moved_from.contains(node)
+        && envelope.event_type == "InstancePlaced"
+        && matches!(
+            domain::Event::decode(envelope.event_type, envelope.schema, envelope.payload),
+            Ok(domain::Event::InstancePlaced(placed)) if &placed.node != node
+        )
 }
 
 type Records = Vec<(u64, std::sync::Arc<[u8]>)>;
@@ -157,7 +183,7 @@ async fn indexed(
             .instances
             .rows
             .values()
-            .filter(|row| row.node.as_ref() == Some(node))
+            .filter(|row| row.node.as_ref() == Some(node) || row.moved_from.contains(node))
             .map(|row| StreamId::instance(&row.id).as_str().to_owned())
             .collect()
     };

@@ -5,7 +5,8 @@
 //! request.
 //!
 //! - `GET /node/feed?from=N&wait=S` — the stored records that concern the
-//!   node (every record of the instances placed on it), from position `N`,
+//!   node (every record of the instances placed on it, and the placements
+//!   elsewhere of those that were), from position `N`,
 //!   in the frames of `/admin/log`; `x-yukari-next` is where to ask next
 //!   (records of other nodes are skipped, not sent), `x-yukari-head` the
 //!   log's head. `wait` (at most 10 s) waits for new records when caught up.

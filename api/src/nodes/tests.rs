@@ -506,3 +506,81 @@ async fn instances_placed_while_a_node_pages_from_the_index_are_not_missed() {
     got.extend(rest);
     assert_eq!(got, want);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_node_an_instance_left_is_sent_its_placement_elsewhere_and_nothing_after() {
+    use domain::command::{InstanceIds, MarkNodeUnreachable, StopInstances};
+    let c = cloud().await;
+    call(&c.app, &c.admin, "POST", "/admin/clusters", "name=east&policy=greedy", Vec::new()).await;
+    let (a, key_a) = register(&c, "10.0.0.11").await;
+    let a = NodeId::parse(&a.node).unwrap();
+    let (moving, staying) = (launch(&c).await, launch(&c).await);
+    let meta = RequestMeta {
+        principal: Principal::system("test"),
+        request_id: "r".into(),
+        correlation_id: "r".into(),
+        source: "test".into(),
+    };
+    let account = c.app.projections.read().instances.get(moving.as_str()).unwrap().account.clone();
+    let report = |outcome| report_body(&moving, outcome);
+    let (status, _, _) = call(&c.app, &key_a, "POST", "/node/report", "", report(NodeOutcome::Running)).await;
+    assert_eq!(status, 204);
+    let stop = StopInstances {
+        account: account.clone(),
+        instances: vec![moving.clone()],
+        force: false,
+        at: Timestamp(3),
+    };
+    c.app.execute(Command::StopInstances(stop), &meta).await.unwrap();
+    let (status, _, _) = call(&c.app, &key_a, "POST", "/node/report", "", report(NodeOutcome::Stopped)).await;
+    assert_eq!(status, 204);
+    // A goes silent; the stopped instance is started on B.
+    let (b, key_b) = register(&c, "10.0.0.12").await;
+    let b = NodeId::parse(&b.node).unwrap();
+    let east = ZoneName::parse("east").unwrap();
+    let silent =
+        MarkNodeUnreachable { zone: east, node: a.clone(), last_heartbeat: Timestamp(3), at: Timestamp(4) };
+    c.app.execute(Command::MarkNodeUnreachable(silent), &meta).await.unwrap();
+    let before = c.app.log.head();
+    let start = InstanceIds { account, instances: vec![moving.clone()], at: Timestamp(5) };
+    c.app.execute(Command::StartInstances(start), &meta).await.unwrap();
+    let row = |id: &InstanceId| c.app.projections.read().instances.get(id.as_str()).cloned().unwrap();
+    assert_eq!((row(&moving).node, row(&moving).moved_from), (Some(b.clone()), vec![a.clone()]));
+    assert_eq!((row(&staying).node, row(&staying).moved_from), (Some(a.clone()), vec![]));
+    let (status, _, _) = call(&c.app, &key_b, "POST", "/node/report", "", report(NodeOutcome::Running)).await;
+    assert_eq!(status, 204, "the started instance is B's now");
+
+    // From where A was cut off, its feed gives the placement on B, and
+    // none of the records before or after it.
+    let events = |body: &[u8]| -> Vec<(u64, domain::Event)> {
+        frames(body)
+            .iter()
+            .map(|(p, r)| {
+                let e = eventlog::decode_record(*p, r).unwrap();
+                assert_eq!(e.stream, StreamId::instance(&moving).as_str());
+                (*p, domain::Event::decode(e.event_type, e.schema, e.payload).unwrap())
+            })
+            .collect()
+    };
+    let (_, _, body) =
+        call(&c.app, &key_a, "GET", "/node/feed", &format!("from={}", before + 1), Vec::new()).await;
+    let got = events(&body);
+    assert!(matches!(got.as_slice(), [(_, domain::Event::InstancePlaced(p))] if p.node == b), "{got:?}");
+    let moved_at = got[0].0;
+    // The same from the start, scanned or through the index: the staying
+    // instance's records and that placement.
+    let mut want = records_of(&c.app, &a);
+    want.push(moved_at);
+    want.sort();
+    for page in [1, 2, 3, 1000] {
+        for lookup in [feed::Lookup::Auto, feed::Lookup::ScanOnly] {
+            let (got, _, _) = catch_up(&c.app, &a, 1, page, lookup).await;
+            assert_eq!(got, want, "page of {page}, {lookup:?}");
+        }
+    }
+    // B, the instance's node now, is sent its records, the placement too.
+    let (_, _, body) =
+        call(&c.app, &key_b, "GET", "/node/feed", &format!("from={}", before + 1), Vec::new()).await;
+    let theirs: Vec<u64> = events(&body).iter().map(|(p, _)| *p).collect();
+    assert!(theirs.contains(&moved_at) && theirs.len() > 1, "{theirs:?}");
+}

@@ -62,3 +62,31 @@ async fn an_instance_moved_here_is_launched_while_following_and_after_a_restart(
     assert_eq!(sim.guests_defined(), 2);
     executor.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_instance_started_on_another_node_leaves_no_guest_or_disk_here() {
+    let dir = tempfile::tempdir().unwrap();
+    let controller = Controller::open(dir.path()).await;
+    let sim = Arc::new(SimDriver::new(Duration::from_millis(20)));
+    let recorder = Recorder::new(&controller, &sim);
+    let executor = start(&controller, &sim, &recorder, config(Duration::from_secs(30)));
+    let id = controller.launch(&here()).await;
+    eventually("running here", || controller.state(&id) == Some(InstanceState::Running)).await;
+    controller.request(&id, StateRequest::Stop { force: true }).await;
+    eventually("stopped here", || controller.state(&id) == Some(InstanceState::Stopped)).await;
+    assert!(sim.has_disk(&id), "a stopped instance keeps its disk");
+    // This node goes silent (it was only cut off); the instance starts on
+    // the other: its placement elsewhere reaches this executor, which lets
+    // the guest and its disk go.
+    let silent = domain::command::MarkNodeUnreachable {
+        zone: zone(),
+        node: here(),
+        last_heartbeat: Timestamp(20),
+        at: Timestamp(30),
+    };
+    controller.execute(Command::MarkNodeUnreachable(silent)).await.unwrap();
+    controller.request(&id, StateRequest::Start).await;
+    assert_eq!(controller.instance(&id).and_then(|i| i.node), Some(elsewhere()));
+    eventually("the guest left here destroyed", || sim.is_empty() && !sim.has_disk(&id)).await;
+    executor.stop().await;
+}
