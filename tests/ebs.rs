@@ -907,27 +907,25 @@ fn an_abort_before_or_after_every_step_of_the_volume_sagas_resumes() {
                 *c = Cloud::start_in(&dir, port, &base);
             }
         };
-        // An `aws ec2` call, made again on the cloud started again if it
-        // aborted under it.
-        let aws = |args: &[&str]| -> Value {
+        // An EC2 call (signed as boto3 signs: the CLI's start-up costs a
+        // second of CPU a call, and this test makes hundreds), made again
+        // on the cloud started again if it aborted under it; `None` when
+        // the call made again is refused (the first may have been done).
+        let ec2 = |params: &[(&str, &str)]| -> Option<common::wire::Answer> {
             let started = std::time::Instant::now();
             let mut again = false;
             loop {
                 revive();
-                let out = cloud.borrow().aws_raw(args);
-                if out.status.success() {
-                    return serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+                let mut versioned = vec![("Version", "2016-11-15")];
+                versioned.extend_from_slice(params);
+                let answer = cloud.borrow().wire("/").send(&versioned, common::wire::Signer::Boto3);
+                match answer.status {
+                    200 => return Some(answer),
+                    // Gone under the call, or not serving yet.
+                    0 | 503 => again = true,
+                    _ if again => return None,
+                    status => panic!("{point}: {params:?}: {status} {}", answer.body),
                 }
-                let err = String::from_utf8_lossy(&out.stderr).into_owned();
-                // Asked again after the abort: the first may have been done.
-                if again && !err.contains("Could not connect") && !err.contains("Connection") {
-                    return Value::Null;
-                }
-                assert!(
-                    err.contains("Could not connect") || err.contains("Connection"),
-                    "{point}: aws {args:?}: {err}"
-                );
-                again = true;
                 assert!(started.elapsed().as_secs() < 60, "{point}: the cloud does not come back");
                 std::thread::sleep(std::time::Duration::from_millis(100));
             }
@@ -941,27 +939,49 @@ fn an_abort_before_or_after_every_step_of_the_volume_sagas_resumes() {
                 std::thread::sleep(std::time::Duration::from_millis(100));
             }
         };
-        let state = |v: &str| {
-            let d = aws(&["describe-volumes", "--volume-ids", v]);
-            (text(&d["Volumes"][0]["State"]), text(&d["Volumes"][0]["Attachments"][0]["State"]))
+        let element = |answer: Option<common::wire::Answer>, name: &str| {
+            answer.and_then(|a| a.element(name).map(str::to_owned)).unwrap_or_default()
         };
-        let run = aws(&["run-instances", "--image-id", DEFAULT_IMAGE, "--count", "1"]);
-        let instance = text(&run["Instances"][0]["InstanceId"]);
-        let vol =
-            text(&aws(&["create-volume", "--size", "1", "--availability-zone", "yukari-1a"])["VolumeId"]);
+        // The volume's state, and its attachment's.
+        let state = |v: &str| {
+            let statuses = ec2(&[("Action", "DescribeVolumes"), ("VolumeId.1", v)]).unwrap().all("status");
+            (statuses.first().cloned().unwrap_or_default(), statuses.get(1).cloned().unwrap_or_default())
+        };
+        let run = ec2(&[
+            ("Action", "RunInstances"),
+            ("ImageId", DEFAULT_IMAGE),
+            ("MinCount", "1"),
+            ("MaxCount", "1"),
+        ]);
+        let instance = element(run, "instanceId");
+        let vol = element(
+            ec2(&[("Action", "CreateVolume"), ("Size", "1"), ("AvailabilityZone", "yukari-1a")]),
+            "volumeId",
+        );
+        assert!(vol.starts_with("vol-") && instance.starts_with("i-"), "{point}: {vol:?} {instance:?}");
         wait("the volume", &|| state(&vol).0 == "available");
-        wait("the instance", &|| instance_states(&aws(&["describe-instances"]))[0].1 == "running");
-        aws(&["attach-volume", "--volume-id", &vol, "--instance-id", &instance, "--device", "/dev/sdf"]);
-        wait("the attachment", &|| state(&vol).1 == "attached");
-        let snap = text(&aws(&["create-snapshot", "--volume-id", &vol])["SnapshotId"]);
-        wait("the snapshot", &|| {
-            text(&aws(&["describe-snapshots", "--snapshot-ids", &snap])["Snapshots"][0]["State"])
-                == "completed"
+        wait("the instance", &|| {
+            let described = ec2(&[("Action", "DescribeInstances"), ("InstanceId.1", &instance)]).unwrap();
+            let instance_state =
+                described.body.split("<instanceState>").nth(1).unwrap_or_default().to_owned();
+            common::wire::Answer { status: 200, body: instance_state }.element("name") == Some("running")
         });
-        aws(&["detach-volume", "--volume-id", &vol]);
+        ec2(&[
+            ("Action", "AttachVolume"),
+            ("VolumeId", &vol),
+            ("InstanceId", &instance),
+            ("Device", "/dev/sdf"),
+        ]);
+        wait("the attachment", &|| state(&vol).1 == "attached");
+        let snap = element(ec2(&[("Action", "CreateSnapshot"), ("VolumeId", &vol)]), "snapshotId");
+        assert!(snap.starts_with("snap-"), "{point}: {snap:?}");
+        wait("the snapshot", &|| {
+            element(ec2(&[("Action", "DescribeSnapshots"), ("SnapshotId.1", &snap)]), "status") == "completed"
+        });
+        ec2(&[("Action", "DetachVolume"), ("VolumeId", &vol)]);
         wait("the detach", &|| state(&vol).0 == "available");
-        aws(&["delete-volume", "--volume-id", &vol]);
-        wait("the delete", &|| aws(&["describe-volumes"])["Volumes"].as_array().is_some_and(Vec::is_empty));
+        ec2(&[("Action", "DeleteVolume"), ("VolumeId", &vol)]);
+        wait("the delete", &|| ec2(&[("Action", "DescribeVolumes")]).unwrap().all("volumeId").is_empty());
         let crashed = crashed.get();
         assert!(crashed, "{point}: the crash point was never reached");
         let tgt = storage::Tgt::adopt(storage::TgtConfig::new(control, "", "")).expect("tgtd runs");
