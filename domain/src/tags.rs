@@ -160,9 +160,10 @@ fn owned_tags<'v>(
     account: &AccountId,
     resource: &str,
     stream: &StreamId,
+    at: Timestamp,
 ) -> Option<&'v Tags> {
     match view.get(stream)? {
-        Aggregate::Instance(i) if &i.account == account => Some(&i.tags),
+        Aggregate::Instance(i) if &i.account == account && !i.gone(at) => Some(&i.tags),
         Aggregate::SecurityGroup(g) if &g.account == account && !g.deleted => Some(&g.tags),
         Aggregate::ElasticIp(e) if &e.account == account && !e.released => Some(&e.tags),
         Aggregate::Image(i) if &i.owner == account => Some(&i.tags),
@@ -196,6 +197,7 @@ fn tagged<'v>(
     view: &'v dyn StateView,
     account: &AccountId,
     resources: &'v [String],
+    at: Timestamp,
 ) -> Result<Vec<(&'v String, StreamId, &'v Tags)>, DecideError> {
     let mut streams = Vec::new();
     for resource in resources {
@@ -208,7 +210,7 @@ fn tagged<'v>(
         .iter()
         .zip(streams)
         .map(|(resource, stream)| {
-            let tags = owned_tags(view, account, resource, &stream)
+            let tags = owned_tags(view, account, resource, &stream, at)
                 .ok_or_else(|| DecideError::ResourceNotFound(resource.clone()))?;
             Ok((resource, stream, tags))
         })
@@ -219,7 +221,7 @@ pub(crate) fn create_tags(c: &CreateTags, view: &dyn StateView) -> Result<Events
     if c.tags.is_empty() {
         return Ok(Vec::new());
     }
-    tagged(view, &c.account, &c.resources)?
+    tagged(view, &c.account, &c.resources, c.at)?
         .into_iter()
         .map(|(resource, stream, tags)| Ok((stream, tags.create(resource, &c.tags, c.at)?)))
         .collect()
@@ -229,7 +231,7 @@ pub(crate) fn create_tags(c: &CreateTags, view: &dyn StateView) -> Result<Events
 /// stream says, never as a read model that may lag).
 pub(crate) fn delete_tags(c: &DeleteTags, view: &dyn StateView) -> Result<Events, DecideError> {
     let mut events = Vec::new();
-    for (resource, stream, tags) in tagged(view, &c.account, &c.resources)? {
+    for (resource, stream, tags) in tagged(view, &c.account, &c.resources, c.at)? {
         let every: Vec<TagRemoval>;
         let removals = if c.removals.is_empty() {
             every = tags.0.keys().map(|key| TagRemoval { key: key.clone(), value: None }).collect();

@@ -13,8 +13,10 @@ use std::ops::Bound;
 /// How long a terminated instance stays in the read models (and so in
 /// DescribeInstances, the console and time travel), in µs of record time:
 /// an hour, as in EC2. The log keeps it for ever (audit, usage); the read
-/// models follow the live cloud, not its age.
-pub const TERMINATED_VISIBLE_US: i64 = 3_600_000_000;
+/// models follow the live cloud, not its age. The domain's commands find
+/// no instance gone from view by the same measure
+/// ([`domain::instances::VISIBLE_AFTER_END_MS`]).
+pub const TERMINATED_VISIBLE_US: i64 = domain::instances::VISIBLE_AFTER_END_MS * 1000;
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct InstancesView {

@@ -46,7 +46,7 @@ pub(crate) fn modify_instance_attribute(
     c: &ModifyInstanceAttribute,
     view: &dyn StateView,
 ) -> Result<Events, DecideError> {
-    let instance = owned(view, &c.account, std::slice::from_ref(&c.instance))?[0];
+    let instance = owned(view, &c.account, std::slice::from_ref(&c.instance), c.at)?[0];
     match &c.change {
         AttributeChange::Groups(refs) => return change_groups(view, instance, &c.account, refs, c.at),
         AttributeChange::DeleteOnTermination(changes) => {

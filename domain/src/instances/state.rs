@@ -180,7 +180,14 @@ pub struct Instance {
     /// Its volumes, by the device name each was attached as.
     pub volumes: BTreeMap<String, VolumeId>,
     pub tags: Tags,
+    /// When it was terminated (its launch failing ends it too).
+    pub ended_at: Option<Timestamp>,
 }
+
+/// How long a terminated instance stays in view (DescribeInstances shows
+/// it, and it can still be named) after it ended, as in EC2; the log keeps
+/// it forever (docs/adr/0019-read-models-follow-the-live-cloud.md).
+pub const VISIBLE_AFTER_END_MS: i64 = 3_600_000;
 
 impl State for Instance {
     type Created = InstanceRequested;
@@ -209,6 +216,7 @@ impl State for Instance {
             attempt: 1,
             volumes: BTreeMap::new(),
             tags: Tags::default(),
+            ended_at: None,
         }
     }
 
@@ -237,10 +245,12 @@ impl Evolve for Instance {
             InstanceEvent::InstanceTerminated(e) => {
                 self.state = InstanceState::Terminated;
                 self.reason = Some(e.reason.clone());
+                self.ended_at = Some(e.at);
             }
             InstanceEvent::InstanceLaunchFailed(e) => {
                 self.state = InstanceState::Terminated;
                 self.reason = Some(e.reason.clone());
+                self.ended_at = Some(e.at);
                 self.restarting = false;
             }
             // It keeps its node (where its disk is) and private address.
@@ -292,6 +302,13 @@ impl Evolve for Instance {
 }
 
 impl Instance {
+    /// Gone from view at `at`: ended [`VISIBLE_AFTER_END_MS`] or more
+    /// before, holding no elastic address (whose release, a later event,
+    /// the read models wait for too). Commands then find no such instance.
+    pub fn gone(&self, at: Timestamp) -> bool {
+        self.ended_at.is_some_and(|ended| at.0 - ended.0 >= VISIBLE_AFTER_END_MS) && self.elastic.is_none()
+    }
+
     pub fn resources(&self) -> Resources {
         Resources::of(&self.vm_type)
     }

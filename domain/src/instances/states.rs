@@ -45,17 +45,18 @@ impl StopInstances {
 }
 
 /// The caller's instances among `ids` (each once, in order); all of them
-/// must exist and belong to the caller.
+/// must exist at `at` (not [gone](Instance::gone)) and belong to the caller.
 pub(super) fn owned<'v>(
     view: &'v dyn StateView,
     account: &AccountId,
     ids: &[InstanceId],
+    at: Timestamp,
 ) -> Result<Vec<&'v Instance>, DecideError> {
     let mut missing = Vec::new();
     let mut found: Vec<&Instance> = Vec::new();
     for id in ids {
         match view.instance(id) {
-            Some(i) if &i.account == account => {
+            Some(i) if &i.account == account && !i.gone(at) => {
                 if !found.iter().any(|f| f.id == i.id) {
                     found.push(i);
                 }
@@ -99,7 +100,7 @@ fn change_states(
     transition: Transition,
     at: Timestamp,
 ) -> Result<Decision, DecideError> {
-    let instances = owned(view, account, ids)?;
+    let instances = owned(view, account, ids, at)?;
     let mut events: Events = Vec::new();
     let mut changes = Vec::new();
     let mut taking = Taking::default();

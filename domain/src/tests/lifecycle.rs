@@ -322,3 +322,60 @@ fn a_start_goes_back_to_the_instances_node_when_it_can() {
     g.then_apply(&Command::MarkNodeUnreachable(silent)).unwrap();
     assert_eq!(placed_on(&g.when(&start).unwrap()), vec![NodeId::from_bits(2)]);
 }
+
+/// A terminated instance can be named (tagged, terminated again, modified)
+/// for an hour after it ended, while DescribeInstances still shows it; then
+/// it is gone, as in EC2, and every command finds no such instance.
+#[test]
+fn an_instance_gone_from_view_an_hour_after_it_ended_is_not_found() {
+    let mut g = cloud(4);
+    let id = running(&mut g, 1);
+    g.then_apply(&terminate(admin(), std::slice::from_ref(&id))).unwrap();
+    g.then_apply(&report(&id, NodeOutcome::Terminated)).unwrap();
+    let ended = instance(&g, &id).ended_at.expect("it ended");
+    let tags = |at: i64| {
+        Command::CreateTags(CreateTags {
+            account: admin(),
+            resources: vec![id.to_string()],
+            tags: vec![Tag { key: "k".into(), value: "v".into() }],
+            at: Timestamp(ended.0 + at),
+        })
+    };
+    let again = |at: i64| {
+        Command::TerminateInstances(InstanceIds {
+            account: admin(),
+            instances: vec![id.clone()],
+            at: Timestamp(ended.0 + at),
+        })
+    };
+    let attribute = |at: i64| {
+        Command::ModifyInstanceAttribute(ModifyInstanceAttribute {
+            account: admin(),
+            instance: id.clone(),
+            change: AttributeChange::DisableApiTermination(true),
+            at: Timestamp(ended.0 + at),
+        })
+    };
+    let hour = crate::instances::VISIBLE_AFTER_END_MS;
+    assert!(g.when(&tags(hour - 1)).is_ok(), "still in view");
+    assert!(g.when(&again(hour - 1)).is_ok(), "terminated again, as EC2 answers");
+    assert_eq!(
+        g.when(&tags(hour)).map(|d| d.events.len()),
+        Err(DecideError::ResourceNotFound(id.to_string()))
+    );
+    assert_eq!(
+        g.when(&again(hour)).map(|d| d.events.len()),
+        Err(DecideError::InstanceNotFound(vec![id.clone()]))
+    );
+    assert_eq!(
+        g.when(&attribute(hour)).map(|d| d.events.len()),
+        Err(DecideError::InstanceNotFound(vec![id.clone()]))
+    );
+    let delete = Command::DeleteTags(DeleteTags {
+        account: admin(),
+        resources: vec![id.to_string()],
+        removals: Vec::new(),
+        at: Timestamp(ended.0 + hour),
+    });
+    assert_eq!(g.when(&delete).map(|d| d.events.len()), Err(DecideError::ResourceNotFound(id.to_string())));
+}
