@@ -399,7 +399,14 @@ impl EventLog {
             {
                 let table = txn.open_table(STREAMS).map_err(rd)?;
                 for stream in streams {
-                    positions.extend(read::stream_positions(&table, &[&overlay], stream, from, through)?);
+                    positions.extend(read::stream_positions(
+                        &table,
+                        &[&overlay],
+                        stream,
+                        from,
+                        through,
+                        max,
+                    )?);
                 }
             }
             positions.sort_unstable();
