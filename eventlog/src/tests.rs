@@ -275,9 +275,9 @@ async fn long_streams_are_paged_from_any_position_through_the_index() {
     // Record i (position i + 1) is in "a" when i % 3 == 0, else in "b";
     // "c" has records only near the end.
     let stream_of = |i: u64| {
-        if i + 50 >= total && i % 2 == 0 {
+        if i + 50 >= total && i.is_multiple_of(2) {
             "c"
-        } else if i % 3 == 0 {
+        } else if i.is_multiple_of(3) {
             "a"
         } else {
             "b"
