@@ -35,7 +35,8 @@ fn main() {
          {} requests, {} node reports, {} storage reports; faults: {} power cuts, {} failed writes/syncs, \
          {} full disks, {} partitions; {} concurrent steps ({} requests in flight together, \
          {} shared commits, {} retries in flight, {} histories checked against the log's order, {} reads answered again from the log); \
-         {} node and storage controller crashes, {} expired by the storage monitor; 0 violations",
+         {} node and storage controller crashes, {} expired by the storage monitor; \
+         moved instances seen by the node on another host: {} placements elsewhere of its own, {} histories read; 0 violations",
         r.steps,
         first + seeds - 1,
         r.steps as f64 / secs,
@@ -54,5 +55,7 @@ fn main() {
         r.reads_checked,
         r.node_crashes + r.storage_crashes,
         r.expired,
+        r.moves_away,
+        r.moves_here,
     );
 }

@@ -82,6 +82,12 @@ pub struct Report {
     /// and of the storage controller's (likewise, its store kept).
     pub node_crashes: u64,
     pub storage_crashes: u64,
+    /// Stopped instances started on the other node, as the remote node
+    /// saw them: placements elsewhere of instances it had (the feed tells
+    /// the node they left), and histories read of instances placed on it
+    /// after a life elsewhere.
+    pub moves_away: u64,
+    pub moves_here: u64,
     /// Volumes and snapshots the storage monitor found past their deadline.
     pub expired: u64,
     pub restarts: u64,
@@ -124,6 +130,8 @@ impl Report {
             (&mut self.storage_reports, other.storage_reports),
             (&mut self.node_crashes, other.node_crashes),
             (&mut self.storage_crashes, other.storage_crashes),
+            (&mut self.moves_away, other.moves_away),
+            (&mut self.moves_here, other.moves_here),
             (&mut self.expired, other.expired),
             (&mut self.restarts, other.restarts),
             (&mut self.sync_failures, other.sync_failures),
@@ -283,8 +291,9 @@ async fn simulate(config: &Config) -> Result<Report, Violation> {
     let controller = Controller::start(disk, dir.path(), rng.r#gen(), &sim_clock, &zone)
         .map_err(|what| Violation { seed: config.seed, step: 0, what })?;
     let mut nodes = Vec::new();
-    for _ in 0..2 {
-        let node = node::Node::new(NodeId::from_bits(rng.r#gen()), zone.clone(), sim_clock.clone())
+    // The node in the controller's process, and one on another host.
+    for remote in [false, true] {
+        let node = node::Node::new(NodeId::from_bits(rng.r#gen()), zone.clone(), remote, sim_clock.clone())
             .map_err(|what| Violation { seed: config.seed, step: 0, what })?;
         nodes.push(node);
     }
@@ -365,6 +374,8 @@ async fn simulate(config: &Config) -> Result<Report, Violation> {
     controller.stop().await;
     api::app::ids::set_simulated_clock(None);
     sim.report.steps = sim.step;
+    sim.report.moves_away = sim.nodes.iter().map(|n| n.moves_away).sum();
+    sim.report.moves_here = sim.nodes.iter().map(|n| n.moves_here).sum();
     Ok(sim.report)
 }
 
@@ -544,7 +555,8 @@ async fn node_step(sim: &mut Sim, app: &api::app::App, at: Timestamp) -> Result<
         sim.nodes[n].crash();
         sim.report.node_crashes += 1;
     }
-    match sim.nodes[n].follow(&app.log) {
+    let followed = sim.nodes[n].follow(&app.log, &app.projections.read());
+    match followed {
         Ok(()) => {}
         Err(_) if sim.faulty() => return Ok(()),
         Err(e) => return Err(sim.violation(format!("the node cannot read the log without a fault: {e}"))),
@@ -786,7 +798,7 @@ async fn settle(sim: &mut Sim) -> Result<(), Violation> {
         let app = sim.controller().app.clone();
         caught_up(&app).await.map_err(|e| sim.violation(e))?;
         for node in &mut sim.nodes {
-            let read = node.follow(&app.log);
+            let read = node.follow(&app.log, &app.projections.read());
             read.map_err(|e| Violation {
                 seed: sim.config.seed,
                 step: sim.step,

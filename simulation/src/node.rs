@@ -6,8 +6,14 @@
 //! for a while, from one timer to the next, and every task runs on one
 //! thread in one order, so a seed decides everything they do.
 //!
-//! What the node reads is what the simulator has read from the log for it
-//! (the records up to the head, as the controller's node feed gives them);
+//! What the node reads is what the simulator has read from the log for it,
+//! up to where the controller's read models have folded: every record, as
+//! the node in the controller's process reads them, or (a node on another
+//! host, `remote`) only those the node feed gives it
+//! (`api::nodes::feed::concerns`: its instances' records and the placements
+//! elsewhere of those it had), with the earlier records of an instance
+//! started on it after a life elsewhere read as `GET /node/history` gives
+//! them;
 //! what it reports waits in an outbox until the simulator delivers one,
 //! late and in an order drawn from the seed, and none while the node is
 //! cut off from the controller. The reporting worker waits for the answer
@@ -64,6 +70,9 @@ type Outbox = links::Outbox<Outgoing>;
 /// The log's records a node's process has read, `(position, bytes)`.
 type Read = Arc<Mutex<Vec<(u64, Arc<[u8]>)>>>;
 
+/// Records of streams, by stream, as `GET /node/history` answers them.
+type Histories = Arc<Mutex<std::collections::HashMap<String, Vec<(u64, Arc<[u8]>)>>>>;
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -78,6 +87,11 @@ struct Process {
     /// What the process has read of the log, and the head it has read to.
     read: Read,
     head: watch::Sender<u64>,
+    /// The next position to read from the log.
+    next: u64,
+    /// A remote node's answers of `GET /node/history`, by stream: the
+    /// records of the instances placed on it after a life elsewhere.
+    histories: Histories,
     /// The node's view of its volumes, as the controller last gave it.
     views: Views<NodeVolumes>,
 }
@@ -86,6 +100,12 @@ struct Process {
 pub struct Node {
     pub id: NodeId,
     zone: ZoneName,
+    /// On another host: it reads the node feed's records only.
+    remote: bool,
+    /// As a remote node: placements elsewhere of instances it had, and
+    /// histories of instances placed on it after a life elsewhere, read.
+    pub moves_away: u64,
+    pub moves_here: u64,
     /// The node's own fold, checked against the read models.
     fold: NodeView,
     driver: Arc<SimDriver>,
@@ -96,11 +116,19 @@ pub struct Node {
 }
 
 impl Node {
-    pub fn new(id: NodeId, zone: ZoneName, clock: crate::controller::SimClock) -> Result<Node, String> {
+    pub fn new(
+        id: NodeId,
+        zone: ZoneName,
+        remote: bool,
+        clock: crate::controller::SimClock,
+    ) -> Result<Node, String> {
         let mut node = Node {
             fold: NodeView::new(id.clone()),
             id,
             zone,
+            remote,
+            moves_away: 0,
+            moves_here: 0,
             driver: Arc::new(SimDriver::new(BOOT)),
             machine: Machine::new()?,
             process: None,
@@ -130,11 +158,13 @@ impl Node {
         let executor = NodeExecutor::new(config, self.driver.clone(), Arc::new(Mail(self.outbox.clone())))
             .with_root_disks(roots.clone())
             .with_clock(Arc::new(move || Timestamp(clock.now_ms())));
-        let source = Feed { read: read.clone(), heads, next: 0 };
+        let histories = Histories::default();
+        let source = Feed { read: read.clone(), histories: histories.clone(), heads, next: 0 };
         let executor = self.machine.spawn(executor.run_from(Box::new(source), stopped.clone()));
         let link = Arc::new(Link { views: handed, outbox: self.outbox.clone() });
         let volumes = self.machine.spawn(run_node_volumes(link, self.driver.clone(), roots, stopped));
-        self.process = Some(Process { _stop: stop, executor, volumes, read, head, views });
+        self.process =
+            Some(Process { _stop: stop, executor, volumes, read, head, next: 1, histories, views });
     }
 
     /// The node's process crashed: its tasks are dropped where they
@@ -149,13 +179,15 @@ impl Node {
         self.start();
     }
 
-    /// Reads the log's records the node has not seen yet, up to the head,
-    /// for its process and its fold.
-    pub fn follow(&mut self, log: &EventLog) -> Result<(), eventlog::ReadError> {
-        let Some(process) = &self.process else { return Ok(()) };
-        let head = log.head();
+    /// Reads the log's records the node has not seen yet, up to where the
+    /// read models `models` have folded (they place instances), for its
+    /// process and its fold: all of them, or a remote node's only.
+    pub fn follow(&mut self, log: &EventLog, models: &ReadModels) -> Result<(), eventlog::ReadError> {
+        let Some(process) = &mut self.process else { return Ok(()) };
+        let head = log.head().min(models.position);
         let mut read = lock(&process.read);
-        let mut from = read.last().map_or(1, |(p, _)| p + 1);
+        let mut from = process.next;
+        let mut moved_here = Vec::new();
         while from <= head {
             let records = log.raw_records(from, 1024)?;
             if records.is_empty() {
@@ -163,17 +195,51 @@ impl Node {
             }
             for (position, bytes) in records.into_iter().filter(|(p, _)| *p <= head) {
                 let envelope = decode_record(position, &bytes)?;
+                from = position + 1;
+                if self.remote {
+                    if !api::nodes::feed::concerns(models, &self.id, &envelope) {
+                        continue;
+                    }
+                    let id = domain::ParsedStream::instance(envelope.stream);
+                    let row = id.and_then(|id| models.instances.get(id.as_str()));
+                    if row.is_some_and(|row| row.node.as_ref() != Some(&self.id)) {
+                        self.moves_away += 1;
+                    }
+                    if envelope.event_type == "InstancePlaced"
+                        && let Some(id) = domain::ParsedStream::instance(envelope.stream)
+                        && models.instances.get(id.as_str()).is_some_and(|row| {
+                            row.node.as_ref() == Some(&self.id) && !row.moved_from.is_empty()
+                        })
+                    {
+                        moved_here.push(envelope.stream.to_owned());
+                    }
+                }
                 if self.fold.position() < position {
                     self.fold.apply(&envelope);
                 }
-                from = position + 1;
                 read.push((position, bytes));
             }
         }
-        for id in self.fold.take_missing() {
-            self.fold.adopt(&id, &history(&read, domain::StreamId::instance(&id).as_str(), from - 1))?;
+        process.next = from;
+        // What `GET /node/history` would answer for the instances placed
+        // here after a life elsewhere (the executor asks for it once it
+        // meets the placement).
+        let mut histories = lock(&process.histories);
+        for stream in moved_here {
+            let records = log.raw_stream_records(std::slice::from_ref(&stream), 1, from - 1, usize::MAX)?;
+            histories.insert(stream, records);
+            self.moves_here += 1;
         }
-        drop(read);
+        for id in self.fold.take_missing() {
+            let stream = domain::StreamId::instance(&id);
+            let records = if self.remote {
+                histories.get(stream.as_str()).map(Vec::as_slice).unwrap_or_default()
+            } else {
+                read.as_slice()
+            };
+            self.fold.adopt(&id, &history(records, stream.as_str(), from - 1))?;
+        }
+        drop((read, histories));
         process.head.send_replace(from - 1);
         Ok(())
     }
@@ -364,6 +430,7 @@ impl Outgoing {
 /// What the node's process has read of the log, replayed and followed.
 struct Feed {
     read: Read,
+    histories: Histories,
     heads: watch::Receiver<u64>,
     /// The index in `read` of the next record to give.
     next: usize,
@@ -387,7 +454,12 @@ impl RecordSource for Feed {
         stream: String,
         to: u64,
     ) -> Pin<Box<dyn Future<Output = Result<Records, SourceError>> + Send + '_>> {
-        let records = history(&lock(&self.read), &stream, to);
+        // A remote node asks the controller (its answer was read with the
+        // placement); the node in the controller's process reads the log.
+        let records = match lock(&self.histories).get(&stream) {
+            Some(records) => history(records, &stream, to),
+            None => history(&lock(&self.read), &stream, to),
+        };
         Box::pin(async move { Ok(records) })
     }
 

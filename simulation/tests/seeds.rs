@@ -32,6 +32,14 @@ fn fixed_seeds_keep_every_invariant_under_faults() {
         histories > 100 && shared > 100 && retried > 20,
         "requests overlapped: {histories} concurrent steps, {shared} shared commits, {retried} retries in flight"
     );
+    // Stopped instances were started on the other node, and the node on
+    // another host, reading only its feed, saw them leave and arrive.
+    assert!(
+        all.moves_away > 0 && all.moves_here > 0,
+        "{} moves away, {} here",
+        all.moves_away,
+        all.moves_here
+    );
 }
 
 /// Seeds that once broke an invariant, each up to the step where it did;

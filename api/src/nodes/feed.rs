@@ -105,7 +105,11 @@ pub async fn page(
 /// `node` to let its guest go. Placements are those of the read models now:
 /// the instance's earlier records go to the node it is on (which adopts
 /// them, see `GET /node/history`), not to the one it left.
-fn concerns(models: &projections::ReadModels, node: &NodeId, envelope: &eventlog::EnvelopeRef<'_>) -> bool {
+pub fn concerns(
+    models: &projections::ReadModels,
+    node: &NodeId,
+    envelope: &eventlog::EnvelopeRef<'_>,
+) -> bool {
     let Some(row) = ParsedStream::instance(envelope.stream).and_then(|id| models.instances.get(id.as_str()))
     else {
         return false;
