@@ -91,6 +91,12 @@ struct Proc {
 }
 
 impl Proc {
+    /// Sends `signal` (`STOP`, `CONT`…) to the process.
+    fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("running").id().to_string();
+        assert!(Command::new("kill").args([&format!("-{signal}"), &pid]).status().unwrap().success());
+    }
+
     fn kill9(&mut self) {
         if let Some(mut child) = self.child.take() {
             child.kill().unwrap();
@@ -485,6 +491,50 @@ fn nodes_on_other_hosts_take_instances_by_policy_and_survive_a_sigkill() {
     // The simulated guests died with the executor: it starts them again.
     let again = restarted.matches("the guest of a running instance was missing; started it again").count();
     assert_eq!(again as u32, on_n1 - 1, "{restarted}");
+}
+
+/// A stopped instance whose node goes silent is started on another node,
+/// which reads its earlier records (`GET /node/history`) and runs it; the
+/// node it left was only cut off (SIGSTOP), and once it runs again its
+/// feed tells it of the move, and it lets the guest go (found by the
+/// deterministic simulator, RELIABILITY.md).
+#[test]
+fn a_stopped_instance_moves_to_another_node_and_the_node_it_left_lets_it_go() {
+    netns::require_netns("a cloud of several hosts");
+    let (_temp, world, mut controller) = start(&[("ctl", 1), ("n1", 11), ("n2", 12)]);
+    world.yukari_ok(&["cluster", "add", "east"]);
+    let n1 = world.node("n1", 11, true);
+    let reachable = |host: &str| world.east().get(host).is_some_and(|(state, _)| state == "reachable");
+    poll(30, "n1 reachable", || reachable("10.250.0.11"));
+    let id = world.run(1).remove(0);
+    let state = |id: &str| world.states().get(id).cloned().unwrap_or_default();
+    poll(60, "the instance running on n1", || state(&id) == "running");
+    world.aws(&["stop-instances", "--instance-ids", &id]);
+    poll(60, "the instance stopped", || state(&id) == "stopped");
+
+    // n2 joins; n1 is cut off (frozen, not dead) until it is unreachable.
+    let _n2 = world.node("n2", 12, true);
+    poll(30, "n2 reachable", || reachable("10.250.0.12"));
+    n1.signal("STOP");
+    poll(30, "n1 unreachable", || world.east()["10.250.0.11"].0 == "unreachable");
+    world.aws(&["start-instances", "--instance-ids", &id]);
+    poll(60, "the instance running on n2", || state(&id) == "running");
+    assert_eq!(world.east()["10.250.0.12"].1, 1, "{:?}", world.east());
+    let n2_log = plain(&std::fs::read_to_string(world.dir.join("n2.log")).unwrap());
+    assert!(n2_log.contains("an instance that lived on another node is placed here"), "{n2_log}");
+    assert_eq!(guest_starts(&n2_log).get(&id).map(|c| c.0), Some(1), "{n2_log}");
+
+    // n1 runs again: reachable, told of the move, its guest gone.
+    n1.signal("CONT");
+    poll(30, "n1 reachable again", || reachable("10.250.0.11"));
+    poll(30, "n1 told of the move", || {
+        let log = plain(&std::fs::read_to_string(world.dir.join("n1.log")).unwrap());
+        common::complete_lines(&log)
+            .any(|l| l.contains("placed on another node: its guest and disk here go") && l.contains(&id))
+    });
+    assert_eq!(state(&id), "running", "still running on n2");
+    assert!(controller.stop().success(), "the controller ends cleanly on SIGTERM");
+    world.assert_log_verifies();
 }
 
 /// A tiny deterministic generator, SplitMix64 (the seed is printed, so a

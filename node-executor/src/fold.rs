@@ -249,7 +249,16 @@ impl Fold {
         }
         let now = match (tracked.desired, desired_of(&tracked.instance, &self.node)) {
             // Was ours, now placed elsewhere: our guest must go.
-            (Some(_), None) => Some(Desired::Absent),
+            (Some(before), None) => {
+                if before != Desired::Absent {
+                    let node = match &tracked.instance {
+                        Aggregate::Instance(i) => i.node.as_ref().map(ToString::to_string),
+                        _ => None,
+                    };
+                    tracing::info!(instance = %id, node = node.as_deref().unwrap_or("-"), "placed on another node: its guest and disk here go");
+                }
+                Some(Desired::Absent)
+            }
             (_, now) => now,
         };
         let Some(now) = now else {
