@@ -48,6 +48,15 @@ async fn register(c: &Cloud, host: &str) -> (NodeCredentials, (String, String)) 
     (creds, key)
 }
 
+fn meta() -> RequestMeta {
+    RequestMeta {
+        principal: Principal::system("test"),
+        request_id: "r".into(),
+        correlation_id: "r".into(),
+        source: "test".into(),
+    }
+}
+
 async fn launch(c: &Cloud) -> InstanceId {
     let models = c.app.projections.read().accounts.account_by_name("admin").map(|(a, _)| a.clone());
     let id = c.app.ids.instance();
@@ -60,13 +69,7 @@ async fn launch(c: &Cloud) -> InstanceId {
         ZoneName::parse("east").unwrap(),
         Timestamp(1),
     );
-    let meta = RequestMeta {
-        principal: Principal::system("test"),
-        request_id: "r".into(),
-        correlation_id: "r".into(),
-        source: "test".into(),
-    };
-    c.app.execute(Command::RunInstances(run), &meta).await.unwrap();
+    c.app.execute(Command::RunInstances(run), &meta()).await.unwrap();
     id
 }
 
@@ -515,12 +518,7 @@ async fn the_node_an_instance_left_is_sent_its_placement_elsewhere_and_nothing_a
     let (a, key_a) = register(&c, "10.0.0.11").await;
     let a = NodeId::parse(&a.node).unwrap();
     let (moving, staying) = (launch(&c).await, launch(&c).await);
-    let meta = RequestMeta {
-        principal: Principal::system("test"),
-        request_id: "r".into(),
-        correlation_id: "r".into(),
-        source: "test".into(),
-    };
+    let meta = meta();
     let account = c.app.projections.read().instances.get(moving.as_str()).unwrap().account.clone();
     let report = |outcome| report_body(&moving, outcome);
     let (status, _, _) = call(&c.app, &key_a, "POST", "/node/report", "", report(NodeOutcome::Running)).await;
