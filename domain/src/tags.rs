@@ -163,7 +163,7 @@ fn owned_tags<'v>(
     at: Timestamp,
 ) -> Option<&'v Tags> {
     match view.get(stream)? {
-        Aggregate::Instance(i) if &i.account == account && !i.gone(at) => Some(&i.tags),
+        Aggregate::Instance(i) if &i.account == account && !i.out_of_view(at) => Some(&i.tags),
         Aggregate::SecurityGroup(g) if &g.account == account && !g.deleted => Some(&g.tags),
         Aggregate::ElasticIp(e) if &e.account == account && !e.released => Some(&e.tags),
         Aggregate::Image(i) if &i.owner == account => Some(&i.tags),

@@ -305,7 +305,7 @@ impl Instance {
     /// Gone from view at `at`: ended [`VISIBLE_AFTER_END_MS`] or more
     /// before, holding no elastic address (whose release, a later event,
     /// the read models wait for too). Commands then find no such instance.
-    pub fn gone(&self, at: Timestamp) -> bool {
+    pub fn out_of_view(&self, at: Timestamp) -> bool {
         self.ended_at.is_some_and(|ended| at.0 - ended.0 >= VISIBLE_AFTER_END_MS) && self.elastic.is_none()
     }
 

@@ -45,7 +45,7 @@ impl StopInstances {
 }
 
 /// The caller's instances among `ids` (each once, in order); all of them
-/// must exist at `at` (not [gone](Instance::gone)) and belong to the caller.
+/// must exist at `at` (not [out of view](Instance::out_of_view)) and belong to the caller.
 pub(super) fn owned<'v>(
     view: &'v dyn StateView,
     account: &AccountId,
@@ -56,7 +56,7 @@ pub(super) fn owned<'v>(
     let mut found: Vec<&Instance> = Vec::new();
     for id in ids {
         match view.instance(id) {
-            Some(i) if &i.account == account && !i.gone(at) => {
+            Some(i) if &i.account == account && !i.out_of_view(at) => {
                 if !found.iter().any(|f| f.id == i.id) {
                     found.push(i);
                 }
