@@ -31,6 +31,16 @@ pub(crate) async fn test_app_with(options: LogOptions) -> TestApp {
     TestApp { app, admin: (admin.access_key.to_string(), admin.secret), _dir: dir, _following: following }
 }
 
+/// A request of the cloud itself (as bootstrap and node reports make).
+pub(crate) fn system_meta() -> RequestMeta {
+    RequestMeta {
+        principal: Principal::system("test"),
+        request_id: "r".into(),
+        correlation_id: "r".into(),
+        source: "test".into(),
+    }
+}
+
 /// A request of `user` of `account`, already authenticated.
 pub(crate) fn meta(account: &AccountId, user: &str) -> RequestMeta {
     RequestMeta {

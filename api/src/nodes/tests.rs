@@ -48,14 +48,7 @@ async fn register(c: &Cloud, host: &str) -> (NodeCredentials, (String, String)) 
     (creds, key)
 }
 
-fn meta() -> RequestMeta {
-    RequestMeta {
-        principal: Principal::system("test"),
-        request_id: "r".into(),
-        correlation_id: "r".into(),
-        source: "test".into(),
-    }
-}
+use crate::app::testing::system_meta as meta;
 
 async fn launch(c: &Cloud) -> InstanceId {
     let models = c.app.projections.read().accounts.account_by_name("admin").map(|(a, _)| a.clone());

@@ -2,20 +2,13 @@
 //! goes once no object version or upload names it and no upload holds it.
 
 use super::{Walrus, WalrusConfig};
+use crate::app::ids::now;
 use crate::app::testing::test_app;
-use crate::app::{RequestMeta, ids::now};
+use domain::Command;
 use domain::buckets::*;
-use domain::{Command, Principal};
 use std::time::Duration;
 
-fn meta() -> RequestMeta {
-    RequestMeta {
-        principal: Principal::system("test"),
-        request_id: "r".into(),
-        correlation_id: "r".into(),
-        source: "test".into(),
-    }
-}
+use crate::app::testing::system_meta as meta;
 
 async fn blob(walrus: &Walrus, bytes: &'static [u8]) -> objectstore::Written {
     let body = futures::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from_static(bytes))]);
