@@ -122,8 +122,8 @@ pub(crate) fn stream_positions(
             let mut range = streams.range((stream, v)..=(stream, u64::MAX)).map_err(st)?;
             range.next().transpose().map_err(st).map(|e| e.map(|(_, p)| p.value()))
         };
-        let (mut lo, mut hi) = (after + 1, last);
         if last_position >= from {
+            let (mut lo, mut hi) = (after + 1, last);
             while lo < hi {
                 let mid = lo + (hi - lo) / 2;
                 match first_from(mid)? {
@@ -138,7 +138,7 @@ pub(crate) fn stream_positions(
             }
         }
     }
-    positions.retain(wanted);
+    // The table's entries were taken within `from..=through` above.
     for overlay in overlays {
         positions.extend(overlay.after(stream, 0).map(|(_, p)| p).filter(wanted));
     }
