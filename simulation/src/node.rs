@@ -206,8 +206,7 @@ impl Node {
                         self.moves_away += 1;
                     }
                     if envelope.event_type == "InstancePlaced"
-                        && let Some(id) = domain::ParsedStream::instance(envelope.stream)
-                        && models.instances.get(id.as_str()).is_some_and(|row| {
+                        && row.is_some_and(|row| {
                             row.node.as_ref() == Some(&self.id) && !row.moved_from.is_empty()
                         })
                     {
