@@ -33,12 +33,7 @@ fn describe_states(cloud: &Cloud, ids: &[String]) -> Vec<(String, String)> {
         let answer = client.send(&borrowed, Signer::Boto3);
         assert_eq!(answer.status, 200, "acknowledged instances missing after restart: {}", answer.body);
         let found = answer.all("instanceId");
-        let names: Vec<String> = answer
-            .all("instanceState")
-            .iter()
-            .map(|s| s.split("<name>").nth(1).unwrap().split("</name>").next().unwrap().to_owned())
-            .collect();
-        states.extend(found.into_iter().zip(names));
+        states.extend(found.into_iter().zip(answer.instance_states()));
     }
     states
 }

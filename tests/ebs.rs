@@ -962,9 +962,7 @@ fn an_abort_before_or_after_every_step_of_the_volume_sagas_resumes() {
         wait("the volume", &|| state(&vol).0 == "available");
         wait("the instance", &|| {
             let described = ec2(&[("Action", "DescribeInstances"), ("InstanceId.1", &instance)]).unwrap();
-            let instance_state =
-                described.body.split("<instanceState>").nth(1).unwrap_or_default().to_owned();
-            common::wire::Answer { status: 200, body: instance_state }.element("name") == Some("running")
+            described.instance_states() == ["running"]
         });
         ec2(&[
             ("Action", "AttachVolume"),

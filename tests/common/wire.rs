@@ -52,6 +52,17 @@ impl Answer {
         self.body.split(&open).skip(1).filter_map(|s| s.split(&close).next()).map(str::to_owned).collect()
     }
 
+    /// The name in each `<instanceState>`, in order.
+    pub fn instance_states(&self) -> Vec<String> {
+        self.all("instanceState")
+            .iter()
+            .map(|s| {
+                let name = s.split("<name>").nth(1).and_then(|rest| rest.split("</name>").next());
+                name.expect("an instanceState has a name").to_owned()
+            })
+            .collect()
+    }
+
     pub fn code(&self) -> Option<&str> {
         self.element("Code")
     }
