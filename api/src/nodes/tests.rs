@@ -12,6 +12,7 @@ use domain::{ParsedStream, StreamId};
 use tower::ServiceExt;
 use wire::{NodeCredentials, NodeInfo, ReportBody};
 
+use crate::app::testing::system_meta as meta;
 use crate::app::testing::{TestApp as Cloud, test_app as cloud};
 
 async fn call(
@@ -47,8 +48,6 @@ async fn register(c: &Cloud, host: &str) -> (NodeCredentials, (String, String)) 
     let key = (creds.access_key.clone(), creds.secret.clone());
     (creds, key)
 }
-
-use crate::app::testing::system_meta as meta;
 
 async fn launch(c: &Cloud) -> InstanceId {
     let models = c.app.projections.read().accounts.account_by_name("admin").map(|(a, _)| a.clone());
