@@ -32,42 +32,137 @@ fn hex_id_from_bits(prefix: &str, bits: u128) -> String {
     format!("{prefix}-{:017x}", bits & ((1u128 << 68) - 1))
 }
 
+/// The text of an id, kept inline when it fits (every id Yukari makes
+/// does: `eipalloc-` and 17 hex digits is the longest), so that decoding,
+/// cloning and keeping an id allocate nothing. Longer ones (names a user
+/// gives, up to the limits of their `parse`) go to the heap. Equal texts
+/// always take the same form, so the derived equality is the text's.
+#[derive(Clone, PartialEq, Eq)]
+enum IdText {
+    /// The first `len` bytes of `bytes`, the rest zero.
+    Inline { len: u8, bytes: [u8; IdText::INLINE] },
+    Heap(Box<str>),
+}
+
+impl IdText {
+    /// Bytes kept inline: the enum is then 32 bytes, as a `String` (24) and
+    /// its allocation would be more.
+    const INLINE: usize = 30;
+
+    fn new(text: &str) -> Self {
+        match u8::try_from(text.len()) {
+            Ok(len) if text.len() <= Self::INLINE => {
+                let mut bytes = [0; Self::INLINE];
+                bytes[..text.len()].copy_from_slice(text.as_bytes());
+                IdText::Inline { len, bytes }
+            }
+            _ => IdText::Heap(text.into()),
+        }
+    }
+
+    /// The text's bytes, without checking them again (ordering is by bytes).
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            IdText::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            IdText::Heap(text) => text.as_bytes(),
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        match self {
+            // Always whole: the bytes were a `&str` cut at its end.
+            IdText::Inline { len, bytes } => std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default(),
+            IdText::Heap(text) => text,
+        }
+    }
+}
+
+impl From<String> for IdText {
+    fn from(text: String) -> Self {
+        if text.len() <= Self::INLINE { IdText::new(&text) } else { IdText::Heap(text.into_boxed_str()) }
+    }
+}
+
+impl Serialize for IdText {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for IdText {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = IdText;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an id")
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<IdText, E> {
+                Ok(IdText::new(text))
+            }
+            fn visit_string<E: serde::de::Error>(self, text: String) -> Result<IdText, E> {
+                Ok(IdText::from(text))
+            }
+        }
+        deserializer.deserialize_str(Visitor)
+    }
+}
+
 macro_rules! string_id {
     ($(#[$meta:meta])* $name:ident) => {
         $(#[$meta])*
-        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
         #[serde(transparent)]
-        pub struct $name(String);
+        pub struct $name(IdText);
 
         impl $name {
             pub fn as_str(&self) -> &str {
-                &self.0
+                self.0.as_str()
             }
         }
 
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
+                f.write_str(self.as_str())
             }
         }
 
         impl fmt::Debug for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(f, "{}({:?})", stringify!($name), self.0)
+                write!(f, "{}({:?})", stringify!($name), self.as_str())
             }
         }
 
         impl AsRef<str> for $name {
             fn as_ref(&self) -> &str {
-                &self.0
+                self.as_str()
             }
         }
 
         // Hash and Ord of the id are those of its string, so maps keyed by
         // the id can be searched with a `&str`.
+        impl std::hash::Hash for $name {
+            fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+                self.as_str().hash(state)
+            }
+        }
+
+        impl PartialOrd for $name {
+            fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+                Some(self.cmp(other))
+            }
+        }
+
+        impl Ord for $name {
+            fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+                // A `str` orders by its bytes.
+                self.0.as_bytes().cmp(other.0.as_bytes())
+            }
+        }
+
         impl std::borrow::Borrow<str> for $name {
             fn borrow(&self) -> &str {
-                &self.0
+                self.as_str()
             }
         }
     };
@@ -82,7 +177,7 @@ macro_rules! hex_id {
 
             pub fn parse(value: &str) -> Result<Self, MalformedId> {
                 if hex_id_ok(value, Self::PREFIXES) {
-                    Ok(Self(value.to_owned()))
+                    Ok(Self(IdText::new(value)))
                 } else {
                     Err(MalformedId { kind: $kind, value: value.to_owned() })
                 }
@@ -90,7 +185,7 @@ macro_rules! hex_id {
 
             /// A new id from caller-supplied random bits, with the first prefix.
             pub fn from_bits(bits: u128) -> Self {
-                Self(hex_id_from_bits(Self::PREFIXES[0], bits))
+                Self(hex_id_from_bits(Self::PREFIXES[0], bits).into())
             }
         }
     };
@@ -145,7 +240,7 @@ impl ImageId {
             crate::ImageKind::Kernel => "eki",
             crate::ImageKind::Ramdisk => "eri",
         };
-        Self(hex_id_from_bits(prefix, bits))
+        Self(hex_id_from_bits(prefix, bits).into())
     }
 }
 
@@ -157,7 +252,7 @@ string_id!(
 impl AccountId {
     pub fn parse(value: &str) -> Result<Self, MalformedId> {
         if value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit()) {
-            Ok(Self(value.to_owned()))
+            Ok(Self(IdText::new(value)))
         } else {
             Err(MalformedId { kind: "account", value: value.to_owned() })
         }
@@ -165,12 +260,12 @@ impl AccountId {
 
     /// Twelve decimal digits from caller-supplied random bits.
     pub fn from_bits(bits: u64) -> Self {
-        Self(format!("{:012}", bits % 1_000_000_000_000))
+        Self(format!("{:012}", bits % 1_000_000_000_000).into())
     }
 
     /// The account that system actors (node executors, the bootstrap) act as.
     pub fn system() -> Self {
-        Self("000000000000".to_owned())
+        Self(IdText::new("000000000000"))
     }
 }
 
@@ -185,7 +280,7 @@ impl AccessKeyId {
     pub fn parse(value: &str) -> Result<Self, MalformedId> {
         let ok = (16..=128).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_alphanumeric());
         if ok {
-            Ok(Self(value.to_owned()))
+            Ok(Self(IdText::new(value)))
         } else {
             Err(MalformedId { kind: "access key", value: value.to_owned() })
         }
@@ -197,7 +292,7 @@ impl AccessKeyId {
         for i in 0..16 {
             s.push(Self::ALPHABET[((bits >> (i * 5)) & 31) as usize] as char);
         }
-        Self(s)
+        Self(s.into())
     }
 }
 
@@ -212,7 +307,7 @@ impl ZoneName {
             && value.len() <= 64
             && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         if ok {
-            Ok(Self(value.to_owned()))
+            Ok(Self(IdText::new(value)))
         } else {
             Err(MalformedId { kind: "availability zone", value: value.to_owned() })
         }
@@ -230,14 +325,14 @@ impl UserName {
             && value.len() <= 64
             && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-/".contains(&b));
         if ok {
-            Ok(Self(value.to_owned()))
+            Ok(Self(IdText::new(value)))
         } else {
             Err(MalformedId { kind: "user", value: value.to_owned() })
         }
     }
 
     pub fn admin() -> Self {
-        Self("admin".to_owned())
+        Self(IdText::new("admin"))
     }
 }
 
@@ -254,6 +349,40 @@ mod tests {
         assert!(InstanceId::parse("x-12345678").is_err());
         assert!(InstanceId::parse("i12345678").is_err());
         assert!(InstanceId::parse("").is_err());
+    }
+
+    /// Ids are kept inline up to 30 bytes and on the heap beyond; either
+    /// way they compare, hash, order and encode as their text does (maps
+    /// keyed by ids are searched with `&str`, and logs written before ids
+    /// were kept inline read the same).
+    #[test]
+    fn ids_compare_hash_order_and_encode_as_their_text() {
+        use std::hash::{BuildHasher, RandomState};
+        let texts = ["", "a", "admin", "i-12345678", "eipalloc-0123456789abcdef0", &"x".repeat(30), &"y".repeat(31), &"z".repeat(64)];
+        let hasher = RandomState::new();
+        for a in texts {
+            let id = UserName(IdText::new(a));
+            assert_eq!(id.as_str(), a);
+            assert_eq!(UserName(IdText::from(a.to_owned())), id, "{a:?} made from a String");
+            assert!(matches!(id.0, IdText::Inline { .. }) == (a.len() <= 30), "{a:?}");
+            assert_eq!(hasher.hash_one(&id), hasher.hash_one(a), "{a:?}");
+            let encoded = postcard::to_allocvec(&id).unwrap();
+            assert_eq!(encoded, postcard::to_allocvec(a).unwrap(), "{a:?}");
+            assert_eq!(postcard::from_bytes::<UserName>(&encoded).unwrap(), id);
+            let json = serde_json::to_string(&id).unwrap();
+            assert_eq!(json, serde_json::to_string(a).unwrap());
+            assert_eq!(serde_json::from_str::<UserName>(&json).unwrap(), id);
+            for b in texts {
+                let other = UserName(IdText::new(b));
+                assert_eq!(id == other, a == b, "{a:?} == {b:?}");
+                assert_eq!(id.cmp(&other), a.cmp(b), "{a:?} against {b:?}");
+            }
+        }
+        let set: std::collections::BTreeSet<InstanceId> =
+            [InstanceId::from_bits(3), InstanceId::from_bits(1)].into_iter().collect();
+        assert!(set.contains("i-00000000000000001"));
+        assert_eq!(std::mem::size_of::<InstanceId>(), 32);
+        assert_eq!(std::mem::size_of::<Option<InstanceId>>(), 32);
     }
 
     #[test]
