@@ -15,6 +15,7 @@ mod instances;
 mod login_profiles;
 mod models;
 mod network;
+mod parallel;
 mod runner;
 mod security;
 mod snapshot;
@@ -31,6 +32,7 @@ pub use instances::{InstanceRow, InstancesView, ReservationRow, TERMINATED_VISIB
 pub use login_profiles::{LoginProfileRow, LoginProfilesView};
 pub use models::ReadModels;
 pub use network::{AddressRow, NetworkView};
+pub use parallel::{FoldFailed, Visitor, fold_decoding_aside};
 pub use runner::{ModelsGuard, Projections, Stalled, TimeTravelPolicy, catch_up, rebuild};
 pub use security::{GroupRow, KeyPairRow, SecurityView};
 pub use snapshot::{encode_snapshot, load_snapshot, save_snapshot};

@@ -10,7 +10,7 @@ use crate::network::NetworkView;
 use crate::security::SecurityView;
 use crate::tags::TagsView;
 use crate::volumes::VolumesView;
-use domain::event::Event;
+use domain::event::{CodecError, Event};
 use domain::{ImageId, ParsedStream};
 use eventlog::EnvelopeRef;
 use serde::{Deserialize, Serialize};
@@ -41,15 +41,30 @@ impl ReadModels {
         if envelope.position != self.position + 1 {
             return Err(ProjectionError::OutOfOrder { position: envelope.position, previous: self.position });
         }
-        let event = Event::decode(envelope.event_type, envelope.schema, envelope.payload)
-            .map_err(|source| ProjectionError::Decode { position: envelope.position, source })?;
-        self.apply_event(envelope.stream, event, envelope.recorded_at);
+        let event = Event::decode(envelope.event_type, envelope.schema, envelope.payload);
+        self.apply_decoded(envelope.position, envelope.stream, event, envelope.recorded_at)
+    }
+
+    /// Folds one stored event already decoded (the second half of
+    /// [`ReadModels::apply`], see [`crate::fold_decoding_aside`]).
+    pub(crate) fn apply_decoded(
+        &mut self,
+        position: u64,
+        stream: &str,
+        event: Result<Event, CodecError>,
+        recorded_at: i64,
+    ) -> Result<(), ProjectionError> {
+        if position != self.position + 1 {
+            return Err(ProjectionError::OutOfOrder { position, previous: self.position });
+        }
+        let event = event.map_err(|source| ProjectionError::Decode { position, source })?;
+        self.apply_event(stream, event, recorded_at);
         let (tags, volumes) = (&mut self.tags, &mut self.volumes);
-        self.instances.expire(envelope.recorded_at, |gone| {
+        self.instances.expire(recorded_at, |gone| {
             tags.forget(gone.as_str());
             volumes.by_instance.remove(gone);
         });
-        self.position = envelope.position;
+        self.position = position;
         Ok(())
     }
 

@@ -3,10 +3,10 @@
 
 use crate::error::ProjectionError;
 use crate::models::ReadModels;
+use crate::parallel::{FoldFailed, fold_decoding_aside};
 use crate::snapshot::{encode_snapshot, load_snapshot};
 use crate::time_travel::{TimeTravel, guard};
 use eventlog::EventLog;
-use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock, RwLock, RwLockReadGuard};
@@ -76,17 +76,15 @@ impl std::fmt::Debug for Projections {
     }
 }
 
-/// Folds every event after the models' position up to the log's head.
+/// Folds every event after the models' position up to the log's head
+/// (decoding on a second thread: [`crate::fold_decoding_aside`]).
 pub fn catch_up(models: &mut ReadModels, log: &EventLog) -> Result<(), ProjectionError> {
-    let mut failure = None;
-    log.scan(models.position + 1, |envelope| match models.apply(&envelope) {
-        Ok(()) => ControlFlow::Continue(()),
-        Err(e) => {
-            failure = Some(e);
-            ControlFlow::Break(())
-        }
-    })?;
-    failure.map_or(Ok(()), Err)
+    let from = models.position + 1;
+    match fold_decoding_aside(models, |visit| log.scan(from, |envelope| visit(&envelope)).map(drop)) {
+        Ok(_) => Ok(()),
+        Err(FoldFailed::Read(e)) => Err(e.into()),
+        Err(FoldFailed::Fold(e)) => Err(e),
+    }
 }
 
 /// The read models built from nothing but the log.

@@ -865,3 +865,90 @@ fn models_row(id: &InstanceId) -> InstanceRow {
         disable_api_termination: false,
     }
 }
+
+/// Folding with the decoding on a second thread gives the read models one
+/// record at a time gives, stops at the same record with the same error,
+/// stops reading soon after a record cannot be folded, and folds what was
+/// read before a read failure.
+#[test]
+fn folding_with_decoding_aside_equals_folding_one_record_at_a_time() {
+    use crate::FoldFailed;
+    // Small batches, so that a short log makes many.
+    let (size, in_flight) = (16, 2);
+    fn fold_decoding_aside<E: Send>(
+        models: &mut ReadModels,
+        read: impl FnOnce(crate::Visitor<'_>) -> Result<(), E> + Send,
+    ) -> Result<u64, FoldFailed<E>> {
+        crate::parallel::fold_in_batches(models, read, 16, 2)
+    }
+    let mut world = World::new();
+    world.play(&Op::CreateAccount(1));
+    for i in 0..20 {
+        world.play(&Op::Run { account: (i % 2) as u8, min: 1, max: 2, token: None, group: None });
+        world.play(&Op::Report { pick: i, outcome: 0 });
+    }
+    for i in 0..3_000 {
+        let account = (i % 2) as u8;
+        match i % 4 {
+            0 => world.play(&Op::KeyPair { account, name: (i % 7) as u8, delete: i % 8 == 4 }),
+            1 => world.play(&Op::Allocate { account }),
+            _ => world.play(&Op::Tag { account, pick: i, key: (i % 5) as u8, delete: i % 3 == 0 }),
+        }
+    }
+    let records = world.records.clone();
+    // The reader may be ahead of the fold by the batches in flight, the
+    // one being filled and the one being folded.
+    let ahead = (in_flight + 2) * size;
+    let bad = 700;
+    assert!(records.len() > bad + ahead, "{} records: more than the reader can be ahead", records.len());
+    let read_all = |records: &[eventlog::RecordedEvent], visited: &mut usize, visit: crate::Visitor<'_>| {
+        for r in records {
+            *visited += 1;
+            if visit(&r.as_envelope()).is_break() {
+                break;
+            }
+        }
+        Ok::<(), &str>(())
+    };
+    let mut one_by_one = ReadModels::default();
+    apply_all(&mut one_by_one, &records);
+    let mut aside = ReadModels::default();
+    let mut visited = 0;
+    assert_eq!(
+        fold_decoding_aside(&mut aside, |visit| read_all(&records, &mut visited, visit)).unwrap(),
+        records.len() as u64
+    );
+    assert_eq!(aside, one_by_one);
+
+    // From a checkpoint part of the way.
+    let mut from_middle = ReadModels::default();
+    apply_all(&mut from_middle, &records[..500]);
+    fold_decoding_aside(&mut from_middle, |visit| read_all(&records[500..], &mut visited, visit)).unwrap();
+    assert_eq!(from_middle, one_by_one);
+
+    // A record that cannot be decoded, part of the way.
+    let mut damaged = records.clone();
+    damaged[bad].payload = vec![0xff; 3];
+    let mut aside = ReadModels::default();
+    let mut visited = 0;
+    let failed = fold_decoding_aside(&mut aside, |visit| read_all(&damaged, &mut visited, visit));
+    assert!(
+        matches!(failed, Err(FoldFailed::Fold(ProjectionError::Decode { position, .. })) if position == bad as u64 + 1),
+        "{failed:?}"
+    );
+    let mut before = ReadModels::default();
+    apply_all(&mut before, &records[..bad]);
+    assert_eq!(aside, before);
+    assert!(visited <= bad + ahead, "the reading went on to record {visited} after the fold failed at {bad}");
+
+    // Reading fails after 600 records.
+    let mut aside = ReadModels::default();
+    let failed = fold_decoding_aside(&mut aside, |visit| {
+        read_all(&records[..600], &mut 0, visit)?;
+        Err("the disk went away")
+    });
+    assert!(matches!(failed, Err(FoldFailed::Read("the disk went away"))), "{failed:?}");
+    let mut before = ReadModels::default();
+    apply_all(&mut before, &records[..600]);
+    assert_eq!(aside, before);
+}

@@ -207,21 +207,14 @@ pub fn models_at(
     };
     let from = models.position;
     if position > models.position {
-        let mut failure = None;
-        log.scan(models.position + 1, |e| {
-            if e.position > position {
-                return ControlFlow::Break(());
-            }
-            match models.apply(&e) {
-                Ok(()) => ControlFlow::Continue(()),
-                Err(err) => {
-                    failure = Some(err);
-                    ControlFlow::Break(())
-                }
-            }
-        })?;
-        if let Some(e) = failure {
-            return Err(e);
+        let folded = crate::fold_decoding_aside(&mut models, |visit| {
+            log.scan(from + 1, |e| if e.position > position { ControlFlow::Break(()) } else { visit(&e) })
+                .map(drop)
+        });
+        match folded {
+            Ok(_) => {}
+            Err(crate::FoldFailed::Read(e)) => return Err(e.into()),
+            Err(crate::FoldFailed::Fold(e)) => return Err(e),
         }
     }
     Ok((models, from))

@@ -11,8 +11,8 @@ use std::ops::ControlFlow;
 /// checked (checksum, position) and decoded, or why it is corrupt.
 pub type Visit<'a> = &'a mut dyn FnMut(u64, Result<EnvelopeRef<'_>, ReadError>) -> ControlFlow<()>;
 
-/// A log to replay.
-pub trait Records {
+/// A log to replay (read from a second thread while the first folds).
+pub trait Records: Sync {
     /// The last position (0 for an empty log).
     fn head(&self) -> Result<u64, ReplayError>;
 

@@ -72,25 +72,22 @@ pub fn advance(
     if position <= models.position {
         return Ok(0);
     }
-    let mut failure = None;
+    let from = models.position + 1;
     let mut done = 0u64;
-    scan(records, models.position + 1, |e| {
-        if e.position > position {
-            return ControlFlow::Break(());
-        }
-        done += 1;
-        progress.at(done);
-        match models.apply(e) {
-            Ok(()) => ControlFlow::Continue(()),
-            Err(err) => {
-                failure = Some(err);
-                ControlFlow::Break(())
+    let folded = projections::fold_decoding_aside(models, |visit| {
+        scan(records, from, |e| {
+            if e.position > position {
+                return ControlFlow::Break(());
             }
-        }
-    })?;
-    match failure {
-        Some(e) => Err(e.into()),
-        None => Ok(done),
+            done += 1;
+            progress.at(done);
+            visit(e)
+        })
+    });
+    match folded {
+        Ok(folded) => Ok(folded),
+        Err(projections::FoldFailed::Read(e)) => Err(e),
+        Err(projections::FoldFailed::Fold(e)) => Err(e.into()),
     }
 }
 
