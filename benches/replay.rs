@@ -269,16 +269,48 @@ fn run(config: &Config) -> Result<()> {
     anyhow::ensure!(scanned == head, "the scan saw {scanned} of {head} events");
     let scan_rate = head as f64 / scan.as_secs_f64();
     table.row("bare scan of the log (baseline)", rate(scan_rate), "-".into(), "-".into());
+    // The fold as it was before it decoded on a second thread: each record
+    // decoded and folded in turn, on one thread.
+    let (one_thread_models, one_thread) = timed(|| {
+        let mut models = projections::ReadModels::default();
+        let mut failure = None;
+        replay_tools::source::scan(&offline, 1, |e| match models.apply(e) {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(e) => {
+                failure = Some(e);
+                ControlFlow::Break(())
+            }
+        })?;
+        failure.map_or(Ok(models), |e| Err(e.into()))
+    })?;
+    let one_thread_rate = head as f64 / one_thread.as_secs_f64();
+    table.row(
+        "replay on one thread (decode and fold in turn)",
+        rate(one_thread_rate),
+        rate(scan_rate),
+        ratio(one_thread_rate, scan_rate),
+    );
     let ((models, _), fold) = timed(|| Ok(state::state_at(&offline, None, head, &Progress::hidden())?))?;
     let fold_rate = head as f64 / fold.as_secs_f64();
+    anyhow::ensure!(models == one_thread_models, "the two folds of the log differ");
+    drop(one_thread_models);
     table
         .row(
-            "replay: read models folded from the whole log",
+            "replay: read models folded from the whole log (decoding on a second thread)",
             rate(fold_rate),
             rate(scan_rate),
             ratio(fold_rate, scan_rate),
         )
-        .target("≥ 1,000,000 /s", fold_rate >= 1_000_000.0);
+        .target(
+            "≥ 1,000,000 /s, ≥ 0.65× the scan",
+            fold_rate >= 1_000_000.0 && fold_rate >= 0.65 * scan_rate,
+        );
+    table.row(
+        "replay: two threads against one",
+        rate(fold_rate),
+        rate(one_thread_rate),
+        ratio(fold_rate, one_thread_rate),
+    );
     table.note(format!(
         "read models at the head: {} instances",
         thousands(models.instances.rows.len() as u64)

@@ -32,86 +32,16 @@ fn hex_id_from_bits(prefix: &str, bits: u128) -> String {
     format!("{prefix}-{:017x}", bits & ((1u128 << 68) - 1))
 }
 
-/// The text of an id, kept inline when it fits (every id Yukari makes
-/// does: `eipalloc-` and 17 hex digits is the longest), so that decoding,
-/// cloning and keeping an id allocate nothing. Longer ones (names a user
-/// gives, up to the limits of their `parse`) go to the heap. Equal texts
-/// always take the same form, so the derived equality is the text's.
-#[derive(Clone, PartialEq, Eq)]
-enum IdText {
-    /// The first `len` bytes of `bytes`, the rest zero.
-    Inline { len: u8, bytes: [u8; IdText::INLINE] },
-    Heap(Box<str>),
-}
-
-impl IdText {
-    /// Bytes kept inline: the enum is then 32 bytes, as a `String` (24) and
-    /// its allocation would be more.
-    const INLINE: usize = 30;
-
-    fn new(text: &str) -> Self {
-        match u8::try_from(text.len()) {
-            Ok(len) if text.len() <= Self::INLINE => {
-                let mut bytes = [0; Self::INLINE];
-                bytes[..text.len()].copy_from_slice(text.as_bytes());
-                IdText::Inline { len, bytes }
-            }
-            _ => IdText::Heap(text.into()),
-        }
-    }
-
-    /// The text's bytes, without checking them again (ordering is by bytes).
-    fn as_bytes(&self) -> &[u8] {
-        match self {
-            IdText::Inline { len, bytes } => &bytes[..usize::from(*len)],
-            IdText::Heap(text) => text.as_bytes(),
-        }
-    }
-
-    fn as_str(&self) -> &str {
-        match self {
-            // Always whole: the bytes were a `&str` cut at its end.
-            IdText::Inline { len, bytes } => std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default(),
-            IdText::Heap(text) => text,
-        }
-    }
-}
-
-impl From<String> for IdText {
-    fn from(text: String) -> Self {
-        if text.len() <= Self::INLINE { IdText::new(&text) } else { IdText::Heap(text.into_boxed_str()) }
-    }
-}
-
-impl Serialize for IdText {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for IdText {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl serde::de::Visitor<'_> for Visitor {
-            type Value = IdText;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an id")
-            }
-            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<IdText, E> {
-                Ok(IdText::new(text))
-            }
-            fn visit_string<E: serde::de::Error>(self, text: String) -> Result<IdText, E> {
-                Ok(IdText::from(text))
-            }
-        }
-        deserializer.deserialize_str(Visitor)
-    }
-}
+/// The text of an id: kept inline when it fits in 23 bytes (every id
+/// Yukari makes but the elastic addresses' `eipalloc-`/`eipassoc-` ones
+/// does), so that decoding, cloning and keeping an id allocate nothing;
+/// 24 bytes, as a `String` without its allocation.
+type IdText = smol_str::SmolStr;
 
 macro_rules! string_id {
     ($(#[$meta:meta])* $name:ident) => {
         $(#[$meta])*
-        #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(transparent)]
         pub struct $name(IdText);
 
@@ -139,27 +69,8 @@ macro_rules! string_id {
             }
         }
 
-        // Hash and Ord of the id are those of its string, so maps keyed by
-        // the id can be searched with a `&str`.
-        impl std::hash::Hash for $name {
-            fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-                self.as_str().hash(state)
-            }
-        }
-
-        impl PartialOrd for $name {
-            fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-                Some(self.cmp(other))
-            }
-        }
-
-        impl Ord for $name {
-            fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-                // A `str` orders by its bytes.
-                self.0.as_bytes().cmp(other.0.as_bytes())
-            }
-        }
-
+        // Hash and Ord of the id are those of its string (as `SmolStr`'s
+        // are), so maps keyed by the id can be searched with a `&str`.
         impl std::borrow::Borrow<str> for $name {
             fn borrow(&self) -> &str {
                 self.as_str()
@@ -351,20 +262,29 @@ mod tests {
         assert!(InstanceId::parse("").is_err());
     }
 
-    /// Ids are kept inline up to 30 bytes and on the heap beyond; either
+    /// Ids are kept inline up to 23 bytes and on the heap beyond; either
     /// way they compare, hash, order and encode as their text does (maps
     /// keyed by ids are searched with `&str`, and logs written before ids
     /// were kept inline read the same).
     #[test]
     fn ids_compare_hash_order_and_encode_as_their_text() {
         use std::hash::{BuildHasher, RandomState};
-        let texts = ["", "a", "admin", "i-12345678", "eipalloc-0123456789abcdef0", &"x".repeat(30), &"y".repeat(31), &"z".repeat(64)];
+        let texts = [
+            "",
+            "a",
+            "admin",
+            "i-12345678",
+            "eipalloc-0123456789abcdef0",
+            &"x".repeat(23),
+            &"y".repeat(24),
+            &"z".repeat(64),
+        ];
         let hasher = RandomState::new();
         for a in texts {
             let id = UserName(IdText::new(a));
             assert_eq!(id.as_str(), a);
             assert_eq!(UserName(IdText::from(a.to_owned())), id, "{a:?} made from a String");
-            assert!(matches!(id.0, IdText::Inline { .. }) == (a.len() <= 30), "{a:?}");
+            assert_eq!(id.0.is_heap_allocated(), a.len() > 23, "{a:?}");
             assert_eq!(hasher.hash_one(&id), hasher.hash_one(a), "{a:?}");
             let encoded = postcard::to_allocvec(&id).unwrap();
             assert_eq!(encoded, postcard::to_allocvec(a).unwrap(), "{a:?}");
@@ -381,8 +301,8 @@ mod tests {
         let set: std::collections::BTreeSet<InstanceId> =
             [InstanceId::from_bits(3), InstanceId::from_bits(1)].into_iter().collect();
         assert!(set.contains("i-00000000000000001"));
-        assert_eq!(std::mem::size_of::<InstanceId>(), 32);
-        assert_eq!(std::mem::size_of::<Option<InstanceId>>(), 32);
+        assert_eq!(std::mem::size_of::<InstanceId>(), 24);
+        assert_eq!(std::mem::size_of::<Option<InstanceId>>(), 24);
     }
 
     #[test]
