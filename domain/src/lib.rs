@@ -55,7 +55,7 @@ pub use error::DecideError;
 pub use event::{CodecError, Event};
 pub use ids::*;
 pub use images::ImageKind;
-pub use instances::{InstanceAttribute, InstanceState, ShutdownBehavior, StateReason};
+pub use instances::{InstanceAttribute, InstanceState, Lifecycle, ShutdownBehavior, StateReason};
 pub use model::*;
 pub use security_groups::{Direction, RuleSource, SecurityRule};
 pub use stream::{ParsedStream, StreamId, StreamKind};

@@ -189,6 +189,16 @@ macro_rules! events {
             pub enum $events<'a> {
                 $($ev(&'a $ev),)*
             }
+
+            impl<'a> $events<'a> {
+                /// `event` as one of this state's later events, if it is one.
+                pub fn of(event: &'a Event) -> Option<Self> {
+                    match event {
+                        $(Event::$ev(e) => Some($events::$ev(e)),)*
+                        _ => None,
+                    }
+                }
+            }
         )+
 
         /// A tag event, for the state that keeps the tagged resource's tags.

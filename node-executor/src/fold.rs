@@ -1,6 +1,8 @@
 //! The executor's view of the log: which instances are placed on this node
 //! and what each should be on the hypervisor (its desired state), folded
-//! from instance streams with the domain's own `Aggregate::evolve`.
+//! from instance streams with the domain's own `Lifecycle::apply` (the
+//! part of an instance its guest depends on, folded by the domain's
+//! `Instance` through the same code).
 //!
 //! It must not know the hypervisor, the controller or tasks: it turns
 //! envelopes into desired states and says which ones changed. Instances
@@ -10,8 +12,9 @@
 use crate::driver::GuestSpec;
 use crate::source::Records;
 use crate::worker::Target;
+use domain::registry::InstanceEvent;
 use domain::{
-    Aggregate, Event, InstanceAttribute, InstanceId, InstanceState, NodeId, ParsedStream, StreamKind,
+    Event, InstanceAttribute, InstanceId, InstanceState, Lifecycle, NodeId, ParsedStream, StreamKind,
 };
 use eventlog::{EnvelopeRef, ReadError};
 use std::collections::HashMap;
@@ -56,10 +59,7 @@ impl fmt::Display for Desired {
 
 /// The desired state of an instance for `node`; `None` when it is not
 /// placed on `node` (not placed yet, or placed elsewhere).
-fn desired_of(instance: &Aggregate, node: &NodeId) -> Option<Desired> {
-    let Aggregate::Instance(i) = instance else {
-        return None;
-    };
+fn desired_of(i: &Lifecycle, node: &NodeId) -> Option<Desired> {
     if i.node.as_ref() != Some(node) {
         return None;
     }
@@ -75,8 +75,8 @@ fn desired_of(instance: &Aggregate, node: &NodeId) -> Option<Desired> {
 
 /// One instance the fold follows.
 pub(crate) struct Tracked {
-    /// The instance stream folded by the domain.
-    pub instance: Aggregate,
+    /// The instance's state, node and launch attempt, folded by the domain.
+    pub life: Lifecycle,
     pub spec: Arc<GuestSpec>,
     /// `None` until it is placed on this node.
     pub desired: Option<Desired>,
@@ -208,7 +208,7 @@ impl Fold {
             (Some(t), _) => t,
             (None, Event::InstanceRequested(requested)) => {
                 self.instances.entry(id.clone()).or_insert_with(|| Tracked {
-                    instance: Aggregate::Empty,
+                    life: Lifecycle::requested(),
                     spec: Arc::new(GuestSpec::from(requested)),
                     desired: None,
                     seq: 0,
@@ -219,7 +219,9 @@ impl Fold {
             }
             (None, _) => return None,
         };
-        tracked.instance.evolve(&event);
+        if let Some(event) = InstanceEvent::of(&event) {
+            tracked.life.apply(event);
+        }
         // A stopped instance's type or user data may change; its next start
         // uses the new ones.
         if let Event::InstanceAttributeChanged(change) = &event {
@@ -247,15 +249,12 @@ impl Fold {
         {
             self.reboots.push(id.clone());
         }
-        let now = match (tracked.desired, desired_of(&tracked.instance, &self.node)) {
+        let now = match (tracked.desired, desired_of(&tracked.life, &self.node)) {
             // Was ours, now placed elsewhere: our guest must go.
             (Some(before), None) => {
                 if before != Desired::Absent {
-                    let node = match &tracked.instance {
-                        Aggregate::Instance(i) => i.node.as_ref().map(ToString::to_string),
-                        _ => None,
-                    };
-                    tracing::info!(instance = %id, node = node.as_deref().unwrap_or("-"), "placed on another node: its guest and disk here go");
+                    let node = tracked.life.node.as_ref().map_or("-", |n| n.as_str());
+                    tracing::info!(instance = %id, node, "placed on another node: its guest and disk here go");
                 }
                 Some(Desired::Absent)
             }
@@ -263,16 +262,13 @@ impl Fold {
         };
         let Some(now) = now else {
             // Not placed yet, or placed on another node: not ours to follow.
-            let placed_elsewhere = matches!(&tracked.instance, Aggregate::Instance(i) if i.node.is_some());
+            let placed_elsewhere = tracked.life.node.is_some();
             if placed_elsewhere && !adopting {
                 self.instances.remove(&id);
             }
             return None;
         };
-        let attempt = match &tracked.instance {
-            Aggregate::Instance(i) => i.attempt,
-            _ => 0,
-        };
+        let attempt = tracked.life.attempt;
         if Some(now) == tracked.desired && attempt == tracked.attempt {
             return None;
         }
@@ -322,5 +318,20 @@ impl Fold {
 
     pub(crate) fn len(&self) -> usize {
         self.instances.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An executor keeps one of these for each instance of its node (the
+    /// one embedded in `yukari up` for every instance of the cloud): the
+    /// instance's lifecycle, not the domain's whole aggregate (issue 14,
+    /// target 5). The guest's spec is shared behind an `Arc`.
+    #[test]
+    fn what_the_fold_keeps_of_an_instance_is_small() {
+        let size = std::mem::size_of::<Tracked>();
+        assert!(size <= 96, "Tracked is {size} bytes");
     }
 }

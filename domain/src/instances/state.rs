@@ -193,14 +193,15 @@ impl State for Instance {
     type Created = InstanceRequested;
 
     fn created(e: &InstanceRequested) -> Self {
+        let Lifecycle { state, node, stop_forced, restarting, attempt } = Lifecycle::requested();
         Instance {
             id: e.instance.clone(),
             account: e.account.clone(),
             reservation: e.reservation.clone(),
             image: e.image.clone(),
             vm_type: e.vm_type.clone(),
-            state: InstanceState::Pending,
-            node: None,
+            state,
+            node,
             zone: None,
             reason: None,
             requested_at: e.at,
@@ -211,9 +212,9 @@ impl State for Instance {
             private_address: None,
             public_address: None,
             elastic: None,
-            stop_forced: false,
-            restarting: false,
-            attempt: 1,
+            stop_forced,
+            restarting,
+            attempt,
             volumes: BTreeMap::new(),
             tags: Tags::default(),
             ended_at: None,
@@ -225,40 +226,113 @@ impl State for Instance {
     }
 }
 
-impl Evolve for Instance {
-    type Event<'a> = InstanceEvent<'a>;
+/// What an instance's guest depends on: its state, the node it is placed
+/// on, how it stops and which launch of it this is. The node executor
+/// folds only this for each instance, not the whole [`Instance`];
+/// [`Instance`] folds these fields through the same
+/// [`Lifecycle::apply`], so the two cannot disagree.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lifecycle {
+    pub state: InstanceState,
+    pub node: Option<NodeId>,
+    /// Stopping without waiting for the guest to shut down (`--force`).
+    pub stop_forced: bool,
+    /// Pending because StartInstances started it again after a stop.
+    pub restarting: bool,
+    /// Which launch of the instance this is (see [`Instance::attempt`]).
+    pub attempt: u32,
+}
 
-    fn apply(&mut self, event: InstanceEvent<'_>) {
+impl Lifecycle {
+    /// An instance as its `InstanceRequested` makes it: pending, nowhere.
+    pub fn requested() -> Self {
+        Lifecycle {
+            state: InstanceState::Pending,
+            node: None,
+            stop_forced: false,
+            restarting: false,
+            attempt: 1,
+        }
+    }
+
+    /// Folds one of the instance's later events; the events that do not
+    /// change these fields leave them as they are.
+    pub fn apply(&mut self, event: InstanceEvent<'_>) {
         match event {
-            InstanceEvent::InstancePlaced(e) => {
-                self.node = Some(e.node.clone());
-                self.zone = Some(e.zone.clone());
-            }
+            InstanceEvent::InstancePlaced(e) => self.node = Some(e.node.clone()),
             InstanceEvent::InstanceRunning(_) => {
                 self.state = InstanceState::Running;
                 self.restarting = false;
             }
+            InstanceEvent::InstanceTerminationRequested(_) => self.state = InstanceState::ShuttingDown,
+            InstanceEvent::InstanceTerminated(_) => self.state = InstanceState::Terminated,
+            InstanceEvent::InstanceLaunchFailed(_) => {
+                self.state = InstanceState::Terminated;
+                self.restarting = false;
+            }
+            // It keeps its node (where its disk is).
+            InstanceEvent::InstanceStartFailed(_) => {
+                self.state = InstanceState::Stopped;
+                self.restarting = false;
+            }
+            InstanceEvent::InstanceStopRequested(e) => {
+                self.stop_forced = e.force || (self.state == InstanceState::Stopping && self.stop_forced);
+                self.state = InstanceState::Stopping;
+            }
+            InstanceEvent::InstanceStopped(_) => self.state = InstanceState::Stopped,
+            InstanceEvent::InstanceStartRequested(_) => {
+                self.state = InstanceState::Pending;
+                self.restarting = true;
+                self.attempt = self.attempt.saturating_add(1);
+            }
+            // A reboot keeps the guest and its state.
+            InstanceEvent::InstanceRebootRequested(_)
+            | InstanceEvent::InstanceAddressed(_)
+            | InstanceEvent::InstancePublicAddressChanged(_)
+            | InstanceEvent::InstanceGroupsChanged(_)
+            | InstanceEvent::InstanceDeviceClaimed(_)
+            | InstanceEvent::InstanceDeviceReleased(_)
+            | InstanceEvent::InstanceAttributeChanged(_) => {}
+        }
+    }
+}
+
+impl Evolve for Instance {
+    type Event<'a> = InstanceEvent<'a>;
+
+    fn apply(&mut self, event: InstanceEvent<'_>) {
+        // State, node, stop and attempt: as the node executor folds them.
+        let mut life = Lifecycle {
+            state: self.state,
+            node: self.node.take(),
+            stop_forced: self.stop_forced,
+            restarting: self.restarting,
+            attempt: self.attempt,
+        };
+        life.apply(event);
+        Lifecycle {
+            state: self.state,
+            node: self.node,
+            stop_forced: self.stop_forced,
+            restarting: self.restarting,
+            attempt: self.attempt,
+        } = life;
+        // The rest.
+        match event {
+            InstanceEvent::InstancePlaced(e) => self.zone = Some(e.zone.clone()),
             InstanceEvent::InstanceTerminationRequested(_) => {
-                self.state = InstanceState::ShuttingDown;
-                self.reason = Some(StateReason::user_terminated());
+                self.reason = Some(StateReason::user_terminated())
             }
             InstanceEvent::InstanceTerminated(e) => {
-                self.state = InstanceState::Terminated;
                 self.reason = Some(e.reason.clone());
                 self.ended_at = Some(e.at);
             }
             InstanceEvent::InstanceLaunchFailed(e) => {
-                self.state = InstanceState::Terminated;
                 self.reason = Some(e.reason.clone());
                 self.ended_at = Some(e.at);
-                self.restarting = false;
             }
-            // It keeps its node (where its disk is) and private address.
-            InstanceEvent::InstanceStartFailed(e) => {
-                self.state = InstanceState::Stopped;
-                self.reason = Some(e.reason.clone());
-                self.restarting = false;
-            }
+            // It keeps its private address.
+            InstanceEvent::InstanceStartFailed(e) => self.reason = Some(e.reason.clone()),
             InstanceEvent::InstanceAddressed(e) => {
                 self.private_address = Some(e.private_address.clone());
                 self.public_address = e.public_address.clone();
@@ -268,18 +342,10 @@ impl Evolve for Instance {
                 self.elastic = e.elastic.clone();
             }
             InstanceEvent::InstanceStopRequested(e) => {
-                self.stop_forced = e.force || (self.state == InstanceState::Stopping && self.stop_forced);
-                self.state = InstanceState::Stopping;
                 self.reason =
                     Some(if e.by_guest { StateReason::guest_stopped() } else { StateReason::user_stopped() });
             }
-            InstanceEvent::InstanceStopped(_) => self.state = InstanceState::Stopped,
-            InstanceEvent::InstanceStartRequested(_) => {
-                self.state = InstanceState::Pending;
-                self.reason = None;
-                self.restarting = true;
-                self.attempt = self.attempt.saturating_add(1);
-            }
+            InstanceEvent::InstanceStartRequested(_) => self.reason = None,
             InstanceEvent::InstanceGroupsChanged(e) => self.groups = e.groups.clone(),
             InstanceEvent::InstanceDeviceClaimed(e) => {
                 self.volumes.insert(e.device.clone(), e.volume.clone());
@@ -295,8 +361,9 @@ impl Evolve for Instance {
                 InstanceAttribute::DisableApiTermination(v) => self.disable_api_termination = *v,
                 InstanceAttribute::ShutdownBehavior(b) => self.shutdown_behavior = *b,
             },
-            // A reboot keeps the guest and its state.
-            InstanceEvent::InstanceRebootRequested(_) => {}
+            InstanceEvent::InstanceRunning(_)
+            | InstanceEvent::InstanceStopped(_)
+            | InstanceEvent::InstanceRebootRequested(_) => {}
         }
     }
 }
