@@ -4,7 +4,7 @@
 use crate::error::ProjectionError;
 use crate::models::ReadModels;
 use crate::parallel::{FoldFailed, fold_decoding_aside};
-use crate::snapshot::{encode_snapshot, load_snapshot};
+use crate::snapshot::load_snapshot;
 use crate::time_travel::{TimeTravel, guard};
 use eventlog::EventLog;
 use std::path::PathBuf;
@@ -279,10 +279,8 @@ impl Projections {
         let models = self.share();
         let writing = self.writing.clone();
         tokio::task::spawn_blocking(move || {
-            let (position, bytes) = (models.position, encode_snapshot(&models));
-            drop(models);
-            match policy.store.write_encoded(position, g, &bytes).and_then(|_| policy.store.thin(policy.keep))
-            {
+            let position = models.position;
+            match policy.store.write_models(models, g).and_then(|_| policy.store.thin(policy.keep)) {
                 Ok(thinned) => tracing::debug!(position, ?thinned, "time-travel snapshot written"),
                 Err(e) => tracing::warn!(position, error = %e, "could not write a time-travel snapshot"),
             }
@@ -298,12 +296,8 @@ impl Projections {
         };
         // Encoded outside the lock (see [`Projections`]).
         let models = self.share();
-        let written = tokio::task::spawn_blocking(move || {
-            let bytes = encode_snapshot(&models);
-            drop(models);
-            crate::snapshot::write_atomically(&path, &bytes)
-        })
-        .await;
+        let written =
+            tokio::task::spawn_blocking(move || crate::snapshot::save_snapshot(&path, models)).await;
         match written {
             Ok(Ok(())) => tracing::debug!(position = self.position(), "read model snapshot saved"),
             Ok(Err(e)) => tracing::warn!(error = %e, "could not save the read model snapshot"),

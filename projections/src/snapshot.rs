@@ -5,7 +5,8 @@
 
 use crate::error::ProjectionError;
 use crate::models::ReadModels;
-use std::io::Write;
+use std::borrow::Borrow;
+use std::io::{Seek, SeekFrom, Write};
 use std::path::Path;
 
 const MAGIC: &[u8; 8] = b"YKSNAP01";
@@ -18,27 +19,83 @@ fn err(path: &Path, reason: impl ToString) -> ProjectionError {
     ProjectionError::Snapshot { path: path.display().to_string(), reason: reason.to_string() }
 }
 
+/// A snapshot's bytes, as [`save_snapshot`] writes them (used to compare
+/// snapshots, and by the admin's log download).
 pub fn encode_snapshot(models: &ReadModels) -> Vec<u8> {
-    let body = postcard::to_stdvec(&(FORMAT, models)).expect("read models always encode");
-    let mut out = Vec::with_capacity(body.len() + 12);
+    let mut out = Vec::with_capacity(HEADER);
     out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&crc32c::crc32c(&body).to_le_bytes());
-    out.extend_from_slice(&body);
+    out.extend_from_slice(&[0; 4]);
+    let mut out = postcard::to_extend(&(FORMAT, models), out).expect("read models always encode");
+    let crc = crc32c::crc32c(&out[HEADER..]);
+    out[MAGIC.len()..HEADER].copy_from_slice(&crc.to_le_bytes());
     out
 }
 
-pub fn save_snapshot(path: &Path, models: &ReadModels) -> Result<(), ProjectionError> {
-    write_atomically(path, &encode_snapshot(models))
+/// The magic, then the body's CRC-32C.
+const HEADER: usize = MAGIC.len() + 4;
+
+/// Saves the snapshot of `models` at `path`: the same bytes as
+/// [`encode_snapshot`], but encoded straight into the file, so that no
+/// buffer of the snapshot's size is held (it is as large as the read
+/// models' rows; issue 14, target 5). `models` is dropped once encoded,
+/// before the file is synced: an `Arc` of the live models is let go as
+/// soon as it can be, so that the follower need not copy them.
+pub fn save_snapshot(path: &Path, models: impl Borrow<ReadModels>) -> Result<(), ProjectionError> {
+    write_atomically_with(path, move |file| {
+        let models = models.borrow();
+        file.write_all(MAGIC)?;
+        file.write_all(&[0; 4])?;
+        let crc = {
+            let body = Crc { inner: std::io::BufWriter::with_capacity(BUFFER, &mut *file), crc: 0 };
+            let Crc { inner, crc } =
+                postcard::to_io(&(FORMAT, models), body).map_err(std::io::Error::other)?;
+            inner.into_inner().map_err(|e| e.into_error())?;
+            crc
+        };
+        file.seek(SeekFrom::Start(MAGIC.len() as u64))?;
+        file.write_all(&crc.to_le_bytes())
+    })
+}
+
+/// How much of a snapshot is written at a time (small in tests, so that a
+/// test's snapshot takes many writes).
+const BUFFER: usize = if cfg!(test) { 64 } else { 1 << 20 };
+
+/// A writer that keeps the CRC-32C of what went through it.
+struct Crc<W> {
+    inner: W,
+    crc: u32,
+}
+
+impl<W: Write> Write for Crc<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.crc = crc32c::crc32c_append(self.crc, &buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ProjectionError> {
+    write_atomically_with(path, |file| file.write_all(bytes))
+}
+
+/// Writes a file by `write` into a temporary file, synced, then renamed to
+/// `path`: a crash leaves the old file or the new one.
+fn write_atomically_with(
+    path: &Path,
+    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+) -> Result<(), ProjectionError> {
     let tmp = path.with_extension("tmp");
     // Private to the cloud's user, like every file of the data directory.
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options.open(&tmp).map_err(|e| err(&tmp, e))?;
-    file.write_all(bytes).map_err(|e| err(&tmp, e))?;
+    write(&mut file).map_err(|e| err(&tmp, e))?;
     file.sync_all().map_err(|e| err(&tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| err(path, e))?;
     Ok(())

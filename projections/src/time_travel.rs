@@ -85,14 +85,31 @@ impl TimeTravel {
     /// at `models.position`).
     pub fn write(&self, models: &ReadModels, last: &EnvelopeRef<'_>) -> Result<PathBuf, ProjectionError> {
         debug_assert_eq!(models.position, last.position);
-        self.write_encoded(models.position, guard(last), &crate::encode_snapshot(models))
+        self.write_models(models, guard(last))
+    }
+
+    /// Saves `models` (their last record has guard `guard`), encoded
+    /// straight into the file ([`crate::save_snapshot`]).
+    pub fn write_models(
+        &self,
+        models: impl std::borrow::Borrow<ReadModels>,
+        guard: u32,
+    ) -> Result<PathBuf, ProjectionError> {
+        self.create_dir()?;
+        let path = self.path_of(models.borrow().position, guard);
+        crate::save_snapshot(&path, models)?;
+        Ok(path)
+    }
+
+    fn create_dir(&self) -> Result<(), ProjectionError> {
+        std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
+            .create(&self.dir)
+            .map_err(|e| file_err(&self.dir, e))
     }
 
     /// Saves an encoded snapshot ([`crate::encode_snapshot`]) of `position`.
     pub fn write_encoded(&self, position: u64, guard: u32, bytes: &[u8]) -> Result<PathBuf, ProjectionError> {
-        std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
-            .create(&self.dir)
-            .map_err(|e| file_err(&self.dir, e))?;
+        self.create_dir()?;
         let path = self.path_of(position, guard);
         crate::snapshot::write_atomically(&path, bytes)?;
         Ok(path)
