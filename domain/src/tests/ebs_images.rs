@@ -57,7 +57,7 @@ fn register(account: AccountId, image: ImageId, root: &str, devices: Vec<BlockDe
 
 fn image(g: &Given, id: &ImageId) -> Image {
     match g.state(&StreamId::image(id)) {
-        Some(Aggregate::Image(i)) => i.clone(),
+        Some(Aggregate::Image(i)) => (**i).clone(),
         other => panic!("no image: {other:?}"),
     }
 }

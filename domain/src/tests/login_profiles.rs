@@ -41,7 +41,7 @@ fn delete(user: &str) -> Command {
 
 fn account(g: &Given, id: &AccountId) -> crate::accounts::Account {
     match g.streams.get(&StreamId::account(id)).map(|f| &f.state) {
-        Some(Aggregate::Account(a)) => a.clone(),
+        Some(Aggregate::Account(a)) => (**a).clone(),
         other => panic!("no account: {other:?}"),
     }
 }

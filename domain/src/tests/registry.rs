@@ -80,3 +80,12 @@ fn the_fold_is_total_and_only_first_events_make_a_stream() {
     }
     assert_eq!(cloud, before);
 }
+
+/// An aggregate is kept for each stream the decide loop has read, and by
+/// the node executor and storage controller: large states are boxed so
+/// that each stream costs the size of the small ones (issue 14, target 5).
+#[test]
+fn an_aggregate_is_as_small_as_its_smallest_states() {
+    let size = std::mem::size_of::<Aggregate>();
+    assert!(size <= 96, "Aggregate is {size} bytes");
+}

@@ -79,7 +79,7 @@ pub(super) fn node_report(volume: u128, instance: &InstanceId) -> AttachmentRepo
 
 pub(super) fn volume(g: &Given, bits: u128) -> crate::volumes::Volume {
     match g.streams.get(&StreamId::volume(&vol(bits))).map(|f| &f.state) {
-        Some(Aggregate::Volume(v)) => v.clone(),
+        Some(Aggregate::Volume(v)) => (**v).clone(),
         other => panic!("no volume: {other:?}"),
     }
 }
