@@ -82,7 +82,7 @@ fn not_found() -> Response {
 
 /// The live instance with this address.
 fn by_ip<'m>(models: &'m ReadModels, ip: &str) -> Option<&'m InstanceRow> {
-    models.instances.rows.values().find(|r| {
+    models.instances.rows.values().map(|r| &**r).find(|r| {
         r.state != InstanceState::Terminated
             && (r.private_address.as_deref() == Some(ip) || r.public_address.as_deref() == Some(ip))
     })

@@ -20,8 +20,10 @@ pub const TERMINATED_VISIBLE_US: i64 = domain::instances::VISIBLE_AFTER_END_MS *
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct InstancesView {
+    /// Boxed: a row is some 500 bytes, and a hash table keeps room for
+    /// more entries than it holds (and, while it grows, two tables).
     #[serde(with = "crate::sorted")]
-    pub rows: HashMap<InstanceId, InstanceRow>,
+    pub rows: HashMap<InstanceId, Box<InstanceRow>>,
     pub by_account: BTreeMap<AccountId, BTreeSet<InstanceId>>,
     pub reservations: BTreeMap<ReservationId, ReservationRow>,
     /// Terminated instances in the order they ended, with the record time
@@ -81,7 +83,7 @@ impl InstancesView {
         }
         self.rows.insert(
             e.instance.clone(),
-            InstanceRow {
+            Box::new(InstanceRow {
                 id: e.instance,
                 account: e.account,
                 reservation: e.reservation,
@@ -106,7 +108,7 @@ impl InstancesView {
                 elastic: None,
                 shutdown_behavior: e.shutdown_behavior,
                 disable_api_termination: e.disable_api_termination,
-            },
+            }),
         );
     }
 
@@ -233,7 +235,7 @@ impl InstancesView {
     }
 
     pub fn get(&self, id: &str) -> Option<&InstanceRow> {
-        self.rows.get(id)
+        self.rows.get(id).map(|row| &**row)
     }
 
     /// The account's instances in id order, starting after `after`.
@@ -249,7 +251,7 @@ impl InstancesView {
         };
         ids.into_iter()
             .flat_map(move |set| set.range::<str, _>((lower, Bound::Unbounded)))
-            .filter_map(|id| self.rows.get(id))
+            .filter_map(|id| self.get(id.as_str()))
     }
 }
 

@@ -843,11 +843,11 @@ fn an_ended_instance_that_still_holds_capacity_waits_for_its_release() {
     let id = InstanceId::from_bits(0x77);
     models.instances.rows.insert(
         id.clone(),
-        InstanceRow {
+        Box::new(InstanceRow {
             holds: Some(Resources { cpus: 1, memory_mib: 1, disk_gib: 1 }),
             state: InstanceState::Terminated,
             ..models_row(&id)
-        },
+        }),
     );
     models.instances.ended.push_back((0, id.clone()));
     models.instances.expire(crate::TERMINATED_VISIBLE_US, |_| {});
