@@ -9,6 +9,7 @@ use domain::{
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::ops::Bound;
+use std::sync::Arc;
 
 /// How long a terminated instance stays in the read models (and so in
 /// DescribeInstances, the console and time travel), in µs of record time:
@@ -20,10 +21,13 @@ pub const TERMINATED_VISIBLE_US: i64 = domain::instances::VISIBLE_AFTER_END_MS *
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct InstancesView {
-    /// Boxed: a row is some 500 bytes, and a hash table keeps room for
-    /// more entries than it holds (and, while it grows, two tables).
+    /// Each row behind an `Arc`: a row is some 500 bytes, and a hash
+    /// table keeps room for more entries than it holds (and, while it
+    /// grows, two tables); and the copy of the models made while a
+    /// snapshot shares them (see `Projections`) copies the pointers and
+    /// then only the rows that change, not every row.
     #[serde(with = "crate::sorted")]
-    pub rows: HashMap<InstanceId, Box<InstanceRow>>,
+    pub rows: HashMap<InstanceId, Arc<InstanceRow>>,
     pub by_account: BTreeMap<AccountId, BTreeSet<InstanceId>>,
     pub reservations: BTreeMap<ReservationId, ReservationRow>,
     /// Terminated instances in the order they ended, with the record time
@@ -83,7 +87,7 @@ impl InstancesView {
         }
         self.rows.insert(
             e.instance.clone(),
-            Box::new(InstanceRow {
+            Arc::new(InstanceRow {
                 id: e.instance,
                 account: e.account,
                 reservation: e.reservation,
@@ -130,6 +134,7 @@ impl InstancesView {
         let Some(row) = self.rows.get_mut(instance.as_str()) else {
             return;
         };
+        let row = Arc::make_mut(row);
         let was_terminated = row.state == InstanceState::Terminated;
         match event {
             Event::InstancePlaced(e) => {
@@ -227,7 +232,7 @@ impl InstancesView {
         instance: &InstanceId,
         amount: Option<Resources>,
     ) -> Option<(ZoneName, Resources)> {
-        let row = self.rows.get_mut(instance)?;
+        let row = Arc::make_mut(self.rows.get_mut(instance)?);
         let before = row.holds.take();
         row.holds = amount;
         let zone = row.zone.clone()?;

@@ -605,6 +605,32 @@ fn a_snapshot_encoded_into_its_file_is_the_encoded_snapshot() {
     assert_eq!(load_snapshot(&path).unwrap(), Some(half));
 }
 
+/// The copy the follower makes while a snapshot shares the models copies
+/// the instance rows' pointers, then each row only when it changes.
+#[test]
+fn a_copy_of_the_models_shares_every_row_it_does_not_change() {
+    let mut world = World::new();
+    world.play(&Op::CreateAccount(1));
+    world.play(&Op::Run { account: 1, min: 3, max: 3, token: None, group: None });
+    let mut models = ReadModels::default();
+    apply_all(&mut models, &world.records);
+    let rows = &models.instances.rows;
+    assert!(rows.len() >= 2, "the world has {} instances", rows.len());
+    let changed = rows.keys().min().unwrap().clone();
+    let shared = models.clone();
+    let event = Event::InstanceRunning(domain::event::InstanceRunning {
+        node: NodeId::from_bits(2),
+        at: Timestamp(9),
+    });
+    models.instances.instance_event(&changed, &event, 9_000);
+    for (id, row) in &models.instances.rows {
+        let before = &shared.instances.rows[id];
+        assert_eq!(std::sync::Arc::ptr_eq(row, before), *id != changed, "{id}");
+    }
+    assert_eq!(models.instances.rows[&changed].state, InstanceState::Running);
+    assert_ne!(shared.instances.rows[&changed], models.instances.rows[&changed]);
+}
+
 #[test]
 fn a_damaged_snapshot_is_ignored_and_rebuilt() {
     let dir = tempfile::tempdir().unwrap();
@@ -843,7 +869,7 @@ fn an_ended_instance_that_still_holds_capacity_waits_for_its_release() {
     let id = InstanceId::from_bits(0x77);
     models.instances.rows.insert(
         id.clone(),
-        Box::new(InstanceRow {
+        std::sync::Arc::new(InstanceRow {
             holds: Some(Resources { cpus: 1, memory_mib: 1, disk_gib: 1 }),
             state: InstanceState::Terminated,
             ..models_row(&id)
@@ -853,7 +879,7 @@ fn an_ended_instance_that_still_holds_capacity_waits_for_its_release() {
     models.instances.expire(crate::TERMINATED_VISIBLE_US, |_| {});
     assert!(models.instances.get(id.as_str()).is_some(), "kept while it holds room");
     assert_eq!(models.instances.ended.back().map(|e| e.0), Some(crate::TERMINATED_VISIBLE_US));
-    models.instances.rows.get_mut(id.as_str()).unwrap().holds = None;
+    std::sync::Arc::make_mut(models.instances.rows.get_mut(id.as_str()).unwrap()).holds = None;
     models.instances.expire(2 * crate::TERMINATED_VISIBLE_US, |_| {});
     assert!(models.instances.get(id.as_str()).is_none());
 }
