@@ -38,6 +38,8 @@ pub struct ReadModels {
 impl ReadModels {
     /// Folds one stored event. Positions must come in order, each once.
     pub fn apply(&mut self, envelope: &EnvelopeRef<'_>) -> Result<(), ProjectionError> {
+        // Checked again by `apply_decoded` (which the two-thread fold calls
+        // alone); here so that a record out of order is not even decoded.
         if envelope.position != self.position + 1 {
             return Err(ProjectionError::OutOfOrder { position: envelope.position, previous: self.position });
         }

@@ -45,6 +45,18 @@ pub enum FoldFailed<E> {
     Fold(ProjectionError),
 }
 
+impl<E> From<FoldFailed<E>> for ProjectionError
+where
+    ProjectionError: From<E>,
+{
+    fn from(failed: FoldFailed<E>) -> Self {
+        match failed {
+            FoldFailed::Read(e) => e.into(),
+            FoldFailed::Fold(e) => e,
+        }
+    }
+}
+
 /// A visitor of the log's records, as [`eventlog::EventLog::scan`] takes.
 pub type Visitor<'a> = &'a mut (dyn FnMut(&EnvelopeRef<'_>) -> ControlFlow<()> + Send);
 

@@ -3,7 +3,7 @@
 
 use crate::error::ProjectionError;
 use crate::models::ReadModels;
-use crate::parallel::{FoldFailed, fold_decoding_aside};
+use crate::parallel::fold_decoding_aside;
 use crate::snapshot::load_snapshot;
 use crate::time_travel::{TimeTravel, guard};
 use eventlog::EventLog;
@@ -80,11 +80,8 @@ impl std::fmt::Debug for Projections {
 /// (decoding on a second thread: [`crate::fold_decoding_aside`]).
 pub fn catch_up(models: &mut ReadModels, log: &EventLog) -> Result<(), ProjectionError> {
     let from = models.position + 1;
-    match fold_decoding_aside(models, |visit| log.scan(from, |envelope| visit(&envelope)).map(drop)) {
-        Ok(_) => Ok(()),
-        Err(FoldFailed::Read(e)) => Err(e.into()),
-        Err(FoldFailed::Fold(e)) => Err(e),
-    }
+    fold_decoding_aside(models, |visit| log.scan(from, |envelope| visit(&envelope)).map(drop))?;
+    Ok(())
 }
 
 /// The read models built from nothing but the log.

@@ -224,15 +224,10 @@ pub fn models_at(
     };
     let from = models.position;
     if position > models.position {
-        let folded = crate::fold_decoding_aside(&mut models, |visit| {
+        crate::fold_decoding_aside(&mut models, |visit| {
             log.scan(from + 1, |e| if e.position > position { ControlFlow::Break(()) } else { visit(&e) })
                 .map(drop)
-        });
-        match folded {
-            Ok(_) => {}
-            Err(crate::FoldFailed::Read(e)) => return Err(e.into()),
-            Err(crate::FoldFailed::Fold(e)) => return Err(e),
-        }
+        })?;
     }
     Ok((models, from))
 }
