@@ -432,11 +432,14 @@ fn nodes_on_other_hosts_take_instances_by_policy_and_survive_a_sigkill() {
 
     let mut n1 = world.node("n1", 11, true);
     let _n2 = world.node("n2", 12, true);
-    poll(30, "two reachable nodes in east", || {
+    // A node saves its credentials once the controller has registered it
+    // (and so shows it reachable): on a busy disk, a moment later.
+    poll(30, "two reachable nodes in east, their credentials saved", || {
         let east = world.east();
-        east.len() == 2 && east.values().all(|(state, _)| state == "reachable")
+        east.len() == 2
+            && east.values().all(|(state, _)| state == "reachable")
+            && world.dir.join("n1/node-credentials.json").exists()
     });
-    assert!(world.dir.join("n1/node-credentials.json").exists());
 
     // ROUNDROBIN spreads…
     let first = world.run(4);
