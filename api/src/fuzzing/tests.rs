@@ -73,11 +73,31 @@ fn query_target() {
         b"Action=CreateTags&ResourceId.1=i-0123456789abcdef0&Tag.1.Key=Name&Tag.1.Value=x",
         b"AsOfPosition=12&AsOf=2026-01-01T00:00:00Z",
         b"Action=ImportKeyPair&KeyName=k&PublicKeyMaterial=c3NoLWVkMjU1MTkgQUFBQUMzTnphQzFsWkRJMU5URTVBQUFBSUdFIA%3D%3D",
+        // Found by the fuzzer (2026-12-07): a refused address that carries
+        // the secret's text is echoed in its error, which the target took
+        // for the secret shown; the sender sent it (see `carries_secret`).
+        b"PublicIp=q\t\t\t\t\t\t\t\t\t\t\t\t\t\xbe\t\t\t\x7ffuzz/secret/key/that/must/never/be/shown0Ip=\t\t",
     ]
     .iter()
     .map(|s| s.to_vec())
     .collect();
     run(query, &seeds);
+}
+
+/// The oracle still catches a secret the request did not carry.
+#[test]
+fn a_refusal_may_echo_the_secret_only_when_the_request_carried_it() {
+    let e = Ec2Error::new(crate::ec2::error::Code::InvalidParameterValue, format!("bad value '{SECRET}'"));
+    refusal_renders(&e, true);
+    assert!(std::panic::catch_unwind(|| refusal_renders(&e, false)).is_err());
+    assert!(carries_secret(format!("PublicIp={SECRET}").as_bytes(), &[]));
+    let encoded = SECRET.replace('/', "%2F");
+    assert!(carries_secret(b"", &[("PublicIp".into(), SECRET.into())]));
+    assert!(
+        !carries_secret(format!("PublicIp={encoded}").as_bytes(), &[]),
+        "percent-encoded: the pairs tell"
+    );
+    assert!(!carries_secret(b"PublicIp=fuzz/secret", &[("PublicIp".into(), "fuzz/secret".into())]));
 }
 
 fn auth_seeds() -> Vec<Vec<u8>> {
