@@ -261,6 +261,14 @@ fn s3_target() {
              7478743c4b65793e3c2f4f626a652563743e3c2f44656ce574653e0000",
         )
         .unwrap(),
+        // Found (2026-12-07): a GET of a key holding NUL and other control
+        // characters; its NoSuchKey message echoed them raw, ill-formed XML.
+        hex::decode(
+            "37042f302f2f3b2f2f2f3b2f2f2f302f2f2f2f2f2f2f2f2f2faf2f00dcff300054ffff0022ffffffffffffffffffff8d8d2a2b2b\
+             2b91f8276d2b2bffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff672f\
+             2f302f2f2f2f2f21",
+        )
+        .unwrap(),
     ];
     run(s3, &seeds);
 }

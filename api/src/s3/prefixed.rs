@@ -151,9 +151,60 @@ pub(crate) async fn serve(
     if let Some(uri) = super::sigv2_slash::uri_for_s3s(request.uri(), &method, &origin, secret_of) {
         *request.uri_mut() = uri;
     }
-    let mut response = forward(service, request).await;
+    let response = forward(service, request).await;
+    let mut response = well_formed_error(response).await;
     super::cors::decorate(walrus, &method, &origin, &path, &mut response);
     response
+}
+
+/// Error bodies larger than this are left as they are (s3s's are a few
+/// hundred bytes).
+const ERROR_BODY: usize = 64 << 10;
+
+/// An error answer whose XML body holds characters XML 1.0 cannot carry
+/// (an object key with a NUL or another control character, echoed in a
+/// NoSuchKey message: s3s escapes `<`, `&` and quotes, not those) gets
+/// them replaced with U+FFFD, as the EC2 API's writer does, so that no
+/// error is ever ill-formed XML (found by the `s3` fuzz target). An XML
+/// error without a `Content-Type` (s3s drops every header of an error
+/// that carries headers of its own, such as NoSuchKey's
+/// `x-amz-delete-marker`) gets S3's `application/xml` back.
+async fn well_formed_error(response: Response) -> Response {
+    let content_type = response.headers().get(http::header::CONTENT_TYPE);
+    let xml_or_none = content_type.is_none_or(|t| t.to_str().unwrap_or("").contains("xml"));
+    let error = response.status().is_client_error() || response.status().is_server_error();
+    let small =
+        axum::body::HttpBody::size_hint(response.body()).upper().is_some_and(|n| n <= ERROR_BODY as u64);
+    if !error || !xml_or_none || !small {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let bytes = match axum::body::to_bytes(body, ERROR_BODY).await {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            tracing::warn!(error = %e, "an S3 error's body could not be read");
+            return (http::StatusCode::INTERNAL_SERVER_ERROR, "").into_response();
+        }
+    };
+    let Ok(text) = std::str::from_utf8(&bytes) else {
+        return Response::from_parts(parts, axum::body::Body::from(bytes));
+    };
+    if !text.starts_with("<?xml") {
+        return Response::from_parts(parts, axum::body::Body::from(bytes));
+    }
+    parts
+        .headers
+        .entry(http::header::CONTENT_TYPE)
+        .or_insert(http::HeaderValue::from_static("application/xml"));
+    if text.chars().all(crate::ec2::xml::xml_char) {
+        return Response::from_parts(parts, axum::body::Body::from(bytes));
+    }
+    let cleaned: String = text
+        .chars()
+        .map(|c| if crate::ec2::xml::xml_char(c) { c } else { char::REPLACEMENT_CHARACTER })
+        .collect();
+    parts.headers.remove(http::header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(cleaned))
 }
 
 /// `x-amz-expected-bucket-owner` naming another account than the
