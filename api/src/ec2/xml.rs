@@ -30,6 +30,15 @@ pub fn escape(text: &str, out: &mut String) {
     }
 }
 
+/// `text` with every character XML 1.0 cannot carry replaced with U+FFFD
+/// (as [`escape`] does), borrowed when it has none.
+pub fn only_xml_chars(text: &str) -> Cow<'_, str> {
+    if text.chars().all(xml_char) {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(text.chars().map(|c| if xml_char(c) { c } else { char::REPLACEMENT_CHARACTER }).collect())
+}
+
 /// Whether XML 1.0 allows `c` in a document (its `Char` production).
 pub fn xml_char(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)

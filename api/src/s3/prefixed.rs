@@ -196,15 +196,13 @@ async fn well_formed_error(response: Response) -> Response {
         .headers
         .entry(http::header::CONTENT_TYPE)
         .or_insert(http::HeaderValue::from_static("application/xml"));
-    if text.chars().all(crate::ec2::xml::xml_char) {
-        return Response::from_parts(parts, axum::body::Body::from(bytes));
+    match crate::ec2::xml::only_xml_chars(text) {
+        std::borrow::Cow::Borrowed(_) => Response::from_parts(parts, axum::body::Body::from(bytes)),
+        std::borrow::Cow::Owned(cleaned) => {
+            parts.headers.remove(http::header::CONTENT_LENGTH);
+            Response::from_parts(parts, axum::body::Body::from(cleaned))
+        }
     }
-    let cleaned: String = text
-        .chars()
-        .map(|c| if crate::ec2::xml::xml_char(c) { c } else { char::REPLACEMENT_CHARACTER })
-        .collect();
-    parts.headers.remove(http::header::CONTENT_LENGTH);
-    Response::from_parts(parts, axum::body::Body::from(cleaned))
 }
 
 /// `x-amz-expected-bucket-owner` naming another account than the
