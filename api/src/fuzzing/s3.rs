@@ -242,6 +242,10 @@ pub fn s3(data: &[u8]) {
         );
         if status >= 400 && !text.trim().is_empty() {
             well_formed("an S3 error", &text);
+            assert!(
+                shown_headers.contains("\"content-type\": \"application/xml\""),
+                "{sent}: an S3 error without its Content-Type: {shown_headers}"
+            );
         }
     });
 }
