@@ -22,6 +22,17 @@ use tokio::sync::{mpsc, oneshot, watch};
 /// let a re-open of the database (see `store.rs`) go first if it waits.
 const SCAN_CHUNK: usize = 16_384;
 
+/// redb's page cache of a running controller: 8 MiB. It serves the pages
+/// a commit rewrites (the tables' branches and their last leaves) and the
+/// few streams the decide loop reads again; everything else the
+/// controller wants is in its read models, and the operating system's page
+/// cache (which the process's memory does not count) holds the file. At
+/// 100,000 instances a cache of 64 MiB cost some 570 B per instance and
+/// one of 4 MiB did not make RunInstances slower (BENCHMARKS.md, target
+/// 5). The replay tools size theirs to the log instead
+/// ([`LogOptions::for_replay_of`]).
+pub(crate) const CONTROLLER_CACHE: usize = 8 << 20;
+
 #[derive(Clone, Debug)]
 pub struct LogOptions {
     /// Most jobs committed in one durable transaction.
@@ -101,7 +112,7 @@ impl Default for LogOptions {
         LogOptions {
             max_batch: 4096,
             queue: 16384,
-            cache_bytes: 64 << 20,
+            cache_bytes: CONTROLLER_CACHE,
             retry_every: std::time::Duration::from_secs(1),
             clock: Clock::wall(),
             gate: None,
