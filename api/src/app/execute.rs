@@ -27,8 +27,11 @@ pub(crate) struct StreamCache {
 /// Beyond this many cached streams, the short streams (instances,
 /// reservations, client tokens) are dropped from the cache: it is only a
 /// shortcut, and they fold again from a few events. Long, hot streams
-/// (cloud, clusters, accounts) stay.
-const CACHE_LIMIT: usize = 16_384;
+/// (cloud, clusters, accounts) stay. 4,096 holds what a burst of commands
+/// touches again (a RunInstances of 1,000 and the nodes' reports of its
+/// instances) while keeping the cache's share of memory small (each
+/// cached instance holds the domain's whole state of it).
+const CACHE_LIMIT: usize = 4_096;
 
 pub(crate) type SharedCache = Arc<Mutex<StreamCache>>;
 
