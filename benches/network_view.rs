@@ -202,7 +202,7 @@ fn old_view_of(models: &ReadModels, position: u64, node: &NodeId) -> NodeNetwork
             id.as_str(),
             NetGuest {
                 instance: id.to_string(),
-                private,
+                private: private.to_string(),
                 public: row.public_address.clone(),
                 ingress: ingress.into_iter().collect(),
                 egress: egress.into_iter().collect(),
@@ -220,7 +220,7 @@ fn old_view_of(models: &ReadModels, position: u64, node: &NodeId) -> NodeNetwork
         }
         let Some((_, host)) = models.cloud.node(other) else { continue };
         if host.host.parse::<std::net::Ipv4Addr>().is_ok() && Some(host.host.as_str()) != own_host {
-            routes.insert(NetRoute { address: private.clone(), via: host.host.clone() });
+            routes.insert(NetRoute { address: private.to_string(), via: host.host.clone() });
         }
     }
     let mut view = NodeNetwork {

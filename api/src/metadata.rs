@@ -155,7 +155,7 @@ fn meta_data(models: &ReadModels, row: &InstanceRow, path: &str) -> Option<Strin
         .key_name
         .as_ref()
         .and_then(|name| models.security.key_pairs.get(&(row.account.clone(), name.clone())));
-    let host = |ip: &Option<String>| ip.as_ref().map(|a| format!("ip-{}", a.replace('.', "-")));
+    let host = |ip: Option<&str>| ip.map(|a| format!("ip-{}", a.replace('.', "-")));
     let groups: Vec<&str> =
         row.groups.iter().filter_map(|g| models.security.groups.get(g)).map(|g| g.name.as_str()).collect();
     let path = path.trim_end_matches('/');
@@ -191,13 +191,13 @@ fn meta_data(models: &ReadModels, row: &InstanceRow, path: &str) -> Option<Strin
         "ami-id" => row.image.to_string(),
         "ami-launch-index" => row.launch_index.to_string(),
         "instance-id" => row.id.to_string(),
-        "instance-type" => row.vm_type.clone(),
+        "instance-type" => row.vm_type.to_string(),
         "kernel-id" => row.kernel.as_ref()?.to_string(),
         "ramdisk-id" => row.ramdisk.as_ref()?.to_string(),
-        "local-ipv4" => row.private_address.clone()?,
+        "local-ipv4" => row.private_address.as_ref()?.to_string(),
         "public-ipv4" => row.public_address.clone()?,
-        "hostname" | "local-hostname" => host(&row.private_address)?,
-        "public-hostname" => host(&row.public_address)?,
+        "hostname" | "local-hostname" => host(row.private_address.as_deref())?,
+        "public-hostname" => host(row.public_address.as_deref())?,
         "placement" => "availability-zone".to_owned(),
         "placement/availability-zone" => row.zone.as_ref()?.to_string(),
         "reservation-id" => row.reservation.to_string(),

@@ -162,7 +162,7 @@ pub struct GuestSpec {
     pub launch_index: u32,
     /// The private address the controller gave the instance (bridge mode
     /// configures the guest with it).
-    pub private_address: Option<String>,
+    pub private_address: Option<smol_str::SmolStr>,
     /// The volumes attached to the instance, part of its definition.
     pub volumes: Vec<VolumeDisk>,
     /// An EBS-backed instance's root volume: its guest boots from that

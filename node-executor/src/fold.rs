@@ -241,7 +241,8 @@ impl Fold {
             Arc::make_mut(&mut tracked.spec).root_volume = Some(claimed.volume.to_string());
         }
         if let Event::InstanceAddressed(addressed) = &event {
-            Arc::make_mut(&mut tracked.spec).private_address = Some(addressed.private_address.clone());
+            Arc::make_mut(&mut tracked.spec).private_address =
+                Some(addressed.private_address.as_str().into());
         }
         if matches!(event, Event::InstanceRebootRequested(_))
             && tracked.desired == Some(Desired::Run)

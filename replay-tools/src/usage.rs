@@ -77,7 +77,7 @@ pub fn meter(aggregate: &Aggregate) -> Option<Meter> {
         Aggregate::Instance(i) if i.state == InstanceState::Running => Some(Meter {
             account: i.account.to_string(),
             resource: "instance",
-            unit: i.vm_type.name.clone(),
+            unit: i.vm_type.name.to_string(),
             quantity: 1,
         }),
         Aggregate::Volume(v) if matches!(v.state, VolumeState::Available | VolumeState::InUse) => {

@@ -138,7 +138,9 @@ fn double_booking(models: &ReadModels) -> Result<(), String> {
         if row.state == InstanceState::Terminated {
             continue;
         }
-        for (address, taken) in [(&row.public_address, &mut public), (&row.private_address, &mut private)] {
+        for (address, taken) in
+            [(row.public_address.as_deref(), &mut public), (row.private_address.as_deref(), &mut private)]
+        {
             if let Some(a) = address
                 && let Some(other) = taken.insert(a, &row.id)
             {

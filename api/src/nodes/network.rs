@@ -173,7 +173,7 @@ impl CloudNetwork {
                 continue;
             }
             if let Some(host) = hosts.get(node).filter(|h| routable(h)) {
-                routes.push((NetRoute { address: private.clone(), via: host.clone() }, node.clone()));
+                routes.push((NetRoute { address: private.to_string(), via: host.clone() }, node.clone()));
             }
             for g in &row.groups {
                 if rules.contains_key(g) {
@@ -189,7 +189,7 @@ impl CloudNetwork {
             }
             guests.entry(node.clone()).or_default().push(LiveGuest {
                 instance: id.to_string(),
-                private: private.clone(),
+                private: private.to_string(),
                 public: row.public_address.clone(),
                 groups: row.groups.clone(),
             });

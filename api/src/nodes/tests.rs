@@ -313,7 +313,7 @@ async fn a_node_sees_the_network_of_its_own_guests_only() {
             from_port: -1,
             to_port: -1,
             cidr: None,
-            addresses: vec![private.clone()]
+            addresses: vec![private.to_string()]
         }]
     );
     assert!(guest.egress.iter().any(|r| r.cidr.as_deref() == Some("0.0.0.0/0")), "{guest:?}");
@@ -324,7 +324,7 @@ async fn a_node_sees_the_network_of_its_own_guests_only() {
     let other: wire::NodeNetwork = serde_json::from_slice(&body).unwrap();
     assert!(other.guests.is_empty(), "{other:?}");
     // …but a route to A's guest through A's host; A needs none.
-    assert_eq!(other.routes, vec![wire::NetRoute { address: private.clone(), via: "10.0.0.11".into() }]);
+    assert_eq!(other.routes, vec![wire::NetRoute { address: private.to_string(), via: "10.0.0.11".into() }]);
     assert!(view.routes.is_empty(), "{view:?}");
     assert_ne!(other.version, view.version);
 

@@ -78,9 +78,9 @@ fn row(tr: &Tr, models: &ReadModels, r: &InstanceRow) -> Row {
         name: name_of(models, r.id.as_str()),
         state: r.state.name(),
         state_text: state_text(tr, r.state),
-        vm_type: r.vm_type.clone(),
+        vm_type: r.vm_type.to_string(),
         zone: r.zone.as_ref().map(|z| z.to_string()).unwrap_or_default(),
-        private_address: r.private_address.clone().unwrap_or_default(),
+        private_address: r.private_address.as_deref().unwrap_or_default().to_owned(),
         public_address: r.public_address.clone().unwrap_or_default(),
         launched: tr.date(r.launched_at),
     }
@@ -249,12 +249,12 @@ pub(crate) fn detail(tr: &Tr, models: &ReadModels, account: &AccountId, id: &str
         state: r.state.name(),
         state_text: state_text(tr, r.state),
         reason: r.reason.as_ref().map(|reason| reason_text(tr, reason)).unwrap_or_default(),
-        vm_type: r.vm_type.clone(),
+        vm_type: r.vm_type.to_string(),
         image: r.image.to_string(),
         zone: r.zone.as_ref().map(|z| z.to_string()).unwrap_or_default(),
         key_name: r.key_name.clone().unwrap_or_default(),
         groups,
-        private_address: r.private_address.clone().unwrap_or_default(),
+        private_address: r.private_address.as_deref().unwrap_or_default().to_owned(),
         public_address: r.public_address.clone().unwrap_or_default(),
         launched: tr.date(r.launched_at),
         changed: tr.date(r.state_changed_at),
@@ -383,7 +383,7 @@ async fn launch_form(
                         ("disk", &t.disk_gib.to_string()),
                     ],
                 );
-                (t.name.clone(), label)
+                (t.name.to_string(), label)
             })
             .collect();
         let key_pairs = models.security.key_pairs_of(account).map(|(n, _)| n.to_owned()).collect();

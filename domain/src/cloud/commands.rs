@@ -12,6 +12,7 @@ use crate::error::DecideError;
 use crate::images::RegisterImage;
 use crate::model::*;
 use crate::stream::StreamId;
+use smol_str::SmolStr;
 
 /// Sets up a new cloud in one atomic decision: region and VM types, the
 /// first cluster and node, the address pools, the admin account with its
@@ -127,14 +128,14 @@ pub(crate) fn modify_instance_type_attribute(
             ..t
         },
         (None, Some(cpus), Some(memory_mib), Some(disk_gib)) => {
-            VmType { name: c.name.clone(), cpus, memory_mib, disk_gib }
+            VmType { name: SmolStr::from(c.name.as_str()), cpus, memory_mib, disk_gib }
         }
         (None, ..) => return Err(DecideError::NewVmTypeIncomplete(c.name.clone())),
     };
     let sane =
         !t.name.is_empty() && t.name.len() <= 32 && t.cpus >= 1 && t.memory_mib >= 64 && t.disk_gib >= 1;
     if !sane {
-        return Err(DecideError::InvalidVmType(t.name.clone()));
+        return Err(DecideError::InvalidVmType(t.name.to_string()));
     }
     let events = if previous.as_ref() == Some(&t) {
         Vec::new()

@@ -8,11 +8,14 @@ use crate::registry::CloudEvent;
 use crate::stream::StreamId;
 use crate::tags::Tags;
 use serde::{Deserialize, Serialize};
+use smol_str::SmolStr;
 
 /// A Eucalyptus VM type: the size of an instance.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct VmType {
-    pub name: String,
+    /// Inline (no allocation of its own) up to 23 bytes: every instance's
+    /// state carries its type.
+    pub name: SmolStr,
     pub cpus: u32,
     pub memory_mib: u32,
     pub disk_gib: u32,
@@ -20,7 +23,7 @@ pub struct VmType {
 
 impl VmType {
     fn new(name: &str, cpus: u32, memory_mib: u32, disk_gib: u32) -> Self {
-        VmType { name: name.to_owned(), cpus, memory_mib, disk_gib }
+        VmType { name: SmolStr::from(name), cpus, memory_mib, disk_gib }
     }
 
     /// Eucalyptus 4's default VM types (name, CPUs, memory MiB, disk GiB).

@@ -288,7 +288,7 @@ pub(crate) fn run_instances(c: &RunInstances, view: &dyn StateView) -> Result<De
     if nodes.len() < c.min_count as usize {
         return Err(DecideError::InsufficientCapacity {
             zone: zone.clone(),
-            vm_type: vm_type.name.clone(),
+            vm_type: vm_type.name.to_string(),
             requested: c.min_count,
             available: nodes.len() as u32,
         });

@@ -164,7 +164,7 @@ fn start_placement(
         .map(|(id, _)| id.clone())
         .ok_or_else(|| DecideError::InsufficientCapacity {
             zone: zone.clone(),
-            vm_type: instance.vm_type.name.clone(),
+            vm_type: instance.vm_type.name.to_string(),
             requested: 1,
             available: 0,
         })?;

@@ -234,7 +234,7 @@ async fn usage_equals_a_brute_force_recomputation_on_a_synthetic_log() {
             let key = UsageKey {
                 account: req.account.to_string(),
                 resource: "instance".into(),
-                unit: req.vm_type.name,
+                unit: req.vm_type.name.to_string(),
             };
             *brute.entry(key).or_default() += (end - start) as u128;
         }

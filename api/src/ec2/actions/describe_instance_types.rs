@@ -71,7 +71,7 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
     let models = ctx.models(app);
     let types = &models.cloud.vm_types;
     let unknown: Vec<&str> =
-        r.names.iter().filter(|n| !types.iter().any(|t| &t.name == *n)).map(String::as_str).collect();
+        r.names.iter().filter(|n| !types.iter().any(|t| t.name == *n)).map(String::as_str).collect();
     if !unknown.is_empty() {
         return Err(Ec2Error::new(
             Code::InvalidInstanceType,
@@ -80,15 +80,15 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
     }
     let start = match &r.page.after {
         None => 0,
-        Some(after) => match types.iter().position(|t| &t.name == after) {
+        Some(after) => match types.iter().position(|t| t.name == after) {
             Some(i) => i + 1,
             None => return Err(Ec2Error::new(Code::InvalidPaginationToken, "Invalid NextToken")),
         },
     };
     let candidates = types[start..]
         .iter()
-        .filter(|t| (r.names.is_empty() || r.names.contains(&t.name)) && matches(t, &r.filters));
-    let (page, next) = r.page.take(candidates, |t| t.name.clone());
+        .filter(|t| (r.names.is_empty() || r.names.iter().any(|n| *n == t.name)) && matches(t, &r.filters));
+    let (page, next) = r.page.take(candidates, |t| t.name.to_string());
     let mut x = ctx.response("DescribeInstanceTypesResponse");
     x.open("instanceTypeSet");
     for vm in &page {

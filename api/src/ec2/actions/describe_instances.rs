@@ -112,7 +112,7 @@ fn values<'a>(row: &'a InstanceRow, name: &str, models: &'a ReadModels) -> Vec<C
         "hypervisor" => vec!["xen"],
         "tenancy" => vec!["default"],
         "key-name" => row.key_name.iter().map(String::as_str).collect(),
-        "private-ip-address" => row.private_address.iter().map(String::as_str).collect(),
+        "private-ip-address" => row.private_address.iter().map(|a| a.as_str()).collect(),
         "ip-address" => row.public_address.iter().map(String::as_str).collect(),
         "group-id" | "instance.group-id" => row.groups.iter().map(|g| g.as_str()).collect(),
         "group-name" | "instance.group-name" => {

@@ -106,7 +106,7 @@ pub(crate) async fn page(State(console): State<Arc<Console>>, Admin(signed): Adm
                             .map(|node| projections::fits(&node.capacity, vm))
                             .sum();
                         TypeRoom {
-                            name: vm.name.clone(),
+                            name: vm.name.to_string(),
                             shape: tr.msg_args(
                                 "admin-type-shape",
                                 &[

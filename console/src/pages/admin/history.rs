@@ -95,7 +95,7 @@ pub(crate) fn moment(tr: &Tr, models: &ReadModels, after: &str, size: usize) -> 
                 account: account(&row.account),
                 state: row.state.name(),
                 state_text: state_text(tr, row.state),
-                vm_type: row.vm_type.clone(),
+                vm_type: row.vm_type.to_string(),
                 zone: row.zone.as_ref().map(|z| z.to_string()).unwrap_or_default(),
                 launched: tr.date(row.launched_at),
             });
