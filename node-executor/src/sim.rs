@@ -44,7 +44,8 @@ struct Inner {
     hot_plugs: u64,
     /// The next hot-plug fails with this reason.
     fail_next_attach: Option<String>,
-    /// Volumes in each instance's definition (kept while it is stopped).
+    /// Volumes in each instance's definition (kept while it is stopped);
+    /// no entry for an instance without any.
     volumes: HashMap<InstanceId, BTreeSet<String>>,
 }
 
@@ -175,8 +176,14 @@ impl HypervisorDriver for SimDriver {
         }
         // The disk comes first, as libvirt's driver makes it before the domain.
         inner.disks.insert(spec.instance.clone());
-        let volumes = spec.volumes.iter().map(|v| v.volume.clone()).collect();
-        inner.volumes.insert(spec.instance.clone(), volumes);
+        // Only instances with volumes have an entry (a benchmark's 100,000
+        // guests have none).
+        let volumes: BTreeSet<String> = spec.volumes.iter().map(|v| v.volume.clone()).collect();
+        if volumes.is_empty() {
+            inner.volumes.remove(&spec.instance);
+        } else {
+            inner.volumes.insert(spec.instance.clone(), volumes);
+        }
         let failure = match inner.failing.get(&spec.instance) {
             Some(reason) => Some(reason.clone()),
             None => fail_start_in(&spec.user_data).or_else(|| inner.fail_next.take()),
@@ -220,8 +227,12 @@ impl HypervisorDriver for SimDriver {
     }
 
     fn detach_volume(&self, instance: &InstanceId, volume: &str) -> Result<(), DriverError> {
-        if let Some(volumes) = self.lock().volumes.get_mut(instance) {
+        let mut inner = self.lock();
+        if let Some(volumes) = inner.volumes.get_mut(instance) {
             volumes.remove(volume);
+            if volumes.is_empty() {
+                inner.volumes.remove(instance);
+            }
         }
         Ok(())
     }
