@@ -32,6 +32,18 @@ pub struct Filter {
     pub values: Vec<String>,
 }
 
+/// `true` or `false`, in any case, as EC2 takes them. A refusal quotes
+/// the value as it was sent, not as it was compared.
+pub(crate) fn boolean(value: &str) -> Option<bool> {
+    if value.eq_ignore_ascii_case("true") {
+        Some(true)
+    } else if value.eq_ignore_ascii_case("false") {
+        Some(false)
+    } else {
+        None
+    }
+}
+
 impl Params {
     pub fn from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Params {
         Params { map: pairs.into_iter().collect() }
@@ -119,13 +131,11 @@ impl Params {
     }
 
     pub fn bool(&self, name: &str) -> Result<Option<bool>, Ec2Error> {
-        match self.get(name).map(str::to_ascii_lowercase).as_deref() {
+        match self.get(name) {
             None => Ok(None),
-            Some("true") => Ok(Some(true)),
-            Some("false") => Ok(Some(false)),
-            Some(v) => Err(Ec2Error::invalid(format!(
-                "Value ({v}) for parameter {name} is invalid. Expected a boolean."
-            ))),
+            Some(v) => boolean(v).map(Some).ok_or_else(|| {
+                Ec2Error::invalid(format!("Value ({v}) for parameter {name} is invalid. Expected a boolean."))
+            }),
         }
     }
 
@@ -227,6 +237,20 @@ mod tests {
 
     fn p(pairs: &[(&str, &str)]) -> Params {
         Params::from_pairs(pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())))
+    }
+
+    #[test]
+    fn booleans_are_taken_in_any_case_and_refused_as_sent() {
+        let params = p(&[("A", "TRUE"), ("B", "False"), ("C", "YeS"), ("D", "")]);
+        assert_eq!(params.bool("A").unwrap(), Some(true));
+        assert_eq!(params.bool("B").unwrap(), Some(false));
+        assert_eq!(params.bool("Missing").unwrap(), None);
+        // The refusal quotes the value the client sent (found by the
+        // `query` fuzz target: it quoted the value lowercased).
+        let e = params.bool("C").unwrap_err();
+        assert_eq!(e.code, "InvalidParameterValue");
+        assert!(e.message.contains("Value (YeS) for parameter C"), "{}", e.message);
+        assert!(params.bool("D").is_err());
     }
 
     #[test]

@@ -77,6 +77,10 @@ fn query_target() {
         // the secret's text is echoed in its error, which the target took
         // for the secret shown; the sender sent it (see `carries_secret`).
         b"PublicIp=q\t\t\t\t\t\t\t\t\t\t\t\t\t\xbe\t\t\t\x7ffuzz/secret/key/that/must/never/be/shown0Ip=\t\t",
+        // Found by the fuzzer (2026-12-07): a boolean refused was quoted
+        // lowercased, so a secret sent as `kEy` came back as the secret
+        // itself; the refusal now quotes the value as sent.
+        b"Force=\xb9\xb9\xb9fuzz/secret/kEy/that/must/never/be/shown0\r\r)\r",
     ]
     .iter()
     .map(|s| s.to_vec())

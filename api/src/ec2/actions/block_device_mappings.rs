@@ -36,13 +36,11 @@ fn invalid(n: u64, why: impl std::fmt::Display) -> Ec2Error {
 }
 
 fn boolean(n: u64, field: &str, value: &str) -> Result<bool, Ec2Error> {
-    match value.to_ascii_lowercase().as_str() {
-        "true" => Ok(true),
-        "false" => Ok(false),
-        _ => Err(Ec2Error::invalid(format!(
+    crate::ec2::params::boolean(value).ok_or_else(|| {
+        Ec2Error::invalid(format!(
             "Value ({value}) for parameter {PREFIX}{n}.{field} is invalid. Expected a boolean."
-        ))),
-    }
+        ))
+    })
 }
 
 /// RunInstances' mappings: the EBS volumes to make, one per mapping with

@@ -17,11 +17,8 @@ pub struct Request {
 }
 
 fn boolean(value: &str) -> Result<bool, Ec2Error> {
-    match value.to_ascii_lowercase().as_str() {
-        "true" => Ok(true),
-        "false" => Ok(false),
-        other => Err(Ec2Error::invalid(format!("Value ({other}) is invalid. Expected a boolean."))),
-    }
+    crate::ec2::params::boolean(value)
+        .ok_or_else(|| Ec2Error::invalid(format!("Value ({value}) is invalid. Expected a boolean.")))
 }
 
 pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
