@@ -19,8 +19,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
-/// Committed records kept in memory for subscribers: four batches of the
-/// largest size; a subscriber further behind reads them from the file.
+/// Committed records kept in memory for subscribers: four times the most
+/// jobs a batch takes (`LogOptions::max_batch`, 4,096, most of them one
+/// record each); a subscriber further behind reads them from the file.
 /// (65,536 held some 20 MB, 200 B per instance of a cloud of 100,000.)
 const TAIL_RECORDS: usize = 16_384;
 
