@@ -913,21 +913,29 @@ fn models_row(id: &InstanceId) -> InstanceRow {
     }
 }
 
-/// Folding with the decoding on a second thread gives the read models one
-/// record at a time gives, stops at the same record with the same error,
-/// stops reading soon after a record cannot be folded, and folds what was
-/// read before a read failure.
+/// Folding on two threads gives the read models one record at a time
+/// gives, stops at the same record with the same error, stops reading soon
+/// after a record cannot be folded, and folds what was read before a read
+/// failure: whichever side decodes the events (the reading side all of
+/// them, none, part of each batch, or a share that follows the two sides'
+/// speeds).
 #[test]
-fn folding_with_decoding_aside_equals_folding_one_record_at_a_time() {
+fn folding_on_two_threads_equals_folding_one_record_at_a_time() {
+    for share in [None, Some(0), Some(5), Some(16)] {
+        fold_on_two_threads_as_one_record_at_a_time(share);
+    }
+}
+
+fn fold_on_two_threads_as_one_record_at_a_time(share: Option<usize>) {
     use crate::FoldFailed;
     // Small batches, so that a short log makes many.
     let (size, in_flight) = (16, 2);
-    fn fold_decoding_aside<E: Send>(
-        models: &mut ReadModels,
-        read: impl FnOnce(crate::Visitor<'_>) -> Result<(), E> + Send,
-    ) -> Result<u64, FoldFailed<E>> {
-        crate::parallel::fold_in_batches(models, read, 16, 2)
-    }
+    let fold_decoding_aside =
+        |models: &mut ReadModels,
+         read: &mut (dyn FnMut(crate::Visitor<'_>) -> Result<(), &'static str> + Send)|
+         -> Result<u64, FoldFailed<&'static str>> {
+            crate::parallel::fold_in_batches(models, read, size, in_flight, share)
+        };
     let mut world = World::new();
     world.play(&Op::CreateAccount(1));
     for i in 0..20 {
@@ -962,15 +970,16 @@ fn folding_with_decoding_aside_equals_folding_one_record_at_a_time() {
     let mut aside = ReadModels::default();
     let mut visited = 0;
     assert_eq!(
-        fold_decoding_aside(&mut aside, |visit| read_all(&records, &mut visited, visit)).unwrap(),
+        fold_decoding_aside(&mut aside, &mut |visit| read_all(&records, &mut visited, visit)).unwrap(),
         records.len() as u64
     );
-    assert_eq!(aside, one_by_one);
+    assert_eq!(aside, one_by_one, "share {share:?}");
 
     // From a checkpoint part of the way.
     let mut from_middle = ReadModels::default();
     apply_all(&mut from_middle, &records[..500]);
-    fold_decoding_aside(&mut from_middle, |visit| read_all(&records[500..], &mut visited, visit)).unwrap();
+    fold_decoding_aside(&mut from_middle, &mut |visit| read_all(&records[500..], &mut visited, visit))
+        .unwrap();
     assert_eq!(from_middle, one_by_one);
 
     // A record that cannot be decoded, part of the way.
@@ -978,7 +987,7 @@ fn folding_with_decoding_aside_equals_folding_one_record_at_a_time() {
     damaged[bad].payload = vec![0xff; 3];
     let mut aside = ReadModels::default();
     let mut visited = 0;
-    let failed = fold_decoding_aside(&mut aside, |visit| read_all(&damaged, &mut visited, visit));
+    let failed = fold_decoding_aside(&mut aside, &mut |visit| read_all(&damaged, &mut visited, visit));
     assert!(
         matches!(failed, Err(FoldFailed::Fold(ProjectionError::Decode { position, .. })) if position == bad as u64 + 1),
         "{failed:?}"
@@ -990,7 +999,7 @@ fn folding_with_decoding_aside_equals_folding_one_record_at_a_time() {
 
     // Reading fails after 600 records.
     let mut aside = ReadModels::default();
-    let failed = fold_decoding_aside(&mut aside, |visit| {
+    let failed = fold_decoding_aside(&mut aside, &mut |visit| {
         read_all(&records[..600], &mut 0, visit)?;
         Err("the disk went away")
     });
