@@ -228,7 +228,7 @@ fn reason_text(tr: &Tr, reason: &domain::StateReason) -> String {
     match tr.maybe(&key) {
         Some(known) if reason.code != "Server.InternalError" => known,
         Some(known) => format!("{known} ({})", reason.message.trim_start_matches("Server.InternalError: ")),
-        None => reason.message.clone(),
+        None => reason.message.to_string(),
     }
 }
 

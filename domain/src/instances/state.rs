@@ -14,6 +14,7 @@ use crate::registry::InstanceEvent;
 use crate::stream::StreamId;
 use crate::tags::Tags;
 use serde::{Deserialize, Serialize};
+use smol_str::SmolStr;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -73,18 +74,49 @@ impl fmt::Display for InstanceState {
 }
 
 /// Why an instance is in the state it is in (EC2's `stateReason`).
+///
+/// The texts EC2 gives for a stop or a termination are kept as static
+/// texts, also when read back from the log: every instance that ends has
+/// one, and a replay folds hundreds of thousands of them (issue 14,
+/// target 2). Encoded as two strings, as when they were `String`s.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StateReason {
-    pub code: String,
-    pub message: String,
+    #[serde(deserialize_with = "known_text")]
+    pub code: SmolStr,
+    #[serde(deserialize_with = "known_text")]
+    pub message: SmolStr,
+}
+
+const USER_CODE: &str = "Client.UserInitiatedShutdown";
+const USER_MESSAGE: &str = "Client.UserInitiatedShutdown: User initiated shutdown";
+const GUEST_CODE: &str = "Client.InstanceInitiatedShutdown";
+const GUEST_MESSAGE: &str = "Client.InstanceInitiatedShutdown: Instance initiated shutdown";
+const INTERNAL_CODE: &str = "Server.InternalError";
+
+/// A text of a [`StateReason`]: one of the known ones as a static text (no
+/// allocation), any other as read.
+fn known_text<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<SmolStr, D::Error> {
+    struct Text;
+    impl serde::de::Visitor<'_> for Text {
+        type Value = SmolStr;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a string")
+        }
+
+        fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<SmolStr, E> {
+            Ok([USER_CODE, USER_MESSAGE, GUEST_CODE, GUEST_MESSAGE, INTERNAL_CODE]
+                .into_iter()
+                .find(|known| *known == text)
+                .map_or_else(|| SmolStr::new(text), SmolStr::new_static))
+        }
+    }
+    deserializer.deserialize_str(Text)
 }
 
 impl StateReason {
     pub fn user_terminated() -> Self {
-        StateReason {
-            code: "Client.UserInitiatedShutdown".to_owned(),
-            message: "Client.UserInitiatedShutdown: User initiated shutdown".to_owned(),
-        }
+        StateReason { code: SmolStr::new_static(USER_CODE), message: SmolStr::new_static(USER_MESSAGE) }
     }
 
     pub fn user_stopped() -> Self {
@@ -92,10 +124,7 @@ impl StateReason {
     }
 
     pub fn guest_stopped() -> Self {
-        StateReason {
-            code: "Client.InstanceInitiatedShutdown".to_owned(),
-            message: "Client.InstanceInitiatedShutdown: Instance initiated shutdown".to_owned(),
-        }
+        StateReason { code: SmolStr::new_static(GUEST_CODE), message: SmolStr::new_static(GUEST_MESSAGE) }
     }
 
     pub fn guest_terminated() -> Self {
@@ -104,8 +133,8 @@ impl StateReason {
 
     pub fn launch_failed(detail: &str) -> Self {
         StateReason {
-            code: "Server.InternalError".to_owned(),
-            message: format!("Server.InternalError: {detail}"),
+            code: SmolStr::new_static(INTERNAL_CODE),
+            message: format!("{INTERNAL_CODE}: {detail}").into(),
         }
     }
 
@@ -113,8 +142,8 @@ impl StateReason {
     /// leaves it stopped with `Server.InternalError`.
     pub fn start_failed(detail: &str) -> Self {
         StateReason {
-            code: "Server.InternalError".to_owned(),
-            message: format!("Server.InternalError: the instance could not be started: {detail}"),
+            code: SmolStr::new_static(INTERNAL_CODE),
+            message: format!("{INTERNAL_CODE}: the instance could not be started: {detail}").into(),
         }
     }
 }

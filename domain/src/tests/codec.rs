@@ -110,3 +110,26 @@ fn rule_sources_keep_their_stored_variant_numbers() {
         assert_eq!(&postcard::from_bytes::<RuleSource>(&bytes).unwrap(), source);
     }
 }
+
+/// A state reason is stored as two strings, as when its texts were
+/// `String`s, and the texts EC2 gives for a stop or a termination come back
+/// from the log as static texts (no allocation per instance in a replay);
+/// any other text comes back as stored.
+#[test]
+fn state_reasons_encode_as_two_strings_and_known_texts_decode_without_allocating() {
+    use crate::StateReason;
+    for reason in [
+        StateReason::user_terminated(),
+        StateReason::guest_stopped(),
+        StateReason::launch_failed("the disk of a length that does not fit inline"),
+    ] {
+        let bytes = postcard::to_stdvec(&reason).unwrap();
+        let as_strings = postcard::to_stdvec(&(reason.code.to_string(), reason.message.to_string())).unwrap();
+        assert_eq!(bytes, as_strings);
+        let back: StateReason = postcard::from_bytes(&bytes).unwrap();
+        assert_eq!(back, reason);
+        assert!(!back.code.is_heap_allocated(), "{back:?}");
+        let known = !back.message.starts_with("Server.InternalError");
+        assert_eq!(back.message.is_heap_allocated(), !known, "{back:?}");
+    }
+}

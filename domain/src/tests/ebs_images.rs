@@ -95,7 +95,7 @@ fn launched_from_an_ebs_image() -> (Given, InstanceId) {
 
 fn instance_state(g: &Given, id: &InstanceId) -> (InstanceState, Option<String>) {
     match g.state(&StreamId::instance(id)) {
-        Some(Aggregate::Instance(i)) => (i.state, i.reason.as_ref().map(|r| r.message.clone())),
+        Some(Aggregate::Instance(i)) => (i.state, i.reason.as_ref().map(|r| r.message.to_string())),
         other => panic!("no instance: {other:?}"),
     }
 }
