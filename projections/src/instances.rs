@@ -205,22 +205,23 @@ impl InstancesView {
                 return;
             }
             let Some((_, id)) = self.ended.pop_front() else { return };
-            let Some(row) = self.rows.get(id.as_str()) else { continue };
+            let Some(row) = self.rows.remove(id.as_str()) else { continue };
             if row.holds.is_some() || row.elastic.is_some() {
+                self.rows.insert(id.clone(), row);
                 self.ended.push_back((now, id));
                 continue;
             }
-            let Some(row) = self.rows.remove(id.as_str()) else { continue };
             if let Some(ids) = self.by_account.get_mut(&row.account) {
                 ids.remove(&id);
                 if ids.is_empty() {
                     self.by_account.remove(&row.account);
                 }
             }
+            // Most reservations hold one instance: this one.
             let empty = self
                 .reservations
                 .get(&row.reservation)
-                .is_some_and(|r| !r.instances.iter().any(|i| self.rows.contains_key(i.as_str())));
+                .is_some_and(|r| r.instances.iter().all(|i| *i == id || !self.rows.contains_key(i.as_str())));
             if empty {
                 self.reservations.remove(&row.reservation);
             }
