@@ -44,10 +44,22 @@ fn throughput(config: &Config, runtime: &Runtime) -> Result<Throughput> {
     let clients = (0..config.clients).map(|_| cloud.client()).collect::<Result<Vec<_>>>()?;
     // YUKARI_BENCH_PERF=FILE: the server's profile during the load phase
     // (`perf record --call-graph dwarf`; read it with `perf report -i FILE`).
+    // With YUKARI_BENCH_PERF_OFF_CPU=1, where its threads wait instead: every
+    // switch off and onto a CPU with its stack (read it with `perf sched
+    // timehist -i FILE -s` for each thread's time running, waiting and
+    // runnable, and `perf script -i FILE` for the stacks they wait in).
+    let off_cpu = std::env::var_os("YUKARI_BENCH_PERF_OFF_CPU").is_some_and(|v| v == "1");
+    let events: &[&str] = if off_cpu {
+        &["-e", "sched:sched_switch", "-e", "sched:sched_wakeup", "-e", "sched:sched_stat_runtime", "-g"]
+    } else {
+        &["-F", "499", "--call-graph", "dwarf,32768"]
+    };
     let perf = match std::env::var_os("YUKARI_BENCH_PERF") {
         Some(out) => Some(
             std::process::Command::new("perf")
-                .args(["record", "-F", "499", "--call-graph", "dwarf,32768", "-o"])
+                .arg("record")
+                .args(events)
+                .arg("-o")
                 .arg(&out)
                 .args(["-p", &cloud.pid()?.to_string()])
                 .stdout(std::process::Stdio::null())
