@@ -122,6 +122,207 @@ async fn transactions_see_earlier_jobs_of_the_same_batch() {
     assert_eq!(log.stream_version("s/counter").unwrap(), 100);
 }
 
+/// A job that notes what it saw of `s/a` and appends after it; `seen`
+/// gets (version, payloads) as soon as it has run, before it is stored.
+fn append_after_what_is_seen(
+    log: &EventLog,
+    seen: std::sync::mpsc::Sender<(u64, Vec<Vec<u8>>)>,
+) -> tokio::task::JoinHandle<Result<Result<Appended, AppendError>, AppendError>> {
+    let log = log.clone();
+    tokio::spawn(async move {
+        log.transact(move |tx| {
+            let version = tx.stream_version("s/a").unwrap();
+            let payloads = tx.read_stream("s/a", 0).unwrap().into_iter().map(|e| e.payload).collect();
+            let _ = seen.send((version, payloads));
+            tx.append(&meta("b"), &one("s/a", ExpectedVersion::Exactly(version), &[b"b"]))
+        })
+        .await
+    })
+}
+
+/// Waits (off the runtime's threads) for what a job saw.
+async fn seen(rx: std::sync::mpsc::Receiver<(u64, Vec<Vec<u8>>)>) -> (u64, Vec<Vec<u8>>) {
+    tokio::task::spawn_blocking(move || rx.recv_timeout(std::time::Duration::from_secs(30)).unwrap())
+        .await
+        .unwrap()
+}
+
+type Appending = tokio::task::JoinHandle<Result<Result<Appended, AppendError>, AppendError>>;
+
+/// Appends `2` to `s/a` (at version 1) in a batch that is handed to the
+/// commit thread (its job waits until another job is queued behind it, so
+/// there is something to decide meanwhile), waits until that batch's
+/// commit writes (held by `faults`), and sends the job of
+/// [`append_after_what_is_seen`] behind it.
+async fn one_stored_while_the_next_is_decided(
+    log: &EventLog,
+    faults: &crate::faults::Faults,
+) -> (Appending, Appending, std::sync::mpsc::Receiver<(u64, Vec<Vec<u8>>)>) {
+    let (running, is_running) = std::sync::mpsc::channel();
+    let (go, wait_go) = std::sync::mpsc::channel::<()>();
+    let first = {
+        let log = log.clone();
+        tokio::spawn(async move {
+            log.transact(move |tx| {
+                running.send(()).unwrap();
+                wait_go.recv().unwrap();
+                tx.append(&meta("a"), &one("s/a", ExpectedVersion::Exactly(1), &[b"2"]))
+            })
+            .await
+        })
+    };
+    tokio::task::spawn_blocking(move || is_running.recv().unwrap()).await.unwrap();
+    let (seen, rx) = std::sync::mpsc::channel();
+    let second = append_after_what_is_seen(log, seen);
+    while log.queued() == 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    go.send(()).unwrap();
+    while faults.writes_held() == 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    (first, second, rx)
+}
+
+/// A lone batch is stored by the writer thread itself: nothing waits to
+/// be decided meanwhile, so no second thread is woken.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lone_batch_is_stored_without_a_hand_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events.redb");
+    let faults = crate::faults::Faults::new();
+    let log = EventLog::open_faulty(&path, LogOptions::default(), faults.clone()).unwrap();
+    faults.hold_writes();
+    let first = {
+        let log = log.clone();
+        tokio::spawn(
+            async move { log.append(meta("a"), one("s/a", ExpectedVersion::NoStream, &[b"1"])).await },
+        )
+    };
+    while faults.writes_held() == 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    assert_eq!(faults.held_by().as_deref(), Some("eventlog-writer"), "stored on the writer thread");
+    faults.let_writes_go(false);
+    assert_eq!(first.await.unwrap().unwrap().first, 1);
+}
+
+/// Deciding the next batch overlaps storing the one before: a job runs
+/// while the batch before it is still being written, sees that batch's
+/// appends (stream versions and records), and both are stored in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_next_batch_is_decided_while_one_is_stored_and_sees_its_appends() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events.redb");
+    let faults = crate::faults::Faults::new();
+    let log = EventLog::open_faulty(&path, LogOptions::default(), faults.clone()).unwrap();
+    log.append(meta("r1"), one("s/a", ExpectedVersion::NoStream, &[b"1"])).await.unwrap();
+
+    faults.hold_writes();
+    let (first, second, rx) = one_stored_while_the_next_is_decided(&log, &faults).await;
+    let (version, payloads) = seen(rx).await;
+    assert_eq!(version, 2, "the batch being stored counts");
+    assert_eq!(payloads, vec![b"1".to_vec(), b"2".to_vec()]);
+    assert_eq!(log.head(), 1, "decided before the batch before it was stored");
+    assert_eq!(faults.held_by().as_deref(), Some("eventlog-commit"), "stored on the commit thread");
+    assert!(!first.is_finished() && !second.is_finished());
+
+    faults.let_writes_go(false);
+    let first = first.await.unwrap().unwrap().unwrap();
+    let second = second.await.unwrap().unwrap().unwrap();
+    assert_eq!((first.first, second.first), (2, 3));
+    log.close();
+    let log = EventLog::open(&path, LogOptions::default()).unwrap();
+    let stored: Vec<Vec<u8>> = log.read_stream("s/a", 0).unwrap().into_iter().map(|e| e.payload).collect();
+    assert_eq!(stored, vec![b"1".to_vec(), b"2".to_vec(), b"b".to_vec()]);
+}
+
+/// A batch decided on top of one whose commit then fails is refused as a
+/// whole with the same error and stores nothing (its decision rested on
+/// what was lost); the log goes on with the next batch, at the positions
+/// the lost ones had.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_decided_on_one_whose_commit_fails_is_refused_and_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events.redb");
+    let faults = crate::faults::Faults::new();
+    let log = EventLog::open_faulty(&path, LogOptions::default(), faults.clone()).unwrap();
+    log.append(meta("r1"), one("s/a", ExpectedVersion::NoStream, &[b"1"])).await.unwrap();
+
+    faults.hold_writes();
+    let (first, second, rx) = one_stored_while_the_next_is_decided(&log, &faults).await;
+    assert_eq!(seen(rx).await.0, 2, "decided on the batch in flight");
+
+    faults.let_writes_go(true);
+    let failed = first.await.unwrap().unwrap_err();
+    assert!(matches!(failed, AppendError::Storage(_)), "{failed:?}");
+    assert_eq!(second.await.unwrap().unwrap_err(), failed, "refused for the same reason");
+    assert_eq!(log.failed_commits(), 1, "the second batch was never tried");
+    assert_eq!(log.head(), 1);
+
+    let next = log.append(meta("c"), one("s/a", ExpectedVersion::Exactly(1), &[b"c"])).await.unwrap();
+    assert_eq!((next.first, next.last), (2, 2));
+    log.close();
+    let log = EventLog::open(&path, LogOptions::default()).unwrap();
+    let stored: Vec<Vec<u8>> = log.read_stream("s/a", 0).unwrap().into_iter().map(|e| e.payload).collect();
+    assert_eq!(stored, vec![b"1".to_vec(), b"c".to_vec()]);
+}
+
+/// Many writers at once, each batch decided while the one before may be
+/// stored: the head never goes back, every position is stored once and in
+/// order, and a shared counter (read, then appended at the version read)
+/// counts every increment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn under_many_writers_heads_only_grow_and_positions_stay_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path());
+    let mut head = log.watch_head();
+    let watcher = tokio::spawn(async move {
+        let mut last = 0;
+        while last < 2_560 && head.changed().await.is_ok() {
+            let now = *head.borrow_and_update();
+            assert!(now >= last, "the head went back from {last} to {now}");
+            last = now;
+        }
+        last
+    });
+    let mut tasks = Vec::new();
+    for w in 0..32 {
+        let log = log.clone();
+        tasks.push(tokio::spawn(async move {
+            for n in 0..40u32 {
+                let own = format!("s/own-{w}");
+                log.append(
+                    meta("own"),
+                    one(&own, ExpectedVersion::Exactly(u64::from(n)), &[&n.to_be_bytes()]),
+                )
+                .await
+                .unwrap();
+                log.transact(|tx| {
+                    let v = tx.stream_version("s/counter").unwrap();
+                    tx.append(&meta("count"), &one("s/counter", ExpectedVersion::from_seen(v), &[b"+"]))
+                })
+                .await
+                .unwrap()
+                .unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let all = log.read_from(1, 10_000).unwrap();
+    assert_eq!(all.iter().map(|e| e.position).collect::<Vec<_>>(), (1..=2_560).collect::<Vec<_>>());
+    assert_eq!(log.stream_version("s/counter").unwrap(), 1_280);
+    for w in 0..32 {
+        let versions: Vec<u64> =
+            log.read_stream(&format!("s/own-{w}"), 0).unwrap().iter().map(|e| e.version).collect();
+        assert_eq!(versions, (1..=40).collect::<Vec<_>>());
+    }
+    log.close();
+    assert_eq!(watcher.await.unwrap(), 2_560);
+}
+
 #[tokio::test]
 async fn a_panicking_transaction_stores_nothing_and_the_log_goes_on() {
     let dir = tempfile::tempdir().unwrap();
