@@ -6,8 +6,8 @@
 use std::io;
 use std::ops::Bound;
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
 
 /// What writes do now.
 #[derive(Debug, Default)]
@@ -26,19 +26,6 @@ pub(crate) struct Faults {
     write_countdown: AtomicU64,
     /// Writes made so far (failed ones included).
     pub writes: AtomicU64,
-    /// Writes held back (see [`Faults::hold_writes`]).
-    held: (Mutex<Held>, Condvar),
-}
-
-#[derive(Debug, Default)]
-struct Held {
-    holding: bool,
-    /// Writes waiting now.
-    waiting: u64,
-    /// The writes let go fail, once each.
-    fail: bool,
-    /// The name of the thread of the last write held.
-    thread: Option<String>,
 }
 
 const FULL: u8 = 1;
@@ -76,46 +63,6 @@ impl Faults {
     /// writes after it succeed.
     pub fn fail_write_number(&self, n: u64) {
         self.write_countdown.store(n, Ordering::SeqCst);
-    }
-
-    /// Every write waits from now on, until [`Faults::let_writes_go`].
-    pub fn hold_writes(&self) {
-        self.held.0.lock().unwrap().holding = true;
-    }
-
-    /// Writes waiting in [`Faults::hold_writes`] now.
-    pub fn writes_held(&self) -> u64 {
-        self.held.0.lock().unwrap().waiting
-    }
-
-    /// The name of the thread whose write was held last.
-    pub fn held_by(&self) -> Option<String> {
-        self.held.0.lock().unwrap().thread.clone()
-    }
-
-    /// The writes held go on, each failing with a plain I/O error once
-    /// if `fail`; later writes are not held.
-    pub fn let_writes_go(&self, fail: bool) {
-        let mut held = self.held.0.lock().unwrap();
-        held.holding = false;
-        held.fail = fail;
-        self.held.1.notify_all();
-    }
-
-    /// Holds a write while [`Faults::hold_writes`] says so: whether it
-    /// must fail.
-    fn wait_if_held(&self) -> bool {
-        let mut held = self.held.0.lock().unwrap();
-        if !held.holding {
-            return false;
-        }
-        held.waiting += 1;
-        held.thread = std::thread::current().name().map(str::to_owned);
-        while held.holding {
-            held = self.held.1.wait(held).unwrap();
-        }
-        held.waiting -= 1;
-        held.fail
     }
 
     /// Writes succeed but syncs fail (fsync's EIO).
@@ -200,10 +147,6 @@ impl redb::StorageBackend for Faulty {
 
     fn write(&self, offset: u64, data: &[u8]) -> Result<(), io::Error> {
         self.faults.writes.fetch_add(1, Ordering::SeqCst);
-        if self.faults.wait_if_held() {
-            self.faults.refused.fetch_add(1, Ordering::SeqCst);
-            return Err(io::Error::other("a held write failed (injected by the test)"));
-        }
         let countdown = &self.faults.write_countdown;
         if countdown.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)) == Ok(1) {
             self.faults.refused.fetch_add(1, Ordering::SeqCst);

@@ -62,16 +62,11 @@ impl Overlay {
         all
     }
 
-    /// Copies `other`'s entries in (they come after ours).
-    pub fn absorb(&mut self, other: &Overlay) {
-        for (stream, list) in &other.streams {
+    /// Moves `other`'s entries in (they come after ours).
+    pub fn absorb(&mut self, other: Overlay) {
+        for (stream, list) in other.streams {
             self.entries += list.len();
-            match self.streams.get_mut(stream.as_str()) {
-                Some(ours) => ours.extend_from_slice(list),
-                None => {
-                    self.streams.insert(stream.clone(), list.clone());
-                }
-            }
+            self.streams.entry(stream).or_default().extend(list);
         }
     }
 

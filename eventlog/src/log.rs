@@ -288,14 +288,12 @@ impl EventLog {
         self.inner.shared.head.subscribe()
     }
 
-    /// Runs `work` on the writer thread in the next group commit and
+    /// Runs `work` on the writer thread inside the next group commit and
     /// answers once that commit is durable. `work` sees every event stored
-    /// before it, including those of the batch being stored meanwhile and
-    /// of earlier jobs in the same batch, and may append; if the commit
-    /// fails (or the batch it was decided on top of does), its result is
-    /// dropped and the error returned, unless `work` appended nothing and
-    /// ran before any other job of the batch appended, with no batch being
-    /// stored (then nothing it saw is lost with the batch).
+    /// before it, including those of earlier jobs in the same batch, and may
+    /// append; if the commit fails, its result is dropped and the error
+    /// returned, unless `work` appended nothing and ran before any other job
+    /// of the batch appended (then nothing it saw is lost with the batch).
     /// While the log may not append (see [`Self::health`]), `work` runs on
     /// what is stored and its appends are refused. Keep `work` short: it
     /// holds up every other writer.
@@ -558,13 +556,6 @@ impl EventLog {
 
     pub(crate) fn shared(&self) -> &Arc<Shared> {
         &self.inner.shared
-    }
-
-    /// Jobs sent to the writer and not taken into a batch yet.
-    #[cfg(test)]
-    pub(crate) fn queued(&self) -> usize {
-        let sender = self.inner.sender.lock().expect("sender lock");
-        sender.as_ref().map_or(0, |s| s.max_capacity() - s.capacity())
     }
 
     #[cfg(test)]

@@ -5,7 +5,6 @@ use crate::envelope::{RecordedEvent, decode_record};
 use crate::error::{ReadError, storage};
 use crate::index::Overlay;
 use redb::ReadableTable;
-use std::sync::Arc;
 
 /// The stream's last version (0 = no events) in the table and overlays.
 pub(crate) fn stream_version(
@@ -34,19 +33,6 @@ pub(crate) fn read_stream(
     stream: &str,
     after_version: u64,
 ) -> Result<Vec<RecordedEvent>, ReadError> {
-    read_stream_with(streams, events, overlays, stream, after_version, |_| None)
-}
-
-/// [`read_stream`], taking the records `held` has (appends not stored
-/// yet) from it rather than from `events`.
-pub(crate) fn read_stream_with(
-    streams: &impl ReadableTable<(&'static str, u64), u64>,
-    events: &impl ReadableTable<u64, &'static [u8]>,
-    overlays: &[&Overlay],
-    stream: &str,
-    after_version: u64,
-    held: impl Fn(u64) -> Option<Arc<[u8]>>,
-) -> Result<Vec<RecordedEvent>, ReadError> {
     let mut entries: Vec<(u64, u64)> = Vec::new();
     let range = streams
         .range((stream, after_version + 1)..=(stream, u64::MAX))
@@ -63,26 +49,21 @@ pub(crate) fn read_stream_with(
     entries.dedup();
     let mut out = Vec::with_capacity(entries.len());
     for (version, position) in entries {
-        let recorded = match held(position) {
-            Some(record) => decode_record(position, &record)?.to_owned(),
-            None => {
-                let record = events
-                    .get(position)
-                    .map_err(|e| ReadError::Storage(storage(e)))?
-                    .ok_or_else(|| ReadError::Corrupt { position, reason: "indexed but missing".into() })?;
-                decode_record(position, record.value())?.to_owned()
-            }
-        };
-        if recorded.stream != stream || recorded.version != version {
+        let record = events
+            .get(position)
+            .map_err(|e| ReadError::Storage(storage(e)))?
+            .ok_or_else(|| ReadError::Corrupt { position, reason: "indexed but missing".into() })?;
+        let envelope = decode_record(position, record.value())?;
+        if envelope.stream != stream || envelope.version != version {
             return Err(ReadError::Corrupt {
                 position,
                 reason: format!(
                     "index says {stream}@{version} but record is {}@{}",
-                    recorded.stream, recorded.version
+                    envelope.stream, envelope.version
                 ),
             });
         }
-        out.push(recorded);
+        out.push(envelope.to_owned());
     }
     Ok(out)
 }

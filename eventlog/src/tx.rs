@@ -1,12 +1,13 @@
-//! A job's view of the log while the writer decides a group commit: stream
-//! versions, stream reads and atomic appends with expected versions.
+//! A job's view of the log inside the shared write transaction of a group
+//! commit: stream versions, stream reads and atomic appends with expected
+//! versions.
 
 use crate::envelope::{EnvelopeRef, Metadata, NewEvent, RecordedEvent, encode_record};
 use crate::error::{AppendError, ReadError};
 use crate::index::Overlay;
 use crate::read;
 use crate::writer::Shared;
-use redb::ReadOnlyTable;
+use redb::{ReadOnlyTable, Table};
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
@@ -69,27 +70,20 @@ pub(crate) type Completion = Box<dyn FnOnce(Result<(), AppendError>) + Send>;
 /// it is committed or not), or refused without running (`Err`).
 pub(crate) type Job = Box<dyn FnOnce(Result<&mut Tx<'_>, AppendError>) -> Option<Completion> + Send>;
 
-/// The tables of a read transaction: what is committed when a batch starts.
-pub(crate) struct Tables {
-    pub events: ReadOnlyTable<u64, &'static [u8]>,
-    pub streams: ReadOnlyTable<(&'static str, u64), u64>,
-}
-
-/// A batch's appends, decided and not stored yet: its records in order of
-/// position, and their index entries.
-#[derive(Default)]
-pub(crate) struct Staged {
-    pub overlay: Overlay,
-    pub records: Vec<crate::writer::RawRecord>,
-}
-
-impl Staged {
-    /// The record at `position`, if this batch holds it.
-    fn record(&self, position: u64) -> Option<&Arc<[u8]>> {
-        let first = self.records.first()?.0;
-        let at = usize::try_from(position.checked_sub(first)?).ok()?;
-        self.records.get(at).filter(|(p, _)| *p == position).map(|(_, r)| r)
-    }
+/// The tables a job works on: the write transaction's, or, while the log
+/// cannot store anything (see `writer.rs`), a read transaction's; then
+/// every append is refused with `refusal` and reads go on, so that a
+/// command that is refused anyway is refused for its own reason.
+pub(crate) enum Tables<'t> {
+    Write {
+        events: Table<'t, u64, &'static [u8]>,
+        streams: Table<'t, (&'static str, u64), u64>,
+    },
+    Read {
+        events: ReadOnlyTable<u64, &'static [u8]>,
+        streams: ReadOnlyTable<(&'static str, u64), u64>,
+        refusal: AppendError,
+    },
 }
 
 struct Pending {
@@ -99,52 +93,41 @@ struct Pending {
     record: Arc<[u8]>,
 }
 
-/// A job's view of the log while its batch is decided: what is committed
-/// (a read transaction and the index overlay), the batch before this one
-/// (decided, and being stored while this one is decided), and the jobs of
-/// this batch before it. Appends are staged in memory; the writer stores
-/// the whole batch in one commit afterwards (see `writer.rs`).
+/// A job's view of the log inside the shared write transaction.
 pub struct Tx<'t> {
-    tables: Tables,
-    /// Why appends are refused, while the log may not store (reads go on,
-    /// so that a command refused anyway is refused for its own reason).
-    refusal: Option<AppendError>,
+    pub(crate) tables: Tables<'t>,
     /// Where a corrupt record met by a read is noted.
     shared: &'t Shared,
     /// Index entries of earlier commits, not yet merged into `streams`.
-    merged: &'t Overlay,
-    /// The batch before this one, while it may still be stored.
-    before: Option<&'t Staged>,
-    /// The jobs of this batch staged so far.
-    pub(crate) staged: Staged,
+    pub(crate) merged: &'t Overlay,
+    /// Index entries of the jobs of this batch flushed so far.
+    pub(crate) batch: Overlay,
+    /// Records of the jobs of this batch flushed so far (for the tail).
+    pub(crate) records: Vec<crate::writer::RawRecord>,
     pub(crate) next_position: u64,
-    /// The position after the last staged job.
-    committed_position: u64,
-    recorded_at: i64,
-    generation: u64,
+    /// The position after the last flushed job.
+    pub(crate) committed_position: u64,
+    pub(crate) recorded_at: i64,
+    pub(crate) generation: u64,
     pending: Vec<Pending>,
     pending_versions: HashMap<String, u64>,
 }
 
 impl<'t> Tx<'t> {
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
-        tables: Tables,
-        refusal: Option<AppendError>,
+        tables: Tables<'t>,
         shared: &'t Shared,
         merged: &'t Overlay,
-        before: Option<&'t Staged>,
         next_position: u64,
         recorded_at: i64,
         generation: u64,
     ) -> Self {
         Tx {
             tables,
-            refusal,
             shared,
             merged,
-            before,
-            staged: Staged::default(),
+            batch: Overlay::default(),
+            records: Vec::new(),
             next_position,
             committed_position: next_position,
             recorded_at,
@@ -167,38 +150,39 @@ impl Tx<'_> {
         if let Some(v) = self.pending_versions.get(stream) {
             return Ok(*v);
         }
-        let version = read::stream_version(&self.tables.streams, &self.overlays(), stream);
+        let overlays = [self.merged, &self.batch];
+        let version = match &self.tables {
+            Tables::Write { streams, .. } => read::stream_version(streams, &overlays, stream),
+            Tables::Read { streams, .. } => read::stream_version(streams, &overlays, stream),
+        };
         self.shared.noted(version)
     }
 
     /// The stream's stored events after `after_version` (this job's own
     /// appends are not included).
     pub fn read_stream(&self, stream: &str, after_version: u64) -> Result<Vec<RecordedEvent>, ReadError> {
-        let held = |position: u64| {
-            self.staged.record(position).or_else(|| self.before.and_then(|b| b.record(position))).cloned()
+        let overlays = [self.merged, &self.batch];
+        let events = match &self.tables {
+            Tables::Write { events, streams } => {
+                read::read_stream(streams, events, &overlays, stream, after_version)
+            }
+            Tables::Read { events, streams, .. } => {
+                read::read_stream(streams, events, &overlays, stream, after_version)
+            }
         };
-        let Tables { events, streams } = &self.tables;
-        let events = read::read_stream_with(streams, events, &self.overlays(), stream, after_version, held);
         self.shared.noted(events)
-    }
-
-    /// The index entries not in the table, oldest first.
-    fn overlays(&self) -> [&Overlay; 3] {
-        static NONE: std::sync::LazyLock<Overlay> = std::sync::LazyLock::new(Overlay::default);
-        [self.merged, self.before.map_or(&*NONE, |b| &b.overlay), &self.staged.overlay]
     }
 
     /// Has an earlier job of this batch appended? A job that ran before any
     /// did, and appended nothing, depends on nothing the batch may lose.
-    /// (The batch before, while it may still be stored, counts as one.)
     pub(crate) fn untouched(&self) -> bool {
-        self.before.is_none() && self.staged.records.is_empty() && self.pending.is_empty()
+        self.records.is_empty() && self.pending.is_empty()
     }
 
     /// Appends to one or more streams atomically: every expectation is
     /// checked before anything is written.
     pub fn append(&mut self, meta: &Metadata, appends: &[StreamAppend]) -> Result<Appended, AppendError> {
-        if let Some(refusal) = &self.refusal {
+        if let Tables::Read { refusal, .. } = &self.tables {
             return Err(refusal.clone());
         }
         // Running version of each stream named in this append.
@@ -255,15 +239,20 @@ impl Tx<'_> {
         Ok(Appended { first, last: self.next_position - 1, versions: current })
     }
 
-    /// Stages this job's events with the batch and gets ready for the
-    /// next job.
-    pub(crate) fn flush(&mut self) {
+    /// Writes this job's events into the shared transaction (their index
+    /// entries go to the batch overlay) and gets ready for the next job.
+    pub(crate) fn flush(&mut self) -> Result<(), redb::StorageError> {
         for p in self.pending.drain(..) {
-            self.staged.overlay.add(&p.stream, p.version, p.position);
-            self.staged.records.push((p.position, p.record));
+            let Tables::Write { events, .. } = &mut self.tables else {
+                unreachable!("appends are refused in a read transaction");
+            };
+            events.insert(p.position, &*p.record)?;
+            self.batch.add(&p.stream, p.version, p.position);
+            self.records.push((p.position, p.record));
         }
         self.pending_versions.clear();
         self.committed_position = self.next_position;
+        Ok(())
     }
 
     /// Drops this job's appends (used when the job panicked); the positions
