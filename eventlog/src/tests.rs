@@ -122,6 +122,60 @@ async fn transactions_see_earlier_jobs_of_the_same_batch() {
     assert_eq!(log.stream_version("s/counter").unwrap(), 100);
 }
 
+/// Many writers at once: the head never goes back, every position is stored once and in
+/// order, and a shared counter (read, then appended at the version read)
+/// counts every increment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn under_many_writers_heads_only_grow_and_positions_stay_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path());
+    let mut head = log.watch_head();
+    let watcher = tokio::spawn(async move {
+        let mut last = 0;
+        while last < 2_560 && head.changed().await.is_ok() {
+            let now = *head.borrow_and_update();
+            assert!(now >= last, "the head went back from {last} to {now}");
+            last = now;
+        }
+        last
+    });
+    let mut tasks = Vec::new();
+    for w in 0..32 {
+        let log = log.clone();
+        tasks.push(tokio::spawn(async move {
+            for n in 0..40u32 {
+                let own = format!("s/own-{w}");
+                log.append(
+                    meta("own"),
+                    one(&own, ExpectedVersion::Exactly(u64::from(n)), &[&n.to_be_bytes()]),
+                )
+                .await
+                .unwrap();
+                log.transact(|tx| {
+                    let v = tx.stream_version("s/counter").unwrap();
+                    tx.append(&meta("count"), &one("s/counter", ExpectedVersion::from_seen(v), &[b"+"]))
+                })
+                .await
+                .unwrap()
+                .unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let all = log.read_from(1, 10_000).unwrap();
+    assert_eq!(all.iter().map(|e| e.position).collect::<Vec<_>>(), (1..=2_560).collect::<Vec<_>>());
+    assert_eq!(log.stream_version("s/counter").unwrap(), 1_280);
+    for w in 0..32 {
+        let versions: Vec<u64> =
+            log.read_stream(&format!("s/own-{w}"), 0).unwrap().iter().map(|e| e.version).collect();
+        assert_eq!(versions, (1..=40).collect::<Vec<_>>());
+    }
+    log.close();
+    assert_eq!(watcher.await.unwrap(), 2_560);
+}
+
 #[tokio::test]
 async fn a_panicking_transaction_stores_nothing_and_the_log_goes_on() {
     let dir = tempfile::tempdir().unwrap();
