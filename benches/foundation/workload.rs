@@ -72,9 +72,19 @@ impl Throughput {
 
     /// Share of the machine's CPUs the two used together.
     pub fn cpu_busy(&self) -> f64 {
-        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
-        (self.server_cpu_secs + self.client_cpu_secs) / (self.secs * cpus)
+        (self.server_cpu_secs + self.client_cpu_secs) / (self.secs * cpus())
     }
+
+    /// Calls per second the machine's CPUs allow at this CPU per call
+    /// (server and client together, every CPU busy): the CPU's limit.
+    pub fn cpu_limit(&self) -> f64 {
+        cpus() * 1e6 / (self.server_us_per_call() + self.client_us_per_call()).max(1e-3)
+    }
+}
+
+/// The machine's CPUs.
+pub fn cpus() -> f64 {
+    std::thread::available_parallelism().map_or(1, |n| n.get()) as f64
 }
 
 /// Every client loops RunInstances (MinCount = MaxCount = 1) for
