@@ -99,19 +99,19 @@ fn run_instances_rows(t: &mut Table, r: &Results<'_>) {
         .target("≥ 2× fsync", ours >= 2.0 * fsync);
     // The machine's other limit: its CPUs, at this run's CPU per call.
     let x = &r.cloud.throughput;
-    let limit = x.cpu_limit();
+    let (cpus, limit) = (crate::workload::cpus(), x.cpu_limit());
     t.row(&format!("{label} vs CPU"), rate(ours), format!("CPU limit {}", rate(limit)), ratio(ours, limit));
     t.note(format!(
         "CPU limit: {:.0} CPUs ÷ ({:.0} µs server + {:.0} µs client per call) = {}, the most this \
          machine's CPUs allow at this CPU per call",
-        crate::workload::cpus(),
+        cpus,
         x.server_us_per_call(),
         x.client_us_per_call(),
         rate(limit)
     ));
     if let Ok(m) = &r.moto {
         let wanted = 100.0 * m.throughput.per_sec();
-        let server_budget = crate::workload::cpus() * 1e6 / wanted - x.client_us_per_call();
+        let server_budget = cpus * 1e6 / wanted - x.client_us_per_call();
         t.note(format!(
             "100× moto is {}: with {:.0} µs of client CPU per call, the CPUs allow at most {:.0} µs of server CPU \
              per call at that rate (this run: {:.0} µs)",

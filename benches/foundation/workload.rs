@@ -76,7 +76,7 @@ impl Throughput {
     }
 
     /// Calls per second the machine's CPUs allow at this CPU per call
-    /// (server and client together, every CPU busy): the CPU's limit.
+    /// (server and client together, every CPU busy): the CPUs' limit.
     pub fn cpu_limit(&self) -> f64 {
         cpus() * 1e6 / (self.server_us_per_call() + self.client_us_per_call()).max(1e-3)
     }
