@@ -48,17 +48,23 @@ fn throughput(config: &Config, runtime: &Runtime) -> Result<Throughput> {
     // switch off and onto a CPU with its stack (read it with `perf sched
     // timehist -i FILE -s` for each thread's time running, waiting and
     // runnable, and `perf script -i FILE` for the stacks they wait in).
+    // YUKARI_BENCH_PERF_FREQ=N samples N times a second (499 unless set);
+    // YUKARI_BENCH_PERF_CALL_GRAPH=fp unwinds by frame pointers (a `yukari`
+    // built with RUSTFLAGS="-C force-frame-pointers=yes") instead of DWARF.
     let off_cpu = std::env::var_os("YUKARI_BENCH_PERF_OFF_CPU").is_some_and(|v| v == "1");
-    let events: &[&str] = if off_cpu {
-        &["-e", "sched:sched_switch", "-e", "sched:sched_wakeup", "-e", "sched:sched_stat_runtime", "-g"]
+    let freq = std::env::var("YUKARI_BENCH_PERF_FREQ").unwrap_or_else(|_| "499".to_owned());
+    let call_graph =
+        std::env::var("YUKARI_BENCH_PERF_CALL_GRAPH").unwrap_or_else(|_| "dwarf,32768".to_owned());
+    let events: Vec<&str> = if off_cpu {
+        vec!["-e", "sched:sched_switch", "-e", "sched:sched_wakeup", "-e", "sched:sched_stat_runtime", "-g"]
     } else {
-        &["-F", "499", "--call-graph", "dwarf,32768"]
+        vec!["-F", &freq, "--call-graph", &call_graph]
     };
     let perf = match std::env::var_os("YUKARI_BENCH_PERF") {
         Some(out) => Some(
             std::process::Command::new("perf")
                 .arg("record")
-                .args(events)
+                .args(&events)
                 .arg("-o")
                 .arg(&out)
                 .args(["-p", &cloud.pid()?.to_string()])

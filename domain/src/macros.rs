@@ -142,12 +142,15 @@ macro_rules! events {
             }
 
             /// The payload bytes (postcard) of the event, without its type.
+            /// The buffer starts at 256 bytes, more than most events take,
+            /// so that it is not grown byte run by byte run.
             pub fn encode(&self) -> Vec<u8> {
+                let out = Vec::with_capacity(256);
                 let bytes = match self {
-                    $(Event::$new(e) => postcard::to_stdvec(e), $(Event::$ev(e) => postcard::to_stdvec(e),)*)+
-                    $(Event::$onew(e) => postcard::to_stdvec(e),)+
-                    $(Event::$tag(e) => postcard::to_stdvec(e),)+
-                    $(Event::$unf(e) => postcard::to_stdvec(e),)+
+                    $(Event::$new(e) => postcard::to_extend(e, out), $(Event::$ev(e) => postcard::to_extend(e, out),)*)+
+                    $(Event::$onew(e) => postcard::to_extend(e, out),)+
+                    $(Event::$tag(e) => postcard::to_extend(e, out),)+
+                    $(Event::$unf(e) => postcard::to_extend(e, out),)+
                 };
                 bytes.expect("encoding an in-memory event cannot fail")
             }

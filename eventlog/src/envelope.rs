@@ -120,12 +120,35 @@ impl EnvelopeRef<'_> {
     }
 }
 
+/// The record's bytes, encoded in one buffer sized up front: the checksum's
+/// place, the format byte and the envelope, then the checksum over them.
 pub(crate) fn encode_record(envelope: &EnvelopeRef<'_>) -> Vec<u8> {
-    let body = postcard::to_extend(envelope, vec![FORMAT]).expect("an envelope always encodes");
-    let mut record = Vec::with_capacity(body.len() + 4);
-    record.extend_from_slice(&crc32c::crc32c(&body).to_le_bytes());
-    record.extend_from_slice(&body);
+    let mut record = Vec::with_capacity(encoded_len_bound(envelope));
+    record.extend_from_slice(&[0, 0, 0, 0, FORMAT]);
+    let mut record = postcard::to_extend(envelope, record).expect("an envelope always encodes");
+    let sum = crc32c::crc32c(&record[4..]).to_le_bytes();
+    record[..4].copy_from_slice(&sum);
     record
+}
+
+/// At least the bytes of [`encode_record`]'s output: each string and the
+/// payload with a varint length of at most 10 bytes, each number at most
+/// 10 bytes, the checksum and the format byte.
+fn encoded_len_bound(e: &EnvelopeRef<'_>) -> usize {
+    let texts = [
+        e.stream,
+        e.event_type,
+        e.account,
+        e.user,
+        e.access_key,
+        e.action,
+        e.source,
+        e.request_id,
+        e.correlation_id,
+        e.causation_id,
+    ];
+    let bytes: usize = texts.iter().map(|t| t.len() + 10).sum::<usize>() + e.payload.len() + 10;
+    5 + bytes + 4 * 10
 }
 
 /// Checks a record's checksum and position and decodes it.
@@ -238,6 +261,40 @@ mod tests {
     fn records_round_trip() {
         let bytes = encode_record(&sample());
         assert_eq!(decode_record(7, &bytes).unwrap(), sample());
+    }
+
+    #[test]
+    fn a_record_is_its_checksum_then_the_format_byte_and_envelope_in_a_buffer_never_grown() {
+        let long = "x".repeat(300);
+        let payload = vec![0xA5u8; 70_000];
+        let mut widest = sample();
+        (widest.position, widest.version, widest.recorded_at, widest.schema) =
+            (u64::MAX, u64::MAX, i64::MIN, u16::MAX);
+        (widest.stream, widest.request_id, widest.payload) = (&long, &long, &payload);
+        let empty = EnvelopeRef {
+            stream: "",
+            event_type: "",
+            account: "",
+            user: "",
+            access_key: "",
+            action: "",
+            source: "",
+            request_id: "",
+            correlation_id: "",
+            causation_id: "",
+            payload: b"",
+            ..sample()
+        };
+        for envelope in [sample(), widest, empty] {
+            let record = encode_record(&envelope);
+            let mut body = vec![FORMAT];
+            body.extend_from_slice(&postcard::to_allocvec(&envelope).unwrap());
+            let mut expected = crc32c::crc32c(&body).to_le_bytes().to_vec();
+            expected.extend_from_slice(&body);
+            assert_eq!(record, expected);
+            assert!(encoded_len_bound(&envelope) >= record.len());
+            assert!(record.capacity() == encoded_len_bound(&envelope), "the buffer grew");
+        }
     }
 
     #[test]
