@@ -165,6 +165,13 @@ impl Yukari {
         rss(&self.pid()?.to_string())
     }
 
+    /// The admin API's client (`/admin/…`), with the admin's credentials.
+    pub fn admin(&self) -> Result<api::admin::client::AdminClient> {
+        let url = format!("http://127.0.0.1:{}", self.port);
+        api::admin::client::AdminClient::new(&url, &self.credentials.access_key, &self.credentials.secret)
+            .context("cannot make the admin client")
+    }
+
     /// A new client with the admin's credentials (its own connection).
     pub fn client(&self) -> Result<Ec2Client> {
         Ec2Client::new(self.port, self.credentials.clone())

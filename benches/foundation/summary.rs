@@ -91,6 +91,7 @@ fn run_instances_rows(t: &mut Table, r: &Results<'_>) {
         )
     };
     t.note(cpu("yukari", &r.cloud.throughput));
+    t.note(writer_note(&r.cloud.writer));
     if let Ok(m) = &r.moto {
         t.note(cpu("moto", &m.throughput));
     }
@@ -330,4 +331,28 @@ fn moto_rows(t: &mut Table, r: &Results<'_>) {
         "moto: image {}, {} DescribeInstances-by-id requests (time-boxed)",
         m.image, m.by_id.requests
     ));
+}
+
+/// Where the log's writer spent the RunInstances phase (`GET /admin/writer`
+/// before and after it).
+fn writer_note(w: &api::admin::WriterReport) -> String {
+    let awake = (w.waiting_us + w.running_us + w.committing_us).max(1) as f64;
+    let share = |us: u64| 100.0 * us as f64 / awake;
+    let per = |n: u64, of: u64| n as f64 / of.max(1) as f64;
+    format!(
+        "yukari's log writer in the RunInstances phase: waiting for work {:.0}% of its time, running jobs {:.0}%, \
+         committing {:.0}% (syncing {:.0}%); {} commits of {:.1} jobs (calls and node reports) and {:.1} records each, \
+         {:.1} file writes and a {:.0} µs sync per commit, jobs {:.0} µs and commit {:.0} µs per commit",
+        share(w.waiting_us),
+        share(w.running_us),
+        share(w.committing_us),
+        share(w.syncing_us),
+        w.commits,
+        per(w.jobs, w.commits),
+        per(w.records, w.commits),
+        per(w.writes, w.syncs),
+        per(w.syncing_us, w.syncs),
+        per(w.running_us, w.batches),
+        per(w.committing_us, w.commits),
+    )
 }

@@ -7,6 +7,7 @@ use crate::Config;
 use crate::servers::{YUKARI_IMAGE, Yukari};
 use crate::workload::{self, Budget, Fill, Latency, Launch, Throughput};
 use anyhow::{Context, Result};
+use api::admin::WriterReport;
 use std::path::PathBuf;
 use std::time::Duration;
 use tokio::runtime::Runtime;
@@ -23,6 +24,8 @@ pub struct AtSize {
 #[derive(Debug)]
 pub struct CloudResults {
     pub throughput: Throughput,
+    /// What the log's writer did during the RunInstances phase.
+    pub writer: WriterReport,
     /// Unsigned requests refused at once (the round-trip floor).
     pub floor: Latency,
     pub sizes: Vec<AtSize>,
@@ -39,9 +42,11 @@ pub fn launch() -> Launch {
     Launch { image: YUKARI_IMAGE.to_owned(), vm_type: "m1.small".to_owned() }
 }
 
-fn throughput(config: &Config, runtime: &Runtime) -> Result<Throughput> {
+fn throughput(config: &Config, runtime: &Runtime) -> Result<(Throughput, WriterReport)> {
     let mut cloud = Yukari::start(&config.data.join("yukari-throughput"))?;
     let clients = (0..config.clients).map(|_| cloud.client()).collect::<Result<Vec<_>>>()?;
+    let admin = cloud.admin()?;
+    let writer_before = runtime.block_on(admin.writer()).context("GET /admin/writer")?;
     // YUKARI_BENCH_PERF=FILE: the server's profile during the load phase
     // (`perf record --call-graph dwarf`; read it with `perf report -i FILE`).
     // With YUKARI_BENCH_PERF_OFF_CPU=1, where its threads wait instead: every
@@ -84,12 +89,13 @@ fn throughput(config: &Config, runtime: &Runtime) -> Result<Throughput> {
         let _ = perf.wait();
     }
     let result = result?;
+    let writer = runtime.block_on(admin.writer()).context("GET /admin/writer")?.since(&writer_before);
     cloud.stop()?;
-    Ok(result)
+    Ok((result, writer))
 }
 
 pub fn measure(config: &Config, runtime: &Runtime) -> Result<CloudResults> {
-    let throughput = throughput(config, runtime)?;
+    let (throughput, writer) = throughput(config, runtime)?;
     eprintln!("[foundation]   yukari RunInstances: {:.0} calls/s", throughput.per_sec());
 
     let mut cloud = Yukari::start(&config.data.join("yukari"))?;
@@ -119,5 +125,5 @@ pub fn measure(config: &Config, runtime: &Runtime) -> Result<CloudResults> {
     cloud.stop()?;
     let log_bytes =
         std::fs::metadata(&log_path).with_context(|| format!("cannot stat {}", log_path.display()))?.len();
-    Ok(CloudResults { throughput, floor, sizes, rss_boot, rss_full, log_path, log_bytes })
+    Ok(CloudResults { throughput, writer, floor, sizes, rss_boot, rss_full, log_path, log_bytes })
 }

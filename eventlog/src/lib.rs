@@ -26,6 +26,7 @@ mod open;
 mod read;
 pub mod salvage;
 pub mod simdisk;
+mod stats;
 mod store;
 mod subscribe;
 mod tables;
@@ -36,6 +37,7 @@ pub use envelope::{EnvelopeRef, Metadata, NewEvent, RecordedEvent, decode_record
 pub use error::{AppendError, Damage, OpenError, ReadError, Unavailable};
 pub use health::Health;
 pub use log::{Clock, EventLog, LogOptions};
+pub use stats::WriterStats;
 pub use subscribe::{Batch, Subscription};
 pub use tx::{Appended, ExpectedVersion, StreamAppend, Tx};
 pub use writer::RawRecord;

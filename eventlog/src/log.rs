@@ -548,6 +548,12 @@ impl EventLog {
         self.inner.shared.commits.load(Ordering::Relaxed)
     }
 
+    /// What the writer did since the log was opened, and where its time
+    /// went (see [`WriterStats`]).
+    pub fn writer_stats(&self) -> crate::WriterStats {
+        self.inner.shared.store.opener.counters.snapshot()
+    }
+
     /// Notes damage found by a reader outside this crate (the read models
     /// cannot fold a record): appends are refused from now on.
     pub fn note_damage(&self, damage: Damage) {

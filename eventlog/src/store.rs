@@ -83,6 +83,8 @@ pub(crate) struct Opener {
     pub sim: Option<crate::simdisk::SimDisk>,
     /// Set by the first failed sync of the file (see [`Watched`]).
     pub sync_failed: Arc<OnceLock<String>>,
+    /// What the writer and the file's syncs and writes did (`stats.rs`).
+    pub counters: Arc<crate::stats::Counters>,
 }
 
 /// Bytes written (and removed) by [`Opener::probe`].
@@ -97,6 +99,7 @@ impl Opener {
             faults: None,
             sim: None,
             sync_failed: Arc::default(),
+            counters: Arc::default(),
         }
     }
 
@@ -127,7 +130,7 @@ impl Opener {
     }
 
     fn watched<B: redb::StorageBackend>(&self, inner: B) -> Watched<B> {
-        Watched { inner, sync_failed: self.sync_failed.clone() }
+        Watched { inner, sync_failed: self.sync_failed.clone(), counters: self.counters.clone() }
     }
 
     /// Opens the file without writing to it.
@@ -260,11 +263,13 @@ pub(crate) use forward_locks;
 
 /// A storage backend that notes its first failed sync: after one, the
 /// file's pages may read back what is not on disk, and the log must stop
-/// appending (see [`crate::AppendError::SyncFailed`]).
+/// appending (see [`crate::AppendError::SyncFailed`]). It counts syncs and
+/// writes, and times the syncs, too.
 #[derive(Debug)]
 pub(crate) struct Watched<B> {
     inner: B,
     sync_failed: Arc<OnceLock<String>>,
+    counters: Arc<crate::stats::Counters>,
 }
 
 impl<B: redb::StorageBackend> redb::StorageBackend for Watched<B> {
@@ -281,7 +286,9 @@ impl<B: redb::StorageBackend> redb::StorageBackend for Watched<B> {
     }
 
     fn sync_data(&self) -> Result<(), std::io::Error> {
+        let started = std::time::Instant::now();
         let synced = self.inner.sync_data();
+        self.counters.synced(started);
         if let Err(e) = &synced {
             let _ = self.sync_failed.set(e.to_string());
         }
@@ -289,6 +296,7 @@ impl<B: redb::StorageBackend> redb::StorageBackend for Watched<B> {
     }
 
     fn write(&self, offset: u64, data: &[u8]) -> Result<(), std::io::Error> {
+        self.counters.wrote();
         self.inner.write(offset, data)
     }
 

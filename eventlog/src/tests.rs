@@ -98,6 +98,42 @@ async fn concurrent_appends_share_commits_and_get_contiguous_positions() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_writer_counts_its_batches_jobs_records_syncs_and_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path());
+    let (before, commits) = (log.writer_stats(), log.commits());
+    log.append(meta("r"), one("s/a", ExpectedVersion::NoStream, &[b"1", b"2", b"3"])).await.unwrap();
+    let first = log.writer_stats().since(&before);
+    assert_eq!((first.batches, first.jobs, first.records, first.syncs), (1, 1, 3, 1), "{first:?}");
+    assert!(first.writes >= 2, "a commit writes its pages and then the header: {first:?}");
+    assert!(!first.syncing.is_zero() && first.committing >= first.syncing, "{first:?}");
+    // A refused append is a batch without a commit: nothing stored, no sync.
+    let refused = log.append(meta("r"), one("s/a", ExpectedVersion::NoStream, &[b"x"])).await;
+    assert!(matches!(refused, Err(AppendError::Conflict { .. })));
+    let second = log.writer_stats().since(&before);
+    assert_eq!((second.batches, second.jobs, second.records, second.syncs), (2, 2, 3, 1), "{second:?}");
+    let mut tasks = Vec::new();
+    for i in 0..64u32 {
+        let log = log.clone();
+        tasks.push(tokio::spawn(async move {
+            let stream = format!("s/{i}");
+            log.append(meta("r"), one(&stream, ExpectedVersion::NoStream, &[b"e"])).await.unwrap()
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let all = log.writer_stats().since(&before);
+    assert_eq!((all.jobs, all.records), (66, 67), "{all:?}");
+    assert_eq!(all.syncs, log.commits() - commits, "one sync per durable commit: {all:?}");
+    assert_eq!(all.batches, all.syncs + 1, "every batch but the refused one committed: {all:?}");
+    assert!(!all.waiting.is_zero() && !all.running.is_zero(), "{all:?}");
+    let line = all.to_string();
+    assert!(line.starts_with(&format!("batches {}, jobs 66 (", all.batches)), "{line}");
+    assert!(line.contains("records 67 (") && line.contains(&format!("syncs {} (", all.syncs)), "{line}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn transactions_see_earlier_jobs_of_the_same_batch() {
     let dir = tempfile::tempdir().unwrap();
     let log = open(dir.path());

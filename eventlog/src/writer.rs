@@ -86,7 +86,10 @@ pub(crate) fn run(
     gate: Option<crate::gate::BatchGate>,
 ) {
     let mut last_time = 0i64;
+    let counters = shared.store.opener.counters.clone();
+    let mut idle = std::time::Instant::now();
     while let Some(first) = rx.blocking_recv() {
+        counters.waited(idle);
         if let Some(gate) = &gate {
             gate.wait_turn();
         }
@@ -101,10 +104,12 @@ pub(crate) fn run(
         if let Some(gate) = &gate {
             gate.took(count);
         }
+        counters.took(count);
         run_batch(&shared, jobs, &mut last_time, &clock);
         if let Some(gate) = &gate {
             gate.batch_done(count);
         }
+        idle = std::time::Instant::now();
     }
     let pending = shared.index.read().map_or(0, |o| o.len());
     if pending > 0 && shared.refusal().is_none() {
@@ -113,6 +118,7 @@ pub(crate) fn run(
             tracing::warn!(error = %e, "could not merge the stream index on close; it is rebuilt on open");
         }
     }
+    tracing::info!("the event log's writer ends: {}", counters.snapshot());
 }
 
 /// Runs one batch of jobs and answers each: committed together, or, while
@@ -218,6 +224,7 @@ fn write_batch(
         };
         let tables = Tables::Write { events, streams };
         let mut tx = Tx::new(tables, shared, &merged, head + 1, recorded_at, generation);
+        let running = std::time::Instant::now();
         for job in jobs.by_ref() {
             let untouched = tx.untouched();
             // `transact` catches the caller's panics; this guards the writer
@@ -238,6 +245,7 @@ fn write_batch(
                 }
             }
         }
+        shared.store.opener.counters.ran(running);
         let last = tx.next_position - 1;
         let waiting = merged.len() + tx.batch.len();
         let merge = waiting > 0 && (force_merge || waiting >= MERGE_AT);
@@ -252,7 +260,10 @@ fn write_batch(
             Err(e) => (completions, Err(e.into()), Vec::new()),
         };
     }
-    match txn.commit() {
+    let committing = std::time::Instant::now();
+    let committed = txn.commit();
+    shared.store.opener.counters.committed(records.len(), committing);
+    match committed {
         Ok(()) => (completions, Ok(Some((batch, records, merged_through))), Vec::new()),
         Err(e) => (completions, Err(e.into()), Vec::new()),
     }

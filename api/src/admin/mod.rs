@@ -12,6 +12,12 @@
 //! - `GET /admin/models` — the controller's live read models, encoded as a
 //!   projections snapshot, with their position in `x-yukari-position`
 //!   (for `verify`: rebuilt from the log, they must be the same bytes).
+//! - `GET /admin/writer` — what the log's writer did since the controller
+//!   started and where its time went, as JSON: batches, jobs, records,
+//!   durable commits, syncs and writes of the file, and microseconds
+//!   waiting for work, running jobs, committing and syncing
+//!   ([`eventlog::WriterStats`]). Two calls a while apart tell how busy
+//!   the writer was between them.
 //!
 //! Every call is signed with AWS Signature Version 4 (or 2) by an access
 //! key of the cloud's admin account (the account named `admin`); anything
@@ -46,6 +52,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/admin/log", get(log))
         .route("/admin/stream", get(stream))
         .route("/admin/models", get(models))
+        .route("/admin/writer", get(writer))
         .with_state(app)
 }
 
@@ -208,6 +215,62 @@ async fn models(_: AdminCaller, State(app): State<Arc<App>>) -> Response {
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
     h.insert("x-yukari-position", HeaderValue::from(position));
     response
+}
+
+/// The body of `GET /admin/writer`: [`eventlog::WriterStats`] and the
+/// durable commits, durations in microseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, Deserialize)]
+pub struct WriterReport {
+    pub batches: u64,
+    pub jobs: u64,
+    pub records: u64,
+    pub commits: u64,
+    pub syncs: u64,
+    pub writes: u64,
+    pub waiting_us: u64,
+    pub running_us: u64,
+    pub committing_us: u64,
+    pub syncing_us: u64,
+}
+
+impl WriterReport {
+    /// What happened between `earlier` and this report.
+    pub fn since(&self, earlier: &WriterReport) -> WriterReport {
+        let d = |a: u64, b: u64| a.saturating_sub(b);
+        WriterReport {
+            batches: d(self.batches, earlier.batches),
+            jobs: d(self.jobs, earlier.jobs),
+            records: d(self.records, earlier.records),
+            commits: d(self.commits, earlier.commits),
+            syncs: d(self.syncs, earlier.syncs),
+            writes: d(self.writes, earlier.writes),
+            waiting_us: d(self.waiting_us, earlier.waiting_us),
+            running_us: d(self.running_us, earlier.running_us),
+            committing_us: d(self.committing_us, earlier.committing_us),
+            syncing_us: d(self.syncing_us, earlier.syncing_us),
+        }
+    }
+}
+
+async fn writer(_: AdminCaller, State(app): State<Arc<App>>) -> Response {
+    let s = app.log.writer_stats();
+    let micros = |d: Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+    let report = WriterReport {
+        batches: s.batches,
+        jobs: s.jobs,
+        records: s.records,
+        commits: app.log.commits(),
+        syncs: s.syncs,
+        writes: s.writes,
+        waiting_us: micros(s.waiting),
+        running_us: micros(s.running),
+        committing_us: micros(s.committing),
+        syncing_us: micros(s.syncing),
+    };
+    match serde_json::to_string(&report) {
+        Ok(body) => (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body).into_response(),
+        Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
 }
 
 #[cfg(test)]

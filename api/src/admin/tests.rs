@@ -160,3 +160,40 @@ async fn streams_live_models_and_following_new_records() {
         assert_eq!(eventlog::decode_record(*position, bytes).unwrap().request_id, "req-late");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_reads_what_the_writer_did_and_nobody_else_does() {
+    let c = cloud().await;
+    let read = |body: &[u8]| -> serde_json::Value { serde_json::from_slice(body).unwrap() };
+    let (status, headers, body) = get(&c.app, Some(&c.admin), "/admin/writer", "").await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(headers[header::CONTENT_TYPE], "application/json");
+    let before = read(&body);
+    assert_eq!(before["commits"], c.app.log.commits(), "{before}");
+    assert!(before["records"].as_u64().unwrap() >= c.app.log.head(), "{before}");
+    assert!(before["syncs"].as_u64().unwrap() >= before["commits"].as_u64().unwrap(), "{before}");
+    // One append of two records: one more batch, job, commit and sync.
+    let meta = eventlog::Metadata { request_id: "req-w".into(), ..Default::default() };
+    let events =
+        ["1", "2"].map(|p| eventlog::NewEvent { event_type: "Test".into(), schema: 1, payload: p.into() });
+    let append = eventlog::StreamAppend {
+        stream: "test/writer".into(),
+        expected: eventlog::ExpectedVersion::NoStream,
+        events: events.to_vec(),
+    };
+    c.app.log.append(meta, vec![append]).await.unwrap();
+    let (_, _, body) = get(&c.app, Some(&c.admin), "/admin/writer", "").await;
+    let after = read(&body);
+    let grew = |key: &str| after[key].as_u64().unwrap() - before[key].as_u64().unwrap();
+    assert_eq!(
+        ["batches", "jobs", "records", "commits", "syncs"].map(grew),
+        [1, 1, 2, 1, 1],
+        "{before} → {after}"
+    );
+    assert!(grew("writes") >= 2 && grew("committing_us") >= grew("syncing_us"), "{before} → {after}");
+
+    let (status, _, _) = get(&c.app, None, "/admin/writer", "").await;
+    assert_eq!(status, 401);
+    let (status, _, _) = get(&c.app, Some(&c.other), "/admin/writer", "").await;
+    assert_eq!(status, 403);
+}
