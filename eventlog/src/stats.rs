@@ -46,8 +46,8 @@ impl Counters {
         add_since(&self.running_ns, since);
     }
 
-    /// A commit of `records` records, begun at `since`, ended now (stored
-    /// or not).
+    /// A commit begun at `since` ended now, storing `records` records
+    /// (none if it failed).
     pub fn committed(&self, records: usize, since: Instant) {
         self.records.fetch_add(records as u64, Ordering::Relaxed);
         add_since(&self.committing_ns, since);

@@ -262,7 +262,8 @@ fn write_batch(
     }
     let committing = std::time::Instant::now();
     let committed = txn.commit();
-    shared.store.opener.counters.committed(records.len(), committing);
+    let stored = if committed.is_ok() { records.len() } else { 0 };
+    shared.store.opener.counters.committed(stored, committing);
     match committed {
         Ok(()) => (completions, Ok(Some((batch, records, merged_through))), Vec::new()),
         Err(e) => (completions, Err(e.into()), Vec::new()),

@@ -99,6 +99,9 @@ async fn another_io_error_fails_the_batch_and_the_next_one_is_stored() {
     let stored = log.append(meta("r3"), one("s/a", ExpectedVersion::Exactly(1), &[b"2"])).await.unwrap();
     assert_eq!(stored.first, 2);
     assert_eq!(log.health(), Health::Writable);
+    // The writer's counts: three jobs, the failed one's record not stored.
+    let stats = log.writer_stats();
+    assert_eq!((stats.jobs, stats.records), (3, 2), "{stats:?}");
 }
 
 /// After a failed sync the kernel may have dropped the pages it could not
