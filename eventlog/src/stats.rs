@@ -1,6 +1,7 @@
 //! What the writer did and where its time went: counters the writer
 //! thread and the storage under it add to as they go, read with
-//! [`crate::EventLog::writer_stats`] and logged once when the writer ends.
+//! [`crate::EventLog::writer_stats`] (and `GET /admin/writer`), and logged
+//! at debug level when the writer ends.
 //!
 //! They answer the question a throughput figure cannot: is the writer
 //! waiting for work, deciding, or waiting for the disk, and how many pages

@@ -118,7 +118,7 @@ pub(crate) fn run(
             tracing::warn!(error = %e, "could not merge the stream index on close; it is rebuilt on open");
         }
     }
-    tracing::info!("the event log's writer ends: {}", counters.snapshot());
+    tracing::debug!("the event log's writer ends: {}", counters.snapshot());
 }
 
 /// Runs one batch of jobs and answers each: committed together, or, while
