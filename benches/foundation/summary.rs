@@ -350,9 +350,9 @@ fn writer_note(w: &api::admin::WriterReport) -> String {
         w.commits,
         per(w.jobs, w.commits),
         per(w.records, w.commits),
-        per(w.writes, w.syncs),
+        per(w.writes, w.commits),
         per(w.syncing_us, w.syncs),
-        per(w.running_us, w.batches),
+        per(w.running_us, w.commits),
         per(w.committing_us, w.commits),
     )
 }

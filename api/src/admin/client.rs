@@ -194,20 +194,19 @@ impl AdminClient {
         self.frames("/admin/stream", &format!("id={id}")).await
     }
 
-    /// The controller's live read models (snapshot encoding) and their position.
     /// What the log's writer did since the controller started
     /// (`GET /admin/writer`).
     pub async fn writer(&self) -> Result<super::WriterReport, AdminClientError> {
         let response = self.get("/admin/writer", "").await?;
-        let url = self.base.clone();
         let body = response
             .bytes()
             .await
-            .map_err(|e| AdminClientError::Unreachable { url: url.clone(), reason: e.to_string() })?;
+            .map_err(|e| AdminClientError::Unreachable { url: self.base.clone(), reason: e.to_string() })?;
         serde_json::from_slice(&body)
             .map_err(|e| AdminClientError::Malformed(format!("not a writer report: {e}")))
     }
 
+    /// The controller's live read models (snapshot encoding) and their position.
     pub async fn models(&self) -> Result<(u64, Vec<u8>), AdminClientError> {
         let response = self.get("/admin/models", "").await?;
         let position = header_u64(&response, "x-yukari-position")?;
