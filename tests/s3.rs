@@ -949,3 +949,16 @@ fn boto3_virtual_hosts_sigv2_transfers_and_presigned_urls() {
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ok");
 }
+
+#[test]
+fn unsigned_headers_long_presigned_urls_corrupt_bodies_and_unsupported_options_are_refused() {
+    let cloud = Cloud::start();
+    let out = cloud.python("boto3_s3_integrity.py", &[]);
+    assert!(
+        out.status.success(),
+        "boto3_s3_integrity.py failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ok");
+}

@@ -66,6 +66,9 @@ impl Walrus {
         who.changing()?;
         let i = req.input;
         let name = bucket_name(&i.bucket)?;
+        if i.object_lock_enabled_for_bucket == Some(true) {
+            return Err(super::objects::not_implemented("Object lock"));
+        }
         let location = i
             .create_bucket_configuration
             .as_ref()

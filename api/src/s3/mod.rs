@@ -15,6 +15,7 @@
 
 mod acl;
 mod buckets;
+mod checksum;
 mod cors;
 mod errors;
 mod listing;
@@ -23,6 +24,7 @@ mod objects;
 mod ops;
 mod prefixed;
 mod read;
+mod signed;
 mod sigv2_slash;
 #[cfg(test)]
 mod tests;

@@ -3,8 +3,9 @@
 //! order without copying them, its ETag the MD5 of their MD5s and `-N`.
 
 use super::acl;
+use super::checksum::Claimed;
 use super::listing;
-use super::objects::{bucket_name, etag, fresh_id, headers_of, key_ok, metadata};
+use super::objects::{bucket_name, etag, fresh_id, headers_of, key_ok, metadata, unsupported};
 use super::read;
 use super::{Walrus, s3_time};
 use domain::Command;
@@ -43,6 +44,7 @@ impl Walrus {
         who.changing()?;
         let i = req.input;
         key_ok(&i.key)?;
+        unsupported!(i)?;
         let acl = acl::requested_by!(i)?;
         let upload = fresh_id();
         let command = Command::CreateMultipartUpload(CreateMultipartUpload {
@@ -81,12 +83,23 @@ impl Walrus {
     ) -> S3Result<S3Response<UploadPartOutput>> {
         let who = self.who(&req)?;
         who.changing()?;
+        let claimed = Claimed::of(&req.headers, req.trailing_headers.clone())?;
         let i = req.input;
         let number = part_number(i.part_number)?;
         self.upload_exists(&who, &i.bucket, &i.key, &i.upload_id)?;
-        let (part, md5, _pin) = self.store_body(i.body, i.content_length, i.content_md5.as_deref()).await?;
+        let (part, md5, _pin, checksum) =
+            self.store_body(i.body, i.content_length, i.content_md5.as_deref(), claimed.as_ref()).await?;
         self.record_part(&who, &i.bucket, &i.key, &i.upload_id, number, part, md5.clone()).await?;
-        Ok(S3Response::new(UploadPartOutput { e_tag: Some(etag(&md5)), ..Default::default() }))
+        let checksum = checksum.unwrap_or_default();
+        Ok(S3Response::new(UploadPartOutput {
+            e_tag: Some(etag(&md5)),
+            checksum_crc32: checksum.checksum_crc32,
+            checksum_crc32c: checksum.checksum_crc32c,
+            checksum_crc64nvme: checksum.checksum_crc64nvme,
+            checksum_sha1: checksum.checksum_sha1,
+            checksum_sha256: checksum.checksum_sha256,
+            ..Default::default()
+        }))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -139,8 +152,8 @@ impl Walrus {
             return Err(s3_error!(EntityTooLarge, "A part is at most 5 GiB."));
         }
         let body = self.body(&content.parts, range.clone())?;
-        let (part, md5, _pin) =
-            self.store_body(Some(body), Some((range.end - range.start) as i64), None).await?;
+        let (part, md5, _pin, _) =
+            self.store_body(Some(body), Some((range.end - range.start) as i64), None, None).await?;
         self.record_part(&who, &i.bucket, &i.key, &i.upload_id, number, part, md5.clone()).await?;
         Ok(S3Response::new(UploadPartCopyOutput {
             copy_part_result: Some(CopyPartResult {

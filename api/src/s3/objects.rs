@@ -3,6 +3,7 @@
 //! DELETE (one or many), COPY, ACLs, and the bucket listings.
 
 use super::acl;
+use super::checksum::Claimed;
 use super::listing::{self, MAX_KEYS};
 use super::read;
 use super::{Walrus, Who, s3_time};
@@ -11,6 +12,7 @@ use domain::buckets::{
     Permission, PutObject, PutObjectAcl, check_key,
 };
 use domain::{Command, Reply};
+use futures::TryStreamExt as _;
 use objectstore::{BlobId, WriteError};
 use s3s::dto::*;
 use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
@@ -68,6 +70,22 @@ struct PartAsked {
     count: Option<i32>,
 }
 
+/// The part a GET or HEAD asks for, refusing a part and a range together
+/// (S3 answers either, never both).
+fn part_or_range(
+    content: &ObjectContent,
+    number: Option<i32>,
+    range: Option<&Range>,
+) -> S3Result<Option<PartAsked>> {
+    if number.is_some() && range.is_some() {
+        return Err(S3Error::with_message(
+            S3ErrorCode::InvalidRequest,
+            "Cannot specify both Range header and partNumber query parameter.",
+        ));
+    }
+    part_of(content, number)
+}
+
 fn part_of(content: &ObjectContent, number: Option<i32>) -> S3Result<Option<PartAsked>> {
     let Some(number) = number else { return Ok(None) };
     let count = parts_count(content);
@@ -111,6 +129,64 @@ macro_rules! headers_of {
 }
 pub(crate) use headers_of;
 
+/// Refuses what an upload asks for that Walrus does not do, rather than
+/// storing the object without it (a client asking for encryption, a
+/// lock, tags or another storage class must not believe it has them):
+/// server-side encryption (SSE-S3, SSE-KMS, SSE-C), object lock, object
+/// tags, website redirects, and any storage class but STANDARD.
+macro_rules! unsupported {
+    ($i:expr) => {
+        $crate::s3::objects::refuse_unsupported(
+            $i.server_side_encryption.is_some()
+                || $i.ssekms_key_id.is_some()
+                || $i.sse_customer_algorithm.is_some()
+                || $i.sse_customer_key.is_some(),
+            $i.object_lock_mode.is_some()
+                || $i.object_lock_retain_until_date.is_some()
+                || $i.object_lock_legal_hold_status.is_some(),
+            $i.tagging.is_some(),
+            $i.website_redirect_location.is_some(),
+            $i.storage_class.as_ref().map(|c| c.as_str()),
+        )
+    };
+}
+pub(crate) use unsupported;
+
+pub(crate) fn refuse_unsupported(
+    encryption: bool,
+    lock: bool,
+    tagging: bool,
+    redirect: bool,
+    storage_class: Option<&str>,
+) -> S3Result<()> {
+    if encryption {
+        return Err(not_implemented("Server-side encryption"));
+    }
+    if lock {
+        return Err(not_implemented("Object lock"));
+    }
+    if tagging {
+        return Err(not_implemented("Object tagging"));
+    }
+    if redirect {
+        return Err(not_implemented("Website redirects"));
+    }
+    match storage_class {
+        None | Some("STANDARD") => Ok(()),
+        Some(_) => Err(S3Error::with_message(
+            S3ErrorCode::InvalidStorageClass,
+            "The storage class you specified is not valid: this cloud stores objects as STANDARD only.",
+        )),
+    }
+}
+
+pub(crate) fn not_implemented(what: &str) -> S3Error {
+    S3Error::with_message(
+        S3ErrorCode::NotImplemented,
+        format!("{what} is not implemented by this cloud's object storage."),
+    )
+}
+
 /// `x-amz-meta-*`, names lowercase, sorted (so a stored object's metadata
 /// does not depend on a hash map's order).
 pub(crate) fn metadata(m: Option<&Metadata>) -> Vec<(String, String)> {
@@ -129,22 +205,33 @@ pub(crate) fn etag(value: &str) -> ETag {
 }
 
 impl Walrus {
-    /// Streams `body` into the object store: the blob, its MD5 (hex) and
-    /// a pin that keeps it from garbage collection until the command that
-    /// names it is stored. Checks Content-Length and Content-MD5.
+    /// Streams `body` into the object store: the blob, its MD5 (hex), a
+    /// pin that keeps it from garbage collection until the command that
+    /// names it is stored, and the checksum the client claimed, computed.
+    /// Checks Content-Length, Content-MD5 and the claimed checksum.
     pub(crate) async fn store_body(
         &self,
         body: Option<StreamingBlob>,
         content_length: Option<i64>,
         content_md5: Option<&str>,
-    ) -> S3Result<(BlobRef, String, objectstore::Pin)> {
+        claimed: Option<&Claimed>,
+    ) -> S3Result<(BlobRef, String, objectstore::Pin, Option<Checksum>)> {
         if let Some(length) = content_length
             && u64::try_from(length).is_ok_and(|l| l > MAX_PUT_BYTES)
         {
             return Err(too_large());
         }
+        let hasher = claimed.map(Claimed::hasher);
         let written = match body {
-            Some(body) => self.blobs.put(body, MAX_PUT_BYTES).await,
+            Some(body) => {
+                let fed = hasher.clone();
+                let body = body.inspect_ok(move |bytes| {
+                    if let Some(h) = &fed {
+                        h.update(bytes);
+                    }
+                });
+                self.blobs.put(body, MAX_PUT_BYTES).await
+            }
             None => {
                 self.blobs
                     .put(futures::stream::empty::<Result<bytes::Bytes, std::io::Error>>(), MAX_PUT_BYTES)
@@ -194,8 +281,12 @@ impl Walrus {
                 ));
             }
         }
+        let checksum = match (claimed, &hasher) {
+            (Some(claim), Some(hasher)) => Some(claim.verify(hasher)?),
+            _ => None,
+        };
         let part = BlobRef { blob: written.id.to_string(), size: written.size };
-        Ok((part, hex::encode(written.md5), written.pin))
+        Ok((part, hex::encode(written.md5), written.pin, checksum))
     }
 
     /// The bytes `range` of an object made of `parts`, streamed from the
@@ -335,16 +426,22 @@ impl Walrus {
     ) -> S3Result<S3Response<PutObjectOutput>> {
         let who = self.who(&req)?;
         who.changing()?;
+        let claimed = Claimed::of(&req.headers, req.trailing_headers.clone())?;
         let input = req.input;
         key_ok(&input.key)?;
+        unsupported!(input)?;
+        if input.write_offset_bytes.is_some() {
+            return Err(not_implemented("Appending to an object (x-amz-write-offset-bytes)"));
+        }
         let name = bucket_name(&input.bucket)?;
         {
             let models = self.app.projections.read();
             read::bucket_for(&models, &input.bucket, &who.caller, Permission::Write)?;
         }
         let acl = acl::requested_by!(input)?;
-        let (part, md5, _pin) =
-            self.store_body(input.body, input.content_length, input.content_md5.as_deref()).await?;
+        let (part, md5, _pin, checksum) = self
+            .store_body(input.body, input.content_length, input.content_md5.as_deref(), claimed.as_ref())
+            .await?;
         let content = ObjectContent {
             size: part.size,
             parts: vec![part],
@@ -366,9 +463,15 @@ impl Walrus {
         let Reply::Object { version, etag: Some(tag), .. } = executed.decision.reply else {
             return Err(S3Error::new(S3ErrorCode::InternalError));
         };
+        let checksum = checksum.unwrap_or_default();
         Ok(S3Response::new(PutObjectOutput {
             e_tag: Some(etag(&tag)),
             version_id: version,
+            checksum_crc32: checksum.checksum_crc32,
+            checksum_crc32c: checksum.checksum_crc32c,
+            checksum_crc64nvme: checksum.checksum_crc64nvme,
+            checksum_sha1: checksum.checksum_sha1,
+            checksum_sha256: checksum.checksum_sha256,
             ..Default::default()
         }))
     }
@@ -396,7 +499,7 @@ impl Walrus {
             )?;
             (content, bucket.version_shown(&v.version), s3_time(v.modified))
         };
-        let part = part_of(&content, i.part_number)?;
+        let part = part_or_range(&content, i.part_number, i.range.as_ref())?;
         let range = match &part {
             Some(p) => p.bytes.clone(),
             None => range_of(i.range.as_ref(), content.size)?,
@@ -452,7 +555,7 @@ impl Walrus {
             i.if_modified_since.as_ref(),
             i.if_unmodified_since.as_ref(),
         )?;
-        let part = part_of(content, i.part_number)?;
+        let part = part_or_range(content, i.part_number, i.range.as_ref())?;
         let range = match &part {
             Some(p) => p.bytes.clone(),
             None => range_of(i.range.as_ref(), content.size)?,
@@ -564,6 +667,7 @@ impl Walrus {
         who.changing()?;
         let i = req.input;
         key_ok(&i.key)?;
+        unsupported!(i)?;
         let CopySource::Bucket { bucket: source_bucket, key: source_key, version_id } = &i.copy_source else {
             return Err(s3_error!(NotImplemented, "Access point copy sources are not supported."));
         };

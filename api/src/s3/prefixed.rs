@@ -69,9 +69,11 @@ impl S3Route for Unprefix {
     }
 
     /// Anonymous requests go on too: the plain service answers them with
-    /// what `AllUsers` is granted.
-    async fn check_access(&self, _req: &mut S3Request<Body>) -> S3Result<()> {
-        Ok(())
+    /// what `AllUsers` is granted. What a request must have signed is
+    /// checked here, on the request as it came: the plain service sees
+    /// it with its signature removed.
+    async fn check_access(&self, req: &mut S3Request<Body>) -> S3Result<()> {
+        super::signed::check(&req.uri, &req.headers, req.credentials.is_some())
     }
 
     async fn call(&self, req: S3Request<Body>) -> S3Result<S3Response<Body>> {

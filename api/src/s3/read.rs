@@ -7,15 +7,19 @@ use projections::ReadModels;
 use s3s::access::{S3Access, S3AccessContext};
 use s3s::{S3Error, S3ErrorCode, S3Result, s3_error};
 
-/// s3s's access hook lets every request through, signed or not: each
+/// s3s's access hook lets every request through, signed or not, once
+/// what it must have signed is signed ([`super::signed`]): each
 /// operation applies the ACLs of what it touches (anonymous requests get
 /// only what `AllUsers` is granted).
 pub(crate) struct Anyone;
 
 #[async_trait::async_trait]
 impl S3Access for Anyone {
-    async fn check(&self, _cx: &mut S3AccessContext<'_>) -> S3Result<()> {
-        Ok(())
+    async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
+        let signed = cx.credentials().is_some()
+            || cx.extensions_mut().get::<super::prefixed::Verified>().is_some()
+            || cx.extensions_mut().get::<super::InProcess>().is_some();
+        super::signed::check(cx.uri(), cx.headers(), signed)
     }
 }
 
