@@ -10,6 +10,7 @@ signed, and that what was stored is what the client sent.
   sends by default) is checked: a corrupted body is BadDigest, not stored.
 - Encryption, object lock, object tags, other storage classes: refused,
   not silently ignored. `partNumber` with `Range`: refused.
+- A PUT with If-Match overwrites only the ETag it names.
 
 Run by tests/s3.rs with the cloud's eucarc in the environment. Prints
 "ok" at the end; exits non-zero on the first failed check.
@@ -202,6 +203,22 @@ def refused_not_ignored(s3):
     )
 
 
+def conditional_put(s3):
+    first = s3.put_object(Bucket="uploads", Key="cas", Body=b"one")["ETag"]
+    code = error_code(s3.put_object, Bucket="uploads", Key="cas", Body=b"lost", IfMatch='"0123"')
+    assert code == "PreconditionFailed", code
+    assert s3.get_object(Bucket="uploads", Key="cas")["Body"].read() == b"one"
+    s3.put_object(Bucket="uploads", Key="cas", Body=b"two", IfMatch=first)
+    assert s3.get_object(Bucket="uploads", Key="cas")["Body"].read() == b"two"
+    code = error_code(s3.put_object, Bucket="uploads", Key="cas", Body=b"lost", IfMatch=first)
+    assert code == "PreconditionFailed", code
+    assert error_code(s3.put_object, Bucket="uploads", Key="nothing", Body=b"x", IfMatch=first) == "NoSuchKey"
+    assert missing(s3, "uploads", "nothing")
+    code = error_code(s3.put_object, Bucket="uploads", Key="cas", Body=b"x", IfNoneMatch=first)
+    assert code == "NotImplemented", code
+    assert error_code(s3.put_object, Bucket="uploads", Key="cas", Body=b"x", IfNoneMatch="*") == "PreconditionFailed"
+
+
 def main():
     endpoint = os.environ["AWS_ENDPOINT_URL_S3"]
     assert urlparse(endpoint).hostname == "127.0.0.1"
@@ -213,6 +230,7 @@ def main():
     response_overrides(s3, endpoint)
     checksums(s3)
     refused_not_ignored(s3)
+    conditional_put(s3)
     print("ok")
 
 

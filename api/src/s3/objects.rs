@@ -439,6 +439,14 @@ impl Walrus {
             read::bucket_for(&models, &input.bucket, &who.caller, Permission::Write)?;
         }
         let acl = acl::requested_by!(input)?;
+        // S3 takes `If-None-Match: *` alone on a PUT.
+        let if_none_match = match &input.if_none_match {
+            None => false,
+            Some(ETagCondition::Any) => true,
+            Some(ETagCondition::ETag(_)) => {
+                return Err(not_implemented("If-None-Match with an ETag on a PUT (only `*`)"));
+            }
+        };
         let (part, md5, _pin, checksum) = self
             .store_body(input.body, input.content_length, input.content_md5.as_deref(), claimed.as_ref())
             .await?;
@@ -456,7 +464,11 @@ impl Walrus {
             version: fresh_id(),
             content,
             acl,
-            if_none_match: input.if_none_match.as_ref().is_some_and(ETagCondition::is_any),
+            if_none_match,
+            if_match: input.if_match.as_ref().map(|c| match c {
+                ETagCondition::Any => "*".to_owned(),
+                ETagCondition::ETag(e) => e.value().to_owned(),
+            }),
             at: crate::app::ids::now(),
         });
         let executed = self.execute(&who, command).await?;

@@ -56,6 +56,7 @@ async fn garbage_collection_keeps_what_objects_uploads_and_pins_hold() {
             content: content(w),
             acl: AclRequest::default(),
             if_none_match: false,
+            if_match: None,
             at: now(),
         })
     };

@@ -78,6 +78,10 @@ pub struct PutObject {
     pub acl: AclRequest,
     /// `If-None-Match: *`: only if the key has no current object.
     pub if_none_match: bool,
+    /// `If-Match: ETAG` (`*`: any): only over a current object with that
+    /// ETag (the hex digest, without quotes), so that a read-modify-write
+    /// does not overwrite a change made in between.
+    pub if_match: Option<String>,
     pub at: Timestamp,
 }
 
@@ -339,6 +343,15 @@ pub(crate) fn put_object(c: &PutObject, view: &dyn StateView) -> Result<Decision
     let bucket = permitted(view, &c.bucket, &c.caller, Permission::Write)?;
     if c.if_none_match && bucket.latest(&c.key).is_some() {
         return Err(DecideError::PreconditionFailed(format!("{} exists", c.key)));
+    }
+    if let Some(expected) = &c.if_match {
+        let current = bucket
+            .latest(&c.key)
+            .ok_or_else(|| DecideError::NoSuchKey { bucket: c.bucket.clone(), key: c.key.clone() })?;
+        let etag = current.content.as_ref().map(|content| content.etag.as_str());
+        if expected != "*" && etag != Some(expected.as_str()) {
+            return Err(DecideError::PreconditionFailed(format!("{} has another ETag", c.key)));
+        }
     }
     let owner = writer(bucket, &c.caller);
     let version = next_version(bucket, &c.version);

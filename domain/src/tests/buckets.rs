@@ -47,6 +47,7 @@ fn put(caller: Caller, bucket: &str, key: &str, version: &str, etag: &str) -> Co
         content: content(etag, 3),
         acl: AclRequest::default(),
         if_none_match: false,
+        if_match: None,
         at: t(2),
     })
 }
@@ -326,6 +327,7 @@ proptest::proptest! {
                     content: content("e", size),
                     acl: AclRequest::default(),
                     if_none_match: false,
+                    if_match: None,
                     at: t(n),
                 }),
                 2 => delete(me(), "count", &key, None, &format!("m{n}")),
@@ -352,4 +354,40 @@ proptest::proptest! {
             }
         }
     }
+}
+
+#[test]
+fn a_put_with_if_match_overwrites_only_the_etag_it_names() {
+    let mut g = given(&[]);
+    g.then_apply(&create(me(), "cas", AclRequest::default())).unwrap();
+    let put_if = |etag: &str, expected: &str| match put(me(), "cas", "k", "v", etag) {
+        Command::PutObject(mut p) => {
+            p.if_match = Some(expected.into());
+            Command::PutObject(p)
+        }
+        _ => unreachable!(),
+    };
+    // Nothing there yet: S3's NoSuchKey, whatever the ETag.
+    for expected in ["aa", "*"] {
+        assert_eq!(
+            g.when(&put_if("bb", expected)),
+            Err(DecideError::NoSuchKey { bucket: name("cas"), key: "k".into() })
+        );
+    }
+    g.then_apply(&put(me(), "cas", "k", "v1", "aa")).unwrap();
+    assert_eq!(
+        g.when(&put_if("bb", "zz")),
+        Err(DecideError::PreconditionFailed("k has another ETag".into()))
+    );
+    g.then_apply(&put_if("bb", "aa")).unwrap();
+    assert_eq!(bucket_state(&g, "cas").latest("k").unwrap().content.as_ref().unwrap().etag, "bb");
+    // The ETag read before the change no longer matches.
+    assert_eq!(
+        g.when(&put_if("cc", "aa")),
+        Err(DecideError::PreconditionFailed("k has another ETag".into()))
+    );
+    g.then_apply(&put_if("cc", "*")).unwrap();
+    // A delete marker is no current object.
+    g.then_apply(&delete(me(), "cas", "k", None, "m1")).unwrap();
+    assert!(matches!(g.when(&put_if("dd", "*")), Err(DecideError::NoSuchKey { .. })));
 }

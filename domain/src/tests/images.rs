@@ -58,6 +58,7 @@ fn with_bundle(acl: crate::buckets::CannedAcl) -> Given {
             content: sample_content(),
             acl: AclRequest::Canned(acl),
             if_none_match: false,
+            if_match: None,
             at: t(5),
         }))
         .unwrap();
