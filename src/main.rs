@@ -52,9 +52,15 @@ enum Commands {
     Image(image::ImageCommand),
 }
 
+/// What is logged unless `YUKARI_LOG` says otherwise: `info`, without
+/// s3s's request log, which writes every S3 error answered (a HEAD of a
+/// missing key, a bad signature) as an ERROR line, so that any client
+/// could flood the log's errors; Walrus logs its own failures.
+const DEFAULT_LOG: &str = "info,s3s::ops=off";
+
 fn init_logs(format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("YUKARI_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if format == "json" {
         builder.json().init();

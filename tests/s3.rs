@@ -961,4 +961,10 @@ fn unsigned_headers_long_presigned_urls_corrupt_bodies_and_unsupported_options_a
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ok");
+    // Dozens of refusals, and not one ERROR line for them: a client's
+    // mistakes are not the server's errors.
+    let log = std::fs::read_to_string(cloud.dir.with_extension("log")).unwrap();
+    assert!(log.contains("Walrus (S3)"), "the log is the cloud's");
+    let errors: Vec<&str> = log.lines().filter(|l| l.contains(" ERROR ")).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
 }
