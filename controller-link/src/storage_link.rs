@@ -52,6 +52,15 @@ impl StorageLink for HttpStorage {
             Ok(())
         })
     }
+
+    /// An empty list of reports: the controller hears from this one.
+    fn alive(&self) -> BoxFuture<'_, anyhow::Result<()>> {
+        Box::pin(async move {
+            let query = format!("zone={}", form_urlencoded_value(self.zone.as_str()));
+            self.client.call("POST", "/storage/report", &query, b"[]".to_vec()).await?;
+            Ok(())
+        })
+    }
 }
 
 /// Snapshot chunks kept in the cloud's Walrus, sent to and read from the

@@ -27,6 +27,13 @@ pub trait StorageLink: Send + Sync {
     /// while, to look again anyway).
     fn view(&self, have: u64) -> BoxFuture<'_, anyhow::Result<StorageView>>;
     fn report(&self, done: StorageDone) -> BoxFuture<'_, anyhow::Result<()>>;
+    /// Tells the controller this storage controller is alive while it is
+    /// busy with long work (a snapshot, a restore) and asks for no view:
+    /// without it the zone would be marked unreachable, and every
+    /// account's volume calls refused, for as long as one job lasts.
+    fn alive(&self) -> BoxFuture<'_, anyhow::Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// How a node hears its guests' volumes and tells what it did.
@@ -213,6 +220,10 @@ impl<V: View> Views<V> {
     }
 }
 
+/// While a storage controller works on a view, it tells the controller it
+/// is alive this often (well within the controller's 30 s timeout).
+pub const ALIVE_EVERY: Duration = Duration::from_secs(10);
+
 /// A storage controller: applies its zone's view to `driver` whenever it
 /// changes (and every [`RECONCILE_EVERY`]), until `stopped`.
 pub async fn run_controller<D: StorageDriver>(
@@ -220,13 +231,14 @@ pub async fn run_controller<D: StorageDriver>(
     driver: D,
     stopped: watch::Receiver<bool>,
 ) {
-    controller_loop(link, Reconciler::new(driver), stopped).await
+    controller_loop(link, Reconciler::new(driver), stopped, ALIVE_EVERY).await
 }
 
 async fn controller_loop<D: StorageDriver>(
     link: Arc<dyn StorageLink>,
     mut reconciler: Reconciler<D>,
     mut stopped: watch::Receiver<bool>,
+    alive_every: Duration,
 ) {
     let mut views = Views::default();
     while !*stopped.borrow() {
@@ -250,10 +262,25 @@ async fn controller_loop<D: StorageDriver>(
             true => Err(tokio::task::spawn_blocking(apply)),
             false => Ok(apply()),
         };
-        // Reports are recorded as they come (a snapshot's progress while it is taken).
-        while let Some(report) = rx.recv().await {
-            if let Some(done) = storage_done(report) {
-                record(&done, link.report(done.clone())).await;
+        // Reports are recorded as they come (a snapshot's progress while
+        // it is taken), and the controller hears from this one meanwhile.
+        let mut alive = tokio::time::interval_at(tokio::time::Instant::now() + alive_every, alive_every);
+        loop {
+            tokio::select! {
+                biased;
+                report = rx.recv() => match report {
+                    Some(report) => {
+                        if let Some(done) = storage_done(report) {
+                            record(&done, link.report(done.clone())).await;
+                        }
+                    }
+                    None => break,
+                },
+                _ = alive.tick() => {
+                    if let Err(e) = link.alive().await {
+                        tracing::warn!(error = %format!("{e:#}"), "cannot tell the controller this storage controller is alive");
+                    }
+                }
             }
         }
         let (back, result) = match applying {
@@ -377,5 +404,120 @@ pub async fn run_node_volumes(
             }
         }
         views.applied(view);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use api::app::volumes::StorageVolume;
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use storage::{Export, Inventory, SimStorage, StorageError, Taken};
+
+    /// The simulated store, but blocking, and slow to make a volume (as a
+    /// large restore or snapshot is).
+    struct Slow(SimStorage);
+
+    impl StorageDriver for Slow {
+        fn name(&self) -> &str {
+            "slow"
+        }
+        fn portal(&self) -> String {
+            self.0.portal()
+        }
+        fn create(&self, volume: &str, size: u64) -> Result<(), StorageError> {
+            std::thread::sleep(Duration::from_millis(400));
+            self.0.create(volume, size)
+        }
+        fn restore(&self, volume: &str, size: u64, snapshot: &ChunkId) -> Result<(), StorageError> {
+            self.0.restore(volume, size, snapshot)
+        }
+        fn delete(&self, volume: &str) -> Result<(), StorageError> {
+            self.0.delete(volume)
+        }
+        fn export(&self, volume: &str, grant: &Grant) -> Result<Export, StorageError> {
+            self.0.export(volume, grant)
+        }
+        fn revoke(&self, volume: &str, initiator: &str) -> Result<(), StorageError> {
+            self.0.revoke(volume, initiator)
+        }
+        fn snapshot(&self, volume: &str, progress: &mut dyn FnMut(u64, u64)) -> Result<Taken, StorageError> {
+            self.0.snapshot(volume, progress)
+        }
+        fn collect_garbage(&self, live: &[ChunkId]) -> Result<usize, StorageError> {
+            self.0.collect_garbage(live)
+        }
+        fn unexport(&self, volume: &str) -> Result<(), StorageError> {
+            self.0.unexport(volume)
+        }
+        fn inventory(&self) -> Result<Inventory, StorageError> {
+            self.0.inventory()
+        }
+    }
+
+    /// One view with one volume to make, then none; what was reported and
+    /// how often the controller was told the storage controller is alive.
+    #[derive(Default)]
+    struct Link {
+        views: AtomicUsize,
+        alive: AtomicUsize,
+        /// `alive` calls seen when the first report came.
+        alive_at_report: Mutex<Option<usize>>,
+    }
+
+    impl StorageLink for Link {
+        fn view(&self, _have: u64) -> BoxFuture<'_, anyhow::Result<StorageView>> {
+            Box::pin(async move {
+                if self.views.fetch_add(1, Ordering::SeqCst) > 0 {
+                    std::future::pending::<()>().await;
+                }
+                let volume = StorageVolume {
+                    volume: domain::VolumeId::from_bits(7),
+                    size_bytes: 1 << 30,
+                    source: None,
+                    grant: None,
+                    chap: None,
+                    created: false,
+                    exported: false,
+                    revoke: None,
+                };
+                Ok(StorageView { position: 1, volumes: vec![volume], ..Default::default() })
+            })
+        }
+
+        fn report(&self, _done: StorageDone) -> BoxFuture<'_, anyhow::Result<()>> {
+            let seen = self.alive.load(Ordering::SeqCst);
+            self.alive_at_report.lock().unwrap().get_or_insert(seen);
+            Box::pin(async { Ok(()) })
+        }
+
+        fn alive(&self) -> BoxFuture<'_, anyhow::Result<()>> {
+            self.alive.fetch_add(1, Ordering::SeqCst);
+            Box::pin(async { Ok(()) })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_storage_controller_busy_with_long_work_says_it_is_alive() {
+        let link = Arc::new(Link::default());
+        let (stop, stopped) = watch::channel(false);
+        let running = tokio::spawn(controller_loop(
+            link.clone(),
+            Reconciler::new(Slow(SimStorage::new())),
+            stopped,
+            Duration::from_millis(50),
+        ));
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while link.alive_at_report.lock().unwrap().is_none() {
+            assert!(tokio::time::Instant::now() < deadline, "the volume was never reported made");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let alive = link.alive_at_report.lock().unwrap().unwrap();
+        // 400 ms of work, told alive every 50 ms: several times before the
+        // volume was reported made (not once without this).
+        assert!(alive >= 3, "told alive {alive} times during the work");
+        stop.send(true).unwrap();
+        running.await.unwrap();
     }
 }

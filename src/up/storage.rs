@@ -43,6 +43,11 @@ impl StorageLink for LocalStorage {
     fn report(&self, done: StorageDone) -> BoxFuture<'_, anyhow::Result<()>> {
         Box::pin(async move { recorded(self.app.record_storage(&self.zone, done).await) })
     }
+
+    fn alive(&self) -> BoxFuture<'_, anyhow::Result<()>> {
+        self.app.storage_targets.heard(&self.zone);
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// The embedded node's volumes, in the process.

@@ -66,6 +66,11 @@ impl StorageTargets {
         self.heard.lock().unwrap_or_else(|p| p.into_inner()).insert(zone.clone(), std::time::Instant::now());
     }
 
+    /// When the zone's storage controller was last heard from.
+    pub fn heard_at(&self, zone: &ZoneName) -> Option<std::time::Instant> {
+        self.heard.lock().unwrap_or_else(|p| p.into_inner()).get(zone).copied()
+    }
+
     /// How long the zone's storage controller has been silent, if beyond
     /// [`STORAGE_TIMEOUT`] (counted from this controller's start when it
     /// was never heard from).

@@ -248,6 +248,10 @@ async fn report(State(app): State<Arc<App>>, request: Request) -> Response {
         Ok(r) => r,
         Err(e) => return refuse(StatusCode::BAD_REQUEST, format!("not a list of reports: {e}")),
     };
+    // A signed report, even an empty one, is the controller alive (it
+    // sends one while a long snapshot or restore keeps it from asking
+    // for its view).
+    app.storage_targets.heard(&zone);
     for done in reports {
         match app.record_storage(&zone, done).await {
             Ok(()) => {}

@@ -70,3 +70,28 @@ async fn only_a_storage_controller_stores_and_reads_chunks_named_by_their_bytes(
     let (status, _) = call(&app, Some(sc), "GET", "/storage/chunks/not-an-id", &zone_query, vec![]).await;
     assert_eq!(status, 400);
 }
+
+#[tokio::test]
+async fn an_empty_report_of_the_storage_controller_is_it_alive() {
+    let t = test_app().await;
+    let app = t.app.clone();
+    let (_, zone) = app.first_node().unwrap();
+    let admin = (t.admin.0.as_str(), t.admin.1.as_str());
+    let query = format!("zone={zone}&host=10.0.0.21");
+    let (status, body) = call(&app, Some(admin), "POST", "/admin/storage-controllers", &query, vec![]).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let creds: StorageCredentials = serde_json::from_slice(&body).unwrap();
+    let sc = (creds.access_key.as_str(), creds.secret.as_str());
+    let zone_query = format!("zone={zone}");
+    let registered = app.storage_targets.heard_at(&zone).expect("heard from at its registration");
+
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    for signer in [None, Some(admin)] {
+        let (status, _) = call(&app, signer, "POST", "/storage/report", &zone_query, b"[]".to_vec()).await;
+        assert_eq!(status, 401);
+        assert_eq!(app.storage_targets.heard_at(&zone), Some(registered), "not by anybody else's call");
+    }
+    let (status, body) = call(&app, Some(sc), "POST", "/storage/report", &zone_query, b"[]".to_vec()).await;
+    assert_eq!(status, 204, "{}", String::from_utf8_lossy(&body));
+    assert!(app.storage_targets.heard_at(&zone).unwrap() > registered);
+}
