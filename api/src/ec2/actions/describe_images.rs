@@ -3,12 +3,14 @@
 //! `Owner.N`: `self`, an account id, or `amazon` / `system` / `eucalyptus`
 //! for the cloud's built-in images. `ExecutableBy.N`: `self`, `all` (the
 //! public ones) or an account id (the caller's images that account may
-//! launch).
+//! launch). Paged by MaxResults / NextToken (5 to 1000, not with ids),
+//! in id order.
 
 use crate::app::App;
 use crate::ec2::Ctx;
 use crate::ec2::error::{Code, Ec2Error};
 use crate::ec2::filter::{all_match, check_names};
+use crate::ec2::paging::Page;
 use crate::ec2::params::{Filter, Params};
 use crate::ec2::render::iso_time;
 use crate::ec2::tagging;
@@ -42,6 +44,7 @@ pub struct Request {
     owners: Vec<String>,
     executable_by: Vec<String>,
     filters: Vec<Filter>,
+    page: Page,
 }
 
 pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
@@ -55,8 +58,9 @@ pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
         .collect::<Result<Vec<_>, _>>()?;
     let filters = params.filters()?;
     check_names(&filters, FILTERS)?;
+    let page = Page::parse_apart_from_ids(params, 5, 1000, !ids.is_empty(), "imageIds")?;
     let list = |name: &str| params.list(name).into_iter().map(str::to_owned).collect::<Vec<_>>();
-    Ok(Request { ids, owners: list("Owner"), executable_by: list("ExecutableBy"), filters })
+    Ok(Request { ids, owners: list("Owner"), executable_by: list("ExecutableBy"), filters, page })
 }
 
 fn image_state(row: &ImageRow, models: &ReadModels) -> &'static str {
@@ -147,6 +151,9 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
                     .collect()
             })
     });
+    chosen.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+    let (chosen, next) =
+        r.page.take(chosen.into_iter().filter(|(id, _)| r.page.after(id.as_str())), |(id, _)| id.to_string());
     let mut x = ctx.response("DescribeImagesResponse");
     x.open("imagesSet");
     for (id, row) in chosen {
@@ -181,5 +188,72 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
         x.close();
     }
     x.close();
+    x.opt("nextToken", next.as_deref());
     Ok(x.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::app::testing::test_app;
+    use crate::ec2::block_device_tests::{call, ok, texts};
+    use domain::command::RegisterImage;
+    use domain::{AccountId, Command, ImageId, ImageKind};
+
+    #[tokio::test]
+    async fn images_come_in_pages_of_max_results_chained_by_next_token() {
+        let t = test_app().await;
+        // Twelve public images besides the built-in ones.
+        for n in 0..12u128 {
+            let name = format!("paged-{n}");
+            let command = Command::RegisterImage(RegisterImage {
+                image: ImageId::with_kind(ImageKind::Machine, 0x1000 + n * 0x3_0001),
+                owner: AccountId::system(),
+                kind: ImageKind::Machine,
+                name: name.clone(),
+                description: String::new(),
+                architecture: "x86_64".into(),
+                location: format!("builtin/{name}"),
+                kernel: None,
+                ramdisk: None,
+                public: true,
+                bundle: None,
+                ebs: None,
+                at: crate::app::ids::now(),
+            });
+            t.app.execute(command, &crate::app::testing::system_meta()).await.unwrap();
+        }
+        let all = texts(&ok(&t, &[("Action", "DescribeImages")]).await, "imageId");
+        assert_eq!(all.len(), 15, "the built-in images and these: {all:?}");
+        assert!(texts(&ok(&t, &[("Action", "DescribeImages")]).await, "nextToken").is_empty());
+        let mut seen = Vec::new();
+        let mut token = String::new();
+        loop {
+            let mut pairs = vec![("Action", "DescribeImages"), ("MaxResults", "5")];
+            if !token.is_empty() {
+                pairs.push(("NextToken", &token));
+            }
+            let body = ok(&t, &pairs).await;
+            let page = texts(&body, "imageId");
+            assert!(page.len() <= 5);
+            seen.extend(page);
+            match texts(&body, "nextToken").pop() {
+                Some(next) => token = next,
+                None => break,
+            }
+        }
+        let mut sorted = all.clone();
+        sorted.sort();
+        assert_eq!(seen, sorted, "every image once, in id order");
+        for (pairs, code) in [
+            (vec![("MaxResults", "4")], "InvalidParameterValue"),
+            (vec![("MaxResults", "1001")], "InvalidParameterValue"),
+            (vec![("NextToken", "!!")], "InvalidPaginationToken"),
+            (vec![("MaxResults", "5"), ("ImageId.1", all[0].as_str())], "InvalidParameterCombination"),
+        ] {
+            let mut pairs = pairs;
+            pairs.push(("Action", "DescribeImages"));
+            let answer = call(&t, &pairs).await;
+            assert_eq!((answer.status, answer.code()), (400, code), "{pairs:?}");
+        }
+    }
 }
