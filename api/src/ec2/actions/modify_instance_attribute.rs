@@ -21,6 +21,51 @@ fn boolean(value: &str) -> Result<bool, Ec2Error> {
         .ok_or_else(|| Ec2Error::invalid(format!("Value ({value}) is invalid. Expected a boolean.")))
 }
 
+/// Every attribute, modifiable or not, as EC2 names it
+/// (`Attribute=`'s values).
+const ATTRIBUTES: [(&str, &str); 10] = [
+    ("InstanceType", "instanceType"),
+    ("UserData", "userData"),
+    ("DisableApiTermination", "disableApiTermination"),
+    ("InstanceInitiatedShutdownBehavior", "instanceInitiatedShutdownBehavior"),
+    ("Kernel", "kernel"),
+    ("Ramdisk", "ramdisk"),
+    ("SourceDestCheck", "sourceDestCheck"),
+    ("EbsOptimized", "ebsOptimized"),
+    ("SriovNetSupport", "sriovNetSupport"),
+    ("EnaSupport", "enaSupport"),
+];
+
+/// The attributes a request names, each once, in EC2's spelling: by
+/// `<Attribute>.Value`, `GroupId.N` (groupSet), `BlockDeviceMapping.N.*`
+/// (blockDeviceMapping) or `Attribute`.
+fn attributes_named(params: &Params) -> Vec<String> {
+    let mut named: Vec<String> = ATTRIBUTES
+        .iter()
+        .filter(|(parameter, _)| params.get(&format!("{parameter}.Value")).is_some())
+        .map(|(_, name)| (*name).to_owned())
+        .collect();
+    if !params.list("GroupId").is_empty() {
+        named.push("groupSet".into());
+    }
+    if params.pairs().any(|(name, _)| name.starts_with("BlockDeviceMapping.")) {
+        named.push("blockDeviceMapping".into());
+    }
+    if let Some(attribute) = params.get("Attribute") {
+        let known = ["groupSet", "blockDeviceMapping"];
+        let name = ATTRIBUTES
+            .iter()
+            .map(|(_, name)| *name)
+            .chain(known)
+            .find(|name| name.eq_ignore_ascii_case(attribute))
+            .unwrap_or(attribute);
+        if !named.iter().any(|n| n == name) {
+            named.push(name.to_owned());
+        }
+    }
+    named
+}
+
 pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
     let id = params.required("InstanceId")?;
     let instance = InstanceId::parse(id)
@@ -32,6 +77,15 @@ pub fn parse(params: &Params) -> Result<Request, Ec2Error> {
             attribute.eq_ignore_ascii_case(name).then(|| params.get("Value")).flatten()
         })
     };
+    let named = attributes_named(params);
+    if named.len() > 1 {
+        // EC2 modifies one attribute per call, and refuses a call that
+        // names more rather than apply one of them.
+        return Err(Ec2Error::new(
+            Code::InvalidParameterCombination,
+            format!("Fields for multiple attribute types specified: {}", named.join(", ")),
+        ));
+    }
     let groups = params.list("GroupId");
     let unsupported =
         ["Kernel", "Ramdisk", "SourceDestCheck", "EbsOptimized", "SriovNetSupport", "EnaSupport"];
@@ -89,4 +143,69 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
     let mut x = ctx.response("ModifyInstanceAttributeResponse");
     x.display("return", true);
     Ok(x.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_of(query: &str) -> Result<Request, Ec2Error> {
+        let pairs = query.split('&').map(|p| {
+            let (name, value) = p.split_once('=').unwrap();
+            (name.to_owned(), value.to_owned())
+        });
+        parse(&Params::from_pairs(pairs))
+    }
+
+    fn refusal(query: &str) -> (Code, String) {
+        let e = parse_of(query).unwrap_err();
+        (e.code, e.message)
+    }
+
+    /// EC2 modifies one attribute per call and refuses a call naming more
+    /// (before, the first one named was applied and the rest dropped,
+    /// answering true).
+    #[test]
+    fn a_call_naming_more_than_one_attribute_is_refused() {
+        const I: &str = "InstanceId=i-0123456789abcdef0";
+        let cases = [
+            (
+                "InstanceType.Value=m1.small&DisableApiTermination.Value=true",
+                "instanceType, disableApiTermination",
+            ),
+            (
+                "UserData.Value=aGk=&InstanceInitiatedShutdownBehavior.Value=stop",
+                "userData, instanceInitiatedShutdownBehavior",
+            ),
+            (
+                "GroupId.1=sg-0123456789abcdef0&DisableApiTermination.Value=false",
+                "disableApiTermination, groupSet",
+            ),
+            (
+                "BlockDeviceMapping.1.DeviceName=/dev/sdf&BlockDeviceMapping.1.Ebs.DeleteOnTermination=false\
+                 &InstanceType.Value=m1.small",
+                "instanceType, blockDeviceMapping",
+            ),
+            (
+                "Attribute=instanceType&Value=m1.small&DisableApiTermination.Value=true",
+                "disableApiTermination, instanceType",
+            ),
+            ("Kernel.Value=eki-0123456789abcdef0&InstanceType.Value=m1.small", "instanceType, kernel"),
+        ];
+        for (given, named) in cases {
+            assert_eq!(
+                refusal(&format!("{I}&{given}")),
+                (
+                    Code::InvalidParameterCombination,
+                    format!("Fields for multiple attribute types specified: {named}")
+                ),
+                "{given}"
+            );
+        }
+        // One attribute named twice, in both shapes, is one attribute.
+        let one = parse_of(&format!("{I}&Attribute=instanceType&Value=m1.small&InstanceType.Value=m1.small"));
+        assert_eq!(one.unwrap().change, AttributeChange::InstanceType("m1.small".into()));
+        let groups = parse_of(&format!("{I}&Attribute=groupSet&GroupId.1=sg-0123456789abcdef0"));
+        assert!(matches!(groups.unwrap().change, AttributeChange::Groups(_)));
+    }
 }

@@ -165,6 +165,19 @@ pub(super) const INSTANCES: &[Case] = &[
         ),
     },
     Case {
+        // EC2 modifies one attribute per call: a call naming two is
+        // refused, not half applied.
+        action: "ModifyInstanceAttribute",
+        given: "InstanceId=$instance&DisableApiTermination.Value=true",
+        then: builds!(ModifyInstanceAttribute, |_, c| {
+            assert_eq!(c.change, AttributeChange::DisableApiTermination(true))
+        }),
+        refused: (
+            "InstanceId=$instance&InstanceType.Value=m1.small&DisableApiTermination.Value=true",
+            "InvalidParameterCombination",
+        ),
+    },
+    Case {
         action: "GetConsoleOutput",
         given: "InstanceId=$instance",
         then: Then::Answers {
