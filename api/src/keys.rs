@@ -105,17 +105,61 @@ pub fn generate_ed25519() -> Result<NewKey, KeyError> {
     })
 }
 
+/// An SSH `mpint`'s magnitude, big-endian, without leading zeros; a
+/// negative one is no RSA component.
+fn unsigned(n: &ssh_key::Mpint) -> Result<&[u8], KeyError> {
+    let bytes = n.as_positive_bytes().ok_or(KeyError::Malformed)?;
+    let start = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
+    Ok(&bytes[start..])
+}
+
+/// How many bits a big-endian magnitude without leading zeros has.
+fn bit_length(n: &[u8]) -> usize {
+    n.first().map_or(0, |top| (n.len() - 1) * 8 + (8 - top.leading_zeros() as usize))
+}
+
+/// Why a key ssh-key cannot read is refused. This build of ssh-key reads
+/// only the key types Yukari takes (and DSA and `…@domain` ones), so a
+/// well-formed key of another known type (ECDSA, security keys) fails to
+/// read as one: it is unsupported, not malformed. Well-formed: its blob is
+/// base64 and names the same type as the line (RFC 4253 section 6.6).
+fn unreadable(text: &str) -> KeyError {
+    let mut words = text.split_whitespace();
+    let (Some(kind), Some(blob)) = (words.next(), words.next()) else { return KeyError::Malformed };
+    let Ok(blob) = base64::engine::general_purpose::STANDARD.decode(blob) else {
+        return KeyError::Malformed;
+    };
+    let named = blob
+        .get(..4)
+        .and_then(|len| usize::try_from(u32::from_be_bytes([len[0], len[1], len[2], len[3]])).ok())
+        .and_then(|len| blob.get(4..4usize.checked_add(len)?));
+    if named != Some(kind.as_bytes()) {
+        return KeyError::Malformed;
+    }
+    match ssh_key::Algorithm::new(kind) {
+        Ok(ssh_key::Algorithm::Rsa { .. } | ssh_key::Algorithm::Ed25519) | Err(_) => KeyError::Malformed,
+        Ok(_) => KeyError::Unsupported(kind.to_owned()),
+    }
+}
+
 /// Reads an OpenSSH public key (`ssh-rsa AAAA… comment` or
 /// `ssh-ed25519 AAAA…`), as ImportKeyPair receives it.
 pub fn import(text: &str) -> Result<PublicHalf, KeyError> {
-    let key = ssh_key::PublicKey::from_openssh(text.trim()).map_err(|_| KeyError::Malformed)?;
+    let text = text.trim();
+    let key = ssh_key::PublicKey::from_openssh(text).map_err(|_| unreadable(text))?;
     match key.key_data() {
         KeyData::Rsa(k) => {
-            let public = rsa::RsaPublicKey::try_from(k).map_err(|_| KeyError::Malformed)?;
-            let bits = rsa::traits::PublicKeyParts::size(&public) * 8;
-            if !(1024..=4096).contains(&bits) {
+            // The size from the modulus itself: ssh-key's conversion to an
+            // `rsa` key refuses keys under 2048 bits, and `rsa` refuses
+            // keys over 4096, both before the size could be checked here.
+            let n = unsigned(&k.n)?;
+            if !(1024..=4096).contains(&bit_length(n)) {
                 return Err(KeyError::BadSize);
             }
+            let e = unsigned(&k.e)?;
+            let public =
+                rsa::RsaPublicKey::new(rsa::BigUint::from_bytes_be(n), rsa::BigUint::from_bytes_be(e))
+                    .map_err(|_| KeyError::Malformed)?;
             Ok(PublicHalf {
                 key_type: "rsa".into(),
                 fingerprint: rsa_import_fingerprint(&public)?,
@@ -155,8 +199,72 @@ mod tests {
         assert_eq!(ed.fingerprint, ED_SHA256.trim());
     }
 
+    // Made with `ssh-keygen -t rsa -b BITS` and `ssh-keygen -t ecdsa`; the
+    // expected fingerprints with the command above.
+    const RSA_1024: (&str, &str) =
+        (include_str!("keys_fixtures/rsa1024.pub"), include_str!("keys_fixtures/rsa1024.md5"));
+    const RSA_1536: (&str, &str) =
+        (include_str!("keys_fixtures/rsa1536.pub"), include_str!("keys_fixtures/rsa1536.md5"));
+    const RSA_4096: (&str, &str) =
+        (include_str!("keys_fixtures/rsa4096.pub"), include_str!("keys_fixtures/rsa4096.md5"));
+    const RSA_8192: &str = include_str!("keys_fixtures/rsa8192.pub");
+    const ECDSA: &str = include_str!("keys_fixtures/ecdsa.pub");
+
+    /// RSA keys of 1024 to 4096 bits are taken with EC2's fingerprint
+    /// (before, those under 2048 bits were refused as malformed); longer
+    /// ones are refused for their size, ECDSA ones for their type (before,
+    /// both as malformed).
+    #[test]
+    fn rsa_keys_of_1024_to_4096_bits_are_taken_and_others_refused_for_what_they_are() {
+        let keys = [
+            ("rsa 1024", RSA_1024.0),
+            ("rsa 1536", RSA_1536.0),
+            ("rsa 2048", RSA_PUB),
+            ("rsa 4096", RSA_4096.0),
+            ("rsa 8192", RSA_8192),
+            ("ecdsa", ECDSA),
+        ];
+        let got: Vec<(&str, Result<String, String>)> = keys
+            .iter()
+            .map(|(what, public)| (*what, import(public).map(|k| k.fingerprint).map_err(|e| e.to_string())))
+            .collect();
+        let taken = |md5: &str| Ok(md5.trim().to_owned());
+        assert_eq!(
+            got,
+            [
+                ("rsa 1024", taken(RSA_1024.1)),
+                ("rsa 1536", taken(RSA_1536.1)),
+                ("rsa 2048", taken(RSA_MD5)),
+                ("rsa 4096", taken(RSA_4096.1)),
+                ("rsa 8192", Err("RSA keys must be 1024 to 4096 bits long".into())),
+                (
+                    "ecdsa",
+                    Err("The key type ecdsa-sha2-nistp256 is not supported; use ssh-rsa or ssh-ed25519"
+                        .into())
+                ),
+            ]
+        );
+        for (_, public) in &keys[..4] {
+            let imported = import(public).unwrap();
+            assert_eq!(imported.key_type, "rsa");
+            assert_eq!(public.split_whitespace().take(2).collect::<Vec<_>>().join(" "), imported.public_key);
+        }
+    }
+
+    #[test]
+    fn the_bit_length_of_a_modulus_counts_its_top_byte_exactly() {
+        assert_eq!(bit_length(&[]), 0);
+        assert_eq!(bit_length(&[1]), 1);
+        assert_eq!(bit_length(&[0x80, 0]), 16);
+        assert_eq!(bit_length(&[0x7f, 0, 0]), 23);
+    }
+
     #[test]
     fn garbage_and_other_algorithms_are_refused() {
+        // A line naming ECDSA whose blob is something else is malformed.
+        let ed_blob = ED_PUB.split_whitespace().nth(1).unwrap();
+        assert_eq!(import(&format!("ecdsa-sha2-nistp256 {ed_blob}")), Err(KeyError::Malformed));
+        assert_eq!(import("ecdsa-sha2-nistp256 AAAA"), Err(KeyError::Malformed));
         assert_eq!(import("ssh-rsa not-base64"), Err(KeyError::Malformed));
         assert_eq!(import(""), Err(KeyError::Malformed));
         assert_eq!(import("-----BEGIN RSA PRIVATE KEY-----"), Err(KeyError::Malformed));
