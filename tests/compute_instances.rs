@@ -147,6 +147,27 @@ fn instances_stop_start_reboot_and_keep_their_attributes() {
     let status = cloud.aws(&["describe-instance-status", "--instance-ids", &id, "--include-all-instances"]);
     assert_eq!(status["InstanceStatuses"][0]["InstanceState"]["Name"], "stopped");
     assert_eq!(status["InstanceStatuses"][0]["InstanceStatus"]["Status"], "not-applicable");
+    // One attribute per call, as on EC2: two are refused and neither is
+    // applied (before, the type changed and the protection was dropped).
+    let both = cloud.aws_raw(&[
+        "modify-instance-attribute",
+        "--instance-id",
+        &id,
+        "--instance-type",
+        "{\"Value\":\"c1.medium\"}",
+        "--disable-api-termination",
+    ]);
+    assert!(error_of(&both).contains("InvalidParameterCombination"), "{}", error_of(&both));
+    let unchanged = cloud.aws(&["describe-instances", "--instance-ids", &id]);
+    assert_eq!(unchanged["Reservations"][0]["Instances"][0]["InstanceType"], i["InstanceType"]);
+    let protection = cloud.aws(&[
+        "describe-instance-attribute",
+        "--instance-id",
+        &id,
+        "--attribute",
+        "disableApiTermination",
+    ]);
+    assert_eq!(protection["DisableApiTermination"]["Value"], false);
     cloud.aws(&[
         "modify-instance-attribute",
         "--instance-id",

@@ -117,49 +117,6 @@ impl RunInstances {
             at,
         }
     }
-
-    /// What a retry with the same client token must ask for again: the
-    /// zone as asked (none asked is none, wherever the launch went).
-    pub fn fingerprint(&self) -> String {
-        self.fingerprint_in(self.zone.as_ref().map_or("", ZoneName::as_str))
-    }
-
-    /// The fingerprint naming `zone`: how the previous release wrote it,
-    /// with the zone it chose when none was asked for. Block device
-    /// mappings are added only when there are some, so a launch without
-    /// them keeps the fingerprint earlier releases stored.
-    pub fn fingerprint_in(&self, zone: &str) -> String {
-        let base = format!(
-            "{}|{}|{}|{}|{}|{}|{:?}|{:?}",
-            self.image,
-            self.vm_type,
-            self.min_count,
-            self.max_count,
-            zone,
-            self.user_data.len(),
-            self.key_name,
-            self.groups
-        );
-        // A kernel or ramdisk asked for is added only then, likewise.
-        let base = match (&self.kernel, &self.ramdisk) {
-            (None, None) => base,
-            (kernel, ramdisk) => format!("{base}|{kernel:?}|{ramdisk:?}"),
-        };
-        if self.block_devices.is_empty() {
-            return base;
-        }
-        let devices: Vec<String> = self
-            .block_devices
-            .iter()
-            .map(|d| {
-                format!(
-                    "{}:{:?}:{:?}:{}:{}",
-                    d.device, d.size_gib, d.snapshot, d.volume_type, d.delete_on_termination
-                )
-            })
-            .collect();
-        format!("{base}|{}", devices.join(","))
-    }
 }
 
 /// The kernel (or ramdisk) a launch boots: the one asked for, which must be
@@ -221,12 +178,7 @@ pub(crate) fn run_instances(c: &RunInstances, view: &dyn StateView) -> Result<De
     if let Some(token) = &c.client_token
         && let Some(claimed) = view.client_token(&c.account, token)
     {
-        // A claim of the previous release names the zone it chose for a
-        // request that named none.
-        let same = claimed.fingerprint == c.fingerprint()
-            || c.zone.is_none()
-                && claimed.fingerprint == c.fingerprint_in(launch_zone(c, view, &c.block_devices)?.as_str());
-        if !same {
+        if !c.asks_again(&claimed.fingerprint, || launch_zone(c, view, &c.block_devices))? {
             return Err(DecideError::IdempotentParameterMismatch { token: token.clone() });
         }
         return Ok(Decision {

@@ -5,6 +5,7 @@
 //! addresses, group memberships).
 
 mod attributes;
+mod client_token;
 mod events;
 mod launch;
 mod release;

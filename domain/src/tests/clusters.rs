@@ -177,7 +177,7 @@ fn a_token_claimed_by_the_previous_release_without_a_zone_replays() {
         account: admin(),
         token: "old".into(),
         reservation: ReservationId::from_bits(8),
-        fingerprint: retry.fingerprint_in(zone().as_str()),
+        fingerprint: retry.legacy_fingerprint_in(zone().as_str()),
     };
     g.and(&[(StreamId::client_token(&admin(), "old"), claimed.into())]);
     let d = g.when(&Command::RunInstances(retry.clone())).unwrap();

@@ -2,7 +2,7 @@
 
 use super::samples::*;
 use super::*;
-use crate::command::NodeOutcome;
+use crate::command::{GroupRef, NodeOutcome, RunInstances};
 
 fn cloud(cpus: u32) -> Given {
     let mut g = given(&[]);
@@ -144,6 +144,84 @@ fn a_client_token_makes_run_instances_idempotent() {
         event_types(&g.when(&run(other_account(), 9, 1, 1, Some("tok-1"))).unwrap())[0],
         "ClientTokenClaimed"
     );
+}
+
+/// A retry under a client token must ask for everything the first request
+/// asked for but the zone (EC2's rule): user data by content (before, only
+/// its length was compared), tags, termination protection and shutdown
+/// behaviour (before, not compared at all). The order tags or groups are
+/// listed in asks for nothing.
+#[test]
+fn a_retry_under_a_token_asking_for_anything_else_is_a_mismatch() {
+    let mut g = cloud(8);
+    let mut first = run_in(admin(), 1, 1, 1, Some("tok"));
+    first.tags = vec![Tag { key: "a".into(), value: "1".into() }, Tag { key: "b".into(), value: "2".into() }];
+    first.groups = vec![GroupRef::Name("default".into())];
+    g.then_apply(&Command::RunInstances(first.clone())).unwrap();
+    let retry = |change: &dyn Fn(&mut RunInstances)| {
+        let mut c = first.clone();
+        c.reservation = ReservationId::from_bits(9);
+        c.instance_ids = vec![InstanceId::from_bits(9000)];
+        change(&mut c);
+        g.when(&Command::RunInstances(c))
+    };
+    let mismatch = Err(DecideError::IdempotentParameterMismatch { token: "tok".into() });
+    type Change<'a> = (&'a str, &'a dyn Fn(&mut RunInstances));
+    let changes: [Change<'_>; 7] = [
+        ("user data of the same length", &|c| c.user_data = b"HELLO".to_vec()),
+        ("a tag's value", &|c| c.tags[1].value = "3".into()),
+        ("one tag fewer", &|c| c.tags.truncate(1)),
+        ("volume tags", &|c| c.volume_tags = vec![Tag { key: "v".into(), value: "1".into() }]),
+        ("termination protection", &|c| c.disable_api_termination = true),
+        ("shutdown behaviour", &|c| c.shutdown_behavior = ShutdownBehavior::Terminate),
+        ("groups", &|c| c.groups = vec![GroupRef::Name("web".into())]),
+    ];
+    let replayed_anyway: Vec<&str> =
+        changes.iter().filter(|(_, change)| retry(*change) != mismatch).map(|(what, _)| *what).collect();
+    assert!(replayed_anyway.is_empty(), "not a mismatch: {replayed_anyway:?}");
+    let replayed = |d: Result<Decision, DecideError>| {
+        matches!(d.map(|d| d.reply), Ok(Reply::Launched { replayed: true, .. }))
+    };
+    assert!(replayed(retry(&|_| {})));
+    assert!(replayed(retry(&|c| c.tags.reverse())), "tags in another order");
+    // The zone is no part of what is compared.
+    assert!(replayed(retry(&|c| c.zone = None)));
+}
+
+/// A claim an earlier release wrote (an unversioned fingerprint naming the
+/// zone and the user data's length) is compared as it was: a retry with
+/// the same parameters replays, another instance type is a mismatch.
+#[test]
+fn a_token_claimed_by_an_earlier_release_is_compared_as_it_was() {
+    let mut g = cloud(8);
+    let retry = run_in(admin(), 9, 1, 1, Some("old"));
+    let fingerprint = retry.legacy_fingerprint_in(zone().as_str());
+    assert!(fingerprint.starts_with(&format!("{}|m1.small|1|1|{}|5|None|[]", default_image(), zone())));
+    let claimed = crate::event::ClientTokenClaimed {
+        account: admin(),
+        token: "old".into(),
+        reservation: ReservationId::from_bits(8),
+        fingerprint,
+    };
+    g.and(&[(StreamId::client_token(&admin(), "old"), claimed.into())]);
+    assert_eq!(
+        g.when(&Command::RunInstances(retry.clone())).unwrap().reply,
+        Reply::Launched { reservation: ReservationId::from_bits(8), instances: vec![], replayed: true }
+    );
+    let mut other = retry;
+    other.vm_type = "c1.medium".into();
+    assert_eq!(
+        g.when(&Command::RunInstances(other)),
+        Err(DecideError::IdempotentParameterMismatch { token: "old".into() })
+    );
+}
+
+/// The fingerprint is stored: the same request must give the same one in
+/// every release (a change here breaks retries of stored claims).
+#[test]
+fn the_fingerprint_of_a_request_is_pinned() {
+    let c = run_in(admin(), 1, 1, 2, Some("tok"));
+    assert_eq!(c.fingerprint(), "v2:fd85606d4c80e0f0524cc6c2a7deabd66a23a8a39e93eb1a7b380c395b8c2521");
 }
 
 #[test]
