@@ -109,6 +109,72 @@ mod tests {
         );
     }
 
+    /// Every EC2 error code the console's own forms can bring about
+    /// (api/src/ec2/error.rs and the actions the pages run).
+    const REACHABLE: &[&str] = &[
+        "MissingParameter",
+        "InvalidParameterValue",
+        "InvalidParameterCombination",
+        "UnauthorizedOperation",
+        "IncorrectInstanceState",
+        "IncorrectState",
+        "InvalidInstanceID.NotFound",
+        "InvalidInstanceID.Malformed",
+        "InvalidInstanceType",
+        "InvalidAMIID.NotFound",
+        "InvalidAMIID.Malformed",
+        "InvalidBlockDeviceMapping",
+        "InvalidInstanceAttributeValue",
+        "InsufficientInstanceCapacity",
+        "InsufficientFreeAddressesInSubnet",
+        "OperationNotPermitted",
+        "IdempotentParameterMismatch",
+        "IdempotentInstanceTerminated",
+        "InvalidKeyPair.Duplicate",
+        "InvalidKeyPair.NotFound",
+        "InvalidKey.Format",
+        "InvalidGroup.Duplicate",
+        "InvalidGroup.NotFound",
+        "InvalidGroupId.Malformed",
+        "InvalidPermission.Duplicate",
+        "InvalidPermission.NotFound",
+        "InvalidPermission.Malformed",
+        "DependencyViolation",
+        "CannotDelete",
+        "AddressLimitExceeded",
+        "Resource.AlreadyAssociated",
+        "InvalidAddress.NotFound",
+        "InvalidAddress.Malformed",
+        "InvalidAllocationID.NotFound",
+        "InvalidAssociationID.NotFound",
+        "InvalidID",
+        "InvalidVolume.NotFound",
+        "InvalidVolumeID.Malformed",
+        "InvalidVolume.ZoneMismatch",
+        "VolumeInUse",
+        "InvalidDevice.InUse",
+        "InsufficientVolumeCapacity",
+        "InvalidSnapshot.NotFound",
+        "InvalidSnapshotID.Malformed",
+        "InvalidSnapshot.InUse",
+        "UnsupportedOperation",
+        "TagLimitExceeded",
+        "ServiceUnavailable",
+        "Unavailable",
+        "InternalError",
+    ];
+
+    #[test]
+    fn every_error_a_console_form_can_meet_is_in_both_languages() {
+        for code in REACHABLE {
+            for lang in [Lang::En, Lang::Ja] {
+                assert!(crate::i18n::has(lang, &error_key(code)), "{code} in {lang:?}");
+            }
+            let ja = Tr::new(Lang::Ja).msg(&error_key(code));
+            assert!(!ja.is_ascii(), "{code}: {ja}");
+        }
+    }
+
     #[test]
     fn answers_are_read_by_element_name() {
         let a = Answer(

@@ -69,6 +69,8 @@ pub struct Console {
     pub(crate) config: ConsoleConfig,
     pub(crate) sessions: sessions::Sessions,
     pub(crate) limiter: limiter::SignInLimiter,
+    /// Each session's open live streams (at most a few each).
+    pub(crate) streams: live::Streams,
     /// Turns true when the server stops: live updates end then.
     pub(crate) stopping: watch::Receiver<bool>,
     /// Every metered interval of the log, kept up with the log by the
@@ -94,10 +96,39 @@ impl Console {
             walrus,
             sessions: sessions::Sessions::new(config.idle_timeout),
             limiter: limiter::SignInLimiter::new(config.sign_in_limits),
+            streams: live::Streams::default(),
             config,
             stopping,
             usage: Arc::default(),
         })
+    }
+}
+
+impl Console {
+    /// The live session of `token`, now used; `None` if there is none, or
+    /// if the read models no longer show its user with the login profile
+    /// it signed in with (the session is ended then).
+    pub(crate) fn session(&self, token: &str) -> Option<sessions::Session> {
+        self.current(token, self.sessions.touch(token)?)
+    }
+
+    /// Is `token`'s session alive and current (without using it)?
+    pub(crate) fn signed_in(&self, token: &str) -> bool {
+        self.sessions.peek(token).and_then(|s| self.current(token, s)).is_some()
+    }
+
+    fn current(&self, token: &str, session: sessions::Session) -> Option<sessions::Session> {
+        // The sessions' lock is not held while the read models are read.
+        if session.current(&self.app.projections.read()) {
+            return Some(session);
+        }
+        self.sessions.end(token);
+        tracing::info!(
+            account = %session.account,
+            user = %session.user,
+            "a console session ended: its user or login profile changed"
+        );
+        None
     }
 }
 
@@ -111,6 +142,7 @@ pub fn router(console: Arc<Console>) -> Router {
         .merge(assets::routes())
         .fallback(pages::unknown)
         .with_state(console)
+        .layer(axum::middleware::from_fn(pages::own_error_pages))
         .layer(axum::middleware::from_fn(security::headers))
         .layer(axum::middleware::from_fn(security::https_only))
 }

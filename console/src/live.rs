@@ -11,6 +11,13 @@
 //! the page reloads into the sign-in form), when the server stops, or when
 //! the read models stop following the log. Watching does not keep a
 //! session alive: only what the user does does.
+//!
+//! A session has at most [`STREAMS_PER_SESSION`] streams open: a new one
+//! ends the session's oldest (most likely a tab left behind the longest),
+//! which sends `superseded` first; its page then stops following until it
+//! is shown again, and opens a stream anew then (`static/console.js`).
+//! Refusing the new one instead would leave the tab the user is looking at
+//! without updates, and a browser's EventSource would retry it for ever.
 
 use crate::Console;
 use crate::pages::instances::{ListQuery, Rows, Status, detail, page_of};
@@ -23,8 +30,81 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
 use futures::Stream;
 use projections::ReadModels;
+use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use tokio::sync::oneshot;
+
+/// Live streams one session may have open at once.
+pub(crate) const STREAMS_PER_SESSION: usize = 8;
+
+/// The open live streams of each session (by its token's SHA-256), oldest
+/// first, each with the signal that ends it.
+#[derive(Default)]
+pub(crate) struct Streams {
+    table: Mutex<StreamTable>,
+}
+
+#[derive(Default)]
+struct StreamTable {
+    next: u64,
+    open: HashMap<[u8; 32], VecDeque<(u64, oneshot::Sender<()>)>>,
+}
+
+impl Streams {
+    fn table(&self) -> std::sync::MutexGuard<'_, StreamTable> {
+        self.table.lock().expect("live streams lock")
+    }
+
+    /// A new stream of `token`'s session, ending its oldest if it has
+    /// [`STREAMS_PER_SESSION`]: its id, and the signal it is ended on.
+    fn open(&self, token: &str) -> (u64, oneshot::Receiver<()>) {
+        let mut table = self.table();
+        let id = table.next;
+        table.next += 1;
+        let streams = table.open.entry(crate::sessions::digest(token)).or_default();
+        while streams.len() >= STREAMS_PER_SESSION {
+            if let Some((_, end)) = streams.pop_front() {
+                let _ = end.send(());
+            }
+        }
+        let (end, ended) = oneshot::channel();
+        streams.push_back((id, end));
+        (id, ended)
+    }
+
+    /// Stream `id` of `token`'s session is over.
+    fn close(&self, token: &str, id: u64) {
+        let mut table = self.table();
+        let key = crate::sessions::digest(token);
+        if let Some(streams) = table.open.get_mut(&key) {
+            streams.retain(|(i, _)| *i != id);
+            if streams.is_empty() {
+                table.open.remove(&key);
+            }
+        }
+    }
+
+    /// How many streams `token`'s session has open.
+    #[cfg(test)]
+    pub(crate) fn count(&self, token: &str) -> usize {
+        self.table().open.get(&crate::sessions::digest(token)).map_or(0, VecDeque::len)
+    }
+}
+
+/// A stream's place among its session's, given back when the stream is
+/// dropped (the browser went away, or it ended).
+struct Registered {
+    console: Arc<Console>,
+    token: String,
+    id: u64,
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        self.console.streams.close(&self.token, self.id);
+    }
+}
 
 pub(crate) fn routes() -> Router<Arc<Console>> {
     Router::new()
@@ -51,6 +131,9 @@ struct Watch<R> {
     position: u64,
     last: Option<String>,
     over: bool,
+    /// Fires when a newer stream of the session takes this one's place.
+    ended: oneshot::Receiver<()>,
+    _registered: Registered,
 }
 
 /// The events of one live part: `render` of the read models each time
@@ -64,12 +147,28 @@ fn updates<R>(
 where
     R: Fn(&ReadModels) -> Option<String> + Send + 'static,
 {
-    let start = Watch { console, token, render, position: since, last: None, over: false };
-    futures::stream::unfold(start, |mut w| async move {
+    let (id, ended) = console.streams.open(&token);
+    let registered = Registered { console: console.clone(), token: token.clone(), id };
+    let start = Watch {
+        console,
+        token,
+        render,
+        position: since,
+        last: None,
+        over: false,
+        ended,
+        _registered: registered,
+    };
+    let superseded = || Ok(Event::default().event("superseded").data("-"));
+    futures::stream::unfold(start, move |mut w| async move {
         if w.over {
             return None;
         }
         loop {
+            if w.ended.try_recv().is_ok() {
+                w.over = true;
+                return Some((superseded(), w));
+            }
             let projections = w.console.app.projections.clone();
             if projections.position() <= w.position {
                 let mut stopping = w.console.stopping.clone();
@@ -79,10 +178,14 @@ where
                             return None;
                         }
                     }
+                    Ok(()) = &mut w.ended => {
+                        w.over = true;
+                        return Some((superseded(), w));
+                    }
                     _ = stopping.wait_for(|s| *s) => return None,
                 }
             }
-            if !w.console.sessions.alive_token(&w.token) {
+            if !w.console.signed_in(&w.token) {
                 w.over = true;
                 return Some((Ok(Event::default().event("signed-out").data("-")), w));
             }

@@ -4,9 +4,17 @@
 //! is one older than [`MAX_AGE`]; signing out ends it at once. Each
 //! session has its own CSRF token, which every form carries and every POST
 //! must send back.
+//!
+//! A session also remembers the login profile it signed in with (a digest
+//! of its sealed password hash, [`ProfileMark`]), and is over as soon as
+//! the read models show its user gone, its login profile deleted or its
+//! password changed ([`Session::current`]), whoever made the change and
+//! through whichever door (the console, Euare). The session that itself
+//! changed the password takes the new mark and goes on, as AWS's does.
 
 use base64::Engine;
 use domain::{AccountId, UserName};
+use projections::{LoginProfileRow, ReadModels};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -27,7 +35,7 @@ pub(crate) fn random_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-fn digest(token: &str) -> [u8; 32] {
+pub(crate) fn digest(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
@@ -35,6 +43,27 @@ fn digest(token: &str) -> [u8; 32] {
 pub(crate) fn tokens_match(a: &str, b: &str) -> bool {
     use subtle::ConstantTimeEq;
     a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
+/// Which password a login profile had: the SHA-256 of its sealed hash
+/// (sealed again with a new nonce whenever the password is set, so two
+/// settings of even the same password differ).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ProfileMark([u8; 32]);
+
+impl ProfileMark {
+    pub fn of(row: &LoginProfileRow) -> ProfileMark {
+        let mut hasher = Sha256::new();
+        hasher.update((row.password.nonce.len() as u64).to_be_bytes());
+        hasher.update(&row.password.nonce);
+        hasher.update(&row.password.ciphertext);
+        ProfileMark(hasher.finalize().into())
+    }
+
+    /// The mark of `user`'s login profile in `account` now, if it has one.
+    pub fn current(models: &ReadModels, account: &AccountId, user: &UserName) -> Option<ProfileMark> {
+        models.login_profiles.get(account, user).map(ProfileMark::of)
+    }
 }
 
 /// A message for the next page the session shows: a translation key and
@@ -56,8 +85,20 @@ pub(crate) struct Session {
     /// The user must choose a new password before anything else (its
     /// login profile says PasswordResetRequired).
     pub must_change_password: bool,
+    /// The login profile signed in with.
+    profile: ProfileMark,
     created: Instant,
     last_seen: Instant,
+}
+
+impl Session {
+    /// Do the read models still show this session's user, with the login
+    /// profile (the same password) it signed in with?
+    pub fn current(&self, models: &ReadModels) -> bool {
+        let user_exists =
+            models.accounts.accounts.get(&self.account).is_some_and(|row| row.users.contains(&self.user));
+        user_exists && ProfileMark::current(models, &self.account, &self.user) == Some(self.profile)
+    }
 }
 
 /// Sessions by their token's SHA-256, each with its pending flash message.
@@ -85,6 +126,7 @@ impl Sessions {
         account_name: String,
         user: UserName,
         must_change: bool,
+        profile: ProfileMark,
     ) -> String {
         let token = random_token();
         let now = Instant::now();
@@ -95,6 +137,7 @@ impl Sessions {
             user,
             csrf,
             must_change_password: must_change,
+            profile,
             created: now,
             last_seen: now,
         };
@@ -121,16 +164,18 @@ impl Sessions {
         Some(session.clone())
     }
 
-    /// Is `token`'s session still alive (without using it)?
-    pub fn alive_token(&self, token: &str) -> bool {
+    /// `token`'s session if it is still alive (without using it).
+    pub fn peek(&self, token: &str) -> Option<Session> {
         let table = self.table.lock().expect("sessions lock");
-        table.get(&digest(token)).is_some_and(|(s, _)| self.alive(s, Instant::now()))
+        table.get(&digest(token)).map(|(s, _)| s).filter(|s| self.alive(s, Instant::now())).cloned()
     }
 
-    /// The user of `token`'s session chose a new password.
-    pub fn password_changed(&self, token: &str) {
+    /// The user of `token`'s session chose a new password, which its
+    /// login profile now has (`profile`): this session goes on with it.
+    pub fn password_changed(&self, token: &str, profile: ProfileMark) {
         if let Some((session, _)) = self.table.lock().expect("sessions lock").get_mut(&digest(token)) {
             session.must_change_password = false;
+            session.profile = profile;
         }
     }
 
@@ -162,7 +207,13 @@ mod tests {
     use super::*;
 
     fn start(sessions: &Sessions) -> String {
-        sessions.start(AccountId::from_bits(1), "admin".into(), UserName::admin(), false)
+        sessions.start(
+            AccountId::from_bits(1),
+            "admin".into(),
+            UserName::admin(),
+            false,
+            ProfileMark([7; 32]),
+        )
     }
 
     #[tokio::test(start_paused = true)]
@@ -174,7 +225,7 @@ mod tests {
         tokio::time::advance(Duration::from_secs(50)).await;
         assert!(sessions.touch(&token).is_some(), "its idle time started again when it was used");
         tokio::time::advance(Duration::from_secs(61)).await;
-        assert!(!sessions.alive_token(&token));
+        assert!(sessions.peek(&token).is_none());
         assert!(sessions.touch(&token).is_none(), "idle too long");
         assert_eq!(sessions.len(), 0, "an expired session is removed");
     }

@@ -3,7 +3,9 @@
 //! Sign-in takes an account (name or id), a user name and the user's
 //! console password (its Euare login profile). Before there is a session,
 //! the form's CSRF token is a random value also kept in a short-lived
-//! cookie, and the two must match. Failed sign-ins are limited per source
+//! cookie, and the two must match. A browser that still has that cookie
+//! gets the same token in every sign-in form it opens, so that two tabs'
+//! forms both work (a new token would undo the other tab's). Failed sign-ins are limited per source
 //! address and per account (`crate::limiter`); a failure for a user that
 //! exists is recorded in the log as a refused `ConsoleSignIn`, as refused
 //! API calls are (docs/adr/0006 and 0012). Attempts refused by the limit
@@ -15,7 +17,7 @@ use crate::Console;
 use crate::i18n::Tr;
 use crate::pages::{Form, Signed, done, language, render};
 use crate::security::{SESSION_COOKIE, SIGNIN_COOKIE, cookie, local_path, see_other, set_cookie};
-use crate::sessions::{random_token, tokens_match};
+use crate::sessions::{ProfileMark, random_token, tokens_match};
 use api::app::{LoginProfileError, LoginProfileKind, PasswordCheck, RequestMeta};
 use askama::Template;
 use axum::Router;
@@ -65,16 +67,25 @@ struct Next {
     next: String,
 }
 
-/// The sign-in page, with a new form token (and its cookie).
+/// The sign-in form's token: the one the browser's cookie still holds
+/// (if it is one of ours in shape), else a new one.
+fn form_token(parts: &Parts) -> String {
+    cookie(&parts.headers, SIGNIN_COOKIE)
+        .filter(|t| t.len() == 43 && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        .map_or_else(random_token, str::to_owned)
+}
+
+/// The sign-in page with form token `csrf` (and its cookie, good for
+/// [`FORM_MAX_AGE`] from now).
 fn page(
     tr: Tr,
+    csrf: String,
     next: &str,
     account: &str,
     user: &str,
     error: Option<String>,
     status: StatusCode,
 ) -> Response {
-    let csrf = random_token();
     let next = if local_path(next) { next.to_owned() } else { String::new() };
     let user = if user.is_empty() { "admin".to_owned() } else { user.to_owned() };
     let signin = SignInPage { t: tr, csrf: csrf.clone(), next, account: account.to_owned(), user, error };
@@ -86,11 +97,11 @@ fn page(
 
 async fn form(State(console): State<Arc<Console>>, parts: Parts) -> Response {
     let next = Query::<Next>::try_from_uri(&parts.uri).map(|q| q.0.next).unwrap_or_default();
-    let signed_in = cookie(&parts.headers, SESSION_COOKIE).is_some_and(|t| console.sessions.alive_token(t));
+    let signed_in = cookie(&parts.headers, SESSION_COOKIE).is_some_and(|t| console.signed_in(t));
     if signed_in {
         return see_other(if local_path(&next) { &next } else { "/" });
     }
-    page(Tr::new(language(&parts)), &next, "", "", None, StatusCode::OK)
+    page(Tr::new(language(&parts)), form_token(&parts), &next, "", "", None, StatusCode::OK)
 }
 
 fn peer(parts: &Parts) -> Option<SocketAddr> {
@@ -103,6 +114,12 @@ async fn sign_in(State(console): State<Arc<Console>>, parts: Parts, body: Bytes)
     let field = |name: &str| fields.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str());
     let sent = cookie(&parts.headers, SIGNIN_COOKIE).unwrap_or("");
     if sent.is_empty() || !tokens_match(field("csrf"), sent) {
+        // A form left open in another tab after signing in: it has
+        // nothing to do (nothing is done for the post).
+        let signed_in = cookie(&parts.headers, SESSION_COOKIE).is_some_and(|t| console.signed_in(t));
+        if signed_in {
+            return see_other(if local_path(field("next")) { field("next") } else { "/" });
+        }
         tracing::info!(peer = ?peer(&parts), "a sign-in form without its CSRF token was refused");
         return crate::pages::refused_form(&tr);
     }
@@ -119,7 +136,9 @@ async fn sign_in(State(console): State<Arc<Console>>, parts: Parts, body: Bytes)
     };
     // Failures count against the account however it was named.
     let limit_key = found.as_ref().map_or_else(|| typed_account.to_lowercase(), |(id, _, _)| id.to_string());
-    let again = |key: &str, status| page(tr, next, typed_account, typed_user, Some(tr.msg(key)), status);
+    let again = |key: &str, status| {
+        page(tr, sent.to_owned(), next, typed_account, typed_user, Some(tr.msg(key)), status)
+    };
     if !console.limiter.allowed(ip, &limit_key) {
         tracing::warn!(%ip, account = typed_account, "sign-in refused: too many failures");
         return again("signin-throttled", StatusCode::TOO_MANY_REQUESTS);
@@ -130,11 +149,14 @@ async fn sign_in(State(console): State<Arc<Console>>, parts: Parts, body: Bytes)
         Some((id, _, Some(user))) => (id.clone(), user.clone()),
         _ => (AccountId::system(), UserName::admin()),
     };
-    match console.app.check_password(&account, &user, field("password")).await {
-        PasswordCheck::Valid { reset_required } if found.is_some() => {
+    // The profile as it was before the check: should the password change
+    // meanwhile, the new session is over at its first request.
+    let profile = ProfileMark::current(&console.app.projections.read(), &account, &user);
+    match (console.app.check_password(&account, &user, field("password")).await, profile) {
+        (PasswordCheck::Valid { reset_required }, Some(profile)) if found.is_some() => {
             let name = found.map(|(_, name, _)| name).unwrap_or_default();
             tracing::info!(%account, %user, %ip, "signed in to the console");
-            let token = console.sessions.start(account, name, user, reset_required);
+            let token = console.sessions.start(account, name, user, reset_required, profile);
             let to = if reset_required {
                 "/password"
             } else if local_path(next) {
@@ -231,7 +253,12 @@ async fn change_password(State(console): State<Arc<Console>>, signed: Signed, bo
         .await
     {
         Ok(()) => {
-            console.sessions.password_changed(&signed.token);
+            // This session goes on with the new password (the read models
+            // show it once the change is decided); every other one ends.
+            match ProfileMark::current(&console.app.projections.read(), account, user) {
+                Some(profile) => console.sessions.password_changed(&signed.token, profile),
+                None => console.sessions.end(&signed.token),
+            }
             done(&console, &signed, "/", "password-changed", &[])
         }
         Err(LoginProfileError::PasswordPolicy) => wrong("password-policy"),

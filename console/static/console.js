@@ -2,21 +2,38 @@
 // shows what the server sends for it as server-sent events: "update"
 // carries the part's new HTML (rendered by the server when the cloud's
 // read models changed), "signed-out" and "gone" reload the page.
+// "superseded" says that newer pages of the session took this one's place
+// (a session has a few streams at most): the part stops following until
+// the page is shown again, and then follows anew.
 "use strict";
 document.querySelectorAll("[data-live]").forEach(function (el) {
-  var source = new EventSource(el.getAttribute("data-live"));
   var updates = 0;
-  source.addEventListener("update", function (e) {
-    el.innerHTML = e.data;
-    updates += 1;
-    el.setAttribute("data-updates", String(updates));
-  });
-  ["signed-out", "gone"].forEach(function (name) {
-    source.addEventListener(name, function () {
-      source.close();
-      window.location.reload();
+  var waiting = false;
+  var follow = function () {
+    var source = new EventSource(el.getAttribute("data-live"));
+    source.addEventListener("update", function (e) {
+      el.innerHTML = e.data;
+      updates += 1;
+      el.setAttribute("data-updates", String(updates));
     });
+    ["signed-out", "gone"].forEach(function (name) {
+      source.addEventListener(name, function () {
+        source.close();
+        window.location.reload();
+      });
+    });
+    source.addEventListener("superseded", function () {
+      source.close();
+      waiting = true;
+    });
+  };
+  document.addEventListener("visibilitychange", function () {
+    if (waiting && document.visibilityState === "visible") {
+      waiting = false;
+      follow();
+    }
   });
+  follow();
 });
 // A control with data-autosubmit="EVENT" sends its form on that event
 // (the time slider: on letting go); data-shows="ID" names an element that

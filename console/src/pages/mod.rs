@@ -66,6 +66,46 @@ pub(crate) async fn unknown(
     }
 }
 
+/// What a translated page says for an answer axum gives on its own, by
+/// status: (title, text) message keys.
+fn own_words(status: StatusCode) -> Option<(&'static str, &'static str)> {
+    match status {
+        StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY | StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            Some(("bad-request-title", "bad-request-text"))
+        }
+        StatusCode::METHOD_NOT_ALLOWED => Some(("method-title", "method-text")),
+        StatusCode::PAYLOAD_TOO_LARGE => Some(("too-large-title", "too-large-text")),
+        StatusCode::NOT_FOUND => Some(("not-found-title", "not-found-text")),
+        _ => None,
+    }
+}
+
+/// The answers axum gives on its own (a query, a path or a body it cannot
+/// take, a method a path does not have, a body over the limit) are plain
+/// English text, or nothing: they become the console's own page, in the user's
+/// language, with the same status (and headers, such as Allow).
+pub(crate) async fn own_error_pages(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let tr = Tr::new(language(&parts));
+    let response = next.run(axum::extract::Request::from_parts(parts, body)).await;
+    let plain = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap_or(""))
+        .is_none_or(|v| v.starts_with("text/plain"));
+    let Some((title, text)) = own_words(response.status()).filter(|_| plain) else {
+        return response;
+    };
+    let (mut head, _) = response.into_parts();
+    let page = render(&Problem { t: tr, title: tr.msg(title), text: tr.msg(text) });
+    head.headers.remove(header::CONTENT_LENGTH);
+    head.headers.insert(header::CONTENT_TYPE, header::HeaderValue::from_static("text/html; charset=utf-8"));
+    Response::from_parts(head, page.into_body())
+}
+
 /// The language of a request: the switch's cookie, else Accept-Language.
 pub(crate) fn language(parts: &Parts) -> Lang {
     cookie(&parts.headers, LANG_COOKIE).and_then(Lang::parse).unwrap_or_else(|| {
@@ -75,7 +115,8 @@ pub(crate) fn language(parts: &Parts) -> Lang {
 }
 
 /// A request of a signed-in user. Extracting it from a request without a
-/// live session answers with a redirect to the sign-in page.
+/// live session (or with one whose user or password has changed since,
+/// `Console::session`) answers with a redirect to the sign-in page.
 pub(crate) struct Signed {
     pub session: Session,
     pub token: String,
@@ -92,7 +133,7 @@ impl FromRequestParts<Arc<Console>> for Signed {
         let tr = Tr::new(language(parts));
         let here = parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
         let token = cookie(&parts.headers, SESSION_COOKIE).map(str::to_owned);
-        let session = token.as_deref().and_then(|t| console.sessions.touch(t));
+        let session = token.as_deref().and_then(|t| console.session(t));
         let (Some(token), Some(session)) = (token, session) else {
             let next = if parts.method == axum::http::Method::GET && local_path(&here) && here != "/" {
                 format!("/signin?next={}", percent_encoding::utf8_percent_encode(&here, QUERY))

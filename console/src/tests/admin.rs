@@ -19,7 +19,7 @@ const ADMIN_PAGES: [&str; 9] = [
 ];
 
 /// A user of `account` with the console password [`PASSWORD`].
-async fn user_with_password(w: &World, account: &AccountId, name: &str) {
+pub(super) async fn user_with_password(w: &World, account: &AccountId, name: &str) {
     let user = UserName::parse(name).unwrap();
     w.app.create_user(account, &user, &meta(account)).await.unwrap();
     w.app
@@ -36,7 +36,7 @@ async fn user_with_password(w: &World, account: &AccountId, name: &str) {
 }
 
 /// Signs in as `user` of `account`.
-async fn signed_in_as(w: &World, account: &str, user: &str) -> Browser {
+pub(super) async fn signed_in_as(w: &World, account: &str, user: &str) -> Browser {
     let mut b = Browser::default();
     let answer = b.sign_in(&w.router, account, user, PASSWORD).await;
     assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);

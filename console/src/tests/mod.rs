@@ -7,6 +7,7 @@ mod actions;
 mod admin;
 mod buckets;
 mod lists;
+mod sessions;
 mod signin;
 mod strings;
 mod tenancy;
@@ -33,6 +34,8 @@ pub(crate) const PASSWORD: &str = "correct horse battery";
 pub(crate) struct World {
     pub app: Arc<App>,
     pub router: Router,
+    /// The console behind the router (its sessions and streams).
+    pub console: Arc<Console>,
     pub admin: AccountId,
     /// The admin account's access key secret (must never be shown).
     pub admin_secret: String,
@@ -92,10 +95,11 @@ pub(crate) async fn world_with(config: ConsoleConfig) -> World {
         api::s3::WalrusConfig { region: "yukari".into(), virtual_hosts: vec![] },
     );
     let console = Console::new(app.clone(), walrus, config, stopping);
-    let router = router(console);
+    let router = router(console.clone());
     World {
         app,
         router,
+        console,
         admin,
         admin_secret: key.secret,
         _dir: dir,
@@ -142,7 +146,7 @@ async fn read(response: Response) -> Page {
 }
 
 impl Browser {
-    fn request(&self, method: &str, path: &str, body: Option<String>) -> Request<Body> {
+    pub(crate) fn request(&self, method: &str, path: &str, body: Option<String>) -> Request<Body> {
         let mut r = Request::builder().method(method).uri(path);
         if !self.cookies.is_empty() {
             let cookie = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");

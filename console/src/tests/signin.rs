@@ -241,3 +241,39 @@ async fn a_user_changes_their_own_password_and_a_reset_one_is_asked_to() {
     let row = w.app.projections.read().login_profiles.get(&w.admin, &UserName::admin()).cloned().unwrap();
     assert!(!row.reset_required, "the flag is cleared in the log too");
 }
+
+#[tokio::test]
+async fn two_sign_in_forms_open_in_two_tabs_both_work() {
+    let w = world().await;
+    let mut b = Browser::default();
+    let (first, second) =
+        (b.get(&w.router, "/signin").await, b.get(&w.router, "/signin?next=/volumes").await);
+    // The same token, still only in the browser's cookie and its forms.
+    let (csrf, other_csrf) = (first.csrf(), second.csrf());
+    assert_eq!(csrf, other_csrf);
+    // A failure in one tab leaves both forms good.
+    let wrong =
+        [("csrf", csrf.as_str()), ("account", "admin"), ("user", "admin"), ("password", "wrong password")];
+    let answer = b.post(&w.router, "/signin", &wrong).await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN, "a wrong password, not an expired form");
+    assert_eq!(answer.csrf(), csrf);
+    let right = [("csrf", csrf.as_str()), ("account", "admin"), ("user", "admin"), ("password", PASSWORD)];
+    let signed = b.post(&w.router, "/signin", &right).await;
+    assert_eq!((signed.status, signed.location()), (StatusCode::SEE_OTHER, "/"), "{}", signed.body);
+    // The other tab's form, sent once signed in, goes on to where it was going.
+    let later = [
+        ("csrf", other_csrf.as_str()),
+        ("account", "admin"),
+        ("user", "admin"),
+        ("password", PASSWORD),
+        ("next", "/volumes"),
+    ];
+    let answer = b.post(&w.router, "/signin", &later).await;
+    assert_eq!((answer.status, answer.location()), (StatusCode::SEE_OTHER, "/volumes"));
+    // A token of another browser (or a forged one) is still refused.
+    let mut stranger = Browser::default();
+    stranger.get(&w.router, "/signin").await;
+    assert_eq!(stranger.post(&w.router, "/signin", &right).await.status, StatusCode::FORBIDDEN);
+    let mut odd = Browser { cookies: vec![(crate::security::SIGNIN_COOKIE.into(), "x".into())], lang: None };
+    assert_ne!(odd.get(&w.router, "/signin").await.csrf(), "x", "only a token of ours is kept");
+}

@@ -99,6 +99,8 @@ const NOT_KEYS: &[&str] = &[
     "no-store",
     "same-origin",
     "signed-out",
+    "superseded",
+    "object-storage",
     "cross-origin-opener-policy",
     "permissions-policy",
     "x-pem-file",
@@ -245,4 +247,30 @@ async fn dates_on_pages_are_written_the_languages_way() {
     b.lang = Some("en");
     let images = b.get(&w.router, "/images").await;
     assert!(!images.body.contains("年"));
+}
+
+#[tokio::test]
+async fn what_axum_refuses_on_its_own_is_answered_with_the_consoles_page_in_the_users_language() {
+    let w = world().await;
+    let mut b = signed_in(&w, "admin").await;
+    b.lang = Some("ja");
+    for (path, status, title) in [
+        ("/admin/time?at=abc", StatusCode::BAD_REQUEST, "bad-request-title"),
+        ("/instances/%FF", StatusCode::BAD_REQUEST, "bad-request-title"),
+        ("/lang", StatusCode::BAD_REQUEST, "bad-request-title"),
+        ("/lang?to=xx", StatusCode::BAD_REQUEST, "bad-request-title"),
+        ("/signout", StatusCode::METHOD_NOT_ALLOWED, "method-title"),
+    ] {
+        let page = b.get(&w.router, path).await;
+        assert_eq!(page.status, status, "{path}: {}", page.body);
+        let ja = crate::i18n::Tr::new(crate::i18n::Lang::Ja).msg(title);
+        assert!(page.body.contains("<html lang=\"ja\"") && page.body.contains(&ja), "{path}: {}", page.body);
+        assert_eq!(page.headers[header::CONTENT_TYPE], "text/html; charset=utf-8", "{path}");
+    }
+    assert!(b.get(&w.router, "/signout").await.headers.contains_key(header::ALLOW), "405 keeps its Allow");
+    // A sign-in form of 3 MB, in English.
+    let big = "a".repeat(3 << 20);
+    let page = Browser::default().post(&w.router, "/signin", &[("csrf", "x"), ("password", &big)]).await;
+    assert_eq!(page.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(page.body.contains("Too large") && page.body.contains("<html lang=\"en\""), "{}", page.body);
 }

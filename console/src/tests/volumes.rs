@@ -88,11 +88,18 @@ async fn a_volume_is_created_attached_snapshotted_detached_and_deleted_through_e
         "{}",
         dashboard.body
     );
-    // A refusal shows EC2's own message where the console has no words of its own.
+    // A refusal is told in the console's own words, in the user's language.
     let early = b.post(&w.router, "/volumes/snapshot", &[("csrf", &csrf), ("volume", &volume)]).await;
     let (text, _) = after(&mut b, &w, &early).await;
-    assert!(text.starts_with("The cloud refused: IncorrectState: "), "{text}");
-    assert!(text.contains(&volume) && text.contains("creating"), "{text}");
+    assert!(text.starts_with("The volume or snapshot is not in a state that allows this"), "{text}");
+    b.lang = Some("ja");
+    let early = b.post(&w.router, "/volumes/snapshot", &[("csrf", &csrf), ("volume", &volume)]).await;
+    let (text, _) = after(&mut b, &w, &early).await;
+    assert!(
+        text.starts_with("ボリュームまたはスナップショットが") && !text.contains("IncorrectState"),
+        "{text}"
+    );
+    b.lang = None;
     // The storage controller made it: it may be attached to the running instance.
     w.app.record_storage(&zone(), StorageDone::Created { volume: row_id(&volume) }).await.unwrap();
     let page = b.get(&w.router, "/volumes").await;
@@ -368,4 +375,38 @@ async fn an_ebs_backed_image_shows_its_root_snapshot_and_its_state() {
     b.lang = Some("ja");
     let page = b.get(&w.router, "/images").await;
     assert!(page.body.contains("インスタンスストア"), "{}", page.body);
+}
+
+/// The `<tr>` of the usage table with `data-unit="UNIT"`.
+fn usage_row<'p>(page: &'p Page, unit: &str) -> &'p str {
+    let at = page.body.find(&format!("data-unit=\"{unit}\"")).unwrap_or_else(|| panic!("no {unit} line"));
+    let row = &page.body[at..];
+    &row[..row.find("</tr>").unwrap()]
+}
+
+#[tokio::test]
+async fn usage_charts_count_instances_only_and_list_storage_in_its_own_unit() {
+    let (w, _) = world_with_storage().await;
+    let made = ec2(&w, &w.admin, "CreateVolume", &[("Size", "50"), ("AvailabilityZone", "yukari-1a")]).await;
+    let volume = made.first("volumeId").unwrap();
+    w.app.record_storage(&zone(), StorageDone::Created { volume: row_id(&volume) }).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let mut admin = signed_in(&w, "admin").await;
+    let page = admin.get(&w.router, "/admin/usage").await;
+    assert!(!page.body.contains("[admin-"), "every resource kind has a name: {}", page.body);
+    let line = usage_row(&page, "gp2");
+    assert!(line.contains("<td>volumes</td>") && line.contains(" GiB-hours<"), "{line}");
+    // One step line, of the instance: no volume line in the instance chart.
+    assert_eq!(page.body.matches("<polyline").count(), 1, "{}", page.body);
+    assert!(!page.body.contains("admin: volumes"), "{}", page.body);
+    // The bar is the instance's time alone, not that plus GiB-seconds.
+    let bars = &page.body[page.body.find("id=\"usage-bars\"").unwrap()..];
+    let bars = &bars[..bars.find("</svg>").unwrap()];
+    let bar = bars.rsplit("font-size=\"13\">").next().unwrap().split('<').next().unwrap();
+    let instance = usage_row(&page, "m1.small");
+    assert!(instance.contains(&format!("{bar} (h:mm:ss)")), "bar {bar}, line {instance}");
+    admin.lang = Some("ja");
+    let page = admin.get(&w.router, "/admin/usage").await;
+    let line = usage_row(&page, "gp2");
+    assert!(line.contains("<td>ボリューム</td>") && line.contains(" GiB時間<"), "{line}");
 }

@@ -2,6 +2,9 @@
 //! (`replay_tools::usage`, from the real state transitions in the log),
 //! with two SVG charts: each account's instance-hours, and how many
 //! instances each account held over the period (`replay_tools::plot::series`).
+//! The charts count instances only; storage (volumes and snapshots in
+//! GiB, buckets in MiB) is listed in the table in its own unit-hours,
+//! never added to instance time.
 
 use super::chart::{Bars, Steps};
 use super::{Admin, Tabs, chrome, date_us, failed, form_time};
@@ -11,7 +14,7 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
 use replay_tools::time::{MICROS_PER_SECOND, hms, now};
-use replay_tools::usage::{UsageLedger, UsageReport};
+use replay_tools::usage::{UsageAmount, UsageLedger, UsageReport};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -22,6 +25,27 @@ pub(crate) struct UsageQuery {
     pub from: String,
     #[serde(default)]
     pub to: String,
+}
+
+/// The resource kind the charts count (`replay_tools::usage::meter`).
+const INSTANCE: &str = "instance";
+
+/// Microseconds in an hour.
+const MICROS_PER_HOUR: u128 = 3600 * MICROS_PER_SECOND as u128;
+
+/// What a line used, in its kind's unit: instance time as h:mm:ss; a
+/// volume's or snapshot's GiB-hours, a bucket's MiB-hours (to the
+/// hundredth, rounded down).
+fn used(tr: &crate::i18n::Tr, resource: &str, amount: &UsageAmount) -> String {
+    let key = match resource {
+        INSTANCE => return tr.msg_args("admin-usage-hms", &[("time", &hms(amount.seconds()))]),
+        "volume" | "snapshot" => "admin-usage-gib-hours",
+        "object-storage" => "admin-usage-mib-hours",
+        _ => "admin-usage-unit-hours",
+    };
+    let hundredths = amount.quantity_micros * 100 / MICROS_PER_HOUR;
+    let whole = tr.number(u64::try_from(hundredths / 100).unwrap_or(u64::MAX));
+    tr.msg_args(key, &[("amount", &format!("{whole}.{:02}", hundredths % 100))])
 }
 
 /// The default period: the last seven days.
@@ -92,12 +116,13 @@ pub(crate) async fn page(
             account_id: key.account.clone(),
             resource: tr.msg(&format!("admin-resource-{}", key.resource)),
             unit: key.unit.clone(),
-            time: hms(amount.seconds()),
+            time: used(&tr, &key.resource, amount),
             resources: tr.number(amount.resources),
         })
         .collect();
+    // Instance time only: other lines are GiB- or MiB-seconds.
     let mut by_account: BTreeMap<&str, u128> = BTreeMap::new();
-    for (key, amount) in &report.lines {
+    for (key, amount) in report.lines.iter().filter(|(key, _)| key.resource == INSTANCE) {
         *by_account.entry(key.account.as_str()).or_default() += amount.quantity_micros;
     }
     let bars = Bars::new(
@@ -109,7 +134,8 @@ pub(crate) async fn page(
             })
             .collect(),
     );
-    let series = replay_tools::plot::series(&report);
+    let series: Vec<_> =
+        replay_tools::plot::series(&report).into_iter().filter(|s| s.resource == INSTANCE).collect();
     let steps = Steps::new(
         &series,
         from,
@@ -130,4 +156,26 @@ pub(crate) async fn page(
         tr.msg_args("admin-usage-period", &[("from", &date_us(&tr, from)), ("to", &date_us(&tr, to))]);
     let chrome = chrome(&console, &signed, "admin-usage-title");
     render(&Page { chrome, tabs: Tabs::new(&tr, "usage"), query, period, lines, bars, steps, invalid })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::i18n::{Lang, Tr, has};
+
+    #[test]
+    fn every_resource_kind_metered_has_a_name_and_its_own_unit() {
+        // Every kind `replay_tools::usage::meter` reports.
+        for resource in [INSTANCE, "volume", "snapshot", "object-storage"] {
+            for lang in [Lang::En, Lang::Ja] {
+                assert!(has(lang, &format!("admin-resource-{resource}")), "{resource} in {lang:?}");
+            }
+        }
+        let tr = Tr::new(Lang::En);
+        let hour = MICROS_PER_HOUR;
+        let amount = |quantity_micros| UsageAmount { quantity_micros, resources: 1 };
+        assert_eq!(used(&tr, INSTANCE, &amount(hour + 61 * 1_000_000)), "1:01:01 (h:mm:ss)");
+        assert_eq!(used(&tr, "volume", &amount(1234 * hour + hour / 2)), "1,234.50 GiB-hours");
+        assert_eq!(used(&tr, "object-storage", &amount(hour / 100 - 1)), "0.00 MiB-hours");
+    }
 }
