@@ -153,11 +153,24 @@ def checksums(s3):
             i = raw.find(b"\r\n") + 2 + 100
             request.body = raw[:i] + bytes([raw[i] ^ 1]) + raw[i + 1 :]
 
+        # The same under /services/objectstorage of the EC2 port.
+        prefixed = boto3.client(
+            "s3",
+            endpoint_url=os.environ["AWS_ENDPOINT_URL"].rstrip("/") + "/services/objectstorage",
+            config=Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1}),
+        )
+        prefixed.put_object(Bucket="uploads", Key="trailer-prefixed", Body=io.BytesIO(data))
+        assert s3.get_object(Bucket="uploads", Key="trailer-prefixed")["Body"].read() == data
+
         trailer.meta.events.register("before-send.s3.PutObject", flip)
         trailer.meta.events.register("before-send.s3.UploadPart", flip)
+        prefixed.meta.events.register("before-send.s3.PutObject", flip)
         code = error_code(trailer.put_object, Bucket="uploads", Key="trailer-bad", Body=io.BytesIO(data))
         assert code == "BadDigest", code
         assert missing(s3, "uploads", "trailer-bad")
+        code = error_code(prefixed.put_object, Bucket="uploads", Key="prefixed-bad", Body=io.BytesIO(data))
+        assert code == "BadDigest", code
+        assert missing(s3, "uploads", "prefixed-bad")
         # A part of a multipart upload is checked the same way.
         upload = s3.create_multipart_upload(Bucket="uploads", Key="parts")["UploadId"]
         code = error_code(

@@ -45,8 +45,24 @@ impl Claimed {
     /// the handle of its trailer. More than one algorithm is refused, as
     /// S3 does.
     pub(crate) fn of(headers: &HeaderMap, trailer: Option<TrailingHeaders>) -> S3Result<Option<Claimed>> {
-        let trailing =
-            headers.get("x-amz-trailer").and_then(|v| v.to_str().ok()).map(|v| v.trim().to_ascii_lowercase());
+        Claimed::declared(headers, headers.get("x-amz-trailer"), trailer)
+    }
+
+    /// The claim of a request forwarded from `/services/objectstorage`
+    /// (its trailer read before it was forwarded), or of one as sent.
+    pub(crate) fn of_request<T>(req: &s3s::S3Request<T>) -> S3Result<Option<Claimed>> {
+        match req.extensions.get::<super::prefixed::ForwardedTrailer>() {
+            Some(f) => Claimed::declared(&req.headers, Some(&f.name), Some(f.handle.clone())),
+            None => Claimed::of(&req.headers, req.trailing_headers.clone()),
+        }
+    }
+
+    fn declared(
+        headers: &HeaderMap,
+        trailer_name: Option<&axum::http::HeaderValue>,
+        trailer: Option<TrailingHeaders>,
+    ) -> S3Result<Option<Claimed>> {
+        let trailing = trailer_name.and_then(|v| v.to_str().ok()).map(|v| v.trim().to_ascii_lowercase());
         let mut found = ALGORITHMS.iter().filter_map(|&(header, name)| {
             if let Some(value) = headers.get(header) {
                 let value = value.to_str().unwrap_or_default().trim().to_owned();

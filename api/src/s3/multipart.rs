@@ -83,7 +83,7 @@ impl Walrus {
     ) -> S3Result<S3Response<UploadPartOutput>> {
         let who = self.who(&req)?;
         who.changing()?;
-        let claimed = Claimed::of(&req.headers, req.trailing_headers.clone())?;
+        let claimed = Claimed::of_request(&req)?;
         let i = req.input;
         let number = part_number(i.part_number)?;
         self.upload_exists(&who, &i.bucket, &i.key, &i.upload_id)?;

@@ -426,7 +426,7 @@ impl Walrus {
     ) -> S3Result<S3Response<PutObjectOutput>> {
         let who = self.who(&req)?;
         who.changing()?;
-        let claimed = Claimed::of(&req.headers, req.trailing_headers.clone())?;
+        let claimed = Claimed::of_request(&req)?;
         let input = req.input;
         key_ok(&input.key)?;
         unsupported!(input)?;

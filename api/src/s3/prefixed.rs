@@ -26,6 +26,15 @@ pub(crate) struct Verified {
     pub access_key: String,
 }
 
+/// The trailer an `aws-chunked` body declared (`x-amz-trailer`), which
+/// s3s read off the body before it was forwarded: the checksum in it is
+/// still checked ([`super::checksum`]).
+#[derive(Clone, Debug)]
+pub(crate) struct ForwardedTrailer {
+    pub name: http::HeaderValue,
+    pub handle: s3s::TrailingHeaders,
+}
+
 /// The prefix of `path`, if it is one of [`PREFIXES`] (whole, or
 /// followed by `/`).
 fn prefix_of(path: &str) -> Option<&'static str> {
@@ -99,6 +108,10 @@ impl S3Route for Unprefix {
             target.push_str(&s.finish());
         }
         let mut forwarded = http::Request::builder().method(req.method.clone()).uri(target.as_str());
+        let trailer = match (req.headers.get("x-amz-trailer"), req.trailing_headers) {
+            (Some(name), Some(handle)) => Some(ForwardedTrailer { name: name.clone(), handle }),
+            _ => None,
+        };
         let mut headers = req.headers;
         for h in SIGNATURE_HEADERS {
             headers.remove(h);
@@ -117,6 +130,9 @@ impl S3Route for Unprefix {
             .map_err(|e| s3s::s3_error!(InvalidURI, "the request cannot be forwarded: {e}"))?;
         if let Some(credentials) = req.credentials {
             request.extensions_mut().insert(Verified { access_key: credentials.access_key });
+        }
+        if let Some(trailer) = trailer {
+            request.extensions_mut().insert(trailer);
         }
         let response = match self.inner.call(request).await {
             Ok(response) => response,
