@@ -806,6 +806,27 @@ fn snapshots_are_shared_with_another_account_copied_and_unshared() {
     assert!(b_refused(&restore).contains("InvalidSnapshot.NotFound"));
     assert!(b_refused(&copy).contains("InvalidSnapshot.NotFound"));
     assert!(b_ok(&["describe-snapshots"])["Snapshots"].as_array().unwrap().is_empty());
+    // An account that does not exist is a bad value, not bad credentials.
+    let nobody = [
+        "modify-snapshot-attribute",
+        "--snapshot-id",
+        &snap,
+        "--attribute",
+        "createVolumePermission",
+        "--operation-type",
+        "add",
+        "--user-ids",
+        "000000000000",
+    ];
+    assert_eq!(refused(&cloud, &nobody), "InvalidParameterValue");
+    // Provisioned IOPS: not for gp2; within gp3's range.
+    let iops = |kind: &str, n: &str| {
+        let args =
+            ["create-volume", "--size", "1", "--availability-zone", "yukari-1a", "--volume-type", kind];
+        refused(&cloud, &[&args[..], &["--iops", n]].concat())
+    };
+    assert_eq!(iops("gp2", "5000"), "InvalidParameterCombination");
+    assert_eq!(iops("gp3", "20000"), "InvalidParameterValue");
 
     // Shared with B by account (the AWS CLI's structured shape).
     cloud.aws(&[

@@ -109,6 +109,9 @@ pub struct Cleanup {
     pub orphan_volumes: Vec<String>,
     /// Exports the log does not want (a grant no longer current), revoked.
     pub orphan_exports: Vec<(String, String)>,
+    /// Temporary files no step was writing (a half-made volume, a
+    /// snapshot's copy, left by a crash or a failure), removed.
+    pub orphan_temporaries: Vec<String>,
     pub garbage_chunks: usize,
 }
 
@@ -149,6 +152,13 @@ impl<D: StorageDriver> Reconciler<D> {
             }
         }
         let mut cleanup = Cleanup::default();
+        // Before any step starts writing one: what is there now is a leftover.
+        for name in &inventory.temporaries {
+            if self.driver.remove_temporary(name)? {
+                tracing::warn!(file = %name, "removed a temporary file left by a crash or a failure");
+                cleanup.orphan_temporaries.push(name.clone());
+            }
+        }
         let named: BTreeSet<&str> = wanted
             .volumes
             .iter()
@@ -176,6 +186,7 @@ impl<D: StorageDriver> Reconciler<D> {
                     Ok(()) if !v.created => report(StorageReport::Created { volume: v.volume.clone() }),
                     Ok(()) => {}
                     Err(e) => {
+                        tracing::warn!(volume = %v.volume, source = ?v.source, error = %e, "cannot make the volume");
                         report(StorageReport::CreateFailed {
                             volume: v.volume.clone(),
                             reason: e.to_string(),
@@ -200,10 +211,13 @@ impl<D: StorageDriver> Reconciler<D> {
                                 });
                             }
                         }
-                        Err(e) => report(StorageReport::ExportFailed {
-                            volume: v.volume.clone(),
-                            initiator: grant.initiator.clone(),
-                            reason: e.to_string(),
+                        Err(e) => report({
+                            tracing::warn!(volume = %v.volume, error = %e, "cannot export the volume");
+                            StorageReport::ExportFailed {
+                                volume: v.volume.clone(),
+                                initiator: grant.initiator.clone(),
+                                reason: e.to_string(),
+                            }
                         }),
                     }
                 }
@@ -300,6 +314,7 @@ impl<D: StorageDriver> Reconciler<D> {
                 });
             }
             Err(e) => {
+                tracing::warn!(snapshot = %s.snapshot, volume = %s.volume, error = %e, "cannot take the snapshot");
                 report(StorageReport::SnapshotFailed { snapshot: s.snapshot.clone(), reason: e.to_string() })
             }
         }

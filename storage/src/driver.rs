@@ -48,6 +48,9 @@ pub struct Inventory {
     pub volumes: Vec<(String, u64)>,
     /// Exported volumes and the initiators allowed in to each.
     pub exports: Vec<(String, Vec<String>)>,
+    /// Temporary files no call is writing now (left by a crash or a
+    /// failure: a half-made volume, a snapshot's copy), by name.
+    pub temporaries: Vec<String>,
 }
 
 pub trait StorageDriver: Send + Sync + 'static {
@@ -95,4 +98,11 @@ pub trait StorageDriver: Send + Sync + 'static {
 
     /// What the store holds now.
     fn inventory(&self) -> Result<Inventory, StorageError>;
+
+    /// Removes the temporary file `name` of [`Inventory::temporaries`],
+    /// unless a call is writing it now; `true` if it was removed.
+    fn remove_temporary(&self, name: &str) -> Result<bool, StorageError> {
+        let _ = name;
+        Ok(false)
+    }
 }

@@ -57,6 +57,18 @@ pub fn create_sparse(path: &Path, size: u64) -> Result<(), StorageError> {
     sync_dir(path.parent().unwrap_or(Path::new(".")))
 }
 
+/// The volume a temporary file of the store is for, by the file's name:
+/// `vol-….creating` and `vol-….restoring` (a volume being made, renamed
+/// to the volume's name once whole), `.vol-….snapshot` (the copy of a
+/// volume in use that a snapshot is cut from). `None`: not a temporary.
+pub fn temporary_of(name: &str) -> Option<&str> {
+    let volume = match name.strip_prefix('.') {
+        Some(hidden) => hidden.strip_suffix(".snapshot")?,
+        None => name.strip_suffix(".creating").or_else(|| name.strip_suffix(".restoring"))?,
+    };
+    (volume.starts_with("vol-") && volume.len() > 4 && !volume.contains(['.', '/'])).then_some(volume)
+}
+
 /// The byte ranges of `file` that hold data (everything else reads as
 /// zeros), in order.
 pub fn data_ranges(file: &File, size: u64) -> Result<Vec<(u64, u64)>, StorageError> {
@@ -109,6 +121,19 @@ pub fn sparse_copy(from: &Path, to: &Path) -> Result<u64, StorageError> {
 mod tests {
     use super::*;
     use std::io::{Seek, Write};
+
+    #[test]
+    fn temporaries_are_told_from_volumes_by_name() {
+        let v = "vol-0123456789abcdef0";
+        for name in [format!("{v}.creating"), format!("{v}.restoring"), format!(".{v}.snapshot")] {
+            assert_eq!(temporary_of(&name), Some(v), "{name}");
+        }
+        for name in
+            [v, "vol-.creating", "notes.creating", ".vol-1.restoring", "vol-1.snapshot", "vol-1.x.creating"]
+        {
+            assert_eq!(temporary_of(name), None, "{name}");
+        }
+    }
 
     #[test]
     fn sparse_files_keep_their_holes_through_a_copy() {

@@ -132,6 +132,7 @@ impl StorageDriver for SimStorage {
         Ok(Inventory {
             volumes: state.volumes.iter().map(|(v, s)| (v.clone(), *s)).collect(),
             exports: state.exports.iter().map(|(v, i)| (v.clone(), vec![i.clone()])).collect(),
+            temporaries: Vec::new(),
         })
     }
 }

@@ -153,7 +153,23 @@ pub fn restore(store: &dyn Chunks, id: &ChunkId, path: &Path, size: u64) -> Resu
         )));
     }
     let tmp = path.with_extension("restoring");
-    let file = crate::files::private_file(&tmp)?;
+    let written = write_restore(store, &manifest, &tmp, size)
+        .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| StorageError::Io(e.to_string())));
+    if let Err(e) = written {
+        // A volume-sized temporary must not outlive a failed restore.
+        if let Err(rm) = std::fs::remove_file(&tmp)
+            && rm.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!(path = %tmp.display(), error = %rm, "cannot remove a failed restore's file");
+        }
+        return Err(e);
+    }
+    crate::files::sync_dir(path.parent().unwrap_or(Path::new(".")))
+}
+
+/// The snapshot's chunks written into a new file `tmp` of `size` bytes.
+fn write_restore(store: &dyn Chunks, manifest: &Manifest, tmp: &Path, size: u64) -> Result<(), StorageError> {
+    let file = crate::files::private_file(tmp)?;
     file.set_len(size).map_err(|e| StorageError::Io(e.to_string()))?;
     for (index, chunk) in manifest.chunks.iter().enumerate() {
         if let Some(chunk) = chunk {
@@ -162,9 +178,7 @@ pub fn restore(store: &dyn Chunks, id: &ChunkId, path: &Path, size: u64) -> Resu
                 .map_err(|e| StorageError::Io(format!("cannot write {}: {e}", tmp.display())))?;
         }
     }
-    file.sync_all().map_err(|e| StorageError::Io(e.to_string()))?;
-    std::fs::rename(&tmp, path).map_err(|e| StorageError::Io(e.to_string()))?;
-    crate::files::sync_dir(path.parent().unwrap_or(Path::new(".")))
+    file.sync_all().map_err(|e| StorageError::Io(e.to_string()))
 }
 
 #[cfg(test)]
@@ -207,6 +221,27 @@ mod tests {
         assert_eq!(bytes.len(), 48 << 20);
         assert_eq!(&bytes[3 * CHUNK_SIZE as usize + 100..][..7], b"chunk 3");
         assert!(restore(&store, &first.manifest, &dir.path().join("small"), 1 << 20).is_err());
+    }
+
+    #[test]
+    fn a_restore_that_fails_half_way_leaves_no_file_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ChunkStore::open(dir.path().join("chunks")).unwrap();
+        let vol = dir.path().join("vol");
+        crate::files::create_sparse(&vol, 16 << 20).unwrap();
+        write_at(&vol, 100, b"first chunk");
+        write_at(&vol, 3 * u64::from(CHUNK_SIZE) + 100, b"last chunk");
+        let taken = take(&store, &vol, &mut |_, _| {}).unwrap();
+        let last = manifest(&store, &taken.manifest).unwrap().chunks[3].unwrap();
+        store.remove(&last).unwrap();
+        let back = dir.path().join("vol-00000000000000001");
+        assert!(restore(&store, &taken.manifest, &back, 16 << 20).is_err(), "a chunk is missing");
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("vol-"))
+            .collect();
+        assert!(left.is_empty(), "no volume nor temporary is left: {left:?}");
     }
 
     #[test]

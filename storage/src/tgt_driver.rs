@@ -9,7 +9,7 @@ use crate::driver::{Export, Grant, Inventory, StorageDriver};
 use crate::snapshot::{self, Taken};
 use crate::tgt::{IQN_PREFIX, TargetInfo, Tgt, TgtConfig};
 use crate::{StorageError, files};
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -24,6 +24,28 @@ pub struct TgtDriver {
     tgt: Tgt,
     /// tgtadm changes (target ids in particular) one at a time.
     admin: Mutex<()>,
+    /// Volumes whose temporary files a call is writing now (a create, a
+    /// restore, a snapshot's copy): left alone by the cleanup of leftovers.
+    /// (How many calls, by volume.)
+    working: Mutex<BTreeMap<String, usize>>,
+}
+
+/// A volume's temporaries in use until dropped.
+struct Working<'a> {
+    driver: &'a TgtDriver,
+    volume: String,
+}
+
+impl Drop for Working<'_> {
+    fn drop(&mut self) {
+        let mut working = self.driver.working();
+        if let Some(n) = working.get_mut(&self.volume) {
+            *n -= 1;
+            if *n == 0 {
+                working.remove(&self.volume);
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for TgtDriver {
@@ -39,7 +61,7 @@ impl TgtDriver {
         files::private_dir(&volumes)?;
         let chunks = Arc::new(ChunkStore::open(dir.join("chunks"))?);
         let tgt = Tgt::start(config)?;
-        Ok(TgtDriver { volumes, chunks, tgt, admin: Mutex::new(()) })
+        Ok(TgtDriver { volumes, chunks, tgt, admin: Mutex::new(()), working: Mutex::default() })
     }
 
     /// Snapshots go to `chunks` (Walrus's blob store) instead of
@@ -70,6 +92,16 @@ impl TgtDriver {
     fn lock(&self) -> std::sync::MutexGuard<'_, ()> {
         self.admin.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    fn working(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, usize>> {
+        self.working.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Marks the volume's temporaries in use while the guard lives.
+    fn work_on(&self, volume: &str) -> Working<'_> {
+        *self.working().entry(volume.to_owned()).or_default() += 1;
+        Working { driver: self, volume: volume.to_owned() }
+    }
 }
 
 impl StorageDriver for TgtDriver {
@@ -82,6 +114,7 @@ impl StorageDriver for TgtDriver {
     }
 
     fn create(&self, volume: &str, size: u64) -> Result<(), StorageError> {
+        let _working = self.work_on(volume);
         files::create_sparse(&self.file(volume), size)
     }
 
@@ -90,6 +123,7 @@ impl StorageDriver for TgtDriver {
         if std::fs::metadata(&path).is_ok_and(|m| m.len() == size) {
             return Ok(());
         }
+        let _working = self.work_on(volume);
         snapshot::restore(&*self.chunks, snapshot, &path, size)
     }
 
@@ -141,6 +175,7 @@ impl StorageDriver for TgtDriver {
             return snapshot::take(&*self.chunks, &path, progress);
         };
         // In use: hold its I/O for a sparse copy, then work on the copy.
+        let _working = self.work_on(volume);
         let copy = self.volumes.join(format!(".{volume}.snapshot"));
         self.tgt.set_ready(target.tid, false)?;
         let copied = files::sparse_copy(&path, &copy);
@@ -199,7 +234,7 @@ impl StorageDriver for TgtDriver {
     }
 
     fn inventory(&self) -> Result<Inventory, StorageError> {
-        let mut volumes = Vec::new();
+        let (mut volumes, mut temporaries) = (Vec::new(), Vec::new());
         let entries = std::fs::read_dir(&self.volumes)
             .map_err(|e| StorageError::Io(format!("cannot read {}: {e}", self.volumes.display())))?;
         for entry in entries.flatten() {
@@ -207,9 +242,12 @@ impl StorageDriver for TgtDriver {
             if name.starts_with("vol-") && !name.contains('.') {
                 let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
                 volumes.push((name, size));
+            } else if files::temporary_of(&name).is_some_and(|v| !self.working().contains_key(v)) {
+                temporaries.push(name);
             }
         }
         volumes.sort();
+        temporaries.sort();
         let mut exports: Vec<(String, Vec<String>)> = self
             .tgt
             .targets()?
@@ -217,6 +255,26 @@ impl StorageDriver for TgtDriver {
             .filter_map(|t| Some((t.volume()?.to_owned(), t.acls.clone())))
             .collect();
         exports.sort();
-        Ok(Inventory { volumes, exports })
+        Ok(Inventory { volumes, exports, temporaries })
+    }
+
+    fn remove_temporary(&self, name: &str) -> Result<bool, StorageError> {
+        let Some(volume) = files::temporary_of(name) else { return Ok(false) };
+        // Held while removing, so that no call starts writing it meanwhile.
+        let working = self.working();
+        if working.contains_key(volume) {
+            return Ok(false);
+        }
+        let path = self.volumes.join(name);
+        let removed = match std::fs::remove_file(&path) {
+            Ok(()) => true,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+            Err(e) => return Err(StorageError::Io(format!("cannot remove {}: {e}", path.display()))),
+        };
+        drop(working);
+        if removed {
+            files::sync_dir(&self.volumes)?;
+        }
+        Ok(removed)
     }
 }

@@ -210,3 +210,73 @@ fn volumes_are_served_over_iscsi_to_one_initiator_snapshotted_in_use_and_revoked
     let tgt_pid = run("pgrep", &["-f", &format!("tgtd -f -C {control} ")]);
     assert!(tgt_pid.status.success(), "tgtd still runs");
 }
+
+/// A failed restore, and temporaries a crash left (a half-made volume, a
+/// snapshot's copy), leave no file behind once the controller applies a
+/// view: the restore removes its own, the start's cleanup the others.
+#[test]
+fn a_failed_restore_and_temporaries_left_by_a_crash_leave_no_file() {
+    use storage::{Reconciler, StorageReport, Wanted, WantedVolume};
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let control = free_control_port();
+    let config = TgtConfig::new(control, format!("127.0.0.1:{port}"), dir.path().join("tgtd.log"));
+    let _daemon = StopDaemon(control);
+    let store = TgtDriver::open(dir.path(), config).unwrap();
+    let volumes = dir.path().join("volumes");
+    let kept = "vol-00000000000000001";
+    store.create(kept, 8 << 20).unwrap();
+    std::fs::write(store.file(kept), b"data").unwrap();
+    std::fs::OpenOptions::new().write(true).open(store.file(kept)).unwrap().set_len(8 << 20).unwrap();
+    let snapshot = store.snapshot(kept, &mut |_, _| {}).unwrap().manifest;
+    let first_chunk = storage::snapshot::manifest(store.chunks(), &snapshot).unwrap().chunks[0].unwrap();
+    // Left by a kill -9 mid-step.
+    let leftovers = [
+        "vol-00000000000000002.creating",
+        "vol-00000000000000003.restoring",
+        ".vol-00000000000000001.snapshot",
+    ];
+    for name in leftovers {
+        std::fs::write(volumes.join(name), b"half made").unwrap();
+    }
+    std::fs::write(volumes.join("README"), b"not ours").unwrap();
+    let inventory = store.inventory().unwrap();
+    assert_eq!(inventory.temporaries.len(), 3, "{inventory:?}");
+    // The snapshot's chunk is lost: restoring from it fails.
+    store.chunks().collectable().unwrap().remove(&first_chunk).unwrap();
+
+    let mut reconciler = Reconciler::new(store);
+    let restored = "vol-00000000000000004";
+    let wanted = Wanted {
+        position: 1,
+        volumes: [kept, restored]
+            .into_iter()
+            .map(|v| WantedVolume {
+                volume: v.into(),
+                size: 8 << 20,
+                source: (v == restored).then_some(snapshot),
+                grant: None,
+                created: v == kept,
+                exported: false,
+                revoke: None,
+            })
+            .collect(),
+        live_snapshots: vec![snapshot],
+        ..Wanted::default()
+    };
+    let mut reports = Vec::new();
+    let cleanup = reconciler.apply(&wanted, &mut |r| reports.push(r)).unwrap();
+    assert!(
+        matches!(&reports[..], [StorageReport::CreateFailed { volume, .. }] if volume == restored),
+        "{reports:?}"
+    );
+    let mut removed = cleanup.orphan_temporaries.clone();
+    removed.sort();
+    let mut expected: Vec<String> = leftovers.iter().map(|s| s.to_string()).collect();
+    expected.sort();
+    assert_eq!(removed, expected);
+    let mut left: Vec<String> =
+        std::fs::read_dir(&volumes).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    left.sort();
+    assert_eq!(left, ["README", kept], "only the volume (and a file not ours) stays");
+}

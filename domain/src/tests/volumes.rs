@@ -250,6 +250,15 @@ fn terminating_an_instance_detaches_its_volumes_without_waiting_for_the_node() {
     assert_eq!((a.state, a.forced), (AttachmentState::Detaching, true));
     g.then_apply(&Command::ReportVolumeRevoked(sc(7))).unwrap();
     assert_eq!(volume(&g, 7).state, VolumeState::Available);
+    // Terminated (and still shown): its state refuses an attach, as EC2.
+    assert_eq!(
+        g.when(&attach(7, &instance, "/dev/sdg")),
+        Err(DecideError::IncorrectInstanceState {
+            instance: instance.clone(),
+            state: InstanceState::Terminated,
+            action: "attach a volume",
+        })
+    );
 }
 
 #[test]

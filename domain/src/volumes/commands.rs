@@ -330,8 +330,10 @@ pub fn device_letter(device: &str) -> Option<char> {
 
 pub(crate) fn attach_volume(c: &AttachVolume, view: &dyn StateView) -> Result<Events, DecideError> {
     let volume = own_volume(view, &c.account, &c.volume)?;
+    // A terminated instance is still the account's (DescribeInstances
+    // shows it): its state, not its absence, refuses the attach, as EC2.
     let instance = match view.instance(&c.instance) {
-        Some(i) if i.account == c.account && i.state != InstanceState::Terminated => i,
+        Some(i) if i.account == c.account => i,
         _ => return Err(DecideError::InstanceNotFound(vec![c.instance.clone()])),
     };
     let holder = volume.attachment.as_ref().map(|a| &a.instance);
