@@ -220,7 +220,10 @@ impl From<DecideError> for Ec2Error {
                 Code::IdempotentParameterMismatch,
                 format!("The client token '{token}' was already used with different parameters"),
             ),
-            AccountNotFound(a) => Ec2Error::new(Code::AuthFailure, format!("Account {a} does not exist")),
+            // An account named in a request (a user id to share with):
+            // a bad parameter, not bad credentials (an authenticated
+            // caller's own account always exists).
+            AccountNotFound(a) => Ec2Error::invalid(format!("The user ID '{a}' is not a valid account.")),
             TerminationProtected(id) => Ec2Error::new(
                 Code::OperationNotPermitted,
                 format!(
@@ -485,6 +488,8 @@ mod tests {
                 "InsufficientVolumeCapacity",
             ),
             (DecideError::InvalidBlockDeviceMapping("/dev/sda1".into()), "InvalidBlockDeviceMapping"),
+            // A user id to share a snapshot with: a bad value, not bad credentials.
+            (DecideError::AccountNotFound(domain::AccountId::from_bits(0)), "InvalidParameterValue"),
             (
                 DecideError::DeviceNotMapped {
                     instance: domain::InstanceId::from_bits(8),

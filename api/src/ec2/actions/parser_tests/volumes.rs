@@ -31,6 +31,28 @@ pub(super) const VOLUMES: &[Case] = &[
         refused: ("AvailabilityZone=yukari-1a", "MissingParameter"),
     },
     Case {
+        // Provisioned IOPS: within gp3's range; not for gp2 (nor standard).
+        action: "CreateVolume",
+        given: "Size=8&AvailabilityZone=yukari-1a&VolumeType=gp3&Iops=5000",
+        then: builds!(CreateVolume, |_, c| assert_eq!(c.volume_type, "gp3")),
+        refused: (
+            "Size=8&AvailabilityZone=yukari-1a&VolumeType=gp2&Iops=5000",
+            "InvalidParameterCombination",
+        ),
+    },
+    Case {
+        action: "CreateVolume",
+        given: "Size=8&AvailabilityZone=yukari-1a&VolumeType=standard",
+        then: builds!(CreateVolume, |_, c| assert_eq!(c.volume_type, "standard")),
+        refused: ("Size=8&AvailabilityZone=yukari-1a&VolumeType=gp3&Iops=20000", "InvalidParameterValue"),
+    },
+    Case {
+        action: "CreateVolume",
+        given: "Size=8&AvailabilityZone=yukari-1a&VolumeType=gp3&Iops=3000",
+        then: builds!(CreateVolume, |_, c| assert_eq!(c.size_gib, Some(8))),
+        refused: ("Size=8&AvailabilityZone=yukari-1a&Iops=3000", "InvalidParameterCombination"),
+    },
+    Case {
         action: "DescribeVolumes",
         given: "VolumeId.1=$volume&Filter.1.Name=status&Filter.1.Value.1=available",
         then: Then::Answers {
