@@ -69,7 +69,7 @@ pub struct Console {
     pub(crate) config: ConsoleConfig,
     pub(crate) sessions: sessions::Sessions,
     pub(crate) limiter: limiter::SignInLimiter,
-    /// Each session's open live streams (at most a few each).
+    /// The open live streams (at most a few per session and per user).
     pub(crate) streams: live::Streams,
     /// Turns true when the server stops: live updates end then.
     pub(crate) stopping: watch::Receiver<bool>,

@@ -12,12 +12,16 @@
 //! the read models stop following the log. Watching does not keep a
 //! session alive: only what the user does does.
 //!
-//! A session has at most [`STREAMS_PER_SESSION`] streams open: a new one
-//! ends the session's oldest (most likely a tab left behind the longest),
-//! which sends `superseded` first; its page then stops following until it
-//! is shown again, and opens a stream anew then (`static/console.js`).
-//! Refusing the new one instead would leave the tab the user is looking at
-//! without updates, and a browser's EventSource would retry it for ever.
+//! A session has at most [`STREAMS_PER_SESSION`] streams open, and a user
+//! (an account's user name) at most [`STREAMS_PER_USER`] across all of its
+//! sessions, so that one user signed in many times cannot hold the
+//! server's connections (its cap is for everyone) and lock the others out.
+//! A new stream beyond either cap ends the oldest of that session, or of
+//! that user (most likely a tab left behind the longest), which sends
+//! `superseded` first; its page then stops following until it is shown
+//! again, and opens a stream anew then (`static/console.js`). Refusing the
+//! new one instead would leave the tab the user is looking at without
+//! updates, and a browser's EventSource would retry it for ever.
 
 use crate::Console;
 use crate::pages::instances::{ListQuery, Rows, Status, detail, page_of};
@@ -28,6 +32,7 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
+use domain::{AccountId, UserName};
 use futures::Stream;
 use projections::ReadModels;
 use std::collections::{HashMap, VecDeque};
@@ -38,8 +43,24 @@ use tokio::sync::oneshot;
 /// Live streams one session may have open at once.
 pub(crate) const STREAMS_PER_SESSION: usize = 8;
 
-/// The open live streams of each session (by its token's SHA-256), oldest
-/// first, each with the signal that ends it.
+/// Live streams one user may have open at once, all its sessions together.
+pub(crate) const STREAMS_PER_USER: usize = 32;
+
+/// Whose a stream is: its session (its token's SHA-256) and its user.
+#[derive(Clone, Debug)]
+pub(crate) struct Owner {
+    session: [u8; 32],
+    user: (AccountId, UserName),
+}
+
+impl Owner {
+    pub(crate) fn of(token: &str, account: &AccountId, user: &UserName) -> Owner {
+        Owner { session: crate::sessions::digest(token), user: (account.clone(), user.clone()) }
+    }
+}
+
+/// The open live streams, each with the signal that ends it, and their ids
+/// by session and by user, oldest first.
 #[derive(Default)]
 pub(crate) struct Streams {
     table: Mutex<StreamTable>,
@@ -48,7 +69,39 @@ pub(crate) struct Streams {
 #[derive(Default)]
 struct StreamTable {
     next: u64,
-    open: HashMap<[u8; 32], VecDeque<(u64, oneshot::Sender<()>)>>,
+    ends: HashMap<u64, (Owner, oneshot::Sender<()>)>,
+    by_session: HashMap<[u8; 32], VecDeque<u64>>,
+    by_user: HashMap<(AccountId, UserName), VecDeque<u64>>,
+}
+
+impl StreamTable {
+    /// Forgets stream `id`; its signal, if it was open.
+    fn remove(&mut self, id: u64) -> Option<oneshot::Sender<()>> {
+        let (owner, end) = self.ends.remove(&id)?;
+        forget(&mut self.by_session, &owner.session, id);
+        forget(&mut self.by_user, &owner.user, id);
+        Some(end)
+    }
+
+    /// Ends the oldest of `ids` while there are `cap` or more.
+    fn make_room(&mut self, ids: impl Fn(&Self) -> Option<&VecDeque<u64>>, cap: usize) {
+        while let Some(oldest) = ids(self).filter(|ids| ids.len() >= cap).and_then(|ids| ids.front().copied())
+        {
+            if let Some(end) = self.remove(oldest) {
+                let _ = end.send(());
+            }
+        }
+    }
+}
+
+/// Takes `id` out of `key`'s ids (and `key` out of `map` when none are left).
+fn forget<K: Eq + std::hash::Hash>(map: &mut HashMap<K, VecDeque<u64>>, key: &K, id: u64) {
+    if let Some(ids) = map.get_mut(key) {
+        ids.retain(|i| *i != id);
+        if ids.is_empty() {
+            map.remove(key);
+        }
+    }
 }
 
 impl Streams {
@@ -56,53 +109,56 @@ impl Streams {
         self.table.lock().expect("live streams lock")
     }
 
-    /// A new stream of `token`'s session, ending its oldest if it has
-    /// [`STREAMS_PER_SESSION`]: its id, and the signal it is ended on.
-    fn open(&self, token: &str) -> (u64, oneshot::Receiver<()>) {
+    /// A new stream of `owner`, ending its session's oldest if that has
+    /// [`STREAMS_PER_SESSION`] and its user's oldest if that has
+    /// [`STREAMS_PER_USER`]: its id, and the signal it is ended on.
+    fn open(&self, owner: Owner) -> (u64, oneshot::Receiver<()>) {
         let mut table = self.table();
         let id = table.next;
         table.next += 1;
-        let streams = table.open.entry(crate::sessions::digest(token)).or_default();
-        while streams.len() >= STREAMS_PER_SESSION {
-            if let Some((_, end)) = streams.pop_front() {
-                let _ = end.send(());
-            }
-        }
+        table.make_room(|t| t.by_session.get(&owner.session), STREAMS_PER_SESSION);
+        table.make_room(|t| t.by_user.get(&owner.user), STREAMS_PER_USER);
+        table.by_session.entry(owner.session).or_default().push_back(id);
+        table.by_user.entry(owner.user.clone()).or_default().push_back(id);
         let (end, ended) = oneshot::channel();
-        streams.push_back((id, end));
+        table.ends.insert(id, (owner, end));
         (id, ended)
     }
 
-    /// Stream `id` of `token`'s session is over.
-    fn close(&self, token: &str, id: u64) {
-        let mut table = self.table();
-        let key = crate::sessions::digest(token);
-        if let Some(streams) = table.open.get_mut(&key) {
-            streams.retain(|(i, _)| *i != id);
-            if streams.is_empty() {
-                table.open.remove(&key);
-            }
-        }
+    /// Stream `id` is over.
+    fn close(&self, id: u64) {
+        self.table().remove(id);
     }
 
     /// How many streams `token`'s session has open.
     #[cfg(test)]
     pub(crate) fn count(&self, token: &str) -> usize {
-        self.table().open.get(&crate::sessions::digest(token)).map_or(0, VecDeque::len)
+        self.table().by_session.get(&crate::sessions::digest(token)).map_or(0, VecDeque::len)
+    }
+
+    /// How many streams `user` of `account` has open, all its sessions together.
+    #[cfg(test)]
+    pub(crate) fn count_of_user(&self, account: &AccountId, user: &UserName) -> usize {
+        self.table().by_user.get(&(account.clone(), user.clone())).map_or(0, VecDeque::len)
+    }
+
+    /// How many streams are open in all.
+    #[cfg(test)]
+    pub(crate) fn total(&self) -> usize {
+        self.table().ends.len()
     }
 }
 
-/// A stream's place among its session's, given back when the stream is
-/// dropped (the browser went away, or it ended).
+/// A stream's place among its session's and its user's, given back when
+/// the stream is dropped (the browser went away, or it ended).
 struct Registered {
     console: Arc<Console>,
-    token: String,
     id: u64,
 }
 
 impl Drop for Registered {
     fn drop(&mut self) {
-        self.console.streams.close(&self.token, self.id);
+        self.console.streams.close(self.id);
     }
 }
 
@@ -131,27 +187,29 @@ struct Watch<R> {
     position: u64,
     last: Option<String>,
     over: bool,
-    /// Fires when a newer stream of the session takes this one's place.
+    /// Fires when a newer stream of the session or of the user takes this
+    /// one's place.
     ended: oneshot::Receiver<()>,
     _registered: Registered,
 }
 
-/// The events of one live part: `render` of the read models each time
-/// they move past `since` and it changed.
+/// The events of one live part for `signed`: `render` of the read models
+/// each time they move past `since` and it changed.
 fn updates<R>(
     console: Arc<Console>,
-    token: String,
+    signed: Signed,
     since: u64,
     render: R,
 ) -> impl Stream<Item = Result<Event, Infallible>>
 where
     R: Fn(&ReadModels) -> Option<String> + Send + 'static,
 {
-    let (id, ended) = console.streams.open(&token);
-    let registered = Registered { console: console.clone(), token: token.clone(), id };
+    let owner = Owner::of(&signed.token, &signed.session.account, &signed.session.user);
+    let (id, ended) = console.streams.open(owner);
+    let registered = Registered { console: console.clone(), id };
     let start = Watch {
         console,
-        token,
+        token: signed.token,
         render,
         position: since,
         last: None,
@@ -222,7 +280,7 @@ async fn list(
         let (rows, _) = page_of(&tr, models, &account, &query, size);
         rendered(&Rows { t: tr, rows })
     };
-    Sse::new(updates(console, signed.token, since.since, render)).keep_alive(KeepAlive::default())
+    Sse::new(updates(console, signed, since.since, render)).keep_alive(KeepAlive::default())
 }
 
 /// One instance's status and actions.
@@ -237,7 +295,7 @@ async fn one(
         let d = detail(&tr, models, &account, &id)?;
         rendered(&Status { t: tr, csrf: csrf.clone(), d })
     };
-    Sse::new(updates(console, signed.token, since.since, render)).keep_alive(KeepAlive::default())
+    Sse::new(updates(console, signed, since.since, render)).keep_alive(KeepAlive::default())
 }
 
 /// The rows of the volume list.
@@ -253,7 +311,7 @@ async fn volumes(
         let (volumes, _) = vols::volumes_of(&tr, models, &account, &page, size);
         rendered(&vols::Rows { t: tr, csrf: csrf.clone(), volumes, devices: vols::DEVICES })
     };
-    Sse::new(updates(console, signed.token, since.since, render)).keep_alive(KeepAlive::default())
+    Sse::new(updates(console, signed, since.since, render)).keep_alive(KeepAlive::default())
 }
 
 /// The rows of the snapshot list.
@@ -267,7 +325,7 @@ async fn snapshots(
     let size = console.config.page_size;
     let render =
         move |models: &ReadModels| rendered(&snaps::rows(tr, csrf.clone(), models, &account, &page, size).0);
-    Sse::new(updates(console, signed.token, since.since, render)).keep_alive(KeepAlive::default())
+    Sse::new(updates(console, signed, since.since, render)).keep_alive(KeepAlive::default())
 }
 
 /// The rows of the bucket list (objects' counts and sizes as they change).
@@ -281,5 +339,5 @@ async fn bucket_list(
         let buckets = buckets::buckets_of(&tr, models, &account);
         rendered(&buckets::Rows { t: tr, csrf: csrf.clone(), buckets })
     };
-    Sse::new(updates(console, signed.token, since.since, render)).keep_alive(KeepAlive::default())
+    Sse::new(updates(console, signed, since.since, render)).keep_alive(KeepAlive::default())
 }

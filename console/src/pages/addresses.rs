@@ -1,16 +1,19 @@
-//! Elastic addresses: allocate, associate with an instance, disassociate,
-//! release.
+//! Elastic addresses: the list (a page at a time, in allocation id
+//! order); allocate, associate with an instance, disassociate, release.
 
-use super::{Chrome, Form, Signed, done, failed, render};
+use super::{Chrome, Form, PageQuery, Paging, Signed, done, failed, paged, render};
 use crate::Console;
 use crate::ec2::{self, Call};
+use crate::i18n::Tr;
 use askama::Template;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use domain::InstanceState;
+use domain::{AccountId, InstanceState};
+use projections::ReadModels;
+use std::ops::Bound;
 use std::sync::Arc;
 
 pub(crate) fn routes() -> Router<Arc<Console>> {
@@ -39,27 +42,50 @@ const CHOICES: usize = 200;
 struct Addresses {
     chrome: Chrome,
     addresses: Vec<Address>,
+    paging: Paging,
     instances: Vec<String>,
 }
 
-async fn list(State(console): State<Arc<Console>>, signed: Signed) -> Response {
+/// A page of the account's addresses, in allocation id order. The read
+/// models keep them by allocation only (no index by account), so the walk
+/// starts at the page's start and passes over other accounts' addresses
+/// until the page is full.
+fn addresses_of(
+    tr: &Tr,
+    models: &ReadModels,
+    account: &AccountId,
+    page: &PageQuery,
+    size: usize,
+) -> (Vec<Address>, Paging) {
+    let after = match page.after.as_str() {
+        "" => Bound::Unbounded,
+        after => Bound::Excluded(after),
+    };
+    let addresses = models
+        .network
+        .addresses
+        .range::<str, _>((after, Bound::Unbounded))
+        .filter(|(_, a)| &a.account == account)
+        .map(|(id, a)| Address {
+            address: a.address.clone(),
+            allocation: id.to_string(),
+            instance: a.association.as_ref().map(|(_, i)| i.to_string()).unwrap_or_default(),
+            association: a.association.as_ref().map(|(s, _)| s.to_string()).unwrap_or_default(),
+            allocated: tr.date(a.allocated_at),
+        });
+    paged(addresses, page, size, |a| &a.allocation)
+}
+
+async fn list(
+    State(console): State<Arc<Console>>,
+    signed: Signed,
+    Query(page): Query<PageQuery>,
+) -> Response {
     let tr = signed.tr;
     let account = &signed.session.account;
-    let (addresses, instances) = {
+    let (addresses, paging, instances) = {
         let models = console.app.projections.read();
-        let addresses = models
-            .network
-            .addresses
-            .iter()
-            .filter(|(_, a)| &a.account == account)
-            .map(|(id, a)| Address {
-                address: a.address.clone(),
-                allocation: id.to_string(),
-                instance: a.association.as_ref().map(|(_, i)| i.to_string()).unwrap_or_default(),
-                association: a.association.as_ref().map(|(s, _)| s.to_string()).unwrap_or_default(),
-                allocated: tr.date(a.allocated_at),
-            })
-            .collect();
+        let (addresses, paging) = addresses_of(&tr, &models, account, &page, console.config.page_size);
         let instances = models
             .instances
             .of_account(account, None)
@@ -69,10 +95,10 @@ async fn list(State(console): State<Arc<Console>>, signed: Signed) -> Response {
             .take(CHOICES)
             .map(|r| r.id.to_string())
             .collect();
-        (addresses, instances)
+        (addresses, paging, instances)
     };
     let chrome = Chrome::new(&console, &signed, "addresses", tr.msg("addresses-title"));
-    render(&Addresses { chrome, addresses, instances })
+    render(&Addresses { chrome, addresses, paging, instances })
 }
 
 async fn act(

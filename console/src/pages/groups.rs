@@ -1,18 +1,21 @@
-//! Security groups: the list with a form for a new one, and one group's
-//! rules with an editor (a rule added or removed is EC2's
-//! Authorize/RevokeSecurityGroupIngress/Egress, with IpPermissions).
+//! Security groups: the list (a page at a time, in id order) with a form
+//! for a new one, and one group's rules with an editor (a rule added or
+//! removed is EC2's Authorize/RevokeSecurityGroupIngress/Egress, with
+//! IpPermissions).
 
-use super::{Chrome, Form, Signed, done, failed, q, render};
+use super::{Chrome, Form, PageQuery, Paging, Signed, done, failed, paged, q, render};
 use crate::Console;
 use crate::ec2::{self, Call};
 use crate::i18n::Tr;
 use askama::Template;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use domain::{Direction, RuleSource, SecurityRule};
+use domain::{AccountId, Direction, RuleSource, SecurityRule};
+use projections::ReadModels;
+use std::ops::Bound;
 use std::sync::Arc;
 
 pub(crate) fn routes() -> Router<Arc<Console>> {
@@ -37,29 +40,52 @@ pub(crate) struct Group {
 struct Groups {
     chrome: Chrome,
     groups: Vec<Group>,
+    paging: Paging,
 }
 
-async fn list(State(console): State<Arc<Console>>, signed: Signed) -> Response {
+/// A page of the account's groups, in id order. The read models keep
+/// groups by id only (no index by account), so the walk starts at the
+/// page's start and passes over other accounts' groups until the page is
+/// full.
+fn groups_of(
+    tr: &Tr,
+    models: &ReadModels,
+    account: &AccountId,
+    page: &PageQuery,
+    size: usize,
+) -> (Vec<Group>, Paging) {
+    let after = match page.after.as_str() {
+        "" => Bound::Unbounded,
+        after => Bound::Excluded(after),
+    };
+    let groups = models
+        .security
+        .groups
+        .range::<str, _>((after, Bound::Unbounded))
+        .filter(|(_, g)| &g.account == account)
+        .map(|(id, g)| Group {
+            id: id.to_string(),
+            name: g.name.clone(),
+            description: g.description.clone(),
+            ingress: g.ingress.len(),
+            egress: g.egress.len(),
+            members: tr.number(u64::from(g.members)),
+        });
+    paged(groups, page, size, |g| &g.id)
+}
+
+async fn list(
+    State(console): State<Arc<Console>>,
+    signed: Signed,
+    Query(page): Query<PageQuery>,
+) -> Response {
     let tr = signed.tr;
-    let groups = {
+    let (groups, paging) = {
         let models = console.app.projections.read();
-        models
-            .security
-            .groups
-            .iter()
-            .filter(|(_, g)| g.account == signed.session.account)
-            .map(|(id, g)| Group {
-                id: id.to_string(),
-                name: g.name.clone(),
-                description: g.description.clone(),
-                ingress: g.ingress.len(),
-                egress: g.egress.len(),
-                members: tr.number(u64::from(g.members)),
-            })
-            .collect()
+        groups_of(&tr, &models, &signed.session.account, &page, console.config.page_size)
     };
     let chrome = Chrome::new(&console, &signed, "groups", tr.msg("groups-title"));
-    render(&Groups { chrome, groups })
+    render(&Groups { chrome, groups, paging })
 }
 
 async fn create(State(console): State<Arc<Console>>, signed: Signed, body: Bytes) -> Response {

@@ -1,17 +1,21 @@
-//! Key pairs: the list, a new key pair whose private key is downloaded
-//! once (it is the answer to the form, and kept nowhere), an imported
-//! public key, and deletion.
+//! Key pairs: the list (a page at a time, in name order), a new key pair
+//! whose private key is downloaded once (it is the answer to the form, and
+//! kept nowhere), an imported public key, and deletion.
 
-use super::{Chrome, Form, Signed, done, failed, render};
+use super::{Chrome, Form, PageQuery, Paging, Signed, done, failed, paged, render};
 use crate::Console;
 use crate::ec2::{self, Call};
+use crate::i18n::Tr;
 use askama::Template;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use domain::AccountId;
+use projections::ReadModels;
+use std::ops::Bound;
 use std::sync::Arc;
 
 pub(crate) fn routes() -> Router<Arc<Console>> {
@@ -35,26 +39,49 @@ pub(crate) struct KeyPair {
 struct KeyPairs {
     chrome: Chrome,
     key_pairs: Vec<KeyPair>,
+    paging: Paging,
 }
 
-async fn list(State(console): State<Arc<Console>>, signed: Signed) -> Response {
+/// A page of the account's key pairs, in name order: those named after
+/// the page's start, found from there (not from the account's first).
+fn key_pairs_of(
+    tr: &Tr,
+    models: &ReadModels,
+    account: &AccountId,
+    page: &PageQuery,
+    size: usize,
+) -> (Vec<KeyPair>, Paging) {
+    let start = match page.after.as_str() {
+        "" => Bound::Included((account.clone(), String::new())),
+        after => Bound::Excluded((account.clone(), after.to_owned())),
+    };
+    let key_pairs = models
+        .security
+        .key_pairs
+        .range((start, Bound::Unbounded))
+        .take_while(|((a, _), _)| a == account)
+        .map(|((_, name), k)| KeyPair {
+            name: name.clone(),
+            id: k.id.to_string(),
+            fingerprint: k.fingerprint.clone(),
+            key_type: k.key_type.clone(),
+            created: tr.date(k.created_at),
+        });
+    paged(key_pairs, page, size, |k| &k.name)
+}
+
+async fn list(
+    State(console): State<Arc<Console>>,
+    signed: Signed,
+    Query(page): Query<PageQuery>,
+) -> Response {
     let tr = signed.tr;
-    let key_pairs = {
+    let (key_pairs, paging) = {
         let models = console.app.projections.read();
-        models
-            .security
-            .key_pairs_of(&signed.session.account)
-            .map(|(name, k)| KeyPair {
-                name: name.to_owned(),
-                id: k.id.to_string(),
-                fingerprint: k.fingerprint.clone(),
-                key_type: k.key_type.clone(),
-                created: tr.date(k.created_at),
-            })
-            .collect()
+        key_pairs_of(&tr, &models, &signed.session.account, &page, console.config.page_size)
     };
     let chrome = Chrome::new(&console, &signed, "keypairs", tr.msg("keypairs-title"));
-    render(&KeyPairs { chrome, key_pairs })
+    render(&KeyPairs { chrome, key_pairs, paging })
 }
 
 /// A file name for the key: the key pair's name, with anything but

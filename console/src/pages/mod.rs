@@ -357,6 +357,14 @@ pub(crate) struct Paging {
     pub later: bool,
 }
 
+impl Paging {
+    /// [`Paging::next`], escaped for a query (a key pair's name, unlike an
+    /// id, may hold any character).
+    pub fn next_query(&self) -> Option<String> {
+        self.next.as_deref().map(q)
+    }
+}
+
 /// Where a list's page starts: after the id `after` (none: the first page).
 #[derive(Clone, Debug, Default, serde::Deserialize)]
 pub(crate) struct PageQuery {

@@ -116,3 +116,100 @@ async fn the_image_list_shows_what_the_account_may_launch_and_where_it_came_from
     assert!(!page.body.contains(&private), "another account's private image");
     assert!(!page.body.contains(&gone), "a deregistered image");
 }
+
+/// An attribute's text as written in a page, unescaped.
+fn unescape(text: &str) -> String {
+    [("&#34;", "\""), ("&quot;", "\""), ("&#39;", "'"), ("&#60;", "<"), ("&#62;", ">"), ("&#38;", "&")]
+        .iter()
+        .chain(&[("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&")])
+        .fold(text.to_owned(), |t, (escaped, c)| t.replace(escaped, c))
+}
+
+/// Every row's `attribute` of a list, page by page from `path` through
+/// the next-page links, checking the links and the page size on the way;
+/// and how many pages.
+async fn walk(w: &World, path: &str, attribute: &str) -> (Vec<String>, usize) {
+    let mut b = signed_in(w, "admin").await;
+    let (mut seen, mut pages, mut path) = (Vec::new(), 0, path.to_owned());
+    let row = format!("<tr data-{attribute}=\"");
+    loop {
+        let page = b.get(&w.router, &path).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+        let rows: Vec<String> =
+            page.body.split(&row).skip(1).map(|s| unescape(s.split('"').next().unwrap())).collect();
+        assert!(!rows.is_empty() && rows.len() <= 2, "{path}: {rows:?}");
+        seen.extend(rows);
+        pages += 1;
+        assert_eq!(
+            pages > 1,
+            page.body.contains("id=\"first-page\""),
+            "{path}: a later page links to the first"
+        );
+        let Some(at) = page.body.find("id=\"next-page\"") else { break };
+        let href = page.body[..at].rsplit("href=\"").next().unwrap().split('"').next().unwrap();
+        path = unescape(href);
+        assert!(pages < 10, "paging must end");
+    }
+    (seen, pages)
+}
+
+/// Another account, with things of its own between the first's.
+async fn neighbour(w: &World) -> AccountId {
+    w.app.create_account("team-b", &meta(&w.admin)).await.unwrap().account
+}
+
+#[tokio::test]
+async fn the_key_pair_list_comes_a_page_at_a_time_in_name_order() {
+    let w = world_with(ConsoleConfig { page_size: 2, ..ConsoleConfig::default() }).await;
+    let team = neighbour(&w).await;
+    // Names a query must escape, and one that is a prefix of another.
+    let mut names: Vec<String> =
+        ["web", "web 2", "db&x=1", "a+b c", "50%/x?y#z"].iter().map(|s| (*s).to_owned()).collect();
+    for (i, name) in names.iter().enumerate() {
+        ec2(&w, &w.admin, "CreateKeyPair", &[("KeyName", name), ("KeyType", "ed25519")]).await;
+        let theirs = format!("{name} {i}");
+        ec2(&w, &team, "CreateKeyPair", &[("KeyName", &theirs), ("KeyType", "ed25519")]).await;
+    }
+    names.sort();
+    assert_eq!(walk(&w, "/keypairs", "name").await, (names, 3), "every key pair once, in name order");
+}
+
+#[tokio::test]
+async fn the_security_group_list_comes_a_page_at_a_time_in_id_order() {
+    let w = world_with(ConsoleConfig { page_size: 2, ..ConsoleConfig::default() }).await;
+    let team = neighbour(&w).await;
+    for i in 0..4 {
+        let (name, description) = (format!("tier-{i}"), format!("tier {i}"));
+        let fields = [("GroupName", name.as_str()), ("GroupDescription", description.as_str())];
+        ec2(&w, &w.admin, "CreateSecurityGroup", &fields).await;
+        ec2(&w, &team, "CreateSecurityGroup", &fields).await;
+    }
+    // The account's groups (its default one too), by id.
+    let groups: Vec<String> = {
+        let models = w.app.projections.read();
+        let own = models.security.groups.values().filter(|g| g.account == w.admin);
+        own.map(|g| g.name.clone()).collect()
+    };
+    assert!(groups.len() > 4, "{groups:?}");
+    let pages = groups.len().div_ceil(2);
+    assert_eq!(walk(&w, "/groups", "name").await, (groups, pages), "every group once, in id order");
+}
+
+#[tokio::test]
+async fn the_address_list_comes_a_page_at_a_time_in_allocation_order() {
+    let w = world_with(ConsoleConfig { page_size: 2, ..ConsoleConfig::default() }).await;
+    let team = neighbour(&w).await;
+    for _ in 0..5 {
+        ec2(&w, &w.admin, "AllocateAddress", &[("Domain", "vpc")]).await;
+    }
+    ec2(&w, &team, "AllocateAddress", &[("Domain", "vpc")]).await;
+    ec2(&w, &w.admin, "AllocateAddress", &[("Domain", "vpc")]).await;
+    // The account's addresses, by allocation id.
+    let addresses: Vec<String> = {
+        let models = w.app.projections.read();
+        let own = models.network.addresses.values().filter(|a| a.account == w.admin);
+        own.map(|a| a.address.clone()).collect()
+    };
+    assert_eq!(addresses.len(), 6);
+    assert_eq!(walk(&w, "/addresses", "address").await, (addresses, 3), "every address once, in id order");
+}

@@ -1,5 +1,6 @@
 //! A session ends when its user, or the login profile it signed in with,
-//! changes, whoever changed it; live streams are capped per session.
+//! changes, whoever changed it; live streams are capped per session and
+//! per user.
 
 use super::admin::{signed_in_as, user_with_password};
 use super::*;
@@ -89,11 +90,29 @@ async fn live(w: &World, b: &Browser) -> axum::body::BodyDataStream {
     answer.into_body().into_data_stream()
 }
 
+/// What a stream sends until it ends (which it must within a minute).
+async fn to_the_end(body: &mut axum::body::BodyDataStream, why: &str) -> String {
+    tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        let mut text = String::new();
+        while let Some(chunk) = futures::StreamExt::next(body).await {
+            text.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+        }
+        text
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{why}"))
+}
+
+/// The session token in `b`'s cookie.
+fn token(b: &Browser) -> String {
+    b.cookies.iter().find(|(k, _)| k == crate::security::SESSION_COOKIE).unwrap().1.clone()
+}
+
 #[tokio::test]
 async fn a_session_has_a_few_live_streams_at_most_and_a_new_one_ends_the_oldest() {
     let w = world().await;
     let b = signed_in(&w, "admin").await;
-    let token = b.cookies.iter().find(|(k, _)| k == crate::security::SESSION_COOKIE).unwrap().1.clone();
+    let token = token(&b);
     let streams = || w.console.streams.count(&token);
     let mut oldest = live(&w, &b).await;
     let mut open = Vec::new();
@@ -107,15 +126,7 @@ async fn a_session_has_a_few_live_streams_at_most_and_a_new_one_ends_the_oldest(
     // One more: the oldest is told so, and ends.
     open.push(live(&w, &b).await);
     assert_eq!(streams(), crate::live::STREAMS_PER_SESSION);
-    let ended = tokio::time::timeout(std::time::Duration::from_secs(60), async {
-        let mut text = String::new();
-        while let Some(chunk) = futures::StreamExt::next(&mut oldest).await {
-            text.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
-        }
-        text
-    })
-    .await
-    .expect("the oldest stream ends");
+    let ended = to_the_end(&mut oldest, "the oldest stream ends").await;
     assert!(ended.ends_with("event: superseded\ndata: -\n\n"), "{ended}");
     // A thousand more never hold more than the cap.
     for _ in 0..1000 {
@@ -126,4 +137,50 @@ async fn a_session_has_a_few_live_streams_at_most_and_a_new_one_ends_the_oldest(
     drop(open);
     drop(other);
     assert_eq!(streams(), 0);
+}
+
+#[tokio::test]
+async fn a_user_signed_in_many_times_has_a_few_live_streams_at_most_and_a_new_one_ends_the_oldest() {
+    use crate::live::{STREAMS_PER_SESSION, STREAMS_PER_USER};
+    let w = world().await;
+    let admin = UserName::admin();
+    let of_user = || w.console.streams.count_of_user(&w.admin, &admin);
+    // Enough sessions of one user to pass the user's cap by a session's worth.
+    let sessions = STREAMS_PER_USER / STREAMS_PER_SESSION + 1;
+    let mut browsers = Vec::new();
+    for _ in 0..sessions {
+        browsers.push(signed_in(&w, "admin").await);
+    }
+    // Another user of the account has caps of its own.
+    user_with_password(&w, &w.admin, "ops").await;
+    let ops = signed_in_as(&w, "admin", "ops").await;
+    let theirs = live(&w, &ops).await;
+    let mut open = Vec::new();
+    for b in &browsers {
+        for _ in 0..STREAMS_PER_SESSION {
+            open.push(live(&w, b).await);
+        }
+    }
+    assert_eq!(of_user(), STREAMS_PER_USER, "never more than the user's cap");
+    assert_eq!(w.console.streams.total(), STREAMS_PER_USER + 1, "and the other user's one stream");
+    // The oldest (the first session's, opened first) were told so, and ended.
+    let ended = sessions * STREAMS_PER_SESSION - STREAMS_PER_USER;
+    for (i, oldest) in open.iter_mut().take(ended).enumerate() {
+        let text = to_the_end(oldest, &format!("the oldest stream {i} ends")).await;
+        assert!(text.ends_with("event: superseded\ndata: -\n\n"), "{i}: {text}");
+    }
+    let counts: Vec<usize> = browsers.iter().map(|b| w.console.streams.count(&token(b))).collect();
+    let mut expected = vec![STREAMS_PER_SESSION; sessions];
+    expected[0] = 0;
+    assert_eq!(counts, expected, "the newest streams stay open");
+    assert_eq!(w.console.streams.count(&token(&ops)), 1);
+    // Many more, from any of the sessions, never hold more than the cap.
+    for i in 0..200 {
+        drop(live(&w, &browsers[i % sessions]).await);
+        assert!(of_user() <= STREAMS_PER_USER);
+    }
+    // Streams the browser closed give their places back.
+    drop(open);
+    drop(theirs);
+    assert_eq!((of_user(), w.console.streams.total()), (0, 0));
 }
