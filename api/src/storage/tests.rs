@@ -31,6 +31,17 @@ async fn call(
     (status, axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap().to_vec())
 }
 
+/// Registers a storage controller for the first node's zone: its zone
+/// and credentials.
+async fn register(t: &crate::app::testing::TestApp) -> (ZoneName, StorageCredentials) {
+    let (_, zone) = t.app.first_node().unwrap();
+    let admin = (t.admin.0.as_str(), t.admin.1.as_str());
+    let query = format!("zone={zone}&host=10.0.0.21");
+    let (status, body) = call(&t.app, Some(admin), "POST", "/admin/storage-controllers", &query, vec![]).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    (zone, serde_json::from_slice(&body).unwrap())
+}
+
 #[tokio::test]
 async fn only_a_storage_controller_stores_and_reads_chunks_named_by_their_bytes() {
     let t = test_app().await;
@@ -39,12 +50,8 @@ async fn only_a_storage_controller_stores_and_reads_chunks_named_by_their_bytes(
     let blobs = objectstore::BlobStore::open(dir.path().join("objects")).unwrap();
     let cloud = Arc::new(bundle::CloudIdentity::load_or_create(dir.path()).unwrap());
     let _ = app.images.set(crate::app::images::ImageSupport { cloud, blobs: blobs.clone() });
-    let (_, zone) = app.first_node().unwrap();
+    let (zone, creds) = register(&t).await;
     let admin = (t.admin.0.as_str(), t.admin.1.as_str());
-    let query = format!("zone={zone}&host=10.0.0.21");
-    let (status, body) = call(&app, Some(admin), "POST", "/admin/storage-controllers", &query, vec![]).await;
-    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
-    let creds: StorageCredentials = serde_json::from_slice(&body).unwrap();
     let sc = (creds.access_key.as_str(), creds.secret.as_str());
 
     let bytes = b"a chunk of a volume".to_vec();
@@ -75,12 +82,8 @@ async fn only_a_storage_controller_stores_and_reads_chunks_named_by_their_bytes(
 async fn an_empty_report_of_the_storage_controller_is_it_alive() {
     let t = test_app().await;
     let app = t.app.clone();
-    let (_, zone) = app.first_node().unwrap();
+    let (zone, creds) = register(&t).await;
     let admin = (t.admin.0.as_str(), t.admin.1.as_str());
-    let query = format!("zone={zone}&host=10.0.0.21");
-    let (status, body) = call(&app, Some(admin), "POST", "/admin/storage-controllers", &query, vec![]).await;
-    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
-    let creds: StorageCredentials = serde_json::from_slice(&body).unwrap();
     let sc = (creds.access_key.as_str(), creds.secret.as_str());
     let zone_query = format!("zone={zone}");
     let registered = app.storage_targets.heard_at(&zone).expect("heard from at its registration");
