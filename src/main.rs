@@ -4,6 +4,7 @@
 #[macro_use]
 mod i18n;
 mod account;
+mod address;
 mod cluster;
 mod credentials;
 mod data_dir;
@@ -41,6 +42,9 @@ enum Commands {
     /// Manage the clusters (availability zones) of a running cloud.
     #[command(subcommand)]
     Cluster(cluster::ClusterCommand),
+    /// Limits on the elastic IPs of a running cloud's accounts.
+    #[command(subcommand)]
+    Address(address::AddressCommand),
     /// Run a node executor on this host for a controller on another
     /// (`yukari node --controller URL --cluster NAME`), or list the nodes.
     Node(node::NodeArgs),
@@ -90,6 +94,7 @@ fn run(command: Commands) -> anyhow::Result<()> {
         Commands::Up(args) => runtime.block_on(up::run(args)),
         Commands::Account(command) => runtime.block_on(account::run(command)),
         Commands::Cluster(command) => runtime.block_on(cluster::run(command)),
+        Commands::Address(command) => runtime.block_on(address::run(command)),
         Commands::Node(args) => runtime.block_on(node::run(args)),
         Commands::Storage(args) => runtime.block_on(storage_controller::run(args)),
         Commands::Image(command) => runtime.block_on(image::run(command)),

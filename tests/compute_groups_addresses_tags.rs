@@ -798,6 +798,49 @@ fn euca2ools_shaped_groups_and_addresses() {
     assert_eq!(gone.code(), Some("InvalidAddress.NotFound"));
 }
 
+/// An account holds at most 5 elastic IPs (EC2's default) unless the cloud
+/// administrator sets another limit with `yukari address set-limit`; the
+/// admin account has none.
+#[test]
+fn elastic_ips_per_account_are_limited_and_the_limit_is_set_with_yukari() {
+    let cloud = Cloud::start();
+    let out = yukari().args(["account", "create", "erin", "--data-dir"]).arg(&cloud.dir).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let erin_env: HashMap<String, String> =
+        parse_eucarc(&std::fs::read_to_string(cloud.dir.join("accounts/erin/eucarc")).unwrap());
+    let erin = |args: &[&str]| -> Output {
+        cloud.client("aws").envs(&erin_env).arg("ec2").args(args).args(["--output", "json"]).output().unwrap()
+    };
+    let allocate = || -> String {
+        let out = erin(&["allocate-address"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        s(&serde_json::from_slice::<Value>(&out.stdout).unwrap()["AllocationId"])
+    };
+    let held = || {
+        let out = erin(&["describe-addresses"]);
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()["Addresses"].as_array().unwrap().len()
+    };
+    let first: Vec<String> = (0..5).map(|_| allocate()).collect();
+    assert_eq!(code_of(&erin(&["allocate-address"])), "AddressLimitExceeded");
+    let stderr = String::from_utf8_lossy(&erin(&["allocate-address"]).stderr).to_string();
+    assert!(stderr.contains("The maximum number of addresses has been reached."), "{stderr}");
+    assert_eq!(held(), 5);
+    // The admin account is not limited.
+    for _ in 0..6 {
+        cloud.aws(&["allocate-address"]);
+    }
+    // A release makes room for one.
+    assert!(erin(&["release-address", "--allocation-id", &first[0]]).status.success());
+    allocate();
+    assert_eq!(code_of(&erin(&["allocate-address"])), "AddressLimitExceeded");
+    // The operator raises the limit.
+    let out = yukari().args(["address", "set-limit", "6", "--data-dir"]).arg(&cloud.dir).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    allocate();
+    assert_eq!(code_of(&erin(&["allocate-address"])), "AddressLimitExceeded");
+    assert_eq!(held(), 6);
+}
+
 /// A second account sees none of the first one's groups, addresses or
 /// tags, and cannot change them, even by naming them.
 #[test]

@@ -2,7 +2,7 @@
 //! state is defined, folded and given its rules in its area.
 
 pub use crate::accounts::{Account, AccountNameClaim};
-pub use crate::addresses::{ElasticIp, Network, cidr_range};
+pub use crate::addresses::{DEFAULT_ELASTIC_IP_LIMIT, ElasticIp, Network, cidr_range};
 pub use crate::cloud::Cloud;
 pub use crate::clusters::{Cluster, Node, NodeClaim};
 pub use crate::images::Image;

@@ -11,6 +11,7 @@ pub use crate::accounts::{
 };
 pub use crate::addresses::{
     AddressRef, AllocateAddress, AssociateAddress, DisassociateAddress, DisassociateRef, ReleaseAddress,
+    SetElasticIpLimit,
 };
 pub use crate::buckets::{
     AbortMultipartUpload, CompleteMultipartUpload, CopyObject, CreateBucket, CreateMultipartUpload,

@@ -100,7 +100,8 @@ pub enum DecideError {
     AssociationNotFound(String),
     #[error("address {address} is already associated with {instance}")]
     AddressInUse { address: String, instance: InstanceId },
-    #[error("no public address is left in the pool")]
+    /// EC2's AddressLimitExceeded, for either reason.
+    #[error("the account holds all the elastic IPs it may, or no public address is left in the pool")]
     AddressLimitExceeded,
     #[error("no private address is left in the pool")]
     PrivateAddressesExhausted,

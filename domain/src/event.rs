@@ -15,7 +15,8 @@ pub use crate::accounts::{
 };
 pub use crate::addresses::{
     AddressAllocated, AddressAssociated, AddressDisassociated, AddressHolder, AddressPoolConfigured,
-    AddressReleased, PrivateAddressFreed, PrivateAddressTaken, PublicAddressFreed, PublicAddressTaken,
+    AddressReleased, ElasticIpLimitSet, PrivateAddressFreed, PrivateAddressTaken, PublicAddressFreed,
+    PublicAddressTaken,
 };
 pub use crate::audit::RequestRefused;
 pub use crate::buckets::{

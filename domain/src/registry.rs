@@ -86,6 +86,7 @@ commands! {
     AssociateAddress(AssociateAddress) => addresses::associate_address,
     DisassociateAddress(DisassociateAddress) => addresses::disassociate_address,
     ReleaseAddress(ReleaseAddress) => addresses::release_address,
+    SetElasticIpLimit(SetElasticIpLimit) => addresses::set_elastic_ip_limit,
     // Tags.
     CreateTags(CreateTags) => tags::create_tags,
     DeleteTags(DeleteTags) => tags::delete_tags,
@@ -208,6 +209,7 @@ events! {
             PrivateAddressFreed = 1,
             PublicAddressTaken = 1,
             PublicAddressFreed = 1,
+            ElasticIpLimitSet = 1,
         }
         /// `eip/ALLOCATION`: an elastic IP.
         ElasticIp(Box<ElasticIp>) as ElasticIpEvent: AddressAllocated = 1 {

@@ -180,6 +180,7 @@ impl ReadModels {
             | Event::PrivateAddressFreed(_)
             | Event::PublicAddressTaken(_)
             | Event::PublicAddressFreed(_)
+            | Event::ElasticIpLimitSet(_)
             | Event::AddressAllocated(_)
             | Event::AddressAssociated(_)
             | Event::AddressDisassociated(_)) => self.network.apply(stream, e),

@@ -13,6 +13,8 @@ pub struct NetworkView {
     pub public_taken: BTreeMap<String, AddressHolder>,
     pub private_in_use: u64,
     pub addresses: BTreeMap<AllocationId, AddressRow>,
+    /// Elastic IPs an account (not the cloud administrator's) may hold.
+    pub elastic_ip_limit: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -33,6 +35,7 @@ impl NetworkView {
             Event::AddressPoolConfigured(e) => {
                 self.private_cidr = e.private_cidr;
                 self.public_pool = e.public_addresses;
+                self.elastic_ip_limit = domain::aggregates::DEFAULT_ELASTIC_IP_LIMIT;
             }
             Event::PrivateAddressTaken(_) => self.private_in_use += 1,
             Event::PrivateAddressFreed(_) => self.private_in_use = self.private_in_use.saturating_sub(1),
@@ -42,6 +45,7 @@ impl NetworkView {
             Event::PublicAddressFreed(e) => {
                 self.public_taken.remove(&e.address);
             }
+            Event::ElasticIpLimitSet(e) => self.elastic_ip_limit = e.per_account,
             Event::AddressAllocated(e) => {
                 self.addresses.insert(
                     e.allocation,

@@ -13,7 +13,7 @@ const MAGIC: &[u8; 8] = b"YKSNAP01";
 
 /// Bumped whenever the read models' stored shape changes: an old snapshot
 /// is then rebuilt from the log instead of misread.
-const FORMAT: u32 = 13;
+const FORMAT: u32 = 14;
 
 fn err(path: &Path, reason: impl ToString) -> ProjectionError {
     ProjectionError::Snapshot { path: path.display().to_string(), reason: reason.to_string() }

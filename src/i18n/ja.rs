@@ -327,6 +327,19 @@ pub(super) const TABLE: &[(&str, &str)] = &[
     ("Change how a cluster places new instances", "クラスターが新しいインスタンスを配置する方法を変えます"),
     ("The cluster (availability zone)", "クラスター(アベイラビリティーゾーン)"),
     ("greedy, roundrobin or powersave", "greedy、roundrobin、powersave のいずれか"),
+    // yukari address
+    (
+        "Limits on the elastic IPs of a running cloud's accounts",
+        "稼働中のクラウドの各アカウントが持てる Elastic IP の上限",
+    ),
+    (
+        "Set how many elastic IPs each account may hold at once (EC2's default: 5)",
+        "各アカウントが同時に持てる Elastic IP の数を設定します(EC2 の既定値は 5)",
+    ),
+    (
+        "Elastic IPs per account; 0 lets no account but the admin's allocate one",
+        "アカウントごとの Elastic IP の数。0 なら admin アカウント以外は割り当てられません",
+    ),
     // yukari node
     (
         "Run a node executor on this host for a controller on another (`yukari node --controller URL \

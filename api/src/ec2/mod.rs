@@ -16,6 +16,8 @@ pub mod tagging;
 pub mod xml;
 
 #[cfg(test)]
+mod address_limit_tests;
+#[cfg(test)]
 mod block_device_tests;
 #[cfg(test)]
 pub(crate) mod capture;

@@ -13,6 +13,8 @@
 //!   (the old key stops working), so a node that crashed before saving
 //!   its credentials does not become two; the same id in another zone is
 //!   refused (409).
+//! - `POST /admin/addresses/limit?per_account=N` — how many elastic IPs
+//!   each account but the admin's may hold at once (EC2's default is 5).
 
 use super::wire::{ClusterInfo, NodeCredentials, NodeInfo};
 use crate::admin::{AdminCaller, Refusal, refuse};
@@ -24,7 +26,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use domain::command::{AddCluster, NodeKey, RegisterNode, SetClusterPolicy};
+use domain::command::{AddCluster, NodeKey, RegisterNode, SetClusterPolicy, SetElasticIpLimit};
 use domain::{Command, DecideError, NodeId, Principal, Resources, SchedulingPolicy, ZoneName};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -34,6 +36,7 @@ pub(crate) fn router() -> Router<Arc<App>> {
         .route("/admin/clusters", get(list_clusters).post(add_cluster))
         .route("/admin/clusters/policy", post(set_policy))
         .route("/admin/nodes", get(list_nodes).post(register_node))
+        .route("/admin/addresses/limit", post(set_address_limit))
 }
 
 fn json(value: &impl serde::Serialize) -> Response {
@@ -142,6 +145,29 @@ async fn set_policy(_: AdminCaller, State(app): State<Arc<App>>, Query(q): Query
     };
     let meta = admin_meta(&app, "SetClusterPolicy");
     match app.execute(Command::SetClusterPolicy(SetClusterPolicy { zone, policy, at: now() }), &meta).await {
+        Ok(_) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => failed(e, &meta),
+    }
+}
+
+#[derive(Deserialize)]
+struct LimitQuery {
+    per_account: Option<String>,
+}
+
+async fn set_address_limit(
+    _: AdminCaller,
+    State(app): State<Arc<App>>,
+    Query(q): Query<LimitQuery>,
+) -> Response {
+    let Some(per_account) = q.per_account.as_deref().and_then(|n| n.parse::<u32>().ok()) else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "per_account must be a whole number of addresses (0 or more)",
+        );
+    };
+    let meta = admin_meta(&app, "SetElasticIpLimit");
+    match app.execute(Command::SetElasticIpLimit(SetElasticIpLimit { per_account, at: now() }), &meta).await {
         Ok(_) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => failed(e, &meta),
     }

@@ -130,6 +130,14 @@ impl State for AccountNameClaim {
     }
 }
 
+impl Account {
+    /// The cloud administrator's account: the one named `admin`, which the
+    /// cloud's bootstrap creates (so no other account can take the name).
+    pub fn is_cloud_admin(&self) -> bool {
+        self.name == "admin"
+    }
+}
+
 impl dyn StateView + '_ {
     pub fn account(&self, account: &AccountId) -> Option<&Account> {
         match self.get(&StreamId::account(account)) {

@@ -1,8 +1,11 @@
 //! AllocateAddress, AssociateAddress, DisassociateAddress and
-//! ReleaseAddress.
+//! ReleaseAddress; SetElasticIpLimit, the cloud administrator's limit of
+//! elastic IPs per account.
 
 use super::elastic_ip::ElasticIp;
 use super::events::*;
+use super::network::Network;
+use crate::accounts::Account;
 use crate::aggregate::{StateView, need};
 use crate::decide::{Decision, Events, Reply};
 use crate::error::DecideError;
@@ -58,9 +61,22 @@ pub struct ReleaseAddress {
     pub at: Timestamp,
 }
 
+/// How many elastic IPs each account may hold at once (cloud
+/// administrators only; their own account has no limit). Decided on the
+/// network stream, which every allocation appends to, so a change and an
+/// allocation racing it are ordered.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SetElasticIpLimit {
+    pub per_account: u32,
+    pub at: Timestamp,
+}
+
 impl AllocateAddress {
+    /// The account's stream says whether it is the cloud administrator's;
+    /// the streams of the addresses allocated are asked for to count the
+    /// account's.
     pub fn streams(&self) -> Vec<StreamId> {
-        vec![StreamId::network(), StreamId::elastic_ip(&self.allocation)]
+        vec![StreamId::network(), StreamId::elastic_ip(&self.allocation), StreamId::account(&self.account)]
     }
 }
 
@@ -83,8 +99,37 @@ impl ReleaseAddress {
     }
 }
 
+impl SetElasticIpLimit {
+    pub fn streams(&self) -> Vec<StreamId> {
+        vec![StreamId::network()]
+    }
+}
+
+/// Refuses an allocation that would give `account` more elastic IPs than
+/// the network's limit. The network stream lists the addresses allocated
+/// and their own streams say to whom (`AddressAllocated` has always named
+/// the account), so logs written before the limit count right with no new
+/// event; and since every allocation and release appends to the network
+/// stream, two racing allocations cannot both take the last one.
+/// The cloud administrator's account has no limit: it is the one that sets
+/// the limit, and it may give the pool to whom it likes anyway.
+fn within_limit(view: &dyn StateView, network: &Network, account: &AccountId) -> Result<(), DecideError> {
+    if view.account(account).is_some_and(Account::is_cloud_admin) {
+        return Ok(());
+    }
+    let limit = network.elastic_ip_limit;
+    need(view, network.allocations().map(StreamId::elastic_ip))?;
+    let held =
+        network.allocations().filter_map(|id| view.elastic_ip(id)).filter(|eip| &eip.account == account);
+    if held.count() >= limit as usize {
+        return Err(DecideError::AddressLimitExceeded);
+    }
+    Ok(())
+}
+
 pub(crate) fn allocate_address(c: &AllocateAddress, view: &dyn StateView) -> Result<Decision, DecideError> {
     let network = view.network().ok_or(DecideError::CloudNotInitialized)?;
+    within_limit(view, network, &c.account)?;
     let address = network.free_public(1).pop().ok_or(DecideError::AddressLimitExceeded)?;
     if view.get(&StreamId::elastic_ip(&c.allocation)).is_some_and(|a| !a.is_empty()) {
         return Err(DecideError::IdInUse(c.allocation.to_string()));
@@ -247,14 +292,7 @@ fn associated<'v>(
     association: &AssociationId,
 ) -> Result<&'v ElasticIp, DecideError> {
     let network = view.network().ok_or(DecideError::CloudNotInitialized)?;
-    let allocations: Vec<&AllocationId> = network
-        .public_taken
-        .values()
-        .filter_map(|holder| match holder {
-            AddressHolder::Allocation(id) => Some(id),
-            AddressHolder::Instance(_) => None,
-        })
-        .collect();
+    let allocations: Vec<&AllocationId> = network.allocations().collect();
     need(view, allocations.iter().map(|id| StreamId::elastic_ip(id)))?;
     allocations
         .into_iter()
@@ -289,4 +327,17 @@ pub(crate) fn release_address(c: &ReleaseAddress, view: &dyn StateView) -> Resul
         events,
         reply: Reply::Address { allocation: eip.allocation.clone(), address: eip.address.clone() },
     })
+}
+
+/// Records the new limit; nothing when it is the limit already. Addresses
+/// held beyond a lowered limit stay: only new allocations are refused.
+pub(crate) fn set_elastic_ip_limit(
+    c: &SetElasticIpLimit,
+    view: &dyn StateView,
+) -> Result<Events, DecideError> {
+    let network = view.network().ok_or(DecideError::CloudNotInitialized)?;
+    if network.elastic_ip_limit == c.per_account {
+        return Ok(Vec::new());
+    }
+    Ok(vec![(StreamId::network(), ElasticIpLimitSet { per_account: c.per_account, at: c.at }.into())])
 }

@@ -46,6 +46,15 @@ pub struct PublicAddressFreed {
     pub address: String,
 }
 
+/// The cloud administrator set how many elastic IPs an account may hold
+/// at once (the cloud administrator's own account excepted). A network
+/// without this event allows [`DEFAULT_ELASTIC_IP_LIMIT`](super::DEFAULT_ELASTIC_IP_LIMIT).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ElasticIpLimitSet {
+    pub per_account: u32,
+    pub at: Timestamp,
+}
+
 /// An elastic IP was allocated to an account.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AddressAllocated {

@@ -3,7 +3,7 @@
 
 use super::events::*;
 use crate::aggregate::{Aggregate, Evolve, State, StateView};
-use crate::ids::InstanceId;
+use crate::ids::{AllocationId, InstanceId};
 use crate::registry::NetworkEvent;
 use crate::stream::StreamId;
 use crate::tags::Tags;
@@ -17,6 +17,9 @@ pub struct Network {
     pub public_pool: Vec<String>,
     pub private_taken: BTreeMap<u32, InstanceId>,
     pub public_taken: BTreeMap<String, AddressHolder>,
+    /// How many elastic IPs an account other than the cloud
+    /// administrator's may hold at once.
+    pub elastic_ip_limit: u32,
     /// Where the search for the next private address starts.
     pub private_cursor: u32,
     /// Derived from the pool and `public_taken`: the pool positions of the
@@ -27,6 +30,10 @@ pub struct Network {
     /// Each pool address's (first) position.
     public_position: HashMap<String, usize>,
 }
+
+/// Elastic IPs an account may hold at once until the cloud administrator
+/// sets another limit: EC2's default (5 per region).
+pub const DEFAULT_ELASTIC_IP_LIMIT: u32 = 5;
 
 /// The usable host addresses of an IPv4 CIDR (network, first host kept for
 /// the gateway, and broadcast left out).
@@ -60,6 +67,7 @@ impl State for Network {
             public_pool: e.public_addresses.clone(),
             private_taken: BTreeMap::new(),
             public_taken: BTreeMap::new(),
+            elastic_ip_limit: DEFAULT_ELASTIC_IP_LIMIT,
             private_cursor: range.0,
             public_free,
             public_position,
@@ -99,6 +107,7 @@ impl Evolve for Network {
                     self.public_free.insert(i);
                 }
             }
+            NetworkEvent::ElasticIpLimitSet(e) => self.elastic_ip_limit = e.per_account,
         }
     }
 }
@@ -130,6 +139,14 @@ impl Network {
     /// steps, however many addresses are taken.
     pub fn free_public(&self, count: usize) -> Vec<String> {
         self.public_free.iter().take(count).map(|&i| self.public_pool[i].clone()).collect()
+    }
+
+    /// The elastic IPs allocated now (of every account).
+    pub fn allocations(&self) -> impl Iterator<Item = &AllocationId> {
+        self.public_taken.values().filter_map(|holder| match holder {
+            AddressHolder::Allocation(id) => Some(id),
+            AddressHolder::Instance(_) => None,
+        })
     }
 }
 

@@ -2,7 +2,9 @@
 
 use super::samples::*;
 use super::*;
+use crate::addresses::DEFAULT_ELASTIC_IP_LIMIT;
 use crate::command::*;
+use crate::event::*;
 
 fn cloud() -> Given {
     let mut g = given(&[]);
@@ -188,4 +190,162 @@ fn an_address_moved_from_a_shutting_down_instance_leaves_it_and_stays_where_it_w
         other => panic!("{other:?}"),
     }
     assert_eq!(instance(&g, &b).elastic, Some(AllocationId::from_bits(1)));
+}
+
+/// A cloud whose pool has room for more than the limit of every account.
+fn roomy_cloud() -> Given {
+    let Command::BootstrapCloud(mut boot) = bootstrap(8) else { unreachable!() };
+    boot.public_addresses = (10..40).map(|i| format!("192.0.2.{i}")).collect();
+    let mut g = given(&[]);
+    g.then_apply(&Command::BootstrapCloud(boot)).unwrap();
+    g.then_apply(&create_other()).unwrap();
+    g.then_apply(&create_third()).unwrap();
+    g
+}
+
+fn third_account() -> AccountId {
+    AccountId::from_bits(333)
+}
+
+fn create_third() -> Command {
+    Command::CreateAccount(CreateAccount {
+        account: third_account(),
+        name: "third".into(),
+        default_group: default_group(third_account()),
+        access_key: None,
+        at: t(2),
+    })
+}
+
+fn release(account: AccountId, bits: u128) -> Command {
+    Command::ReleaseAddress(ReleaseAddress {
+        account,
+        address: AddressRef::Allocation(AllocationId::from_bits(bits)),
+        at: t(33),
+    })
+}
+
+fn set_limit(per_account: u32) -> Command {
+    Command::SetElasticIpLimit(SetElasticIpLimit { per_account, at: t(29) })
+}
+
+fn allocated_in(g: &Given) -> usize {
+    match g.state(&StreamId::network()) {
+        Some(Aggregate::Network(n)) => n.allocations().count(),
+        _ => unreachable!(),
+    }
+}
+
+#[test]
+fn an_account_holds_at_most_five_elastic_ips_and_others_are_not_affected() {
+    let mut g = roomy_cloud();
+    for bits in 1..=DEFAULT_ELASTIC_IP_LIMIT {
+        g.then_apply(&allocate(other_account(), u128::from(bits))).unwrap();
+    }
+    // The sixth is refused, and nothing is decided: the pool keeps it.
+    assert_eq!(g.when(&allocate(other_account(), 6)), Err(DecideError::AddressLimitExceeded));
+    assert_eq!(allocated_in(&g), 5);
+    // Another account is not affected by the first one's addresses.
+    for bits in 11..=15 {
+        g.then_apply(&allocate(third_account(), bits)).unwrap();
+    }
+    assert_eq!(g.when(&allocate(third_account(), 16)), Err(DecideError::AddressLimitExceeded));
+    // Releasing one lets the account allocate again, once.
+    g.then_apply(&release(other_account(), 3)).unwrap();
+    g.then_apply(&allocate(other_account(), 6)).unwrap();
+    assert_eq!(g.when(&allocate(other_account(), 7)), Err(DecideError::AddressLimitExceeded));
+    // The cloud administrator's account has no limit.
+    for bits in 21..=28 {
+        g.then_apply(&allocate(admin(), bits)).unwrap();
+    }
+    assert_eq!(allocated_in(&g), 5 + 5 + 8);
+}
+
+#[test]
+fn the_cloud_administrator_sets_the_limit_and_addresses_beyond_a_lowered_one_stay() {
+    let mut g = roomy_cloud();
+    let d = g.then_apply(&set_limit(7)).unwrap();
+    assert_eq!(event_types(&d), vec!["ElasticIpLimitSet"]);
+    assert_eq!(g.when(&set_limit(7)).unwrap().events, vec![], "the limit already");
+    for bits in 1..=7 {
+        g.then_apply(&allocate(other_account(), bits)).unwrap();
+    }
+    assert_eq!(g.when(&allocate(other_account(), 8)), Err(DecideError::AddressLimitExceeded));
+    // Lowered below what the account holds: it keeps them, allocates none
+    // until it is under the limit again.
+    g.then_apply(&set_limit(2)).unwrap();
+    for bits in 1..=5 {
+        g.then_apply(&release(other_account(), bits)).unwrap();
+        assert_eq!(g.when(&allocate(other_account(), 8)), Err(DecideError::AddressLimitExceeded), "{bits}");
+    }
+    g.then_apply(&release(other_account(), 6)).unwrap();
+    g.then_apply(&allocate(other_account(), 8)).unwrap();
+    // Zero: no account but the administrator's allocates.
+    g.then_apply(&set_limit(0)).unwrap();
+    assert_eq!(g.when(&allocate(third_account(), 9)), Err(DecideError::AddressLimitExceeded));
+    g.then_apply(&allocate(admin(), 9)).unwrap();
+}
+
+/// A log written before the limit (no `ElasticIpLimitSet`, addresses
+/// allocated without regard to it) folds to the right count with no new
+/// event: the account over the default keeps its addresses and may not
+/// allocate until it is under it; the addresses it released do not count.
+#[test]
+fn an_old_log_folds_to_the_right_count() {
+    let pool: Vec<String> = (10..40).map(|i| format!("192.0.2.{i}")).collect();
+    let mut old: Vec<(StreamId, Event)> = vec![(
+        StreamId::network(),
+        AddressPoolConfigured {
+            private_cidr: "10.0.0.0/24".into(),
+            public_addresses: pool.clone(),
+            at: t(1),
+        }
+        .into(),
+    )];
+    for (account, name) in [(admin(), "admin"), (other_account(), "other")] {
+        old.push((
+            StreamId::account(&account),
+            AccountCreated { account: account.clone(), name: name.into(), at: t(2) }.into(),
+        ));
+    }
+    // `other` allocated 8 and released 2 of them (6 held, more than the
+    // default allows now), as the log of that time records it.
+    for bits in 1..=8u128 {
+        let allocation = AllocationId::from_bits(bits);
+        let address = pool[bits as usize].clone();
+        old.push((
+            StreamId::network(),
+            PublicAddressTaken {
+                address: address.clone(),
+                holder: AddressHolder::Allocation(allocation.clone()),
+            }
+            .into(),
+        ));
+        old.push((
+            StreamId::elastic_ip(&allocation),
+            AddressAllocated {
+                allocation: allocation.clone(),
+                address: address.clone(),
+                account: other_account(),
+                at: t(3),
+            }
+            .into(),
+        ));
+        if bits <= 2 {
+            old.push((StreamId::elastic_ip(&allocation), AddressReleased { at: t(4) }.into()));
+            old.push((StreamId::network(), PublicAddressFreed { address }.into()));
+        }
+    }
+    let mut g = given(&old);
+    assert_eq!(g.when(&allocate(other_account(), 9)), Err(DecideError::AddressLimitExceeded));
+    g.then_apply(&release(other_account(), 3)).unwrap();
+    assert_eq!(g.when(&allocate(other_account(), 9)), Err(DecideError::AddressLimitExceeded), "5 still held");
+    g.then_apply(&release(other_account(), 4)).unwrap();
+    let d = g.then_apply(&allocate(other_account(), 9)).unwrap();
+    assert_eq!(event_types(&d), vec!["PublicAddressTaken", "AddressAllocated"]);
+    assert_eq!(g.when(&allocate(other_account(), 10)), Err(DecideError::AddressLimitExceeded));
+    // The administrator's account, in the same old log, is not limited.
+    for bits in 11..=17 {
+        g.then_apply(&allocate(admin(), bits)).unwrap();
+    }
 }

@@ -389,6 +389,7 @@ pub(crate) fn every_event() -> Vec<Event> {
         }
         .into(),
         PublicAddressFreed { address: "192.0.2.10".into() }.into(),
+        ElasticIpLimitSet { per_account: 12, at: t(40) }.into(),
         AddressAllocated {
             allocation: AllocationId::from_bits(6),
             address: "192.0.2.10".into(),

@@ -1,11 +1,13 @@
 //! DescribeAccountAttributes: what an account may use in this cloud.
 //!
-//! Yukari enforces no per-account quotas, so the numbers are the cloud's
-//! own bounds rather than made-up limits:
+//! The numbers are the limits Yukari enforces, or the cloud's own bounds:
 //! - `max-instances`: how many instances of the default type (m1.small, or
 //!   the first type if it is gone) the registered nodes hold when empty;
-//! - `max-elastic-ips` / `vpc-max-elastic-ips`: the size of the public
-//!   address pool (instances' auto-assigned addresses come from it too);
+//! - `max-elastic-ips` / `vpc-max-elastic-ips`: the elastic IPs the
+//!   account may hold (5 unless the cloud administrator set another
+//!   limit), or the size of the public address pool when that is smaller
+//!   or the account is the cloud administrator's, which has no limit
+//!   (instances' auto-assigned addresses come from the pool too);
 //! - `vpc-max-security-groups-per-interface`: 5, EC2's default;
 //! - `supported-platforms`: `EC2` (EC2-Classic-like networking), and
 //!   `default-vpc`: `none`.
@@ -61,12 +63,17 @@ fn instances_that_fit(models: &ReadModels, vm: &VmType) -> u64 {
     models.cloud.zones.values().flat_map(|z| z.nodes.values()).map(|n| per_node(&n.capacity)).sum()
 }
 
-fn values(name: &str, models: &ReadModels) -> Vec<String> {
+/// `cloud_admin`: the caller's account is the cloud administrator's.
+fn values(name: &str, models: &ReadModels, cloud_admin: bool) -> Vec<String> {
     match name {
         "supported-platforms" => vec!["EC2".to_owned()],
         "default-vpc" => vec!["none".to_owned()],
         "vpc-max-security-groups-per-interface" => vec!["5".to_owned()],
-        "max-elastic-ips" | "vpc-max-elastic-ips" => vec![models.network.public_pool.len().to_string()],
+        "max-elastic-ips" | "vpc-max-elastic-ips" => {
+            let pool = models.network.public_pool.len();
+            let limit = usize::try_from(models.network.elastic_ip_limit).unwrap_or(usize::MAX);
+            vec![if cloud_admin { pool } else { pool.min(limit) }.to_string()]
+        }
         "max-instances" => {
             let cloud = &models.cloud;
             let vm = cloud.vm_type(DEFAULT_TYPE).or(cloud.vm_types.first());
@@ -77,12 +84,13 @@ fn values(name: &str, models: &ReadModels) -> Vec<String> {
 }
 
 pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
+    let cloud_admin = app.is_cloud_admin(ctx.account());
     let models = ctx.models(app);
     let mut x = ctx.response("DescribeAccountAttributesResponse");
     x.open("accountAttributeSet");
     for name in r.names {
         x.open("item").text("attributeName", name).open("attributeValueSet");
-        for value in values(name, &models) {
+        for value in values(name, &models, cloud_admin) {
             x.open("item").text("attributeValue", &value).close();
         }
         x.close().close();
