@@ -442,8 +442,19 @@ mod tests {
         fn revoke(&self, volume: &str, initiator: &str) -> Result<(), StorageError> {
             self.0.revoke(volume, initiator)
         }
-        fn snapshot(&self, volume: &str, progress: &mut dyn FnMut(u64, u64)) -> Result<Taken, StorageError> {
-            self.0.snapshot(volume, progress)
+        fn freeze(&self, snapshots: &[storage::Freeze<'_>]) -> Vec<Result<(), StorageError>> {
+            self.0.freeze(snapshots)
+        }
+        fn snapshot(
+            &self,
+            snapshot: &str,
+            volume: &str,
+            progress: &mut dyn FnMut(u64, u64),
+        ) -> Result<Taken, StorageError> {
+            self.0.snapshot(snapshot, volume, progress)
+        }
+        fn discard(&self, snapshot: &str, volume: &str) -> Result<bool, StorageError> {
+            self.0.discard(snapshot, volume)
         }
         fn collect_garbage(&self, live: &[ChunkId]) -> Result<usize, StorageError> {
             self.0.collect_garbage(live)

@@ -81,8 +81,21 @@ impl StorageDriver for Store {
         self.inner.revoke(volume, initiator)
     }
 
-    fn snapshot(&self, volume: &str, progress: &mut dyn FnMut(u64, u64)) -> Result<Taken, StorageError> {
-        self.inner.snapshot(volume, progress)
+    fn freeze(&self, snapshots: &[storage::Freeze<'_>]) -> Vec<Result<(), StorageError>> {
+        self.inner.freeze(snapshots)
+    }
+
+    fn snapshot(
+        &self,
+        snapshot: &str,
+        volume: &str,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<Taken, StorageError> {
+        self.inner.snapshot(snapshot, volume, progress)
+    }
+
+    fn discard(&self, snapshot: &str, volume: &str) -> Result<bool, StorageError> {
+        self.inner.discard(snapshot, volume)
     }
 
     fn collect_garbage(&self, live: &[ChunkId]) -> Result<usize, StorageError> {

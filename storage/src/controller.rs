@@ -3,9 +3,10 @@
 //! from its read models (the volumes of this storage controller's zone,
 //! each with its size, its source snapshot and its current grant; the
 //! snapshots to take; the snapshots still wanted); [`Reconciler::apply`]
-//! creates, restores, exports, revokes and deletes until the store matches,
-//! takes the snapshots asked for, and says what it did as [`StorageReport`]s
-//! for the controller to decide on.
+//! first freezes every snapshot asked for (their point-in-time copies,
+//! together), then creates, restores, exports, revokes and deletes until
+//! the store matches, cuts the snapshots into chunks, and says what it did
+//! as [`StorageReport`]s for the controller to decide on.
 //!
 //! Everything the store holds that the view does not name is an orphan (a
 //! crash between making a file or a target and the log recording it) and
@@ -112,6 +113,8 @@ pub struct Cleanup {
     /// Temporary files no step was writing (a half-made volume, a
     /// snapshot's copy, left by a crash or a failure), removed.
     pub orphan_temporaries: Vec<String>,
+    /// Complete copies of snapshots no longer asked for, dropped.
+    pub orphan_copies: Vec<String>,
     pub garbage_chunks: usize,
 }
 
@@ -159,6 +162,19 @@ impl<D: StorageDriver> Reconciler<D> {
                 cleanup.orphan_temporaries.push(name.clone());
             }
         }
+        // Copies of snapshots no longer asked for (failed, expired, or
+        // recorded taken) are dropped.
+        let asked: BTreeSet<&str> = wanted.snapshots.iter().map(|s| s.snapshot.as_str()).collect();
+        for (snapshot, volume) in &inventory.copies {
+            if !asked.contains(snapshot.as_str()) && self.driver.discard(snapshot, volume)? {
+                tracing::warn!(%snapshot, %volume, "dropped the copy of a snapshot no longer asked for");
+                cleanup.orphan_copies.push(snapshot.clone());
+            }
+        }
+        // The point in time of every snapshot asked for, first of all
+        // (before any create, restore, export, delete or chunking, however
+        // long they take), together.
+        let frozen = self.freeze(wanted, report);
         let named: BTreeSet<&str> = wanted
             .volumes
             .iter()
@@ -248,14 +264,13 @@ impl<D: StorageDriver> Reconciler<D> {
                 cleanup.orphan_volumes.push(volume.clone());
             }
         }
-        for s in &wanted.snapshots {
+        for s in wanted.snapshots.iter().filter(|s| frozen.contains(s.snapshot.as_str())) {
             self.snapshot(s, report);
         }
         let mut live = wanted.live_snapshots.clone();
         live.extend(self.taken.values().map(|(manifest, _)| *manifest));
         cleanup.garbage_chunks = self.driver.collect_garbage(&live)?;
         // What the log now knows is taken need not be remembered.
-        let asked: BTreeSet<&str> = wanted.snapshots.iter().map(|s| s.snapshot.as_str()).collect();
         self.taken.retain(|snapshot, _| asked.contains(snapshot.as_str()));
         Ok(cleanup)
     }
@@ -284,6 +299,39 @@ impl<D: StorageDriver> Reconciler<D> {
         Ok(())
     }
 
+    /// Freezes (takes the point-in-time copy of) every snapshot asked for
+    /// and not taken yet, in one call; reports those that cannot be, and
+    /// returns those to cut.
+    fn freeze<'w>(&self, wanted: &'w Wanted, report: &mut dyn FnMut(StorageReport)) -> BTreeSet<&'w str> {
+        let mut ready = BTreeSet::new();
+        let mut todo = Vec::new();
+        for s in &wanted.snapshots {
+            if self.taken.contains_key(&s.snapshot) {
+                ready.insert(s.snapshot.as_str());
+            } else {
+                todo.push((s.snapshot.as_str(), s.volume.as_str()));
+            }
+        }
+        if todo.is_empty() {
+            return ready;
+        }
+        for ((snapshot, volume), frozen) in todo.iter().zip(self.driver.freeze(&todo)) {
+            match frozen {
+                Ok(()) => {
+                    ready.insert(snapshot);
+                }
+                Err(e) => {
+                    tracing::warn!(%snapshot, %volume, error = %e, "cannot take the snapshot's copy");
+                    report(StorageReport::SnapshotFailed {
+                        snapshot: (*snapshot).to_owned(),
+                        reason: e.to_string(),
+                    })
+                }
+            }
+        }
+        ready
+    }
+
     fn snapshot(&mut self, s: &WantedSnapshot, report: &mut dyn FnMut(StorageReport)) {
         if let Some((manifest, size)) = self.taken.get(&s.snapshot) {
             report(StorageReport::SnapshotCompleted {
@@ -295,7 +343,7 @@ impl<D: StorageDriver> Reconciler<D> {
         }
         let mut last = 0u8;
         let mut size = 0;
-        let taken = self.driver.snapshot(&s.volume, &mut |done, all| {
+        let taken = self.driver.snapshot(&s.snapshot, &s.volume, &mut |done, all| {
             size = all;
             let percent = done.saturating_mul(100).checked_div(all).map_or(100, |p| p.min(100) as u8);
             // Every 10 %: a few records, not one per chunk.

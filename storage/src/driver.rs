@@ -51,7 +51,13 @@ pub struct Inventory {
     /// Temporary files no call is writing now (left by a crash or a
     /// failure: a half-made volume, a snapshot's copy), by name.
     pub temporaries: Vec<String>,
+    /// Complete point-in-time copies ([`StorageDriver::freeze`]) not yet
+    /// cut into chunks: (snapshot, volume).
+    pub copies: Vec<(String, String)>,
 }
+
+/// A snapshot whose point-in-time copy to take: (snapshot, volume).
+pub type Freeze<'a> = (&'a str, &'a str);
 
 pub trait StorageDriver: Send + Sync + 'static {
     /// Short name for logs: `"tgt"`, `"sim"`.
@@ -85,9 +91,28 @@ pub trait StorageDriver: Send + Sync + 'static {
     /// (replaced, or never made) is `Ok`.
     fn revoke(&self, volume: &str, initiator: &str) -> Result<(), StorageError>;
 
-    /// A point-in-time snapshot of the volume, consistent even while a
-    /// guest writes to it; `progress` hears (bytes done, bytes in all).
-    fn snapshot(&self, volume: &str, progress: &mut dyn FnMut(u64, u64)) -> Result<Taken, StorageError>;
+    /// The first step of a snapshot: the point-in-time copy of each
+    /// volume of `snapshots`, taken together (every writer held, every
+    /// copy made, every writer resumed), so the set is one point in time,
+    /// consistent even while guests write. A copy is complete and durable
+    /// once this returns and is kept until [`StorageDriver::snapshot`] has
+    /// cut it or [`StorageDriver::discard`] drops it; a snapshot that has
+    /// a complete copy already keeps it. One result per snapshot, in order.
+    fn freeze(&self, snapshots: &[Freeze<'_>]) -> Vec<Result<(), StorageError>>;
+
+    /// The second step: cuts `snapshot`'s copy of `volume` into chunks
+    /// (freezing it first if it has no copy), then drops the copy;
+    /// `progress` hears (bytes done, bytes in all).
+    fn snapshot(
+        &self,
+        snapshot: &str,
+        volume: &str,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<Taken, StorageError>;
+
+    /// Drops `snapshot`'s copy of `volume` (a snapshot no longer wanted);
+    /// `true` if there was one.
+    fn discard(&self, snapshot: &str, volume: &str) -> Result<bool, StorageError>;
 
     /// Removes the chunks that no snapshot in `live` (manifest ids) needs;
     /// returns how many were removed. No snapshot may be in progress.

@@ -69,6 +69,23 @@ pub fn temporary_of(name: &str) -> Option<&str> {
     (volume.starts_with("vol-") && volume.len() > 4 && !volume.contains(['.', '/'])).then_some(volume)
 }
 
+/// The name of snapshot `snapshot`'s point-in-time copy of `volume`, once
+/// complete (written under the temporary `.vol-….snapshot`, fsynced, then
+/// renamed to this): `.vol-….snap-….copy`. Not a temporary: it is kept
+/// while its snapshot is wanted, so a retry cuts the same point in time.
+pub fn copy_name(volume: &str, snapshot: &str) -> String {
+    format!(".{volume}.{snapshot}.copy")
+}
+
+/// The volume and the snapshot a complete copy is for, by the file's name
+/// ([`copy_name`]). `None`: not a complete copy.
+pub fn copy_of(name: &str) -> Option<(&str, &str)> {
+    let (volume, snapshot) = name.strip_prefix('.')?.strip_suffix(".copy")?.split_once('.')?;
+    let plain =
+        |s: &str, prefix: &str| s.len() > prefix.len() && s.starts_with(prefix) && !s.contains(['.', '/']);
+    (plain(volume, "vol-") && plain(snapshot, "snap-")).then_some((volume, snapshot))
+}
+
 /// The byte ranges of `file` that hold data (everything else reads as
 /// zeros), in order.
 pub fn data_ranges(file: &File, size: u64) -> Result<Vec<(u64, u64)>, StorageError> {
@@ -132,6 +149,22 @@ mod tests {
             [v, "vol-.creating", "notes.creating", ".vol-1.restoring", "vol-1.snapshot", "vol-1.x.creating"]
         {
             assert_eq!(temporary_of(name), None, "{name}");
+        }
+    }
+
+    #[test]
+    fn complete_copies_are_told_from_temporaries_by_name() {
+        let (v, s) = ("vol-0123456789abcdef0", "snap-0123456789abcdef0");
+        let name = copy_name(v, s);
+        assert_eq!(copy_of(&name), Some((v, s)));
+        assert_eq!(temporary_of(&name), None, "a complete copy is not a leftover");
+        for name in [
+            format!(".{v}.snapshot"),
+            format!("{v}.{s}.copy"),
+            format!(".{v}.copy"),
+            format!(".{v}.x.{s}.copy"),
+        ] {
+            assert_eq!(copy_of(&name), None, "{name}");
         }
     }
 

@@ -22,7 +22,7 @@ mod tgt_driver;
 pub use blob_chunks::BlobChunks;
 pub use chunks::{ChunkId, ChunkStore, Chunks};
 pub use controller::{Reconciler, StorageReport, Wanted, WantedSnapshot, WantedVolume};
-pub use driver::{Chap, Export, Grant, Inventory, StorageDriver};
+pub use driver::{Chap, Export, Freeze, Grant, Inventory, StorageDriver};
 pub use sim::SimStorage;
 pub use snapshot::{Manifest, Taken};
 pub use tgt::{Tgt, TgtConfig};

@@ -1,23 +1,38 @@
 //! A simulated store for tests and benchmarks: volumes, exports and
 //! snapshots as bookkeeping in memory (no file, no tgtd). It keeps the
 //! real driver's rules (idempotence, a volume must exist to be exported,
-//! a snapshot of at least the volume's size to restore) so the storage
-//! controller is tested against the same contract.
+//! a snapshot of at least the volume's size to restore, a snapshot holds
+//! the volume as it was when frozen) so the storage controller is tested
+//! against the same contract. A volume's content is a number that
+//! [`SimStorage::write`] bumps.
 
 use crate::StorageError;
 use crate::chunks::ChunkId;
-use crate::driver::{Export, Grant, Inventory, StorageDriver};
+use crate::driver::{Export, Freeze, Grant, Inventory, StorageDriver};
 use crate::snapshot::Taken;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 
+/// A volume's size and content, as a copy or a snapshot holds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Held {
+    volume: String,
+    size: u64,
+    /// [`SimStorage::write`]s the volume had seen.
+    writes: u64,
+}
+
 #[derive(Debug, Default)]
 struct State {
     volumes: BTreeMap<String, u64>,
+    /// Writes made to each volume (its content).
+    writes: BTreeMap<String, u64>,
     /// The grant of each exported volume (one at a time): its initiator.
     exports: BTreeMap<String, String>,
-    /// Snapshots: manifest id → size of the volume taken.
-    snapshots: HashMap<ChunkId, u64>,
+    /// Point-in-time copies not yet cut, by snapshot.
+    copies: BTreeMap<String, Held>,
+    /// Snapshots: manifest id → what they hold.
+    snapshots: HashMap<ChunkId, Held>,
     taken: u64,
 }
 
@@ -38,6 +53,19 @@ impl SimStorage {
     /// The snapshots taken and not collected (tests).
     pub fn snapshots(&self) -> BTreeSet<ChunkId> {
         self.state().snapshots.keys().copied().collect()
+    }
+
+    /// A guest writes to the volume; how many writes it has seen since made.
+    pub fn write(&self, volume: &str) -> u64 {
+        let mut state = self.state();
+        let writes = state.writes.entry(volume.to_owned()).or_default();
+        *writes += 1;
+        *writes
+    }
+
+    /// The volume and how many of its writes snapshot `manifest` holds.
+    pub fn held(&self, manifest: &ChunkId) -> Option<(String, u64)> {
+        self.state().snapshots.get(manifest).map(|h| (h.volume.clone(), h.writes))
     }
 }
 
@@ -68,11 +96,12 @@ impl StorageDriver for SimStorage {
     }
 
     fn restore(&self, volume: &str, size: u64, snapshot: &ChunkId) -> Result<(), StorageError> {
-        let taken = *self
+        let taken = self
             .state()
             .snapshots
             .get(snapshot)
-            .ok_or_else(|| StorageError::Corrupt(format!("no snapshot {snapshot}")))?;
+            .ok_or_else(|| StorageError::Corrupt(format!("no snapshot {snapshot}")))?
+            .size;
         if size < taken {
             return Err(StorageError::Io(format!(
                 "a snapshot of {taken} bytes does not fit in {size} bytes"
@@ -85,6 +114,7 @@ impl StorageDriver for SimStorage {
         let mut state = self.state();
         state.exports.remove(volume);
         state.volumes.remove(volume);
+        state.writes.remove(volume);
         Ok(())
     }
 
@@ -105,14 +135,52 @@ impl StorageDriver for SimStorage {
         Ok(())
     }
 
-    fn snapshot(&self, volume: &str, progress: &mut dyn FnMut(u64, u64)) -> Result<Taken, StorageError> {
+    fn freeze(&self, snapshots: &[Freeze<'_>]) -> Vec<Result<(), StorageError>> {
         let mut state = self.state();
-        let size = *state.volumes.get(volume).ok_or_else(|| StorageError::NoVolume(volume.to_owned()))?;
+        let mut done = Vec::with_capacity(snapshots.len());
+        for &(snapshot, volume) in snapshots {
+            if state.copies.contains_key(snapshot) {
+                done.push(Ok(()));
+                continue;
+            }
+            let Some(&size) = state.volumes.get(volume) else {
+                done.push(Err(StorageError::NoVolume(volume.to_owned())));
+                continue;
+            };
+            let writes = state.writes.get(volume).copied().unwrap_or(0);
+            state.copies.insert(snapshot.to_owned(), Held { volume: volume.to_owned(), size, writes });
+            done.push(Ok(()));
+        }
+        done
+    }
+
+    fn snapshot(
+        &self,
+        snapshot: &str,
+        volume: &str,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<Taken, StorageError> {
+        if !self.state().copies.contains_key(snapshot) {
+            self.freeze(&[(snapshot, volume)]).pop().unwrap_or(Ok(()))?;
+        }
+        let mut state = self.state();
+        let held = state.copies.remove(snapshot).ok_or_else(|| StorageError::NoVolume(volume.to_owned()))?;
         state.taken += 1;
-        let manifest = ChunkId::of(format!("{volume}/{}", state.taken).as_bytes());
-        state.snapshots.insert(manifest, size);
+        let manifest = ChunkId::of(format!("{volume}/{}/{}", held.writes, state.taken).as_bytes());
+        let size = held.size;
+        state.snapshots.insert(manifest, held);
+        drop(state);
         progress(size, size);
         Ok(Taken { manifest, chunks: 0, written: 0, bytes_written: 0 })
+    }
+
+    fn discard(&self, snapshot: &str, volume: &str) -> Result<bool, StorageError> {
+        let mut state = self.state();
+        let ours = state.copies.get(snapshot).is_some_and(|c| c.volume == volume);
+        if ours {
+            state.copies.remove(snapshot);
+        }
+        Ok(ours)
     }
 
     fn collect_garbage(&self, live: &[ChunkId]) -> Result<usize, StorageError> {
@@ -133,6 +201,7 @@ impl StorageDriver for SimStorage {
             volumes: state.volumes.iter().map(|(v, s)| (v.clone(), *s)).collect(),
             exports: state.exports.iter().map(|(v, i)| (v.clone(), vec![i.clone()])).collect(),
             temporaries: Vec::new(),
+            copies: state.copies.iter().map(|(s, c)| (s.clone(), c.volume.clone())).collect(),
         })
     }
 }

@@ -1,11 +1,13 @@
 //! The real store: volumes as sparse files in `DIR/volumes/`, exported by
 //! the storage controller's own tgtd to one initiator at a time, snapshots in the chunk store
-//! `DIR/chunks/`. A snapshot of a volume in use holds its target's I/O
-//! (initiators wait and retry) only for a sparse in-kernel copy of the
-//! file, then cuts the copy into chunks with I/O resumed.
+//! `DIR/chunks/`. A snapshot first freezes its volume: the target's I/O
+//! held (initiators wait and retry) only for a sparse in-kernel copy of
+//! the file, fsynced and renamed to a name that marks it complete for that
+//! snapshot (`.vol-….snap-….copy`), kept across a crash; the copy is then
+//! cut into chunks with I/O resumed.
 
 use crate::chunks::{ChunkId, ChunkStore, Chunks};
-use crate::driver::{Export, Grant, Inventory, StorageDriver};
+use crate::driver::{Export, Freeze, Grant, Inventory, StorageDriver};
 use crate::snapshot::{self, Taken};
 use crate::tgt::{IQN_PREFIX, TargetInfo, Tgt, TgtConfig};
 use crate::{StorageError, files};
@@ -97,6 +99,25 @@ impl TgtDriver {
         self.working.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Where snapshot `snapshot`'s complete copy of `volume` is kept.
+    fn copy_path(&self, volume: &str, snapshot: &str) -> PathBuf {
+        self.volumes.join(files::copy_name(volume, snapshot))
+    }
+
+    /// Copies the volume (its writers held) to `complete`: under the
+    /// temporary name `.vol-….snapshot`, fsynced, then renamed, so a crash
+    /// leaves either a whole copy or a leftover the next view removes. The
+    /// caller makes the rename durable.
+    fn copy_volume(&self, volume: &str, complete: &Path) -> Result<(), StorageError> {
+        let tmp = self.volumes.join(format!(".{volume}.snapshot"));
+        let copied = files::sparse_copy(&self.file(volume), &tmp)
+            .and_then(|_| std::fs::rename(&tmp, complete).map_err(|e| StorageError::Io(e.to_string())));
+        if copied.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        copied
+    }
+
     /// Marks the volume's temporaries in use while the guard lives.
     fn work_on(&self, volume: &str) -> Working<'_> {
         *self.working().entry(volume.to_owned()).or_default() += 1;
@@ -145,6 +166,12 @@ impl StorageDriver for TgtDriver {
         }
         let _guard = self.lock();
         let target = self.tgt.ensure_target(volume, &path)?;
+        if target.state == "offline" {
+            // Held for a snapshot's copy by a controller that crashed
+            // before resuming it (a copy holds the admin lock throughout).
+            tracing::warn!(volume, "resuming a target left offline by an interrupted snapshot");
+            self.tgt.set_ready(target.tid, true)?;
+        }
         let chap = grant.chap.as_ref().map(|c| (c.user.as_str(), c.secret.as_str()));
         self.tgt.grant(target.tid, &grant.initiator, chap)?;
         Ok(Export { iqn: target.iqn, lun: 1, portal: self.portal() })
@@ -161,30 +188,110 @@ impl StorageDriver for TgtDriver {
         self.tgt.remove_target(target.tid)
     }
 
-    fn snapshot(&self, volume: &str, progress: &mut dyn FnMut(u64, u64)) -> Result<Taken, StorageError> {
-        let path = self.file(volume);
-        if !path.is_file() {
-            return Err(StorageError::NoVolume(volume.to_owned()));
+    fn freeze(&self, snapshots: &[Freeze<'_>]) -> Vec<Result<(), StorageError>> {
+        let mut done: Vec<Result<(), StorageError>> = vec![Ok(()); snapshots.len()];
+        let mut todo = Vec::new();
+        for (i, &(snapshot, volume)) in snapshots.iter().enumerate() {
+            if self.copy_path(volume, snapshot).is_file() {
+                continue;
+            }
+            if !self.file(volume).is_file() {
+                done[i] = Err(StorageError::NoVolume(volume.to_owned()));
+                continue;
+            }
+            todo.push(i);
         }
-        let target = {
-            let _guard = self.lock();
-            self.target_of(volume)?
+        if todo.is_empty() {
+            return done;
+        }
+        let _working: Vec<Working<'_>> = todo.iter().map(|&i| self.work_on(snapshots[i].1)).collect();
+        let _guard = self.lock();
+        // Every writer held (a volume not exported has none), then every
+        // copy made, then every writer resumed: the set is one point in time.
+        let targets = match self.tgt.targets() {
+            Ok(targets) => targets,
+            Err(e) => {
+                for &i in &todo {
+                    done[i] = Err(e.clone());
+                }
+                return done;
+            }
         };
-        let Some(target) = target else {
-            // Not exported: nobody writes to it.
-            return snapshot::take(&*self.chunks, &path, progress);
-        };
-        // In use: hold its I/O for a sparse copy, then work on the copy.
-        let _working = self.work_on(volume);
-        let copy = self.volumes.join(format!(".{volume}.snapshot"));
-        self.tgt.set_ready(target.tid, false)?;
-        let copied = files::sparse_copy(&path, &copy);
-        let resumed = self.tgt.set_ready(target.tid, true);
-        copied?;
-        resumed?;
-        let taken = snapshot::take(&*self.chunks, &copy, progress);
-        let _ = std::fs::remove_file(&copy);
-        taken
+        let mut held: BTreeMap<&str, u32> = BTreeMap::new();
+        for &i in &todo {
+            let volume = snapshots[i].1;
+            if held.contains_key(volume) {
+                continue;
+            }
+            let Some(target) = targets.iter().find(|t| t.volume() == Some(volume)) else { continue };
+            match self.tgt.set_ready(target.tid, false) {
+                Ok(()) => {
+                    held.insert(volume, target.tid);
+                }
+                Err(e) => done[i] = Err(e),
+            }
+        }
+        // Copied once per volume: another snapshot of it is a link to the same copy.
+        let mut copied: BTreeMap<&str, PathBuf> = BTreeMap::new();
+        for &i in &todo {
+            let (snapshot, volume) = snapshots[i];
+            if done[i].is_err() {
+                continue;
+            }
+            let complete = self.copy_path(volume, snapshot);
+            done[i] = match copied.get(volume) {
+                Some(first) => std::fs::hard_link(first, &complete)
+                    .map_err(|e| StorageError::Io(format!("cannot link {}: {e}", complete.display()))),
+                None => self.copy_volume(volume, &complete),
+            };
+            if done[i].is_ok() {
+                copied.entry(volume).or_insert(complete);
+            }
+        }
+        // The renames durable before any writer goes on.
+        let synced = files::sync_dir(&self.volumes);
+        for (volume, tid) in held {
+            if let Err(e) = self.tgt.set_ready(tid, true) {
+                tracing::error!(volume, error = %e, "cannot resume a target held for a snapshot's copy");
+                for &i in &todo {
+                    if snapshots[i].1 == volume {
+                        done[i] = Err(e.clone());
+                    }
+                }
+            }
+        }
+        if let Err(e) = synced {
+            for &i in &todo {
+                done[i] = Err(e.clone());
+            }
+        }
+        done
+    }
+
+    fn snapshot(
+        &self,
+        snapshot: &str,
+        volume: &str,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<Taken, StorageError> {
+        let copy = self.copy_path(volume, snapshot);
+        if !copy.is_file() {
+            self.freeze(&[(snapshot, volume)]).pop().unwrap_or(Ok(()))?;
+        }
+        let taken = snapshot::take(&*self.chunks, &copy, progress)?;
+        // Cut: the copy is no longer needed (a crash before this only
+        // cuts it again, into the same chunks).
+        self.discard(snapshot, volume)?;
+        Ok(taken)
+    }
+
+    fn discard(&self, snapshot: &str, volume: &str) -> Result<bool, StorageError> {
+        let path = self.copy_path(volume, snapshot);
+        match std::fs::remove_file(&path) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(StorageError::Io(format!("cannot remove {}: {e}", path.display()))),
+        }
     }
 
     fn collect_garbage(&self, live: &[ChunkId]) -> Result<usize, StorageError> {
@@ -234,7 +341,7 @@ impl StorageDriver for TgtDriver {
     }
 
     fn inventory(&self) -> Result<Inventory, StorageError> {
-        let (mut volumes, mut temporaries) = (Vec::new(), Vec::new());
+        let (mut volumes, mut temporaries, mut copies) = (Vec::new(), Vec::new(), Vec::new());
         let entries = std::fs::read_dir(&self.volumes)
             .map_err(|e| StorageError::Io(format!("cannot read {}: {e}", self.volumes.display())))?;
         for entry in entries.flatten() {
@@ -244,10 +351,13 @@ impl StorageDriver for TgtDriver {
                 volumes.push((name, size));
             } else if files::temporary_of(&name).is_some_and(|v| !self.working().contains_key(v)) {
                 temporaries.push(name);
+            } else if let Some((volume, snapshot)) = files::copy_of(&name) {
+                copies.push((snapshot.to_owned(), volume.to_owned()));
             }
         }
         volumes.sort();
         temporaries.sort();
+        copies.sort();
         let mut exports: Vec<(String, Vec<String>)> = self
             .tgt
             .targets()?
@@ -255,7 +365,7 @@ impl StorageDriver for TgtDriver {
             .filter_map(|t| Some((t.volume()?.to_owned(), t.acls.clone())))
             .collect();
         exports.sort();
-        Ok(Inventory { volumes, exports, temporaries })
+        Ok(Inventory { volumes, exports, temporaries, copies })
     }
 
     fn remove_temporary(&self, name: &str) -> Result<bool, StorageError> {

@@ -150,7 +150,7 @@ fn volumes_are_served_over_iscsi_to_one_initiator_snapshotted_in_use_and_revoked
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     assert_eq!(sessions, 1, "the held session");
-    let taken = store.snapshot(vol, &mut |_, _| {}).unwrap();
+    let taken = store.snapshot("snap-00000000000000001", vol, &mut |_, _| {}).unwrap();
     assert_eq!(taken.chunks, 16);
     assert_eq!(store.tgt().targets().unwrap()[0].state, "ready", "I/O resumed after the copy");
     let finished = session.wait_with_output().unwrap();
@@ -228,7 +228,7 @@ fn a_failed_restore_and_temporaries_left_by_a_crash_leave_no_file() {
     store.create(kept, 8 << 20).unwrap();
     std::fs::write(store.file(kept), b"data").unwrap();
     std::fs::OpenOptions::new().write(true).open(store.file(kept)).unwrap().set_len(8 << 20).unwrap();
-    let snapshot = store.snapshot(kept, &mut |_, _| {}).unwrap().manifest;
+    let snapshot = store.snapshot("snap-00000000000000001", kept, &mut |_, _| {}).unwrap().manifest;
     let first_chunk = storage::snapshot::manifest(store.chunks(), &snapshot).unwrap().chunks[0].unwrap();
     // Left by a kill -9 mid-step.
     let leftovers = [
@@ -279,4 +279,85 @@ fn a_failed_restore_and_temporaries_left_by_a_crash_leave_no_file() {
         std::fs::read_dir(&volumes).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     left.sort();
     assert_eq!(left, ["README", kept], "only the volume (and a file not ours) stays");
+}
+
+/// A snapshot's point-in-time copy is kept, complete, across a restart of
+/// the controller: the retry cuts that copy, not the volume as it is by
+/// then; a copy left half-made is removed, and so is a complete copy
+/// whose snapshot is no longer asked for.
+#[test]
+fn a_complete_copy_outlives_a_restart_and_is_cut_instead_of_the_live_volume() {
+    use storage::{Reconciler, StorageReport, Wanted, WantedSnapshot, WantedVolume};
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let control = free_control_port();
+    let config = TgtConfig::new(control, format!("127.0.0.1:{port}"), dir.path().join("tgtd.log"));
+    let _daemon = StopDaemon(control);
+    let store = TgtDriver::open(dir.path(), config.clone()).unwrap();
+    let volumes = dir.path().join("volumes");
+    let (vol, other) = ("vol-00000000000000001", "vol-00000000000000002");
+    let (snap, dropped) = ("snap-00000000000000001", "snap-00000000000000002");
+    let g = Grant { initiator: "iqn.2026-12.io.yukari:att-1".into(), chap: None };
+    let write = |store: &TgtDriver, what: &[u8]| {
+        use std::os::unix::fs::FileExt;
+        let f = std::fs::OpenOptions::new().write(true).open(store.file(vol)).unwrap();
+        f.write_all_at(what, 0).unwrap();
+        f.sync_all().unwrap();
+    };
+    store.create(vol, 8 << 20).unwrap();
+    store.create(other, 8 << 20).unwrap();
+    store.export(vol, &g).unwrap();
+    write(&store, b"asked for");
+    // CreateSnapshot's moment: both copies made, the target in use resumed.
+    let frozen = store.freeze(&[(snap, vol), (dropped, other)]);
+    assert!(frozen.iter().all(Result::is_ok), "{frozen:?}");
+    assert_eq!(store.tgt().targets().unwrap()[0].state, "ready", "I/O resumed after the copy");
+    let inventory = store.inventory().unwrap();
+    assert_eq!(inventory.copies, vec![(snap.into(), vol.into()), (dropped.into(), other.into())]);
+    assert!(inventory.temporaries.is_empty(), "a complete copy is no leftover: {inventory:?}");
+    // The controller is killed before cutting them, during a later copy
+    // (its target held, its temporary half made); the guest writes on.
+    drop(store);
+    std::fs::write(volumes.join(format!(".{vol}.snapshot")), b"half made").unwrap();
+    let store = TgtDriver::open(dir.path(), config).unwrap();
+    let tid = store.tgt().targets().unwrap()[0].tid;
+    store.tgt().set_ready(tid, false).unwrap();
+    write(&store, b"WRITTEN LATER");
+
+    let mut reconciler = Reconciler::new(store);
+    let wanted = Wanted {
+        position: 1,
+        volumes: [vol, other]
+            .into_iter()
+            .map(|v| WantedVolume {
+                volume: v.into(),
+                size: 8 << 20,
+                source: None,
+                grant: (v == vol).then(|| g.clone()),
+                created: true,
+                exported: v == vol,
+                revoke: None,
+            })
+            .collect(),
+        // The other snapshot failed meanwhile: no longer asked for.
+        snapshots: vec![WantedSnapshot { snapshot: snap.into(), volume: vol.into() }],
+        ..Wanted::default()
+    };
+    let mut reports = Vec::new();
+    let cleanup = reconciler.apply(&wanted, &mut |r| reports.push(r)).unwrap();
+    let Some(StorageReport::SnapshotCompleted { manifest, .. }) = reports.last().cloned() else {
+        panic!("{reports:?}")
+    };
+    assert_eq!(cleanup.orphan_temporaries, vec![format!(".{vol}.snapshot")]);
+    assert_eq!(cleanup.orphan_copies, vec![dropped.to_owned()]);
+    let store = reconciler.driver();
+    assert_eq!(store.tgt().targets().unwrap()[0].state, "ready", "the target the kill left held is resumed");
+    let restored = "vol-00000000000000003";
+    store.restore(restored, 8 << 20, &manifest).unwrap();
+    let bytes = std::fs::read(store.file(restored)).unwrap();
+    assert_eq!(&bytes[..13], b"asked for\0\0\0\0", "the snapshot holds the volume as it was when asked for");
+    let mut left: Vec<String> =
+        std::fs::read_dir(&volumes).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    left.sort();
+    assert_eq!(left, [vol, other, restored], "no copy is left once cut or no longer asked for");
 }

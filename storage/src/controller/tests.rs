@@ -24,7 +24,7 @@ fn grant(n: u32) -> Grant {
     Grant { initiator: format!("iqn.2026-12.io.yukari:att-{n}"), chap: None }
 }
 
-fn apply(r: &mut Reconciler<SimStorage>, wanted: &Wanted) -> (Vec<StorageReport>, Cleanup) {
+fn apply<D: StorageDriver>(r: &mut Reconciler<D>, wanted: &Wanted) -> (Vec<StorageReport>, Cleanup) {
     let mut reports = Vec::new();
     let cleanup = r.apply(wanted, &mut |report| reports.push(report)).unwrap();
     (reports, cleanup)
@@ -128,4 +128,184 @@ fn snapshots_are_taken_once_reported_until_recorded_and_restored_from() {
     assert_eq!(cleanup.garbage_chunks, 0);
     wanted.live_snapshots.clear();
     assert_eq!(apply(&mut r, &wanted).1.garbage_chunks, 1);
+}
+
+/// The simulated store, recording the calls made to it; a guest writes to
+/// `busy_writes` whenever the store is busy making a volume or cutting a
+/// snapshot (the time such a step takes, during which guests go on).
+struct Recording {
+    store: SimStorage,
+    calls: std::sync::Mutex<Vec<String>>,
+    busy_writes: Vec<String>,
+}
+
+impl Recording {
+    fn new(busy_writes: &[String]) -> Self {
+        Recording { store: SimStorage::new(), calls: Default::default(), busy_writes: busy_writes.to_vec() }
+    }
+
+    fn record(&self, call: String) {
+        self.calls.lock().unwrap().push(call);
+    }
+
+    fn busy(&self) {
+        for volume in &self.busy_writes {
+            self.store.write(volume);
+        }
+    }
+
+    fn calls(&self) -> Vec<String> {
+        std::mem::take(&mut self.calls.lock().unwrap())
+    }
+}
+
+impl StorageDriver for Recording {
+    fn name(&self) -> &str {
+        "recording"
+    }
+    fn portal(&self) -> String {
+        self.store.portal()
+    }
+    fn create(&self, volume: &str, size: u64) -> Result<(), StorageError> {
+        self.record(format!("create {volume}"));
+        self.busy();
+        self.store.create(volume, size)
+    }
+    fn restore(&self, volume: &str, size: u64, snapshot: &ChunkId) -> Result<(), StorageError> {
+        self.record(format!("restore {volume}"));
+        self.busy();
+        self.store.restore(volume, size, snapshot)
+    }
+    fn delete(&self, volume: &str) -> Result<(), StorageError> {
+        self.record(format!("delete {volume}"));
+        self.store.delete(volume)
+    }
+    fn export(&self, volume: &str, grant: &Grant) -> Result<Export, StorageError> {
+        self.record(format!("export {volume}"));
+        self.store.export(volume, grant)
+    }
+    fn revoke(&self, volume: &str, initiator: &str) -> Result<(), StorageError> {
+        self.store.revoke(volume, initiator)
+    }
+    fn freeze(&self, snapshots: &[crate::Freeze<'_>]) -> Vec<Result<(), StorageError>> {
+        let names: Vec<&str> = snapshots.iter().map(|(s, _)| *s).collect();
+        self.record(format!("freeze {}", names.join(" ")));
+        self.store.freeze(snapshots)
+    }
+    fn snapshot(
+        &self,
+        snapshot: &str,
+        volume: &str,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<crate::Taken, StorageError> {
+        self.record(format!("cut {snapshot}"));
+        let taken = self.store.snapshot(snapshot, volume, progress);
+        self.busy();
+        taken
+    }
+    fn discard(&self, snapshot: &str, volume: &str) -> Result<bool, StorageError> {
+        self.record(format!("discard {snapshot}"));
+        self.store.discard(snapshot, volume)
+    }
+    fn collect_garbage(&self, live: &[ChunkId]) -> Result<usize, StorageError> {
+        self.store.collect_garbage(live)
+    }
+    fn unexport(&self, volume: &str) -> Result<(), StorageError> {
+        self.store.unexport(volume)
+    }
+    fn inventory(&self) -> Result<crate::Inventory, StorageError> {
+        self.store.inventory()
+    }
+}
+
+fn snapshot_id(n: u32) -> String {
+    format!("snap-0000000000000000{n}")
+}
+
+/// The snapshots completed in `reports`: snapshot → manifest.
+fn completed(reports: &[StorageReport]) -> BTreeMap<String, ChunkId> {
+    reports
+        .iter()
+        .filter_map(|r| match r {
+            StorageReport::SnapshotCompleted { snapshot, manifest, .. } => {
+                Some((snapshot.clone(), *manifest))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn every_snapshot_is_frozen_before_anything_else_of_the_view_is_done() {
+    // Volumes 1 and 2 in use, written by their guest whenever the store is
+    // busy; a snapshot of each (an instance's set), a new volume and a
+    // restore in the same view.
+    let (one, two) = (volume(1), volume(2));
+    let mut r = Reconciler::new(Recording::new(&[one.clone(), two.clone()]));
+    let seed = r.driver().store.create(&volume(9), 1 << 20).and_then(|()| {
+        r.driver().store.freeze(&[("snap-seed", &volume(9))]).pop().unwrap()?;
+        r.driver().store.snapshot("snap-seed", &volume(9), &mut |_, _| {})
+    });
+    let seed = seed.unwrap().manifest;
+    let mut wanted = Wanted { position: 1, live_snapshots: vec![seed], ..Wanted::default() };
+    for n in [1, 2] {
+        let mut v = wanted_volume(n);
+        v.created = true;
+        r.driver().store.create(&v.volume, 1 << 30).unwrap();
+        v.grant = Some(grant(n));
+        v.exported = true;
+        wanted.volumes.push(v);
+        wanted.snapshots.push(WantedSnapshot { snapshot: snapshot_id(n), volume: volume(n) });
+    }
+    wanted.volumes.push(wanted_volume(3));
+    let mut restored = wanted_volume(4);
+    restored.source = Some(seed);
+    wanted.volumes.push(restored);
+    let writes_asked = (r.driver().store.write(&one), r.driver().store.write(&two));
+
+    let (reports, _) = apply(&mut r, &wanted);
+    let calls = r.driver().calls();
+    let at = |call: &str| calls.iter().position(|c| c == call).unwrap_or_else(|| panic!("{call}: {calls:?}"));
+    let freeze = at(&format!("freeze {} {}", snapshot_id(1), snapshot_id(2)));
+    assert!(freeze < at(&format!("create {}", volume(3))), "{calls:?}");
+    assert!(freeze < at(&format!("restore {}", volume(4))), "{calls:?}");
+    assert!(freeze < at(&format!("cut {}", snapshot_id(1))), "{calls:?}");
+    // What the guests wrote while the store made volumes and cut the
+    // first snapshot is in neither snapshot: both hold the moment asked.
+    let taken = completed(&reports);
+    let store = &r.driver().store;
+    assert_eq!(store.held(&taken[&snapshot_id(1)]), Some((one.clone(), writes_asked.0)), "{reports:?}");
+    assert_eq!(store.held(&taken[&snapshot_id(2)]), Some((two.clone(), writes_asked.1)), "{reports:?}");
+    assert!(store.write(&two) > writes_asked.1 + 1, "the guests did write meanwhile");
+}
+
+#[test]
+fn a_copy_outlives_a_crash_and_is_dropped_once_its_snapshot_is_no_longer_asked_for() {
+    let store = SimStorage::new();
+    store.create(&volume(1), 1 << 30).unwrap();
+    store.create(&volume(2), 1 << 30).unwrap();
+    let asked = store.write(&volume(1));
+    // Frozen, then the controller died before cutting; the guest went on.
+    let (s1, s2, v1, v2) = (snapshot_id(1), snapshot_id(2), volume(1), volume(2));
+    assert!(store.freeze(&[(&s1, &v1), (&s2, &v2)]).iter().all(Result::is_ok));
+    store.write(&volume(1));
+    assert_eq!(store.inventory().unwrap().copies.len(), 2);
+    let mut r = Reconciler::new(store);
+    let volumes = [1, 2].map(|n| WantedVolume { created: true, ..wanted_volume(n) }).to_vec();
+    // Snapshot 2 failed meanwhile: no longer asked for.
+    let wanted = Wanted {
+        position: 2,
+        volumes,
+        snapshots: vec![WantedSnapshot { snapshot: snapshot_id(1), volume: volume(1) }],
+        ..Wanted::default()
+    };
+    let (reports, cleanup) = apply(&mut r, &wanted);
+    assert_eq!(cleanup.orphan_copies, vec![snapshot_id(2)]);
+    let taken = completed(&reports);
+    assert_eq!(
+        r.driver().held(&taken[&snapshot_id(1)]),
+        Some((volume(1), asked)),
+        "the moment asked, not now"
+    );
+    assert!(r.driver().inventory().unwrap().copies.is_empty(), "a cut copy is dropped");
 }
