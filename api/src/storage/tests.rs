@@ -37,7 +37,8 @@ async fn register(t: &crate::app::testing::TestApp) -> (ZoneName, StorageCredent
     let (_, zone) = t.app.first_node().unwrap();
     let admin = (t.admin.0.as_str(), t.admin.1.as_str());
     let query = format!("zone={zone}&host=10.0.0.21");
-    let (status, body) = call(&t.app, Some(admin), "POST", "/admin/storage-controllers", &query, vec![]).await;
+    let (status, body) =
+        call(&t.app, Some(admin), "POST", "/admin/storage-controllers", &query, vec![]).await;
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
     (zone, serde_json::from_slice(&body).unwrap())
 }
