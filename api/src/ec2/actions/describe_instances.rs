@@ -40,6 +40,15 @@ const FILTERS: &[&str] = &[
     "instance-lifecycle",
     "reason",
     "state-reason-code",
+    "dns-name",
+    "private-dns-name",
+    "network-interface.addresses.private-ip-address",
+    "launch-time",
+    "monitoring-state",
+    "platform",
+    "requester-id",
+    "vpc-id",
+    "subnet-id",
 ];
 
 #[derive(Debug)]
@@ -120,6 +129,16 @@ fn values<'a>(row: &'a InstanceRow, name: &str, models: &'a ReadModels) -> Vec<C
         }
         "instance-lifecycle" => vec!["normal"],
         "state-reason-code" => row.reason.iter().map(|r| r.code.as_str()).collect(),
+        // As the answer shows them: the addresses are the names.
+        "dns-name" => row.public_address.iter().map(String::as_str).collect(),
+        "private-dns-name" | "network-interface.addresses.private-ip-address" => {
+            row.private_address.iter().map(|a| a.as_str()).collect()
+        }
+        "launch-time" => return vec![Cow::Owned(crate::ec2::render::iso_time(row.launched_at))],
+        "monitoring-state" => vec!["disabled"],
+        // Linux guests (EC2 names only `windows`), started by their
+        // owners, outside any VPC: these match nothing, as in EC2-Classic.
+        "platform" | "requester-id" | "vpc-id" | "subnet-id" => Vec::new(),
         _ => Vec::new(),
     };
     borrowed.into_iter().map(Cow::Borrowed).collect()
@@ -191,4 +210,68 @@ pub async fn run(app: &App, ctx: &Ctx, r: Request) -> Result<String, Ec2Error> {
     x.close();
     x.opt("nextToken", next.as_deref());
     Ok(x.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::app::testing::test_app;
+    use crate::ec2::block_device_tests::{call, ok, texts};
+    use crate::ec2::limits_tests::emi;
+
+    /// The filters clients send for what the answer shows (names, launch
+    /// time) and for what Yukari has none of (a VPC, Windows).
+    #[tokio::test]
+    async fn instances_are_filtered_by_dns_names_launch_time_and_what_they_are_not() {
+        let t = test_app().await;
+        let emi = emi();
+        let launch =
+            [("Action", "RunInstances"), ("ImageId", emi.as_str()), ("MinCount", "2"), ("MaxCount", "2")];
+        ok(&t, &launch).await;
+        let all = ok(&t, &[("Action", "DescribeInstances")]).await;
+        let ids = texts(&all, "instanceId");
+        let (private, public, launched) =
+            (texts(&all, "privateDnsName"), texts(&all, "dnsName"), texts(&all, "launchTime"));
+        assert_eq!((ids.len(), private.len(), public.len()), (2, 2, 2), "{all}");
+        assert!(!private[0].is_empty() && private[0] != private[1], "{all}");
+        let filtered = |name: &'static str, value: String| {
+            let t = &t;
+            async move {
+                let body = ok(
+                    t,
+                    &[("Action", "DescribeInstances"), ("Filter.1.Name", name), ("Filter.1.Value.1", &value)],
+                )
+                .await;
+                texts(&body, "instanceId")
+            }
+        };
+        assert_eq!(filtered("private-dns-name", private[0].clone()).await, vec![ids[0].clone()]);
+        // This cloud has no public pool: no instance has a public name.
+        let named: Vec<String> =
+            ids.iter().zip(&public).filter(|(_, name)| !name.is_empty()).map(|(id, _)| id.clone()).collect();
+        assert_eq!(filtered("dns-name", "*".into()).await, named);
+        assert!(
+            filtered("dns-name", private[0].clone()).await.is_empty(),
+            "a private name is not a public one"
+        );
+        assert_eq!(
+            filtered("network-interface.addresses.private-ip-address", private[1].clone()).await,
+            vec![ids[1].clone()]
+        );
+        assert_eq!(filtered("launch-time", launched[0].clone()).await.len(), 2, "launched together");
+        assert_eq!(filtered("launch-time", "2001-*".into()).await.len(), 0);
+        assert_eq!(filtered("monitoring-state", "disabled".into()).await.len(), 2);
+        for name in ["platform", "vpc-id", "subnet-id", "requester-id"] {
+            assert!(filtered(name, "*".into()).await.is_empty(), "{name}");
+        }
+        let refused = call(
+            &t,
+            &[
+                ("Action", "DescribeInstances"),
+                ("Filter.1.Name", "instance-colour"),
+                ("Filter.1.Value.1", "red"),
+            ],
+        )
+        .await;
+        assert_eq!(refused.code(), "InvalidParameterValue");
+    }
 }
