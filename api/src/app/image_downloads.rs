@@ -110,7 +110,8 @@ impl App {
         };
         // An hour, and a second more per MiB of bundle (a slow link), at
         // most SigV4's seven days.
-        let lifetime = (URL_LIFETIME.as_secs() + (recorded.bundled_size >> 20)).min(7 * 24 * 3600);
+        let lifetime = (URL_LIFETIME.as_secs() + (recorded.bundled_size >> 20))
+            .min(crate::auth::MAX_PRESIGN_EXPIRES_SECS as u64);
         let mut parts = Vec::with_capacity(recorded.parts.len());
         for part in &recorded.parts {
             let shown = bucket.version_shown(&part.version);

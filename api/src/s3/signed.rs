@@ -18,11 +18,9 @@
 //! SigV2 signs every `x-amz-*` header by definition (its canonical
 //! `x-amz` headers), so only SigV4 is looked at here.
 
+use crate::auth::MAX_PRESIGN_EXPIRES_SECS;
 use axum::http::{HeaderMap, Uri};
 use s3s::{S3Error, S3ErrorCode, S3Result};
-
-/// The longest a SigV4 presigned URL may be valid, as in S3: a week.
-pub(crate) const MAX_PRESIGNED_SECS: u64 = 7 * 24 * 3600;
 
 /// Refuses what S3 refuses of a request's signing (see the module).
 /// `signed`: whether the request carries a verified signature, in any
@@ -40,7 +38,7 @@ pub(crate) fn check(uri: &Uri, headers: &HeaderMap, signed: bool) -> S3Result<()
     }
     let names = if param("X-Amz-Algorithm") == Some("AWS4-HMAC-SHA256") {
         let expires = param("X-Amz-Expires").unwrap_or_default();
-        if expires.parse::<u64>().map_or(true, |secs| secs > MAX_PRESIGNED_SECS) {
+        if expires.parse::<i64>().map_or(true, |secs| !(0..=MAX_PRESIGN_EXPIRES_SECS).contains(&secs)) {
             return Err(S3Error::with_message(
                 S3ErrorCode::AuthorizationQueryParametersError,
                 "X-Amz-Expires must be less than a week (in seconds) that is 604800",
